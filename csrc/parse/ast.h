@@ -1,0 +1,175 @@
+// The syntax tree of the cdef language, and the interface through which the parser
+// hands declarations to whoever turns them into types (csrc/types/).
+//
+// parse/ sits at the bottom of the engine: it knows nothing about CType objects. The
+// parser asks a DeclSink the few questions C parsing cannot answer alone (is this
+// identifier a type name? what is the value of this constant? what is sizeof(T)?) and
+// hands it each declaration as soon as it is complete, so a later declaration sees the
+// typedefs, constants and structs of the earlier ones.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cffix::parse {
+
+// Constant expressions are evaluated in 128 bits so that every value of both int64_t
+// and uint64_t is exact (cffi gives Python ints of any size; C constants fit here).
+using ConstInt = __int128;
+
+struct SourcePos {
+    int line = 0;    // 1-based; 0 = unknown
+    int column = 0;  // 1-based
+};
+
+// The one C++ exception of parse/ and types/: translated into cffix.CDefError exactly
+// once, at the Python boundary (module.cpp). `message` is the bare message; what() adds
+// the position and the offending source line.
+class CDefError : public std::runtime_error {
+public:
+    CDefError(std::string message, SourcePos pos = {}, std::string source_line = {});
+    const std::string& message() const { return message_; }
+    SourcePos pos() const { return pos_; }
+    const std::string& source_line() const { return source_line_; }
+
+private:
+    static std::string format(const std::string& message, SourcePos pos,
+                              const std::string& source_line);
+    std::string message_;
+    SourcePos pos_;
+    std::string source_line_;
+};
+
+struct TypeExpr;
+using TypeExprPtr = std::shared_ptr<const TypeExpr>;
+
+enum class TypeExprKind : uint8_t {
+    Void,
+    Primitive,    // name: canonical spelling of a keyword type ("unsigned long long",
+                  // "signed char", "long double", "float _Complex", "_Bool", ...)
+    Named,        // name: an identifier the sink said is a type name (typedefs and the
+                  // built-in identifier types: int32_t, size_t, wchar_t, bool, FILE...)
+    Struct,       // name: the tag, "" if anonymous; body: the members if defined here
+    Union,        // as Struct
+    Enum,         // name: the tag, "" if anonymous; enum_body: if defined here
+    Pointer,      // item: the pointee
+    Array,        // item: the element; array_length / array_kind
+    Function,     // item: the result; params, ellipsis, abi
+    DotsInteger,  // `typedef int... foo_t;`: an integer type of unknown size/sign
+    DotsFloat,    // `typedef float... foo_t;` (or double...)
+    DotsOpaque,   // `typedef ... foo_t;`: a type of unknown nature
+};
+
+enum class ArrayKind : uint8_t {
+    Fixed,    // T[N]
+    Unknown,  // T[]
+    Dots,     // T[...] (length to be found by the compiler in API mode)
+};
+
+struct Member {
+    std::string name;  // "" for an anonymous struct/union member or an unnamed bitfield
+    TypeExprPtr type;
+    int bitsize = -1;  // -1: not a bitfield
+    uint32_t aligned = 0;  // __attribute__((aligned(N))) on the member, 0 if none
+    bool packed = false;   // __attribute__((packed)) on the member
+    SourcePos pos;
+};
+
+struct RecordBody {
+    std::vector<Member> members;
+    bool partial = false;  // the body contains `...;`
+    bool packed = false;   // __attribute__((packed)) on the struct
+    uint32_t aligned = 0;  // __attribute__((aligned(N))) on the struct, 0 if none
+};
+
+struct Enumerator {
+    std::string name;
+    ConstInt value = 0;  // already evaluated (explicit or previous + 1)
+    SourcePos pos;
+};
+
+struct EnumBody {
+    std::vector<Enumerator> values;
+    bool partial = false;  // the body ends with `...`
+};
+
+struct Param {
+    std::string name;  // may be ""
+    TypeExprPtr type;  // as written: arrays and functions are not yet adjusted
+};
+
+struct TypeExpr {
+    TypeExprKind kind = TypeExprKind::Void;
+    SourcePos pos;
+    bool is_const = false;     // qualifiers applying at this level
+    bool is_volatile = false;  // (restrict is accepted and dropped)
+    std::string name;          // see TypeExprKind
+    TypeExprPtr item;          // Pointer / Array / Function (result)
+    // Array
+    ArrayKind array_kind = ArrayKind::Fixed;
+    uint64_t array_length = 0;
+    // Function
+    std::vector<Param> params;
+    bool ellipsis = false;
+    std::string abi;  // "" (default), "__stdcall" or "__cdecl"
+    // Struct / Union / Enum defined in place (null when only referenced)
+    std::shared_ptr<const RecordBody> body;
+    std::shared_ptr<const EnumBody> enum_body;
+};
+
+enum class DeclKind : uint8_t {
+    Typedef,   // name = type
+    Function,  // a function declaration; type->kind == Function
+    Variable,  // a global variable
+    Constant,  // #define NAME value  /  #define NAME ...
+    TagOnly,   // `struct foo {...};`, `struct foo;`, `enum e {...};`: no declarator
+};
+
+enum class ExternPython : uint8_t { No, Python, PythonPlusC };
+
+struct Declaration {
+    DeclKind kind = DeclKind::TagOnly;
+    SourcePos pos;
+    std::string name;
+    TypeExprPtr type;              // all kinds but Constant
+    std::string asm_name;          // __asm__("label"), "" if none
+    ExternPython extern_python = ExternPython::No;
+    bool is_static = false;        // `static` storage class was written
+    uint32_t typedef_aligned = 0;  // aligned(N) attribute on a typedef
+    // Constant
+    bool constant_dots = false;  // #define NAME ...
+    ConstInt constant_value = 0;
+};
+
+// What the parser needs from the declaring side. Every method may throw CDefError.
+class DeclSink {
+public:
+    virtual ~DeclSink() = default;
+    // Is `name` a type name (a typedef or a built-in identifier type) at this point?
+    virtual bool is_type_name(std::string_view name) = 0;
+    // The value of a #define or enumerator declared earlier, if any.
+    virtual std::optional<ConstInt> constant_value(std::string_view name) = 0;
+    // sizeof / alignof of a type expression (for array bounds and constants).
+    virtual uint64_t size_of(const TypeExpr& type) = 0;
+    virtual uint64_t align_of(const TypeExpr& type) = 0;
+    // A hint for an unknown type name, such as "did you mean 'foo' declared at line 3?",
+    // or "" when nothing is close.
+    virtual std::string suggest_type_name(std::string_view unknown) = 0;
+    // Receives each complete declaration, in source order.
+    virtual void declare(Declaration&& decl) = 0;
+};
+
+// Parses a whole cdef text, handing each declaration to `sink` as it is completed.
+// Throws CDefError (with line and column) on the first error.
+void parse_declarations(std::string_view source, DeclSink& sink);
+
+// Parses a type string as used by ffi.typeof / ffi.new / ffi.cast: one type name with an
+// optional abstract declarator ("int", "struct foo *", "int(*)(int, ...)", "char[10]").
+TypeExprPtr parse_type_name(std::string_view source, DeclSink& sink);
+
+}  // namespace cffix::parse
