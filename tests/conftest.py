@@ -1,0 +1,98 @@
+"""Shared fixtures.
+
+cc               the C compiler's path (session); skips the test if there is none
+compile_and_run  compile_and_run(c_source, flags=(), libraries=()) -> the program's stdout
+cffi_oracle      the cffi module, the reference for differential tests; skips without it
+ffi              a fresh cffix.FFI()
+"""
+
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+
+import pytest
+
+_HELLO = "int main(void) { return 0; }\n"
+
+
+def _find_c_compiler():
+    """$CC (its first word), else cc, gcc, clang: the first that compiles a program."""
+    names = []
+    if os.environ.get("CC"):
+        names.append(shlex.split(os.environ["CC"])[0])
+    names += ["cc", "gcc", "clang"]
+    for name in names:
+        path = shutil.which(name)
+        if path and _compiles(path):
+            return path
+    return None
+
+
+def _compiles(cc):
+    try:
+        proc = subprocess.run([cc, "-x", "c", "-o", os.devnull, "-"], input=_HELLO,
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def cc():
+    path = _find_c_compiler()
+    if path is None:
+        pytest.skip("no working C compiler (set CC, or install gcc)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def compile_and_run(cc, tmp_path_factory):
+    """Compile a C program with the system compiler in a temp dir, run it, return stdout.
+
+    The same source (with the same flags) is compiled once per session. A program
+    that does not compile, or exits non-zero, fails the test with the compiler's or
+    the program's output.
+
+        def test_sizeof_long(compile_and_run):
+            out = compile_and_run('#include <stdio.h>\\n'
+                                  'int main(void) { printf("%zu", sizeof(long)); }')
+            assert int(out) == 8
+    """
+    workdir = tmp_path_factory.mktemp("cprog")
+    built = {}
+
+    def run(c_source, flags=(), libraries=(), timeout=60):
+        key = hashlib.sha256(repr((c_source, tuple(flags), tuple(libraries))).encode())
+        exe = built.get(key.hexdigest())
+        if exe is None:
+            stem = workdir / f"prog_{key.hexdigest()[:16]}"
+            src = stem.with_suffix(".c")
+            src.write_text(c_source)
+            cmd = [cc, *flags, "-o", str(stem), str(src), *(f"-l{lib}" for lib in libraries)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            if proc.returncode != 0:
+                pytest.fail(f"C program failed to compile ({shlex.join(cmd)}):\n"
+                            f"{proc.stderr}\n--- source ---\n{c_source}", pytrace=False)
+            exe = built[key.hexdigest()] = str(stem)
+        proc = subprocess.run([exe], capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            pytest.fail(f"C program exited with {proc.returncode}:\n{proc.stdout}"
+                        f"{proc.stderr}\n--- source ---\n{c_source}", pytrace=False)
+        return proc.stdout
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def cffi_oracle():
+    """The real cffi, to compare behaviour with; skips if it is not installed."""
+    return pytest.importorskip("cffi")
+
+
+@pytest.fixture
+def ffi():
+    import cffix
+
+    return cffix.FFI()
