@@ -9,32 +9,39 @@
 
 namespace cffix {
 
-class PyRef {
+// Ref<T> works for any PyObject-headed struct T (CType, CData...); PyRef is Ref<PyObject>.
+template <typename T = PyObject>
+class Ref {
 public:
-    PyRef() = default;
+    Ref() = default;
     // Takes ownership of a new reference (may be null).
-    explicit PyRef(PyObject* owned) : ptr_(owned) {}
-    static PyRef borrow(PyObject* borrowed) {
-        Py_XINCREF(borrowed);
-        return PyRef(borrowed);
+    explicit Ref(T* owned) : ptr_(owned) {}
+    static Ref borrow(T* borrowed) {
+        Py_XINCREF(as_object(borrowed));
+        return Ref(borrowed);
     }
-    PyRef(const PyRef& other) : ptr_(other.ptr_) { Py_XINCREF(ptr_); }
-    PyRef(PyRef&& other) noexcept : ptr_(std::exchange(other.ptr_, nullptr)) {}
-    PyRef& operator=(PyRef other) noexcept {
+    Ref(const Ref& other) : ptr_(other.ptr_) { Py_XINCREF(as_object(ptr_)); }
+    Ref(Ref&& other) noexcept : ptr_(std::exchange(other.ptr_, nullptr)) {}
+    Ref& operator=(Ref other) noexcept {
         std::swap(ptr_, other.ptr_);
         return *this;
     }
-    ~PyRef() { Py_XDECREF(ptr_); }
+    ~Ref() { Py_XDECREF(as_object(ptr_)); }
 
-    PyObject* get() const { return ptr_; }
+    T* get() const { return ptr_; }
+    T* operator->() const { return ptr_; }
+    PyObject* object() const { return as_object(ptr_); }
     explicit operator bool() const { return ptr_ != nullptr; }
     // Gives up ownership: the caller now owns the reference.
-    PyObject* release() { return std::exchange(ptr_, nullptr); }
-    void reset(PyObject* owned = nullptr) { PyRef(owned).swap(*this); }
-    void swap(PyRef& other) noexcept { std::swap(ptr_, other.ptr_); }
+    T* release() { return std::exchange(ptr_, nullptr); }
+    void reset(T* owned = nullptr) { Ref(owned).swap(*this); }
+    void swap(Ref& other) noexcept { std::swap(ptr_, other.ptr_); }
 
 private:
-    PyObject* ptr_ = nullptr;
+    static PyObject* as_object(T* p) { return reinterpret_cast<PyObject*>(p); }
+    T* ptr_ = nullptr;
 };
+
+using PyRef = Ref<PyObject>;
 
 }  // namespace cffix

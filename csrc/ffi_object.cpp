@@ -1,0 +1,409 @@
+// The FFI object (cffix._core.FFI, subclassed by cffix.FFI in api.py): the public
+// methods that must be fast live here in C++. It owns the Scope of its declarations and
+// a dict cache from type strings to CTypes, so a repeated ffi.typeof("...") (and every
+// method taking a type string) costs one dict lookup whatever the size of the cdef.
+#include "ffi_object.h"
+
+#include <cstring>
+
+#include "types/errors.h"
+
+namespace cffix {
+
+using types::CType;
+using types::CTypeRef;
+using types::Error;
+using types::ErrorKind;
+using types::Kind;
+
+static FFIObject* as_ffi(PyObject* self) { return reinterpret_cast<FFIObject*>(self); }
+
+static PyObject* ffi_new(PyTypeObject* type, PyObject*, PyObject*) {
+    PyRef self(type->tp_alloc(type, 0));
+    if (!self) return nullptr;
+    FFIObject* ffi = as_ffi(self.get());
+    ffi->typeof_cache = PyDict_New();
+    if (!ffi->typeof_cache) return nullptr;
+    try {
+        ffi->scope = new types::Scope();
+    } catch (...) {
+        return types::translate_exception();
+    }
+    return self.release();
+}
+
+// FFI(backend=None): the backend argument is accepted and ignored, as cffi does.
+static int ffi_init(PyObject*, PyObject* args, PyObject* kwds) {
+    static const char* kwlist[] = {"backend", nullptr};
+    PyObject* backend = Py_None;
+    return PyArg_ParseTupleAndKeywords(args, kwds, "|O:FFI", const_cast<char**>(kwlist),
+                                       &backend)
+               ? 0
+               : -1;
+}
+
+static int ffi_traverse(PyObject* self, visitproc visit, void* arg) {
+    FFIObject* ffi = as_ffi(self);
+    Py_VISIT(ffi->typeof_cache);
+    Py_VISIT(ffi->included);
+    if (ffi->scope) return ffi->scope->traverse(visit, arg);
+    return 0;
+}
+
+static int ffi_clear(PyObject* self) {
+    FFIObject* ffi = as_ffi(self);
+    Py_CLEAR(ffi->typeof_cache);
+    Py_CLEAR(ffi->included);
+    delete ffi->scope;
+    ffi->scope = nullptr;
+    return 0;
+}
+
+static void ffi_dealloc(PyObject* self) {
+    PyObject_GC_UnTrack(self);
+    if (as_ffi(self)->weakreflist) PyObject_ClearWeakRefs(self);
+    ffi_clear(self);
+    Py_TYPE(self)->tp_free(self);  // (a heap subclass's type is released by CPython)
+}
+
+static types::Scope& scope_of(PyObject* self) {
+    FFIObject* ffi = as_ffi(self);
+    if (!ffi->scope) throw Error(ErrorKind::FFIError, "FFI object is not initialized");
+    return *ffi->scope;
+}
+
+CType* ffi_typeof_string(PyObject* self, PyObject* text) {
+    FFIObject* ffi = as_ffi(self);
+    types::Scope& scope = scope_of(self);
+    if (ffi->cache_generation != scope.generation()) {
+        PyDict_Clear(ffi->typeof_cache);
+        ffi->cache_generation = scope.generation();
+    }
+    PyObject* hit = PyDict_GetItemWithError(ffi->typeof_cache, text);
+    if (hit) return reinterpret_cast<CType*>(hit);
+    if (PyErr_Occurred()) throw types::PythonErrorSet{};
+    Py_ssize_t len;
+    const char* utf8 = PyUnicode_AsUTF8AndSize(text, &len);
+    if (!utf8) throw types::PythonErrorSet{};
+    CTypeRef t = scope.parse_type(std::string_view(utf8, static_cast<size_t>(len)));
+    if (PyDict_SetItem(ffi->typeof_cache, text, t.object()) < 0) throw types::PythonErrorSet{};
+    return t.get();  // the cache holds it
+}
+
+CType* ffi_to_ctype(PyObject* self, PyObject* arg) {
+    if (PyUnicode_Check(arg)) return ffi_typeof_string(self, arg);
+    if (types::is_ctype(arg)) return reinterpret_cast<CType*>(arg);
+    throw Error(ErrorKind::TypeError,
+                std::string("expected a str or ctype object, got ") + Py_TYPE(arg)->tp_name);
+}
+
+// ---------------------------------------------------------------- methods
+
+static PyObject* ffi_cdef(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                          PyObject* kwnames) {
+    static const char* names[] = {"csource", "override", "packed", "pack", nullptr};
+    PyObject* values[4] = {nullptr, Py_False, Py_False, Py_None};
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs > 4) {
+        PyErr_Format(PyExc_TypeError, "cdef() takes at most 4 arguments (%zd given)", nargs);
+        return nullptr;
+    }
+    for (Py_ssize_t i = 0; i < nargs; ++i) values[i] = args[i];
+    for (Py_ssize_t i = 0; i < nkw; ++i) {
+        const char* key = PyUnicode_AsUTF8(PyTuple_GET_ITEM(kwnames, i));
+        if (!key) return nullptr;
+        int slot = -1;
+        for (int j = 0; names[j]; ++j)
+            if (strcmp(key, names[j]) == 0) slot = j;
+        if (slot < 0 || slot < nargs) {
+            PyErr_Format(PyExc_TypeError, "cdef() got an unexpected keyword argument '%s'", key);
+            return nullptr;
+        }
+        values[slot] = args[nargs + i];
+    }
+    if (!values[0]) {
+        PyErr_SetString(PyExc_TypeError, "cdef() missing required argument 'csource'");
+        return nullptr;
+    }
+    if (!PyUnicode_Check(values[0])) {
+        PyErr_Format(PyExc_TypeError, "cdef() argument 'csource' must be a str, not %s",
+                     Py_TYPE(values[0])->tp_name);
+        return nullptr;
+    }
+    types::CdefOptions options;
+    int flag = PyObject_IsTrue(values[1]);
+    if (flag < 0) return nullptr;
+    options.override = flag;
+    flag = PyObject_IsTrue(values[2]);
+    if (flag < 0) return nullptr;
+    options.packed = flag;
+    if (values[3] != Py_None) {
+        long pack = PyLong_AsLong(values[3]);
+        if (pack == -1 && PyErr_Occurred()) return nullptr;
+        if (pack != 0 && (pack < 0 || pack > 256 || (pack & (pack - 1)))) {
+            PyErr_Format(PyExc_ValueError, "pack must be a power of two up to 256, got %ld",
+                         pack);
+            return nullptr;
+        }
+        if (options.packed && pack > 1) {
+            PyErr_SetString(PyExc_ValueError, "'packed' should be False if 'pack' is given");
+            return nullptr;
+        }
+        options.pack = static_cast<uint32_t>(pack);
+    }
+    Py_ssize_t len;
+    const char* source = PyUnicode_AsUTF8AndSize(values[0], &len);
+    if (!source) return nullptr;
+    try {
+        scope_of(self).cdef(std::string_view(source, static_cast<size_t>(len)), options);
+    } catch (...) {
+        return types::translate_exception();
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject* ffi_typeof(PyObject* self, PyObject* arg) {
+    try {
+        return Py_NewRef(reinterpret_cast<PyObject*>(ffi_to_ctype(self, arg)));
+    } catch (...) {
+        return types::translate_exception();
+    }
+}
+
+static CType* complete_ctype(PyObject* self, PyObject* arg) {
+    CType* t = ffi_to_ctype(self, arg);
+    if ((t->kind == Kind::Struct || t->kind == Kind::Union) && (t->flags & types::RF_PARTIAL))
+        throw Error(ErrorKind::VerificationMissing, t->cname);
+    types::complete_type(t, true);
+    return t;
+}
+
+static PyObject* ffi_sizeof(PyObject* self, PyObject* arg) {
+    try {
+        return PyLong_FromLongLong(complete_ctype(self, arg)->size);
+    } catch (...) {
+        return types::translate_exception();
+    }
+}
+
+static PyObject* ffi_alignof(PyObject* self, PyObject* arg) {
+    try {
+        CType* t = ffi_to_ctype(self, arg);
+        if (t->kind == Kind::Array && t->length < 0) t = t->item;  // alignment is known
+        t = complete_ctype(self, reinterpret_cast<PyObject*>(t));
+        return PyLong_FromLong(t->align);
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::ValueError) {
+            CType* t = ffi_to_ctype(self, arg);
+            PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown alignment", t->cname.c_str());
+            return nullptr;
+        }
+        return types::translate_exception();
+    } catch (...) {
+        return types::translate_exception();
+    }
+}
+
+// One step of offsetof: a field name in a struct/union, or an index in an array/pointer.
+static CType* offset_step(CType* t, PyObject* step, bool first, int64_t& offset) {
+    if (t->kind == Kind::Pointer && first && PyUnicode_Check(step) &&
+        (t->item->kind == Kind::Struct || t->item->kind == Kind::Union))
+        t = t->item;  // offsetof("struct s *", "x") means the pointed-to struct
+    if (t->kind == Kind::Struct || t->kind == Kind::Union) {
+        if (!PyUnicode_Check(step))
+            throw Error(ErrorKind::TypeError, "field name must be a str, not " +
+                                                  std::string(Py_TYPE(step)->tp_name));
+        if (t->flags & types::RF_PARTIAL) throw Error(ErrorKind::VerificationMissing, t->cname);
+        types::complete_type(t, true);
+        const char* name = PyUnicode_AsUTF8(step);
+        if (!name) throw types::PythonErrorSet{};
+        for (const types::FieldInfo& f : t->fields) {
+            if (f.name != name) continue;
+            if (f.bitshift >= 0)
+                throw Error(ErrorKind::TypeError, "not supported for bitfield '" + f.name + "'");
+            offset += f.offset;
+            return f.type;
+        }
+        PyErr_SetObject(PyExc_KeyError, step);
+        throw types::PythonErrorSet{};
+    }
+    if (t->kind == Kind::Array || t->kind == Kind::Pointer) {
+        if (!PyLong_Check(step))
+            throw Error(ErrorKind::TypeError, "array index must be an int, not " +
+                                                  std::string(Py_TYPE(step)->tp_name));
+        long long index = PyLong_AsLongLong(step);
+        if (index == -1 && PyErr_Occurred()) throw types::PythonErrorSet{};
+        types::complete_type(t->item, true);
+        if (index < 0 || (t->kind == Kind::Array && t->length >= 0 && index > t->length))
+            throw Error(ErrorKind::IndexError, "index " + std::to_string(index) +
+                                                   " out of bounds for '" + t->cname + "'");
+        if (t->item->size && index > INT64_MAX / t->item->size)
+            throw Error(ErrorKind::OverflowError, "offset too large");
+        offset += index * t->item->size;
+        return t->item;
+    }
+    throw Error(ErrorKind::TypeError, "expected a struct, union, array or pointer ctype, got '" +
+                                          t->cname + "'");
+}
+
+static PyObject* ffi_offsetof(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+    if (nargs < 2) {
+        PyErr_SetString(PyExc_TypeError,
+                        "offsetof() takes a type and at least one field name or index");
+        return nullptr;
+    }
+    try {
+        CType* t = ffi_to_ctype(self, args[0]);
+        int64_t offset = 0;
+        for (Py_ssize_t i = 1; i < nargs; ++i) t = offset_step(t, args[i], i == 1, offset);
+        return PyLong_FromLongLong(offset);
+    } catch (...) {
+        return types::translate_exception();
+    }
+}
+
+static PyObject* ffi_getctype(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                              PyObject* kwnames) {
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject* cdecl = nargs > 0 ? args[0] : nullptr;
+    PyObject* replace_with = nargs > 1 ? args[1] : nullptr;
+    for (Py_ssize_t i = 0; i < nkw; ++i) {
+        PyObject* key = PyTuple_GET_ITEM(kwnames, i);
+        if (PyUnicode_CompareWithASCIIString(key, "cdecl") == 0 && !cdecl)
+            cdecl = args[nargs + i];
+        else if (PyUnicode_CompareWithASCIIString(key, "replace_with") == 0 && !replace_with)
+            replace_with = args[nargs + i];
+        else {
+            PyErr_Format(PyExc_TypeError, "getctype() got an unexpected keyword argument '%U'",
+                         key);
+            return nullptr;
+        }
+    }
+    if (!cdecl || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "getctype(cdecl, replace_with='')");
+        return nullptr;
+    }
+    std::string text;
+    if (replace_with) {
+        if (!PyUnicode_Check(replace_with)) {
+            PyErr_Format(PyExc_TypeError, "replace_with must be a str, not %s",
+                         Py_TYPE(replace_with)->tp_name);
+            return nullptr;
+        }
+        const char* s = PyUnicode_AsUTF8(replace_with);
+        if (!s) return nullptr;
+        text = s;
+        size_t b = text.find_first_not_of(" \t\n");
+        size_t e = text.find_last_not_of(" \t\n");
+        text = b == std::string::npos ? "" : text.substr(b, e - b + 1);
+    }
+    try {
+        CType* t = ffi_to_ctype(self, cdecl);
+        // `*x` into an array type needs parentheses: int(*x)[5], not int*x[5].
+        bool before_bracket = t->name_pos < t->cname.size() && t->cname[t->name_pos] == '[';
+        if (!text.empty() && text[0] == '*' && before_bracket)
+            text = "(" + text + ")";
+        else if (!text.empty() && text[0] != '[' && text[0] != '(')
+            text = " " + text;
+        std::string out = types::cname_with(t, text);
+        return PyUnicode_FromStringAndSize(out.data(), static_cast<Py_ssize_t>(out.size()));
+    } catch (...) {
+        return types::translate_exception();
+    }
+}
+
+static PyObject* string_list(const std::vector<std::string>& names) {
+    PyRef list(PyList_New(0));
+    if (!list) return nullptr;
+    for (const auto& n : names) {
+        PyRef s(PyUnicode_FromStringAndSize(n.data(), static_cast<Py_ssize_t>(n.size())));
+        if (!s || PyList_Append(list.get(), s.get()) < 0) return nullptr;
+    }
+    return list.release();
+}
+
+static PyObject* ffi_list_types(PyObject* self, PyObject*) {
+    try {
+        std::vector<std::string> typedefs, structs, unions;
+        scope_of(self).list_types(typedefs, structs, unions);
+        PyRef a(string_list(typedefs)), b(string_list(structs)), c(string_list(unions));
+        if (!a || !b || !c) return nullptr;
+        return PyTuple_Pack(3, a.get(), b.get(), c.get());
+    } catch (...) {
+        return types::translate_exception();
+    }
+}
+
+static PyObject* ffi_include(PyObject* self, PyObject* other) {
+    if (!PyObject_TypeCheck(other, &FFI_Type)) {
+        PyErr_Format(PyExc_TypeError, "ffi.include() expects an FFI object, got %s",
+                     Py_TYPE(other)->tp_name);
+        return nullptr;
+    }
+    try {
+        scope_of(self).include(&scope_of(other));
+    } catch (...) {
+        return types::translate_exception();
+    }
+    FFIObject* ffi = as_ffi(self);
+    // Keep the included FFI (and so its scope) alive as long as this one.
+    if (!ffi->included && !(ffi->included = PyList_New(0))) return nullptr;
+    if (PyList_Append(ffi->included, other) < 0) return nullptr;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef ffi_methods[] = {
+    {"cdef", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_cdef)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "cdef(csource, override=False, packed=False, pack=None)\n--\n\n"
+     "Declare C types, functions, globals and constants, in C syntax.\n\n"
+     "    ffi.cdef('struct point { int x, y; }; int abs(int);')\n\n"
+     "override=True lets later declarations replace earlier ones; packed=True packs every\n"
+     "struct of this call; pack=N gives them #pragma pack(N) layout."},
+    {"typeof", ffi_typeof, METH_O,
+     "typeof(cdecl)\n--\n\nThe CType of a type string (or a CType itself).\n\n"
+     "    ffi.typeof('struct point *')  # <ctype 'struct point *'>"},
+    {"sizeof", ffi_sizeof, METH_O,
+     "sizeof(cdecl)\n--\n\nThe size in bytes of a type.\n\n    ffi.sizeof('int')  # 4"},
+    {"alignof", ffi_alignof, METH_O,
+     "alignof(cdecl)\n--\n\nThe alignment in bytes of a type.\n\n    ffi.alignof('double')  # 8"},
+    {"offsetof", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_offsetof)),
+     METH_FASTCALL,
+     "offsetof(cdecl, *fields_or_indexes)\n--\n\n"
+     "The byte offset of a field (or nested fields / array items) in a type.\n\n"
+     "    ffi.offsetof('struct point', 'y')  # 4"},
+    {"getctype", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_getctype)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "getctype(cdecl, replace_with='')\n--\n\n"
+     "The C spelling of a type, with replace_with put where a declarator goes.\n\n"
+     "    ffi.getctype('int[5]', '*p')  # 'int(*p)[5]'"},
+    {"list_types", ffi_list_types, METH_NOARGS,
+     "list_types()\n--\n\n(typedef names, struct names, union names) declared so far.\n\n"
+     "    ffi.list_types()  # (['point_t'], ['point'], [])"},
+    {"include", ffi_include, METH_O,
+     "include(other_ffi)\n--\n\nMake the types and declarations of another FFI usable here.\n\n"
+     "    ffi.include(base_ffi)"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyTypeObject FFI_Type;  // filled in by init_ffi_type
+
+bool init_ffi_type(PyObject* module) {
+    PyTypeObject& t = FFI_Type;
+    Py_SET_REFCNT(&t, 1);
+    t.tp_name = "cffix._core.FFI";
+    t.tp_basicsize = sizeof(FFIObject);
+    t.tp_dealloc = ffi_dealloc;
+    t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC;
+    t.tp_doc = "The engine of cffix.FFI: declarations and type queries.";
+    t.tp_traverse = ffi_traverse;
+    t.tp_clear = ffi_clear;
+    t.tp_weaklistoffset = offsetof(FFIObject, weakreflist);
+    t.tp_methods = ffi_methods;
+    t.tp_init = ffi_init;
+    t.tp_new = ffi_new;
+    if (PyType_Ready(&t) < 0) return false;
+    return PyModule_AddObjectRef(module, "FFI", reinterpret_cast<PyObject*>(&t)) >= 0;
+}
+
+}  // namespace cffix

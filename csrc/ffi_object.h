@@ -1,0 +1,26 @@
+// The FFI object shared by the layers that add methods to it (data/, call/, lib/).
+#pragma once
+
+#include "types/ctype.h"
+#include "types/scope.h"
+#include "util/pyref.h"
+
+namespace cffix {
+
+struct FFIObject {
+    PyObject_HEAD
+    types::Scope* scope;        // owned
+    PyObject* typeof_cache;     // dict: type string -> CType
+    uint64_t cache_generation;  // scope generation the cache was filled at
+    PyObject* included;         // list of FFIs given to include(), kept alive
+    PyObject* weakreflist;
+};
+
+extern PyTypeObject FFI_Type;
+
+bool init_ffi_type(PyObject* module);
+
+// A type string or a CType -> a borrowed CType. Throws (types/ convention).
+types::CType* ffi_to_ctype(PyObject* ffi, PyObject* arg);
+
+}  // namespace cffix

@@ -1,0 +1,149 @@
+// The C type model: one CType Python object per C type.
+//
+// Derived types (pointers, arrays, function pointers) and primitives are interned
+// process-wide: equal types are one object, so identity is equality (`typeof("int *") is
+// typeof("int*")`), and an unreferenced type is collected (the intern table holds
+// borrowed references that a dying type removes). Struct, union and enum types are one
+// object per declaration, owned by the FFI scope that declared them (as in cffi).
+//
+// As in cffi, a "function" CType stands for a pointer to a function: its cname is
+// "int(*)(int)" and its size is that of a pointer when held in a struct or array.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parse/ast.h"
+#include "util/pyref.h"
+
+namespace cffix::types {
+
+enum class Kind : uint8_t { Void, Primitive, Pointer, Array, Struct, Union, Enum, Function };
+
+// Primitive classes: hot code tests these bits, never names.
+enum PrimFlag : uint16_t {
+    PF_SIGNED = 1 << 0,       // a signed integer (char is signed here when the C char is)
+    PF_UNSIGNED = 1 << 1,     // an unsigned integer
+    PF_CHAR = 1 << 2,         // `char`: converts from/to bytes of length 1
+    PF_BOOL = 1 << 3,         // _Bool
+    PF_FLOAT = 1 << 4,        // float, double
+    PF_LONGDOUBLE = 1 << 5,   // long double
+    PF_COMPLEX = 1 << 6,      // float _Complex, double _Complex
+    PF_WCHAR = 1 << 7,        // wchar_t, char16_t, char32_t: str of length 1
+    PF_INTEGER = PF_SIGNED | PF_UNSIGNED,
+};
+
+// Record (struct/union) and enum states.
+enum RecordFlag : uint16_t {
+    RF_COMPLETE = 1 << 0,  // the body is declared and the layout is computed
+    RF_DECLARED = 1 << 1,  // the body is declared (layout may still wait for a member)
+    RF_PARTIAL = 1 << 2,   // `...;` in the body (or `...` in an enum): API mode only
+    RF_PACKED = 1 << 3,
+    RF_OPAQUE_TYPEDEF = 1 << 4,  // `typedef ... foo_t;`
+};
+
+struct CType;
+
+// Field flags, as cffi's CField.flags.
+enum FieldFlag : int {
+    FF_IGNORE_IN_CTOR = 1,  // a later member of a flattened anonymous union
+};
+
+struct FieldInfo {
+    std::string name;
+    CType* type = nullptr;  // owned
+    int64_t offset = 0;
+    int bitshift = -1;      // -1: not a bitfield; -2: flexible array member (as cffi)
+    int bitsize = -1;
+    int flags = 0;
+};
+
+struct Enumerator {
+    std::string name;
+    parse::ConstInt value;
+};
+
+// A struct/union member as declared, kept until (and after) the layout is computed:
+// layout may wait for a member type declared later in the cdef, and an identical
+// redeclaration is recognised by comparing these.
+struct MemberDecl {
+    std::string name;       // "" for an anonymous struct/union member or unnamed bitfield
+    CType* type = nullptr;  // owned
+    int bitsize = -1;
+    uint32_t aligned = 0;
+    bool packed = false;
+    parse::SourcePos pos;
+};
+
+struct RecordDecl {
+    std::vector<MemberDecl> members;
+    bool packed = false;
+    uint32_t pack = 0;
+    uint32_t aligned = 0;
+    bool partial = false;
+    bool in_progress = false;  // guards against a struct containing itself by value
+};
+
+struct CType {
+    PyObject_HEAD
+    Kind kind;
+    uint16_t flags;        // PrimFlag for primitives, RecordFlag for structs/unions/enums
+    uint32_t align;        // 0 while unknown
+    int64_t size;          // -1 while unknown (opaque, unknown length, pending layout)
+    int64_t length;        // arrays: the length, -1 for `T[]`
+    CType* item;           // owned: pointee, element, function result, enum's integer type
+    uint32_t name_pos;     // where a declarator is inserted into cname
+    int abi;               // functions: the libffi ABI
+    bool ellipsis;         // functions: variadic
+    std::string cname;
+    std::vector<CType*> args;        // functions: owned argument types
+    std::vector<FieldInfo> fields;   // structs/unions: flattened members
+    std::vector<Enumerator> enumerators;  // enums
+    RecordDecl* record;      // structs/unions: owned; null until the body is declared
+    std::string intern_key;  // "" for non-interned types
+    CType* pointer_cache;    // borrowed: the interned `T *` while it is alive
+    PyObject* fields_list;   // cached Python list for .fields, or null
+    PyObject* weakreflist;
+};
+
+extern PyTypeObject CType_Type;
+extern PyTypeObject CField_Type;
+
+inline bool is_ctype(PyObject* obj) { return Py_IS_TYPE(obj, &CType_Type); }
+
+// Readies the Python types; call once at module init. False with an exception set.
+bool init_ctype_types(PyObject* module);
+
+// Constructors of interned types: return a new reference; on failure they throw
+// (types::Error, or PythonErrorSet when Python ran out of memory), as all of types/ does.
+CType* void_type();
+// A primitive by its canonical or built-in name ("int", "unsigned long", "size_t"...),
+// or null when `name` is not a primitive.
+CType* primitive_type(std::string_view name);
+bool is_primitive_name(std::string_view name);
+// Internal to types/: allocation and interning helpers shared by its files.
+CType* alloc_ctype(Kind kind);
+CType* make_primitive(std::string_view name, int64_t size, uint32_t align, uint16_t flags);
+void forget_interned(CType* type);
+CType* pointer_type(CType* item);
+CType* array_type(CType* item, int64_t length);  // length -1: unknown
+CType* function_type(CType* result, const std::vector<CType*>& args, bool ellipsis, int abi);
+
+// A new struct/union/enum type (not interned), declared but without a body.
+CType* new_record_type(Kind kind, std::string cname);
+
+// Gives a declared struct/union its size, alignment and fields once every member type
+// is complete. Returns false if a member is still incomplete (`error` = false) or
+// throws types::Error naming the member (`error` = true). Arrays of such records get
+// their size the same way. Throws parse::CDefError for impossible layouts.
+bool complete_type(CType* type, bool error);
+
+// The type's cname with `text` inserted where a declarator goes.
+std::string cname_with(const CType* type, std::string_view text);
+
+// Kind names as cffi prints them ("primitive", "pointer", ...).
+const char* kind_name(Kind kind);
+
+}  // namespace cffix::types

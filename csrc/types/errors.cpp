@@ -1,0 +1,75 @@
+#include "types/errors.h"
+
+#include <new>
+
+#include "parse/ast.h"
+
+namespace cffix::types {
+
+ErrorClasses error_classes;
+
+static PyObject* new_error_class(PyObject* module, const char* name, const char* doc,
+                                 PyObject* base) {
+    PyObject* cls = PyErr_NewExceptionWithDoc(name, doc, base, nullptr);
+    if (cls && PyModule_AddObjectRef(module, name + sizeof("cffix.") - 1, cls) < 0) {
+        Py_DECREF(cls);
+        return nullptr;
+    }
+    return cls;
+}
+
+bool init_error_classes(PyObject* module) {
+    // As in cffi, each class derives directly from Exception.
+    auto& e = error_classes;
+    e.ffi_error = new_error_class(module, "cffix.FFIError", "Error of the FFI layer.", nullptr);
+    e.cdef_error = new_error_class(module, "cffix.CDefError",
+                                   "A C declaration could not be parsed or declared.", nullptr);
+    e.verification_error = new_error_class(
+        module, "cffix.VerificationError", "Error while compiling or loading an API-mode module.",
+        nullptr);
+    e.verification_missing = new_error_class(
+        module, "cffix.VerificationMissing",
+        "A declaration has parts ('...') only a compiler can complete: API mode only.", nullptr);
+    e.pkgconfig_error = new_error_class(module, "cffix.PkgConfigError",
+                                        "pkg-config failed or gave unusable flags.", nullptr);
+    return e.ffi_error && e.cdef_error && e.verification_error && e.verification_missing &&
+           e.pkgconfig_error;
+}
+
+static PyObject* python_class(ErrorKind kind) {
+    switch (kind) {
+        case ErrorKind::FFIError: return error_classes.ffi_error;
+        case ErrorKind::CDefError: return error_classes.cdef_error;
+        case ErrorKind::VerificationMissing: return error_classes.verification_missing;
+        case ErrorKind::VerificationError: return error_classes.verification_error;
+        case ErrorKind::TypeError: return PyExc_TypeError;
+        case ErrorKind::ValueError: return PyExc_ValueError;
+        case ErrorKind::KeyError: return PyExc_KeyError;
+        case ErrorKind::IndexError: return PyExc_IndexError;
+        case ErrorKind::OverflowError: return PyExc_OverflowError;
+        case ErrorKind::NotImplementedError: return PyExc_NotImplementedError;
+        case ErrorKind::MemoryError: return PyExc_MemoryError;
+    }
+    return PyExc_RuntimeError;
+}
+
+PyObject* translate_exception() {
+    try {
+        throw;
+    } catch (const PythonErrorSet&) {
+        // already set
+    } catch (const parse::CDefError& err) {
+        PyErr_SetString(error_classes.cdef_error, err.what());
+    } catch (const Error& err) {
+        PyErr_SetString(python_class(err.kind()), err.what());
+    } catch (const std::bad_alloc&) {
+        PyErr_NoMemory();
+    } catch (const std::exception& err) {
+        PyErr_Format(PyExc_SystemError, "cffix internal error: %s", err.what());
+    } catch (...) {
+        PyErr_SetString(PyExc_SystemError, "cffix internal error: unknown C++ exception");
+    }
+    return nullptr;
+}
+
+}  // namespace cffix::types

@@ -1,0 +1,118 @@
+// The primitive C types: every name cffi knows (keyword types in their canonical
+// spelling, the <stdint.h> family, size_t & co., the character types), with size,
+// alignment and class taken from this compiler, so they match the platform's C.
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uchar.h>
+#include <wchar.h>
+
+#include <climits>
+#include <complex>
+#include <type_traits>
+#include <unordered_map>
+
+#include "types/ctype.h"
+
+namespace cffix::types {
+
+
+namespace {
+
+struct PrimitiveInfo {
+    const char* name;
+    int64_t size;
+    uint32_t align;
+    uint16_t flags;
+};
+
+template <typename T>
+constexpr PrimitiveInfo integer(const char* name) {
+    return {name, sizeof(T), alignof(T),
+            static_cast<uint16_t>(std::is_signed_v<T> ? PF_SIGNED : PF_UNSIGNED)};
+}
+
+template <typename T>
+constexpr PrimitiveInfo with_flags(const char* name, uint16_t flags) {
+    return {name, sizeof(T), alignof(T), flags};
+}
+
+const PrimitiveInfo kPrimitives[] = {
+    with_flags<char>("char", PF_CHAR),
+    integer<signed char>("signed char"),
+    integer<unsigned char>("unsigned char"),
+    integer<short>("short"),
+    integer<unsigned short>("unsigned short"),
+    integer<int>("int"),
+    integer<unsigned int>("unsigned int"),
+    integer<long>("long"),
+    integer<unsigned long>("unsigned long"),
+    integer<long long>("long long"),
+    integer<unsigned long long>("unsigned long long"),
+    with_flags<float>("float", PF_FLOAT),
+    with_flags<double>("double", PF_FLOAT),
+    with_flags<long double>("long double", PF_LONGDOUBLE),
+    with_flags<bool>("_Bool", PF_BOOL),
+    // std::complex<T> has the layout of C's T _Complex.
+    with_flags<std::complex<float>>("float _Complex", PF_COMPLEX),
+    with_flags<std::complex<double>>("double _Complex", PF_COMPLEX),
+    with_flags<wchar_t>("wchar_t",
+                        PF_WCHAR | (std::is_signed_v<wchar_t> ? PF_SIGNED : PF_UNSIGNED)),
+    with_flags<char16_t>("char16_t", PF_WCHAR | PF_UNSIGNED),
+    with_flags<char32_t>("char32_t", PF_WCHAR | PF_UNSIGNED),
+    integer<int8_t>("int8_t"),
+    integer<uint8_t>("uint8_t"),
+    integer<int16_t>("int16_t"),
+    integer<uint16_t>("uint16_t"),
+    integer<int32_t>("int32_t"),
+    integer<uint32_t>("uint32_t"),
+    integer<int64_t>("int64_t"),
+    integer<uint64_t>("uint64_t"),
+    integer<int_least8_t>("int_least8_t"),
+    integer<uint_least8_t>("uint_least8_t"),
+    integer<int_least16_t>("int_least16_t"),
+    integer<uint_least16_t>("uint_least16_t"),
+    integer<int_least32_t>("int_least32_t"),
+    integer<uint_least32_t>("uint_least32_t"),
+    integer<int_least64_t>("int_least64_t"),
+    integer<uint_least64_t>("uint_least64_t"),
+    integer<int_fast8_t>("int_fast8_t"),
+    integer<uint_fast8_t>("uint_fast8_t"),
+    integer<int_fast16_t>("int_fast16_t"),
+    integer<uint_fast16_t>("uint_fast16_t"),
+    integer<int_fast32_t>("int_fast32_t"),
+    integer<uint_fast32_t>("uint_fast32_t"),
+    integer<int_fast64_t>("int_fast64_t"),
+    integer<uint_fast64_t>("uint_fast64_t"),
+    integer<intptr_t>("intptr_t"),
+    integer<uintptr_t>("uintptr_t"),
+    integer<intmax_t>("intmax_t"),
+    integer<uintmax_t>("uintmax_t"),
+    integer<ptrdiff_t>("ptrdiff_t"),
+    integer<size_t>("size_t"),
+    integer<ssize_t>("ssize_t"),
+};
+
+const std::unordered_map<std::string_view, const PrimitiveInfo*>& primitive_index() {
+    static const auto* index = [] {
+        auto* map = new std::unordered_map<std::string_view, const PrimitiveInfo*>();
+        for (const auto& info : kPrimitives) map->emplace(info.name, &info);
+        map->emplace("bool", map->at("_Bool"));  // <stdbool.h>'s name, as in cffi
+        return map;
+    }();
+    return *index;
+}
+
+}  // namespace
+
+CType* primitive_type(std::string_view name) {
+    const auto& index = primitive_index();
+    auto it = index.find(name);
+    if (it == index.end()) return nullptr;
+    const PrimitiveInfo& p = *it->second;
+    return make_primitive(p.name, p.size, p.align, p.flags);
+}
+
+bool is_primitive_name(std::string_view name) { return primitive_index().count(name) != 0; }
+
+}  // namespace cffix::types

@@ -1,0 +1,145 @@
+// Completing types: a declared struct/union gets its layout once every member type has
+// a size (a member may be a struct declared later in the same cdef), and arrays of such
+// records get their size then. Anonymous struct/union members are flattened into the
+// parent's field list, as cffi shows them.
+#include "types/ctype.h"
+#include "types/errors.h"
+#include "types/layout.h"
+
+namespace cffix::types {
+
+static bool is_signed_integer(const CType* t) {
+    if (t->kind == Kind::Enum) return t->item && (t->item->flags & PF_SIGNED);
+    if (t->flags & PF_CHAR) return static_cast<char>(-1) < 0;
+    return (t->flags & PF_SIGNED) != 0;
+}
+
+static bool is_flexible(const CType* t) { return t->kind == Kind::Array && t->length < 0; }
+
+static LayoutInput layout_input(const CType* t) {
+    const RecordDecl& rec = *t->record;
+    LayoutInput in;
+    in.is_union = t->kind == Kind::Union;
+    in.packed = rec.packed;
+    in.pack = rec.pack;
+    in.aligned = rec.aligned;
+    in.members.reserve(rec.members.size());
+    for (const MemberDecl& m : rec.members) {
+        LayoutMember lm;
+        lm.flexible = is_flexible(m.type);
+        lm.size = lm.flexible ? 0 : static_cast<uint64_t>(m.type->size);
+        lm.align = m.type->align ? m.type->align : 1;
+        lm.bitsize = m.bitsize;
+        lm.is_signed = is_signed_integer(m.type);
+        lm.aligned = m.aligned;
+        lm.packed = m.packed;
+        lm.name = m.name;
+        in.members.push_back(std::move(lm));
+    }
+    return in;
+}
+
+static void add_field(CType* t, FieldInfo f) {
+    Py_INCREF(f.type);
+    t->fields.push_back(std::move(f));
+}
+
+static void store_layout(CType* t, const LayoutResult& out) {
+    const RecordDecl& rec = *t->record;
+    for (size_t i = 0; i < rec.members.size(); ++i) {
+        const MemberDecl& m = rec.members[i];
+        const LayoutMemberResult& r = out.members[i];
+        bool anonymous_record = m.name.empty() && m.bitsize < 0 &&
+                                (m.type->kind == Kind::Struct || m.type->kind == Kind::Union);
+        if (anonymous_record) {
+            bool in_union = m.type->kind == Kind::Union;
+            bool first = true;
+            for (const FieldInfo& inner : m.type->fields) {
+                FieldInfo f = inner;
+                f.offset += static_cast<int64_t>(r.offset);
+                // Only the first member of an anonymous union is set by a list initializer.
+                if (in_union && !first) f.flags |= FF_IGNORE_IN_CTOR;
+                first = false;
+                add_field(t, std::move(f));
+            }
+            continue;
+        }
+        if (m.name.empty()) continue;  // unnamed bitfield: padding only
+        FieldInfo f;
+        f.name = m.name;
+        f.type = m.type;
+        f.offset = static_cast<int64_t>(r.offset);
+        f.bitshift = is_flexible(m.type) ? -2 : r.bitshift;
+        f.bitsize = r.bitsize;
+        add_field(t, std::move(f));
+    }
+    t->size = static_cast<int64_t>(out.size);
+    t->align = out.align;
+    t->flags |= RF_COMPLETE;
+}
+
+static bool complete_record(CType* t, bool error) {
+    if (t->flags & RF_COMPLETE) return true;
+    if (!t->record) {
+        if (error) throw Error(ErrorKind::ValueError, "ctype '" + t->cname + "' is of unknown size");
+        return false;
+    }
+    RecordDecl& rec = *t->record;
+    if (rec.in_progress)
+        throw Error(ErrorKind::CDefError, "'" + t->cname + "' contains itself by value");
+    rec.in_progress = true;
+    struct Guard {
+        RecordDecl& r;
+        ~Guard() { r.in_progress = false; }
+    } guard{rec};
+    for (size_t i = 0; i < rec.members.size(); ++i) {
+        const MemberDecl& m = rec.members[i];
+        bool last = i + 1 == rec.members.size();
+        if (is_flexible(m.type) && last) {
+            if (!complete_type(m.type->item, error)) return false;
+            continue;
+        }
+        if (!complete_type(m.type, false)) {
+            if (!error) return false;
+            throw Error(ErrorKind::CDefError, "'" + t->cname + "': field '" + m.name +
+                                                  "' has incomplete type '" + m.type->cname + "'");
+        }
+    }
+    store_layout(t, layout_record(layout_input(t)));
+    return true;
+}
+
+bool complete_type(CType* t, bool error) {
+    switch (t->kind) {
+        case Kind::Primitive:
+        case Kind::Pointer:
+        case Kind::Function: return true;
+        case Kind::Void:
+            if (error) throw Error(ErrorKind::ValueError, "ctype 'void' is of unknown size");
+            return false;
+        case Kind::Enum:
+            if (t->size >= 0) return true;
+            if (error)
+                throw Error(ErrorKind::ValueError, "ctype '" + t->cname + "' is of unknown size");
+            return false;
+        case Kind::Array:
+            if (t->size >= 0) return true;
+            if (t->length < 0) {
+                if (error)
+                    throw Error(ErrorKind::ValueError,
+                                "ctype '" + t->cname + "' is of unknown size");
+                return false;
+            }
+            if (!complete_type(t->item, error)) return false;
+            if (t->item->size != 0 && t->length > INT64_MAX / t->item->size)
+                throw Error(ErrorKind::OverflowError, "array size would overflow a ssize_t");
+            t->size = t->length * t->item->size;
+            t->align = t->item->align;
+            return true;
+        case Kind::Struct:
+        case Kind::Union: return complete_record(t, error);
+    }
+    return false;
+}
+
+}  // namespace cffix::types

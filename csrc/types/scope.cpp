@@ -1,0 +1,647 @@
+// Scope: turning parsed declarations into CTypes and remembering them.
+#include "types/scope.h"
+
+#include <ffi.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "types/errors.h"
+
+namespace cffix::types {
+
+using parse::ConstInt;
+using parse::Declaration;
+using parse::DeclKind;
+using parse::TypeExpr;
+using parse::TypeExprKind;
+
+namespace {
+
+CTypeRef owned(CType* t) { return CTypeRef(t); }
+CTypeRef borrowed(CType* t) { return CTypeRef::borrow(t); }
+
+[[noreturn]] void cdef_error(const std::string& message, parse::SourcePos pos) {
+    throw parse::CDefError(message, pos);
+}
+
+// FILE is known to cffi without a declaration: one opaque struct for the process.
+CType* file_type() {
+    static CType* t = [] {
+        CType* f = new_record_type(Kind::Struct, "FILE");
+        f->flags |= RF_OPAQUE_TYPEDEF;
+        return f;
+    }();
+    return t;
+}
+
+// __builtin_va_list: opaque too (only passed around by pointer in cdefs).
+CType* va_list_type() {
+    static CType* t = [] {
+        CType* f = new_record_type(Kind::Struct, "__builtin_va_list");
+        f->flags |= RF_OPAQUE_TYPEDEF;
+        return f;
+    }();
+    return t;
+}
+
+bool is_integer_like(const CType* t) {
+    return t->kind == Kind::Enum ||
+           (t->kind == Kind::Primitive && (t->flags & (PF_INTEGER | PF_CHAR | PF_BOOL)));
+}
+
+bool same_type(const CType* a, const CType* b);
+
+bool same_record_body(const CType* a, const CType* b) {
+    if (a->kind != b->kind || !a->record || !b->record) return false;
+    const auto& ma = a->record->members;
+    const auto& mb = b->record->members;
+    if (ma.size() != mb.size()) return false;
+    for (size_t i = 0; i < ma.size(); ++i) {
+        if (ma[i].name != mb[i].name || !same_type(ma[i].type, mb[i].type) ||
+            ma[i].bitsize != mb[i].bitsize || ma[i].aligned != mb[i].aligned ||
+            ma[i].packed != mb[i].packed)
+            return false;
+    }
+    return a->record->packed == b->record->packed && a->record->pack == b->record->pack &&
+           a->record->aligned == b->record->aligned;
+}
+
+bool same_enum_body(const CType* a, const CType* b) {
+    if (a->enumerators.size() != b->enumerators.size()) return false;
+    for (size_t i = 0; i < a->enumerators.size(); ++i)
+        if (a->enumerators[i].name != b->enumerators[i].name ||
+            a->enumerators[i].value != b->enumerators[i].value)
+            return false;
+    return true;
+}
+
+// Two declarations of one name are "identical" when they denote the same type; an
+// anonymous struct redeclared with the same body counts as the same.
+bool same_type(const CType* a, const CType* b) {
+    if (a == b) return true;
+    if (a->kind != b->kind) return false;
+    if (a->kind == Kind::Struct || a->kind == Kind::Union) return same_record_body(a, b);
+    if (a->kind == Kind::Enum) return same_enum_body(a, b);
+    return false;
+}
+
+// The integer type gcc gives an enum with these values.
+CType* enum_integer_type(const std::vector<Enumerator>& values) {
+    ConstInt lo = 0, hi = 0;
+    for (const auto& e : values) {
+        lo = std::min(lo, e.value);
+        hi = std::max(hi, e.value);
+    }
+    const char* name;
+    if (lo < 0) {
+        if (lo >= INT32_MIN && hi <= INT32_MAX)
+            name = "int";
+        else if (lo >= INT64_MIN && hi <= INT64_MAX)
+            name = "long long";
+        else
+            throw Error(ErrorKind::OverflowError, "enum values do not fit in 64 bits");
+    } else if (hi <= UINT32_MAX) {
+        name = "unsigned int";
+    } else if (hi <= static_cast<ConstInt>(UINT64_MAX)) {
+        name = "unsigned long long";
+    } else {
+        throw Error(ErrorKind::OverflowError, "enum values do not fit in 64 bits");
+    }
+    return primitive_type(name);
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+}  // namespace
+
+Scope::Scope() = default;
+Scope::~Scope() = default;
+
+int Scope::traverse(visitproc visit, void* arg) const {
+    for (const auto& [_, t] : typedefs_) Py_VISIT(t.type.object());
+    for (const auto* map : {&structs_, &unions_, &enums_})
+        for (const auto& [_, t] : *map) Py_VISIT(t.object());
+    for (const auto& [_, f] : functions_) Py_VISIT(f.type.object());
+    for (const auto& [_, v] : variables_) Py_VISIT(v.type.object());
+    return 0;
+}
+
+void Scope::include(const Scope* other) {
+    if (other == this) throw Error(ErrorKind::ValueError, "an FFI cannot include itself");
+    included_.push_back(other);
+}
+
+// ---------------------------------------------------------------- cdef
+
+void Scope::cdef(std::string_view source, const CdefOptions& options) {
+    options_ = options;
+    bodies_.clear();
+    struct Reset {
+        Scope& s;
+        ~Reset() {
+            s.bodies_.clear();
+            s.options_ = {};
+        }
+    } reset{*this};
+    parse::parse_declarations(source, *this);
+    complete_pending();
+}
+
+void Scope::complete_pending() {
+    // Records whose members were declared later in the cdef: retry until no progress;
+    // what stays incomplete raises when it is used.
+    bool progress = true;
+    while (progress && !pending_.empty()) {
+        progress = false;
+        for (auto it = pending_.begin(); it != pending_.end();) {
+            if (complete_type(it->get(), false)) {
+                it = pending_.erase(it);
+                progress = true;
+            } else {
+                ++it;
+            }
+        }
+    }
+}
+
+CTypeRef Scope::parse_type(std::string_view text) {
+    parse::TypeExprPtr expr = parse::parse_type_name(text, *this);
+    Resolved r = resolve(*expr);
+    if (r.raw_function) {
+        throw Error(ErrorKind::CDefError, "the type '" + std::string(text) +
+                                              "' is a function type, not a "
+                                              "pointer-to-function type");
+    }
+    CType* t = r.type.get();
+    if ((t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum) &&
+        (t->flags & RF_PARTIAL))
+        throw Error(ErrorKind::VerificationMissing, t->cname);
+    return r.type;
+}
+
+// ---------------------------------------------------------------- DeclSink
+
+const Scope::TypedefDecl* Scope::find_typedef(std::string_view name) const {
+    auto it = typedefs_.find(name);
+    if (it != typedefs_.end()) return &it->second;
+    for (const Scope* s : included_)
+        if (const TypedefDecl* t = s->find_typedef(name)) return t;
+    return nullptr;
+}
+
+bool Scope::is_type_name(std::string_view name) {
+    return find_typedef(name) || is_primitive_name(name) || name == "FILE" ||
+           name == "__builtin_va_list";
+}
+
+const ConstantDecl* Scope::find_constant(std::string_view name) const {
+    auto it = constants_.find(name);
+    if (it != constants_.end()) return &it->second;
+    for (const Scope* s : included_)
+        if (const ConstantDecl* c = s->find_constant(name)) return c;
+    return nullptr;
+}
+
+std::optional<ConstInt> Scope::constant_value(std::string_view name) {
+    const ConstantDecl* c = find_constant(name);
+    if (!c) return std::nullopt;
+    if (c->dots)
+        throw Error(ErrorKind::VerificationMissing,
+                    "the value of '" + std::string(name) + "' is only known in API mode");
+    return c->value;
+}
+
+uint64_t Scope::size_of(const TypeExpr& type) {
+    Resolved r = resolve(type);
+    if (r.raw_function) cdef_error("sizeof of a function type", type.pos);
+    complete_type(r.type.get(), true);
+    return static_cast<uint64_t>(r.type->size);
+}
+
+uint64_t Scope::align_of(const TypeExpr& type) {
+    Resolved r = resolve(type);
+    if (r.raw_function) cdef_error("alignof of a function type", type.pos);
+    complete_type(r.type.get(), true);
+    return std::max(r.type->align, r.aligned);
+}
+
+std::string Scope::suggest_type_name(std::string_view unknown) {
+    std::string key = "struct " + std::string(unknown);
+    for (const char* prefix : {"struct ", "union ", "enum "}) {
+        std::string tag = prefix + std::string(unknown);
+        auto it = tag_pos_.find(tag);
+        if (it != tag_pos_.end())
+            return "did you mean '" + tag + "' declared at line " +
+                   std::to_string(it->second.line) + "?";
+    }
+    // The closest typedef (user's first, with its line), else a built-in name.
+    std::string best;
+    size_t best_distance = 3;
+    int best_line = 0;
+    auto consider = [&](std::string_view name, int line) {
+        size_t limit = std::max<size_t>(1, std::min(unknown.size(), name.size()) / 3);
+        size_t d = edit_distance(unknown, name);
+        if (d <= limit && d < best_distance) {
+            best = name;
+            best_distance = d;
+            best_line = line;
+        }
+    };
+    for (const auto& [name, t] : typedefs_) consider(name, t.pos.line);
+    for (const char* name : {"int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t",
+                             "int64_t", "uint64_t", "size_t", "ssize_t", "intptr_t", "uintptr_t",
+                             "ptrdiff_t", "wchar_t", "char16_t", "char32_t", "bool", "FILE"})
+        consider(name, 0);
+    if (best.empty()) return {};
+    std::string hint = "did you mean '" + best + "'";
+    if (best_line > 0) hint += " declared at line " + std::to_string(best_line);
+    return hint + "?";
+}
+
+void Scope::declare(Declaration&& decl) {
+    switch (decl.kind) {
+        case DeclKind::Typedef: declare_typedef(decl); return;
+        case DeclKind::Constant: {
+            ConstantDecl c;
+            c.value = decl.constant_value;
+            c.dots = decl.constant_dots;
+            c.pos = decl.pos;
+            declare_constant(decl.name, c);
+            return;
+        }
+        case DeclKind::TagOnly: resolve(*decl.type); return;
+        case DeclKind::Function: {
+            Resolved r = resolve(*decl.type);
+            declare_function(decl, std::move(r.type));
+            return;
+        }
+        case DeclKind::Variable: {
+            Resolved r = resolve(*decl.type);
+            if (r.raw_function)  // `fn_t f;` with `typedef int fn_t(int);` declares a function
+                declare_function(decl, std::move(r.type));
+            else
+                declare_variable(decl, std::move(r));
+            return;
+        }
+    }
+}
+
+[[noreturn]] void Scope::redeclared(const char* what, const std::string& name) const {
+    throw Error(ErrorKind::FFIError, std::string("multiple declarations of ") + what + " " +
+                                         name +
+                                         " (for interactive usage, try cdef(xx, override=True))");
+}
+
+void Scope::declare_typedef(Declaration& decl) {
+    TypedefDecl t;
+    t.pos = decl.pos;
+    t.aligned = decl.typedef_aligned;
+    switch (decl.type->kind) {
+        case TypeExprKind::DotsInteger:
+        case TypeExprKind::DotsFloat:
+            t.unusable = decl.type->kind == TypeExprKind::DotsInteger ? "integer" : "float";
+            t.type = owned(primitive_type(t.unusable[0] == 'i' ? "int" : "double"));
+            break;
+        case TypeExprKind::DotsOpaque: {
+            auto it = typedefs_.find(decl.name);
+            if (it != typedefs_.end() && (it->second.type->flags & RF_OPAQUE_TYPEDEF)) return;
+            t.type = owned(new_record_type(Kind::Struct, decl.name));
+            t.type->flags |= RF_OPAQUE_TYPEDEF;
+            break;
+        }
+        default: {
+            Resolved r = resolve(*decl.type, decl.name);
+            t.type = std::move(r.type);
+            t.raw_function = r.raw_function;
+            t.aligned = std::max(t.aligned, r.aligned);
+        }
+    }
+    auto it = typedefs_.find(decl.name);
+    if (it != typedefs_.end()) {
+        const TypedefDecl& old = it->second;
+        bool same = same_type(old.type.get(), t.type.get()) &&
+                    old.raw_function == t.raw_function && old.unusable == t.unusable &&
+                    old.aligned == t.aligned;
+        if (same) return;
+        if (!options_.override) redeclared("typedef", decl.name);
+        ++generation_;
+    }
+    typedefs_[decl.name] = std::move(t);
+}
+
+void Scope::declare_function(const Declaration& decl, CTypeRef type) {
+    FunctionDecl f;
+    f.type = std::move(type);
+    f.asm_name = decl.asm_name;
+    f.extern_python = decl.extern_python;
+    f.pos = decl.pos;
+    auto it = functions_.find(decl.name);
+    if (it != functions_.end()) {
+        if (it->second.type.get() == f.type.get() && it->second.asm_name == f.asm_name &&
+            it->second.extern_python == f.extern_python)
+            return;
+        if (!options_.override) redeclared("function", decl.name);
+        ++generation_;
+    }
+    functions_[decl.name] = std::move(f);
+}
+
+void Scope::declare_variable(const Declaration& decl, Resolved resolved) {
+    if (resolved.type->kind == Kind::Void)
+        cdef_error("variable '" + decl.name + "' declared void", decl.pos);
+    VariableDecl v;
+    v.type = std::move(resolved.type);
+    v.asm_name = decl.asm_name;
+    v.is_const = decl.type->is_const;
+    v.pos = decl.pos;
+    auto it = variables_.find(decl.name);
+    if (it != variables_.end()) {
+        if (it->second.type.get() == v.type.get() && it->second.asm_name == v.asm_name &&
+            it->second.is_const == v.is_const)
+            return;
+        if (!options_.override) redeclared("variable", decl.name);
+        ++generation_;
+    }
+    variables_[decl.name] = std::move(v);
+}
+
+void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
+    auto it = constants_.find(name);
+    if (it != constants_.end()) {
+        if (it->second.value == constant.value && it->second.dots == constant.dots) {
+            it->second.enum_type = constant.enum_type;
+            return;
+        }
+        if (!options_.override) redeclared("constant", name);
+        ++generation_;
+    }
+    constants_[name] = constant;
+}
+
+void Scope::list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
+                       std::vector<std::string>& unions) const {
+    for (const auto& [name, _] : typedefs_) typedefs.push_back(name);
+    for (const auto& [name, _] : structs_)
+        if (name[0] != '$') structs.push_back(name);
+    for (const auto& [name, _] : unions_)
+        if (name[0] != '$') unions.push_back(name);
+}
+
+// ---------------------------------------------------------------- resolution
+
+Scope::Resolved Scope::resolve(const TypeExpr& e, const std::string& name_hint) {
+    switch (e.kind) {
+        case TypeExprKind::Void: return {owned(void_type())};
+        case TypeExprKind::Primitive: {
+            CType* t = primitive_type(e.name);
+            if (!t) cdef_error("unsupported type '" + e.name + "'", e.pos);
+            return {owned(t)};
+        }
+        case TypeExprKind::Named: return resolve_named(e);
+        case TypeExprKind::Struct:
+        case TypeExprKind::Union: return {resolve_record(e, name_hint)};
+        case TypeExprKind::Enum: return {resolve_enum(e, name_hint)};
+        case TypeExprKind::Pointer: {
+            Resolved item = resolve(*e.item);
+            // A pointer to a function is what cffi calls a function type.
+            if (item.raw_function) return {std::move(item.type)};
+            return {owned(pointer_type(item.type.get()))};
+        }
+        case TypeExprKind::Array: {
+            Resolved item = resolve(*e.item);
+            if (item.raw_function) cdef_error("array of functions is not a C type", e.pos);
+            if (item.type->kind == Kind::Void) cdef_error("array of void", e.pos);
+            int64_t length = -1;
+            if (e.array_kind == parse::ArrayKind::Fixed) {
+                if (e.array_length > static_cast<uint64_t>(INT64_MAX))
+                    cdef_error("array length too large", e.pos);
+                length = static_cast<int64_t>(e.array_length);
+            }
+            return {owned(array_type(item.type.get(), length))};
+        }
+        case TypeExprKind::Function: return {resolve_function(e), true};
+        case TypeExprKind::DotsInteger:
+        case TypeExprKind::DotsFloat:
+        case TypeExprKind::DotsOpaque:
+            cdef_error("'...' types are only allowed in a typedef (typedef int... name;)", e.pos);
+    }
+    cdef_error("unexpected type expression", e.pos);
+}
+
+Scope::Resolved Scope::resolve_named(const TypeExpr& e) {
+    if (const TypedefDecl* t = find_typedef(e.name)) {
+        if (t->unusable)
+            throw Error(ErrorKind::NotImplementedError,
+                        std::string(t->unusable) + " type '" + e.name +
+                            "' can only be used after compilation");
+        return {t->type, t->raw_function, t->aligned};
+    }
+    if (CType* p = primitive_type(e.name)) return {owned(p)};
+    if (e.name == "FILE") return {borrowed(file_type())};
+    if (e.name == "__builtin_va_list") return {borrowed(va_list_type())};
+    std::string message = "unknown type name '" + e.name + "'";
+    std::string hint = suggest_type_name(e.name);
+    if (!hint.empty()) message += "; " + hint;
+    cdef_error(message, e.pos);
+}
+
+CTypeRef Scope::resolve_function(const TypeExpr& e) {
+    Resolved result = resolve(*e.item);
+    if (result.raw_function) cdef_error("function returning a function", e.pos);
+    if (result.type->kind == Kind::Array) cdef_error("function returning an array", e.pos);
+    std::vector<CTypeRef> holders;
+    std::vector<CType*> args;
+    for (const parse::Param& p : e.params) {
+        Resolved a = resolve(*p.type);
+        CTypeRef arg = std::move(a.type);
+        if (arg->kind == Kind::Void)
+            cdef_error("parameter '" + p.name + "' has type void", p.type->pos);
+        // C adjusts array and function parameters to pointers.
+        if (arg->kind == Kind::Array && !a.raw_function) arg = owned(pointer_type(arg->item));
+        args.push_back(arg.get());
+        holders.push_back(std::move(arg));
+    }
+    // __stdcall/__cdecl only mean something on 32-bit Windows: the default ABI elsewhere.
+    int abi = FFI_DEFAULT_ABI;
+    return owned(function_type(result.type.get(), args, e.ellipsis, abi));
+}
+
+CType* Scope::find_tag(TypeExprKind kind, const std::string& name) const {
+    const auto& map = kind == TypeExprKind::Struct  ? structs_
+                      : kind == TypeExprKind::Union ? unions_
+                                                    : enums_;
+    auto it = map.find(name);
+    if (it != map.end()) return it->second.get();
+    for (const Scope* s : included_)
+        if (CType* t = s->find_tag(kind, name)) return t;
+    return nullptr;
+}
+
+CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) {
+    Kind kind = e.kind == TypeExprKind::Struct ? Kind::Struct : Kind::Union;
+    const char* keyword = kind == Kind::Struct ? "struct " : "union ";
+    auto& map = kind == Kind::Struct ? structs_ : unions_;
+    if (e.name.empty()) {
+        if (!e.body) cdef_error("an anonymous struct or union needs a body", e.pos);
+        auto it = bodies_.find(e.body.get());
+        if (it != bodies_.end()) return it->second;
+        std::string label = "$" + std::to_string(++anonymous_count_);
+        std::string cname = name_hint.empty() ? keyword + label : name_hint;
+        CTypeRef t = owned(new_record_type(kind, cname));
+        bodies_.emplace(e.body.get(), t);
+        fill_record(t.get(), *e.body);
+        map.emplace(label, t);
+        return t;
+    }
+    CType* existing = find_tag(e.kind, e.name);
+    if (!e.body) {
+        if (existing) return borrowed(existing);
+        CTypeRef t = owned(new_record_type(kind, keyword + e.name));
+        map.emplace(e.name, t);
+        tag_pos_.emplace(keyword + e.name, e.pos);
+        return t;
+    }
+    if (auto it = bodies_.find(e.body.get()); it != bodies_.end()) return it->second;
+    if (existing && existing->record) {
+        // Redeclared with a body: fine if identical, else an error or (override) a new type.
+        CTypeRef fresh = owned(new_record_type(kind, keyword + e.name));
+        fill_record(fresh.get(), *e.body);
+        if (same_record_body(existing, fresh.get())) {
+            bodies_.emplace(e.body.get(), borrowed(existing));
+            return borrowed(existing);
+        }
+        if (!options_.override)
+            cdef_error("duplicate declaration of " + std::string(keyword) + e.name, e.pos);
+        ++generation_;
+        map[e.name] = fresh;
+        bodies_.emplace(e.body.get(), fresh);
+        return fresh;
+    }
+    CTypeRef t = existing ? borrowed(existing) : owned(new_record_type(kind, keyword + e.name));
+    if (!existing) map.emplace(e.name, t);
+    tag_pos_[keyword + e.name] = e.pos;
+    bodies_.emplace(e.body.get(), t);
+    fill_record(t.get(), *e.body);
+    return t;
+}
+
+void Scope::fill_record(CType* t, const parse::RecordBody& body) {
+    auto rec = std::make_unique<RecordDecl>();
+    rec->packed = body.packed || options_.packed;
+    rec->pack = options_.packed ? 1 : options_.pack;
+    rec->aligned = body.aligned;
+    rec->partial = body.partial;
+    struct Cleanup {
+        std::unique_ptr<RecordDecl>& r;
+        ~Cleanup() {
+            if (r)
+                for (auto& m : r->members) Py_XDECREF(m.type);
+        }
+    } cleanup{rec};
+    for (size_t i = 0; i < body.members.size(); ++i) {
+        const parse::Member& m = body.members[i];
+        Resolved r = resolve(*m.type);
+        const std::string shown = m.name.empty() ? "(anonymous)" : m.name;
+        if (r.raw_function)
+            cdef_error("field '" + shown + "' is a function; did you mean a function pointer?",
+                       m.pos);
+        if (r.type->kind == Kind::Void) cdef_error("field '" + shown + "' has type void", m.pos);
+        if (m.bitsize >= 0 && !is_integer_like(r.type.get()))
+            cdef_error("bitfield '" + shown + "' must have an integer type, not '" +
+                           r.type->cname + "'",
+                       m.pos);
+        if (r.type->kind == Kind::Array && r.type->length < 0 && i + 1 != body.members.size())
+            cdef_error("flexible array member '" + shown + "' must be the last field", m.pos);
+        MemberDecl md;
+        md.name = m.name;
+        md.bitsize = m.bitsize;
+        md.aligned = std::max(m.aligned, r.aligned);
+        md.packed = m.packed;
+        md.pos = m.pos;
+        md.type = r.type.release();
+        rec->members.push_back(std::move(md));
+        if (m.type->kind == TypeExprKind::Array && m.type->array_kind == parse::ArrayKind::Dots)
+            rec->partial = true;
+    }
+    if (t->record) throw Error(ErrorKind::CDefError, "internal: record filled twice");
+    t->record = rec.release();
+    t->flags |= RF_DECLARED;
+    if (t->record->partial) t->flags |= RF_PARTIAL;
+    if (t->record->packed) t->flags |= RF_PACKED;
+    if (!complete_type(t, false)) pending_.push_back(borrowed(t));
+}
+
+CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
+    if (e.name.empty()) {
+        if (!e.enum_body) cdef_error("an anonymous enum needs a body", e.pos);
+        auto it = bodies_.find(e.enum_body.get());
+        if (it != bodies_.end()) return it->second;
+        std::string label = "$" + std::to_string(++anonymous_count_);
+        CTypeRef t = owned(new_record_type(Kind::Enum, name_hint.empty() ? "enum " + label
+                                                                         : name_hint));
+        bodies_.emplace(e.enum_body.get(), t);
+        fill_enum(t.get(), *e.enum_body);
+        enums_.emplace(label, t);
+        return t;
+    }
+    CType* existing = find_tag(TypeExprKind::Enum, e.name);
+    if (!e.enum_body) {
+        if (existing) return borrowed(existing);
+        CTypeRef t = owned(new_record_type(Kind::Enum, "enum " + e.name));
+        enums_.emplace(e.name, t);
+        tag_pos_.emplace("enum " + e.name, e.pos);
+        return t;
+    }
+    if (auto it = bodies_.find(e.enum_body.get()); it != bodies_.end()) return it->second;
+    CTypeRef t;
+    if (existing && existing->size >= 0) {
+        CTypeRef fresh = owned(new_record_type(Kind::Enum, "enum " + e.name));
+        for (const auto& v : e.enum_body->values) fresh->enumerators.push_back({v.name, v.value});
+        if (same_enum_body(existing, fresh.get())) return borrowed(existing);
+        if (!options_.override) cdef_error("duplicate declaration of enum " + e.name, e.pos);
+        ++generation_;
+        fresh->enumerators.clear();
+        t = fresh;
+        enums_[e.name] = t;
+    } else {
+        t = existing ? borrowed(existing) : owned(new_record_type(Kind::Enum, "enum " + e.name));
+        if (!existing) enums_.emplace(e.name, t);
+    }
+    tag_pos_["enum " + e.name] = e.pos;
+    bodies_.emplace(e.enum_body.get(), t);
+    fill_enum(t.get(), *e.enum_body);
+    return t;
+}
+
+void Scope::fill_enum(CType* t, const parse::EnumBody& body) {
+    for (const auto& v : body.values) t->enumerators.push_back({v.name, v.value});
+    CType* base = enum_integer_type(t->enumerators);
+    t->item = base;
+    t->size = base->size;
+    t->align = base->align;
+    if (body.partial) t->flags |= RF_PARTIAL;
+    for (const auto& v : body.values) {
+        ConstantDecl c;
+        c.value = v.value;
+        c.dots = body.partial;
+        c.enum_type = t;
+        c.pos = v.pos;
+        declare_constant(v.name, c);
+    }
+}
+
+}  // namespace cffix::types

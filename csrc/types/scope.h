@@ -1,0 +1,134 @@
+// Scope: everything one FFI has declared (typedefs, struct/union/enum tags, constants,
+// functions, global variables), and the bridge from the parser's syntax tree to CTypes.
+// It is the parser's DeclSink: each declaration is declared as soon as it is parsed, so
+// later declarations see earlier ones.
+#pragma once
+
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "parse/ast.h"
+#include "types/ctype.h"
+
+namespace cffix::types {
+
+using CTypeRef = Ref<CType>;
+template <typename T>
+using NameMap = std::map<std::string, T, std::less<>>;  // lookups by string_view
+
+struct CdefOptions {
+    bool override = false;  // redeclarations replace earlier ones instead of failing
+    bool packed = false;    // every struct of this cdef is packed (cffi's packed=True)
+    uint32_t pack = 0;      // #pragma pack(N) for every struct of this cdef (0 = none)
+};
+
+struct FunctionDecl {
+    CTypeRef type;  // Kind::Function
+    std::string asm_name;
+    parse::ExternPython extern_python = parse::ExternPython::No;
+    parse::SourcePos pos;
+};
+
+struct VariableDecl {
+    CTypeRef type;
+    std::string asm_name;
+    bool is_const = false;
+    parse::SourcePos pos;
+};
+
+struct ConstantDecl {
+    parse::ConstInt value = 0;
+    bool dots = false;     // `#define X ...` or an enumerator of a partial enum
+    CType* enum_type = nullptr;  // borrowed (held by the tag map): for enumerators
+    parse::SourcePos pos;
+};
+
+class Scope : public parse::DeclSink {
+public:
+    Scope();
+    ~Scope() override;
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+    // Parses and declares `source`. Throws CDefError / types::Error. On error, what was
+    // declared before the faulty declaration stays declared (as in cffi).
+    void cdef(std::string_view source, const CdefOptions& options);
+
+    // Resolves a type string ("struct foo *", "int[3]"). Throws. A struct/union/enum tag
+    // that was never declared is declared here, opaque, as C does.
+    CTypeRef parse_type(std::string_view text);
+
+    // Makes another scope's declarations visible (ffi.include); lookups here win.
+    void include(const Scope* other);
+
+    // Name -> declaration maps, for lib objects and list_types.
+    const NameMap<FunctionDecl>& functions() const { return functions_; }
+    const NameMap<VariableDecl>& variables() const { return variables_; }
+    const NameMap<ConstantDecl>& constants() const { return constants_; }
+    // (typedef names, struct tags, union tags), sorted, without anonymous ones.
+    void list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
+                    std::vector<std::string>& unions) const;
+    // Bumped whenever a declaration is replaced (override=True): caches keyed on type
+    // strings must be dropped when it changes.
+    uint64_t generation() const { return generation_; }
+
+    // DeclSink
+    bool is_type_name(std::string_view name) override;
+    std::optional<parse::ConstInt> constant_value(std::string_view name) override;
+    uint64_t size_of(const parse::TypeExpr& type) override;
+    uint64_t align_of(const parse::TypeExpr& type) override;
+    std::string suggest_type_name(std::string_view unknown) override;
+    void declare(parse::Declaration&& decl) override;
+
+    // For tp_traverse of the owning FFI object.
+    int traverse(visitproc visit, void* arg) const;
+
+private:
+    struct TypedefDecl {
+        CTypeRef type;
+        bool raw_function = false;  // `typedef int f_t(int);`: a function, not a pointer
+        uint32_t aligned = 0;       // __attribute__((aligned(N))) on the typedef
+        const char* unusable = nullptr;  // "integer"/"float" for `typedef int... t;`
+        parse::SourcePos pos;
+    };
+    struct Resolved {
+        CTypeRef type;
+        bool raw_function = false;
+        uint32_t aligned = 0;  // from an aligned typedef
+    };
+
+    Resolved resolve(const parse::TypeExpr& expr, const std::string& name_hint = {});
+    Resolved resolve_named(const parse::TypeExpr& expr);
+    CTypeRef resolve_function(const parse::TypeExpr& expr);
+    CTypeRef resolve_record(const parse::TypeExpr& expr, const std::string& name_hint);
+    CTypeRef resolve_enum(const parse::TypeExpr& expr, const std::string& name_hint);
+    CType* find_tag(parse::TypeExprKind kind, const std::string& name) const;
+    void fill_record(CType* t, const parse::RecordBody& body);
+    void fill_enum(CType* t, const parse::EnumBody& body);
+    void declare_typedef(parse::Declaration& decl);
+    void declare_function(const parse::Declaration& decl, CTypeRef type);
+    void declare_variable(const parse::Declaration& decl, Resolved resolved);
+    void declare_constant(const std::string& name, ConstantDecl constant);
+    const TypedefDecl* find_typedef(std::string_view name) const;
+    const ConstantDecl* find_constant(std::string_view name) const;
+    [[noreturn]] void redeclared(const char* what, const std::string& name) const;
+    void complete_pending();
+
+    NameMap<TypedefDecl> typedefs_;
+    NameMap<CTypeRef> structs_, unions_, enums_;
+    NameMap<parse::SourcePos> tag_pos_;  // "struct foo" -> where declared
+    NameMap<ConstantDecl> constants_;
+    NameMap<FunctionDecl> functions_;
+    NameMap<VariableDecl> variables_;
+    std::vector<const Scope*> included_;
+    // State of the cdef being parsed.
+    CdefOptions options_;
+    std::unordered_map<const void*, CTypeRef> bodies_;  // anonymous bodies -> their type
+    std::vector<CTypeRef> pending_;                     // records waiting for a member
+    int anonymous_count_ = 0;
+    uint64_t generation_ = 0;
+};
+
+}  // namespace cffix::types
