@@ -44,7 +44,7 @@ def test_error_classes_can_be_raised_and_caught(name):
         raise cls("boom")
 
 
-@pytest.mark.parametrize("sub,base", itertools.permutations(ERROR_NAMES, 2))
+@pytest.mark.parametrize("sub,base", list(itertools.permutations(ERROR_NAMES, 2)))
 def test_error_hierarchy_matches_cffi(sub, base, cffi_oracle):
     expected = issubclass(getattr(cffi_oracle, sub), getattr(cffi_oracle, base))
     assert issubclass(getattr(cffix, sub), getattr(cffix, base)) == expected
