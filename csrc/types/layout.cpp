@@ -1,9 +1,10 @@
 // Record layout as gcc computes it on PCC_BITFIELD_TYPE_MATTERS targets (x86-64 and
 // AArch64 Linux), written from the ABI rules and checked against the compiler by
-// tests/test_layout_differential.py. Positions are counted in bits, alignments in bytes.
+// tests/test_layout_differential.py (gcc 12, x86-64 natively and AArch64 under qemu).
+// Positions are counted in bits (a bitfield may start anywhere), alignments in bytes.
 //
 // gcc's vocabulary, for readers who compare with its stor-layout.cc: a member's own
-// alignment is its DECL_ALIGN (member_alignment below); what it adds to the record's
+// alignment is its DECL_ALIGN (member_alignment_bits below); what it adds to the record's
 // alignment is update_alignment_for_field's business (record_alignment_from); the
 // "straddle" rule for bitfields is the PCC block of place_field (excess_unit_span).
 #include "types/layout.h"
@@ -34,6 +35,7 @@ std::string member_label(const LayoutInput& in, const LayoutMember& m) {
 
 void check_member(const LayoutInput& in, const LayoutMember& m, bool last) {
     std::string label = member_label(in, m);
+    if (m.size >= kMaxRecordBytes) fail(m, "member " + label + " is too large");
     if (m.bitsize < -1) fail(m, "bit field " + label + " has a negative width");
     if (m.bitsize == 0 && !m.name.empty())
         fail(m, "bit field " + label + " has zero width: only an unnamed bit field may");
@@ -45,7 +47,6 @@ void check_member(const LayoutInput& in, const LayoutMember& m, bool last) {
     if (m.flexible && in.is_union) fail(m, "flexible array member " + label + " in a union");
     if (m.flexible && !last)
         fail(m, "flexible array member " + label + " is not the last member");
-    if (m.size >= kMaxRecordBytes) fail(m, "member " + label + " is too large");
 }
 
 // Packing (attribute or #pragma) does not reach `T :0`: it always aligns to T.
@@ -147,7 +148,7 @@ LayoutResult layout_record(const LayoutInput& in) {
             uint64_t width = static_cast<uint64_t>(m.bitsize);
             // Packed and #pragma pack bitfields (any P) are bit-contiguous.
             if (!is_packed(in, m) && in.pack == 0 && straddles(bitpos, width, m))
-                bitpos = round_up(bitpos, uint64_t{m.align} * 8);
+                bitpos = round_up(bitpos, uint64_t{std::max<uint32_t>(m.align, 1)} * 8);
             r = bitfield_result(in, m, bitpos);
             bitpos += width;
         } else if (m.bitsize == 0) {
