@@ -15,7 +15,9 @@ members, each batch under its own ``#pragma pack(N)`` (or none). Each batch give
   members included, as C11 and cffi see them) and, for every named bitfield, the position
   of its first bit and its width (set to all ones in a zeroed object, then scan the bytes);
 - ``compiler_facts(batches)``: compile that with ``cc`` in a temporary directory, run it
-  and parse the output into ``{record name: RecordFacts}``.
+  and parse the output into ``({record tag: RecordFacts}, {primitive: (size, align)})``.
+  ``--cc aarch64-linux-gnu-gcc --runner 'qemu-aarch64 -L /usr/aarch64-linux-gnu'``
+  (script) or the ``compiler`` / ``runner`` arguments check another ABI.
 
 Run as a script it writes the input of a standalone C++ driver of layout_record (the
 description of every record with member sizes, then the compiler's facts)::
