@@ -23,6 +23,7 @@ static LayoutInput layout_input(const CType* t) {
     in.packed = rec.packed;
     in.pack = rec.pack;
     in.aligned = rec.aligned;
+    in.name = t->cname;
     in.members.reserve(rec.members.size());
     for (const MemberDecl& m : rec.members) {
         LayoutMember lm;
@@ -31,6 +32,8 @@ static LayoutInput layout_input(const CType* t) {
         lm.align = m.type->align ? m.type->align : 1;
         lm.bitsize = m.bitsize;
         lm.is_signed = is_signed_integer(m.type);
+        lm.is_bool = m.type->kind == Kind::Primitive && (m.type->flags & PF_BOOL);
+        lm.pos = m.pos;
         lm.aligned = m.aligned;
         lm.packed = m.packed;
         lm.name = m.name;

@@ -1,0 +1,300 @@
+"""The C type model: interning, reprs, CType attributes, type queries, redeclarations.
+
+Where cffi's behaviour is the spec, the test compares with cffi itself (the oracle)."""
+
+import gc
+import weakref
+
+import pytest
+
+import cffix
+from cffix import FFI
+
+DECLS = """
+    struct s { int a; union { int b; float c; }; struct { int d:3, :0, e:5; }; char f[]; };
+    typedef struct { int x; } pt;
+    enum e { A = -1, B = 5, C };
+    typedef int (*fp)(int, ...);
+    typedef int arr[3][4];
+    struct fwd;
+    typedef int (*fnarr[4])(void);
+    enum big { BIG = 0xffffffff };
+    enum neg { N = -1, M = 0x7fffffff };
+    enum huge { H = 0x100000000 };
+    union u { int i; double d; char c[3]; };
+"""
+
+TYPE_STRINGS = [
+    "int", "int*", "int**", "int*[3]", "int(*)[5]", "int[3][4]", "int(*)(int,double)",
+    "int(*)()", "int(*)(void)", "fp", "arr", "char*(*)(int(*)(int))", "struct s",
+    "struct s*", "pt", "pt*", "enum e", "struct fwd*", "fnarr", "void", "void*",
+    "const int*", "int*const", "unsigned", "long double", "_Bool", "bool", "wchar_t",
+    "size_t", "int32_t", "FILE*", "int[]", "int*[]", "int(*[3])(int)", "char32_t",
+    "long long unsigned int", "fp*", "fp[2]", "fp*[2]", "int(**)(int)", "union u",
+    "unsigned short int", "signed char", "short", "char16_t", "uint_fast16_t", "ssize_t",
+    "enum big", "enum neg", "enum huge", "double(*(*)(int))(float)",
+]
+
+
+@pytest.fixture
+def ffi():
+    f = FFI()
+    f.cdef(DECLS)
+    return f
+
+
+@pytest.fixture
+def oracle(cffi_oracle):
+    f = cffi_oracle.FFI()
+    f.cdef(DECLS)
+    return f
+
+
+@pytest.mark.parametrize("text", TYPE_STRINGS)
+def test_repr_kind_and_size_match_cffi(ffi, oracle, text):
+    mine, theirs = ffi.typeof(text), oracle.typeof(text)
+    assert repr(mine) == repr(theirs)
+    assert mine.kind == theirs.kind
+    assert mine.cname == theirs.cname
+    for query in (ffi.sizeof, ffi.alignof):
+        try:
+            expected = (oracle.sizeof if query == ffi.sizeof else oracle.alignof)(text)
+        except Exception as exc:  # cffi refuses: so must we, with the same type
+            with pytest.raises(type(exc)):
+                query(text)
+        else:
+            assert query(text) == expected
+
+
+def test_interning_makes_identity_equality(ffi):
+    assert ffi.typeof("int *") is ffi.typeof("int*")
+    assert ffi.typeof("int[3][4]").item is ffi.typeof("int[4]")
+    assert ffi.typeof("arr") is ffi.typeof("int[3][4]")
+    assert ffi.typeof("fp") is ffi.typeof("int(*)(int, ...)")
+    # Primitives and derived types are shared between FFIs; structs are not.
+    other = FFI()
+    other.cdef("struct s { int a; };")
+    assert other.typeof("unsigned long **") is ffi.typeof("unsigned long**")
+    assert other.typeof("struct s") is not ffi.typeof("struct s")
+    assert ffi.typeof("bool") is ffi.typeof("_Bool")
+
+
+def test_typeof_of_ctype_returns_it(ffi):
+    t = ffi.typeof("struct s *")
+    assert ffi.typeof(t) is t
+    assert ffi.sizeof(t) == ffi.sizeof("void *")
+
+
+def test_unreferenced_types_are_collected():
+    ffi = FFI()
+    ref = weakref.ref(ffi.typeof("double[98765]"))
+    ffi = None
+    gc.collect()
+    assert ref() is None
+
+
+def test_struct_cycle_is_collected():
+    ffi = FFI()
+    ffi.cdef("struct node { struct node *next; int v; };")
+    ref = weakref.ref(ffi.typeof("struct node"))
+    assert ffi.typeof("struct node").fields[0][1].type.item is ref()
+    ffi = None
+    gc.collect()
+    assert ref() is None
+
+
+def test_fields_match_cffi(ffi, oracle):
+    for name in ("struct s", "pt", "union u"):
+        mine = ffi.typeof(name).fields
+        theirs = oracle.typeof(name).fields
+        assert [n for n, _ in mine] == [n for n, _ in theirs]
+        for (_, a), (_, b) in zip(mine, theirs):
+            assert repr(a.type) == repr(b.type)
+            assert (a.offset, a.bitshift, a.bitsize, a.flags) == (
+                b.offset, b.bitshift, b.bitsize, b.flags)
+    assert ffi.typeof("struct fwd").fields is None
+
+
+def test_attributes_by_kind(ffi):
+    f = ffi.typeof("fp")
+    assert f.args == (ffi.typeof("int"),)
+    assert f.result is ffi.typeof("int")
+    assert f.ellipsis is True
+    assert isinstance(f.abi, int)
+    a = ffi.typeof("arr")
+    assert a.length == 3 and a.item is ffi.typeof("int[4]")
+    assert ffi.typeof("int[]").length is None
+    assert ffi.typeof("int *").item is ffi.typeof("int")
+    e = ffi.typeof("enum e")
+    assert e.elements == {-1: "A", 5: "B", 6: "C"}
+    assert e.relements == {"A": -1, "B": 5, "C": 6}
+    with pytest.raises(AttributeError):
+        ffi.typeof("int").item
+    with pytest.raises(AttributeError):
+        ffi.typeof("int *").fields
+    with pytest.raises(AttributeError):
+        ffi.typeof("struct s").args
+    assert set(dir(ffi.typeof("struct s"))) == {"kind", "cname", "fields"}
+    assert "relements" in dir(e)
+
+
+def test_getctype_matches_cffi(ffi, oracle):
+    cases = [("int[5]", "*x"), ("int*", "x"), ("fp", "y"), ("int", ""), ("struct s", "[3]"),
+             ("int*", "[2]"), ("int", "  x  "), ("fp", "*z"), ("int(*)[5]", "p")]
+    for cdecl, repl in cases:
+        assert ffi.getctype(cdecl, repl) == oracle.getctype(cdecl, repl), (cdecl, repl)
+    assert ffi.getctype("int") == "int"
+    assert ffi.getctype(ffi.typeof("int*"), replace_with="p") == "int * p"
+
+
+def test_list_types_matches_cffi(ffi, oracle):
+    assert ffi.list_types() == oracle.list_types()
+
+
+def test_offsetof(ffi, oracle):
+    assert ffi.offsetof("struct s", "b") == oracle.offsetof("struct s", "b")
+    assert ffi.offsetof("arr", 1) == 16
+    assert ffi.offsetof("arr", 1, 2) == 24
+    ffi.cdef("struct outer { int pad; struct { short a[4]; } in; };")
+    assert ffi.offsetof("struct outer", "in", "a", 3) == 4 + 6
+    assert ffi.offsetof("struct outer *", "in") == 4
+    with pytest.raises(KeyError):
+        ffi.offsetof("struct s", "nope")
+    with pytest.raises(TypeError):
+        ffi.offsetof("struct s", "d")  # a bitfield
+    with pytest.raises(TypeError):
+        ffi.offsetof("int", "x")
+    with pytest.raises(TypeError):
+        ffi.offsetof("arr", "x")
+    with pytest.raises(TypeError):
+        ffi.offsetof("struct s")
+    with pytest.raises(IndexError):
+        ffi.offsetof("arr", 4)
+
+
+def test_unknown_sizes(ffi):
+    with pytest.raises(ValueError, match="unknown size"):
+        ffi.sizeof("struct fwd")
+    with pytest.raises(ValueError, match="unknown alignment"):
+        ffi.alignof("struct fwd")
+    with pytest.raises(ValueError):
+        ffi.sizeof("void")
+    with pytest.raises(ValueError):
+        ffi.sizeof("int[]")
+    assert ffi.alignof("int[]") == 4
+
+
+def test_bad_arguments(ffi):
+    with pytest.raises(TypeError, match="str or ctype"):
+        ffi.typeof(42)
+    with pytest.raises(TypeError):
+        ffi.sizeof(None)
+    with pytest.raises(TypeError):
+        ffi.cdef(b"int x;")
+    with pytest.raises(TypeError):
+        ffi.cdef("int x;", nonsense=1)
+    with pytest.raises(ValueError):
+        ffi.cdef("struct q { char c; int i; };", pack=3)
+    with pytest.raises(TypeError):
+        ffi.getctype("int", 5)
+    with pytest.raises(TypeError):
+        ffi.include("not an ffi")
+
+
+def test_bad_type_strings_raise_cdeferror(ffi):
+    for bad in ["int(", "foo", "struct", "int[3", "unsigned float", "int*[3]]", "",
+                "int x y", "int(int)"]:
+        with pytest.raises(cffix.CDefError):
+            ffi.typeof(bad)
+    with pytest.raises(cffix.CDefError, match="column"):
+        ffi.typeof("int * foo_t")
+
+
+def test_function_type_is_not_a_pointer(ffi):
+    with pytest.raises(cffix.CDefError, match="function type"):
+        ffi.typeof("int(int)")
+    ffi.cdef("typedef int fn_t(int);")
+    assert ffi.typeof("fn_t *") is ffi.typeof("int(*)(int)")
+
+
+def test_partial_and_dots_types(ffi):
+    ffi.cdef("struct p { int x; ...; }; typedef int... integ_t; typedef float... flt_t;"
+             " typedef ... opq_t; enum pe { PA, PB, ... };")
+    with pytest.raises(cffix.VerificationMissing):
+        ffi.typeof("struct p")
+    with pytest.raises(cffix.VerificationMissing):
+        ffi.typeof("enum pe")
+    assert ffi.typeof("struct p *").kind == "pointer"
+    with pytest.raises(NotImplementedError, match="integer type 'integ_t'"):
+        ffi.typeof("integ_t")
+    with pytest.raises(NotImplementedError, match="float type 'flt_t'"):
+        ffi.sizeof("flt_t")
+    with pytest.raises(ValueError, match="unknown size"):
+        ffi.sizeof("opq_t")
+    assert ffi.typeof("opq_t").fields is None
+    assert ffi.typeof("opq_t *").kind == "pointer"
+
+
+def test_redeclarations(ffi):
+    ffi.cdef("int x; int x; typedef int t; typedef int t; struct r { int a; };"
+             "struct r { int a; }; typedef struct { int x; } pt;")
+    with pytest.raises(cffix.FFIError, match="multiple declarations of variable x"):
+        ffi.cdef("long x;")
+    with pytest.raises(cffix.FFIError, match="typedef t"):
+        ffi.cdef("typedef long t;")
+    with pytest.raises(cffix.CDefError, match="duplicate declaration of struct r"):
+        ffi.cdef("struct r { int b; };")
+    assert ffi.sizeof("t") == 4
+    ffi.cdef("typedef long t;", override=True)
+    assert ffi.sizeof("t") == ffi.sizeof("long")  # the typeof cache follows overrides
+    ffi.cdef("struct r { double b; };", override=True)
+    assert ffi.sizeof("struct r") == 8
+
+
+def test_forward_declared_struct_completed_later(ffi):
+    ffi.cdef("struct later; typedef struct later later_t;")
+    p = ffi.typeof("later_t *")
+    with pytest.raises(ValueError):
+        ffi.sizeof("later_t")
+    ffi.cdef("struct later { long a, b; };")
+    assert ffi.sizeof("later_t") == 2 * ffi.sizeof("long")
+    assert ffi.typeof("later_t *") is p
+
+
+def test_struct_member_declared_later_in_same_cdef():
+    ffi = FFI()
+    ffi.cdef("struct a { struct b x; int y; }; struct b { double d; };")
+    assert ffi.sizeof("struct a") == 16
+    ffi.cdef("struct c { struct never x; }; struct never;")
+    with pytest.raises(cffix.CDefError, match="incomplete type"):
+        ffi.sizeof("struct c")
+
+
+def test_enum_sizes(ffi, oracle):
+    for name in ("enum e", "enum big", "enum neg", "enum huge"):
+        assert ffi.sizeof(name) == oracle.sizeof(name)
+
+
+def test_packed_and_pack_options():
+    ffi = FFI()
+    ffi.cdef("struct p1 { char c; int i; };", packed=True)
+    ffi.cdef("struct p2 { char c; double d; };", pack=2)
+    ffi.cdef("struct p3 { char c; int i; };")
+    assert ffi.sizeof("struct p1") == 5
+    assert ffi.offsetof("struct p2", "d") == 2 and ffi.alignof("struct p2") == 2
+    assert ffi.sizeof("struct p3") == 8
+
+
+def test_include_shares_types():
+    base = FFI()
+    base.cdef("typedef struct { int x, y; } point_t; #define NPOINTS 4")
+    ffi = FFI()
+    ffi.include(base)
+    ffi.cdef("struct poly { point_t pts[NPOINTS]; };")
+    assert ffi.typeof("point_t") is base.typeof("point_t")
+    assert ffi.sizeof("struct poly") == 32
+
+
+def test_ffi_backend_argument_ignored():
+    assert FFI(backend=None).sizeof("int") == 4
+    assert FFI(None).sizeof("char") == 1
