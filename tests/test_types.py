@@ -287,7 +287,7 @@ def test_packed_and_pack_options():
 
 def test_include_shares_types():
     base = FFI()
-    base.cdef("typedef struct { int x, y; } point_t; #define NPOINTS 4")
+    base.cdef("typedef struct { int x, y; } point_t;\n#define NPOINTS 4\n")
     ffi = FFI()
     ffi.include(base)
     ffi.cdef("struct poly { point_t pts[NPOINTS]; };")

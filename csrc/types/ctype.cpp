@@ -22,6 +22,11 @@ CType* alloc_ctype(Kind kind) {
     CType* t = PyObject_GC_New(CType, &CType_Type);
     if (!t) throw PythonErrorSet{};
     t->kind = kind;
+    t->conv = kind == Kind::Pointer    ? Conv::Pointer
+              : kind == Kind::Function ? Conv::Function
+              : kind == Kind::Array    ? Conv::Array
+              : kind == Kind::Struct || kind == Kind::Union ? Conv::Record
+                                                            : Conv::None;
     t->flags = 0;
     t->align = 0;
     t->size = -1;
@@ -37,7 +42,6 @@ CType* alloc_ctype(Kind kind) {
     t->record = nullptr;
     new (&t->intern_key) std::string();
     t->pointer_cache = nullptr;
-    t->fields_list = nullptr;
     t->weakreflist = nullptr;
     return t;
 }
@@ -81,7 +85,25 @@ CType* make_primitive(std::string_view name, int64_t size, uint32_t align, uint1
     t->size = size;
     t->align = align;
     t->flags = flags;
+    t->conv = primitive_conv(size, flags);
     return intern(t, std::move(key));
+}
+
+Conv primitive_conv(int64_t size, uint16_t flags) {
+    if (flags & PF_CHAR) return Conv::Char;
+    if (flags & PF_BOOL) return Conv::Bool;
+    if (flags & PF_WCHAR) return size == 2 ? Conv::WChar16 : Conv::WChar32;
+    if (flags & PF_FLOAT) return size == 4 ? Conv::Float : Conv::Double;
+    if (flags & PF_LONGDOUBLE) return Conv::LongDouble;
+    if (flags & PF_COMPLEX) return size == 8 ? Conv::ComplexFloat : Conv::ComplexDouble;
+    bool is_signed = flags & PF_SIGNED;
+    switch (size) {
+        case 1: return is_signed ? Conv::Int8 : Conv::UInt8;
+        case 2: return is_signed ? Conv::Int16 : Conv::UInt16;
+        case 4: return is_signed ? Conv::Int32 : Conv::UInt32;
+        case 8: return is_signed ? Conv::Int64 : Conv::UInt64;
+    }
+    return Conv::None;
 }
 
 CType* void_type() {

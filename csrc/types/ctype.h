@@ -22,6 +22,17 @@ namespace cffix::types {
 
 enum class Kind : uint8_t { Void, Primitive, Pointer, Array, Struct, Union, Enum, Function };
 
+// How a value of the type moves between Python and C: computed once when the type is
+// made, so converters switch on one byte (enums take their integer type's).
+enum class Conv : uint8_t {
+    None,  // void, opaque records, types of unknown size
+    Int8, Int16, Int32, Int64,
+    UInt8, UInt16, UInt32, UInt64,
+    Bool, Char, WChar16, WChar32,
+    Float, Double, LongDouble, ComplexFloat, ComplexDouble,
+    Pointer, Function, Record, Array,
+};
+
 // Primitive classes: hot code tests these bits, never names.
 enum PrimFlag : uint16_t {
     PF_SIGNED = 1 << 0,       // a signed integer (char is signed here when the C char is)
@@ -89,6 +100,7 @@ struct RecordDecl {
 struct CType {
     PyObject_HEAD
     Kind kind;
+    Conv conv;
     uint16_t flags;        // PrimFlag for primitives, RecordFlag for structs/unions/enums
     uint32_t align;        // 0 while unknown
     int64_t size;          // -1 while unknown (opaque, unknown length, pending layout)
@@ -104,7 +116,6 @@ struct CType {
     RecordDecl* record;      // structs/unions: owned; null until the body is declared
     std::string intern_key;  // "" for non-interned types
     CType* pointer_cache;    // borrowed: the interned `T *` while it is alive
-    PyObject* fields_list;   // cached Python list for .fields, or null
     PyObject* weakreflist;
 };
 
@@ -139,6 +150,9 @@ CType* new_record_type(Kind kind, std::string cname);
 // throws types::Error naming the member (`error` = true). Arrays of such records get
 // their size the same way. Throws parse::CDefError for impossible layouts.
 bool complete_type(CType* type, bool error);
+
+// The conversion kind of a primitive of this size and class.
+Conv primitive_conv(int64_t size, uint16_t flags);
 
 // The type's cname with `text` inserted where a declarator goes.
 std::string cname_with(const CType* type, std::string_view text);

@@ -60,7 +60,6 @@ static void clear_record(CType* t) {
         delete t->record;
         t->record = nullptr;
     }
-    Py_CLEAR(t->fields_list);
 }
 
 static int ctype_traverse(PyObject* self, visitproc visit, void* arg) {
@@ -70,7 +69,6 @@ static int ctype_traverse(PyObject* self, visitproc visit, void* arg) {
     for (auto& f : t->fields) Py_VISIT(f.type);
     if (t->record)
         for (auto& m : t->record->members) Py_VISIT(m.type);
-    Py_VISIT(t->fields_list);
     return 0;
 }
 
@@ -142,22 +140,20 @@ static PyObject* get_fields(PyObject* self, void*) {
     } catch (...) {
         return translate_exception();
     }
-    if (!t->fields_list) {
-        PyRef list(PyList_New(static_cast<Py_ssize_t>(t->fields.size())));
-        if (!list) return nullptr;
-        for (size_t i = 0; i < t->fields.size(); ++i) {
-            PyRef field(new_cfield(t->fields[i]));
-            if (!field) return nullptr;
-            PyObject* pair = Py_BuildValue("(s#O)", t->fields[i].name.data(),
-                                           static_cast<Py_ssize_t>(t->fields[i].name.size()),
-                                           field.get());
-            if (!pair) return nullptr;
-            PyList_SET_ITEM(list.get(), static_cast<Py_ssize_t>(i), pair);
-        }
-        t->fields_list = list.release();
+    // Built on each access (cheap, and callers may mutate the list). Not cached: a cached
+    // list would hold CFields, which GC cannot see through, in a struct's cycles.
+    PyRef list(PyList_New(static_cast<Py_ssize_t>(t->fields.size())));
+    if (!list) return nullptr;
+    for (size_t i = 0; i < t->fields.size(); ++i) {
+        PyRef field(new_cfield(t->fields[i]));
+        if (!field) return nullptr;
+        PyObject* pair = Py_BuildValue("(s#O)", t->fields[i].name.data(),
+                                       static_cast<Py_ssize_t>(t->fields[i].name.size()),
+                                       field.get());
+        if (!pair) return nullptr;
+        PyList_SET_ITEM(list.get(), static_cast<Py_ssize_t>(i), pair);
     }
-    // A fresh list each time, as cffi: callers may mutate what they get.
-    return PyList_GetSlice(t->fields_list, 0, PY_SSIZE_T_MAX);
+    return list.release();
 }
 
 static PyObject* get_args(PyObject* self, void*) {

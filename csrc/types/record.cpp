@@ -69,6 +69,7 @@ static void store_layout(CType* t, const LayoutResult& out) {
         }
         if (m.name.empty()) continue;  // unnamed bitfield: padding only
         FieldInfo f;
+        if (t->kind == Kind::Union && !t->fields.empty()) f.flags = FF_IGNORE_IN_CTOR;
         f.name = m.name;
         f.type = m.type;
         f.offset = static_cast<int64_t>(r.offset);

@@ -161,6 +161,12 @@ void Scope::cdef(std::string_view source, const CdefOptions& options) {
     complete_pending();
 }
 
+// The parser frees a declaration's tree after declare(): hold the body so that its
+// address (the key) cannot be reused by a later body of the same cdef.
+void Scope::remember_body(std::shared_ptr<const void> body, CTypeRef type) {
+    bodies_.emplace(body.get(), std::make_pair(std::move(body), std::move(type)));
+}
+
 void Scope::complete_pending() {
     // Records whose members were declared later in the cdef: retry until no progress;
     // what stays incomplete raises when it is used.
@@ -498,11 +504,11 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
     if (e.name.empty()) {
         if (!e.body) cdef_error("an anonymous struct or union needs a body", e.pos);
         auto it = bodies_.find(e.body.get());
-        if (it != bodies_.end()) return it->second;
+        if (it != bodies_.end()) return it->second.second;
         std::string label = "$" + std::to_string(++anonymous_count_);
         std::string cname = name_hint.empty() ? keyword + label : name_hint;
         CTypeRef t = owned(new_record_type(kind, cname));
-        bodies_.emplace(e.body.get(), t);
+        remember_body(e.body, t);
         fill_record(t.get(), *e.body);
         map.emplace(label, t);
         return t;
@@ -515,26 +521,26 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
         tag_pos_.emplace(keyword + e.name, e.pos);
         return t;
     }
-    if (auto it = bodies_.find(e.body.get()); it != bodies_.end()) return it->second;
+    if (auto it = bodies_.find(e.body.get()); it != bodies_.end()) return it->second.second;
     if (existing && existing->record) {
         // Redeclared with a body: fine if identical, else an error or (override) a new type.
         CTypeRef fresh = owned(new_record_type(kind, keyword + e.name));
         fill_record(fresh.get(), *e.body);
         if (same_record_body(existing, fresh.get())) {
-            bodies_.emplace(e.body.get(), borrowed(existing));
+            remember_body(e.body, borrowed(existing));
             return borrowed(existing);
         }
         if (!options_.override)
             cdef_error("duplicate declaration of " + std::string(keyword) + e.name, e.pos);
         ++generation_;
         map[e.name] = fresh;
-        bodies_.emplace(e.body.get(), fresh);
+        remember_body(e.body, fresh);
         return fresh;
     }
     CTypeRef t = existing ? borrowed(existing) : owned(new_record_type(kind, keyword + e.name));
     if (!existing) map.emplace(e.name, t);
     tag_pos_[keyword + e.name] = e.pos;
-    bodies_.emplace(e.body.get(), t);
+    remember_body(e.body, t);
     fill_record(t.get(), *e.body);
     return t;
 }
@@ -589,11 +595,11 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
     if (e.name.empty()) {
         if (!e.enum_body) cdef_error("an anonymous enum needs a body", e.pos);
         auto it = bodies_.find(e.enum_body.get());
-        if (it != bodies_.end()) return it->second;
+        if (it != bodies_.end()) return it->second.second;
         std::string label = "$" + std::to_string(++anonymous_count_);
         CTypeRef t = owned(new_record_type(Kind::Enum, name_hint.empty() ? "enum " + label
                                                                          : name_hint));
-        bodies_.emplace(e.enum_body.get(), t);
+        remember_body(e.enum_body, t);
         fill_enum(t.get(), *e.enum_body);
         enums_.emplace(label, t);
         return t;
@@ -606,7 +612,7 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
         tag_pos_.emplace("enum " + e.name, e.pos);
         return t;
     }
-    if (auto it = bodies_.find(e.enum_body.get()); it != bodies_.end()) return it->second;
+    if (auto it = bodies_.find(e.enum_body.get()); it != bodies_.end()) return it->second.second;
     CTypeRef t;
     if (existing && existing->size >= 0) {
         CTypeRef fresh = owned(new_record_type(Kind::Enum, "enum " + e.name));
@@ -622,7 +628,7 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
         if (!existing) enums_.emplace(e.name, t);
     }
     tag_pos_["enum " + e.name] = e.pos;
-    bodies_.emplace(e.enum_body.get(), t);
+    remember_body(e.enum_body, t);
     fill_enum(t.get(), *e.enum_body);
     return t;
 }
@@ -631,6 +637,7 @@ void Scope::fill_enum(CType* t, const parse::EnumBody& body) {
     for (const auto& v : body.values) t->enumerators.push_back({v.name, v.value});
     CType* base = enum_integer_type(t->enumerators);
     t->item = base;
+    t->conv = base->conv;
     t->size = base->size;
     t->align = base->align;
     if (body.partial) t->flags |= RF_PARTIAL;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -115,6 +116,7 @@ private:
     const ConstantDecl* find_constant(std::string_view name) const;
     [[noreturn]] void redeclared(const char* what, const std::string& name) const;
     void complete_pending();
+    void remember_body(std::shared_ptr<const void> body, CTypeRef type);
 
     NameMap<TypedefDecl> typedefs_;
     NameMap<CTypeRef> structs_, unions_, enums_;
@@ -125,7 +127,9 @@ private:
     std::vector<const Scope*> included_;
     // State of the cdef being parsed.
     CdefOptions options_;
-    std::unordered_map<const void*, CTypeRef> bodies_;  // anonymous bodies -> their type
+    // Bodies defined by this cdef -> their type (one body may be named by several
+    // declarators: `typedef struct {...} A, *PA;`).
+    std::unordered_map<const void*, std::pair<std::shared_ptr<const void>, CTypeRef>> bodies_;
     std::vector<CTypeRef> pending_;                     // records waiting for a member
     int anonymous_count_ = 0;
     uint64_t generation_ = 0;
