@@ -116,7 +116,7 @@ struct TypeExpr {
     // Function
     std::vector<Param> params;
     bool ellipsis = false;
-    std::string abi;  // "" (default), "__stdcall" or "__cdecl"
+    std::string abi;  // "" (default), "__stdcall", "__cdecl" or "__fastcall"
     // Struct / Union / Enum defined in place (null when only referenced)
     std::shared_ptr<const RecordBody> body;
     std::shared_ptr<const EnumBody> enum_body;

@@ -1,0 +1,536 @@
+// Declaration specifiers and declarators: `static const unsigned long *const x[4]`,
+// abstract declarators (`int (*)(int)`), parameter lists, and the TypeExpr they build.
+//
+// A declarator is parsed into a list of derivations (pointer, array, function) in the
+// order they apply to the base type, then folded into a TypeExpr chain. C reads
+// declarators inside-out: in `int *(*fp)[3]` the outer '*' applies first, then the
+// suffix `[3]`, then the parenthesised '*'; so each level contributes its pointers, then
+// its suffixes right to left, then the derivations of the level nested in its parentheses.
+#include <algorithm>
+#include <array>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "parse/parser.h"
+
+namespace cffix::parse {
+
+// What the specifiers of one declaration said so far.
+struct SpecifierState {
+    Specifiers specs;
+    std::array<uint8_t, kTypeKeywordCount> counts{};  // type keywords, by Tok index
+    std::array<std::string_view, 6> spelled{};        // type specifiers as written
+    size_t spelled_count = 0;
+    std::shared_ptr<TypeExpr> other;  // struct/union/enum, a type name or a `...` type
+    Token type_token;                 // the first type specifier
+    bool has_type = false;
+    bool is_const = false;
+    bool is_volatile = false;
+
+    int count(Tok kind) const { return counts[index(kind)]; }
+    static size_t index(Tok kind) {
+        return static_cast<size_t>(kind) - static_cast<size_t>(Tok::KwVoid);
+    }
+    void spell(std::string_view word) {
+        if (spelled_count < spelled.size()) spelled[spelled_count++] = word;
+    }
+};
+
+namespace {
+
+const char* expectation(SpecifierContext ctx) {
+    switch (ctx) {
+        case SpecifierContext::Declaration: return "a declaration";
+        case SpecifierContext::Member: return "a member declaration";
+        case SpecifierContext::Parameter: return "a parameter type";
+        default: return "a type name";
+    }
+}
+
+const char* place(SpecifierContext ctx) {
+    switch (ctx) {
+        case SpecifierContext::Member: return "a struct or union member";
+        case SpecifierContext::Parameter: return "a parameter";
+        default: return "a type name";
+    }
+}
+
+// The canonical spelling of a combination of type keywords in any order (`long unsigned
+// int` is "unsigned long"), "void" for void, nullptr when it is not a C type.
+const char* canonical_primitive(const SpecifierState& st) {
+    int total = 0;
+    for (uint8_t n : st.counts) total += n;
+    for (size_t i = 0; i < st.counts.size(); ++i) {
+        if (st.counts[i] > (i == SpecifierState::index(Tok::KwLong) ? 2 : 1)) return nullptr;
+    }
+    int longs = st.count(Tok::KwLong);
+    bool is_unsigned = st.count(Tok::KwUnsigned) != 0;
+    bool is_signed = st.count(Tok::KwSigned) != 0;
+    if (is_signed && is_unsigned) return nullptr;
+    if (st.count(Tok::KwVoid)) return total == 1 ? "void" : nullptr;
+    if (st.count(Tok::KwBool)) return total == 1 ? "_Bool" : nullptr;
+    bool is_float = st.count(Tok::KwFloat) != 0;
+    bool is_double = st.count(Tok::KwDouble) != 0;
+    bool is_complex = st.count(Tok::KwComplex) != 0;
+    if (is_float || is_double || is_complex) {
+        if (is_signed || is_unsigned || st.count(Tok::KwChar) || st.count(Tok::KwShort) ||
+            st.count(Tok::KwInt) || (is_float && is_double))
+            return nullptr;
+        if (is_float) return longs ? nullptr : is_complex ? "float _Complex" : "float";
+        if (longs == 1 && !is_complex) return "long double";
+        if (longs) return nullptr;
+        return is_complex ? "double _Complex" : "double";  // `_Complex` alone is double
+    }
+    if (st.count(Tok::KwChar)) {
+        if (st.count(Tok::KwShort) || longs || st.count(Tok::KwInt)) return nullptr;
+        return is_unsigned ? "unsigned char" : is_signed ? "signed char" : "char";
+    }
+    bool is_short = st.count(Tok::KwShort) != 0;
+    if (is_short && longs) return nullptr;
+    static const char* const kNames[2][4] = {
+        {"int", "short", "long", "long long"},
+        {"unsigned int", "unsigned short", "unsigned long", "unsigned long long"}};
+    return kNames[is_unsigned][is_short ? 1 : longs == 1 ? 2 : longs == 2 ? 3 : 0];
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Specifiers
+
+Specifiers Parser::parse_specifiers(SpecifierContext ctx) {
+    SpecifierState st;
+    st.specs.first = tok_;
+    while (parse_one_specifier(st, ctx)) {
+    }
+    if (!st.has_type) {
+        bool nothing_yet = tok_.text.data() == st.specs.first.text.data();
+        fail_expected(nothing_yet ? expectation(ctx) : "a type specifier");
+    }
+    st.specs.base = finish_base_type(st);
+    return std::move(st.specs);
+}
+
+// Consumes one specifier (storage class, qualifier, type specifier, attribute); returns
+// false at the first token that is none, which starts the declarator.
+bool Parser::parse_one_specifier(SpecifierState& st, SpecifierContext ctx) {
+    switch (tok_.kind) {
+        case Tok::KwTypedef:
+        case Tok::KwExtern:
+        case Tok::KwStatic:
+            if (ctx != SpecifierContext::Declaration)
+                fail(tok_, "'" + std::string(tok_.text) + "' is not allowed in " + place(ctx));
+            st.specs.is_typedef |= tok_.kind == Tok::KwTypedef;
+            st.specs.is_static |= tok_.kind == Tok::KwStatic;
+            advance();
+            return true;
+        case Tok::KwInline:  // accepted; none of these changes the declared type
+        case Tok::KwRegister:
+        case Tok::KwAuto:
+        case Tok::KwNoreturn:
+        case Tok::KwExtension:
+        case Tok::KwRestrict:
+        case Tok::KwNullability:
+            advance();
+            return true;
+        case Tok::KwConst:
+            st.is_const = true;
+            advance();
+            return true;
+        case Tok::KwVolatile:
+            st.is_volatile = true;
+            advance();
+            return true;
+        case Tok::KwAttribute:
+        case Tok::KwDeclspec:
+            parse_attributes(st.specs.attrs);
+            return true;
+        case Tok::KwCallConv:
+            st.specs.attrs.abi = tok_.text;
+            advance();
+            return true;
+        case Tok::KwStruct:
+        case Tok::KwUnion:
+        case Tok::KwEnum: {
+            Token at = tok_;
+            set_other_type(st, parse_tag_specifier(ctx), at);
+            return true;
+        }
+        case Tok::Identifier: {
+            // Once a type is known, an identifier is the declarator's name, even if it
+            // is also a type name (`typedef int T; struct s { T T; };` is valid C).
+            if (st.has_type) return false;
+            Token at = tok_;
+            set_other_type(st, parse_named_type(), at);
+            return true;
+        }
+        case Tok::Ellipsis:
+            return ctx == SpecifierContext::Declaration && parse_dots_type(st);
+        case Tok::KwUnsupported:
+            fail(tok_, "'" + std::string(tok_.text) + "' is not supported");
+        default:
+            if (!is_type_keyword(tok_.kind)) return false;
+            add_type_keyword(st);
+            return true;
+    }
+}
+
+void Parser::add_type_keyword(SpecifierState& st) {
+    st.spell(tok_.text);
+    if (st.other) fail_combination(st, tok_);
+    if (!st.has_type) st.type_token = tok_;
+    st.has_type = true;
+    if (++st.counts[SpecifierState::index(tok_.kind)] > 2) fail_combination(st, tok_);
+    advance();
+}
+
+void Parser::set_other_type(SpecifierState& st, std::shared_ptr<TypeExpr> type, const Token& at) {
+    st.spell(at.text);
+    if (st.has_type) fail_combination(st, at);
+    st.other = std::move(type);
+    st.type_token = at;
+    st.has_type = true;
+}
+
+void Parser::fail_combination(const SpecifierState& st, const Token& at) {
+    std::string words;
+    for (size_t i = 0; i < st.spelled_count; ++i) {
+        if (i) words += ' ';
+        words += st.spelled[i];
+    }
+    fail(at, "invalid combination of type specifiers '" + words + "'");
+}
+
+std::shared_ptr<TypeExpr> Parser::parse_named_type() {
+    Token name = tok_;
+    // __builtin_va_list is gcc's own type name: always a type, the sink decides its meaning.
+    if (name.text != "__builtin_va_list" && !is_type_name(name.text)) fail_unknown_type(name);
+    auto type = std::make_shared<TypeExpr>();
+    type->kind = TypeExprKind::Named;
+    type->name = std::string(name.text);
+    type->pos = name.pos;
+    advance();
+    return type;
+}
+
+// `typedef int... t;`, `typedef double... t;`, `typedef ... t;`: types whose details the
+// C compiler supplies in API mode.
+bool Parser::parse_dots_type(SpecifierState& st) {
+    TypeExprKind kind = TypeExprKind::DotsOpaque;
+    if (st.has_type) {
+        if (st.other) return false;
+        const char* name = canonical_primitive(st);
+        if (name == nullptr) fail_combination(st, st.type_token);
+        std::string_view n = name;
+        if (n == "float" || n == "double") {
+            kind = TypeExprKind::DotsFloat;
+        } else if (is_integer_primitive(n)) {
+            kind = TypeExprKind::DotsInteger;
+        } else {
+            return false;
+        }
+        st.counts = {};
+    } else {
+        st.type_token = tok_;
+        st.has_type = true;
+    }
+    auto type = std::make_shared<TypeExpr>();
+    type->kind = kind;
+    type->pos = st.type_token.pos;
+    st.other = std::move(type);
+    st.spell("...");
+    advance();
+    return true;
+}
+
+std::shared_ptr<TypeExpr> Parser::finish_base_type(SpecifierState& st) {
+    std::shared_ptr<TypeExpr> type = std::move(st.other);
+    if (!type) {
+        if (st.count(Tok::KwLong) && st.count(Tok::KwDouble) && st.count(Tok::KwComplex))
+            fail(st.type_token, "'long double _Complex' is not supported");
+        const char* name = canonical_primitive(st);
+        if (name == nullptr) fail_combination(st, st.type_token);
+        type = std::make_shared<TypeExpr>();
+        type->pos = st.type_token.pos;
+        if (std::string_view(name) == "void") {
+            type->kind = TypeExprKind::Void;
+        } else {
+            type->kind = TypeExprKind::Primitive;
+            type->name = name;
+        }
+    }
+    type->is_const = st.is_const;
+    type->is_volatile = st.is_volatile;
+    return type;
+}
+
+// ---------------------------------------------------------------------------------------
+// Declarators
+
+Declarator Parser::parse_declarator(DeclaratorContext ctx, std::string_view abi) {
+    Declarator d;
+    parse_declarator_level(d, ctx, abi, true);
+    return d;
+}
+
+// One level of a declarator: pointers, then a name or a parenthesised declarator, then
+// array and function suffixes. A calling convention applies to the first function suffix
+// of its level: the one written among the specifiers or this level's pointers when `top`,
+// the one written inside a nested level's parentheses otherwise (`void (__stdcall *f)(int)`);
+// so a non-top level returns the one written among its own pointers to its parent.
+std::string_view Parser::parse_declarator_level(Declarator& d, DeclaratorContext ctx,
+                                                std::string_view abi, bool top) {
+    DepthGuard guard(*this);
+    std::string_view own_abi = parse_pointers(d);
+    if (top && !own_abi.empty()) abi = own_abi;
+    Declarator inner;
+    if (tok_.kind == Tok::Identifier && ctx != DeclaratorContext::Abstract) {
+        d.name = tok_;
+        advance();
+    } else if (tok_.kind == Tok::LParen && starts_grouping(ctx)) {
+        advance();
+        std::string_view inner_abi = parse_declarator_level(inner, ctx, {}, false);
+        expect(Tok::RParen, "')'");
+        if (!inner_abi.empty()) abi = inner_abi;
+        d.name = inner.name;
+    } else if (ctx == DeclaratorContext::Named) {
+        fail_expected("an identifier");
+    }
+    size_t first_suffix = d.ops.size();
+    for (;;) {
+        if (tok_.kind == Tok::LBracket) {
+            push_op(d, parse_array_suffix());
+        } else if (tok_.kind == Tok::LParen) {
+            DeclaratorOp op = parse_parameter_list();
+            op.abi = std::exchange(abi, {});
+            push_op(d, std::move(op));
+        } else {
+            break;
+        }
+    }
+    std::reverse(d.ops.begin() + static_cast<std::ptrdiff_t>(first_suffix), d.ops.end());
+    for (DeclaratorOp& op : inner.ops) push_op(d, std::move(op));
+    return top ? std::string_view() : own_abi;
+}
+
+// `* const * volatile __restrict`: one Pointer op per '*', qualifiers on the '*' they
+// follow. Returns a calling convention written among them, if any.
+std::string_view Parser::parse_pointers(Declarator& d) {
+    std::string_view abi;
+    size_t first = d.ops.size();
+    for (;;) {
+        switch (tok_.kind) {
+            case Tok::Star: {
+                DeclaratorOp op;
+                op.kind = TypeExprKind::Pointer;
+                op.pos = tok_.pos;
+                push_op(d, std::move(op));
+                advance();
+                break;
+            }
+            case Tok::KwConst:
+            case Tok::KwVolatile:
+                if (d.ops.size() > first) {
+                    (tok_.kind == Tok::KwConst ? d.ops.back().is_const : d.ops.back().is_volatile) = true;
+                }
+                advance();
+                break;
+            case Tok::KwRestrict:
+            case Tok::KwNullability:
+                advance();
+                break;
+            case Tok::KwCallConv:
+                abi = tok_.text;
+                advance();
+                break;
+            case Tok::KwAttribute:
+            case Tok::KwDeclspec: {
+                Attributes attrs;  // on a pointer: only a calling convention matters
+                parse_attributes(attrs);
+                if (!attrs.abi.empty()) abi = attrs.abi;
+                break;
+            }
+            default:
+                return abi;
+        }
+    }
+}
+
+// At '(' after the pointers: a parenthesised declarator, or the parameter list of an
+// abstract function declarator (`int (*)(int)` versus `int (int)`)? C decides by the
+// next token: a parameter list starts with a type, `)` or `...`.
+bool Parser::starts_grouping(DeclaratorContext ctx) {
+    if (ctx == DeclaratorContext::Named) return true;
+    Token next = peek_past_attributes();
+    switch (next.kind) {
+        case Tok::Star:
+        case Tok::LParen:
+        case Tok::LBracket:
+        case Tok::KwCallConv:
+        case Tok::Caret:
+            return true;
+        case Tok::Identifier:
+            // `void f(int (x))` names its parameter x, unless x is a type name.
+            return ctx == DeclaratorContext::Optional && next.text != "__builtin_va_list" &&
+                   !is_type_name(next.text);
+        default:
+            return false;
+    }
+}
+
+void Parser::push_op(Declarator& d, DeclaratorOp&& op) {
+    if (d.ops.size() >= static_cast<size_t>(kMaxDepth)) fail(tok_, "declaration nested too deeply");
+    d.ops.push_back(std::move(op));
+}
+
+// `[N]`, `[]`, `[...]`; C99's `[static N]` / `[const]` in parameters are accepted.
+DeclaratorOp Parser::parse_array_suffix() {
+    DeclaratorOp op;
+    op.kind = TypeExprKind::Array;
+    op.pos = tok_.pos;
+    advance();  // '['
+    while (tok_.kind == Tok::KwStatic || tok_.kind == Tok::KwConst || tok_.kind == Tok::KwVolatile ||
+           tok_.kind == Tok::KwRestrict)
+        advance();
+    if (accept(Tok::RBracket)) {
+        op.array_kind = ArrayKind::Unknown;
+        return op;
+    }
+    if (accept(Tok::Ellipsis)) {
+        op.array_kind = ArrayKind::Dots;
+        expect(Tok::RBracket, "']' after '...'");
+        return op;
+    }
+    if (tok_.kind == Tok::Star && peek().kind == Tok::RBracket)
+        fail(tok_, "variable-length arrays are not supported");
+    Token at = tok_;
+    op.array_length = array_length_value(at, parse_constant_expression());
+    expect(Tok::RBracket, "']'");
+    return op;
+}
+
+// `(int, char *)`, `(void)`, `()`, `(const char *fmt, ...)`. An empty list is taken as
+// `(void)`, as cffi does.
+DeclaratorOp Parser::parse_parameter_list() {
+    DepthGuard guard(*this);
+    DeclaratorOp op;
+    op.kind = TypeExprKind::Function;
+    op.pos = tok_.pos;
+    advance();  // '('
+    if (accept(Tok::RParen)) return op;
+    if (tok_.kind == Tok::KwVoid && peek().kind == Tok::RParen) {
+        advance();
+        advance();
+        return op;
+    }
+    for (;;) {
+        if (accept(Tok::Ellipsis)) {
+            op.ellipsis = true;
+            expect(Tok::RParen, "')' after '...'");
+            return op;
+        }
+        op.params.push_back(parse_parameter());
+        if (accept(Tok::Comma)) continue;
+        expect(Tok::RParen, "',' or ')' in the parameter list");
+        return op;
+    }
+}
+
+Param Parser::parse_parameter() {
+    Specifiers specs = parse_specifiers(SpecifierContext::Parameter);
+    Declarator d = parse_declarator(DeclaratorContext::Optional, specs.attrs.abi);
+    parse_declarator_tail(d);
+    Param param;
+    if (d.has_name()) param.name = std::string(d.name.text);
+    param.type = build_type(declared_base(specs, d.attrs), d);
+    return param;
+}
+
+// What may follow a declarator: __asm__("label") and attributes, in any order.
+void Parser::parse_declarator_tail(Declarator& d) {
+    for (;;) {
+        if (tok_.kind == Tok::KwAsm) {
+            parse_asm_label(d.asm_name);
+        } else if (tok_.kind == Tok::KwAttribute || tok_.kind == Tok::KwDeclspec) {
+            parse_attributes(d.attrs);
+        } else {
+            return;
+        }
+    }
+}
+
+// The specifiers' type, or the sized integer type that a mode(...) attribute asks for
+// instead (`typedef int int64 __attribute__((mode(DI)));` is an int64_t).
+TypeExprPtr Parser::declared_base(const Specifiers& specs, const Attributes& attrs) {
+    int bits = attrs.mode_bits ? attrs.mode_bits : specs.attrs.mode_bits;
+    if (bits == 0) return specs.base;
+    const TypeExpr& base = *specs.base;
+    bool is_unsigned;
+    if (base.kind == TypeExprKind::Primitive && is_integer_primitive(base.name)) {
+        is_unsigned = base.name.starts_with("unsigned") || (base.name == "char" && !std::is_signed_v<char>);
+    } else if (base.kind == TypeExprKind::Named) {
+        is_unsigned = named_type_is_unsigned(base.name);
+    } else if (base.kind == TypeExprKind::Enum || base.kind == TypeExprKind::DotsInteger) {
+        is_unsigned = false;
+    } else {
+        fail(specs.first, "the mode attribute applies to integer types only");
+    }
+    auto type = std::make_shared<TypeExpr>();
+    type->kind = TypeExprKind::Named;
+    type->name = (is_unsigned ? "uint" : "int") + std::to_string(bits) + "_t";
+    type->pos = base.pos;
+    type->is_const = base.is_const;
+    type->is_volatile = base.is_volatile;
+    return type;
+}
+
+TypeExprPtr Parser::build_type(TypeExprPtr base, Declarator& d) {
+    TypeExprPtr type = std::move(base);
+    for (DeclaratorOp& op : d.ops) {
+        auto t = std::make_shared<TypeExpr>();
+        t->kind = op.kind;
+        t->pos = op.pos;
+        t->is_const = op.is_const;
+        t->is_volatile = op.is_volatile;
+        t->item = std::move(type);
+        t->array_kind = op.array_kind;
+        t->array_length = op.array_length;
+        t->params = std::move(op.params);
+        t->ellipsis = op.ellipsis;
+        t->abi = std::string(op.abi);
+        type = std::move(t);
+    }
+    return type;
+}
+
+// ---------------------------------------------------------------------------------------
+// Type names (ffi.typeof strings, sizeof, casts)
+
+TypeExprPtr Parser::parse_type_name_here() {
+    Specifiers specs = parse_specifiers(SpecifierContext::TypeName);
+    Declarator d = parse_declarator(DeclaratorContext::Abstract, specs.attrs.abi);
+    return build_type(declared_base(specs, d.attrs), d);
+}
+
+// Whether `t`, after a '(' in an expression, starts a type name (a cast or sizeof(type)).
+bool Parser::starts_type_name(const Token& t) {
+    if (is_type_keyword(t.kind)) return true;
+    switch (t.kind) {
+        case Tok::KwStruct:
+        case Tok::KwUnion:
+        case Tok::KwEnum:
+        case Tok::KwConst:
+        case Tok::KwVolatile:
+        case Tok::KwRestrict:
+        case Tok::KwNullability:
+        case Tok::KwUnsupported:  // so that `(__int128)x` says what is unsupported
+            return true;
+        case Tok::Identifier:
+            return t.text == "__builtin_va_list" || is_type_name(t.text);
+        default:
+            return false;
+    }
+}
+
+}  // namespace cffix::parse

@@ -1,0 +1,524 @@
+// The cdef lexer (see lexer.h). One pass, pointer-based, a table lookup per character
+// class and a perfect-enough hash for keywords; nothing allocates unless an error is
+// thrown.
+#include "parse/lexer.h"
+
+#include <array>
+#include <iterator>
+#include <utility>
+
+#include "parse/literal.h"
+
+namespace cffix::parse {
+namespace {
+
+struct Keyword {
+    std::string_view text;
+    Tok kind;
+};
+
+constexpr Keyword kKeywords[] = {
+    {"void", Tok::KwVoid},
+    {"_Bool", Tok::KwBool},
+    {"char", Tok::KwChar},
+    {"short", Tok::KwShort},
+    {"int", Tok::KwInt},
+    {"long", Tok::KwLong},
+    {"float", Tok::KwFloat},
+    {"double", Tok::KwDouble},
+    {"signed", Tok::KwSigned},
+    {"__signed", Tok::KwSigned},
+    {"__signed__", Tok::KwSigned},
+    {"unsigned", Tok::KwUnsigned},
+    {"_Complex", Tok::KwComplex},
+    {"__complex__", Tok::KwComplex},
+    {"struct", Tok::KwStruct},
+    {"union", Tok::KwUnion},
+    {"enum", Tok::KwEnum},
+    {"typedef", Tok::KwTypedef},
+    {"extern", Tok::KwExtern},
+    {"static", Tok::KwStatic},
+    {"inline", Tok::KwInline},
+    {"__inline", Tok::KwInline},
+    {"__inline__", Tok::KwInline},
+    {"__forceinline", Tok::KwInline},
+    {"register", Tok::KwRegister},
+    {"auto", Tok::KwAuto},
+    {"_Noreturn", Tok::KwNoreturn},
+    {"__extension__", Tok::KwExtension},
+    {"const", Tok::KwConst},
+    {"__const", Tok::KwConst},
+    {"__const__", Tok::KwConst},
+    {"volatile", Tok::KwVolatile},
+    {"__volatile", Tok::KwVolatile},
+    {"__volatile__", Tok::KwVolatile},
+    {"restrict", Tok::KwRestrict},
+    {"__restrict", Tok::KwRestrict},
+    {"__restrict__", Tok::KwRestrict},
+    // Clang's nullability qualifiers (macOS headers): no effect on the type.
+    {"_Nullable", Tok::KwNullability},
+    {"_Nonnull", Tok::KwNullability},
+    {"_Null_unspecified", Tok::KwNullability},
+    {"_Nullable_result", Tok::KwNullability},
+    {"__attribute__", Tok::KwAttribute},
+    {"__attribute", Tok::KwAttribute},
+    {"__declspec", Tok::KwDeclspec},
+    {"asm", Tok::KwAsm},
+    {"__asm", Tok::KwAsm},
+    {"__asm__", Tok::KwAsm},
+    {"__stdcall", Tok::KwCallConv},
+    {"__cdecl", Tok::KwCallConv},
+    {"__fastcall", Tok::KwCallConv},
+    {"_Static_assert", Tok::KwStaticAssert},
+    {"static_assert", Tok::KwStaticAssert},
+    {"sizeof", Tok::KwSizeof},
+    {"_Alignof", Tok::KwAlignof},
+    {"__alignof__", Tok::KwAlignof},
+    {"__alignof", Tok::KwAlignof},
+    {"alignof", Tok::KwAlignof},
+    {"__int128", Tok::KwUnsupported},
+    {"__float128", Tok::KwUnsupported},
+    {"__float80", Tok::KwUnsupported},
+    {"__ibm128", Tok::KwUnsupported},
+    {"_Decimal32", Tok::KwUnsupported},
+    {"_Decimal64", Tok::KwUnsupported},
+    {"_Decimal128", Tok::KwUnsupported},
+    {"_BitInt", Tok::KwUnsupported},
+    {"_Imaginary", Tok::KwUnsupported},
+    {"_Atomic", Tok::KwUnsupported},
+    {"_Thread_local", Tok::KwUnsupported},
+    {"__thread", Tok::KwUnsupported},
+    {"thread_local", Tok::KwUnsupported},
+    {"_Alignas", Tok::KwUnsupported},
+    {"alignas", Tok::KwUnsupported},
+    {"typeof", Tok::KwUnsupported},
+    {"__typeof", Tok::KwUnsupported},
+    {"__typeof__", Tok::KwUnsupported},
+    {"typeof_unqual", Tok::KwUnsupported},
+    {"__auto_type", Tok::KwUnsupported},
+};
+
+constexpr uint32_t hash_word(std::string_view word) {
+    uint32_t h = 2166136261u;  // FNV-1a
+    for (char c : word) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 16777619u;
+    }
+    return h;
+}
+
+// Open addressing over kKeywords, built at compile time: identifiers are the most common
+// token, so their keyword test is one hash and usually one comparison.
+class KeywordTable {
+public:
+    constexpr KeywordTable() : slots_{} {
+        for (size_t i = 0; i < std::size(kKeywords); ++i) {
+            uint32_t h = hash_word(kKeywords[i].text) & kMask;
+            while (slots_[h] != 0) h = (h + 1) & kMask;
+            slots_[h] = static_cast<uint8_t>(i + 1);
+        }
+    }
+    Tok lookup(std::string_view word) const {
+        uint32_t h = hash_word(word) & kMask;
+        while (uint8_t slot = slots_[h]) {
+            if (kKeywords[slot - 1].text == word) return kKeywords[slot - 1].kind;
+            h = (h + 1) & kMask;
+        }
+        return Tok::Identifier;
+    }
+
+private:
+    static constexpr uint32_t kSlots = 512;
+    static constexpr uint32_t kMask = kSlots - 1;
+    static_assert(std::size(kKeywords) < kSlots / 2 && std::size(kKeywords) < 255);
+    std::array<uint8_t, kSlots> slots_;
+};
+
+constexpr KeywordTable kKeywordTable;
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+
+// L'x', u"...", U'x', u8"...": the prefixes that make the next quote a literal's.
+bool is_literal_prefix(std::string_view word) {
+    return word == "L" || word == "u" || word == "U" || word == "u8";
+}
+
+std::string describe_char(char c) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte > ' ' && byte < 0x7f) return std::string("'") + c + "'";
+    static const char kHex[] = "0123456789abcdef";
+    return std::string("'\\x") + kHex[byte >> 4] + kHex[byte & 15] + "'";
+}
+
+// Validates the form of a floating constant (decimal or hex), so that a typo such as
+// `1.5.2` is reported as such rather than as something odd later.
+bool valid_float(std::string_view t) {
+    size_t i = 0;
+    bool hex = t.size() >= 2 && t[0] == '0' && (t[1] | 0x20) == 'x';
+    if (hex) i = 2;
+    auto is_mantissa_digit = [&](char c) {
+        return hex ? has_char_class(c, kHexDigit) : has_char_class(c, kDigit);
+    };
+    size_t digits = 0;
+    while (i < t.size() && is_mantissa_digit(t[i])) ++i, ++digits;
+    if (i < t.size() && t[i] == '.') {
+        ++i;
+        while (i < t.size() && is_mantissa_digit(t[i])) ++i, ++digits;
+    }
+    if (digits == 0) return false;
+    char exponent = hex ? 'p' : 'e';
+    if (i < t.size() && (t[i] | 0x20) == exponent) {
+        ++i;
+        if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+        size_t exp_digits = 0;
+        while (i < t.size() && has_char_class(t[i], kDigit)) ++i, ++exp_digits;
+        if (exp_digits == 0) return false;
+    } else if (hex) {
+        return false;  // a hex float needs its binary exponent
+    }
+    std::string_view suffix = t.substr(i);
+    return suffix.empty() || suffix == "f" || suffix == "F" || suffix == "l" || suffix == "L";
+}
+
+}  // namespace
+
+Lexer::Lexer(std::string_view source)
+    : begin_(source.data()),
+      p_(source.data()),
+      end_(source.data() + source.size()),
+      line_start_(source.data()),
+      last_end_(source.data()),
+      last_line_start_(source.data()) {}
+
+SourcePos Lexer::here(const char* at) const {
+    return SourcePos{line_, static_cast<int>(at - line_start_) + 1};
+}
+
+void Lexer::fail(const char* at, SourcePos pos, std::string message) const {
+    throw CDefError(std::move(message), pos,
+                    source_line_at(source(), static_cast<size_t>(at - begin_)));
+}
+
+Token Lexer::make(Tok kind, const char* start) {
+    Token t;
+    t.kind = kind;
+    t.pos = here(start);
+    t.text = std::string_view(start, static_cast<size_t>(p_ - start));
+    last_end_ = p_;
+    last_line_ = line_;
+    last_line_start_ = line_start_;
+    return t;
+}
+
+Token Lexer::next() {
+    for (;;) {
+        if (skip_space() || (p_ >= end_ && in_directive_)) {
+            in_directive_ = false;
+            return make(Tok::DirectiveEnd, p_);
+        }
+        if (p_ >= end_) {
+            Token t;
+            t.kind = Tok::End;
+            t.pos = SourcePos{last_line_, static_cast<int>(last_end_ - last_line_start_) + 1};
+            t.text = std::string_view(last_end_, 0);
+            return t;
+        }
+        if (*p_ == '#' && at_line_start_ && !in_directive_) {
+            Token define;
+            if (read_directive(define)) return define;
+            continue;
+        }
+        at_line_start_ = false;
+        return lex_token();
+    }
+}
+
+// A backslash followed by a newline (the line continues): the sequence's length, or 0.
+size_t Lexer::continuation_length(const char* at) const {
+    if (at + 1 < end_ && at[1] == '\n') return 2;
+    if (at + 2 < end_ && at[1] == '\r' && at[2] == '\n') return 3;
+    return 0;
+}
+
+// Skips blanks, newlines and comments. Returns true, without consuming it, at a newline
+// that ends a #define line.
+bool Lexer::skip_space() {
+    while (p_ < end_) {
+        char c = *p_;
+        if (c == '\n') {
+            if (in_directive_) return true;
+            ++p_;
+            ++line_;
+            line_start_ = p_;
+            at_line_start_ = true;
+        } else if (is_space(c)) {
+            ++p_;
+        } else if (c == '/' && p_ + 1 < end_ && p_[1] == '/') {
+            while (p_ < end_ && *p_ != '\n') ++p_;
+        } else if (c == '/' && p_ + 1 < end_ && p_[1] == '*') {
+            skip_block_comment();
+        } else if (size_t n = c == '\\' ? continuation_length(p_) : 0) {
+            p_ += n;
+            ++line_;
+            line_start_ = p_;
+        } else {
+            break;
+        }
+    }
+    return false;
+}
+
+void Lexer::skip_block_comment() {
+    const char* start = p_;
+    SourcePos pos = here(p_);
+    p_ += 2;
+    for (;;) {
+        if (p_ >= end_) fail(start, pos, "unterminated comment");
+        char c = *p_++;
+        if (c == '\n') {
+            ++line_;
+            line_start_ = p_;
+        } else if (c == '*' && p_ < end_ && *p_ == '/') {
+            ++p_;
+            return;
+        }
+    }
+}
+
+// Blanks, comments and continuations inside a directive line (not its final newline).
+void Lexer::skip_horizontal_space() {
+    while (p_ < end_) {
+        if (is_space(*p_)) {
+            ++p_;
+        } else if (*p_ == '/' && p_ + 1 < end_ && p_[1] == '*') {
+            skip_block_comment();
+        } else if (size_t n = *p_ == '\\' ? continuation_length(p_) : 0) {
+            p_ += n;
+            ++line_;
+            line_start_ = p_;
+        } else {
+            break;
+        }
+    }
+}
+
+// Skips the rest of a directive line we ignore (line markers, #pragma), honouring
+// continuations, comments and quoted strings, up to (not including) its newline.
+void Lexer::skip_line() {
+    while (p_ < end_ && *p_ != '\n') {
+        char c = *p_;
+        if (c == '/' && p_ + 1 < end_ && p_[1] == '*') {
+            skip_block_comment();
+        } else if (c == '/' && p_ + 1 < end_ && p_[1] == '/') {
+            while (p_ < end_ && *p_ != '\n') ++p_;
+        } else if (size_t n = c == '\\' ? continuation_length(p_) : 0) {
+            p_ += n;
+            ++line_;
+            line_start_ = p_;
+        } else if (c == '"') {
+            ++p_;
+            while (p_ < end_ && *p_ != '"' && *p_ != '\n') p_ += (*p_ == '\\' && p_ + 1 < end_) ? 2 : 1;
+            if (p_ < end_ && *p_ == '"') ++p_;
+        } else {
+            ++p_;
+        }
+    }
+}
+
+// At a `#` that starts a line. Returns true with the Define token for `#define`; false
+// when the line was skipped.
+bool Lexer::read_directive(Token& out) {
+    const char* hash = p_;
+    SourcePos hash_pos = here(p_);
+    ++p_;
+    skip_horizontal_space();
+    if (p_ < end_ && has_char_class(*p_, kDigit)) {  // gcc line marker `# 12 "file" 2`
+        skip_line();
+        return false;
+    }
+    const char* word = p_;
+    while (p_ < end_ && has_char_class(*p_, kIdentChar)) ++p_;
+    std::string_view name(word, static_cast<size_t>(p_ - word));
+    if (name.empty()) {
+        if (p_ >= end_ || *p_ == '\n') return false;  // the null directive `#`
+        fail(hash, hash_pos, "invalid preprocessor directive");
+    }
+    if (name == "define") return read_define_name(out);
+    if (name == "line" || name == "pragma") {
+        skip_line();
+        return false;
+    }
+    fail(hash, hash_pos,
+         "preprocessor directive '#" + std::string(name) +
+             "' is not supported: pass preprocessed text (gcc -E) or declarations only");
+}
+
+bool Lexer::read_define_name(Token& out) {
+    skip_horizontal_space();
+    if (p_ >= end_ || !has_char_class(*p_, kIdentStart))
+        fail(p_, here(p_), "expected a macro name after '#define'");
+    const char* start = p_;
+    while (p_ < end_ && has_char_class(*p_, kIdentChar)) ++p_;
+    if (p_ < end_ && *p_ == '(') {  // no blank before '(': a function-like macro
+        fail(start, here(start),
+             "function-like macro '" + std::string(start, static_cast<size_t>(p_ - start)) +
+                 "(...)' is not supported: only `#define NAME <integer expression>` and "
+                 "`#define NAME ...` are supported");
+    }
+    in_directive_ = true;
+    at_line_start_ = false;
+    out = make(Tok::Define, start);
+    return true;
+}
+
+Token Lexer::lex_token() {
+    const char* start = p_;
+    char c = *p_;
+    if (has_char_class(c, kIdentStart)) {
+        ++p_;
+        while (p_ < end_ && has_char_class(*p_, kIdentChar)) ++p_;
+        std::string_view word(start, static_cast<size_t>(p_ - start));
+        if (p_ < end_ && (*p_ == '\'' || *p_ == '"') && is_literal_prefix(word))
+            return lex_quoted(start);
+        return make(kKeywordTable.lookup(word), start);
+    }
+    if (has_char_class(c, kDigit) || (c == '.' && p_ + 1 < end_ && has_char_class(p_[1], kDigit)))
+        return lex_number();
+    if (c == '\'' || c == '"') return lex_quoted(start);
+    return lex_punctuator();
+}
+
+// A C "preprocessing number" (digits, letters, '.', exponent signs), then classified and
+// checked as an integer or floating constant.
+Token Lexer::lex_number() {
+    const char* start = p_++;
+    while (p_ < end_) {
+        char c = *p_;
+        if (has_char_class(c, kIdentChar) || c == '.') {
+            ++p_;
+        } else if ((c == '+' || c == '-') && ((p_[-1] | 0x20) == 'e' || (p_[-1] | 0x20) == 'p')) {
+            ++p_;
+        } else {
+            break;
+        }
+    }
+    std::string_view text(start, static_cast<size_t>(p_ - start));
+    bool hex = text.size() >= 2 && text[0] == '0' && (text[1] | 0x20) == 'x';
+    bool binary = text.size() >= 2 && text[0] == '0' && (text[1] | 0x20) == 'b';
+    bool is_float = text.find('.') != std::string_view::npos;
+    if (hex) {
+        is_float = is_float || text.find_first_of("pP") != std::string_view::npos;
+    } else if (!binary) {
+        is_float = is_float || text.find_first_of("eE") != std::string_view::npos;
+    }
+    if (is_float) {
+        if (!valid_float(text))
+            fail(start, here(start), "invalid floating-point constant '" + std::string(text) + "'");
+        return make(Tok::FloatLiteral, start);
+    }
+    IntLiteral literal = decode_int_literal(text);
+    if (!literal.error.empty()) fail(start, here(start), std::move(literal.error));
+    return make(Tok::IntLiteral, start);
+}
+
+// A character constant or string literal, optionally prefixed (L, u, U, u8); `start` is
+// the prefix or the opening quote. The escapes are checked here, decoded by the parser.
+Token Lexer::lex_quoted(const char* start) {
+    bool wide = p_ != start && !(p_ - start == 2);  // L, u, U: code points; u8: bytes
+    char quote = *p_++;
+    int count = 0;
+    for (;;) {
+        if (p_ >= end_ || *p_ == '\n') {
+            fail(start, here(start),
+                 quote == '\'' ? "unterminated character constant" : "unterminated string literal");
+        }
+        if (*p_ == quote) {
+            ++p_;
+            break;
+        }
+        const char* at = p_;
+        LiteralChar ch;
+        if (const char* error = read_literal_char(p_, end_, wide, ch)) {
+            fail(at, here(at),
+                 std::string(error) + " '" + std::string(at, static_cast<size_t>(p_ - at)) + "'");
+        }
+        ++count;
+    }
+    if (quote == '\'' && count == 0) fail(start, here(start), "empty character constant");
+    return make(quote == '\'' ? Tok::CharLiteral : Tok::StringLiteral, start);
+}
+
+Token Lexer::lex_punctuator() {
+    const char* start = p_;
+    char c = *p_++;
+    auto next_is = [this](char expected) {
+        if (p_ < end_ && *p_ == expected) {
+            ++p_;
+            return true;
+        }
+        return false;
+    };
+    Tok kind;
+    switch (c) {
+        case '(': kind = Tok::LParen; break;
+        case ')': kind = Tok::RParen; break;
+        case '[': kind = Tok::LBracket; break;
+        case ']': kind = Tok::RBracket; break;
+        case '{': kind = Tok::LBrace; break;
+        case '}': kind = Tok::RBrace; break;
+        case ';': kind = Tok::Semicolon; break;
+        case ',': kind = Tok::Comma; break;
+        case ':': kind = Tok::Colon; break;
+        case '?': kind = Tok::Question; break;
+        case '~': kind = Tok::Tilde; break;
+        case '.':
+            if (p_ + 1 < end_ && p_[0] == '.' && p_[1] == '.') {
+                p_ += 2;
+                kind = Tok::Ellipsis;
+            } else {
+                kind = Tok::Dot;
+            }
+            break;
+        case '-':
+            kind = next_is('>')   ? Tok::Arrow
+                   : next_is('-') ? Tok::MinusMinus
+                   : next_is('=') ? Tok::CompoundAssign
+                                  : Tok::Minus;
+            break;
+        case '+':
+            kind = next_is('+') ? Tok::PlusPlus : next_is('=') ? Tok::CompoundAssign : Tok::Plus;
+            break;
+        case '*': kind = next_is('=') ? Tok::CompoundAssign : Tok::Star; break;
+        case '/': kind = next_is('=') ? Tok::CompoundAssign : Tok::Slash; break;
+        case '%': kind = next_is('=') ? Tok::CompoundAssign : Tok::Percent; break;
+        case '^': kind = next_is('=') ? Tok::CompoundAssign : Tok::Caret; break;
+        case '!': kind = next_is('=') ? Tok::NotEq : Tok::Bang; break;
+        case '=': kind = next_is('=') ? Tok::EqEq : Tok::Assign; break;
+        case '#': kind = next_is('#') ? Tok::HashHash : Tok::Hash; break;
+        case '&':
+            kind = next_is('&') ? Tok::AmpAmp : next_is('=') ? Tok::CompoundAssign : Tok::Amp;
+            break;
+        case '|':
+            kind = next_is('|') ? Tok::PipePipe : next_is('=') ? Tok::CompoundAssign : Tok::Pipe;
+            break;
+        case '<':
+            if (next_is('<')) {
+                kind = next_is('=') ? Tok::CompoundAssign : Tok::Shl;
+            } else {
+                kind = next_is('=') ? Tok::LessEq : Tok::Less;
+            }
+            break;
+        case '>':
+            if (next_is('>')) {
+                kind = next_is('=') ? Tok::CompoundAssign : Tok::Shr;
+            } else {
+                kind = next_is('=') ? Tok::GreaterEq : Tok::Greater;
+            }
+            break;
+        default:
+            fail(start, here(start), "unexpected character " + describe_char(c));
+    }
+    return make(kind, start);
+}
+
+}  // namespace cffix::parse

@@ -1,0 +1,295 @@
+// The top level of the cdef grammar: token handling and errors, declarations, #define,
+// extern "C" / extern "Python" blocks, _Static_assert, and the entry points of ast.h.
+#include "parse/parser.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace cffix::parse {
+namespace {
+
+constexpr const char* kDefineHint =
+    " (only `#define NAME <integer expression>` and `#define NAME ...` are supported)";
+
+}  // namespace
+
+Parser::Parser(std::string_view source, DeclSink& sink)
+    : source_(source), sink_(sink), lex_(source) {}
+
+// ---------------------------------------------------------------------------------------
+// Tokens and errors
+
+void Parser::advance() {
+    tok_ = lex_.next();
+    // A #define may stand between any two tokens and is complete in itself, so it is
+    // handled here, once for everyone. A loop, not recursion: parse_define ends on the
+    // raw next token, so a run of thousands of #defines uses no stack.
+    while (tok_.kind == Tok::Define) {
+        if (type_name_only_) fail(tok_, "expected a type name, found '#define'");
+        parse_define();
+    }
+}
+
+namespace {
+
+// The next token of a lookahead lexer as advance() would see it: past #define lines.
+Token next_skipping_defines(Lexer& lookahead) {
+    Token t = lookahead.next();
+    while (t.kind == Tok::Define) {
+        while (t.kind != Tok::DirectiveEnd) t = lookahead.next();
+        t = lookahead.next();
+    }
+    return t;
+}
+
+}  // namespace
+
+Token Parser::peek() const {
+    Lexer lookahead = lex_;
+    return next_skipping_defines(lookahead);
+}
+
+// The token after the current one, past any __attribute__((...)) / __declspec(...).
+Token Parser::peek_past_attributes() const {
+    Lexer lookahead = lex_;
+    Token t = next_skipping_defines(lookahead);
+    while (t.kind == Tok::KwAttribute || t.kind == Tok::KwDeclspec) {
+        t = next_skipping_defines(lookahead);
+        if (t.kind != Tok::LParen) return t;
+        for (int depth = 1; depth > 0;) {
+            t = next_skipping_defines(lookahead);
+            if (t.kind == Tok::End) return t;
+            depth += t.kind == Tok::LParen ? 1 : t.kind == Tok::RParen ? -1 : 0;
+        }
+        t = next_skipping_defines(lookahead);
+    }
+    return t;
+}
+
+bool Parser::accept(Tok kind) {
+    if (tok_.kind != kind) return false;
+    advance();
+    return true;
+}
+
+void Parser::expect(Tok kind, std::string_view what) {
+    if (!accept(kind)) fail_expected(what);
+}
+
+void Parser::fail(const Token& at, std::string message) const {
+    throw_at(source_, at, std::move(message));
+}
+
+void Parser::fail_expected(std::string_view what) const {
+    if (tok_.kind == Tok::End) fail(tok_, "unexpected end of input, expected " + std::string(what));
+    fail(tok_, "expected " + std::string(what) + ", found " + describe_token(tok_));
+}
+
+void Parser::fail_unknown_type(const Token& name) {
+    std::string message = "unknown type name '" + std::string(name.text) + "'";
+    std::string hint = ask_sink(name, [&] { return sink_.suggest_type_name(name.text); });
+    if (!hint.empty()) message += "; " + hint;
+    fail(name, std::move(message));
+}
+
+bool Parser::is_type_name(std::string_view name) {
+    return ask_sink(tok_, [&] { return sink_.is_type_name(name); });
+}
+
+void Parser::emit(Declaration&& decl, const Token& at) {
+    ask_sink(at, [&] { sink_.declare(std::move(decl)); });
+}
+
+// ---------------------------------------------------------------------------------------
+// Entry points
+
+void Parser::parse_translation_unit() {
+    advance();
+    while (tok_.kind != Tok::End) parse_external_declaration(ExternPython::No);
+}
+
+TypeExprPtr Parser::parse_standalone_type_name() {
+    type_name_only_ = true;
+    advance();
+    if (tok_.kind == Tok::End) fail_expected("a type name");
+    TypeExprPtr type = parse_type_name_here();
+    if (tok_.kind != Tok::End) fail(tok_, "unexpected " + describe_token(tok_) + " after the type name");
+    return type;
+}
+
+void parse_declarations(std::string_view source, DeclSink& sink) {
+    Parser(source, sink).parse_translation_unit();
+}
+
+TypeExprPtr parse_type_name(std::string_view source, DeclSink& sink) {
+    return Parser(source, sink).parse_standalone_type_name();
+}
+
+// ---------------------------------------------------------------------------------------
+// Declarations
+
+void Parser::parse_external_declaration(ExternPython xp) {
+    switch (tok_.kind) {
+        case Tok::Semicolon:    // stray ';' (common in preprocessed headers)
+        case Tok::KwExtension:  // `__extension__ typedef ...`
+            advance();
+            return;
+        case Tok::KwStaticAssert:
+            parse_static_assert();
+            return;
+        case Tok::KwExtern:
+            if (peek().kind == Tok::StringLiteral) {
+                parse_linkage_specification(xp);
+                return;
+            }
+            break;
+        default:
+            break;
+    }
+    parse_declaration(xp);
+    pending_constants_.clear();  // the declaration reached the sink, which now knows them
+}
+
+// extern "C" { ... }, extern "Python" { ... }, extern "Python+C" int f(int); ...
+void Parser::parse_linkage_specification(ExternPython outer) {
+    DepthGuard guard(*this);
+    advance();  // extern
+    Token literal = tok_;
+    std::string language = parse_string_literals();
+    ExternPython xp = outer;
+    if (language == "Python") {
+        xp = ExternPython::Python;
+    } else if (language == "Python+C") {
+        xp = ExternPython::PythonPlusC;
+    } else if (language != "C") {
+        fail(literal, "unsupported linkage \"" + language +
+                          "\": expected extern \"C\", extern \"Python\" or extern \"Python+C\"");
+    }
+    if (!accept(Tok::LBrace)) {
+        parse_declaration(xp);
+        pending_constants_.clear();
+        return;
+    }
+    while (!accept(Tok::RBrace)) {
+        if (tok_.kind == Tok::End) fail_expected("'}' closing extern \"" + language + "\" {");
+        parse_external_declaration(xp);
+    }
+}
+
+void Parser::parse_declaration(ExternPython xp) {
+    Specifiers specs = parse_specifiers(SpecifierContext::Declaration);
+    if (tok_.kind == Tok::Semicolon) {
+        declare_tag_only(specs);
+        advance();
+        return;
+    }
+    TypeExprKind base_kind = specs.base->kind;
+    bool dots_type = base_kind == TypeExprKind::DotsInteger || base_kind == TypeExprKind::DotsFloat ||
+                     base_kind == TypeExprKind::DotsOpaque;
+    if (dots_type && !specs.is_typedef)
+        fail(specs.first, "'...' types are only allowed in a typedef, as in `typedef int... name;`");
+    for (;;) {
+        Declarator d = parse_declarator(DeclaratorContext::Named, specs.attrs.abi);
+        parse_declarator_tail(d);
+        bool is_function = !d.ops.empty() && d.ops.back().kind == TypeExprKind::Function;
+        if (tok_.kind == Tok::LBrace && is_function)
+            fail(tok_, "function bodies are not supported in cdef");
+        if (tok_.kind == Tok::Assign) fail(tok_, "initializers are not supported");
+        Declaration decl;
+        decl.kind = specs.is_typedef ? DeclKind::Typedef
+                    : is_function    ? DeclKind::Function
+                                     : DeclKind::Variable;
+        decl.pos = d.name.pos;
+        decl.name = std::string(d.name.text);
+        decl.type = build_type(declared_base(specs, d.attrs), d);
+        decl.asm_name = std::move(d.asm_name);
+        decl.extern_python = xp;
+        decl.is_static = specs.is_static;
+        if (specs.is_typedef) decl.typedef_aligned = std::max(specs.attrs.aligned, d.attrs.aligned);
+        emit(std::move(decl), d.name);
+        if (!accept(Tok::Comma)) break;
+    }
+    expect(Tok::Semicolon, "';' after declaration");
+}
+
+// `struct foo;`, `struct foo { ... };`, `enum { A, B };`: a declaration without declarator.
+void Parser::declare_tag_only(const Specifiers& specs) {
+    TypeExprKind kind = specs.base->kind;
+    if (kind != TypeExprKind::Struct && kind != TypeExprKind::Union && kind != TypeExprKind::Enum)
+        fail(specs.first, "declaration does not declare anything");
+    Declaration decl;
+    decl.kind = DeclKind::TagOnly;
+    decl.pos = specs.base->pos;
+    decl.name = specs.base->name;
+    decl.type = specs.base;
+    emit(std::move(decl), specs.first);
+}
+
+// ---------------------------------------------------------------------------------------
+// #define NAME value, _Static_assert, string literals
+
+// At a Define token (called from advance() only). Ends on the raw token after the line.
+void Parser::parse_define() {
+    Token name = tok_;
+    int outer_unevaluated = std::exchange(unevaluated_, 0);  // a #define inside an expression
+    tok_ = lex_.next();
+    Declaration decl;
+    decl.kind = DeclKind::Constant;
+    decl.pos = name.pos;
+    decl.name = std::string(name.text);
+    parse_define_value(decl, name);
+    unevaluated_ = outer_unevaluated;
+    emit(std::move(decl), name);
+    tok_ = lex_.next();  // past DirectiveEnd
+}
+
+void Parser::parse_define_value(Declaration& decl, const Token& name) {
+    std::string macro = "#define " + std::string(name.text);
+    if (tok_.kind == Tok::Ellipsis && peek().kind == Tok::DirectiveEnd) {
+        decl.constant_dots = true;
+        tok_ = lex_.next();
+        return;
+    }
+    if (tok_.kind == Tok::DirectiveEnd) fail(name, macro + " has no value" + kDefineHint);
+    if (tok_.kind == Tok::StringLiteral || tok_.kind == Tok::FloatLiteral) {
+        fail(tok_, "unsupported value " + describe_token(tok_) + " for " + macro + kDefineHint);
+    }
+    ConstValue value;
+    try {
+        value = parse_constant_expression();
+    } catch (const CDefError& e) {
+        throw CDefError(e.message() + " in " + macro + kDefineHint, e.pos(), e.source_line());
+    }
+    if (tok_.kind != Tok::DirectiveEnd) {
+        fail(tok_, "unexpected " + describe_token(tok_) + " in the value of " + macro + kDefineHint);
+    }
+    decl.constant_value = value.value;
+}
+
+void Parser::parse_static_assert() {
+    Token keyword = tok_;
+    advance();
+    expect(Tok::LParen, "'(' after '" + std::string(keyword.text) + "'");
+    ConstValue condition = parse_constant_expression();
+    std::string message;
+    if (accept(Tok::Comma)) {
+        if (tok_.kind != Tok::StringLiteral) fail_expected("a string literal");
+        message = parse_string_literals();
+    }
+    expect(Tok::RParen, "')' closing the static assertion");
+    if (condition.value == 0)
+        fail(keyword, message.empty() ? "static assertion failed" : "static assertion failed: " + message);
+    expect(Tok::Semicolon, "';' after the static assertion");
+}
+
+// Adjacent string literals concatenate ("a" "b" is "ab"), as in C.
+std::string Parser::parse_string_literals() {
+    std::string out;
+    while (tok_.kind == Tok::StringLiteral) {
+        append_string_literal(tok_.text, out);
+        advance();
+    }
+    return out;
+}
+
+}  // namespace cffix::parse

@@ -1,0 +1,227 @@
+// The cdef parser: recursive descent over the Lexer's tokens, one member function per
+// grammar rule, split by topic:
+//   parser.cpp      tokens, errors, the top level (declarations, #define, extern "Python",
+//                   _Static_assert) and the two entry points of ast.h
+//   declarator.cpp  declaration specifiers, declarators, parameter lists, type names
+//   record.cpp      struct / union / enum specifiers and bodies, __attribute__, __asm__
+//   const_expr.cpp  integer constant expressions, evaluated as they are parsed
+//
+// Shared definitions. A struct, union or enum defined inside a declaration is parsed once
+// into a single TypeExpr holding its body, and every declarator of that declaration refers
+// to that very object: in `typedef struct { int x; } A, *PA;` the type of A and the pointee
+// of PA's type are the same TypeExpr (same shared_ptr), hence the same RecordBody. The sink
+// tells one definition seen twice from two identical definitions by the identity of `body`
+// (or `enum_body`), and must define it only once.
+//
+// Order of delivery. Each Declaration goes to the sink as soon as its declarator is
+// complete, so `typedef int T, U[sizeof(T)];` can size T. A named tag defined where no
+// declarator uses it (`struct outer { struct inner { int a; }; int b; };`) is handed over
+// as a TagOnly declaration at that point, before the enclosing declaration.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "parse/ast.h"
+#include "parse/lexer.h"
+
+namespace cffix::parse {
+
+// Nesting limit for everything parsed recursively (declarators, parameter lists, struct
+// bodies, parenthesised expressions), so hostile input cannot overflow the C stack. Also
+// caps the pointer/array/function levels of one declarator (the TypeExpr chain length).
+inline constexpr int kMaxDepth = 200;
+
+// __attribute__ contents that change a declaration; every other attribute is skipped.
+struct Attributes {
+    bool packed = false;
+    uint32_t aligned = 0;   // the largest aligned(N) seen
+    int mode_bits = 0;      // mode(QI/HI/SI/DI/word): the integer width it asks for, or 0
+    std::string_view abi;   // "__stdcall", "__cdecl" or "__fastcall" (keyword or attribute)
+};
+
+// A constant expression's value with the C type it has, so that conversions and unsigned
+// wrap-around follow C: bits is 32 (int), 64 (long) or 128 (a signed value too large for
+// any C type, kept exact rather than wrapped; see const_expr.cpp).
+struct ConstValue {
+    ConstInt value = 0;
+    uint8_t bits = 32;
+    bool is_unsigned = false;
+};
+
+// One derivation of a declarator: pointer, array or function, applied to the type built
+// so far.
+struct DeclaratorOp {
+    TypeExprKind kind = TypeExprKind::Pointer;
+    SourcePos pos;
+    bool is_const = false;
+    bool is_volatile = false;
+    ArrayKind array_kind = ArrayKind::Fixed;
+    uint64_t array_length = 0;
+    std::vector<Param> params;
+    bool ellipsis = false;
+    std::string_view abi;
+};
+
+struct Declarator {
+    Token name;                    // kind Identifier, or End for an abstract declarator
+    std::vector<DeclaratorOp> ops;  // in the order they apply to the base type
+    Attributes attrs;              // attributes written after the declarator
+    std::string asm_name;          // __asm__("label")
+    bool has_name() const { return name.kind == Tok::Identifier; }
+};
+
+enum class SpecifierContext : uint8_t { Declaration, Member, Parameter, TypeName };
+enum class DeclaratorContext : uint8_t {
+    Named,     // a name is required (declarations, members)
+    Optional,  // parameters: named or abstract
+    Abstract,  // type names: no name
+};
+
+struct Specifiers {
+    TypeExprPtr base;  // the type named by the specifiers, with const/volatile applied
+    Token first;       // the first token of the declaration
+    bool is_typedef = false;
+    bool is_static = false;
+    Attributes attrs;  // attributes among the specifiers (and the calling convention)
+};
+
+struct SpecifierState;
+
+class Parser {
+public:
+    Parser(std::string_view source, DeclSink& sink);
+    void parse_translation_unit();
+    TypeExprPtr parse_standalone_type_name();
+
+private:
+    class DepthGuard;
+
+    // Tokens and errors (parser.cpp).
+    void advance();
+    Token peek() const;
+    Token peek_past_attributes() const;
+    bool accept(Tok kind);
+    void expect(Tok kind, std::string_view what);
+    [[noreturn]] void fail(const Token& at, std::string message) const;
+    [[noreturn]] void fail_expected(std::string_view what) const;
+    [[noreturn]] void fail_unknown_type(const Token& name);
+    template <class F>
+    auto ask_sink(const Token& at, F&& question) -> decltype(question());
+    bool is_type_name(std::string_view name);
+    void emit(Declaration&& decl, const Token& at);
+
+    // The top level (parser.cpp).
+    void parse_external_declaration(ExternPython xp);
+    void parse_linkage_specification(ExternPython outer);
+    void parse_declaration(ExternPython xp);
+    void declare_tag_only(const Specifiers& specs);
+    void parse_define();
+    void parse_define_value(Declaration& decl, const Token& name);
+    void parse_static_assert();
+    std::string parse_string_literals();
+
+    // Specifiers, declarators, type names (declarator.cpp).
+    Specifiers parse_specifiers(SpecifierContext ctx);
+    bool parse_one_specifier(SpecifierState& st, SpecifierContext ctx);
+    void add_type_keyword(SpecifierState& st);
+    void set_other_type(SpecifierState& st, std::shared_ptr<TypeExpr> type, const Token& at);
+    bool parse_dots_type(SpecifierState& st);
+    std::shared_ptr<TypeExpr> finish_base_type(SpecifierState& st);
+    [[noreturn]] void fail_combination(const SpecifierState& st, const Token& at);
+    std::shared_ptr<TypeExpr> parse_named_type();
+    Declarator parse_declarator(DeclaratorContext ctx, std::string_view abi);
+    std::string_view parse_declarator_level(Declarator& d, DeclaratorContext ctx,
+                                            std::string_view abi, bool top);
+    std::string_view parse_pointers(Declarator& d);
+    bool starts_grouping(DeclaratorContext ctx);
+    void push_op(Declarator& d, DeclaratorOp&& op);
+    DeclaratorOp parse_array_suffix();
+    DeclaratorOp parse_parameter_list();
+    Param parse_parameter();
+    void parse_declarator_tail(Declarator& d);
+    TypeExprPtr declared_base(const Specifiers& specs, const Attributes& attrs);
+    TypeExprPtr build_type(TypeExprPtr base, Declarator& d);
+    TypeExprPtr parse_type_name_here();
+    bool starts_type_name(const Token& t);
+
+    // struct / union / enum, attributes, asm labels (record.cpp).
+    std::shared_ptr<TypeExpr> parse_tag_specifier(SpecifierContext ctx);
+    std::shared_ptr<RecordBody> parse_record_body();
+    void parse_member_declaration(RecordBody& body);
+    void add_member(RecordBody& body, const Specifiers& specs, Declarator&& d, int bitsize,
+                    const Token& at);
+    std::shared_ptr<EnumBody> parse_enum_body();
+    void parse_attributes(Attributes& attrs);
+    void parse_attribute(Attributes& attrs);
+    void skip_balanced_parens();
+    void parse_asm_label(std::string& out);
+
+    // Constant expressions (const_expr.cpp).
+    ConstValue parse_constant_expression();
+    ConstValue parse_conditional();
+    ConstValue parse_binary(int min_precedence);
+    ConstValue parse_unary();
+    ConstValue parse_primary();
+    ConstValue parse_sizeof_or_alignof();
+    ConstValue parse_cast();
+    ConstValue int_literal_value(const Token& t);
+    ConstValue constant_named(const Token& t);
+    ConstValue apply_unary(const Token& op, ConstValue v);
+    ConstValue apply_binary(const Token& op, ConstValue a, ConstValue b);
+    ConstValue apply_shift(const Token& op, ConstValue a, ConstValue b);
+    ConstValue cast_to(const TypeExpr& type, ConstValue v, const Token& at);
+    ConstValue overflow(const Token& at, const char* what);
+    uint64_t array_length_value(const Token& at, ConstValue v);
+
+    std::string_view source_;
+    DeclSink& sink_;
+    Lexer lex_;
+    Token tok_;
+    int depth_ = 0;
+    int unevaluated_ = 0;  // > 0 inside the unevaluated operand of &&, ||, ?: or sizeof
+    bool type_name_only_ = false;  // parse_type_name: no #define may declare anything
+    // Enumerators defined in the declaration being parsed: it reaches the sink only when
+    // complete, but `enum { N = 4 } a[N];` must already see N.
+    std::unordered_map<std::string_view, ConstInt> pending_constants_;
+};
+
+// Counts one level of recursion for its scope; past kMaxDepth the input is rejected.
+class Parser::DepthGuard {
+public:
+    explicit DepthGuard(Parser& parser) : parser_(parser) {
+        if (++parser_.depth_ > kMaxDepth) {
+            --parser_.depth_;
+            parser_.fail(parser_.tok_, "declaration nested too deeply");
+        }
+    }
+    ~DepthGuard() { --parser_.depth_; }
+    DepthGuard(const DepthGuard&) = delete;
+    DepthGuard& operator=(const DepthGuard&) = delete;
+
+private:
+    Parser& parser_;
+};
+
+// A CDefError from the sink without a position gets the position of `at`.
+template <class F>
+auto Parser::ask_sink(const Token& at, F&& question) -> decltype(question()) {
+    try {
+        return question();
+    } catch (const CDefError& e) {
+        if (e.pos().line > 0) throw;
+        fail(at, e.message());
+    }
+}
+
+// Helpers shared by the declarator and constant-expression code (const_expr.cpp).
+bool is_integer_primitive(std::string_view canonical_name);
+// Whether an integer type known only by name is unsigned. An approximation (the sink
+// knows the truth, but cannot be asked): uint*_t, u_char, size_t, char16_t, ... are.
+bool named_type_is_unsigned(std::string_view name);
+
+}  // namespace cffix::parse
