@@ -5,6 +5,9 @@
 #include "ffi_object.h"
 
 #include <cstring>
+#include <vector>
+
+#include "data/cdata.h"
 
 #include "types/errors.h"
 
@@ -97,6 +100,14 @@ CType* ffi_to_ctype(PyObject* self, PyObject* arg) {
                 std::string("expected a str or ctype object, got ") + Py_TYPE(arg)->tp_name);
 }
 
+// typeof() also takes a cdata: its type.
+static CType* ffi_to_ctype_or_cdata(PyObject* self, PyObject* arg) {
+    if (data::is_cdata(arg)) return reinterpret_cast<data::CData*>(arg)->ctype;
+    if (PyUnicode_Check(arg) || types::is_ctype(arg)) return ffi_to_ctype(self, arg);
+    throw Error(ErrorKind::TypeError, std::string("expected a str, ctype or cdata object, got ") +
+                                          Py_TYPE(arg)->tp_name);
+}
+
 // ---------------------------------------------------------------- methods
 
 static PyObject* ffi_cdef(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
@@ -164,7 +175,7 @@ static PyObject* ffi_cdef(PyObject* self, PyObject* const* args, Py_ssize_t narg
 
 static PyObject* ffi_typeof(PyObject* self, PyObject* arg) {
     try {
-        return Py_NewRef(reinterpret_cast<PyObject*>(ffi_to_ctype(self, arg)));
+        return Py_NewRef(reinterpret_cast<PyObject*>(ffi_to_ctype_or_cdata(self, arg)));
     } catch (...) {
         return types::translate_exception();
     }
@@ -179,6 +190,11 @@ static CType* complete_ctype(PyObject* self, PyObject* arg) {
 }
 
 static PyObject* ffi_sizeof(PyObject* self, PyObject* arg) {
+    if (data::is_cdata(arg)) {  // the size of the cdata's own memory
+        auto* cd = reinterpret_cast<data::CData*>(arg);
+        if (cd->ctype->kind == Kind::Array) return PyLong_FromSsize_t(cd->length * cd->ctype->item->size);
+        if (cd->ctype->size >= 0) return PyLong_FromLongLong(cd->ctype->size);
+    }
     try {
         return PyLong_FromLongLong(complete_ctype(self, arg)->size);
     } catch (...) {
@@ -352,7 +368,7 @@ static PyObject* ffi_include(PyObject* self, PyObject* other) {
     Py_RETURN_NONE;
 }
 
-static PyMethodDef ffi_methods[] = {
+static PyMethodDef type_methods[] = {
     {"cdef", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_cdef)),
      METH_FASTCALL | METH_KEYWORDS,
      "cdef(csource, override=False, packed=False, pack=None)\n--\n\n"
@@ -388,6 +404,20 @@ static PyMethodDef ffi_methods[] = {
 
 PyTypeObject FFI_Type;  // filled in by init_ffi_type
 
+extern PyMethodDef ffi_data_methods[];
+
+// The method table: the type queries above, then each layer's methods.
+static PyMethodDef* all_methods() {
+    static std::vector<PyMethodDef> table = [] {
+        std::vector<PyMethodDef> v;
+        for (PyMethodDef* part : {type_methods, ffi_data_methods})
+            for (PyMethodDef* m = part; m->ml_name; ++m) v.push_back(*m);
+        v.push_back({nullptr, nullptr, 0, nullptr});
+        return v;
+    }();
+    return table.data();
+}
+
 bool init_ffi_type(PyObject* module) {
     PyTypeObject& t = FFI_Type;
     Py_SET_REFCNT(&t, 1);
@@ -399,7 +429,7 @@ bool init_ffi_type(PyObject* module) {
     t.tp_traverse = ffi_traverse;
     t.tp_clear = ffi_clear;
     t.tp_weaklistoffset = offsetof(FFIObject, weakreflist);
-    t.tp_methods = ffi_methods;
+    t.tp_methods = all_methods();
     t.tp_init = ffi_init;
     t.tp_new = ffi_new;
     if (PyType_Ready(&t) < 0) return false;

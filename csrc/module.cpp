@@ -1,5 +1,6 @@
 // cffix._core: module init. Wires the engine's layers to Python: the error classes, the
 // CType/CField types and the FFI type.
+#include "data/cdata.h"
 #include "ffi_object.h"
 #include "types/ctype.h"
 #include "types/errors.h"
@@ -24,7 +25,25 @@ PyMODINIT_FUNC PyInit__core() {
     cffix::PyRef module(PyModule_Create(&core_module));
     if (!module) return nullptr;
     if (!cffix::types::init_error_classes(module.get()) ||
-        !cffix::types::init_ctype_types(module.get()) || !cffix::init_ffi_type(module.get()))
+        !cffix::types::init_ctype_types(module.get()) ||
+        !cffix::data::init_cdata_types(module.get()) || !cffix::init_ffi_type(module.get()))
         return nullptr;
+    // Class attributes of FFI, as in cffi: ffi.NULL, ffi.CData, ffi.CType.
+    PyObject* dict = cffix::FFI_Type.tp_dict;
+    cffix::PyRef void_ptr;
+    try {
+        cffix::types::CType* v = cffix::types::void_type();
+        void_ptr = cffix::PyRef(reinterpret_cast<PyObject*>(cffix::types::pointer_type(v)));
+        Py_DECREF(v);
+    } catch (...) {
+        return cffix::types::translate_exception();
+    }
+    cffix::PyRef null(reinterpret_cast<PyObject*>(cffix::data::new_pointer(
+        reinterpret_cast<cffix::types::CType*>(void_ptr.get()), nullptr)));
+    if (!null || PyDict_SetItemString(dict, "NULL", null.get()) < 0 ||
+        PyDict_SetItemString(dict, "CData", reinterpret_cast<PyObject*>(&cffix::data::CData_Type)) < 0 ||
+        PyDict_SetItemString(dict, "CType", reinterpret_cast<PyObject*>(&cffix::types::CType_Type)) < 0)
+        return nullptr;
+    PyType_Modified(&cffix::FFI_Type);
     return module.release();
 }

@@ -185,7 +185,7 @@ def test_unknown_sizes(ffi):
 
 
 def test_bad_arguments(ffi):
-    with pytest.raises(TypeError, match="str or ctype"):
+    with pytest.raises(TypeError, match="expected a str"):
         ffi.typeof(42)
     with pytest.raises(TypeError):
         ffi.sizeof(None)

@@ -42,6 +42,7 @@ CType* alloc_ctype(Kind kind) {
     t->record = nullptr;
     new (&t->intern_key) std::string();
     t->pointer_cache = nullptr;
+    t->field_index = nullptr;
     t->weakreflist = nullptr;
     return t;
 }

@@ -116,6 +116,7 @@ struct CType {
     RecordDecl* record;      // structs/unions: owned; null until the body is declared
     std::string intern_key;  // "" for non-interned types
     CType* pointer_cache;    // borrowed: the interned `T *` while it is alive
+    PyObject* field_index;   // records: dict name -> index in `fields`, built on first use
     PyObject* weakreflist;
 };
 
@@ -153,6 +154,11 @@ bool complete_type(CType* type, bool error);
 
 // The conversion kind of a primitive of this size and class.
 Conv primitive_conv(int64_t size, uint16_t flags);
+
+// The field called `name` (a str) of a complete struct/union, or null (no exception
+// set) if there is none. Null with an exception set only on MemoryError. Field access
+// is one dict lookup with the str's cached hash.
+const FieldInfo* find_field(CType* record, PyObject* name);
 
 // The type's cname with `text` inserted where a declarator goes.
 std::string cname_with(const CType* type, std::string_view text);

@@ -60,6 +60,7 @@ static void clear_record(CType* t) {
         delete t->record;
         t->record = nullptr;
     }
+    Py_CLEAR(t->field_index);
 }
 
 static int ctype_traverse(PyObject* self, visitproc visit, void* arg) {

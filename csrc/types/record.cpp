@@ -113,6 +113,25 @@ static bool complete_record(CType* t, bool error) {
     return true;
 }
 
+const FieldInfo* find_field(CType* t, PyObject* name) {
+    if (!t->field_index) {
+        PyRef index(PyDict_New());
+        if (!index) return nullptr;
+        // Reversed, so that the first of two equal names wins.
+        for (size_t i = t->fields.size(); i-- > 0;) {
+            const std::string& n = t->fields[i].name;
+            PyRef key(PyUnicode_InternFromString(n.c_str()));
+            PyRef value(PyLong_FromSize_t(i));
+            if (!key || !value || PyDict_SetItem(index.get(), key.get(), value.get()) < 0)
+                return nullptr;
+        }
+        t->field_index = index.release();
+    }
+    PyObject* hit = PyDict_GetItemWithError(t->field_index, name);
+    if (!hit) return nullptr;
+    return &t->fields[PyLong_AsSize_t(hit)];
+}
+
 bool complete_type(CType* t, bool error) {
     switch (t->kind) {
         case Kind::Primitive:

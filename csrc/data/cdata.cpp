@@ -1,0 +1,243 @@
+// CData variants: allocation, lifetime and repr. The Python protocols (numbers,
+// indexing, fields) are in cdata_protocol.cpp.
+#include "data/cdata.h"
+
+#include <cstring>
+
+#include "data/convert.h"
+
+namespace cffix::data {
+
+using types::Conv;
+using types::Kind;
+
+PyTypeObject CData_Type, CDataValue_Type, CDataView_Type, CDataOwned_Type;
+
+// Memory in inline storage up to this size: the whole object then stays within
+// pymalloc's small-object limit (512 bytes). Larger blocks are separate, so that
+// ffi.release() can free them at once.
+constexpr Py_ssize_t kInlineLimit = 512 - static_cast<Py_ssize_t>(sizeof(CDataOwned)) - 16;
+
+static Py_ssize_t live_count = 0, live_bytes = 0;  // guarded by the GIL
+
+void live_owned(Py_ssize_t* count, Py_ssize_t* nbytes) {
+    *count = live_count;
+    *nbytes = live_bytes;
+}
+
+bool is_cdata(PyObject* obj) {
+    PyTypeObject* t = Py_TYPE(obj);
+    return t == &CData_Type || t == &CDataOwned_Type || t == &CDataView_Type ||
+           t == &CDataValue_Type || PyType_IsSubtype(t, &CData_Type);
+}
+
+static void init_header(CData* cd, CType* ctype) {
+    Py_INCREF(ctype);
+    cd->ctype = ctype;
+    cd->data = nullptr;
+    cd->length = 0;
+    cd->flags = 0;
+    cd->weakreflist = nullptr;
+}
+
+CData* new_pointer(CType* ctype, void* ptr) {
+    CData* cd = PyObject_New(CData, &CData_Type);
+    if (!cd) return nullptr;
+    init_header(cd, ctype);
+    cd->data = static_cast<char*>(ptr);
+    if (ctype->kind == Kind::Array) cd->length = ctype->length;
+    return cd;
+}
+
+CData* new_value(CType* ctype) {
+    CDataValue* cd = PyObject_New(CDataValue, &CDataValue_Type);
+    if (!cd) return nullptr;
+    init_header(cd, ctype);
+    memset(cd->value, 0, sizeof cd->value);
+    cd->data = cd->value;
+    return cd;
+}
+
+CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length) {
+    CDataView* cd = PyObject_New(CDataView, &CDataView_Type);
+    if (!cd) return nullptr;
+    init_header(cd, ctype);
+    cd->data = data;
+    cd->length = length;
+    Py_XINCREF(owner);
+    cd->owner = owner;
+    return cd;
+}
+
+CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length) {
+    uint32_t align = 1;
+    const CType* item = ctype->item;
+    if (item && item->align) align = item->align;
+    bool inline_memory = nbytes <= kInlineLimit;
+    size_t header = sizeof(CDataOwned);
+    size_t slack = inline_memory && align > alignof(CDataOwned) ? align - alignof(CDataOwned) : 0;
+    size_t total = header + (inline_memory ? static_cast<size_t>(nbytes) + slack : 0);
+    auto* cd = static_cast<CDataOwned*>(PyObject_Malloc(total));
+    if (!cd) return reinterpret_cast<CData*>(PyErr_NoMemory());
+    PyObject_Init(reinterpret_cast<PyObject*>(cd), &CDataOwned_Type);
+    init_header(cd, ctype);
+    cd->length = length;
+    if (inline_memory) {
+        uintptr_t p = reinterpret_cast<uintptr_t>(cd) + header;
+        p = (p + align - 1) & ~static_cast<uintptr_t>(align - 1);
+        cd->data = reinterpret_cast<char*>(p);
+        memset(cd->data, 0, static_cast<size_t>(nbytes));
+    } else {
+        // PyMem_Calloc: traced by tracemalloc, and large blocks come zeroed from the OS.
+        cd->data = static_cast<char*>(PyMem_Calloc(1, static_cast<size_t>(nbytes)));
+        if (!cd->data) {
+            cd->flags = CD_RELEASED;  // nothing to free (and not counted yet)
+            Py_DECREF(cd);
+            return reinterpret_cast<CData*>(PyErr_NoMemory());
+        }
+        cd->flags |= CD_HEAP;
+    }
+    ++live_count;
+    live_bytes += nbytes;
+    return cd;
+}
+
+Py_ssize_t owned_size(const CData* cd) {
+    const CType* t = cd->ctype;
+    if (t->kind == Kind::Array) return cd->length * t->item->size;
+    return t->item ? t->item->size : 0;
+}
+
+PyObject* memory_owner(CData* cd) {
+    if (Py_TYPE(cd) == &CDataView_Type) return static_cast<CDataView*>(cd)->owner;
+    if (Py_TYPE(cd) == &CDataOwned_Type) return reinterpret_cast<PyObject*>(cd);
+    return nullptr;
+}
+
+bool check_released(CData* cd) {
+    // A view's memory belongs to its owner: walk up (views of views are flattened by
+    // memory_owner, so this is at most two steps).
+    CData* c = cd;
+    for (int depth = 0; depth < 8 && c; ++depth) {
+        if (c->flags & CD_RELEASED) {
+            PyErr_Format(PyExc_ValueError, "cdata '%s' was released: its memory is gone",
+                         cd->ctype->cname.c_str());
+            return true;
+        }
+        PyObject* owner = Py_TYPE(c) == &CDataView_Type ? static_cast<CDataView*>(c)->owner
+                                                        : nullptr;
+        c = owner && is_cdata(owner) ? reinterpret_cast<CData*>(owner) : nullptr;
+    }
+    return false;
+}
+
+// ---------------------------------------------------------------- dealloc
+
+static void release_header(CData* cd) {
+    if (cd->weakreflist) PyObject_ClearWeakRefs(reinterpret_cast<PyObject*>(cd));
+    Py_CLEAR(cd->ctype);
+}
+
+static void cdata_dealloc(PyObject* self) {
+    release_header(reinterpret_cast<CData*>(self));
+    Py_TYPE(self)->tp_free(self);
+}
+
+static void view_dealloc(PyObject* self) {
+    auto* cd = reinterpret_cast<CDataView*>(self);
+    release_header(cd);
+    Py_CLEAR(cd->owner);
+    Py_TYPE(self)->tp_free(self);
+}
+
+void free_owned_memory(CData* cd) {
+    if (cd->flags & CD_RELEASED) return;
+    cd->flags |= CD_RELEASED;
+    --live_count;
+    live_bytes -= owned_size(cd);
+    if (cd->flags & CD_HEAP) PyMem_Free(cd->data);
+}
+
+static void owned_dealloc(PyObject* self) {
+    auto* cd = reinterpret_cast<CData*>(self);
+    if (cd->weakreflist) PyObject_ClearWeakRefs(self);
+    free_owned_memory(cd);
+    Py_CLEAR(cd->ctype);
+    PyObject_Free(self);
+}
+
+// ---------------------------------------------------------------- repr
+
+static PyObject* value_text(CData* cd) {
+    CType* t = cd->ctype;
+    if (t->conv == Conv::LongDouble) {
+        char buf[64];
+        long double v;
+        memcpy(&v, cd->data, sizeof v);
+        snprintf(buf, sizeof buf, "%LE", v);
+        return PyUnicode_FromString(buf);
+    }
+    PyRef value(from_c(t, cd->data, nullptr));
+    if (!value) return nullptr;
+    if (t->kind == Kind::Enum) {
+        int64_t v = load_integer(t, cd->data);
+        for (const auto& e : t->enumerators)
+            if (e.value == v) return PyUnicode_FromFormat("%S: %s", value.get(), e.name.c_str());
+        return PyObject_Str(value.get());
+    }
+    return PyObject_Repr(value.get());
+}
+
+static PyObject* cdata_repr(PyObject* self) {
+    auto* cd = reinterpret_cast<CData*>(self);
+    CType* t = cd->ctype;
+    const char* name = t->cname.c_str();
+    if (Py_TYPE(self) == &CDataOwned_Type)
+        return PyUnicode_FromFormat("<cdata '%s' owning %zd bytes>", name, owned_size(cd));
+    if (cd->flags & CD_SLICE)
+        return PyUnicode_FromFormat("<cdata '%s' sliced length %zd>", name, cd->length);
+    if (t->kind == Kind::Primitive || t->kind == Kind::Enum) {
+        PyRef text(value_text(cd));
+        if (!text) return nullptr;
+        return PyUnicode_FromFormat("<cdata '%s' %U>", name, text.get());
+    }
+    if ((t->kind == Kind::Pointer || t->kind == Kind::Function) && !cd->data)
+        return PyUnicode_FromFormat("<cdata '%s' NULL>", name);
+    if (t->kind == Kind::Struct || t->kind == Kind::Union)
+        return PyUnicode_FromFormat("<cdata '%s &' %p>", name, cd->data);
+    return PyUnicode_FromFormat("<cdata '%s' %p>", name, cd->data);
+}
+
+// ---------------------------------------------------------------- types
+
+extern void fill_cdata_protocols(PyTypeObject* type);
+
+static bool ready(PyTypeObject& type, const char* name, size_t size, destructor dealloc,
+                  const char* doc, PyTypeObject* base) {
+    Py_SET_REFCNT(&type, 1);
+    type.tp_name = name;
+    type.tp_basicsize = static_cast<Py_ssize_t>(size);
+    type.tp_dealloc = dealloc;
+    type.tp_repr = cdata_repr;
+    type.tp_flags = Py_TPFLAGS_DEFAULT | (base ? 0 : Py_TPFLAGS_BASETYPE);
+    type.tp_doc = doc;
+    type.tp_weaklistoffset = offsetof(CData, weakreflist);
+    type.tp_base = base;
+    fill_cdata_protocols(&type);
+    return PyType_Ready(&type) == 0;
+}
+
+bool init_cdata_types(PyObject* module) {
+    if (!ready(CData_Type, "cffix.CData", sizeof(CData), cdata_dealloc,
+               "A C value or C memory (ffi.CData); see ffi.new, ffi.cast.", nullptr) ||
+        !ready(CDataValue_Type, "cffix.CDataValue", sizeof(CDataValue), cdata_dealloc,
+               "A C primitive value held by the object.", &CData_Type) ||
+        !ready(CDataView_Type, "cffix.CDataView", sizeof(CDataView), view_dealloc,
+               "C memory owned by another object, kept alive by this one.", &CData_Type) ||
+        !ready(CDataOwned_Type, "cffix.CDataOwned", sizeof(CDataOwned), owned_dealloc,
+               "C memory owned by this object (from ffi.new).", &CData_Type))
+        return false;
+    return PyModule_AddObjectRef(module, "CData", reinterpret_cast<PyObject*>(&CData_Type)) >= 0;
+}
+
+}  // namespace cffix::data

@@ -1,0 +1,96 @@
+// CData: a C value or C memory seen from Python, and who owns that memory.
+//
+// Every cdata starts with the same header (CData), so hot code reads `ctype` and `data`
+// without caring which variant it has; the variant is the Python type:
+//
+//   CData_Type        no ownership: pointers from cast/arithmetic/reads, NULL.
+//                     For pointer and function types `data` IS the pointer value.
+//   CDataValue_Type   a primitive value (ffi.cast("int", 5)): `data` points at `value`.
+//   CDataView_Type    memory owned by someone else, kept alive through `owner`: struct
+//                     and array items/fields (repr 'struct s &'), slices, addressof().
+//   CDataOwned_Type   memory from ffi.new: inline after the header when small (one
+//                     allocation, one object), else a separate heap block that
+//                     ffi.release() frees at once. Allocated through PyObject_Malloc /
+//                     PyMem_Calloc, so tracemalloc sees it.
+//   (ffi.gc, from_buffer, handles and custom allocators add their own variants.)
+//
+// For pointer-typed owning cdata (ffi.new("int *")) `data` is the pointer value, which
+// is the address of the owned memory. For arrays `data` is the first item; `length` is
+// the number of items (it differs from the ctype's for `T[]` and slices).
+//
+// Layer convention (data/ and above): functions return null/false with a Python
+// exception set, as CPython does. C++ exceptions from types/ are caught at the calls
+// into types/ and translated there.
+#pragma once
+
+#include "types/ctype.h"
+#include "util/pyref.h"
+
+namespace cffix::data {
+
+using types::CType;
+
+enum CDataFlag : uint32_t {
+    CD_RELEASED = 1 << 0,  // ffi.release() / `with` exit happened: any access raises
+    CD_HEAP = 1 << 1,      // owned memory is a separate block (not inline)
+    CD_SLICE = 1 << 2,     // an array slice: repr 'int[] sliced length N'
+};
+
+struct CData {
+    PyObject_HEAD
+    CType* ctype;       // owned
+    char* data;         // see above
+    Py_ssize_t length;  // arrays: item count; otherwise unused (0)
+    uint32_t flags;
+    PyObject* weakreflist;  // every cdata can be weakly referenced, as in cffi
+};
+// 48 bytes of header on 64-bit: ffi.new("int *") is one 64-byte object.
+
+struct CDataValue : CData {
+    alignas(16) char value[16];  // the largest primitive: long double / double _Complex
+};
+
+struct CDataView : CData {
+    PyObject* owner;  // keeps `data` alive; released when it is a released cdata
+};
+
+struct CDataOwned : CData {
+    // Inline memory follows (aligned for the type) unless flags & CD_HEAP. The owned
+    // size is not stored: it is the pointee's size, or length * item size for arrays.
+};
+
+extern PyTypeObject CData_Type, CDataValue_Type, CDataView_Type, CDataOwned_Type;
+
+// True for any cdata variant.
+bool is_cdata(PyObject* obj);
+
+bool init_cdata_types(PyObject* module);
+
+// Constructors: new references, or null with a Python exception set.
+// A non-owning cdata of pointer/function type `ctype` with value `ptr`.
+CData* new_pointer(CType* ctype, void* ptr);
+// A primitive value cdata; the caller then stores the value at result->data.
+CData* new_value(CType* ctype);
+// A view on memory owned by `owner` (a cdata or any object), of type `ctype`.
+CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length = 0);
+// Owned zeroed memory of `nbytes` for a cdata of type `ctype` (pointer or array type).
+CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length);
+
+// The memory's owner chain says it was released: raise ValueError and return true.
+bool check_released(CData* cd);
+
+// Who keeps `cd`'s memory alive: itself when it owns it, its owner when it is a view,
+// null for raw pointers.
+PyObject* memory_owner(CData* cd);
+
+// Bytes owned by an owning cdata (for repr and accounting).
+Py_ssize_t owned_size(const CData* cd);
+
+// ffi.new and ffi.cast, once the type string is resolved.
+PyObject* new_cdata(CType* t, PyObject* init);
+PyObject* cast(CType* t, PyObject* value);
+
+// Live owned cdata (count, bytes), for leak hunting: cffix.live_cdata().
+void live_owned(Py_ssize_t* count, Py_ssize_t* nbytes);
+
+}  // namespace cffix::data

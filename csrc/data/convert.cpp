@@ -1,0 +1,679 @@
+// Python <-> C conversions. See convert.h.
+#include "data/convert.h"
+
+#include <complex>
+#include <cstring>
+
+namespace cffix::data {
+
+using types::Conv;
+using types::FieldInfo;
+using types::Kind;
+
+namespace {
+
+const char* type_name(PyObject* obj) { return Py_TYPE(obj)->tp_name; }
+
+template <typename T>
+T load(const char* src) {
+    T v;
+    memcpy(&v, src, sizeof v);
+    return v;
+}
+
+template <typename T>
+void store(char* dst, T v) {
+    memcpy(dst, &v, sizeof v);
+}
+
+bool is_integer_conv(Conv c) {
+    return (c >= Conv::Int8 && c <= Conv::UInt64) || c == Conv::Bool || c == Conv::Char;
+}
+
+bool is_unsigned_conv(Conv c) { return c >= Conv::UInt8 && c <= Conv::UInt64; }
+
+bool overflow(PyObject* value, const CType* t) {
+    PyErr_Format(PyExc_OverflowError, "integer %S does not fit '%s'", value, t->cname.c_str());
+    return false;
+}
+
+// Python int (exact or via __index__) -> new reference to an exact int, or null.
+PyObject* index_of(PyObject* obj, const char* what) {
+    if (PyLong_Check(obj)) return Py_NewRef(obj);
+    if (PyFloat_Check(obj) || !Py_TYPE(obj)->tp_as_number ||
+        !Py_TYPE(obj)->tp_as_number->nb_index) {
+        PyErr_Format(PyExc_TypeError, "an integer is required for '%s', not %s", what,
+                     type_name(obj));
+        return nullptr;
+    }
+    return PyNumber_Index(obj);
+}
+
+}  // namespace
+
+int64_t load_integer(const CType* t, const char* src) {
+    switch (t->conv) {
+        case Conv::Int8: return load<int8_t>(src);
+        case Conv::Int16: return load<int16_t>(src);
+        case Conv::Int32: return load<int32_t>(src);
+        case Conv::Int64: return load<int64_t>(src);
+        case Conv::UInt8:
+        case Conv::Bool: return load<uint8_t>(src);
+        case Conv::Char: return static_cast<unsigned char>(*src);
+        case Conv::UInt16: return load<uint16_t>(src);
+        case Conv::UInt32: return load<uint32_t>(src);
+        case Conv::UInt64: return static_cast<int64_t>(load<uint64_t>(src));
+        case Conv::WChar16: return load<uint16_t>(src);
+        case Conv::WChar32: return load<int32_t>(src);
+        default: return 0;
+    }
+}
+
+bool cdata_integer_value(CData* cd, int64_t* out, bool* is_unsigned) {
+    CType* t = cd->ctype;
+    if (t->kind != Kind::Primitive && t->kind != Kind::Enum) return false;
+    if (!is_integer_conv(t->conv) && t->conv != Conv::WChar16 && t->conv != Conv::WChar32)
+        return false;
+    *out = load_integer(t, cd->data);
+    *is_unsigned = t->conv == Conv::UInt64;
+    return true;
+}
+
+bool as_int64(PyObject* obj, int64_t* out, const char* what) {
+    if (PyLong_CheckExact(obj)) {
+        int of;
+        long long v = PyLong_AsLongLongAndOverflow(obj, &of);
+        if (of) {
+            PyErr_Format(PyExc_OverflowError, "integer %S does not fit '%s'", obj, what);
+            return false;
+        }
+        if (v == -1 && PyErr_Occurred()) return false;
+        *out = v;
+        return true;
+    }
+    if (is_cdata(obj)) {
+        bool is_unsigned;
+        int64_t v;
+        if (!cdata_integer_value(reinterpret_cast<CData*>(obj), &v, &is_unsigned)) {
+            PyErr_Format(PyExc_TypeError, "an integer is required for '%s', not cdata '%s'",
+                         what, reinterpret_cast<CData*>(obj)->ctype->cname.c_str());
+            return false;
+        }
+        if (is_unsigned && v < 0) {
+            PyErr_Format(PyExc_OverflowError, "integer %llu does not fit '%s'",
+                         static_cast<unsigned long long>(v), what);
+            return false;
+        }
+        *out = v;
+        return true;
+    }
+    PyRef index(index_of(obj, what));
+    if (!index) return false;
+    return as_int64(index.get(), out, what);
+}
+
+bool as_uint64(PyObject* obj, uint64_t* out, const char* what) {
+    if (PyLong_CheckExact(obj)) {
+        if (_PyLong_Sign(obj) < 0) {
+            PyErr_Format(PyExc_OverflowError, "can't convert negative number %S to '%s'", obj,
+                         what);
+            return false;
+        }
+        unsigned long long v = PyLong_AsUnsignedLongLong(obj);
+        if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_OverflowError, "integer %S does not fit '%s'", obj, what);
+            return false;
+        }
+        *out = v;
+        return true;
+    }
+    if (is_cdata(obj)) {
+        bool is_unsigned;
+        int64_t v;
+        if (!cdata_integer_value(reinterpret_cast<CData*>(obj), &v, &is_unsigned)) {
+            PyErr_Format(PyExc_TypeError, "an integer is required for '%s', not cdata '%s'",
+                         what, reinterpret_cast<CData*>(obj)->ctype->cname.c_str());
+            return false;
+        }
+        if (!is_unsigned && v < 0) {
+            PyErr_Format(PyExc_OverflowError, "can't convert negative number %lld to '%s'",
+                         static_cast<long long>(v), what);
+            return false;
+        }
+        *out = static_cast<uint64_t>(v);
+        return true;
+    }
+    PyRef index(index_of(obj, what));
+    if (!index) return false;
+    return as_uint64(index.get(), out, what);
+}
+
+// ---------------------------------------------------------------- primitives
+
+static bool integer_to_c(CType* t, char* dst, PyObject* value) {
+    const char* what = t->cname.c_str();
+    if (is_unsigned_conv(t->conv) || t->conv == Conv::Bool) {
+        uint64_t v;
+        if (!as_uint64(value, &v, what)) return false;
+        uint64_t max = t->conv == Conv::Bool   ? 1
+                       : t->conv == Conv::UInt8  ? UINT8_MAX
+                       : t->conv == Conv::UInt16 ? UINT16_MAX
+                       : t->conv == Conv::UInt32 ? UINT32_MAX
+                                                 : UINT64_MAX;
+        if (v > max) return overflow(value, t);
+        switch (t->size) {
+            case 1: store<uint8_t>(dst, static_cast<uint8_t>(v)); break;
+            case 2: store<uint16_t>(dst, static_cast<uint16_t>(v)); break;
+            case 4: store<uint32_t>(dst, static_cast<uint32_t>(v)); break;
+            default: store<uint64_t>(dst, v);
+        }
+        return true;
+    }
+    int64_t v;
+    if (!as_int64(value, &v, what)) return false;
+    switch (t->conv) {
+        case Conv::Int8:
+            if (v < INT8_MIN || v > INT8_MAX) return overflow(value, t);
+            store<int8_t>(dst, static_cast<int8_t>(v));
+            return true;
+        case Conv::Int16:
+            if (v < INT16_MIN || v > INT16_MAX) return overflow(value, t);
+            store<int16_t>(dst, static_cast<int16_t>(v));
+            return true;
+        case Conv::Int32:
+            if (v < INT32_MIN || v > INT32_MAX) return overflow(value, t);
+            store<int32_t>(dst, static_cast<int32_t>(v));
+            return true;
+        default: store<int64_t>(dst, v); return true;
+    }
+}
+
+static bool char_to_c(CType* t, char* dst, PyObject* value) {
+    if (PyBytes_Check(value) && PyBytes_GET_SIZE(value) == 1) {
+        *dst = PyBytes_AS_STRING(value)[0];
+        return true;
+    }
+    if (PyByteArray_Check(value) && PyByteArray_GET_SIZE(value) == 1) {
+        *dst = PyByteArray_AS_STRING(value)[0];
+        return true;
+    }
+    if (is_cdata(value) && reinterpret_cast<CData*>(value)->ctype->conv == Conv::Char) {
+        *dst = *reinterpret_cast<CData*>(value)->data;
+        return true;
+    }
+    if (PyBytes_Check(value))
+        PyErr_Format(PyExc_TypeError,
+                     "initializer for ctype '%s' must be a bytes of length 1, not bytes of "
+                     "length %zd",
+                     t->cname.c_str(), PyBytes_GET_SIZE(value));
+    else
+        PyErr_Format(PyExc_TypeError,
+                     "initializer for ctype '%s' must be a bytes of length 1, not %s",
+                     t->cname.c_str(), type_name(value));
+    return false;
+}
+
+static bool wchar_to_c(CType* t, char* dst, PyObject* value) {
+    if (is_cdata(value)) {
+        CData* cd = reinterpret_cast<CData*>(value);
+        if (cd->ctype->conv == Conv::WChar16 || cd->ctype->conv == Conv::WChar32) {
+            int64_t v = load_integer(cd->ctype, cd->data);
+            if (t->conv == Conv::WChar16 && v > 0xFFFF) return overflow(value, t);
+            if (t->conv == Conv::WChar16)
+                store<uint16_t>(dst, static_cast<uint16_t>(v));
+            else
+                store<int32_t>(dst, static_cast<int32_t>(v));
+            return true;
+        }
+    }
+    if (!PyUnicode_Check(value) || PyUnicode_GET_LENGTH(value) != 1) {
+        if (PyUnicode_Check(value))
+            PyErr_Format(PyExc_TypeError,
+                         "initializer for ctype '%s' must be a str of length 1, not str of "
+                         "length %zd",
+                         t->cname.c_str(), PyUnicode_GET_LENGTH(value));
+        else
+            PyErr_Format(PyExc_TypeError,
+                         "initializer for ctype '%s' must be a str of length 1, not %s",
+                         t->cname.c_str(), type_name(value));
+        return false;
+    }
+    Py_UCS4 ch = PyUnicode_READ_CHAR(value, 0);
+    if (t->conv == Conv::WChar16) {
+        if (ch > 0xFFFF) {
+            PyErr_Format(PyExc_ValueError,
+                         "character U+%04X does not fit in one '%s' (it needs a surrogate pair)",
+                         static_cast<unsigned>(ch), t->cname.c_str());
+            return false;
+        }
+        store<uint16_t>(dst, static_cast<uint16_t>(ch));
+    } else {
+        store<uint32_t>(dst, ch);
+    }
+    return true;
+}
+
+// float()/double(): Python numbers, and cdata floats; integer cdata are refused as in cffi.
+static bool double_of(CType* t, PyObject* value, double* out, long double* ld) {
+    if (is_cdata(value)) {
+        CData* cd = reinterpret_cast<CData*>(value);
+        switch (cd->ctype->conv) {
+            case Conv::Float: *out = load<float>(cd->data); break;
+            case Conv::Double: *out = load<double>(cd->data); break;
+            case Conv::LongDouble:
+                if (ld) {
+                    *ld = load<long double>(cd->data);
+                    return true;
+                }
+                *out = static_cast<double>(load<long double>(cd->data));
+                break;
+            default:
+                PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a number, "
+                             "not cdata '%s'",
+                             t->cname.c_str(), cd->ctype->cname.c_str());
+                return false;
+        }
+        if (ld) *ld = *out;
+        return true;
+    }
+    double v = PyFloat_AsDouble(value);
+    if (v == -1.0 && PyErr_Occurred()) return false;
+    *out = v;
+    if (ld) *ld = v;
+    return true;
+}
+
+static bool complex_to_c(CType* t, char* dst, PyObject* value) {
+    Py_complex c = PyComplex_AsCComplex(value);
+    if (c.real == -1.0 && PyErr_Occurred()) return false;
+    if (t->conv == Conv::ComplexFloat)
+        store(dst, std::complex<float>(static_cast<float>(c.real), static_cast<float>(c.imag)));
+    else
+        store(dst, std::complex<double>(c.real, c.imag));
+    return true;
+}
+
+// ---------------------------------------------------------------- pointers
+
+// May a cdata of type `src` be stored in a pointer of type `dst`? As cffi: the same
+// type, an array of the pointee, or `void *` on either side (for data pointers).
+static bool pointer_compatible(const CType* dst, const CType* src) {
+    if (src == dst) return true;
+    if (dst->kind == Kind::Function) return false;
+    const CType* src_item = src->kind == Kind::Array || src->kind == Kind::Pointer ? src->item
+                                                                                  : nullptr;
+    if (!src_item && src->kind != Kind::Function) return false;
+    if (src_item == dst->item) return true;
+    if (dst->item->kind == Kind::Void) return true;
+    if (src_item && src_item->kind == Kind::Void) return true;
+    return false;
+}
+
+static bool pointer_to_c(CType* t, char* dst, PyObject* value) {
+    if (value == Py_None) {
+        store<void*>(dst, nullptr);
+        return true;
+    }
+    if (is_cdata(value)) {
+        CData* cd = reinterpret_cast<CData*>(value);
+        Kind k = cd->ctype->kind;
+        if (k == Kind::Pointer || k == Kind::Array || k == Kind::Function) {
+            if (!pointer_compatible(t, cd->ctype)) {
+                PyErr_Format(PyExc_TypeError,
+                             "initializer for ctype '%s' must be a pointer to same type, not "
+                             "cdata '%s'",
+                             t->cname.c_str(), cd->ctype->cname.c_str());
+                return false;
+            }
+            if (check_released(cd)) return false;
+            store<void*>(dst, cd->data);
+            return true;
+        }
+        PyErr_Format(PyExc_TypeError,
+                     "initializer for ctype '%s' must be a cdata pointer, not cdata '%s'",
+                     t->cname.c_str(), cd->ctype->cname.c_str());
+        return false;
+    }
+    PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a cdata pointer, not %s",
+                 t->cname.c_str(), type_name(value));
+    return false;
+}
+
+// ---------------------------------------------------------------- aggregates
+
+// Items of a list/tuple, fetched one at a time with a reference held, re-checking the
+// length each time: an item's __index__ may change the list while we convert it.
+template <typename Fn>
+static bool for_each_item(PyObject* seq, Fn&& fn) {
+    for (Py_ssize_t i = 0;; ++i) {
+        Py_ssize_t n = PyList_Check(seq) ? PyList_GET_SIZE(seq) : PyTuple_GET_SIZE(seq);
+        if (i >= n) return true;
+        PyRef item = PyRef::borrow(PyList_Check(seq) ? PyList_GET_ITEM(seq, i)
+                                                     : PyTuple_GET_ITEM(seq, i));
+        if (!fn(i, item.get())) return false;
+    }
+}
+
+static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) {
+    CType* item = t->item;
+    if (PyList_Check(value) || PyTuple_Check(value)) {
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
+        if (length >= 0 && n > length) {
+            PyErr_Format(PyExc_IndexError, "too many initializers for '%s' (got %zd)",
+                         t->cname.c_str(), n);
+            return false;
+        }
+        return for_each_item(value, [&](Py_ssize_t i, PyObject* v) {
+            if (length >= 0 && i >= length) {
+                PyErr_Format(PyExc_IndexError, "too many initializers for '%s'",
+                             t->cname.c_str());
+                return false;
+            }
+            return to_c(item, dst + i * item->size, v);
+        });
+    }
+    if (item->conv == Conv::Char && PyBytes_Check(value)) {
+        Py_ssize_t n = PyBytes_GET_SIZE(value);
+        if (length >= 0 && n > length) {
+            PyErr_Format(PyExc_IndexError,
+                         "initializer bytes is too long for '%s' (got %zd characters)",
+                         t->cname.c_str(), n);
+            return false;
+        }
+        memcpy(dst, PyBytes_AS_STRING(value), static_cast<size_t>(n));
+        if (n < length) dst[n] = '\0';
+        return true;
+    }
+    if ((item->conv == Conv::WChar16 || item->conv == Conv::WChar32) && PyUnicode_Check(value)) {
+        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+        if (length >= 0 && n > length) {
+            PyErr_Format(PyExc_IndexError,
+                         "initializer string is too long for '%s' (got %zd characters)",
+                         t->cname.c_str(), n);
+            return false;
+        }
+        for (Py_ssize_t i = 0; i < n; ++i) {
+            Py_UCS4 ch = PyUnicode_READ_CHAR(value, i);
+            if (item->conv == Conv::WChar32) {
+                store<uint32_t>(dst + 4 * i, ch);
+            } else if (ch > 0xFFFF) {
+                PyErr_Format(PyExc_ValueError, "character U+%04X does not fit in '%s'",
+                             static_cast<unsigned>(ch), item->cname.c_str());
+                return false;
+            } else {
+                store<uint16_t>(dst + 2 * i, static_cast<uint16_t>(ch));
+            }
+        }
+        if (n < length) memset(dst + n * item->size, 0, static_cast<size_t>(item->size));
+        return true;
+    }
+    if (is_cdata(value)) {
+        CData* cd = reinterpret_cast<CData*>(value);
+        if (cd->ctype == t || (cd->ctype->kind == Kind::Array && cd->ctype->item == item &&
+                               cd->length <= length)) {
+            if (check_released(cd)) return false;
+            memmove(dst, cd->data, static_cast<size_t>(cd->length * item->size));
+            return true;
+        }
+    }
+    const char* expected = item->conv == Conv::Char ? "a bytes or list or tuple"
+                           : item->conv == Conv::WChar16 || item->conv == Conv::WChar32
+                               ? "a str or list or tuple"
+                               : "a list or tuple";
+    PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not %s",
+                 t->cname.c_str(), expected,
+                 is_cdata(value) ? reinterpret_cast<CData*>(value)->ctype->cname.c_str()
+                                 : type_name(value));
+    return false;
+}
+
+static bool field_to_c(const FieldInfo& f, char* base, PyObject* value) {
+    if (f.bitshift >= 0) return write_bitfield(f, base, value);
+    if (f.bitshift == -2) {  // flexible array member: only its known part, if any
+        PyErr_Format(PyExc_TypeError, "cannot initialize the flexible array member '%s' here",
+                     f.name.c_str());
+        return false;
+    }
+    return to_c(f.type, base + f.offset, value);
+}
+
+static bool record_to_c(CType* t, char* dst, PyObject* value) {
+    if (is_cdata(value) && reinterpret_cast<CData*>(value)->ctype == t) {
+        CData* cd = reinterpret_cast<CData*>(value);
+        if (check_released(cd)) return false;
+        memmove(dst, cd->data, static_cast<size_t>(t->size));
+        return true;
+    }
+    if (t->size < 0 || !(t->flags & types::RF_COMPLETE)) {
+        PyErr_Format(PyExc_TypeError, "ctype '%s' is of unknown size", t->cname.c_str());
+        return false;
+    }
+    if (PyList_Check(value) || PyTuple_Check(value)) {
+        // Positional: fields in order, skipping the later members of anonymous unions; a
+        // union takes only its first field.
+        std::vector<const FieldInfo*> slots;
+        for (const FieldInfo& f : t->fields) {
+            if (f.flags & types::FF_IGNORE_IN_CTOR) continue;
+            slots.push_back(&f);
+            if (t->kind == Kind::Union) break;
+        }
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
+        if (static_cast<size_t>(n) > slots.size()) {
+            PyErr_Format(PyExc_ValueError, "too many initializers for '%s' (got %zd)",
+                         t->cname.c_str(), n);
+            return false;
+        }
+        return for_each_item(value, [&](Py_ssize_t i, PyObject* v) {
+            if (static_cast<size_t>(i) >= slots.size()) {
+                PyErr_Format(PyExc_ValueError, "too many initializers for '%s'",
+                             t->cname.c_str());
+                return false;
+            }
+            return field_to_c(*slots[static_cast<size_t>(i)], dst, v);
+        });
+    }
+    if (PyDict_Check(value)) {
+        PyRef items(PyDict_Items(value));  // a snapshot: converting may run Python code
+        if (!items) return false;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items.get()); ++i) {
+            PyObject* pair = PyList_GET_ITEM(items.get(), i);
+            PyObject* key = PyTuple_GET_ITEM(pair, 0);
+            if (!PyUnicode_Check(key)) {
+                PyErr_Format(PyExc_TypeError, "field names must be str, not %s",
+                             type_name(key));
+                return false;
+            }
+            const char* name = PyUnicode_AsUTF8(key);
+            if (!name) return false;
+            const FieldInfo* found = nullptr;
+            for (const FieldInfo& f : t->fields)
+                if (f.name == name) found = &f;
+            if (!found) {
+                PyErr_SetObject(PyExc_KeyError, key);
+                return false;
+            }
+            if (!field_to_c(*found, dst, PyTuple_GET_ITEM(pair, 1))) return false;
+        }
+        return true;
+    }
+    PyErr_Format(PyExc_TypeError,
+                 "initializer for ctype '%s' must be a list or tuple or dict or struct-cdata, "
+                 "not %s",
+                 t->cname.c_str(),
+                 is_cdata(value) ? reinterpret_cast<CData*>(value)->ctype->cname.c_str()
+                                 : type_name(value));
+    return false;
+}
+
+// ---------------------------------------------------------------- entry points
+
+bool to_c(CType* t, char* dst, PyObject* value) {
+    switch (t->conv) {
+        case Conv::Int8:
+        case Conv::Int16:
+        case Conv::Int32:
+        case Conv::Int64:
+        case Conv::UInt8:
+        case Conv::UInt16:
+        case Conv::UInt32:
+        case Conv::UInt64:
+        case Conv::Bool: return integer_to_c(t, dst, value);
+        case Conv::Char: return char_to_c(t, dst, value);
+        case Conv::WChar16:
+        case Conv::WChar32: return wchar_to_c(t, dst, value);
+        case Conv::Float: {
+            double v;
+            if (!double_of(t, value, &v, nullptr)) return false;
+            store<float>(dst, static_cast<float>(v));
+            return true;
+        }
+        case Conv::Double: {
+            double v;
+            if (!double_of(t, value, &v, nullptr)) return false;
+            store<double>(dst, v);
+            return true;
+        }
+        case Conv::LongDouble: {
+            double v;
+            long double ld;
+            if (!double_of(t, value, &v, &ld)) return false;
+            store<long double>(dst, ld);
+            return true;
+        }
+        case Conv::ComplexFloat:
+        case Conv::ComplexDouble: return complex_to_c(t, dst, value);
+        case Conv::Pointer:
+        case Conv::Function: return pointer_to_c(t, dst, value);
+        case Conv::Record: return record_to_c(t, dst, value);
+        case Conv::Array: return array_to_c(t, dst, value, t->length);
+        case Conv::None: break;
+    }
+    PyErr_Format(PyExc_TypeError, "cannot store a value of ctype '%s'", t->cname.c_str());
+    return false;
+}
+
+PyObject* from_c(CType* t, char* src, PyObject* owner) {
+    switch (t->conv) {
+        case Conv::Int8: return PyLong_FromLong(load<int8_t>(src));
+        case Conv::Int16: return PyLong_FromLong(load<int16_t>(src));
+        case Conv::Int32: return PyLong_FromLong(load<int32_t>(src));
+        case Conv::Int64: return PyLong_FromLongLong(load<int64_t>(src));
+        case Conv::UInt8: return PyLong_FromLong(load<uint8_t>(src));
+        case Conv::UInt16: return PyLong_FromLong(load<uint16_t>(src));
+        case Conv::UInt32: return PyLong_FromUnsignedLong(load<uint32_t>(src));
+        case Conv::UInt64: return PyLong_FromUnsignedLongLong(load<uint64_t>(src));
+        case Conv::Bool: return PyBool_FromLong(*src != 0);
+        case Conv::Char: return PyBytes_FromStringAndSize(src, 1);
+        case Conv::WChar16: {
+            uint16_t ch = load<uint16_t>(src);
+            return PyUnicode_FromOrdinal(ch);
+        }
+        case Conv::WChar32: {
+            uint32_t ch = load<uint32_t>(src);
+            if (ch > 0x10FFFF) {
+                PyErr_Format(PyExc_ValueError, "%s out of range for unicode: 0x%x",
+                             t->cname.c_str(), ch);
+                return nullptr;
+            }
+            return PyUnicode_FromOrdinal(static_cast<int>(ch));
+        }
+        case Conv::Float: return PyFloat_FromDouble(load<float>(src));
+        case Conv::Double: return PyFloat_FromDouble(load<double>(src));
+        case Conv::LongDouble: {
+            CData* cd = new_value(t);
+            if (cd) memcpy(cd->data, src, sizeof(long double));
+            return reinterpret_cast<PyObject*>(cd);
+        }
+        case Conv::ComplexFloat: {
+            auto c = load<std::complex<float>>(src);
+            return PyComplex_FromDoubles(c.real(), c.imag());
+        }
+        case Conv::ComplexDouble: {
+            auto c = load<std::complex<double>>(src);
+            return PyComplex_FromDoubles(c.real(), c.imag());
+        }
+        case Conv::Pointer:
+        case Conv::Function:
+            return reinterpret_cast<PyObject*>(new_pointer(t, load<void*>(src)));
+        case Conv::Record:
+        case Conv::Array:
+            return reinterpret_cast<PyObject*>(new_view(t, src, owner, t->length));
+        case Conv::None: break;
+    }
+    PyErr_Format(PyExc_TypeError, "cannot read a value of ctype '%s'", t->cname.c_str());
+    return nullptr;
+}
+
+// ---------------------------------------------------------------- bitfields
+
+static uint64_t load_window(const char* p, int nbytes) {
+    uint64_t v = 0;
+    memcpy(&v, p, static_cast<size_t>(std::min(nbytes, 8)));
+    return v;  // little-endian hosts only (x86-64, AArch64)
+}
+
+PyObject* read_bitfield(const FieldInfo& f, const char* base) {
+    const char* p = base + f.offset;
+    int nbytes = (f.bitshift + f.bitsize + 7) / 8;
+    // Up to 9 bytes: a 64-bit field at bitshift 1..7 in a packed record.
+    unsigned __int128 window = load_window(p, nbytes);
+    if (nbytes > 8) window |= static_cast<unsigned __int128>(static_cast<unsigned char>(p[8]))
+                              << 64;
+    uint64_t raw = static_cast<uint64_t>(window >> f.bitshift);
+    uint64_t mask = f.bitsize == 64 ? ~0ULL : ((1ULL << f.bitsize) - 1);
+    raw &= mask;
+    bool is_signed = f.type->conv >= types::Conv::Int8 && f.type->conv <= types::Conv::Int64;
+    if (f.type->conv == Conv::Char) is_signed = static_cast<char>(-1) < 0;
+    if (f.type->conv == Conv::Bool) return PyBool_FromLong(raw != 0);
+    if (is_signed && f.bitsize < 64 && (raw >> (f.bitsize - 1)) & 1) raw |= ~mask;
+    if (is_signed) return PyLong_FromLongLong(static_cast<int64_t>(raw));
+    return PyLong_FromUnsignedLongLong(raw);
+}
+
+bool write_bitfield(const FieldInfo& f, char* base, PyObject* value) {
+    bool is_signed = f.type->conv >= types::Conv::Int8 && f.type->conv <= types::Conv::Int64;
+    if (f.type->conv == Conv::Char) is_signed = static_cast<char>(-1) < 0;
+    uint64_t mask = f.bitsize == 64 ? ~0ULL : ((1ULL << f.bitsize) - 1);
+    uint64_t bits;
+    if (is_signed) {
+        int64_t v;
+        if (!as_int64(value, &v, f.type->cname.c_str())) return false;
+        int64_t lo = f.bitsize == 64 ? INT64_MIN : -(int64_t{1} << (f.bitsize - 1));
+        int64_t hi = f.bitsize == 64 ? INT64_MAX : (int64_t{1} << (f.bitsize - 1)) - 1;
+        if (v < lo || v > hi) {
+            PyErr_Format(PyExc_OverflowError,
+                         "value %lld outside the range allowed by the bit field width: "
+                         "%lld <= x <= %lld",
+                         static_cast<long long>(v), static_cast<long long>(lo),
+                         static_cast<long long>(hi));
+            return false;
+        }
+        bits = static_cast<uint64_t>(v) & mask;
+    } else {
+        uint64_t v;
+        if (!as_uint64(value, &v, f.type->cname.c_str())) return false;
+        if (v > mask) {
+            PyErr_Format(PyExc_OverflowError,
+                         "value %llu outside the range allowed by the bit field width: "
+                         "0 <= x <= %llu",
+                         static_cast<unsigned long long>(v),
+                         static_cast<unsigned long long>(mask));
+            return false;
+        }
+        bits = v;
+    }
+    char* p = base + f.offset;
+    int nbytes = (f.bitshift + f.bitsize + 7) / 8;
+    unsigned __int128 window = load_window(p, nbytes);
+    if (nbytes > 8)
+        window |= static_cast<unsigned __int128>(static_cast<unsigned char>(p[8])) << 64;
+    unsigned __int128 wide_mask = static_cast<unsigned __int128>(mask) << f.bitshift;
+    window = (window & ~wide_mask) | (static_cast<unsigned __int128>(bits) << f.bitshift);
+    uint64_t low = static_cast<uint64_t>(window);
+    memcpy(p, &low, static_cast<size_t>(std::min(nbytes, 8)));
+    if (nbytes > 8) p[8] = static_cast<char>(static_cast<uint64_t>(window >> 64));
+    return true;
+}
+
+}  // namespace cffix::data

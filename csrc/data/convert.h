@@ -1,0 +1,42 @@
+// The one place where values move between Python and C (as LuaJIT's lj_cconv.c): ffi.new
+// initializers, item and field access, ffi.cast, and later call arguments, callback
+// results and API-mode modules all go through these functions.
+//
+// CPython convention: false / null with a Python exception set on failure. Error
+// messages follow cffi's where they are good ("initializer for ctype 'char' must be a
+// bytes of length 1, not str", "integer 300 does not fit 'unsigned char'").
+#pragma once
+
+#include "data/cdata.h"
+
+namespace cffix::data {
+
+// Writes `value` into the C object of type `t` at `dst`. Accepts what cffi accepts for
+// an assignment or initializer: numbers for primitives, cdata of a compatible type,
+// None for NULL pointers, lists/tuples/dicts for structs and arrays, bytes/str for
+// char/wchar arrays. On error, `dst` may be partly written.
+bool to_c(CType* t, char* dst, PyObject* value);
+
+// The Python value of the C object of type `t` at `src`: int/float/bytes/str/bool for
+// primitives (a cdata for long double), a cdata pointer for pointers, and for structs,
+// unions and arrays a view on `src` that keeps `owner` alive.
+PyObject* from_c(CType* t, char* src, PyObject* owner);
+
+// Integer conversions shared by the converters and index arithmetic. `what` names the
+// target in error messages (a ctype name). Accept int, objects with __index__ and
+// integer-like cdata; reject float and others with TypeError.
+bool as_int64(PyObject* obj, int64_t* out, const char* what);
+bool as_uint64(PyObject* obj, uint64_t* out, const char* what);
+
+// Reads/writes an integer of `t`'s conversion kind (Int8..UInt64, Bool, Char, enums).
+int64_t load_integer(const CType* t, const char* src);
+
+// Bitfields (layout rule in types/layout.h: the field spans bits
+// [bitshift, bitshift + bitsize) of the little-endian integer of the bytes at offset).
+PyObject* read_bitfield(const types::FieldInfo& f, const char* base);
+bool write_bitfield(const types::FieldInfo& f, char* base, PyObject* value);
+
+// The value of an integer-like cdata (primitive integer, char, bool, enum), for int().
+bool cdata_integer_value(CData* cd, int64_t* out, bool* is_unsigned);
+
+}  // namespace cffix::data

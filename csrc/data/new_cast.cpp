@@ -1,0 +1,289 @@
+// ffi.new and ffi.cast on resolved types.
+#include <cmath>
+#include <cstring>
+
+#include "data/cdata.h"
+#include "data/convert.h"
+#include "types/errors.h"
+
+namespace cffix::data {
+
+using types::Conv;
+using types::Kind;
+
+// Makes sure `t` has a size (declared later in the cdef, or opaque), with cffi's errors.
+static bool sized(CType* t, const char* what) {
+    if ((t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum) &&
+        (t->flags & types::RF_PARTIAL)) {
+        PyErr_SetString(types::error_classes.verification_missing, t->cname.c_str());
+        return false;
+    }
+    try {
+        if (types::complete_type(t, false)) return true;
+    } catch (...) {
+        types::translate_exception();
+        return false;
+    }
+    PyErr_Format(PyExc_TypeError, "cannot %s ctype '%s' of unknown size", what,
+                 t->cname.c_str());
+    return false;
+}
+
+// The length of a `T[]` from its initializer: an int, or the length of a sequence (one
+// more for the terminating NUL of bytes/str).
+static bool open_array_length(CType* item, PyObject* init, Py_ssize_t* length) {
+    if (PyLong_Check(init)) {
+        *length = PyLong_AsSsize_t(init);
+        if (*length == -1 && PyErr_Occurred()) {
+            if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+                PyErr_Clear();
+                PyErr_SetString(PyExc_OverflowError, "array size would overflow a Py_ssize_t");
+            }
+            return false;
+        }
+        if (*length < 0) {
+            PyErr_SetString(PyExc_ValueError, "negative array length");
+            return false;
+        }
+        return true;
+    }
+    if (PyList_Check(init) || PyTuple_Check(init)) {
+        *length = PySequence_Fast_GET_SIZE(init);
+        return true;
+    }
+    if (item->conv == Conv::Char && PyBytes_Check(init)) {
+        *length = PyBytes_GET_SIZE(init) + 1;
+        return true;
+    }
+    if ((item->conv == Conv::WChar16 || item->conv == Conv::WChar32) && PyUnicode_Check(init)) {
+        *length = PyUnicode_GET_LENGTH(init) + 1;
+        return true;
+    }
+    PyErr_Format(PyExc_TypeError, "expected new array length or list/tuple/str, not %s",
+                 Py_TYPE(init)->tp_name);
+    return false;
+}
+
+PyObject* new_cdata(CType* t, PyObject* init) {
+    if (t->kind == Kind::Pointer) {
+        CType* item = t->item;
+        if (item->kind == Kind::Void || item->kind == Kind::Function) {
+            PyErr_Format(PyExc_TypeError, "cannot instantiate ctype '%s' of unknown size",
+                         item->cname.c_str());
+            return nullptr;
+        }
+        if (!sized(item, "instantiate")) return nullptr;
+        PyRef cd(reinterpret_cast<PyObject*>(new_owned(t, item->size, 0)));
+        if (!cd) return nullptr;
+        if (init && init != Py_None &&
+            !to_c(item, reinterpret_cast<CData*>(cd.get())->data, init))
+            return nullptr;
+        return cd.release();
+    }
+    if (t->kind == Kind::Array) {
+        CType* item = t->item;
+        if (!sized(item, "instantiate")) return nullptr;
+        Py_ssize_t length = t->length;
+        if (length < 0) {
+            if (!init || init == Py_None) {
+                PyErr_Format(PyExc_TypeError, "new(): '%s' needs a length or an initializer",
+                             t->cname.c_str());
+                return nullptr;
+            }
+            if (!open_array_length(item, init, &length)) return nullptr;
+            if (PyLong_Check(init)) init = nullptr;
+        }
+        if (item->size > 0 && length > PY_SSIZE_T_MAX / item->size) {
+            PyErr_SetString(PyExc_OverflowError, "array size would overflow a Py_ssize_t");
+            return nullptr;
+        }
+        Py_ssize_t nbytes = length * item->size;
+        PyRef cd(reinterpret_cast<PyObject*>(new_owned(t, nbytes, length)));
+        if (!cd) return nullptr;
+        if (init && init != Py_None) {
+            CData* c = reinterpret_cast<CData*>(cd.get());
+            if (PyLong_Check(init) && t->length >= 0) {
+                PyErr_Format(PyExc_TypeError,
+                             "initializer for ctype '%s' must be a list or tuple, not int",
+                             t->cname.c_str());
+                return nullptr;
+            }
+            // Convert with the real length (T[] took it from the initializer).
+            PyRef sized_type;
+            CType* as = t;
+            if (t->length < 0) {
+                try {
+                    sized_type = PyRef(reinterpret_cast<PyObject*>(types::array_type(item, length)));
+                } catch (...) {
+                    return types::translate_exception();
+                }
+                as = reinterpret_cast<CType*>(sized_type.get());
+            }
+            if (!to_c(as, c->data, init)) return nullptr;
+        }
+        return cd.release();
+    }
+    PyErr_Format(PyExc_TypeError, "expected a pointer or array ctype, got '%s'",
+                 t->cname.c_str());
+    return nullptr;
+}
+
+// ---------------------------------------------------------------- cast
+
+// The integer a cast starts from: ints wrap modulo 2**64; floats truncate; pointers give
+// their address; one-character bytes/str give their code.
+static bool cast_source_integer(PyObject* v, uint64_t* out, const CType* target) {
+    if (PyLong_Check(v)) {
+        *out = PyLong_AsUnsignedLongLongMask(v);
+        return !(*out == static_cast<uint64_t>(-1) && PyErr_Occurred());
+    }
+    if (PyFloat_Check(v)) {
+        double d = PyFloat_AS_DOUBLE(v);
+        if (std::isnan(d) || std::isinf(d)) {
+            PyErr_Format(PyExc_OverflowError, "cannot cast %R to '%s'", v, target->cname.c_str());
+            return false;
+        }
+        *out = d < 0 ? static_cast<uint64_t>(static_cast<int64_t>(d)) : static_cast<uint64_t>(d);
+        return true;
+    }
+    if (is_cdata(v)) {
+        CData* cd = reinterpret_cast<CData*>(v);
+        CType* s = cd->ctype;
+        if (s->kind == Kind::Pointer || s->kind == Kind::Array || s->kind == Kind::Function) {
+            *out = reinterpret_cast<uintptr_t>(cd->data);
+            return true;
+        }
+        if (s->kind == Kind::Primitive || s->kind == Kind::Enum) {
+            if (s->conv == Conv::Float || s->conv == Conv::Double || s->conv == Conv::LongDouble) {
+                PyRef f(PyNumber_Float(v));
+                return f && cast_source_integer(f.get(), out, target);
+            }
+            if (s->conv == Conv::ComplexFloat || s->conv == Conv::ComplexDouble) {
+                PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
+                             s->cname.c_str(), target->cname.c_str());
+                return false;
+            }
+            *out = static_cast<uint64_t>(load_integer(s, cd->data));
+            return true;
+        }
+    }
+    if (PyBytes_Check(v) && PyBytes_GET_SIZE(v) == 1) {
+        *out = static_cast<unsigned char>(PyBytes_AS_STRING(v)[0]);
+        return true;
+    }
+    if (PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 1) {
+        *out = PyUnicode_READ_CHAR(v, 0);
+        return true;
+    }
+    if (PyIndex_Check(v)) {
+        PyRef i(PyNumber_Index(v));
+        return i && cast_source_integer(i.get(), out, target);
+    }
+    if (PyUnicode_Check(v) || PyBytes_Check(v))
+        PyErr_Format(PyExc_TypeError, "cannot cast %s of length %zd to ctype '%s'",
+                     Py_TYPE(v)->tp_name, PyObject_Length(v), target->cname.c_str());
+    else
+        PyErr_Format(PyExc_TypeError, "cannot cast %s to ctype '%s'", Py_TYPE(v)->tp_name,
+                     target->cname.c_str());
+    return false;
+}
+
+static void store_truncated(CType* t, char* dst, uint64_t v) {
+    if (t->conv == Conv::Bool) v = v != 0;
+    memcpy(dst, &v, static_cast<size_t>(t->size));  // little-endian: the low bytes
+}
+
+static PyObject* cast_to_float(CType* t, PyObject* v) {
+    double d;
+    if (is_cdata(v)) {
+        CData* cd = reinterpret_cast<CData*>(v);
+        CType* s = cd->ctype;
+        if (s->kind != Kind::Primitive && s->kind != Kind::Enum) {
+            PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
+                         s->cname.c_str(), t->cname.c_str());
+            return nullptr;
+        }
+        if (s->conv == Conv::LongDouble && t->conv == Conv::LongDouble) {
+            CData* r = new_value(t);
+            if (r) memcpy(r->data, cd->data, sizeof(long double));
+            return reinterpret_cast<PyObject*>(r);
+        }
+        if (s->conv == Conv::Float || s->conv == Conv::Double || s->conv == Conv::LongDouble) {
+            PyRef f(PyNumber_Float(v));
+            if (!f) return nullptr;
+            d = PyFloat_AS_DOUBLE(f.get());
+        } else {
+            int64_t i = load_integer(s, cd->data);
+            d = s->conv == Conv::UInt64 ? static_cast<double>(static_cast<uint64_t>(i))
+                                        : static_cast<double>(i);
+        }
+    } else if (PyBytes_Check(v) && PyBytes_GET_SIZE(v) == 1) {
+        d = static_cast<unsigned char>(PyBytes_AS_STRING(v)[0]);
+    } else {
+        d = PyFloat_AsDouble(v);
+        if (d == -1.0 && PyErr_Occurred()) return nullptr;
+    }
+    CData* r = new_value(t);
+    if (!r) return nullptr;
+    if (t->conv == Conv::Float) {
+        float f = static_cast<float>(d);
+        memcpy(r->data, &f, sizeof f);
+    } else if (t->conv == Conv::Double) {
+        memcpy(r->data, &d, sizeof d);
+    } else {
+        long double ld = d;
+        memcpy(r->data, &ld, sizeof ld);
+    }
+    return reinterpret_cast<PyObject*>(r);
+}
+
+PyObject* cast(CType* t, PyObject* v) {
+    switch (t->kind) {
+        case Kind::Primitive:
+        case Kind::Enum: {
+            if (t->conv == Conv::Float || t->conv == Conv::Double || t->conv == Conv::LongDouble)
+                return cast_to_float(t, v);
+            if (t->conv == Conv::ComplexFloat || t->conv == Conv::ComplexDouble) {
+                PyRef r(reinterpret_cast<PyObject*>(new_value(t)));
+                if (!r || !to_c(t, reinterpret_cast<CData*>(r.get())->data, v)) return nullptr;
+                return r.release();
+            }
+            if (t->conv == Conv::None) break;
+            uint64_t bits;
+            if (!cast_source_integer(v, &bits, t)) return nullptr;
+            CData* r = new_value(t);
+            if (!r) return nullptr;
+            store_truncated(t, r->data, bits);
+            return reinterpret_cast<PyObject*>(r);
+        }
+        case Kind::Pointer:
+        case Kind::Function:
+        case Kind::Array: {
+            uint64_t address;
+            {
+                if (is_cdata(v)) {
+                    CType* s = reinterpret_cast<CData*>(v)->ctype;
+                    if (s->conv == Conv::Float || s->conv == Conv::Double ||
+                        s->conv == Conv::LongDouble || s->kind == Kind::Struct ||
+                        s->kind == Kind::Union) {
+                        PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
+                                     s->cname.c_str(), t->cname.c_str());
+                        return nullptr;
+                    }
+                } else if (PyFloat_Check(v)) {
+                    PyErr_Format(PyExc_TypeError, "cannot cast float to ctype '%s'",
+                                 t->cname.c_str());
+                    return nullptr;
+                }
+                if (!cast_source_integer(v, &address, t)) return nullptr;
+            }
+            return reinterpret_cast<PyObject*>(
+                new_pointer(t, reinterpret_cast<void*>(static_cast<uintptr_t>(address))));
+        }
+        default: break;
+    }
+    PyErr_Format(PyExc_TypeError, "cannot cast to ctype '%s'", t->cname.c_str());
+    return nullptr;
+}
+
+}  // namespace cffix::data

@@ -1,0 +1,79 @@
+// The FFI methods of the data layer (ffi.new, ffi.cast, ffi.release...): argument
+// shaping around csrc/data/, which does the work.
+#include "data/cdata.h"
+#include "ffi_object.h"
+#include "types/errors.h"
+
+namespace cffix {
+
+using data::CData;
+using types::CType;
+
+static CType* ctype_arg(PyObject* self, PyObject* arg) {
+    try {
+        return ffi_to_ctype(self, arg);
+    } catch (...) {
+        types::translate_exception();
+        return nullptr;
+    }
+}
+
+static PyObject* ffi_new(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                         PyObject* kwnames) {
+    PyObject* cdecl = nargs > 0 ? args[0] : nullptr;
+    PyObject* init = nargs > 1 ? args[1] : nullptr;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t i = 0; i < nkw; ++i) {
+        PyObject* key = PyTuple_GET_ITEM(kwnames, i);
+        if (PyUnicode_CompareWithASCIIString(key, "cdecl") == 0 && !cdecl)
+            cdecl = args[nargs + i];
+        else if (PyUnicode_CompareWithASCIIString(key, "init") == 0 && !init)
+            init = args[nargs + i];
+        else
+            return PyErr_Format(PyExc_TypeError, "new() got an unexpected keyword argument '%U'",
+                                key);
+    }
+    if (!cdecl || nargs > 2)
+        return PyErr_Format(PyExc_TypeError, "new(cdecl, init=None) takes 1 or 2 arguments");
+    CType* t = ctype_arg(self, cdecl);
+    if (!t) return nullptr;
+    return data::new_cdata(t, init);
+}
+
+static PyObject* ffi_cast(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+    if (nargs != 2)
+        return PyErr_Format(PyExc_TypeError, "cast(cdecl, value) takes 2 arguments (%zd given)",
+                            nargs);
+    CType* t = ctype_arg(self, args[0]);
+    if (!t) return nullptr;
+    return data::cast(t, args[1]);
+}
+
+namespace data {
+PyObject* release_cdata(CData* cd);
+}
+
+static PyObject* ffi_release(PyObject*, PyObject* arg) {
+    if (!data::is_cdata(arg))
+        return PyErr_Format(PyExc_TypeError, "release() expects a cdata, got %s",
+                            Py_TYPE(arg)->tp_name);
+    return data::release_cdata(reinterpret_cast<CData*>(arg));
+}
+
+PyMethodDef ffi_data_methods[] = {
+    {"new", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_new)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "new(cdecl, init=None)\n--\n\n"
+     "Allocate zeroed C memory for a pointer's item or an array, owned by the result.\n\n"
+     "    p = ffi.new('int *', 42)        # p[0] == 42\n"
+     "    a = ffi.new('char[]', b'hi')    # 3 bytes, NUL-terminated"},
+    {"cast", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_cast)), METH_FASTCALL,
+     "cast(cdecl, value)\n--\n\nA cdata of type cdecl from a number or another cdata, as C "
+     "casts.\n\n    ffi.cast('unsigned char', 300)   # <cdata 'unsigned char' 44>"},
+    {"release", ffi_release, METH_O,
+     "release(cdata)\n--\n\nFree the memory of an owning cdata now; later access raises.\n\n"
+     "    p = ffi.new('char[]', 10**6); ...; ffi.release(p)"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+}  // namespace cffix
