@@ -404,13 +404,17 @@ static PyMethodDef type_methods[] = {
 
 PyTypeObject FFI_Type;  // filled in by init_ffi_type
 
-extern PyMethodDef ffi_data_methods[];
+// Each file adds its FFI methods through its own table (ffi_data.cpp: new/cast/release;
+// ffi_memory.cpp: string/unpack/buffer/from_buffer/memmove/addressof; ffi_ownership.cpp:
+// gc/new_allocator/handles/errno/init_once).
+extern PyMethodDef ffi_data_methods[], ffi_memory_methods[], ffi_ownership_methods[];
 
 // The method table: the type queries above, then each layer's methods.
 static PyMethodDef* all_methods() {
     static std::vector<PyMethodDef> table = [] {
         std::vector<PyMethodDef> v;
-        for (PyMethodDef* part : {type_methods, ffi_data_methods})
+        for (PyMethodDef* part :
+             {type_methods, ffi_data_methods, ffi_memory_methods, ffi_ownership_methods})
             for (PyMethodDef* m = part; m->ml_name; ++m) v.push_back(*m);
         v.push_back({nullptr, nullptr, 0, nullptr});
         return v;
