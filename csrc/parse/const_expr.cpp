@@ -40,7 +40,8 @@ bool fits_signed(ConstInt v, int bits) {
 
 // Unsigned types are at most 64 bits wide here, so the mask is exact.
 ConstInt wrap_unsigned(ConstInt v, int bits) {
-    return static_cast<ConstInt>(static_cast<UConstInt>(v) & ((static_cast<UConstInt>(1) << bits) - 1));
+    return static_cast<ConstInt>(static_cast<UConstInt>(v) &
+                                 ((static_cast<UConstInt>(1) << bits) - 1));
 }
 
 // A signed result: exact, in the narrowest of `bits`, 64 or 128 bits that holds it.
@@ -73,17 +74,36 @@ ConstInt convert(ConstValue v, ConstValue type) {
 
 int binary_precedence(Tok kind) {
     switch (kind) {
-        case Tok::PipePipe: return 1;
-        case Tok::AmpAmp: return 2;
-        case Tok::Pipe: return 3;
-        case Tok::Caret: return 4;
-        case Tok::Amp: return 5;
-        case Tok::EqEq: case Tok::NotEq: return 6;
-        case Tok::Less: case Tok::Greater: case Tok::LessEq: case Tok::GreaterEq: return 7;
-        case Tok::Shl: case Tok::Shr: return 8;
-        case Tok::Plus: case Tok::Minus: return 9;
-        case Tok::Star: case Tok::Slash: case Tok::Percent: return 10;
-        default: return 0;
+        case Tok::PipePipe:
+            return 1;
+        case Tok::AmpAmp:
+            return 2;
+        case Tok::Pipe:
+            return 3;
+        case Tok::Caret:
+            return 4;
+        case Tok::Amp:
+            return 5;
+        case Tok::EqEq:
+        case Tok::NotEq:
+            return 6;
+        case Tok::Less:
+        case Tok::Greater:
+        case Tok::LessEq:
+        case Tok::GreaterEq:
+            return 7;
+        case Tok::Shl:
+        case Tok::Shr:
+            return 8;
+        case Tok::Plus:
+        case Tok::Minus:
+            return 9;
+        case Tok::Star:
+        case Tok::Slash:
+        case Tok::Percent:
+            return 10;
+        default:
+            return 0;
     }
 }
 
@@ -174,7 +194,8 @@ ConstValue Parser::parse_binary(int min_precedence) {
         if (precedence == 0 || precedence < min_precedence) return lhs;
         Token op = tok_;
         advance();
-        bool skip = (op.kind == Tok::AmpAmp && lhs.value == 0) || (op.kind == Tok::PipePipe && lhs.value != 0);
+        bool skip = (op.kind == Tok::AmpAmp && lhs.value == 0) ||
+                    (op.kind == Tok::PipePipe && lhs.value != 0);
         unevaluated_ += skip;
         ConstValue rhs = parse_binary(precedence + 1);
         unevaluated_ -= skip;
@@ -248,7 +269,8 @@ ConstValue Parser::parse_sizeof_or_alignof() {
         advance();
         TypeExprPtr type = parse_type_name_here();
         expect(Tok::RParen, "')' after the type name");
-        uint64_t n = ask_sink(keyword, [&] { return is_sizeof ? sink_.size_of(*type) : sink_.align_of(*type); });
+        uint64_t n = ask_sink(
+            keyword, [&] { return is_sizeof ? sink_.size_of(*type) : sink_.align_of(*type); });
         return make_value(static_cast<ConstInt>(n), 64, true);
     }
     if (is_sizeof && tok_.kind == Tok::StringLiteral) {
@@ -286,7 +308,8 @@ ConstValue Parser::int_literal_value(const Token& t) {
     const int ranks[] = {32, kLongBits, 64};  // int, long, long long
     for (int i = literal.longs == 0 ? 0 : literal.longs == 1 ? 1 : 2; i < 3; ++i) {
         int bits = ranks[i];
-        if (allow_signed && v < (uint64_t(1) << (bits - 1))) return make_value(static_cast<ConstInt>(v), bits, false);
+        if (allow_signed && v < (uint64_t(1) << (bits - 1)))
+            return make_value(static_cast<ConstInt>(v), bits, false);
         if (allow_unsigned && (bits == 64 || v < (uint64_t(1) << bits)))
             return make_value(static_cast<ConstInt>(v), bits, true);
     }
@@ -294,7 +317,7 @@ ConstValue Parser::int_literal_value(const Token& t) {
 }
 
 ConstValue Parser::constant_named(const Token& t) {
-    if (auto it = pending_constants_.find(t.text); it != pending_constants_.end()) return typed(it->second);
+    if (const ConstInt* pending = pending_constants_.find(t.text)) return typed(*pending);
     std::optional<ConstInt> value = ask_sink(t, [&] { return sink_.constant_value(t.text); });
     if (value) return typed(*value);
     if (t.text == "true" || t.text == "false") return int_value(t.text == "true");
@@ -314,18 +337,23 @@ ConstValue Parser::apply_unary(const Token& op, ConstValue v) {
                                  : make_value(~v.value, v.bits, false);
         default:  // Minus
             if (v.is_unsigned) return make_value(wrap_unsigned(-v.value, v.bits), v.bits, true);
-            if (v.value == kConstIntMin) return overflow(op, "integer overflow in constant expression");
+            if (v.value == kConstIntMin)
+                return overflow(op, "integer overflow in constant expression");
             return fit_signed(-v.value, v.bits);
     }
 }
 
 ConstValue Parser::apply_binary(const Token& op, ConstValue a, ConstValue b) {
     switch (op.kind) {
-        case Tok::AmpAmp: return int_value(a.value != 0 && b.value != 0);
-        case Tok::PipePipe: return int_value(a.value != 0 || b.value != 0);
+        case Tok::AmpAmp:
+            return int_value(a.value != 0 && b.value != 0);
+        case Tok::PipePipe:
+            return int_value(a.value != 0 || b.value != 0);
         case Tok::Shl:
-        case Tok::Shr: return apply_shift(op, a, b);
-        default: break;
+        case Tok::Shr:
+            return apply_shift(op, a, b);
+        default:
+            break;
     }
     ConstValue type = common_type(a, b);
     ConstInt x = convert(a, type);
@@ -338,29 +366,44 @@ ConstValue Parser::apply_binary(const Token& op, ConstValue a, ConstValue b) {
     ConstInt r = 0;
     switch (op.kind) {
         case Tok::Star:
-            if (is_unsigned) return result(static_cast<ConstInt>(static_cast<UConstInt>(x) * static_cast<UConstInt>(y)));
-            if (__builtin_mul_overflow(x, y, &r)) return overflow(op, "integer overflow in constant expression");
+            if (is_unsigned)
+                return result(
+                    static_cast<ConstInt>(static_cast<UConstInt>(x) * static_cast<UConstInt>(y)));
+            if (__builtin_mul_overflow(x, y, &r))
+                return overflow(op, "integer overflow in constant expression");
             return result(r);
         case Tok::Plus:
-            if (__builtin_add_overflow(x, y, &r)) return overflow(op, "integer overflow in constant expression");
+            if (__builtin_add_overflow(x, y, &r))
+                return overflow(op, "integer overflow in constant expression");
             return result(r);
         case Tok::Minus:
-            if (__builtin_sub_overflow(x, y, &r)) return overflow(op, "integer overflow in constant expression");
+            if (__builtin_sub_overflow(x, y, &r))
+                return overflow(op, "integer overflow in constant expression");
             return result(r);
         case Tok::Slash:
         case Tok::Percent:
             if (y == 0) return overflow(op, "division by zero in constant expression");
-            if (x == kConstIntMin && y == -1) return overflow(op, "integer overflow in constant expression");
+            if (x == kConstIntMin && y == -1)
+                return overflow(op, "integer overflow in constant expression");
             return result(op.kind == Tok::Slash ? x / y : x % y);
-        case Tok::Amp: return result(x & y);
-        case Tok::Pipe: return result(x | y);
-        case Tok::Caret: return result(x ^ y);
-        case Tok::EqEq: return int_value(x == y);
-        case Tok::NotEq: return int_value(x != y);
-        case Tok::Less: return int_value(x < y);
-        case Tok::Greater: return int_value(x > y);
-        case Tok::LessEq: return int_value(x <= y);
-        default: return int_value(x >= y);  // GreaterEq
+        case Tok::Amp:
+            return result(x & y);
+        case Tok::Pipe:
+            return result(x | y);
+        case Tok::Caret:
+            return result(x ^ y);
+        case Tok::EqEq:
+            return int_value(x == y);
+        case Tok::NotEq:
+            return int_value(x != y);
+        case Tok::Less:
+            return int_value(x < y);
+        case Tok::Greater:
+            return int_value(x > y);
+        case Tok::LessEq:
+            return int_value(x <= y);
+        default:
+            return int_value(x >= y);  // GreaterEq
     }
 }
 
@@ -371,7 +414,8 @@ ConstValue Parser::apply_shift(const Token& op, ConstValue a, ConstValue b) {
     int n = static_cast<int>(b.value);
     if (op.kind == Tok::Shr) {
         if (a.is_unsigned)
-            return make_value(static_cast<ConstInt>(static_cast<UConstInt>(a.value) >> n), a.bits, true);
+            return make_value(static_cast<ConstInt>(static_cast<UConstInt>(a.value) >> n), a.bits,
+                              true);
         return make_value(a.value >> n, a.bits, false);
     }
     ConstInt shifted = static_cast<ConstInt>(static_cast<UConstInt>(a.value) << n);
@@ -383,16 +427,20 @@ ConstValue Parser::apply_shift(const Token& op, ConstValue a, ConstValue b) {
 ConstValue Parser::cast_to(const TypeExpr& type, ConstValue v, const Token& at) {
     int bits = 0;
     bool is_unsigned = false;
-    bool is_bool = type.name == "_Bool" || (type.kind == TypeExprKind::Named && type.name == "bool");
+    bool is_bool =
+        type.name == "_Bool" || (type.kind == TypeExprKind::Named && type.name == "bool");
     if (is_bool && (type.kind == TypeExprKind::Primitive || type.kind == TypeExprKind::Named))
         return int_value(v.value != 0);
     if (type.kind == TypeExprKind::Primitive) {
         if (!integer_width(type.name, bits, is_unsigned))
-            fail(at, "cast to '" + type.name + "' is not allowed in an integer constant expression");
+            fail(at,
+                 "cast to '" + type.name + "' is not allowed in an integer constant expression");
     } else if (type.kind == TypeExprKind::Named || type.kind == TypeExprKind::Enum ||
                type.kind == TypeExprKind::DotsInteger) {
         uint64_t size = ask_sink(at, [&] { return sink_.size_of(type); });
-        if (size == 0 || size > 16) fail(at, "cast to a type of size " + std::to_string(size) + " in a constant expression");
+        if (size == 0 || size > 16)
+            fail(at,
+                 "cast to a type of size " + std::to_string(size) + " in a constant expression");
         bits = static_cast<int>(size * 8);
         is_unsigned = type.kind == TypeExprKind::Named && named_type_is_unsigned(type.name);
     } else {

@@ -41,18 +41,25 @@ namespace {
 
 const char* expectation(SpecifierContext ctx) {
     switch (ctx) {
-        case SpecifierContext::Declaration: return "a declaration";
-        case SpecifierContext::Member: return "a member declaration";
-        case SpecifierContext::Parameter: return "a parameter type";
-        default: return "a type name";
+        case SpecifierContext::Declaration:
+            return "a declaration";
+        case SpecifierContext::Member:
+            return "a member declaration";
+        case SpecifierContext::Parameter:
+            return "a parameter type";
+        default:
+            return "a type name";
     }
 }
 
 const char* place(SpecifierContext ctx) {
     switch (ctx) {
-        case SpecifierContext::Member: return "a struct or union member";
-        case SpecifierContext::Parameter: return "a parameter";
-        default: return "a type name";
+        case SpecifierContext::Member:
+            return "a struct or union member";
+        case SpecifierContext::Parameter:
+            return "a parameter";
+        default:
+            return "a type name";
     }
 }
 
@@ -332,7 +339,8 @@ std::string_view Parser::parse_pointers(Declarator& d) {
             case Tok::KwConst:
             case Tok::KwVolatile:
                 if (d.ops.size() > first) {
-                    (tok_.kind == Tok::KwConst ? d.ops.back().is_const : d.ops.back().is_volatile) = true;
+                    (tok_.kind == Tok::KwConst ? d.ops.back().is_const : d.ops.back().is_volatile) =
+                        true;
                 }
                 advance();
                 break;
@@ -390,8 +398,8 @@ DeclaratorOp Parser::parse_array_suffix() {
     op.kind = TypeExprKind::Array;
     op.pos = tok_.pos;
     advance();  // '['
-    while (tok_.kind == Tok::KwStatic || tok_.kind == Tok::KwConst || tok_.kind == Tok::KwVolatile ||
-           tok_.kind == Tok::KwRestrict)
+    while (tok_.kind == Tok::KwStatic || tok_.kind == Tok::KwConst ||
+           tok_.kind == Tok::KwVolatile || tok_.kind == Tok::KwRestrict)
         advance();
     if (accept(Tok::RBracket)) {
         op.array_kind = ArrayKind::Unknown;
@@ -430,6 +438,7 @@ DeclaratorOp Parser::parse_parameter_list() {
             expect(Tok::RParen, "')' after '...'");
             return op;
         }
+        if (op.params.empty()) op.params.reserve(4);  // one allocation for most functions
         op.params.push_back(parse_parameter());
         if (accept(Tok::Comma)) continue;
         expect(Tok::RParen, "',' or ')' in the parameter list");
@@ -468,7 +477,8 @@ TypeExprPtr Parser::declared_base(const Specifiers& specs, const Attributes& att
     const TypeExpr& base = *specs.base;
     bool is_unsigned;
     if (base.kind == TypeExprKind::Primitive && is_integer_primitive(base.name)) {
-        is_unsigned = base.name.starts_with("unsigned") || (base.name == "char" && !std::is_signed_v<char>);
+        is_unsigned =
+            base.name.starts_with("unsigned") || (base.name == "char" && !std::is_signed_v<char>);
     } else if (base.kind == TypeExprKind::Named) {
         is_unsigned = named_type_is_unsigned(base.name);
     } else if (base.kind == TypeExprKind::Enum || base.kind == TypeExprKind::DotsInteger) {

@@ -59,10 +59,14 @@ void throw_at(std::string_view source, const Token& at, std::string message) {
 
 std::string describe_token(const Token& token) {
     switch (token.kind) {
-        case Tok::End: return "end of input";
-        case Tok::DirectiveEnd: return "end of line";
-        case Tok::Define: return "'#define'";
-        default: break;
+        case Tok::End:
+            return "end of input";
+        case Tok::DirectiveEnd:
+            return "end of line";
+        case Tok::Define:
+            return "'#define'";
+        default:
+            break;
     }
     constexpr size_t kMaxShown = 40;
     if (token.text.size() > kMaxShown)

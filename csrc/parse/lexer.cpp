@@ -317,7 +317,8 @@ void Lexer::skip_line() {
             line_start_ = p_;
         } else if (c == '"') {
             ++p_;
-            while (p_ < end_ && *p_ != '"' && *p_ != '\n') p_ += (*p_ == '\\' && p_ + 1 < end_) ? 2 : 1;
+            while (p_ < end_ && *p_ != '"' && *p_ != '\n')
+                p_ += (*p_ == '\\' && p_ + 1 < end_) ? 2 : 1;
             if (p_ < end_ && *p_ == '"') ++p_;
         } else {
             ++p_;
@@ -460,17 +461,39 @@ Token Lexer::lex_punctuator() {
     };
     Tok kind;
     switch (c) {
-        case '(': kind = Tok::LParen; break;
-        case ')': kind = Tok::RParen; break;
-        case '[': kind = Tok::LBracket; break;
-        case ']': kind = Tok::RBracket; break;
-        case '{': kind = Tok::LBrace; break;
-        case '}': kind = Tok::RBrace; break;
-        case ';': kind = Tok::Semicolon; break;
-        case ',': kind = Tok::Comma; break;
-        case ':': kind = Tok::Colon; break;
-        case '?': kind = Tok::Question; break;
-        case '~': kind = Tok::Tilde; break;
+        case '(':
+            kind = Tok::LParen;
+            break;
+        case ')':
+            kind = Tok::RParen;
+            break;
+        case '[':
+            kind = Tok::LBracket;
+            break;
+        case ']':
+            kind = Tok::RBracket;
+            break;
+        case '{':
+            kind = Tok::LBrace;
+            break;
+        case '}':
+            kind = Tok::RBrace;
+            break;
+        case ';':
+            kind = Tok::Semicolon;
+            break;
+        case ',':
+            kind = Tok::Comma;
+            break;
+        case ':':
+            kind = Tok::Colon;
+            break;
+        case '?':
+            kind = Tok::Question;
+            break;
+        case '~':
+            kind = Tok::Tilde;
+            break;
         case '.':
             if (p_ + 1 < end_ && p_[0] == '.' && p_[1] == '.') {
                 p_ += 2;
@@ -488,13 +511,27 @@ Token Lexer::lex_punctuator() {
         case '+':
             kind = next_is('+') ? Tok::PlusPlus : next_is('=') ? Tok::CompoundAssign : Tok::Plus;
             break;
-        case '*': kind = next_is('=') ? Tok::CompoundAssign : Tok::Star; break;
-        case '/': kind = next_is('=') ? Tok::CompoundAssign : Tok::Slash; break;
-        case '%': kind = next_is('=') ? Tok::CompoundAssign : Tok::Percent; break;
-        case '^': kind = next_is('=') ? Tok::CompoundAssign : Tok::Caret; break;
-        case '!': kind = next_is('=') ? Tok::NotEq : Tok::Bang; break;
-        case '=': kind = next_is('=') ? Tok::EqEq : Tok::Assign; break;
-        case '#': kind = next_is('#') ? Tok::HashHash : Tok::Hash; break;
+        case '*':
+            kind = next_is('=') ? Tok::CompoundAssign : Tok::Star;
+            break;
+        case '/':
+            kind = next_is('=') ? Tok::CompoundAssign : Tok::Slash;
+            break;
+        case '%':
+            kind = next_is('=') ? Tok::CompoundAssign : Tok::Percent;
+            break;
+        case '^':
+            kind = next_is('=') ? Tok::CompoundAssign : Tok::Caret;
+            break;
+        case '!':
+            kind = next_is('=') ? Tok::NotEq : Tok::Bang;
+            break;
+        case '=':
+            kind = next_is('=') ? Tok::EqEq : Tok::Assign;
+            break;
+        case '#':
+            kind = next_is('#') ? Tok::HashHash : Tok::Hash;
+            break;
         case '&':
             kind = next_is('&') ? Tok::AmpAmp : next_is('=') ? Tok::CompoundAssign : Tok::Amp;
             break;

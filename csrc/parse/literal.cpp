@@ -61,26 +61,51 @@ const char* read_escape(const char*& p, const char* end, bool wide, LiteralChar&
     if (p >= end) return "incomplete escape sequence";
     char e = *p++;
     switch (e) {
-        case 'n': out.value = '\n'; return nullptr;
-        case 't': out.value = '\t'; return nullptr;
-        case 'r': out.value = '\r'; return nullptr;
-        case 'a': out.value = '\a'; return nullptr;
-        case 'b': out.value = '\b'; return nullptr;
-        case 'f': out.value = '\f'; return nullptr;
-        case 'v': out.value = '\v'; return nullptr;
-        case 'e': case 'E': out.value = 27; return nullptr;  // GNU
-        case '\\': case '\'': case '"': case '?': out.value = static_cast<unsigned char>(e); return nullptr;
-        default: break;
+        case 'n':
+            out.value = '\n';
+            return nullptr;
+        case 't':
+            out.value = '\t';
+            return nullptr;
+        case 'r':
+            out.value = '\r';
+            return nullptr;
+        case 'a':
+            out.value = '\a';
+            return nullptr;
+        case 'b':
+            out.value = '\b';
+            return nullptr;
+        case 'f':
+            out.value = '\f';
+            return nullptr;
+        case 'v':
+            out.value = '\v';
+            return nullptr;
+        case 'e':
+        case 'E':
+            out.value = 27;
+            return nullptr;  // GNU
+        case '\\':
+        case '\'':
+        case '"':
+        case '?':
+            out.value = static_cast<unsigned char>(e);
+            return nullptr;
+        default:
+            break;
     }
     if (e >= '0' && e <= '7') {
         uint32_t v = static_cast<uint32_t>(e - '0');
-        for (int i = 1; i < 3 && p < end && *p >= '0' && *p <= '7'; ++i) v = v * 8 + static_cast<uint32_t>(*p++ - '0');
+        for (int i = 1; i < 3 && p < end && *p >= '0' && *p <= '7'; ++i)
+            v = v * 8 + static_cast<uint32_t>(*p++ - '0');
         if (!wide && v > 0xff) return "octal escape sequence out of range";
         out.value = v;
         return nullptr;
     }
     if (e == 'x') {
-        if (p >= end || !has_char_class(*p, kHexDigit)) return "\\x used with no following hex digits";
+        if (p >= end || !has_char_class(*p, kHexDigit))
+            return "\\x used with no following hex digits";
         uint64_t v = 0;
         while (p < end && has_char_class(*p, kHexDigit)) {
             v = v * 16 + static_cast<uint64_t>(hex_value(*p++));
@@ -94,7 +119,8 @@ const char* read_escape(const char*& p, const char* end, bool wide, LiteralChar&
         int digits = e == 'u' ? 4 : 8;
         uint32_t v = 0;
         for (int i = 0; i < digits; ++i) {
-            if (p >= end || !has_char_class(*p, kHexDigit)) return "incomplete universal character name";
+            if (p >= end || !has_char_class(*p, kHexDigit))
+                return "incomplete universal character name";
             v = v * 16 + static_cast<uint32_t>(hex_value(*p++));
         }
         if (v > 0x10ffff) return "universal character name out of range";
@@ -122,7 +148,8 @@ bool parse_int_suffix(std::string_view s, IntLiteral& out) {
         }
     };
     auto take_l = [&] {
-        if (i + 1 < s.size() && ((s[i] == 'l' && s[i + 1] == 'l') || (s[i] == 'L' && s[i + 1] == 'L'))) {
+        if (i + 1 < s.size() &&
+            ((s[i] == 'l' && s[i + 1] == 'l') || (s[i] == 'L' && s[i + 1] == 'L'))) {
             out.longs = 2;
             i += 2;
         } else if (i < s.size() && (s[i] | 0x20) == 'l') {
@@ -178,8 +205,8 @@ IntLiteral decode_int_literal(std::string_view text) {
             break;
         }
         if (digit >= base) {
-            r.error = std::string("invalid digit '") + c + "' in " + (base == 8 ? "octal" : "binary") +
-                      " constant '" + std::string(text) + "'";
+            r.error = std::string("invalid digit '") + c + "' in " +
+                      (base == 8 ? "octal" : "binary") + " constant '" + std::string(text) + "'";
             return r;
         }
         if (!r.too_large) {
@@ -213,11 +240,13 @@ const char* decode_char_literal(std::string_view text, ConstInt& value) {
     if (p != end) return "multi-character character constants are not supported";
     switch (kind) {
         case ' ':
-            if (ch.universal && ch.value > 0x7f) return "character too large for a plain 'char' constant";
+            if (ch.universal && ch.value > 0x7f)
+                return "character too large for a plain 'char' constant";
             // A plain character constant is the char converted to int: -1 for '\xff' where
             // char is signed (x86-64), 255 where it is not (AArch64 Linux).
-            value = std::is_signed_v<char> ? static_cast<ConstInt>(static_cast<signed char>(ch.value))
-                                           : static_cast<ConstInt>(ch.value & 0xff);
+            value = std::is_signed_v<char>
+                        ? static_cast<ConstInt>(static_cast<signed char>(ch.value))
+                        : static_cast<ConstInt>(ch.value & 0xff);
             return nullptr;
         case '8':
             if (ch.value > 0xff) return "character too large for a 'u8' constant";

@@ -11,6 +11,16 @@ namespace {
 constexpr const char* kDefineHint =
     " (only `#define NAME <integer expression>` and `#define NAME ...` are supported)";
 
+// The next token of a lookahead lexer as advance() would see it: past #define lines.
+Token next_skipping_defines(Lexer& lookahead) {
+    Token t = lookahead.next();
+    while (t.kind == Tok::Define) {
+        while (t.kind != Tok::DirectiveEnd) t = lookahead.next();
+        t = lookahead.next();
+    }
+    return t;
+}
+
 }  // namespace
 
 Parser::Parser(std::string_view source, DeclSink& sink)
@@ -29,20 +39,6 @@ void Parser::advance() {
         parse_define();
     }
 }
-
-namespace {
-
-// The next token of a lookahead lexer as advance() would see it: past #define lines.
-Token next_skipping_defines(Lexer& lookahead) {
-    Token t = lookahead.next();
-    while (t.kind == Tok::Define) {
-        while (t.kind != Tok::DirectiveEnd) t = lookahead.next();
-        t = lookahead.next();
-    }
-    return t;
-}
-
-}  // namespace
 
 Token Parser::peek() const {
     Lexer lookahead = lex_;
@@ -113,7 +109,8 @@ TypeExprPtr Parser::parse_standalone_type_name() {
     advance();
     if (tok_.kind == Tok::End) fail_expected("a type name");
     TypeExprPtr type = parse_type_name_here();
-    if (tok_.kind != Tok::End) fail(tok_, "unexpected " + describe_token(tok_) + " after the type name");
+    if (tok_.kind != Tok::End)
+        fail(tok_, "unexpected " + describe_token(tok_) + " after the type name");
     return type;
 }
 
@@ -147,7 +144,28 @@ void Parser::parse_external_declaration(ExternPython xp) {
             break;
     }
     parse_declaration(xp);
-    pending_constants_.clear();  // the declaration reached the sink, which now knows them
+    pending_constants_.clear();  // the sink has them now
+}
+
+const ConstInt* PendingConstants::find(std::string_view name) {
+    if (items_.size() <= kScanLimit) {
+        for (size_t i = items_.size(); i-- > 0;) {  // the latest definition wins
+            if (items_[i].first == name) return &items_[i].second;
+        }
+        return nullptr;
+    }
+    for (; indexed_ < items_.size(); ++indexed_)
+        index_.insert_or_assign(items_[indexed_].first, items_[indexed_].second);
+    auto it = index_.find(name);
+    return it == index_.end() ? nullptr : &it->second;
+}
+
+void PendingConstants::clear() {
+    items_.clear();
+    if (indexed_ > 0) {
+        index_ = {};  // clear() would keep (and later re-zero) a huge bucket array
+        indexed_ = 0;
+    }
 }
 
 // extern "C" { ... }, extern "Python" { ... }, extern "Python+C" int f(int); ...
@@ -167,7 +185,7 @@ void Parser::parse_linkage_specification(ExternPython outer) {
     }
     if (!accept(Tok::LBrace)) {
         parse_declaration(xp);
-        pending_constants_.clear();
+        pending_constants_.clear();  // the sink has them now
         return;
     }
     while (!accept(Tok::RBrace)) {
@@ -184,10 +202,11 @@ void Parser::parse_declaration(ExternPython xp) {
         return;
     }
     TypeExprKind base_kind = specs.base->kind;
-    bool dots_type = base_kind == TypeExprKind::DotsInteger || base_kind == TypeExprKind::DotsFloat ||
-                     base_kind == TypeExprKind::DotsOpaque;
+    bool dots_type = base_kind == TypeExprKind::DotsInteger ||
+                     base_kind == TypeExprKind::DotsFloat || base_kind == TypeExprKind::DotsOpaque;
     if (dots_type && !specs.is_typedef)
-        fail(specs.first, "'...' types are only allowed in a typedef, as in `typedef int... name;`");
+        fail(specs.first,
+             "'...' types are only allowed in a typedef, as in `typedef int... name;`");
     for (;;) {
         Declarator d = parse_declarator(DeclaratorContext::Named, specs.attrs.abi);
         parse_declarator_tail(d);
@@ -261,7 +280,8 @@ void Parser::parse_define_value(Declaration& decl, const Token& name) {
         throw CDefError(e.message() + " in " + macro + kDefineHint, e.pos(), e.source_line());
     }
     if (tok_.kind != Tok::DirectiveEnd) {
-        fail(tok_, "unexpected " + describe_token(tok_) + " in the value of " + macro + kDefineHint);
+        fail(tok_,
+             "unexpected " + describe_token(tok_) + " in the value of " + macro + kDefineHint);
     }
     decl.constant_value = value.value;
 }
@@ -278,7 +298,8 @@ void Parser::parse_static_assert() {
     }
     expect(Tok::RParen, "')' closing the static assertion");
     if (condition.value == 0)
-        fail(keyword, message.empty() ? "static assertion failed" : "static assertion failed: " + message);
+        fail(keyword,
+             message.empty() ? "static assertion failed" : "static assertion failed: " + message);
     expect(Tok::Semicolon, "';' after the static assertion");
 }
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "parse/ast.h"
@@ -39,9 +40,9 @@ inline constexpr int kMaxDepth = 200;
 // __attribute__ contents that change a declaration; every other attribute is skipped.
 struct Attributes {
     bool packed = false;
-    uint32_t aligned = 0;   // the largest aligned(N) seen
-    int mode_bits = 0;      // mode(QI/HI/SI/DI/word): the integer width it asks for, or 0
-    std::string_view abi;   // "__stdcall", "__cdecl" or "__fastcall" (keyword or attribute)
+    uint32_t aligned = 0;  // the largest aligned(N) seen
+    int mode_bits = 0;     // mode(QI/HI/SI/DI/word): the integer width it asks for, or 0
+    std::string_view abi;  // "__stdcall", "__cdecl" or "__fastcall" (keyword or attribute)
 };
 
 // A constant expression's value with the C type it has, so that conversions and unsigned
@@ -68,10 +69,10 @@ struct DeclaratorOp {
 };
 
 struct Declarator {
-    Token name;                    // kind Identifier, or End for an abstract declarator
+    Token name;                     // kind Identifier, or End for an abstract declarator
     std::vector<DeclaratorOp> ops;  // in the order they apply to the base type
-    Attributes attrs;              // attributes written after the declarator
-    std::string asm_name;          // __asm__("label")
+    Attributes attrs;               // attributes written after the declarator
+    std::string asm_name;           // __asm__("label")
     bool has_name() const { return name.kind == Tok::Identifier; }
 };
 
@@ -91,6 +92,22 @@ struct Specifiers {
 };
 
 struct SpecifierState;
+
+// The enumerators of the declaration being parsed, by name. Kept in a vector (no per-name
+// allocation, cheap to forget after each declaration); a hash index is built only once a
+// lookup meets a long list, so a huge enum whose values name each other stays linear.
+class PendingConstants {
+public:
+    void add(std::string_view name, ConstInt value) { items_.emplace_back(name, value); }
+    const ConstInt* find(std::string_view name);
+    void clear();
+
+private:
+    static constexpr size_t kScanLimit = 32;
+    std::vector<std::pair<std::string_view, ConstInt>> items_;
+    std::unordered_map<std::string_view, ConstInt> index_;  // items_[0, indexed_)
+    size_t indexed_ = 0;
+};
 
 class Parser {
 public:
@@ -158,6 +175,8 @@ private:
     std::shared_ptr<EnumBody> parse_enum_body();
     void parse_attributes(Attributes& attrs);
     void parse_attribute(Attributes& attrs);
+    uint32_t parse_aligned_argument();
+    int mode_bits(const Token& mode);
     void skip_balanced_parens();
     void parse_asm_label(std::string& out);
 
@@ -183,11 +202,11 @@ private:
     Lexer lex_;
     Token tok_;
     int depth_ = 0;
-    int unevaluated_ = 0;  // > 0 inside the unevaluated operand of &&, ||, ?: or sizeof
+    int unevaluated_ = 0;          // > 0 inside the unevaluated operand of &&, ||, ?: or sizeof
     bool type_name_only_ = false;  // parse_type_name: no #define may declare anything
     // Enumerators defined in the declaration being parsed: it reaches the sink only when
     // complete, but `enum { N = 4 } a[N];` must already see N.
-    std::unordered_map<std::string_view, ConstInt> pending_constants_;
+    PendingConstants pending_constants_;
 };
 
 // Counts one level of recursion for its scope; past kMaxDepth the input is rejected.

@@ -64,7 +64,8 @@ std::shared_ptr<TypeExpr> Parser::parse_tag_specifier(SpecifierContext ctx) {
 std::shared_ptr<RecordBody> Parser::parse_record_body() {
     DepthGuard guard(*this);
     auto body = std::make_shared<RecordBody>();
-    advance();  // '{'
+    body->members.reserve(8);  // one allocation for most structs
+    advance();                 // '{'
     for (;;) {
         switch (tok_.kind) {
             case Tok::RBrace:
@@ -154,7 +155,8 @@ std::shared_ptr<EnumBody> Parser::parse_enum_body() {
             return body;
         }
         if (tok_.kind == Tok::RBrace) {
-            if (body->values.empty()) fail(tok_, "empty enum: list at least one enumerator, or '...'");
+            if (body->values.empty())
+                fail(tok_, "empty enum: list at least one enumerator, or '...'");
             advance();
             return body;
         }
@@ -169,7 +171,7 @@ std::shared_ptr<EnumBody> Parser::parse_enum_body() {
         enumerator.value = next;
         enumerator.pos = name.pos;
         body->values.push_back(std::move(enumerator));
-        pending_constants_[name.text] = next;  // later enumerators and array sizes use it
+        pending_constants_.add(name.text, next);  // later enumerators and array sizes use it
         next += 1;
         if (!accept(Tok::Comma)) {
             expect(Tok::RBrace, "',' or '}' in the enum");
@@ -203,46 +205,54 @@ void Parser::parse_attributes(Attributes& attrs) {
 }
 
 void Parser::parse_attribute(Attributes& attrs) {
+    Token name_token = tok_;
     std::string_view name = attribute_name(tok_.text);
     advance();
     if (name == "packed") {
         attrs.packed = true;
     } else if (name == "aligned") {
-        uint32_t alignment = kBiggestAlignment;
-        if (accept(Tok::LParen)) {
-            Token at = tok_;
-            ConstInt n = parse_constant_expression().value;
-            if (n <= 0 || n > (ConstInt(1) << 28) || (n & (n - 1)) != 0)
-                fail(at, "requested alignment is not a positive power of 2");
-            alignment = static_cast<uint32_t>(n);
-            expect(Tok::RParen, "')'");
-        }
-        attrs.aligned = std::max(attrs.aligned, alignment);
+        attrs.aligned = std::max(attrs.aligned, parse_aligned_argument());
         return;
     } else if (name == "mode") {
         expect(Tok::LParen, "'(' after 'mode'");
         if (!is_word(tok_.kind)) fail_expected("a machine mode such as DI");
-        std::string_view mode = attribute_name(tok_.text);
-        int bits = mode == "QI" || mode == "byte" ? 8
-                   : mode == "HI"                 ? 16
-                   : mode == "SI"                 ? 32
-                   : mode == "DI"                 ? 64
-                   : mode == "word" || mode == "pointer" || mode == "unwind_word"
-                       ? static_cast<int>(sizeof(void*) * 8)
-                       : 0;
-        if (mode == "TI") fail(tok_, "mode(TI): 128-bit integers are not supported");
-        if (bits == 0) {
-            fail(tok_, "unsupported mode '" + std::string(tok_.text) +
-                           "': only the integer modes QI, HI, SI, DI, word and pointer are supported");
-        }
-        attrs.mode_bits = bits;
+        attrs.mode_bits = mode_bits(tok_);
         advance();
         expect(Tok::RParen, "')'");
         return;
+    } else if (name == "vector_size" || name == "ext_vector_type") {
+        // Ignoring it would silently turn a SIMD vector type into its element type.
+        fail(name_token,
+             "vector types (__attribute__((" + std::string(name) + "))) are not supported");
     } else if (name == "stdcall" || name == "cdecl" || name == "fastcall") {
         attrs.abi = name == "stdcall" ? "__stdcall" : name == "cdecl" ? "__cdecl" : "__fastcall";
     }
     if (tok_.kind == Tok::LParen) skip_balanced_parens();  // arguments we don't interpret
+}
+
+// `aligned(N)` or bare `aligned` (the target's largest alignment).
+uint32_t Parser::parse_aligned_argument() {
+    if (!accept(Tok::LParen)) return kBiggestAlignment;
+    Token at = tok_;
+    ConstInt n = parse_constant_expression().value;
+    if (n <= 0 || n > (ConstInt(1) << 28) || (n & (n - 1)) != 0)
+        fail(at, "requested alignment is not a positive power of 2");
+    expect(Tok::RParen, "')'");
+    return static_cast<uint32_t>(n);
+}
+
+// The width of the integer machine mode named by `mode` (gcc's QI, HI, SI, DI, word...).
+int Parser::mode_bits(const Token& mode) {
+    std::string_view name = attribute_name(mode.text);
+    if (name == "QI" || name == "byte") return 8;
+    if (name == "HI") return 16;
+    if (name == "SI") return 32;
+    if (name == "DI") return 64;
+    if (name == "word" || name == "pointer" || name == "unwind_word")
+        return static_cast<int>(sizeof(void*) * 8);
+    if (name == "TI") fail(mode, "mode(TI): 128-bit integers are not supported");
+    fail(mode, "unsupported mode '" + std::string(mode.text) +
+                   "': only the integer modes QI, HI, SI, DI, word and pointer are supported");
 }
 
 // At '(': skips to just past the matching ')'.
