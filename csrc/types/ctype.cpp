@@ -4,6 +4,7 @@
 
 #include <ffi.h>
 
+#include <cstring>
 #include <new>
 #include <unordered_map>
 
@@ -70,10 +71,12 @@ void forget_interned(CType* t) {
     if (it != table.end() && it->second == t) table.erase(it);
 }
 
+// Keys are compact binary strings (a tag byte, then raw pointer bytes): cheap to build
+// and to hash, and unique because the pointed-to types are alive while the key is.
 static std::string address_key(char tag, const void* p) {
-    char buf[2 + 2 * sizeof(void*) + 2];
-    snprintf(buf, sizeof buf, "%c%p", tag, p);
-    return buf;
+    std::string key(1 + sizeof p, tag);
+    memcpy(key.data() + 1, &p, sizeof p);
+    return key;
 }
 
 CType* make_primitive(std::string_view name, int64_t size, uint32_t align, uint16_t flags) {
@@ -149,7 +152,8 @@ CType* array_type(CType* item, int64_t length) {
         throw Error(ErrorKind::CDefError,
                     "array of '" + item->cname + "': the item must have a known size");
     }
-    std::string key = address_key('[', item) + ":" + std::to_string(length);
+    std::string key = address_key('[', item);
+    key.append(reinterpret_cast<const char*>(&length), sizeof length);
     if (CType* t = lookup_interned(key)) return t;
     CType* t = alloc_ctype(Kind::Array);
     std::string brackets = length < 0 ? "[]" : "[" + std::to_string(length) + "]";
@@ -170,10 +174,12 @@ CType* array_type(CType* item, int64_t length) {
 }
 
 CType* function_type(CType* result, const std::vector<CType*>& args, bool ellipsis, int abi) {
-    std::string key = address_key('f', result);
-    for (CType* a : args) key += address_key(',', a);
-    key += ellipsis ? ",..." : "";
-    key += ":" + std::to_string(abi);
+    std::string key;
+    key.reserve(2 + (args.size() + 1) * sizeof(void*) + sizeof abi);
+    key += ellipsis ? 'F' : 'f';
+    key.append(reinterpret_cast<const char*>(&result), sizeof result);
+    for (CType* a : args) key.append(reinterpret_cast<const char*>(&a), sizeof a);
+    key.append(reinterpret_cast<const char*>(&abi), sizeof abi);
     if (CType* t = lookup_interned(key)) return t;
     CType* t = alloc_ctype(Kind::Function);
     std::string sig = "(*)(";

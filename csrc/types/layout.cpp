@@ -25,7 +25,7 @@ uint64_t round_up(uint64_t value, uint64_t multiple) {
 }
 
 std::string member_label(const LayoutInput& in, const LayoutMember& m) {
-    std::string name = m.name.empty() ? std::string("<unnamed>") : m.name;
+    std::string name = m.name.empty() ? std::string("<unnamed>") : std::string(m.name);
     return "'" + (in.name.empty() ? name : in.name + "." + name) + "'";
 }
 

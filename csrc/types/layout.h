@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "parse/ast.h"
@@ -50,7 +51,7 @@ struct LayoutMember {
     uint32_t aligned = 0;     // __attribute__((aligned(N))) on the member (0 = none)
     bool packed = false;      // __attribute__((packed)) on the member
     bool flexible = false;    // a flexible array member `T name[]` (must be last)
-    std::string name;         // for error messages only ("" if unnamed)
+    std::string_view name;    // for error messages only ("" if unnamed); must outlive the call
     parse::SourcePos pos;     // for error messages only ({} if unknown)
 };
 

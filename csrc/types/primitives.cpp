@@ -9,6 +9,7 @@
 
 #include <climits>
 #include <complex>
+#include <iterator>
 #include <type_traits>
 #include <unordered_map>
 
@@ -109,8 +110,15 @@ CType* primitive_type(std::string_view name) {
     const auto& index = primitive_index();
     auto it = index.find(name);
     if (it == index.end()) return nullptr;
-    const PrimitiveInfo& p = *it->second;
-    return make_primitive(p.name, p.size, p.align, p.flags);
+    // Primitives live as long as the process (as in cffi): made once, then one array hit.
+    static CType* made[std::size(kPrimitives)] = {};
+    size_t slot = static_cast<size_t>(it->second - kPrimitives);
+    if (!made[slot]) {
+        const PrimitiveInfo& p = *it->second;
+        made[slot] = make_primitive(p.name, p.size, p.align, p.flags);
+    }
+    Py_INCREF(made[slot]);
+    return made[slot];
 }
 
 bool is_primitive_name(std::string_view name) { return primitive_index().count(name) != 0; }

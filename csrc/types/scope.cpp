@@ -157,6 +157,14 @@ void Scope::cdef(std::string_view source, const CdefOptions& options) {
             s.options_ = {};
         }
     } reset{*this};
+    // A cdef makes many CTypes and no garbage: keep the cyclic GC from scanning them
+    // again and again while it runs.
+    struct GCPause {
+        int was_enabled = PyGC_Disable();
+        ~GCPause() {
+            if (was_enabled) PyGC_Enable();
+        }
+    } pause;
     parse::parse_declarations(source, *this);
     complete_pending();
 }
@@ -405,6 +413,7 @@ void Scope::list_types(std::vector<std::string>& typedefs, std::vector<std::stri
         if (name[0] != '$') structs.push_back(name);
     for (const auto& [name, _] : unions_)
         if (name[0] != '$') unions.push_back(name);
+    for (auto* v : {&typedefs, &structs, &unions}) std::sort(v->begin(), v->end());
 }
 
 // ---------------------------------------------------------------- resolution

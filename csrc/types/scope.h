@@ -16,8 +16,13 @@
 namespace cffix::types {
 
 using CTypeRef = Ref<CType>;
+// Hash maps looked up by string_view without building a std::string.
+struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 template <typename T>
-using NameMap = std::map<std::string, T, std::less<>>;  // lookups by string_view
+using NameMap = std::unordered_map<std::string, T, NameHash, std::equal_to<>>;
 
 struct CdefOptions {
     bool override = false;  // redeclarations replace earlier ones instead of failing
@@ -64,7 +69,7 @@ public:
     // Makes another scope's declarations visible (ffi.include); lookups here win.
     void include(const Scope* other);
 
-    // Name -> declaration maps, for lib objects and list_types.
+    // Name -> declaration maps, for lib objects and list_types (unordered).
     const NameMap<FunctionDecl>& functions() const { return functions_; }
     const NameMap<VariableDecl>& variables() const { return variables_; }
     const NameMap<ConstantDecl>& constants() const { return constants_; }
