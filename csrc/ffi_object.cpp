@@ -408,6 +408,7 @@ PyTypeObject FFI_Type;  // filled in by init_ffi_type
 // ffi_memory.cpp: string/unpack/buffer/from_buffer/memmove/addressof; ffi_ownership.cpp:
 // gc/new_allocator/handles/errno/init_once).
 extern PyMethodDef ffi_data_methods[], ffi_memory_methods[], ffi_ownership_methods[];
+extern PyGetSetDef ffi_ownership_getset[];  // ffi.errno
 
 // The method table: the type queries above, then each layer's methods.
 static PyMethodDef* all_methods() {
@@ -434,6 +435,7 @@ bool init_ffi_type(PyObject* module) {
     t.tp_clear = ffi_clear;
     t.tp_weaklistoffset = offsetof(FFIObject, weakreflist);
     t.tp_methods = all_methods();
+    t.tp_getset = ffi_ownership_getset;
     t.tp_init = ffi_init;
     t.tp_new = ffi_new;
     if (PyType_Ready(&t) < 0) return false;

@@ -1,18 +1,30 @@
 // cffix._core: module init. Wires the engine's layers to Python: the error classes, the
 // CType/CField types and the FFI type.
 #include "data/cdata.h"
+#include "data/ownership.h"
 #include "ffi_object.h"
 #include "types/ctype.h"
 #include "types/errors.h"
 
+namespace cffix {
+PyObject* live_cdata(PyObject*, PyObject*);  // ffi_ownership.cpp
+}
+
 namespace {
+
+PyMethodDef core_functions[] = {
+    {"live_cdata", cffix::live_cdata, METH_NOARGS,
+     "live_cdata()\n--\n\n(count, bytes) of live cdata owning memory or a pending destructor.\n\n"
+     "    n, nbytes = cffix.live_cdata()"},
+    {nullptr, nullptr, 0, nullptr},
+};
 
 PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT,
     "cffix._core",
     "The C++ engine of cffix. Use the cffix package, not this module.",
     -1,
-    nullptr,
+    core_functions,
     nullptr,
     nullptr,
     nullptr,
@@ -26,7 +38,8 @@ PyMODINIT_FUNC PyInit__core() {
     if (!module) return nullptr;
     if (!cffix::types::init_error_classes(module.get()) ||
         !cffix::types::init_ctype_types(module.get()) ||
-        !cffix::data::init_cdata_types(module.get()) || !cffix::init_ffi_type(module.get()))
+        !cffix::data::init_cdata_types(module.get()) ||
+        !cffix::data::init_ownership_types(module.get()) || !cffix::init_ffi_type(module.get()))
         return nullptr;
     // Class attributes of FFI, as in cffi: ffi.NULL, ffi.CData, ffi.CType.
     PyObject* dict = cffix::FFI_Type.tp_dict;

@@ -5,6 +5,7 @@
 
 #include "data/cdata.h"
 #include "data/convert.h"
+#include "data/ownership.h"
 
 namespace cffix::data {
 
@@ -555,6 +556,7 @@ PyObject* release_cdata(CData* cd) {
         free_owned_memory(cd);
         Py_RETURN_NONE;
     }
+    if (is_gc_cdata(reinterpret_cast<PyObject*>(cd))) return release_gc(cd);
     // Other kinds own nothing that release() could free: a no-op, as cffi.
     Py_RETURN_NONE;
 }

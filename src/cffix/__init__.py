@@ -14,6 +14,7 @@ from ._core import (
     PkgConfigError,
     VerificationError,
     VerificationMissing,
+    live_cdata,
 )
 from .api import FFI
 
@@ -29,5 +30,6 @@ __all__ = [
     "PkgConfigError",
     "CType",
     "CField",
+    "live_cdata",
     "__version__",
 ]

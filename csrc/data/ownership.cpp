@@ -1,0 +1,555 @@
+// ffi.gc, custom allocators, handles and the live counters: see ownership.h.
+#include "data/ownership.h"
+
+#include <cstring>
+#include <unordered_map>
+
+#include "data/convert.h"
+#include "types/errors.h"
+
+namespace cffix::data {
+
+using types::Conv;
+using types::Kind;
+
+void fill_cdata_protocols(PyTypeObject* type);
+
+PyTypeObject CDataGC_Type, CDataHandle_Type, Allocator_Type;
+
+struct CDataGC : CData {
+    PyObject* origin;      // the cdata given to ffi.gc (or returned by alloc): keeps `data`
+                           // alive and is the destructor's argument
+    PyObject* destructor;  // null once called or detached, or for allocators without free
+    Py_ssize_t nbytes;     // counted in live_cdata() while `counted`
+    bool counted;
+};
+
+struct CDataHandle : CData {
+    PyObject* obj;              // null only after tp_clear broke a reference cycle
+    alignas(16) char slot[16];  // the handle's pointer value: writes through it harm nothing
+};
+
+struct Allocator {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject* ffi;   // resolves type strings through `resolve`
+    TypeResolver resolve;
+    PyObject* alloc;  // null: ffi.new's own memory
+    PyObject* free;   // null: nothing to call
+    bool clear;
+};
+
+// ---------------------------------------------------------------- accounting
+
+static Py_ssize_t gc_count = 0, gc_bytes = 0;  // guarded by the GIL, as cdata.cpp's
+
+void live_cdata(Py_ssize_t* count, Py_ssize_t* nbytes) {
+    live_owned(count, nbytes);
+    *count += gc_count;
+    *nbytes += gc_bytes;
+}
+
+static void uncount(CDataGC* g) {
+    if (!g->counted) return;
+    g->counted = false;
+    --gc_count;
+    gc_bytes -= g->nbytes;
+}
+
+// Saves the exception being handled (a dealloc may run during one) across Python code.
+class SavedException {
+public:
+#if PY_VERSION_HEX >= 0x030C0000
+    SavedException() : exc_(PyErr_GetRaisedException()) {}
+    ~SavedException() { PyErr_SetRaisedException(exc_); }
+
+private:
+    PyObject* exc_;
+#else
+    SavedException() { PyErr_Fetch(&type_, &value_, &traceback_); }
+    ~SavedException() { PyErr_Restore(type_, value_, traceback_); }
+
+private:
+    PyObject *type_, *value_, *traceback_;
+#endif
+};
+
+// ---------------------------------------------------------------- ffi.gc
+
+static CDataGC* as_gc(PyObject* o) { return reinterpret_cast<CDataGC*>(o); }
+
+// A CDataGC over `origin`'s memory. Steals nothing; `destructor` may be null.
+static CDataGC* new_gc(CType* ctype, char* data, Py_ssize_t length, PyObject* origin,
+                       PyObject* destructor, Py_ssize_t nbytes) {
+    CDataGC* g = PyObject_GC_New(CDataGC, &CDataGC_Type);
+    if (!g) return nullptr;
+    Py_INCREF(ctype);
+    g->ctype = ctype;
+    g->data = data;
+    g->length = length;
+    g->flags = 0;
+    g->weakreflist = nullptr;
+    g->origin = Py_NewRef(origin);
+    g->destructor = Py_XNewRef(destructor);
+    g->nbytes = nbytes;
+    g->counted = true;
+    ++gc_count;
+    gc_bytes += nbytes;
+    PyObject_GC_Track(g);
+    return g;
+}
+
+// Calls the destructor if it is still pending; it never runs twice. Its exceptions are
+// reported through sys.unraisablehook, never raised.
+static void run_destructor(CDataGC* g) {
+    uncount(g);
+    PyObject* destructor = g->destructor;
+    if (!destructor) return;
+    g->destructor = nullptr;
+    g->flags |= CD_RELEASED;  // the destructor typically frees the memory
+    PyObject* result = PyObject_CallOneArg(destructor, g->origin);
+    if (result)
+        Py_DECREF(result);
+    else
+        PyErr_WriteUnraisable(destructor);
+    Py_DECREF(destructor);
+}
+
+static bool is_c_function(PyObject* obj) {
+    return is_cdata(obj) && reinterpret_cast<CData*>(obj)->ctype->kind == Kind::Function;
+}
+
+PyObject* gc_cdata(CData* cd, PyObject* destructor, Py_ssize_t size) {
+    PyObject* self = reinterpret_cast<PyObject*>(cd);
+    if (destructor == Py_None) {
+        if (!is_gc_cdata(self)) {
+            PyErr_SetString(PyExc_TypeError,
+                            "Can remove destructor only on a object previously returned by "
+                            "ffi.gc()");
+            return nullptr;
+        }
+        CDataGC* g = as_gc(self);
+        uncount(g);
+        Py_CLEAR(g->destructor);
+        Py_RETURN_NONE;
+    }
+    if (!PyCallable_Check(destructor) && !is_c_function(destructor)) {
+        PyErr_Format(PyExc_TypeError, "gc() destructor must be callable or None, not %s",
+                     Py_TYPE(destructor)->tp_name);
+        return nullptr;
+    }
+    if (check_released(cd)) return nullptr;
+    return reinterpret_cast<PyObject*>(
+        new_gc(cd->ctype, cd->data, cd->length, self, destructor, size > 0 ? size : 0));
+}
+
+PyObject* release_gc(CData* cd) {
+    CDataGC* g = as_gc(reinterpret_cast<PyObject*>(cd));
+    g->flags |= CD_RELEASED;
+    run_destructor(g);
+    Py_RETURN_NONE;
+}
+
+static void gc_finalize(PyObject* self) {
+    SavedException saved;
+    run_destructor(as_gc(self));
+}
+
+static int gc_traverse(PyObject* self, visitproc visit, void* arg) {
+    Py_VISIT(as_gc(self)->origin);
+    Py_VISIT(as_gc(self)->destructor);
+    return 0;
+}
+
+// Breaks cycles through the destructor (finalizers ran first). The origin stays: `data`
+// points into it, and the origin's own tp_clear breaks cycles through it.
+static int gc_clear(PyObject* self) {
+    Py_CLEAR(as_gc(self)->destructor);
+    return 0;
+}
+
+static void gc_dealloc(PyObject* self) {
+    if (PyObject_CallFinalizerFromDealloc(self) < 0) return;  // resurrected
+    PyObject_GC_UnTrack(self);
+    CDataGC* g = as_gc(self);
+    if (g->weakreflist) PyObject_ClearWeakRefs(self);
+    uncount(g);
+    Py_CLEAR(g->destructor);
+    Py_CLEAR(g->origin);
+    Py_CLEAR(g->ctype);
+    PyObject_GC_Del(self);
+}
+
+// ---------------------------------------------------------------- handles
+
+// Live handles by pointer value (the address of their slot). Guarded by the GIL.
+static std::unordered_map<const void*, CDataHandle*>& handle_registry() {
+    static auto* registry = new std::unordered_map<const void*, CDataHandle*>();
+    return *registry;  // never destroyed: handles may outlive static destruction
+}
+
+static CType* void_pointer_type() {
+    static CType* type = nullptr;  // one reference kept for the process' lifetime
+    if (!type) {
+        try {
+            CType* v = types::void_type();
+            type = types::pointer_type(v);
+            Py_DECREF(v);
+        } catch (...) {
+            types::translate_exception();
+        }
+    }
+    return type;
+}
+
+PyObject* new_handle(PyObject* obj) {
+    CType* void_ptr = void_pointer_type();
+    if (!void_ptr) return nullptr;
+    CDataHandle* h = PyObject_GC_New(CDataHandle, &CDataHandle_Type);
+    if (!h) return nullptr;
+    Py_INCREF(void_ptr);
+    h->ctype = void_ptr;
+    h->data = h->slot;
+    h->length = 0;
+    h->flags = 0;
+    h->weakreflist = nullptr;
+    h->obj = Py_NewRef(obj);
+    memset(h->slot, 0, sizeof h->slot);
+    try {
+        handle_registry()[h->slot] = h;
+    } catch (...) {
+        h->data = nullptr;  // not registered: dealloc must not unregister
+        Py_DECREF(h);
+        return PyErr_NoMemory();
+    }
+    PyObject_GC_Track(h);
+    return reinterpret_cast<PyObject*>(h);
+}
+
+PyObject* from_handle(PyObject* pointer) {
+    if (!is_cdata(pointer)) {
+        PyErr_Format(PyExc_TypeError, "from_handle() expects a cdata 'void *', got %s",
+                     Py_TYPE(pointer)->tp_name);
+        return nullptr;
+    }
+    CData* cd = reinterpret_cast<CData*>(pointer);
+    CType* t = cd->ctype;
+    if (t->kind != Kind::Pointer || (t->item->kind != Kind::Void && t->item->conv != Conv::Char)) {
+        PyErr_Format(PyExc_TypeError,
+                     "expected a 'cdata' object with a 'void *' out of new_handle(), got '%s'",
+                     t->cname.c_str());
+        return nullptr;
+    }
+    if (!cd->data) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot use from_handle() on NULL pointer");
+        return nullptr;
+    }
+    auto& registry = handle_registry();
+    auto it = registry.find(cd->data);
+    if (it == registry.end() || !it->second->obj) {
+        // cffi would dereference the pointer here; we only trust live handles.
+        PyErr_Format(PyExc_RuntimeError,
+                     "ffi.from_handle(): dead or bogus handle object (%p is not the value of a "
+                     "live ffi.new_handle() cdata)",
+                     cd->data);
+        return nullptr;
+    }
+    return Py_NewRef(it->second->obj);
+}
+
+static CDataHandle* as_handle(PyObject* o) { return reinterpret_cast<CDataHandle*>(o); }
+
+static PyObject* handle_repr(PyObject* self) {
+    CDataHandle* h = as_handle(self);
+    if (!h->obj) return PyUnicode_FromFormat("<cdata '%s' dead handle>", h->ctype->cname.c_str());
+    return PyUnicode_FromFormat("<cdata '%s' handle to %R>", h->ctype->cname.c_str(), h->obj);
+}
+
+static int handle_traverse(PyObject* self, visitproc visit, void* arg) {
+    Py_VISIT(as_handle(self)->obj);
+    return 0;
+}
+
+static int handle_clear(PyObject* self) {
+    Py_CLEAR(as_handle(self)->obj);
+    return 0;
+}
+
+static void handle_dealloc(PyObject* self) {
+    PyObject_GC_UnTrack(self);
+    CDataHandle* h = as_handle(self);
+    if (h->data) handle_registry().erase(h->slot);
+    if (h->weakreflist) PyObject_ClearWeakRefs(self);
+    Py_CLEAR(h->obj);
+    Py_CLEAR(h->ctype);
+    PyObject_GC_Del(self);
+}
+
+// ---------------------------------------------------------------- allocators
+
+// Completes `t` if needed: false with cffi's error when it has no size.
+static bool has_size(CType* t) {
+    if ((t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum) &&
+        (t->flags & types::RF_PARTIAL)) {
+        PyErr_SetString(types::error_classes.verification_missing, t->cname.c_str());
+        return false;
+    }
+    try {
+        if (types::complete_type(t, false)) return true;
+    } catch (...) {
+        types::translate_exception();
+        return false;
+    }
+    PyErr_Format(PyExc_TypeError, "cannot instantiate ctype '%s' of unknown size",
+                 t->cname.c_str());
+    return false;
+}
+
+// What ffi.new(t, init) would allocate: bytes, array length, the type to convert `init`
+// with (`T[n]` for `T[]`) and the initializer left to convert (null for none).
+struct NewLayout {
+    Py_ssize_t nbytes = 0, length = 0;
+    PyRef init_type;
+    PyObject* init = nullptr;
+};
+
+static bool open_array_length(CType* item, PyObject* init, Py_ssize_t* length) {
+    if (PyLong_Check(init)) {
+        *length = PyLong_AsSsize_t(init);
+        if (*length == -1 && PyErr_Occurred()) return false;
+        if (*length < 0) {
+            PyErr_SetString(PyExc_ValueError, "negative array length");
+            return false;
+        }
+        return true;
+    }
+    if (PyList_Check(init) || PyTuple_Check(init)) *length = PySequence_Fast_GET_SIZE(init);
+    else if (item->conv == Conv::Char && PyBytes_Check(init)) *length = PyBytes_GET_SIZE(init) + 1;
+    else if ((item->conv == Conv::WChar16 || item->conv == Conv::WChar32) && PyUnicode_Check(init))
+        *length = PyUnicode_GET_LENGTH(init) + 1;
+    else {
+        PyErr_Format(PyExc_TypeError, "expected new array length or list/tuple/str, not %s",
+                     Py_TYPE(init)->tp_name);
+        return false;
+    }
+    return true;
+}
+
+static bool new_layout(CType* t, PyObject* init, NewLayout* out) {
+    if (init == Py_None) init = nullptr;
+    out->init = init;
+    out->init_type = PyRef::borrow(reinterpret_cast<PyObject*>(t));
+    if (t->kind == Kind::Pointer) {
+        CType* item = t->item;
+        if (item->kind == Kind::Void || item->kind == Kind::Function) {
+            PyErr_Format(PyExc_TypeError, "cannot instantiate ctype '%s' of unknown size",
+                         item->cname.c_str());
+            return false;
+        }
+        if (!has_size(item)) return false;
+        out->init_type = PyRef::borrow(reinterpret_cast<PyObject*>(item));
+        out->nbytes = item->size;
+        return true;
+    }
+    if (t->kind != Kind::Array) {
+        PyErr_Format(PyExc_TypeError, "expected a pointer or array ctype, got '%s'",
+                     t->cname.c_str());
+        return false;
+    }
+    CType* item = t->item;
+    if (!has_size(item)) return false;
+    Py_ssize_t length = t->length;
+    if (length < 0) {
+        if (!init) {
+            PyErr_Format(PyExc_TypeError, "new(): '%s' needs a length or an initializer",
+                         t->cname.c_str());
+            return false;
+        }
+        if (!open_array_length(item, init, &length)) return false;
+        if (PyLong_Check(init)) out->init = nullptr;
+        try {
+            out->init_type = PyRef(reinterpret_cast<PyObject*>(types::array_type(item, length)));
+        } catch (...) {
+            types::translate_exception();
+            return false;
+        }
+    }
+    if (item->size > 0 && length > PY_SSIZE_T_MAX / item->size) {
+        PyErr_SetString(PyExc_OverflowError, "array size would overflow a Py_ssize_t");
+        return false;
+    }
+    out->length = length;
+    out->nbytes = length * item->size;
+    return true;
+}
+
+// The bytes known to be behind what alloc() returned, or -1 when unknown (a raw pointer).
+static Py_ssize_t known_extent(CData* cd) {
+    if (cd->ctype->kind == Kind::Array && cd->ctype->item->size >= 0)
+        return cd->length * cd->ctype->item->size;
+    if (Py_TYPE(cd) == &CDataOwned_Type) return owned_size(cd);
+    return -1;
+}
+
+static PyObject* allocate_custom(Allocator* a, CType* t, PyObject* init) {
+    NewLayout layout;
+    if (!new_layout(t, init, &layout)) return nullptr;
+    PyRef size(PyLong_FromSsize_t(layout.nbytes));
+    if (!size) return nullptr;
+    PyRef memory(PyObject_CallOneArg(a->alloc, size.get()));
+    if (!memory) return nullptr;
+    if (!is_cdata(memory.get())) {
+        PyErr_Format(PyExc_TypeError, "alloc() must return a cdata object (got %s)",
+                     Py_TYPE(memory.get())->tp_name);
+        return nullptr;
+    }
+    CData* m = reinterpret_cast<CData*>(memory.get());
+    if (m->ctype->kind != Kind::Pointer && m->ctype->kind != Kind::Array) {
+        PyErr_Format(PyExc_TypeError, "alloc() must return a cdata pointer, not '%s'",
+                     m->ctype->cname.c_str());
+        return nullptr;
+    }
+    if (!m->data) {
+        PyErr_SetString(PyExc_MemoryError, "alloc() returned NULL");
+        return nullptr;
+    }
+    if (check_released(m)) return nullptr;
+    Py_ssize_t extent = known_extent(m);
+    if (extent >= 0 && extent < layout.nbytes) {
+        PyErr_Format(PyExc_ValueError, "alloc(%zd) returned only %zd bytes: %R", layout.nbytes,
+                     extent, memory.get());
+        return nullptr;
+    }
+    PyObject* free = a->free;
+    PyRef result(reinterpret_cast<PyObject*>(
+        new_gc(t, m->data, layout.length, memory.get(), free, layout.nbytes)));
+    if (!result) return nullptr;
+    if (a->clear) memset(m->data, 0, static_cast<size_t>(layout.nbytes));
+    // On failure `result` goes away and free() gets the memory back.
+    if (layout.init &&
+        !to_c(reinterpret_cast<CType*>(layout.init_type.get()), m->data, layout.init))
+        return nullptr;
+    return result.release();
+}
+
+static PyObject* allocator_call(PyObject* self, PyObject* const* args, size_t nargsf,
+                                PyObject* kwnames) {
+    Allocator* a = reinterpret_cast<Allocator*>(self);
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject* cdecl = nargs > 0 ? args[0] : nullptr;
+    PyObject* init = nargs > 1 ? args[1] : nullptr;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t i = 0; i < nkw; ++i) {
+        PyObject* key = PyTuple_GET_ITEM(kwnames, i);
+        if (PyUnicode_CompareWithASCIIString(key, "cdecl") == 0 && !cdecl)
+            cdecl = args[nargs + i];
+        else if (PyUnicode_CompareWithASCIIString(key, "init") == 0 && !init)
+            init = args[nargs + i];
+        else
+            return PyErr_Format(PyExc_TypeError,
+                                "allocator() got an unexpected keyword argument '%U'", key);
+    }
+    if (!cdecl || nargs > 2)
+        return PyErr_Format(PyExc_TypeError,
+                            "allocator(cdecl, init=None) takes 1 or 2 arguments");
+    CType* t = a->resolve(a->ffi, cdecl);
+    if (!t) return nullptr;
+    if (!a->alloc) return new_cdata(t, init);  // cleared anyway: ffi.new's memory is cheap
+    return allocate_custom(a, t, init);
+}
+
+PyObject* new_allocator(PyObject* ffi, TypeResolver resolve, PyObject* alloc, PyObject* free,
+                        bool clear) {
+    Allocator* a = PyObject_GC_New(Allocator, &Allocator_Type);
+    if (!a) return nullptr;
+    a->vectorcall = allocator_call;
+    a->ffi = Py_NewRef(ffi);
+    a->resolve = resolve;
+    a->alloc = alloc == Py_None ? nullptr : Py_XNewRef(alloc);
+    a->free = free == Py_None ? nullptr : Py_XNewRef(free);
+    a->clear = clear;
+    PyObject_GC_Track(a);
+    return reinterpret_cast<PyObject*>(a);
+}
+
+static PyObject* allocator_repr(PyObject* self) {
+    Allocator* a = reinterpret_cast<Allocator*>(self);
+    if (!a->alloc) return PyUnicode_FromString("<cffix allocator (as ffi.new)>");
+    return PyUnicode_FromFormat("<cffix allocator alloc=%R free=%R>", a->alloc,
+                                a->free ? a->free : Py_None);
+}
+
+static int allocator_traverse(PyObject* self, visitproc visit, void* arg) {
+    Allocator* a = reinterpret_cast<Allocator*>(self);
+    Py_VISIT(a->ffi);
+    Py_VISIT(a->alloc);
+    Py_VISIT(a->free);
+    return 0;
+}
+
+// allocator_call after tp_clear: the FFI is gone.
+static CType* cleared_resolver(PyObject*, PyObject*) {
+    PyErr_SetString(PyExc_RuntimeError, "allocator used after its FFI was collected");
+    return nullptr;
+}
+
+static int allocator_clear(PyObject* self) {
+    Allocator* a = reinterpret_cast<Allocator*>(self);
+    Py_CLEAR(a->ffi);
+    Py_CLEAR(a->alloc);
+    Py_CLEAR(a->free);
+    a->resolve = cleared_resolver;
+    return 0;
+}
+
+static void allocator_dealloc(PyObject* self) {
+    PyObject_GC_UnTrack(self);
+    allocator_clear(self);
+    PyObject_GC_Del(self);
+}
+
+// ---------------------------------------------------------------- types
+
+static bool ready_cdata_variant(PyTypeObject& type, const char* name, size_t size,
+                                destructor dealloc, traverseproc traverse, inquiry clear,
+                                const char* doc) {
+    Py_SET_REFCNT(&type, 1);
+    type.tp_name = name;
+    type.tp_basicsize = static_cast<Py_ssize_t>(size);
+    type.tp_dealloc = dealloc;
+    type.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC;
+    type.tp_doc = doc;
+    type.tp_traverse = traverse;
+    type.tp_clear = clear;
+    type.tp_free = PyObject_GC_Del;
+    type.tp_base = &CData_Type;
+    fill_cdata_protocols(&type);
+    return PyType_Ready(&type) == 0;
+}
+
+bool init_ownership_types(PyObject*) {
+    CDataGC_Type.tp_finalize = gc_finalize;
+    CDataHandle_Type.tp_repr = handle_repr;
+    if (!ready_cdata_variant(CDataGC_Type, "cffix.CDataGC", sizeof(CDataGC), gc_dealloc,
+                             gc_traverse, gc_clear,
+                             "C memory with a destructor (from ffi.gc or an allocator).") ||
+        !ready_cdata_variant(CDataHandle_Type, "cffix.CDataHandle", sizeof(CDataHandle),
+                             handle_dealloc, handle_traverse, handle_clear,
+                             "A 'void *' standing for a Python object (ffi.new_handle)."))
+        return false;
+    PyTypeObject& t = Allocator_Type;
+    Py_SET_REFCNT(&t, 1);
+    t.tp_name = "cffix.Allocator";
+    t.tp_basicsize = sizeof(Allocator);
+    t.tp_dealloc = allocator_dealloc;
+    t.tp_repr = allocator_repr;
+    t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL;
+    t.tp_doc = "allocator(cdecl, init=None): ffi.new with memory from a custom alloc/free.";
+    t.tp_traverse = allocator_traverse;
+    t.tp_clear = allocator_clear;
+    t.tp_vectorcall_offset = offsetof(Allocator, vectorcall);
+    t.tp_call = PyVectorcall_Call;
+    return PyType_Ready(&t) == 0;
+}
+
+}  // namespace cffix::data

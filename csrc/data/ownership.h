@@ -1,0 +1,61 @@
+// Ownership beyond ffi.new: destructors attached to cdata (ffi.gc), custom allocators
+// (ffi.new_allocator), handles to Python objects (ffi.new_handle / from_handle), the
+// per-thread errno that C calls save, and the live-memory counters.
+//
+//   CDataGC_Type      ffi.gc(cdata, destructor) and the results of custom allocators:
+//                     the same address, type and length as the cdata it wraps (its
+//                     `origin`, kept alive), and a destructor called with the origin once:
+//                     on collection, on ffi.release() / `with`, never after a detach.
+//   CDataHandle_Type  ffi.new_handle(obj): a 'void *' whose value is an address inside
+//                     the handle object itself, so it is unique while the handle lives; a
+//                     registry of live handle addresses lets from_handle() reject any other
+//                     pointer instead of dereferencing it.
+//
+// CPython convention: null/false with a Python exception set on failure.
+#pragma once
+
+#include "data/cdata.h"
+
+namespace cffix::data {
+
+// errno as C calls leave it, per thread (cffi's ffi.errno). The call layer restores
+// errno from it right before a C call and saves errno into it right after (callbacks do
+// the reverse: save on entry, restore on exit), so the interpreter's own use of errno
+// between a call and a read of ffi.errno cannot clobber it. Writing ffi.errno sets both.
+inline thread_local int saved_errno_value = 0;
+inline int& saved_errno() { return saved_errno_value; }
+
+extern PyTypeObject CDataGC_Type, CDataHandle_Type, Allocator_Type;
+
+bool init_ownership_types(PyObject* module);
+
+inline bool is_gc_cdata(PyObject* obj) { return PyObject_TypeCheck(obj, &CDataGC_Type); }
+
+// ffi.gc(cd, destructor, size): a new CDataGC. `size` (bytes of external memory the
+// destructor frees) is counted in live_cdata() while the destructor is pending; CPython
+// frees by reference counting, so no collection is triggered for it.
+// ffi.gc(cd, None) detaches the destructor of a CDataGC and returns None.
+PyObject* gc_cdata(CData* cd, PyObject* destructor, Py_ssize_t size);
+
+// ffi.release() / `with` exit on a CDataGC: calls the destructor now (once) and marks the
+// cdata released. Exceptions of the destructor go to sys.unraisablehook, as on collection.
+PyObject* release_gc(CData* cd);
+
+// ffi.new_handle(obj) and ffi.from_handle(pointer).
+PyObject* new_handle(PyObject* obj);
+PyObject* from_handle(PyObject* pointer);
+
+// Resolves the `cdecl` argument of an allocator call against its FFI (a type string or a
+// CType): a borrowed CType, or null with an exception set. Supplied by the FFI layer.
+using TypeResolver = CType* (*)(PyObject* ffi, PyObject* cdecl);
+
+// ffi.new_allocator(alloc, free, should_clear_after_alloc): an allocator object callable
+// as allocator(cdecl, init=None). `alloc`/`free` are callables (or None) already checked.
+PyObject* new_allocator(PyObject* ffi, TypeResolver resolve, PyObject* alloc, PyObject* free,
+                        bool clear);
+
+// Live owned cdata, all variants: ffi.new memory, custom allocations not yet freed, and
+// ffi.gc destructors still pending (counted with their size hint).
+void live_cdata(Py_ssize_t* count, Py_ssize_t* nbytes);
+
+}  // namespace cffix::data
