@@ -80,7 +80,7 @@ bool cdata_integer_value(CData* cd, int64_t* out, bool* is_unsigned) {
 }
 
 bool as_int64(PyObject* obj, int64_t* out, const char* what) {
-    if (PyLong_CheckExact(obj)) {
+    if (PyLong_Check(obj)) {  // int and its subclasses (bool, IntEnum)
         int of;
         long long v = PyLong_AsLongLongAndOverflow(obj, &of);
         if (of) {
@@ -113,7 +113,7 @@ bool as_int64(PyObject* obj, int64_t* out, const char* what) {
 }
 
 bool as_uint64(PyObject* obj, uint64_t* out, const char* what) {
-    if (PyLong_CheckExact(obj)) {
+    if (PyLong_Check(obj)) {
         if (_PyLong_Sign(obj) < 0) {
             PyErr_Format(PyExc_OverflowError, "can't convert negative number %S to '%s'", obj,
                          what);
