@@ -1,5 +1,6 @@
 // CDefError (the bare message plus where it happened, formatted once for what()) and the
 // helpers that give parse errors their position and source line.
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -52,6 +53,16 @@ std::string source_line_at(std::string_view source, size_t offset) {
     return excerpt;
 }
 
+std::string source_line_of(std::string_view source, SourcePos pos) {
+    size_t offset = 0;
+    for (int line = 1; line < pos.line; ++line) {
+        offset = source.find('\n', offset);
+        if (offset == std::string_view::npos) return {};
+        ++offset;
+    }
+    return source_line_at(source, offset + static_cast<size_t>(std::max(pos.column - 1, 0)));
+}
+
 void throw_at(std::string_view source, const Token& at, std::string message) {
     size_t offset = static_cast<size_t>(at.text.data() - source.data());
     throw CDefError(std::move(message), at.pos, source_line_at(source, offset));
@@ -69,9 +80,13 @@ std::string describe_token(const Token& token) {
             break;
     }
     constexpr size_t kMaxShown = 40;
-    if (token.text.size() > kMaxShown)
-        return "'" + std::string(token.text.substr(0, kMaxShown - 3)) + "...'";
-    return "'" + std::string(token.text) + "'";
+    bool clipped = token.text.size() > kMaxShown;
+    // Built by appending: `"'" + std::string(...)` trips g++ 12's -Wrestrict at -O3.
+    std::string out = "'";
+    out += clipped ? token.text.substr(0, kMaxShown - 3) : token.text;
+    if (clipped) out += "...";
+    out += '\'';
+    return out;
 }
 
 }  // namespace cffix::parse

@@ -177,6 +177,8 @@ void append_string_literal(std::string_view text, std::string& out);
 // The text of the source line holding `offset` (an excerpt around it if the line is very
 // long), for CDefError.
 std::string source_line_at(std::string_view source, size_t offset);
+// The same, for a line/column position (errors raised by the sink carry only that).
+std::string source_line_of(std::string_view source, SourcePos pos);
 [[noreturn]] void throw_at(std::string_view source, const Token& at, std::string message);
 // How a token is named in messages: 'int', ';', end of input...
 std::string describe_token(const Token& token);

@@ -170,6 +170,7 @@ private:
     std::shared_ptr<TypeExpr> parse_tag_specifier(SpecifierContext ctx);
     std::shared_ptr<RecordBody> parse_record_body();
     void parse_member_declaration(RecordBody& body);
+    int parse_bitfield_width(const Declarator& d);
     void add_member(RecordBody& body, const Specifiers& specs, Declarator&& d, int bitsize,
                     const Token& at);
     std::shared_ptr<EnumBody> parse_enum_body();
@@ -226,14 +227,16 @@ private:
     Parser& parser_;
 };
 
-// A CDefError from the sink without a position gets the position of `at`.
+// A CDefError from the sink gets the position of `at` if it has none, and the text of its
+// source line if it has only a position (taken from a TypeExpr or a Member).
 template <class F>
 auto Parser::ask_sink(const Token& at, F&& question) -> decltype(question()) {
     try {
         return question();
     } catch (const CDefError& e) {
-        if (e.pos().line > 0) throw;
-        fail(at, e.message());
+        if (e.pos().line == 0) fail(at, e.message());
+        if (!e.source_line().empty()) throw;
+        throw CDefError(e.message(), e.pos(), source_line_of(source_, e.pos()));
     }
 }
 

@@ -116,18 +116,30 @@ void Parser::parse_member_declaration(RecordBody& body) {
         }
         int bitsize = -1;
         if (accept(Tok::Colon)) {
-            Token width_at = tok_;
-            ConstValue width = parse_constant_expression();
-            std::string name = d.has_name() ? "'" + std::string(d.name.text) + "'" : "(unnamed)";
-            if (width.value < 0) fail(width_at, "negative width in bit-field " + name);
-            if (width.value > 65535) fail(width_at, "width of bit-field " + name + " is too large");
-            bitsize = static_cast<int>(width.value);
+            bitsize = parse_bitfield_width(d);
             parse_declarator_tail(d);
         }
         add_member(body, specs, std::move(d), bitsize, at);
         if (!accept(Tok::Comma)) break;
     }
     expect(Tok::Semicolon, "';' after the member declaration");
+}
+
+// The N of `int x : N;` (layout checks it against the type's width).
+int Parser::parse_bitfield_width(const Declarator& d) {
+    Token at = tok_;
+    ConstInt width = parse_constant_expression().value;
+    if (width >= 0 && width <= 65535) return static_cast<int>(width);
+    std::string message =
+        width < 0 ? "negative width in bit-field " : "width too large in bit-field ";
+    if (d.has_name()) {
+        message += '\'';
+        message += d.name.text;
+        message += '\'';
+    } else {
+        message += "(unnamed)";
+    }
+    fail(at, std::move(message));
 }
 
 void Parser::add_member(RecordBody& body, const Specifiers& specs, Declarator&& d, int bitsize,
