@@ -406,8 +406,10 @@ PyTypeObject FFI_Type;  // filled in by init_ffi_type
 
 // Each file adds its FFI methods through its own table (ffi_data.cpp: new/cast/release;
 // ffi_memory.cpp: string/unpack/buffer/from_buffer/memmove/addressof; ffi_ownership.cpp:
-// gc/new_allocator/handles/errno/init_once).
-extern PyMethodDef ffi_data_methods[], ffi_memory_methods[], ffi_ownership_methods[];
+// gc/new_allocator/handles/errno/init_once; ffi_lib.cpp: dlopen/dlclose; ffi_callback.cpp:
+// callback).
+extern PyMethodDef ffi_data_methods[], ffi_memory_methods[], ffi_ownership_methods[],
+    ffi_lib_methods[], ffi_callback_methods[];
 extern PyGetSetDef ffi_ownership_getset[];  // ffi.errno
 
 // The method table: the type queries above, then each layer's methods.
@@ -415,7 +417,8 @@ static PyMethodDef* all_methods() {
     static std::vector<PyMethodDef> table = [] {
         std::vector<PyMethodDef> v;
         for (PyMethodDef* part :
-             {type_methods, ffi_data_methods, ffi_memory_methods, ffi_ownership_methods})
+             {type_methods, ffi_data_methods, ffi_memory_methods, ffi_ownership_methods,
+              ffi_lib_methods, ffi_callback_methods})
             for (PyMethodDef* m = part; m->ml_name; ++m) v.push_back(*m);
         v.push_back({nullptr, nullptr, 0, nullptr});
         return v;

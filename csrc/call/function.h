@@ -1,0 +1,31 @@
+// Calling C functions from Python (ABI mode): call plans and callable function cdata.
+//
+// A CallPlan is built once per function type (function CTypes are interned, so once per
+// signature) and cached on the CType: per-argument converters, the argument buffer
+// layout, a libffi cif, and where the signature allows it a fast thunk that calls the
+// function directly with its arguments in registers (x86-64 System V, AArch64).
+// A call converts each argument into a stack buffer, restores the thread's saved errno,
+// releases the GIL (unless asked not to), calls, saves errno, reacquires the GIL, and
+// converts the result: no heap allocation on the way (variadic calls look up a cif per
+// argument-type tuple in a cache).
+#pragma once
+
+#include <string>
+
+#include "data/cdata.h"
+
+namespace cffix::call {
+
+// A callable cdata of function type `fntype` for the C function at `address`:
+// `<cdata 'int(*)(int)' 0x...>`, vectorcall entry point. `name` is used in error
+// messages ("strlen() takes 1 argument"). With release_gil=false the GIL is kept during
+// the call (for tiny functions: saves the cost of releasing it).
+PyObject* make_function(types::CType* fntype, void* address, const std::string& name,
+                        bool release_gil);
+
+// Calls any function-typed cdata (e.g. from ffi.cast): the slower, tuple-based path.
+PyObject* call_cdata(data::CData* fn, PyObject* args, PyObject* kwargs);
+
+bool init_call_types(PyObject* module);
+
+}  // namespace cffix::call
