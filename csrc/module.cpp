@@ -1,6 +1,7 @@
 // cffix._core: module init. Wires the engine's layers to Python: the error classes, the
 // CType/CField types and the FFI type.
 #include "data/cdata.h"
+#include "data/memory.h"
 #include "data/ownership.h"
 #include "ffi_object.h"
 #include "types/ctype.h"
@@ -55,7 +56,8 @@ PyMODINIT_FUNC PyInit__core() {
         reinterpret_cast<cffix::types::CType*>(void_ptr.get()), nullptr)));
     if (!null || PyDict_SetItemString(dict, "NULL", null.get()) < 0 ||
         PyDict_SetItemString(dict, "CData", reinterpret_cast<PyObject*>(&cffix::data::CData_Type)) < 0 ||
-        PyDict_SetItemString(dict, "CType", reinterpret_cast<PyObject*>(&cffix::types::CType_Type)) < 0)
+        PyDict_SetItemString(dict, "CType", reinterpret_cast<PyObject*>(&cffix::types::CType_Type)) < 0 ||
+        !cffix::data::init_buffer_types(dict))
         return nullptr;
     PyType_Modified(&cffix::FFI_Type);
     return module.release();

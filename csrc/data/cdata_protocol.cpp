@@ -5,6 +5,7 @@
 
 #include "data/cdata.h"
 #include "data/convert.h"
+#include "data/memory.h"
 #include "data/ownership.h"
 
 namespace cffix::data {
@@ -554,6 +555,10 @@ static PyObject* cdata_dir(PyObject* self, PyObject*) {
 PyObject* release_cdata(CData* cd) {
     if (Py_TYPE(cd) == &CDataOwned_Type) {
         free_owned_memory(cd);
+        Py_RETURN_NONE;
+    }
+    if (is_from_buffer(cd)) {
+        release_from_buffer(cd);
         Py_RETURN_NONE;
     }
     if (is_gc_cdata(reinterpret_cast<PyObject*>(cd))) return release_gc(cd);

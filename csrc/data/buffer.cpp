@@ -1,0 +1,389 @@
+// The two bridges between C memory and Python's buffer protocol (see memory.h):
+//
+//   cffix.buffer            ffi.buffer(cdata, size): C memory seen as a writable bytes-like
+//                           object. It holds the cdata itself, so the memory stays alive,
+//                           and every access checks that the cdata was not released.
+//   CDataFromBuffer_Type    ffi.from_buffer(cdecl, obj): a cdata over a Python buffer. It
+//                           holds the buffer export (PyObject_GetBuffer), which keeps the
+//                           memory in place (a bytearray cannot be resized meanwhile)
+//                           until ffi.release(), `with` exit or collection.
+//
+// Both are GC-tracked: the object behind a buffer export may refer back to the cdata.
+#include <cstring>
+
+#include "data/memory.h"
+#include "types/errors.h"
+
+namespace cffix::data {
+
+using types::Kind;
+
+PyTypeObject Buffer_Type, CDataFromBuffer_Type;
+
+// ---------------------------------------------------------------- from_buffer cdata
+
+struct CDataFromBuffer : CData {
+    Py_buffer view;  // view.obj is null once released
+};
+
+static CDataFromBuffer* as_from_buffer(CData* cd) { return static_cast<CDataFromBuffer*>(cd); }
+
+bool is_from_buffer(CData* cd) { return Py_TYPE(cd) == &CDataFromBuffer_Type; }
+
+Py_ssize_t from_buffer_size(CData* cd) {
+    return cd->flags & CD_RELEASED ? 0 : as_from_buffer(cd)->view.len;
+}
+
+void release_from_buffer(CData* cd) {
+    CDataFromBuffer* fb = as_from_buffer(cd);
+    cd->flags |= CD_RELEASED;
+    if (fb->view.obj) PyBuffer_Release(&fb->view);
+}
+
+PyObject* from_buffer(CType* t, PyObject* obj, bool require_writable) {
+    if (t->kind != Kind::Pointer && t->kind != Kind::Array)
+        return PyErr_Format(PyExc_TypeError, "expected a pointer or array ctype, got '%s'",
+                            t->cname.c_str());
+    if (PyUnicode_Check(obj))
+        return PyErr_Format(PyExc_TypeError,
+                            "from_buffer() cannot return the address of a unicode object");
+    CType* item = t->item;
+    if (t->kind == Kind::Array) {
+        try {
+            if (item->size < 0 && !types::complete_type(item, false))
+                return PyErr_Format(PyExc_TypeError, "'%s' has items of unknown size",
+                                    t->cname.c_str());
+        } catch (...) {
+            return types::translate_exception();
+        }
+    }
+    auto* cd = PyObject_GC_New(CDataFromBuffer, &CDataFromBuffer_Type);
+    if (!cd) return nullptr;
+    Py_INCREF(t);
+    cd->ctype = t;
+    cd->data = nullptr;
+    cd->length = 0;
+    cd->flags = 0;
+    cd->weakreflist = nullptr;
+    cd->view.obj = nullptr;
+    PyRef result(reinterpret_cast<PyObject*>(cd));  // dealloc copes with the partial state
+    int flags = require_writable ? PyBUF_WRITABLE : PyBUF_SIMPLE;
+    if (PyObject_GetBuffer(obj, &cd->view, flags) < 0) {
+        cd->view.obj = nullptr;
+        return nullptr;
+    }
+    if (!PyBuffer_IsContiguous(&cd->view, 'C'))
+        return PyErr_Format(PyExc_BufferError, "from_buffer(): the buffer of '%s' is not "
+                            "C-contiguous", Py_TYPE(obj)->tp_name);
+    cd->data = static_cast<char*>(cd->view.buf);
+    Py_ssize_t nbytes = cd->view.len;
+    if (t->kind == Kind::Array) {
+        if (t->length >= 0) {
+            if (t->size > nbytes)
+                return PyErr_Format(PyExc_ValueError,
+                                    "buffer is too small (%zd bytes) for '%s' (%lld bytes)",
+                                    nbytes, t->cname.c_str(), static_cast<long long>(t->size));
+            cd->length = t->length;
+        } else {
+            cd->length = item->size > 0 ? nbytes / item->size : 0;
+        }
+    }
+    PyObject_GC_Track(result.get());
+    return result.release();
+}
+
+static int from_buffer_traverse(PyObject* self, visitproc visit, void* arg) {
+    Py_VISIT(as_from_buffer(reinterpret_cast<CData*>(self))->view.obj);
+    return 0;
+}
+
+static int from_buffer_clear(PyObject* self) {
+    release_from_buffer(reinterpret_cast<CData*>(self));
+    return 0;
+}
+
+static void from_buffer_dealloc(PyObject* self) {
+    auto* cd = reinterpret_cast<CData*>(self);
+    PyObject_GC_UnTrack(self);
+    if (cd->weakreflist) PyObject_ClearWeakRefs(self);
+    release_from_buffer(cd);
+    Py_CLEAR(cd->ctype);
+    PyObject_GC_Del(self);
+}
+
+static PyObject* from_buffer_repr(PyObject* self) {
+    auto* cd = reinterpret_cast<CData*>(self);
+    const char* name = cd->ctype->cname.c_str();
+    PyObject* source = as_from_buffer(cd)->view.obj;
+    if ((cd->flags & CD_RELEASED) || !source)
+        return PyUnicode_FromFormat("<cdata '%s' buffer RELEASED>", name);
+    if (cd->ctype->kind == Kind::Array)
+        return PyUnicode_FromFormat("<cdata '%s' buffer len %zd from '%s' object>", name,
+                                    cd->length, Py_TYPE(source)->tp_name);
+    return PyUnicode_FromFormat("<cdata '%s' buffer from '%s' object>", name,
+                                Py_TYPE(source)->tp_name);
+}
+
+// ---------------------------------------------------------------- cffix.buffer
+
+struct Buffer {
+    PyObject_HEAD
+    CData* cdata;  // owned: keeps the memory alive, and tells whether it was released
+    char* data;
+    Py_ssize_t size;
+};
+
+static Buffer* as_buffer(PyObject* o) { return reinterpret_cast<Buffer*>(o); }
+
+// False with ValueError if the cdata was released since the buffer was made.
+static bool buffer_alive(Buffer* b) { return !check_released(b->cdata); }
+
+static PyObject* buffer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+    static const char* names[] = {"cdata", "size", nullptr};
+    PyObject* obj;
+    Py_ssize_t size = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|n:buffer", const_cast<char**>(names), &obj,
+                                     &size))
+        return nullptr;
+    if (!is_cdata(obj))
+        return PyErr_Format(PyExc_TypeError, "buffer() argument 1 must be a cdata, not %s",
+                            Py_TYPE(obj)->tp_name);
+    CData* cd = reinterpret_cast<CData*>(obj);
+    CType* t = cd->ctype;
+    if (t->kind != Kind::Pointer && t->kind != Kind::Array)
+        return PyErr_Format(PyExc_TypeError, "expected a pointer or array cdata, got '%s'",
+                            t->cname.c_str());
+    if (check_released(cd)) return nullptr;
+    Py_ssize_t extent = known_extent(cd);
+    if (size < 0) {
+        if (t->kind == Kind::Array) {
+            size = extent;
+        } else {
+            CType* item = t->item;
+            if (item->size < 0 && (item->kind == Kind::Struct || item->kind == Kind::Union)) {
+                try {
+                    types::complete_type(item, false);
+                } catch (...) {
+                    return types::translate_exception();
+                }
+            }
+            size = item->kind == Kind::Void ? -1 : item->size;
+        }
+        if (size < 0)
+            return PyErr_Format(PyExc_TypeError, "don't know the size pointed to by '%s'",
+                                t->cname.c_str());
+    }
+    if (extent >= 0 && size > extent)
+        return PyErr_Format(PyExc_ValueError,
+                            "buffer(): size %zd is past the end of cdata '%s' (%zd bytes)", size,
+                            t->cname.c_str(), extent);
+    if (!cd->data && size > 0) {  // zero bytes at NULL are harmless (cffi code does that)
+        PyRef text(PyObject_Repr(obj));
+        return text ? PyErr_Format(PyExc_RuntimeError, "cannot use buffer() on %U", text.get())
+                    : nullptr;
+    }
+    Buffer* b = PyObject_GC_New(Buffer, type);
+    if (!b) return nullptr;
+    b->cdata = reinterpret_cast<CData*>(Py_NewRef(obj));
+    b->data = cd->data;
+    b->size = size;
+    PyObject_GC_Track(b);
+    return reinterpret_cast<PyObject*>(b);
+}
+
+static int buffer_traverse(PyObject* self, visitproc visit, void* arg) {
+    Py_VISIT(as_buffer(self)->cdata);
+    return 0;
+}
+
+static void buffer_dealloc(PyObject* self) {
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(as_buffer(self)->cdata);
+    PyObject_GC_Del(self);
+}
+
+static Py_ssize_t buffer_length(PyObject* self) { return as_buffer(self)->size; }
+
+static PyObject* buffer_item(PyObject* self, Py_ssize_t i) {
+    Buffer* b = as_buffer(self);
+    if (i < 0 || i >= b->size) {
+        PyErr_SetString(PyExc_IndexError, "buffer index out of range");
+        return nullptr;
+    }
+    return buffer_alive(b) ? PyBytes_FromStringAndSize(b->data + i, 1) : nullptr;
+}
+
+// A key -> a normalised index (negative counts from the end), or a slice's start and
+// length. Returns 0 for an index, 1 for a slice, -1 on error.
+static int buffer_key(Buffer* b, PyObject* key, Py_ssize_t* start, Py_ssize_t* length) {
+    if (PySlice_Check(key)) {
+        Py_ssize_t stop, step;
+        if (PySlice_Unpack(key, start, &stop, &step) < 0) return -1;
+        if (step != 1) {
+            PyErr_SetString(PyExc_TypeError, "buffer doesn't support slicing with step != 1");
+            return -1;
+        }
+        *length = PySlice_AdjustIndices(b->size, start, &stop, step);
+        return 1;
+    }
+    if (PyFloat_Check(key) || !PyIndex_Check(key)) {
+        PyErr_Format(PyExc_TypeError, "buffer indices must be integers, not %s",
+                     Py_TYPE(key)->tp_name);
+        return -1;
+    }
+    Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
+    if (i == -1 && PyErr_Occurred()) return -1;
+    *start = i < 0 ? i + b->size : i;
+    return 0;
+}
+
+static PyObject* buffer_subscript(PyObject* self, PyObject* key) {
+    Buffer* b = as_buffer(self);
+    Py_ssize_t start, length;
+    int kind = buffer_key(b, key, &start, &length);
+    if (kind < 0) return nullptr;
+    if (kind == 0) return buffer_item(self, start);
+    return buffer_alive(b) ? PyBytes_FromStringAndSize(b->data + start, length) : nullptr;
+}
+
+static int assign_byte(char* dst, PyObject* value) {
+    if ((PyBytes_Check(value) || PyByteArray_Check(value)) && PyObject_Length(value) == 1) {
+        *dst = PyBytes_Check(value) ? PyBytes_AS_STRING(value)[0] : PyByteArray_AS_STRING(value)[0];
+        return 0;
+    }
+    if (PyLong_Check(value)) {  // as bytearray does; cffi only takes bytes
+        long v = PyLong_AsLong(value);
+        if (v == -1 && PyErr_Occurred()) return -1;
+        if (v < 0 || v > 255) {
+            PyErr_SetString(PyExc_ValueError, "byte must be in range(0, 256)");
+            return -1;
+        }
+        *dst = static_cast<char>(v);
+        return 0;
+    }
+    PyErr_Format(PyExc_TypeError, "must assign a bytes of length 1 or an int, not %s",
+                 Py_TYPE(value)->tp_name);
+    return -1;
+}
+
+static int buffer_ass_subscript(PyObject* self, PyObject* key, PyObject* value) {
+    Buffer* b = as_buffer(self);
+    if (!value) {
+        PyErr_SetString(PyExc_TypeError, "cffix.buffer items cannot be deleted");
+        return -1;
+    }
+    Py_ssize_t start, length;
+    int kind = buffer_key(b, key, &start, &length);
+    if (kind < 0) return -1;
+    if (kind == 0) {
+        if (start < 0 || start >= b->size) {
+            PyErr_SetString(PyExc_IndexError, "buffer assignment index out of range");
+            return -1;
+        }
+        return buffer_alive(b) ? assign_byte(b->data + start, value) : -1;
+    }
+    if (PyUnicode_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "a bytes-like object is required, not 'str'");
+        return -1;
+    }
+    ByteSpan src;
+    if (!get_byte_span(value, false, "value", &src)) return -1;
+    if (src.size >= 0 && src.size != length) {
+        PyErr_SetString(PyExc_ValueError, "right operand length must match slice length");
+        return -1;
+    }
+    if (length > 0 && !src.data) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot copy from a NULL pointer");
+        return -1;
+    }
+    if (!buffer_alive(b)) return -1;
+    if (length > 0) memmove(b->data + start, src.data, static_cast<size_t>(length));
+    return 0;
+}
+
+static int buffer_getbuffer(PyObject* self, Py_buffer* view, int flags) {
+    Buffer* b = as_buffer(self);
+    if (!buffer_alive(b)) {
+        view->obj = nullptr;
+        return -1;
+    }
+    return PyBuffer_FillInfo(view, self, b->data, b->size, 0, flags);
+}
+
+// Compares the bytes with any bytes-like object, as bytes do.
+static PyObject* buffer_richcompare(PyObject* self, PyObject* other, int op) {
+    if (is_cdata(other) || !PyObject_CheckBuffer(other)) Py_RETURN_NOTIMPLEMENTED;
+    Buffer* b = as_buffer(self);
+    if (!buffer_alive(b)) return nullptr;
+    ByteSpan o;
+    if (!get_byte_span(other, false, "other", &o)) return nullptr;
+    Py_ssize_t n = b->size < o.size ? b->size : o.size;
+    int c = n > 0 ? memcmp(b->data, o.data, static_cast<size_t>(n)) : 0;
+    if (c == 0) c = b->size < o.size ? -1 : b->size > o.size ? 1 : 0;
+    bool r = false;
+    switch (op) {
+        case Py_EQ: r = c == 0; break;
+        case Py_NE: r = c != 0; break;
+        case Py_LT: r = c < 0; break;
+        case Py_LE: r = c <= 0; break;
+        case Py_GT: r = c > 0; break;
+        case Py_GE: r = c >= 0; break;
+    }
+    return PyBool_FromLong(r);
+}
+
+static PySequenceMethods buffer_as_sequence = {};
+static PyMappingMethods buffer_as_mapping = {};
+static PyBufferProcs buffer_as_buffer = {};
+
+static bool ready_buffer_type() {
+    buffer_as_sequence.sq_length = buffer_length;
+    buffer_as_sequence.sq_item = buffer_item;  // iteration and `in`
+    buffer_as_mapping.mp_length = buffer_length;
+    buffer_as_mapping.mp_subscript = buffer_subscript;
+    buffer_as_mapping.mp_ass_subscript = buffer_ass_subscript;
+    buffer_as_buffer.bf_getbuffer = buffer_getbuffer;
+    PyTypeObject& t = Buffer_Type;
+    Py_SET_REFCNT(&t, 1);
+    t.tp_name = "cffix.buffer";
+    t.tp_basicsize = sizeof(Buffer);
+    t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC;
+    t.tp_doc =
+        "buffer(cdata, size=-1)\n--\n\n"
+        "The C memory of a pointer or array cdata as a writable bytes-like object: len(),\n"
+        "b[i] (bytes of length 1), b[a:b] (bytes), assignment of bytes of the same length,\n"
+        "memoryview(b). size defaults to the cdata's memory (the array, or one item).\n\n"
+        "    b = ffi.buffer(ffi.new('int[4]'))   # len(b) == 16; b[:] = bytes(16)";
+    t.tp_new = buffer_new;
+    t.tp_dealloc = buffer_dealloc;
+    t.tp_traverse = buffer_traverse;
+    t.tp_richcompare = buffer_richcompare;
+    t.tp_hash = PyObject_HashNotImplemented;
+    t.tp_as_sequence = &buffer_as_sequence;
+    t.tp_as_mapping = &buffer_as_mapping;
+    t.tp_as_buffer = &buffer_as_buffer;
+    return PyType_Ready(&t) == 0;
+}
+
+static bool ready_from_buffer_type() {
+    PyTypeObject& t = CDataFromBuffer_Type;
+    Py_SET_REFCNT(&t, 1);
+    t.tp_name = "cffix.CDataFromBuffer";
+    t.tp_basicsize = sizeof(CDataFromBuffer);
+    t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC;
+    t.tp_doc = "C memory of a Python buffer (from ffi.from_buffer), held until released.";
+    t.tp_base = &CData_Type;
+    t.tp_dealloc = from_buffer_dealloc;
+    t.tp_traverse = from_buffer_traverse;
+    t.tp_clear = from_buffer_clear;
+    t.tp_free = PyObject_GC_Del;
+    t.tp_repr = from_buffer_repr;
+    return PyType_Ready(&t) == 0;
+}
+
+bool init_buffer_types(PyObject* ffi_dict) {
+    if (!ready_buffer_type() || !ready_from_buffer_type()) return false;
+    return PyDict_SetItemString(ffi_dict, "buffer", reinterpret_cast<PyObject*>(&Buffer_Type)) == 0;
+}
+
+}  // namespace cffix::data

@@ -1,0 +1,405 @@
+// ffi.string, ffi.unpack, ffi.memmove and ffi.addressof: see memory.h.
+#include "data/memory.h"
+
+#include <cstring>
+#include <vector>
+
+#include "data/convert.h"
+#include "types/errors.h"
+
+namespace cffix::data {
+
+using types::Conv;
+using types::Kind;
+
+static bool is_record(const CType* t) { return t->kind == Kind::Struct || t->kind == Kind::Union; }
+
+// A struct ending in a flexible array member (`int d[];`) may extend past its size: then
+// only the owner's memory tells where it ends.
+static Py_ssize_t record_extent(CData* cd) {
+    CType* t = cd->ctype;
+    bool flexible = !t->fields.empty() && t->fields.back().bitshift == -2;
+    if (!flexible) return t->size;
+    PyObject* owner = memory_owner(cd);
+    if (!owner || owner == reinterpret_cast<PyObject*>(cd) || !is_cdata(owner)) return -1;
+    CData* o = reinterpret_cast<CData*>(owner);
+    Py_ssize_t owner_extent = known_extent(o);
+    if (owner_extent < 0 || cd->data < o->data || cd->data > o->data + owner_extent) return -1;
+    return o->data + owner_extent - cd->data;
+}
+
+Py_ssize_t known_extent(CData* cd) {
+    CType* t = cd->ctype;
+    switch (t->kind) {
+        case Kind::Array:
+            if (cd->length < 0 || t->item->size < 0) return -1;
+            return cd->length * t->item->size;
+        case Kind::Pointer: {
+            int64_t item_size = t->item->size;
+            if (Py_TYPE(cd) == &CDataOwned_Type) return item_size < 0 ? 0 : item_size;
+            if (is_from_buffer(cd)) return from_buffer_size(cd);
+            // addressof() results: `length` items from `data` on.
+            if (Py_TYPE(cd) == &CDataView_Type) return item_size <= 0 ? 0 : cd->length * item_size;
+            return -1;
+        }
+        case Kind::Struct:
+        case Kind::Union: return record_extent(cd);
+        case Kind::Primitive:
+        case Kind::Enum: return t->size;
+        default: return -1;
+    }
+}
+
+// The object that keeps the items of `cd` alive, for views on them.
+static PyObject* items_owner(CData* cd) {
+    PyObject* owner = memory_owner(cd);
+    return owner ? owner : reinterpret_cast<PyObject*>(cd);
+}
+
+static PyObject* null_error(CData* cd, const char* fn) {
+    PyRef text(PyObject_Repr(reinterpret_cast<PyObject*>(cd)));
+    if (!text) return nullptr;
+    return PyErr_Format(PyExc_RuntimeError, "cannot use %s() on %U", fn, text.get());
+}
+
+// ---------------------------------------------------------------- characters
+
+enum class CharClass { None, Byte, Wide16, Wide32 };
+
+// string() treats every one-byte integer (char, signed/unsigned char) as a character, as
+// cffi does; unpack() only `char`.
+static CharClass string_class(const CType* t) {
+    if (t->kind != Kind::Primitive) return CharClass::None;
+    switch (t->conv) {
+        case Conv::Char:
+        case Conv::Int8:
+        case Conv::UInt8: return CharClass::Byte;
+        case Conv::WChar16: return CharClass::Wide16;
+        case Conv::WChar32: return CharClass::Wide32;
+        default: return CharClass::None;
+    }
+}
+
+// `n` code units of a wide string -> str. char16_t: surrogate pairs are combined, lone
+// surrogates kept (as cffi). char32_t/wchar_t: values outside Unicode raise ValueError.
+static PyObject* decode_wide(const CType* item, const char* src, Py_ssize_t n) {
+    std::vector<Py_UCS4> chars;
+    chars.reserve(static_cast<size_t>(n));
+    if (item->conv == Conv::WChar16) {
+        for (Py_ssize_t i = 0; i < n; ++i) {
+            uint16_t u;
+            memcpy(&u, src + 2 * i, 2);
+            Py_UCS4 ch = u;
+            if (u >= 0xD800 && u < 0xDC00 && i + 1 < n) {
+                uint16_t low;
+                memcpy(&low, src + 2 * (i + 1), 2);
+                if (low >= 0xDC00 && low < 0xE000) {
+                    ch = 0x10000 + ((static_cast<Py_UCS4>(u) - 0xD800) << 10) + (low - 0xDC00);
+                    ++i;
+                }
+            }
+            chars.push_back(ch);
+        }
+    } else {
+        for (Py_ssize_t i = 0; i < n; ++i) {
+            uint32_t v;
+            memcpy(&v, src + 4 * i, 4);
+            if (v > 0x10FFFF) {
+                PyErr_Format(PyExc_ValueError, "%s out of range for unicode: 0x%x",
+                             item->cname.c_str(), v);
+                return nullptr;
+            }
+            chars.push_back(v);
+        }
+    }
+    return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, chars.data(),
+                                     static_cast<Py_ssize_t>(chars.size()));
+}
+
+// The number of items before the first zero item, looking at no more than `limit` items
+// (no limit when negative).
+static Py_ssize_t zero_terminated_length(const char* p, int64_t item_size, Py_ssize_t limit) {
+    if (item_size == 1) {
+        if (limit < 0) return static_cast<Py_ssize_t>(strlen(p));
+        const void* nul = memchr(p, 0, static_cast<size_t>(limit));
+        return nul ? static_cast<const char*>(nul) - p : limit;
+    }
+    Py_ssize_t n = 0;
+    for (; limit < 0 || n < limit; ++n) {
+        bool zero = item_size == 2 ? (p[2 * n] | p[2 * n + 1]) == 0
+                                   : (p[4 * n] | p[4 * n + 1] | p[4 * n + 2] | p[4 * n + 3]) == 0;
+        if (zero) break;
+    }
+    return n;
+}
+
+// ---------------------------------------------------------------- ffi.string
+
+static PyObject* enum_string(CData* cd) {
+    CType* t = cd->ctype;
+    int64_t raw = load_integer(t, cd->data);
+    bool is_unsigned = t->conv == Conv::UInt64;
+    parse::ConstInt v = is_unsigned ? static_cast<parse::ConstInt>(static_cast<uint64_t>(raw))
+                                    : static_cast<parse::ConstInt>(raw);
+    for (const auto& e : t->enumerators)
+        if (e.value == v) return PyUnicode_FromString(e.name.c_str());
+    PyRef number(is_unsigned ? PyLong_FromUnsignedLongLong(static_cast<uint64_t>(raw))
+                             : PyLong_FromLongLong(raw));
+    return number ? PyObject_Str(number.get()) : nullptr;
+}
+
+static PyObject* unexpected(CData* cd, const char* fn) {
+    return PyErr_Format(PyExc_TypeError, "%s(): unexpected cdata '%s' argument", fn,
+                        cd->ctype->cname.c_str());
+}
+
+PyObject* cdata_string(CData* cd, Py_ssize_t maxlen) {
+    CType* t = cd->ctype;
+    if (t->kind == Kind::Enum) {
+        if (check_released(cd)) return nullptr;
+        return enum_string(cd);
+    }
+    if (t->kind == Kind::Primitive) {
+        CharClass c = string_class(t);
+        if (c == CharClass::None) return unexpected(cd, "string");
+        if (check_released(cd)) return nullptr;
+        if (c == CharClass::Byte) return PyBytes_FromStringAndSize(cd->data, 1);
+        return decode_wide(t, cd->data, 1);
+    }
+    if (t->kind != Kind::Pointer && t->kind != Kind::Array) return unexpected(cd, "string");
+    CType* item = t->item;
+    CharClass c = string_class(item);
+    if (c == CharClass::None) return unexpected(cd, "string");
+    if (check_released(cd)) return nullptr;
+    if (!cd->data) return null_error(cd, "string");
+    // Stop at the first of: maxlen, the array's length, the end of known memory.
+    Py_ssize_t limit = maxlen;
+    Py_ssize_t extent = known_extent(cd);
+    if (extent >= 0) {
+        Py_ssize_t items = extent / item->size;
+        if (limit < 0 || items < limit) limit = items;
+    }
+    Py_ssize_t n = zero_terminated_length(cd->data, item->size, limit);
+    if (c == CharClass::Byte) return PyBytes_FromStringAndSize(cd->data, n);
+    return decode_wide(item, cd->data, n);
+}
+
+// ---------------------------------------------------------------- ffi.unpack
+
+PyObject* unpack(CData* cd, Py_ssize_t length) {
+    CType* t = cd->ctype;
+    if (t->kind != Kind::Pointer && t->kind != Kind::Array)
+        return PyErr_Format(PyExc_TypeError, "expected a pointer or array, got '%s'",
+                            t->cname.c_str());
+    if (length < 0) {
+        PyErr_SetString(PyExc_ValueError, "'length' cannot be negative");
+        return nullptr;
+    }
+    if (check_released(cd)) return nullptr;
+    if (!cd->data) return null_error(cd, "unpack");
+    CType* item = t->item;
+    if (item->size < 0 || item->kind == Kind::Void) {
+        try {
+            if (!is_record(item) || !types::complete_type(item, false))
+                return PyErr_Format(PyExc_ValueError, "'%s' points to items of unknown size",
+                                    t->cname.c_str());
+        } catch (...) {
+            return types::translate_exception();
+        }
+    }
+    Py_ssize_t extent = known_extent(cd);
+    if (extent >= 0 && item->size > 0 && length > extent / item->size)
+        return PyErr_Format(PyExc_IndexError,
+                            "unpack(): length %zd is past the end of cdata '%s' (%zd items)",
+                            length, t->cname.c_str(), extent / item->size);
+    if (item->size > 0 && length > PY_SSIZE_T_MAX / item->size) return PyErr_NoMemory();
+    char* p = cd->data;
+    if (item->conv == Conv::Char) return PyBytes_FromStringAndSize(p, length);
+    if (item->conv == Conv::WChar16 || item->conv == Conv::WChar32)
+        return decode_wide(item, p, length);
+    PyRef list(PyList_New(length));
+    if (!list) return nullptr;
+    PyObject* owner = items_owner(cd);
+    for (Py_ssize_t i = 0; i < length; ++i) {
+        PyObject* v = from_c(item, p + i * item->size, owner);
+        if (!v) return nullptr;
+        PyList_SET_ITEM(list.get(), i, v);
+    }
+    return list.release();
+}
+
+// ---------------------------------------------------------------- ffi.memmove
+
+bool get_byte_span(PyObject* obj, bool writable, const char* what, ByteSpan* out) {
+    if (is_cdata(obj)) {
+        CData* cd = reinterpret_cast<CData*>(obj);
+        Kind k = cd->ctype->kind;
+        if (k != Kind::Pointer && k != Kind::Array) {
+            PyErr_Format(PyExc_TypeError, "%s: expected a pointer or array ctype, got '%s'", what,
+                         cd->ctype->cname.c_str());
+            return false;
+        }
+        if (check_released(cd)) return false;
+        out->data = cd->data;
+        out->size = known_extent(cd);
+        return true;
+    }
+    if (PyObject_GetBuffer(obj, &out->view, writable ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0)
+        return false;
+    out->has_view = true;
+    if (!PyBuffer_IsContiguous(&out->view, 'C')) {
+        PyErr_Format(PyExc_BufferError, "%s: the buffer of '%s' is not C-contiguous", what,
+                     Py_TYPE(obj)->tp_name);
+        return false;
+    }
+    out->data = static_cast<char*>(out->view.buf);
+    out->size = out->view.len;
+    return true;
+}
+
+static bool check_span(const ByteSpan& span, PyObject* obj, const char* what, Py_ssize_t n) {
+    if (span.size >= 0 && n > span.size) {
+        if (is_cdata(obj))
+            PyErr_Format(PyExc_ValueError,
+                         "memmove(): n=%zd is past the end of %s (cdata '%s' of %zd bytes)", n,
+                         what, reinterpret_cast<CData*>(obj)->ctype->cname.c_str(), span.size);
+        else
+            PyErr_Format(PyExc_ValueError,
+                         "memmove(): n=%zd is past the end of %s ('%s' of %zd bytes)", n, what,
+                         Py_TYPE(obj)->tp_name, span.size);
+        return false;
+    }
+    if (n > 0 && !span.data) {
+        PyErr_Format(PyExc_RuntimeError, "memmove(): %s is a NULL pointer", what);
+        return false;
+    }
+    return true;
+}
+
+bool memmove_objects(PyObject* dest, PyObject* src, Py_ssize_t n) {
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "negative size");
+        return false;
+    }
+    ByteSpan to, from;
+    if (!get_byte_span(dest, true, "dest", &to) || !get_byte_span(src, false, "src", &from) ||
+        !check_span(to, dest, "dest", n) || !check_span(from, src, "src", n))
+        return false;
+    if (n > 0) memmove(to.data, from.data, static_cast<size_t>(n));
+    return true;
+}
+
+// ---------------------------------------------------------------- ffi.addressof
+
+static bool complete_record(CType* rec) {
+    if (rec->flags & types::RF_COMPLETE) return true;
+    try {
+        if (types::complete_type(rec, false)) return true;
+    } catch (...) {
+        types::translate_exception();
+        return false;
+    }
+    PyErr_Format(PyExc_TypeError, "'%s' is opaque or incomplete", rec->cname.c_str());
+    return false;
+}
+
+// One step of an addressof() path: a field of a struct/union, or an item of an array;
+// the first step may also go through a pointer (as C's p->f and &p[i]).
+static bool address_step(CData* cd, PyObject* key, bool first, CType** type, int64_t* offset) {
+    CType* cur = *type;
+    if (PyUnicode_Check(key)) {
+        CType* rec = cur;
+        if (first && cur->kind == Kind::Pointer && is_record(cur->item)) rec = cur->item;
+        if (!is_record(rec)) {
+            PyErr_SetString(PyExc_TypeError,
+                            "with a field name argument, expected a struct or union ctype");
+            return false;
+        }
+        if (!complete_record(rec)) return false;
+        const types::FieldInfo* f = types::find_field(rec, key);
+        if (!f) {
+            if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
+            return false;
+        }
+        if (f->bitshift >= 0) {
+            PyErr_SetString(PyExc_TypeError, "not supported for bitfields");
+            return false;
+        }
+        *type = f->type;
+        *offset += f->offset;
+        return true;
+    }
+    if (PyFloat_Check(key) || !PyIndex_Check(key)) {
+        PyErr_SetString(PyExc_TypeError, "field name or array index expected");
+        return false;
+    }
+    Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
+    if (i == -1 && PyErr_Occurred()) return false;
+    CType* item = cur->item;
+    Py_ssize_t bound = -1;
+    if (cur->kind == Kind::Array) {
+        bound = first ? cd->length : cur->length;
+    } else if (!(first && cur->kind == Kind::Pointer && item->kind != Kind::Void &&
+                 item->kind != Kind::Function && (!is_record(item) || complete_record(item)) &&
+                 item->size >= 0)) {
+        if (PyErr_Occurred()) PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError,
+                        "with an integer argument, expected an array ctype or a pointer to "
+                        "non-opaque");
+        return false;
+    }
+    // Pointing one past the last item is valid C, and cffi code uses it as an end marker.
+    if (bound >= 0 && (i < 0 || i > bound)) {
+        PyErr_Format(PyExc_IndexError,
+                     "addressof(): index %zd out of range for '%s' (expected 0 <= index <= %zd)",
+                     i, cur->cname.c_str(), bound);
+        return false;
+    }
+    if (item->size < 0) {
+        PyErr_Format(PyExc_TypeError, "'%s' has items of unknown size", cur->cname.c_str());
+        return false;
+    }
+    *type = item;
+    *offset += static_cast<int64_t>(i) * item->size;
+    return true;
+}
+
+PyObject* addressof(CData* cd, PyObject* const* path, Py_ssize_t npath) {
+    CType* t = cd->ctype;
+    if (npath == 0 && t->kind == Kind::Pointer) {
+        PyErr_SetString(PyExc_TypeError, "addressof(pointer)");
+        return nullptr;
+    }
+    if (!is_record(t) && t->kind != Kind::Array && t->kind != Kind::Pointer) {
+        PyErr_SetString(PyExc_TypeError, "expected a cdata struct/union/array/pointer object");
+        return nullptr;
+    }
+    CType* cur = t;
+    int64_t offset = 0;
+    for (Py_ssize_t i = 0; i < npath; ++i)
+        if (!address_step(cd, path[i], i == 0, &cur, &offset)) return nullptr;
+    if (check_released(cd)) return nullptr;
+    Py_ssize_t extent = known_extent(cd);
+    if (extent >= 0 && (offset < 0 || offset > extent)) {
+        PyErr_Format(PyExc_IndexError,
+                     "addressof(): offset %lld is outside the %zd bytes of cdata '%s'",
+                     static_cast<long long>(offset), extent, t->cname.c_str());
+        return nullptr;
+    }
+    Ref<CType> pointer;
+    try {
+        pointer = Ref<CType>(types::pointer_type(cur));
+    } catch (...) {
+        return types::translate_exception();
+    }
+    char* address = cd->data + offset;
+    if (extent < 0) return reinterpret_cast<PyObject*>(new_pointer(pointer.get(), address));
+    // A view that keeps the memory alive and knows how many items it may reach.
+    Py_ssize_t remaining = extent - static_cast<Py_ssize_t>(offset);
+    Py_ssize_t items = cur->size > 0 ? remaining / cur->size : 0;
+    PyObject* owner = memory_owner(cd);
+    if (!owner && Py_TYPE(cd) != &CData_Type) owner = reinterpret_cast<PyObject*>(cd);
+    return reinterpret_cast<PyObject*>(new_view(pointer.get(), address, owner, items));
+}
+
+}  // namespace cffix::data

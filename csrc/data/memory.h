@@ -1,0 +1,71 @@
+// Reading and writing raw C memory from Python: ffi.string, ffi.unpack, ffi.memmove,
+// ffi.addressof (memory.cpp), and the buffer views both ways (buffer.cpp): ffi.buffer
+// exposes C memory as a Python buffer, ffi.from_buffer exposes a Python buffer as C memory.
+//
+// Safer than cffi: wherever the size of the memory behind a cdata is known (arrays of
+// known length, ffi.new, from_buffer, addressof results), these functions never read or
+// write past its end, and they raise on released cdata and on NULL.
+//
+// CPython convention: null/false with a Python exception set on failure.
+#pragma once
+
+#include "data/cdata.h"
+
+namespace cffix::data {
+
+// The number of bytes known to be valid from cd->data on, or -1 when nobody knows (raw
+// pointers from casts, arithmetic and reads). Arrays: length * item size. Owned
+// pointers (ffi.new("T *")): sizeof(T). from_buffer pointers: the buffer's size.
+// Pointer-typed views (addressof results) carry in `length` the number of items they may
+// reach. Does not check for release: callers call check_released() first.
+Py_ssize_t known_extent(CData* cd);
+
+// ffi.string(cdata, maxlen): maxlen < 0 means no limit.
+PyObject* cdata_string(CData* cd, Py_ssize_t maxlen);
+
+// ffi.unpack(cdata, length).
+PyObject* unpack(CData* cd, Py_ssize_t length);
+
+// ffi.memmove(dest, src, n): dest a cdata or a writable buffer, src a cdata or a buffer.
+bool memmove_objects(PyObject* dest, PyObject* src, Py_ssize_t n);
+
+// ffi.addressof(cdata, *path): `path` are field names (str) and indexes (int).
+PyObject* addressof(CData* cd, PyObject* const* path, Py_ssize_t npath);
+
+// ---------------------------------------------------------------- buffer.cpp
+
+// The type of ffi.buffer objects (callable as ffi.buffer(cdata, size=-1)).
+extern PyTypeObject Buffer_Type;
+// The cdata variant made by ffi.from_buffer: it holds the Python buffer export.
+extern PyTypeObject CDataFromBuffer_Type;
+
+// Readies Buffer_Type and CDataFromBuffer_Type and sets `ffi_dict["buffer"]`.
+bool init_buffer_types(PyObject* ffi_dict);
+
+// ffi.from_buffer(cdecl, python_buffer, require_writable), with the type resolved.
+PyObject* from_buffer(CType* t, PyObject* obj, bool require_writable);
+
+// A from_buffer cdata: release its buffer export now (ffi.release / `with`). Idempotent.
+bool is_from_buffer(CData* cd);
+void release_from_buffer(CData* cd);
+// The size in bytes of the buffer a from_buffer cdata holds.
+Py_ssize_t from_buffer_size(CData* cd);
+
+// A contiguous byte view of a cdata (pointer or array) or of any buffer object, for
+// memmove and buffer slice assignment; `writable` asks for a destination. `size` is the
+// known extent, -1 when unknown (raw pointers). `what` names the argument in errors.
+struct ByteSpan {
+    char* data = nullptr;
+    Py_ssize_t size = -1;
+    Py_buffer view{};
+    bool has_view = false;
+    ByteSpan() = default;
+    ByteSpan(const ByteSpan&) = delete;
+    ByteSpan& operator=(const ByteSpan&) = delete;
+    ~ByteSpan() {
+        if (has_view) PyBuffer_Release(&view);
+    }
+};
+bool get_byte_span(PyObject* obj, bool writable, const char* what, ByteSpan* out);
+
+}  // namespace cffix::data
