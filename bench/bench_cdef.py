@@ -199,8 +199,12 @@ def fmt_ratio(ours, theirs):
     if ours is None or theirs is None or ours <= 0:
         return ""
     if theirs >= ours:
-        return f"cffix {theirs / ours:.1f}x faster"
-    return f"cffix {ours / theirs:.1f}x slower"
+        return f"cffix {_times(theirs / ours)} faster"
+    return f"cffix {_times(ours / theirs)} slower"
+
+
+def _times(ratio):
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.1f}x"
 
 
 def main(argv=None):
