@@ -1,5 +1,6 @@
 // cffix._core: module init. Wires the engine's layers to Python: the error classes, the
 // CType/CField types and the FFI type.
+#include "call/function.h"
 #include "data/cdata.h"
 #include "data/memory.h"
 #include "data/ownership.h"
@@ -40,6 +41,7 @@ PyMODINIT_FUNC PyInit__core() {
     if (!cffix::types::init_error_classes(module.get()) ||
         !cffix::types::init_ctype_types(module.get()) ||
         !cffix::data::init_cdata_types(module.get()) ||
+        !cffix::call::init_call_types(module.get()) ||
         !cffix::data::init_ownership_types(module.get()) || !cffix::init_ffi_type(module.get()))
         return nullptr;
     // Class attributes of FFI, as in cffi: ffi.NULL, ffi.CData, ffi.CType.

@@ -71,7 +71,8 @@ CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length) {
 
 CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length) {
     uint32_t align = 1;
-    const CType* item = ctype->item;
+    const CType* item = ctype->kind == Kind::Pointer || ctype->kind == Kind::Array ? ctype->item
+                                                                                  : ctype;
     if (item && item->align) align = item->align;
     bool inline_memory = nbytes <= kInlineLimit;
     size_t header = sizeof(CDataOwned);
@@ -105,7 +106,8 @@ CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length) {
 Py_ssize_t owned_size(const CData* cd) {
     const CType* t = cd->ctype;
     if (t->kind == Kind::Array) return cd->length * t->item->size;
-    return t->item ? t->item->size : 0;
+    if (t->kind == Kind::Pointer) return t->item->size;
+    return t->size;  // a struct/union owned by value (a struct returned by a C call)
 }
 
 PyObject* memory_owner(CData* cd) {

@@ -73,7 +73,8 @@ CData* new_pointer(CType* ctype, void* ptr);
 CData* new_value(CType* ctype);
 // A view on memory owned by `owner` (a cdata or any object), of type `ctype`.
 CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length = 0);
-// Owned zeroed memory of `nbytes` for a cdata of type `ctype` (pointer or array type).
+// Owned zeroed memory of `nbytes` for a cdata of type `ctype`: a pointer or array type,
+// or a struct/union held by value (a struct returned by a C call).
 CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length);
 
 // The memory's owner chain says it was released: raise ValueError and return true.
@@ -89,6 +90,9 @@ Py_ssize_t owned_size(const CData* cd);
 // ffi.new and ffi.cast, once the type string is resolved.
 PyObject* new_cdata(CType* t, PyObject* init);
 PyObject* cast(CType* t, PyObject* value);
+
+// Calling a function-typed cdata: installed by the call layer (call/ is above data/).
+extern PyObject* (*cdata_call_hook)(CData* fn, PyObject* args, PyObject* kwargs);
 
 // Live owned cdata (count, bytes), for leak hunting: cffix.live_cdata().
 void live_owned(Py_ssize_t* count, Py_ssize_t* nbytes);

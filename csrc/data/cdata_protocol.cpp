@@ -388,13 +388,18 @@ static int set_slice(CData* cd, PyObject* slice, PyObject* value) {
             return 0;
         }
     }
-    if (item->conv == Conv::Char && PyBytes_Check(value)) {
-        if (PyBytes_GET_SIZE(value) != n) {
-            PyErr_Format(PyExc_ValueError, "need a bytes of length %zd, got %zd", n,
-                         PyBytes_GET_SIZE(value));
+    bool bytes_item = item->conv == Conv::Char || item->conv == Conv::Int8 ||
+                      item->conv == Conv::UInt8;
+    if (bytes_item && PyObject_CheckBuffer(value) && !is_cdata(value)) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(value, &view, PyBUF_SIMPLE) < 0) return -1;
+        if (view.len != n) {
+            PyErr_Format(PyExc_ValueError, "need %zd bytes, got %zd", n, view.len);
+            PyBuffer_Release(&view);
             return -1;
         }
-        memcpy(dst, PyBytes_AS_STRING(value), static_cast<size_t>(n));
+        memcpy(dst, view.buf, static_cast<size_t>(n));
+        PyBuffer_Release(&view);
         return 0;
     }
     PyRef seq(PySequence_Fast(value, "slice assignment needs a list, tuple, bytes or cdata"));
@@ -562,8 +567,24 @@ PyObject* release_cdata(CData* cd) {
         Py_RETURN_NONE;
     }
     if (is_gc_cdata(reinterpret_cast<PyObject*>(cd))) return release_gc(cd);
-    // Other kinds own nothing that release() could free: a no-op, as cffi.
-    Py_RETURN_NONE;
+    // Other kinds own nothing that release() could free: refused, as in cffi.
+    PyErr_Format(PyExc_ValueError,
+                 "only cdata from ffi.new(), ffi.gc(), ffi.from_buffer() or "
+                 "ffi.new_allocator()() can be released (with 'with' or ffi.release()), not "
+                 "cdata '%s'",
+                 cd->ctype->cname.c_str());
+    return nullptr;
+}
+
+PyObject* (*cdata_call_hook)(CData* fn, PyObject* args, PyObject* kwargs) = nullptr;
+
+static PyObject* cdata_call(PyObject* self, PyObject* args, PyObject* kwargs) {
+    CData* cd = as_cdata(self);
+    if (cd->ctype->kind != Kind::Function || !cdata_call_hook) {
+        PyErr_Format(PyExc_TypeError, "cdata '%s' is not callable", cd->ctype->cname.c_str());
+        return nullptr;
+    }
+    return cdata_call_hook(cd, args, kwargs);
 }
 
 static PyObject* cdata_enter(PyObject* self, PyObject*) { return Py_NewRef(self); }
@@ -604,6 +625,7 @@ void fill_cdata_protocols(PyTypeObject* type) {
     type->tp_hash = cdata_hash;
     type->tp_iter = cdata_iter;
     type->tp_getattro = cdata_getattro;
+    type->tp_call = cdata_call;
     type->tp_setattro = cdata_setattro;
     type->tp_methods = type->tp_base ? nullptr : cdata_methods;
 }

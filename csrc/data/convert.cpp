@@ -242,9 +242,10 @@ static bool wchar_to_c(CType* t, char* dst, PyObject* value) {
     Py_UCS4 ch = PyUnicode_READ_CHAR(value, 0);
     if (t->conv == Conv::WChar16) {
         if (ch > 0xFFFF) {
-            PyErr_Format(PyExc_ValueError,
-                         "character U+%04X does not fit in one '%s' (it needs a surrogate pair)",
-                         static_cast<unsigned>(ch), t->cname.c_str());
+            char code[16];
+            snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(ch));
+            PyErr_Format(PyExc_ValueError, "character %s does not fit in one '%s' (it needs a surrogate pair)",
+                         code, t->cname.c_str());
             return false;
         }
         store<uint16_t>(dst, static_cast<uint16_t>(ch));
@@ -373,7 +374,9 @@ static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) 
             return to_c(item, dst + i * item->size, v);
         });
     }
-    if (item->conv == Conv::Char && PyBytes_Check(value)) {
+    bool bytes_item = item->conv == Conv::Char || item->conv == Conv::Int8 ||
+                      item->conv == Conv::UInt8;
+    if (bytes_item && PyBytes_Check(value)) {
         Py_ssize_t n = PyBytes_GET_SIZE(value);
         if (length >= 0 && n > length) {
             PyErr_Format(PyExc_IndexError,
@@ -398,8 +401,10 @@ static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) 
             if (item->conv == Conv::WChar32) {
                 store<uint32_t>(dst + 4 * i, ch);
             } else if (ch > 0xFFFF) {
-                PyErr_Format(PyExc_ValueError, "character U+%04X does not fit in '%s'",
-                             static_cast<unsigned>(ch), item->cname.c_str());
+                char code[16];
+                snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(ch));
+                PyErr_Format(PyExc_ValueError, "character %s does not fit in '%s'", code,
+                             item->cname.c_str());
                 return false;
             } else {
                 store<uint16_t>(dst + 2 * i, static_cast<uint16_t>(ch));

@@ -51,7 +51,9 @@ static bool open_array_length(CType* item, PyObject* init, Py_ssize_t* length) {
         *length = PySequence_Fast_GET_SIZE(init);
         return true;
     }
-    if (item->conv == Conv::Char && PyBytes_Check(init)) {
+    bool bytes_item = item->conv == Conv::Char || item->conv == Conv::Int8 ||
+                      item->conv == Conv::UInt8;
+    if (bytes_item && PyBytes_Check(init)) {
         *length = PyBytes_GET_SIZE(init) + 1;
         return true;
     }
@@ -67,7 +69,7 @@ static bool open_array_length(CType* item, PyObject* init, Py_ssize_t* length) {
 PyObject* new_cdata(CType* t, PyObject* init) {
     if (t->kind == Kind::Pointer) {
         CType* item = t->item;
-        if (item->kind == Kind::Void || item->kind == Kind::Function) {
+        if (item->kind == Kind::Void) {
             PyErr_Format(PyExc_TypeError, "cannot instantiate ctype '%s' of unknown size",
                          item->cname.c_str());
             return nullptr;

@@ -44,6 +44,8 @@ CType* alloc_ctype(Kind kind) {
     new (&t->intern_key) std::string();
     t->pointer_cache = nullptr;
     t->field_index = nullptr;
+    t->call_plan = nullptr;
+    t->call_plan_free = nullptr;
     t->weakreflist = nullptr;
     return t;
 }

@@ -88,6 +88,7 @@ static void ctype_dealloc(PyObject* self) {
     if (t->item && t->item->pointer_cache == t) t->item->pointer_cache = nullptr;
     if (t->weakreflist) PyObject_ClearWeakRefs(self);
     clear_record(t);
+    if (t->call_plan && t->call_plan_free) t->call_plan_free(t->call_plan);
     Py_CLEAR(t->item);
     for (CType* a : t->args) Py_DECREF(a);
     using std::string, std::vector;

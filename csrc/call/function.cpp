@@ -1,0 +1,446 @@
+// Calling C: argument conversion into a stack buffer, the fast thunk or libffi, errno
+// and GIL handling, result conversion; and the callable function cdata.
+#include "call/function.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "call/plan.h"
+#include "data/convert.h"
+#include "data/ownership.h"
+#include "types/errors.h"
+
+namespace cffix::call {
+
+using data::CData;
+using types::Conv;
+using types::Kind;
+
+// ---------------------------------------------------------------- arguments
+
+// Temporaries made for one call (arrays built from lists, NUL-terminated str copies):
+// a few inline, more rarely.
+struct Temporaries {
+    PyRef inline_refs[4];
+    std::vector<PyRef> more;
+    int used = 0;
+    void keep(PyRef ref) {
+        if (used < 4)
+            inline_refs[used++] = std::move(ref);
+        else
+            more.push_back(std::move(ref));
+    }
+};
+
+static bool is_char_like(const CType* t) {
+    return t->conv == Conv::Char || t->conv == Conv::Int8 || t->conv == Conv::UInt8 ||
+           t->kind == Kind::Void;
+}
+
+// A call argument: what to_c takes, plus what cffi allows only in calls: bytes for
+// `char *`, lists/tuples (and str for wchar_t *) for `T *` through a temporary array,
+// and None for NULL.
+static bool convert_argument(CType* t, char* slot, PyObject* value, Temporaries& temps) {
+    if (t->kind == Kind::Pointer) {
+        CType* item = t->item;
+        if (PyBytes_Check(value) && is_char_like(item)) {
+            // The bytes object's buffer is NUL-terminated and lives during the call.
+            char* p = PyBytes_AS_STRING(value);
+            memcpy(slot, &p, sizeof p);
+            return true;
+        }
+        bool wide = item->conv == Conv::WChar16 || item->conv == Conv::WChar32;
+        if (PyList_Check(value) || PyTuple_Check(value) || (wide && PyUnicode_Check(value))) {
+            PyRef array_type;
+            try {
+                array_type = PyRef(reinterpret_cast<PyObject*>(types::array_type(item, -1)));
+            } catch (...) {
+                types::translate_exception();
+                return false;
+            }
+            PyRef array(data::new_cdata(reinterpret_cast<CType*>(array_type.get()), value));
+            if (!array) return false;
+            char* p = reinterpret_cast<CData*>(array.get())->data;
+            memcpy(slot, &p, sizeof p);
+            temps.keep(std::move(array));
+            return true;
+        }
+    }
+    return data::to_c(t, slot, value);
+}
+
+// Narrow integers widened to 64 bits (sign-extended for signed types): callees may read
+// a whole register, and compilers assume small arguments arrive extended.
+static void widen(const CType* t, char* slot) {
+    switch (t->conv) {
+        case Conv::Int8:
+        case Conv::Int16:
+        case Conv::Int32: {
+            int64_t v = data::load_integer(t, slot);
+            memcpy(slot, &v, sizeof v);
+            break;
+        }
+        default: break;  // unsigned values were stored into a zeroed slot
+    }
+}
+
+// ---------------------------------------------------------------- results
+
+static PyObject* convert_result(CType* r, char* rbuf) {
+    if (r->kind == Kind::Void) Py_RETURN_NONE;
+    if (r->kind == Kind::Struct || r->kind == Kind::Union) {
+        // A struct returned by value: an owned copy, as cffi.
+        CData* cd = data::new_owned(r, r->size, 0);
+        if (cd) memcpy(cd->data, rbuf, static_cast<size_t>(r->size));
+        return reinterpret_cast<PyObject*>(cd);
+    }
+    return data::from_c(r, rbuf, nullptr);
+}
+
+// ---------------------------------------------------------------- invoking
+
+using I = int64_t;
+using D = double;
+#if defined(__aarch64__)
+#define CFFIX_INT_PARAMS I, I, I, I, I, I, I, I
+#define CFFIX_INT_ARGS i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7]
+#else
+#define CFFIX_INT_PARAMS I, I, I, I, I, I
+#define CFFIX_INT_ARGS i[0], i[1], i[2], i[3], i[4], i[5]
+#endif
+#define CFFIX_FP_PARAMS D, D, D, D, D, D, D, D
+#define CFFIX_FP_ARGS f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]
+
+// One call through a prototype that fills every argument register of both classes puts
+// each argument where the callee expects it: the System V x86-64 and AArch64 ABIs
+// assign integer-class and floating-class arguments to their registers independently,
+// in order. Floats travel as the low 32 bits of a double register.
+static void call_thunk(Thunk kind, void* fn, const I* i, const D* f, char* rbuf) {
+    switch (kind) {
+        case Thunk::Void:
+            reinterpret_cast<void (*)(CFFIX_INT_PARAMS, CFFIX_FP_PARAMS)>(fn)(CFFIX_INT_ARGS,
+                                                                              CFFIX_FP_ARGS);
+            break;
+        case Thunk::Int: {
+            I r = reinterpret_cast<I (*)(CFFIX_INT_PARAMS, CFFIX_FP_PARAMS)>(fn)(CFFIX_INT_ARGS,
+                                                                                 CFFIX_FP_ARGS);
+            memcpy(rbuf, &r, sizeof r);
+            break;
+        }
+        case Thunk::Float: {
+            float r = reinterpret_cast<float (*)(CFFIX_INT_PARAMS, CFFIX_FP_PARAMS)>(fn)(
+                CFFIX_INT_ARGS, CFFIX_FP_ARGS);
+            memcpy(rbuf, &r, sizeof r);
+            break;
+        }
+        case Thunk::Double: {
+            D r = reinterpret_cast<D (*)(CFFIX_INT_PARAMS, CFFIX_FP_PARAMS)>(fn)(CFFIX_INT_ARGS,
+                                                                                 CFFIX_FP_ARGS);
+            memcpy(rbuf, &r, sizeof r);
+            break;
+        }
+        case Thunk::None: break;
+    }
+}
+
+// Whether calls go through libffi even where a thunk exists (tests run both paths).
+static bool force_libffi = false;
+
+static PyObject* arity_error(CType* fntype, Py_ssize_t expected, Py_ssize_t got, bool variadic) {
+    PyErr_Format(PyExc_TypeError, "'%s' expects %s%zd arguments, got %zd",
+                 fntype->cname.c_str(), variadic ? "at least " : "", expected, got);
+    return nullptr;
+}
+
+// The type a variadic argument is passed as: its cdata type after C's default argument
+// promotions; bytes pass as char *.
+static CType* variadic_type(PyObject* v, Py_ssize_t index, PyRef& holder) {
+    try {
+        if (PyBytes_Check(v)) {
+            holder = PyRef(reinterpret_cast<PyObject*>(types::primitive_type("char")));
+            CType* c = reinterpret_cast<CType*>(holder.get());
+            holder = PyRef(reinterpret_cast<PyObject*>(types::pointer_type(c)));
+            Py_DECREF(c);
+            return reinterpret_cast<CType*>(holder.get());
+        }
+        if (!data::is_cdata(v)) {
+            PyErr_Format(PyExc_TypeError,
+                         "argument %zd passed in the variadic part needs to be a cdata object "
+                         "(got %s)",
+                         index + 1, Py_TYPE(v)->tp_name);
+            return nullptr;
+        }
+        CType* t = reinterpret_cast<CData*>(v)->ctype;
+        const char* promoted = nullptr;
+        switch (t->conv) {
+            case Conv::Float: promoted = "double"; break;
+            case Conv::Int8:
+            case Conv::Int16:
+            case Conv::Bool:
+            case Conv::Char: promoted = "int"; break;
+            case Conv::UInt8:
+            case Conv::UInt16: promoted = "int"; break;
+            default: break;
+        }
+        if (promoted) {
+            holder = PyRef(reinterpret_cast<PyObject*>(types::primitive_type(promoted)));
+            return reinterpret_cast<CType*>(holder.get());
+        }
+        if (t->kind == Kind::Array) {
+            holder = PyRef(reinterpret_cast<PyObject*>(types::pointer_type(t->item)));
+            return reinterpret_cast<CType*>(holder.get());
+        }
+        return t;
+    } catch (...) {
+        types::translate_exception();
+        return nullptr;
+    }
+}
+
+static PyObject* invoke(CType* fntype, void* fn, PyObject* const* args, Py_ssize_t nargs,
+                        bool release_gil) {
+    CallPlan* plan = plan_for(fntype);
+    if (!plan) return nullptr;
+    Py_ssize_t nfixed = static_cast<Py_ssize_t>(plan->args.size());
+    if (nargs != nfixed && !(fntype->ellipsis && nargs > nfixed))
+        return arity_error(fntype, nfixed, nargs, fntype->ellipsis);
+    if (!fn) {
+        PyErr_Format(PyExc_RuntimeError, "cannot call NULL function pointer '%s'",
+                     fntype->cname.c_str());
+        return nullptr;
+    }
+
+    // Argument storage: on the stack for the usual sizes.
+    constexpr size_t kStack = 512;
+    constexpr Py_ssize_t kStackArgs = 16;
+    size_t extra = fntype->ellipsis ? static_cast<size_t>(nargs - nfixed) * 32 : 0;
+    size_t need = plan->buffer_size + extra;
+    alignas(16) char stack_buffer[kStack];
+    std::unique_ptr<char[]> heap_buffer;
+    char* buffer = stack_buffer;
+    if (need > kStack) {
+        heap_buffer.reset(new (std::nothrow) char[need + 16]);
+        if (!heap_buffer) return PyErr_NoMemory();
+        buffer = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(heap_buffer.get()) + 15) &
+                                         ~uintptr_t{15});
+    }
+    memset(buffer, 0, need);
+    void* stack_values[kStackArgs];
+    std::unique_ptr<void*[]> heap_values;
+    void** values = stack_values;
+    if (nargs > kStackArgs) {
+        heap_values.reset(new (std::nothrow) void*[static_cast<size_t>(nargs)]);
+        if (!heap_values) return PyErr_NoMemory();
+        values = heap_values.get();
+    }
+    Temporaries temps;
+    for (Py_ssize_t k = 0; k < nfixed; ++k) {
+        const ArgSpec& a = plan->args[static_cast<size_t>(k)];
+        char* slot = buffer + a.offset;
+        if (!convert_argument(a.type, slot, args[k], temps)) return nullptr;
+        values[k] = slot;
+    }
+
+    alignas(16) char rbuf[64];
+    std::unique_ptr<char[]> big_result;
+    char* result = rbuf;
+    if (plan->result_size > sizeof rbuf) {
+        big_result.reset(new (std::nothrow) char[plan->result_size + 16]);
+        if (!big_result) return PyErr_NoMemory();
+        result = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(big_result.get()) + 15) &
+                                         ~uintptr_t{15});
+    }
+    memset(result, 0, std::min(plan->result_size, sizeof rbuf));
+
+    if (!fntype->ellipsis && plan->thunk != Thunk::None && !force_libffi) {
+        I ints[8] = {};
+        D fps[8] = {};
+        int ni = 0, nf = 0;
+        for (const ArgSpec& a : plan->args) {
+            char* slot = buffer + a.offset;
+            if (a.reg == RegClass::Int) {
+                widen(a.type, slot);
+                memcpy(&ints[ni++], slot, sizeof(I));
+            } else {
+                memcpy(&fps[nf++], slot, sizeof(D));  // a float's bits in the low half
+            }
+        }
+        int& saved = data::saved_errno();
+        if (release_gil) {
+            Py_BEGIN_ALLOW_THREADS errno = saved;
+            call_thunk(plan->thunk, fn, ints, fps, result);
+            saved = errno;
+            Py_END_ALLOW_THREADS
+        } else {
+            errno = saved;
+            call_thunk(plan->thunk, fn, ints, fps, result);
+            saved = errno;
+        }
+        return convert_result(plan->result, result);
+    }
+
+    ffi_cif* cif = &plan->cif;
+    if (fntype->ellipsis) {
+        std::vector<CType*> key(fntype->args.begin(), fntype->args.end());
+        std::vector<PyRef> holders;
+        size_t offset = plan->buffer_size;
+        for (Py_ssize_t k = nfixed; k < nargs; ++k) {
+            PyRef holder;
+            CType* t = variadic_type(args[k], k, holder);
+            if (!t) return nullptr;
+            key.push_back(t);
+            offset = (offset + 15) & ~size_t{15};
+            if (t->size > 16) {
+                PyErr_Format(PyExc_NotImplementedError,
+                             "cdata '%s' passed in the variadic part: too large",
+                             t->cname.c_str());
+                return nullptr;
+            }
+            char* slot = buffer + offset;
+            if (!convert_argument(t, slot, args[k], temps)) return nullptr;
+            values[k] = slot;
+            offset += 16;
+            holders.push_back(std::move(holder));
+        }
+        auto it = plan->variadic.find(key);
+        if (it == plan->variadic.end()) {
+            auto v = std::make_unique<VariadicCif>();
+            for (CType* t : key) {
+                ffi_type* ft = ffi_type_for(plan, t);
+                if (!ft) {
+                    PyErr_Format(PyExc_NotImplementedError,
+                                 "ctype '%s' cannot be passed in a variadic call",
+                                 t->cname.c_str());
+                    return nullptr;
+                }
+                v->arg_types.push_back(ft);
+            }
+            ffi_status st = ffi_prep_cif_var(&v->cif, static_cast<ffi_abi>(fntype->abi),
+                                             static_cast<unsigned>(nfixed),
+                                             static_cast<unsigned>(nargs), plan->result_type,
+                                             v->arg_types.data());
+            if (st != FFI_OK) {
+                PyErr_Format(PyExc_SystemError, "libffi could not prepare a variadic call (%d)",
+                             static_cast<int>(st));
+                return nullptr;
+            }
+            it = plan->variadic.emplace(std::move(key), std::move(v)).first;
+        }
+        cif = &it->second->cif;
+    }
+
+    int& saved = data::saved_errno();
+    auto target = reinterpret_cast<void (*)()>(fn);
+    if (release_gil) {
+        Py_BEGIN_ALLOW_THREADS errno = saved;
+        ffi_call(cif, target, result, values);
+        saved = errno;
+        Py_END_ALLOW_THREADS
+    } else {
+        errno = saved;
+        ffi_call(cif, target, result, values);
+        saved = errno;
+    }
+    return convert_result(plan->result, result);
+}
+
+// ---------------------------------------------------------------- function objects
+
+// A plain struct with the CData header first (not a subclass), so that offsetof is
+// well-defined for tp_vectorcall_offset.
+struct CDataFunction {
+    CData base;
+    vectorcallfunc vectorcall;
+    PyObject* name;  // str
+    bool release_gil;
+};
+
+static PyTypeObject CDataFunction_Type;
+
+static PyObject* function_vectorcall(PyObject* self, PyObject* const* args, size_t nargsf,
+                                     PyObject* kwnames) {
+    auto* f = reinterpret_cast<CDataFunction*>(self);
+    if (kwnames && PyTuple_GET_SIZE(kwnames)) {
+        PyErr_SetString(PyExc_TypeError, "a cdata function cannot be called with keyword arguments");
+        return nullptr;
+    }
+    return invoke(f->base.ctype, f->base.data, args, PyVectorcall_NARGS(nargsf), f->release_gil);
+}
+
+static void function_dealloc(PyObject* self) {
+    auto* f = reinterpret_cast<CDataFunction*>(self);
+    if (f->base.weakreflist) PyObject_ClearWeakRefs(self);
+    Py_CLEAR(f->base.ctype);
+    Py_CLEAR(f->name);
+    PyObject_Free(self);
+}
+
+PyObject* make_function(CType* fntype, void* address, const std::string& name, bool release_gil) {
+    if (fntype->kind != Kind::Function) {
+        PyErr_Format(PyExc_TypeError, "expected a function ctype, got '%s'", fntype->cname.c_str());
+        return nullptr;
+    }
+    auto* f = PyObject_New(CDataFunction, &CDataFunction_Type);
+    if (!f) return nullptr;
+    Py_INCREF(fntype);
+    f->base.ctype = fntype;
+    f->base.data = static_cast<char*>(address);
+    f->base.length = 0;
+    f->base.flags = 0;
+    f->base.weakreflist = nullptr;
+    f->name = nullptr;
+    f->vectorcall = function_vectorcall;
+    f->release_gil = release_gil;
+    f->name = PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+    if (!f->name) {
+        Py_DECREF(f);
+        return nullptr;
+    }
+    return reinterpret_cast<PyObject*>(f);
+}
+
+PyObject* call_cdata(CData* fn, PyObject* args, PyObject* kwargs) {
+    if (fn->ctype->kind != Kind::Function) {
+        PyErr_Format(PyExc_TypeError, "cdata '%s' is not callable", fn->ctype->cname.c_str());
+        return nullptr;
+    }
+    if (kwargs && PyDict_GET_SIZE(kwargs)) {
+        PyErr_SetString(PyExc_TypeError, "a cdata function cannot be called with keyword arguments");
+        return nullptr;
+    }
+    return invoke(fn->ctype, fn->data, &PyTuple_GET_ITEM(args, 0), PyTuple_GET_SIZE(args), true);
+}
+
+// cffix._core._force_libffi(flag): route every call through libffi (for tests that check
+// the fast thunks and libffi agree on the same functions). Returns the previous setting.
+static PyObject* set_force_libffi(PyObject*, PyObject* flag) {
+    int v = PyObject_IsTrue(flag);
+    if (v < 0) return nullptr;
+    bool previous = force_libffi;
+    force_libffi = v;
+    return PyBool_FromLong(previous);
+}
+
+static PyMethodDef call_module_methods[] = {
+    {"_force_libffi", set_force_libffi, METH_O,
+     "_force_libffi(flag) -> previous: make every call use libffi instead of the fast thunks"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+bool init_call_types(PyObject* module) {
+    PyTypeObject& t = CDataFunction_Type;
+    Py_SET_REFCNT(&t, 1);
+    t.tp_name = "cffix.CDataFunction";
+    t.tp_basicsize = sizeof(CDataFunction);
+    t.tp_base = &data::CData_Type;
+    t.tp_dealloc = function_dealloc;
+    t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL;
+    t.tp_vectorcall_offset = offsetof(CDataFunction, vectorcall);
+    t.tp_call = PyVectorcall_Call;
+    t.tp_doc = "A C function, callable from Python (lib.f in ABI mode).";
+    if (PyType_Ready(&t) < 0) return false;
+    data::cdata_call_hook = call_cdata;
+    return PyModule_AddFunctions(module, call_module_methods) == 0;
+}
+
+}  // namespace cffix::call
