@@ -51,6 +51,8 @@ std::shared_ptr<TypeExpr> Parser::parse_tag_specifier(SpecifierContext ctx) {
     if (type->kind == TypeExprKind::Enum) {
         type->enum_body = parse_enum_body();
         parse_attributes(attrs);
+        // A packed enum is as small as its values allow: ignoring that would be a wrong size.
+        if (attrs.packed) fail(keyword, "packed enums are not supported");
         return type;
     }
     std::shared_ptr<RecordBody> body = parse_record_body();
