@@ -682,8 +682,7 @@ def _huge_outcomes(module_name):
     for cdecl, length in HUGE:
         call = f"ffi.new({cdecl}, {length})" if length else f"ffi.new({cdecl})"
         lines.append(f"print(attempt(lambda: {call}))")
-    lines.append("alloc = ffi.new_allocator()")
-    lines.append('print(attempt(lambda: alloc("char[]", 2**62)))')
+    lines.append('print(attempt(lambda: ffi.new_allocator()("char[]", 2**62)))')
     prelude = (f"import sys\nimport {module_name} as _m\n"
                f"ffi = _m.FFI()\nffi.cdef({CDEF!r})\n"
                "def attempt(fn):\n"
