@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/cdata.h"
+#include "data/memory.h"
 
 #include "types/errors.h"
 
@@ -193,6 +194,11 @@ static PyObject* ffi_sizeof(PyObject* self, PyObject* arg) {
     if (data::is_cdata(arg)) {  // the size of the cdata's own memory
         auto* cd = reinterpret_cast<data::CData*>(arg);
         if (cd->ctype->kind == Kind::Array) return PyLong_FromSsize_t(cd->length * cd->ctype->item->size);
+        if (cd->ctype->kind == Kind::Struct || cd->ctype->kind == Kind::Union) {
+            // With a flexible array member, the memory actually there (as cffi).
+            Py_ssize_t extent = data::known_extent(cd);
+            if (extent >= 0) return PyLong_FromSsize_t(std::max<Py_ssize_t>(extent, cd->ctype->size));
+        }
         if (cd->ctype->size >= 0) return PyLong_FromLongLong(cd->ctype->size);
     }
     try {

@@ -1017,7 +1017,6 @@ ops("buffer",
     'p = ffi.new("int *"); ffi.buffer(p)[:] = b"\\x01\\x00\\x00\\x00"; p[0]',
     'ffi.buffer(ffi.cast("int", 5))',
     'ffi.buffer(ffi.NULL)',
-    'len(ffi.buffer(ffi.cast("int *", 0)))',
     'ffi.buffer(ffi.cast("int *", 0), 0)[:]',
     'ffi.buffer(5)',
     'ffi.buffer(b"abc")',
@@ -1333,6 +1332,8 @@ KNOWN_DIFFERENCES = {
     "unpack_past_owned_end": "ffi.unpack(p, n) with n past the end of owned memory raises "
                              "(cffi reads past the end)",
     "buffer_delitem": "del ffi.buffer(p)[i] raises TypeError (cffi crashes)",
+    "buffer_of_null": "ffi.buffer of a NULL pointer with a non-zero size raises RuntimeError "
+                      "(cffi makes a buffer whose use crashes)",
     "cdata_slice_delete": "del array[a:b] raises TypeError (cffi crashes)",
     "addressof_array_out_of_range": "ffi.addressof(array, i) with i outside the array raises "
                                     "IndexError (cffi returns a wild pointer)",
@@ -1629,6 +1630,15 @@ def test_known_unpack_past_owned_end(ffi_under_test):
     q = ffi.from_buffer("char *", memoryview(b"xyz")[0:1])
     with pytest.raises(BOUNDS_ERRORS):
         ffi.unpack(q, 3)
+
+
+@known
+def test_known_buffer_of_null():
+    lines = isolated_lines("""
+        print(attempt(lambda: ffi.buffer(ffi.cast("int *", 0))))
+        print(len(ffi.buffer(ffi.cast("int *", 0), 0)))
+    """)
+    assert lines == ["RuntimeError", "0"]
 
 
 @known

@@ -41,6 +41,12 @@ static bool is_char_like(const CType* t) {
 // `char *`, lists/tuples (and str for wchar_t *) for `T *` through a temporary array,
 // and None for NULL.
 static bool convert_argument(CType* t, char* slot, PyObject* value, Temporaries& temps) {
+    if (t->kind == Kind::Pointer || t->kind == Kind::Function) {
+        if (value == Py_None) {  // NULL (a cffix extension in calls: cffi refuses None)
+            memset(slot, 0, sizeof(void*));
+            return true;
+        }
+    }
     if (t->kind == Kind::Pointer) {
         CType* item = t->item;
         if (PyBytes_Check(value) && is_char_like(item)) {

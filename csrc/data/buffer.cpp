@@ -168,6 +168,7 @@ static PyObject* buffer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs
                 }
             }
             size = item->kind == Kind::Void ? -1 : item->size;
+            if (Py_TYPE(cd) == &CDataOwned_Type) size = extent;  // incl. a flexible array
         }
         if (size < 0)
             return PyErr_Format(PyExc_TypeError, "don't know the size pointed to by '%s'",
@@ -251,17 +252,7 @@ static int assign_byte(char* dst, PyObject* value) {
         *dst = PyBytes_Check(value) ? PyBytes_AS_STRING(value)[0] : PyByteArray_AS_STRING(value)[0];
         return 0;
     }
-    if (PyLong_Check(value)) {  // as bytearray does; cffi only takes bytes
-        long v = PyLong_AsLong(value);
-        if (v == -1 && PyErr_Occurred()) return -1;
-        if (v < 0 || v > 255) {
-            PyErr_SetString(PyExc_ValueError, "byte must be in range(0, 256)");
-            return -1;
-        }
-        *dst = static_cast<char>(v);
-        return 0;
-    }
-    PyErr_Format(PyExc_TypeError, "must assign a bytes of length 1 or an int, not %s",
+    PyErr_Format(PyExc_TypeError, "must assign a bytes of length 1, not %s",
                  Py_TYPE(value)->tp_name);
     return -1;
 }

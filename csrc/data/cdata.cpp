@@ -106,7 +106,9 @@ CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length) {
 Py_ssize_t owned_size(const CData* cd) {
     const CType* t = cd->ctype;
     if (t->kind == Kind::Array) return cd->length * t->item->size;
-    if (t->kind == Kind::Pointer) return t->item->size;
+    // ffi.new("T *"): sizeof(T), or more when T ends with a flexible array member (then
+    // `length` holds the byte count).
+    if (t->kind == Kind::Pointer) return cd->length > 0 ? cd->length : t->item->size;
     return t->size;  // a struct/union owned by value (a struct returned by a C call)
 }
 
@@ -205,8 +207,16 @@ static PyObject* cdata_repr(PyObject* self) {
     }
     if ((t->kind == Kind::Pointer || t->kind == Kind::Function) && !cd->data)
         return PyUnicode_FromFormat("<cdata '%s' NULL>", name);
-    if (t->kind == Kind::Struct || t->kind == Kind::Union)
+    if (t->kind == Kind::Struct || t->kind == Kind::Union) {
+        // p[0] of ffi.new("struct s *") shows its owner's memory, as cffi does.
+        PyObject* owner = Py_TYPE(self) == &CDataView_Type ? static_cast<CDataView*>(cd)->owner
+                                                           : nullptr;
+        CData* o = owner && Py_TYPE(owner) == &CDataOwned_Type ? reinterpret_cast<CData*>(owner)
+                                                               : nullptr;
+        if (o && o->data == cd->data && o->ctype->kind == Kind::Pointer && o->ctype->item == t)
+            return PyUnicode_FromFormat("<cdata '%s' owning %zd bytes>", name, owned_size(o));
         return PyUnicode_FromFormat("<cdata '%s &' %p>", name, cd->data);
+    }
     return PyUnicode_FromFormat("<cdata '%s' %p>", name, cd->data);
 }
 

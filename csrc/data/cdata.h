@@ -40,7 +40,9 @@ struct CData {
     PyObject_HEAD
     CType* ctype;       // owned
     char* data;         // see above
-    Py_ssize_t length;  // arrays: item count; otherwise unused (0)
+    Py_ssize_t length;  // arrays: item count; owned pointers: owned bytes when more than
+                        // sizeof(item) (flexible array member); pointer views: reachable
+                        // items (addressof results); otherwise 0
     uint32_t flags;
     PyObject* weakreflist;  // every cdata can be weakly referenced, as in cffi
 };

@@ -114,10 +114,15 @@ static int cdata_bool(PyObject* self) {
 }
 
 // p + n, n + p, p - n: a pointer of the item type (arrays decay to pointers).
+// Pointer arithmetic steps by the item size; `void *` steps by bytes, as in GNU C and cffi.
+static Py_ssize_t step_size(const CType* item) {
+    return item->kind == Kind::Void ? 1 : static_cast<Py_ssize_t>(item->size);
+}
+
 static PyObject* pointer_offset(CData* cd, PyObject* n, bool negate) {
     CType* t = cd->ctype;
     CType* item = t->item;
-    if (item->size < 0 || item->kind == Kind::Void) {
+    if (step_size(item) < 0) {
         PyErr_Format(PyExc_TypeError, "ctype '%s' points to items of unknown size",
                      t->cname.c_str());
         return nullptr;
@@ -136,7 +141,7 @@ static PyObject* pointer_offset(CData* cd, PyObject* n, bool negate) {
         }
         result_type = reinterpret_cast<CType*>(holder.get());
     }
-    char* p = cd->data + i * item->size;
+    char* p = cd->data + i * step_size(item);
     return reinterpret_cast<PyObject*>(new_pointer(result_type, p));
 }
 
@@ -157,18 +162,29 @@ static PyObject* cdata_sub(PyObject* a, PyObject* b) {
     CData* x = as_cdata(a);
     if (!is_cdata(b)) return pointer_offset(x, b, true);
     CData* y = as_cdata(b);
-    CType* ix = x->ctype->item;
-    if (!is_pointer_like(y->ctype) || y->ctype->item != ix) {
+    // As cffi: both sides pointers of the same type (arrays decay only on the left of +/-).
+    if (x->ctype->kind != Kind::Pointer || y->ctype != x->ctype) {
         PyErr_Format(PyExc_TypeError, "cannot subtract cdata '%s' and cdata '%s'",
-                     x->ctype->cname.c_str(), y->ctype->cname.c_str());
+                     x->ctype->cname.c_str(),
+                     y->ctype->kind == Kind::Array
+                         ? types::cname_with(y->ctype->item, " *").c_str()
+                         : y->ctype->cname.c_str());
         return nullptr;
     }
-    if (ix->size <= 0) {
+    Py_ssize_t step = step_size(x->ctype->item);
+    if (step <= 0) {
         PyErr_Format(PyExc_TypeError, "ctype '%s' points to items of unknown size",
                      x->ctype->cname.c_str());
         return nullptr;
     }
-    return PyLong_FromSsize_t((x->data - y->data) / ix->size);
+    Py_ssize_t diff = x->data - y->data;
+    if (diff % step) {
+        PyErr_SetString(PyExc_ValueError,
+                        "pointer subtraction: the distance between the two pointers is not a "
+                        "multiple of the item size");
+        return nullptr;
+    }
+    return PyLong_FromSsize_t(diff / step);
 }
 
 // ---------------------------------------------------------------- compare / hash
@@ -285,9 +301,6 @@ static PyObject* get_item(CData* cd, Py_ssize_t i) {
     return from_c(cd->ctype->item, p, item_owner(cd));
 }
 
-static PyObject* cdata_sq_item(PyObject* self, Py_ssize_t i) {
-    return get_item(as_cdata(self), i);
-}
 
 // Resolves a[start:stop] (no step) against the known length, if any.
 static bool slice_bounds(CData* cd, PyObject* slice, Py_ssize_t* start, Py_ssize_t* stop) {
@@ -302,11 +315,11 @@ static bool slice_bounds(CData* cd, PyObject* slice, Py_ssize_t* start, Py_ssize
                      cd->ctype->cname.c_str());
         return false;
     }
-    if (s->start == Py_None && !is_array) {
+    if (s->start == Py_None) {  // as cffi, even for arrays of known length
         PyErr_SetString(PyExc_IndexError, "slice start must be specified");
         return false;
     }
-    if (s->stop == Py_None && !is_array) {
+    if (s->stop == Py_None) {
         PyErr_SetString(PyExc_IndexError, "slice stop must be specified");
         return false;
     }
@@ -360,7 +373,12 @@ static PyObject* cdata_subscript(PyObject* self, PyObject* key) {
     CData* cd = as_cdata(self);
     if (PyLong_CheckExact(key)) {
         Py_ssize_t i = PyLong_AsSsize_t(key);
-        if (i == -1 && PyErr_Occurred()) return nullptr;
+        if (i == -1 && PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return nullptr;
+            PyErr_Clear();
+            PyErr_Format(PyExc_IndexError, "cannot fit %R into an index-sized integer", key);
+            return nullptr;
+        }
         return get_item(cd, i);
     }
     if (PySlice_Check(key)) return get_slice(cd, key);
@@ -388,18 +406,15 @@ static int set_slice(CData* cd, PyObject* slice, PyObject* value) {
             return 0;
         }
     }
-    bool bytes_item = item->conv == Conv::Char || item->conv == Conv::Int8 ||
-                      item->conv == Conv::UInt8;
-    if (bytes_item && PyObject_CheckBuffer(value) && !is_cdata(value)) {
-        Py_buffer view;
-        if (PyObject_GetBuffer(value, &view, PyBUF_SIMPLE) < 0) return -1;
-        if (view.len != n) {
-            PyErr_Format(PyExc_ValueError, "need %zd bytes, got %zd", n, view.len);
-            PyBuffer_Release(&view);
+    if (item->conv == Conv::Char && (PyBytes_Check(value) || PyByteArray_Check(value))) {
+        bool is_bytes = PyBytes_Check(value);
+        Py_ssize_t len = is_bytes ? PyBytes_GET_SIZE(value) : PyByteArray_GET_SIZE(value);
+        if (len != n) {
+            PyErr_Format(PyExc_ValueError, "need a bytes of length %zd, got %zd", n, len);
             return -1;
         }
-        memcpy(dst, view.buf, static_cast<size_t>(n));
-        PyBuffer_Release(&view);
+        memcpy(dst, is_bytes ? PyBytes_AS_STRING(value) : PyByteArray_AS_STRING(value),
+               static_cast<size_t>(n));
         return 0;
     }
     PyRef seq(PySequence_Fast(value, "slice assignment needs a list, tuple, bytes or cdata"));
@@ -436,6 +451,27 @@ static int cdata_ass_subscript(PyObject* self, PyObject* key, PyObject* value) {
     return to_c(cd->ctype->item, p, value) ? 0 : -1;
 }
 
+// Iterating an array: a small iterator holding the array and a position.
+struct ArrayIter {
+    PyObject_HEAD
+    PyObject* array;
+    Py_ssize_t index;
+};
+
+static PyTypeObject ArrayIter_Type;
+
+static void array_iter_dealloc(PyObject* self) {
+    Py_XDECREF(reinterpret_cast<ArrayIter*>(self)->array);
+    PyObject_Free(self);
+}
+
+static PyObject* array_iter_next(PyObject* self) {
+    auto* it = reinterpret_cast<ArrayIter*>(self);
+    CData* cd = as_cdata(it->array);
+    if (it->index >= cd->length) return nullptr;  // StopIteration
+    return get_item(cd, it->index++);
+}
+
 static PyObject* cdata_iter(PyObject* self) {
     CData* cd = as_cdata(self);
     if (cd->ctype->kind != Kind::Array) {
@@ -443,7 +479,21 @@ static PyObject* cdata_iter(PyObject* self) {
                      cd->ctype->cname.c_str());
         return nullptr;
     }
-    return PySeqIter_New(self);
+    if (!ArrayIter_Type.tp_name) {
+        ArrayIter_Type.tp_name = "cffix.ArrayIterator";
+        ArrayIter_Type.tp_basicsize = sizeof(ArrayIter);
+        ArrayIter_Type.tp_dealloc = array_iter_dealloc;
+        ArrayIter_Type.tp_flags = Py_TPFLAGS_DEFAULT;
+        ArrayIter_Type.tp_iter = PyObject_SelfIter;
+        ArrayIter_Type.tp_iternext = array_iter_next;
+        Py_SET_REFCNT(&ArrayIter_Type, 1);
+        if (PyType_Ready(&ArrayIter_Type) < 0) return nullptr;
+    }
+    auto* it = PyObject_New(ArrayIter, &ArrayIter_Type);
+    if (!it) return nullptr;
+    it->array = Py_NewRef(self);
+    it->index = 0;
+    return reinterpret_cast<PyObject*>(it);
 }
 
 // ---------------------------------------------------------------- fields
@@ -476,6 +526,26 @@ static const FieldInfo* lookup_field(CData* cd, PyObject* name, char** base) {
     return types::find_field(rec, name);
 }
 
+// A flexible array member: `T[]` of the items the memory holds when its size is known
+// (as cffi: `<cdata 'int[]' sliced length 3>`), else a `T *`.
+static PyObject* flexible_member(CData* cd, const FieldInfo& f, char* base) {
+    CType* item = f.type->item;
+    Py_ssize_t extent = known_extent(cd);
+    if (extent >= 0 && item->size > 0) {
+        Py_ssize_t n = extent > f.offset ? (extent - f.offset) / item->size : 0;
+        CData* view = new_view(f.type, base + f.offset, item_owner(cd), n);
+        if (view) view->flags |= CD_SLICE;
+        return reinterpret_cast<PyObject*>(view);
+    }
+    try {
+        PyRef pointer(reinterpret_cast<PyObject*>(types::pointer_type(item)));
+        return reinterpret_cast<PyObject*>(
+            new_pointer(reinterpret_cast<CType*>(pointer.get()), base + f.offset));
+    } catch (...) {
+        return PyErr_NoMemory();
+    }
+}
+
 static PyObject* cdata_getattro(PyObject* self, PyObject* name) {
     CData* cd = as_cdata(self);
     char* base;
@@ -488,17 +558,7 @@ static PyObject* cdata_getattro(PyObject* self, PyObject* name) {
             return nullptr;
         }
         if (f->bitshift >= 0) return read_bitfield(*f, base);
-        if (f->bitshift == -2)  // flexible array member: an unsized view
-        {
-            PyRef array_type;
-            try {
-                array_type = PyRef(reinterpret_cast<PyObject*>(types::pointer_type(f->type->item)));
-            } catch (...) {
-                return PyErr_NoMemory();
-            }
-            return reinterpret_cast<PyObject*>(
-                new_pointer(reinterpret_cast<CType*>(array_type.get()), base + f->offset));
-        }
+        if (f->bitshift == -2) return flexible_member(cd, *f, base);
         return from_c(f->type, base + f->offset, item_owner(cd));
     }
     if (PyErr_Occurred()) return nullptr;
@@ -528,9 +588,10 @@ static int cdata_setattro(PyObject* self, PyObject* name, PyObject* value) {
         }
         if (f->bitshift >= 0) return write_bitfield(*f, base, value) ? 0 : -1;
         if (f->bitshift == -2) {
-            PyErr_Format(PyExc_TypeError, "cannot assign the flexible array member '%s'",
-                         f->name.c_str());
-            return -1;
+            // Within the memory when its size is known; raw pointers are trusted, as in C.
+            Py_ssize_t extent = known_extent(cd);
+            return flexible_to_c(*f, base, value, extent < 0 ? PY_SSIZE_T_MAX : extent) ? 0
+                                                                                        : -1;
         }
         return to_c(f->type, base + f->offset, value) ? 0 : -1;
     }
@@ -605,7 +666,6 @@ static PyMethodDef cdata_methods[] = {
 
 static PyNumberMethods cdata_as_number = {};
 static PyMappingMethods cdata_as_mapping = {};
-static PySequenceMethods cdata_as_sequence = {};
 
 void fill_cdata_protocols(PyTypeObject* type) {
     cdata_as_number.nb_add = cdata_add;
@@ -616,11 +676,8 @@ void fill_cdata_protocols(PyTypeObject* type) {
     cdata_as_mapping.mp_length = cdata_length;
     cdata_as_mapping.mp_subscript = cdata_subscript;
     cdata_as_mapping.mp_ass_subscript = cdata_ass_subscript;
-    cdata_as_sequence.sq_length = cdata_length;
-    cdata_as_sequence.sq_item = cdata_sq_item;  // for PySeqIter (iteration)
     type->tp_as_number = &cdata_as_number;
     type->tp_as_mapping = &cdata_as_mapping;
-    type->tp_as_sequence = &cdata_as_sequence;
     type->tp_richcompare = cdata_richcompare;
     type->tp_hash = cdata_hash;
     type->tp_iter = cdata_iter;

@@ -37,16 +37,23 @@ bool overflow(PyObject* value, const CType* t) {
     return false;
 }
 
-// Python int (exact or via __index__) -> new reference to an exact int, or null.
+// A Python int from an object with __int__ (as cffi: Decimal and numpy integers work;
+// float is refused, not truncated). New reference, or null.
 PyObject* index_of(PyObject* obj, const char* what) {
     if (PyLong_Check(obj)) return Py_NewRef(obj);
     if (PyFloat_Check(obj) || !Py_TYPE(obj)->tp_as_number ||
-        !Py_TYPE(obj)->tp_as_number->nb_index) {
+        !Py_TYPE(obj)->tp_as_number->nb_int) {
         PyErr_Format(PyExc_TypeError, "an integer is required for '%s', not %s", what,
                      type_name(obj));
         return nullptr;
     }
-    return PyNumber_Index(obj);
+    PyObject* r = PyNumber_Long(obj);
+    if (r && !PyLong_CheckExact(r)) {
+        PyObject* exact = _PyLong_Copy(reinterpret_cast<PyLongObject*>(r));
+        Py_DECREF(r);
+        r = exact;
+    }
+    return r;
 }
 
 }  // namespace
@@ -194,10 +201,6 @@ static bool char_to_c(CType* t, char* dst, PyObject* value) {
         *dst = PyBytes_AS_STRING(value)[0];
         return true;
     }
-    if (PyByteArray_Check(value) && PyByteArray_GET_SIZE(value) == 1) {
-        *dst = PyByteArray_AS_STRING(value)[0];
-        return true;
-    }
     if (is_cdata(value) && reinterpret_cast<CData*>(value)->ctype->conv == Conv::Char) {
         *dst = *reinterpret_cast<CData*>(value)->data;
         return true;
@@ -242,10 +245,10 @@ static bool wchar_to_c(CType* t, char* dst, PyObject* value) {
     Py_UCS4 ch = PyUnicode_READ_CHAR(value, 0);
     if (t->conv == Conv::WChar16) {
         if (ch > 0xFFFF) {
-            char code[16];
-            snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(ch));
-            PyErr_Format(PyExc_ValueError, "character %s does not fit in one '%s' (it needs a surrogate pair)",
-                         code, t->cname.c_str());
+            PyErr_Format(PyExc_TypeError,
+                         "initializer for ctype '%s' must be a str of length 1, not a "
+                         "character beyond U+FFFF (it needs two '%s')",
+                         t->cname.c_str(), t->cname.c_str());
             return false;
         }
         store<uint16_t>(dst, static_cast<uint16_t>(ch));
@@ -301,7 +304,8 @@ static bool complex_to_c(CType* t, char* dst, PyObject* value) {
 // type, an array of the pointee, or `void *` on either side (for data pointers).
 static bool pointer_compatible(const CType* dst, const CType* src) {
     if (src == dst) return true;
-    if (dst->kind == Kind::Function) return false;
+    if (dst->kind == Kind::Function)  // only from another function type's twin or void *
+        return src->kind == Kind::Pointer && src->item->kind == Kind::Void;
     const CType* src_item = src->kind == Kind::Array || src->kind == Kind::Pointer ? src->item
                                                                                   : nullptr;
     if (!src_item && src->kind != Kind::Function) return false;
@@ -312,10 +316,6 @@ static bool pointer_compatible(const CType* dst, const CType* src) {
 }
 
 static bool pointer_to_c(CType* t, char* dst, PyObject* value) {
-    if (value == Py_None) {
-        store<void*>(dst, nullptr);
-        return true;
-    }
     if (is_cdata(value)) {
         CData* cd = reinterpret_cast<CData*>(value);
         Kind k = cd->ctype->kind;
@@ -342,6 +342,34 @@ static bool pointer_to_c(CType* t, char* dst, PyObject* value) {
 }
 
 // ---------------------------------------------------------------- aggregates
+
+Py_ssize_t wide_length(const CType* item, PyObject* str) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(str);
+    if (item->conv != Conv::WChar16) return n;
+    Py_ssize_t units = n;  // characters beyond U+FFFF take a surrogate pair
+    for (Py_ssize_t i = 0; i < n; ++i)
+        if (PyUnicode_READ_CHAR(str, i) > 0xFFFF) ++units;
+    return units;
+}
+
+void write_wide(const CType* item, char* dst, PyObject* str) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(str);
+    for (Py_ssize_t i = 0; i < n; ++i) {
+        Py_UCS4 ch = PyUnicode_READ_CHAR(str, i);
+        if (item->conv == Conv::WChar32) {
+            store<uint32_t>(dst, ch);
+            dst += 4;
+        } else if (ch > 0xFFFF) {
+            ch -= 0x10000;
+            store<uint16_t>(dst, static_cast<uint16_t>(0xD800 + (ch >> 10)));
+            store<uint16_t>(dst + 2, static_cast<uint16_t>(0xDC00 + (ch & 0x3FF)));
+            dst += 4;
+        } else {
+            store<uint16_t>(dst, static_cast<uint16_t>(ch));
+            dst += 2;
+        }
+    }
+}
 
 // Items of a list/tuple, fetched one at a time with a reference held, re-checking the
 // length each time: an item's __index__ may change the list while we convert it.
@@ -389,27 +417,14 @@ static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) 
         return true;
     }
     if ((item->conv == Conv::WChar16 || item->conv == Conv::WChar32) && PyUnicode_Check(value)) {
-        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+        Py_ssize_t n = wide_length(item, value);
         if (length >= 0 && n > length) {
             PyErr_Format(PyExc_IndexError,
                          "initializer string is too long for '%s' (got %zd characters)",
                          t->cname.c_str(), n);
             return false;
         }
-        for (Py_ssize_t i = 0; i < n; ++i) {
-            Py_UCS4 ch = PyUnicode_READ_CHAR(value, i);
-            if (item->conv == Conv::WChar32) {
-                store<uint32_t>(dst + 4 * i, ch);
-            } else if (ch > 0xFFFF) {
-                char code[16];
-                snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(ch));
-                PyErr_Format(PyExc_ValueError, "character %s does not fit in '%s'", code,
-                             item->cname.c_str());
-                return false;
-            } else {
-                store<uint16_t>(dst + 2 * i, static_cast<uint16_t>(ch));
-            }
-        }
+        write_wide(item, dst, value);
         if (n < length) memset(dst + n * item->size, 0, static_cast<size_t>(item->size));
         return true;
     }
@@ -433,17 +448,73 @@ static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) 
     return false;
 }
 
-static bool field_to_c(const FieldInfo& f, char* base, PyObject* value) {
-    if (f.bitshift >= 0) return write_bitfield(f, base, value);
-    if (f.bitshift == -2) {  // flexible array member: only its known part, if any
-        PyErr_Format(PyExc_TypeError, "cannot initialize the flexible array member '%s' here",
-                     f.name.c_str());
-        return false;
+bool flexible_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t avail) {
+    CType* item = f.type->item;
+    Py_ssize_t capacity =
+        avail > f.offset && item->size > 0 ? (avail - f.offset) / item->size : 0;
+    if (PyLong_Check(value)) {  // a length for ffi.new: the memory is zeroed already
+        Py_ssize_t n = PyLong_AsSsize_t(value);
+        if (n == -1 && PyErr_Occurred()) return false;
+        if (n < 0 || n > capacity) {
+            PyErr_Format(PyExc_IndexError, "flexible array member '%s' has room for %zd items, "
+                         "not %zd", f.name.c_str(), capacity, n);
+            return false;
+        }
+        return true;
     }
+    return array_to_c(f.type, base + f.offset, value, capacity);
+}
+
+static bool field_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t avail) {
+    if (f.bitshift >= 0) return write_bitfield(f, base, value);
+    if (f.bitshift == -2) return flexible_to_c(f, base, value, avail);
     return to_c(f.type, base + f.offset, value);
 }
 
-static bool record_to_c(CType* t, char* dst, PyObject* value) {
+// The fields a positional initializer fills: in order, skipping the later members of
+// anonymous unions; a union takes only its first field.
+static std::vector<const FieldInfo*> constructor_slots(const CType* t) {
+    std::vector<const FieldInfo*> slots;
+    for (const FieldInfo& f : t->fields) {
+        if (f.flags & types::FF_IGNORE_IN_CTOR) continue;
+        slots.push_back(&f);
+        if (t->kind == Kind::Union) break;
+    }
+    return slots;
+}
+
+bool flexible_length(CType* t, PyObject* init, Py_ssize_t* count) {
+    *count = 0;
+    if (t->fields.empty() || t->fields.back().bitshift != -2 || !init) return true;
+    const FieldInfo& flex = t->fields.back();
+    PyObject* v = nullptr;
+    if (PyList_Check(init) || PyTuple_Check(init)) {
+        auto slots = constructor_slots(t);
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(init);
+        for (size_t i = 0; i < slots.size() && static_cast<Py_ssize_t>(i) < n; ++i)
+            if (slots[i] == &flex) v = PySequence_Fast_GET_ITEM(init, static_cast<Py_ssize_t>(i));
+    } else if (PyDict_Check(init)) {
+        v = PyDict_GetItemString(init, flex.name.c_str());
+    }
+    if (!v) return true;
+    if (PyLong_Check(v)) {
+        *count = PyLong_AsSsize_t(v);
+        if (*count == -1 && PyErr_Occurred()) return false;
+        if (*count < 0) {
+            PyErr_SetString(PyExc_ValueError, "negative array length");
+            return false;
+        }
+    } else if (PyList_Check(v) || PyTuple_Check(v)) {
+        *count = PySequence_Fast_GET_SIZE(v);
+    } else if (PyBytes_Check(v)) {
+        *count = PyBytes_GET_SIZE(v) + 1;
+    } else if (PyUnicode_Check(v)) {
+        *count = wide_length(flex.type->item, v) + 1;
+    }
+    return true;
+}
+
+static bool record_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t avail) {
     if (is_cdata(value) && reinterpret_cast<CData*>(value)->ctype == t) {
         CData* cd = reinterpret_cast<CData*>(value);
         if (check_released(cd)) return false;
@@ -455,14 +526,7 @@ static bool record_to_c(CType* t, char* dst, PyObject* value) {
         return false;
     }
     if (PyList_Check(value) || PyTuple_Check(value)) {
-        // Positional: fields in order, skipping the later members of anonymous unions; a
-        // union takes only its first field.
-        std::vector<const FieldInfo*> slots;
-        for (const FieldInfo& f : t->fields) {
-            if (f.flags & types::FF_IGNORE_IN_CTOR) continue;
-            slots.push_back(&f);
-            if (t->kind == Kind::Union) break;
-        }
+        std::vector<const FieldInfo*> slots = constructor_slots(t);
         Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
         if (static_cast<size_t>(n) > slots.size()) {
             PyErr_Format(PyExc_ValueError, "too many initializers for '%s' (got %zd)",
@@ -475,7 +539,7 @@ static bool record_to_c(CType* t, char* dst, PyObject* value) {
                              t->cname.c_str());
                 return false;
             }
-            return field_to_c(*slots[static_cast<size_t>(i)], dst, v);
+            return field_to_c(*slots[static_cast<size_t>(i)], dst, v, avail);
         });
     }
     if (PyDict_Check(value)) {
@@ -485,8 +549,7 @@ static bool record_to_c(CType* t, char* dst, PyObject* value) {
             PyObject* pair = PyList_GET_ITEM(items.get(), i);
             PyObject* key = PyTuple_GET_ITEM(pair, 0);
             if (!PyUnicode_Check(key)) {
-                PyErr_Format(PyExc_TypeError, "field names must be str, not %s",
-                             type_name(key));
+                PyErr_SetObject(PyExc_KeyError, key);
                 return false;
             }
             const char* name = PyUnicode_AsUTF8(key);
@@ -498,7 +561,7 @@ static bool record_to_c(CType* t, char* dst, PyObject* value) {
                 PyErr_SetObject(PyExc_KeyError, key);
                 return false;
             }
-            if (!field_to_c(*found, dst, PyTuple_GET_ITEM(pair, 1))) return false;
+            if (!field_to_c(*found, dst, PyTuple_GET_ITEM(pair, 1), avail)) return false;
         }
         return true;
     }
@@ -550,12 +613,17 @@ bool to_c(CType* t, char* dst, PyObject* value) {
         case Conv::ComplexDouble: return complex_to_c(t, dst, value);
         case Conv::Pointer:
         case Conv::Function: return pointer_to_c(t, dst, value);
-        case Conv::Record: return record_to_c(t, dst, value);
+        case Conv::Record: return record_to_c(t, dst, value, t->size);
         case Conv::Array: return array_to_c(t, dst, value, t->length);
         case Conv::None: break;
     }
     PyErr_Format(PyExc_TypeError, "cannot store a value of ctype '%s'", t->cname.c_str());
     return false;
+}
+
+bool to_c_sized(CType* t, char* dst, PyObject* value, Py_ssize_t avail) {
+    if (t->conv == Conv::Record) return record_to_c(t, dst, value, avail);
+    return to_c(t, dst, value);
 }
 
 PyObject* from_c(CType* t, char* src, PyObject* owner) {
@@ -646,6 +714,7 @@ bool write_bitfield(const FieldInfo& f, char* base, PyObject* value) {
         if (!as_int64(value, &v, f.type->cname.c_str())) return false;
         int64_t lo = f.bitsize == 64 ? INT64_MIN : -(int64_t{1} << (f.bitsize - 1));
         int64_t hi = f.bitsize == 64 ? INT64_MAX : (int64_t{1} << (f.bitsize - 1)) - 1;
+        if (f.bitsize == 1) hi = 1;  // as cffi: `int x:1 = 1` stores the bit (reads back -1)
         if (v < lo || v > hi) {
             PyErr_Format(PyExc_OverflowError,
                          "value %lld outside the range allowed by the bit field width: "

@@ -36,6 +36,23 @@ int64_t load_integer(const CType* t, const char* src);
 PyObject* read_bitfield(const types::FieldInfo& f, const char* base);
 bool write_bitfield(const types::FieldInfo& f, char* base, PyObject* value);
 
+// to_c for an object with `avail` bytes of memory at dst (more than sizeof(t) when a
+// struct ends with a flexible array member: its items may fill the rest).
+bool to_c_sized(CType* t, char* dst, PyObject* value, Py_ssize_t avail);
+
+// Writes a flexible array member's items (a list/tuple, or an int: a length, the memory
+// being already zeroed) at base + f.offset, within `avail` bytes from base.
+bool flexible_to_c(const types::FieldInfo& f, char* base, PyObject* value, Py_ssize_t avail);
+
+// The item count a struct initializer asks of the struct's flexible array member (0 if
+// none or not given): ffi.new sizes the allocation with it.
+bool flexible_length(CType* record, PyObject* init, Py_ssize_t* count);
+
+// char16_t/char32_t/wchar_t arrays from str: length in units (surrogate pairs for
+// char16_t), and the writing itself (no terminator).
+Py_ssize_t wide_length(const CType* item, PyObject* str);
+void write_wide(const CType* item, char* dst, PyObject* str);
+
 // The value of an integer-like cdata (primitive integer, char, bool, enum), for int().
 bool cdata_integer_value(CData* cd, int64_t* out, bool* is_unsigned);
 

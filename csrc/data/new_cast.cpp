@@ -32,8 +32,10 @@ static bool sized(CType* t, const char* what) {
 // The length of a `T[]` from its initializer: an int, or the length of a sequence (one
 // more for the terminating NUL of bytes/str).
 static bool open_array_length(CType* item, PyObject* init, Py_ssize_t* length) {
-    if (PyLong_Check(init)) {
-        *length = PyLong_AsSsize_t(init);
+    if (PyLong_Check(init) || (!PyFloat_Check(init) && PyIndex_Check(init))) {
+        PyRef index(PyNumber_Index(init));
+        if (!index) return false;
+        *length = PyLong_AsSsize_t(index.get());
         if (*length == -1 && PyErr_Occurred()) {
             if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
                 PyErr_Clear();
@@ -58,7 +60,7 @@ static bool open_array_length(CType* item, PyObject* init, Py_ssize_t* length) {
         return true;
     }
     if ((item->conv == Conv::WChar16 || item->conv == Conv::WChar32) && PyUnicode_Check(init)) {
-        *length = PyUnicode_GET_LENGTH(init) + 1;
+        *length = wide_length(item, init) + 1;
         return true;
     }
     PyErr_Format(PyExc_TypeError, "expected new array length or list/tuple/str, not %s",
@@ -75,10 +77,26 @@ PyObject* new_cdata(CType* t, PyObject* init) {
             return nullptr;
         }
         if (!sized(item, "instantiate")) return nullptr;
-        PyRef cd(reinterpret_cast<PyObject*>(new_owned(t, item->size, 0)));
+        Py_ssize_t nbytes = item->size;
+        if (item->kind == Kind::Struct || item->kind == Kind::Union) {
+            // A flexible array member gets the room its initializer asks for.
+            Py_ssize_t count;
+            if (!flexible_length(item, init, &count)) return nullptr;
+            if (count > 0) {
+                const types::FieldInfo& flex = item->fields.back();
+                Py_ssize_t isize = flex.type->item->size;
+                if (isize > 0 && count > (PY_SSIZE_T_MAX - flex.offset) / isize) {
+                    PyErr_SetString(PyExc_OverflowError, "array size would overflow a Py_ssize_t");
+                    return nullptr;
+                }
+                nbytes = std::max<Py_ssize_t>(nbytes, flex.offset + count * isize);
+            }
+        }
+        PyRef cd(reinterpret_cast<PyObject*>(new_owned(t, nbytes, 0)));
         if (!cd) return nullptr;
+        reinterpret_cast<CData*>(cd.get())->length = nbytes;  // see owned_size()
         if (init && init != Py_None &&
-            !to_c(item, reinterpret_cast<CData*>(cd.get())->data, init))
+            !to_c_sized(item, reinterpret_cast<CData*>(cd.get())->data, init, nbytes))
             return nullptr;
         return cd.release();
     }
@@ -93,7 +111,7 @@ PyObject* new_cdata(CType* t, PyObject* init) {
                 return nullptr;
             }
             if (!open_array_length(item, init, &length)) return nullptr;
-            if (PyLong_Check(init)) init = nullptr;
+            if (PyLong_Check(init) || (!PyFloat_Check(init) && PyIndex_Check(init))) init = nullptr;
         }
         if (item->size > 0 && length > PY_SSIZE_T_MAX / item->size) {
             PyErr_SetString(PyExc_OverflowError, "array size would overflow a Py_ssize_t");
@@ -177,8 +195,8 @@ static bool cast_source_integer(PyObject* v, uint64_t* out, const CType* target)
         *out = PyUnicode_READ_CHAR(v, 0);
         return true;
     }
-    if (PyIndex_Check(v)) {
-        PyRef i(PyNumber_Index(v));
+    if (PyIndex_Check(v) || (Py_TYPE(v)->tp_as_number && Py_TYPE(v)->tp_as_number->nb_int)) {
+        PyRef i(PyIndex_Check(v) ? PyNumber_Index(v) : PyNumber_Long(v));
         return i && cast_source_integer(i.get(), out, target);
     }
     if (PyUnicode_Check(v) || PyBytes_Check(v))
@@ -191,6 +209,7 @@ static bool cast_source_integer(PyObject* v, uint64_t* out, const CType* target)
 }
 
 static void store_truncated(CType* t, char* dst, uint64_t v) {
+    // (a _Bool cast of a float is handled before: 0.5 is true, not truncated to 0)
     if (t->conv == Conv::Bool) v = v != 0;
     memcpy(dst, &v, static_cast<size_t>(t->size));  // little-endian: the low bytes
 }
@@ -221,6 +240,8 @@ static PyObject* cast_to_float(CType* t, PyObject* v) {
         }
     } else if (PyBytes_Check(v) && PyBytes_GET_SIZE(v) == 1) {
         d = static_cast<unsigned char>(PyBytes_AS_STRING(v)[0]);
+    } else if (PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 1) {
+        d = PyUnicode_READ_CHAR(v, 0);
     } else {
         d = PyFloat_AsDouble(v);
         if (d == -1.0 && PyErr_Occurred()) return nullptr;
@@ -246,11 +267,30 @@ PyObject* cast(CType* t, PyObject* v) {
             if (t->conv == Conv::Float || t->conv == Conv::Double || t->conv == Conv::LongDouble)
                 return cast_to_float(t, v);
             if (t->conv == Conv::ComplexFloat || t->conv == Conv::ComplexDouble) {
+                PyRef number = PyRef::borrow(v);
+                if ((PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 1) ||
+                    (PyBytes_Check(v) && PyBytes_GET_SIZE(v) == 1)) {  // a character's code
+                    number = PyRef(PyFloat_FromDouble(PyUnicode_Check(v)
+                        ? PyUnicode_READ_CHAR(v, 0)
+                        : static_cast<unsigned char>(PyBytes_AS_STRING(v)[0])));
+                    if (!number) return nullptr;
+                }
                 PyRef r(reinterpret_cast<PyObject*>(new_value(t)));
-                if (!r || !to_c(t, reinterpret_cast<CData*>(r.get())->data, v)) return nullptr;
+                if (!r || !to_c(t, reinterpret_cast<CData*>(r.get())->data, number.get()))
+                    return nullptr;
                 return r.release();
             }
             if (t->conv == Conv::None) break;
+            if (t->conv == Conv::Bool && (PyFloat_Check(v) || (is_cdata(v) && (
+                    reinterpret_cast<CData*>(v)->ctype->conv == Conv::Float ||
+                    reinterpret_cast<CData*>(v)->ctype->conv == Conv::Double ||
+                    reinterpret_cast<CData*>(v)->ctype->conv == Conv::LongDouble)))) {
+                int truth = PyObject_IsTrue(v);
+                if (truth < 0) return nullptr;
+                CData* r = new_value(t);
+                if (r) *r->data = static_cast<char>(truth);
+                return reinterpret_cast<PyObject*>(r);
+            }
             uint64_t bits;
             if (!cast_source_integer(v, &bits, t)) return nullptr;
             CData* r = new_value(t);
@@ -272,8 +312,9 @@ PyObject* cast(CType* t, PyObject* v) {
                                      s->cname.c_str(), t->cname.c_str());
                         return nullptr;
                     }
-                } else if (PyFloat_Check(v)) {
-                    PyErr_Format(PyExc_TypeError, "cannot cast float to ctype '%s'",
+                } else if (PyUnicode_Check(v) || PyBytes_Check(v)) {
+                    PyErr_Format(PyExc_TypeError, "cannot cast %s to ctype '%s': an integer or "
+                                 "a cdata pointer is required", Py_TYPE(v)->tp_name,
                                  t->cname.c_str());
                     return nullptr;
                 }
