@@ -16,11 +16,14 @@
 
 namespace cffix::parse {
 
+static_assert(kTypeKeywordCount <= 16, "SpecifierState::keywords has a bit per type keyword");
+
 // What the specifiers of one declaration said so far.
 struct SpecifierState {
     Specifiers specs;
-    std::array<uint8_t, kTypeKeywordCount> counts{};  // type keywords, by Tok index
-    std::array<std::string_view, 6> spelled{};        // type specifiers as written
+    uint16_t keywords = 0;                      // type keywords seen, a bit each
+    uint8_t longs = 0;                          // the one keyword C allows twice
+    std::array<std::string_view, 6> spelled{};  // type specifiers as written
     size_t spelled_count = 0;
     std::shared_ptr<TypeExpr> other;  // struct/union/enum, a type name or a `...` type
     Token type_token;                 // the first type specifier
@@ -28,9 +31,10 @@ struct SpecifierState {
     bool is_const = false;
     bool is_volatile = false;
 
-    int count(Tok kind) const { return counts[index(kind)]; }
-    static size_t index(Tok kind) {
-        return static_cast<size_t>(kind) - static_cast<size_t>(Tok::KwVoid);
+    bool has(Tok kind) const { return (keywords & bit(kind)) != 0; }
+    static uint16_t bit(Tok kind) {
+        return static_cast<uint16_t>(1u
+                                     << (static_cast<int>(kind) - static_cast<int>(Tok::KwVoid)));
     }
     void spell(std::string_view word) {
         if (spelled_count < spelled.size()) spelled[spelled_count++] = word;
@@ -66,34 +70,31 @@ const char* place(SpecifierContext ctx) {
 // The canonical spelling of a combination of type keywords in any order (`long unsigned
 // int` is "unsigned long"), "void" for void, nullptr when it is not a C type.
 const char* canonical_primitive(const SpecifierState& st) {
-    int total = 0;
-    for (uint8_t n : st.counts) total += n;
-    for (size_t i = 0; i < st.counts.size(); ++i) {
-        if (st.counts[i] > (i == SpecifierState::index(Tok::KwLong) ? 2 : 1)) return nullptr;
-    }
-    int longs = st.count(Tok::KwLong);
-    bool is_unsigned = st.count(Tok::KwUnsigned) != 0;
-    bool is_signed = st.count(Tok::KwSigned) != 0;
+    int longs = st.longs;
+    bool is_unsigned = st.has(Tok::KwUnsigned);
+    bool is_signed = st.has(Tok::KwSigned);
     if (is_signed && is_unsigned) return nullptr;
-    if (st.count(Tok::KwVoid)) return total == 1 ? "void" : nullptr;
-    if (st.count(Tok::KwBool)) return total == 1 ? "_Bool" : nullptr;
-    bool is_float = st.count(Tok::KwFloat) != 0;
-    bool is_double = st.count(Tok::KwDouble) != 0;
-    bool is_complex = st.count(Tok::KwComplex) != 0;
+    if (st.has(Tok::KwVoid))
+        return st.keywords == SpecifierState::bit(Tok::KwVoid) ? "void" : nullptr;
+    if (st.has(Tok::KwBool))
+        return st.keywords == SpecifierState::bit(Tok::KwBool) ? "_Bool" : nullptr;
+    bool is_float = st.has(Tok::KwFloat);
+    bool is_double = st.has(Tok::KwDouble);
+    bool is_complex = st.has(Tok::KwComplex);
     if (is_float || is_double || is_complex) {
-        if (is_signed || is_unsigned || st.count(Tok::KwChar) || st.count(Tok::KwShort) ||
-            st.count(Tok::KwInt) || (is_float && is_double))
+        if (is_signed || is_unsigned || st.has(Tok::KwChar) || st.has(Tok::KwShort) ||
+            st.has(Tok::KwInt) || (is_float && is_double))
             return nullptr;
         if (is_float) return longs ? nullptr : is_complex ? "float _Complex" : "float";
         if (longs == 1 && !is_complex) return "long double";
         if (longs) return nullptr;
         return is_complex ? "double _Complex" : "double";  // `_Complex` alone is double
     }
-    if (st.count(Tok::KwChar)) {
-        if (st.count(Tok::KwShort) || longs || st.count(Tok::KwInt)) return nullptr;
+    if (st.has(Tok::KwChar)) {
+        if (st.has(Tok::KwShort) || longs || st.has(Tok::KwInt)) return nullptr;
         return is_unsigned ? "unsigned char" : is_signed ? "signed char" : "char";
     }
-    bool is_short = st.count(Tok::KwShort) != 0;
+    bool is_short = st.has(Tok::KwShort);
     if (is_short && longs) return nullptr;
     static const char* const kNames[2][4] = {
         {"int", "short", "long", "long long"},
@@ -188,7 +189,10 @@ void Parser::add_type_keyword(SpecifierState& st) {
     if (st.other) fail_combination(st, tok_);
     if (!st.has_type) st.type_token = tok_;
     st.has_type = true;
-    if (++st.counts[SpecifierState::index(tok_.kind)] > 2) fail_combination(st, tok_);
+    uint16_t bit = SpecifierState::bit(tok_.kind);
+    bool repeated = tok_.kind == Tok::KwLong ? ++st.longs > 2 : st.has(tok_.kind);
+    st.keywords |= bit;
+    if (repeated) fail_combination(st, tok_);
     advance();
 }
 
@@ -237,7 +241,8 @@ bool Parser::parse_dots_type(SpecifierState& st) {
         } else {
             return false;
         }
-        st.counts = {};
+        st.keywords = 0;
+        st.longs = 0;
     } else {
         st.type_token = tok_;
         st.has_type = true;
@@ -254,7 +259,7 @@ bool Parser::parse_dots_type(SpecifierState& st) {
 std::shared_ptr<TypeExpr> Parser::finish_base_type(SpecifierState& st) {
     std::shared_ptr<TypeExpr> type = std::move(st.other);
     if (!type) {
-        if (st.count(Tok::KwLong) && st.count(Tok::KwDouble) && st.count(Tok::KwComplex))
+        if (st.longs && st.has(Tok::KwDouble) && st.has(Tok::KwComplex))
             fail(st.type_token, "'long double _Complex' is not supported");
         const char* name = canonical_primitive(st);
         if (name == nullptr) fail_combination(st, st.type_token);

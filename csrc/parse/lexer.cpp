@@ -98,13 +98,12 @@ constexpr Keyword kKeywords[] = {
     {"__auto_type", Tok::KwUnsupported},
 };
 
+// Keywords are told apart by length and a few characters, so the hash is O(1) whatever
+// the identifier's length (probing with a full comparison settles collisions).
 constexpr uint32_t hash_word(std::string_view word) {
-    uint32_t h = 2166136261u;  // FNV-1a
-    for (char c : word) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 16777619u;
-    }
-    return h;
+    auto at = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(word[i])); };
+    size_t n = word.size();
+    return static_cast<uint32_t>(n) * 0x9e3779b1u ^ at(0) * 31u ^ at(n - 1) * 131u ^ at(n / 2) * 7u;
 }
 
 // Open addressing over kKeywords, built at compile time: identifiers are the most common
