@@ -2,14 +2,16 @@
 
 The methods that must be fast (cdef, typeof, sizeof, alignof, offsetof, getctype,
 list_types, include) are implemented in C++ by ``cffix._core.FFI``; this subclass adds
-the Python-level surface. Keep this module cheap to import: it is on the path of
-``import cffix``.
+the Python-level surface (cdef and include get thin wrappers that record each call for
+out-of-line modules; set_source/compile/emit_* live in builder.py, imported on first
+use). Keep this module cheap to import: it is on the path of ``import cffix``.
 """
 
 from . import _core
 
 TYPE_CHECKING = False  # typing stays unimported at run time: `import cffix` is cheap
 if TYPE_CHECKING:
+    import os
     from collections.abc import Callable, Hashable
     from typing import Any
 
@@ -26,6 +28,91 @@ class FFI(_core.FFI):
     """
 
     __slots__ = ("__dict__",)
+
+    # cdef() and include() are C++ methods; these wrappers also record each successful
+    # call (in order, with its options) so that set_source(name, None) + compile() can
+    # generate a module replaying them (builder.py).
+    def cdef(self, csource: str, override: bool = False, packed: bool = False,
+             pack: "int | None" = None) -> None:
+        """Declare C types, functions, globals and constants, in C syntax.
+
+            ffi.cdef("struct point { int x, y; }; int abs(int);")
+
+        override=True lets later declarations replace earlier ones; packed=True packs
+        every struct of this call; pack=N gives them ``#pragma pack(N)`` layout.
+        """
+        history = self.__dict__.setdefault("_cffix_history", [])
+        try:
+            super().cdef(csource, override, packed, pack)
+        except Exception as exc:
+            if isinstance(csource, str):  # it may have declared part of the text
+                history.append(("failed", csource, f"{type(exc).__name__}: {exc}"))
+            raise
+        history.append(("cdef", csource, bool(override), bool(packed),
+                        None if pack is None else int(pack)))
+
+    def include(self, ffi_to_include: "FFI") -> None:
+        """Make the types and declarations of another FFI usable here.
+
+            ffi.include(base_ffi)
+        """
+        super().include(ffi_to_include)
+        self.__dict__.setdefault("_cffix_history", []).append(("include", ffi_to_include))
+
+    def set_source(self, module_name: str, source: "str | None",
+                   source_extension: str = ".c", **kwds: "Any") -> None:
+        """Name the module that compile() / emit_python_code() will write.
+
+            ffibuilder.set_source("_mymod", None)   # out-of-line ABI mode
+            ffibuilder.compile()                    # writes ./_mymod.py
+            # later: from _mymod import ffi; lib = ffi.dlopen("libfoo.so")
+
+        ``source=None`` selects out-of-line ABI mode: a pure Python module holding a
+        ready ``ffi`` (the cdef()s and include()s of this FFI, replayed at import).
+        API mode (a C source string, compiled into an extension module) is not
+        implemented yet: it raises ``cffix.builder.APIModeNotImplemented``, a
+        VerificationError. Other keywords (libraries=, ...) are ignored in ABI mode.
+        """
+        from . import builder
+
+        builder.set_source(self, module_name, source, source_extension, kwds)
+
+    def emit_python_code(self, filename: "str | os.PathLike[str]") -> None:
+        """Write the out-of-line module named by set_source(name, None) to ``filename``.
+
+            ffibuilder.emit_python_code("build/_mymod.py")
+
+        The output is deterministic; an unchanged file is not rewritten.
+        """
+        from . import builder
+
+        builder.emit_python_code(self, filename)
+
+    def compile(self, tmpdir: "str | os.PathLike[str]" = ".", verbose: bool = False,
+                target: "str | None" = None, debug: "bool | None" = None) -> str:
+        """Write the module named by set_source() under ``tmpdir`` and return its path.
+
+            ffibuilder.set_source("pkg._mymod", None)
+            ffibuilder.compile(tmpdir="build")   # 'build/pkg/_mymod.py'
+
+        Directories are created as needed. ``target`` and ``debug`` only concern
+        compiled (API-mode) modules and are ignored in ABI mode.
+        """
+        from . import builder
+
+        return builder.compile(self, tmpdir, verbose, target, debug)
+
+    def emit_c_code(self, filename: str) -> None:
+        """API mode only (not implemented yet): raises for out-of-line ABI modules."""
+        from . import builder
+
+        builder.emit_c_code(self, filename)
+
+    def distutils_extension(self, tmpdir: str = "build", verbose: bool = True) -> "Any":
+        """API mode only (not implemented yet): raises for out-of-line ABI modules."""
+        from . import builder
+
+        return builder.distutils_extension(self, tmpdir, verbose)
 
     def init_once(self, func: "Callable[[], Any]", tag: "Hashable") -> "Any":
         """Call ``func()`` the first time a given ``tag`` is seen on this FFI, and return
