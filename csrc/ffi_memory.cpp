@@ -7,6 +7,7 @@
 #include "data/cdata.h"
 #include "data/memory.h"
 #include "ffi_object.h"
+#include "lib/library.h"
 #include "types/errors.h"
 
 namespace cffix {
@@ -136,6 +137,9 @@ static PyObject* ffi_addressof(PyObject*, PyObject* const* args, Py_ssize_t narg
         PyErr_SetString(PyExc_TypeError, "addressof() missing required argument 'cdata'");
         return nullptr;
     }
+    if (lib::is_library(args[0]))  // ffi.addressof(lib, "name"): csrc/lib/library.h
+        return nargs == 2 ? lib::address_of(args[0], args[1])
+                          : PyErr_Format(PyExc_TypeError, "addressof(lib, name) takes 2 arguments");
     if (!data::is_cdata(args[0]))
         return PyErr_Format(PyExc_TypeError, "addressof() expected a 'cdata' object, got %s",
                             Py_TYPE(args[0])->tp_name);

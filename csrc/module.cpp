@@ -5,6 +5,7 @@
 #include "data/memory.h"
 #include "data/ownership.h"
 #include "ffi_object.h"
+#include "lib/library.h"
 #include "types/ctype.h"
 #include "types/errors.h"
 
@@ -61,6 +62,28 @@ PyMODINIT_FUNC PyInit__core() {
         PyDict_SetItemString(dict, "CType", reinterpret_cast<PyObject*>(&cffix::types::CType_Type)) < 0 ||
         !cffix::data::init_buffer_types(dict))
         return nullptr;
+    // ffi.RTLD_*: the dlopen() flags this platform has, as in cffi.
+    static const struct {
+        const char* name;
+        int value;
+    } rtld_flags[] = {
+        {"RTLD_LAZY", RTLD_LAZY}, {"RTLD_NOW", RTLD_NOW}, {"RTLD_GLOBAL", RTLD_GLOBAL},
+        {"RTLD_LOCAL", RTLD_LOCAL},
+#ifdef RTLD_NODELETE
+        {"RTLD_NODELETE", RTLD_NODELETE},
+#endif
+#ifdef RTLD_NOLOAD
+        {"RTLD_NOLOAD", RTLD_NOLOAD},
+#endif
+#ifdef RTLD_DEEPBIND
+        {"RTLD_DEEPBIND", RTLD_DEEPBIND},
+#endif
+    };
+    for (const auto& flag : rtld_flags) {
+        cffix::PyRef value(PyLong_FromLong(flag.value));
+        if (!value || PyDict_SetItemString(dict, flag.name, value.get()) < 0) return nullptr;
+    }
+    if (!cffix::lib::init_library_type(module.get())) return nullptr;
     PyType_Modified(&cffix::FFI_Type);
     return module.release();
 }

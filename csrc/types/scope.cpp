@@ -406,6 +406,28 @@ void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
     constants_[name] = constant;
 }
 
+GlobalDecl Scope::find_global(std::string_view name) const {
+    GlobalDecl g;
+    if (auto it = functions_.find(name); it != functions_.end())
+        g.function = &it->second;
+    else if (auto v = variables_.find(name); v != variables_.end())
+        g.variable = &v->second;
+    else if (auto c = constants_.find(name); c != constants_.end())
+        g.constant = &c->second;
+    for (size_t i = 0; !g && i < included_.size(); ++i) g = included_[i]->find_global(name);
+    return g;
+}
+
+void Scope::list_globals(std::vector<std::string>& names) const {
+    for (const auto& [name, f] : functions_)
+        if (f.extern_python == parse::ExternPython::No) names.push_back(name);
+    for (const auto& [name, _] : variables_) names.push_back(name);
+    for (const auto& [name, _] : constants_) names.push_back(name);
+    for (const Scope* s : included_) s->list_globals(names);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+}
+
 void Scope::list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
                        std::vector<std::string>& unions) const {
     for (const auto& [name, _] : typedefs_) typedefs.push_back(name);

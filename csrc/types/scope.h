@@ -51,6 +51,14 @@ struct ConstantDecl {
     parse::SourcePos pos;
 };
 
+// What a name denotes for a lib object (Scope::find_global): at most one is set.
+struct GlobalDecl {
+    const FunctionDecl* function = nullptr;
+    const VariableDecl* variable = nullptr;
+    const ConstantDecl* constant = nullptr;  // #define or enumerator
+    explicit operator bool() const { return function || variable || constant; }
+};
+
 class Scope : public parse::DeclSink {
 public:
     Scope();
@@ -73,6 +81,12 @@ public:
     const NameMap<FunctionDecl>& functions() const { return functions_; }
     const NameMap<VariableDecl>& variables() const { return variables_; }
     const NameMap<ConstantDecl>& constants() const { return constants_; }
+    // For lib objects: the function, variable or constant called `name`, searched here
+    // first, then in the included scopes in include order (as types are).
+    GlobalDecl find_global(std::string_view name) const;
+    // Every name find_global knows except extern "Python" functions (which only API-mode
+    // modules define), sorted, each once: dir(lib).
+    void list_globals(std::vector<std::string>& names) const;
     // (typedef names, struct tags, union tags), sorted, without anonymous ones.
     void list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
                     std::vector<std::string>& unions) const;

@@ -1,0 +1,507 @@
+// The Library object of ABI mode: loading, symbol lookup, attribute access (see library.h).
+#include "lib/library.h"
+
+#include <dlfcn.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "call/function.h"
+#include "data/convert.h"
+#include "types/errors.h"
+
+namespace cffix::types {
+PyObject* const_int_to_python(parse::ConstInt v);  // types/constint.cpp
+}
+
+namespace cffix::lib {
+
+using data::CData;
+using types::CType;
+using types::Kind;
+
+namespace {
+
+struct Library {
+    PyObject_HEAD
+    void* handle;        // from dlopen; null once closed
+    bool owns_handle;    // false for a wrapped handle: the caller dlclose's it
+    bool release_gil;    // given to every function made from this library
+    PyObject* ffi;       // owned: the FFI whose declarations are exposed
+    types::Scope* scope; // borrowed from ffi; null once the GC cleared the library
+    PyObject* name;      // str: '<None>', the path, or the wrapped handle's address
+    PyObject* dict;      // cache: name -> function cdata or int (lib.__dict__)
+    // Symbol -> address of the global variables resolved so far (values are not cached:
+    // C code may change them).
+    types::NameMap<void*>* variables;
+    PyObject* weakreflist;
+};
+
+PyTypeObject Library_Type;
+
+Library* as_library(PyObject* obj) { return reinterpret_cast<Library*>(obj); }
+
+// ---------------------------------------------------------------- errors
+
+PyObject* closed_error(Library* lib) {
+    if (!lib->scope)
+        return PyErr_Format(PyExc_ValueError, "library '%U' has been cleared", lib->name);
+    return PyErr_Format(PyExc_ValueError, "library '%U' has already been closed", lib->name);
+}
+
+PyObject* no_such_name(Library* lib, PyObject* name) {
+    return PyErr_Format(PyExc_AttributeError,
+                        "cffix library '%U' has no function, constant or global variable "
+                        "named '%U'",
+                        lib->name, name);
+}
+
+PyObject* verification_missing(const std::string& message) {
+    PyErr_SetString(types::error_classes.verification_missing, message.c_str());
+    return nullptr;
+}
+
+// Partial structs/unions (`...;`) have a layout only the C compiler knows: API mode.
+bool check_not_partial(CType* t) {
+    while (t->kind == Kind::Array) t = t->item;
+    if ((t->kind == Kind::Struct || t->kind == Kind::Union) && (t->flags & types::RF_PARTIAL)) {
+        verification_missing(t->cname);
+        return false;
+    }
+    return true;
+}
+
+// ---------------------------------------------------------------- symbols
+
+// The address of `symbol`, or null with AttributeError naming the declaration (`what`
+// `declared`), the symbol when an asm label renames it, the library and dlerror().
+void* find_symbol(Library* lib, const std::string& symbol, const char* what,
+                  const char* declared) {
+    dlerror();  // clear a stale error: a null result alone does not mean failure
+    void* address = dlsym(lib->handle, symbol.c_str());
+    if (address) return address;
+    const char* error = dlerror();
+    std::string label = symbol == declared ? "" : " (asm label '" + symbol + "')";
+    PyErr_Format(PyExc_AttributeError, "%s '%s'%s not found in library '%U': %s", what,
+                 declared, label.c_str(), lib->name,
+                 error ? error : "the symbol's address is NULL");
+    return nullptr;
+}
+
+const std::string& symbol_of(const std::string& asm_name, const std::string& name) {
+    return asm_name.empty() ? name : asm_name;
+}
+
+void* variable_address(Library* lib, const std::string& name, const types::VariableDecl& v) {
+    const std::string& symbol = symbol_of(v.asm_name, name);
+    auto it = lib->variables->find(symbol);
+    if (it != lib->variables->end()) return it->second;
+    void* address = find_symbol(lib, symbol, "variable", name.c_str());
+    if (address) lib->variables->emplace(symbol, address);
+    return address;
+}
+
+// ---------------------------------------------------------------- attribute kinds
+
+// Caches `value` under `key` unless another thread got there first; returns the cached
+// object (new reference).
+PyObject* cache(Library* lib, PyObject* key, PyObject* value) {
+    if (!value) return nullptr;
+    PyObject* kept = PyDict_SetDefault(lib->dict, key, value);  // borrowed
+    PyObject* result = Py_XNewRef(kept);
+    Py_DECREF(value);
+    return result;
+}
+
+PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
+                        const types::FunctionDecl& f) {
+    if (f.extern_python != parse::ExternPython::No)
+        return PyErr_Format(PyExc_AttributeError,
+                            "'%s' is declared extern \"Python\": it exists only in API-mode "
+                            "modules (ffi.set_source), not in a dlopen() library",
+                            name.c_str());
+    void* address = find_symbol(lib, symbol_of(f.asm_name, name), "function/symbol",
+                                name.c_str());
+    if (!address) return nullptr;
+    return cache(lib, key, call::make_function(f.type.get(), address, name, lib->release_gil));
+}
+
+PyObject* load_constant(Library* lib, PyObject* key, const std::string& name,
+                        const types::ConstantDecl& c) {
+    if (c.dots) {
+        if (c.enum_type)
+            return verification_missing("the value of '" + name + "' (" + c.enum_type->cname +
+                                        ", declared with '...') is only known in API mode");
+        return verification_missing("the value of '" + name +
+                                    "' (#define with '...') is only known in API mode");
+    }
+    return cache(lib, key, types::const_int_to_python(c.value));
+}
+
+// `T x[]`: the length is unknown, so the value is a `T *` to the first item, as in cffi.
+PyObject* pointer_to_items(CType* array, void* address) {
+    try {
+        Ref<CType> pointer(types::pointer_type(array->item));
+        return reinterpret_cast<PyObject*>(data::new_pointer(pointer.get(), address));
+    } catch (...) {
+        return types::translate_exception();
+    }
+}
+
+PyObject* read_variable(Library* lib, const std::string& name, const types::VariableDecl& v) {
+    CType* t = v.type.get();
+    if (!check_not_partial(t)) return nullptr;
+    void* address = variable_address(lib, name, v);
+    if (!address) return nullptr;
+    if (t->kind == Kind::Array && t->length < 0) return pointer_to_items(t, address);
+    return data::from_c(t, static_cast<char*>(address), reinterpret_cast<PyObject*>(lib));
+}
+
+bool write_variable(Library* lib, const std::string& name, const types::VariableDecl& v,
+                    PyObject* value) {
+    if (v.is_const) {
+        // Its memory is usually read-only: writing would crash, not raise.
+        PyErr_Format(PyExc_AttributeError, "cannot write to const global variable '%s'",
+                     name.c_str());
+        return false;
+    }
+    if (!check_not_partial(v.type.get())) return false;
+    void* address = variable_address(lib, name, v);
+    return address && data::to_c(v.type.get(), static_cast<char*>(address), value);
+}
+
+// The declaration `key` names, with its UTF-8 text in `name`. False (no exception) for a
+// name that is not a str or not declared.
+bool find_declaration(Library* lib, PyObject* key, std::string& name, types::GlobalDecl& g) {
+    if (!PyUnicode_Check(key) || !lib->scope) return false;
+    Py_ssize_t len;
+    const char* text = PyUnicode_AsUTF8AndSize(key, &len);
+    if (!text) {
+        PyErr_Clear();  // unencodable (lone surrogates): no C name is spelled so
+        return false;
+    }
+    name.assign(text, static_cast<size_t>(len));
+    g = lib->scope->find_global(name);
+    return static_cast<bool>(g);
+}
+
+// ---------------------------------------------------------------- type slots
+
+PyObject* library_getattro(PyObject* self, PyObject* key) {
+    Library* lib = as_library(self);
+    // The hot path: functions and constants accessed before are one dict lookup.
+    if (PyObject* hit = PyDict_GetItemWithError(lib->dict, key)) return Py_NewRef(hit);
+    if (PyErr_Occurred()) return nullptr;
+    std::string name;
+    types::GlobalDecl g;
+    if (find_declaration(lib, key, name, g)) {
+        if (!lib->handle) return closed_error(lib);
+        if (g.function) return load_function(lib, key, name, *g.function);
+        if (g.variable) return read_variable(lib, name, *g.variable);
+        return load_constant(lib, key, name, *g.constant);
+    }
+    // Python-level attributes: __class__, __dict__, __dir__...
+    PyObject* result = PyObject_GenericGetAttr(self, key);
+    if (result || !PyErr_ExceptionMatches(PyExc_AttributeError)) return result;
+    PyErr_Clear();
+    if (!lib->scope) return closed_error(lib);
+    return no_such_name(lib, key);
+}
+
+int library_setattro(PyObject* self, PyObject* key, PyObject* value) {
+    Library* lib = as_library(self);
+    std::string name;
+    types::GlobalDecl g;
+    if (!find_declaration(lib, key, name, g)) {
+        if (!PyUnicode_Check(key))
+            PyErr_Format(PyExc_TypeError, "attribute name must be string, not '%s'",
+                         Py_TYPE(key)->tp_name);
+        else if (!lib->scope)
+            closed_error(lib);
+        else
+            no_such_name(lib, key);
+        return -1;
+    }
+    if (!lib->handle) {
+        closed_error(lib);
+        return -1;
+    }
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "C attribute cannot be deleted");
+        return -1;
+    }
+    if (!g.variable) {
+        PyErr_Format(PyExc_AttributeError, "cannot write to function or constant '%s'",
+                     name.c_str());
+        return -1;
+    }
+    return write_variable(lib, name, *g.variable, value) ? 0 : -1;
+}
+
+PyObject* library_repr(PyObject* self) {
+    Library* lib = as_library(self);
+    return PyUnicode_FromFormat("<cffix.Lib object for '%U'%s>", lib->name,
+                                lib->handle ? "" : " (closed)");
+}
+
+PyObject* library_dir(PyObject* self, PyObject*) {
+    Library* lib = as_library(self);
+    std::vector<std::string> names;
+    if (lib->scope) lib->scope->list_globals(names);
+    PyRef list(PyList_New(static_cast<Py_ssize_t>(names.size())));
+    if (!list) return nullptr;
+    for (size_t i = 0; i < names.size(); ++i) {
+        PyObject* s = PyUnicode_FromStringAndSize(names[i].data(),
+                                                  static_cast<Py_ssize_t>(names[i].size()));
+        if (!s) return nullptr;
+        PyList_SET_ITEM(list.get(), static_cast<Py_ssize_t>(i), s);
+    }
+    return list.release();
+}
+
+PyObject* library_get_dict(PyObject* self, void*) {
+    return Py_NewRef(as_library(self)->dict);
+}
+
+int library_traverse(PyObject* self, visitproc visit, void* arg) {
+    Library* lib = as_library(self);
+    Py_VISIT(lib->ffi);
+    Py_VISIT(lib->dict);
+    return 0;
+}
+
+int library_clear(PyObject* self) {
+    Library* lib = as_library(self);
+    if (lib->dict) PyDict_Clear(lib->dict);  // the dict itself stays: getattro reads it
+    lib->scope = nullptr;                    // it dies with the FFI
+    Py_CLEAR(lib->ffi);
+    return 0;
+}
+
+void library_dealloc(PyObject* self) {
+    Library* lib = as_library(self);
+    PyObject_GC_UnTrack(self);
+    if (lib->weakreflist) PyObject_ClearWeakRefs(self);
+    library_clear(self);
+    Py_CLEAR(lib->dict);
+    Py_CLEAR(lib->name);
+    delete lib->variables;
+    // The handle stays open: see library.h.
+    Py_TYPE(self)->tp_free(self);
+}
+
+PyMethodDef library_methods[] = {
+    {"__dir__", library_dir, METH_NOARGS,
+     "The declared functions, global variables and constants."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyGetSetDef library_getset[] = {
+    {"__dict__", library_get_dict, nullptr,
+     "The functions and constants resolved so far.", nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+// ---------------------------------------------------------------- loading
+
+// A new Library for an open `handle` (closed again if this fails and it owns it).
+PyObject* new_library(PyObject* ffi, types::Scope* scope, void* handle, bool owns_handle,
+                      PyObject* name, bool release_gil) {
+    PyRef self(Library_Type.tp_alloc(&Library_Type, 0));
+    Library* lib = as_library(self.get());
+    if (self) {
+        lib->ffi = Py_NewRef(ffi);
+        lib->scope = scope;
+        lib->name = Py_NewRef(name);
+        lib->release_gil = release_gil;
+        lib->dict = PyDict_New();
+        if (lib->dict) {
+            try {
+                lib->variables = new types::NameMap<void*>();
+            } catch (const std::bad_alloc&) {
+                PyErr_NoMemory();
+            }
+        }
+    }
+    if (!self || !lib->variables) {
+        if (owns_handle) dlclose(handle);
+        return nullptr;
+    }
+    lib->handle = handle;
+    lib->owns_handle = owns_handle;
+    return self.release();
+}
+
+// dlopen() without the GIL (it runs the library's constructors and takes the loader's
+// lock). On failure, `error` gets dlerror()'s text (thread-local: read it right away).
+void* load(const char* path, int flags, std::string& error) {
+    void* handle;
+    Py_BEGIN_ALLOW_THREADS
+    handle = dlopen(path, flags);
+    if (!handle) {
+        const char* message = dlerror();
+        error = message ? message : "unknown dlopen() error";
+    }
+    Py_END_ALLOW_THREADS
+    return handle;
+}
+
+// ctypes.util.find_library(name): a str, None, or null with an exception set. Imported
+// here only: ctypes is not needed on any other path.
+PyObject* find_library(PyObject* name) {
+    PyRef util(PyImport_ImportModule("ctypes.util"));
+    if (!util) return nullptr;
+    return PyObject_CallMethod(util.get(), "find_library", "O", name);
+}
+
+}  // namespace
+
+PyObject* open_library(PyObject* ffi, types::Scope* scope, PyObject* name, int flags,
+                       bool release_gil) {
+    if (!(flags & (RTLD_NOW | RTLD_LAZY))) flags |= RTLD_NOW;
+    std::string error;
+    if (name == Py_None) {
+        PyRef display(PyUnicode_FromString("<None>"));
+        if (!display) return nullptr;
+        void* handle = load(nullptr, flags, error);
+        if (!handle)
+            return PyErr_Format(PyExc_OSError, "cannot load library '<None>': %s", error.c_str());
+        return new_library(ffi, scope, handle, true, display.get(), release_gil);
+    }
+    PyRef path(PyUnicode_EncodeFSDefault(name));
+    if (!path) return nullptr;
+    const char* text = PyBytes_AS_STRING(path.get());
+    if (strlen(text) != static_cast<size_t>(PyBytes_GET_SIZE(path.get())))
+        return PyErr_Format(PyExc_ValueError, "dlopen(): embedded null character in %R", name);
+    // As given first: a path, a file name ("libm.so.6") or a name the loader knows.
+    if (void* handle = load(text, flags, error))
+        return new_library(ffi, scope, handle, true, name, release_gil);
+    // cffi reports this first failure only for names that look like files.
+    bool file_like = strchr(text, '/') || strchr(text, '.');
+    // Then a short name ("m", "c", "z") through the platform's search, as cffi does.
+    PyRef found(find_library(name));
+    if (!found) return nullptr;
+    if (found.get() == Py_None) {
+        if (file_like)
+            return PyErr_Format(PyExc_OSError,
+                                "cannot load library '%U': %s.  Additionally, "
+                                "ctypes.util.find_library() did not manage to locate a "
+                                "library called %R",
+                                name, error.c_str(), name);
+        return PyErr_Format(PyExc_OSError,
+                            "ctypes.util.find_library() did not manage to locate a library "
+                            "called %R",
+                            name);
+    }
+    if (!PyUnicode_Check(found.get()))
+        return PyErr_Format(PyExc_TypeError, "ctypes.util.find_library() returned %R", found.get());
+    PyRef found_path(PyUnicode_EncodeFSDefault(found.get()));
+    if (!found_path) return nullptr;
+    void* handle = load(PyBytes_AS_STRING(found_path.get()), flags, error);
+    if (!handle)
+        return PyErr_Format(PyExc_OSError, "cannot load library '%U': %s", found.get(),
+                            error.c_str());
+    return new_library(ffi, scope, handle, true, found.get(), release_gil);
+}
+
+PyObject* wrap_handle(PyObject* ffi, types::Scope* scope, CData* handle, bool release_gil) {
+    CType* t = handle->ctype;
+    if (t->kind != Kind::Pointer || t->item->kind != Kind::Void)
+        return PyErr_Format(PyExc_TypeError,
+                            "dlopen() takes a file name or 'void *' handle, not '%s'",
+                            t->cname.c_str());
+    if (!handle->data) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot call dlopen(NULL)");
+        return nullptr;
+    }
+    PyRef display(PyUnicode_FromFormat("%p", handle->data));
+    if (!display) return nullptr;
+    return new_library(ffi, scope, handle->data, false, display.get(), release_gil);
+}
+
+bool close_library(PyObject* obj) {
+    Library* lib = as_library(obj);
+    if (!lib->handle) return true;
+    void* handle = lib->handle;
+    lib->handle = nullptr;  // from now on every declared name raises
+    lib->variables->clear();
+    PyDict_Clear(lib->dict);  // the function objects must not be found again
+    if (!lib->owns_handle) return true;
+    int status;
+    std::string error;
+    Py_BEGIN_ALLOW_THREADS
+    status = dlclose(handle);
+    if (status != 0) {
+        const char* message = dlerror();
+        error = message ? message : "unknown dlclose() error";
+    }
+    Py_END_ALLOW_THREADS
+    if (status != 0) {
+        PyErr_Format(PyExc_OSError, "cannot close library '%U': %s", lib->name, error.c_str());
+        return false;
+    }
+    return true;
+}
+
+bool is_library(PyObject* obj) { return Py_IS_TYPE(obj, &Library_Type); }
+
+PyObject* address_of(PyObject* obj, PyObject* key) {
+    Library* lib = as_library(obj);
+    if (!PyUnicode_Check(key))
+        return PyErr_Format(PyExc_TypeError, "addressof(lib, name): name must be a str, not %s",
+                            Py_TYPE(key)->tp_name);
+    std::string name;
+    types::GlobalDecl g;
+    bool declared = find_declaration(lib, key, name, g);
+    if (PyErr_Occurred()) return nullptr;
+    if (!lib->handle || !lib->scope) return closed_error(lib);
+    if (declared && g.function) return library_getattro(obj, key);  // the cached cdata
+    if (!declared || !g.variable)
+        return PyErr_Format(PyExc_AttributeError,
+                            "cffix library '%U' has no function or global variable named '%U'",
+                            lib->name, key);
+    CType* t = g.variable->type.get();
+    if (!check_not_partial(t)) return nullptr;
+    char* address = static_cast<char*>(variable_address(lib, name, *g.variable));
+    if (!address) return nullptr;
+    if (t->kind == Kind::Array) {
+        if (t->length < 0) return pointer_to_items(t, address);
+        return reinterpret_cast<PyObject*>(data::new_view(t, address, obj, t->length));
+    }
+    Ref<CType> pointer;
+    try {
+        pointer = Ref<CType>(types::pointer_type(t));
+    } catch (...) {
+        return types::translate_exception();
+    }
+    if (t->size <= 0)  // opaque: nothing is known to be reachable through it
+        return reinterpret_cast<PyObject*>(data::new_pointer(pointer.get(), address));
+    // A view: it keeps the library object alive and knows it reaches one item.
+    return reinterpret_cast<PyObject*>(data::new_view(pointer.get(), address, obj, 1));
+}
+
+bool init_library_type(PyObject* module) {
+    PyTypeObject& t = Library_Type;
+    Py_SET_REFCNT(&t, 1);
+    t.tp_name = "cffix._core.Lib";
+    t.tp_basicsize = sizeof(Library);
+    t.tp_dealloc = library_dealloc;
+    t.tp_repr = library_repr;
+    t.tp_getattro = library_getattro;
+    t.tp_setattro = library_setattro;
+    t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC;
+    t.tp_doc =
+        "A library loaded by ffi.dlopen(): its declared functions, global variables and\n"
+        "constants are attributes.\n\n"
+        "    lib = ffi.dlopen('m'); lib.sqrt(2.0)";
+    t.tp_traverse = library_traverse;
+    t.tp_clear = library_clear;
+    t.tp_weaklistoffset = offsetof(Library, weakreflist);
+    t.tp_methods = library_methods;
+    t.tp_getset = library_getset;
+    if (PyType_Ready(&t) < 0) return false;
+    return PyModule_AddObjectRef(module, "Lib", reinterpret_cast<PyObject*>(&t)) >= 0;
+}
+
+}  // namespace cffix::lib

@@ -1,0 +1,58 @@
+// Libraries loaded in ABI mode (ffi.dlopen): the Library object, `<cffix.Lib object for
+// 'libm.so.6'>`, holding the dlopen handle and the FFI whose declarations it exposes.
+//
+//   lib.f          a declared function: resolved with dlsym (its asm label when it has
+//                  one) on first access, made into a callable cdata by call/, and cached
+//                  in the library's dict, so later accesses are one dict lookup.
+//   lib.X          an integer constant (#define, enumerator): a Python int, cached too.
+//   lib.var        a global variable: its current value, read at each access through
+//                  data::from_c (arrays and structs are views on the library's memory);
+//                  `lib.var = v` writes through data::to_c. Only the address is cached.
+//   dir(lib)       every declared function, variable and constant, included FFIs' too.
+//
+// After ffi.dlclose(lib), using any declared name raises ValueError; the cached function
+// objects are dropped from the dict. Function cdata obtained before the close, and views
+// on the library's variables, point into unmapped memory: using them is undefined, as
+// using a function pointer after dlclose() is in C.
+//
+// A Library that is garbage-collected without ffi.dlclose() leaves the library loaded
+// (cffi's FFI keeps every library it opened alive, with the same effect): function
+// cdata taken from it stay callable.
+//
+// CPython convention: null/false with a Python exception set on failure.
+#pragma once
+
+#include <dlfcn.h>  // RTLD_* flags
+
+#include "data/cdata.h"
+#include "types/scope.h"
+
+namespace cffix::lib {
+
+// ffi.dlopen(name, flags) once the arguments are shaped: `name` is a str (a path when it
+// contains '/', else tried as given, then through ctypes.util.find_library as cffi
+// does) or None (the main program and its libraries: dlopen(NULL)). `scope` is `ffi`'s,
+// kept alive by the reference the library holds on `ffi`. Without RTLD_NOW or
+// RTLD_LAZY in `flags`, RTLD_NOW is added. With release_gil=false, the functions of this
+// library keep the GIL during calls (a cffix extension). Errors: OSError.
+PyObject* open_library(PyObject* ffi, types::Scope* scope, PyObject* name, int flags,
+                       bool release_gil);
+
+// ffi.dlopen(handle) for a `void *` cdata holding a handle from a C call to dlopen():
+// wrapped, never dlclose'd by cffix. NULL -> RuntimeError; another type -> TypeError.
+PyObject* wrap_handle(PyObject* ffi, types::Scope* scope, data::CData* handle,
+                      bool release_gil);
+
+// ffi.dlclose(lib): idempotent. dlclose() failing -> OSError.
+bool close_library(PyObject* lib);
+
+bool is_library(PyObject* obj);
+
+// ffi.addressof(lib, name): for a global variable a pointer to it (`int *` for `int x`,
+// the array itself for `int a[5]`), for a function its function cdata.
+PyObject* address_of(PyObject* lib, PyObject* name);
+
+// Readies the Library type and adds it to the module as `Lib`.
+bool init_library_type(PyObject* module);
+
+}  // namespace cffix::lib
