@@ -293,12 +293,15 @@ def test_int_arguments_accept_bool(lib):
     assert lib.id_ulong(False) == 0
 
 
-@cffix_only
-def test_int_arguments_accept_index(lib):
-    class Index:
-        def __index__(self):
-            return 42
-    assert lib.id_int(Index()) == 42
+def test_int_arguments_accept_objects_with_int(lib):
+    # As cffi: anything with __int__ except floats (Decimal, Fraction, numpy integers).
+    import decimal
+    import fractions
+
+    assert lib.id_int(decimal.Decimal(42)) == 42
+    assert lib.id_long(fractions.Fraction(-7, 1)) == -7
+    with pytest.raises(OverflowError):
+        lib.id_uchar(decimal.Decimal(256))
 
 
 def test_char_limits(lib):

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <uchar.h>
@@ -356,6 +357,11 @@ int fold(binop f, const int *xs, int n, int start) {
     return acc;
 }
 binop get_binop(char which) { return which == '+' ? add : which == '-' ? sub : which == '*' ? mul : NULL; }
+
+/* qsort with a typed comparator (the same function for every FFI being compared). */
+void sort_ints(int *base, size_t n, int (*compar)(const int *, const int *)) {
+    qsort(base, n, sizeof *base, (int (*)(const void *, const void *))compar);
+}
 
 struct ops {
     const char *name;
