@@ -56,7 +56,9 @@ static bool convert_argument(CType* t, char* slot, PyObject* value, Temporaries&
             return true;
         }
         bool wide = item->conv == Conv::WChar16 || item->conv == Conv::WChar32;
-        if (PyList_Check(value) || PyTuple_Check(value) || (wide && PyUnicode_Check(value))) {
+        bool sized_item = item->kind != Kind::Void && item->size > 0;
+        if (sized_item &&
+            (PyList_Check(value) || PyTuple_Check(value) || (wide && PyUnicode_Check(value)))) {
             PyRef array_type;
             try {
                 array_type = PyRef(reinterpret_cast<PyObject*>(types::array_type(item, -1)));
@@ -83,6 +85,11 @@ static void widen(const CType* t, char* slot) {
         case Conv::Int16:
         case Conv::Int32: {
             int64_t v = data::load_integer(t, slot);
+            memcpy(slot, &v, sizeof v);
+            break;
+        }
+        case Conv::Char: {  // plain char is signed on x86-64, unsigned on AArch64
+            int64_t v = static_cast<char>(*slot);
             memcpy(slot, &v, sizeof v);
             break;
         }

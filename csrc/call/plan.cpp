@@ -143,13 +143,16 @@ static bool unsupported(const CType* fntype, const CType* t, const char* what) {
     return false;
 }
 
-static bool complete(CType* t) {
+// Arguments and results need a size: an opaque struct by value is a TypeError, as cffi.
+static bool complete(CType* t, const CType* fntype) {
     try {
-        if (types::complete_type(t, true)) return true;
+        if (types::complete_type(t, false)) return true;
     } catch (...) {
         types::translate_exception();
         return false;
     }
+    PyErr_Format(PyExc_TypeError, "'%s': ctype '%s' has an unknown size (an opaque struct "
+                 "must be passed by pointer)", fntype->cname.c_str(), t->cname.c_str());
     return false;
 }
 
@@ -157,14 +160,14 @@ CallPlan* plan_for(CType* fntype) {
     if (fntype->call_plan) return static_cast<CallPlan*>(fntype->call_plan);
     auto plan = std::make_unique<CallPlan>();
     plan->result = fntype->item;
-    if (plan->result->kind != Kind::Void && !complete(plan->result)) return nullptr;
+    if (plan->result->kind != Kind::Void && !complete(plan->result, fntype)) return nullptr;
     plan->result_type = ffi_type_for(plan.get(), plan->result);
     if (!plan->result_type) return unsupported(fntype, plan->result, "result"), nullptr;
     size_t rsize = plan->result->kind == Kind::Void ? 0 : static_cast<size_t>(plan->result->size);
     plan->result_size = std::max(rsize, sizeof(ffi_arg));
     size_t offset = 0;
     for (CType* a : fntype->args) {
-        if (!complete(a)) return nullptr;
+        if (!complete(a, fntype)) return nullptr;
         ffi_type* ft = ffi_type_for(plan.get(), a);
         if (!ft) return unsupported(fntype, a, "argument"), nullptr;
         size_t align = std::max<size_t>(8, a->align);

@@ -163,7 +163,9 @@ static PyObject* cdata_sub(PyObject* a, PyObject* b) {
     if (!is_cdata(b)) return pointer_offset(x, b, true);
     CData* y = as_cdata(b);
     // As cffi: both sides pointers of the same type (arrays decay only on the left of +/-).
-    if (x->ctype->kind != Kind::Pointer || y->ctype != x->ctype) {
+    bool same = y->ctype == x->ctype ||
+                (y->ctype->kind == Kind::Array && y->ctype->item == x->ctype->item);
+    if (x->ctype->kind != Kind::Pointer || !same) {
         PyErr_Format(PyExc_TypeError, "cannot subtract cdata '%s' and cdata '%s'",
                      x->ctype->cname.c_str(),
                      y->ctype->kind == Kind::Array

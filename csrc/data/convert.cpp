@@ -311,6 +311,12 @@ static bool pointer_compatible(const CType* dst, const CType* src) {
     if (!src_item && src->kind != Kind::Function) return false;
     if (src_item == dst->item) return true;
     if (dst->item->kind == Kind::Void) return true;
+    // char, signed char and unsigned char pointers mix freely, as in cffi.
+    auto byte_like = [](const CType* t) {
+        return t && (t->conv == Conv::Char || t->conv == Conv::Int8 || t->conv == Conv::UInt8) &&
+               t->kind == Kind::Primitive;
+    };
+    if (byte_like(src_item) && byte_like(dst->item)) return true;
     if (src_item && src_item->kind == Kind::Void) return true;
     return false;
 }
