@@ -13,6 +13,8 @@ using types::Kind;
 
 // Makes sure `t` has a size (declared later in the cdef, or opaque), with cffi's errors.
 static bool sized(CType* t, const char* what) {
+    bool record_like = t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum;
+    if (t->size >= 0 && !(record_like && (t->flags & types::RF_PARTIAL))) return true;
     if ((t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum) &&
         (t->flags & types::RF_PARTIAL)) {
         PyErr_SetString(types::error_classes.verification_missing, t->cname.c_str());
@@ -78,7 +80,7 @@ PyObject* new_cdata(CType* t, PyObject* init) {
         }
         if (!sized(item, "instantiate")) return nullptr;
         Py_ssize_t nbytes = item->size;
-        if (item->kind == Kind::Struct || item->kind == Kind::Union) {
+        if (init && (item->kind == Kind::Struct || item->kind == Kind::Union)) {
             // A flexible array member gets the room its initializer asks for.
             Py_ssize_t count;
             if (!flexible_length(item, init, &count)) return nullptr;
