@@ -6,6 +6,7 @@
 
 #include "data/cdata.h"
 #include "data/memory.h"
+#include "ffi_args.h"
 #include "ffi_object.h"
 #include "lib/library.h"
 #include "types/errors.h"
@@ -15,43 +16,6 @@ namespace cffix {
 using data::CData;
 using types::CType;
 
-// Fills `out[i]` for the parameters `names` (null-terminated) from fastcall arguments;
-// parameters not given keep their value. The first `required` are mandatory.
-static bool parse_args(const char* fn, const char* const* names, int required,
-                       PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames,
-                       PyObject** out) {
-    int count = 0;
-    while (names[count]) ++count;
-    if (nargs > count) {
-        PyErr_Format(PyExc_TypeError, "%s() takes at most %d arguments (%zd given)", fn, count,
-                     nargs);
-        return false;
-    }
-    for (Py_ssize_t i = 0; i < nargs; ++i) out[i] = args[i];
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    for (Py_ssize_t i = 0; i < nkw; ++i) {
-        PyObject* key = PyTuple_GET_ITEM(kwnames, i);
-        int slot = -1;
-        for (int j = 0; j < count; ++j)
-            if (PyUnicode_CompareWithASCIIString(key, names[j]) == 0) slot = j;
-        if (slot < 0) {
-            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", fn, key);
-            return false;
-        }
-        if (slot < nargs) {
-            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", fn,
-                         names[slot]);
-            return false;
-        }
-        out[slot] = args[nargs + i];
-    }
-    for (int j = 0; j < required; ++j)
-        if (!out[j]) {
-            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fn, names[j]);
-            return false;
-        }
-    return true;
-}
 
 static CData* cdata_arg(const char* fn, PyObject* obj) {
     if (data::is_cdata(obj)) return reinterpret_cast<CData*>(obj);

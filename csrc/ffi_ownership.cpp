@@ -6,6 +6,7 @@
 
 #include "data/cdata.h"
 #include "data/ownership.h"
+#include "ffi_args.h"
 #include "ffi_object.h"
 #include "types/errors.h"
 
@@ -14,46 +15,11 @@ namespace cffix {
 using data::CData;
 using types::CType;
 
-// Fills `out` (size of `names`, pre-set to defaults) from fastcall arguments; the first
-// `required` names must be given. False with a TypeError set.
-static bool parse_args(const char* fn, const char* const* names, Py_ssize_t nnames,
-                       Py_ssize_t required, PyObject* const* args, Py_ssize_t nargs,
-                       PyObject* kwnames, PyObject** out) {
-    if (nargs > nnames) {
-        PyErr_Format(PyExc_TypeError, "%s() takes at most %zd arguments (%zd given)", fn, nnames,
-                     nargs);
-        return false;
-    }
-    for (Py_ssize_t i = 0; i < nargs; ++i) out[i] = args[i];
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    for (Py_ssize_t k = 0; k < nkw; ++k) {
-        PyObject* key = PyTuple_GET_ITEM(kwnames, k);
-        Py_ssize_t slot = -1;
-        for (Py_ssize_t j = 0; j < nnames; ++j)
-            if (PyUnicode_CompareWithASCIIString(key, names[j]) == 0) slot = j;
-        if (slot < 0) {
-            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", fn, key);
-            return false;
-        }
-        if (slot < nargs) {
-            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", fn,
-                         names[slot]);
-            return false;
-        }
-        out[slot] = args[nargs + k];
-    }
-    for (Py_ssize_t j = 0; j < required; ++j)
-        if (!out[j]) {
-            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fn, names[j]);
-            return false;
-        }
-    return true;
-}
 
 static PyObject* ffi_gc(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
-    static const char* const names[] = {"cdata", "destructor", "size"};
+    static const char* const names[] = {"cdata", "destructor", "size", nullptr};
     PyObject* v[3] = {nullptr, nullptr, nullptr};
-    if (!parse_args("gc", names, 3, 2, args, nargs, kwnames, v)) return nullptr;
+    if (!parse_args("gc", names, 2, args, nargs, kwnames, v)) return nullptr;
     if (!data::is_cdata(v[0]))
         return PyErr_Format(PyExc_TypeError, "gc() expects a cdata, got %s",
                             Py_TYPE(v[0])->tp_name);
@@ -85,9 +51,9 @@ static bool callable_or_none(PyObject* f, const char* what) {
 
 static PyObject* ffi_new_allocator(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                                    PyObject* kwnames) {
-    static const char* const names[] = {"alloc", "free", "should_clear_after_alloc"};
+    static const char* const names[] = {"alloc", "free", "should_clear_after_alloc", nullptr};
     PyObject* v[3] = {Py_None, Py_None, Py_True};
-    if (!parse_args("new_allocator", names, 3, 0, args, nargs, kwnames, v)) return nullptr;
+    if (!parse_args("new_allocator", names, 0, args, nargs, kwnames, v)) return nullptr;
     if (!callable_or_none(v[0], "alloc") || !callable_or_none(v[1], "free")) return nullptr;
     if (v[0] == Py_None && v[1] != Py_None)
         return PyErr_Format(PyExc_TypeError, "cannot pass 'free' without 'alloc'");

@@ -1,0 +1,48 @@
+// Argument shaping shared by the FFI methods (csrc/ffi_*.cpp): METH_FASTCALL|KEYWORDS
+// positional and keyword arguments into named slots, with Python's own error wording.
+#pragma once
+
+#include "util/pyref.h"
+
+namespace cffix {
+
+// Fills `out` (one slot per entry of the null-terminated `names`, pre-set by the caller
+// to the defaults, null for "not given") from fastcall arguments; the first `required`
+// names must be given. False with a TypeError set.
+inline bool parse_args(const char* fn, const char* const* names, int required,
+                       PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames,
+                       PyObject** out) {
+    int count = 0;
+    while (names[count]) ++count;
+    if (nargs > count) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d arguments (%zd given)", fn, count,
+                     nargs);
+        return false;
+    }
+    for (Py_ssize_t i = 0; i < nargs; ++i) out[i] = args[i];
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t i = 0; i < nkw; ++i) {
+        PyObject* key = PyTuple_GET_ITEM(kwnames, i);
+        int slot = -1;
+        for (int j = 0; j < count; ++j)
+            if (PyUnicode_CompareWithASCIIString(key, names[j]) == 0) slot = j;
+        if (slot < 0) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", fn, key);
+            return false;
+        }
+        if (slot < nargs) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", fn,
+                         names[slot]);
+            return false;
+        }
+        out[slot] = args[nargs + i];
+    }
+    for (int j = 0; j < required; ++j)
+        if (!out[j]) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fn, names[j]);
+            return false;
+        }
+    return true;
+}
+
+}  // namespace cffix
