@@ -21,14 +21,17 @@ using types::Kind;
 // Temporaries made for one call (arrays built from lists, NUL-terminated str copies):
 // a few inline, more rarely.
 struct Temporaries {
-    PyRef inline_refs[4];
+    PyObject* inline_refs[4];  // owned, the first `used`
     std::vector<PyRef> more;
     int used = 0;
     void keep(PyRef ref) {
         if (used < 4)
-            inline_refs[used++] = std::move(ref);
+            inline_refs[used++] = ref.release();
         else
             more.push_back(std::move(ref));
+    }
+    ~Temporaries() {
+        for (int i = 0; i < used; ++i) Py_DECREF(inline_refs[i]);
     }
 };
 
@@ -210,10 +213,115 @@ static CType* variadic_type(PyObject* v, Py_ssize_t index, PyRef& holder) {
     }
 }
 
+// One argument straight into its register slot, for the common exact types: Python
+// int for integer parameters, float for floating ones, a cdata of the very pointer type
+// (or an array of its item) for pointers. False (no exception) means "not that simple:
+// take the general path", which also produces the right error.
+static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps, int& ni,
+                                 int& nf) {
+    CType* t = a.type;
+    switch (t->conv) {
+        case Conv::Int8:
+        case Conv::Int16:
+        case Conv::Int32:
+        case Conv::Int64:
+        case Conv::UInt8:
+        case Conv::UInt16:
+        case Conv::UInt32: {
+            if (!PyLong_CheckExact(v)) return false;
+            int overflow;
+            long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+            if (overflow || (x == -1 && PyErr_Occurred())) {
+                PyErr_Clear();
+                return false;
+            }
+            int64_t lo, hi;
+            switch (t->conv) {
+                case Conv::Int8: lo = INT8_MIN, hi = INT8_MAX; break;
+                case Conv::Int16: lo = INT16_MIN, hi = INT16_MAX; break;
+                case Conv::Int32: lo = INT32_MIN, hi = INT32_MAX; break;
+                case Conv::UInt8: lo = 0, hi = UINT8_MAX; break;
+                case Conv::UInt16: lo = 0, hi = UINT16_MAX; break;
+                case Conv::UInt32: lo = 0, hi = UINT32_MAX; break;
+                default: lo = INT64_MIN, hi = INT64_MAX;
+            }
+            if (x < lo || x > hi) return false;
+            ints[ni++] = x;  // sign-extended for signed types, zero-extended otherwise
+            return true;
+        }
+        case Conv::Double:
+        case Conv::Float: {
+            double d;
+            if (PyFloat_CheckExact(v))
+                d = PyFloat_AS_DOUBLE(v);
+            else if (PyLong_CheckExact(v)) {
+                d = PyLong_AsDouble(v);
+                if (d == -1.0 && PyErr_Occurred()) {
+                    PyErr_Clear();
+                    return false;
+                }
+            } else {
+                return false;
+            }
+            if (t->conv == Conv::Float) {
+                float f = static_cast<float>(d);
+                D bits = 0;
+                memcpy(&bits, &f, sizeof f);  // a float travels in the low half
+                fps[nf++] = bits;
+            } else {
+                fps[nf++] = d;
+            }
+            return true;
+        }
+        case Conv::Pointer: {
+            // Plain and owning cdata only: views, gc, from_buffer... take the general path,
+            // whose check_released knows them.
+            if (Py_TYPE(v) != &data::CData_Type && Py_TYPE(v) != &data::CDataOwned_Type)
+                return false;
+            CData* cd = reinterpret_cast<CData*>(v);
+            bool same = cd->ctype == t ||
+                        (cd->ctype->kind == Kind::Array && cd->ctype->item == t->item);
+            if (!same || (cd->flags & data::CD_RELEASED)) return false;
+            ints[ni++] = reinterpret_cast<I>(cd->data);
+            return true;
+        }
+        default: return false;
+    }
+}
+
+// The fast path: every argument simple (see fast_argument), a thunk, no libffi.
+// Returns null without an exception to ask for the general path.
+static PyObject* invoke_fast(CallPlan* plan, void* fn, PyObject* const* args,
+                             bool release_gil) {
+    I ints[8] = {};
+    D fps[8] = {};
+    int ni = 0, nf = 0;
+    for (size_t k = 0; k < plan->args.size(); ++k)
+        if (!fast_argument(plan->args[k], args[k], ints, fps, ni, nf)) return nullptr;
+    alignas(16) char result[16] = {};
+    int& saved = data::saved_errno();
+    if (release_gil) {
+        Py_BEGIN_ALLOW_THREADS errno = saved;
+        call_thunk(plan->thunk, fn, ints, fps, result);
+        saved = errno;
+        Py_END_ALLOW_THREADS
+    } else {
+        errno = saved;
+        call_thunk(plan->thunk, fn, ints, fps, result);
+        saved = errno;
+    }
+    return convert_result(plan->result, result);
+}
+
 static PyObject* invoke(CType* fntype, void* fn, PyObject* const* args, Py_ssize_t nargs,
                         bool release_gil) {
     CallPlan* plan = plan_for(fntype);
     if (!plan) return nullptr;
+    if (plan->thunk != Thunk::None && !fntype->ellipsis && !force_libffi && fn &&
+        nargs == static_cast<Py_ssize_t>(plan->args.size())) {
+        if (PyObject* r = invoke_fast(plan, fn, args, release_gil)) return r;
+        if (PyErr_Occurred()) return nullptr;  // the call was made; the result failed
+    }
     Py_ssize_t nfixed = static_cast<Py_ssize_t>(plan->args.size());
     if (nargs != nfixed && !(fntype->ellipsis && nargs > nfixed))
         return arity_error(fntype, nfixed, nargs, fntype->ellipsis);

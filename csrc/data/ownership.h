@@ -22,7 +22,9 @@ namespace cffix::data {
 // errno from it right before a C call and saves errno into it right after (callbacks do
 // the reverse: save on entry, restore on exit), so the interpreter's own use of errno
 // between a call and a read of ffi.errno cannot clobber it. Writing ffi.errno sets both.
-inline thread_local int saved_errno_value = 0;
+// initial-exec TLS: a plain %fs-relative load on the call path instead of a
+// __tls_get_addr call (one int fits the static TLS space glibc reserves for dlopen).
+inline thread_local int saved_errno_value __attribute__((tls_model("initial-exec"))) = 0;
 inline int& saved_errno() { return saved_errno_value; }
 
 extern PyTypeObject CDataGC_Type, CDataHandle_Type, Allocator_Type;
