@@ -1,20 +1,14 @@
 // Callbacks: libffi closures that call a Python callable (see callback.h).
 //
-// Executable memory (W^X). The closure comes from libffi's allocator
-// (ffi_closure_alloc + ffi_prep_closure_loc). Where libffi is built with static
-// trampolines (configure --enable-exec-static-tramp: FFI_EXEC_STATIC_TRAMP, and its
-// allocator's internal ffi_tramp_is_supported() at run time), the code is a pre-built
-// trampoline mapped read+execute from libffi's own file and only a data page is written:
-// no page is ever writable and executable. Debian's libffi 3.4.4 (libffi8 3.4.4-1, the
-// build this was written against) is configured with --disable-exec-static-tramp (Debian
-// changelog, 3.4.2-2), so that path is compiled out. Its allocator then maps anonymous
-// pages PROT_READ|PROT_WRITE|PROT_EXEC and writes the trampoline into them (an "rwxp"
-// mapping in /proc/self/maps, checked); only when SELinux is enabled or the kernel
-// refuses such a mapping (EPERM/EACCES) does it fall back to mapping a temporary file
-// twice, one writable view and one executable view. So on stock Debian/Ubuntu x86-64,
-// callbacks live in writable+executable memory, as cffi's do; a W^X-safe trampoline pool
-// of our own is the planned remedy (DESIGN.md, "Callbacks").
+// Executable memory (W^X). Debian's libffi 3.4.4 is configured with
+// --disable-exec-static-tramp, so its closure allocator maps pages readable, writable and
+// executable at once ("rwxp" in /proc/self/maps). cffix does not use that path where it
+// can: the code address of a callback is a slot of the pre-built trampoline pool in
+// cffix's own read-only text (call/trampoline.h); only ordinary heap memory is written.
+// libffi's allocator remains the fallback (other platforms, or more than the pool's
+// callbacks alive at once).
 #include "call/callback.h"
+#include "call/trampoline.h"
 
 #include <ffi.h>
 
@@ -529,7 +523,7 @@ void callback_dealloc(PyObject* self) {
     PyObject_GC_UnTrack(self);
     if (cb->weakreflist) PyObject_ClearWeakRefs(self);
     callback_clear(self);
-    if (cb->closure) ffi_closure_free(cb->closure);
+    if (cb->closure) closure_free(cb->closure, cb->data);
     delete cb->state;
     Py_CLEAR(cb->ctype);
     PyObject_GC_Del(self);
@@ -611,11 +605,11 @@ PyObject* make_callback(CType* fntype, PyObject* callable, PyObject* error, PyOb
     std::unique_ptr<CallbackState> state = make_state(fntype, error);
     if (!state) return nullptr;
     void* code = nullptr;
-    auto* closure = static_cast<ffi_closure*>(ffi_closure_alloc(sizeof(ffi_closure), &code));
+    ffi_closure* closure = closure_alloc(&code);
     if (!closure) return PyErr_NoMemory();
     CDataCallback* cb = PyObject_GC_New(CDataCallback, &CDataCallback_Type);
     if (!cb) {
-        ffi_closure_free(closure);
+        closure_free(closure, code);
         return nullptr;
     }
     Py_INCREF(fntype);
@@ -636,6 +630,10 @@ PyObject* make_callback(CType* fntype, PyObject* callable, PyObject* error, PyOb
         Py_DECREF(cb);
         return PyErr_Format(PyExc_SystemError, "libffi could not prepare the closure (status %d)",
                             static_cast<int>(status));
+    }
+    if (!closure_activate(closure, code)) {
+        Py_DECREF(cb);
+        return nullptr;
     }
     return reinterpret_cast<PyObject*>(cb);
 }

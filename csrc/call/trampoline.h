@@ -1,0 +1,31 @@
+// Closures without writable+executable memory: a pool of pre-built trampolines.
+//
+// libffi's closure allocator needs a page that is writable and executable at once
+// unless libffi was built with static trampolines (Debian's is not). Instead, cffix
+// ships a fixed pool of trampolines assembled into its own read-only text segment; slot i
+// loads a closure pointer and a libffi entry point from entry i of a data table (plain
+// read-write memory, never executed) and jumps. The closure itself (cif, function,
+// user data) lives in ordinary heap memory.
+//
+// x86-64 System V only for now: elsewhere, or when the pool is full, or when this
+// libffi's closure layout is not the one checked at start-up, closures come from libffi's
+// allocator as before (closure_uses_pool() tells which).
+#pragma once
+
+#include <ffi.h>
+
+namespace cffix::call {
+
+// A closure and its code address, as ffi_closure_alloc gives them.
+ffi_closure* closure_alloc(void** code);
+
+// Call after ffi_prep_closure_loc(closure, cif, fun, data, code) succeeded: makes the
+// code address live. False with a Python exception set on failure.
+bool closure_activate(ffi_closure* closure, void* code);
+
+void closure_free(ffi_closure* closure, void* code);
+
+// Whether `code` is one of the pool's trampolines (for tests and documentation).
+bool closure_uses_pool(const void* code);
+
+}  // namespace cffix::call

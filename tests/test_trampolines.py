@@ -1,0 +1,64 @@
+"""Callbacks need no writable+executable memory: their code is a slot of cffix's pre-built
+trampoline pool, in the read-only text of cffix itself (x86-64 Linux)."""
+
+import platform
+import sys
+
+import pytest
+
+from cffix import FFI
+
+pool_platform = pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")),
+    reason="the trampoline pool is built for x86-64 Linux only")
+
+
+def mappings():
+    with open("/proc/self/maps") as f:
+        for line in f:
+            fields = line.split()
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            yield lo, hi, fields[1], fields[-1] if len(fields) > 5 else ""
+
+
+def mapping_of(address):
+    for lo, hi, perms, path in mappings():
+        if lo <= address < hi:
+            return perms, path
+    return None, None
+
+
+@pool_platform
+def test_callback_code_is_read_only_text_of_cffix():
+    ffi = FFI()
+    cb = ffi.callback("int(int)", lambda x: x * 2)
+    perms, path = mapping_of(int(ffi.cast("uintptr_t", cb)))
+    assert perms == "r-xp"
+    assert "_core" in path
+    assert cb(21) == 42
+
+
+@pool_platform
+def test_no_writable_executable_mapping_after_callbacks():
+    ffi = FFI()
+    keep = [ffi.callback("double(double, int)", lambda x, n, i=i: x * n + i)
+            for i in range(50)]
+    assert [c(1.5, 2) for c in keep[:3]] == [3.0, 4.0, 5.0]
+    assert [m for m in mappings() if m[2] == "rwxp"] == []
+
+
+def test_many_callbacks_beyond_the_pool_still_work():
+    # More than the pool holds at once: the rest come from libffi's allocator.
+    ffi = FFI()
+    keep = [ffi.callback("int(int)", lambda x, i=i: x + i) for i in range(1100)]
+    assert keep[0](1) == 1 and keep[1099](1) == 1100
+    addresses = {int(ffi.cast("uintptr_t", c)) for c in keep}
+    assert len(addresses) == 1100
+
+
+def test_slots_are_reused_after_callbacks_die():
+    ffi = FFI()
+    for round_ in range(3):
+        keep = [ffi.callback("int(int)", lambda x, r=round_: x + r) for _ in range(600)]
+        assert all(c(1) == 1 + round_ for c in keep[::50])
+        del keep
