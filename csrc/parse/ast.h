@@ -126,7 +126,7 @@ enum class DeclKind : uint8_t {
     Typedef,   // name = type
     Function,  // a function declaration; type->kind == Function
     Variable,  // a global variable
-    Constant,  // #define NAME value  /  #define NAME ...
+    Constant,  // #define NAME value, #define NAME ..., or `static const int NAME = value;`
     TagOnly,   // `struct foo {...};`, `struct foo;`, `enum e {...};`: no declarator
 };
 
@@ -136,7 +136,10 @@ struct Declaration {
     DeclKind kind = DeclKind::TagOnly;
     SourcePos pos;
     std::string name;
-    TypeExprPtr type;              // all kinds but Constant
+    TypeExprPtr type;              // all kinds but Constant; for a Constant, the declared
+                                   // type of `static const T NAME = value;` (the sink
+                                   // checks it is an integer type and converts the value
+                                   // to it), null for a #define
     std::string asm_name;          // __asm__("label"), "" if none
     ExternPython extern_python = ExternPython::No;
     bool is_static = false;        // `static` storage class was written

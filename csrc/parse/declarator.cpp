@@ -8,6 +8,7 @@
 // its suffixes right to left, then the derivations of the level nested in its parentheses.
 #include <algorithm>
 #include <array>
+#include <cfloat>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -28,6 +29,7 @@ struct SpecifierState {
     std::shared_ptr<TypeExpr> other;  // struct/union/enum, a type name or a `...` type
     Token type_token;                 // the first type specifier
     bool has_type = false;
+    bool float_n = false;  // a _FloatN keyword stands for the float/double/long bits
     bool is_const = false;
     bool is_volatile = false;
 
@@ -65,6 +67,34 @@ const char* place(SpecifierContext ctx) {
         default:
             return "a type name";
     }
+}
+
+// The _FloatN types (ISO/IEC TS 18661-3) that glibc's headers use, e.g. <math.h>'s
+// `__fpclassifyf128 (_Float128)`. Each is the standard floating type of the same format
+// where this platform has one (the facts below are the compiler's, at build time):
+//   _Float32  -> float         _Float64, _Float32x -> double
+//   _Float64x -> long double   where long double is x87 extended (x86) or binary128
+//   _Float128 -> long double   where long double is IEEE binary128 (AArch64, RISC-V...)
+// Same size is not enough: on x86-64, _Float128 and long double are both 16 bytes, but
+// one is binary128 passed in SSE registers and the other x87 extended passed in memory;
+// there _Float128 is an opaque type (see Parser::opaque_float_type). _Float16 is rejected.
+static_assert(FLT_MANT_DIG == 24 && DBL_MANT_DIG == 53,
+              "float and double are IEEE binary32 and binary64");
+constexpr bool kLongDoubleIsBinary128 = LDBL_MANT_DIG == 113 && LDBL_MAX_EXP == 16384;
+constexpr bool kLongDoubleIsX87 = LDBL_MANT_DIG == 64 && LDBL_MAX_EXP == 16384;
+
+struct FloatN {
+    Tok keyword;   // KwFloat or KwDouble
+    bool is_long;  // long double
+    bool exists;   // false: no standard type has this format here
+};
+
+FloatN float_n_type(std::string_view name) {
+    if (name == "_Float32") return {Tok::KwFloat, false, true};
+    if (name == "_Float64" || name == "_Float32x") return {Tok::KwDouble, false, true};
+    if (name == "_Float64x")
+        return {Tok::KwDouble, true, kLongDoubleIsX87 || kLongDoubleIsBinary128};
+    return {Tok::KwDouble, true, kLongDoubleIsBinary128};  // _Float128
 }
 
 // The canonical spelling of a combination of type keywords in any order (`long unsigned
@@ -133,8 +163,11 @@ bool Parser::parse_one_specifier(SpecifierState& st, SpecifierContext ctx) {
             st.specs.is_static |= tok_.kind == Tok::KwStatic;
             advance();
             return true;
-        case Tok::KwInline:  // accepted; none of these changes the declared type
-        case Tok::KwRegister:
+        case Tok::KwInline:
+            st.specs.is_inline = true;
+            advance();
+            return true;
+        case Tok::KwRegister:  // accepted; none of these changes the declared type
         case Tok::KwAuto:
         case Tok::KwNoreturn:
         case Tok::KwExtension:
@@ -175,6 +208,9 @@ bool Parser::parse_one_specifier(SpecifierState& st, SpecifierContext ctx) {
         }
         case Tok::Ellipsis:
             return ctx == SpecifierContext::Declaration && parse_dots_type(st);
+        case Tok::KwFloatN:
+            add_float_n(st);
+            return true;
         case Tok::KwUnsupported:
             fail(tok_, "'" + std::string(tok_.text) + "' is not supported");
         default:
@@ -186,7 +222,7 @@ bool Parser::parse_one_specifier(SpecifierState& st, SpecifierContext ctx) {
 
 void Parser::add_type_keyword(SpecifierState& st) {
     st.spell(tok_.text);
-    if (st.other) fail_combination(st, tok_);
+    if (st.other || (st.float_n && tok_.kind != Tok::KwComplex)) fail_combination(st, tok_);
     if (!st.has_type) st.type_token = tok_;
     st.has_type = true;
     uint16_t bit = SpecifierState::bit(tok_.kind);
@@ -194,6 +230,58 @@ void Parser::add_type_keyword(SpecifierState& st) {
     st.keywords |= bit;
     if (repeated) fail_combination(st, tok_);
     advance();
+}
+
+// A _FloatN keyword: the float/double/long keywords of its standard type, which combine
+// with _Complex only (`_Complex _Float64` is double _Complex).
+void Parser::add_float_n(SpecifierState& st) {
+    Token at = tok_;
+    FloatN f = float_n_type(at.text);
+    if (!f.exists) {
+        std::shared_ptr<TypeExpr> type = opaque_float_type(at);
+        advance();
+        set_other_type(st, std::move(type), at);
+        return;
+    }
+    st.spell(at.text);
+    if (st.other || st.longs || (st.keywords & ~SpecifierState::bit(Tok::KwComplex)))
+        fail_combination(st, at);
+    if (!st.has_type) st.type_token = at;
+    st.has_type = true;
+    st.float_n = true;
+    st.keywords |= SpecifierState::bit(f.keyword);
+    st.longs = f.is_long ? 1 : 0;
+    advance();
+}
+
+// A _FloatN type without a standard type of its format here (_Float128 on x86-64). The
+// first cdef that names it declares it as by `typedef ... _Float128;`: declarations that
+// use it (glibc's <math.h> has a few) are accepted, and the type is opaque, so no value
+// of it can be made or passed by mistake as some other format. A type string
+// (ffi.typeof) cannot declare anything: there it is an error until a cdef declared it.
+std::shared_ptr<TypeExpr> Parser::opaque_float_type(const Token& keyword) {
+    std::string name(keyword.text);
+    if (!is_type_name(name)) {
+        if (type_name_only_) {
+            fail(keyword, "'" + name +
+                              "' is not supported on this platform: no standard floating type "
+                              "has its format");
+        }
+        auto opaque = std::make_shared<TypeExpr>();
+        opaque->kind = TypeExprKind::DotsOpaque;
+        opaque->pos = keyword.pos;
+        Declaration decl;
+        decl.kind = DeclKind::Typedef;
+        decl.pos = keyword.pos;
+        decl.name = name;
+        decl.type = std::move(opaque);
+        emit(std::move(decl), keyword);
+    }
+    auto type = std::make_shared<TypeExpr>();
+    type->kind = TypeExprKind::Named;
+    type->name = std::move(name);
+    type->pos = keyword.pos;
+    return type;
 }
 
 void Parser::set_other_type(SpecifierState& st, std::shared_ptr<TypeExpr> type, const Token& at) {
@@ -357,6 +445,11 @@ std::string_view Parser::parse_pointers(Declarator& d) {
                 abi = tok_.text;
                 advance();
                 break;
+            case Tok::Identifier:
+                if (!at_winapi()) return abi;
+                abi = "__stdcall";
+                advance();
+                break;
             case Tok::KwAttribute:
             case Tok::KwDeclspec: {
                 Attributes attrs;  // on a pointer: only a calling convention matters
@@ -368,6 +461,19 @@ std::string_view Parser::parse_pointers(Declarator& d) {
                 return abi;
         }
     }
+}
+
+// Windows' WINAPI macro, left unexpanded in code written for cffi (which reads it as
+// __stdcall on every platform): a calling convention where a declarator continues after
+// it (`int WINAPI f(int)`, `int (WINAPI *fp)(int)`), unless a cdef declared it as a type.
+// `int WINAPI;` and `int WINAPI(int);` still declare something named WINAPI, as in C.
+bool Parser::at_winapi() {
+    if (tok_.text != "WINAPI") return false;
+    Tok next = peek().kind;
+    if (next != Tok::Star && next != Tok::Identifier && next != Tok::KwCallConv &&
+        next != Tok::KwAttribute)
+        return false;
+    return !is_type_name(tok_.text);
 }
 
 // At '(' after the pointers: a parenthesised declarator, or the parameter list of an
@@ -384,7 +490,9 @@ bool Parser::starts_grouping(DeclaratorContext ctx) {
         case Tok::Caret:
             return true;
         case Tok::Identifier:
-            // `void f(int (x))` names its parameter x, unless x is a type name.
+            // `void f(int (x))` names its parameter x, unless x is a type name;
+            // `int (WINAPI *)(int)` is a grouping with a calling convention.
+            if (next.text == "WINAPI") return !is_type_name(next.text);
             return ctx == DeclaratorContext::Optional && next.text != "__builtin_va_list" &&
                    !is_type_name(next.text);
         default:
@@ -539,6 +647,7 @@ bool Parser::starts_type_name(const Token& t) {
         case Tok::KwVolatile:
         case Tok::KwRestrict:
         case Tok::KwNullability:
+        case Tok::KwFloatN:
         case Tok::KwUnsupported:  // so that `(__int128)x` says what is unsupported
             return true;
         case Tok::Identifier:

@@ -1,5 +1,10 @@
 // CDefError (the bare message plus where it happened, formatted once for what()) and the
 // helpers that give parse errors their position and source line.
+//
+// The source is UTF-8 (cdef() encodes its str argument). Tokens and declarations carry
+// byte columns; an error message shows the column in characters, as the user's editor and
+// Python's str count it, and never contains a broken UTF-8 sequence: Python decodes the
+// message strictly, so a cut sequence would replace the CDefError by a UnicodeDecodeError.
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -8,6 +13,66 @@
 #include "parse/lexer.h"
 
 namespace cffix::parse {
+namespace {
+
+bool is_continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xc0) == 0x80; }
+
+// The length of the well-formed UTF-8 sequence starting at s[i], or 0 if there is none.
+size_t utf8_sequence_length(std::string_view s, size_t i) {
+    auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    unsigned char lead = byte(i);
+    if (lead < 0x80) return 1;
+    size_t n = lead >= 0xf0 ? (lead <= 0xf4 ? 4 : 0) : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    for (size_t k = 1; k < n; ++k)
+        if (!is_continuation_byte(s[i + k])) return 0;
+    unsigned char second = byte(i + 1);
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
+    if ((lead == 0xe0 && second < 0xa0) || (lead == 0xed && second > 0x9f) ||
+        (lead == 0xf0 && second < 0x90) || (lead == 0xf4 && second > 0x8f))
+        return 0;
+    return n;
+}
+
+// `text` with every byte that is not part of well-formed UTF-8 written as \xNN.
+std::string valid_utf8(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size();) {
+        if (size_t n = utf8_sequence_length(text, i)) {
+            out.append(text.substr(i, n));
+            i += n;
+            continue;
+        }
+        static const char kHex[] = "0123456789abcdef";
+        auto byte = static_cast<unsigned char>(text[i++]);
+        out += "\\x";
+        out += kHex[byte >> 4];
+        out += kHex[byte & 15];
+    }
+    return out;
+}
+
+// The offset of the first byte of line `line` (1-based), or npos past the end.
+size_t line_offset(std::string_view source, int line) {
+    size_t offset = 0;
+    for (int l = 1; l < line; ++l) {
+        offset = source.find('\n', offset);
+        if (offset == std::string_view::npos) return offset;
+        ++offset;
+    }
+    return offset;
+}
+
+// The 1-based character column of the byte at `offset`, whose line starts at `line_start`.
+int character_column(std::string_view source, size_t line_start, size_t offset) {
+    int column = 1;
+    for (size_t i = line_start; i < offset && i < source.size(); ++i)
+        column += !is_continuation_byte(source[i]);
+    return column;
+}
+
+}  // namespace
 
 CDefError::CDefError(std::string message, SourcePos pos, std::string source_line)
     : std::runtime_error(format(message, pos, source_line)),
@@ -19,7 +84,7 @@ CDefError::CDefError(std::string message, SourcePos pos, std::string source_line
 // the position is known, so errors raised away from any text (the sink's) stay one line.
 std::string CDefError::format(const std::string& message, SourcePos pos,
                               const std::string& source_line) {
-    std::string out = message;
+    std::string out = valid_utf8(message);
     if (pos.line > 0) {
         out += "\n  line ";
         out += std::to_string(pos.line);
@@ -27,7 +92,7 @@ std::string CDefError::format(const std::string& message, SourcePos pos,
         out += std::to_string(pos.column);
         if (!source_line.empty()) {
             out += ": ";
-            out += source_line;
+            out += valid_utf8(source_line);
         }
     }
     return out;
@@ -47,25 +112,32 @@ std::string source_line_at(std::string_view source, size_t offset) {
     if (end - begin <= kMaxShownLine) return std::string(source.substr(begin, end - begin));
     size_t from = offset > begin + kMaxShownLine / 2 ? offset - kMaxShownLine / 2 : begin;
     size_t to = from + kMaxShownLine < end ? from + kMaxShownLine : end;
+    while (from < offset && is_continuation_byte(source[from])) ++from;  // whole characters
+    while (to > from && to < end && is_continuation_byte(source[to])) --to;
     std::string excerpt = from > begin ? "..." : "";
     excerpt += source.substr(from, to - from);
     if (to < end) excerpt += "...";
     return excerpt;
 }
 
-std::string source_line_of(std::string_view source, SourcePos pos) {
-    size_t offset = 0;
-    for (int line = 1; line < pos.line; ++line) {
-        offset = source.find('\n', offset);
-        if (offset == std::string_view::npos) return {};
-        ++offset;
-    }
-    return source_line_at(source, offset + static_cast<size_t>(std::max(pos.column - 1, 0)));
+CDefError error_at(std::string_view source, size_t offset, SourcePos pos, std::string message) {
+    offset = std::min(offset, source.size());
+    size_t byte_column = static_cast<size_t>(std::max(pos.column - 1, 0));
+    size_t line_start = offset - std::min(offset, byte_column);
+    SourcePos shown{pos.line, character_column(source, line_start, offset)};
+    return CDefError(std::move(message), shown, source_line_at(source, offset));
+}
+
+CDefError error_at(std::string_view source, SourcePos pos, std::string message) {
+    size_t start = line_offset(source, pos.line);
+    if (start == std::string_view::npos) return CDefError(std::move(message), pos);
+    return error_at(source, start + static_cast<size_t>(std::max(pos.column - 1, 0)), pos,
+                    std::move(message));
 }
 
 void throw_at(std::string_view source, const Token& at, std::string message) {
-    size_t offset = static_cast<size_t>(at.text.data() - source.data());
-    throw CDefError(std::move(message), at.pos, source_line_at(source, offset));
+    throw error_at(source, static_cast<size_t>(at.text.data() - source.data()), at.pos,
+                   std::move(message));
 }
 
 std::string describe_token(const Token& token) {
@@ -81,9 +153,11 @@ std::string describe_token(const Token& token) {
     }
     constexpr size_t kMaxShown = 40;
     bool clipped = token.text.size() > kMaxShown;
+    size_t shown = clipped ? kMaxShown - 3 : token.text.size();
+    while (clipped && shown > 0 && is_continuation_byte(token.text[shown])) --shown;
     // Built by appending: `"'" + std::string(...)` trips g++ 12's -Wrestrict at -O3.
     std::string out = "'";
-    out += clipped ? token.text.substr(0, kMaxShown - 3) : token.text;
+    out += token.text.substr(0, shown);
     if (clipped) out += "...";
     out += '\'';
     return out;

@@ -76,6 +76,13 @@ constexpr Keyword kKeywords[] = {
     {"__alignof__", Tok::KwAlignof},
     {"__alignof", Tok::KwAlignof},
     {"alignof", Tok::KwAlignof},
+    {"_Float32", Tok::KwFloatN},
+    {"_Float64", Tok::KwFloatN},
+    {"_Float32x", Tok::KwFloatN},
+    {"_Float64x", Tok::KwFloatN},
+    {"_Float128", Tok::KwFloatN},
+    {"_Float16", Tok::KwUnsupported},
+    {"_Float128x", Tok::KwUnsupported},
     {"__int128", Tok::KwUnsupported},
     {"__float128", Tok::KwUnsupported},
     {"__float80", Tok::KwUnsupported},
@@ -194,8 +201,7 @@ SourcePos Lexer::here(const char* at) const {
 }
 
 void Lexer::fail(const char* at, SourcePos pos, std::string message) const {
-    throw CDefError(std::move(message), pos,
-                    source_line_at(source(), static_cast<size_t>(at - begin_)));
+    throw error_at(source(), static_cast<size_t>(at - begin_), pos, std::move(message));
 }
 
 Token Lexer::make(Tok kind, const char* start) {
@@ -411,6 +417,7 @@ Token Lexer::lex_number() {
     } else if (!binary) {
         is_float = is_float || text.find_first_of("eE") != std::string_view::npos;
     }
+    if (unchecked_numbers_) return make(is_float ? Tok::FloatLiteral : Tok::IntLiteral, start);
     if (is_float) {
         if (!valid_float(text))
             fail(start, here(start), "invalid floating-point constant '" + std::string(text) + "'");
@@ -552,6 +559,16 @@ Token Lexer::lex_punctuator() {
             }
             break;
         default:
+            if (static_cast<unsigned char>(c) >= 0x80) {
+                // A UTF-8 sequence: shown whole (error.cpp escapes it if it is not UTF-8).
+                auto continues = [](char b) {
+                    return (static_cast<unsigned char>(b) & 0xc0) == 0x80;
+                };
+                while (p_ < end_ && p_ - start < 4 && continues(*p_)) ++p_;
+                fail(start, here(start),
+                     "non-ASCII character '" + std::string(start, static_cast<size_t>(p_ - start)) +
+                         "': only ASCII is allowed outside comments and literals");
+            }
             fail(start, here(start), "unexpected character " + describe_char(c));
     }
     return make(kind, start);

@@ -101,6 +101,7 @@ enum class Tok : uint8_t {
     KwStaticAssert,
     KwSizeof,
     KwAlignof,
+    KwFloatN,       // _Float32, _Float64, _Float32x, _Float64x, _Float128 (see declarator.cpp)
     KwUnsupported,  // __int128, typeof, _Atomic, _Thread_local...: a clear error
 };
 
@@ -124,6 +125,9 @@ public:
     // The next token; throws CDefError on malformed input. Cheap to copy, so a copy
     // serves as lookahead.
     Token next();
+    // Inside a skipped function body numbers are not checked: they are never evaluated,
+    // and C has suffixes a cdef never needs (1.0f128, 2i, 3wb...).
+    void set_unchecked_numbers(bool unchecked) { unchecked_numbers_ = unchecked; }
     std::string_view source() const { return {begin_, static_cast<size_t>(end_ - begin_)}; }
 
 private:
@@ -149,6 +153,7 @@ private:
     int line_ = 1;
     bool at_line_start_ = true;  // only blanks since the last newline: `#` starts a directive
     bool in_directive_ = false;  // inside a #define line: a newline ends it
+    bool unchecked_numbers_ = false;
     // Where the previous token ended: End is reported there (the last line with text).
     const char* last_end_;
     const char* last_line_start_;
@@ -177,8 +182,11 @@ void append_string_literal(std::string_view text, std::string& out);
 // The text of the source line holding `offset` (an excerpt around it if the line is very
 // long), for CDefError.
 std::string source_line_at(std::string_view source, size_t offset);
-// The same, for a line/column position (errors raised by the sink carry only that).
-std::string source_line_of(std::string_view source, SourcePos pos);
+// The error for the byte at `offset` of `source`, at byte position `pos`: its column in
+// characters and the text of its line. The second form finds the offset from `pos`
+// (errors raised by the sink carry only a position).
+CDefError error_at(std::string_view source, size_t offset, SourcePos pos, std::string message);
+CDefError error_at(std::string_view source, SourcePos pos, std::string message);
 [[noreturn]] void throw_at(std::string_view source, const Token& at, std::string message);
 // How a token is named in messages: 'int', ';', end of input...
 std::string describe_token(const Token& token);

@@ -207,13 +207,17 @@ void Parser::parse_declaration(ExternPython xp) {
     if (dots_type && !specs.is_typedef)
         fail(specs.first,
              "'...' types are only allowed in a typedef, as in `typedef int... name;`");
-    for (;;) {
+    for (bool first = true;; first = false) {
         Declarator d = parse_declarator(DeclaratorContext::Named, specs.attrs.abi);
         parse_declarator_tail(d);
         bool is_function = !d.ops.empty() && d.ops.back().kind == TypeExprKind::Function;
-        if (tok_.kind == Tok::LBrace && is_function)
-            fail(tok_, "function bodies are not supported in cdef");
-        if (tok_.kind == Tok::Assign) fail(tok_, "initializers are not supported");
+        bool is_definition = tok_.kind == Tok::LBrace && is_function;
+        if (is_definition && (!specs.is_inline || specs.is_typedef || !first)) {
+            fail(tok_,
+                 "function bodies are not supported in cdef: declare the function without its "
+                 "body (only the bodies of inline functions, as found in system headers, are "
+                 "skipped)");
+        }
         Declaration decl;
         decl.kind = specs.is_typedef ? DeclKind::Typedef
                     : is_function    ? DeclKind::Function
@@ -225,10 +229,70 @@ void Parser::parse_declaration(ExternPython xp) {
         decl.extern_python = xp;
         decl.is_static = specs.is_static;
         if (specs.is_typedef) decl.typedef_aligned = std::max(specs.attrs.aligned, d.attrs.aligned);
+        if (tok_.kind == Tok::Assign) parse_initializer(decl, specs.is_typedef, !d.ops.empty());
+        // extern "Python" declares functions that Python implements; `fn_t f;` may be one
+        // (fn_t a function typedef: the sink knows), a pointer or array never is.
+        bool maybe_function = decl.kind == DeclKind::Function ||
+                              (decl.kind == DeclKind::Variable && d.ops.empty() &&
+                               specs.base->kind == TypeExprKind::Named);
+        if (xp != ExternPython::No && !specs.is_typedef && !maybe_function)
+            fail(d.name, "cannot declare constants or variables with extern \"Python\"");
+        if (is_definition) {
+            skip_function_body();
+            emit(std::move(decl), d.name);
+            return;  // a function definition ends the declaration: no ';'
+        }
         emit(std::move(decl), d.name);
         if (!accept(Tok::Comma)) break;
     }
     expect(Tok::Semicolon, "';' after declaration");
+}
+
+// At '=' after a declarator: `static const int X = 42;` declares an integer constant, as
+// cffi takes it (the sink checks that the type is an integer type and converts the value
+// to it). Any other initializer is an error: the cdef cannot hold data.
+void Parser::parse_initializer(Declaration& decl, bool is_typedef, bool is_derived) {
+    constexpr const char* kHint =
+        " (only integer constants may have an initializer, as in `static const int NAME = 42;`)";
+    if (is_typedef) fail(tok_, "a typedef cannot have an initializer");
+    if (is_derived || decl.kind != DeclKind::Variable) {
+        fail(tok_, "unsupported initializer for '" + decl.name + "'" + kHint);
+    }
+    advance();  // '='
+    if (tok_.kind == Tok::LBrace || tok_.kind == Tok::StringLiteral)
+        fail(tok_, "unsupported initializer " + describe_token(tok_) + kHint);
+    ConstValue value;
+    try {
+        value = parse_constant_expression();
+    } catch (const CDefError& e) {
+        throw CDefError(e.message() + " in the initializer of '" + decl.name + "'" + kHint,
+                        e.pos(), e.source_line());
+    }
+    if (tok_.kind != Tok::Comma && tok_.kind != Tok::Semicolon) {
+        fail(tok_, "unexpected " + describe_token(tok_) + " in the initializer of '" +
+                       decl.name + "'" + kHint);
+    }
+    decl.kind = DeclKind::Constant;
+    decl.constant_value = value.value;
+}
+
+// The body of an inline function definition, from '{' to its matching '}', skipped
+// token by token (no recursion, so any nesting depth is fine). Such functions are then
+// declared as their prototype would be: in API mode the generated C code can call them;
+// in ABI mode they usually have no symbol in the library, so using one fails when the
+// library is asked for it, as for any missing function. glibc's <stdlib.h>,
+// <sys/socket.h> (`__bswap_16`...) and zlib.h bring such definitions in.
+void Parser::skip_function_body() {
+    Token open = tok_;
+    lex_.set_unchecked_numbers(true);
+    for (size_t depth = 0;;) {
+        if (tok_.kind == Tok::End) fail(open, "unterminated function body: '{' is never closed");
+        depth += tok_.kind == Tok::LBrace;
+        if (tok_.kind == Tok::RBrace && --depth == 0) break;
+        advance();
+    }
+    lex_.set_unchecked_numbers(false);
+    advance();  // past the final '}'
 }
 
 // `struct foo;`, `struct foo { ... };`, `enum { A, B };`: a declaration without declarator.

@@ -88,6 +88,7 @@ struct Specifiers {
     Token first;       // the first token of the declaration
     bool is_typedef = false;
     bool is_static = false;
+    bool is_inline = false;  // inline, __inline, __inline__, __forceinline
     Attributes attrs;  // attributes among the specifiers (and the calling convention)
 };
 
@@ -137,6 +138,8 @@ private:
     void parse_linkage_specification(ExternPython outer);
     void parse_declaration(ExternPython xp);
     void declare_tag_only(const Specifiers& specs);
+    void parse_initializer(Declaration& decl, bool is_typedef, bool is_derived);
+    void skip_function_body();
     void parse_define();
     void parse_define_value(Declaration& decl, const Token& name);
     void parse_static_assert();
@@ -146,6 +149,8 @@ private:
     Specifiers parse_specifiers(SpecifierContext ctx);
     bool parse_one_specifier(SpecifierState& st, SpecifierContext ctx);
     void add_type_keyword(SpecifierState& st);
+    void add_float_n(SpecifierState& st);
+    std::shared_ptr<TypeExpr> opaque_float_type(const Token& keyword);
     void set_other_type(SpecifierState& st, std::shared_ptr<TypeExpr> type, const Token& at);
     bool parse_dots_type(SpecifierState& st);
     std::shared_ptr<TypeExpr> finish_base_type(SpecifierState& st);
@@ -155,6 +160,7 @@ private:
     std::string_view parse_declarator_level(Declarator& d, DeclaratorContext ctx,
                                             std::string_view abi, bool top);
     std::string_view parse_pointers(Declarator& d);
+    bool at_winapi();
     bool starts_grouping(DeclaratorContext ctx);
     void push_op(Declarator& d, DeclaratorOp&& op);
     DeclaratorOp parse_array_suffix();
@@ -236,7 +242,7 @@ auto Parser::ask_sink(const Token& at, F&& question) -> decltype(question()) {
     } catch (const CDefError& e) {
         if (e.pos().line == 0) fail(at, e.message());
         if (!e.source_line().empty()) throw;
-        throw CDefError(e.message(), e.pos(), source_line_of(source_, e.pos()));
+        throw error_at(source_, e.pos(), e.message());
     }
 }
 

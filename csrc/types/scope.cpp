@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <type_traits>
 
 #include "types/errors.h"
 
@@ -109,6 +110,29 @@ CType* enum_integer_type(const std::vector<Enumerator>& values) {
         throw Error(ErrorKind::OverflowError, "enum values do not fit in 64 bits");
     }
     return primitive_type(name);
+}
+
+// `static const T NAME = value;` (the parser hands it over as a Constant with a type):
+// the value converted to T as C converts an initializer, so that `static const unsigned
+// char X = 300;` is 44 and `static const unsigned X = -1;` is 4294967295, as in C.
+ConstInt initialized_constant(const Declaration& decl, const CType* t, bool raw_function) {
+    const CType* integer = t->kind == Kind::Enum ? t->item : t;
+    if (raw_function || !is_integer_like(t) || !integer || integer->size <= 0 ||
+        integer->size > 8) {
+        cdef_error("'" + decl.name + "' is declared with type '" + t->cname +
+                       "': only integer constants may have an initializer in cdef",
+                   decl.pos);
+    }
+    if (integer->flags & PF_BOOL) return decl.constant_value != 0;
+    int bits = static_cast<int>(integer->size * 8);
+    bool is_signed = (integer->flags & PF_SIGNED) ||
+                     ((integer->flags & PF_CHAR) && std::is_signed_v<char>);
+    using UConstInt = unsigned __int128;
+    UConstInt mask = (static_cast<UConstInt>(1) << bits) - 1;
+    UConstInt u = static_cast<UConstInt>(decl.constant_value) & mask;
+    ConstInt value = static_cast<ConstInt>(u);
+    if (is_signed && ((u >> (bits - 1)) & 1)) value -= static_cast<ConstInt>(1) << bits;
+    return value;
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -291,7 +315,12 @@ void Scope::declare(Declaration&& decl) {
         case DeclKind::Typedef: declare_typedef(decl); return;
         case DeclKind::Constant: {
             ConstantDecl c;
-            c.value = decl.constant_value;
+            if (decl.type) {
+                Resolved r = resolve(*decl.type);
+                c.value = initialized_constant(decl, r.type.get(), r.raw_function);
+            } else {
+                c.value = decl.constant_value;
+            }
             c.dots = decl.constant_dots;
             c.pos = decl.pos;
             declare_constant(decl.name, c);
@@ -365,9 +394,16 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     f.pos = decl.pos;
     auto it = functions_.find(decl.name);
     if (it != functions_.end()) {
-        if (it->second.type.get() == f.type.get() && it->second.asm_name == f.asm_name &&
-            it->second.extern_python == f.extern_python)
+        FunctionDecl& old = it->second;
+        // A redeclaration may add an asm label, as glibc's <stdio.h> does for fscanf
+        // (`__REDIRECT`); C keeps the label, wherever it was written.
+        bool labels_agree =
+            old.asm_name == f.asm_name || old.asm_name.empty() || f.asm_name.empty();
+        if (old.type.get() == f.type.get() && labels_agree &&
+            old.extern_python == f.extern_python) {
+            if (old.asm_name.empty()) old.asm_name = std::move(f.asm_name);
             return;
+        }
         if (!options_.override) redeclared("function", decl.name);
         ++generation_;
     }
