@@ -159,6 +159,23 @@ static void call_thunk(Thunk kind, void* fn, const I* i, const D* f, char* rbuf)
     }
 }
 
+// Runs `call` with the thread's saved errno in errno (saved back afterwards), with the
+// GIL released around it unless the function was declared to keep it.
+template <typename Call>
+static inline void call_native(bool release_gil, Call&& call) {
+    int& saved = data::saved_errno();
+    if (release_gil) {
+        Py_BEGIN_ALLOW_THREADS errno = saved;
+        call();
+        saved = errno;
+        Py_END_ALLOW_THREADS
+    } else {
+        errno = saved;
+        call();
+        saved = errno;
+    }
+}
+
 // Whether calls go through libffi even where a thunk exists (tests run both paths).
 static bool force_libffi = false;
 
@@ -299,17 +316,7 @@ static PyObject* invoke_fast(CallPlan* plan, void* fn, PyObject* const* args,
     for (size_t k = 0; k < plan->args.size(); ++k)
         if (!fast_argument(plan->args[k], args[k], ints, fps, ni, nf)) return nullptr;
     alignas(16) char result[16] = {};
-    int& saved = data::saved_errno();
-    if (release_gil) {
-        Py_BEGIN_ALLOW_THREADS errno = saved;
-        call_thunk(plan->thunk, fn, ints, fps, result);
-        saved = errno;
-        Py_END_ALLOW_THREADS
-    } else {
-        errno = saved;
-        call_thunk(plan->thunk, fn, ints, fps, result);
-        saved = errno;
-    }
+    call_native(release_gil, [&] { call_thunk(plan->thunk, fn, ints, fps, result); });
     return convert_result(plan->result, result);
 }
 
@@ -386,17 +393,7 @@ static PyObject* invoke(CType* fntype, void* fn, PyObject* const* args, Py_ssize
                 memcpy(&fps[nf++], slot, sizeof(D));  // a float's bits in the low half
             }
         }
-        int& saved = data::saved_errno();
-        if (release_gil) {
-            Py_BEGIN_ALLOW_THREADS errno = saved;
-            call_thunk(plan->thunk, fn, ints, fps, result);
-            saved = errno;
-            Py_END_ALLOW_THREADS
-        } else {
-            errno = saved;
-            call_thunk(plan->thunk, fn, ints, fps, result);
-            saved = errno;
-        }
+        call_native(release_gil, [&] { call_thunk(plan->thunk, fn, ints, fps, result); });
         return convert_result(plan->result, result);
     }
 
@@ -450,18 +447,8 @@ static PyObject* invoke(CType* fntype, void* fn, PyObject* const* args, Py_ssize
         cif = &it->second->cif;
     }
 
-    int& saved = data::saved_errno();
-    auto target = reinterpret_cast<void (*)()>(fn);
-    if (release_gil) {
-        Py_BEGIN_ALLOW_THREADS errno = saved;
-        ffi_call(cif, target, result, values);
-        saved = errno;
-        Py_END_ALLOW_THREADS
-    } else {
-        errno = saved;
-        ffi_call(cif, target, result, values);
-        saved = errno;
-    }
+    call_native(release_gil,
+                [&] { ffi_call(cif, reinterpret_cast<void (*)()>(fn), result, values); });
     return convert_result(plan->result, result);
 }
 
