@@ -48,6 +48,63 @@ private:
 struct TypeExpr;
 using TypeExprPtr = std::shared_ptr<const TypeExpr>;
 
+// The parser makes and drops tens of thousands of small tree nodes per large cdef: they
+// come from a per-thread free list instead of malloc (which falls to its slow paths at
+// that rate). Used through make_node<T>() below.
+template <typename T>
+struct NodeAllocator {
+    using value_type = T;
+    NodeAllocator() = default;
+    template <typename U>
+    NodeAllocator(const NodeAllocator<U>&) {}
+    T* allocate(size_t n) {
+        FreeList& list = free_list();
+        if (n == 1 && list.head) {
+            void* p = list.head;
+            list.head = *static_cast<void**>(p);
+            --list.count;
+            return static_cast<T*>(p);
+        }
+        return static_cast<T*>(::operator new(n * block_size()));
+    }
+    void deallocate(T* p, size_t n) {
+        FreeList& list = free_list();
+        if (n != 1 || list.count >= kMaxKept) {  // keep at most a bounded reserve
+            ::operator delete(p);
+            return;
+        }
+        *reinterpret_cast<void**>(p) = list.head;
+        list.head = p;
+        ++list.count;
+    }
+    template <typename U>
+    bool operator==(const NodeAllocator<U>&) const { return true; }
+
+private:
+    static constexpr size_t kMaxKept = 8192;
+    struct FreeList {
+        void* head = nullptr;
+        size_t count = 0;
+        ~FreeList() {
+            while (head) {
+                void* next = *static_cast<void**>(head);
+                ::operator delete(head);
+                head = next;
+            }
+        }
+    };
+    static constexpr size_t block_size() { return sizeof(T) < sizeof(void*) ? sizeof(void*) : sizeof(T); }
+    static FreeList& free_list() {
+        static thread_local FreeList list __attribute__((tls_model("initial-exec")));
+        return list;
+    }
+};
+
+template <typename T, typename... Args>
+std::shared_ptr<T> make_node(Args&&... args) {
+    return std::allocate_shared<T>(NodeAllocator<T>(), std::forward<Args>(args)...);
+}
+
 enum class TypeExprKind : uint8_t {
     Void,
     Primitive,    // name: canonical spelling of a keyword type ("unsigned long long",

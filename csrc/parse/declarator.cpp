@@ -267,7 +267,7 @@ std::shared_ptr<TypeExpr> Parser::opaque_float_type(const Token& keyword) {
                               "' is not supported on this platform: no standard floating type "
                               "has its format");
         }
-        auto opaque = std::make_shared<TypeExpr>();
+        auto opaque = make_node<TypeExpr>();
         opaque->kind = TypeExprKind::DotsOpaque;
         opaque->pos = keyword.pos;
         Declaration decl;
@@ -277,7 +277,7 @@ std::shared_ptr<TypeExpr> Parser::opaque_float_type(const Token& keyword) {
         decl.type = std::move(opaque);
         emit(std::move(decl), keyword);
     }
-    auto type = std::make_shared<TypeExpr>();
+    auto type = make_node<TypeExpr>();
     type->kind = TypeExprKind::Named;
     type->name = std::move(name);
     type->pos = keyword.pos;
@@ -305,7 +305,7 @@ std::shared_ptr<TypeExpr> Parser::parse_named_type() {
     Token name = tok_;
     // __builtin_va_list is gcc's own type name: always a type, the sink decides its meaning.
     if (name.text != "__builtin_va_list" && !is_type_name(name.text)) fail_unknown_type(name);
-    auto type = std::make_shared<TypeExpr>();
+    auto type = make_node<TypeExpr>();
     type->kind = TypeExprKind::Named;
     type->name = std::string(name.text);
     type->pos = name.pos;
@@ -335,7 +335,7 @@ bool Parser::parse_dots_type(SpecifierState& st) {
         st.type_token = tok_;
         st.has_type = true;
     }
-    auto type = std::make_shared<TypeExpr>();
+    auto type = make_node<TypeExpr>();
     type->kind = kind;
     type->pos = st.type_token.pos;
     st.other = std::move(type);
@@ -351,7 +351,7 @@ std::shared_ptr<TypeExpr> Parser::finish_base_type(SpecifierState& st) {
             fail(st.type_token, "'long double _Complex' is not supported");
         const char* name = canonical_primitive(st);
         if (name == nullptr) fail_combination(st, st.type_token);
-        type = std::make_shared<TypeExpr>();
+        type = make_node<TypeExpr>();
         type->pos = st.type_token.pos;
         if (std::string_view(name) == "void") {
             type->kind = TypeExprKind::Void;
@@ -599,7 +599,7 @@ TypeExprPtr Parser::declared_base(const Specifiers& specs, const Attributes& att
     } else {
         fail(specs.first, "the mode attribute applies to integer types only");
     }
-    auto type = std::make_shared<TypeExpr>();
+    auto type = make_node<TypeExpr>();
     type->kind = TypeExprKind::Named;
     type->name = (is_unsigned ? "uint" : "int") + std::to_string(bits) + "_t";
     type->pos = base.pos;
@@ -611,7 +611,7 @@ TypeExprPtr Parser::declared_base(const Specifiers& specs, const Attributes& att
 TypeExprPtr Parser::build_type(TypeExprPtr base, Declarator& d) {
     TypeExprPtr type = std::move(base);
     for (DeclaratorOp& op : d.ops) {
-        auto t = std::make_shared<TypeExpr>();
+        auto t = make_node<TypeExpr>();
         t->kind = op.kind;
         t->pos = op.pos;
         t->is_const = op.is_const;

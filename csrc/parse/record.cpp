@@ -30,7 +30,7 @@ const char* kind_word(TypeExprKind kind) {
 // `struct [attrs] [tag] [{ members } [attrs]]`, likewise union and enum.
 std::shared_ptr<TypeExpr> Parser::parse_tag_specifier(SpecifierContext ctx) {
     Token keyword = tok_;
-    auto type = std::make_shared<TypeExpr>();
+    auto type = make_node<TypeExpr>();
     type->kind = keyword.kind == Tok::KwStruct  ? TypeExprKind::Struct
                  : keyword.kind == Tok::KwUnion ? TypeExprKind::Union
                                                 : TypeExprKind::Enum;
@@ -65,7 +65,7 @@ std::shared_ptr<TypeExpr> Parser::parse_tag_specifier(SpecifierContext ctx) {
 
 std::shared_ptr<RecordBody> Parser::parse_record_body() {
     DepthGuard guard(*this);
-    auto body = std::make_shared<RecordBody>();
+    auto body = make_node<RecordBody>();
     body->members.reserve(8);  // one allocation for most structs
     advance();                 // '{'
     for (;;) {
@@ -159,7 +159,7 @@ void Parser::add_member(RecordBody& body, const Specifiers& specs, Declarator&& 
 // `{ A, B = 5, C = B << 2, ... }`: values are computed here, each one the previous + 1
 // unless given.
 std::shared_ptr<EnumBody> Parser::parse_enum_body() {
-    auto body = std::make_shared<EnumBody>();
+    auto body = make_node<EnumBody>();
     advance();  // '{'
     ConstInt next = 0;
     for (;;) {
