@@ -2,6 +2,7 @@
 // shaping around csrc/data/, which does the work.
 #include "data/cdata.h"
 #include "ffi_object.h"
+#include "util/args.h"
 #include "types/errors.h"
 
 namespace cffix {
@@ -20,24 +21,12 @@ static CType* ctype_arg(PyObject* self, PyObject* arg) {
 
 static PyObject* ffi_new(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                          PyObject* kwnames) {
-    PyObject* cdecl = nargs > 0 ? args[0] : nullptr;
-    PyObject* init = nargs > 1 ? args[1] : nullptr;
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    for (Py_ssize_t i = 0; i < nkw; ++i) {
-        PyObject* key = PyTuple_GET_ITEM(kwnames, i);
-        if (PyUnicode_CompareWithASCIIString(key, "cdecl") == 0 && !cdecl)
-            cdecl = args[nargs + i];
-        else if (PyUnicode_CompareWithASCIIString(key, "init") == 0 && !init)
-            init = args[nargs + i];
-        else
-            return PyErr_Format(PyExc_TypeError, "new() got an unexpected keyword argument '%U'",
-                                key);
-    }
-    if (!cdecl || nargs > 2)
-        return PyErr_Format(PyExc_TypeError, "new(cdecl, init=None) takes 1 or 2 arguments");
-    CType* t = ctype_arg(self, cdecl);
+    static const char* const names[] = {"cdecl", "init", nullptr};
+    PyObject* v[2] = {nullptr, nullptr};
+    if (!parse_args("new", names, 1, args, nargs, kwnames, v)) return nullptr;
+    CType* t = ctype_arg(self, v[0]);
     if (!t) return nullptr;
-    return data::new_cdata(t, init);
+    return data::new_cdata(t, v[1]);
 }
 
 static PyObject* ffi_cast(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {

@@ -6,7 +6,7 @@
 
 #include "data/cdata.h"
 #include "data/memory.h"
-#include "ffi_args.h"
+#include "util/args.h"
 #include "ffi_object.h"
 #include "lib/library.h"
 #include "types/errors.h"

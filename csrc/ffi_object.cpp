@@ -9,6 +9,7 @@
 
 #include "data/cdata.h"
 #include "data/memory.h"
+#include "util/args.h"
 
 #include "types/errors.h"
 
@@ -113,30 +114,9 @@ static CType* ffi_to_ctype_or_cdata(PyObject* self, PyObject* arg) {
 
 static PyObject* ffi_cdef(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                           PyObject* kwnames) {
-    static const char* names[] = {"csource", "override", "packed", "pack", nullptr};
+    static const char* const names[] = {"csource", "override", "packed", "pack", nullptr};
     PyObject* values[4] = {nullptr, Py_False, Py_False, Py_None};
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    if (nargs > 4) {
-        PyErr_Format(PyExc_TypeError, "cdef() takes at most 4 arguments (%zd given)", nargs);
-        return nullptr;
-    }
-    for (Py_ssize_t i = 0; i < nargs; ++i) values[i] = args[i];
-    for (Py_ssize_t i = 0; i < nkw; ++i) {
-        const char* key = PyUnicode_AsUTF8(PyTuple_GET_ITEM(kwnames, i));
-        if (!key) return nullptr;
-        int slot = -1;
-        for (int j = 0; names[j]; ++j)
-            if (strcmp(key, names[j]) == 0) slot = j;
-        if (slot < 0 || slot < nargs) {
-            PyErr_Format(PyExc_TypeError, "cdef() got an unexpected keyword argument '%s'", key);
-            return nullptr;
-        }
-        values[slot] = args[nargs + i];
-    }
-    if (!values[0]) {
-        PyErr_SetString(PyExc_TypeError, "cdef() missing required argument 'csource'");
-        return nullptr;
-    }
+    if (!parse_args("cdef", names, 1, args, nargs, kwnames, values)) return nullptr;
     if (!PyUnicode_Check(values[0])) {
         PyErr_Format(PyExc_TypeError, "cdef() argument 'csource' must be a str, not %s",
                      Py_TYPE(values[0])->tp_name);
@@ -286,25 +266,11 @@ static PyObject* ffi_offsetof(PyObject* self, PyObject* const* args, Py_ssize_t 
 
 static PyObject* ffi_getctype(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                               PyObject* kwnames) {
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    PyObject* cdecl = nargs > 0 ? args[0] : nullptr;
-    PyObject* replace_with = nargs > 1 ? args[1] : nullptr;
-    for (Py_ssize_t i = 0; i < nkw; ++i) {
-        PyObject* key = PyTuple_GET_ITEM(kwnames, i);
-        if (PyUnicode_CompareWithASCIIString(key, "cdecl") == 0 && !cdecl)
-            cdecl = args[nargs + i];
-        else if (PyUnicode_CompareWithASCIIString(key, "replace_with") == 0 && !replace_with)
-            replace_with = args[nargs + i];
-        else {
-            PyErr_Format(PyExc_TypeError, "getctype() got an unexpected keyword argument '%U'",
-                         key);
-            return nullptr;
-        }
-    }
-    if (!cdecl || nargs > 2) {
-        PyErr_SetString(PyExc_TypeError, "getctype(cdecl, replace_with='')");
-        return nullptr;
-    }
+    static const char* const names[] = {"cdecl", "replace_with", nullptr};
+    PyObject* v[2] = {nullptr, nullptr};
+    if (!parse_args("getctype", names, 1, args, nargs, kwnames, v)) return nullptr;
+    PyObject* cdecl = v[0];
+    PyObject* replace_with = v[1];
     std::string text;
     if (replace_with) {
         if (!PyUnicode_Check(replace_with)) {

@@ -6,7 +6,7 @@
 
 #include "data/cdata.h"
 #include "data/ownership.h"
-#include "ffi_args.h"
+#include "util/args.h"
 #include "ffi_object.h"
 #include "types/errors.h"
 

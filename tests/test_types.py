@@ -199,6 +199,19 @@ def test_bad_arguments(ffi):
         ffi.getctype("int", 5)
     with pytest.raises(TypeError):
         ffi.include("not an ffi")
+    with pytest.raises(TypeError, match="'csource'"):
+        ffi.cdef()
+    with pytest.raises(TypeError, match="multiple values for argument 'csource'"):
+        ffi.cdef("int x;", csource="int y;")
+    with pytest.raises(TypeError, match="takes at most 2 arguments"):
+        ffi.getctype("int", "x", "y")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nope'"):
+        ffi.getctype(cdecl="int", nope=1)
+    assert ffi.getctype(cdecl="int", replace_with="x") == "int x"
+    with pytest.raises(TypeError, match="missing required argument 'cdecl'"):
+        ffi.new()
+    with pytest.raises(TypeError, match="takes at most 2 arguments"):
+        ffi.new("int *", 1, 2)
 
 
 def test_bad_type_strings_raise_cdeferror(ffi):

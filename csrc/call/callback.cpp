@@ -8,6 +8,7 @@
 // libffi's allocator remains the fallback (other platforms, or more than the pool's
 // callbacks alive at once).
 #include "call/callback.h"
+#include "call/plan.h"
 #include "call/trampoline.h"
 
 #include <ffi.h>
@@ -107,35 +108,10 @@ private:
     }
 
     ffi_type* scalar_type(CType* t) {
-        switch (t->conv) {
-            case Conv::Int8: return &ffi_type_sint8;
-            case Conv::Int16: return &ffi_type_sint16;
-            case Conv::Int32: return &ffi_type_sint32;
-            case Conv::Int64: return &ffi_type_sint64;
-            case Conv::UInt8:
-            case Conv::Bool: return &ffi_type_uint8;
-            case Conv::UInt16:
-            case Conv::WChar16: return &ffi_type_uint16;
-            case Conv::UInt32: return &ffi_type_uint32;
-            case Conv::UInt64: return &ffi_type_uint64;
-            case Conv::Char: return std::is_signed_v<char> ? &ffi_type_sint8 : &ffi_type_uint8;
-            case Conv::WChar32:
-                return (t->flags & types::PF_SIGNED) ? &ffi_type_sint32 : &ffi_type_uint32;
-            case Conv::Float: return &ffi_type_float;
-            case Conv::Double: return &ffi_type_double;
-            case Conv::LongDouble: return &ffi_type_longdouble;
-#ifdef FFI_TARGET_HAS_COMPLEX_TYPE
-            case Conv::ComplexFloat: return &ffi_type_complex_float;
-            case Conv::ComplexDouble: return &ffi_type_complex_double;
-#else
-            case Conv::ComplexFloat:
-            case Conv::ComplexDouble:
-                return fail(PyExc_NotImplementedError, "a complex number (not in this libffi)");
-#endif
-            case Conv::Pointer:
-            case Conv::Function: return &ffi_type_pointer;
-            default: return incomplete(t);
-        }
+        if (ffi_type* ft = scalar_ffi_type(t)) return ft;
+        if (t->conv == Conv::ComplexFloat || t->conv == Conv::ComplexDouble)
+            return fail(PyExc_NotImplementedError, "a complex number (not in this libffi)");
+        return incomplete(t);
     }
 
     // A struct as libffi sees it: its members in order (arrays as repeated items), then a

@@ -8,7 +8,7 @@ namespace cffix::call {
 using types::Conv;
 using types::Kind;
 
-static ffi_type* primitive_ffi_type(const CType* t) {
+ffi_type* scalar_ffi_type(const CType* t) {
     switch (t->conv) {
         case Conv::Int8: return &ffi_type_sint8;
         case Conv::Int16: return &ffi_type_sint16;
@@ -73,7 +73,7 @@ ffi_type* ffi_type_for(CallPlan* plan, CType* t) {
         return plan->record_types.back().get();
     }
     if (t->kind == Kind::Union) return nullptr;
-    return primitive_ffi_type(t);
+    return scalar_ffi_type(t);
 }
 
 static RegClass reg_class(const CType* t) {

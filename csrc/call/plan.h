@@ -49,6 +49,10 @@ struct CallPlan {
 // signatures libffi cannot call (unions or bitfield structs by value...).
 CallPlan* plan_for(CType* fntype);
 
+// The libffi type of a primitive, pointer or function-pointer type (enums as their
+// integer), or null for anything else. The one mapping used by calls and callbacks.
+ffi_type* scalar_ffi_type(const CType* t);
+
 // The libffi type of `t` for arguments and results; may add to plan->record_types.
 ffi_type* ffi_type_for(CallPlan* plan, CType* t);
 

@@ -1,5 +1,6 @@
 // ffi.gc, custom allocators, handles and the live counters: see ownership.h.
 #include "data/ownership.h"
+#include "util/args.h"
 
 #include <cstring>
 #include <unordered_map>
@@ -436,22 +437,11 @@ static PyObject* allocator_call(PyObject* self, PyObject* const* args, size_t na
                                 PyObject* kwnames) {
     Allocator* a = reinterpret_cast<Allocator*>(self);
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    PyObject* cdecl = nargs > 0 ? args[0] : nullptr;
-    PyObject* init = nargs > 1 ? args[1] : nullptr;
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    for (Py_ssize_t i = 0; i < nkw; ++i) {
-        PyObject* key = PyTuple_GET_ITEM(kwnames, i);
-        if (PyUnicode_CompareWithASCIIString(key, "cdecl") == 0 && !cdecl)
-            cdecl = args[nargs + i];
-        else if (PyUnicode_CompareWithASCIIString(key, "init") == 0 && !init)
-            init = args[nargs + i];
-        else
-            return PyErr_Format(PyExc_TypeError,
-                                "allocator() got an unexpected keyword argument '%U'", key);
-    }
-    if (!cdecl || nargs > 2)
-        return PyErr_Format(PyExc_TypeError,
-                            "allocator(cdecl, init=None) takes 1 or 2 arguments");
+    static const char* const names[] = {"cdecl", "init", nullptr};
+    PyObject* v[2] = {nullptr, nullptr};
+    if (!parse_args("allocator", names, 1, args, nargs, kwnames, v)) return nullptr;
+    PyObject* cdecl = v[0];
+    PyObject* init = v[1];
     CType* t = a->resolve(a->ffi, cdecl);
     if (!t) return nullptr;
     if (!a->alloc) return new_cdata(t, init);  // cleared anyway: ffi.new's memory is cheap

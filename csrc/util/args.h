@@ -1,5 +1,6 @@
-// Argument shaping shared by the FFI methods (csrc/ffi_*.cpp): METH_FASTCALL|KEYWORDS
-// positional and keyword arguments into named slots, with Python's own error wording.
+// Argument shaping for METH_FASTCALL|KEYWORDS and vectorcall entry points (the FFI
+// methods in csrc/ffi_*.cpp, allocator objects): positional and keyword arguments into
+// named slots, with Python's own error wording.
 #pragma once
 
 #include "util/pyref.h"
