@@ -6,9 +6,11 @@
 #include <cstring>
 
 #include "call/plan.h"
+#include "call/thunks.h"
 #include "data/convert.h"
 #include "data/ownership.h"
 #include "types/errors.h"
+#include "util/pylong.h"
 
 namespace cffix::call {
 
@@ -100,63 +102,56 @@ static void widen(const CType* t, char* slot) {
     }
 }
 
-// ---------------------------------------------------------------- results
-
-static PyObject* convert_result(CType* r, char* rbuf) {
-    if (r->kind == Kind::Void) Py_RETURN_NONE;
-    if (r->kind == Kind::Struct || r->kind == Kind::Union) {
-        // A struct returned by value: an owned copy, as cffi.
-        CData* cd = data::new_owned(r, r->size, 0);
-        if (cd) memcpy(cd->data, rbuf, static_cast<size_t>(r->size));
-        return reinterpret_cast<PyObject*>(cd);
-    }
-    return data::from_c(r, rbuf, nullptr);
-}
-
 // ---------------------------------------------------------------- invoking
 
-using I = int64_t;
-using D = double;
-#if defined(__aarch64__)
-#define CFFIX_INT_PARAMS I, I, I, I, I, I, I, I
-#define CFFIX_INT_ARGS i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7]
-#else
-#define CFFIX_INT_PARAMS I, I, I, I, I, I
-#define CFFIX_INT_ARGS i[0], i[1], i[2], i[3], i[4], i[5]
-#endif
-#define CFFIX_FP_PARAMS D, D, D, D, D, D, D, D
-#define CFFIX_FP_ARGS f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]
+using I = ThunkInt;
+using D = ThunkFp;
 
-// One call through a prototype that fills every argument register of both classes puts
-// each argument where the callee expects it: the System V x86-64 and AArch64 ABIs
-// assign integer-class and floating-class arguments to their registers independently,
-// in order. Floats travel as the low 32 bits of a double register.
-static void call_thunk(Thunk kind, void* fn, const I* i, const D* f, char* rbuf) {
-    switch (kind) {
-        case Thunk::Void:
-            reinterpret_cast<void (*)(CFFIX_INT_PARAMS, CFFIX_FP_PARAMS)>(fn)(CFFIX_INT_ARGS,
-                                                                              CFFIX_FP_ARGS);
-            break;
-        case Thunk::Int: {
-            I r = reinterpret_cast<I (*)(CFFIX_INT_PARAMS, CFFIX_FP_PARAMS)>(fn)(CFFIX_INT_ARGS,
-                                                                                 CFFIX_FP_ARGS);
-            memcpy(rbuf, &r, sizeof r);
-            break;
+// ---------------------------------------------------------------- results
+
+static PyObject* convert_result(const CallPlan* plan, char* rbuf) {
+    switch (plan->result_kind) {
+        case ResultKind::Void: Py_RETURN_NONE;
+        case ResultKind::Int32: {
+            int32_t v;
+            memcpy(&v, rbuf, sizeof v);
+            return PyLong_FromLong(v);
         }
-        case Thunk::Float: {
-            float r = reinterpret_cast<float (*)(CFFIX_INT_PARAMS, CFFIX_FP_PARAMS)>(fn)(
-                CFFIX_INT_ARGS, CFFIX_FP_ARGS);
-            memcpy(rbuf, &r, sizeof r);
-            break;
+        case ResultKind::Int64: {
+            int64_t v;
+            memcpy(&v, rbuf, sizeof v);
+            return PyLong_FromLongLong(v);
         }
-        case Thunk::Double: {
-            D r = reinterpret_cast<D (*)(CFFIX_INT_PARAMS, CFFIX_FP_PARAMS)>(fn)(CFFIX_INT_ARGS,
-                                                                                 CFFIX_FP_ARGS);
-            memcpy(rbuf, &r, sizeof r);
-            break;
+        case ResultKind::UInt32: {
+            uint32_t v;
+            memcpy(&v, rbuf, sizeof v);
+            return PyLong_FromUnsignedLong(v);
         }
-        case Thunk::None: break;
+        case ResultKind::UInt64: {
+            uint64_t v;
+            memcpy(&v, rbuf, sizeof v);
+            return PyLong_FromUnsignedLongLong(v);
+        }
+        case ResultKind::Double: {
+            double v;
+            memcpy(&v, rbuf, sizeof v);
+            return PyFloat_FromDouble(v);
+        }
+        case ResultKind::Float: {
+            float v;
+            memcpy(&v, rbuf, sizeof v);
+            return PyFloat_FromDouble(v);
+        }
+        case ResultKind::Record: {
+            // A struct returned by value: an owned copy, as cffi.
+            CType* r = plan->result;
+            CData* cd = data::new_owned(r, r->size, 0);
+            if (cd) memcpy(cd->data, rbuf, static_cast<size_t>(r->size));
+            return reinterpret_cast<PyObject*>(cd);
+        }
+        case ResultKind::Other: break;
     }
+    return data::from_c(plan->result, rbuf, nullptr);
 }
 
 // Runs `call` with the thread's saved errno in errno (saved back afterwards), with the
@@ -230,105 +225,144 @@ static CType* variadic_type(PyObject* v, Py_ssize_t index, PyRef& holder) {
     }
 }
 
-// One argument straight into its register slot, for the common exact types: Python
-// int for integer parameters, float for floating ones, a cdata of the very pointer type
-// (or an array of its item) for pointers. False (no exception) means "not that simple:
-// take the general path", which also produces the right error.
-static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps, int& ni,
-                                 int& nf) {
+// The memory of a struct cdata of exactly type `t` that ffi.new owns (the object itself,
+// or a view such as `p[0]` whose owner is it), unless released; else null: the general
+// path takes other variants and raises the right errors.
+static inline const char* record_memory(PyObject* v, const CType* t) {
+    PyTypeObject* vt = Py_TYPE(v);
+    const CData* cd = reinterpret_cast<const CData*>(v);
+    if (vt == &data::CDataView_Type) {
+        PyObject* owner = static_cast<const data::CDataView*>(cd)->owner;
+        if (Py_TYPE(owner) != &data::CDataOwned_Type ||
+            (reinterpret_cast<const CData*>(owner)->flags & data::CD_RELEASED))
+            return nullptr;
+    } else if (vt != &data::CDataOwned_Type) {
+        return nullptr;
+    }
+    if (cd->ctype != t || (cd->flags & data::CD_RELEASED)) return nullptr;
+    return cd->data;
+}
+
+// One argument straight into its registers, for the common exact types: Python int for
+// integer parameters, float (or int) for floating ones, for pointers a cdata of the very
+// pointer type (or an array of its item), bytes for `char *`, None for NULL; a struct
+// cdata of the very type for a small struct. False (no exception) means "not that
+// simple: take the general path", which also produces the right error.
+static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps) {
     CType* t = a.type;
-    switch (t->conv) {
-        case Conv::Int8:
-        case Conv::Int16:
-        case Conv::Int32:
-        case Conv::Int64:
-        case Conv::UInt8:
-        case Conv::UInt16:
-        case Conv::UInt32: {
-            if (!PyLong_CheckExact(v)) return false;
-            int overflow;
-            long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-            if (overflow || (x == -1 && PyErr_Occurred())) {
-                PyErr_Clear();
+    switch (a.reg) {
+        case RegClass::Int: {
+            if (t->conv == Conv::Pointer) {
+                PyTypeObject* vt = Py_TYPE(v);
+                // Plain and owning cdata only: views, gc, from_buffer... take the general
+                // path, whose check_released knows them.
+                if (vt == &data::CData_Type || vt == &data::CDataOwned_Type) {
+                    CData* cd = reinterpret_cast<CData*>(v);
+                    bool same = cd->ctype == t ||
+                                (cd->ctype->kind == Kind::Array && cd->ctype->item == t->item);
+                    if (!same || (cd->flags & data::CD_RELEASED)) return false;
+                    ints[a.slot[0]] = reinterpret_cast<I>(cd->data);
+                    return true;
+                }
+                if (vt == &PyBytes_Type && is_char_like(t->item)) {
+                    // NUL-terminated and alive during the call (cffi passes it the same way).
+                    ints[a.slot[0]] = reinterpret_cast<I>(PyBytes_AS_STRING(v));
+                    return true;
+                }
+                if (v == Py_None) {
+                    ints[a.slot[0]] = 0;
+                    return true;
+                }
                 return false;
             }
-            int64_t lo, hi;
-            switch (t->conv) {
-                case Conv::Int8: lo = INT8_MIN, hi = INT8_MAX; break;
-                case Conv::Int16: lo = INT16_MIN, hi = INT16_MAX; break;
-                case Conv::Int32: lo = INT32_MIN, hi = INT32_MAX; break;
-                case Conv::UInt8: lo = 0, hi = UINT8_MAX; break;
-                case Conv::UInt16: lo = 0, hi = UINT16_MAX; break;
-                case Conv::UInt32: lo = 0, hi = UINT32_MAX; break;
-                default: lo = INT64_MIN, hi = INT64_MAX;
-            }
-            if (x < lo || x > hi) return false;
-            ints[ni++] = x;  // sign-extended for signed types, zero-extended otherwise
-            return true;
-        }
-        case Conv::Double:
-        case Conv::Float: {
-            double d;
-            if (PyFloat_CheckExact(v))
-                d = PyFloat_AS_DOUBLE(v);
-            else if (PyLong_CheckExact(v)) {
-                d = PyLong_AsDouble(v);
-                if (d == -1.0 && PyErr_Occurred()) {
+            if (!PyLong_CheckExact(v) || a.hi == 0) return false;
+            long long x;
+            if (!compact_long(v, &x)) {
+                int overflow;
+                x = PyLong_AsLongLongAndOverflow(v, &overflow);
+                if (overflow || (x == -1 && PyErr_Occurred())) {
                     PyErr_Clear();
                     return false;
+                }
+            }
+            if (x < a.lo || x > a.hi) return false;
+            ints[a.slot[0]] = x;  // sign-extended for signed types, zero-extended otherwise
+            return true;
+        }
+        case RegClass::Double:
+        case RegClass::Float: {
+            double d;
+            if (PyFloat_CheckExact(v)) {
+                d = PyFloat_AS_DOUBLE(v);
+            } else if (PyLong_CheckExact(v)) {
+                long long x;
+                if (compact_long(v, &x)) {
+                    d = static_cast<double>(x);
+                } else {
+                    d = PyLong_AsDouble(v);
+                    if (d == -1.0 && PyErr_Occurred()) {
+                        PyErr_Clear();
+                        return false;
+                    }
                 }
             } else {
                 return false;
             }
-            if (t->conv == Conv::Float) {
+            if (a.reg == RegClass::Float) {
                 float f = static_cast<float>(d);
                 D bits = 0;
                 memcpy(&bits, &f, sizeof f);  // a float travels in the low half
-                fps[nf++] = bits;
+                fps[a.slot[0]] = bits;
             } else {
-                fps[nf++] = d;
+                fps[a.slot[0]] = d;
             }
             return true;
         }
-        case Conv::Pointer: {
-            // Plain and owning cdata only: views, gc, from_buffer... take the general path,
-            // whose check_released knows them.
-            if (Py_TYPE(v) != &data::CData_Type && Py_TYPE(v) != &data::CDataOwned_Type)
-                return false;
-            CData* cd = reinterpret_cast<CData*>(v);
-            bool same = cd->ctype == t ||
-                        (cd->ctype->kind == Kind::Array && cd->ctype->item == t->item);
-            if (!same || (cd->flags & data::CD_RELEASED)) return false;
-            ints[ni++] = reinterpret_cast<I>(cd->data);
+        case RegClass::Record: {
+            const char* mem = record_memory(v, t);
+            if (!mem) return false;
+            for (int w = 0; w < a.words; ++w) {
+                // The last eightbyte may be partial: copy only the struct's bytes.
+                uint64_t word = 0;
+                if (w + 1 < a.words || (t->size & 7) == 0)
+                    memcpy(&word, mem + 8 * w, 8);
+                else
+                    memcpy(&word, mem + 8 * w, static_cast<size_t>(t->size & 7));
+                if (a.fp_words >> w & 1)
+                    memcpy(&fps[a.slot[w]], &word, 8);
+                else
+                    ints[a.slot[w]] = static_cast<I>(word);
+            }
             return true;
         }
-        default: return false;
+        case RegClass::None: break;
     }
+    return false;
 }
 
 // The fast path: every argument simple (see fast_argument), a thunk, no libffi.
-// Returns null without an exception to ask for the general path.
-static PyObject* invoke_fast(CallPlan* plan, void* fn, PyObject* const* args,
-                             bool release_gil) {
-    I ints[8] = {};
-    D fps[8] = {};
-    int ni = 0, nf = 0;
-    for (size_t k = 0; k < plan->args.size(); ++k)
-        if (!fast_argument(plan->args[k], args[k], ints, fps, ni, nf)) return nullptr;
-    alignas(16) char result[16] = {};
-    call_native(release_gil, [&] { call_thunk(plan->thunk, fn, ints, fps, result); });
-    return convert_result(plan->result, result);
+// Returns false (no exception) to ask for the general path, else true with `*out` the
+// result (null with an exception when converting the result failed).
+static inline bool invoke_fast(const CallPlan* plan, void* fn, PyObject* const* args,
+                               bool release_gil, PyObject** out) {
+    I ints[kThunkIntRegs];  // the caller reads exactly the slots the arguments fill
+    D fps[kThunkFpRegs];
+    const ArgSpec* specs = plan->args.data();
+    size_t n = plan->args.size();
+    for (size_t k = 0; k < n; ++k)
+        if (!fast_argument(specs[k], args[k], ints, fps)) return false;
+    alignas(16) char result[16];
+    ThunkCaller caller = plan->caller;
+    call_native(release_gil, [&] { caller(fn, ints, fps, result); });
+    *out = convert_result(plan, result);
+    return true;
 }
 
-static PyObject* invoke(CType* fntype, void* fn, PyObject* const* args, Py_ssize_t nargs,
-                        bool release_gil) {
-    CallPlan* plan = plan_for(fntype);
-    if (!plan) return nullptr;
-    if (plan->thunk != Thunk::None && !fntype->ellipsis && !force_libffi && fn &&
-        nargs == static_cast<Py_ssize_t>(plan->args.size())) {
-        if (PyObject* r = invoke_fast(plan, fn, args, release_gil)) return r;
-        if (PyErr_Occurred()) return nullptr;  // the call was made; the result failed
-    }
+// The general path: every argument kind through the converters into a stack buffer,
+// then the thunk or libffi. Kept out of line so that the fast path's frame stays small.
+[[gnu::noinline]] static PyObject* invoke_general(CType* fntype, CallPlan* plan, void* fn,
+                                                 PyObject* const* args, Py_ssize_t nargs,
+                                                 bool release_gil) {
     Py_ssize_t nfixed = static_cast<Py_ssize_t>(plan->args.size());
     if (nargs != nfixed && !(fntype->ellipsis && nargs > nfixed))
         return arity_error(fntype, nfixed, nargs, fntype->ellipsis);
@@ -381,20 +415,25 @@ static PyObject* invoke(CType* fntype, void* fn, PyObject* const* args, Py_ssize
     memset(result, 0, std::min(plan->result_size, sizeof rbuf));
 
     if (!fntype->ellipsis && plan->thunk != Thunk::None && !force_libffi) {
-        I ints[8] = {};
-        D fps[8] = {};
-        int ni = 0, nf = 0;
+        I ints[kThunkIntRegs];
+        D fps[kThunkFpRegs];
         for (const ArgSpec& a : plan->args) {
             char* slot = buffer + a.offset;
             if (a.reg == RegClass::Int) {
                 widen(a.type, slot);
-                memcpy(&ints[ni++], slot, sizeof(I));
+                memcpy(&ints[a.slot[0]], slot, sizeof(I));
+            } else if (a.reg == RegClass::Record) {
+                for (int w = 0; w < a.words; ++w)  // slots are whole, zero-padded eightbytes
+                    memcpy(a.fp_words >> w & 1 ? static_cast<void*>(&fps[a.slot[w]])
+                                               : static_cast<void*>(&ints[a.slot[w]]),
+                           slot + 8 * w, 8);
             } else {
-                memcpy(&fps[nf++], slot, sizeof(D));  // a float's bits in the low half
+                memcpy(&fps[a.slot[0]], slot, sizeof(D));  // a float's bits in the low half
             }
         }
-        call_native(release_gil, [&] { call_thunk(plan->thunk, fn, ints, fps, result); });
-        return convert_result(plan->result, result);
+        ThunkCaller caller = plan->caller;
+        call_native(release_gil, [&] { caller(fn, ints, fps, result); });
+        return convert_result(plan, result);
     }
 
     ffi_cif* cif = &plan->cif;
@@ -449,7 +488,20 @@ static PyObject* invoke(CType* fntype, void* fn, PyObject* const* args, Py_ssize
 
     call_native(release_gil,
                 [&] { ffi_call(cif, reinterpret_cast<void (*)()>(fn), result, values); });
-    return convert_result(plan->result, result);
+    return convert_result(plan, result);
+}
+
+static inline PyObject* invoke(CType* fntype, void* fn, PyObject* const* args, Py_ssize_t nargs,
+                               bool release_gil) {
+    CallPlan* plan = fntype->call_plan ? static_cast<CallPlan*>(fntype->call_plan)
+                                       : plan_for(fntype);
+    if (!plan) return nullptr;
+    if (plan->thunk != Thunk::None && !force_libffi && fn &&
+        nargs == static_cast<Py_ssize_t>(plan->args.size())) {
+        PyObject* r;
+        if (invoke_fast(plan, fn, args, release_gil, &r)) return r;
+    }
+    return invoke_general(fntype, plan, fn, args, nargs, release_gil);
 }
 
 // ---------------------------------------------------------------- function objects

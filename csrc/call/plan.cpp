@@ -1,6 +1,7 @@
 // Building call plans: libffi types and cif, argument buffer layout, thunk eligibility.
 #include "call/plan.h"
 
+#include "call/thunks.h"
 #include "types/errors.h"
 
 namespace cffix::call {
@@ -98,28 +99,122 @@ static RegClass reg_class(const CType* t) {
     }
 }
 
-// Registers the thunk may fill: the argument registers of the two classes.
+// Where thunks exist: the System V x86-64 and AArch64 procedure-call standards.
 #if defined(__x86_64__) && !defined(_WIN32)
-constexpr int kIntRegs = 6, kFpRegs = 8;
 #define CFFIX_HAVE_THUNKS 1
+#define CFFIX_RECORD_THUNKS 1  // small structs by value: System V eightbyte classes
 #elif defined(__aarch64__) && !defined(__APPLE__) && !defined(_WIN32)
-constexpr int kIntRegs = 8, kFpRegs = 8;
 #define CFFIX_HAVE_THUNKS 1
-#else
-constexpr int kIntRegs = 0, kFpRegs = 0;
 #endif
 
-static Thunk choose_thunk(const CallPlan& plan, const CType* fntype) {
+#ifdef CFFIX_RECORD_THUNKS
+// The System V x86-64 classes of a struct's eightbytes (1: INTEGER, 2: SSE; integer
+// wins when both share an eightbyte), for structs of at most 16 bytes whose leaves are
+// aligned scalars. False for anything the registers cannot carry: unions, bitfields,
+// long double, complex, misaligned fields; libffi passes those.
+static bool classify_eightbytes(const CType* t, int64_t base, uint8_t cls[2]) {
+    if (t->kind != Kind::Struct) return false;
+    for (const types::FieldInfo& f : t->fields) {
+        if (f.bitshift != -1) return false;
+        const CType* ft = f.type;
+        int64_t count = 1;
+        while (ft->kind == Kind::Array) {
+            if (ft->length < 0) return false;
+            count *= ft->length;
+            ft = ft->item;
+        }
+        for (int64_t i = 0; i < count; ++i) {
+            int64_t at = base + f.offset + i * ft->size;
+            if (ft->kind == Kind::Struct) {
+                if (!classify_eightbytes(ft, at, cls)) return false;
+                continue;
+            }
+            RegClass rc = reg_class(ft);
+            if (rc == RegClass::None || ft->size <= 0 || at % ft->size != 0) return false;
+            int64_t w = at / 8;
+            if (w > 1 || (at + ft->size - 1) / 8 != w) return false;
+            uint8_t c = rc == RegClass::Int ? 1 : 2;
+            if (cls[w] != 1) cls[w] = c;
+        }
+    }
+    return true;
+}
+#endif
+
+// A struct of at most 16 bytes that travels in registers: its eightbytes and which of
+// them are SSE (bit w of `fp_words`). False otherwise.
+static bool record_words(const CType* t, uint8_t& words, uint8_t& fp_words) {
+#ifdef CFFIX_RECORD_THUNKS
+    if (t->kind != Kind::Struct || !(t->flags & types::RF_COMPLETE) ||
+        (t->flags & types::RF_PACKED) || t->size <= 0 || t->size > 16)
+        return false;
+    uint8_t cls[2] = {0, 0};
+    if (!classify_eightbytes(t, 0, cls)) return false;
+    words = static_cast<uint8_t>((t->size + 7) / 8);
+    fp_words = 0;
+    for (int w = 0; w < words; ++w) {
+        if (cls[w] == 0) return false;  // an eightbyte of padding only
+        if (cls[w] == 2) fp_words = static_cast<uint8_t>(fp_words | (1 << w));
+    }
+    return true;
+#else
+    (void)t;
+    (void)words;
+    (void)fp_words;
+    return false;
+#endif
+}
+
+static ArgSpec arg_spec(CType* a, uint32_t offset) {
+    ArgSpec spec{a, offset, reg_class(a), 0, 0, {0, 0}, 0, 0};
+    if (spec.reg == RegClass::None && record_words(a, spec.words, spec.fp_words))
+        spec.reg = RegClass::Record;
+    switch (a->conv) {
+        case Conv::Int8: spec.lo = INT8_MIN, spec.hi = INT8_MAX; break;
+        case Conv::Int16: spec.lo = INT16_MIN, spec.hi = INT16_MAX; break;
+        case Conv::Int32: spec.lo = INT32_MIN, spec.hi = INT32_MAX; break;
+        case Conv::Int64: spec.lo = INT64_MIN, spec.hi = INT64_MAX; break;
+        case Conv::UInt8: spec.lo = 0, spec.hi = UINT8_MAX; break;
+        case Conv::UInt16: spec.lo = 0, spec.hi = UINT16_MAX; break;
+        case Conv::UInt32: spec.lo = 0, spec.hi = UINT32_MAX; break;
+        case Conv::UInt64: spec.lo = 0, spec.hi = INT64_MAX; break;  // larger: slow path
+        default: break;
+    }
+    return spec;
+}
+
+// The thunk for a plan, with each argument's register slots assigned (plan.args is
+// updated), or Thunk::None.
+static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& fps) {
+    ints = fps = 0;
 #ifdef CFFIX_HAVE_THUNKS
     if (fntype->ellipsis) return Thunk::None;  // variadic calls need libffi (al on x86-64)
-    int ints = 0, fps = 0;
-    for (const ArgSpec& a : plan.args) {
-        if (a.reg == RegClass::None) return Thunk::None;
-        (a.reg == RegClass::Int ? ints : fps) += 1;
+    for (ArgSpec& a : plan.args) {
+        switch (a.reg) {
+            case RegClass::None: return Thunk::None;
+            case RegClass::Int: a.slot[0] = static_cast<uint8_t>(ints++); break;
+            case RegClass::Float:
+            case RegClass::Double: a.slot[0] = static_cast<uint8_t>(fps++); break;
+            case RegClass::Record:
+                for (int w = 0; w < a.words; ++w)
+                    a.slot[w] = static_cast<uint8_t>(a.fp_words >> w & 1 ? fps++ : ints++);
+                break;
+        }
+        // Past the registers a struct would go whole to the stack: libffi does that.
+        if (ints > kThunkIntRegs || fps > kThunkFpRegs) return Thunk::None;
     }
-    if (ints > kIntRegs || fps > kFpRegs) return Thunk::None;
     const CType* r = plan.result;
     if (r->kind == Kind::Void) return Thunk::Void;
+    uint8_t words = 0, fp_words = 0;
+    if (record_words(r, words, fp_words)) {
+        if (words == 1) return fp_words ? Thunk::Double : Thunk::Int;
+        switch (fp_words) {
+            case 0: return Thunk::IntInt;
+            case 1: return Thunk::DblInt;
+            case 2: return Thunk::IntDbl;
+            default: return Thunk::DblDbl;
+        }
+    }
     switch (reg_class(r)) {
         case RegClass::Int: return Thunk::Int;
         case RegClass::Float: return Thunk::Float;
@@ -131,6 +226,20 @@ static Thunk choose_thunk(const CallPlan& plan, const CType* fntype) {
     (void)fntype;
     return Thunk::None;
 #endif
+}
+
+static ResultKind result_kind(const CType* r) {
+    if (r->kind == Kind::Void) return ResultKind::Void;
+    if (r->kind == Kind::Struct || r->kind == Kind::Union) return ResultKind::Record;
+    switch (r->conv) {
+        case Conv::Int32: return ResultKind::Int32;
+        case Conv::Int64: return ResultKind::Int64;
+        case Conv::UInt32: return ResultKind::UInt32;
+        case Conv::UInt64: return ResultKind::UInt64;
+        case Conv::Double: return ResultKind::Double;
+        case Conv::Float: return ResultKind::Float;
+        default: return ResultKind::Other;
+    }
 }
 
 static void free_plan(void* p) { delete static_cast<CallPlan*>(p); }
@@ -172,12 +281,17 @@ CallPlan* plan_for(CType* fntype) {
         if (!ft) return unsupported(fntype, a, "argument"), nullptr;
         size_t align = std::max<size_t>(8, a->align);
         offset = (offset + align - 1) & ~(align - 1);
-        plan->args.push_back({a, static_cast<uint32_t>(offset), reg_class(a)});
+        plan->args.push_back(arg_spec(a, static_cast<uint32_t>(offset)));
         plan->arg_types.push_back(ft);
-        offset += std::max<size_t>(8, static_cast<size_t>(a->size));
+        // Whole eightbytes, so that a struct's words can be read as such.
+        offset += (std::max<size_t>(8, static_cast<size_t>(a->size)) + 7) & ~size_t{7};
     }
     plan->buffer_size = offset;
-    plan->thunk = choose_thunk(*plan, fntype);
+    int ints, fps;
+    plan->thunk = choose_thunk(*plan, fntype, ints, fps);
+    if (plan->thunk != Thunk::None) plan->caller = thunk_caller(plan->thunk, ints, fps);
+    if (!plan->caller) plan->thunk = Thunk::None;
+    plan->result_kind = result_kind(plan->result);
     ffi_status st = ffi_prep_cif(&plan->cif, static_cast<ffi_abi>(fntype->abi),
                                  static_cast<unsigned>(plan->arg_types.size()), plan->result_type,
                                  plan->arg_types.data());

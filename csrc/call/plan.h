@@ -13,17 +13,34 @@ namespace cffix::call {
 
 using types::CType;
 
-// How an argument travels in the fast thunk: in an integer register, or in a vector
-// register as the bits of a float or a double.
-enum class RegClass : uint8_t { Int, Float, Double, None };
+// How an argument travels in the fast thunk: in an integer register, in a vector
+// register as the bits of a float or a double, or (a small struct by value, x86-64) as
+// one or two eightbytes, each in a register of its class.
+enum class RegClass : uint8_t { Int, Float, Double, Record, None };
 
 struct ArgSpec {
-    CType* type;      // borrowed: the function CType holds its argument types
-    uint32_t offset;  // where its value lives in the argument buffer
-    RegClass reg;     // RegClass::None: not passable through the thunk
+    CType* type;       // borrowed: the function CType holds its argument types
+    uint32_t offset;   // where its value lives in the argument buffer (8-byte multiples)
+    RegClass reg;      // RegClass::None: not passable through the thunk
+    uint8_t words;     // Record: its eightbytes (1 or 2)
+    uint8_t fp_words;  // Record: bit w set when eightbyte w travels in a vector register
+    uint8_t slot[2];   // thunk plans: the register index (in its class) of each word
+    int64_t lo, hi;    // integers: the range a Python int must be in (fast path)
 };
 
-enum class Thunk : uint8_t { None, Void, Int, Float, Double };
+// The prototype the thunk calls through, by where the result comes back: nothing, the
+// first integer register, the first vector register (float or double), or a small
+// struct's two eightbytes in registers of their classes (rax/rdx, xmm0/xmm1, mixed).
+enum class Thunk : uint8_t { None, Void, Int, Float, Double, IntInt, DblDbl, IntDbl, DblInt };
+
+// A thunk call (call/thunks.h): `fn` with ints[0..NI) and fps[0..NF) in registers
+// through an exact prototype; the raw result (up to 16 bytes) is stored at `rbuf`.
+using ThunkInt = int64_t;
+using ThunkFp = double;
+using ThunkCaller = void (*)(void* fn, const ThunkInt* ints, const ThunkFp* fps, char* rbuf);
+
+// How the result becomes a Python object.
+enum class ResultKind : uint8_t { Void, Int32, Int64, UInt32, UInt64, Double, Float, Record, Other };
 
 struct VariadicCif {
     ffi_cif cif;
@@ -41,6 +58,8 @@ struct CallPlan {
     ffi_type* result_type = nullptr;
     size_t result_size = 0;  // at least sizeof(ffi_arg)
     Thunk thunk = Thunk::None;
+    ThunkCaller caller = nullptr;  // set exactly when thunk != Thunk::None
+    ResultKind result_kind = ResultKind::Other;
     // Variadic calls: one cif per tuple of argument types, built on first use.
     std::map<std::vector<CType*>, std::unique_ptr<VariadicCif>> variadic;
 };

@@ -1,0 +1,92 @@
+// The table of exact-prototype callers: one per result kind and register counts.
+#include "call/thunks.h"
+
+#include <array>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+namespace cffix::call {
+
+namespace {
+
+using I = ThunkInt;
+using D = ThunkFp;
+
+// Small structs come back in two registers of their classes (System V x86-64): a
+// prototype returning a struct of the same classes reads both.
+struct RetII {
+    I a, b;
+};
+struct RetDD {
+    D a, b;
+};
+struct RetID {
+    I a;
+    D b;
+};
+struct RetDI {
+    D a;
+    I b;
+};
+
+template <size_t>
+using IntArg = I;
+template <size_t>
+using FpArg = D;
+
+template <typename R, typename Ints, typename Fps>
+struct Exact;
+
+template <typename R, size_t... Is, size_t... Fs>
+struct Exact<R, std::index_sequence<Is...>, std::index_sequence<Fs...>> {
+    static void call(void* fn, const I* ints, const D* fps, char* rbuf) {
+        (void)ints;
+        (void)fps;
+        using Fn = R (*)(IntArg<Is>..., FpArg<Fs>...);
+        if constexpr (std::is_void_v<R>) {
+            (void)rbuf;
+            reinterpret_cast<Fn>(fn)(ints[Is]..., fps[Fs]...);
+        } else {
+            R r = reinterpret_cast<Fn>(fn)(ints[Is]..., fps[Fs]...);
+            memcpy(rbuf, &r, sizeof r);
+        }
+    }
+};
+
+using Row = std::array<ThunkCaller, kThunkFpRegs + 1>;
+using Table = std::array<Row, kThunkIntRegs + 1>;
+
+template <typename R, size_t NI, size_t... NFs>
+constexpr Row row(std::index_sequence<NFs...>) {
+    return {&Exact<R, std::make_index_sequence<NI>, std::make_index_sequence<NFs>>::call...};
+}
+
+template <typename R, size_t... NIs>
+constexpr Table table(std::index_sequence<NIs...>) {
+    return {row<R, NIs>(std::make_index_sequence<kThunkFpRegs + 1>{})...};
+}
+
+template <typename R>
+constexpr Table kTable = table<R>(std::make_index_sequence<kThunkIntRegs + 1>{});
+
+}  // namespace
+
+ThunkCaller thunk_caller(Thunk kind, int nints, int nfps) {
+    if (nints < 0 || nfps < 0 || nints > kThunkIntRegs || nfps > kThunkFpRegs) return nullptr;
+    auto i = static_cast<size_t>(nints), f = static_cast<size_t>(nfps);
+    switch (kind) {
+        case Thunk::Void: return kTable<void>[i][f];
+        case Thunk::Int: return kTable<I>[i][f];
+        case Thunk::Float: return kTable<float>[i][f];
+        case Thunk::Double: return kTable<D>[i][f];
+        case Thunk::IntInt: return kTable<RetII>[i][f];
+        case Thunk::DblDbl: return kTable<RetDD>[i][f];
+        case Thunk::IntDbl: return kTable<RetID>[i][f];
+        case Thunk::DblInt: return kTable<RetDI>[i][f];
+        case Thunk::None: break;
+    }
+    return nullptr;
+}
+
+}  // namespace cffix::call

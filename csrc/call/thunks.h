@@ -1,0 +1,28 @@
+// Direct calls through exact register prototypes (x86-64 System V, AArch64).
+//
+// Integer-class and floating-class arguments are assigned to their argument registers
+// independently and in order (rdi..r9 / xmm0..xmm7 on x86-64, x0..x7 / d0..d7 on
+// AArch64). So a function taking NI integer-class and NF floating-class arguments, in
+// any interleaving, is called correctly through the prototype R(I x NI, D x NF) with its
+// arguments sorted by class. A float travels as the low 32 bits of a double register;
+// a small struct (x86-64) as its eightbytes, each in a register of its class.
+#pragma once
+
+#include <cstdint>
+
+#include "call/plan.h"
+
+namespace cffix::call {
+
+#if defined(__aarch64__)
+constexpr int kThunkIntRegs = 8;
+#else
+constexpr int kThunkIntRegs = 6;
+#endif
+constexpr int kThunkFpRegs = 8;
+
+// The caller for a result kind and register counts; null for Thunk::None or counts
+// beyond the registers.
+ThunkCaller thunk_caller(Thunk kind, int nints, int nfps);
+
+}  // namespace cffix::call

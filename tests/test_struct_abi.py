@@ -1,0 +1,271 @@
+"""Structs by value in calls, checked against the C compiler on generated shapes.
+
+The fast thunks pass a small struct (at most 16 bytes, x86-64) as its eightbytes in
+registers of their System V classes, and take small struct results from two registers;
+libffi does everything else. This file generates random struct shapes (integers of every
+width, floats and doubles, nested structs, small arrays, some larger than 16 bytes so
+they go through memory) and, for each, C functions that build one, take one among other
+arguments (with enough integer and floating arguments before it to exhaust the registers
+in some cases, where the whole struct then goes to the stack) and return one. The C
+library is compiled with the system compiler; every call runs through the thunks and
+through libffi (`cffix._core._force_libffi`), and both must give what C computes.
+
+Values are small integers or halves, so every field holds them exactly and every
+weighted sum is exact in double.
+"""
+
+import random
+import subprocess
+
+import pytest
+
+import cffix
+
+SCALARS = ["char", "signed char", "unsigned char", "short", "unsigned short", "int",
+           "unsigned int", "long", "unsigned long", "float", "double"]
+SIZES = {"char": 1, "signed char": 1, "unsigned char": 1, "short": 2, "unsigned short": 2,
+         "int": 4, "unsigned int": 4, "long": 8, "unsigned long": 8, "float": 4, "double": 8}
+FLOATING = {"float", "double"}
+N_STRUCTS = 80
+
+
+def _random_field(rng, depth):
+    """(C declaration body with %s for the name, leaf count, size estimate)."""
+    roll = rng.random()
+    if roll < 0.12 and depth == 0:
+        members = [rng.choice(SCALARS) for _ in range(rng.randint(1, 2))]
+        body = " ".join(f"{t} m{i};" for i, t in enumerate(members))
+        return ("struct { " + body + " } %s", members)
+    if roll < 0.22:
+        t = rng.choice(["char", "short", "float", "int"])
+        return (t + " %s[2]", [t, t])
+    t = rng.choice(SCALARS)
+    return (t + " %s", [t])
+
+
+def _leaf_names(name, decl, leaves):
+    """The C expressions of a field's scalar leaves, in memory order."""
+    if decl.startswith("struct"):
+        return [f"{name}.m{i}" for i in range(len(leaves))]
+    if decl.endswith("[2]"):
+        return [f"{name}[0]", f"{name}[1]"]
+    return [name]
+
+
+# Shapes every run has, whatever the random ones are: each pair of eightbyte classes,
+# floats sharing an eightbyte, a float sharing one with an int (INTEGER wins).
+FIXED = [["double", "double"], ["float", "float", "float"], ["float", "float", "double"],
+         ["int", "double"], ["double", "int"], ["float", "int"], ["char", "float", "long"],
+         ["double"], ["float"], ["long", "long", "long"]]
+
+
+def generate(seed=20261130):
+    rng = random.Random(seed)
+    structs = []
+    for n in range(N_STRUCTS + len(FIXED)):
+        fields = []
+        leaves = []  # (C expression relative to the struct, C type)
+        shape = FIXED[n] if n < len(FIXED) else None
+        for i in range(len(shape) if shape else rng.randint(1, 4)):
+            decl, types = (shape[i] + " %s", [shape[i]]) if shape else _random_field(rng, 0)
+            fields.append(decl % f"f{i}")
+            for expr, t in zip(_leaf_names(f"f{i}", decl, types), types):
+                leaves.append((expr, t))
+        # Registers used before the struct: sometimes all of them (it then goes to the
+        # stack) and a scalar of each class after it, which still takes a register.
+        n_int = rng.choice([0, 0, 1, 2, 4, 5, 6])
+        n_fp = rng.choice([0, 0, 1, 3, 7, 8]) if n % 3 else 0
+        structs.append({"name": f"s{n}", "fields": fields, "leaves": leaves,
+                        "n_int": n_int, "n_fp": n_fp})
+    return structs
+
+
+def c_source(structs):
+    out = []
+    for s in structs:
+        name = s["name"]
+        out.append(f"struct {name} {{ {' '.join(f + ';' for f in s['fields'])} }};")
+    out.append("")
+    for s in structs:
+        name = s["name"]
+        sets = "\n".join(f"    r.{expr} = ({t})({value_expr(t, k)});"
+                         for k, (expr, t) in enumerate(s["leaves"]))
+        out.append(f"struct {name} make_{name}(long seed) {{\n"
+                   f"    struct {name} r;\n    __builtin_memset(&r, 0, sizeof r);\n"
+                   f"{sets}\n    return r;\n}}")
+        weighted = " + ".join(f"(double)s.{expr} * {k + 1}"
+                              for k, (expr, _) in enumerate(s["leaves"]))
+        params = prefix_params(s)
+        out.append(f"double sum_{name}({params}struct {name} s, long after_i, "
+                   f"double after_d) {{\n"
+                   f"    return {prefix_sum(s)}{weighted} + 1000.0 * after_i "
+                   f"+ 2000.0 * after_d;\n}}")
+        out.append(f"struct {name} echo_{name}({params}struct {name} s) {{\n"
+                   f"    (void)0;{' '.join(f' (void)i{j};' for j in range(s['n_int']))}"
+                   f"{' '.join(f' (void)d{j};' for j in range(s['n_fp']))}\n"
+                   f"    return s;\n}}")
+    return "\n".join(out) + "\n"
+
+
+def value_expr(t, k):
+    if t in FLOATING:
+        return f"seed * 0.5 + {k}"
+    return f"seed * {k + 3} + {k}"
+
+
+def expected_value(t, k, seed):
+    if t in FLOATING:
+        return seed * 0.5 + k
+    return seed * (k + 3) + k
+
+
+def prefix_params(s):
+    ints = [f"long i{j}, " for j in range(s["n_int"])]
+    fps = [f"double d{j}, " for j in range(s["n_fp"])]
+    mixed = []
+    while ints or fps:  # interleaved, as real signatures are
+        if ints:
+            mixed.append(ints.pop(0))
+        if fps:
+            mixed.append(fps.pop(0))
+    return "".join(mixed)
+
+
+def prefix_args(s):
+    ints = [10 + j for j in range(s["n_int"])]
+    fps = [0.25 * (j + 1) for j in range(s["n_fp"])]
+    args = []
+    while ints or fps:
+        if ints:
+            args.append(ints.pop(0))
+        if fps:
+            args.append(fps.pop(0))
+    return args
+
+
+def prefix_sum(s):
+    terms = [f"{3 + j}.0 * i{j}" for j in range(s["n_int"])]
+    terms += [f"{5 + j}.0 * d{j}" for j in range(s["n_fp"])]
+    return "".join(t + " + " for t in terms)
+
+
+def prefix_expected(s):
+    return (sum((3 + j) * (10 + j) for j in range(s["n_int"]))
+            + sum((5 + j) * 0.25 * (j + 1) for j in range(s["n_fp"])))
+
+
+def cdef_text(structs):
+    lines = []
+    for s in structs:
+        name = s["name"]
+        lines.append(f"struct {name} {{ {' '.join(f + ';' for f in s['fields'])} }};")
+        lines.append(f"struct {name} make_{name}(long seed);")
+        params = prefix_params(s)
+        lines.append(f"double sum_{name}({params}struct {name} s, long after_i, "
+                     f"double after_d);")
+        lines.append(f"struct {name} echo_{name}({params}struct {name} s);")
+    return "\n".join(lines)
+
+
+STRUCTS = generate()
+
+
+@pytest.fixture(scope="module")
+def lib_and_ffi(cc, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("structabi")
+    src = workdir / "structabi.c"
+    src.write_text(c_source(STRUCTS))
+    out = workdir / "libstructabi.so"
+    cmd = [cc, "-shared", "-fPIC", "-O2", "-o", str(out), str(src)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        pytest.fail(f"structabi.c failed to compile:\n{proc.stderr}", pytrace=False)
+    ffi = cffix.FFI()
+    ffi.cdef(cdef_text(STRUCTS))
+    return ffi, ffi.dlopen(str(out))
+
+
+@pytest.fixture(params=["thunk", "libffi"])
+def call_path(request):
+    previous = cffix._core._force_libffi(request.param == "libffi")
+    try:
+        yield request.param
+    finally:
+        cffix._core._force_libffi(previous)
+
+
+def leaf_values(ffi, cdata, s):
+    values = []
+    for expr, t in s["leaves"]:
+        obj = cdata
+        for part in expr.replace("]", "").replace("[", ".").split("."):
+            obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
+        values.append(ord(obj) if t == "char" else obj)
+    return values
+
+
+def expected_leaves(s, seed):
+    return [expected_value(t, k, seed) for k, (_, t) in enumerate(s["leaves"])]
+
+
+@pytest.mark.parametrize("s", STRUCTS, ids=lambda s: s["name"])
+def test_struct_by_value_matches_c(lib_and_ffi, call_path, s):
+    ffi, lib = lib_and_ffi
+    name = s["name"]
+    seed = 7
+    made = getattr(lib, "make_" + name)(seed)
+    assert ffi.typeof(made) is ffi.typeof(f"struct {name}")
+    assert leaf_values(ffi, made, s) == expected_leaves(s, seed)
+
+    want = (prefix_expected(s)
+            + sum(v * (k + 1) for k, v in enumerate(expected_leaves(s, seed)))
+            + 1000.0 * 3 + 2000.0 * 1.5)
+    total = getattr(lib, "sum_" + name)(*prefix_args(s), made, 3, 1.5)
+    assert total == want
+
+    # The same struct as a view (p[0]) and from a list: the general path's converters.
+    p = ffi.new(f"struct {name} *", made)
+    assert getattr(lib, "sum_" + name)(*prefix_args(s), p[0], 3, 1.5) == want
+
+    echoed = getattr(lib, "echo_" + name)(*prefix_args(s), made)
+    assert leaf_values(ffi, echoed, s) == expected_leaves(s, seed)
+
+
+def test_the_generated_shapes_cover_every_register_case():
+    """The corpus holds what the thunks distinguish: each eightbyte class pair, partial
+    eightbytes, structs over 16 bytes, and structs that no longer fit in registers."""
+    ffi = cffix.FFI()
+    ffi.cdef(cdef_text(STRUCTS))
+    sizes = [ffi.sizeof(f"struct {s['name']}") for s in STRUCTS]
+    assert any(n <= 8 for n in sizes)
+    assert any(8 < n <= 16 for n in sizes)
+    assert any(n > 16 for n in sizes)
+    assert any(n % 8 for n in sizes)
+    assert any(s["n_int"] >= 5 for s in STRUCTS) and any(s["n_fp"] >= 7 for s in STRUCTS)
+
+    def classes(s):
+        size = ffi.sizeof(f"struct {s['name']}")
+        if size > 16:
+            return None
+        words = [set() for _ in range((size + 7) // 8)]
+        t = ffi.typeof(f"struct {s['name']}")
+
+        def walk(ct, base):
+            for fname, f in ct.fields:
+                ft, count = f.type, 1
+                while ft.kind == "array":
+                    count *= ft.length
+                    ft = ft.item
+                for i in range(count):
+                    at = base + f.offset + i * ffi.sizeof(ft)
+                    if ft.kind == "struct":
+                        walk(ft, at)
+                    else:
+                        words[at // 8].add("sse" if ft.cname in FLOATING else "int")
+
+        walk(t, 0)
+        return tuple("int" if "int" in w else "sse" for w in words)
+
+    seen = {classes(s) for s in STRUCTS}
+    for pair in [("int", "int"), ("sse", "sse"), ("int", "sse"), ("sse", "int")]:
+        assert pair in seen, pair
