@@ -348,8 +348,7 @@ static inline bool invoke_fast(const CallPlan* plan, void* fn, PyObject* const* 
     I ints[kThunkIntRegs];  // the caller reads exactly the slots the arguments fill
     D fps[kThunkFpRegs];
     const ArgSpec* specs = plan->args.data();
-    size_t n = plan->args.size();
-    for (size_t k = 0; k < n; ++k)
+    for (Py_ssize_t k = 0, n = plan->nargs; k < n; ++k)
         if (!fast_argument(specs[k], args[k], ints, fps)) return false;
     alignas(16) char result[16];
     ThunkCaller caller = plan->caller;
@@ -496,8 +495,7 @@ static inline PyObject* invoke(CType* fntype, void* fn, PyObject* const* args, P
     CallPlan* plan = fntype->call_plan ? static_cast<CallPlan*>(fntype->call_plan)
                                        : plan_for(fntype);
     if (!plan) return nullptr;
-    if (plan->thunk != Thunk::None && !force_libffi && fn &&
-        nargs == static_cast<Py_ssize_t>(plan->args.size())) {
+    if (plan->thunk != Thunk::None && !force_libffi && fn && nargs == plan->nargs) {
         PyObject* r;
         if (invoke_fast(plan, fn, args, release_gil, &r)) return r;
     }

@@ -287,6 +287,7 @@ CallPlan* plan_for(CType* fntype) {
         offset += (std::max<size_t>(8, static_cast<size_t>(a->size)) + 7) & ~size_t{7};
     }
     plan->buffer_size = offset;
+    plan->nargs = static_cast<Py_ssize_t>(plan->args.size());
     int ints, fps;
     plan->thunk = choose_thunk(*plan, fntype, ints, fps);
     if (plan->thunk != Thunk::None) plan->caller = thunk_caller(plan->thunk, ints, fps);

@@ -53,6 +53,7 @@ struct CallPlan {
     std::vector<std::unique_ptr<ffi_type>> record_types;  // ffi_types built for structs
     std::vector<std::unique_ptr<ffi_type*[]>> record_elements;
     std::vector<ArgSpec> args;
+    Py_ssize_t nargs = 0;    // fixed arguments (args.size())
     size_t buffer_size = 0;  // bytes of argument storage for the fixed arguments
     CType* result = nullptr;
     ffi_type* result_type = nullptr;
