@@ -781,6 +781,28 @@ def test_unions_and_bitfields_by_value_are_not_implemented(module, calls_library
         eval(call)
 
 
+@cffix_only
+@pytest.mark.parametrize("decl,call,message", [
+    ("struct p { char c; int i; }; int id_int(struct p);", "lib.id_int([1, 2])",
+     r"'int\(\*\)\(struct p\)': argument 1: 'struct p' has a layout libffi cannot express"),
+    ("struct a { char c __attribute__((aligned(16))); }; struct a min_int(void);",
+     "lib.min_int()", r"the result: 'struct a' has a layout libffi cannot express"),
+    ("struct s { int n; int rest[]; }; int id_int(struct s);", "lib.id_int([1])",
+     r"argument 1: 'struct s' has a flexible array member"),
+    ("union u { int i; float f; }; int id_int(union u);", "lib.id_int([1])",
+     r"argument 1: 'union u' is a union"),
+])
+def test_by_value_layouts_libffi_cannot_express_are_refused(module, calls_library, decl,
+                                                           call, message):
+    """Calls and callbacks refuse the same layouts, with the reason: passing them through
+    libffi would put them in the wrong registers."""
+    ffi = module.FFI()
+    ffi.cdef(decl, packed=decl.startswith("struct p"))
+    lib = ffi.dlopen(calls_library)
+    with pytest.raises(NotImplementedError, match=message):
+        eval(call)
+
+
 def test_incomplete_struct_result_is_type_error(module, calls_library):
     ffi = module.FFI()
     ffi.cdef("struct opaque; struct opaque noop(void);")

@@ -43,9 +43,10 @@ using CTypeRef = Ref<CType>;
 enum class Widen : uint8_t { None, Signed, Unsigned };
 
 // Everything libffi needs for one function type, built once and shared by every
-// callback of that type. Private to callbacks for now: the call layer's CallPlan builds
-// its own cif, and both should later share one cif per signature.
+// callback of that type. (The call layer's CallPlan holds a cif of its own: its libffi
+// types come from the same LibffiTypes rules.)
 struct Signature {
+    explicit Signature(ffi_abi abi) : types(abi) {}
     CTypeRef fntype;
     ffi_cif cif{};
     ffi_type* result_type = nullptr;
@@ -56,9 +57,7 @@ struct Signature {
     size_t result_size = 0;  // 0 for void
     bool result_record = false;
     Widen widen = Widen::None;
-    // Storage of the struct ffi_types and their null-terminated element lists.
-    std::vector<std::unique_ptr<ffi_type>> owned_types;
-    std::vector<std::unique_ptr<ffi_type*[]>> owned_elements;
+    LibffiTypes types;  // owns the struct ffi_types
 };
 
 // The non-Python state of one callback, immutable once made (the handler reads it
@@ -77,108 +76,6 @@ struct CDataCallback : CData {
 
 // ---------------------------------------------------------------- signatures
 
-// Why a type cannot cross a callback boundary by value: NotImplementedError (libffi
-// cannot express it, as cffi) or TypeError (the type is incomplete).
-struct Unsupported {
-    PyObject* exc_type;
-    std::string why;
-};
-
-class SignatureBuilder {
-public:
-    explicit SignatureBuilder(Signature& sig) : sig_(sig) {}
-
-    // The ffi_type of `t` as an argument or result, or null with `problem` filled.
-    ffi_type* type_of(CType* t) {
-        if (t->kind == Kind::Struct || t->kind == Kind::Union) return record_type(t);
-        if (t->kind == Kind::Array) return fail(PyExc_NotImplementedError, "an array by value");
-        if (t->conv == Conv::None) return incomplete(t);
-        return scalar_type(t);
-    }
-
-    Unsupported problem{nullptr, {}};
-
-private:
-    ffi_type* fail(PyObject* exc, std::string why) {
-        problem = {exc, std::move(why)};
-        return nullptr;
-    }
-    ffi_type* incomplete(CType* t) {
-        return fail(PyExc_TypeError, "ctype '" + t->cname + "' has incomplete type");
-    }
-
-    ffi_type* scalar_type(CType* t) {
-        if (ffi_type* ft = scalar_ffi_type(t)) return ft;
-        if (t->conv == Conv::ComplexFloat || t->conv == Conv::ComplexDouble)
-            return fail(PyExc_NotImplementedError, "a complex number (not in this libffi)");
-        return incomplete(t);
-    }
-
-    // A struct as libffi sees it: its members in order (arrays as repeated items), then a
-    // check that libffi's own layout of that list is ours. Layouts it cannot reproduce
-    // (packed, over-aligned, bit fields, unions) would be passed in the wrong registers:
-    // they are refused instead.
-    ffi_type* record_type(CType* t) {
-        const std::string name = "'" + t->cname + "'";
-        if (t->kind == Kind::Union)
-            return fail(PyExc_NotImplementedError, name + " is a union (libffi has no unions)");
-        if (!(t->flags & types::RF_COMPLETE) || t->size < 0) return incomplete(t);
-        std::vector<ffi_type*> elements;
-        std::vector<int64_t> offsets;
-        int64_t end = 0;
-        for (const types::FieldInfo& f : t->fields) {
-            if (f.bitshift == -2)
-                return fail(PyExc_NotImplementedError, name + " has a flexible array member");
-            if (f.bitshift >= 0)
-                return fail(PyExc_NotImplementedError, name + " has bit fields");
-            if (f.offset < end)
-                return fail(PyExc_NotImplementedError,
-                            name + " has overlapping members (an anonymous union)");
-            CType* ft = f.type;
-            int64_t count = 1;
-            while (ft->kind == Kind::Array) {  // int m[2][3]: six ints
-                if (ft->length < 0) return incomplete(ft);
-                count *= ft->length;
-                ft = ft->item;
-            }
-            if (ft->kind == Kind::Union)
-                return fail(PyExc_NotImplementedError, name + " contains a union");
-            ffi_type* et = type_of(ft);
-            if (!et) return nullptr;
-            for (int64_t k = 0; k < count; ++k) {
-                elements.push_back(et);
-                offsets.push_back(f.offset + k * ft->size);
-            }
-            end = f.offset + count * ft->size;
-        }
-        if (elements.empty())
-            return fail(PyExc_NotImplementedError, name + " is an empty struct");
-        auto list = std::make_unique<ffi_type*[]>(elements.size() + 1);
-        std::copy(elements.begin(), elements.end(), list.get());
-        list[elements.size()] = nullptr;
-        auto type = std::make_unique<ffi_type>();
-        type->size = 0;
-        type->alignment = 0;
-        type->type = FFI_TYPE_STRUCT;
-        type->elements = list.get();
-        std::vector<size_t> actual(elements.size());
-        if (ffi_get_struct_offsets(static_cast<ffi_abi>(sig_.fntype->abi), type.get(),
-                                   actual.data()) != FFI_OK)
-            return fail(PyExc_NotImplementedError, name + " is rejected by libffi");
-        bool same = type->size == static_cast<size_t>(t->size) && type->alignment == t->align;
-        for (size_t i = 0; same && i < actual.size(); ++i)
-            same = actual[i] == static_cast<size_t>(offsets[i]);
-        if (!same)
-            return fail(PyExc_NotImplementedError,
-                        name + " has a layout libffi cannot express (packed or over-aligned)");
-        sig_.owned_elements.push_back(std::move(list));
-        sig_.owned_types.push_back(std::move(type));
-        return sig_.owned_types.back().get();
-    }
-
-    Signature& sig_;
-};
-
 Widen widen_of(const CType* t) {
     if (t->size >= static_cast<int64_t>(sizeof(ffi_arg))) return Widen::None;
     switch (t->conv) {
@@ -196,9 +93,9 @@ Widen widen_of(const CType* t) {
     }
 }
 
-void raise_unsupported(CType* fntype, const char* where, const Unsupported& p) {
-    PyErr_Format(p.exc_type, "callback type '%s': %s: %s", fntype->cname.c_str(), where,
-                 p.why.c_str());
+void raise_unsupported(CType* fntype, const char* where, const LibffiTypes& types) {
+    PyErr_Format(types.problem_type(), "callback type '%s': %s: %s", fntype->cname.c_str(),
+                 where, types.problem().c_str());
 }
 
 std::shared_ptr<const Signature> build_signature(CType* fntype) {
@@ -209,16 +106,15 @@ std::shared_ptr<const Signature> build_signature(CType* fntype) {
                      fntype->cname.c_str());
         return nullptr;
     }
-    auto sig = std::make_shared<Signature>();
+    auto sig = std::make_shared<Signature>(static_cast<ffi_abi>(fntype->abi));
     sig->fntype = CTypeRef::borrow(fntype);
-    SignatureBuilder builder(*sig);
     CType* result = fntype->item;
     if (result->kind == Kind::Void) {
         sig->result_type = &ffi_type_void;
     } else {
-        sig->result_type = builder.type_of(result);
+        sig->result_type = sig->types.of(result);
         if (!sig->result_type) {
-            raise_unsupported(fntype, "the result", builder.problem);
+            raise_unsupported(fntype, "the result", sig->types);
             return nullptr;
         }
         sig->result_size = static_cast<size_t>(result->size);
@@ -227,10 +123,10 @@ std::shared_ptr<const Signature> build_signature(CType* fntype) {
     }
     for (size_t i = 0; i < fntype->args.size(); ++i) {
         CType* a = fntype->args[i];
-        ffi_type* at = builder.type_of(a);
+        ffi_type* at = sig->types.of(a);
         if (!at) {
             std::string where = "argument " + std::to_string(i + 1);
-            raise_unsupported(fntype, where.c_str(), builder.problem);
+            raise_unsupported(fntype, where.c_str(), sig->types);
             return nullptr;
         }
         sig->arg_types.push_back(at);

@@ -462,11 +462,11 @@ static inline bool invoke_fast(const CallPlan* plan, void* fn, PyObject* const* 
         if (it == plan->variadic.end()) {
             auto v = std::make_unique<VariadicCif>();
             for (CType* t : key) {
-                ffi_type* ft = ffi_type_for(plan, t);
+                ffi_type* ft = plan->types.of(t);
                 if (!ft) {
                     PyErr_Format(PyExc_NotImplementedError,
-                                 "ctype '%s' cannot be passed in a variadic call",
-                                 t->cname.c_str());
+                                 "ctype '%s' cannot be passed in a variadic call: %s",
+                                 t->cname.c_str(), plan->types.problem().c_str());
                     return nullptr;
                 }
                 v->arg_types.push_back(ft);

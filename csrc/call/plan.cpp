@@ -36,45 +36,79 @@ ffi_type* scalar_ffi_type(const CType* t) {
     }
 }
 
-// A struct as libffi sees it: its fields in order, arrays expanded item by item. libffi
-// has no unions and no bitfields, so those are refused rather than passed wrongly.
-static bool add_record_elements(CallPlan* plan, CType* t, std::vector<ffi_type*>& out) {
+ffi_type* LibffiTypes::fail(PyObject* exc, std::string why) {
+    problem_type_ = exc;
+    problem_ = std::move(why);
+    return nullptr;
+}
+
+ffi_type* LibffiTypes::incomplete(CType* t) {
+    return fail(PyExc_TypeError, "ctype '" + t->cname + "' has incomplete type");
+}
+
+ffi_type* LibffiTypes::of(CType* t) {
+    if (t->kind == Kind::Struct || t->kind == Kind::Union) return record(t);
+    if (t->kind == Kind::Array) return fail(PyExc_NotImplementedError, "an array by value");
+    if (t->conv == Conv::None) return incomplete(t);
+    if (ffi_type* ft = scalar_ffi_type(t)) return ft;
+    if (t->conv == Conv::ComplexFloat || t->conv == Conv::ComplexDouble)
+        return fail(PyExc_NotImplementedError, "a complex number (not in this libffi)");
+    return incomplete(t);
+}
+
+ffi_type* LibffiTypes::record(CType* t) {
+    const std::string name = "'" + t->cname + "'";
+    if (t->kind == Kind::Union)
+        return fail(PyExc_NotImplementedError, name + " is a union (libffi has no unions)");
+    if (!(t->flags & types::RF_COMPLETE) || t->size < 0) return incomplete(t);
+    std::vector<ffi_type*> elements;
+    std::vector<int64_t> offsets;
+    int64_t end = 0;
     for (const types::FieldInfo& f : t->fields) {
-        if (f.bitshift != -1) return false;  // bitfield or flexible array
+        if (f.bitshift == -2)
+            return fail(PyExc_NotImplementedError, name + " has a flexible array member");
+        if (f.bitshift >= 0) return fail(PyExc_NotImplementedError, name + " has bit fields");
+        if (f.offset < end)
+            return fail(PyExc_NotImplementedError,
+                        name + " has overlapping members (an anonymous union)");
         CType* ft = f.type;
         int64_t count = 1;
-        while (ft->kind == Kind::Array) {
-            if (ft->length < 0) return false;
+        while (ft->kind == Kind::Array) {  // int m[2][3]: six ints
+            if (ft->length < 0) return incomplete(ft);
             count *= ft->length;
             ft = ft->item;
         }
-        ffi_type* e = ffi_type_for(plan, ft);
-        if (!e) return false;
-        for (int64_t i = 0; i < count; ++i) out.push_back(e);
+        if (ft->kind == Kind::Union)
+            return fail(PyExc_NotImplementedError, name + " contains a union");
+        ffi_type* et = of(ft);
+        if (!et) return nullptr;
+        for (int64_t k = 0; k < count; ++k) {
+            elements.push_back(et);
+            offsets.push_back(f.offset + k * ft->size);
+        }
+        end = f.offset + count * ft->size;
     }
-    return true;
-}
-
-ffi_type* ffi_type_for(CallPlan* plan, CType* t) {
-    if (t->kind == Kind::Void) return &ffi_type_void;
-    if (t->kind == Kind::Struct) {
-        if (!(t->flags & types::RF_COMPLETE) || (t->flags & types::RF_PACKED)) return nullptr;
-        std::vector<ffi_type*> elements;
-        if (!add_record_elements(plan, t, elements) || elements.empty()) return nullptr;
-        auto array = std::make_unique<ffi_type*[]>(elements.size() + 1);
-        for (size_t i = 0; i < elements.size(); ++i) array[i] = elements[i];
-        array[elements.size()] = nullptr;
-        auto type = std::make_unique<ffi_type>();
-        type->size = static_cast<size_t>(t->size);
-        type->alignment = static_cast<unsigned short>(t->align);
-        type->type = FFI_TYPE_STRUCT;
-        type->elements = array.get();
-        plan->record_elements.push_back(std::move(array));
-        plan->record_types.push_back(std::move(type));
-        return plan->record_types.back().get();
-    }
-    if (t->kind == Kind::Union) return nullptr;
-    return scalar_ffi_type(t);
+    if (elements.empty()) return fail(PyExc_NotImplementedError, name + " is an empty struct");
+    auto list = std::make_unique<ffi_type*[]>(elements.size() + 1);
+    std::copy(elements.begin(), elements.end(), list.get());
+    list[elements.size()] = nullptr;
+    auto type = std::make_unique<ffi_type>();
+    type->size = 0;
+    type->alignment = 0;
+    type->type = FFI_TYPE_STRUCT;
+    type->elements = list.get();
+    std::vector<size_t> actual(elements.size());
+    if (ffi_get_struct_offsets(abi_, type.get(), actual.data()) != FFI_OK)
+        return fail(PyExc_NotImplementedError, name + " is rejected by libffi");
+    bool same = type->size == static_cast<size_t>(t->size) && type->alignment == t->align;
+    for (size_t i = 0; same && i < actual.size(); ++i)
+        same = actual[i] == static_cast<size_t>(offsets[i]);
+    if (!same)
+        return fail(PyExc_NotImplementedError,
+                    name + " has a layout libffi cannot express (packed or over-aligned)");
+    elements_.push_back(std::move(list));
+    types_.push_back(std::move(type));
+    return types_.back().get();
 }
 
 static RegClass reg_class(const CType* t) {
@@ -244,11 +278,10 @@ static ResultKind result_kind(const CType* r) {
 
 static void free_plan(void* p) { delete static_cast<CallPlan*>(p); }
 
-static bool unsupported(const CType* fntype, const CType* t, const char* what) {
-    PyErr_Format(PyExc_NotImplementedError,
-                 "ctype '%s' not supported as %s of '%s' in ABI mode (libffi has no unions, "
-                 "bitfields or packed structs by value)",
-                 t->cname.c_str(), what, fntype->cname.c_str());
+// Refuses a signature whose argument or result libffi cannot carry, as cffi does.
+static bool unsupported(const CType* fntype, const std::string& where, const LibffiTypes& types) {
+    PyErr_Format(types.problem_type(), "'%s': %s: %s", fntype->cname.c_str(), where.c_str(),
+                 types.problem().c_str());
     return false;
 }
 
@@ -260,25 +293,31 @@ static bool complete(CType* t, const CType* fntype) {
         types::translate_exception();
         return false;
     }
-    PyErr_Format(PyExc_TypeError, "'%s': ctype '%s' has an unknown size (an opaque struct "
-                 "must be passed by pointer)", fntype->cname.c_str(), t->cname.c_str());
+    PyErr_Format(PyExc_TypeError,
+                 "'%s': ctype '%s' has an unknown size (an opaque struct must be passed by "
+                 "pointer)",
+                 fntype->cname.c_str(), t->cname.c_str());
     return false;
 }
 
 CallPlan* plan_for(CType* fntype) {
     if (fntype->call_plan) return static_cast<CallPlan*>(fntype->call_plan);
-    auto plan = std::make_unique<CallPlan>();
+    auto plan = std::make_unique<CallPlan>(static_cast<ffi_abi>(fntype->abi));
     plan->result = fntype->item;
     if (plan->result->kind != Kind::Void && !complete(plan->result, fntype)) return nullptr;
-    plan->result_type = ffi_type_for(plan.get(), plan->result);
-    if (!plan->result_type) return unsupported(fntype, plan->result, "result"), nullptr;
+    plan->result_type = plan->result->kind == Kind::Void ? &ffi_type_void
+                                                         : plan->types.of(plan->result);
+    if (!plan->result_type) return unsupported(fntype, "the result", plan->types), nullptr;
     size_t rsize = plan->result->kind == Kind::Void ? 0 : static_cast<size_t>(plan->result->size);
     plan->result_size = std::max(rsize, sizeof(ffi_arg));
     size_t offset = 0;
     for (CType* a : fntype->args) {
         if (!complete(a, fntype)) return nullptr;
-        ffi_type* ft = ffi_type_for(plan.get(), a);
-        if (!ft) return unsupported(fntype, a, "argument"), nullptr;
+        ffi_type* ft = plan->types.of(a);
+        if (!ft) {
+            std::string where = "argument " + std::to_string(plan->args.size() + 1);
+            return unsupported(fntype, where, plan->types), nullptr;
+        }
         size_t align = std::max<size_t>(8, a->align);
         offset = (offset + align - 1) & ~(align - 1);
         plan->args.push_back(arg_spec(a, static_cast<uint32_t>(offset)));

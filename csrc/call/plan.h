@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "data/cdata.h"
@@ -47,11 +48,37 @@ struct VariadicCif {
     std::vector<ffi_type*> arg_types;
 };
 
+// libffi types for the arguments and results of one function type, shared by calls and
+// callbacks: scalars map to libffi's own; a struct becomes its members in order (arrays
+// as repeated items), accepted only when libffi computes the same layout for that list.
+// Layouts it cannot reproduce (packed, over-aligned, bit fields, unions, flexible array
+// members) would travel in the wrong registers, so they are refused with a reason.
+class LibffiTypes {
+public:
+    explicit LibffiTypes(ffi_abi abi) : abi_(abi) {}
+    // The ffi_type of `t`, or null with problem()/problem_type() saying why: a TypeError
+    // for incomplete types, else a NotImplementedError.
+    ffi_type* of(CType* t);
+    const std::string& problem() const { return problem_; }
+    PyObject* problem_type() const { return problem_type_; }
+
+private:
+    ffi_type* record(CType* t);
+    ffi_type* fail(PyObject* exc, std::string why);
+    ffi_type* incomplete(CType* t);
+
+    ffi_abi abi_;
+    std::string problem_;
+    PyObject* problem_type_ = nullptr;
+    std::vector<std::unique_ptr<ffi_type>> types_;  // struct ffi_types and their
+    std::vector<std::unique_ptr<ffi_type*[]>> elements_;  // null-terminated members
+};
+
 struct CallPlan {
+    explicit CallPlan(ffi_abi abi) : types(abi) {}
     ffi_cif cif;
     std::vector<ffi_type*> arg_types;
-    std::vector<std::unique_ptr<ffi_type>> record_types;  // ffi_types built for structs
-    std::vector<std::unique_ptr<ffi_type*[]>> record_elements;
+    LibffiTypes types;
     std::vector<ArgSpec> args;
     Py_ssize_t nargs = 0;    // fixed arguments (args.size())
     size_t buffer_size = 0;  // bytes of argument storage for the fixed arguments
@@ -73,7 +100,5 @@ CallPlan* plan_for(CType* fntype);
 // integer), or null for anything else. The one mapping used by calls and callbacks.
 ffi_type* scalar_ffi_type(const CType* t);
 
-// The libffi type of `t` for arguments and results; may add to plan->record_types.
-ffi_type* ffi_type_for(CallPlan* plan, CType* t);
 
 }  // namespace cffix::call
