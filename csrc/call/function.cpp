@@ -321,17 +321,20 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
         case RegClass::Record: {
             const char* mem = record_memory(v, t);
             if (!mem) return false;
-            for (int w = 0; w < a.words; ++w) {
-                // The last eightbyte may be partial: copy only the struct's bytes.
-                uint64_t word = 0;
-                if (w + 1 < a.words || (t->size & 7) == 0)
-                    memcpy(&word, mem + 8 * w, 8);
-                else
-                    memcpy(&word, mem + 8 * w, static_cast<size_t>(t->size & 7));
-                if (a.fp_words >> w & 1)
-                    memcpy(&fps[a.slot[w]], &word, 8);
-                else
-                    ints[a.slot[w]] = static_cast<I>(word);
+            // Each eightbyte into its register slot; the last one may be partial.
+            char* dst0 = (a.fp_words & 1 ? reinterpret_cast<char*>(fps)
+                                         : reinterpret_cast<char*>(ints)) + 8 * a.slot[0];
+            if (a.words == 2) {
+                memcpy(dst0, mem, 8);
+                mem += 8;
+                dst0 = (a.fp_words & 2 ? reinterpret_cast<char*>(fps)
+                                       : reinterpret_cast<char*>(ints)) + 8 * a.slot[1];
+            }
+            if (a.tail == 8) {
+                memcpy(dst0, mem, 8);
+            } else {
+                memset(dst0, 0, 8);
+                memcpy(dst0, mem, a.tail);
             }
             return true;
         }
@@ -343,7 +346,7 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
 // The fast path: every argument simple (see fast_argument), a thunk, no libffi.
 // Returns false (no exception) to ask for the general path, else true with `*out` the
 // result (null with an exception when converting the result failed).
-static inline bool invoke_fast(const CallPlan* plan, void* fn, PyObject* const* args,
+[[gnu::always_inline]] static inline bool invoke_fast(const CallPlan* plan, void* fn, PyObject* const* args,
                                bool release_gil, PyObject** out) {
     I ints[kThunkIntRegs];  // the caller reads exactly the slots the arguments fill
     D fps[kThunkFpRegs];

@@ -200,9 +200,11 @@ static bool record_words(const CType* t, uint8_t& words, uint8_t& fp_words) {
 }
 
 static ArgSpec arg_spec(CType* a, uint32_t offset) {
-    ArgSpec spec{a, offset, reg_class(a), 0, 0, {0, 0}, 0, 0};
-    if (spec.reg == RegClass::None && record_words(a, spec.words, spec.fp_words))
+    ArgSpec spec{a, offset, reg_class(a), 0, 0, 0, {0, 0}, 0, 0};
+    if (spec.reg == RegClass::None && record_words(a, spec.words, spec.fp_words)) {
         spec.reg = RegClass::Record;
+        spec.tail = static_cast<uint8_t>(a->size - 8 * (spec.words - 1));
+    }
     switch (a->conv) {
         case Conv::Int8: spec.lo = INT8_MIN, spec.hi = INT8_MAX; break;
         case Conv::Int16: spec.lo = INT16_MIN, spec.hi = INT16_MAX; break;

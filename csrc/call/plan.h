@@ -25,6 +25,7 @@ struct ArgSpec {
     RegClass reg;      // RegClass::None: not passable through the thunk
     uint8_t words;     // Record: its eightbytes (1 or 2)
     uint8_t fp_words;  // Record: bit w set when eightbyte w travels in a vector register
+    uint8_t tail;      // Record: bytes of its last eightbyte (1..8)
     uint8_t slot[2];   // thunk plans: the register index (in its class) of each word
     int64_t lo, hi;    // integers: the range a Python int must be in (fast path)
 };
