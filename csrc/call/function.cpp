@@ -356,7 +356,11 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
     alignas(16) char result[16];
     ThunkCaller caller = plan->caller;
     call_native(release_gil, [&] { caller(fn, ints, fps, result); });
-    *out = convert_result(plan, result);
+    if (plan->result_kind == ResultKind::Void) {
+        *out = Py_NewRef(Py_None);
+    } else {
+        *out = convert_result(plan, result);
+    }
     return true;
 }
 
