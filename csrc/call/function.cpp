@@ -109,39 +109,23 @@ using D = ThunkFp;
 
 // ---------------------------------------------------------------- results
 
+// The value of type T at `p` (the raw result buffer: no alignment assumed).
+template <typename T>
+static inline T raw(const char* p) {
+    T v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 static PyObject* convert_result(const CallPlan* plan, char* rbuf) {
     switch (plan->result_kind) {
         case ResultKind::Void: Py_RETURN_NONE;
-        case ResultKind::Int32: {
-            int32_t v;
-            memcpy(&v, rbuf, sizeof v);
-            return PyLong_FromLong(v);
-        }
-        case ResultKind::Int64: {
-            int64_t v;
-            memcpy(&v, rbuf, sizeof v);
-            return PyLong_FromLongLong(v);
-        }
-        case ResultKind::UInt32: {
-            uint32_t v;
-            memcpy(&v, rbuf, sizeof v);
-            return PyLong_FromUnsignedLong(v);
-        }
-        case ResultKind::UInt64: {
-            uint64_t v;
-            memcpy(&v, rbuf, sizeof v);
-            return PyLong_FromUnsignedLongLong(v);
-        }
-        case ResultKind::Double: {
-            double v;
-            memcpy(&v, rbuf, sizeof v);
-            return PyFloat_FromDouble(v);
-        }
-        case ResultKind::Float: {
-            float v;
-            memcpy(&v, rbuf, sizeof v);
-            return PyFloat_FromDouble(v);
-        }
+        case ResultKind::Int32: return PyLong_FromLong(raw<int32_t>(rbuf));
+        case ResultKind::Int64: return PyLong_FromLongLong(raw<int64_t>(rbuf));
+        case ResultKind::UInt32: return PyLong_FromUnsignedLong(raw<uint32_t>(rbuf));
+        case ResultKind::UInt64: return PyLong_FromUnsignedLongLong(raw<uint64_t>(rbuf));
+        case ResultKind::Double: return PyFloat_FromDouble(raw<double>(rbuf));
+        case ResultKind::Float: return PyFloat_FromDouble(raw<float>(rbuf));
         case ResultKind::Record: {
             // A struct returned by value: an owned copy, as cffi.
             CType* r = plan->result;
