@@ -625,20 +625,21 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
                 for (auto& m : r->members) Py_XDECREF(m.type);
         }
     } cleanup{rec};
+    rec->members.reserve(body.members.size());
     for (size_t i = 0; i < body.members.size(); ++i) {
         const parse::Member& m = body.members[i];
         Resolved r = resolve(*m.type);
-        const std::string shown = m.name.empty() ? "(anonymous)" : m.name;
+        auto shown = [&] { return m.name.empty() ? std::string("(anonymous)") : m.name; };
         if (r.raw_function)
-            cdef_error("field '" + shown + "' is a function; did you mean a function pointer?",
+            cdef_error("field '" + shown() + "' is a function; did you mean a function pointer?",
                        m.pos);
-        if (r.type->kind == Kind::Void) cdef_error("field '" + shown + "' has type void", m.pos);
+        if (r.type->kind == Kind::Void) cdef_error("field '" + shown() + "' has type void", m.pos);
         if (m.bitsize >= 0 && !is_integer_like(r.type.get()))
-            cdef_error("bitfield '" + shown + "' must have an integer type, not '" +
-                           r.type->cname + "'",
-                       m.pos);
+            cdef_error(
+                "bitfield '" + shown() + "' must have an integer type, not '" + r.type->cname + "'",
+                m.pos);
         if (r.type->kind == Kind::Array && r.type->length < 0 && i + 1 != body.members.size())
-            cdef_error("flexible array member '" + shown + "' must be the last field", m.pos);
+            cdef_error("flexible array member '" + shown() + "' must be the last field", m.pos);
         MemberDecl md;
         md.name = m.name;
         md.bitsize = m.bitsize;
