@@ -135,6 +135,38 @@ ConstInt initialized_constant(const Declaration& decl, const CType* t, bool raw_
     return value;
 }
 
+// The parameter types of a function being resolved, each holding a reference: on the
+// stack for the usual few parameters, so resolving a prototype allocates nothing.
+class ArgTypes {
+public:
+    explicit ArgTypes(size_t count) {
+        if (count > kInline) heap_.reserve(count);
+    }
+    ~ArgTypes() {
+        for (CType* t : view()) Py_DECREF(t);
+    }
+    ArgTypes(const ArgTypes&) = delete;
+    ArgTypes& operator=(const ArgTypes&) = delete;
+    void push(CTypeRef t) {
+        if (heap_.empty() && size_ < kInline) {
+            inline_[size_++] = t.release();
+            return;
+        }
+        if (heap_.empty()) heap_.assign(inline_, inline_ + size_);
+        heap_.push_back(t.release());
+    }
+    std::span<CType* const> view() const {
+        if (heap_.empty()) return {inline_, size_};
+        return heap_;
+    }
+
+private:
+    static constexpr size_t kInline = 8;
+    CType* inline_[kInline];
+    size_t size_ = 0;
+    std::vector<CType*> heap_;  // all of them, once there are more than kInline
+};
+
 size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<size_t> row(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -536,8 +568,7 @@ CTypeRef Scope::resolve_function(const TypeExpr& e) {
     Resolved result = resolve(*e.item);
     if (result.raw_function) cdef_error("function returning a function", e.pos);
     if (result.type->kind == Kind::Array) cdef_error("function returning an array", e.pos);
-    std::vector<CTypeRef> holders;
-    std::vector<CType*> args;
+    ArgTypes args(e.params.size());
     for (const parse::Param& p : e.params) {
         Resolved a = resolve(*p.type);
         CTypeRef arg = std::move(a.type);
@@ -545,12 +576,11 @@ CTypeRef Scope::resolve_function(const TypeExpr& e) {
             cdef_error("parameter '" + p.name + "' has type void", p.type->pos);
         // C adjusts array and function parameters to pointers.
         if (arg->kind == Kind::Array && !a.raw_function) arg = owned(pointer_type(arg->item));
-        args.push_back(arg.get());
-        holders.push_back(std::move(arg));
+        args.push(std::move(arg));
     }
     // __stdcall/__cdecl only mean something on 32-bit Windows: the default ABI elsewhere.
     int abi = FFI_DEFAULT_ABI;
-    return owned(function_type(result.type.get(), args, e.ellipsis, abi));
+    return owned(function_type(result.type.get(), args.view(), e.ellipsis, abi));
 }
 
 CType* Scope::find_tag(TypeExprKind kind, const std::string& name) const {
