@@ -172,6 +172,20 @@ def test_pointers_and_qualifiers_like_cffi(cffi_oracle):
     """, "a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
 
 
+def test_long_declarator_chains_like_cffi(cffi_oracle):
+    # Declarators of 1 to 9 derivations, nested levels of each size, some with parameter
+    # lists: the derivations of one declarator are kept inline up to a few, then on the heap.
+    assert_like_cffi(cffi_oracle, """
+        typedef int *******p7; typedef char *********p9;
+        typedef int a5[1][2][3][4][5]; typedef int *a4p[2][3][4][5];
+        typedef int (*(*(*(*f4)(int))(long))(char))(short);
+        typedef int *(*(*x6)[3])(int, int (*)(int *(*)[2][3]));
+        typedef int **(**y8[2])(void **(*)(int ***, char (*(*)[4])[5]));
+        struct s { int *(**m6)[2][3]; int (*(*m7[2])(int))[3][4]; };
+        int *(*(*fn(int))(long **, int (*)[2][3]))[5];
+    """, "p7", "p9", "a5", "a4p", "f4", "x6", "y8", "struct s")
+
+
 def test_gnu_qualifier_spellings():
     ffi = cdef("typedef int *__restrict a; typedef int *__restrict__ b; typedef __const int *c;"
                "typedef int *__volatile__ d; typedef __signed__ char e;")

@@ -173,7 +173,7 @@ struct TypeExpr {
     // Function
     std::vector<Param> params;
     bool ellipsis = false;
-    std::string abi;  // "" (default), "__stdcall", "__cdecl" or "__fastcall"
+    std::string_view abi;  // "" (default), "__stdcall", "__cdecl" or "__fastcall" (static)
     // Struct / Union / Enum defined in place (null when only referenced)
     std::shared_ptr<const RecordBody> body;
     std::shared_ptr<const EnumBody> enum_body;

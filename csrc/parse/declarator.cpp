@@ -132,6 +132,13 @@ const char* canonical_primitive(const SpecifierState& st) {
     return kNames[is_unsigned][is_short ? 1 : longs == 1 ? 2 : longs == 2 ? 3 : 0];
 }
 
+// A calling convention as a static string (the tree may outlive the source text).
+std::string_view static_abi(std::string_view abi) {
+    for (std::string_view known : {"__stdcall", "__cdecl", "__fastcall"})
+        if (abi == known) return known;
+    return {};
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -621,7 +628,7 @@ TypeExprPtr Parser::build_type(TypeExprPtr base, Declarator& d) {
         t->array_length = op.array_length;
         t->params = std::move(op.params);
         t->ellipsis = op.ellipsis;
-        t->abi = std::string(op.abi);
+        t->abi = static_abi(op.abi);
         type = std::move(t);
     }
     return type;
