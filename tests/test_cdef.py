@@ -1006,6 +1006,39 @@ def test_errors_keep_earlier_declarations():
     assert ffi.sizeof("good_t") == 4 and ffi.sizeof("struct ok") == 4
 
 
+def similar_names():
+    """Identifiers of every length from 1 to 40, and each one with a single character
+    changed at every position: names a hash could easily confuse."""
+    names = set()
+    for n in range(1, 41):
+        base = "x" * n
+        names.add(base)
+        names.update(base[:i] + "y" + base[i + 1:] for i in range(n))
+    return sorted(names)
+
+
+def test_many_similar_names_are_told_apart():
+    names = similar_names()
+    ffi = cdef("\n".join(
+        f"typedef char t_{name}[{k + 1}]; struct s_{name} {{ char c[{k + 2}]; }};\n"
+        f"#define C_{name} {k}\nint f_{name}(char (*)[{k + 3}]);"
+        for k, name in enumerate(names)))
+    lib = dlopen_self(ffi)
+    for k, name in enumerate(names):
+        assert ffi.sizeof(f"t_{name}") == k + 1
+        assert ffi.sizeof(f"struct s_{name}") == k + 2
+        assert getattr(lib, f"C_{name}") == k
+        assert ffi.typeof(f"t_{name}") is ffi.typeof(f"char[{k + 1}]")
+    assert {f"f_{name}" for name in names} <= set(dir(lib))
+    # Redeclarations: the same text is accepted, another one needs override=True.
+    ffi.cdef("\n".join(f"typedef char t_{name}[{k + 1}];" for k, name in enumerate(names)))
+    with pytest.raises(cffix.FFIError):
+        ffi.cdef(f"typedef int t_{names[7]};")
+    ffi.cdef("\n".join(f"typedef short t_{name};" for name in names[::3]), override=True)
+    for k, name in enumerate(names):
+        assert ffi.sizeof(f"t_{name}") == (2 if k % 3 == 0 else k + 1)
+
+
 DEEP = 10_000
 
 

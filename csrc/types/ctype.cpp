@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "types/errors.h"
+#include "util/hash.h"
 
 namespace cffix::types {
 
@@ -17,7 +18,7 @@ namespace cffix::types {
 // destroyed, so no static-destruction-order hazard at interpreter exit. The keys view each
 // type's own `intern_key`, which lives as long as the entry does.
 static auto& intern_table() {
-    static auto* table = new std::unordered_map<std::string_view, CType*>();
+    static auto* table = new std::unordered_map<std::string_view, CType*, StringHash>();
     return *table;
 }
 

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "types/ctype.h"
+#include "util/hash.h"
 
 namespace cffix::types {
 
@@ -94,9 +95,9 @@ const PrimitiveInfo kPrimitives[] = {
     integer<ssize_t>("ssize_t"),
 };
 
-const std::unordered_map<std::string_view, const PrimitiveInfo*>& primitive_index() {
+const std::unordered_map<std::string_view, const PrimitiveInfo*, StringHash>& primitive_index() {
     static const auto* index = [] {
-        auto* map = new std::unordered_map<std::string_view, const PrimitiveInfo*>();
+        auto* map = new std::unordered_map<std::string_view, const PrimitiveInfo*, StringHash>();
         for (const auto& info : kPrimitives) map->emplace(info.name, &info);
         map->emplace("bool", map->at("_Bool"));  // <stdbool.h>'s name, as in cffi
         return map;
