@@ -1039,6 +1039,30 @@ def test_many_similar_names_are_told_apart():
         assert ffi.sizeof(f"t_{name}") == (2 if k % 3 == 0 else k + 1)
 
 
+def test_cdef_in_threads_and_trees_freed_elsewhere():
+    # Parse trees come from per-thread free lists; a tree may die in another thread than
+    # the one that parsed it (here: the FFIs, whose scopes hold types, die in the main one).
+    import threading
+    results = []
+
+    def work(i):
+        for _ in range(20):
+            ffi = FFI()
+            ffi.cdef(f"struct s{i} {{ int a[{i + 1}]; struct {{ char c; }} in; }};"
+                     f"typedef struct s{i} t{i}; int f{i}(t{i} *, int (*)(t{i}));")
+        results.append((i, ffi.sizeof(f"t{i}"), ffi))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted((i, n) for i, n, _ in results) == [(i, 4 * (i + 1) + 4) for i in range(6)]
+    results.clear()
+    ffi = cdef("struct again { int x; char y[3]; };")
+    assert ffi.sizeof("struct again") == 8
+
+
 DEEP = 10_000
 
 
