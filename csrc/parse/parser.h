@@ -120,8 +120,14 @@ public:
 private:
     class DepthGuard;
 
-    // Tokens and errors (parser.cpp).
-    void advance();
+    // Tokens and errors (parser.cpp). advance() is the hottest call of the parser: inline,
+    // with the rare #define lines handled out of line.
+    void advance() {
+        tok_ = lex_.next();
+        if (tok_.kind == Tok::Define) [[unlikely]]
+            handle_defines();
+    }
+    void handle_defines();
     Token peek() const;
     Token peek_past_attributes() const;
     bool accept(Tok kind);

@@ -405,8 +405,8 @@ void Scope::declare_typedef(Declaration& decl) {
             t.aligned = std::max(t.aligned, r.aligned);
         }
     }
-    auto it = typedefs_.find(decl.name);
-    if (it != typedefs_.end()) {
+    auto [it, inserted] = typedefs_.try_emplace(decl.name);
+    if (!inserted) {
         const TypedefDecl& old = it->second;
         bool same = same_type(old.type.get(), t.type.get()) &&
                     old.raw_function == t.raw_function && old.unusable == t.unusable &&
@@ -415,7 +415,7 @@ void Scope::declare_typedef(Declaration& decl) {
         if (!options_.override) redeclared("typedef", decl.name);
         ++generation_;
     }
-    typedefs_[decl.name] = std::move(t);
+    it->second = std::move(t);
 }
 
 void Scope::declare_function(const Declaration& decl, CTypeRef type) {
@@ -424,8 +424,8 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     f.asm_name = decl.asm_name;
     f.extern_python = decl.extern_python;
     f.pos = decl.pos;
-    auto it = functions_.find(decl.name);
-    if (it != functions_.end()) {
+    auto [it, inserted] = functions_.try_emplace(decl.name);
+    if (!inserted) {
         FunctionDecl& old = it->second;
         // A redeclaration may add an asm label, as glibc's <stdio.h> does for fscanf
         // (`__REDIRECT`); C keeps the label, wherever it was written.
@@ -439,7 +439,7 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
         if (!options_.override) redeclared("function", decl.name);
         ++generation_;
     }
-    functions_[decl.name] = std::move(f);
+    it->second = std::move(f);
 }
 
 void Scope::declare_variable(const Declaration& decl, Resolved resolved) {
@@ -450,20 +450,20 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved) {
     v.asm_name = decl.asm_name;
     v.is_const = decl.type->is_const;
     v.pos = decl.pos;
-    auto it = variables_.find(decl.name);
-    if (it != variables_.end()) {
+    auto [it, inserted] = variables_.try_emplace(decl.name);
+    if (!inserted) {
         if (it->second.type.get() == v.type.get() && it->second.asm_name == v.asm_name &&
             it->second.is_const == v.is_const)
             return;
         if (!options_.override) redeclared("variable", decl.name);
         ++generation_;
     }
-    variables_[decl.name] = std::move(v);
+    it->second = std::move(v);
 }
 
 void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
-    auto it = constants_.find(name);
-    if (it != constants_.end()) {
+    auto [it, inserted] = constants_.try_emplace(name);
+    if (!inserted) {
         if (it->second.value == constant.value && it->second.dots == constant.dots) {
             it->second.enum_type = constant.enum_type;
             return;
@@ -471,7 +471,7 @@ void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
         if (!options_.override) redeclared("constant", name);
         ++generation_;
     }
-    constants_[name] = constant;
+    it->second = constant;
 }
 
 GlobalDecl Scope::find_global(std::string_view name) const {
