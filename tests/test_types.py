@@ -108,6 +108,25 @@ def test_dead_function_type_is_made_again():
     assert t.cname == text and ffi.typeof(text) is t
 
 
+def test_names_outlive_the_text_they_were_parsed_from():
+    # Parse trees only view the text; whatever a scope keeps (tags declared by a type
+    # string, member and parameter names) must be its own copy.
+    ffi = FFI()
+    for i in range(50):
+        text = "".join(["struct ", "tag", str(i), " *(*)(int p", str(i), ", long)"])
+        ffi.typeof(text)
+        del text
+        source = "".join(["struct m", str(i), " { int first_", str(i), "; char f", str(i),
+                          "[3]; }; typedef struct tag", str(i), " t", str(i), ";"])
+        ffi.cdef(source)
+        del source
+    gc.collect()
+    for i in range(50):
+        assert ffi.typeof(f"struct tag{i} *").cname == f"struct tag{i} *"
+        assert ffi.typeof(f"t{i}") is ffi.typeof(f"struct tag{i}")
+        assert [n for n, _ in ffi.typeof(f"struct m{i}").fields] == [f"first_{i}", f"f{i}"]
+
+
 def test_typeof_of_ctype_returns_it(ffi):
     t = ffi.typeof("struct s *")
     assert ffi.typeof(t) is t

@@ -45,6 +45,9 @@ private:
     std::string source_line_;
 };
 
+// Trees hold the names they mention as views of the parsed text (or of static strings):
+// a tree must not outlive the text it was parsed from. (The declaring side copies what it
+// keeps; a cdef's trees die with the cdef, a type string's once it is resolved.)
 struct TypeExpr;
 using TypeExprPtr = std::shared_ptr<const TypeExpr>;
 
@@ -143,7 +146,7 @@ enum class ArrayKind : uint8_t {
 };
 
 struct Member {
-    std::string name;  // "" for an anonymous struct/union member or an unnamed bitfield
+    std::string_view name;  // "" for an anonymous struct/union member or an unnamed bitfield
     TypeExprPtr type;
     int bitsize = -1;  // -1: not a bitfield
     uint32_t aligned = 0;  // __attribute__((aligned(N))) on the member, 0 if none
@@ -170,7 +173,7 @@ struct EnumBody {
 };
 
 struct Param {
-    std::string name;  // may be ""
+    std::string_view name;  // may be ""
     TypeExprPtr type;  // as written: arrays and functions are not yet adjusted
 };
 
@@ -179,7 +182,7 @@ struct TypeExpr {
     SourcePos pos;
     bool is_const = false;     // qualifiers applying at this level
     bool is_volatile = false;  // (restrict is accepted and dropped)
-    std::string name;          // see TypeExprKind
+    std::string_view name;     // see TypeExprKind
     TypeExprPtr item;          // Pointer / Array / Function (result)
     // Array
     ArrayKind array_kind = ArrayKind::Fixed;

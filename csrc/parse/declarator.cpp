@@ -286,7 +286,7 @@ std::shared_ptr<TypeExpr> Parser::opaque_float_type(const Token& keyword) {
     }
     auto type = make_node<TypeExpr>();
     type->kind = TypeExprKind::Named;
-    type->name = std::move(name);
+    type->name = keyword.text;
     type->pos = keyword.pos;
     return type;
 }
@@ -314,7 +314,7 @@ std::shared_ptr<TypeExpr> Parser::parse_named_type() {
     if (name.text != "__builtin_va_list" && !is_type_name(name.text)) fail_unknown_type(name);
     auto type = make_node<TypeExpr>();
     type->kind = TypeExprKind::Named;
-    type->name = std::string(name.text);
+    type->name = name.text;
     type->pos = name.pos;
     advance();
     return type;
@@ -571,7 +571,7 @@ Param Parser::parse_parameter() {
     Declarator d = parse_declarator(DeclaratorContext::Optional, specs.attrs.abi);
     parse_declarator_tail(d);
     Param param;
-    if (d.has_name()) param.name = std::string(d.name.text);
+    if (d.has_name()) param.name = d.name.text;
     param.type = build_type(declared_base(specs, d.attrs), d);
     return param;
 }
@@ -608,7 +608,11 @@ TypeExprPtr Parser::declared_base(const Specifiers& specs, const Attributes& att
     }
     auto type = make_node<TypeExpr>();
     type->kind = TypeExprKind::Named;
-    type->name = (is_unsigned ? "uint" : "int") + std::to_string(bits) + "_t";
+    // mode_bits() gives 8, 16, 32 or 64.
+    static constexpr std::string_view kSized[2][4] = {
+        {"int8_t", "int16_t", "int32_t", "int64_t"},
+        {"uint8_t", "uint16_t", "uint32_t", "uint64_t"}};
+    type->name = kSized[is_unsigned][bits == 8 ? 0 : bits == 16 ? 1 : bits == 32 ? 2 : 3];
     type->pos = base.pos;
     type->is_const = base.is_const;
     type->is_volatile = base.is_volatile;

@@ -167,6 +167,13 @@ private:
     std::vector<CType*> heap_;  // all of them, once there are more than kInline
 };
 
+// "struct foo", "enum e": a tag as C spells it.
+std::string tag_name(const char* keyword, std::string_view name) {
+    std::string out(keyword);
+    out += name;
+    return out;
+}
+
 size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<size_t> row(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -513,7 +520,7 @@ Scope::Resolved Scope::resolve(const TypeExpr& e, const std::string& name_hint) 
         case TypeExprKind::Void: return {owned(void_type())};
         case TypeExprKind::Primitive: {
             CType* t = primitive_type(e.name);
-            if (!t) cdef_error("unsupported type '" + e.name + "'", e.pos);
+            if (!t) cdef_error("unsupported type '" + std::string(e.name) + "'", e.pos);
             return {owned(t)};
         }
         case TypeExprKind::Named: return resolve_named(e);
@@ -550,15 +557,15 @@ Scope::Resolved Scope::resolve(const TypeExpr& e, const std::string& name_hint) 
 Scope::Resolved Scope::resolve_named(const TypeExpr& e) {
     if (const TypedefDecl* t = find_typedef(e.name)) {
         if (t->unusable)
-            throw Error(ErrorKind::NotImplementedError,
-                        std::string(t->unusable) + " type '" + e.name +
-                            "' can only be used after compilation");
+            throw Error(ErrorKind::NotImplementedError, std::string(t->unusable) + " type '" +
+                                                            std::string(e.name) +
+                                                            "' can only be used after compilation");
         return {t->type, t->raw_function, t->aligned};
     }
     if (CType* p = primitive_type(e.name)) return {owned(p)};
     if (e.name == "FILE") return {borrowed(file_type())};
     if (e.name == "__builtin_va_list") return {borrowed(va_list_type())};
-    std::string message = "unknown type name '" + e.name + "'";
+    std::string message = "unknown type name '" + std::string(e.name) + "'";
     std::string hint = suggest_type_name(e.name);
     if (!hint.empty()) message += "; " + hint;
     cdef_error(message, e.pos);
@@ -573,7 +580,7 @@ CTypeRef Scope::resolve_function(const TypeExpr& e) {
         Resolved a = resolve(*p.type);
         CTypeRef arg = std::move(a.type);
         if (arg->kind == Kind::Void)
-            cdef_error("parameter '" + p.name + "' has type void", p.type->pos);
+            cdef_error("parameter '" + std::string(p.name) + "' has type void", p.type->pos);
         // C adjusts array and function parameters to pointers.
         if (arg->kind == Kind::Array && !a.raw_function) arg = owned(pointer_type(arg->item));
         args.push(std::move(arg));
@@ -583,7 +590,7 @@ CTypeRef Scope::resolve_function(const TypeExpr& e) {
     return owned(function_type(result.type.get(), args.view(), e.ellipsis, abi));
 }
 
-CType* Scope::find_tag(TypeExprKind kind, const std::string& name) const {
+CType* Scope::find_tag(TypeExprKind kind, std::string_view name) const {
     const auto& map = kind == TypeExprKind::Struct  ? structs_
                       : kind == TypeExprKind::Union ? unions_
                                                     : enums_;
@@ -613,30 +620,31 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
     CType* existing = find_tag(e.kind, e.name);
     if (!e.body) {
         if (existing) return borrowed(existing);
-        CTypeRef t = owned(new_record_type(kind, keyword + e.name));
-        map.emplace(e.name, t);
-        tag_pos_.emplace(keyword + e.name, e.pos);
+        CTypeRef t = owned(new_record_type(kind, tag_name(keyword, e.name)));
+        map.emplace(std::string(e.name), t);
+        tag_pos_.emplace(tag_name(keyword, e.name), e.pos);
         return t;
     }
     if (auto it = bodies_.find(e.body.get()); it != bodies_.end()) return it->second.second;
     if (existing && existing->record) {
         // Redeclared with a body: fine if identical, else an error or (override) a new type.
-        CTypeRef fresh = owned(new_record_type(kind, keyword + e.name));
+        CTypeRef fresh = owned(new_record_type(kind, tag_name(keyword, e.name)));
         fill_record(fresh.get(), *e.body);
         if (same_record_body(existing, fresh.get())) {
             remember_body(e.body, borrowed(existing));
             return borrowed(existing);
         }
         if (!options_.override)
-            cdef_error("duplicate declaration of " + std::string(keyword) + e.name, e.pos);
+            cdef_error("duplicate declaration of " + tag_name(keyword, e.name), e.pos);
         ++generation_;
-        map[e.name] = fresh;
+        map[std::string(e.name)] = fresh;
         remember_body(e.body, fresh);
         return fresh;
     }
-    CTypeRef t = existing ? borrowed(existing) : owned(new_record_type(kind, keyword + e.name));
-    if (!existing) map.emplace(e.name, t);
-    tag_pos_[keyword + e.name] = e.pos;
+    CTypeRef t =
+        existing ? borrowed(existing) : owned(new_record_type(kind, tag_name(keyword, e.name)));
+    if (!existing) map.emplace(std::string(e.name), t);
+    tag_pos_[tag_name(keyword, e.name)] = e.pos;
     remember_body(e.body, t);
     fill_record(t.get(), *e.body);
     return t;
@@ -659,7 +667,7 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
     for (size_t i = 0; i < body.members.size(); ++i) {
         const parse::Member& m = body.members[i];
         Resolved r = resolve(*m.type);
-        auto shown = [&] { return m.name.empty() ? std::string("(anonymous)") : m.name; };
+        auto shown = [&] { return std::string(m.name.empty() ? "(anonymous)" : m.name); };
         if (r.raw_function)
             cdef_error("field '" + shown() + "' is a function; did you mean a function pointer?",
                        m.pos);
@@ -705,27 +713,29 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
     CType* existing = find_tag(TypeExprKind::Enum, e.name);
     if (!e.enum_body) {
         if (existing) return borrowed(existing);
-        CTypeRef t = owned(new_record_type(Kind::Enum, "enum " + e.name));
-        enums_.emplace(e.name, t);
-        tag_pos_.emplace("enum " + e.name, e.pos);
+        CTypeRef t = owned(new_record_type(Kind::Enum, tag_name("enum ", e.name)));
+        enums_.emplace(std::string(e.name), t);
+        tag_pos_.emplace(tag_name("enum ", e.name), e.pos);
         return t;
     }
     if (auto it = bodies_.find(e.enum_body.get()); it != bodies_.end()) return it->second.second;
     CTypeRef t;
     if (existing && existing->size >= 0) {
-        CTypeRef fresh = owned(new_record_type(Kind::Enum, "enum " + e.name));
+        CTypeRef fresh = owned(new_record_type(Kind::Enum, tag_name("enum ", e.name)));
         for (const auto& v : e.enum_body->values) fresh->enumerators.push_back({v.name, v.value});
         if (same_enum_body(existing, fresh.get())) return borrowed(existing);
-        if (!options_.override) cdef_error("duplicate declaration of enum " + e.name, e.pos);
+        if (!options_.override)
+            cdef_error("duplicate declaration of " + tag_name("enum ", e.name), e.pos);
         ++generation_;
         fresh->enumerators.clear();
         t = fresh;
-        enums_[e.name] = t;
+        enums_[std::string(e.name)] = t;
     } else {
-        t = existing ? borrowed(existing) : owned(new_record_type(Kind::Enum, "enum " + e.name));
-        if (!existing) enums_.emplace(e.name, t);
+        t = existing ? borrowed(existing)
+                     : owned(new_record_type(Kind::Enum, tag_name("enum ", e.name)));
+        if (!existing) enums_.emplace(std::string(e.name), t);
     }
-    tag_pos_["enum " + e.name] = e.pos;
+    tag_pos_[tag_name("enum ", e.name)] = e.pos;
     remember_body(e.enum_body, t);
     fill_enum(t.get(), *e.enum_body);
     return t;

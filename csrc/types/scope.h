@@ -121,7 +121,7 @@ private:
     CTypeRef resolve_function(const parse::TypeExpr& expr);
     CTypeRef resolve_record(const parse::TypeExpr& expr, const std::string& name_hint);
     CTypeRef resolve_enum(const parse::TypeExpr& expr, const std::string& name_hint);
-    CType* find_tag(parse::TypeExprKind kind, const std::string& name) const;
+    CType* find_tag(parse::TypeExprKind kind, std::string_view name) const;
     void fill_record(CType* t, const parse::RecordBody& body);
     void fill_enum(CType* t, const parse::EnumBody& body);
     void declare_typedef(parse::Declaration& decl);
