@@ -172,6 +172,20 @@ def test_pointers_and_qualifiers_like_cffi(cffi_oracle):
     """, "a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
 
 
+def test_long_declarator_chains_like_cffi(cffi_oracle):
+    # Declarators of 1 to 9 derivations, nested levels of each size, some with parameter
+    # lists: the derivations of one declarator are kept inline up to a few, then on the heap.
+    assert_like_cffi(cffi_oracle, """
+        typedef int *******p7; typedef char *********p9;
+        typedef int a5[1][2][3][4][5]; typedef int *a4p[2][3][4][5];
+        typedef int (*(*(*(*f4)(int))(long))(char))(short);
+        typedef int *(*(*x6)[3])(int, int (*)(int *(*)[2][3]));
+        typedef int **(**y8[2])(void **(*)(int ***, char (*(*)[4])[5]));
+        struct s { int *(**m6)[2][3]; int (*(*m7[2])(int))[3][4]; };
+        int *(*(*fn(int))(long **, int (*)[2][3]))[5];
+    """, "p7", "p9", "a5", "a4p", "f4", "x6", "y8", "struct s")
+
+
 def test_gnu_qualifier_spellings():
     ffi = cdef("typedef int *__restrict a; typedef int *__restrict__ b; typedef __const int *c;"
                "typedef int *__volatile__ d; typedef __signed__ char e;")
@@ -990,6 +1004,63 @@ def test_errors_keep_earlier_declarations():
     with pytest.raises(cffix.CDefError):
         ffi.cdef("typedef int good_t; struct ok { int a; }; bad_t x;")
     assert ffi.sizeof("good_t") == 4 and ffi.sizeof("struct ok") == 4
+
+
+def similar_names():
+    """Identifiers of every length from 1 to 40, and each one with a single character
+    changed at every position: names a hash could easily confuse."""
+    names = set()
+    for n in range(1, 41):
+        base = "x" * n
+        names.add(base)
+        names.update(base[:i] + "y" + base[i + 1:] for i in range(n))
+    return sorted(names)
+
+
+def test_many_similar_names_are_told_apart():
+    names = similar_names()
+    ffi = cdef("\n".join(
+        f"typedef char t_{name}[{k + 1}]; struct s_{name} {{ char c[{k + 2}]; }};\n"
+        f"#define C_{name} {k}\nint f_{name}(char (*)[{k + 3}]);"
+        for k, name in enumerate(names)))
+    lib = dlopen_self(ffi)
+    for k, name in enumerate(names):
+        assert ffi.sizeof(f"t_{name}") == k + 1
+        assert ffi.sizeof(f"struct s_{name}") == k + 2
+        assert getattr(lib, f"C_{name}") == k
+        assert ffi.typeof(f"t_{name}") is ffi.typeof(f"char[{k + 1}]")
+    assert {f"f_{name}" for name in names} <= set(dir(lib))
+    # Redeclarations: the same text is accepted, another one needs override=True.
+    ffi.cdef("\n".join(f"typedef char t_{name}[{k + 1}];" for k, name in enumerate(names)))
+    with pytest.raises(cffix.FFIError):
+        ffi.cdef(f"typedef int t_{names[7]};")
+    ffi.cdef("\n".join(f"typedef short t_{name};" for name in names[::3]), override=True)
+    for k, name in enumerate(names):
+        assert ffi.sizeof(f"t_{name}") == (2 if k % 3 == 0 else k + 1)
+
+
+def test_cdef_in_threads_and_trees_freed_elsewhere():
+    # Parse trees come from per-thread free lists; a tree may die in another thread than
+    # the one that parsed it (here: the FFIs, whose scopes hold types, die in the main one).
+    import threading
+    results = []
+
+    def work(i):
+        for _ in range(20):
+            ffi = FFI()
+            ffi.cdef(f"struct s{i} {{ int a[{i + 1}]; struct {{ char c; }} in; }};"
+                     f"typedef struct s{i} t{i}; int f{i}(t{i} *, int (*)(t{i}));")
+        results.append((i, ffi.sizeof(f"t{i}"), ffi))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted((i, n) for i, n, _ in results) == [(i, 4 * (i + 1) + 4) for i in range(6)]
+    results.clear()
+    ffi = cdef("struct again { int x; char y[3]; };")
+    assert ffi.sizeof("struct again") == 8
 
 
 DEEP = 10_000

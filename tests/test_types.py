@@ -79,6 +79,54 @@ def test_interning_makes_identity_equality(ffi):
     assert ffi.typeof("bool") is ffi.typeof("_Bool")
 
 
+@pytest.mark.parametrize("count", [0, 1, 7, 8, 9, 22, 23, 24, 40, 100])
+def test_function_types_of_any_arity_are_interned(count):
+    # Short parameter lists are keyed and collected on the stack, long ones on the heap:
+    # both must intern alike and give cffi's cname.
+    ffi = FFI()
+    params = ", ".join(("int", "double", "char *", "struct t *")[i % 4] for i in range(count))
+    ffi.cdef(f"struct t; typedef long (*f_t)({params});\nlong f({params});")
+    text = f"long(*)({params or 'void'})"
+    t = ffi.typeof(text)
+    assert t is ffi.typeof("f_t") is ffi.typeof(f"long (*)({params})")
+    assert t.cname == f"long(*)({params})"
+    assert len(t.args) == count and not t.ellipsis
+    dots = ffi.typeof(f"long(*)({params}, ...)") if count else ffi.typeof("long(*)(...)")
+    assert dots is not t and dots.ellipsis and dots.args == t.args
+    # One parameter more or less, or another result: another type.
+    assert ffi.typeof(f"long(*)({params}{', ' if count else ''}int)") is not t
+    assert ffi.typeof(f"int(*)({params})") is not t
+
+
+def test_dead_function_type_is_made_again():
+    text = "short(*)(" + ", ".join(["unsigned short"] * 30) + ")"
+    ref = weakref.ref(FFI().typeof(text))
+    gc.collect()
+    assert ref() is None
+    ffi = FFI()
+    t = ffi.typeof(text)
+    assert t.cname == text and ffi.typeof(text) is t
+
+
+def test_names_outlive_the_text_they_were_parsed_from():
+    # Parse trees only view the text; whatever a scope keeps (tags declared by a type
+    # string, member and parameter names) must be its own copy.
+    ffi = FFI()
+    for i in range(50):
+        text = "".join(["struct ", "tag", str(i), " *(*)(int p", str(i), ", long)"])
+        ffi.typeof(text)
+        del text
+        source = "".join(["struct m", str(i), " { int first_", str(i), "; char f", str(i),
+                          "[3]; }; typedef struct tag", str(i), " t", str(i), ";"])
+        ffi.cdef(source)
+        del source
+    gc.collect()
+    for i in range(50):
+        assert ffi.typeof(f"struct tag{i} *").cname == f"struct tag{i} *"
+        assert ffi.typeof(f"t{i}") is ffi.typeof(f"struct tag{i}")
+        assert [n for n, _ in ffi.typeof(f"struct m{i}").fields] == [f"first_{i}", f"f{i}"]
+
+
 def test_typeof_of_ctype_returns_it(ffi):
     t = ffi.typeof("struct s *")
     assert ffi.typeof(t) is t

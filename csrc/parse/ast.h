@@ -45,12 +45,20 @@ private:
     std::string source_line_;
 };
 
+// Trees hold the names they mention as views of the parsed text (or of static strings):
+// a tree must not outlive the text it was parsed from. (The declaring side copies what it
+// keeps; a cdef's trees die with the cdef, a type string's once it is resolved.)
 struct TypeExpr;
 using TypeExprPtr = std::shared_ptr<const TypeExpr>;
 
 // The parser makes and drops tens of thousands of small tree nodes per large cdef: they
 // come from a per-thread free list instead of malloc (which falls to its slow paths at
 // that rate). Used through make_node<T>() below.
+//
+// The list itself is trivially destructible, so that reaching it is a plain thread-pointer
+// access (a thread_local with a destructor needs a guard, reached through __tls_get_addr
+// from a shared library). Another thread_local, touched only when the list is empty,
+// frees the kept nodes when the thread ends.
 template <typename T>
 struct NodeAllocator {
     using value_type = T;
@@ -58,7 +66,7 @@ struct NodeAllocator {
     template <typename U>
     NodeAllocator(const NodeAllocator<U>&) {}
     T* allocate(size_t n) {
-        FreeList& list = free_list();
+        FreeList& list = free_list;
         if (n == 1 && list.head) {
             void* p = list.head;
             list.head = *static_cast<void**>(p);
@@ -68,36 +76,45 @@ struct NodeAllocator {
         return static_cast<T*>(::operator new(n * block_size()));
     }
     void deallocate(T* p, size_t n) {
-        FreeList& list = free_list();
+        FreeList& list = free_list;
         if (n != 1 || list.count >= kMaxKept) {  // keep at most a bounded reserve
             ::operator delete(p);
             return;
         }
+        if (list.count == 0) reaper.armed = true;  // this thread now holds nodes
         *reinterpret_cast<void**>(p) = list.head;
         list.head = p;
         ++list.count;
     }
     template <typename U>
-    bool operator==(const NodeAllocator<U>&) const { return true; }
+    bool operator==(const NodeAllocator<U>&) const {
+        return true;
+    }
 
 private:
     static constexpr size_t kMaxKept = 8192;
     struct FreeList {
-        void* head = nullptr;
-        size_t count = 0;
-        ~FreeList() {
-            while (head) {
-                void* next = *static_cast<void**>(head);
-                ::operator delete(head);
-                head = next;
+        void* head;
+        size_t count;
+    };
+    struct Reaper {
+        bool armed = false;
+        ~Reaper() {
+            FreeList& list = free_list;
+            while (list.head) {
+                void* next = *static_cast<void**>(list.head);
+                ::operator delete(list.head);
+                list.head = next;
             }
+            list.count = 0;
         }
     };
-    static constexpr size_t block_size() { return sizeof(T) < sizeof(void*) ? sizeof(void*) : sizeof(T); }
-    static FreeList& free_list() {
-        static thread_local FreeList list __attribute__((tls_model("initial-exec")));
-        return list;
+    static constexpr size_t block_size() {
+        return sizeof(T) < sizeof(void*) ? sizeof(void*) : sizeof(T);
     }
+    static inline thread_local FreeList free_list
+        __attribute__((tls_model("initial-exec"))) = {nullptr, 0};
+    static inline thread_local Reaper reaper;
 };
 
 template <typename T, typename... Args>
@@ -129,7 +146,7 @@ enum class ArrayKind : uint8_t {
 };
 
 struct Member {
-    std::string name;  // "" for an anonymous struct/union member or an unnamed bitfield
+    std::string_view name;  // "" for an anonymous struct/union member or an unnamed bitfield
     TypeExprPtr type;
     int bitsize = -1;  // -1: not a bitfield
     uint32_t aligned = 0;  // __attribute__((aligned(N))) on the member, 0 if none
@@ -156,7 +173,7 @@ struct EnumBody {
 };
 
 struct Param {
-    std::string name;  // may be ""
+    std::string_view name;  // may be ""
     TypeExprPtr type;  // as written: arrays and functions are not yet adjusted
 };
 
@@ -165,7 +182,7 @@ struct TypeExpr {
     SourcePos pos;
     bool is_const = false;     // qualifiers applying at this level
     bool is_volatile = false;  // (restrict is accepted and dropped)
-    std::string name;          // see TypeExprKind
+    std::string_view name;     // see TypeExprKind
     TypeExprPtr item;          // Pointer / Array / Function (result)
     // Array
     ArrayKind array_kind = ArrayKind::Fixed;
@@ -173,7 +190,7 @@ struct TypeExpr {
     // Function
     std::vector<Param> params;
     bool ellipsis = false;
-    std::string abi;  // "" (default), "__stdcall", "__cdecl" or "__fastcall"
+    std::string_view abi;  // "" (default), "__stdcall", "__cdecl" or "__fastcall" (static)
     // Struct / Union / Enum defined in place (null when only referenced)
     std::shared_ptr<const RecordBody> body;
     std::shared_ptr<const EnumBody> enum_body;

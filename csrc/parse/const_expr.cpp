@@ -433,8 +433,8 @@ ConstValue Parser::cast_to(const TypeExpr& type, ConstValue v, const Token& at) 
         return int_value(v.value != 0);
     if (type.kind == TypeExprKind::Primitive) {
         if (!integer_width(type.name, bits, is_unsigned))
-            fail(at,
-                 "cast to '" + type.name + "' is not allowed in an integer constant expression");
+            fail(at, "cast to '" + std::string(type.name) +
+                         "' is not allowed in an integer constant expression");
     } else if (type.kind == TypeExprKind::Named || type.kind == TypeExprKind::Enum ||
                type.kind == TypeExprKind::DotsInteger) {
         uint64_t size = ask_sink(at, [&] { return sink_.size_of(type); });

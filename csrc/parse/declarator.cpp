@@ -132,6 +132,13 @@ const char* canonical_primitive(const SpecifierState& st) {
     return kNames[is_unsigned][is_short ? 1 : longs == 1 ? 2 : longs == 2 ? 3 : 0];
 }
 
+// A calling convention as a static string (the tree may outlive the source text).
+std::string_view static_abi(std::string_view abi) {
+    for (std::string_view known : {"__stdcall", "__cdecl", "__fastcall"})
+        if (abi == known) return known;
+    return {};
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -279,7 +286,7 @@ std::shared_ptr<TypeExpr> Parser::opaque_float_type(const Token& keyword) {
     }
     auto type = make_node<TypeExpr>();
     type->kind = TypeExprKind::Named;
-    type->name = std::move(name);
+    type->name = keyword.text;
     type->pos = keyword.pos;
     return type;
 }
@@ -307,7 +314,7 @@ std::shared_ptr<TypeExpr> Parser::parse_named_type() {
     if (name.text != "__builtin_va_list" && !is_type_name(name.text)) fail_unknown_type(name);
     auto type = make_node<TypeExpr>();
     type->kind = TypeExprKind::Named;
-    type->name = std::string(name.text);
+    type->name = name.text;
     type->pos = name.pos;
     advance();
     return type;
@@ -564,7 +571,7 @@ Param Parser::parse_parameter() {
     Declarator d = parse_declarator(DeclaratorContext::Optional, specs.attrs.abi);
     parse_declarator_tail(d);
     Param param;
-    if (d.has_name()) param.name = std::string(d.name.text);
+    if (d.has_name()) param.name = d.name.text;
     param.type = build_type(declared_base(specs, d.attrs), d);
     return param;
 }
@@ -601,7 +608,11 @@ TypeExprPtr Parser::declared_base(const Specifiers& specs, const Attributes& att
     }
     auto type = make_node<TypeExpr>();
     type->kind = TypeExprKind::Named;
-    type->name = (is_unsigned ? "uint" : "int") + std::to_string(bits) + "_t";
+    // mode_bits() gives 8, 16, 32 or 64.
+    static constexpr std::string_view kSized[2][4] = {
+        {"int8_t", "int16_t", "int32_t", "int64_t"},
+        {"uint8_t", "uint16_t", "uint32_t", "uint64_t"}};
+    type->name = kSized[is_unsigned][bits == 8 ? 0 : bits == 16 ? 1 : bits == 32 ? 2 : 3];
     type->pos = base.pos;
     type->is_const = base.is_const;
     type->is_volatile = base.is_volatile;
@@ -621,7 +632,7 @@ TypeExprPtr Parser::build_type(TypeExprPtr base, Declarator& d) {
         t->array_length = op.array_length;
         t->params = std::move(op.params);
         t->ellipsis = op.ellipsis;
-        t->abi = std::string(op.abi);
+        t->abi = static_abi(op.abi);
         type = std::move(t);
     }
     return type;

@@ -127,13 +127,21 @@ public:
     Tok lookup(std::string_view word) const {
         uint32_t h = hash_word(word) & kMask;
         while (uint8_t slot = slots_[h]) {
-            if (kKeywords[slot - 1].text == word) return kKeywords[slot - 1].kind;
+            const Keyword& k = kKeywords[slot - 1];
+            if (k.text.size() == word.size() && same_chars(k.text.data(), word.data(), word.size()))
+                return k.kind;
             h = (h + 1) & kMask;
         }
         return Tok::Identifier;
     }
 
 private:
+    // Keywords are short: a loop beats a call to memcmp.
+    static bool same_chars(const char* a, const char* b, size_t n) {
+        for (size_t i = 0; i < n; ++i)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
     static constexpr uint32_t kSlots = 512;
     static constexpr uint32_t kMask = kSlots - 1;
     static_assert(std::size(kKeywords) < kSlots / 2 && std::size(kKeywords) < 255);
@@ -141,6 +149,25 @@ private:
 };
 
 constexpr KeywordTable kKeywordTable;
+
+// The punctuators that are one character whatever follows them.
+constexpr std::array<Tok, 256> make_single_char_tokens() {
+    std::array<Tok, 256> table{};  // Tok::End: not one of them
+    table['('] = Tok::LParen;
+    table[')'] = Tok::RParen;
+    table['['] = Tok::LBracket;
+    table[']'] = Tok::RBracket;
+    table['{'] = Tok::LBrace;
+    table['}'] = Tok::RBrace;
+    table[';'] = Tok::Semicolon;
+    table[','] = Tok::Comma;
+    table[':'] = Tok::Colon;
+    table['?'] = Tok::Question;
+    table['~'] = Tok::Tilde;
+    return table;
+}
+
+constexpr std::array<Tok, 256> kSingleCharTokens = make_single_char_tokens();
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
@@ -215,9 +242,15 @@ Token Lexer::make(Tok kind, const char* start) {
     return t;
 }
 
+// The hot loop of the parser: the common cases (a token right here, or after plain
+// blanks; identifiers, keywords, one-character punctuators) take the short path, with
+// local copies of the cursor: a store through a char pointer could alias the members and
+// would force them to be reloaded.
 Token Lexer::next() {
     for (;;) {
-        if (skip_space() || (p_ >= end_ && in_directive_)) {
+        if (p_ < end_ && !has_char_class(*p_, kSkipStart)) {
+            // A token starts right here.
+        } else if (skip_space() || (p_ >= end_ && in_directive_)) {
             in_directive_ = false;
             return make(Tok::DirectiveEnd, p_);
         }
@@ -228,12 +261,28 @@ Token Lexer::next() {
             t.text = std::string_view(last_end_, 0);
             return t;
         }
-        if (*p_ == '#' && at_line_start_ && !in_directive_) {
+        const char* start = p_;
+        char c = *start;
+        if (c == '#' && at_line_start_ && !in_directive_) {
             Token define;
             if (read_directive(define)) return define;
             continue;
         }
         at_line_start_ = false;
+        if (has_char_class(c, kIdentStart)) {
+            const char* p = start + 1;
+            const char* end = end_;
+            while (p < end && has_char_class(*p, kIdentChar)) ++p;
+            p_ = p;
+            std::string_view word(start, static_cast<size_t>(p - start));
+            if (p < end && (*p == '\'' || *p == '"') && is_literal_prefix(word))
+                return lex_quoted(start);
+            return make(kKeywordTable.lookup(word), start);
+        }
+        if (Tok single = kSingleCharTokens[static_cast<unsigned char>(c)]; single != Tok::End) {
+            p_ = start + 1;
+            return make(single, start);
+        }
         return lex_token();
     }
 }
@@ -248,29 +297,36 @@ size_t Lexer::continuation_length(const char* at) const {
 // Skips blanks, newlines and comments. Returns true, without consuming it, at a newline
 // that ends a #define line.
 bool Lexer::skip_space() {
-    while (p_ < end_) {
-        char c = *p_;
-        if (c == '\n') {
-            if (in_directive_) return true;
-            ++p_;
+    const char* p = p_;
+    const char* end = end_;
+    while (p < end) {
+        char c = *p;
+        if (c == ' ' || c == '\t') {
+            ++p;
+        } else if (c == '\n') {
+            if (in_directive_) break;
+            ++p;
             ++line_;
-            line_start_ = p_;
+            line_start_ = p;
             at_line_start_ = true;
         } else if (is_space(c)) {
-            ++p_;
-        } else if (c == '/' && p_ + 1 < end_ && p_[1] == '/') {
-            while (p_ < end_ && *p_ != '\n') ++p_;
-        } else if (c == '/' && p_ + 1 < end_ && p_[1] == '*') {
+            ++p;
+        } else if (c == '/' && p + 1 < end && p[1] == '/') {
+            while (p < end && *p != '\n') ++p;
+        } else if (c == '/' && p + 1 < end && p[1] == '*') {
+            p_ = p;
             skip_block_comment();
-        } else if (size_t n = c == '\\' ? continuation_length(p_) : 0) {
-            p_ += n;
+            p = p_;
+        } else if (size_t n = c == '\\' ? continuation_length(p) : 0) {
+            p += n;
             ++line_;
-            line_start_ = p_;
+            line_start_ = p;
         } else {
             break;
         }
     }
-    return false;
+    p_ = p;
+    return p < end && *p == '\n';  // only stops at a newline inside a directive
 }
 
 void Lexer::skip_block_comment() {
@@ -377,17 +433,11 @@ bool Lexer::read_define_name(Token& out) {
     return true;
 }
 
+// Numbers, literals and the other punctuators (next() lexes words and the one-character
+// punctuators itself).
 Token Lexer::lex_token() {
     const char* start = p_;
     char c = *p_;
-    if (has_char_class(c, kIdentStart)) {
-        ++p_;
-        while (p_ < end_ && has_char_class(*p_, kIdentChar)) ++p_;
-        std::string_view word(start, static_cast<size_t>(p_ - start));
-        if (p_ < end_ && (*p_ == '\'' || *p_ == '"') && is_literal_prefix(word))
-            return lex_quoted(start);
-        return make(kKeywordTable.lookup(word), start);
-    }
     if (has_char_class(c, kDigit) || (c == '.' && p_ + 1 < end_ && has_char_class(p_[1], kDigit)))
         return lex_number();
     if (c == '\'' || c == '"') return lex_quoted(start);

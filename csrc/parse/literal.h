@@ -11,6 +11,9 @@ inline constexpr uint8_t kIdentStart = 1;
 inline constexpr uint8_t kIdentChar = 2;
 inline constexpr uint8_t kDigit = 4;
 inline constexpr uint8_t kHexDigit = 8;
+// Characters that may start blanks, a comment or a line continuation (the lexer skips
+// those before a token): one test tells that a token starts right here.
+inline constexpr uint8_t kSkipStart = 16;
 
 constexpr std::array<uint8_t, 256> make_char_classes() {
     std::array<uint8_t, 256> table{};
@@ -19,8 +22,11 @@ constexpr std::array<uint8_t, 256> make_char_classes() {
         bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
         bool digit = c >= '0' && c <= '9';
         bool hex = digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        bool skip = c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == '\n' ||
+                    c == '/' || c == '\\';
         table[c] = static_cast<uint8_t>((alpha ? kIdentStart | kIdentChar : 0) |
-                                        (digit ? kIdentChar | kDigit : 0) | (hex ? kHexDigit : 0));
+                                        (digit ? kIdentChar | kDigit : 0) | (hex ? kHexDigit : 0) |
+                                        (skip ? kSkipStart : 0));
     }
     return table;
 }

@@ -29,11 +29,10 @@ Parser::Parser(std::string_view source, DeclSink& sink)
 // ---------------------------------------------------------------------------------------
 // Tokens and errors
 
-void Parser::advance() {
-    tok_ = lex_.next();
-    // A #define may stand between any two tokens and is complete in itself, so it is
-    // handled here, once for everyone. A loop, not recursion: parse_define ends on the
-    // raw next token, so a run of thousands of #defines uses no stack.
+// A #define may stand between any two tokens and is complete in itself, so advance()
+// hands it here, once for everyone. A loop, not recursion: parse_define ends on the raw
+// next token, so a run of thousands of #defines uses no stack.
+void Parser::handle_defines() {
     while (tok_.kind == Tok::Define) {
         if (type_name_only_) fail(tok_, "expected a type name, found '#define'");
         parse_define();

@@ -29,6 +29,7 @@
 
 #include "parse/ast.h"
 #include "parse/lexer.h"
+#include "util/small_vector.h"
 
 namespace cffix::parse {
 
@@ -70,7 +71,7 @@ struct DeclaratorOp {
 
 struct Declarator {
     Token name;                     // kind Identifier, or End for an abstract declarator
-    std::vector<DeclaratorOp> ops;  // in the order they apply to the base type
+    SmallVector<DeclaratorOp, 4> ops;  // in the order they apply to the base type
     Attributes attrs;               // attributes written after the declarator
     std::string asm_name;           // __asm__("label")
     bool has_name() const { return name.kind == Tok::Identifier; }
@@ -119,8 +120,14 @@ public:
 private:
     class DepthGuard;
 
-    // Tokens and errors (parser.cpp).
-    void advance();
+    // Tokens and errors (parser.cpp). advance() is the hottest call of the parser: inline,
+    // with the rare #define lines handled out of line.
+    void advance() {
+        tok_ = lex_.next();
+        if (tok_.kind == Tok::Define) [[unlikely]]
+            handle_defines();
+    }
+    void handle_defines();
     Token peek() const;
     Token peek_past_attributes() const;
     bool accept(Tok kind);

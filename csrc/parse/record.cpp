@@ -39,7 +39,7 @@ std::shared_ptr<TypeExpr> Parser::parse_tag_specifier(SpecifierContext ctx) {
     Attributes attrs;
     parse_attributes(attrs);  // `struct __attribute__((packed)) foo {...}`
     if (tok_.kind == Tok::Identifier) {
-        type->name = std::string(tok_.text);
+        type->name = tok_.text;
         advance();
         parse_attributes(attrs);
     } else if (tok_.kind != Tok::LBrace) {
@@ -147,7 +147,7 @@ int Parser::parse_bitfield_width(const Declarator& d) {
 void Parser::add_member(RecordBody& body, const Specifiers& specs, Declarator&& d, int bitsize,
                         const Token& at) {
     Member member;
-    if (d.has_name()) member.name = std::string(d.name.text);
+    if (d.has_name()) member.name = d.name.text;
     member.pos = d.has_name() ? d.name.pos : at.pos;
     member.bitsize = bitsize;
     member.packed = specs.attrs.packed || d.attrs.packed;

@@ -6,16 +6,19 @@
 
 #include <cstring>
 #include <new>
+#include <type_traits>
 #include <unordered_map>
 
 #include "types/errors.h"
+#include "util/hash.h"
 
 namespace cffix::types {
 
 // Borrowed references: a dying interned type removes itself (see ctype_dealloc). Never
-// destroyed, so no static-destruction-order hazard at interpreter exit.
+// destroyed, so no static-destruction-order hazard at interpreter exit. The keys view each
+// type's own `intern_key`, which lives as long as the entry does.
 static auto& intern_table() {
-    static auto* table = new std::unordered_map<std::string, CType*>();
+    static auto* table = new std::unordered_map<std::string_view, CType*, StringHash>();
     return *table;
 }
 
@@ -51,14 +54,14 @@ CType* alloc_ctype(Kind kind) {
 }
 
 // Registers a fully built type under `key`; the caller hands over its reference.
-static CType* intern(CType* t, std::string key) {
-    t->intern_key = std::move(key);
+static CType* intern(CType* t, std::string_view key) {
+    t->intern_key.assign(key);
     intern_table().emplace(t->intern_key, t);
     PyObject_GC_Track(reinterpret_cast<PyObject*>(t));
     return t;
 }
 
-static CType* lookup_interned(const std::string& key) {
+static CType* lookup_interned(std::string_view key) {
     auto& table = intern_table();
     auto it = table.find(key);
     if (it == table.end()) return nullptr;
@@ -73,13 +76,41 @@ void forget_interned(CType* t) {
     if (it != table.end() && it->second == t) table.erase(it);
 }
 
-// Keys are compact binary strings (a tag byte, then raw pointer bytes): cheap to build
-// and to hash, and unique because the pointed-to types are alive while the key is.
-static std::string address_key(char tag, const void* p) {
-    std::string key(1 + sizeof p, tag);
-    memcpy(key.data() + 1, &p, sizeof p);
-    return key;
-}
+namespace {
+
+// An intern key: compact binary (a tag byte, then raw pointer and integer bytes), cheap
+// to build and to hash, and unique because the pointed-to types are alive while the key
+// is. Built on the stack; only a type that is new copies it (into its intern_key).
+class KeyBuilder {
+public:
+    explicit KeyBuilder(char tag) { inline_[size_++] = tag; }
+    KeyBuilder(const KeyBuilder&) = delete;
+    KeyBuilder& operator=(const KeyBuilder&) = delete;
+    template <typename T>
+    void add(const T& value) {
+        static_assert(std::is_trivially_copyable_v<T>);
+        append(&value, sizeof value);
+    }
+    std::string_view view() const {
+        return heap_.empty() ? std::string_view(inline_, size_) : std::string_view(heap_);
+    }
+
+private:
+    void append(const void* bytes, size_t n) {
+        if (heap_.empty() && size_ + n <= sizeof inline_) {
+            memcpy(inline_ + size_, bytes, n);
+            size_ += n;
+            return;
+        }
+        if (heap_.empty()) heap_.assign(inline_, size_);
+        heap_.append(static_cast<const char*>(bytes), n);
+    }
+    char inline_[192];
+    size_t size_ = 0;
+    std::string heap_;  // used once the key outgrows inline_ (functions of many arguments)
+};
+
+}  // namespace
 
 CType* make_primitive(std::string_view name, int64_t size, uint32_t align, uint16_t flags) {
     std::string key = "p:";
@@ -131,8 +162,9 @@ CType* pointer_type(CType* item) {
         Py_INCREF(item->pointer_cache);
         return item->pointer_cache;
     }
-    std::string key = address_key('*', item);
-    CType* t = lookup_interned(key);
+    KeyBuilder key('*');
+    key.add(item);
+    CType* t = lookup_interned(key.view());
     if (!t) {
         t = alloc_ctype(Kind::Pointer);
         // `int *`, `int * *`; a pointer to an array needs parentheses: `int(*)[5]`.
@@ -143,7 +175,7 @@ CType* pointer_type(CType* item) {
         t->align = alignof(void*);
         Py_INCREF(item);
         t->item = item;
-        intern(t, std::move(key));
+        intern(t, key.view());
     }
     item->pointer_cache = t;
     return t;
@@ -154,9 +186,10 @@ CType* array_type(CType* item, int64_t length) {
         throw Error(ErrorKind::CDefError,
                     "array of '" + item->cname + "': the item must have a known size");
     }
-    std::string key = address_key('[', item);
-    key.append(reinterpret_cast<const char*>(&length), sizeof length);
-    if (CType* t = lookup_interned(key)) return t;
+    KeyBuilder key('[');
+    key.add(item);
+    key.add(length);
+    if (CType* t = lookup_interned(key.view())) return t;
     CType* t = alloc_ctype(Kind::Array);
     std::string brackets = length < 0 ? "[]" : "[" + std::to_string(length) + "]";
     t->cname = insert_at(item, brackets);
@@ -172,26 +205,32 @@ CType* array_type(CType* item, int64_t length) {
         }
         t->size = length * item->size;
     }
-    return intern(t, std::move(key));
+    return intern(t, key.view());
 }
 
-CType* function_type(CType* result, const std::vector<CType*>& args, bool ellipsis, int abi) {
-    std::string key;
-    key.reserve(2 + (args.size() + 1) * sizeof(void*) + sizeof abi);
-    key += ellipsis ? 'F' : 'f';
-    key.append(reinterpret_cast<const char*>(&result), sizeof result);
-    for (CType* a : args) key.append(reinterpret_cast<const char*>(&a), sizeof a);
-    key.append(reinterpret_cast<const char*>(&abi), sizeof abi);
-    if (CType* t = lookup_interned(key)) return t;
+CType* function_type(CType* result, std::span<CType* const> args, bool ellipsis, int abi) {
+    KeyBuilder key(ellipsis ? 'F' : 'f');
+    key.add(result);
+    for (CType* a : args) key.add(a);
+    key.add(abi);
+    if (CType* t = lookup_interned(key.view())) return t;
     CType* t = alloc_ctype(Kind::Function);
-    std::string sig = "(*)(";
+    // The result's cname with "(*)(args)" where its declarator goes.
+    std::string_view before = std::string_view(result->cname).substr(0, result->name_pos);
+    std::string_view after = std::string_view(result->cname).substr(result->name_pos);
+    size_t length = result->cname.size() + 10;
+    for (CType* a : args) length += a->cname.size() + 2;
+    std::string& cname = t->cname;
+    cname.reserve(length);
+    cname += before;
+    cname += "(*)(";
     for (size_t i = 0; i < args.size(); ++i) {
-        if (i) sig += ", ";
-        sig += args[i]->cname;
+        if (i) cname += ", ";
+        cname += args[i]->cname;
     }
-    if (ellipsis) sig += args.empty() ? "..." : ", ...";
-    sig += ")";
-    t->cname = insert_at(result, sig);
+    if (ellipsis) cname += args.empty() ? "..." : ", ...";
+    cname += ')';
+    cname += after;
     t->name_pos = result->name_pos + 2;
     t->size = sizeof(void (*)());
     t->align = alignof(void (*)());
@@ -199,9 +238,9 @@ CType* function_type(CType* result, const std::vector<CType*>& args, bool ellips
     t->abi = abi;
     Py_INCREF(result);
     t->item = result;
-    t->args = args;
+    t->args.assign(args.begin(), args.end());
     for (CType* a : args) Py_INCREF(a);
-    return intern(t, std::move(key));
+    return intern(t, key.view());
 }
 
 CType* new_record_type(Kind kind, std::string cname) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -143,7 +144,7 @@ CType* make_primitive(std::string_view name, int64_t size, uint32_t align, uint1
 void forget_interned(CType* type);
 CType* pointer_type(CType* item);
 CType* array_type(CType* item, int64_t length);  // length -1: unknown
-CType* function_type(CType* result, const std::vector<CType*>& args, bool ellipsis, int abi);
+CType* function_type(CType* result, std::span<CType* const> args, bool ellipsis, int abi);
 
 // A new struct/union/enum type (not interned), declared but without a body.
 CType* new_record_type(Kind kind, std::string cname);

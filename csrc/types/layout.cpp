@@ -26,27 +26,28 @@ uint64_t round_up(uint64_t value, uint64_t multiple) {
 
 std::string member_label(const LayoutInput& in, const LayoutMember& m) {
     std::string name = m.name.empty() ? std::string("<unnamed>") : std::string(m.name);
-    return "'" + (in.name.empty() ? name : in.name + "." + name) + "'";
+    return "'" + (in.name.empty() ? name : std::string(in.name) + "." + name) + "'";
 }
 
 [[noreturn]] void fail(const LayoutMember& m, std::string message) {
     throw CDefError(std::move(message), m.pos);
 }
 
+// The label is built only on failure: this runs for every member of every record.
 void check_member(const LayoutInput& in, const LayoutMember& m, bool last) {
-    std::string label = member_label(in, m);
-    if (m.size >= kMaxRecordBytes) fail(m, "member " + label + " is too large");
-    if (m.bitsize < -1) fail(m, "bit field " + label + " has a negative width");
+    auto label = [&] { return member_label(in, m); };
+    if (m.size >= kMaxRecordBytes) fail(m, "member " + label() + " is too large");
+    if (m.bitsize < -1) fail(m, "bit field " + label() + " has a negative width");
     if (m.bitsize == 0 && !m.name.empty())
-        fail(m, "bit field " + label + " has zero width: only an unnamed bit field may");
+        fail(m, "bit field " + label() + " has zero width: only an unnamed bit field may");
     uint64_t type_bits = m.is_bool ? 1 : m.size * 8;
     if (m.bitsize > 0 && static_cast<uint64_t>(m.bitsize) > type_bits)
-        fail(m, "bit field " + label + " is " + std::to_string(m.bitsize) +
+        fail(m, "bit field " + label() + " is " + std::to_string(m.bitsize) +
                     " bits wide, more than its type (" + std::to_string(type_bits) +
                     (type_bits == 1 ? " bit)" : " bits)"));
-    if (m.flexible && in.is_union) fail(m, "flexible array member " + label + " in a union");
+    if (m.flexible && in.is_union) fail(m, "flexible array member " + label() + " in a union");
     if (m.flexible && !last)
-        fail(m, "flexible array member " + label + " is not the last member");
+        fail(m, "flexible array member " + label() + " is not the last member");
 }
 
 // Packing (attribute or #pragma) does not reach `T :0`: it always aligns to T.
@@ -160,7 +161,7 @@ LayoutResult layout_record(const LayoutInput& in) {
             bitpos += m.size * 8;
         }
         if (bitpos > kMaxRecordBits)
-            throw CDefError("'" + (in.name.empty() ? std::string("record") : in.name) +
+            throw CDefError("'" + (in.name.empty() ? std::string("record") : std::string(in.name)) +
                                 "' is too large",
                             m.pos);
         out.members.push_back(r);

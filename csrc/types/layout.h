@@ -61,7 +61,8 @@ struct LayoutInput {
     bool packed = false;   // __attribute__((packed)) on the record, or cdef(packed=True)
     uint32_t pack = 0;     // #pragma pack(N) semantics, cdef(pack=N); 0 = none
     uint32_t aligned = 0;  // __attribute__((aligned(N))) on the record (0 = none)
-    std::string name;      // "struct foo", for error messages only ("" if unknown)
+    std::string_view name;  // "struct foo", for error messages only ("" if unknown);
+                            // must outlive the call
     // The ABI rule above; only tests set it to something else than the host's.
     bool unnamed_bitfield_aligns_record = kHostUnnamedBitfieldAlignsRecord;
 };

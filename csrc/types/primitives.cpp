@@ -11,9 +11,9 @@
 #include <complex>
 #include <iterator>
 #include <type_traits>
-#include <unordered_map>
 
 #include "types/ctype.h"
+#include "util/hash.h"
 
 namespace cffix::types {
 
@@ -94,33 +94,59 @@ const PrimitiveInfo kPrimitives[] = {
     integer<ssize_t>("ssize_t"),
 };
 
-const std::unordered_map<std::string_view, const PrimitiveInfo*>& primitive_index() {
-    static const auto* index = [] {
-        auto* map = new std::unordered_map<std::string_view, const PrimitiveInfo*>();
-        for (const auto& info : kPrimitives) map->emplace(info.name, &info);
-        map->emplace("bool", map->at("_Bool"));  // <stdbool.h>'s name, as in cffi
-        return map;
-    }();
+// Name -> primitive, open addressing over a fixed array: resolving a declaration looks
+// up a primitive for nearly every member and parameter.
+class PrimitiveIndex {
+public:
+    PrimitiveIndex() {
+        for (const auto& info : kPrimitives) add(info.name, &info);
+        add("bool", find("_Bool"));  // <stdbool.h>'s name, as in cffi
+    }
+    const PrimitiveInfo* find(std::string_view name) const {
+        for (size_t h = hash_string(name) & kMask;; h = (h + 1) & kMask) {
+            const Slot& slot = slots_[h];
+            if (!slot.info) return nullptr;
+            if (slot.name == name) return slot.info;
+        }
+    }
+
+private:
+    struct Slot {
+        std::string_view name;
+        const PrimitiveInfo* info = nullptr;
+    };
+    static constexpr size_t kSlots = 256;
+    static constexpr size_t kMask = kSlots - 1;
+    static_assert(std::size(kPrimitives) < kSlots / 2);
+    void add(std::string_view name, const PrimitiveInfo* info) {
+        size_t h = hash_string(name) & kMask;
+        while (slots_[h].info) h = (h + 1) & kMask;
+        slots_[h] = {name, info};
+    }
+    Slot slots_[kSlots];
+};
+
+const PrimitiveIndex& primitive_index() {
+    static const auto* index = new PrimitiveIndex();
     return *index;
 }
 
 }  // namespace
 
 CType* primitive_type(std::string_view name) {
-    const auto& index = primitive_index();
-    auto it = index.find(name);
-    if (it == index.end()) return nullptr;
+    const PrimitiveInfo* info = primitive_index().find(name);
+    if (!info) return nullptr;
     // Primitives live as long as the process (as in cffi): made once, then one array hit.
     static CType* made[std::size(kPrimitives)] = {};
-    size_t slot = static_cast<size_t>(it->second - kPrimitives);
+    size_t slot = static_cast<size_t>(info - kPrimitives);
     if (!made[slot]) {
-        const PrimitiveInfo& p = *it->second;
+        const PrimitiveInfo& p = *info;
         made[slot] = make_primitive(p.name, p.size, p.align, p.flags);
     }
     Py_INCREF(made[slot]);
     return made[slot];
 }
 
-bool is_primitive_name(std::string_view name) { return primitive_index().count(name) != 0; }
+bool is_primitive_name(std::string_view name) { return primitive_index().find(name) != nullptr; }
 
 }  // namespace cffix::types

@@ -49,6 +49,7 @@ static void add_field(CType* t, FieldInfo f) {
 
 static void store_layout(CType* t, const LayoutResult& out) {
     const RecordDecl& rec = *t->record;
+    t->fields.reserve(rec.members.size());  // exact unless an anonymous member is flattened
     for (size_t i = 0; i < rec.members.size(); ++i) {
         const MemberDecl& m = rec.members[i];
         const LayoutMemberResult& r = out.members[i];

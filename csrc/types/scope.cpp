@@ -135,6 +135,45 @@ ConstInt initialized_constant(const Declaration& decl, const CType* t, bool raw_
     return value;
 }
 
+// The parameter types of a function being resolved, each holding a reference: on the
+// stack for the usual few parameters, so resolving a prototype allocates nothing.
+class ArgTypes {
+public:
+    explicit ArgTypes(size_t count) {
+        if (count > kInline) heap_.reserve(count);
+    }
+    ~ArgTypes() {
+        for (CType* t : view()) Py_DECREF(t);
+    }
+    ArgTypes(const ArgTypes&) = delete;
+    ArgTypes& operator=(const ArgTypes&) = delete;
+    void push(CTypeRef t) {
+        if (heap_.empty() && size_ < kInline) {
+            inline_[size_++] = t.release();
+            return;
+        }
+        if (heap_.empty()) heap_.assign(inline_, inline_ + size_);
+        heap_.push_back(t.release());
+    }
+    std::span<CType* const> view() const {
+        if (heap_.empty()) return {inline_, size_};
+        return heap_;
+    }
+
+private:
+    static constexpr size_t kInline = 8;
+    CType* inline_[kInline];
+    size_t size_ = 0;
+    std::vector<CType*> heap_;  // all of them, once there are more than kInline
+};
+
+// "struct foo", "enum e": a tag as C spells it.
+std::string tag_name(const char* keyword, std::string_view name) {
+    std::string out(keyword);
+    out += name;
+    return out;
+}
+
 size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<size_t> row(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -373,8 +412,8 @@ void Scope::declare_typedef(Declaration& decl) {
             t.aligned = std::max(t.aligned, r.aligned);
         }
     }
-    auto it = typedefs_.find(decl.name);
-    if (it != typedefs_.end()) {
+    auto [it, inserted] = typedefs_.try_emplace(decl.name);
+    if (!inserted) {
         const TypedefDecl& old = it->second;
         bool same = same_type(old.type.get(), t.type.get()) &&
                     old.raw_function == t.raw_function && old.unusable == t.unusable &&
@@ -383,7 +422,7 @@ void Scope::declare_typedef(Declaration& decl) {
         if (!options_.override) redeclared("typedef", decl.name);
         ++generation_;
     }
-    typedefs_[decl.name] = std::move(t);
+    it->second = std::move(t);
 }
 
 void Scope::declare_function(const Declaration& decl, CTypeRef type) {
@@ -392,8 +431,8 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     f.asm_name = decl.asm_name;
     f.extern_python = decl.extern_python;
     f.pos = decl.pos;
-    auto it = functions_.find(decl.name);
-    if (it != functions_.end()) {
+    auto [it, inserted] = functions_.try_emplace(decl.name);
+    if (!inserted) {
         FunctionDecl& old = it->second;
         // A redeclaration may add an asm label, as glibc's <stdio.h> does for fscanf
         // (`__REDIRECT`); C keeps the label, wherever it was written.
@@ -407,7 +446,7 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
         if (!options_.override) redeclared("function", decl.name);
         ++generation_;
     }
-    functions_[decl.name] = std::move(f);
+    it->second = std::move(f);
 }
 
 void Scope::declare_variable(const Declaration& decl, Resolved resolved) {
@@ -418,20 +457,20 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved) {
     v.asm_name = decl.asm_name;
     v.is_const = decl.type->is_const;
     v.pos = decl.pos;
-    auto it = variables_.find(decl.name);
-    if (it != variables_.end()) {
+    auto [it, inserted] = variables_.try_emplace(decl.name);
+    if (!inserted) {
         if (it->second.type.get() == v.type.get() && it->second.asm_name == v.asm_name &&
             it->second.is_const == v.is_const)
             return;
         if (!options_.override) redeclared("variable", decl.name);
         ++generation_;
     }
-    variables_[decl.name] = std::move(v);
+    it->second = std::move(v);
 }
 
 void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
-    auto it = constants_.find(name);
-    if (it != constants_.end()) {
+    auto [it, inserted] = constants_.try_emplace(name);
+    if (!inserted) {
         if (it->second.value == constant.value && it->second.dots == constant.dots) {
             it->second.enum_type = constant.enum_type;
             return;
@@ -439,7 +478,7 @@ void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
         if (!options_.override) redeclared("constant", name);
         ++generation_;
     }
-    constants_[name] = constant;
+    it->second = constant;
 }
 
 GlobalDecl Scope::find_global(std::string_view name) const {
@@ -481,7 +520,7 @@ Scope::Resolved Scope::resolve(const TypeExpr& e, const std::string& name_hint) 
         case TypeExprKind::Void: return {owned(void_type())};
         case TypeExprKind::Primitive: {
             CType* t = primitive_type(e.name);
-            if (!t) cdef_error("unsupported type '" + e.name + "'", e.pos);
+            if (!t) cdef_error("unsupported type '" + std::string(e.name) + "'", e.pos);
             return {owned(t)};
         }
         case TypeExprKind::Named: return resolve_named(e);
@@ -518,15 +557,15 @@ Scope::Resolved Scope::resolve(const TypeExpr& e, const std::string& name_hint) 
 Scope::Resolved Scope::resolve_named(const TypeExpr& e) {
     if (const TypedefDecl* t = find_typedef(e.name)) {
         if (t->unusable)
-            throw Error(ErrorKind::NotImplementedError,
-                        std::string(t->unusable) + " type '" + e.name +
-                            "' can only be used after compilation");
+            throw Error(ErrorKind::NotImplementedError, std::string(t->unusable) + " type '" +
+                                                            std::string(e.name) +
+                                                            "' can only be used after compilation");
         return {t->type, t->raw_function, t->aligned};
     }
     if (CType* p = primitive_type(e.name)) return {owned(p)};
     if (e.name == "FILE") return {borrowed(file_type())};
     if (e.name == "__builtin_va_list") return {borrowed(va_list_type())};
-    std::string message = "unknown type name '" + e.name + "'";
+    std::string message = "unknown type name '" + std::string(e.name) + "'";
     std::string hint = suggest_type_name(e.name);
     if (!hint.empty()) message += "; " + hint;
     cdef_error(message, e.pos);
@@ -536,24 +575,22 @@ CTypeRef Scope::resolve_function(const TypeExpr& e) {
     Resolved result = resolve(*e.item);
     if (result.raw_function) cdef_error("function returning a function", e.pos);
     if (result.type->kind == Kind::Array) cdef_error("function returning an array", e.pos);
-    std::vector<CTypeRef> holders;
-    std::vector<CType*> args;
+    ArgTypes args(e.params.size());
     for (const parse::Param& p : e.params) {
         Resolved a = resolve(*p.type);
         CTypeRef arg = std::move(a.type);
         if (arg->kind == Kind::Void)
-            cdef_error("parameter '" + p.name + "' has type void", p.type->pos);
+            cdef_error("parameter '" + std::string(p.name) + "' has type void", p.type->pos);
         // C adjusts array and function parameters to pointers.
         if (arg->kind == Kind::Array && !a.raw_function) arg = owned(pointer_type(arg->item));
-        args.push_back(arg.get());
-        holders.push_back(std::move(arg));
+        args.push(std::move(arg));
     }
     // __stdcall/__cdecl only mean something on 32-bit Windows: the default ABI elsewhere.
     int abi = FFI_DEFAULT_ABI;
-    return owned(function_type(result.type.get(), args, e.ellipsis, abi));
+    return owned(function_type(result.type.get(), args.view(), e.ellipsis, abi));
 }
 
-CType* Scope::find_tag(TypeExprKind kind, const std::string& name) const {
+CType* Scope::find_tag(TypeExprKind kind, std::string_view name) const {
     const auto& map = kind == TypeExprKind::Struct  ? structs_
                       : kind == TypeExprKind::Union ? unions_
                                                     : enums_;
@@ -583,30 +620,31 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
     CType* existing = find_tag(e.kind, e.name);
     if (!e.body) {
         if (existing) return borrowed(existing);
-        CTypeRef t = owned(new_record_type(kind, keyword + e.name));
-        map.emplace(e.name, t);
-        tag_pos_.emplace(keyword + e.name, e.pos);
+        CTypeRef t = owned(new_record_type(kind, tag_name(keyword, e.name)));
+        map.emplace(std::string(e.name), t);
+        tag_pos_.emplace(tag_name(keyword, e.name), e.pos);
         return t;
     }
     if (auto it = bodies_.find(e.body.get()); it != bodies_.end()) return it->second.second;
     if (existing && existing->record) {
         // Redeclared with a body: fine if identical, else an error or (override) a new type.
-        CTypeRef fresh = owned(new_record_type(kind, keyword + e.name));
+        CTypeRef fresh = owned(new_record_type(kind, tag_name(keyword, e.name)));
         fill_record(fresh.get(), *e.body);
         if (same_record_body(existing, fresh.get())) {
             remember_body(e.body, borrowed(existing));
             return borrowed(existing);
         }
         if (!options_.override)
-            cdef_error("duplicate declaration of " + std::string(keyword) + e.name, e.pos);
+            cdef_error("duplicate declaration of " + tag_name(keyword, e.name), e.pos);
         ++generation_;
-        map[e.name] = fresh;
+        map[std::string(e.name)] = fresh;
         remember_body(e.body, fresh);
         return fresh;
     }
-    CTypeRef t = existing ? borrowed(existing) : owned(new_record_type(kind, keyword + e.name));
-    if (!existing) map.emplace(e.name, t);
-    tag_pos_[keyword + e.name] = e.pos;
+    CTypeRef t =
+        existing ? borrowed(existing) : owned(new_record_type(kind, tag_name(keyword, e.name)));
+    if (!existing) map.emplace(std::string(e.name), t);
+    tag_pos_[tag_name(keyword, e.name)] = e.pos;
     remember_body(e.body, t);
     fill_record(t.get(), *e.body);
     return t;
@@ -625,20 +663,21 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
                 for (auto& m : r->members) Py_XDECREF(m.type);
         }
     } cleanup{rec};
+    rec->members.reserve(body.members.size());
     for (size_t i = 0; i < body.members.size(); ++i) {
         const parse::Member& m = body.members[i];
         Resolved r = resolve(*m.type);
-        const std::string shown = m.name.empty() ? "(anonymous)" : m.name;
+        auto shown = [&] { return std::string(m.name.empty() ? "(anonymous)" : m.name); };
         if (r.raw_function)
-            cdef_error("field '" + shown + "' is a function; did you mean a function pointer?",
+            cdef_error("field '" + shown() + "' is a function; did you mean a function pointer?",
                        m.pos);
-        if (r.type->kind == Kind::Void) cdef_error("field '" + shown + "' has type void", m.pos);
+        if (r.type->kind == Kind::Void) cdef_error("field '" + shown() + "' has type void", m.pos);
         if (m.bitsize >= 0 && !is_integer_like(r.type.get()))
-            cdef_error("bitfield '" + shown + "' must have an integer type, not '" +
-                           r.type->cname + "'",
-                       m.pos);
+            cdef_error(
+                "bitfield '" + shown() + "' must have an integer type, not '" + r.type->cname + "'",
+                m.pos);
         if (r.type->kind == Kind::Array && r.type->length < 0 && i + 1 != body.members.size())
-            cdef_error("flexible array member '" + shown + "' must be the last field", m.pos);
+            cdef_error("flexible array member '" + shown() + "' must be the last field", m.pos);
         MemberDecl md;
         md.name = m.name;
         md.bitsize = m.bitsize;
@@ -674,27 +713,29 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
     CType* existing = find_tag(TypeExprKind::Enum, e.name);
     if (!e.enum_body) {
         if (existing) return borrowed(existing);
-        CTypeRef t = owned(new_record_type(Kind::Enum, "enum " + e.name));
-        enums_.emplace(e.name, t);
-        tag_pos_.emplace("enum " + e.name, e.pos);
+        CTypeRef t = owned(new_record_type(Kind::Enum, tag_name("enum ", e.name)));
+        enums_.emplace(std::string(e.name), t);
+        tag_pos_.emplace(tag_name("enum ", e.name), e.pos);
         return t;
     }
     if (auto it = bodies_.find(e.enum_body.get()); it != bodies_.end()) return it->second.second;
     CTypeRef t;
     if (existing && existing->size >= 0) {
-        CTypeRef fresh = owned(new_record_type(Kind::Enum, "enum " + e.name));
+        CTypeRef fresh = owned(new_record_type(Kind::Enum, tag_name("enum ", e.name)));
         for (const auto& v : e.enum_body->values) fresh->enumerators.push_back({v.name, v.value});
         if (same_enum_body(existing, fresh.get())) return borrowed(existing);
-        if (!options_.override) cdef_error("duplicate declaration of enum " + e.name, e.pos);
+        if (!options_.override)
+            cdef_error("duplicate declaration of " + tag_name("enum ", e.name), e.pos);
         ++generation_;
         fresh->enumerators.clear();
         t = fresh;
-        enums_[e.name] = t;
+        enums_[std::string(e.name)] = t;
     } else {
-        t = existing ? borrowed(existing) : owned(new_record_type(Kind::Enum, "enum " + e.name));
-        if (!existing) enums_.emplace(e.name, t);
+        t = existing ? borrowed(existing)
+                     : owned(new_record_type(Kind::Enum, tag_name("enum ", e.name)));
+        if (!existing) enums_.emplace(std::string(e.name), t);
     }
-    tag_pos_["enum " + e.name] = e.pos;
+    tag_pos_[tag_name("enum ", e.name)] = e.pos;
     remember_body(e.enum_body, t);
     fill_enum(t.get(), *e.enum_body);
     return t;

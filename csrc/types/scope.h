@@ -12,17 +12,14 @@
 
 #include "parse/ast.h"
 #include "types/ctype.h"
+#include "util/hash.h"
 
 namespace cffix::types {
 
 using CTypeRef = Ref<CType>;
 // Hash maps looked up by string_view without building a std::string.
-struct NameHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 template <typename T>
-using NameMap = std::unordered_map<std::string, T, NameHash, std::equal_to<>>;
+using NameMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
 
 struct CdefOptions {
     bool override = false;  // redeclarations replace earlier ones instead of failing
@@ -124,7 +121,7 @@ private:
     CTypeRef resolve_function(const parse::TypeExpr& expr);
     CTypeRef resolve_record(const parse::TypeExpr& expr, const std::string& name_hint);
     CTypeRef resolve_enum(const parse::TypeExpr& expr, const std::string& name_hint);
-    CType* find_tag(parse::TypeExprKind kind, const std::string& name) const;
+    CType* find_tag(parse::TypeExprKind kind, std::string_view name) const;
     void fill_record(CType* t, const parse::RecordBody& body);
     void fill_enum(CType* t, const parse::EnumBody& body);
     void declare_typedef(parse::Declaration& decl);
