@@ -317,7 +317,6 @@ uint64_t Scope::align_of(const TypeExpr& type) {
 }
 
 std::string Scope::suggest_type_name(std::string_view unknown) {
-    std::string key = "struct " + std::string(unknown);
     for (const char* prefix : {"struct ", "union ", "enum "}) {
         std::string tag = prefix + std::string(unknown);
         auto it = tag_pos_.find(tag);
