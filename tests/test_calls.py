@@ -1169,3 +1169,27 @@ def test_calls_from_many_threads(ffi, lib):
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_variadic_cif_cache_with_many_type_tuples(ffi, lib):
+    """Every tuple of variadic types keeps its own cif; many tuples, met again in another
+    order, each still formats right (the cache is scanned by hash, then by types)."""
+    kinds = [("int", "%d", 7), ("long", "%ld", -(1 << 40)), ("double", "%.2f", 0.25),
+             ("unsigned int", "%u", (1 << 32) - 1)]
+    tuples = [(a, b, c) for a in kinds for b in kinds for c in kinds]  # 64 tuples
+    buf = ffi.new("char[128]")
+    for round_ in range(2):
+        for tup in (tuples if round_ == 0 else reversed(tuples)):
+            fmt = "|".join(spec for _, spec, _ in tup).encode()
+            args = [ffi.cast(t, v) for t, _, v in tup]
+            n = lib.format_into(buf, 128, fmt, *args)
+            want = ("|".join(spec % v for _, spec, v in tup)).encode()
+            assert ffi.string(buf) == want and n == len(want)
+
+
+def test_variadic_array_argument_passes_as_pointer_to_item(ffi, lib):
+    buf = ffi.new("char[64]")
+    for _ in range(3):  # the pointer type made for the array each call
+        text = ffi.new("char[]", b"array")
+        lib.format_into(buf, 64, b"%s-%s", text, b"bytes")
+        assert ffi.string(buf) == b"array-bytes"

@@ -11,6 +11,7 @@
 #include "data/ownership.h"
 #include "types/errors.h"
 #include "util/pylong.h"
+#include "util/small_vector.h"
 
 namespace cffix::call {
 
@@ -164,17 +165,23 @@ static PyObject* arity_error(CType* fntype, Py_ssize_t expected, Py_ssize_t got,
     return nullptr;
 }
 
+// A type the variadic path uses on every call, looked up once and kept.
+static CType* kept_type(CType*& slot, CType* (*make)()) {
+    if (!slot) slot = make();  // a new reference, kept for the process
+    return slot;
+}
+
 // The type a variadic argument is passed as: its cdata type after C's default argument
-// promotions; bytes pass as char *.
+// promotions; bytes pass as char *. Borrowed (the argument, or a kept type), except for an
+// array, passed as a pointer to its item: that new type is put in `holder`.
 static CType* variadic_type(PyObject* v, Py_ssize_t index, PyRef& holder) {
+    static CType *int_type, *double_type, *char_pointer;
     try {
-        if (PyBytes_Check(v)) {
-            holder = PyRef(reinterpret_cast<PyObject*>(types::primitive_type("char")));
-            CType* c = reinterpret_cast<CType*>(holder.get());
-            holder = PyRef(reinterpret_cast<PyObject*>(types::pointer_type(c)));
-            Py_DECREF(c);
-            return reinterpret_cast<CType*>(holder.get());
-        }
+        if (PyBytes_Check(v))
+            return kept_type(char_pointer, [] {
+                Ref<CType> c(types::primitive_type("char"));
+                return types::pointer_type(c.get());
+            });
         if (!data::is_cdata(v)) {
             PyErr_Format(PyExc_TypeError,
                          "argument %zd passed in the variadic part needs to be a cdata object "
@@ -183,20 +190,17 @@ static CType* variadic_type(PyObject* v, Py_ssize_t index, PyRef& holder) {
             return nullptr;
         }
         CType* t = reinterpret_cast<CData*>(v)->ctype;
-        const char* promoted = nullptr;
         switch (t->conv) {
-            case Conv::Float: promoted = "double"; break;
+            case Conv::Float:
+                return kept_type(double_type, [] { return types::primitive_type("double"); });
             case Conv::Int8:
             case Conv::Int16:
             case Conv::Bool:
-            case Conv::Char: promoted = "int"; break;
+            case Conv::Char:
             case Conv::UInt8:
-            case Conv::UInt16: promoted = "int"; break;
+            case Conv::UInt16:
+                return kept_type(int_type, [] { return types::primitive_type("int"); });
             default: break;
-        }
-        if (promoted) {
-            holder = PyRef(reinterpret_cast<PyObject*>(types::primitive_type(promoted)));
-            return reinterpret_cast<CType*>(holder.get());
         }
         if (t->kind == Kind::Array) {
             holder = PyRef(reinterpret_cast<PyObject*>(types::pointer_type(t->item)));
@@ -207,6 +211,50 @@ static CType* variadic_type(PyObject* v, Py_ssize_t index, PyRef& holder) {
         types::translate_exception();
         return nullptr;
     }
+}
+
+static uint64_t hash_types(CType* const* types, size_t n) {
+    uint64_t h = n;
+    for (size_t i = 0; i < n; ++i)
+        h = (h ^ reinterpret_cast<uintptr_t>(types[i])) * 0x9e3779b97f4a7c15ull;
+    return h;
+}
+
+// The cif for this tuple of variadic argument types: cached in the plan, else built.
+static ffi_cif* variadic_cif(CType* fntype, CallPlan* plan, CType* const* vtypes, size_t n) {
+    uint64_t h = hash_types(vtypes, n);
+    for (const auto& v : plan->variadic) {
+        if (v->hash != h || v->key.size() != n) continue;
+        bool same = true;
+        for (size_t i = 0; same && i < n; ++i) same = v->key[i].get() == vtypes[i];
+        if (same) return &v->cif;
+    }
+    auto v = std::make_unique<VariadicCif>();
+    v->hash = h;
+    v->arg_types = plan->arg_types;
+    for (size_t i = 0; i < n; ++i) {
+        CType* t = vtypes[i];
+        ffi_type* ft = plan->types.of(t);
+        if (!ft) {
+            PyErr_Format(PyExc_NotImplementedError,
+                         "ctype '%s' cannot be passed in a variadic call: %s", t->cname.c_str(),
+                         plan->types.problem().c_str());
+            return nullptr;
+        }
+        v->key.push_back(Ref<CType>::borrow(t));
+        v->arg_types.push_back(ft);
+    }
+    ffi_status st = ffi_prep_cif_var(&v->cif, static_cast<ffi_abi>(fntype->abi),
+                                     static_cast<unsigned>(plan->nargs),
+                                     static_cast<unsigned>(v->arg_types.size()),
+                                     plan->result_type, v->arg_types.data());
+    if (st != FFI_OK) {
+        PyErr_Format(PyExc_SystemError, "libffi could not prepare a variadic call (%d)",
+                     static_cast<int>(st));
+        return nullptr;
+    }
+    plan->variadic.push_back(std::move(v));
+    return &plan->variadic.back()->cif;
 }
 
 // The memory of a struct cdata of exactly type `t` that ffi.new owns (the object itself,
@@ -428,14 +476,15 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
 
     ffi_cif* cif = &plan->cif;
     if (fntype->ellipsis) {
-        std::vector<CType*> key(fntype->args.begin(), fntype->args.end());
-        std::vector<PyRef> holders;
+        SmallVector<CType*, 16> vtypes;
+        SmallVector<PyRef, 2> holders;  // pointer types made for arrays
         size_t offset = plan->buffer_size;
         for (Py_ssize_t k = nfixed; k < nargs; ++k) {
             PyRef holder;
             CType* t = variadic_type(args[k], k, holder);
             if (!t) return nullptr;
-            key.push_back(t);
+            if (holder) holders.push_back(std::move(holder));
+            vtypes.push_back(std::move(t));
             offset = (offset + 15) & ~size_t{15};
             if (t->size > 16) {
                 PyErr_Format(PyExc_NotImplementedError,
@@ -447,33 +496,9 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
             if (!convert_argument(t, slot, args[k], temps)) return nullptr;
             values[k] = slot;
             offset += 16;
-            holders.push_back(std::move(holder));
         }
-        auto it = plan->variadic.find(key);
-        if (it == plan->variadic.end()) {
-            auto v = std::make_unique<VariadicCif>();
-            for (CType* t : key) {
-                ffi_type* ft = plan->types.of(t);
-                if (!ft) {
-                    PyErr_Format(PyExc_NotImplementedError,
-                                 "ctype '%s' cannot be passed in a variadic call: %s",
-                                 t->cname.c_str(), plan->types.problem().c_str());
-                    return nullptr;
-                }
-                v->arg_types.push_back(ft);
-            }
-            ffi_status st = ffi_prep_cif_var(&v->cif, static_cast<ffi_abi>(fntype->abi),
-                                             static_cast<unsigned>(nfixed),
-                                             static_cast<unsigned>(nargs), plan->result_type,
-                                             v->arg_types.data());
-            if (st != FFI_OK) {
-                PyErr_Format(PyExc_SystemError, "libffi could not prepare a variadic call (%d)",
-                             static_cast<int>(st));
-                return nullptr;
-            }
-            it = plan->variadic.emplace(std::move(key), std::move(v)).first;
-        }
-        cif = &it->second->cif;
+        cif = variadic_cif(fntype, plan, vtypes.begin(), vtypes.size());
+        if (!cif) return nullptr;
     }
 
     call_native(release_gil,

@@ -3,7 +3,6 @@
 
 #include <ffi.h>
 
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,9 +43,12 @@ using ThunkCaller = void (*)(void* fn, const ThunkInt* ints, const ThunkFp* fps,
 // How the result becomes a Python object.
 enum class ResultKind : uint8_t { Void, Int32, Int64, UInt32, UInt64, Double, Float, Record, Other };
 
+// The cif of a variadic call with one tuple of variadic argument types.
 struct VariadicCif {
     ffi_cif cif;
-    std::vector<ffi_type*> arg_types;
+    uint64_t hash;                     // of `key`, checked first
+    std::vector<Ref<CType>> key;       // the variadic part's types (held: no address reuse)
+    std::vector<ffi_type*> arg_types;  // fixed then variadic
 };
 
 // libffi types for the arguments and results of one function type, shared by calls and
@@ -89,8 +91,9 @@ struct CallPlan {
     Thunk thunk = Thunk::None;
     ThunkCaller caller = nullptr;  // set exactly when thunk != Thunk::None
     ResultKind result_kind = ResultKind::Other;
-    // Variadic calls: one cif per tuple of argument types, built on first use.
-    std::map<std::vector<CType*>, std::unique_ptr<VariadicCif>> variadic;
+    // Variadic calls: one cif per tuple of variadic argument types, built on first use;
+    // few tuples per function in practice, so a scan (hash first) finds them.
+    std::vector<std::unique_ptr<VariadicCif>> variadic;
 };
 
 // The plan of a function type, built and cached on first use. Null + exception for
