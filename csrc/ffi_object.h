@@ -13,6 +13,9 @@ struct FFIObject {
     PyObject* typeof_cache;     // dict: type string -> CType
     uint64_t cache_generation;  // scope generation the cache was filled at
     PyObject* included;         // list of FFIs given to include(), kept alive
+    PyObject* state;            // dict of the Python-level methods (api.py, builder.py):
+                                // cdef history, init_once entries, set_source()
+    PyObject* dict;             // the instance __dict__, for users' own attributes
     PyObject* weakreflist;
 };
 
