@@ -51,8 +51,18 @@ static int ffi_init(PyObject*, PyObject* args, PyObject* kwds) {
                : -1;
 }
 
+static void clear_recent_types(FFIObject* ffi) {
+    for (RecentType& r : ffi->recent) {
+        Py_CLEAR(r.text);
+        PyObject* type = reinterpret_cast<PyObject*>(r.type);
+        r.type = nullptr;
+        Py_XDECREF(type);
+    }
+}
+
 static int ffi_traverse(PyObject* self, visitproc visit, void* arg) {
     FFIObject* ffi = as_ffi(self);
+    for (RecentType& r : ffi->recent) Py_VISIT(reinterpret_cast<PyObject*>(r.type));
     Py_VISIT(ffi->typeof_cache);
     Py_VISIT(ffi->included);
     Py_VISIT(ffi->state);
@@ -63,6 +73,7 @@ static int ffi_traverse(PyObject* self, visitproc visit, void* arg) {
 
 static int ffi_clear(PyObject* self) {
     FFIObject* ffi = as_ffi(self);
+    clear_recent_types(ffi);
     Py_CLEAR(ffi->typeof_cache);
     Py_CLEAR(ffi->included);
     Py_CLEAR(ffi->state);
@@ -85,22 +96,37 @@ static types::Scope& scope_of(PyObject* self) {
     return *ffi->scope;
 }
 
+// The string's or the dict's, remembered in `slot` for the next lookup of `text`.
+static CType* remember(RecentType& slot, PyObject* text, CType* type) {
+    PyObject* old_text = slot.text;
+    PyObject* old_type = reinterpret_cast<PyObject*>(slot.type);
+    slot.text = Py_NewRef(text);
+    slot.type = reinterpret_cast<CType*>(Py_NewRef(reinterpret_cast<PyObject*>(type)));
+    Py_XDECREF(old_text);
+    Py_XDECREF(old_type);
+    return type;
+}
+
 CType* ffi_typeof_string(PyObject* self, PyObject* text) {
     FFIObject* ffi = as_ffi(self);
     types::Scope& scope = scope_of(self);
     if (ffi->cache_generation != scope.generation()) {
+        clear_recent_types(ffi);
         PyDict_Clear(ffi->typeof_cache);
         ffi->cache_generation = scope.generation();
     }
+    uintptr_t address = reinterpret_cast<uintptr_t>(text);
+    RecentType& slot = ffi->recent[(address >> 4 ^ address >> 9) % FFIObject::kRecentTypes];
+    if (slot.text == text) return slot.type;
     PyObject* hit = PyDict_GetItemWithError(ffi->typeof_cache, text);
-    if (hit) return reinterpret_cast<CType*>(hit);
+    if (hit) return remember(slot, text, reinterpret_cast<CType*>(hit));
     if (PyErr_Occurred()) throw types::PythonErrorSet{};
     Py_ssize_t len;
     const char* utf8 = PyUnicode_AsUTF8AndSize(text, &len);
     if (!utf8) throw types::PythonErrorSet{};
     CTypeRef t = scope.parse_type(std::string_view(utf8, static_cast<size_t>(len)));
     if (PyDict_SetItem(ffi->typeof_cache, text, t.object()) < 0) throw types::PythonErrorSet{};
-    return t.get();  // the cache holds it
+    return remember(slot, text, t.get());  // the caches hold it
 }
 
 CType* ffi_to_ctype(PyObject* self, PyObject* arg) {
