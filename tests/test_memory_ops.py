@@ -295,6 +295,16 @@ def test_unpack_matches_cffi(ffi, cffi_ffi):
 # ---------------------------------------------------------------- ffi.buffer
 
 
+class np_index:
+    """An int-like object with __index__ only."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __index__(self):
+        return self.value
+
+
 def test_buffer_is_a_type(ffi):
     b = ffi.buffer(ffi.new("char[]", b"hi"))
     assert isinstance(b, ffi.buffer)
@@ -327,6 +337,40 @@ def test_buffer_explicit_size(ffi):
     assert len(ffi.buffer(p, size=3)) == 3
     assert len(ffi.buffer(p, -1)) == 16
     assert len(ffi.buffer(ffi.cast("void *", 1234), 5)) == 5
+
+
+def test_buffer_call_forms(ffi):
+    # ffi.buffer is a type called without an argument tuple (vectorcall); its __new__
+    # and the keyword forms take the same arguments.
+    p = ffi.new("int[4]")
+    assert len(ffi.buffer(cdata=p)) == 16
+    assert len(ffi.buffer(p, size=np_index(5))) == 5
+    assert len(ffi.buffer(size=6, cdata=p)) == 6
+    assert len(ffi.buffer.__new__(ffi.buffer, p)) == 16
+    assert len(ffi.buffer.__new__(ffi.buffer, p, size=7)) == 7
+    assert len(ffi.buffer.__new__(ffi.buffer, cdata=p, size=8)) == 8
+
+
+def test_buffer_bad_arguments(ffi):
+    p = ffi.new("int[4]")
+    with pytest.raises(TypeError, match="missing required argument 'cdata'"):
+        ffi.buffer()
+    with pytest.raises(TypeError, match="missing required argument 'cdata'"):
+        ffi.buffer(size=3)
+    with pytest.raises(TypeError, match="at most 2 arguments"):
+        ffi.buffer(p, 1, 2)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'length'"):
+        ffi.buffer(p, length=3)
+    with pytest.raises(TypeError, match="multiple values for argument 'cdata'"):
+        ffi.buffer(p, cdata=p)
+    with pytest.raises(TypeError):
+        ffi.buffer(p, None)
+    with pytest.raises(TypeError):
+        ffi.buffer(p, "3")
+    with pytest.raises(OverflowError):
+        ffi.buffer(p, 2**70)
+    with pytest.raises(TypeError, match="must be a cdata"):
+        ffi.buffer.__new__(ffi.buffer, b"abc")
 
 
 def test_buffer_size_past_known_end_is_value_error(ffi):
@@ -519,6 +563,17 @@ def test_buffer_matches_cffi(ffi, cffi_ffi):
 
 
 # ---------------------------------------------------------------- ffi.from_buffer
+
+
+def test_from_buffer_default_type_is_char_array(ffi):
+    ba = bytearray(b"xyz")
+    for _ in range(3):  # the default "char[]" resolves the same way each time
+        p = ffi.from_buffer(ba)
+        assert ffi.typeof(p) is ffi.typeof("char[]") and len(p) == 3 and p[1] == b"y"
+    ffi.cdef("typedef int later_t;")  # a new declaration clears the type caches
+    p = ffi.from_buffer(ba)
+    assert ffi.typeof(p) is ffi.typeof("char[]") and len(p) == 3
+    assert ffi.typeof(ffi.from_buffer(python_buffer=ba)) is ffi.typeof("char[]")
 
 
 def test_from_buffer_bytearray(ffi):

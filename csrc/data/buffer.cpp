@@ -10,9 +10,11 @@
 //
 // Both are GC-tracked: the object behind a buffer export may refer back to the cdata.
 #include <cstring>
+#include <vector>
 
 #include "data/memory.h"
 #include "types/errors.h"
+#include "util/args.h"
 
 namespace cffix::data {
 
@@ -138,13 +140,7 @@ static Buffer* as_buffer(PyObject* o) { return reinterpret_cast<Buffer*>(o); }
 // False with ValueError if the cdata was released since the buffer was made.
 static bool buffer_alive(Buffer* b) { return !check_released(b->cdata); }
 
-static PyObject* buffer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
-    static const char* names[] = {"cdata", "size", nullptr};
-    PyObject* obj;
-    Py_ssize_t size = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|n:buffer", const_cast<char**>(names), &obj,
-                                     &size))
-        return nullptr;
+static PyObject* make_buffer(PyTypeObject* type, PyObject* obj, Py_ssize_t size) {
     if (!is_cdata(obj))
         return PyErr_Format(PyExc_TypeError, "buffer() argument 1 must be a cdata, not %s",
                             Py_TYPE(obj)->tp_name);
@@ -190,6 +186,40 @@ static PyObject* buffer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs
     b->size = size;
     PyObject_GC_Track(b);
     return reinterpret_cast<PyObject*>(b);
+}
+
+// buffer(cdata, size=-1). The vectorcall entry is what ffi.buffer(p) takes (the type is
+// called without an argument tuple); tp_new serves buffer.__new__(buffer, ...).
+static PyObject* buffer_vectorcall(PyObject* type, PyObject* const* args, size_t nargsf,
+                                   PyObject* kwnames) {
+    static const char* const names[] = {"cdata", "size", nullptr};
+    PyObject* v[2] = {nullptr, nullptr};
+    if (!parse_args("buffer", names, 1, args, PyVectorcall_NARGS(nargsf), kwnames, v))
+        return nullptr;
+    Py_ssize_t size = -1;
+    if (v[1]) {
+        size = PyNumber_AsSsize_t(v[1], PyExc_OverflowError);
+        if (size == -1 && PyErr_Occurred()) return nullptr;
+    }
+    return make_buffer(reinterpret_cast<PyTypeObject*>(type), v[0], size);
+}
+
+static PyObject* buffer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+    PyRef kwnames;
+    PyObject** positional = &PyTuple_GET_ITEM(args, 0);
+    std::vector<PyObject*> all(positional, positional + PyTuple_GET_SIZE(args));
+    if (kwargs) {
+        kwnames = PyRef(PyTuple_New(PyDict_GET_SIZE(kwargs)));
+        if (!kwnames) return nullptr;
+        PyObject *key, *value;
+        Py_ssize_t pos = 0, i = 0;
+        while (PyDict_Next(kwargs, &pos, &key, &value)) {
+            PyTuple_SET_ITEM(kwnames.get(), i++, Py_NewRef(key));
+            all.push_back(value);
+        }
+    }
+    return buffer_vectorcall(reinterpret_cast<PyObject*>(type), all.data(),
+                             static_cast<size_t>(PyTuple_GET_SIZE(args)), kwnames.get());
 }
 
 static int buffer_traverse(PyObject* self, visitproc visit, void* arg) {
@@ -346,6 +376,7 @@ static bool ready_buffer_type() {
         "memoryview(b). size defaults to the cdata's memory (the array, or one item).\n\n"
         "    b = ffi.buffer(ffi.new('int[4]'))   # len(b) == 16; b[:] = bytes(16)";
     t.tp_new = buffer_new;
+    t.tp_vectorcall = buffer_vectorcall;
     t.tp_dealloc = buffer_dealloc;
     t.tp_traverse = buffer_traverse;
     t.tp_richcompare = buffer_richcompare;
