@@ -351,6 +351,27 @@ def test_buffer_call_forms(ffi):
     assert len(ffi.buffer.__new__(ffi.buffer, cdata=p, size=8)) == 8
 
 
+def test_buffer_attribute_is_the_type_however_read(ffi):
+    import cffix
+
+    p = ffi.new("int[4]")
+    assert ffi.buffer is cffix.FFI.buffer is getattr(ffi, "buffer")
+    assert isinstance(ffi.buffer, type) and ffi.buffer.__name__ == "buffer"
+    make = ffi.buffer  # read first, called later: the type itself
+    assert type(make(p)) is ffi.buffer and len(make(p, 4)) == 4
+
+    class MyFFI(cffix.FFI):
+        pass
+
+    sub = MyFFI()
+    assert sub.buffer is ffi.buffer and len(sub.buffer(p, size=3)) == 3
+    # The class attribute called with an ffi first, as a method would be.
+    method = vars(cffix.FFI)["buffer"]
+    assert len(method(ffi, p, 2)) == 2 and len(method(ffi, cdata=p)) == 16
+    with pytest.raises(TypeError):
+        method()
+
+
 def test_buffer_bad_arguments(ffi):
     p = ffi.new("int[4]")
     with pytest.raises(TypeError, match="missing required argument 'cdata'"):
