@@ -118,7 +118,7 @@ PyObject* memory_owner(CData* cd) {
     return nullptr;
 }
 
-bool check_released(CData* cd) {
+bool check_released_chain(CData* cd) {
     // A view's memory belongs to its owner: walk up (views of views are flattened by
     // memory_owner, so this is at most two steps).
     CData* c = cd;

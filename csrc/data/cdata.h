@@ -80,7 +80,13 @@ CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length = 0
 CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length);
 
 // The memory's owner chain says it was released: raise ValueError and return true.
-bool check_released(CData* cd);
+// Inline for the common case (on every item, field and buffer access): a cdata that is
+// not a view has no chain to walk.
+bool check_released_chain(CData* cd);
+inline bool check_released(CData* cd) {
+    if (!(cd->flags & CD_RELEASED) && Py_TYPE(cd) != &CDataView_Type) return false;
+    return check_released_chain(cd);
+}
 
 // Who keeps `cd`'s memory alive: itself when it owns it, its owner when it is a view,
 // null for raw pointers.
