@@ -372,6 +372,31 @@ def test_buffer_attribute_is_the_type_however_read(ffi):
         method()
 
 
+def test_buffer_reference_cycle_is_collected(ffi):
+    # buffer -> ffi.gc cdata -> destructor -> buffer: the collector must see the buffer.
+    import gc
+    import weakref
+
+    destroyed = []
+
+    def make_cycle():
+        p = ffi.gc(ffi.new("int[4]"), lambda cd: destroyed.append(len(holder)))
+        holder = [ffi.buffer(p)]
+        return weakref.ref(p)
+
+    ref = make_cycle()
+    gc.collect()
+    assert ref() is None and destroyed == [1]
+
+
+def test_buffer_of_owned_memory_outlives_its_names(ffi):
+    b = ffi.buffer(ffi.new("char[]", b"abc"))
+    import gc
+
+    gc.collect()
+    assert b[:] == b"abc\0"
+
+
 def test_buffer_bad_arguments(ffi):
     p = ffi.new("int[4]")
     with pytest.raises(TypeError, match="missing required argument 'cdata'"):

@@ -184,7 +184,11 @@ static PyObject* make_buffer(PyTypeObject* type, PyObject* obj, Py_ssize_t size)
     b->cdata = reinterpret_cast<CData*>(Py_NewRef(obj));
     b->data = cd->data;
     b->size = size;
-    PyObject_GC_Track(b);
+    // Only a cdata that refers to other objects (a view's owner, a from_buffer export, a
+    // gc destructor...) can close a reference cycle through the buffer; the common
+    // ones (ffi.new, cast, raw pointers) refer to their ctype only, so stay untracked.
+    PyTypeObject* ct = Py_TYPE(obj);
+    if (ct != &CDataOwned_Type && ct != &CData_Type && ct != &CDataValue_Type) PyObject_GC_Track(b);
     return reinterpret_cast<PyObject*>(b);
 }
 

@@ -25,12 +25,6 @@ void live_owned(Py_ssize_t* count, Py_ssize_t* nbytes) {
     *nbytes = live_bytes;
 }
 
-bool is_cdata(PyObject* obj) {
-    PyTypeObject* t = Py_TYPE(obj);
-    return t == &CData_Type || t == &CDataOwned_Type || t == &CDataView_Type ||
-           t == &CDataValue_Type || PyType_IsSubtype(t, &CData_Type);
-}
-
 static void init_header(CData* cd, CType* ctype) {
     Py_INCREF(ctype);
     cd->ctype = ctype;

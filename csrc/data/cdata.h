@@ -63,8 +63,13 @@ struct CDataOwned : CData {
 
 extern PyTypeObject CData_Type, CDataValue_Type, CDataView_Type, CDataOwned_Type;
 
-// True for any cdata variant.
-bool is_cdata(PyObject* obj);
+// True for any cdata variant. Inline for the four common variants; the others (gc,
+// from_buffer, handles...) are subtypes of CData_Type.
+inline bool is_cdata(PyObject* obj) {
+    PyTypeObject* t = Py_TYPE(obj);
+    return t == &CDataOwned_Type || t == &CData_Type || t == &CDataView_Type ||
+           t == &CDataValue_Type || PyType_IsSubtype(t, &CData_Type);
+}
 
 bool init_cdata_types(PyObject* module);
 
