@@ -71,14 +71,14 @@ static PyObject* ffi_from_buffer(PyObject* self, PyObject* const* args, Py_ssize
         if (truth < 0) return nullptr;
         writable = truth;
     }
+    // The default "char[]": one string object for the process, so that the FFI's type
+    // cache finds it by identity.
+    static PyObject* default_cdecl = nullptr;
+    if (!values[0] && !default_cdecl && !(default_cdecl = PyUnicode_InternFromString("char[]")))
+        return nullptr;
     CType* t;
     try {
-        PyRef default_cdecl;
-        if (!values[0]) {
-            default_cdecl = PyRef(PyUnicode_FromString("char[]"));
-            if (!default_cdecl) return nullptr;
-        }
-        t = ffi_to_ctype(self, values[0] ? values[0] : default_cdecl.get());
+        t = ffi_to_ctype(self, values[0] ? values[0] : default_cdecl);
     } catch (...) {
         return types::translate_exception();
     }

@@ -29,6 +29,10 @@ static PyObject* ffi_new(PyTypeObject* type, PyObject*, PyObject*) {
     FFIObject* ffi = as_ffi(self.get());
     ffi->typeof_cache = PyDict_New();
     if (!ffi->typeof_cache) return nullptr;
+    // The instance __dict__ exists from the start: CPython 3.11 specializes method lookups
+    // (ffi.new) on an object with a dict slot only when the dict is there.
+    ffi->dict = PyDict_New();
+    if (!ffi->dict) return nullptr;
     try {
         ffi->scope = new types::Scope();
     } catch (...) {
@@ -47,18 +51,33 @@ static int ffi_init(PyObject*, PyObject* args, PyObject* kwds) {
                : -1;
 }
 
+static void clear_recent_types(FFIObject* ffi) {
+    for (RecentType& r : ffi->recent) {
+        Py_CLEAR(r.text);
+        PyObject* type = reinterpret_cast<PyObject*>(r.type);
+        r.type = nullptr;
+        Py_XDECREF(type);
+    }
+}
+
 static int ffi_traverse(PyObject* self, visitproc visit, void* arg) {
     FFIObject* ffi = as_ffi(self);
+    for (RecentType& r : ffi->recent) Py_VISIT(reinterpret_cast<PyObject*>(r.type));
     Py_VISIT(ffi->typeof_cache);
     Py_VISIT(ffi->included);
+    Py_VISIT(ffi->state);
+    Py_VISIT(ffi->dict);
     if (ffi->scope) return ffi->scope->traverse(visit, arg);
     return 0;
 }
 
 static int ffi_clear(PyObject* self) {
     FFIObject* ffi = as_ffi(self);
+    clear_recent_types(ffi);
     Py_CLEAR(ffi->typeof_cache);
     Py_CLEAR(ffi->included);
+    Py_CLEAR(ffi->state);
+    Py_CLEAR(ffi->dict);
     delete ffi->scope;
     ffi->scope = nullptr;
     return 0;
@@ -77,22 +96,37 @@ static types::Scope& scope_of(PyObject* self) {
     return *ffi->scope;
 }
 
+// The string's or the dict's, remembered in `slot` for the next lookup of `text`.
+static CType* remember(RecentType& slot, PyObject* text, CType* type) {
+    PyObject* old_text = slot.text;
+    PyObject* old_type = reinterpret_cast<PyObject*>(slot.type);
+    slot.text = Py_NewRef(text);
+    slot.type = reinterpret_cast<CType*>(Py_NewRef(reinterpret_cast<PyObject*>(type)));
+    Py_XDECREF(old_text);
+    Py_XDECREF(old_type);
+    return type;
+}
+
 CType* ffi_typeof_string(PyObject* self, PyObject* text) {
     FFIObject* ffi = as_ffi(self);
     types::Scope& scope = scope_of(self);
     if (ffi->cache_generation != scope.generation()) {
+        clear_recent_types(ffi);
         PyDict_Clear(ffi->typeof_cache);
         ffi->cache_generation = scope.generation();
     }
+    uintptr_t address = reinterpret_cast<uintptr_t>(text);
+    RecentType& slot = ffi->recent[(address >> 4 ^ address >> 9) % FFIObject::kRecentTypes];
+    if (slot.text == text) return slot.type;
     PyObject* hit = PyDict_GetItemWithError(ffi->typeof_cache, text);
-    if (hit) return reinterpret_cast<CType*>(hit);
+    if (hit) return remember(slot, text, reinterpret_cast<CType*>(hit));
     if (PyErr_Occurred()) throw types::PythonErrorSet{};
     Py_ssize_t len;
     const char* utf8 = PyUnicode_AsUTF8AndSize(text, &len);
     if (!utf8) throw types::PythonErrorSet{};
     CTypeRef t = scope.parse_type(std::string_view(utf8, static_cast<size_t>(len)));
     if (PyDict_SetItem(ffi->typeof_cache, text, t.object()) < 0) throw types::PythonErrorSet{};
-    return t.get();  // the cache holds it
+    return remember(slot, text, t.get());  // the caches hold it
 }
 
 CType* ffi_to_ctype(PyObject* self, PyObject* arg) {
@@ -374,7 +408,41 @@ static PyMethodDef type_methods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
+// ffi._cffix_state: a dict private to cffix's Python code, kept off the instance
+// __dict__ (see add_ffi_methods).
+static PyObject* ffi_get_state(PyObject* self, void*) {
+    FFIObject* ffi = as_ffi(self);
+    if (!ffi->state && !(ffi->state = PyDict_New())) return nullptr;
+    return Py_NewRef(ffi->state);
+}
+
+static PyGetSetDef ffi_getset[] = {
+    {"_cffix_state", ffi_get_state, nullptr,
+     "cffix's own per-FFI state (cdef history, init_once, set_source): not an API.", nullptr},
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
 PyTypeObject FFI_Type;  // filled in by init_ffi_type
+
+// _core.add_ffi_methods(namespace): the methods of FFI written in Python (api.py) go into
+// this C type itself. With a Python subclass instead, CPython 3.11 cannot specialize
+// calls like ffi.new(...) (a method descriptor called on an instance of a subclass),
+// and each such call costs about 400 more machine instructions, a third of ffi.new.
+PyObject* add_ffi_methods(PyObject*, PyObject* ns) {
+    if (!PyDict_Check(ns)) return PyErr_Format(PyExc_TypeError, "expected a dict");
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(ns, &pos, &key, &value)) {
+        if (!PyUnicode_Check(key)) continue;
+        bool dunder = PyUnicode_GetLength(key) > 4 && PyUnicode_READ_CHAR(key, 0) == '_' &&
+                      PyUnicode_READ_CHAR(key, 1) == '_';
+        if (dunder) continue;  // __doc__ is tp_doc; __module__, __dict__...: the helper's
+        if (PyDict_SetItem(FFI_Type.tp_dict, key, value) < 0) return nullptr;
+    }
+    PyType_Modified(&FFI_Type);
+    Py_RETURN_NONE;
+}
 
 // Each file adds its FFI methods through its own table (ffi_data.cpp: new/cast/release;
 // ffi_memory.cpp: string/unpack/buffer/from_buffer/memmove/addressof; ffi_ownership.cpp:
@@ -383,6 +451,17 @@ PyTypeObject FFI_Type;  // filled in by init_ffi_type
 extern PyMethodDef ffi_data_methods[], ffi_memory_methods[], ffi_ownership_methods[],
     ffi_lib_methods[], ffi_callback_methods[];
 extern PyGetSetDef ffi_ownership_getset[];  // ffi.errno
+
+static PyGetSetDef* all_getset() {
+    static std::vector<PyGetSetDef> table = [] {
+        std::vector<PyGetSetDef> v;
+        for (PyGetSetDef* part : {ffi_getset, ffi_ownership_getset})
+            for (PyGetSetDef* g = part; g->name; ++g) v.push_back(*g);
+        v.push_back({nullptr, nullptr, nullptr, nullptr, nullptr});
+        return v;
+    }();
+    return table.data();
+}
 
 // The method table: the type queries above, then each layer's methods.
 static PyMethodDef* all_methods() {
@@ -401,16 +480,24 @@ static PyMethodDef* all_methods() {
 bool init_ffi_type(PyObject* module) {
     PyTypeObject& t = FFI_Type;
     Py_SET_REFCNT(&t, 1);
-    t.tp_name = "cffix._core.FFI";
+    t.tp_name = "cffix.FFI";
     t.tp_basicsize = sizeof(FFIObject);
     t.tp_dealloc = ffi_dealloc;
     t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC;
-    t.tp_doc = "The engine of cffix.FFI: declarations and type queries.";
+    t.tp_doc =
+        "FFI(backend=None)\n--\n\n"
+        "The entry point of cffix, as cffi.FFI.\n\n"
+        "    from cffix import FFI\n"
+        "    ffi = FFI()\n"
+        "    ffi.cdef(\"typedef struct { double x, y; } point_t;\")\n"
+        "    ffi.offsetof(\"point_t\", \"y\")   # 8\n\n"
+        "The backend argument is accepted and ignored, as in cffi.";
     t.tp_traverse = ffi_traverse;
     t.tp_clear = ffi_clear;
     t.tp_weaklistoffset = offsetof(FFIObject, weakreflist);
     t.tp_methods = all_methods();
-    t.tp_getset = ffi_ownership_getset;
+    t.tp_getset = all_getset();
+    t.tp_dictoffset = offsetof(FFIObject, dict);
     t.tp_init = ffi_init;
     t.tp_new = ffi_new;
     if (PyType_Ready(&t) < 0) return false;

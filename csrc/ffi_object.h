@@ -7,12 +7,28 @@
 
 namespace cffix {
 
+// One entry of FFIObject::recent: a type string object (held, so that its address
+// stays its own) and what it resolved to.
+struct RecentType {
+    PyObject* text;      // owned; null when empty
+    types::CType* type;  // owned
+};
+
 struct FFIObject {
     PyObject_HEAD
     types::Scope* scope;        // owned
     PyObject* typeof_cache;     // dict: type string -> CType
-    uint64_t cache_generation;  // scope generation the cache was filled at
+    uint64_t cache_generation;  // scope generation the caches were filled at
+    // In front of typeof_cache: the last strings looked up, by object identity. A type
+    // string in a program is mostly a constant of its code object, the same object at
+    // each call, so this spares the dict lookup (and its string comparison when the
+    // dict's key is another, equal string). Direct-mapped on the address.
+    static constexpr int kRecentTypes = 8;
+    RecentType recent[kRecentTypes];
     PyObject* included;         // list of FFIs given to include(), kept alive
+    PyObject* state;            // dict of the Python-level methods (api.py, builder.py):
+                                // cdef history, init_once entries, set_source()
+    PyObject* dict;             // the instance __dict__, for users' own attributes
     PyObject* weakreflist;
 };
 

@@ -10,7 +10,8 @@
 #include "types/errors.h"
 
 namespace cffix {
-PyObject* live_cdata(PyObject*, PyObject*);  // ffi_ownership.cpp
+PyObject* live_cdata(PyObject*, PyObject*);       // ffi_ownership.cpp
+PyObject* add_ffi_methods(PyObject*, PyObject*);  // ffi_object.cpp
 }
 
 namespace {
@@ -19,6 +20,9 @@ PyMethodDef core_functions[] = {
     {"live_cdata", cffix::live_cdata, METH_NOARGS,
      "live_cdata()\n--\n\n(count, bytes) of live cdata owning memory or a pending destructor.\n\n"
      "    n, nbytes = cffix.live_cdata()"},
+    {"add_ffi_methods", cffix::add_ffi_methods, METH_O,
+     "add_ffi_methods(namespace)\n--\n\nPut the FFI methods written in Python (api.py) into "
+     "the FFI type."},
     {nullptr, nullptr, 0, nullptr},
 };
 

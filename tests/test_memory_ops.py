@@ -295,6 +295,16 @@ def test_unpack_matches_cffi(ffi, cffi_ffi):
 # ---------------------------------------------------------------- ffi.buffer
 
 
+class np_index:
+    """An int-like object with __index__ only."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __index__(self):
+        return self.value
+
+
 def test_buffer_is_a_type(ffi):
     b = ffi.buffer(ffi.new("char[]", b"hi"))
     assert isinstance(b, ffi.buffer)
@@ -327,6 +337,86 @@ def test_buffer_explicit_size(ffi):
     assert len(ffi.buffer(p, size=3)) == 3
     assert len(ffi.buffer(p, -1)) == 16
     assert len(ffi.buffer(ffi.cast("void *", 1234), 5)) == 5
+
+
+def test_buffer_call_forms(ffi):
+    # ffi.buffer is a type called without an argument tuple (vectorcall); its __new__
+    # and the keyword forms take the same arguments.
+    p = ffi.new("int[4]")
+    assert len(ffi.buffer(cdata=p)) == 16
+    assert len(ffi.buffer(p, size=np_index(5))) == 5
+    assert len(ffi.buffer(size=6, cdata=p)) == 6
+    assert len(ffi.buffer.__new__(ffi.buffer, p)) == 16
+    assert len(ffi.buffer.__new__(ffi.buffer, p, size=7)) == 7
+    assert len(ffi.buffer.__new__(ffi.buffer, cdata=p, size=8)) == 8
+
+
+def test_buffer_attribute_is_the_type_however_read(ffi):
+    import cffix
+
+    p = ffi.new("int[4]")
+    assert ffi.buffer is cffix.FFI.buffer is getattr(ffi, "buffer")
+    assert isinstance(ffi.buffer, type) and ffi.buffer.__name__ == "buffer"
+    make = ffi.buffer  # read first, called later: the type itself
+    assert type(make(p)) is ffi.buffer and len(make(p, 4)) == 4
+
+    class MyFFI(cffix.FFI):
+        pass
+
+    sub = MyFFI()
+    assert sub.buffer is ffi.buffer and len(sub.buffer(p, size=3)) == 3
+    # The class attribute called with an ffi first, as a method would be.
+    method = vars(cffix.FFI)["buffer"]
+    assert len(method(ffi, p, 2)) == 2 and len(method(ffi, cdata=p)) == 16
+    with pytest.raises(TypeError):
+        method()
+
+
+def test_buffer_reference_cycle_is_collected(ffi):
+    # buffer -> ffi.gc cdata -> destructor -> buffer: the collector must see the buffer.
+    import gc
+    import weakref
+
+    destroyed = []
+
+    def make_cycle():
+        p = ffi.gc(ffi.new("int[4]"), lambda cd: destroyed.append(len(holder)))
+        holder = [ffi.buffer(p)]
+        return weakref.ref(p)
+
+    ref = make_cycle()
+    gc.collect()
+    assert ref() is None and destroyed == [1]
+
+
+def test_buffer_of_owned_memory_outlives_its_names(ffi):
+    b = ffi.buffer(ffi.new("char[]", b"abc"))
+    import gc
+
+    gc.collect()
+    assert b[:] == b"abc\0"
+
+
+def test_buffer_bad_arguments(ffi):
+    p = ffi.new("int[4]")
+    with pytest.raises(TypeError, match="missing required argument 'cdata'"):
+        ffi.buffer()
+    with pytest.raises(TypeError, match="missing required argument 'cdata'"):
+        ffi.buffer(size=3)
+    with pytest.raises(TypeError, match="at most 2 arguments"):
+        ffi.buffer(p, 1, 2)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'length'"):
+        ffi.buffer(p, length=3)
+    with pytest.raises(TypeError, match="multiple values for argument 'cdata'"):
+        ffi.buffer(p, cdata=p)
+    with pytest.raises(TypeError):
+        ffi.buffer(p, None)
+    with pytest.raises(TypeError):
+        ffi.buffer(p, "3")
+    with pytest.raises(OverflowError):
+        ffi.buffer(p, 2**70)
+    with pytest.raises(TypeError, match="must be a cdata"):
+        ffi.buffer.__new__(ffi.buffer, b"abc")
 
 
 def test_buffer_size_past_known_end_is_value_error(ffi):
@@ -519,6 +609,17 @@ def test_buffer_matches_cffi(ffi, cffi_ffi):
 
 
 # ---------------------------------------------------------------- ffi.from_buffer
+
+
+def test_from_buffer_default_type_is_char_array(ffi):
+    ba = bytearray(b"xyz")
+    for _ in range(3):  # the default "char[]" resolves the same way each time
+        p = ffi.from_buffer(ba)
+        assert ffi.typeof(p) is ffi.typeof("char[]") and len(p) == 3 and p[1] == b"y"
+    ffi.cdef("typedef int later_t;")  # a new declaration clears the type caches
+    p = ffi.from_buffer(ba)
+    assert ffi.typeof(p) is ffi.typeof("char[]") and len(p) == 3
+    assert ffi.typeof(ffi.from_buffer(python_buffer=ba)) is ffi.typeof("char[]")
 
 
 def test_from_buffer_bytearray(ffi):

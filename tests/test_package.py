@@ -80,3 +80,63 @@ def test_smoke_cdef_and_type_queries(ffi):
     assert ffi.offsetof("struct point", "y") == 4
     assert ffi.typeof("struct point").kind == "struct"
     assert ffi.typeof("int *").kind == "pointer"
+
+
+# cffix.FFI is the C++ type itself, with the Python-written methods installed into it
+# (api.py): not a Python subclass, whose instances make every ffi.new(...) slower.
+def test_ffi_is_the_engine_type():
+    assert cffix.FFI is cffix._core.FFI
+    assert cffix.FFI.__name__ == "FFI" and cffix.FFI.__module__ == "cffix"
+    assert "entry point of cffix" in cffix.FFI.__doc__
+    for name in ("cdef", "include", "init_once", "set_source", "compile", "emit_python_code"):
+        assert getattr(cffix.FFI, name).__qualname__ == "FFI." + name
+
+
+def test_ffi_accepts_user_attributes():
+    ffi = cffix.FFI()
+    assert ffi.__dict__ == {}
+    ffi.my_lib = 42
+    assert ffi.my_lib == 42 and ffi.__dict__ == {"my_lib": 42}
+    ffi.cdef("struct point { int x, y; };")  # still works with a filled instance dict
+    assert ffi.new("struct point *").x == 0
+    del ffi.my_lib
+    assert not hasattr(ffi, "my_lib")
+
+
+def test_ffi_keeps_its_own_state_out_of_the_instance_dict():
+    ffi = cffix.FFI()
+    ffi.cdef("typedef int a_t;")
+    ffi.include(cffix.FFI())
+    assert ffi.init_once(lambda: 5, "tag") == 5
+    assert ffi.__dict__ == {}
+    history = ffi._cffix_state["_cffix_history"]
+    assert [entry[0] for entry in history] == ["cdef", "include"]
+
+
+def test_ffi_subclass_works_and_super_reaches_the_wrappers():
+    calls = []
+
+    class MyFFI(cffix.FFI):
+        def cdef(self, csource, *args, **kwargs):
+            calls.append(csource)
+            return super().cdef(csource, *args, **kwargs)
+
+    ffi = MyFFI()
+    ffi.cdef("typedef short s_t;")
+    assert calls == ["typedef short s_t;"] and ffi.sizeof("s_t") == 2
+    assert ffi.new("s_t *")[0] == 0
+    assert [e[0] for e in ffi._cffix_state["_cffix_history"]] == ["cdef"]
+    ffi.extra = 1
+    assert ffi.extra == 1
+
+
+def test_reloading_the_api_module_keeps_cdef_working():
+    import importlib
+
+    import cffix.api
+
+    importlib.reload(cffix.api)
+    ffi = cffix.FFI()
+    ffi.cdef("typedef long l_t;")
+    assert ffi.sizeof("l_t") == 8
+    assert [e[0] for e in ffi._cffix_state["_cffix_history"]] == ["cdef"]

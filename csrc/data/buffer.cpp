@@ -10,9 +10,11 @@
 //
 // Both are GC-tracked: the object behind a buffer export may refer back to the cdata.
 #include <cstring>
+#include <vector>
 
 #include "data/memory.h"
 #include "types/errors.h"
+#include "util/args.h"
 
 namespace cffix::data {
 
@@ -138,13 +140,7 @@ static Buffer* as_buffer(PyObject* o) { return reinterpret_cast<Buffer*>(o); }
 // False with ValueError if the cdata was released since the buffer was made.
 static bool buffer_alive(Buffer* b) { return !check_released(b->cdata); }
 
-static PyObject* buffer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
-    static const char* names[] = {"cdata", "size", nullptr};
-    PyObject* obj;
-    Py_ssize_t size = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|n:buffer", const_cast<char**>(names), &obj,
-                                     &size))
-        return nullptr;
+static PyObject* make_buffer(PyTypeObject* type, PyObject* obj, Py_ssize_t size) {
     if (!is_cdata(obj))
         return PyErr_Format(PyExc_TypeError, "buffer() argument 1 must be a cdata, not %s",
                             Py_TYPE(obj)->tp_name);
@@ -188,8 +184,46 @@ static PyObject* buffer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs
     b->cdata = reinterpret_cast<CData*>(Py_NewRef(obj));
     b->data = cd->data;
     b->size = size;
-    PyObject_GC_Track(b);
+    // Only a cdata that refers to other objects (a view's owner, a from_buffer export, a
+    // gc destructor...) can close a reference cycle through the buffer; the common
+    // ones (ffi.new, cast, raw pointers) refer to their ctype only, so stay untracked.
+    PyTypeObject* ct = Py_TYPE(obj);
+    if (ct != &CDataOwned_Type && ct != &CData_Type && ct != &CDataValue_Type) PyObject_GC_Track(b);
     return reinterpret_cast<PyObject*>(b);
+}
+
+// buffer(cdata, size=-1). The vectorcall entry is what ffi.buffer(p) takes (the type is
+// called without an argument tuple); tp_new serves buffer.__new__(buffer, ...).
+static PyObject* buffer_vectorcall(PyObject* type, PyObject* const* args, size_t nargsf,
+                                   PyObject* kwnames) {
+    static const char* const names[] = {"cdata", "size", nullptr};
+    PyObject* v[2] = {nullptr, nullptr};
+    if (!parse_args("buffer", names, 1, args, PyVectorcall_NARGS(nargsf), kwnames, v))
+        return nullptr;
+    Py_ssize_t size = -1;
+    if (v[1]) {
+        size = PyNumber_AsSsize_t(v[1], PyExc_OverflowError);
+        if (size == -1 && PyErr_Occurred()) return nullptr;
+    }
+    return make_buffer(reinterpret_cast<PyTypeObject*>(type), v[0], size);
+}
+
+static PyObject* buffer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+    PyRef kwnames;
+    PyObject** positional = &PyTuple_GET_ITEM(args, 0);
+    std::vector<PyObject*> all(positional, positional + PyTuple_GET_SIZE(args));
+    if (kwargs) {
+        kwnames = PyRef(PyTuple_New(PyDict_GET_SIZE(kwargs)));
+        if (!kwnames) return nullptr;
+        PyObject *key, *value;
+        Py_ssize_t pos = 0, i = 0;
+        while (PyDict_Next(kwargs, &pos, &key, &value)) {
+            PyTuple_SET_ITEM(kwnames.get(), i++, Py_NewRef(key));
+            all.push_back(value);
+        }
+    }
+    return buffer_vectorcall(reinterpret_cast<PyObject*>(type), all.data(),
+                             static_cast<size_t>(PyTuple_GET_SIZE(args)), kwnames.get());
 }
 
 static int buffer_traverse(PyObject* self, visitproc visit, void* arg) {
@@ -346,6 +380,7 @@ static bool ready_buffer_type() {
         "memoryview(b). size defaults to the cdata's memory (the array, or one item).\n\n"
         "    b = ffi.buffer(ffi.new('int[4]'))   # len(b) == 16; b[:] = bytes(16)";
     t.tp_new = buffer_new;
+    t.tp_vectorcall = buffer_vectorcall;
     t.tp_dealloc = buffer_dealloc;
     t.tp_traverse = buffer_traverse;
     t.tp_richcompare = buffer_richcompare;
@@ -372,9 +407,57 @@ static bool ready_from_buffer_type() {
     return PyType_Ready(&t) == 0;
 }
 
+// ---------------------------------------------------------------- ffi.buffer
+
+// FFI.buffer is this descriptor, whose every attribute read (ffi.buffer, FFI.buffer) gives
+// the type cffix.buffer, as in cffi (isinstance(x, ffi.buffer)). It also declares itself
+// a method descriptor (Py_TPFLAGS_METHOD_DESCRIPTOR: calling it with the ffi first is
+// the same as calling what __get__ returns), so a call ffi.buffer(p) takes CPython's
+// method path: the lookup of `buffer` is then specialized (3.11+) instead of the generic
+// attribute lookup a plain type in the class dict gets, about 200 instructions of ~1000.
+struct BufferMethod {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+};
+
+static PyTypeObject BufferMethod_Type;
+
+static PyObject* buffer_method_get(PyObject*, PyObject*, PyObject*) {
+    return Py_NewRef(reinterpret_cast<PyObject*>(&Buffer_Type));
+}
+
+// args[0] is the ffi (unused: a buffer does not depend on it).
+static PyObject* buffer_method_call(PyObject*, PyObject* const* args, size_t nargsf,
+                                    PyObject* kwnames) {
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs < 1) {
+        PyErr_SetString(PyExc_TypeError, "FFI.buffer called without the ffi");
+        return nullptr;
+    }
+    return buffer_vectorcall(reinterpret_cast<PyObject*>(&Buffer_Type), args + 1,
+                             static_cast<size_t>(nargs - 1), kwnames);
+}
+
+static PyObject* make_buffer_method() {
+    PyTypeObject& t = BufferMethod_Type;
+    Py_SET_REFCNT(&t, 1);
+    t.tp_name = "cffix.buffer_method";
+    t.tp_basicsize = sizeof(BufferMethod);
+    t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR;
+    t.tp_doc = "FFI.buffer: reads as the type cffix.buffer.";
+    t.tp_vectorcall_offset = offsetof(BufferMethod, vectorcall);
+    t.tp_call = PyVectorcall_Call;
+    t.tp_descr_get = buffer_method_get;
+    if (PyType_Ready(&t) < 0) return nullptr;
+    BufferMethod* m = PyObject_New(BufferMethod, &t);
+    if (m) m->vectorcall = buffer_method_call;
+    return reinterpret_cast<PyObject*>(m);
+}
+
 bool init_buffer_types(PyObject* ffi_dict) {
     if (!ready_buffer_type() || !ready_from_buffer_type()) return false;
-    return PyDict_SetItemString(ffi_dict, "buffer", reinterpret_cast<PyObject*>(&Buffer_Type)) == 0;
+    PyRef method(make_buffer_method());
+    return method && PyDict_SetItemString(ffi_dict, "buffer", method.get()) == 0;
 }
 
 }  // namespace cffix::data

@@ -25,12 +25,6 @@ void live_owned(Py_ssize_t* count, Py_ssize_t* nbytes) {
     *nbytes = live_bytes;
 }
 
-bool is_cdata(PyObject* obj) {
-    PyTypeObject* t = Py_TYPE(obj);
-    return t == &CData_Type || t == &CDataOwned_Type || t == &CDataView_Type ||
-           t == &CDataValue_Type || PyType_IsSubtype(t, &CData_Type);
-}
-
 static void init_header(CData* cd, CType* ctype) {
     Py_INCREF(ctype);
     cd->ctype = ctype;
@@ -118,7 +112,7 @@ PyObject* memory_owner(CData* cd) {
     return nullptr;
 }
 
-bool check_released(CData* cd) {
+bool check_released_chain(CData* cd) {
     // A view's memory belongs to its owner: walk up (views of views are flattened by
     // memory_owner, so this is at most two steps).
     CData* c = cd;

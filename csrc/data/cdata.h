@@ -63,8 +63,13 @@ struct CDataOwned : CData {
 
 extern PyTypeObject CData_Type, CDataValue_Type, CDataView_Type, CDataOwned_Type;
 
-// True for any cdata variant.
-bool is_cdata(PyObject* obj);
+// True for any cdata variant. Inline for the four common variants; the others (gc,
+// from_buffer, handles...) are subtypes of CData_Type.
+inline bool is_cdata(PyObject* obj) {
+    PyTypeObject* t = Py_TYPE(obj);
+    return t == &CDataOwned_Type || t == &CData_Type || t == &CDataView_Type ||
+           t == &CDataValue_Type || PyType_IsSubtype(t, &CData_Type);
+}
 
 bool init_cdata_types(PyObject* module);
 
@@ -80,7 +85,13 @@ CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length = 0
 CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length);
 
 // The memory's owner chain says it was released: raise ValueError and return true.
-bool check_released(CData* cd);
+// Inline for the common case (on every item, field and buffer access): a cdata that is
+// not a view has no chain to walk.
+bool check_released_chain(CData* cd);
+inline bool check_released(CData* cd) {
+    if (!(cd->flags & CD_RELEASED) && Py_TYPE(cd) != &CDataView_Type) return false;
+    return check_released_chain(cd);
+}
 
 // Who keeps `cd`'s memory alive: itself when it owns it, its owner when it is a view,
 // null for raw pointers.

@@ -300,7 +300,10 @@ static PyObject* item_owner(CData* cd) {
 static PyObject* get_item(CData* cd, Py_ssize_t i) {
     char* p = item_address(cd, i);
     if (!p) return nullptr;
-    return from_c(cd->ctype->item, p, item_owner(cd));
+    CType* item = cd->ctype->item;
+    // Only records and arrays become views that need the owner.
+    bool view = item->conv == Conv::Record || item->conv == Conv::Array;
+    return from_c(item, p, view ? item_owner(cd) : nullptr);
 }
 
 

@@ -117,7 +117,7 @@ struct CType {
     RecordDecl* record;      // structs/unions: owned; null until the body is declared
     std::string intern_key;  // "" for non-interned types
     CType* pointer_cache;    // borrowed: the interned `T *` while it is alive
-    PyObject* field_index;   // records: dict name -> index in `fields`, built on first use
+    PyObject* field_index;   // records: built on first use by find_field (record.cpp)
     void* call_plan;         // functions: the call layer's plan, built on first call (opaque
     void (*call_plan_free)(void*);  // here: call/ is above types/), and how to free it
     PyObject* weakreflist;

@@ -114,21 +114,36 @@ static bool complete_record(CType* t, bool error) {
     return true;
 }
 
+// t->field_index is a tuple: (dict name -> index, then the names in field order). Both
+// hold the interned name strings.
 const FieldInfo* find_field(CType* t, PyObject* name) {
     if (!t->field_index) {
-        PyRef index(PyDict_New());
-        if (!index) return nullptr;
+        size_t n = t->fields.size();
+        PyRef index(PyTuple_New(static_cast<Py_ssize_t>(n + 1)));
+        PyRef by_name(PyDict_New());
+        if (!index || !by_name) return nullptr;
         // Reversed, so that the first of two equal names wins.
-        for (size_t i = t->fields.size(); i-- > 0;) {
-            const std::string& n = t->fields[i].name;
-            PyRef key(PyUnicode_InternFromString(n.c_str()));
+        for (size_t i = n; i-- > 0;) {
+            const std::string& text = t->fields[i].name;
+            PyRef key(PyUnicode_InternFromString(text.c_str()));
             PyRef value(PyLong_FromSize_t(i));
-            if (!key || !value || PyDict_SetItem(index.get(), key.get(), value.get()) < 0)
+            if (!key || !value || PyDict_SetItem(by_name.get(), key.get(), value.get()) < 0)
                 return nullptr;
+            PyTuple_SET_ITEM(index.get(), static_cast<Py_ssize_t>(i + 1), key.release());
         }
+        PyTuple_SET_ITEM(index.get(), 0, by_name.release());
         t->field_index = index.release();
     }
-    PyObject* hit = PyDict_GetItemWithError(t->field_index, name);
+    // A small record: first by identity, in field order (the first of equal names). Names
+    // in code (p.x) are interned strings, as these are: a few instructions a field,
+    // where the hash lookup costs about a hundred.
+    Py_ssize_t count = PyTuple_GET_SIZE(t->field_index) - 1;
+    if (count <= 16) {
+        PyObject* const* names = &PyTuple_GET_ITEM(t->field_index, 1);
+        for (Py_ssize_t i = 0; i < count; ++i)
+            if (names[i] == name) return &t->fields[static_cast<size_t>(i)];
+    }
+    PyObject* hit = PyDict_GetItemWithError(PyTuple_GET_ITEM(t->field_index, 0), name);
     if (!hit) return nullptr;
     return &t->fields[PyLong_AsSize_t(hit)];
 }

@@ -13,6 +13,11 @@ namespace cffix {
 inline bool parse_args(const char* fn, const char* const* names, int required,
                        PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames,
                        PyObject** out) {
+    if (!kwnames && nargs >= required) {  // the common case: enough positional arguments
+        Py_ssize_t i = 0;
+        for (; i < nargs && names[i]; ++i) out[i] = args[i];
+        if (i == nargs) return true;
+    }
     int count = 0;
     while (names[count]) ++count;
     if (nargs > count) {

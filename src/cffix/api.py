@@ -1,10 +1,15 @@
 """The public FFI class.
 
-The methods that must be fast (cdef, typeof, sizeof, alignof, offsetof, getctype,
-list_types, include) are implemented in C++ by ``cffix._core.FFI``; this subclass adds
-the Python-level surface (cdef and include get thin wrappers that record each call for
-out-of-line modules; set_source/compile/emit_* live in builder.py, imported on first
-use). Keep this module cheap to import: it is on the path of ``import cffix``.
+``cffix.FFI`` is the C++ type ``cffix._core.FFI`` itself: the methods that must be fast
+(new, cast, typeof, string, ...) are C++. The Python-level surface written here (cdef and
+include wrappers that record each call for out-of-line modules; set_source/compile/emit_*,
+which live in builder.py, imported on first use; init_once) is copied into that type at
+import by ``_core.add_ffi_methods``, rather than living in a Python subclass: CPython
+3.11 specializes a call like ``ffi.new(...)`` only when the instance's type is exactly
+the type defining the C method, and a subclass made each such call about 400 machine
+instructions (a third of ``ffi.new``) slower. Per-FFI state of this code lives in
+``ffi._cffix_state`` (a dict), not in the instance ``__dict__``, which stays free for
+users' attributes. Keep this module cheap to import: it is on the path of ``import cffix``.
 """
 
 from . import _core
@@ -16,18 +21,14 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-class FFI(_core.FFI):
-    """The entry point of cffix, as ``cffi.FFI``.
+# The C methods the Python ones below wrap, taken before add_ffi_methods replaces them
+# (kept in _core, so that a second execution of this module, importlib.reload, finds them).
+_c_cdef = _core.__dict__.setdefault("_c_cdef", _core.FFI.cdef)
+_c_include = _core.__dict__.setdefault("_c_include", _core.FFI.include)
 
-        from cffix import FFI
-        ffi = FFI()
-        ffi.cdef("typedef struct { double x, y; } point_t;")
-        ffi.offsetof("point_t", "y")   # 8
 
-    ``FFI(backend=None)``: the backend argument is accepted and ignored, as in cffi.
-    """
-
-    __slots__ = ("__dict__",)
+class _PythonMethods:
+    """The methods of cffix.FFI written in Python (the class docstring is in C++)."""
 
     # cdef() and include() are C++ methods; these wrappers also record each successful
     # call (in order, with its options) so that set_source(name, None) + compile() can
@@ -41,9 +42,9 @@ class FFI(_core.FFI):
         override=True lets later declarations replace earlier ones; packed=True packs
         every struct of this call; pack=N gives them ``#pragma pack(N)`` layout.
         """
-        history = self.__dict__.setdefault("_cffix_history", [])
+        history = self._cffix_state.setdefault("_cffix_history", [])
         try:
-            super().cdef(csource, override, packed, pack)
+            _c_cdef(self, csource, override, packed, pack)
         except Exception as exc:
             if isinstance(csource, str):  # it may have declared part of the text
                 history.append(("failed", csource, f"{type(exc).__name__}: {exc}"))
@@ -56,8 +57,8 @@ class FFI(_core.FFI):
 
             ffi.include(base_ffi)
         """
-        super().include(ffi_to_include)
-        self.__dict__.setdefault("_cffix_history", []).append(("include", ffi_to_include))
+        _c_include(self, ffi_to_include)
+        self._cffix_state.setdefault("_cffix_history", []).append(("include", ffi_to_include))
 
     def set_source(self, module_name: str, source: "str | None",
                    source_extension: str = ".c", **kwds: "Any") -> None:
@@ -125,9 +126,10 @@ class FFI(_core.FFI):
         A recursive call for the same tag from within ``func`` raises RuntimeError (it
         would deadlock).
         """
-        entries = self.__dict__.get("_cffix_init_once")
+        state = self._cffix_state
+        entries = state.get("_cffix_init_once")
         if entries is None:
-            entries = self.__dict__.setdefault("_cffix_init_once", {})
+            entries = state.setdefault("_cffix_init_once", {})
         entry = entries.get(tag)
         if entry is None:
             entry = entries.setdefault(tag, _OnceEntry())
@@ -149,6 +151,18 @@ class FFI(_core.FFI):
             entry.result = result
             entry.done = True
         return result
+
+
+def _install() -> None:
+    namespace = dict(_PythonMethods.__dict__)
+    for value in namespace.values():
+        if isinstance(value, type(_install)):
+            value.__qualname__ = "FFI." + value.__name__
+    _core.add_ffi_methods(namespace)
+
+
+_install()
+FFI = _core.FFI
 
 
 class _OnceEntry:

@@ -34,7 +34,7 @@ import os
 
 from . import _core
 
-# Keys in an FFI's instance dict (written by api.py's cdef/include wrappers and here).
+# Keys in ffi._cffix_state (written by api.py's cdef/include wrappers and here).
 HISTORY = "_cffix_history"  # [("cdef", text, override, packed, pack) | ("include", ffi)
 #                              | ("failed", text, error message)]
 SOURCE = "_cffix_source"  # (module_name, source, source_extension, kwds)
@@ -53,7 +53,7 @@ class APIModeNotImplemented(_core.VerificationError, NotImplementedError):
 
 def set_source(ffi, module_name, source, source_extension=".c", kwds=None) -> None:
     """FFI.set_source(): remember the module to generate (see api.FFI.set_source)."""
-    state = ffi.__dict__
+    state = ffi._cffix_state
     if SOURCE in state:
         raise ValueError("set_source() cannot be called several times per ffi object")
     if not isinstance(module_name, str):
@@ -94,7 +94,7 @@ def _check_module_name(name: str) -> None:
 
 def _module_name(ffi, method: str) -> str:
     """The out-of-line module name given to set_source(); errors as cffi for the rest."""
-    source = ffi.__dict__.get(SOURCE)
+    source = ffi._cffix_state.get(SOURCE)
     if source is None:
         raise ValueError(f"set_source() must be called before {method}()")
     return source[0]
@@ -107,7 +107,7 @@ def python_source(ffi) -> str:
     """The text of the module set_source() named: deterministic (same history -> same
     text), using only cffix's public API."""
     module_name = _module_name(ffi, "emit_python_code")
-    history = ffi.__dict__.get(HISTORY, ())
+    history = ffi._cffix_state.get(HISTORY, ())
     for entry in history:
         if entry[0] == "failed":
             raise _core.VerificationError(
@@ -121,7 +121,7 @@ def python_source(ffi) -> str:
     for entry in history:
         if entry[0] == "include":
             other = entry[1]
-            other_source = getattr(other, "__dict__", {}).get(SOURCE)
+            other_source = other._cffix_state.get(SOURCE)
             if other_source is None:
                 raise _core.VerificationError(
                     f"cannot generate {module_name!r}: this FFI includes another FFI "
