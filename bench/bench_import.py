@@ -4,10 +4,15 @@ Runs each command N times as a fresh interpreter (the same interpreter as this
 script), interleaved so that machine noise hits all three alike, and reports the
 median wall time of each minus the median of `python -c pass`.
 
+The children run with bytecode caching on (PYTHONDONTWRITEBYTECODE removed from their
+environment), as an installed package has its .pyc files: otherwise a source checkout on
+PYTHONPATH would be compiled again at every start and measure the compiler.
+
     python3 bench/bench_import.py [-n N]
 """
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -20,9 +25,13 @@ COMMANDS = {
 }
 
 
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_once(code):
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=CHILD_ENV)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         last = proc.stderr.strip().splitlines()[-1:] or ["?"]
@@ -39,7 +48,7 @@ def main(argv=None):
 
     times = {label: [] for label in COMMANDS}
     failed = {}
-    for code in COMMANDS.values():  # warm the OS file cache; not counted
+    for code in COMMANDS.values():  # warm the OS file cache and .pyc files; not counted
         try:
             run_once(code)
         except RuntimeError:
