@@ -408,6 +408,15 @@ def test_enumerator_attributes_and_trailing_comma():
     assert ffi.typeof("enum e").relements == {"A": 4, "B": 5}
 
 
+def test_enumerator_after_the_largest_constant_value():
+    # The implicit value after 2**127 - 1 (the widest constant) must not overflow in the
+    # parser (undefined behaviour, seen by UBSan); the enum is refused as too wide.
+    top = "(0x4000000000000000 * 0x4000000000000000 - 1) * 8 + 7"
+    for source in (f"enum e {{ A = {top}, B }};", f"enum e {{ A = {top}, B, C = B }};"):
+        with pytest.raises(OverflowError):
+            cdef(source)
+
+
 # ---------------------------------------------------------------------------- typedefs
 
 def test_typedef_chains_and_multiple_declarators():
