@@ -257,7 +257,8 @@ static CType* offset_step(CType* t, PyObject* step, bool first, int64_t& offset)
             if (f.name != name) continue;
             if (f.bitshift >= 0)
                 throw Error(ErrorKind::TypeError, "not supported for bitfield '" + f.name + "'");
-            offset += f.offset;
+            if (__builtin_add_overflow(offset, f.offset, &offset))
+                throw Error(ErrorKind::OverflowError, "offset too large");
             return f.type;
         }
         PyErr_SetObject(PyExc_KeyError, step);
@@ -273,9 +274,10 @@ static CType* offset_step(CType* t, PyObject* step, bool first, int64_t& offset)
         if (index < 0 || (t->kind == Kind::Array && t->length >= 0 && index > t->length))
             throw Error(ErrorKind::IndexError, "index " + std::to_string(index) +
                                                    " out of bounds for '" + t->cname + "'");
-        if (t->item->size && index > INT64_MAX / t->item->size)
+        int64_t step;
+        if (__builtin_mul_overflow(static_cast<int64_t>(index), t->item->size, &step) ||
+            __builtin_add_overflow(offset, step, &offset))
             throw Error(ErrorKind::OverflowError, "offset too large");
-        offset += index * t->item->size;
         return t->item;
     }
     throw Error(ErrorKind::TypeError, "expected a struct, union, array or pointer ctype, got '" +

@@ -408,6 +408,42 @@ def test_enumerator_attributes_and_trailing_comma():
     assert ffi.typeof("enum e").relements == {"A": 4, "B": 5}
 
 
+def test_types_nested_too_deeply_by_value_are_refused():
+    # Chains of structs (or arrays) held by value nest without nesting in the source; past
+    # kMaxNesting levels they are refused instead of overflowing the C stack in the code
+    # that walks members (completion of forward-declared chains, initializers, calls).
+    n = 1200
+    backward = "".join(f"struct b{i} {{ {'int' if i == 0 else f'struct b{i - 1}'} m; }};"
+                       for i in range(n))
+    forward = "".join(f"struct f{i} {{ struct f{i + 1} m; }};" for i in range(n))
+    forward += f"struct f{n} {{ int x; }};"
+    arrays = "struct fwd; typedef struct fwd a0[1];"
+    arrays += "".join(f"typedef a{i} a{i + 1}[1];" for i in range(n)) + "struct fwd { int x; };"
+    for source in (backward, forward):
+        with pytest.raises(cffix.CDefError, match="nested too deeply"):
+            cdef(source)
+    ffi = cdef(arrays)
+    with pytest.raises(cffix.CDefError, match="nested too deeply"):
+        ffi.sizeof(f"a{n}")
+    assert ffi.sizeof("a900") == 4
+    # Deep but allowed: initializers nest as deep as the type.
+    ffi = cdef("".join(f"struct s{i} {{ {'int' if i == 0 else f'struct s{i - 1}'} m; }};"
+                       for i in range(900)))
+    init = 7
+    for _ in range(900):
+        init = [init]
+    assert ffi.cast("int *", ffi.new("struct s899 *", init))[0] == 7
+
+
+def test_enumerator_after_the_largest_constant_value():
+    # The implicit value after 2**127 - 1 (the widest constant) must not overflow in the
+    # parser (undefined behaviour, seen by UBSan); the enum is refused as too wide.
+    top = "(0x4000000000000000 * 0x4000000000000000 - 1) * 8 + 7"
+    for source in (f"enum e {{ A = {top}, B }};", f"enum e {{ A = {top}, B, C = B }};"):
+        with pytest.raises(OverflowError):
+            cdef(source)
+
+
 # ---------------------------------------------------------------------------- typedefs
 
 def test_typedef_chains_and_multiple_declarators():

@@ -980,6 +980,32 @@ def test_addressof_pointer_index(ffi):
     assert ffi.addressof(raw, 1) == ffi.cast("int *", 4)  # unknown memory: no check
 
 
+def test_pointer_arithmetic_far_offsets_wrap_like_addresses(ffi):
+    # Offsets whose byte distance does not fit in 64 bits: computed as addresses (wrapping,
+    # as cffi's C does), never as signed overflow (undefined behaviour, seen by UBSan).
+    raw = ffi.cast("int *", 0)
+    assert raw + 2**62 == raw  # 4 * 2**62 == 2**64
+    assert int(ffi.cast("intptr_t", raw - (2**63 - 1))) == 4
+    assert raw - (-2**63) == raw  # negating -2**63 would overflow
+    assert int(ffi.cast("uintptr_t", raw[2**62:2**62 + 1])) == 0
+    far = ffi.cast("char *", 2**63 + 8)
+    assert far - ffi.cast("char *", 0) == -(2**63) + 8
+    with pytest.raises(OverflowError):
+        raw + 2**63
+
+
+def test_addressof_offsetof_overflow_is_overflow_error(ffi):
+    with pytest.raises(OverflowError):
+        ffi.addressof(ffi.cast("int *", 0), 2**62)
+    with pytest.raises(OverflowError):
+        ffi.addressof(ffi.cast("struct s *", 0), 2**62, "a")
+    with pytest.raises(OverflowError):
+        ffi.offsetof("int *", 2**62)
+    n = (2**63 - 1) // ffi.sizeof("struct s")
+    with pytest.raises(OverflowError):  # the product fits, the field offset does not
+        ffi.offsetof("struct s *", n, "arr")
+
+
 def test_addressof_index_out_of_range_is_index_error(ffi):
     # cffi returns pointers anywhere here.
     a = ffi.new("int[4]")

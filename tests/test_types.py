@@ -356,6 +356,21 @@ def test_include_shares_types():
     assert ffi.sizeof("struct poly") == 32
 
 
+def test_include_cycle_is_refused():
+    # Lookups search included FFIs recursively: a cycle recursed until the C stack overflowed.
+    a, b, c = FFI(), FFI(), FFI()
+    a.cdef("typedef int a_t;")
+    b.include(a)
+    c.include(b)
+    for including, included in ((a, b), (a, c)):
+        with pytest.raises(ValueError, match="includes it"):
+            including.include(included)
+    with pytest.raises(cffix.CDefError):
+        a.typeof("unknown_t")
+    assert c.typeof("a_t") is a.typeof("int")
+    c.include(a)  # already reachable through b: no cycle, allowed
+
+
 def test_ffi_backend_argument_ignored():
     assert FFI(backend=None).sizeof("int") == 4
     assert FFI(None).sizeof("char") == 1

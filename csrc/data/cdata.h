@@ -23,6 +23,8 @@
 // into types/ and translated there.
 #pragma once
 
+#include <cstdint>
+
 #include "types/ctype.h"
 #include "util/pyref.h"
 
@@ -83,6 +85,14 @@ CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length = 0
 // Owned zeroed memory of `nbytes` for a cdata of type `ctype`: a pointer or array type,
 // or a struct/union held by value (a struct returned by a C call).
 CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length);
+
+// `base + i * size` computed as the machine computes addresses, wrapping: pointer
+// arithmetic on a raw pointer may lead anywhere (as in C and cffi; only a dereference
+// can fault), but must not be signed overflow, which is undefined behaviour.
+inline char* offset_address(char* base, int64_t i, int64_t size) {
+    return reinterpret_cast<char*>(reinterpret_cast<uintptr_t>(base) +
+                                   static_cast<uintptr_t>(i) * static_cast<uintptr_t>(size));
+}
 
 // The memory's owner chain says it was released: raise ValueError and return true.
 // Inline for the common case (on every item, field and buffer access): a cdata that is

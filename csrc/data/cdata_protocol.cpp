@@ -129,7 +129,7 @@ static PyObject* pointer_offset(CData* cd, PyObject* n, bool negate) {
     }
     int64_t i;
     if (!as_int64(n, &i, "index")) return nullptr;
-    if (negate) i = -i;
+    int64_t step = negate ? -step_size(item) : step_size(item);  // not -i: INT64_MIN
     if (check_released(cd)) return nullptr;
     CType* result_type = t;
     PyRef holder;
@@ -141,7 +141,7 @@ static PyObject* pointer_offset(CData* cd, PyObject* n, bool negate) {
         }
         result_type = reinterpret_cast<CType*>(holder.get());
     }
-    char* p = cd->data + i * step_size(item);
+    char* p = offset_address(cd->data, i, step);
     return reinterpret_cast<PyObject*>(new_pointer(result_type, p));
 }
 
@@ -179,7 +179,9 @@ static PyObject* cdata_sub(PyObject* a, PyObject* b) {
                      x->ctype->cname.c_str());
         return nullptr;
     }
-    Py_ssize_t diff = x->data - y->data;
+    // As addresses (the two pointers need not point into one object): no overflow.
+    auto diff = static_cast<Py_ssize_t>(reinterpret_cast<uintptr_t>(x->data) -
+                                        reinterpret_cast<uintptr_t>(y->data));
     if (diff % step) {
         PyErr_SetString(PyExc_ValueError,
                         "pointer subtraction: the distance between the two pointers is not a "
@@ -289,7 +291,7 @@ static char* item_address(CData* cd, Py_ssize_t i) {
                      t->cname.c_str());
         return nullptr;
     }
-    return cd->data + i * item->size;
+    return offset_address(cd->data, i, item->size);  // a pointer's index is unbounded
 }
 
 static PyObject* item_owner(CData* cd) {
@@ -369,7 +371,8 @@ static PyObject* get_slice(CData* cd, PyObject* slice) {
         return PyErr_NoMemory();
     }
     CData* view = new_view(reinterpret_cast<CType*>(array_type.get()),
-                           cd->data + start * item->size, item_owner(cd), stop - start);
+                           offset_address(cd->data, start, item->size), item_owner(cd),
+                           stop - start);
     if (view) view->flags |= CD_SLICE;
     return reinterpret_cast<PyObject*>(view);
 }
@@ -397,7 +400,7 @@ static int set_slice(CData* cd, PyObject* slice, PyObject* value) {
     if (!slice_bounds(cd, slice, &start, &stop) || check_released(cd)) return -1;
     CType* item = cd->ctype->item;
     Py_ssize_t n = stop - start;
-    char* dst = cd->data + start * item->size;
+    char* dst = offset_address(cd->data, start, item->size);
     if (is_cdata(value)) {
         CData* src = as_cdata(value);
         if (src->ctype->kind == Kind::Array && src->ctype->item == item) {

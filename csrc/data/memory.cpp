@@ -325,8 +325,11 @@ static bool address_step(CData* cd, PyObject* key, bool first, CType** type, int
             PyErr_SetString(PyExc_TypeError, "not supported for bitfields");
             return false;
         }
+        if (__builtin_add_overflow(*offset, f->offset, offset)) {
+            PyErr_SetString(PyExc_OverflowError, "addressof(): offset too large");
+            return false;
+        }
         *type = f->type;
-        *offset += f->offset;
         return true;
     }
     if (PyFloat_Check(key) || !PyIndex_Check(key)) {
@@ -359,8 +362,13 @@ static bool address_step(CData* cd, PyObject* key, bool first, CType** type, int
         PyErr_Format(PyExc_TypeError, "'%s' has items of unknown size", cur->cname.c_str());
         return false;
     }
+    int64_t step;
+    if (__builtin_mul_overflow(static_cast<int64_t>(i), item->size, &step) ||
+        __builtin_add_overflow(*offset, step, offset)) {
+        PyErr_SetString(PyExc_OverflowError, "addressof(): offset too large");
+        return false;
+    }
     *type = item;
-    *offset += static_cast<int64_t>(i) * item->size;
     return true;
 }
 

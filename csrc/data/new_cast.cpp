@@ -165,8 +165,16 @@ static bool cast_source_integer(PyObject* v, uint64_t* out, const CType* target)
             PyErr_Format(PyExc_OverflowError, "cannot cast %R to '%s'", v, target->cname.c_str());
             return false;
         }
-        *out = d < 0 ? static_cast<uint64_t>(static_cast<int64_t>(d)) : static_cast<uint64_t>(d);
-        return true;
+        if (d > -0x1p63 && d < 0x1p63) {
+            *out = static_cast<uint64_t>(static_cast<int64_t>(d));
+            return true;
+        }
+        // Beyond int64_t the C conversion is undefined: truncate exactly, then wrap
+        // modulo 2**64 as ints do.
+        PyRef exact(PyLong_FromDouble(d));
+        if (!exact) return false;
+        *out = PyLong_AsUnsignedLongLongMask(exact.get());
+        return !(*out == static_cast<uint64_t>(-1) && PyErr_Occurred());
     }
     if (is_cdata(v)) {
         CData* cd = reinterpret_cast<CData*>(v);

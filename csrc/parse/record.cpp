@@ -186,7 +186,9 @@ std::shared_ptr<EnumBody> Parser::parse_enum_body() {
         enumerator.pos = name.pos;
         body->values.push_back(std::move(enumerator));
         pending_constants_.add(name.text, next);  // later enumerators and array sizes use it
-        next += 1;
+        // Wrapping, not signed overflow (UB) after the largest 128-bit value: an enum
+        // holding that value is refused anyway (its values must fit in 64 bits).
+        next = static_cast<ConstInt>(static_cast<unsigned __int128>(next) + 1);
         if (!accept(Tok::Comma)) {
             expect(Tok::RBrace, "',' or '}' in the enum");
             return body;

@@ -39,6 +39,7 @@ CType* alloc_ctype(Kind kind) {
     t->name_pos = 0;
     t->abi = FFI_DEFAULT_ABI;
     t->ellipsis = false;
+    t->nesting = 0;
     new (&t->cname) std::string();
     new (&t->args) std::vector<CType*>();
     new (&t->fields) std::vector<FieldInfo>();
@@ -203,7 +204,12 @@ CType* array_type(CType* item, int64_t length) {
             Py_DECREF(t);
             throw Error(ErrorKind::OverflowError, "array size would overflow a ssize_t");
         }
+        if (item->nesting >= kMaxNesting) {
+            Py_DECREF(t);
+            throw Error(ErrorKind::CDefError, "'" + item->cname + "' is nested too deeply");
+        }
         t->size = length * item->size;
+        t->nesting = static_cast<uint16_t>(item->nesting + 1);
     }
     return intern(t, key.view());
 }

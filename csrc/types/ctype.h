@@ -110,6 +110,8 @@ struct CType {
     uint32_t name_pos;     // where a declarator is inserted into cname
     int abi;               // functions: the libffi ABI
     bool ellipsis;         // functions: variadic
+    uint16_t nesting;      // records/arrays of known size: levels held by value (see
+                           // kMaxNesting); 0 for everything else
     std::string cname;
     std::vector<CType*> args;        // functions: owned argument types
     std::vector<FieldInfo> fields;   // structs/unions: flattened members
@@ -122,6 +124,12 @@ struct CType {
     void (*call_plan_free)(void*);  // here: call/ is above types/), and how to free it
     PyObject* weakreflist;
 };
+
+// How deep records and arrays may nest by value (a struct in a struct in..., arrays of
+// arrays): what walks a type's members (layout, initializers, call classification)
+// recurses once per level, so deeper types (typedef chains build them without nesting
+// in the source) are refused instead of overflowing the C stack.
+inline constexpr int kMaxNesting = 1000;
 
 extern PyTypeObject CType_Type;
 extern PyTypeObject CField_Type;

@@ -2,6 +2,8 @@
 // a size (a member may be a struct declared later in the same cdef), and arrays of such
 // records get their size then. Anonymous struct/union members are flattened into the
 // parent's field list, as cffi shows them.
+#include <algorithm>
+
 #include "types/ctype.h"
 #include "types/errors.h"
 #include "types/layout.h"
@@ -110,7 +112,15 @@ static bool complete_record(CType* t, bool error) {
                                                   "' has incomplete type '" + m.type->cname + "'");
         }
     }
+    int nesting = 0;
+    for (const MemberDecl& m : rec.members) {
+        const CType* held = is_flexible(m.type) ? m.type->item : m.type;
+        nesting = std::max(nesting, held->nesting + (held == m.type ? 0 : 1));
+    }
+    if (nesting >= kMaxNesting)
+        throw Error(ErrorKind::CDefError, "'" + t->cname + "' is nested too deeply");
     store_layout(t, layout_record(layout_input(t)));
+    t->nesting = static_cast<uint16_t>(nesting + 1);
     return true;
 }
 
@@ -149,6 +159,16 @@ const FieldInfo* find_field(CType* t, PyObject* name) {
 }
 
 bool complete_type(CType* t, bool error) {
+    // Completing a record or array completes its members first: a chain of types declared
+    // before their members (struct a { struct b m; }; struct b {...}; ...) recurses once
+    // per level.
+    static int depth = 0;  // under the GIL
+    struct DepthGuard {
+        DepthGuard() { ++depth; }
+        ~DepthGuard() { --depth; }
+    } guard;
+    if (depth > kMaxNesting)
+        throw Error(ErrorKind::CDefError, "'" + t->cname + "' is nested too deeply");
     switch (t->kind) {
         case Kind::Primitive:
         case Kind::Pointer:
@@ -172,8 +192,11 @@ bool complete_type(CType* t, bool error) {
             if (!complete_type(t->item, error)) return false;
             if (t->item->size != 0 && t->length > INT64_MAX / t->item->size)
                 throw Error(ErrorKind::OverflowError, "array size would overflow a ssize_t");
+            if (t->item->nesting >= kMaxNesting)
+                throw Error(ErrorKind::CDefError, "'" + t->cname + "' is nested too deeply");
             t->size = t->length * t->item->size;
             t->align = t->item->align;
+            t->nesting = static_cast<uint16_t>(t->item->nesting + 1);
             return true;
         case Kind::Struct:
         case Kind::Union: return complete_record(t, error);

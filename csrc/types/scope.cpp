@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 #include <type_traits>
+#include <unordered_set>
 
 #include "types/errors.h"
 
@@ -205,6 +206,20 @@ int Scope::traverse(visitproc visit, void* arg) const {
 
 void Scope::include(const Scope* other) {
     if (other == this) throw Error(ErrorKind::ValueError, "an FFI cannot include itself");
+    // Lookups recurse into included scopes: a cycle (b.include(a) after a.include(b))
+    // would recurse forever. Walked with an explicit stack: include chains may be long.
+    std::vector<const Scope*> todo{other};
+    std::unordered_set<const Scope*> seen{other};
+    while (!todo.empty()) {
+        const Scope* s = todo.back();
+        todo.pop_back();
+        for (const Scope* inner : s->included_) {
+            if (inner == this)
+                throw Error(ErrorKind::ValueError,
+                            "an FFI cannot include an FFI that includes it (directly or not)");
+            if (seen.insert(inner).second) todo.push_back(inner);
+        }
+    }
     included_.push_back(other);
 }
 
