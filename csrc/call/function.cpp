@@ -340,19 +340,27 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
             } else {
                 return false;
             }
+            D word = d;
             if (a.reg == RegClass::Float) {
                 float f = static_cast<float>(d);
-                D bits = 0;
-                memcpy(&bits, &f, sizeof f);  // a float travels in the low half
-                fps[a.slot[0]] = bits;
-            } else {
-                fps[a.slot[0]] = d;
+                word = 0;
+                memcpy(&word, &f, sizeof f);  // a float travels in the low half
             }
+            if (a.stack)
+                memcpy(&ints[a.slot[0]], &word, 8);
+            else
+                fps[a.slot[0]] = word;
             return true;
         }
-        case RegClass::Record: {
+        case RegClass::Record:
+        case RegClass::Memory: {
             const char* mem = record_memory(v, t);
             if (!mem) return false;
+            if (a.stack) {  // its words in order, the last one zero-padded
+                ints[a.slot[0] + a.words - 1] = 0;
+                memcpy(&ints[a.slot[0]], mem, static_cast<size_t>(t->size));
+                return true;
+            }
             // Each eightbyte into its register slot; the last one may be partial.
             char* dst0 = (a.fp_words & 1 ? reinterpret_cast<char*>(fps)
                                          : reinterpret_cast<char*>(ints)) + 8 * a.slot[0];
@@ -380,8 +388,14 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
 // result (null with an exception when converting the result failed).
 [[gnu::always_inline]] static inline bool invoke_fast(const CallPlan* plan, void* fn, PyObject* const* args,
                                bool release_gil, PyObject** out) {
-    I ints[kThunkIntRegs];  // the caller reads exactly the slots the arguments fill
+    // The caller reads exactly the slots the arguments fill, or with stack words every
+    // register (zeroed here) and then the words.
+    I ints[kThunkIntRegs + kThunkStackWords];
     D fps[kThunkFpRegs];
+    if (plan->stack_words) {
+        memset(ints, 0, sizeof ints);
+        memset(fps, 0, sizeof fps);
+    }
     const ArgSpec* specs = plan->args.data();
     for (Py_ssize_t k = 0, n = plan->nargs; k < n; ++k)
         if (!fast_argument(specs[k], args[k], ints, fps)) return false;
@@ -453,11 +467,14 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
     memset(result, 0, std::min(plan->result_size, sizeof rbuf));
 
     if (!fntype->ellipsis && plan->thunk != Thunk::None && !force_libffi) {
-        I ints[kThunkIntRegs];
-        D fps[kThunkFpRegs];
+        I ints[kThunkIntRegs + kThunkStackWords] = {};
+        D fps[kThunkFpRegs] = {};
         for (const ArgSpec& a : plan->args) {
             char* slot = buffer + a.offset;
-            if (a.reg == RegClass::Int) {
+            if (a.stack) {  // buffer slots are whole, zero-padded eightbytes
+                if (a.reg == RegClass::Int) widen(a.type, slot);
+                memcpy(&ints[a.slot[0]], slot, 8 * size_t{a.words});
+            } else if (a.reg == RegClass::Int) {
                 widen(a.type, slot);
                 memcpy(&ints[a.slot[0]], slot, sizeof(I));
             } else if (a.reg == RegClass::Record) {

@@ -199,12 +199,31 @@ static bool record_words(const CType* t, uint8_t& words, uint8_t& fp_words) {
 #endif
 }
 
+// A struct of more than 16 bytes that the thunks copy to the stack (System V MEMORY
+// class): at most kThunkStackWords eightbytes, aligned to at most 8 (16-aligned ones,
+// e.g. with long double members, start on a 16-byte boundary: libffi passes those).
+static bool memory_record(const CType* t) {
+#ifdef CFFIX_RECORD_THUNKS
+    return t->kind == Kind::Struct && (t->flags & types::RF_COMPLETE) &&
+           !(t->flags & types::RF_PACKED) && t->size > 16 &&
+           t->size <= 8 * kThunkStackWords && t->align <= 8;
+#else
+    (void)t;
+    return false;
+#endif
+}
+
 static ArgSpec arg_spec(CType* a, uint32_t offset) {
-    ArgSpec spec{a, offset, reg_class(a), 0, 0, 0, {0, 0}, 0, 0};
+    ArgSpec spec{a, offset, reg_class(a), 1, 0, 8, false, {0, 0}, 0, 0};
     if (spec.reg == RegClass::None && record_words(a, spec.words, spec.fp_words)) {
         spec.reg = RegClass::Record;
         spec.tail = static_cast<uint8_t>(a->size - 8 * (spec.words - 1));
+    } else if (spec.reg == RegClass::None && memory_record(a)) {
+        spec.reg = RegClass::Memory;
+        spec.words = static_cast<uint8_t>((a->size + 7) / 8);
+        spec.tail = static_cast<uint8_t>(a->size - 8 * (spec.words - 1));
     }
+    if (spec.reg == RegClass::Float || spec.reg == RegClass::Double) spec.fp_words = 1;
     switch (a->conv) {
         case Conv::Int8: spec.lo = INT8_MIN, spec.hi = INT8_MAX; break;
         case Conv::Int16: spec.lo = INT16_MIN, spec.hi = INT16_MAX; break;
@@ -220,24 +239,66 @@ static ArgSpec arg_spec(CType* a, uint32_t offset) {
 }
 
 // The thunk for a plan, with each argument's register slots assigned (plan.args is
-// updated), or Thunk::None.
+// updated), or Thunk::None. `ints`/`fps`: the registers the caller fills.
+//
+// Arguments take the next registers of their class while there are some; an argument
+// that finds too few (a struct needs all of its eightbytes in registers, else it goes
+// whole to the stack) and every struct over 16 bytes are copied to the stack in argument
+// order, in 8-byte words (x86-64 System V; elsewhere such signatures go to libffi).
 static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& fps) {
     ints = fps = 0;
 #ifdef CFFIX_HAVE_THUNKS
     if (fntype->ellipsis) return Thunk::None;  // variadic calls need libffi (al on x86-64)
+#ifdef CFFIX_RECORD_THUNKS
+    constexpr bool kStackThunks = true;
+#else
+    constexpr bool kStackThunks = false;
+#endif
+    int stack = 0;
+    auto to_stack = [&](ArgSpec& a) {
+        a.stack = true;
+        a.fp_words = 0;
+        a.slot[0] = static_cast<uint8_t>(kThunkIntRegs + stack);
+        stack += a.words;
+        return kStackThunks && stack <= kThunkStackWords;
+    };
     for (ArgSpec& a : plan.args) {
+        a.stack = false;
         switch (a.reg) {
             case RegClass::None: return Thunk::None;
-            case RegClass::Int: a.slot[0] = static_cast<uint8_t>(ints++); break;
+            case RegClass::Int:
+                if (ints < kThunkIntRegs)
+                    a.slot[0] = static_cast<uint8_t>(ints++);
+                else if (!to_stack(a))
+                    return Thunk::None;
+                break;
             case RegClass::Float:
-            case RegClass::Double: a.slot[0] = static_cast<uint8_t>(fps++); break;
-            case RegClass::Record:
-                for (int w = 0; w < a.words; ++w)
-                    a.slot[w] = static_cast<uint8_t>(a.fp_words >> w & 1 ? fps++ : ints++);
+            case RegClass::Double:
+                if (fps < kThunkFpRegs)
+                    a.slot[0] = static_cast<uint8_t>(fps++);
+                else if (!to_stack(a))
+                    return Thunk::None;
+                break;
+            case RegClass::Record: {
+                int need_fp = (a.fp_words & 1) + (a.fp_words >> 1 & 1);
+                int need_int = a.words - need_fp;
+                if (ints + need_int <= kThunkIntRegs && fps + need_fp <= kThunkFpRegs) {
+                    for (int w = 0; w < a.words; ++w)
+                        a.slot[w] = static_cast<uint8_t>(a.fp_words >> w & 1 ? fps++ : ints++);
+                } else if (!to_stack(a)) {
+                    return Thunk::None;
+                }
+                break;
+            }
+            case RegClass::Memory:
+                if (!to_stack(a)) return Thunk::None;
                 break;
         }
-        // Past the registers a struct would go whole to the stack: libffi does that.
-        if (ints > kThunkIntRegs || fps > kThunkFpRegs) return Thunk::None;
+    }
+    if (stack > 0) {  // every register is passed, then the stack words
+        plan.stack_words = true;
+        ints = kThunkIntRegs + stack;
+        fps = kThunkFpRegs;
     }
     const CType* r = plan.result;
     if (r->kind == Kind::Void) return Thunk::Void;

@@ -16,15 +16,18 @@ using types::CType;
 // How an argument travels in the fast thunk: in an integer register, in a vector
 // register as the bits of a float or a double, or (a small struct by value, x86-64) as
 // one or two eightbytes, each in a register of its class.
-enum class RegClass : uint8_t { Int, Float, Double, Record, None };
+// Memory: a struct of more than 16 bytes by value (x86-64), always copied to the stack.
+enum class RegClass : uint8_t { Int, Float, Double, Record, Memory, None };
 
 struct ArgSpec {
     CType* type;       // borrowed: the function CType holds its argument types
     uint32_t offset;   // where its value lives in the argument buffer (8-byte multiples)
     RegClass reg;      // RegClass::None: not passable through the thunk
-    uint8_t words;     // Record: its eightbytes (1 or 2)
+    uint8_t words;     // eightbytes: 1 for scalars, 1 or 2 for a Record, more for Memory
     uint8_t fp_words;  // Record: bit w set when eightbyte w travels in a vector register
-    uint8_t tail;      // Record: bytes of its last eightbyte (1..8)
+    uint8_t tail;      // Record, Memory: bytes of its last eightbyte (1..8)
+    bool stack;        // thunk plans: the argument goes to the stack (registers ran out,
+                       // or Memory); its words are then ints[slot[0]] and on, in order
     uint8_t slot[2];   // thunk plans: the register index (in its class) of each word
     int64_t lo, hi;    // integers: the range a Python int must be in (fast path)
 };
@@ -90,6 +93,8 @@ struct CallPlan {
     size_t result_size = 0;  // at least sizeof(ffi_arg)
     Thunk thunk = Thunk::None;
     ThunkCaller caller = nullptr;  // set exactly when thunk != Thunk::None
+    bool stack_words = false;      // the thunk passes words on the stack: it then reads
+                                   // every register, so the fast path zeroes them
     ResultKind result_kind = ResultKind::Other;
     // Variadic calls: one cif per tuple of variadic argument types, built on first use;
     // few tuples per function in practice, so a scan (hash first) finds them.

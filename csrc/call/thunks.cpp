@@ -70,20 +70,41 @@ constexpr Table table(std::index_sequence<NIs...>) {
 template <typename R>
 constexpr Table kTable = table<R>(std::make_index_sequence<kThunkIntRegs + 1>{});
 
+// Every register taken, then k words on the stack (k = 1..kThunkStackWords; 0 unused).
+using StackRow = std::array<ThunkCaller, kThunkStackWords + 1>;
+
+template <typename R, size_t... Ks>
+constexpr StackRow stack_row(std::index_sequence<Ks...>) {
+    return {&Exact<R, std::make_index_sequence<kThunkIntRegs + Ks>,
+                   std::make_index_sequence<kThunkFpRegs>>::call...};
+}
+
+template <typename R>
+constexpr StackRow kStackTable = stack_row<R>(std::make_index_sequence<kThunkStackWords + 1>{});
+
+template <typename R>
+ThunkCaller pick(size_t i, size_t f) {
+    if (i <= static_cast<size_t>(kThunkIntRegs)) return kTable<R>[i][f];
+    if (f != static_cast<size_t>(kThunkFpRegs)) return nullptr;
+    return kStackTable<R>[i - kThunkIntRegs];
+}
+
 }  // namespace
 
 ThunkCaller thunk_caller(Thunk kind, int nints, int nfps) {
-    if (nints < 0 || nfps < 0 || nints > kThunkIntRegs || nfps > kThunkFpRegs) return nullptr;
+    if (nints < 0 || nfps < 0 || nints > kThunkIntRegs + kThunkStackWords ||
+        nfps > kThunkFpRegs)
+        return nullptr;
     auto i = static_cast<size_t>(nints), f = static_cast<size_t>(nfps);
     switch (kind) {
-        case Thunk::Void: return kTable<void>[i][f];
-        case Thunk::Int: return kTable<I>[i][f];
-        case Thunk::Float: return kTable<float>[i][f];
-        case Thunk::Double: return kTable<D>[i][f];
-        case Thunk::IntInt: return kTable<RetII>[i][f];
-        case Thunk::DblDbl: return kTable<RetDD>[i][f];
-        case Thunk::IntDbl: return kTable<RetID>[i][f];
-        case Thunk::DblInt: return kTable<RetDI>[i][f];
+        case Thunk::Void: return pick<void>(i, f);
+        case Thunk::Int: return pick<I>(i, f);
+        case Thunk::Float: return pick<float>(i, f);
+        case Thunk::Double: return pick<D>(i, f);
+        case Thunk::IntInt: return pick<RetII>(i, f);
+        case Thunk::DblDbl: return pick<RetDD>(i, f);
+        case Thunk::IntDbl: return pick<RetID>(i, f);
+        case Thunk::DblInt: return pick<RetDI>(i, f);
         case Thunk::None: break;
     }
     return nullptr;

@@ -20,9 +20,13 @@ constexpr int kThunkIntRegs = 8;
 constexpr int kThunkIntRegs = 6;
 #endif
 constexpr int kThunkFpRegs = 8;
+// Arguments past the registers (x86-64): eightbytes on the stack, in argument order. A
+// prototype with every register taken and k more integer parameters puts k words there.
+constexpr int kThunkStackWords = 16;
 
 // The caller for a result kind and register counts; null for Thunk::None or counts
-// beyond the registers.
+// beyond the registers. With stack words, nints = kThunkIntRegs + words and
+// nfps = kThunkFpRegs: ints[kThunkIntRegs...] are the stack words.
 ThunkCaller thunk_caller(Thunk kind, int nints, int nfps);
 
 }  // namespace cffix::call
