@@ -2,8 +2,8 @@
 // shaping around csrc/data/, which does the work.
 #include "data/cdata.h"
 #include "ffi_object.h"
-#include "util/args.h"
 #include "types/errors.h"
+#include "util/args.h"
 
 namespace cffix {
 

@@ -6,16 +6,15 @@
 
 #include "data/cdata.h"
 #include "data/memory.h"
-#include "util/args.h"
 #include "ffi_object.h"
 #include "lib/library.h"
 #include "types/errors.h"
+#include "util/args.h"
 
 namespace cffix {
 
 using data::CData;
 using types::CType;
-
 
 static CData* cdata_arg(const char* fn, PyObject* obj) {
     if (data::is_cdata(obj)) return reinterpret_cast<CData*>(obj);
@@ -30,8 +29,7 @@ static bool size_arg(PyObject* obj, Py_ssize_t* out) {
     return !(*out == -1 && PyErr_Occurred());
 }
 
-static PyObject* ffi_string(PyObject*, PyObject* const* args, Py_ssize_t nargs,
-                            PyObject* kwnames) {
+static PyObject* ffi_string(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
     static const char* const names[] = {"cdata", "maxlen", nullptr};
     PyObject* values[2] = {nullptr, nullptr};
     if (!parse_args("string", names, 1, args, nargs, kwnames, values)) return nullptr;
@@ -41,8 +39,7 @@ static PyObject* ffi_string(PyObject*, PyObject* const* args, Py_ssize_t nargs,
     return data::cdata_string(cd, maxlen);
 }
 
-static PyObject* ffi_unpack(PyObject*, PyObject* const* args, Py_ssize_t nargs,
-                            PyObject* kwnames) {
+static PyObject* ffi_unpack(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
     static const char* const names[] = {"cdata", "length", nullptr};
     PyObject* values[2] = {nullptr, nullptr};
     if (!parse_args("unpack", names, 2, args, nargs, kwnames, values)) return nullptr;
@@ -61,8 +58,9 @@ static PyObject* ffi_from_buffer(PyObject* self, PyObject* const* args, Py_ssize
     if (!parse_args("from_buffer", names, 0, args, nargs, kwnames, values)) return nullptr;
     if (values[0] && !values[1]) std::swap(values[0], values[1]);
     if (!values[1]) {
-        PyErr_SetString(PyExc_TypeError, "from_buffer() missing required argument "
-                                         "'python_buffer'");
+        PyErr_SetString(PyExc_TypeError,
+                        "from_buffer() missing required argument "
+                        "'python_buffer'");
         return nullptr;
     }
     bool writable = false;
@@ -91,8 +89,7 @@ static PyObject* ffi_memmove(PyObject*, PyObject* const* args, Py_ssize_t nargs,
     PyObject* values[3] = {nullptr, nullptr, nullptr};
     if (!parse_args("memmove", names, 3, args, nargs, kwnames, values)) return nullptr;
     Py_ssize_t n;
-    if (!size_arg(values[2], &n) || !data::memmove_objects(values[0], values[1], n))
-        return nullptr;
+    if (!size_arg(values[2], &n) || !data::memmove_objects(values[0], values[1], n)) return nullptr;
     Py_RETURN_NONE;
 }
 

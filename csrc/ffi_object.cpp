@@ -9,9 +9,8 @@
 
 #include "data/cdata.h"
 #include "data/memory.h"
-#include "util/args.h"
-
 #include "types/errors.h"
+#include "util/args.h"
 
 namespace cffix {
 
@@ -45,8 +44,7 @@ static PyObject* ffi_new(PyTypeObject* type, PyObject*, PyObject*) {
 static int ffi_init(PyObject*, PyObject* args, PyObject* kwds) {
     static const char* kwlist[] = {"backend", nullptr};
     PyObject* backend = Py_None;
-    return PyArg_ParseTupleAndKeywords(args, kwds, "|O:FFI", const_cast<char**>(kwlist),
-                                       &backend)
+    return PyArg_ParseTupleAndKeywords(args, kwds, "|O:FFI", const_cast<char**>(kwlist), &backend)
                ? 0
                : -1;
 }
@@ -140,8 +138,8 @@ CType* ffi_to_ctype(PyObject* self, PyObject* arg) {
 static CType* ffi_to_ctype_or_cdata(PyObject* self, PyObject* arg) {
     if (data::is_cdata(arg)) return reinterpret_cast<data::CData*>(arg)->ctype;
     if (PyUnicode_Check(arg) || types::is_ctype(arg)) return ffi_to_ctype(self, arg);
-    throw Error(ErrorKind::TypeError, std::string("expected a str, ctype or cdata object, got ") +
-                                          Py_TYPE(arg)->tp_name);
+    throw Error(ErrorKind::TypeError,
+                std::string("expected a str, ctype or cdata object, got ") + Py_TYPE(arg)->tp_name);
 }
 
 // ---------------------------------------------------------------- methods
@@ -167,8 +165,7 @@ static PyObject* ffi_cdef(PyObject* self, PyObject* const* args, Py_ssize_t narg
         long pack = PyLong_AsLong(values[3]);
         if (pack == -1 && PyErr_Occurred()) return nullptr;
         if (pack != 0 && (pack < 0 || pack > 256 || (pack & (pack - 1)))) {
-            PyErr_Format(PyExc_ValueError, "pack must be a power of two up to 256, got %ld",
-                         pack);
+            PyErr_Format(PyExc_ValueError, "pack must be a power of two up to 256, got %ld", pack);
             return nullptr;
         }
         if (options.packed && pack > 1) {
@@ -207,11 +204,13 @@ static CType* complete_ctype(PyObject* self, PyObject* arg) {
 static PyObject* ffi_sizeof(PyObject* self, PyObject* arg) {
     if (data::is_cdata(arg)) {  // the size of the cdata's own memory
         auto* cd = reinterpret_cast<data::CData*>(arg);
-        if (cd->ctype->kind == Kind::Array) return PyLong_FromSsize_t(cd->length * cd->ctype->item->size);
+        if (cd->ctype->kind == Kind::Array)
+            return PyLong_FromSsize_t(cd->length * cd->ctype->item->size);
         if (cd->ctype->kind == Kind::Struct || cd->ctype->kind == Kind::Union) {
             // With a flexible array member, the memory actually there (as cffi).
             Py_ssize_t extent = data::known_extent(cd);
-            if (extent >= 0) return PyLong_FromSsize_t(std::max<Py_ssize_t>(extent, cd->ctype->size));
+            if (extent >= 0)
+                return PyLong_FromSsize_t(std::max<Py_ssize_t>(extent, cd->ctype->size));
         }
         if (cd->ctype->size >= 0) return PyLong_FromLongLong(cd->ctype->size);
     }
@@ -247,8 +246,8 @@ static CType* offset_step(CType* t, PyObject* step, bool first, int64_t& offset)
         t = t->item;  // offsetof("struct s *", "x") means the pointed-to struct
     if (t->kind == Kind::Struct || t->kind == Kind::Union) {
         if (!PyUnicode_Check(step))
-            throw Error(ErrorKind::TypeError, "field name must be a str, not " +
-                                                  std::string(Py_TYPE(step)->tp_name));
+            throw Error(ErrorKind::TypeError,
+                        "field name must be a str, not " + std::string(Py_TYPE(step)->tp_name));
         if (t->flags & types::RF_PARTIAL) throw Error(ErrorKind::VerificationMissing, t->cname);
         types::complete_type(t, true);
         const char* name = PyUnicode_AsUTF8(step);
@@ -266,22 +265,22 @@ static CType* offset_step(CType* t, PyObject* step, bool first, int64_t& offset)
     }
     if (t->kind == Kind::Array || t->kind == Kind::Pointer) {
         if (!PyLong_Check(step))
-            throw Error(ErrorKind::TypeError, "array index must be an int, not " +
-                                                  std::string(Py_TYPE(step)->tp_name));
+            throw Error(ErrorKind::TypeError,
+                        "array index must be an int, not " + std::string(Py_TYPE(step)->tp_name));
         long long index = PyLong_AsLongLong(step);
         if (index == -1 && PyErr_Occurred()) throw types::PythonErrorSet{};
         types::complete_type(t->item, true);
         if (index < 0 || (t->kind == Kind::Array && t->length >= 0 && index > t->length))
-            throw Error(ErrorKind::IndexError, "index " + std::to_string(index) +
-                                                   " out of bounds for '" + t->cname + "'");
+            throw Error(ErrorKind::IndexError,
+                        "index " + std::to_string(index) + " out of bounds for '" + t->cname + "'");
         int64_t step;
         if (__builtin_mul_overflow(static_cast<int64_t>(index), t->item->size, &step) ||
             __builtin_add_overflow(offset, step, &offset))
             throw Error(ErrorKind::OverflowError, "offset too large");
         return t->item;
     }
-    throw Error(ErrorKind::TypeError, "expected a struct, union, array or pointer ctype, got '" +
-                                          t->cname + "'");
+    throw Error(ErrorKind::TypeError,
+                "expected a struct, union, array or pointer ctype, got '" + t->cname + "'");
 }
 
 static PyObject* ffi_offsetof(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
@@ -469,9 +468,8 @@ static PyGetSetDef* all_getset() {
 static PyMethodDef* all_methods() {
     static std::vector<PyMethodDef> table = [] {
         std::vector<PyMethodDef> v;
-        for (PyMethodDef* part :
-             {type_methods, ffi_data_methods, ffi_memory_methods, ffi_ownership_methods,
-              ffi_lib_methods, ffi_callback_methods})
+        for (PyMethodDef* part : {type_methods, ffi_data_methods, ffi_memory_methods,
+                                  ffi_ownership_methods, ffi_lib_methods, ffi_callback_methods})
             for (PyMethodDef* m = part; m->ml_name; ++m) v.push_back(*m);
         v.push_back({nullptr, nullptr, 0, nullptr});
         return v;

@@ -6,15 +6,14 @@
 
 #include "data/cdata.h"
 #include "data/ownership.h"
-#include "util/args.h"
 #include "ffi_object.h"
 #include "types/errors.h"
+#include "util/args.h"
 
 namespace cffix {
 
 using data::CData;
 using types::CType;
-
 
 static PyObject* ffi_gc(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
     static const char* const names[] = {"cdata", "destructor", "size", nullptr};
@@ -77,7 +76,8 @@ PyMethodDef ffi_ownership_methods[] = {
      "gc(p, None) on such a cdata cancels the destructor. `size` (bytes the destructor\n"
      "frees) is counted in cffix.live_cdata() while the destructor is pending.\n\n"
      "    p = ffi.gc(lib.malloc(100), lib.free)"},
-    {"new_allocator", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_new_allocator)),
+    {"new_allocator",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_new_allocator)),
      METH_FASTCALL | METH_KEYWORDS,
      "new_allocator(alloc=None, free=None, should_clear_after_alloc=True)\n--\n\n"
      "An allocator, called as allocator(cdecl, init=None) like ffi.new, whose memory\n"

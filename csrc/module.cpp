@@ -12,7 +12,7 @@
 namespace cffix {
 PyObject* live_cdata(PyObject*, PyObject*);       // ffi_ownership.cpp
 PyObject* add_ffi_methods(PyObject*, PyObject*);  // ffi_object.cpp
-}
+}  // namespace cffix
 
 namespace {
 
@@ -59,11 +59,13 @@ PyMODINIT_FUNC PyInit__core() {
     } catch (...) {
         return cffix::types::translate_exception();
     }
-    cffix::PyRef null(reinterpret_cast<PyObject*>(cffix::data::new_pointer(
-        reinterpret_cast<cffix::types::CType*>(void_ptr.get()), nullptr)));
+    cffix::PyRef null(reinterpret_cast<PyObject*>(
+        cffix::data::new_pointer(reinterpret_cast<cffix::types::CType*>(void_ptr.get()), nullptr)));
     if (!null || PyDict_SetItemString(dict, "NULL", null.get()) < 0 ||
-        PyDict_SetItemString(dict, "CData", reinterpret_cast<PyObject*>(&cffix::data::CData_Type)) < 0 ||
-        PyDict_SetItemString(dict, "CType", reinterpret_cast<PyObject*>(&cffix::types::CType_Type)) < 0 ||
+        PyDict_SetItemString(dict, "CData", reinterpret_cast<PyObject*>(&cffix::data::CData_Type)) <
+            0 ||
+        PyDict_SetItemString(dict, "CType",
+                             reinterpret_cast<PyObject*>(&cffix::types::CType_Type)) < 0 ||
         !cffix::data::init_buffer_types(dict))
         return nullptr;
     // ffi.RTLD_*: the dlopen() flags this platform has, as in cffi.
@@ -71,8 +73,8 @@ PyMODINIT_FUNC PyInit__core() {
         const char* name;
         int value;
     } rtld_flags[] = {
-        {"RTLD_LAZY", RTLD_LAZY}, {"RTLD_NOW", RTLD_NOW}, {"RTLD_GLOBAL", RTLD_GLOBAL},
-        {"RTLD_LOCAL", RTLD_LOCAL},
+        {"RTLD_LAZY", RTLD_LAZY},         {"RTLD_NOW", RTLD_NOW},
+        {"RTLD_GLOBAL", RTLD_GLOBAL},     {"RTLD_LOCAL", RTLD_LOCAL},
 #ifdef RTLD_NODELETE
         {"RTLD_NODELETE", RTLD_NODELETE},
 #endif

@@ -8,8 +8,6 @@
 // libffi's allocator remains the fallback (other platforms, or more than the pool's
 // callbacks alive at once).
 #include "call/callback.h"
-#include "call/plan.h"
-#include "call/trampoline.h"
 
 #include <ffi.h>
 
@@ -21,6 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "call/plan.h"
+#include "call/trampoline.h"
 #include "data/convert.h"
 #include "data/ownership.h"
 #include "types/errors.h"
@@ -68,10 +68,10 @@ struct CallbackState {
 };
 
 struct CDataCallback : CData {
-    PyObject* callable;     // null only after tp_clear broke a reference cycle
-    PyObject* onerror;      // null: none
-    ffi_closure* closure;   // the writable address; `data` is its code address
-    CallbackState* state;   // owned
+    PyObject* callable;    // null only after tp_clear broke a reference cycle
+    PyObject* onerror;     // null: none
+    ffi_closure* closure;  // the writable address; `data` is its code address
+    CallbackState* state;  // owned
 };
 
 // ---------------------------------------------------------------- signatures
@@ -94,8 +94,8 @@ Widen widen_of(const CType* t) {
 }
 
 void raise_unsupported(CType* fntype, const char* where, const LibffiTypes& types) {
-    PyErr_Format(types.problem_type(), "callback type '%s': %s: %s", fntype->cname.c_str(),
-                 where, types.problem().c_str());
+    PyErr_Format(types.problem_type(), "callback type '%s': %s: %s", fntype->cname.c_str(), where,
+                 types.problem().c_str());
 }
 
 std::shared_ptr<const Signature> build_signature(CType* fntype) {
@@ -142,8 +142,8 @@ std::shared_ptr<const Signature> build_signature(CType* fntype) {
         sig->record_pointers.push_back(std::move(pointer));
     }
     ffi_status status = ffi_prep_cif(&sig->cif, static_cast<ffi_abi>(fntype->abi),
-                                     static_cast<unsigned>(sig->arg_types.size()),
-                                     sig->result_type, sig->arg_types.data());
+                                     static_cast<unsigned>(sig->arg_types.size()), sig->result_type,
+                                     sig->arg_types.data());
     if (status != FFI_OK) {
         PyErr_Format(PyExc_NotImplementedError,
                      "callback type '%s': libffi cannot prepare this signature (status %d)",
@@ -180,8 +180,8 @@ void store_result(const Signature& s, void* ret, const char* value) {
         case 1: {
             uint8_t v;
             memcpy(&v, value, 1);
-            wide = is_signed ? static_cast<ffi_arg>(static_cast<ffi_sarg>(static_cast<int8_t>(v)))
-                             : v;
+            wide =
+                is_signed ? static_cast<ffi_arg>(static_cast<ffi_sarg>(static_cast<int8_t>(v))) : v;
             break;
         }
         case 2: {
@@ -312,8 +312,9 @@ PyObject* arg_to_python(const Signature& s, size_t i, void* src) {
 void run_callback(CDataCallback* cb, void* ret, void** args) {
     const Signature& s = *cb->state->sig;
     if (!cb->callable) {
-        PyErr_SetString(PyExc_RuntimeError, "callback called after the garbage collector "
-                                            "cleared it (keep the callback cdata alive)");
+        PyErr_SetString(PyExc_RuntimeError,
+                        "callback called after the garbage collector "
+                        "cleared it (keep the callback cdata alive)");
         handle_error(cb, ret, false);
         return;
     }
@@ -406,14 +407,12 @@ PyObject* callback_repr(PyObject* self) {
     if (!cb->callable)
         return PyUnicode_FromFormat("<cdata '%s' calling nothing (cleared)>",
                                     cb->ctype->cname.c_str());
-    return PyUnicode_FromFormat("<cdata '%s' calling %R>", cb->ctype->cname.c_str(),
-                                cb->callable);
+    return PyUnicode_FromFormat("<cdata '%s' calling %R>", cb->ctype->cname.c_str(), cb->callable);
 }
 
 bool check_arguments(CType* fntype, PyObject* callable, PyObject* onerror) {
     if (fntype->kind != Kind::Function) {
-        PyErr_Format(PyExc_TypeError, "expected a function ctype, got '%s'",
-                     fntype->cname.c_str());
+        PyErr_Format(PyExc_TypeError, "expected a function ctype, got '%s'", fntype->cname.c_str());
         return false;
     }
     if (callable && !PyCallable_Check(callable)) {

@@ -145,7 +145,8 @@ template <typename Call>
 static inline void call_native(bool release_gil, Call&& call) {
     int& saved = data::saved_errno();
     if (release_gil) {
-        Py_BEGIN_ALLOW_THREADS errno = saved;
+        Py_BEGIN_ALLOW_THREADS
+        errno = saved;
         call();
         saved = errno;
         Py_END_ALLOW_THREADS
@@ -160,8 +161,8 @@ static inline void call_native(bool release_gil, Call&& call) {
 static bool force_libffi = false;
 
 static PyObject* arity_error(CType* fntype, Py_ssize_t expected, Py_ssize_t got, bool variadic) {
-    PyErr_Format(PyExc_TypeError, "'%s' expects %s%zd arguments, got %zd",
-                 fntype->cname.c_str(), variadic ? "at least " : "", expected, got);
+    PyErr_Format(PyExc_TypeError, "'%s' expects %s%zd arguments, got %zd", fntype->cname.c_str(),
+                 variadic ? "at least " : "", expected, got);
     return nullptr;
 }
 
@@ -244,10 +245,9 @@ static ffi_cif* variadic_cif(CType* fntype, CallPlan* plan, CType* const* vtypes
         v->key.push_back(Ref<CType>::borrow(t));
         v->arg_types.push_back(ft);
     }
-    ffi_status st = ffi_prep_cif_var(&v->cif, static_cast<ffi_abi>(fntype->abi),
-                                     static_cast<unsigned>(plan->nargs),
-                                     static_cast<unsigned>(v->arg_types.size()),
-                                     plan->result_type, v->arg_types.data());
+    ffi_status st = ffi_prep_cif_var(
+        &v->cif, static_cast<ffi_abi>(fntype->abi), static_cast<unsigned>(plan->nargs),
+        static_cast<unsigned>(v->arg_types.size()), plan->result_type, v->arg_types.data());
     if (st != FFI_OK) {
         PyErr_Format(PyExc_SystemError, "libffi could not prepare a variadic call (%d)",
                      static_cast<int>(st));
@@ -362,13 +362,15 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
                 return true;
             }
             // Each eightbyte into its register slot; the last one may be partial.
-            char* dst0 = (a.fp_words & 1 ? reinterpret_cast<char*>(fps)
-                                         : reinterpret_cast<char*>(ints)) + 8 * a.slot[0];
+            char* dst0 =
+                (a.fp_words & 1 ? reinterpret_cast<char*>(fps) : reinterpret_cast<char*>(ints)) +
+                8 * a.slot[0];
             if (a.words == 2) {
                 memcpy(dst0, mem, 8);
                 mem += 8;
                 dst0 = (a.fp_words & 2 ? reinterpret_cast<char*>(fps)
-                                       : reinterpret_cast<char*>(ints)) + 8 * a.slot[1];
+                                       : reinterpret_cast<char*>(ints)) +
+                       8 * a.slot[1];
             }
             if (a.tail == 8) {
                 memcpy(dst0, mem, 8);
@@ -386,8 +388,9 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
 // The fast path: every argument simple (see fast_argument), a thunk, no libffi.
 // Returns false (no exception) to ask for the general path, else true with `*out` the
 // result (null with an exception when converting the result failed).
-[[gnu::always_inline]] static inline bool invoke_fast(const CallPlan* plan, void* fn, PyObject* const* args,
-                               bool release_gil, PyObject** out) {
+[[gnu::always_inline]] static inline bool invoke_fast(const CallPlan* plan, void* fn,
+                                                      PyObject* const* args, bool release_gil,
+                                                      PyObject** out) {
     // The caller reads exactly the slots the arguments fill, or with stack words every
     // register (zeroed here) and then the words.
     I ints[kThunkIntRegs + kThunkStackWords];
@@ -413,8 +416,8 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
 // The general path: every argument kind through the converters into a stack buffer,
 // then the thunk or libffi. Kept out of line so that the fast path's frame stays small.
 [[gnu::noinline]] static PyObject* invoke_general(CType* fntype, CallPlan* plan, void* fn,
-                                                 PyObject* const* args, Py_ssize_t nargs,
-                                                 bool release_gil) {
+                                                  PyObject* const* args, Py_ssize_t nargs,
+                                                  bool release_gil) {
     Py_ssize_t nfixed = static_cast<Py_ssize_t>(plan->args.size());
     if (nargs != nfixed && !(fntype->ellipsis && nargs > nfixed))
         return arity_error(fntype, nfixed, nargs, fntype->ellipsis);
@@ -505,8 +508,7 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
             offset = (offset + 15) & ~size_t{15};
             if (t->size > 16) {
                 PyErr_Format(PyExc_NotImplementedError,
-                             "cdata '%s' passed in the variadic part: too large",
-                             t->cname.c_str());
+                             "cdata '%s' passed in the variadic part: too large", t->cname.c_str());
                 return nullptr;
             }
             char* slot = buffer + offset;
@@ -525,8 +527,8 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
 
 static inline PyObject* invoke(CType* fntype, void* fn, PyObject* const* args, Py_ssize_t nargs,
                                bool release_gil) {
-    CallPlan* plan = fntype->call_plan ? static_cast<CallPlan*>(fntype->call_plan)
-                                       : plan_for(fntype);
+    CallPlan* plan =
+        fntype->call_plan ? static_cast<CallPlan*>(fntype->call_plan) : plan_for(fntype);
     if (!plan) return nullptr;
     if (plan->thunk != Thunk::None && !force_libffi && fn && nargs == plan->nargs) {
         PyObject* r;
@@ -552,7 +554,8 @@ static PyObject* function_vectorcall(PyObject* self, PyObject* const* args, size
                                      PyObject* kwnames) {
     auto* f = reinterpret_cast<CDataFunction*>(self);
     if (kwnames && PyTuple_GET_SIZE(kwnames)) {
-        PyErr_SetString(PyExc_TypeError, "a cdata function cannot be called with keyword arguments");
+        PyErr_SetString(PyExc_TypeError,
+                        "a cdata function cannot be called with keyword arguments");
         return nullptr;
     }
     return invoke(f->base.ctype, f->base.data, args, PyVectorcall_NARGS(nargsf), f->release_gil);
@@ -596,7 +599,8 @@ PyObject* call_cdata(CData* fn, PyObject* args, PyObject* kwargs) {
         return nullptr;
     }
     if (kwargs && PyDict_GET_SIZE(kwargs)) {
-        PyErr_SetString(PyExc_TypeError, "a cdata function cannot be called with keyword arguments");
+        PyErr_SetString(PyExc_TypeError,
+                        "a cdata function cannot be called with keyword arguments");
         return nullptr;
     }
     return invoke(fn->ctype, fn->data, &PyTuple_GET_ITEM(args, 0), PyTuple_GET_SIZE(args), true);

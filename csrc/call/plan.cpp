@@ -21,7 +21,8 @@ ffi_type* scalar_ffi_type(const CType* t) {
         case Conv::UInt16:
         case Conv::WChar16: return &ffi_type_uint16;
         case Conv::UInt32: return &ffi_type_uint32;
-        case Conv::WChar32: return (t->flags & types::PF_SIGNED) ? &ffi_type_sint32 : &ffi_type_uint32;
+        case Conv::WChar32:
+            return (t->flags & types::PF_SIGNED) ? &ffi_type_sint32 : &ffi_type_uint32;
         case Conv::UInt64: return &ffi_type_uint64;
         case Conv::Float: return &ffi_type_float;
         case Conv::Double: return &ffi_type_double;
@@ -205,8 +206,8 @@ static bool record_words(const CType* t, uint8_t& words, uint8_t& fp_words) {
 static bool memory_record(const CType* t) {
 #ifdef CFFIX_RECORD_THUNKS
     return t->kind == Kind::Struct && (t->flags & types::RF_COMPLETE) &&
-           !(t->flags & types::RF_PACKED) && t->size > 16 &&
-           t->size <= 8 * kThunkStackWords && t->align <= 8;
+           !(t->flags & types::RF_PACKED) && t->size > 16 && t->size <= 8 * kThunkStackWords &&
+           t->align <= 8;
 #else
     (void)t;
     return false;
@@ -368,8 +369,8 @@ CallPlan* plan_for(CType* fntype) {
     auto plan = std::make_unique<CallPlan>(static_cast<ffi_abi>(fntype->abi));
     plan->result = fntype->item;
     if (plan->result->kind != Kind::Void && !complete(plan->result, fntype)) return nullptr;
-    plan->result_type = plan->result->kind == Kind::Void ? &ffi_type_void
-                                                         : plan->types.of(plan->result);
+    plan->result_type =
+        plan->result->kind == Kind::Void ? &ffi_type_void : plan->types.of(plan->result);
     if (!plan->result_type) return unsupported(fntype, "the result", plan->types), nullptr;
     size_t rsize = plan->result->kind == Kind::Void ? 0 : static_cast<size_t>(plan->result->size);
     plan->result_size = std::max(rsize, sizeof(ffi_arg));

@@ -44,7 +44,17 @@ using ThunkFp = double;
 using ThunkCaller = void (*)(void* fn, const ThunkInt* ints, const ThunkFp* fps, char* rbuf);
 
 // How the result becomes a Python object.
-enum class ResultKind : uint8_t { Void, Int32, Int64, UInt32, UInt64, Double, Float, Record, Other };
+enum class ResultKind : uint8_t {
+    Void,
+    Int32,
+    Int64,
+    UInt32,
+    UInt64,
+    Double,
+    Float,
+    Record,
+    Other
+};
 
 // The cif of a variadic call with one tuple of variadic argument types.
 struct VariadicCif {
@@ -76,7 +86,7 @@ private:
     ffi_abi abi_;
     std::string problem_;
     PyObject* problem_type_ = nullptr;
-    std::vector<std::unique_ptr<ffi_type>> types_;  // struct ffi_types and their
+    std::vector<std::unique_ptr<ffi_type>> types_;        // struct ffi_types and their
     std::vector<std::unique_ptr<ffi_type*[]>> elements_;  // null-terminated members
 };
 
@@ -108,6 +118,5 @@ CallPlan* plan_for(CType* fntype);
 // The libffi type of a primitive, pointer or function-pointer type (enums as their
 // integer), or null for anything else. The one mapping used by calls and callbacks.
 ffi_type* scalar_ffi_type(const CType* t);
-
 
 }  // namespace cffix::call

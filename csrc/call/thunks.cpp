@@ -92,8 +92,7 @@ ThunkCaller pick(size_t i, size_t f) {
 }  // namespace
 
 ThunkCaller thunk_caller(Thunk kind, int nints, int nfps) {
-    if (nints < 0 || nfps < 0 || nints > kThunkIntRegs + kThunkStackWords ||
-        nfps > kThunkFpRegs)
+    if (nints < 0 || nfps < 0 || nints > kThunkIntRegs + kThunkStackWords || nfps > kThunkFpRegs)
         return nullptr;
     auto i = static_cast<size_t>(nints), f = static_cast<size_t>(nfps);
     switch (kind) {

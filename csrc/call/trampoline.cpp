@@ -84,11 +84,9 @@ void dummy_handler(ffi_cif*, void*, void**, void*) {}
 bool pool_usable() {
     static const bool usable = [] {
         static ffi_cif cif;
-        if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, &ffi_type_void, nullptr) != FFI_OK)
-            return false;
+        if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, &ffi_type_void, nullptr) != FFI_OK) return false;
         ffi_closure probe{};
-        if (ffi_prep_closure_loc(&probe, &cif, dummy_handler, nullptr, cffix_trampolines) !=
-            FFI_OK)
+        if (ffi_prep_closure_loc(&probe, &cif, dummy_handler, nullptr, cffix_trampolines) != FFI_OK)
             return false;
         void* entry;
         return entry_point(&probe, &entry);

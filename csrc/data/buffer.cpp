@@ -75,16 +75,18 @@ PyObject* from_buffer(CType* t, PyObject* obj, bool require_writable) {
         return nullptr;
     }
     if (!PyBuffer_IsContiguous(&cd->view, 'C'))
-        return PyErr_Format(PyExc_BufferError, "from_buffer(): the buffer of '%s' is not "
-                            "C-contiguous", Py_TYPE(obj)->tp_name);
+        return PyErr_Format(PyExc_BufferError,
+                            "from_buffer(): the buffer of '%s' is not "
+                            "C-contiguous",
+                            Py_TYPE(obj)->tp_name);
     cd->data = static_cast<char*>(cd->view.buf);
     Py_ssize_t nbytes = cd->view.len;
     if (t->kind == Kind::Array) {
         if (t->length >= 0) {
             if (t->size > nbytes)
                 return PyErr_Format(PyExc_ValueError,
-                                    "buffer is too small (%zd bytes) for '%s' (%lld bytes)",
-                                    nbytes, t->cname.c_str(), static_cast<long long>(t->size));
+                                    "buffer is too small (%zd bytes) for '%s' (%lld bytes)", nbytes,
+                                    t->cname.c_str(), static_cast<long long>(t->size));
             cd->length = t->length;
         } else {
             cd->length = item->size > 0 ? nbytes / item->size : 0;

@@ -65,8 +65,8 @@ CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length) {
 
 CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length) {
     uint32_t align = 1;
-    const CType* item = ctype->kind == Kind::Pointer || ctype->kind == Kind::Array ? ctype->item
-                                                                                  : ctype;
+    const CType* item =
+        ctype->kind == Kind::Pointer || ctype->kind == Kind::Array ? ctype->item : ctype;
     if (item && item->align) align = item->align;
     bool inline_memory = nbytes <= kInlineLimit;
     size_t header = sizeof(CDataOwned);
@@ -122,8 +122,8 @@ bool check_released_chain(CData* cd) {
                          cd->ctype->cname.c_str());
             return true;
         }
-        PyObject* owner = Py_TYPE(c) == &CDataView_Type ? static_cast<CDataView*>(c)->owner
-                                                        : nullptr;
+        PyObject* owner =
+            Py_TYPE(c) == &CDataView_Type ? static_cast<CDataView*>(c)->owner : nullptr;
         c = owner && is_cdata(owner) ? reinterpret_cast<CData*>(owner) : nullptr;
     }
     return false;
@@ -203,10 +203,10 @@ static PyObject* cdata_repr(PyObject* self) {
         return PyUnicode_FromFormat("<cdata '%s' NULL>", name);
     if (t->kind == Kind::Struct || t->kind == Kind::Union) {
         // p[0] of ffi.new("struct s *") shows its owner's memory, as cffi does.
-        PyObject* owner = Py_TYPE(self) == &CDataView_Type ? static_cast<CDataView*>(cd)->owner
-                                                           : nullptr;
-        CData* o = owner && Py_TYPE(owner) == &CDataOwned_Type ? reinterpret_cast<CData*>(owner)
-                                                               : nullptr;
+        PyObject* owner =
+            Py_TYPE(self) == &CDataView_Type ? static_cast<CDataView*>(cd)->owner : nullptr;
+        CData* o =
+            owner && Py_TYPE(owner) == &CDataOwned_Type ? reinterpret_cast<CData*>(owner) : nullptr;
         if (o && o->data == cd->data && o->ctype->kind == Kind::Pointer && o->ctype->item == t)
             return PyUnicode_FromFormat("<cdata '%s' owning %zd bytes>", name, owned_size(o));
         return PyUnicode_FromFormat("<cdata '%s &' %p>", name, cd->data);

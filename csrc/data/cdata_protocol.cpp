@@ -163,14 +163,13 @@ static PyObject* cdata_sub(PyObject* a, PyObject* b) {
     if (!is_cdata(b)) return pointer_offset(x, b, true);
     CData* y = as_cdata(b);
     // As cffi: both sides pointers of the same type (arrays decay only on the left of +/-).
-    bool same = y->ctype == x->ctype ||
-                (y->ctype->kind == Kind::Array && y->ctype->item == x->ctype->item);
+    bool same =
+        y->ctype == x->ctype || (y->ctype->kind == Kind::Array && y->ctype->item == x->ctype->item);
     if (x->ctype->kind != Kind::Pointer || !same) {
         PyErr_Format(PyExc_TypeError, "cannot subtract cdata '%s' and cdata '%s'",
                      x->ctype->cname.c_str(),
-                     y->ctype->kind == Kind::Array
-                         ? types::cname_with(y->ctype->item, " *").c_str()
-                         : y->ctype->cname.c_str());
+                     y->ctype->kind == Kind::Array ? types::cname_with(y->ctype->item, " *").c_str()
+                                                   : y->ctype->cname.c_str());
         return nullptr;
     }
     Py_ssize_t step = step_size(x->ctype->item);
@@ -207,8 +206,9 @@ static PyObject* cdata_richcompare(PyObject* a, PyObject* b, int op) {
         // By value, against primitive cdata and Python numbers (bytes/str for chars).
         PyRef left(x->ctype->conv == Conv::Char || x->ctype->conv == Conv::WChar16 ||
                            x->ctype->conv == Conv::WChar32
-                       ? (PyBytes_Check(b) || PyUnicode_Check(b) ? from_c(x->ctype, x->data, nullptr)
-                                                                 : primitive_number(x))
+                       ? (PyBytes_Check(b) || PyUnicode_Check(b)
+                              ? from_c(x->ctype, x->data, nullptr)
+                              : primitive_number(x))
                        : primitive_number(x));
         if (!left) return nullptr;
         PyRef right;
@@ -287,8 +287,7 @@ static char* item_address(CData* cd, Py_ssize_t i) {
         PyErr_Format(PyExc_IndexError, "cdata '%s' can only be indexed by 0", t->cname.c_str());
         return nullptr;
     } else if (!cd->data) {
-        PyErr_Format(PyExc_RuntimeError, "cannot dereference NULL pointer '%s'",
-                     t->cname.c_str());
+        PyErr_Format(PyExc_RuntimeError, "cannot dereference NULL pointer '%s'", t->cname.c_str());
         return nullptr;
     }
     return offset_address(cd->data, i, item->size);  // a pointer's index is unbounded
@@ -307,7 +306,6 @@ static PyObject* get_item(CData* cd, Py_ssize_t i) {
     bool view = item->conv == Conv::Record || item->conv == Conv::Array;
     return from_c(item, p, view ? item_owner(cd) : nullptr);
 }
-
 
 // Resolves a[start:stop] (no step) against the known length, if any.
 static bool slice_bounds(CData* cd, PyObject* slice, Py_ssize_t* start, Py_ssize_t* stop) {
@@ -343,8 +341,7 @@ static bool slice_bounds(CData* cd, PyObject* slice, Py_ssize_t* start, Py_ssize
         return false;
     }
     if (is_array && *stop > cd->length) {
-        PyErr_Format(PyExc_IndexError, "index too large (expected %zd <= %zd)", *stop,
-                     cd->length);
+        PyErr_Format(PyExc_IndexError, "index too large (expected %zd <= %zd)", *stop, cd->length);
         return false;
     }
     if (Py_TYPE(cd) == &CDataOwned_Type && !is_array && *stop > 1) {
@@ -370,9 +367,9 @@ static PyObject* get_slice(CData* cd, PyObject* slice) {
     } catch (...) {
         return PyErr_NoMemory();
     }
-    CData* view = new_view(reinterpret_cast<CType*>(array_type.get()),
-                           offset_address(cd->data, start, item->size), item_owner(cd),
-                           stop - start);
+    CData* view =
+        new_view(reinterpret_cast<CType*>(array_type.get()),
+                 offset_address(cd->data, start, item->size), item_owner(cd), stop - start);
     if (view) view->flags |= CD_SLICE;
     return reinterpret_cast<PyObject*>(view);
 }
@@ -510,7 +507,8 @@ static PyObject* cdata_iter(PyObject* self) {
 // address of that record; null (no exception) if it has no fields.
 static CType* record_of(CData* cd, char** base) {
     CType* t = cd->ctype;
-    if (t->kind == Kind::Pointer && (t->item->kind == Kind::Struct || t->item->kind == Kind::Union)) {
+    if (t->kind == Kind::Pointer &&
+        (t->item->kind == Kind::Struct || t->item->kind == Kind::Union)) {
         *base = cd->data;
         return t->item;
     }
@@ -573,8 +571,8 @@ static PyObject* cdata_getattro(PyObject* self, PyObject* name) {
     PyObject* r = PyObject_GenericGetAttr(self, name);
     if (!r && PyErr_ExceptionMatches(PyExc_AttributeError) && record_of(cd, &base)) {
         PyErr_Clear();
-        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'",
-                     cd->ctype->cname.c_str(), name);
+        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'", cd->ctype->cname.c_str(),
+                     name);
     }
     return r;
 }
@@ -598,15 +596,14 @@ static int cdata_setattro(PyObject* self, PyObject* name, PyObject* value) {
         if (f->bitshift == -2) {
             // Within the memory when its size is known; raw pointers are trusted, as in C.
             Py_ssize_t extent = known_extent(cd);
-            return flexible_to_c(*f, base, value, extent < 0 ? PY_SSIZE_T_MAX : extent) ? 0
-                                                                                        : -1;
+            return flexible_to_c(*f, base, value, extent < 0 ? PY_SSIZE_T_MAX : extent) ? 0 : -1;
         }
         return to_c(f->type, base + f->offset, value) ? 0 : -1;
     }
     if (PyErr_Occurred()) return -1;
     if (record_of(cd, &base)) {
-        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'",
-                     cd->ctype->cname.c_str(), name);
+        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'", cd->ctype->cname.c_str(),
+                     name);
         return -1;
     }
     return PyObject_GenericSetAttr(self, name, value);

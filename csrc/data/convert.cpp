@@ -41,8 +41,7 @@ bool overflow(PyObject* value, const CType* t) {
 // float is refused, not truncated). New reference, or null.
 PyObject* index_of(PyObject* obj, const char* what) {
     if (PyLong_Check(obj)) return Py_NewRef(obj);
-    if (PyFloat_Check(obj) || !Py_TYPE(obj)->tp_as_number ||
-        !Py_TYPE(obj)->tp_as_number->nb_int) {
+    if (PyFloat_Check(obj) || !Py_TYPE(obj)->tp_as_number || !Py_TYPE(obj)->tp_as_number->nb_int) {
         PyErr_Format(PyExc_TypeError, "an integer is required for '%s', not %s", what,
                      type_name(obj));
         return nullptr;
@@ -102,8 +101,8 @@ bool as_int64(PyObject* obj, int64_t* out, const char* what) {
         bool is_unsigned;
         int64_t v;
         if (!cdata_integer_value(reinterpret_cast<CData*>(obj), &v, &is_unsigned)) {
-            PyErr_Format(PyExc_TypeError, "an integer is required for '%s', not cdata '%s'",
-                         what, reinterpret_cast<CData*>(obj)->ctype->cname.c_str());
+            PyErr_Format(PyExc_TypeError, "an integer is required for '%s', not cdata '%s'", what,
+                         reinterpret_cast<CData*>(obj)->ctype->cname.c_str());
             return false;
         }
         if (is_unsigned && v < 0) {
@@ -139,8 +138,8 @@ bool as_uint64(PyObject* obj, uint64_t* out, const char* what) {
         bool is_unsigned;
         int64_t v;
         if (!cdata_integer_value(reinterpret_cast<CData*>(obj), &v, &is_unsigned)) {
-            PyErr_Format(PyExc_TypeError, "an integer is required for '%s', not cdata '%s'",
-                         what, reinterpret_cast<CData*>(obj)->ctype->cname.c_str());
+            PyErr_Format(PyExc_TypeError, "an integer is required for '%s', not cdata '%s'", what,
+                         reinterpret_cast<CData*>(obj)->ctype->cname.c_str());
             return false;
         }
         if (!is_unsigned && v < 0) {
@@ -163,7 +162,7 @@ static bool integer_to_c(CType* t, char* dst, PyObject* value) {
     if (is_unsigned_conv(t->conv) || t->conv == Conv::Bool) {
         uint64_t v;
         if (!as_uint64(value, &v, what)) return false;
-        uint64_t max = t->conv == Conv::Bool   ? 1
+        uint64_t max = t->conv == Conv::Bool     ? 1
                        : t->conv == Conv::UInt8  ? UINT8_MAX
                        : t->conv == Conv::UInt16 ? UINT16_MAX
                        : t->conv == Conv::UInt32 ? UINT32_MAX
@@ -273,7 +272,8 @@ static bool double_of(CType* t, PyObject* value, double* out, long double* ld) {
                 *out = static_cast<double>(load<long double>(cd->data));
                 break;
             default:
-                PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a number, "
+                PyErr_Format(PyExc_TypeError,
+                             "initializer for ctype '%s' must be a number, "
                              "not cdata '%s'",
                              t->cname.c_str(), cd->ctype->cname.c_str());
                 return false;
@@ -306,8 +306,8 @@ static bool pointer_compatible(const CType* dst, const CType* src) {
     if (src == dst) return true;
     if (dst->kind == Kind::Function)  // only from another function type's twin or void *
         return src->kind == Kind::Pointer && src->item->kind == Kind::Void;
-    const CType* src_item = src->kind == Kind::Array || src->kind == Kind::Pointer ? src->item
-                                                                                  : nullptr;
+    const CType* src_item =
+        src->kind == Kind::Array || src->kind == Kind::Pointer ? src->item : nullptr;
     if (!src_item && src->kind != Kind::Function) return false;
     if (src_item == dst->item) return true;
     if (dst->item->kind == Kind::Void) return true;
@@ -384,8 +384,8 @@ static bool for_each_item(PyObject* seq, Fn&& fn) {
     for (Py_ssize_t i = 0;; ++i) {
         Py_ssize_t n = PyList_Check(seq) ? PyList_GET_SIZE(seq) : PyTuple_GET_SIZE(seq);
         if (i >= n) return true;
-        PyRef item = PyRef::borrow(PyList_Check(seq) ? PyList_GET_ITEM(seq, i)
-                                                     : PyTuple_GET_ITEM(seq, i));
+        PyRef item =
+            PyRef::borrow(PyList_Check(seq) ? PyList_GET_ITEM(seq, i) : PyTuple_GET_ITEM(seq, i));
         if (!fn(i, item.get())) return false;
     }
 }
@@ -401,15 +401,14 @@ static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) 
         }
         return for_each_item(value, [&](Py_ssize_t i, PyObject* v) {
             if (length >= 0 && i >= length) {
-                PyErr_Format(PyExc_IndexError, "too many initializers for '%s'",
-                             t->cname.c_str());
+                PyErr_Format(PyExc_IndexError, "too many initializers for '%s'", t->cname.c_str());
                 return false;
             }
             return to_c(item, dst + i * item->size, v);
         });
     }
-    bool bytes_item = item->conv == Conv::Char || item->conv == Conv::Int8 ||
-                      item->conv == Conv::UInt8;
+    bool bytes_item =
+        item->conv == Conv::Char || item->conv == Conv::Int8 || item->conv == Conv::UInt8;
     if (bytes_item && PyBytes_Check(value)) {
         Py_ssize_t n = PyBytes_GET_SIZE(value);
         if (length >= 0 && n > length) {
@@ -436,8 +435,8 @@ static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) 
     }
     if (is_cdata(value)) {
         CData* cd = reinterpret_cast<CData*>(value);
-        if (cd->ctype == t || (cd->ctype->kind == Kind::Array && cd->ctype->item == item &&
-                               cd->length <= length)) {
+        if (cd->ctype == t ||
+            (cd->ctype->kind == Kind::Array && cd->ctype->item == item && cd->length <= length)) {
             if (check_released(cd)) return false;
             memmove(dst, cd->data, static_cast<size_t>(cd->length * item->size));
             return true;
@@ -447,23 +446,24 @@ static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) 
                            : item->conv == Conv::WChar16 || item->conv == Conv::WChar32
                                ? "a str or list or tuple"
                                : "a list or tuple";
-    PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not %s",
-                 t->cname.c_str(), expected,
-                 is_cdata(value) ? reinterpret_cast<CData*>(value)->ctype->cname.c_str()
-                                 : type_name(value));
+    PyErr_Format(
+        PyExc_TypeError, "initializer for ctype '%s' must be %s, not %s", t->cname.c_str(),
+        expected,
+        is_cdata(value) ? reinterpret_cast<CData*>(value)->ctype->cname.c_str() : type_name(value));
     return false;
 }
 
 bool flexible_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t avail) {
     CType* item = f.type->item;
-    Py_ssize_t capacity =
-        avail > f.offset && item->size > 0 ? (avail - f.offset) / item->size : 0;
+    Py_ssize_t capacity = avail > f.offset && item->size > 0 ? (avail - f.offset) / item->size : 0;
     if (PyLong_Check(value)) {  // a length for ffi.new: the memory is zeroed already
         Py_ssize_t n = PyLong_AsSsize_t(value);
         if (n == -1 && PyErr_Occurred()) return false;
         if (n < 0 || n > capacity) {
-            PyErr_Format(PyExc_IndexError, "flexible array member '%s' has room for %zd items, "
-                         "not %zd", f.name.c_str(), capacity, n);
+            PyErr_Format(PyExc_IndexError,
+                         "flexible array member '%s' has room for %zd items, "
+                         "not %zd",
+                         f.name.c_str(), capacity, n);
             return false;
         }
         return true;
@@ -541,8 +541,7 @@ static bool record_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t avail) 
         }
         return for_each_item(value, [&](Py_ssize_t i, PyObject* v) {
             if (static_cast<size_t>(i) >= slots.size()) {
-                PyErr_Format(PyExc_ValueError, "too many initializers for '%s'",
-                             t->cname.c_str());
+                PyErr_Format(PyExc_ValueError, "too many initializers for '%s'", t->cname.c_str());
                 return false;
             }
             return field_to_c(*slots[static_cast<size_t>(i)], dst, v, avail);
@@ -571,12 +570,12 @@ static bool record_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t avail) 
         }
         return true;
     }
-    PyErr_Format(PyExc_TypeError,
-                 "initializer for ctype '%s' must be a list or tuple or dict or struct-cdata, "
-                 "not %s",
-                 t->cname.c_str(),
-                 is_cdata(value) ? reinterpret_cast<CData*>(value)->ctype->cname.c_str()
-                                 : type_name(value));
+    PyErr_Format(
+        PyExc_TypeError,
+        "initializer for ctype '%s' must be a list or tuple or dict or struct-cdata, "
+        "not %s",
+        t->cname.c_str(),
+        is_cdata(value) ? reinterpret_cast<CData*>(value)->ctype->cname.c_str() : type_name(value));
     return false;
 }
 
@@ -673,11 +672,9 @@ PyObject* from_c(CType* t, char* src, PyObject* owner) {
             return PyComplex_FromDoubles(c.real(), c.imag());
         }
         case Conv::Pointer:
-        case Conv::Function:
-            return reinterpret_cast<PyObject*>(new_pointer(t, load<void*>(src)));
+        case Conv::Function: return reinterpret_cast<PyObject*>(new_pointer(t, load<void*>(src)));
         case Conv::Record:
-        case Conv::Array:
-            return reinterpret_cast<PyObject*>(new_view(t, src, owner, t->length));
+        case Conv::Array: return reinterpret_cast<PyObject*>(new_view(t, src, owner, t->length));
         case Conv::None: break;
     }
     PyErr_Format(PyExc_TypeError, "cannot read a value of ctype '%s'", t->cname.c_str());
@@ -697,8 +694,8 @@ PyObject* read_bitfield(const FieldInfo& f, const char* base) {
     int nbytes = (f.bitshift + f.bitsize + 7) / 8;
     // Up to 9 bytes: a 64-bit field at bitshift 1..7 in a packed record.
     unsigned __int128 window = load_window(p, nbytes);
-    if (nbytes > 8) window |= static_cast<unsigned __int128>(static_cast<unsigned char>(p[8]))
-                              << 64;
+    if (nbytes > 8)
+        window |= static_cast<unsigned __int128>(static_cast<unsigned char>(p[8])) << 64;
     uint64_t raw = static_cast<uint64_t>(window >> f.bitshift);
     uint64_t mask = f.bitsize == 64 ? ~0ULL : ((1ULL << f.bitsize) - 1);
     raw &= mask;
@@ -737,8 +734,7 @@ bool write_bitfield(const FieldInfo& f, char* base, PyObject* value) {
             PyErr_Format(PyExc_OverflowError,
                          "value %llu outside the range allowed by the bit field width: "
                          "0 <= x <= %llu",
-                         static_cast<unsigned long long>(v),
-                         static_cast<unsigned long long>(mask));
+                         static_cast<unsigned long long>(v), static_cast<unsigned long long>(mask));
             return false;
         }
         bits = v;

@@ -354,8 +354,8 @@ static bool address_step(CData* cd, PyObject* key, bool first, CType** type, int
     // Pointing one past the last item is valid C, and cffi code uses it as an end marker.
     if (bound >= 0 && (i < 0 || i > bound)) {
         PyErr_Format(PyExc_IndexError,
-                     "addressof(): index %zd out of range for '%s' (expected 0 <= index <= %zd)",
-                     i, cur->cname.c_str(), bound);
+                     "addressof(): index %zd out of range for '%s' (expected 0 <= index <= %zd)", i,
+                     cur->cname.c_str(), bound);
         return false;
     }
     if (item->size < 0) {

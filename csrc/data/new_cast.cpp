@@ -26,8 +26,7 @@ static bool sized(CType* t, const char* what) {
         types::translate_exception();
         return false;
     }
-    PyErr_Format(PyExc_TypeError, "cannot %s ctype '%s' of unknown size", what,
-                 t->cname.c_str());
+    PyErr_Format(PyExc_TypeError, "cannot %s ctype '%s' of unknown size", what, t->cname.c_str());
     return false;
 }
 
@@ -55,8 +54,8 @@ static bool open_array_length(CType* item, PyObject* init, Py_ssize_t* length) {
         *length = PySequence_Fast_GET_SIZE(init);
         return true;
     }
-    bool bytes_item = item->conv == Conv::Char || item->conv == Conv::Int8 ||
-                      item->conv == Conv::UInt8;
+    bool bytes_item =
+        item->conv == Conv::Char || item->conv == Conv::Int8 || item->conv == Conv::UInt8;
     if (bytes_item && PyBytes_Check(init)) {
         *length = PyBytes_GET_SIZE(init) + 1;
         return true;
@@ -135,7 +134,8 @@ PyObject* new_cdata(CType* t, PyObject* init) {
             CType* as = t;
             if (t->length < 0) {
                 try {
-                    sized_type = PyRef(reinterpret_cast<PyObject*>(types::array_type(item, length)));
+                    sized_type =
+                        PyRef(reinterpret_cast<PyObject*>(types::array_type(item, length)));
                 } catch (...) {
                     return types::translate_exception();
                 }
@@ -145,8 +145,7 @@ PyObject* new_cdata(CType* t, PyObject* init) {
         }
         return cd.release();
     }
-    PyErr_Format(PyExc_TypeError, "expected a pointer or array ctype, got '%s'",
-                 t->cname.c_str());
+    PyErr_Format(PyExc_TypeError, "expected a pointer or array ctype, got '%s'", t->cname.c_str());
     return nullptr;
 }
 
@@ -230,8 +229,8 @@ static PyObject* cast_to_float(CType* t, PyObject* v) {
         CData* cd = reinterpret_cast<CData*>(v);
         CType* s = cd->ctype;
         if (s->kind != Kind::Primitive && s->kind != Kind::Enum) {
-            PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
-                         s->cname.c_str(), t->cname.c_str());
+            PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'", s->cname.c_str(),
+                         t->cname.c_str());
             return nullptr;
         }
         if (s->conv == Conv::LongDouble && t->conv == Conv::LongDouble) {
@@ -280,9 +279,9 @@ PyObject* cast(CType* t, PyObject* v) {
                 PyRef number = PyRef::borrow(v);
                 if ((PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 1) ||
                     (PyBytes_Check(v) && PyBytes_GET_SIZE(v) == 1)) {  // a character's code
-                    number = PyRef(PyFloat_FromDouble(PyUnicode_Check(v)
-                        ? PyUnicode_READ_CHAR(v, 0)
-                        : static_cast<unsigned char>(PyBytes_AS_STRING(v)[0])));
+                    number = PyRef(PyFloat_FromDouble(
+                        PyUnicode_Check(v) ? PyUnicode_READ_CHAR(v, 0)
+                                           : static_cast<unsigned char>(PyBytes_AS_STRING(v)[0])));
                     if (!number) return nullptr;
                 }
                 PyRef r(reinterpret_cast<PyObject*>(new_value(t)));
@@ -291,10 +290,11 @@ PyObject* cast(CType* t, PyObject* v) {
                 return r.release();
             }
             if (t->conv == Conv::None) break;
-            if (t->conv == Conv::Bool && (PyFloat_Check(v) || (is_cdata(v) && (
-                    reinterpret_cast<CData*>(v)->ctype->conv == Conv::Float ||
-                    reinterpret_cast<CData*>(v)->ctype->conv == Conv::Double ||
-                    reinterpret_cast<CData*>(v)->ctype->conv == Conv::LongDouble)))) {
+            if (t->conv == Conv::Bool &&
+                (PyFloat_Check(v) ||
+                 (is_cdata(v) && (reinterpret_cast<CData*>(v)->ctype->conv == Conv::Float ||
+                                  reinterpret_cast<CData*>(v)->ctype->conv == Conv::Double ||
+                                  reinterpret_cast<CData*>(v)->ctype->conv == Conv::LongDouble)))) {
                 int truth = PyObject_IsTrue(v);
                 if (truth < 0) return nullptr;
                 CData* r = new_value(t);
@@ -323,9 +323,10 @@ PyObject* cast(CType* t, PyObject* v) {
                         return nullptr;
                     }
                 } else if (PyUnicode_Check(v) || PyBytes_Check(v)) {
-                    PyErr_Format(PyExc_TypeError, "cannot cast %s to ctype '%s': an integer or "
-                                 "a cdata pointer is required", Py_TYPE(v)->tp_name,
-                                 t->cname.c_str());
+                    PyErr_Format(PyExc_TypeError,
+                                 "cannot cast %s to ctype '%s': an integer or "
+                                 "a cdata pointer is required",
+                                 Py_TYPE(v)->tp_name, t->cname.c_str());
                     return nullptr;
                 }
                 if (!cast_source_integer(v, &address, t)) return nullptr;

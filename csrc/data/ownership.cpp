@@ -1,12 +1,12 @@
 // ffi.gc, custom allocators, handles and the live counters: see ownership.h.
 #include "data/ownership.h"
-#include "util/args.h"
 
 #include <cstring>
 #include <unordered_map>
 
 #include "data/convert.h"
 #include "types/errors.h"
+#include "util/args.h"
 
 namespace cffix::data {
 
@@ -33,7 +33,7 @@ struct CDataHandle : CData {
 struct Allocator {
     PyObject_HEAD
     vectorcallfunc vectorcall;
-    PyObject* ffi;   // resolves type strings through `resolve`
+    PyObject* ffi;  // resolves type strings through `resolve`
     TypeResolver resolve;
     PyObject* alloc;  // null: ffi.new's own memory
     PyObject* free;   // null: nothing to call
@@ -324,8 +324,10 @@ static bool open_array_length(CType* item, PyObject* init, Py_ssize_t* length) {
         }
         return true;
     }
-    if (PyList_Check(init) || PyTuple_Check(init)) *length = PySequence_Fast_GET_SIZE(init);
-    else if (item->conv == Conv::Char && PyBytes_Check(init)) *length = PyBytes_GET_SIZE(init) + 1;
+    if (PyList_Check(init) || PyTuple_Check(init))
+        *length = PySequence_Fast_GET_SIZE(init);
+    else if (item->conv == Conv::Char && PyBytes_Check(init))
+        *length = PyBytes_GET_SIZE(init) + 1;
     else if ((item->conv == Conv::WChar16 || item->conv == Conv::WChar32) && PyUnicode_Check(init))
         *length = PyUnicode_GET_LENGTH(init) + 1;
     else {

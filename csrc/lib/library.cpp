@@ -25,13 +25,13 @@ namespace {
 
 struct Library {
     PyObject_HEAD
-    void* handle;        // from dlopen; null once closed
-    bool owns_handle;    // false for a wrapped handle: the caller dlclose's it
-    bool release_gil;    // given to every function made from this library
-    PyObject* ffi;       // owned: the FFI whose declarations are exposed
-    types::Scope* scope; // borrowed from ffi; null once the GC cleared the library
-    PyObject* name;      // str: '<None>', the path, or the wrapped handle's address
-    PyObject* dict;      // cache: name -> function cdata or int (lib.__dict__)
+    void* handle;         // from dlopen; null once closed
+    bool owns_handle;     // false for a wrapped handle: the caller dlclose's it
+    bool release_gil;     // given to every function made from this library
+    PyObject* ffi;        // owned: the FFI whose declarations are exposed
+    types::Scope* scope;  // borrowed from ffi; null once the GC cleared the library
+    PyObject* name;       // str: '<None>', the path, or the wrapped handle's address
+    PyObject* dict;       // cache: name -> function cdata or int (lib.__dict__)
     // Symbol -> address of the global variables resolved so far (values are not cached:
     // C code may change them).
     types::NameMap<void*>* variables;
@@ -76,16 +76,14 @@ bool check_not_partial(CType* t) {
 
 // The address of `symbol`, or null with AttributeError naming the declaration (`what`
 // `declared`), the symbol when an asm label renames it, the library and dlerror().
-void* find_symbol(Library* lib, const std::string& symbol, const char* what,
-                  const char* declared) {
+void* find_symbol(Library* lib, const std::string& symbol, const char* what, const char* declared) {
     dlerror();  // clear a stale error: a null result alone does not mean failure
     void* address = dlsym(lib->handle, symbol.c_str());
     if (address) return address;
     const char* error = dlerror();
     std::string label = symbol == declared ? "" : " (asm label '" + symbol + "')";
-    PyErr_Format(PyExc_AttributeError, "%s '%s'%s not found in library '%U': %s", what,
-                 declared, label.c_str(), lib->name,
-                 error ? error : "the symbol's address is NULL");
+    PyErr_Format(PyExc_AttributeError, "%s '%s'%s not found in library '%U': %s", what, declared,
+                 label.c_str(), lib->name, error ? error : "the symbol's address is NULL");
     return nullptr;
 }
 
@@ -121,8 +119,7 @@ PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
                             "'%s' is declared extern \"Python\": it exists only in API-mode "
                             "modules (ffi.set_source), not in a dlopen() library",
                             name.c_str());
-    void* address = find_symbol(lib, symbol_of(f.asm_name, name), "function/symbol",
-                                name.c_str());
+    void* address = find_symbol(lib, symbol_of(f.asm_name, name), "function/symbol", name.c_str());
     if (!address) return nullptr;
     return cache(lib, key, call::make_function(f.type.get(), address, name, lib->release_gil));
 }
@@ -252,17 +249,15 @@ PyObject* library_dir(PyObject* self, PyObject*) {
     PyRef list(PyList_New(static_cast<Py_ssize_t>(names.size())));
     if (!list) return nullptr;
     for (size_t i = 0; i < names.size(); ++i) {
-        PyObject* s = PyUnicode_FromStringAndSize(names[i].data(),
-                                                  static_cast<Py_ssize_t>(names[i].size()));
+        PyObject* s =
+            PyUnicode_FromStringAndSize(names[i].data(), static_cast<Py_ssize_t>(names[i].size()));
         if (!s) return nullptr;
         PyList_SET_ITEM(list.get(), static_cast<Py_ssize_t>(i), s);
     }
     return list.release();
 }
 
-PyObject* library_get_dict(PyObject* self, void*) {
-    return Py_NewRef(as_library(self)->dict);
-}
+PyObject* library_get_dict(PyObject* self, void*) { return Py_NewRef(as_library(self)->dict); }
 
 int library_traverse(PyObject* self, visitproc visit, void* arg) {
     Library* lib = as_library(self);
@@ -298,8 +293,8 @@ PyMethodDef library_methods[] = {
 };
 
 PyGetSetDef library_getset[] = {
-    {"__dict__", library_get_dict, nullptr,
-     "The functions and constants resolved so far.", nullptr},
+    {"__dict__", library_get_dict, nullptr, "The functions and constants resolved so far.",
+     nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 

@@ -40,8 +40,7 @@ PyObject* open_library(PyObject* ffi, types::Scope* scope, PyObject* name, int f
 
 // ffi.dlopen(handle) for a `void *` cdata holding a handle from a C call to dlopen():
 // wrapped, never dlclose'd by cffix. NULL -> RuntimeError; another type -> TypeError.
-PyObject* wrap_handle(PyObject* ffi, types::Scope* scope, data::CData* handle,
-                      bool release_gil);
+PyObject* wrap_handle(PyObject* ffi, types::Scope* scope, data::CData* handle, bool release_gil);
 
 // ffi.dlclose(lib): idempotent. dlclose() failing -> OSError.
 bool close_library(PyObject* lib);

@@ -73,7 +73,7 @@ struct NodeAllocator {
             --list.count;
             return static_cast<T*>(p);
         }
-        return static_cast<T*>(::operator new(n * block_size()));
+        return static_cast<T*>(::operator new(n* block_size()));
     }
     void deallocate(T* p, size_t n) {
         FreeList& list = free_list;
@@ -148,7 +148,7 @@ enum class ArrayKind : uint8_t {
 struct Member {
     std::string_view name;  // "" for an anonymous struct/union member or an unnamed bitfield
     TypeExprPtr type;
-    int bitsize = -1;  // -1: not a bitfield
+    int bitsize = -1;      // -1: not a bitfield
     uint32_t aligned = 0;  // __attribute__((aligned(N))) on the member, 0 if none
     bool packed = false;   // __attribute__((packed)) on the member
     SourcePos pos;
@@ -174,7 +174,7 @@ struct EnumBody {
 
 struct Param {
     std::string_view name;  // may be ""
-    TypeExprPtr type;  // as written: arrays and functions are not yet adjusted
+    TypeExprPtr type;       // as written: arrays and functions are not yet adjusted
 };
 
 struct TypeExpr {
@@ -210,11 +210,11 @@ struct Declaration {
     DeclKind kind = DeclKind::TagOnly;
     SourcePos pos;
     std::string name;
-    TypeExprPtr type;              // all kinds but Constant; for a Constant, the declared
-                                   // type of `static const T NAME = value;` (the sink
-                                   // checks it is an integer type and converts the value
-                                   // to it), null for a #define
-    std::string asm_name;          // __asm__("label"), "" if none
+    TypeExprPtr type;      // all kinds but Constant; for a Constant, the declared
+                           // type of `static const T NAME = value;` (the sink
+                           // checks it is an integer type and converts the value
+                           // to it), null for a #define
+    std::string asm_name;  // __asm__("label"), "" if none
     ExternPython extern_python = ExternPython::No;
     bool is_static = false;        // `static` storage class was written
     uint32_t typedef_aligned = 0;  // aligned(N) attribute on a typedef

@@ -74,36 +74,25 @@ ConstInt convert(ConstValue v, ConstValue type) {
 
 int binary_precedence(Tok kind) {
     switch (kind) {
-        case Tok::PipePipe:
-            return 1;
-        case Tok::AmpAmp:
-            return 2;
-        case Tok::Pipe:
-            return 3;
-        case Tok::Caret:
-            return 4;
-        case Tok::Amp:
-            return 5;
+        case Tok::PipePipe: return 1;
+        case Tok::AmpAmp: return 2;
+        case Tok::Pipe: return 3;
+        case Tok::Caret: return 4;
+        case Tok::Amp: return 5;
         case Tok::EqEq:
-        case Tok::NotEq:
-            return 6;
+        case Tok::NotEq: return 6;
         case Tok::Less:
         case Tok::Greater:
         case Tok::LessEq:
-        case Tok::GreaterEq:
-            return 7;
+        case Tok::GreaterEq: return 7;
         case Tok::Shl:
-        case Tok::Shr:
-            return 8;
+        case Tok::Shr: return 8;
         case Tok::Plus:
-        case Tok::Minus:
-            return 9;
+        case Tok::Minus: return 9;
         case Tok::Star:
         case Tok::Slash:
-        case Tok::Percent:
-            return 10;
-        default:
-            return 0;
+        case Tok::Percent: return 10;
+        default: return 0;
     }
 }
 
@@ -217,31 +206,25 @@ ConstValue Parser::parse_unary() {
             return apply_unary(op, parse_unary());
         }
         case Tok::KwSizeof:
-        case Tok::KwAlignof:
-            return parse_sizeof_or_alignof();
+        case Tok::KwAlignof: return parse_sizeof_or_alignof();
         case Tok::LParen:
             if (starts_type_name(peek())) return parse_cast();
             return parse_primary();
-        default:
-            return parse_primary();
+        default: return parse_primary();
     }
 }
 
 ConstValue Parser::parse_primary() {
     Token t = tok_;
     switch (t.kind) {
-        case Tok::IntLiteral:
-            advance();
-            return int_literal_value(t);
+        case Tok::IntLiteral: advance(); return int_literal_value(t);
         case Tok::CharLiteral: {
             ConstInt value = 0;
             if (const char* error = decode_char_literal(t.text, value)) fail(t, error);
             advance();
             return int_value(value);
         }
-        case Tok::Identifier:
-            advance();
-            return constant_named(t);
+        case Tok::Identifier: advance(); return constant_named(t);
         case Tok::LParen: {
             advance();
             ConstValue v = parse_conditional();
@@ -254,8 +237,7 @@ ConstValue Parser::parse_primary() {
         case Tok::StringLiteral:
             fail(t, "string literal " + describe_token(t) +
                         " is not allowed in an integer constant expression");
-        default:
-            fail_expected("an expression");
+        default: fail_expected("an expression");
     }
 }
 
@@ -328,10 +310,8 @@ ConstValue Parser::constant_named(const Token& t) {
 
 ConstValue Parser::apply_unary(const Token& op, ConstValue v) {
     switch (op.kind) {
-        case Tok::Plus:
-            return v;
-        case Tok::Bang:
-            return int_value(v.value == 0);
+        case Tok::Plus: return v;
+        case Tok::Bang: return int_value(v.value == 0);
         case Tok::Tilde:
             return v.is_unsigned ? make_value(wrap_unsigned(~v.value, v.bits), v.bits, true)
                                  : make_value(~v.value, v.bits, false);
@@ -345,15 +325,11 @@ ConstValue Parser::apply_unary(const Token& op, ConstValue v) {
 
 ConstValue Parser::apply_binary(const Token& op, ConstValue a, ConstValue b) {
     switch (op.kind) {
-        case Tok::AmpAmp:
-            return int_value(a.value != 0 && b.value != 0);
-        case Tok::PipePipe:
-            return int_value(a.value != 0 || b.value != 0);
+        case Tok::AmpAmp: return int_value(a.value != 0 && b.value != 0);
+        case Tok::PipePipe: return int_value(a.value != 0 || b.value != 0);
         case Tok::Shl:
-        case Tok::Shr:
-            return apply_shift(op, a, b);
-        default:
-            break;
+        case Tok::Shr: return apply_shift(op, a, b);
+        default: break;
     }
     ConstValue type = common_type(a, b);
     ConstInt x = convert(a, type);
@@ -386,24 +362,15 @@ ConstValue Parser::apply_binary(const Token& op, ConstValue a, ConstValue b) {
             if (x == kConstIntMin && y == -1)
                 return overflow(op, "integer overflow in constant expression");
             return result(op.kind == Tok::Slash ? x / y : x % y);
-        case Tok::Amp:
-            return result(x & y);
-        case Tok::Pipe:
-            return result(x | y);
-        case Tok::Caret:
-            return result(x ^ y);
-        case Tok::EqEq:
-            return int_value(x == y);
-        case Tok::NotEq:
-            return int_value(x != y);
-        case Tok::Less:
-            return int_value(x < y);
-        case Tok::Greater:
-            return int_value(x > y);
-        case Tok::LessEq:
-            return int_value(x <= y);
-        default:
-            return int_value(x >= y);  // GreaterEq
+        case Tok::Amp: return result(x & y);
+        case Tok::Pipe: return result(x | y);
+        case Tok::Caret: return result(x ^ y);
+        case Tok::EqEq: return int_value(x == y);
+        case Tok::NotEq: return int_value(x != y);
+        case Tok::Less: return int_value(x < y);
+        case Tok::Greater: return int_value(x > y);
+        case Tok::LessEq: return int_value(x <= y);
+        default: return int_value(x >= y);  // GreaterEq
     }
 }
 

@@ -47,25 +47,18 @@ namespace {
 
 const char* expectation(SpecifierContext ctx) {
     switch (ctx) {
-        case SpecifierContext::Declaration:
-            return "a declaration";
-        case SpecifierContext::Member:
-            return "a member declaration";
-        case SpecifierContext::Parameter:
-            return "a parameter type";
-        default:
-            return "a type name";
+        case SpecifierContext::Declaration: return "a declaration";
+        case SpecifierContext::Member: return "a member declaration";
+        case SpecifierContext::Parameter: return "a parameter type";
+        default: return "a type name";
     }
 }
 
 const char* place(SpecifierContext ctx) {
     switch (ctx) {
-        case SpecifierContext::Member:
-            return "a struct or union member";
-        case SpecifierContext::Parameter:
-            return "a parameter";
-        default:
-            return "a type name";
+        case SpecifierContext::Member: return "a struct or union member";
+        case SpecifierContext::Parameter: return "a parameter";
+        default: return "a type name";
     }
 }
 
@@ -179,9 +172,7 @@ bool Parser::parse_one_specifier(SpecifierState& st, SpecifierContext ctx) {
         case Tok::KwNoreturn:
         case Tok::KwExtension:
         case Tok::KwRestrict:
-        case Tok::KwNullability:
-            advance();
-            return true;
+        case Tok::KwNullability: advance(); return true;
         case Tok::KwConst:
             st.is_const = true;
             advance();
@@ -191,9 +182,7 @@ bool Parser::parse_one_specifier(SpecifierState& st, SpecifierContext ctx) {
             advance();
             return true;
         case Tok::KwAttribute:
-        case Tok::KwDeclspec:
-            parse_attributes(st.specs.attrs);
-            return true;
+        case Tok::KwDeclspec: parse_attributes(st.specs.attrs); return true;
         case Tok::KwCallConv:
             st.specs.attrs.abi = tok_.text;
             advance();
@@ -213,13 +202,9 @@ bool Parser::parse_one_specifier(SpecifierState& st, SpecifierContext ctx) {
             set_other_type(st, parse_named_type(), at);
             return true;
         }
-        case Tok::Ellipsis:
-            return ctx == SpecifierContext::Declaration && parse_dots_type(st);
-        case Tok::KwFloatN:
-            add_float_n(st);
-            return true;
-        case Tok::KwUnsupported:
-            fail(tok_, "'" + std::string(tok_.text) + "' is not supported");
+        case Tok::Ellipsis: return ctx == SpecifierContext::Declaration && parse_dots_type(st);
+        case Tok::KwFloatN: add_float_n(st); return true;
+        case Tok::KwUnsupported: fail(tok_, "'" + std::string(tok_.text) + "' is not supported");
         default:
             if (!is_type_keyword(tok_.kind)) return false;
             add_type_keyword(st);
@@ -445,9 +430,7 @@ std::string_view Parser::parse_pointers(Declarator& d) {
                 advance();
                 break;
             case Tok::KwRestrict:
-            case Tok::KwNullability:
-                advance();
-                break;
+            case Tok::KwNullability: advance(); break;
             case Tok::KwCallConv:
                 abi = tok_.text;
                 advance();
@@ -464,8 +447,7 @@ std::string_view Parser::parse_pointers(Declarator& d) {
                 if (!attrs.abi.empty()) abi = attrs.abi;
                 break;
             }
-            default:
-                return abi;
+            default: return abi;
         }
     }
 }
@@ -494,16 +476,14 @@ bool Parser::starts_grouping(DeclaratorContext ctx) {
         case Tok::LParen:
         case Tok::LBracket:
         case Tok::KwCallConv:
-        case Tok::Caret:
-            return true;
+        case Tok::Caret: return true;
         case Tok::Identifier:
             // `void f(int (x))` names its parameter x, unless x is a type name;
             // `int (WINAPI *)(int)` is a grouping with a calling convention.
             if (next.text == "WINAPI") return !is_type_name(next.text);
             return ctx == DeclaratorContext::Optional && next.text != "__builtin_va_list" &&
                    !is_type_name(next.text);
-        default:
-            return false;
+        default: return false;
     }
 }
 
@@ -661,10 +641,8 @@ bool Parser::starts_type_name(const Token& t) {
         case Tok::KwFloatN:
         case Tok::KwUnsupported:  // so that `(__int128)x` says what is unsupported
             return true;
-        case Tok::Identifier:
-            return t.text == "__builtin_va_list" || is_type_name(t.text);
-        default:
-            return false;
+        case Tok::Identifier: return t.text == "__builtin_va_list" || is_type_name(t.text);
+        default: return false;
     }
 }
 

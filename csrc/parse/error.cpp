@@ -142,14 +142,10 @@ void throw_at(std::string_view source, const Token& at, std::string message) {
 
 std::string describe_token(const Token& token) {
     switch (token.kind) {
-        case Tok::End:
-            return "end of input";
-        case Tok::DirectiveEnd:
-            return "end of line";
-        case Tok::Define:
-            return "'#define'";
-        default:
-            break;
+        case Tok::End: return "end of input";
+        case Tok::DirectiveEnd: return "end of line";
+        case Tok::Define: return "'#define'";
+        default: break;
     }
     constexpr size_t kMaxShown = 40;
     bool clipped = token.text.size() > kMaxShown;

@@ -517,39 +517,17 @@ Token Lexer::lex_punctuator() {
     };
     Tok kind;
     switch (c) {
-        case '(':
-            kind = Tok::LParen;
-            break;
-        case ')':
-            kind = Tok::RParen;
-            break;
-        case '[':
-            kind = Tok::LBracket;
-            break;
-        case ']':
-            kind = Tok::RBracket;
-            break;
-        case '{':
-            kind = Tok::LBrace;
-            break;
-        case '}':
-            kind = Tok::RBrace;
-            break;
-        case ';':
-            kind = Tok::Semicolon;
-            break;
-        case ',':
-            kind = Tok::Comma;
-            break;
-        case ':':
-            kind = Tok::Colon;
-            break;
-        case '?':
-            kind = Tok::Question;
-            break;
-        case '~':
-            kind = Tok::Tilde;
-            break;
+        case '(': kind = Tok::LParen; break;
+        case ')': kind = Tok::RParen; break;
+        case '[': kind = Tok::LBracket; break;
+        case ']': kind = Tok::RBracket; break;
+        case '{': kind = Tok::LBrace; break;
+        case '}': kind = Tok::RBrace; break;
+        case ';': kind = Tok::Semicolon; break;
+        case ',': kind = Tok::Comma; break;
+        case ':': kind = Tok::Colon; break;
+        case '?': kind = Tok::Question; break;
+        case '~': kind = Tok::Tilde; break;
         case '.':
             if (p_ + 1 < end_ && p_[0] == '.' && p_[1] == '.') {
                 p_ += 2;
@@ -567,27 +545,13 @@ Token Lexer::lex_punctuator() {
         case '+':
             kind = next_is('+') ? Tok::PlusPlus : next_is('=') ? Tok::CompoundAssign : Tok::Plus;
             break;
-        case '*':
-            kind = next_is('=') ? Tok::CompoundAssign : Tok::Star;
-            break;
-        case '/':
-            kind = next_is('=') ? Tok::CompoundAssign : Tok::Slash;
-            break;
-        case '%':
-            kind = next_is('=') ? Tok::CompoundAssign : Tok::Percent;
-            break;
-        case '^':
-            kind = next_is('=') ? Tok::CompoundAssign : Tok::Caret;
-            break;
-        case '!':
-            kind = next_is('=') ? Tok::NotEq : Tok::Bang;
-            break;
-        case '=':
-            kind = next_is('=') ? Tok::EqEq : Tok::Assign;
-            break;
-        case '#':
-            kind = next_is('#') ? Tok::HashHash : Tok::Hash;
-            break;
+        case '*': kind = next_is('=') ? Tok::CompoundAssign : Tok::Star; break;
+        case '/': kind = next_is('=') ? Tok::CompoundAssign : Tok::Slash; break;
+        case '%': kind = next_is('=') ? Tok::CompoundAssign : Tok::Percent; break;
+        case '^': kind = next_is('=') ? Tok::CompoundAssign : Tok::Caret; break;
+        case '!': kind = next_is('=') ? Tok::NotEq : Tok::Bang; break;
+        case '=': kind = next_is('=') ? Tok::EqEq : Tok::Assign; break;
+        case '#': kind = next_is('#') ? Tok::HashHash : Tok::Hash; break;
         case '&':
             kind = next_is('&') ? Tok::AmpAmp : next_is('=') ? Tok::CompoundAssign : Tok::Amp;
             break;

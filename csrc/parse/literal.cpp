@@ -61,39 +61,20 @@ const char* read_escape(const char*& p, const char* end, bool wide, LiteralChar&
     if (p >= end) return "incomplete escape sequence";
     char e = *p++;
     switch (e) {
-        case 'n':
-            out.value = '\n';
-            return nullptr;
-        case 't':
-            out.value = '\t';
-            return nullptr;
-        case 'r':
-            out.value = '\r';
-            return nullptr;
-        case 'a':
-            out.value = '\a';
-            return nullptr;
-        case 'b':
-            out.value = '\b';
-            return nullptr;
-        case 'f':
-            out.value = '\f';
-            return nullptr;
-        case 'v':
-            out.value = '\v';
-            return nullptr;
+        case 'n': out.value = '\n'; return nullptr;
+        case 't': out.value = '\t'; return nullptr;
+        case 'r': out.value = '\r'; return nullptr;
+        case 'a': out.value = '\a'; return nullptr;
+        case 'b': out.value = '\b'; return nullptr;
+        case 'f': out.value = '\f'; return nullptr;
+        case 'v': out.value = '\v'; return nullptr;
         case 'e':
-        case 'E':
-            out.value = 27;
-            return nullptr;  // GNU
+        case 'E': out.value = 27; return nullptr;  // GNU
         case '\\':
         case '\'':
         case '"':
-        case '?':
-            out.value = static_cast<unsigned char>(e);
-            return nullptr;
-        default:
-            break;
+        case '?': out.value = static_cast<unsigned char>(e); return nullptr;
+        default: break;
     }
     if (e >= '0' && e <= '7') {
         uint32_t v = static_cast<uint32_t>(e - '0');
@@ -262,9 +243,7 @@ const char* decode_char_literal(std::string_view text, ConstInt& value) {
                         ? static_cast<ConstInt>(static_cast<int32_t>(ch.value))
                         : static_cast<ConstInt>(ch.value);
             return nullptr;
-        default:
-            value = ch.value;
-            return nullptr;
+        default: value = ch.value; return nullptr;
     }
 }
 

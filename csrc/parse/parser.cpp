@@ -130,17 +130,14 @@ void Parser::parse_external_declaration(ExternPython xp) {
         case Tok::KwExtension:  // `__extension__ typedef ...`
             advance();
             return;
-        case Tok::KwStaticAssert:
-            parse_static_assert();
-            return;
+        case Tok::KwStaticAssert: parse_static_assert(); return;
         case Tok::KwExtern:
             if (peek().kind == Tok::StringLiteral) {
                 parse_linkage_specification(xp);
                 return;
             }
             break;
-        default:
-            break;
+        default: break;
     }
     parse_declaration(xp);
     pending_constants_.clear();  // the sink has them now
@@ -231,9 +228,9 @@ void Parser::parse_declaration(ExternPython xp) {
         if (tok_.kind == Tok::Assign) parse_initializer(decl, specs.is_typedef, !d.ops.empty());
         // extern "Python" declares functions that Python implements; `fn_t f;` may be one
         // (fn_t a function typedef: the sink knows), a pointer or array never is.
-        bool maybe_function = decl.kind == DeclKind::Function ||
-                              (decl.kind == DeclKind::Variable && d.ops.empty() &&
-                               specs.base->kind == TypeExprKind::Named);
+        bool maybe_function =
+            decl.kind == DeclKind::Function || (decl.kind == DeclKind::Variable && d.ops.empty() &&
+                                                specs.base->kind == TypeExprKind::Named);
         if (xp != ExternPython::No && !specs.is_typedef && !maybe_function)
             fail(d.name, "cannot declare constants or variables with extern \"Python\"");
         if (is_definition) {
@@ -264,12 +261,12 @@ void Parser::parse_initializer(Declaration& decl, bool is_typedef, bool is_deriv
     try {
         value = parse_constant_expression();
     } catch (const CDefError& e) {
-        throw CDefError(e.message() + " in the initializer of '" + decl.name + "'" + kHint,
-                        e.pos(), e.source_line());
+        throw CDefError(e.message() + " in the initializer of '" + decl.name + "'" + kHint, e.pos(),
+                        e.source_line());
     }
     if (tok_.kind != Tok::Comma && tok_.kind != Tok::Semicolon) {
-        fail(tok_, "unexpected " + describe_token(tok_) + " in the initializer of '" +
-                       decl.name + "'" + kHint);
+        fail(tok_, "unexpected " + describe_token(tok_) + " in the initializer of '" + decl.name +
+                       "'" + kHint);
     }
     decl.kind = DeclKind::Constant;
     decl.constant_value = value.value;

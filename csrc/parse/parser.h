@@ -70,10 +70,10 @@ struct DeclaratorOp {
 };
 
 struct Declarator {
-    Token name;                     // kind Identifier, or End for an abstract declarator
+    Token name;                        // kind Identifier, or End for an abstract declarator
     SmallVector<DeclaratorOp, 4> ops;  // in the order they apply to the base type
-    Attributes attrs;               // attributes written after the declarator
-    std::string asm_name;           // __asm__("label")
+    Attributes attrs;                  // attributes written after the declarator
+    std::string asm_name;              // __asm__("label")
     bool has_name() const { return name.kind == Tok::Identifier; }
 };
 
@@ -90,7 +90,7 @@ struct Specifiers {
     bool is_typedef = false;
     bool is_static = false;
     bool is_inline = false;  // inline, __inline, __inline__, __forceinline
-    Attributes attrs;  // attributes among the specifiers (and the calling convention)
+    Attributes attrs;        // attributes among the specifiers (and the calling convention)
 };
 
 struct SpecifierState;

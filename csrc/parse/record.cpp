@@ -70,25 +70,17 @@ std::shared_ptr<RecordBody> Parser::parse_record_body() {
     advance();                 // '{'
     for (;;) {
         switch (tok_.kind) {
-            case Tok::RBrace:
-                advance();
-                return body;
-            case Tok::End:
-                fail_expected("'}'");
+            case Tok::RBrace: advance(); return body;
+            case Tok::End: fail_expected("'}'");
             case Tok::Semicolon:  // gcc accepts stray ';' in a struct
-            case Tok::KwExtension:
-                advance();
-                break;
+            case Tok::KwExtension: advance(); break;
             case Tok::Ellipsis:  // `...;`: more members the C compiler knows about
                 body->partial = true;
                 advance();
                 expect(Tok::Semicolon, "';' after '...'");
                 break;
-            case Tok::KwStaticAssert:
-                parse_static_assert();
-                break;
-            default:
-                parse_member_declaration(*body);
+            case Tok::KwStaticAssert: parse_static_assert(); break;
+            default: parse_member_declaration(*body);
         }
     }
 }

@@ -10,8 +10,8 @@ PyObject* const_int_to_python(parse::ConstInt v) {
         return PyLong_FromUnsignedLongLong(static_cast<unsigned long long>(v));
     // Beyond 64 bits: go through hex text (rare: only huge #define values).
     bool negative = v < 0;
-    unsigned __int128 u = negative ? -static_cast<unsigned __int128>(v)
-                                   : static_cast<unsigned __int128>(v);
+    unsigned __int128 u =
+        negative ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
     char buf[40];
     char* p = buf + sizeof buf;
     *--p = '\0';

@@ -26,9 +26,9 @@ CType* alloc_ctype(Kind kind) {
     CType* t = PyObject_GC_New(CType, &CType_Type);
     if (!t) throw PythonErrorSet{};
     t->kind = kind;
-    t->conv = kind == Kind::Pointer    ? Conv::Pointer
-              : kind == Kind::Function ? Conv::Function
-              : kind == Kind::Array    ? Conv::Array
+    t->conv = kind == Kind::Pointer                         ? Conv::Pointer
+              : kind == Kind::Function                      ? Conv::Function
+              : kind == Kind::Array                         ? Conv::Array
               : kind == Kind::Struct || kind == Kind::Union ? Conv::Record
                                                             : Conv::None;
     t->flags = 0;

@@ -27,23 +27,39 @@ enum class Kind : uint8_t { Void, Primitive, Pointer, Array, Struct, Union, Enum
 // made, so converters switch on one byte (enums take their integer type's).
 enum class Conv : uint8_t {
     None,  // void, opaque records, types of unknown size
-    Int8, Int16, Int32, Int64,
-    UInt8, UInt16, UInt32, UInt64,
-    Bool, Char, WChar16, WChar32,
-    Float, Double, LongDouble, ComplexFloat, ComplexDouble,
-    Pointer, Function, Record, Array,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    UInt8,
+    UInt16,
+    UInt32,
+    UInt64,
+    Bool,
+    Char,
+    WChar16,
+    WChar32,
+    Float,
+    Double,
+    LongDouble,
+    ComplexFloat,
+    ComplexDouble,
+    Pointer,
+    Function,
+    Record,
+    Array,
 };
 
 // Primitive classes: hot code tests these bits, never names.
 enum PrimFlag : uint16_t {
-    PF_SIGNED = 1 << 0,       // a signed integer (char is signed here when the C char is)
-    PF_UNSIGNED = 1 << 1,     // an unsigned integer
-    PF_CHAR = 1 << 2,         // `char`: converts from/to bytes of length 1
-    PF_BOOL = 1 << 3,         // _Bool
-    PF_FLOAT = 1 << 4,        // float, double
-    PF_LONGDOUBLE = 1 << 5,   // long double
-    PF_COMPLEX = 1 << 6,      // float _Complex, double _Complex
-    PF_WCHAR = 1 << 7,        // wchar_t, char16_t, char32_t: str of length 1
+    PF_SIGNED = 1 << 0,      // a signed integer (char is signed here when the C char is)
+    PF_UNSIGNED = 1 << 1,    // an unsigned integer
+    PF_CHAR = 1 << 2,        // `char`: converts from/to bytes of length 1
+    PF_BOOL = 1 << 3,        // _Bool
+    PF_FLOAT = 1 << 4,       // float, double
+    PF_LONGDOUBLE = 1 << 5,  // long double
+    PF_COMPLEX = 1 << 6,     // float _Complex, double _Complex
+    PF_WCHAR = 1 << 7,       // wchar_t, char16_t, char32_t: str of length 1
     PF_INTEGER = PF_SIGNED | PF_UNSIGNED,
 };
 
@@ -67,7 +83,7 @@ struct FieldInfo {
     std::string name;
     CType* type = nullptr;  // owned
     int64_t offset = 0;
-    int bitshift = -1;      // -1: not a bitfield; -2: flexible array member (as cffi)
+    int bitshift = -1;  // -1: not a bitfield; -2: flexible array member (as cffi)
     int bitsize = -1;
     int flags = 0;
 };
@@ -102,25 +118,25 @@ struct CType {
     PyObject_HEAD
     Kind kind;
     Conv conv;
-    uint16_t flags;        // PrimFlag for primitives, RecordFlag for structs/unions/enums
-    uint32_t align;        // 0 while unknown
-    int64_t size;          // -1 while unknown (opaque, unknown length, pending layout)
-    int64_t length;        // arrays: the length, -1 for `T[]`
-    CType* item;           // owned: pointee, element, function result, enum's integer type
-    uint32_t name_pos;     // where a declarator is inserted into cname
-    int abi;               // functions: the libffi ABI
-    bool ellipsis;         // functions: variadic
-    uint16_t nesting;      // records/arrays of known size: levels held by value (see
-                           // kMaxNesting); 0 for everything else
+    uint16_t flags;     // PrimFlag for primitives, RecordFlag for structs/unions/enums
+    uint32_t align;     // 0 while unknown
+    int64_t size;       // -1 while unknown (opaque, unknown length, pending layout)
+    int64_t length;     // arrays: the length, -1 for `T[]`
+    CType* item;        // owned: pointee, element, function result, enum's integer type
+    uint32_t name_pos;  // where a declarator is inserted into cname
+    int abi;            // functions: the libffi ABI
+    bool ellipsis;      // functions: variadic
+    uint16_t nesting;   // records/arrays of known size: levels held by value (see
+                        // kMaxNesting); 0 for everything else
     std::string cname;
-    std::vector<CType*> args;        // functions: owned argument types
-    std::vector<FieldInfo> fields;   // structs/unions: flattened members
+    std::vector<CType*> args;             // functions: owned argument types
+    std::vector<FieldInfo> fields;        // structs/unions: flattened members
     std::vector<Enumerator> enumerators;  // enums
-    RecordDecl* record;      // structs/unions: owned; null until the body is declared
-    std::string intern_key;  // "" for non-interned types
-    CType* pointer_cache;    // borrowed: the interned `T *` while it is alive
-    PyObject* field_index;   // records: built on first use by find_field (record.cpp)
-    void* call_plan;         // functions: the call layer's plan, built on first call (opaque
+    RecordDecl* record;                   // structs/unions: owned; null until the body is declared
+    std::string intern_key;               // "" for non-interned types
+    CType* pointer_cache;                 // borrowed: the interned `T *` while it is alive
+    PyObject* field_index;                // records: built on first use by find_field (record.cpp)
+    void* call_plan;                // functions: the call layer's plan, built on first call (opaque
     void (*call_plan_free)(void*);  // here: call/ is above types/), and how to free it
     PyObject* weakreflist;
 };

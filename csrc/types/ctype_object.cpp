@@ -4,6 +4,7 @@
 #include "types/ctype.h"
 // structmember.h needs Python.h first (ctype.h brings it).
 #include <structmember.h>
+
 #include "types/errors.h"
 
 namespace cffix::types {
@@ -149,9 +150,9 @@ static PyObject* get_fields(PyObject* self, void*) {
     for (size_t i = 0; i < t->fields.size(); ++i) {
         PyRef field(new_cfield(t->fields[i]));
         if (!field) return nullptr;
-        PyObject* pair = Py_BuildValue("(s#O)", t->fields[i].name.data(),
-                                       static_cast<Py_ssize_t>(t->fields[i].name.size()),
-                                       field.get());
+        PyObject* pair =
+            Py_BuildValue("(s#O)", t->fields[i].name.data(),
+                          static_cast<Py_ssize_t>(t->fields[i].name.size()), field.get());
         if (!pair) return nullptr;
         PyList_SET_ITEM(list.get(), static_cast<Py_ssize_t>(i), pair);
     }
@@ -196,8 +197,8 @@ static PyObject* enum_map(PyObject* self, const char* attr, bool by_name) {
     if (!dict) return nullptr;
     // Walk backwards so that, for duplicated values, the first name wins as in cffi.
     for (auto it = t->enumerators.rbegin(); it != t->enumerators.rend(); ++it) {
-        PyRef name(PyUnicode_FromStringAndSize(it->name.data(),
-                                               static_cast<Py_ssize_t>(it->name.size())));
+        PyRef name(
+            PyUnicode_FromStringAndSize(it->name.data(), static_cast<Py_ssize_t>(it->name.size())));
         PyRef value(const_int_to_python(it->value));
         if (!name || !value) return nullptr;
         int rc = by_name ? PyDict_SetItem(dict.get(), name.get(), value.get())
@@ -211,8 +212,10 @@ static PyObject* get_elements(PyObject* self, void*) { return enum_map(self, "el
 static PyObject* get_relements(PyObject* self, void*) { return enum_map(self, "relements", true); }
 
 static PyGetSetDef ctype_getset[] = {
-    {"kind", get_kind, nullptr, "one of 'primitive', 'pointer', 'array', 'void', 'struct', "
-     "'union', 'enum', 'function'", nullptr},
+    {"kind", get_kind, nullptr,
+     "one of 'primitive', 'pointer', 'array', 'void', 'struct', "
+     "'union', 'enum', 'function'",
+     nullptr},
     {"cname", get_cname, nullptr, "the C name of the type", nullptr},
     {"item", get_item, nullptr, "pointers and arrays: the item type", nullptr},
     {"length", get_length, nullptr, "arrays: the length, or None", nullptr},
@@ -235,11 +238,9 @@ static PyObject* ctype_dir(PyObject* self, PyObject*) {
                                  "item", "length");
         case Kind::Struct:
         case Kind::Union: return Py_BuildValue("[sss]", "kind", "cname", "fields");
-        case Kind::Enum:
-            return Py_BuildValue("[ssss]", "kind", "cname", "elements", "relements");
+        case Kind::Enum: return Py_BuildValue("[ssss]", "kind", "cname", "elements", "relements");
         case Kind::Function:
-            return Py_BuildValue("[ssssss]", "kind", "cname", "args", "result", "ellipsis",
-                                 "abi");
+            return Py_BuildValue("[ssssss]", "kind", "cname", "args", "result", "ellipsis", "abi");
         default: return Py_BuildValue("[ss]", "kind", "cname");
     }
 }
@@ -278,8 +279,7 @@ bool init_ctype_types(PyObject* module) {
     if (PyType_Ready(&CType_Type) < 0 || PyType_Ready(&CField_Type) < 0) return false;
     if (PyModule_AddObjectRef(module, "CType", reinterpret_cast<PyObject*>(&CType_Type)) < 0)
         return false;
-    return PyModule_AddObjectRef(module, "CField", reinterpret_cast<PyObject*>(&CField_Type)) >=
-           0;
+    return PyModule_AddObjectRef(module, "CField", reinterpret_cast<PyObject*>(&CField_Type)) >= 0;
 }
 
 }  // namespace cffix::types

@@ -24,9 +24,9 @@ bool init_error_classes(PyObject* module) {
     e.ffi_error = new_error_class(module, "cffix.FFIError", "Error of the FFI layer.", nullptr);
     e.cdef_error = new_error_class(module, "cffix.CDefError",
                                    "A C declaration could not be parsed or declared.", nullptr);
-    e.verification_error = new_error_class(
-        module, "cffix.VerificationError", "Error while compiling or loading an API-mode module.",
-        nullptr);
+    e.verification_error =
+        new_error_class(module, "cffix.VerificationError",
+                        "Error while compiling or loading an API-mode module.", nullptr);
     e.verification_missing = new_error_class(
         module, "cffix.VerificationMissing",
         "A declaration has parts ('...') only a compiler can complete: API mode only.", nullptr);

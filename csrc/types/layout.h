@@ -42,25 +42,25 @@ inline constexpr bool kHostUnnamedBitfieldAlignsRecord = false;
 #endif
 
 struct LayoutMember {
-    uint64_t size = 0;    // sizeof the member's type (0 for a flexible array member)
-    uint32_t align = 1;   // alignof the member's type (the element's for arrays)
-    int bitsize = -1;     // -1: not a bitfield; 0: a zero-width bitfield; < -1: a negative
-                          // width was written (an error; the parser should say which)
-    bool is_signed = false;   // for bitfields: whether the integer type is signed
-    bool is_bool = false;     // for bitfields: the type is _Bool (width at most 1)
-    uint32_t aligned = 0;     // __attribute__((aligned(N))) on the member (0 = none)
-    bool packed = false;      // __attribute__((packed)) on the member
-    bool flexible = false;    // a flexible array member `T name[]` (must be last)
-    std::string_view name;    // for error messages only ("" if unnamed); must outlive the call
-    parse::SourcePos pos;     // for error messages only ({} if unknown)
+    uint64_t size = 0;       // sizeof the member's type (0 for a flexible array member)
+    uint32_t align = 1;      // alignof the member's type (the element's for arrays)
+    int bitsize = -1;        // -1: not a bitfield; 0: a zero-width bitfield; < -1: a negative
+                             // width was written (an error; the parser should say which)
+    bool is_signed = false;  // for bitfields: whether the integer type is signed
+    bool is_bool = false;    // for bitfields: the type is _Bool (width at most 1)
+    uint32_t aligned = 0;    // __attribute__((aligned(N))) on the member (0 = none)
+    bool packed = false;     // __attribute__((packed)) on the member
+    bool flexible = false;   // a flexible array member `T name[]` (must be last)
+    std::string_view name;   // for error messages only ("" if unnamed); must outlive the call
+    parse::SourcePos pos;    // for error messages only ({} if unknown)
 };
 
 struct LayoutInput {
     bool is_union = false;
     std::vector<LayoutMember> members;
-    bool packed = false;   // __attribute__((packed)) on the record, or cdef(packed=True)
-    uint32_t pack = 0;     // #pragma pack(N) semantics, cdef(pack=N); 0 = none
-    uint32_t aligned = 0;  // __attribute__((aligned(N))) on the record (0 = none)
+    bool packed = false;    // __attribute__((packed)) on the record, or cdef(packed=True)
+    uint32_t pack = 0;      // #pragma pack(N) semantics, cdef(pack=N); 0 = none
+    uint32_t aligned = 0;   // __attribute__((aligned(N))) on the record (0 = none)
     std::string_view name;  // "struct foo", for error messages only ("" if unknown);
                             // must outlive the call
     // The ABI rule above; only tests set it to something else than the host's.

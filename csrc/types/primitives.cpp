@@ -17,7 +17,6 @@
 
 namespace cffix::types {
 
-
 namespace {
 
 struct PrimitiveInfo {

@@ -88,7 +88,8 @@ static void store_layout(CType* t, const LayoutResult& out) {
 static bool complete_record(CType* t, bool error) {
     if (t->flags & RF_COMPLETE) return true;
     if (!t->record) {
-        if (error) throw Error(ErrorKind::ValueError, "ctype '" + t->cname + "' is of unknown size");
+        if (error)
+            throw Error(ErrorKind::ValueError, "ctype '" + t->cname + "' is of unknown size");
         return false;
     }
     RecordDecl& rec = *t->record;

@@ -126,8 +126,8 @@ ConstInt initialized_constant(const Declaration& decl, const CType* t, bool raw_
     }
     if (integer->flags & PF_BOOL) return decl.constant_value != 0;
     int bits = static_cast<int>(integer->size * 8);
-    bool is_signed = (integer->flags & PF_SIGNED) ||
-                     ((integer->flags & PF_CHAR) && std::is_signed_v<char>);
+    bool is_signed =
+        (integer->flags & PF_SIGNED) || ((integer->flags & PF_CHAR) && std::is_signed_v<char>);
     using UConstInt = unsigned __int128;
     UConstInt mask = (static_cast<UConstInt>(1) << bits) - 1;
     UConstInt u = static_cast<UConstInt>(decl.constant_value) & mask;
@@ -397,8 +397,7 @@ void Scope::declare(Declaration&& decl) {
 }
 
 [[noreturn]] void Scope::redeclared(const char* what, const std::string& name) const {
-    throw Error(ErrorKind::FFIError, std::string("multiple declarations of ") + what + " " +
-                                         name +
+    throw Error(ErrorKind::FFIError, std::string("multiple declarations of ") + what + " " + name +
                                          " (for interactive usage, try cdef(xx, override=True))");
 }
 
@@ -429,9 +428,8 @@ void Scope::declare_typedef(Declaration& decl) {
     auto [it, inserted] = typedefs_.try_emplace(decl.name);
     if (!inserted) {
         const TypedefDecl& old = it->second;
-        bool same = same_type(old.type.get(), t.type.get()) &&
-                    old.raw_function == t.raw_function && old.unusable == t.unusable &&
-                    old.aligned == t.aligned;
+        bool same = same_type(old.type.get(), t.type.get()) && old.raw_function == t.raw_function &&
+                    old.unusable == t.unusable && old.aligned == t.aligned;
         if (same) return;
         if (!options_.override) redeclared("typedef", decl.name);
         ++generation_;
@@ -717,8 +715,8 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
         auto it = bodies_.find(e.enum_body.get());
         if (it != bodies_.end()) return it->second.second;
         std::string label = "$" + std::to_string(++anonymous_count_);
-        CTypeRef t = owned(new_record_type(Kind::Enum, name_hint.empty() ? "enum " + label
-                                                                         : name_hint));
+        CTypeRef t =
+            owned(new_record_type(Kind::Enum, name_hint.empty() ? "enum " + label : name_hint));
         remember_body(e.enum_body, t);
         fill_enum(t.get(), *e.enum_body);
         enums_.emplace(label, t);

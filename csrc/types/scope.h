@@ -43,7 +43,7 @@ struct VariableDecl {
 
 struct ConstantDecl {
     parse::ConstInt value = 0;
-    bool dots = false;     // `#define X ...` or an enumerator of a partial enum
+    bool dots = false;           // `#define X ...` or an enumerator of a partial enum
     CType* enum_type = nullptr;  // borrowed (held by the tag map): for enumerators
     parse::SourcePos pos;
 };
@@ -105,8 +105,8 @@ public:
 private:
     struct TypedefDecl {
         CTypeRef type;
-        bool raw_function = false;  // `typedef int f_t(int);`: a function, not a pointer
-        uint32_t aligned = 0;       // __attribute__((aligned(N))) on the typedef
+        bool raw_function = false;       // `typedef int f_t(int);`: a function, not a pointer
+        uint32_t aligned = 0;            // __attribute__((aligned(N))) on the typedef
         const char* unusable = nullptr;  // "integer"/"float" for `typedef int... t;`
         parse::SourcePos pos;
     };
@@ -146,7 +146,7 @@ private:
     // Bodies defined by this cdef -> their type (one body may be named by several
     // declarators: `typedef struct {...} A, *PA;`).
     std::unordered_map<const void*, std::pair<std::shared_ptr<const void>, CTypeRef>> bodies_;
-    std::vector<CTypeRef> pending_;                     // records waiting for a member
+    std::vector<CTypeRef> pending_;  // records waiting for a member
     int anonymous_count_ = 0;
     uint64_t generation_ = 0;
 };

@@ -11,8 +11,7 @@ namespace cffix {
 // to the defaults, null for "not given") from fastcall arguments; the first `required`
 // names must be given. False with a TypeError set.
 inline bool parse_args(const char* fn, const char* const* names, int required,
-                       PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames,
-                       PyObject** out) {
+                       PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, PyObject** out) {
     if (!kwnames && nargs >= required) {  // the common case: enough positional arguments
         Py_ssize_t i = 0;
         for (; i < nargs && names[i]; ++i) out[i] = args[i];
