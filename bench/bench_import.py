@@ -2,35 +2,42 @@
 
 Runs each command N times as a fresh interpreter (the same interpreter as this
 script), interleaved so that machine noise hits all three alike, and reports the
-median wall time of each minus the median of `python -c pass`.
+median wall time of each minus the median of `python -S -c pass`.
 
 The children run with bytecode caching on (PYTHONDONTWRITEBYTECODE removed from their
 environment), as an installed package has its .pyc files: otherwise a source checkout on
-PYTHONPATH would be compiled again at every start and measure the compiler.
+PYTHONPATH would be compiled again at every start and measure the compiler. They run with
+`-S` and this interpreter's site-packages on PYTHONPATH: the packages import the same,
+but .pth start-up hooks some environments install (tens of milliseconds of their own
+imports) stay out of every measurement.
 
     python3 bench/bench_import.py [-n N]
 """
 
 import argparse
 import os
+import site
 import statistics
 import subprocess
 import sys
 import time
 
 COMMANDS = {
-    "python -c pass": "pass",
+    "python -S -c pass": "pass",
     "import cffix; cffix.FFI()": "import cffix; cffix.FFI()",
     "import cffi; cffi.FFI()": "import cffi; cffi.FFI()",
 }
 
 
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+CHILD_ENV["PYTHONPATH"] = os.pathsep.join(
+    [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    + site.getsitepackages() + [site.getusersitepackages()])
 
 
 def run_once(code):
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
                           env=CHILD_ENV)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -62,8 +69,8 @@ def main(argv=None):
             except RuntimeError as exc:
                 failed[label] = str(exc)
 
-    base = statistics.median(times["python -c pass"])
-    print(f"start-up cost over `python -c pass` ({base * 1e3:.1f} ms); median of {n} runs")
+    base = statistics.median(times["python -S -c pass"])
+    print(f"start-up cost over `python -S -c pass` ({base * 1e3:.1f} ms); median of {n} runs")
     print(f"{'':<28} {'median':>10} {'extra':>10}")
     extras = {}
     for label in COMMANDS:
