@@ -33,7 +33,7 @@ static PyObject* ffi_new(PyTypeObject* type, PyObject*, PyObject*) {
     ffi->dict = PyDict_New();
     if (!ffi->dict) return nullptr;
     try {
-        ffi->scope = new types::Scope();
+        ffi->scope = ffi->scope_owned = new types::Scope();
     } catch (...) {
         return types::translate_exception();
     }
@@ -65,7 +65,7 @@ static int ffi_traverse(PyObject* self, visitproc visit, void* arg) {
     Py_VISIT(ffi->included);
     Py_VISIT(ffi->state);
     Py_VISIT(ffi->dict);
-    if (ffi->scope) return ffi->scope->traverse(visit, arg);
+    if (ffi->scope_owned) return ffi->scope_owned->traverse(visit, arg);
     return 0;
 }
 
@@ -76,15 +76,21 @@ static int ffi_clear(PyObject* self) {
     Py_CLEAR(ffi->included);
     Py_CLEAR(ffi->state);
     Py_CLEAR(ffi->dict);
-    delete ffi->scope;
+    // The scope itself stays until dealloc: a library in the same reference cycle may be
+    // used (by a finalizer) before the collector clears it, and reads it. Its pointers to
+    // included scopes go now, as those FFIs may now be freed.
+    if (ffi->scope_owned) ffi->scope_owned->drop_includes();
     ffi->scope = nullptr;
     return 0;
 }
 
 static void ffi_dealloc(PyObject* self) {
     PyObject_GC_UnTrack(self);
-    if (as_ffi(self)->weakreflist) PyObject_ClearWeakRefs(self);
+    FFIObject* ffi = as_ffi(self);
+    if (ffi->weakreflist) PyObject_ClearWeakRefs(self);
     ffi_clear(self);
+    delete ffi->scope_owned;
+    ffi->scope_owned = nullptr;
     Py_TYPE(self)->tp_free(self);  // (a heap subclass's type is released by CPython)
 }
 

@@ -16,7 +16,9 @@ struct RecentType {
 
 struct FFIObject {
     PyObject_HEAD
-    types::Scope* scope;        // owned
+    types::Scope* scope;        // null once the GC cleared this FFI (its methods then raise)
+    types::Scope* scope_owned;  // owned; lives until dealloc: a library of this FFI
+                                // (which holds the FFI) keeps a pointer to it
     PyObject* typeof_cache;     // dict: type string -> CType
     uint64_t cache_generation;  // scope generation the caches were filled at
     // In front of typeof_cache: the last strings looked up, by object identity. A type

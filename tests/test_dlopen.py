@@ -660,3 +660,33 @@ def test_dlclose_other_library_still_works(glib, globals_path):
     other = ffi.dlopen(globals_path)
     ffi.dlclose(lib)
     assert other.add(2, 2) == 4  # the loader counts references: still mapped
+
+
+def test_library_used_by_a_destructor_while_its_ffi_cycle_is_collected():
+    """An FFI, its library and an ffi.gc destructor that calls into the library, all in
+    reference cycles: whatever order the collector clears them in, the destructor finds
+    the library working (the FFI's declarations live until the FFI is freed)."""
+    import gc
+
+    import cffix
+
+    seen = []
+    for i in range(20):
+        ffi = cffix.FFI()
+        ffi.cdef("int abs(int);")
+        lib = ffi.dlopen(None)
+
+        def destroy(p, lib=lib):
+            seen.append(lib.abs(-3))  # the first lookup of abs: goes to the declarations
+
+        g = ffi.gc(ffi.new("int *"), destroy)
+        outer = []
+        inner = [g, outer]
+        outer.append(inner)
+        if i % 2:
+            ffi.keep = outer
+        else:
+            ffi.keep = inner
+        del ffi, lib, destroy, g, outer, inner
+        gc.collect()
+    assert seen == [3] * 20

@@ -101,6 +101,8 @@ public:
 
     // For tp_traverse of the owning FFI object.
     int traverse(visitproc visit, void* arg) const;
+    // Forgets the included scopes (their FFIs are being released): for tp_clear.
+    void drop_includes() { included_.clear(); }
 
 private:
     struct TypedefDecl {
