@@ -27,10 +27,10 @@ struct FFIObject {
     // dict's key is another, equal string). Direct-mapped on the address.
     static constexpr int kRecentTypes = 8;
     RecentType recent[kRecentTypes];
-    PyObject* included;         // list of FFIs given to include(), kept alive
-    PyObject* state;            // dict of the Python-level methods (api.py, builder.py):
-                                // cdef history, init_once entries, set_source()
-    PyObject* dict;             // the instance __dict__, for users' own attributes
+    PyObject* included;  // list of FFIs given to include(), kept alive
+    PyObject* state;     // dict of the Python-level methods (api.py, builder.py):
+                         // cdef history, init_once entries, set_source()
+    PyObject* dict;      // the instance __dict__, for users' own attributes
     PyObject* weakreflist;
 };
 
