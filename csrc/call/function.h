@@ -3,8 +3,9 @@
 // A CallPlan is built once per function type (function CTypes are interned, so once per
 // signature) and cached on the CType: per-argument converters, the argument buffer
 // layout, a libffi cif, and where the signature allows it a fast thunk that calls the
-// function directly with its arguments in registers (x86-64 System V, AArch64; structs
-// of up to 16 bytes by value too on x86-64), through an exact prototype (call/thunks.h).
+// function directly through an exact prototype (call/thunks.h): arguments in registers
+// (x86-64 System V, AArch64), and on x86-64 also structs by value and arguments past the
+// registers (on the stack).
 // A call converts each argument into a stack buffer, restores the thread's saved errno,
 // releases the GIL (unless asked not to), calls, saves errno, reacquires the GIL, and
 // converts the result: no heap allocation on the way (variadic calls look up a cif per

@@ -5,7 +5,9 @@
 // AArch64). So a function taking NI integer-class and NF floating-class arguments, in
 // any interleaving, is called correctly through the prototype R(I x NI, D x NF) with its
 // arguments sorted by class. A float travels as the low 32 bits of a double register;
-// a small struct (x86-64) as its eightbytes, each in a register of its class.
+// a small struct (x86-64) as its eightbytes, each in a register of its class. On x86-64,
+// what does not fit in registers goes to the stack in argument order, 8-byte words: the
+// prototype R(I x (6 + k), D x 8) puts its last k integer parameters there.
 #pragma once
 
 #include <cstdint>
