@@ -1193,3 +1193,16 @@ def test_variadic_array_argument_passes_as_pointer_to_item(ffi, lib):
         text = ffi.new("char[]", b"array")
         lib.format_into(buf, 64, b"%s-%s", text, b"bytes")
         assert ffi.string(buf) == b"array-bytes"
+
+
+@pytest.mark.parametrize("fname,args", [("sum_ints", (b"abcd", 1)), ("ptr_id", (b"x",))])
+def test_bytes_only_for_char_like_pointers(lib, fname, args):
+    """bytes pass as `char *` (and `void *`), never as a pointer to wider items."""
+    with pytest.raises(TypeError):
+        getattr(lib, fname)(*args)
+
+
+def test_bytes_and_none_for_pointers_in_the_fast_path(lib):
+    assert lib.my_strlen(b"plain") == 5
+    assert lib.sum_bytes(b"\x01\x02", 2) == 3
+    assert lib.sum_ints(None, 0) == 0

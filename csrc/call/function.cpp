@@ -38,11 +38,6 @@ struct Temporaries {
     }
 };
 
-static bool is_char_like(const CType* t) {
-    return t->conv == Conv::Char || t->conv == Conv::Int8 || t->conv == Conv::UInt8 ||
-           t->kind == Kind::Void;
-}
-
 // A call argument: what to_c takes, plus what cffi allows only in calls: bytes for
 // `char *`, lists/tuples (and str for wchar_t *) for `T *` through a temporary array,
 // and None for NULL.
@@ -55,7 +50,7 @@ static bool convert_argument(CType* t, char* slot, PyObject* value, Temporaries&
     }
     if (t->kind == Kind::Pointer) {
         CType* item = t->item;
-        if (PyBytes_Check(value) && is_char_like(item)) {
+        if (PyBytes_Check(value) && takes_bytes(item)) {
             // The bytes object's buffer is NUL-terminated and lives during the call.
             char* p = PyBytes_AS_STRING(value);
             memcpy(slot, &p, sizeof p);
@@ -296,7 +291,7 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
                     ints[a.slot[0]] = reinterpret_cast<I>(cd->data);
                     return true;
                 }
-                if (vt == &PyBytes_Type && is_char_like(t->item)) {
+                if (vt == &PyBytes_Type && a.bytes) {
                     // NUL-terminated and alive during the call (cffi passes it the same way).
                     ints[a.slot[0]] = reinterpret_cast<I>(PyBytes_AS_STRING(v));
                     return true;

@@ -215,7 +215,8 @@ static bool memory_record(const CType* t) {
 }
 
 static ArgSpec arg_spec(CType* a, uint32_t offset) {
-    ArgSpec spec{a, offset, reg_class(a), 1, 0, 8, false, {0, 0}, 0, 0};
+    ArgSpec spec{a, offset, reg_class(a), 1, 0, 8, false, {0, 0}, false, 0, 0};
+    spec.bytes = a->kind == Kind::Pointer && takes_bytes(a->item);
     if (spec.reg == RegClass::None && record_words(a, spec.words, spec.fp_words)) {
         spec.reg = RegClass::Record;
         spec.tail = static_cast<uint8_t>(a->size - 8 * (spec.words - 1));

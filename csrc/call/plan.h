@@ -29,6 +29,7 @@ struct ArgSpec {
     bool stack;        // thunk plans: the argument goes to the stack (registers ran out,
                        // or Memory); its words are then ints[slot[0]] and on, in order
     uint8_t slot[2];   // thunk plans: the register index (in its class) of each word
+    bool bytes;        // a pointer that takes bytes in calls (see takes_bytes)
     int64_t lo, hi;    // integers: the range a Python int must be in (fast path)
 };
 
@@ -110,6 +111,14 @@ struct CallPlan {
     // few tuples per function in practice, so a scan (hash first) finds them.
     std::vector<std::unique_ptr<VariadicCif>> variadic;
 };
+
+// Whether a `T *` argument takes a bytes object (its buffer, NUL-terminated), as cffi
+// allows for char-like T (and void).
+inline bool takes_bytes(const CType* pointee) {
+    using types::Conv;
+    return pointee->conv == Conv::Char || pointee->conv == Conv::Int8 ||
+           pointee->conv == Conv::UInt8 || pointee->kind == types::Kind::Void;
+}
 
 // The plan of a function type, built and cached on first use. Null + exception for
 // signatures libffi cannot call (unions or bitfield structs by value...).
