@@ -5,8 +5,8 @@ For each engine and function, runs a child interpreter under callgrind twice (a 
 and a long loop of calls to the bound function, with constant arguments) and prints
 (long - short) / (difference in calls): the instructions of one call, the loop's own
 included (the same for every engine). Engines: cffix (GIL released, and kept), the
-hand-written floor (both GIL policies) and cffi's API mode, built as bench_calls.py
-builds them.
+hand-written floor (both GIL policies), cffi's API mode (built as bench_calls.py builds
+it) and cffi's ABI mode.
 
     python3 bench/callgrind_calls.py [--calls N] [--functions add,noop,...]
 """
@@ -44,6 +44,11 @@ if engine.startswith("cffix"):
 elif engine.startswith("floor"):
     floor = bc.load_module("floor", pathlib.Path({floor!r}))
     f = getattr(floor, fname + ("_release" if engine == "floor" else "")); s = bytes(16)
+elif engine == "cffi ABI":
+    import cffi
+    ffi = cffi.FFI(); ffi.cdef(bc.CDEF)
+    lib = ffi.dlopen(str(wd / "libcalls.so"))
+    f = getattr(lib, fname); s = ffi.new("struct dd *", [1.5, 2.5])[0]
 else:
     mod = bc.load_module("_bench_calls_cffi_api", pathlib.Path({api!r}))
     f = getattr(mod.lib, fname); s = mod.ffi.new("struct dd *", [1.5, 2.5])[0]
@@ -75,7 +80,7 @@ def main(argv=None):
     engines = ["cffix", "cffix keep", "floor", "floor keep"]
     try:
         api = bc.build_cffi_api(workdir).__file__
-        engines.append("cffi API")
+        engines += ["cffi API", "cffi ABI"]
     except Exception as exc:  # no cffi, or no compiler for it
         print(f"cffi API skipped: {exc}")
         api = None

@@ -113,14 +113,11 @@ static inline T raw(const char* p) {
     return v;
 }
 
-static PyObject* convert_result(const CallPlan* plan, char* rbuf) {
+// The rarer result kinds, out of line.
+[[gnu::noinline]] static PyObject* convert_result_slow(const CallPlan* plan, char* rbuf) {
     switch (plan->result_kind) {
-        case ResultKind::Void: Py_RETURN_NONE;
-        case ResultKind::Int32: return PyLong_FromLong(raw<int32_t>(rbuf));
-        case ResultKind::Int64: return PyLong_FromLongLong(raw<int64_t>(rbuf));
         case ResultKind::UInt32: return PyLong_FromUnsignedLong(raw<uint32_t>(rbuf));
         case ResultKind::UInt64: return PyLong_FromUnsignedLongLong(raw<uint64_t>(rbuf));
-        case ResultKind::Double: return PyFloat_FromDouble(raw<double>(rbuf));
         case ResultKind::Float: return PyFloat_FromDouble(raw<float>(rbuf));
         case ResultKind::Record: {
             // A struct returned by value: an owned copy, as cffi.
@@ -129,9 +126,20 @@ static PyObject* convert_result(const CallPlan* plan, char* rbuf) {
             if (cd) memcpy(cd->data, rbuf, static_cast<size_t>(r->size));
             return reinterpret_cast<PyObject*>(cd);
         }
-        case ResultKind::Other: break;
+        default: break;
     }
     return data::from_c(plan->result, rbuf, nullptr);
+}
+
+// The Python value of the raw result at `rbuf`; the common kinds inline.
+static inline PyObject* convert_result(const CallPlan* plan, char* rbuf) {
+    switch (plan->result_kind) {
+        case ResultKind::Void: Py_RETURN_NONE;
+        case ResultKind::Int32: return PyLong_FromLong(raw<int32_t>(rbuf));
+        case ResultKind::Int64: return PyLong_FromLongLong(raw<int64_t>(rbuf));
+        case ResultKind::Double: return PyFloat_FromDouble(raw<double>(rbuf));
+        default: return convert_result_slow(plan, rbuf);
+    }
 }
 
 // Runs `call` with the thread's saved errno in errno (saved back afterwards), with the
@@ -400,11 +408,7 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
     alignas(16) char result[16];
     ThunkCaller caller = plan->caller;
     call_native(release_gil, [&] { caller(fn, ints, fps, result); });
-    if (plan->result_kind == ResultKind::Void) {
-        *out = Py_NewRef(Py_None);
-    } else {
-        *out = convert_result(plan, result);
-    }
+    *out = convert_result(plan, result);
     return true;
 }
 
@@ -520,8 +524,9 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
     return convert_result(plan, result);
 }
 
-static inline PyObject* invoke(CType* fntype, void* fn, PyObject* const* args, Py_ssize_t nargs,
-                               bool release_gil) {
+[[gnu::always_inline]] static inline PyObject* invoke(CType* fntype, void* fn,
+                                                      PyObject* const* args, Py_ssize_t nargs,
+                                                      bool release_gil) {
     CallPlan* plan =
         fntype->call_plan ? static_cast<CallPlan*>(fntype->call_plan) : plan_for(fntype);
     if (!plan) return nullptr;
