@@ -144,19 +144,28 @@ static inline PyObject* convert_result(const CallPlan* plan, char* rbuf) {
 
 // Runs `call` with the thread's saved errno in errno (saved back afterwards), with the
 // GIL released around it unless the function was declared to keep it.
+// The thread's errno, its address looked up once per thread (glibc's errno is a call).
+static thread_local int* errno_address __attribute__((tls_model("initial-exec"))) = nullptr;
+static inline int* thread_errno() {
+    int* p = errno_address;
+    if (__builtin_expect(p == nullptr, 0)) p = errno_address = &errno;
+    return p;
+}
+
 template <typename Call>
 static inline void call_native(bool release_gil, Call&& call) {
     int& saved = data::saved_errno();
+    int* err = thread_errno();
     if (release_gil) {
         Py_BEGIN_ALLOW_THREADS
-        errno = saved;
+        *err = saved;
         call();
-        saved = errno;
+        saved = *err;
         Py_END_ALLOW_THREADS
     } else {
-        errno = saved;
+        *err = saved;
         call();
-        saved = errno;
+        saved = *err;
     }
 }
 
@@ -310,7 +319,7 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
                 }
                 return false;
             }
-            if (!PyLong_CheckExact(v) || a.hi == 0) return false;
+            if (!PyLong_CheckExact(v)) return false;
             long long x;
             if (!compact_long(v, &x)) {
                 int overflow;
@@ -320,7 +329,7 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
                     return false;
                 }
             }
-            if (x < a.lo || x > a.hi) return false;
+            if (x < a.lo || x > a.hi) return false;  // also: not an integer parameter
             ints[a.slot[0]] = x;  // sign-extended for signed types, zero-extended otherwise
             return true;
         }
@@ -530,7 +539,7 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
     CallPlan* plan =
         fntype->call_plan ? static_cast<CallPlan*>(fntype->call_plan) : plan_for(fntype);
     if (!plan) return nullptr;
-    if (plan->thunk != Thunk::None && !force_libffi && fn && nargs == plan->nargs) {
+    if (nargs == plan->fast_nargs && fn && !force_libffi) {
         PyObject* r;
         if (invoke_fast(plan, fn, args, release_gil, &r)) return r;
     }

@@ -215,7 +215,7 @@ static bool memory_record(const CType* t) {
 }
 
 static ArgSpec arg_spec(CType* a, uint32_t offset) {
-    ArgSpec spec{a, offset, reg_class(a), 1, 0, 8, false, {0, 0}, false, 0, 0};
+    ArgSpec spec{a, offset, reg_class(a), 1, 0, 8, false, {0, 0}, false, 1, 0};
     spec.bytes = a->kind == Kind::Pointer && takes_bytes(a->item);
     if (spec.reg == RegClass::None && record_words(a, spec.words, spec.fp_words)) {
         spec.reg = RegClass::Record;
@@ -396,6 +396,7 @@ CallPlan* plan_for(CType* fntype) {
     plan->thunk = choose_thunk(*plan, fntype, ints, fps);
     if (plan->thunk != Thunk::None) plan->caller = thunk_caller(plan->thunk, ints, fps);
     if (!plan->caller) plan->thunk = Thunk::None;
+    if (plan->thunk != Thunk::None) plan->fast_nargs = plan->nargs;
     plan->result_kind = result_kind(plan->result);
     ffi_status st = ffi_prep_cif(&plan->cif, static_cast<ffi_abi>(fntype->abi),
                                  static_cast<unsigned>(plan->arg_types.size()), plan->result_type,

@@ -30,7 +30,8 @@ struct ArgSpec {
                        // or Memory); its words are then ints[slot[0]] and on, in order
     uint8_t slot[2];   // thunk plans: the register index (in its class) of each word
     bool bytes;        // a pointer that takes bytes in calls (see takes_bytes)
-    int64_t lo, hi;    // integers: the range a Python int must be in (fast path)
+    int64_t lo, hi;    // integers: the range a Python int must be in (fast path);
+                       // empty (lo > hi) for every other type
 };
 
 // The prototype the thunk calls through, by where the result comes back: nothing, the
@@ -97,8 +98,9 @@ struct CallPlan {
     std::vector<ffi_type*> arg_types;
     LibffiTypes types;
     std::vector<ArgSpec> args;
-    Py_ssize_t nargs = 0;    // fixed arguments (args.size())
-    size_t buffer_size = 0;  // bytes of argument storage for the fixed arguments
+    Py_ssize_t nargs = 0;        // fixed arguments (args.size())
+    Py_ssize_t fast_nargs = -1;  // nargs when the thunk can make the call, else -1
+    size_t buffer_size = 0;      // bytes of argument storage for the fixed arguments
     CType* result = nullptr;
     ffi_type* result_type = nullptr;
     size_t result_size = 0;  // at least sizeof(ffi_arg)
