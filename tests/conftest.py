@@ -4,9 +4,12 @@ cc               the C compiler's path (session); skips the test if there is non
 compile_and_run  compile_and_run(c_source, flags=(), libraries=()) -> the program's stdout
 cffi_oracle      the cffi module, the reference for differential tests; skips without it
 ffi              a fresh cffix.FFI()
+call_path        "thunk" or "libffi": runs a test twice, the second time with every call
+                 forced through libffi (cffix._core._force_libffi)
 """
 
 import hashlib
+import importlib
 import os
 import shlex
 import shutil
@@ -96,3 +99,27 @@ def ffi():
     import cffix
 
     return cffix.FFI()
+
+
+@pytest.fixture(params=["thunk", "libffi"])
+def call_path(request):
+    """Runs the test with the fast thunks, then with every call forced through libffi.
+
+    Under CFFIX_TEST_MODULE=cffi (the same tests against cffi) there is no such switch: the
+    libffi run is skipped."""
+    name = os.environ.get("CFFIX_TEST_MODULE", "cffix")
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        pytest.skip(f"{name} is not installed")
+    force = getattr(getattr(module, "_core", None), "_force_libffi", None)
+    if force is None:
+        if request.param == "libffi":
+            pytest.skip(f"{name} has no _force_libffi switch")
+        yield request.param
+        return
+    previous = force(request.param == "libffi")
+    try:
+        yield request.param
+    finally:
+        force(previous)

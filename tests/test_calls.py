@@ -219,20 +219,10 @@ def lib(ffi, calls_library):
     return ffi.dlopen(calls_library)
 
 
-@pytest.fixture(autouse=True, params=["thunk", "libffi"])
-def call_path(request, module):
-    """Runs the test with the fast thunks, then with every call forced through libffi."""
-    force = getattr(getattr(module, "_core", None), "_force_libffi", None)
-    if force is None:
-        if request.param == "libffi":
-            pytest.skip(f"{MODULE_UNDER_TEST} has no _force_libffi switch")
-        yield request.param
-        return
-    previous = force(request.param == "libffi")
-    try:
-        yield request.param
-    finally:
-        force(previous)
+@pytest.fixture(autouse=True)
+def both_call_paths(call_path):
+    """Every test here runs through the thunks and through libffi (conftest.call_path)."""
+    return call_path
 
 
 @pytest.fixture(scope="module")

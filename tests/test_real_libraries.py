@@ -26,19 +26,10 @@ def module():
     return pytest.importorskip(MODULE_UNDER_TEST)
 
 
-@pytest.fixture(autouse=True, params=["thunk", "libffi"])
-def call_path(request, module):
-    force = getattr(getattr(module, "_core", None), "_force_libffi", None)
-    if force is None:
-        if request.param == "libffi":
-            pytest.skip(f"{MODULE_UNDER_TEST} has no _force_libffi switch")
-        yield request.param
-        return
-    previous = force(request.param == "libffi")
-    try:
-        yield request.param
-    finally:
-        force(previous)
+@pytest.fixture(autouse=True)
+def both_call_paths(call_path):
+    """Every test here runs through the thunks and through libffi (conftest.call_path)."""
+    return call_path
 
 
 def open_library(module, cdef, short_name):

@@ -223,15 +223,6 @@ def libffi_848(lib_and_ffi):
     return total != expected_sum(s, 7)
 
 
-@pytest.fixture(params=["thunk", "libffi"])
-def call_path(request):
-    previous = cffix._core._force_libffi(request.param == "libffi")
-    try:
-        yield request.param
-    finally:
-        cffix._core._force_libffi(previous)
-
-
 def leaf_values(ffi, cdata, s):
     values = []
     for expr, t in s["leaves"]:

@@ -114,6 +114,11 @@ Py_ssize_t owned_size(const CData* cd);
 PyObject* new_cdata(CType* t, PyObject* init);
 PyObject* cast(CType* t, PyObject* value);
 
+// Makes sure `t` has a size, completing it if declared later in the cdef; else false with
+// cffi's error ("cannot <what> ctype '...' of unknown size", or VerificationMissing for a
+// partial type).
+bool require_size(CType* t, const char* what);
+
 // Calling a function-typed cdata: installed by the call layer (call/ is above data/).
 extern PyObject* (*cdata_call_hook)(CData* fn, PyObject* args, PyObject* kwargs);
 

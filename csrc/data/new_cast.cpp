@@ -11,8 +11,7 @@ namespace cffix::data {
 using types::Conv;
 using types::Kind;
 
-// Makes sure `t` has a size (declared later in the cdef, or opaque), with cffi's errors.
-static bool sized(CType* t, const char* what) {
+bool require_size(CType* t, const char* what) {
     bool record_like = t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum;
     if (t->size >= 0 && !(record_like && (t->flags & types::RF_PARTIAL))) return true;
     if ((t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum) &&
@@ -77,7 +76,7 @@ PyObject* new_cdata(CType* t, PyObject* init) {
                          item->cname.c_str());
             return nullptr;
         }
-        if (!sized(item, "instantiate")) return nullptr;
+        if (!require_size(item, "instantiate")) return nullptr;
         Py_ssize_t nbytes = item->size;
         if (init && (item->kind == Kind::Struct || item->kind == Kind::Union)) {
             // A flexible array member gets the room its initializer asks for.
@@ -103,7 +102,7 @@ PyObject* new_cdata(CType* t, PyObject* init) {
     }
     if (t->kind == Kind::Array) {
         CType* item = t->item;
-        if (!sized(item, "instantiate")) return nullptr;
+        if (!require_size(item, "instantiate")) return nullptr;
         Py_ssize_t length = t->length;
         if (length < 0) {
             if (!init || init == Py_None) {

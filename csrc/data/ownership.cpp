@@ -288,24 +288,6 @@ static void handle_dealloc(PyObject* self) {
 
 // ---------------------------------------------------------------- allocators
 
-// Completes `t` if needed: false with cffi's error when it has no size.
-static bool has_size(CType* t) {
-    if ((t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum) &&
-        (t->flags & types::RF_PARTIAL)) {
-        PyErr_SetString(types::error_classes.verification_missing, t->cname.c_str());
-        return false;
-    }
-    try {
-        if (types::complete_type(t, false)) return true;
-    } catch (...) {
-        types::translate_exception();
-        return false;
-    }
-    PyErr_Format(PyExc_TypeError, "cannot instantiate ctype '%s' of unknown size",
-                 t->cname.c_str());
-    return false;
-}
-
 // What ffi.new(t, init) would allocate: bytes, array length, the type to convert `init`
 // with (`T[n]` for `T[]`) and the initializer left to convert (null for none).
 struct NewLayout {
@@ -349,7 +331,7 @@ static bool new_layout(CType* t, PyObject* init, NewLayout* out) {
                          item->cname.c_str());
             return false;
         }
-        if (!has_size(item)) return false;
+        if (!require_size(item, "instantiate")) return false;
         out->init_type = PyRef::borrow(reinterpret_cast<PyObject*>(item));
         out->nbytes = item->size;
         return true;
@@ -360,7 +342,7 @@ static bool new_layout(CType* t, PyObject* init, NewLayout* out) {
         return false;
     }
     CType* item = t->item;
-    if (!has_size(item)) return false;
+    if (!require_size(item, "instantiate")) return false;
     Py_ssize_t length = t->length;
     if (length < 0) {
         if (!init) {
