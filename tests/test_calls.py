@@ -1196,3 +1196,34 @@ def test_bytes_and_none_for_pointers_in_the_fast_path(lib):
     assert lib.my_strlen(b"plain") == 5
     assert lib.sum_bytes(b"\x01\x02", 2) == 3
     assert lib.sum_ints(None, 0) == 0
+
+
+def test_every_input_after_the_first_call(ffi, calls_library):
+    """From its second call a function takes an entry specialized for its argument count;
+    every other input must still reach the general path and its errors."""
+    lib = ffi.dlopen(calls_library)  # fresh function objects
+    for _ in range(3):
+        assert lib.add(2, 3) == 5
+        assert lib.noop() is None
+        assert lib.sum_ints([1, 2, 3], 3) == 6  # a list: the general path
+        assert lib.sum_ints(ffi.new("int[]", [4, 5]), 2) == 9
+        assert lib.dd_weighted({"x": 1.0, "y": 2.0}) == 21.0
+        assert lib.dd_weighted(ffi.new("struct dd *", [1.0, 2.0])[0]) == 21.0
+        assert lib.mix6(1, 2.0, 3, 4.0, 5, 6.0) == lib.mix6(True, 2, 3, 4, 5, 6)
+        assert lib.add(2**31 - 1, -(2**31)) == -1
+        with pytest.raises(OverflowError):
+            lib.add(2**31, 0)
+        with pytest.raises(TypeError, match=r"expects 2 arguments, got 3"):
+            lib.add(1, 2, 3)
+        with pytest.raises(TypeError, match=r"expects 0 arguments, got 1"):
+            lib.noop(1)
+        with pytest.raises(TypeError):
+            lib.add(1, b=2)
+        with pytest.raises(TypeError):
+            lib.add("1", 2)
+        with pytest.raises(TypeError):
+            lib.dd_weighted(1.0)
+        p = ffi.new("int[]", [1])
+        ffi.release(p)
+        with pytest.raises(ValueError, match="released"):
+            lib.sum_ints(p, 1)

@@ -4,6 +4,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
+#include <utility>
 
 #include "call/plan.h"
 #include "call/thunks.h"
@@ -399,7 +401,9 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
 
 // The fast path: every argument simple (see fast_argument), a thunk, no libffi.
 // Returns false (no exception) to ask for the general path, else true with `*out` the
-// result (null with an exception when converting the result failed).
+// result (null with an exception when converting the result failed). N: the argument
+// count when known at compile time (the loop is then unrolled), else -1.
+template <Py_ssize_t N = -1>
 [[gnu::always_inline]] static inline bool invoke_fast(const CallPlan* plan, void* fn,
                                                       PyObject* const* args, bool release_gil,
                                                       PyObject** out) {
@@ -412,8 +416,16 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
         memset(fps, 0, sizeof fps);
     }
     const ArgSpec* specs = plan->args.data();
-    for (Py_ssize_t k = 0, n = plan->nargs; k < n; ++k)
-        if (!fast_argument(specs[k], args[k], ints, fps)) return false;
+    if constexpr (N >= 0) {
+        bool simple = [&]<size_t... K>(std::index_sequence<K...>) {
+            return (fast_argument(specs[K], args[K], ints, fps) && ...);
+        }
+        (std::make_index_sequence<static_cast<size_t>(N)>{});
+        if (!simple) return false;
+    } else {
+        for (Py_ssize_t k = 0, n = plan->nargs; k < n; ++k)
+            if (!fast_argument(specs[k], args[k], ints, fps)) return false;
+    }
     alignas(16) char result[16];
     ThunkCaller caller = plan->caller;
     call_native(release_gil, [&] { caller(fn, ints, fps, result); });
@@ -559,6 +571,9 @@ struct CDataFunction {
 
 static PyTypeObject CDataFunction_Type;
 
+static void specialize(CDataFunction* f);
+
+// The entry of every function object until its first call, and the general one after.
 static PyObject* function_vectorcall(PyObject* self, PyObject* const* args, size_t nargsf,
                                      PyObject* kwnames) {
     auto* f = reinterpret_cast<CDataFunction*>(self);
@@ -567,7 +582,40 @@ static PyObject* function_vectorcall(PyObject* self, PyObject* const* args, size
                         "a cdata function cannot be called with keyword arguments");
         return nullptr;
     }
-    return invoke(f->base.ctype, f->base.data, args, PyVectorcall_NARGS(nargsf), f->release_gil);
+    PyObject* r =
+        invoke(f->base.ctype, f->base.data, args, PyVectorcall_NARGS(nargsf), f->release_gil);
+    if (f->vectorcall == function_vectorcall) specialize(f);
+    return r;
+}
+
+// The entry of a function whose thunk takes N arguments (N small), from its second call:
+// the fast path with the argument count fixed at compile time, the general entry for
+// anything else (another count, keywords, arguments the fast path does not take).
+template <Py_ssize_t N>
+static PyObject* function_vectorcall_fixed(PyObject* self, PyObject* const* args, size_t nargsf,
+                                           PyObject* kwnames) {
+    auto* f = reinterpret_cast<CDataFunction*>(self);
+    if (PyVectorcall_NARGS(nargsf) == N && !kwnames && !force_libffi) {
+        const auto* plan = static_cast<const CallPlan*>(f->base.ctype->call_plan);
+        PyObject* r;
+        if (invoke_fast<N>(plan, f->base.data, args, f->release_gil, &r)) return r;
+    }
+    return function_vectorcall(self, args, nargsf, kwnames);
+}
+
+// Switches `f` to its fixed-count entry once its plan exists (built by the first call)
+// and its thunk can make the call.
+static void specialize(CDataFunction* f) {
+    static constexpr vectorcallfunc fixed[] = {
+        function_vectorcall_fixed<0>, function_vectorcall_fixed<1>, function_vectorcall_fixed<2>,
+        function_vectorcall_fixed<3>, function_vectorcall_fixed<4>, function_vectorcall_fixed<5>,
+        function_vectorcall_fixed<6>,
+    };
+    const auto* plan = static_cast<const CallPlan*>(f->base.ctype->call_plan);
+    if (!plan || !f->base.data || plan->fast_nargs < 0 ||
+        plan->fast_nargs >= static_cast<Py_ssize_t>(std::size(fixed)))
+        return;
+    f->vectorcall = fixed[plan->fast_nargs];
 }
 
 static void function_dealloc(PyObject* self) {
