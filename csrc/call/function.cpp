@@ -144,8 +144,6 @@ static inline PyObject* convert_result(const CallPlan* plan, char* rbuf) {
     }
 }
 
-// Runs `call` with the thread's saved errno in errno (saved back afterwards), with the
-// GIL released around it unless the function was declared to keep it.
 // The thread's errno, its address looked up once per thread (glibc's errno is a call).
 static thread_local int* errno_address __attribute__((tls_model("initial-exec"))) = nullptr;
 static inline int* thread_errno() {
@@ -154,6 +152,8 @@ static inline int* thread_errno() {
     return p;
 }
 
+// Runs `call` with the thread's saved errno in errno (saved back afterwards), with the
+// GIL released around it unless the function was declared to keep it.
 template <typename Call>
 static inline void call_native(bool release_gil, Call&& call) {
     int& saved = data::saved_errno();
