@@ -306,7 +306,7 @@ def test_char_limits(lib):
     assert lib.is_min_char(lo) == 1 and lib.is_max_char(hi) == 1
 
 
-@pytest.mark.parametrize("bad", [65, "A", b"", b"AB", None, bytearray(b"A")])
+@pytest.mark.parametrize("bad", [65, 0, "A", b"", b"AB", None, bytearray(b"A")])
 def test_char_wrong_argument_is_type_error(lib, bad):
     with pytest.raises(TypeError):
         lib.id_char(bad)
