@@ -250,7 +250,7 @@ static ArgSpec arg_spec(CType* a, uint32_t offset) {
 static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& fps) {
     ints = fps = 0;
 #ifdef CFFIX_HAVE_THUNKS
-    if (fntype->ellipsis) return Thunk::None;  // variadic calls need libffi (al on x86-64)
+    if (fntype->ellipsis) return Thunk::None;  // variadic calls always go through libffi
 #ifdef CFFIX_RECORD_THUNKS
     constexpr bool kStackThunks = true;
 #else
@@ -264,22 +264,22 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
         stack += a.words;
         return kStackThunks && stack <= kThunkStackWords;
     };
+    // A scalar: the next register of its class (`used` of `limit` taken), else the stack.
+    auto scalar = [&](ArgSpec& a, int& used, int limit) {
+        if (used >= limit) return to_stack(a);
+        a.slot[0] = static_cast<uint8_t>(used++);
+        return true;
+    };
     for (ArgSpec& a : plan.args) {
         a.stack = false;
         switch (a.reg) {
             case RegClass::None: return Thunk::None;
             case RegClass::Int:
-                if (ints < kThunkIntRegs)
-                    a.slot[0] = static_cast<uint8_t>(ints++);
-                else if (!to_stack(a))
-                    return Thunk::None;
+                if (!scalar(a, ints, kThunkIntRegs)) return Thunk::None;
                 break;
             case RegClass::Float:
             case RegClass::Double:
-                if (fps < kThunkFpRegs)
-                    a.slot[0] = static_cast<uint8_t>(fps++);
-                else if (!to_stack(a))
-                    return Thunk::None;
+                if (!scalar(a, fps, kThunkFpRegs)) return Thunk::None;
                 break;
             case RegClass::Record: {
                 int need_fp = (a.fp_words & 1) + (a.fp_words >> 1 & 1);
