@@ -4,10 +4,10 @@
 #include "data/cdata.h"
 #include "data/memory.h"
 #include "data/ownership.h"
-#include "ffi_object.h"
+#include "ffi/object.h"
 #include "lib/library.h"
 #include "types/ctype.h"
-#include "types/errors.h"
+#include "util/errors.h"
 
 namespace cffix {
 PyObject* live_cdata(PyObject*, PyObject*);       // ffi_ownership.cpp
@@ -43,7 +43,7 @@ PyModuleDef core_module = {
 PyMODINIT_FUNC PyInit__core() {
     cffix::PyRef module(PyModule_Create(&core_module));
     if (!module) return nullptr;
-    if (!cffix::types::init_error_classes(module.get()) ||
+    if (!cffix::init_error_classes(module.get()) ||
         !cffix::types::init_ctype_types(module.get()) ||
         !cffix::data::init_cdata_types(module.get()) ||
         !cffix::call::init_call_types(module.get()) ||
@@ -57,7 +57,7 @@ PyMODINIT_FUNC PyInit__core() {
         void_ptr = cffix::PyRef(reinterpret_cast<PyObject*>(cffix::types::pointer_type(v)));
         Py_DECREF(v);
     } catch (...) {
-        return cffix::types::translate_exception();
+        return cffix::translate_exception();
     }
     cffix::PyRef null(reinterpret_cast<PyObject*>(
         cffix::data::new_pointer(reinterpret_cast<cffix::types::CType*>(void_ptr.get()), nullptr)));

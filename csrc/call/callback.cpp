@@ -23,7 +23,7 @@
 #include "call/trampoline.h"
 #include "data/convert.h"
 #include "data/ownership.h"
-#include "types/errors.h"
+#include "util/errors.h"
 
 namespace cffix::call {
 
@@ -135,7 +135,7 @@ std::shared_ptr<const Signature> build_signature(CType* fntype) {
             try {
                 pointer = CTypeRef(types::pointer_type(a));
             } catch (...) {
-                types::translate_exception();
+                cffix::translate_exception();
                 return nullptr;
             }
         }

@@ -11,7 +11,7 @@
 #include "call/thunks.h"
 #include "data/convert.h"
 #include "data/ownership.h"
-#include "types/errors.h"
+#include "util/errors.h"
 #include "util/pylong.h"
 #include "util/small_vector.h"
 
@@ -66,7 +66,7 @@ static bool convert_argument(CType* t, char* slot, PyObject* value, Temporaries&
             try {
                 array_type = PyRef(reinterpret_cast<PyObject*>(types::array_type(item, -1)));
             } catch (...) {
-                types::translate_exception();
+                cffix::translate_exception();
                 return false;
             }
             PyRef array(data::new_cdata(reinterpret_cast<CType*>(array_type.get()), value));
@@ -223,7 +223,7 @@ static CType* variadic_type(PyObject* v, Py_ssize_t index, PyRef& holder) {
         }
         return t;
     } catch (...) {
-        types::translate_exception();
+        cffix::translate_exception();
         return nullptr;
     }
 }

@@ -2,7 +2,7 @@
 #include "call/plan.h"
 
 #include "call/thunks.h"
-#include "types/errors.h"
+#include "util/errors.h"
 
 namespace cffix::call {
 
@@ -355,7 +355,7 @@ static bool complete(CType* t, const CType* fntype) {
     try {
         if (types::complete_type(t, false)) return true;
     } catch (...) {
-        types::translate_exception();
+        cffix::translate_exception();
         return false;
     }
     PyErr_Format(PyExc_TypeError,

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "data/memory.h"
-#include "types/errors.h"
+#include "util/errors.h"
 #include "util/args.h"
 
 namespace cffix::data {
@@ -56,7 +56,7 @@ PyObject* from_buffer(CType* t, PyObject* obj, bool require_writable) {
                 return PyErr_Format(PyExc_TypeError, "'%s' has items of unknown size",
                                     t->cname.c_str());
         } catch (...) {
-            return types::translate_exception();
+            return cffix::translate_exception();
         }
     }
     auto* cd = PyObject_GC_New(CDataFromBuffer, &CDataFromBuffer_Type);
@@ -162,7 +162,7 @@ static PyObject* make_buffer(PyTypeObject* type, PyObject* obj, Py_ssize_t size)
                 try {
                     types::complete_type(item, false);
                 } catch (...) {
-                    return types::translate_exception();
+                    return cffix::translate_exception();
                 }
             }
             size = item->kind == Kind::Void ? -1 : item->size;

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "data/convert.h"
-#include "types/errors.h"
+#include "util/errors.h"
 
 namespace cffix::data {
 
@@ -204,7 +204,7 @@ PyObject* unpack(CData* cd, Py_ssize_t length) {
                 return PyErr_Format(PyExc_ValueError, "'%s' points to items of unknown size",
                                     t->cname.c_str());
         } catch (...) {
-            return types::translate_exception();
+            return cffix::translate_exception();
         }
     }
     Py_ssize_t extent = known_extent(cd);
@@ -296,7 +296,7 @@ static bool complete_record(CType* rec) {
     try {
         if (types::complete_type(rec, false)) return true;
     } catch (...) {
-        types::translate_exception();
+        cffix::translate_exception();
         return false;
     }
     PyErr_Format(PyExc_TypeError, "'%s' is opaque or incomplete", rec->cname.c_str());
@@ -398,7 +398,7 @@ PyObject* addressof(CData* cd, PyObject* const* path, Py_ssize_t npath) {
     try {
         pointer = Ref<CType>(types::pointer_type(cur));
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
     char* address = cd->data + offset;
     if (extent < 0) return reinterpret_cast<PyObject*>(new_pointer(pointer.get(), address));

@@ -4,7 +4,7 @@
 
 #include "data/cdata.h"
 #include "data/convert.h"
-#include "types/errors.h"
+#include "util/errors.h"
 
 namespace cffix::data {
 
@@ -16,13 +16,13 @@ bool require_size(CType* t, const char* what) {
     if (t->size >= 0 && !(record_like && (t->flags & types::RF_PARTIAL))) return true;
     if ((t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum) &&
         (t->flags & types::RF_PARTIAL)) {
-        PyErr_SetString(types::error_classes.verification_missing, t->cname.c_str());
+        PyErr_SetString(cffix::error_classes.verification_missing, t->cname.c_str());
         return false;
     }
     try {
         if (types::complete_type(t, false)) return true;
     } catch (...) {
-        types::translate_exception();
+        cffix::translate_exception();
         return false;
     }
     PyErr_Format(PyExc_TypeError, "cannot %s ctype '%s' of unknown size", what, t->cname.c_str());
@@ -136,7 +136,7 @@ PyObject* new_cdata(CType* t, PyObject* init) {
                     sized_type =
                         PyRef(reinterpret_cast<PyObject*>(types::array_type(item, length)));
                 } catch (...) {
-                    return types::translate_exception();
+                    return cffix::translate_exception();
                 }
                 as = reinterpret_cast<CType*>(sized_type.get());
             }

@@ -5,7 +5,7 @@
 #include <unordered_map>
 
 #include "data/convert.h"
-#include "types/errors.h"
+#include "util/errors.h"
 #include "util/args.h"
 
 namespace cffix::data {
@@ -197,7 +197,7 @@ static CType* void_pointer_type() {
             type = types::pointer_type(v);
             Py_DECREF(v);
         } catch (...) {
-            types::translate_exception();
+            cffix::translate_exception();
         }
     }
     return type;
@@ -355,7 +355,7 @@ static bool new_layout(CType* t, PyObject* init, NewLayout* out) {
         try {
             out->init_type = PyRef(reinterpret_cast<PyObject*>(types::array_type(item, length)));
         } catch (...) {
-            types::translate_exception();
+            cffix::translate_exception();
             return false;
         }
     }

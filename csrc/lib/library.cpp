@@ -9,11 +9,8 @@
 
 #include "call/function.h"
 #include "data/convert.h"
-#include "types/errors.h"
-
-namespace cffix::types {
-PyObject* const_int_to_python(parse::ConstInt v);  // types/constint.cpp
-}
+#include "util/errors.h"
+#include "util/pylong.h"
 
 namespace cffix::lib {
 
@@ -58,7 +55,7 @@ PyObject* no_such_name(Library* lib, PyObject* name) {
 }
 
 PyObject* verification_missing(const std::string& message) {
-    PyErr_SetString(types::error_classes.verification_missing, message.c_str());
+    PyErr_SetString(cffix::error_classes.verification_missing, message.c_str());
     return nullptr;
 }
 
@@ -133,7 +130,7 @@ PyObject* load_constant(Library* lib, PyObject* key, const std::string& name,
         return verification_missing("the value of '" + name +
                                     "' (#define with '...') is only known in API mode");
     }
-    return cache(lib, key, types::const_int_to_python(c.value));
+    return cache(lib, key, int128_to_python(c.value));
 }
 
 // `T x[]`: the length is unknown, so the value is a `T *` to the first item, as in cffi.
@@ -142,7 +139,7 @@ PyObject* pointer_to_items(CType* array, void* address) {
         Ref<CType> pointer(types::pointer_type(array->item));
         return reinterpret_cast<PyObject*>(data::new_pointer(pointer.get(), address));
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
 }
 
@@ -468,7 +465,7 @@ PyObject* address_of(PyObject* obj, PyObject* key) {
     try {
         pointer = Ref<CType>(types::pointer_type(t));
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
     if (t->size <= 0)  // opaque: nothing is known to be reachable through it
         return reinterpret_cast<PyObject*>(data::new_pointer(pointer.get(), address));

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/errors.h"
+
 namespace cffix::parse {
 
 // Constant expressions are evaluated in 128 bits so that every value of both int64_t
@@ -30,7 +32,7 @@ struct SourcePos {
 // The one C++ exception of parse/ and types/: translated into cffix.CDefError exactly
 // once, at the Python boundary (module.cpp). `message` is the bare message; what() adds
 // the position and the offending source line.
-class CDefError : public std::runtime_error {
+class CDefError : public cffix::Error {
 public:
     CDefError(std::string message, SourcePos pos = {}, std::string source_line = {});
     const std::string& message() const { return message_; }

@@ -75,7 +75,7 @@ int character_column(std::string_view source, size_t line_start, size_t offset) 
 }  // namespace
 
 CDefError::CDefError(std::string message, SourcePos pos, std::string source_line)
-    : std::runtime_error(format(message, pos, source_line)),
+    : cffix::Error(ErrorKind::CDefError, format(message, pos, source_line)),
       message_(std::move(message)),
       pos_(pos),
       source_line_(std::move(source_line)) {}

@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <unordered_map>
 
-#include "types/errors.h"
+#include "util/errors.h"
 #include "util/hash.h"
 
 namespace cffix::types {

@@ -156,7 +156,7 @@ inline bool is_ctype(PyObject* obj) { return Py_IS_TYPE(obj, &CType_Type); }
 bool init_ctype_types(PyObject* module);
 
 // Constructors of interned types: return a new reference; on failure they throw
-// (types::Error, or PythonErrorSet when Python ran out of memory), as all of types/ does.
+// (cffix::Error, or PythonErrorSet when Python ran out of memory), as all of types/ does.
 CType* void_type();
 // A primitive by its canonical or built-in name ("int", "unsigned long", "size_t"...),
 // or null when `name` is not a primitive.
@@ -175,7 +175,7 @@ CType* new_record_type(Kind kind, std::string cname);
 
 // Gives a declared struct/union its size, alignment and fields once every member type
 // is complete. Returns false if a member is still incomplete (`error` = false) or
-// throws types::Error naming the member (`error` = true). Arrays of such records get
+// throws cffix::Error naming the member (`error` = true). Arrays of such records get
 // their size the same way. Throws parse::CDefError for impossible layouts.
 bool complete_type(CType* type, bool error);
 

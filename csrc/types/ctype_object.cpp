@@ -5,7 +5,8 @@
 // structmember.h needs Python.h first (ctype.h brings it).
 #include <structmember.h>
 
-#include "types/errors.h"
+#include "util/errors.h"
+#include "util/pylong.h"
 
 namespace cffix::types {
 
@@ -188,7 +189,6 @@ static PyObject* get_abi(PyObject* self, void*) {
     return PyLong_FromLong(t->abi);
 }
 
-PyObject* const_int_to_python(parse::ConstInt v);
 
 static PyObject* enum_map(PyObject* self, const char* attr, bool by_name) {
     auto* t = reinterpret_cast<CType*>(self);
@@ -199,7 +199,7 @@ static PyObject* enum_map(PyObject* self, const char* attr, bool by_name) {
     for (auto it = t->enumerators.rbegin(); it != t->enumerators.rend(); ++it) {
         PyRef name(
             PyUnicode_FromStringAndSize(it->name.data(), static_cast<Py_ssize_t>(it->name.size())));
-        PyRef value(const_int_to_python(it->value));
+        PyRef value(int128_to_python(it->value));
         if (!name || !value) return nullptr;
         int rc = by_name ? PyDict_SetItem(dict.get(), name.get(), value.get())
                          : PyDict_SetItem(dict.get(), value.get(), name.get());

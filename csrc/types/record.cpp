@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "types/ctype.h"
-#include "types/errors.h"
+#include "util/errors.h"
 #include "types/layout.h"
 
 namespace cffix::types {

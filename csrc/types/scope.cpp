@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <unordered_set>
 
-#include "types/errors.h"
+#include "util/errors.h"
 
 namespace cffix::types {
 

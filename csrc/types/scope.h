@@ -63,7 +63,7 @@ public:
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
 
-    // Parses and declares `source`. Throws CDefError / types::Error. On error, what was
+    // Parses and declares `source`. Throws CDefError / cffix::Error. On error, what was
     // declared before the faulty declaration stays declared (as in cffi).
     void cdef(std::string_view source, const CdefOptions& options);
 

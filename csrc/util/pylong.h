@@ -1,4 +1,5 @@
-// Reading small Python ints without a call into the interpreter.
+// Python ints: small ones read without a call into the interpreter, and 128-bit values
+// (the parser's constants) made into ints.
 #pragma once
 
 #include <Python.h>
@@ -25,5 +26,8 @@ inline bool compact_long(PyObject* v, long long* out) {
     }
 #endif
 }
+
+// A Python int of any 128-bit value. A new reference, or null with an exception set.
+PyObject* int128_to_python(__int128 v);
 
 }  // namespace cffix

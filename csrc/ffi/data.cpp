@@ -1,8 +1,8 @@
 // The FFI methods of the data layer (ffi.new, ffi.cast, ffi.release...): argument
 // shaping around csrc/data/, which does the work.
 #include "data/cdata.h"
-#include "ffi_object.h"
-#include "types/errors.h"
+#include "ffi/object.h"
+#include "util/errors.h"
 #include "util/args.h"
 
 namespace cffix {
@@ -14,7 +14,7 @@ static CType* ctype_arg(PyObject* self, PyObject* arg) {
     try {
         return ffi_to_ctype(self, arg);
     } catch (...) {
-        types::translate_exception();
+        cffix::translate_exception();
         return nullptr;
     }
 }

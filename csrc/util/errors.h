@@ -1,6 +1,6 @@
-// Errors of the type layer and the translation of C++ exceptions into Python ones.
+// The engine's C++ errors (parse::CDefError derives from Error) and the translation of C++ exceptions into Python ones.
 //
-// parse/ and types/ signal failure with C++ exceptions (parse::CDefError, types::Error);
+// parse/ and types/ signal failure with C++ exceptions (parse::CDefError, cffix::Error);
 // every function that Python calls catches them through translate_exception(), the one
 // place where they become Python exceptions. Layers above types/ (data/, call/) follow
 // the CPython convention instead: return null/false with a Python exception set.
@@ -11,7 +11,7 @@
 
 #include "util/pyref.h"
 
-namespace cffix::types {
+namespace cffix {
 
 enum class ErrorKind {
     FFIError,
@@ -56,4 +56,4 @@ bool init_error_classes(PyObject* module);
 // exception. Always returns null so callers can `return translate_exception();`.
 PyObject* translate_exception();
 
-}  // namespace cffix::types
+}  // namespace cffix

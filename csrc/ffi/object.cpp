@@ -2,22 +2,22 @@
 // methods that must be fast live here in C++. It owns the Scope of its declarations and
 // a dict cache from type strings to CTypes, so a repeated ffi.typeof("...") (and every
 // method taking a type string) costs one dict lookup whatever the size of the cdef.
-#include "ffi_object.h"
+#include "ffi/object.h"
 
 #include <cstring>
 #include <vector>
 
 #include "data/cdata.h"
 #include "data/memory.h"
-#include "types/errors.h"
+#include "util/errors.h"
 #include "util/args.h"
 
 namespace cffix {
 
 using types::CType;
 using types::CTypeRef;
-using types::Error;
-using types::ErrorKind;
+using cffix::Error;
+using cffix::ErrorKind;
 using types::Kind;
 
 static FFIObject* as_ffi(PyObject* self) { return reinterpret_cast<FFIObject*>(self); }
@@ -35,7 +35,7 @@ static PyObject* ffi_new(PyTypeObject* type, PyObject*, PyObject*) {
     try {
         ffi->scope = ffi->scope_owned = new types::Scope();
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
     return self.release();
 }
@@ -124,12 +124,12 @@ CType* ffi_typeof_string(PyObject* self, PyObject* text) {
     if (slot.text == text) return slot.type;
     PyObject* hit = PyDict_GetItemWithError(ffi->typeof_cache, text);
     if (hit) return remember(slot, text, reinterpret_cast<CType*>(hit));
-    if (PyErr_Occurred()) throw types::PythonErrorSet{};
+    if (PyErr_Occurred()) throw cffix::PythonErrorSet{};
     Py_ssize_t len;
     const char* utf8 = PyUnicode_AsUTF8AndSize(text, &len);
-    if (!utf8) throw types::PythonErrorSet{};
+    if (!utf8) throw cffix::PythonErrorSet{};
     CTypeRef t = scope.parse_type(std::string_view(utf8, static_cast<size_t>(len)));
-    if (PyDict_SetItem(ffi->typeof_cache, text, t.object()) < 0) throw types::PythonErrorSet{};
+    if (PyDict_SetItem(ffi->typeof_cache, text, t.object()) < 0) throw cffix::PythonErrorSet{};
     return remember(slot, text, t.get());  // the caches hold it
 }
 
@@ -186,7 +186,7 @@ static PyObject* ffi_cdef(PyObject* self, PyObject* const* args, Py_ssize_t narg
     try {
         scope_of(self).cdef(std::string_view(source, static_cast<size_t>(len)), options);
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
     Py_RETURN_NONE;
 }
@@ -195,7 +195,7 @@ static PyObject* ffi_typeof(PyObject* self, PyObject* arg) {
     try {
         return Py_NewRef(reinterpret_cast<PyObject*>(ffi_to_ctype_or_cdata(self, arg)));
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
 }
 
@@ -223,7 +223,7 @@ static PyObject* ffi_sizeof(PyObject* self, PyObject* arg) {
     try {
         return PyLong_FromLongLong(complete_ctype(self, arg)->size);
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
 }
 
@@ -239,9 +239,9 @@ static PyObject* ffi_alignof(PyObject* self, PyObject* arg) {
             PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown alignment", t->cname.c_str());
             return nullptr;
         }
-        return types::translate_exception();
+        return cffix::translate_exception();
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
 }
 
@@ -257,7 +257,7 @@ static CType* offset_step(CType* t, PyObject* step, bool first, int64_t& offset)
         if (t->flags & types::RF_PARTIAL) throw Error(ErrorKind::VerificationMissing, t->cname);
         types::complete_type(t, true);
         const char* name = PyUnicode_AsUTF8(step);
-        if (!name) throw types::PythonErrorSet{};
+        if (!name) throw cffix::PythonErrorSet{};
         for (const types::FieldInfo& f : t->fields) {
             if (f.name != name) continue;
             if (f.bitshift >= 0)
@@ -267,14 +267,14 @@ static CType* offset_step(CType* t, PyObject* step, bool first, int64_t& offset)
             return f.type;
         }
         PyErr_SetObject(PyExc_KeyError, step);
-        throw types::PythonErrorSet{};
+        throw cffix::PythonErrorSet{};
     }
     if (t->kind == Kind::Array || t->kind == Kind::Pointer) {
         if (!PyLong_Check(step))
             throw Error(ErrorKind::TypeError,
                         "array index must be an int, not " + std::string(Py_TYPE(step)->tp_name));
         long long index = PyLong_AsLongLong(step);
-        if (index == -1 && PyErr_Occurred()) throw types::PythonErrorSet{};
+        if (index == -1 && PyErr_Occurred()) throw cffix::PythonErrorSet{};
         types::complete_type(t->item, true);
         if (index < 0 || (t->kind == Kind::Array && t->length >= 0 && index > t->length))
             throw Error(ErrorKind::IndexError,
@@ -301,7 +301,7 @@ static PyObject* ffi_offsetof(PyObject* self, PyObject* const* args, Py_ssize_t 
         for (Py_ssize_t i = 1; i < nargs; ++i) t = offset_step(t, args[i], i == 1, offset);
         return PyLong_FromLongLong(offset);
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
 }
 
@@ -337,7 +337,7 @@ static PyObject* ffi_getctype(PyObject* self, PyObject* const* args, Py_ssize_t 
         std::string out = types::cname_with(t, text);
         return PyUnicode_FromStringAndSize(out.data(), static_cast<Py_ssize_t>(out.size()));
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
 }
 
@@ -359,7 +359,7 @@ static PyObject* ffi_list_types(PyObject* self, PyObject*) {
         if (!a || !b || !c) return nullptr;
         return PyTuple_Pack(3, a.get(), b.get(), c.get());
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
 }
 
@@ -372,7 +372,7 @@ static PyObject* ffi_include(PyObject* self, PyObject* other) {
     try {
         scope_of(self).include(&scope_of(other));
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
     FFIObject* ffi = as_ffi(self);
     // Keep the included FFI (and so its scope) alive as long as this one.

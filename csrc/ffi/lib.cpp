@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "data/cdata.h"
-#include "ffi_object.h"
+#include "ffi/object.h"
 #include "lib/library.h"
 
 namespace cffix {

@@ -1,12 +1,11 @@
-// Python ints from the parser's 128-bit constants.
-#include "parse/ast.h"
-#include "util/pyref.h"
+// Python ints from 128-bit values (the parser's constants).
+#include "util/pylong.h"
 
-namespace cffix::types {
+namespace cffix {
 
-PyObject* const_int_to_python(parse::ConstInt v) {
+PyObject* int128_to_python(__int128 v) {
     if (v >= INT64_MIN && v <= INT64_MAX) return PyLong_FromLongLong(static_cast<long long>(v));
-    if (v >= 0 && v <= static_cast<parse::ConstInt>(UINT64_MAX))
+    if (v >= 0 && v <= static_cast<__int128>(UINT64_MAX))
         return PyLong_FromUnsignedLongLong(static_cast<unsigned long long>(v));
     // Beyond 64 bits: go through hex text (rare: only huge #define values).
     bool negative = v < 0;
@@ -25,4 +24,4 @@ PyObject* const_int_to_python(parse::ConstInt v) {
     return PyLong_FromString(p, nullptr, 0);
 }
 
-}  // namespace cffix::types
+}  // namespace cffix

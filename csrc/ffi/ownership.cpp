@@ -6,8 +6,8 @@
 
 #include "data/cdata.h"
 #include "data/ownership.h"
-#include "ffi_object.h"
-#include "types/errors.h"
+#include "ffi/object.h"
+#include "util/errors.h"
 #include "util/args.h"
 
 namespace cffix {
@@ -34,7 +34,7 @@ static CType* resolve_type(PyObject* ffi, PyObject* cdecl) {
     try {
         return ffi_to_ctype(ffi, cdecl);
     } catch (...) {
-        types::translate_exception();
+        cffix::translate_exception();
         return nullptr;
     }
 }

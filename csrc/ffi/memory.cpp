@@ -6,9 +6,9 @@
 
 #include "data/cdata.h"
 #include "data/memory.h"
-#include "ffi_object.h"
+#include "ffi/object.h"
 #include "lib/library.h"
-#include "types/errors.h"
+#include "util/errors.h"
 #include "util/args.h"
 
 namespace cffix {
@@ -78,7 +78,7 @@ static PyObject* ffi_from_buffer(PyObject* self, PyObject* const* args, Py_ssize
     try {
         t = ffi_to_ctype(self, values[0] ? values[0] : default_cdecl);
     } catch (...) {
-        return types::translate_exception();
+        return cffix::translate_exception();
     }
     return data::from_buffer(t, values[1], writable);
 }

@@ -1,10 +1,8 @@
-#include "types/errors.h"
+#include "util/errors.h"
 
 #include <new>
 
-#include "parse/ast.h"
-
-namespace cffix::types {
+namespace cffix {
 
 ErrorClasses error_classes;
 
@@ -58,8 +56,6 @@ PyObject* translate_exception() {
         throw;
     } catch (const PythonErrorSet&) {
         // already set
-    } catch (const parse::CDefError& err) {
-        PyErr_SetString(error_classes.cdef_error, err.what());
     } catch (const Error& err) {
         PyErr_SetString(python_class(err.kind()), err.what());
     } catch (const std::bad_alloc&) {
@@ -72,4 +68,4 @@ PyObject* translate_exception() {
     return nullptr;
 }
 
-}  // namespace cffix::types
+}  // namespace cffix

@@ -1,8 +1,8 @@
 // FFI methods of the callback layer (ffi.callback): argument shaping around
 // csrc/call/callback.h, which does the work.
 #include "call/callback.h"
-#include "ffi_object.h"
-#include "types/errors.h"
+#include "ffi/object.h"
+#include "util/errors.h"
 
 namespace cffix {
 
@@ -34,13 +34,13 @@ static CType* function_as_pointer(PyObject* self, PyObject* cdecl) {
 static CType* callback_ctype(PyObject* self, PyObject* cdecl) {
     try {
         return ffi_to_ctype(self, cdecl);
-    } catch (const types::Error& e) {
-        if (e.kind() == types::ErrorKind::CDefError && PyUnicode_Check(cdecl))
+    } catch (const cffix::Error& e) {
+        if (e.kind() == cffix::ErrorKind::CDefError && PyUnicode_Check(cdecl))
             if (CType* t = function_as_pointer(self, cdecl)) return t;
-        types::translate_exception();
+        cffix::translate_exception();
         return nullptr;
     } catch (...) {
-        types::translate_exception();
+        cffix::translate_exception();
         return nullptr;
     }
 }
