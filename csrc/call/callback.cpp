@@ -19,10 +19,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "call/errno.h"
 #include "call/plan.h"
 #include "call/trampoline.h"
-#include "data/convert.h"
-#include "data/ownership.h"
+#include "data/argument.h"
 #include "util/errors.h"
 
 namespace cffix::call {
@@ -35,35 +35,12 @@ using data::CData;
 using types::Conv;
 using types::CType;
 using types::Kind;
-using CTypeRef = Ref<CType>;
-
-// How the handler writes a result into libffi's return slot: integral results narrower
-// than ffi_arg must fill the whole ffi_arg, sign- or zero-extended (libffi's closure
-// contract; C callers may rely on the extension).
-enum class Widen : uint8_t { None, Signed, Unsigned };
-
-// Everything libffi needs for one function type, built once and shared by every
-// callback of that type. (The call layer's CallPlan holds a cif of its own: its libffi
-// types come from the same LibffiTypes rules.)
-struct Signature {
-    explicit Signature(ffi_abi abi) : types(abi) {}
-    CTypeRef fntype;
-    ffi_cif cif{};
-    ffi_type* result_type = nullptr;
-    std::vector<ffi_type*> arg_types;
-    // Per argument: the interned 'S *' for a struct passed by value (the handler gives
-    // the callable an owned copy, reached as a 'S &' view), else null.
-    std::vector<CTypeRef> record_pointers;
-    size_t result_size = 0;  // 0 for void
-    bool result_record = false;
-    Widen widen = Widen::None;
-    LibffiTypes types;  // owns the struct ffi_types
-};
 
 // The non-Python state of one callback, immutable once made (the handler reads it
 // before it holds the GIL).
 struct CallbackState {
-    std::shared_ptr<const Signature> sig;
+    const CallPlan* plan;           // the type's, shared with calls; the callback holds the type
+    size_t result_size;             // bytes of the result type, 0 for void
     std::vector<char> error_value;  // result_size bytes (operator new: 16-byte aligned)
 };
 
@@ -74,145 +51,31 @@ struct CDataCallback : CData {
     CallbackState* state;  // owned
 };
 
-// ---------------------------------------------------------------- signatures
-
-Widen widen_of(const CType* t) {
-    if (t->size >= static_cast<int64_t>(sizeof(ffi_arg))) return Widen::None;
-    switch (t->conv) {
-        case Conv::Int8:
-        case Conv::Int16:
-        case Conv::Int32: return Widen::Signed;
-        case Conv::UInt8:
-        case Conv::UInt16:
-        case Conv::UInt32:
-        case Conv::Bool:
-        case Conv::WChar16: return Widen::Unsigned;
-        case Conv::Char: return std::is_signed_v<char> ? Widen::Signed : Widen::Unsigned;
-        case Conv::WChar32: return (t->flags & types::PF_SIGNED) ? Widen::Signed : Widen::Unsigned;
-        default: return Widen::None;
-    }
-}
-
-void raise_unsupported(CType* fntype, const char* where, const LibffiTypes& types) {
-    PyErr_Format(types.problem_type(), "callback type '%s': %s: %s", fntype->cname.c_str(), where,
-                 types.problem().c_str());
-}
-
-std::shared_ptr<const Signature> build_signature(CType* fntype) {
-    if (fntype->ellipsis) {
-        PyErr_Format(PyExc_NotImplementedError,
-                     "callback type '%s' is variadic: a callback cannot receive '...' "
-                     "arguments (declare the arguments it is called with)",
-                     fntype->cname.c_str());
-        return nullptr;
-    }
-    auto sig = std::make_shared<Signature>(static_cast<ffi_abi>(fntype->abi));
-    sig->fntype = CTypeRef::borrow(fntype);
-    CType* result = fntype->item;
-    if (result->kind == Kind::Void) {
-        sig->result_type = &ffi_type_void;
-    } else {
-        sig->result_type = sig->types.of(result);
-        if (!sig->result_type) {
-            raise_unsupported(fntype, "the result", sig->types);
-            return nullptr;
-        }
-        sig->result_size = static_cast<size_t>(result->size);
-        sig->result_record = result->kind == Kind::Struct;
-        sig->widen = widen_of(result);
-    }
-    for (size_t i = 0; i < fntype->args.size(); ++i) {
-        CType* a = fntype->args[i];
-        ffi_type* at = sig->types.of(a);
-        if (!at) {
-            std::string where = "argument " + std::to_string(i + 1);
-            raise_unsupported(fntype, where.c_str(), sig->types);
-            return nullptr;
-        }
-        sig->arg_types.push_back(at);
-        CTypeRef pointer;
-        if (a->kind == Kind::Struct) {
-            try {
-                pointer = CTypeRef(types::pointer_type(a));
-            } catch (...) {
-                cffix::translate_exception();
-                return nullptr;
-            }
-        }
-        sig->record_pointers.push_back(std::move(pointer));
-    }
-    ffi_status status = ffi_prep_cif(&sig->cif, static_cast<ffi_abi>(fntype->abi),
-                                     static_cast<unsigned>(sig->arg_types.size()), sig->result_type,
-                                     sig->arg_types.data());
-    if (status != FFI_OK) {
-        PyErr_Format(PyExc_NotImplementedError,
-                     "callback type '%s': libffi cannot prepare this signature (status %d)",
-                     fntype->cname.c_str(), static_cast<int>(status));
-        return nullptr;
-    }
-    return sig;
-}
-
-// One Signature per function type, guarded by the GIL. The map holds the type (so its
-// address is never reused for another type) and is never freed: entries are few (one
-// per callback signature in use) and must not be released after the interpreter.
-std::shared_ptr<const Signature> signature_of(CType* fntype) {
-    static auto* cache = new std::unordered_map<CType*, std::shared_ptr<const Signature>>();
-    auto it = cache->find(fntype);
-    if (it != cache->end()) return it->second;
-    std::shared_ptr<const Signature> sig = build_signature(fntype);
-    if (sig) cache->emplace(fntype, sig);
-    return sig;
-}
-
 // ---------------------------------------------------------------- results
 
-// Copies a C value of the result type (result_size bytes at `value`) into libffi's
-// return slot, widened as libffi requires.
-void store_result(const Signature& s, void* ret, const char* value) {
-    if (s.widen == Widen::None) {
+// Copies a C value of the result type at `value` into libffi's return slot: an integer
+// narrower than ffi_arg fills the whole ffi_arg, sign- or zero-extended as a register
+// holds it (libffi's closure contract; C callers may rely on the extension).
+void store_result(const CallbackState& s, void* ret, const char* value) {
+    if (!s.plan->result_widened) {
         memcpy(ret, value, s.result_size);
         return;
     }
-    bool is_signed = s.widen == Widen::Signed;
-    ffi_arg wide = 0;
-    switch (s.result_size) {
-        case 1: {
-            uint8_t v;
-            memcpy(&v, value, 1);
-            wide =
-                is_signed ? static_cast<ffi_arg>(static_cast<ffi_sarg>(static_cast<int8_t>(v))) : v;
-            break;
-        }
-        case 2: {
-            uint16_t v;
-            memcpy(&v, value, 2);
-            wide = is_signed ? static_cast<ffi_arg>(static_cast<ffi_sarg>(static_cast<int16_t>(v)))
-                             : v;
-            break;
-        }
-        default: {
-            uint32_t v;
-            memcpy(&v, value, 4);
-            wide = is_signed ? static_cast<ffi_arg>(static_cast<ffi_sarg>(static_cast<int32_t>(v)))
-                             : v;
-            break;
-        }
-    }
+    auto wide = static_cast<ffi_arg>(data::register_integer(s.plan->result, value));
     memcpy(ret, &wide, sizeof wide);
 }
 
 // Converts what the callable returned into the return slot. False with an exception.
-bool store_python_result(const Signature& s, void* ret, PyObject* value) {
-    CType* t = s.fntype->item;
-    if (s.result_type == &ffi_type_void) {
+bool store_python_result(const CallbackState& s, void* ret, PyObject* value) {
+    CType* t = s.plan->result;
+    if (s.result_size == 0) {
         if (value == Py_None) return true;
         PyErr_Format(PyExc_TypeError,
                      "callback with the return type 'void' must return None, not %s",
                      Py_TYPE(value)->tp_name);
         return false;
     }
-    if (s.result_record) return data::to_c(t, static_cast<char*>(ret), value);
+    if (t->conv == Conv::Record) return data::to_c(t, static_cast<char*>(ret), value);
     alignas(16) char tmp[32] = {};
     if (!data::to_c(t, tmp, value)) return false;
     store_result(s, ret, tmp);
@@ -263,10 +126,10 @@ struct SavedException {
 // The callable raised (or its result did not convert): the error value, or what
 // `onerror` returns, goes back to C; the exception goes to onerror or the hook.
 void handle_error(CDataCallback* cb, void* ret, bool converting_result) {
-    const Signature& s = *cb->state->sig;
+    const CallbackState& s = *cb->state;
     SavedException original;
     original.fetch();
-    if (s.result_size) store_result(s, ret, cb->state->error_value.data());
+    if (s.result_size) store_result(s, ret, s.error_value.data());
     std::string message = "from cffix callback " + repr_of(cb->callable);
     if (converting_result) message += ", trying to convert the result back to C";
     if (cb->onerror) {
@@ -283,7 +146,7 @@ void handle_error(CDataCallback* cb, void* ret, bool converting_result) {
         // onerror failed: report what it was handling, then its own exception.
         SavedException own;
         own.fetch();
-        if (s.result_size) store_result(s, ret, cb->state->error_value.data());
+        if (s.result_size) store_result(s, ret, s.error_value.data());
         original.restore();
         write_unraisable(message);
         own.restore();
@@ -296,21 +159,8 @@ void handle_error(CDataCallback* cb, void* ret, bool converting_result) {
 
 // ---------------------------------------------------------------- the handler
 
-PyObject* arg_to_python(const Signature& s, size_t i, void* src) {
-    CType* t = s.fntype->args[i];
-    if (CType* pointer = s.record_pointers[i].get()) {
-        // A struct by value lives in libffi's frame only during the call: give the
-        // callable its own copy, which it may keep.
-        Ref<CData> copy(data::new_owned(pointer, static_cast<Py_ssize_t>(t->size), 0));
-        if (!copy) return nullptr;
-        memcpy(copy->data, src, static_cast<size_t>(t->size));
-        return data::from_c(t, copy->data, copy.object());
-    }
-    return data::from_c(t, static_cast<char*>(src), nullptr);
-}
-
 void run_callback(CDataCallback* cb, void* ret, void** args) {
-    const Signature& s = *cb->state->sig;
+    const CallbackState& s = *cb->state;
     if (!cb->callable) {
         PyErr_SetString(PyExc_RuntimeError,
                         "callback called after the garbage collector "
@@ -318,7 +168,8 @@ void run_callback(CDataCallback* cb, void* ret, void** args) {
         handle_error(cb, ret, false);
         return;
     }
-    size_t n = s.arg_types.size();
+    CType* fntype = cb->ctype;
+    size_t n = fntype->args.size();
     // One slot before the arguments, for PY_VECTORCALL_ARGUMENTS_OFFSET.
     PyObject* small[9];
     std::vector<PyObject*> large;
@@ -330,7 +181,9 @@ void run_callback(CDataCallback* cb, void* ret, void** args) {
     PyObject** argv = slots + 1;
     size_t converted = 0;
     for (; converted < n; ++converted) {
-        argv[converted] = arg_to_python(s, converted, args[converted]);
+        // Structs by value are copied out of libffi's frame (data::box_record).
+        argv[converted] =
+            data::value_from_c(fntype->args[converted], static_cast<char*>(args[converted]));
         if (!argv[converted]) break;
     }
     PyObject* result = nullptr;
@@ -360,7 +213,7 @@ void on_call(ffi_cif*, void* ret, void** args, void* user_data) {
         // whatever exception state that thread had.
         SavedException outer;
         if (PyErr_Occurred()) outer.fetch();
-        data::saved_errno() = caller_errno;
+        saved_errno() = caller_errno;
         // The callable may drop the last reference to its own callback: keep the state
         // alive until the result is written. (Freeing the closure from here is safe:
         // libffi reads nothing from it once the handler runs.)
@@ -369,7 +222,7 @@ void on_call(ffi_cif*, void* ret, void** args, void* user_data) {
         Py_DECREF(cb);
         if (outer.type) outer.restore();
     }
-    int callback_errno = data::saved_errno();
+    int callback_errno = saved_errno();
     PyGILState_Release(gil);
     errno = callback_errno;  // last, for the same reason
 }
@@ -427,15 +280,23 @@ bool check_arguments(CType* fntype, PyObject* callable, PyObject* onerror) {
     return true;
 }
 
-// The signature and the converted error value of a callback of type `fntype`.
+// The plan and the converted error value of a callback of type `fntype`.
 std::unique_ptr<CallbackState> make_state(CType* fntype, PyObject* error) {
+    if (fntype->ellipsis) {
+        PyErr_Format(PyExc_NotImplementedError,
+                     "callback type '%s' is variadic: a callback cannot receive '...' "
+                     "arguments (declare the arguments it is called with)",
+                     fntype->cname.c_str());
+        return nullptr;
+    }
     auto state = std::make_unique<CallbackState>();
-    state->sig = signature_of(fntype);
-    if (!state->sig) return nullptr;
-    const Signature& s = *state->sig;
-    state->error_value.assign(s.result_size ? s.result_size : 1, 0);
+    state->plan = plan_for(fntype);
+    if (!state->plan) return nullptr;
+    CType* result = fntype->item;
+    state->result_size = result->kind == Kind::Void ? 0 : static_cast<size_t>(result->size);
+    state->error_value.assign(state->result_size ? state->result_size : 1, 0);
     if (error == Py_None) return state;
-    if (s.result_size == 0) {
+    if (state->result_size == 0) {
         PyErr_Format(PyExc_TypeError,
                      "callback type '%s' returns void: it takes no error value (got %s)",
                      fntype->cname.c_str(), Py_TYPE(error)->tp_name);
@@ -461,7 +322,7 @@ bool init_callback_type() {
     t.tp_traverse = callback_traverse;
     t.tp_clear = callback_clear;
     t.tp_free = PyObject_GC_Del;
-    t.tp_base = &data::CData_Type;  // the cdata protocols (cast, compare, call) are inherited
+    t.tp_base = &data::CDataFunction_Type;  // the cdata protocols and the call slot are inherited
     if (PyType_Ready(&t) < 0) return false;
     ready = true;
     return true;
@@ -493,8 +354,9 @@ PyObject* make_callback(CType* fntype, PyObject* callable, PyObject* error, PyOb
     cb->onerror = onerror == Py_None ? nullptr : Py_NewRef(onerror);
     cb->closure = closure;
     cb->state = state.release();
-    // The closure refers to the shared signature's cif, which the state keeps alive.
-    ffi_status status = ffi_prep_closure_loc(closure, const_cast<ffi_cif*>(&cb->state->sig->cif),
+    // The closure refers to the plan's cif, which lives as long as the type the
+    // callback holds.
+    ffi_status status = ffi_prep_closure_loc(closure, const_cast<ffi_cif*>(&cb->state->plan->cif),
                                              on_call, cb, code);
     PyObject_GC_Track(cb);
     if (status != FFI_OK) {

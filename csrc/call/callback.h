@@ -1,7 +1,7 @@
 // Callbacks: a Python callable behind a C function pointer (ffi.callback).
 //
 // make_callback() returns a cdata of the function-pointer type (a CDataCallback, derived
-// from data::CData_Type) whose pointer value is the code address of a libffi closure.
+// from data::CDataFunction_Type) whose pointer value is the code address of a libffi closure.
 // When C calls that address, the closure's handler takes the GIL with PyGILState_Ensure
 // (so any thread may call, including threads Python did not create), converts the
 // arguments with data::from_c, calls the Python callable, and writes its result with
@@ -10,17 +10,17 @@
 //
 // Lifetime: the C function pointer is valid exactly as long as the callback cdata is
 // alive. The cdata owns the closure (freed when the cdata is collected), the libffi cif
-// it points to (through a shared signature), the callable, `onerror` and the error
-// value. Nothing else keeps it alive: a program that hands the pointer to C must keep
+// it points to (the type's call plan, kept while the cdata holds the type), the callable, `onerror`
+// and the error value. Nothing else keeps it alive: a program that hands the pointer to C must keep
 // the cdata referenced for as long as C may call it (e.g. store it next to the C
 // object that holds the pointer, or in a module global for process-lifetime
 // registrations). A call through the pointer after the cdata was collected is
 // undefined behaviour (the closure memory is freed and may be reused), and cannot be
 // detected. Casting the cdata (ffi.cast("void *", cb)) does not keep it alive either.
 //
-// errno, per thread (data/ownership.h): on entry the handler saves the caller's errno
-// into data::saved_errno(), so the callback reads it as ffi.errno; on exit errno is
-// restored from data::saved_errno(), so a callback that sets ffi.errno hands that value
+// errno, per thread (call/errno.h): on entry the handler saves the caller's errno
+// into saved_errno(), so the callback reads it as ffi.errno; on exit errno is
+// restored from saved_errno(), so a callback that sets ffi.errno hands that value
 // back to its C caller.
 //
 // Layer convention (call/): null/false with a Python exception set.

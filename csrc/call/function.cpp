@@ -7,12 +7,11 @@
 #include <iterator>
 #include <utility>
 
+#include "call/errno.h"
 #include "call/plan.h"
 #include "call/thunks.h"
-#include "data/convert.h"
-#include "data/ownership.h"
+#include "data/argument.h"
 #include "util/errors.h"
-#include "util/pylong.h"
 #include "util/small_vector.h"
 
 namespace cffix::call {
@@ -21,142 +20,21 @@ using data::CData;
 using types::Conv;
 using types::Kind;
 
-// ---------------------------------------------------------------- arguments
-
-// Temporaries made for one call (arrays built from lists, NUL-terminated str copies):
-// a few inline, more rarely.
-struct Temporaries {
-    PyObject* inline_refs[4];  // owned, the first `used`
-    std::vector<PyRef> more;
-    int used = 0;
-    void keep(PyRef ref) {
-        if (used < 4)
-            inline_refs[used++] = ref.release();
-        else
-            more.push_back(std::move(ref));
-    }
-    ~Temporaries() {
-        for (int i = 0; i < used; ++i) Py_DECREF(inline_refs[i]);
-    }
-};
-
-// A call argument: what to_c takes, plus what cffi allows only in calls: bytes for
-// `char *`, lists/tuples (and str for wchar_t *) for `T *` through a temporary array,
-// and None for NULL.
-static bool convert_argument(CType* t, char* slot, PyObject* value, Temporaries& temps) {
-    if (t->kind == Kind::Pointer || t->kind == Kind::Function) {
-        if (value == Py_None) {  // NULL (a cffix extension in calls: cffi refuses None)
-            memset(slot, 0, sizeof(void*));
-            return true;
-        }
-    }
-    if (t->kind == Kind::Pointer) {
-        CType* item = t->item;
-        if (PyBytes_Check(value) && takes_bytes(item)) {
-            // The bytes object's buffer is NUL-terminated and lives during the call.
-            char* p = PyBytes_AS_STRING(value);
-            memcpy(slot, &p, sizeof p);
-            return true;
-        }
-        bool wide = item->conv == Conv::WChar16 || item->conv == Conv::WChar32;
-        bool sized_item = item->kind != Kind::Void && item->size > 0;
-        if (sized_item &&
-            (PyList_Check(value) || PyTuple_Check(value) || (wide && PyUnicode_Check(value)))) {
-            PyRef array_type;
-            try {
-                array_type = PyRef(reinterpret_cast<PyObject*>(types::array_type(item, -1)));
-            } catch (...) {
-                cffix::translate_exception();
-                return false;
-            }
-            PyRef array(data::new_cdata(reinterpret_cast<CType*>(array_type.get()), value));
-            if (!array) return false;
-            char* p = reinterpret_cast<CData*>(array.get())->data;
-            memcpy(slot, &p, sizeof p);
-            temps.keep(std::move(array));
-            return true;
-        }
-    }
-    return data::to_c(t, slot, value);
-}
-
-// Narrow integers widened to 64 bits (sign-extended for signed types): callees may read
-// a whole register, and compilers assume small arguments arrive extended.
-static void widen(const CType* t, char* slot) {
-    switch (t->conv) {
-        case Conv::Int8:
-        case Conv::Int16:
-        case Conv::Int32: {
-            int64_t v = data::load_integer(t, slot);
-            memcpy(slot, &v, sizeof v);
-            break;
-        }
-        case Conv::Char: {  // plain char is signed on x86-64, unsigned on AArch64
-            int64_t v = static_cast<char>(*slot);
-            memcpy(slot, &v, sizeof v);
-            break;
-        }
-        default: break;  // unsigned values were stored into a zeroed slot
-    }
-}
-
-// ---------------------------------------------------------------- invoking
-
 using I = ThunkInt;
 using D = ThunkFp;
 
-// ---------------------------------------------------------------- results
-
-// The value of type T at `p` (the raw result buffer: no alignment assumed).
-template <typename T>
-static inline T raw(const char* p) {
-    T v;
+// The 8-byte word at `p` (argument slots are whole, zero-padded words).
+static inline I raw_word(const char* p) {
+    I v;
     memcpy(&v, p, sizeof v);
     return v;
-}
-
-// The rarer result kinds, out of line.
-[[gnu::noinline]] static PyObject* convert_result_slow(const CallPlan* plan, char* rbuf) {
-    switch (plan->result_kind) {
-        case ResultKind::UInt32: return PyLong_FromUnsignedLong(raw<uint32_t>(rbuf));
-        case ResultKind::UInt64: return PyLong_FromUnsignedLongLong(raw<uint64_t>(rbuf));
-        case ResultKind::Float: return PyFloat_FromDouble(raw<float>(rbuf));
-        case ResultKind::Record: {
-            // A struct returned by value: an owned copy, as cffi.
-            CType* r = plan->result;
-            CData* cd = data::new_owned(r, r->size, 0);
-            if (cd) memcpy(cd->data, rbuf, static_cast<size_t>(r->size));
-            return reinterpret_cast<PyObject*>(cd);
-        }
-        default: break;
-    }
-    return data::from_c(plan->result, rbuf, nullptr);
-}
-
-// The Python value of the raw result at `rbuf`; the common kinds inline.
-static inline PyObject* convert_result(const CallPlan* plan, char* rbuf) {
-    switch (plan->result_kind) {
-        case ResultKind::Void: Py_RETURN_NONE;
-        case ResultKind::Int32: return PyLong_FromLong(raw<int32_t>(rbuf));
-        case ResultKind::Int64: return PyLong_FromLongLong(raw<int64_t>(rbuf));
-        case ResultKind::Double: return PyFloat_FromDouble(raw<double>(rbuf));
-        default: return convert_result_slow(plan, rbuf);
-    }
-}
-
-// The thread's errno, its address looked up once per thread (glibc's errno is a call).
-static thread_local int* errno_address __attribute__((tls_model("initial-exec"))) = nullptr;
-static inline int* thread_errno() {
-    int* p = errno_address;
-    if (__builtin_expect(p == nullptr, 0)) p = errno_address = &errno;
-    return p;
 }
 
 // Runs `call` with the thread's saved errno in errno (saved back afterwards), with the
 // GIL released around it unless the function was declared to keep it.
 template <typename Call>
 static inline void call_native(bool release_gil, Call&& call) {
-    int& saved = data::saved_errno();
+    int& saved = saved_errno();
     int* err = thread_errno();
     if (release_gil) {
         Py_BEGIN_ALLOW_THREADS
@@ -259,9 +137,9 @@ static ffi_cif* variadic_cif(CType* fntype, CallPlan* plan, CType* const* vtypes
         v->key.push_back(Ref<CType>::borrow(t));
         v->arg_types.push_back(ft);
     }
-    ffi_status st = ffi_prep_cif_var(
-        &v->cif, static_cast<ffi_abi>(fntype->abi), static_cast<unsigned>(plan->nargs),
-        static_cast<unsigned>(v->arg_types.size()), plan->result_type, v->arg_types.data());
+    ffi_status st = ffi_prep_cif_var(&v->cif, abi_of(fntype), static_cast<unsigned>(plan->nargs),
+                                     static_cast<unsigned>(v->arg_types.size()), plan->result_type,
+                                     v->arg_types.data());
     if (st != FFI_OK) {
         PyErr_Format(PyExc_SystemError, "libffi could not prepare a variadic call (%d)",
                      static_cast<int>(st));
@@ -271,91 +149,39 @@ static ffi_cif* variadic_cif(CType* fntype, CallPlan* plan, CType* const* vtypes
     return &plan->variadic.back()->cif;
 }
 
-// The memory of a struct cdata of exactly type `t` that ffi.new owns (the object itself,
-// or a view such as `p[0]` whose owner is it), unless released; else null: the general
-// path takes other variants and raises the right errors.
-static inline const char* record_memory(PyObject* v, const CType* t) {
-    PyTypeObject* vt = Py_TYPE(v);
-    const CData* cd = reinterpret_cast<const CData*>(v);
-    if (vt == &data::CDataView_Type) {
-        PyObject* owner = static_cast<const data::CDataView*>(cd)->owner;
-        if (Py_TYPE(owner) != &data::CDataOwned_Type ||
-            (reinterpret_cast<const CData*>(owner)->flags & data::CD_RELEASED))
-            return nullptr;
-    } else if (vt != &data::CDataOwned_Type) {
-        return nullptr;
-    }
-    if (cd->ctype != t || (cd->flags & data::CD_RELEASED)) return nullptr;
-    return cd->data;
-}
-
-// One argument straight into its registers, for the common exact types: Python int for
-// integer parameters, float (or int) for floating ones, for pointers a cdata of the very
-// pointer type (or an array of its item), bytes for `char *`, None for NULL; a struct
-// cdata of the very type for a small struct. False (no exception) means "not that
-// simple: take the general path", which also produces the right error.
+// One argument straight into its registers (or stack words) for the common exact cases,
+// converted by data/'s fast companions of to_c (data/argument.h), dispatched on the
+// conversion kind as to_c is. False (no exception) means "not that simple: take the
+// general path", which also produces the right error.
 static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps) {
     CType* t = a.type;
-    switch (a.reg) {
-        case RegClass::Int: {
-            if (t->conv == Conv::Pointer) {
-                PyTypeObject* vt = Py_TYPE(v);
-                // Plain and owning cdata only: views, gc, from_buffer... take the general
-                // path, whose check_released knows them.
-                if (vt == &data::CData_Type || vt == &data::CDataOwned_Type) {
-                    CData* cd = reinterpret_cast<CData*>(v);
-                    bool same = cd->ctype == t ||
-                                (cd->ctype->kind == Kind::Array && cd->ctype->item == t->item);
-                    if (!same || (cd->flags & data::CD_RELEASED)) return false;
-                    ints[a.slot[0]] = reinterpret_cast<I>(cd->data);
-                    return true;
-                }
-                if (vt == &PyBytes_Type && a.bytes) {
-                    // NUL-terminated and alive during the call (cffi passes it the same way).
-                    ints[a.slot[0]] = reinterpret_cast<I>(PyBytes_AS_STRING(v));
-                    return true;
-                }
-                if (v == Py_None) {
-                    ints[a.slot[0]] = 0;
-                    return true;
-                }
-                return false;
-            }
-            if (!PyLong_CheckExact(v)) return false;
-            long long x;
-            if (!compact_long(v, &x)) {
-                int overflow;
-                x = PyLong_AsLongLongAndOverflow(v, &overflow);
-                if (overflow || (x == -1 && PyErr_Occurred())) {
-                    PyErr_Clear();
-                    return false;
-                }
-            }
-            if (x < a.lo || x > a.hi) return false;  // also: not an integer parameter
+    switch (t->conv) {
+        case Conv::Int8:
+        case Conv::Int16:
+        case Conv::Int32:
+        case Conv::Int64:
+        case Conv::UInt8:
+        case Conv::UInt16:
+        case Conv::UInt32:
+        case Conv::UInt64:
+        case Conv::Bool: {
+            int64_t x;
+            if (!data::fast_integer(v, a.range, &x)) return false;
             ints[a.slot[0]] = x;  // sign-extended for signed types, zero-extended otherwise
             return true;
         }
-        case RegClass::Double:
-        case RegClass::Float: {
+        case Conv::Pointer: {
+            void* p;
+            if (!data::fast_pointer(v, t, a.bytes, &p)) return false;
+            ints[a.slot[0]] = reinterpret_cast<I>(p);
+            return true;
+        }
+        case Conv::Float:
+        case Conv::Double: {
             double d;
-            if (PyFloat_CheckExact(v)) {
-                d = PyFloat_AS_DOUBLE(v);
-            } else if (PyLong_CheckExact(v)) {
-                long long x;
-                if (compact_long(v, &x)) {
-                    d = static_cast<double>(x);
-                } else {
-                    d = PyLong_AsDouble(v);
-                    if (d == -1.0 && PyErr_Occurred()) {
-                        PyErr_Clear();
-                        return false;
-                    }
-                }
-            } else {
-                return false;
-            }
+            if (!data::fast_double(v, &d)) return false;
             D word = d;
-            if (a.reg == RegClass::Float) {
+            if (t->conv == Conv::Float) {
                 float f = static_cast<float>(d);
                 word = 0;
                 memcpy(&word, &f, sizeof f);  // a float travels in the low half
@@ -366,9 +192,8 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
                 fps[a.slot[0]] = word;
             return true;
         }
-        case RegClass::Record:
-        case RegClass::Memory: {
-            const char* mem = record_memory(v, t);
+        case Conv::Record: {
+            const char* mem = data::fast_record(v, t);
             if (!mem) return false;
             if (a.stack) {  // its words in order, the last one zero-padded
                 ints[a.slot[0] + a.words - 1] = 0;
@@ -394,9 +219,8 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
             }
             return true;
         }
-        case RegClass::None: break;
+        default: return false;  // char, wide chars, function pointers, ...: the general path
     }
-    return false;
 }
 
 // The fast path: every argument simple (see fast_argument), a thunk, no libffi.
@@ -429,7 +253,7 @@ template <Py_ssize_t N = -1>
     alignas(16) char result[16];
     ThunkCaller caller = plan->caller;
     call_native(release_gil, [&] { caller(fn, ints, fps, result); });
-    *out = convert_result(plan, result);
+    *out = data::value_from_c(plan->result, result);
     return true;
 }
 
@@ -470,11 +294,11 @@ template <Py_ssize_t N = -1>
         if (!heap_values) return PyErr_NoMemory();
         values = heap_values.get();
     }
-    Temporaries temps;
+    data::CallTemporaries temps;
     for (Py_ssize_t k = 0; k < nfixed; ++k) {
         const ArgSpec& a = plan->args[static_cast<size_t>(k)];
         char* slot = buffer + a.offset;
-        if (!convert_argument(a.type, slot, args[k], temps)) return nullptr;
+        if (!data::argument_to_c(a.type, slot, args[k], temps)) return nullptr;
         values[k] = slot;
     }
 
@@ -494,12 +318,12 @@ template <Py_ssize_t N = -1>
         D fps[kThunkFpRegs] = {};
         for (const ArgSpec& a : plan->args) {
             char* slot = buffer + a.offset;
-            if (a.stack) {  // buffer slots are whole, zero-padded eightbytes
-                if (a.reg == RegClass::Int) widen(a.type, slot);
+            if (a.reg == RegClass::Int) {  // narrow integers widened to the whole word
+                ints[a.slot[0]] = data::needs_widening(a.type)
+                                      ? data::register_integer(a.type, slot)
+                                      : raw_word(slot);
+            } else if (a.stack) {  // buffer slots are whole, zero-padded eightbytes
                 memcpy(&ints[a.slot[0]], slot, 8 * size_t{a.words});
-            } else if (a.reg == RegClass::Int) {
-                widen(a.type, slot);
-                memcpy(&ints[a.slot[0]], slot, sizeof(I));
             } else if (a.reg == RegClass::Record) {
                 for (int w = 0; w < a.words; ++w)  // slots are whole, zero-padded eightbytes
                     memcpy(a.fp_words >> w & 1 ? static_cast<void*>(&fps[a.slot[w]])
@@ -511,7 +335,7 @@ template <Py_ssize_t N = -1>
         }
         ThunkCaller caller = plan->caller;
         call_native(release_gil, [&] { caller(fn, ints, fps, result); });
-        return convert_result(plan, result);
+        return data::value_from_c(plan->result, result);
     }
 
     ffi_cif* cif = &plan->cif;
@@ -532,7 +356,7 @@ template <Py_ssize_t N = -1>
                 return nullptr;
             }
             char* slot = buffer + offset;
-            if (!convert_argument(t, slot, args[k], temps)) return nullptr;
+            if (!data::argument_to_c(t, slot, args[k], temps)) return nullptr;
             values[k] = slot;
             offset += 16;
         }
@@ -542,15 +366,12 @@ template <Py_ssize_t N = -1>
 
     call_native(release_gil,
                 [&] { ffi_call(cif, reinterpret_cast<void (*)()>(fn), result, values); });
-    return convert_result(plan, result);
+    return data::value_from_c(plan->result, result);
 }
 
-[[gnu::always_inline]] static inline PyObject* invoke(CType* fntype, void* fn,
+[[gnu::always_inline]] static inline PyObject* invoke(CType* fntype, CallPlan* plan, void* fn,
                                                       PyObject* const* args, Py_ssize_t nargs,
                                                       bool release_gil) {
-    CallPlan* plan =
-        fntype->call_plan ? static_cast<CallPlan*>(fntype->call_plan) : plan_for(fntype);
-    if (!plan) return nullptr;
     if (nargs == plan->fast_nargs && fn && !force_libffi) {
         PyObject* r;
         if (invoke_fast(plan, fn, args, release_gil, &r)) return r;
@@ -560,30 +381,33 @@ template <Py_ssize_t N = -1>
 
 // ---------------------------------------------------------------- function objects
 
-// A plain struct with the CData header first (not a subclass), so that offsetof is
-// well-defined for tp_vectorcall_offset.
-struct CDataFunction {
+// A library function (lib.f): a function pointer (data::CDataFunction_Type) with a name,
+// a GIL policy, a vectorcall entry and its plan at hand. A plain struct with the CData
+// header first, so that offsetof is well-defined for tp_vectorcall_offset.
+struct LibFunction {
     CData base;
     vectorcallfunc vectorcall;
     PyObject* name;  // str
+    CallPlan* plan;  // null until the first call; kept alive by base.ctype
     bool release_gil;
 };
 
-static PyTypeObject CDataFunction_Type;
+static PyTypeObject LibFunction_Type;
 
-static void specialize(CDataFunction* f);
+static void specialize(LibFunction* f);
 
 // The entry of every function object until its first call, and the general one after.
 static PyObject* function_vectorcall(PyObject* self, PyObject* const* args, size_t nargsf,
                                      PyObject* kwnames) {
-    auto* f = reinterpret_cast<CDataFunction*>(self);
+    auto* f = reinterpret_cast<LibFunction*>(self);
     if (kwnames && PyTuple_GET_SIZE(kwnames)) {
         PyErr_SetString(PyExc_TypeError,
                         "a cdata function cannot be called with keyword arguments");
         return nullptr;
     }
-    PyObject* r =
-        invoke(f->base.ctype, f->base.data, args, PyVectorcall_NARGS(nargsf), f->release_gil);
+    if (!f->plan && !(f->plan = plan_for(f->base.ctype))) return nullptr;
+    PyObject* r = invoke(f->base.ctype, f->plan, f->base.data, args, PyVectorcall_NARGS(nargsf),
+                         f->release_gil);
     if (f->vectorcall == function_vectorcall) specialize(f);
     return r;
 }
@@ -594,24 +418,23 @@ static PyObject* function_vectorcall(PyObject* self, PyObject* const* args, size
 template <Py_ssize_t N>
 static PyObject* function_vectorcall_fixed(PyObject* self, PyObject* const* args, size_t nargsf,
                                            PyObject* kwnames) {
-    auto* f = reinterpret_cast<CDataFunction*>(self);
+    auto* f = reinterpret_cast<LibFunction*>(self);
     if (PyVectorcall_NARGS(nargsf) == N && !kwnames && !force_libffi) {
-        const auto* plan = static_cast<const CallPlan*>(f->base.ctype->call_plan);
         PyObject* r;
-        if (invoke_fast<N>(plan, f->base.data, args, f->release_gil, &r)) return r;
+        if (invoke_fast<N>(f->plan, f->base.data, args, f->release_gil, &r)) return r;
     }
     return function_vectorcall(self, args, nargsf, kwnames);
 }
 
 // Switches `f` to its fixed-count entry once its plan exists (built by the first call)
 // and its thunk can make the call.
-static void specialize(CDataFunction* f) {
+static void specialize(LibFunction* f) {
     static constexpr vectorcallfunc fixed[] = {
         function_vectorcall_fixed<0>, function_vectorcall_fixed<1>, function_vectorcall_fixed<2>,
         function_vectorcall_fixed<3>, function_vectorcall_fixed<4>, function_vectorcall_fixed<5>,
         function_vectorcall_fixed<6>,
     };
-    const auto* plan = static_cast<const CallPlan*>(f->base.ctype->call_plan);
+    const CallPlan* plan = f->plan;
     if (!plan || !f->base.data || plan->fast_nargs < 0 ||
         plan->fast_nargs >= static_cast<Py_ssize_t>(std::size(fixed)))
         return;
@@ -619,7 +442,7 @@ static void specialize(CDataFunction* f) {
 }
 
 static void function_dealloc(PyObject* self) {
-    auto* f = reinterpret_cast<CDataFunction*>(self);
+    auto* f = reinterpret_cast<LibFunction*>(self);
     if (f->base.weakreflist) PyObject_ClearWeakRefs(self);
     Py_CLEAR(f->base.ctype);
     Py_CLEAR(f->name);
@@ -631,7 +454,9 @@ PyObject* make_function(CType* fntype, void* address, const std::string& name, b
         PyErr_Format(PyExc_TypeError, "expected a function ctype, got '%s'", fntype->cname.c_str());
         return nullptr;
     }
-    auto* f = PyObject_New(CDataFunction, &CDataFunction_Type);
+    PyRef text(PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size())));
+    if (!text) return nullptr;
+    auto* f = PyObject_New(LibFunction, &LibFunction_Type);
     if (!f) return nullptr;
     Py_INCREF(fntype);
     f->base.ctype = fntype;
@@ -639,28 +464,26 @@ PyObject* make_function(CType* fntype, void* address, const std::string& name, b
     f->base.length = 0;
     f->base.flags = 0;
     f->base.weakreflist = nullptr;
-    f->name = nullptr;
     f->vectorcall = function_vectorcall;
+    f->name = text.release();
+    f->plan = nullptr;
     f->release_gil = release_gil;
-    f->name = PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
-    if (!f->name) {
-        Py_DECREF(f);
-        return nullptr;
-    }
     return reinterpret_cast<PyObject*>(f);
 }
 
-PyObject* call_cdata(CData* fn, PyObject* args, PyObject* kwargs) {
-    if (fn->ctype->kind != Kind::Function) {
-        PyErr_Format(PyExc_TypeError, "cdata '%s' is not callable", fn->ctype->cname.c_str());
-        return nullptr;
-    }
+// The call slot of every other function pointer (ffi.cast, fields, callbacks): the
+// tuple-based path, its plan looked up per call.
+static PyObject* call_function_pointer(PyObject* self, PyObject* args, PyObject* kwargs) {
+    auto* fn = reinterpret_cast<CData*>(self);
     if (kwargs && PyDict_GET_SIZE(kwargs)) {
         PyErr_SetString(PyExc_TypeError,
                         "a cdata function cannot be called with keyword arguments");
         return nullptr;
     }
-    return invoke(fn->ctype, fn->data, &PyTuple_GET_ITEM(args, 0), PyTuple_GET_SIZE(args), true);
+    CallPlan* plan = plan_for(fn->ctype);
+    if (!plan) return nullptr;
+    return invoke(fn->ctype, plan, fn->data, &PyTuple_GET_ITEM(args, 0), PyTuple_GET_SIZE(args),
+                  true);
 }
 
 // cffix._core._force_libffi(flag): route every call through libffi (for tests that check
@@ -680,18 +503,18 @@ static PyMethodDef call_module_methods[] = {
 };
 
 bool init_call_types(PyObject* module) {
-    PyTypeObject& t = CDataFunction_Type;
+    if (!data::init_function_type(call_function_pointer)) return false;
+    PyTypeObject& t = LibFunction_Type;
     Py_SET_REFCNT(&t, 1);
-    t.tp_name = "cffix.CDataFunction";
-    t.tp_basicsize = sizeof(CDataFunction);
-    t.tp_base = &data::CData_Type;
+    t.tp_name = "cffix.CDataLibFunction";
+    t.tp_basicsize = sizeof(LibFunction);
+    t.tp_base = &data::CDataFunction_Type;
     t.tp_dealloc = function_dealloc;
     t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL;
-    t.tp_vectorcall_offset = offsetof(CDataFunction, vectorcall);
+    t.tp_vectorcall_offset = offsetof(LibFunction, vectorcall);
     t.tp_call = PyVectorcall_Call;
     t.tp_doc = "A C function, callable from Python (lib.f in ABI mode).";
     if (PyType_Ready(&t) < 0) return false;
-    data::cdata_call_hook = call_cdata;
     return PyModule_AddFunctions(module, call_module_methods) == 0;
 }
 

@@ -1,7 +1,7 @@
 // Calling C functions from Python (ABI mode): call plans and callable function cdata.
 //
 // A CallPlan is built once per function type (function CTypes are interned, so once per
-// signature) and cached on the CType: per-argument converters, the argument buffer
+// signature) and kept in call/'s plan table (plan.h): per-argument converters, the argument buffer
 // layout, a libffi cif, and where the signature allows it a fast thunk that calls the
 // function directly through an exact prototype (call/thunks.h): arguments in registers
 // (x86-64 System V, AArch64), and on x86-64 also structs by value and arguments past the
@@ -25,9 +25,8 @@ namespace cffix::call {
 PyObject* make_function(types::CType* fntype, void* address, const std::string& name,
                         bool release_gil);
 
-// Calls any function-typed cdata (e.g. from ffi.cast): the slower, tuple-based path.
-PyObject* call_cdata(data::CData* fn, PyObject* args, PyObject* kwargs);
-
+// Readies the function types: data::CDataFunction_Type with its call slot (any function
+// pointer is callable, through a tuple-based path), and the library functions' type.
 bool init_call_types(PyObject* module);
 
 }  // namespace cffix::call

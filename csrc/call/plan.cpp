@@ -1,6 +1,8 @@
 // Building call plans: libffi types and cif, argument buffer layout, thunk eligibility.
 #include "call/plan.h"
 
+#include <unordered_map>
+
 #include "call/thunks.h"
 #include "util/errors.h"
 
@@ -215,8 +217,9 @@ static bool memory_record(const CType* t) {
 }
 
 static ArgSpec arg_spec(CType* a, uint32_t offset) {
-    ArgSpec spec{a, offset, reg_class(a), 1, 0, 8, false, {0, 0}, false, 1, 0};
-    spec.bytes = a->kind == Kind::Pointer && takes_bytes(a->item);
+    ArgSpec spec{a, offset, reg_class(a), 1,     0,
+                 8, false,  {0, 0},       false, data::integer_range(a->conv)};
+    spec.bytes = a->kind == Kind::Pointer && data::takes_bytes(a->item);
     if (spec.reg == RegClass::None && record_words(a, spec.words, spec.fp_words)) {
         spec.reg = RegClass::Record;
         spec.tail = static_cast<uint8_t>(a->size - 8 * (spec.words - 1));
@@ -226,17 +229,6 @@ static ArgSpec arg_spec(CType* a, uint32_t offset) {
         spec.tail = static_cast<uint8_t>(a->size - 8 * (spec.words - 1));
     }
     if (spec.reg == RegClass::Float || spec.reg == RegClass::Double) spec.fp_words = 1;
-    switch (a->conv) {
-        case Conv::Int8: spec.lo = INT8_MIN, spec.hi = INT8_MAX; break;
-        case Conv::Int16: spec.lo = INT16_MIN, spec.hi = INT16_MAX; break;
-        case Conv::Int32: spec.lo = INT32_MIN, spec.hi = INT32_MAX; break;
-        case Conv::Int64: spec.lo = INT64_MIN, spec.hi = INT64_MAX; break;
-        case Conv::UInt8: spec.lo = 0, spec.hi = UINT8_MAX; break;
-        case Conv::UInt16: spec.lo = 0, spec.hi = UINT16_MAX; break;
-        case Conv::UInt32: spec.lo = 0, spec.hi = UINT32_MAX; break;
-        case Conv::UInt64: spec.lo = 0, spec.hi = INT64_MAX; break;  // larger: slow path
-        default: break;
-    }
     return spec;
 }
 
@@ -327,22 +319,6 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
 #endif
 }
 
-static ResultKind result_kind(const CType* r) {
-    if (r->kind == Kind::Void) return ResultKind::Void;
-    if (r->kind == Kind::Struct || r->kind == Kind::Union) return ResultKind::Record;
-    switch (r->conv) {
-        case Conv::Int32: return ResultKind::Int32;
-        case Conv::Int64: return ResultKind::Int64;
-        case Conv::UInt32: return ResultKind::UInt32;
-        case Conv::UInt64: return ResultKind::UInt64;
-        case Conv::Double: return ResultKind::Double;
-        case Conv::Float: return ResultKind::Float;
-        default: return ResultKind::Other;
-    }
-}
-
-static void free_plan(void* p) { delete static_cast<CallPlan*>(p); }
-
 // Refuses a signature whose argument or result libffi cannot carry, as cffi does.
 static bool unsupported(const CType* fntype, const std::string& where, const LibffiTypes& types) {
     PyErr_Format(types.problem_type(), "'%s': %s: %s", fntype->cname.c_str(), where.c_str(),
@@ -350,8 +326,9 @@ static bool unsupported(const CType* fntype, const std::string& where, const Lib
     return false;
 }
 
-// Arguments and results need a size: an opaque struct by value is a TypeError, as cffi.
-static bool complete(CType* t, const CType* fntype) {
+// Arguments and results need a size: an opaque struct by value is a TypeError, with
+// cffi's words first.
+static bool complete(CType* t, const CType* fntype, bool result) {
     try {
         if (types::complete_type(t, false)) return true;
     } catch (...) {
@@ -359,25 +336,38 @@ static bool complete(CType* t, const CType* fntype) {
         return false;
     }
     PyErr_Format(PyExc_TypeError,
-                 "'%s': ctype '%s' has an unknown size (an opaque struct must be passed by "
-                 "pointer)",
-                 fntype->cname.c_str(), t->cname.c_str());
+                 result ? "result type '%s' is not yet initialized (in '%s': an opaque struct "
+                          "must be returned by pointer)"
+                        : "ctype '%s' has incomplete type (in '%s': an opaque struct must be "
+                          "passed by pointer)",
+                 t->cname.c_str(), fntype->cname.c_str());
     return false;
 }
 
-CallPlan* plan_for(CType* fntype) {
-    if (fntype->call_plan) return static_cast<CallPlan*>(fntype->call_plan);
-    auto plan = std::make_unique<CallPlan>(static_cast<ffi_abi>(fntype->abi));
+ffi_abi abi_of(const CType* fntype) {
+    switch (fntype->callconv) {
+#if defined(_WIN32) && !defined(_WIN64)
+        case types::CallConv::Stdcall: return FFI_STDCALL;
+        case types::CallConv::Fastcall: return FFI_FASTCALL;
+        case types::CallConv::Cdecl: return FFI_MS_CDECL;
+#endif
+        default: return FFI_DEFAULT_ABI;
+    }
+}
+
+static std::unique_ptr<CallPlan> build_plan(CType* fntype) {
+    auto plan = std::make_unique<CallPlan>(abi_of(fntype));
     plan->result = fntype->item;
-    if (plan->result->kind != Kind::Void && !complete(plan->result, fntype)) return nullptr;
+    if (plan->result->kind != Kind::Void && !complete(plan->result, fntype, true)) return nullptr;
     plan->result_type =
         plan->result->kind == Kind::Void ? &ffi_type_void : plan->types.of(plan->result);
     if (!plan->result_type) return unsupported(fntype, "the result", plan->types), nullptr;
     size_t rsize = plan->result->kind == Kind::Void ? 0 : static_cast<size_t>(plan->result->size);
     plan->result_size = std::max(rsize, sizeof(ffi_arg));
+    plan->result_widened = rsize < sizeof(ffi_arg) && data::needs_widening(plan->result);
     size_t offset = 0;
     for (CType* a : fntype->args) {
-        if (!complete(a, fntype)) return nullptr;
+        if (!complete(a, fntype, false)) return nullptr;
         ffi_type* ft = plan->types.of(a);
         if (!ft) {
             std::string where = "argument " + std::to_string(plan->args.size() + 1);
@@ -397,18 +387,53 @@ CallPlan* plan_for(CType* fntype) {
     if (plan->thunk != Thunk::None) plan->caller = thunk_caller(plan->thunk, ints, fps);
     if (!plan->caller) plan->thunk = Thunk::None;
     if (plan->thunk != Thunk::None) plan->fast_nargs = plan->nargs;
-    plan->result_kind = result_kind(plan->result);
-    ffi_status st = ffi_prep_cif(&plan->cif, static_cast<ffi_abi>(fntype->abi),
-                                 static_cast<unsigned>(plan->arg_types.size()), plan->result_type,
-                                 plan->arg_types.data());
+    ffi_status st =
+        ffi_prep_cif(&plan->cif, abi_of(fntype), static_cast<unsigned>(plan->arg_types.size()),
+                     plan->result_type, plan->arg_types.data());
     if (st != FFI_OK) {
         PyErr_Format(PyExc_SystemError, "libffi could not prepare a call to '%s' (status %d)",
                      fntype->cname.c_str(), static_cast<int>(st));
         return nullptr;
     }
-    fntype->call_plan = plan.release();
-    fntype->call_plan_free = free_plan;
-    return static_cast<CallPlan*>(fntype->call_plan);
+    return plan;
+}
+
+// The plans, by function type, guarded by the GIL. Each entry holds a weak reference to
+// its type whose callback (forget_plan, bound to the type's address) drops the entry
+// when the type dies, so a later type at the same address never finds a stale plan.
+struct PlanEntry {
+    std::unique_ptr<CallPlan> plan;
+    PyRef weakref;
+};
+static std::unordered_map<const CType*, PlanEntry>& plans() {
+    static auto* table = new std::unordered_map<const CType*, PlanEntry>();  // never freed:
+    return *table;  // plans may be looked up while the interpreter finalizes
+}
+
+static PyObject* forget_plan(PyObject* address, PyObject* /*weakref*/) {
+    auto it = plans().find(static_cast<const CType*>(PyLong_AsVoidPtr(address)));
+    if (it != plans().end()) {
+        PlanEntry dead = std::move(it->second);  // destroyed after the erase
+        plans().erase(it);
+    }
+    Py_RETURN_NONE;
+}
+static PyMethodDef forget_plan_def = {"_forget_plan", forget_plan, METH_O, nullptr};
+
+CallPlan* plan_for(CType* fntype) {
+    auto it = plans().find(fntype);
+    if (it != plans().end()) return it->second.plan.get();
+    std::unique_ptr<CallPlan> plan = build_plan(fntype);
+    if (!plan) return nullptr;
+    PyRef address(PyLong_FromVoidPtr(fntype));
+    if (!address) return nullptr;
+    PyRef callback(PyCFunction_New(&forget_plan_def, address.get()));
+    if (!callback) return nullptr;
+    PyRef weakref(PyWeakref_NewRef(reinterpret_cast<PyObject*>(fntype), callback.get()));
+    if (!weakref) return nullptr;
+    CallPlan* result = plan.get();
+    plans().emplace(fntype, PlanEntry{std::move(plan), std::move(weakref)});
+    return result;
 }
 
 }  // namespace cffix::call

@@ -1,4 +1,9 @@
-// Call plans: what a call through one function type needs, computed once.
+// Call plans: what a call through one function type needs, computed once, and shared by
+// the calls of that type (ABI-mode functions, function pointers) and its callbacks.
+//
+// Plans live in call/, in a table keyed by function type (types/ knows nothing of
+// calls); a plan is freed when its type dies. A function object keeps its plan's
+// address: it holds its type, which keeps the plan.
 #pragma once
 
 #include <ffi.h>
@@ -7,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "data/cdata.h"
+#include "data/argument.h"
 
 namespace cffix::call {
 
@@ -20,18 +25,18 @@ using types::CType;
 enum class RegClass : uint8_t { Int, Float, Double, Record, Memory, None };
 
 struct ArgSpec {
-    CType* type;       // borrowed: the function CType holds its argument types
-    uint32_t offset;   // where its value lives in the argument buffer (8-byte multiples)
-    RegClass reg;      // RegClass::None: not passable through the thunk
-    uint8_t words;     // eightbytes: 1 for scalars, 1 or 2 for a Record, more for Memory
-    uint8_t fp_words;  // Record: bit w set when eightbyte w travels in a vector register
-    uint8_t tail;      // Record, Memory: bytes of its last eightbyte (1..8)
-    bool stack;        // thunk plans: the argument goes to the stack (registers ran out,
-                       // or Memory); its words are then ints[slot[0]] and on, in order
-    uint8_t slot[2];   // thunk plans: the register index (in its class) of each word
-    bool bytes;        // a pointer that takes bytes in calls (see takes_bytes)
-    int64_t lo, hi;    // integers: the range a Python int must be in (fast path);
-                       // empty (lo > hi) for every other type
+    CType* type;           // borrowed: the function CType holds its argument types
+    uint32_t offset;       // where its value lives in the argument buffer (8-byte multiples)
+    RegClass reg;          // RegClass::None: not passable through the thunk
+    uint8_t words;         // eightbytes: 1 for scalars, 1 or 2 for a Record, more for Memory
+    uint8_t fp_words;      // Record: bit w set when eightbyte w travels in a vector register
+    uint8_t tail;          // Record, Memory: bytes of its last eightbyte (1..8)
+    bool stack;            // thunk plans: the argument goes to the stack (registers ran out,
+                           // or Memory); its words are then ints[slot[0]] and on, in order
+    uint8_t slot[2];       // thunk plans: the register index (in its class) of each word
+    bool bytes;            // a pointer that takes bytes in calls (data::takes_bytes)
+    data::IntRange range;  // integers: data::integer_range of the type, kept here so the
+                           // fast path reads it with the rest of the spec
 };
 
 // The prototype the thunk calls through, by where the result comes back: nothing, the
@@ -44,19 +49,6 @@ enum class Thunk : uint8_t { None, Void, Int, Float, Double, IntInt, DblDbl, Int
 using ThunkInt = int64_t;
 using ThunkFp = double;
 using ThunkCaller = void (*)(void* fn, const ThunkInt* ints, const ThunkFp* fps, char* rbuf);
-
-// How the result becomes a Python object.
-enum class ResultKind : uint8_t {
-    Void,
-    Int32,
-    Int64,
-    UInt32,
-    UInt64,
-    Double,
-    Float,
-    Record,
-    Other
-};
 
 // The cif of a variadic call with one tuple of variadic argument types.
 struct VariadicCif {
@@ -103,28 +95,24 @@ struct CallPlan {
     size_t buffer_size = 0;      // bytes of argument storage for the fixed arguments
     CType* result = nullptr;
     ffi_type* result_type = nullptr;
-    size_t result_size = 0;  // at least sizeof(ffi_arg)
+    size_t result_size = 0;       // at least sizeof(ffi_arg)
+    bool result_widened = false;  // an integer narrower than a register (callbacks
+                                  // extend it to a whole ffi_arg, as libffi requires)
     Thunk thunk = Thunk::None;
     ThunkCaller caller = nullptr;  // set exactly when thunk != Thunk::None
     bool stack_words = false;      // the thunk passes words on the stack: it then reads
                                    // every register, so the fast path zeroes them
-    ResultKind result_kind = ResultKind::Other;
     // Variadic calls: one cif per tuple of variadic argument types, built on first use;
     // few tuples per function in practice, so a scan (hash first) finds them.
     std::vector<std::unique_ptr<VariadicCif>> variadic;
 };
 
-// Whether a `T *` argument takes a bytes object (its buffer, NUL-terminated), as cffi
-// allows for char-like T (and void).
-inline bool takes_bytes(const CType* pointee) {
-    using types::Conv;
-    return pointee->conv == Conv::Char || pointee->conv == Conv::Int8 ||
-           pointee->conv == Conv::UInt8 || pointee->kind == types::Kind::Void;
-}
-
-// The plan of a function type, built and cached on first use. Null + exception for
-// signatures libffi cannot call (unions or bitfield structs by value...).
+// The plan of a function type, built on first use and kept while the type lives. Null +
+// exception for signatures libffi cannot call (unions or bitfield structs by value...).
 CallPlan* plan_for(CType* fntype);
+
+// The libffi ABI of a function type's calling convention.
+ffi_abi abi_of(const CType* fntype);
 
 // The libffi type of a primitive, pointer or function-pointer type (enums as their
 // integer), or null for anything else. The one mapping used by calls and callbacks.

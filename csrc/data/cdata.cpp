@@ -11,7 +11,7 @@ namespace cffix::data {
 using types::Conv;
 using types::Kind;
 
-PyTypeObject CData_Type, CDataValue_Type, CDataView_Type, CDataOwned_Type;
+PyTypeObject CData_Type, CDataValue_Type, CDataView_Type, CDataOwned_Type, CDataFunction_Type;
 
 // Memory in inline storage up to this size: the whole object then stays within
 // pymalloc's small-object limit (512 bytes). Larger blocks are separate, so that
@@ -35,7 +35,8 @@ static void init_header(CData* cd, CType* ctype) {
 }
 
 CData* new_pointer(CType* ctype, void* ptr) {
-    CData* cd = PyObject_New(CData, &CData_Type);
+    CData* cd =
+        PyObject_New(CData, ctype->kind == Kind::Function ? &CDataFunction_Type : &CData_Type);
     if (!cd) return nullptr;
     init_header(cd, ctype);
     cd->data = static_cast<char*>(ptr);
@@ -218,18 +219,22 @@ static PyObject* cdata_repr(PyObject* self) {
 
 extern void fill_cdata_protocols(PyTypeObject* type);
 
+// `call`: the call slot of callable cdata (others get the protocols' "not callable" one).
 static bool ready(PyTypeObject& type, const char* name, size_t size, destructor dealloc,
-                  const char* doc, PyTypeObject* base) {
+                  const char* doc, PyTypeObject* base, ternaryfunc call = nullptr) {
     Py_SET_REFCNT(&type, 1);
     type.tp_name = name;
     type.tp_basicsize = static_cast<Py_ssize_t>(size);
     type.tp_dealloc = dealloc;
     type.tp_repr = cdata_repr;
-    type.tp_flags = Py_TPFLAGS_DEFAULT | (base ? 0 : Py_TPFLAGS_BASETYPE);
+    // Bases of other variants: CData itself, and function pointers (library functions
+    // and callbacks derive from them).
+    type.tp_flags = Py_TPFLAGS_DEFAULT | (base && !call ? 0 : Py_TPFLAGS_BASETYPE);
     type.tp_doc = doc;
     type.tp_weaklistoffset = offsetof(CData, weakreflist);
     type.tp_base = base;
     fill_cdata_protocols(&type);
+    if (call) type.tp_call = call;
     return PyType_Ready(&type) == 0;
 }
 
@@ -244,6 +249,11 @@ bool init_cdata_types(PyObject* module) {
                "C memory owned by this object (from ffi.new).", &CData_Type))
         return false;
     return PyModule_AddObjectRef(module, "CData", reinterpret_cast<PyObject*>(&CData_Type)) >= 0;
+}
+
+bool init_function_type(ternaryfunc call) {
+    return ready(CDataFunction_Type, "cffix.CDataFunction", sizeof(CData), cdata_dealloc,
+                 "A C function pointer, callable from Python.", &CData_Type, call);
 }
 
 }  // namespace cffix::data

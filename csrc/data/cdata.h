@@ -12,6 +12,7 @@
 //                     allocation, one object), else a separate heap block that
 //                     ffi.release() frees at once. Allocated through PyObject_Malloc /
 //                     PyMem_Calloc, so tracemalloc sees it.
+//   CDataFunction_Type  function pointers: as CData_Type, callable (see below).
 //   (ffi.gc, from_buffer, handles and custom allocators add their own variants.)
 //
 // For pointer-typed owning cdata (ffi.new("int *")) `data` is the pointer value, which
@@ -119,8 +120,13 @@ PyObject* cast(CType* t, PyObject* value);
 // partial type).
 bool require_size(CType* t, const char* what);
 
-// Calling a function-typed cdata: installed by the call layer (call/ is above data/).
-extern PyObject* (*cdata_call_hook)(CData* fn, PyObject* args, PyObject* kwargs);
+// Function pointers (ffi.cast to a function type, fields and items of function-pointer
+// type) are CDataFunction_Type: a CData with no extra fields, and the base of every
+// callable cdata (call/'s library functions and callbacks). Calling one is the call
+// layer's business, not data/'s: call/ readies the type through init_function_type,
+// handing it the call slot. Until then, new_pointer of a function type fails.
+extern PyTypeObject CDataFunction_Type;
+bool init_function_type(ternaryfunc call);
 
 // Live owned cdata (count, bytes), for leak hunting: cffix.live_cdata().
 void live_owned(Py_ssize_t* count, Py_ssize_t* nbytes);

@@ -642,15 +642,12 @@ PyObject* release_cdata(CData* cd) {
     return nullptr;
 }
 
-PyObject* (*cdata_call_hook)(CData* fn, PyObject* args, PyObject* kwargs) = nullptr;
-
-static PyObject* cdata_call(PyObject* self, PyObject* args, PyObject* kwargs) {
-    CData* cd = as_cdata(self);
-    if (cd->ctype->kind != Kind::Function || !cdata_call_hook) {
-        PyErr_Format(PyExc_TypeError, "cdata '%s' is not callable", cd->ctype->cname.c_str());
-        return nullptr;
-    }
-    return cdata_call_hook(cd, args, kwargs);
+// Only function pointers are callable: their type (CDataFunction_Type) gets its call
+// slot from call/.
+static PyObject* cdata_call(PyObject* self, PyObject*, PyObject*) {
+    PyErr_Format(PyExc_TypeError, "cdata '%s' is not callable",
+                 as_cdata(self)->ctype->cname.c_str());
+    return nullptr;
 }
 
 static PyObject* cdata_enter(PyObject* self, PyObject*) { return Py_NewRef(self); }

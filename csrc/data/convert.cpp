@@ -157,17 +157,15 @@ bool as_uint64(PyObject* obj, uint64_t* out, const char* what) {
 
 // ---------------------------------------------------------------- primitives
 
+// Integers and _Bool, range-checked against the one integer table (convert.h).
 static bool integer_to_c(CType* t, char* dst, PyObject* value) {
     const char* what = t->cname.c_str();
+    IntRange range = integer_range(t->conv);
     if (is_unsigned_conv(t->conv) || t->conv == Conv::Bool) {
         uint64_t v;
         if (!as_uint64(value, &v, what)) return false;
-        uint64_t max = t->conv == Conv::Bool     ? 1
-                       : t->conv == Conv::UInt8  ? UINT8_MAX
-                       : t->conv == Conv::UInt16 ? UINT16_MAX
-                       : t->conv == Conv::UInt32 ? UINT32_MAX
-                                                 : UINT64_MAX;
-        if (v > max) return overflow(value, t);
+        if (t->conv != Conv::UInt64 && v > static_cast<uint64_t>(range.hi))
+            return overflow(value, t);
         switch (t->size) {
             case 1: store<uint8_t>(dst, static_cast<uint8_t>(v)); break;
             case 2: store<uint16_t>(dst, static_cast<uint16_t>(v)); break;
@@ -178,21 +176,14 @@ static bool integer_to_c(CType* t, char* dst, PyObject* value) {
     }
     int64_t v;
     if (!as_int64(value, &v, what)) return false;
-    switch (t->conv) {
-        case Conv::Int8:
-            if (v < INT8_MIN || v > INT8_MAX) return overflow(value, t);
-            store<int8_t>(dst, static_cast<int8_t>(v));
-            return true;
-        case Conv::Int16:
-            if (v < INT16_MIN || v > INT16_MAX) return overflow(value, t);
-            store<int16_t>(dst, static_cast<int16_t>(v));
-            return true;
-        case Conv::Int32:
-            if (v < INT32_MIN || v > INT32_MAX) return overflow(value, t);
-            store<int32_t>(dst, static_cast<int32_t>(v));
-            return true;
-        default: store<int64_t>(dst, v); return true;
+    if (v < range.lo || v > range.hi) return overflow(value, t);
+    switch (t->size) {
+        case 1: store<int8_t>(dst, static_cast<int8_t>(v)); break;
+        case 2: store<int16_t>(dst, static_cast<int16_t>(v)); break;
+        case 4: store<int32_t>(dst, static_cast<int32_t>(v)); break;
+        default: store<int64_t>(dst, v);
     }
+    return true;
 }
 
 static bool char_to_c(CType* t, char* dst, PyObject* value) {

@@ -1,6 +1,7 @@
 // The one place where values move between Python and C (as LuaJIT's lj_cconv.c): ffi.new
-// initializers, item and field access, ffi.cast, and later call arguments, callback
-// results and API-mode modules all go through these functions.
+// initializers, item and field access and ffi.cast go through these functions, and so do
+// call arguments and results, callbacks and (next) API-mode modules, through the call
+// rules and fast companions that argument.h builds on them.
 //
 // CPython convention: false / null with a Python exception set on failure. Error
 // messages follow cffi's where they are good ("initializer for ctype 'char' must be a
@@ -21,6 +22,28 @@ bool to_c(CType* t, char* dst, PyObject* value);
 // primitives (a cdata for long double), a cdata pointer for pointers, and for structs,
 // unions and arrays a view on `src` that keeps `owner` alive.
 PyObject* from_c(CType* t, char* src, PyObject* owner);
+
+// The values a Python int must lie in to become an integer of a conversion kind: the
+// one integer table (to_c's range checks and the call path's fast companion read it). Empty (lo >
+// hi) for the kinds that take no plain int (char, wide chars, non-integers). For UInt64 `hi` is
+// INT64_MAX: larger values are checked as unsigned on their own path.
+struct IntRange {
+    int64_t lo, hi;
+};
+inline constexpr IntRange integer_range(types::Conv c) {
+    switch (c) {
+        case types::Conv::Int8: return {INT8_MIN, INT8_MAX};
+        case types::Conv::Int16: return {INT16_MIN, INT16_MAX};
+        case types::Conv::Int32: return {INT32_MIN, INT32_MAX};
+        case types::Conv::Int64: return {INT64_MIN, INT64_MAX};
+        case types::Conv::UInt8: return {0, UINT8_MAX};
+        case types::Conv::UInt16: return {0, UINT16_MAX};
+        case types::Conv::UInt32: return {0, UINT32_MAX};
+        case types::Conv::UInt64: return {0, INT64_MAX};
+        case types::Conv::Bool: return {0, 1};
+        default: return {1, 0};
+    }
+}
 
 // Integer conversions shared by the converters and index arithmetic. `what` names the
 // target in error messages (a ctype name). Accept int, objects with __index__ and

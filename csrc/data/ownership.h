@@ -1,6 +1,6 @@
 // Ownership beyond ffi.new: destructors attached to cdata (ffi.gc), custom allocators
-// (ffi.new_allocator), handles to Python objects (ffi.new_handle / from_handle), the
-// per-thread errno that C calls save, and the live-memory counters.
+// (ffi.new_allocator), handles to Python objects (ffi.new_handle / from_handle), and the
+// live-memory counters.
 //
 //   CDataGC_Type      ffi.gc(cdata, destructor) and the results of custom allocators:
 //                     the same address, type and length as the cdata it wraps (its
@@ -17,15 +17,6 @@
 #include "data/cdata.h"
 
 namespace cffix::data {
-
-// errno as C calls leave it, per thread (cffi's ffi.errno). The call layer restores
-// errno from it right before a C call and saves errno into it right after (callbacks do
-// the reverse: save on entry, restore on exit), so the interpreter's own use of errno
-// between a call and a read of ffi.errno cannot clobber it. Writing ffi.errno sets both.
-// initial-exec TLS: a plain %fs-relative load on the call path instead of a
-// __tls_get_addr call (one int fits the static TLS space glibc reserves for dlopen).
-inline thread_local int saved_errno_value __attribute__((tls_model("initial-exec"))) = 0;
-inline int& saved_errno() { return saved_errno_value; }
 
 extern PyTypeObject CDataGC_Type, CDataHandle_Type, Allocator_Type;
 

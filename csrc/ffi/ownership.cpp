@@ -1,14 +1,16 @@
 // The FFI methods of ownership (ffi.gc, ffi.new_allocator, handles, ffi.errno) and
 // cffix.live_cdata(): argument shaping around csrc/data/ownership.cpp, which does the
 // work. ffi.init_once is in api.py.
+#include "data/ownership.h"
+
 #include <cerrno>
 #include <climits>
 
+#include "call/errno.h"
 #include "data/cdata.h"
-#include "data/ownership.h"
 #include "ffi/object.h"
-#include "util/errors.h"
 #include "util/args.h"
+#include "util/errors.h"
 
 namespace cffix {
 
@@ -98,8 +100,8 @@ PyMethodDef ffi_ownership_methods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
-// ffi.errno: see data::saved_errno (ownership.h).
-static PyObject* ffi_get_errno(PyObject*, void*) { return PyLong_FromLong(data::saved_errno()); }
+// ffi.errno: see call/errno.h.
+static PyObject* ffi_get_errno(PyObject*, void*) { return PyLong_FromLong(call::saved_errno()); }
 
 static int ffi_set_errno(PyObject*, PyObject* value, void*) {
     if (!value) {
@@ -115,7 +117,7 @@ static int ffi_set_errno(PyObject*, PyObject* value, void*) {
         PyErr_SetString(PyExc_OverflowError, "errno value too large");
         return -1;
     }
-    data::saved_errno() = static_cast<int>(v);
+    call::saved_errno() = static_cast<int>(v);
     errno = static_cast<int>(v);
     return 0;
 }

@@ -2,8 +2,6 @@
 // The Python-visible attributes live in ctype_object.cpp; primitives in primitives.cpp.
 #include "types/ctype.h"
 
-#include <ffi.h>
-
 #include <cstring>
 #include <new>
 #include <type_traits>
@@ -37,7 +35,7 @@ CType* alloc_ctype(Kind kind) {
     t->length = -1;
     t->item = nullptr;
     t->name_pos = 0;
-    t->abi = FFI_DEFAULT_ABI;
+    t->callconv = CallConv::Default;
     t->ellipsis = false;
     t->nesting = 0;
     new (&t->cname) std::string();
@@ -48,8 +46,6 @@ CType* alloc_ctype(Kind kind) {
     new (&t->intern_key) std::string();
     t->pointer_cache = nullptr;
     t->field_index = nullptr;
-    t->call_plan = nullptr;
-    t->call_plan_free = nullptr;
     t->weakreflist = nullptr;
     return t;
 }
@@ -214,11 +210,12 @@ CType* array_type(CType* item, int64_t length) {
     return intern(t, key.view());
 }
 
-CType* function_type(CType* result, std::span<CType* const> args, bool ellipsis, int abi) {
+CType* function_type(CType* result, std::span<CType* const> args, bool ellipsis,
+                     CallConv callconv) {
     KeyBuilder key(ellipsis ? 'F' : 'f');
     key.add(result);
     for (CType* a : args) key.add(a);
-    key.add(abi);
+    key.add(static_cast<int>(callconv));
     if (CType* t = lookup_interned(key.view())) return t;
     CType* t = alloc_ctype(Kind::Function);
     // The result's cname with "(*)(args)" where its declarator goes.
@@ -241,7 +238,7 @@ CType* function_type(CType* result, std::span<CType* const> args, bool ellipsis,
     t->size = sizeof(void (*)());
     t->align = alignof(void (*)());
     t->ellipsis = ellipsis;
-    t->abi = abi;
+    t->callconv = callconv;
     Py_INCREF(result);
     t->item = result;
     t->args.assign(args.begin(), args.end());

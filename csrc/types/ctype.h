@@ -23,6 +23,12 @@ namespace cffix::types {
 
 enum class Kind : uint8_t { Void, Primitive, Pointer, Array, Struct, Union, Enum, Function };
 
+// A function type's calling convention, as declared (`__cdecl`, `__stdcall`,
+// `__fastcall`) where the target has more than one (32-bit Windows); elsewhere, as in C
+// compilers and cffi, these keywords change nothing and every function type is Default.
+// call/ maps it to the ABI of its call machinery.
+enum class CallConv : uint8_t { Default, Cdecl, Stdcall, Fastcall };
+
 // How a value of the type moves between Python and C: computed once when the type is
 // made, so converters switch on one byte (enums take their integer type's).
 enum class Conv : uint8_t {
@@ -124,7 +130,7 @@ struct CType {
     int64_t length;     // arrays: the length, -1 for `T[]`
     CType* item;        // owned: pointee, element, function result, enum's integer type
     uint32_t name_pos;  // where a declarator is inserted into cname
-    int abi;            // functions: the libffi ABI
+    CallConv callconv;  // functions: the calling convention
     bool ellipsis;      // functions: variadic
     uint16_t nesting;   // records/arrays of known size: levels held by value (see
                         // kMaxNesting); 0 for everything else
@@ -136,8 +142,6 @@ struct CType {
     std::string intern_key;               // "" for non-interned types
     CType* pointer_cache;                 // borrowed: the interned `T *` while it is alive
     PyObject* field_index;                // records: built on first use by find_field (record.cpp)
-    void* call_plan;                // functions: the call layer's plan, built on first call (opaque
-    void (*call_plan_free)(void*);  // here: call/ is above types/), and how to free it
     PyObject* weakreflist;
 };
 
@@ -168,7 +172,8 @@ CType* make_primitive(std::string_view name, int64_t size, uint32_t align, uint1
 void forget_interned(CType* type);
 CType* pointer_type(CType* item);
 CType* array_type(CType* item, int64_t length);  // length -1: unknown
-CType* function_type(CType* result, std::span<CType* const> args, bool ellipsis, int abi);
+CType* function_type(CType* result, std::span<CType* const> args, bool ellipsis,
+                     CallConv callconv = CallConv::Default);
 
 // A new struct/union/enum type (not interned), declared but without a body.
 CType* new_record_type(Kind kind, std::string cname);

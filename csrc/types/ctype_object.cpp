@@ -90,7 +90,6 @@ static void ctype_dealloc(PyObject* self) {
     if (t->item && t->item->pointer_cache == t) t->item->pointer_cache = nullptr;
     if (t->weakreflist) PyObject_ClearWeakRefs(self);
     clear_record(t);
-    if (t->call_plan && t->call_plan_free) t->call_plan_free(t->call_plan);
     Py_CLEAR(t->item);
     for (CType* a : t->args) Py_DECREF(a);
     using std::string, std::vector;
@@ -186,9 +185,8 @@ static PyObject* get_ellipsis(PyObject* self, void*) {
 static PyObject* get_abi(PyObject* self, void*) {
     auto* t = reinterpret_cast<CType*>(self);
     if (t->kind != Kind::Function) return no_attribute("abi");
-    return PyLong_FromLong(t->abi);
+    return PyLong_FromLong(static_cast<long>(t->callconv));
 }
-
 
 static PyObject* enum_map(PyObject* self, const char* attr, bool by_name) {
     auto* t = reinterpret_cast<CType*>(self);
@@ -223,7 +221,8 @@ static PyGetSetDef ctype_getset[] = {
     {"args", get_args, nullptr, "functions: tuple of argument types", nullptr},
     {"result", get_result, nullptr, "functions: the result type", nullptr},
     {"ellipsis", get_ellipsis, nullptr, "functions: True if variadic", nullptr},
-    {"abi", get_abi, nullptr, "functions: the calling convention (libffi ABI number)", nullptr},
+    {"abi", get_abi, nullptr, "functions: the calling convention (0: the platform's default)",
+     nullptr},
     {"elements", get_elements, nullptr, "enums: dict value -> name", nullptr},
     {"relements", get_relements, nullptr, "enums: dict name -> value", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},

@@ -1,8 +1,6 @@
 // Scope: turning parsed declarations into CTypes and remembering them.
 #include "types/scope.h"
 
-#include <ffi.h>
-
 #include <algorithm>
 #include <memory>
 #include <type_traits>
@@ -583,6 +581,19 @@ Scope::Resolved Scope::resolve_named(const TypeExpr& e) {
     cdef_error(message, e.pos);
 }
 
+// The declared calling convention where the target has several (32-bit Windows);
+// elsewhere the keywords are accepted and mean nothing, as in C compilers and cffi.
+static CallConv calling_convention(const TypeExpr& e) {
+#if defined(_WIN32) && !defined(_WIN64)
+    if (e.abi == "__stdcall") return CallConv::Stdcall;
+    if (e.abi == "__fastcall") return CallConv::Fastcall;
+    if (e.abi == "__cdecl") return CallConv::Cdecl;
+#else
+    (void)e;
+#endif
+    return CallConv::Default;
+}
+
 CTypeRef Scope::resolve_function(const TypeExpr& e) {
     Resolved result = resolve(*e.item);
     if (result.raw_function) cdef_error("function returning a function", e.pos);
@@ -597,9 +608,7 @@ CTypeRef Scope::resolve_function(const TypeExpr& e) {
         if (arg->kind == Kind::Array && !a.raw_function) arg = owned(pointer_type(arg->item));
         args.push(std::move(arg));
     }
-    // __stdcall/__cdecl only mean something on 32-bit Windows: the default ABI elsewhere.
-    int abi = FFI_DEFAULT_ABI;
-    return owned(function_type(result.type.get(), args.view(), e.ellipsis, abi));
+    return owned(function_type(result.type.get(), args.view(), e.ellipsis, calling_convention(e)));
 }
 
 CType* Scope::find_tag(TypeExprKind kind, std::string_view name) const {

@@ -1,0 +1,203 @@
+// Values crossing a call boundary: the call-side companion of to_c/from_c (convert.h).
+//
+// A C call (ABI mode, and the generated API-mode modules) and a callback move the same
+// values as an assignment does, plus a few rules that hold only in calls (cffi's):
+// None for a NULL pointer, bytes for a `char *` (its own NUL-terminated buffer), a
+// list/tuple (or a str, for wide characters) for `T *` through a temporary array that
+// lives as long as the call. Results and callback arguments come back as from_c makes
+// them, except that a struct by value is boxed in memory of its own (box_record).
+//
+// The fast companions below take the common exact cases of each conversion kind (an
+// exact int for an integer, a float or int for a floating type, a cdata of the very
+// pointer type, a struct cdata of the very type) with no Python call and no exception:
+// false means "not that simple", and the caller then takes argument_to_c, which accepts
+// everything and raises the right errors. Both read the one integer table (convert.h).
+//
+// CPython convention: false / null with a Python exception set, except the fast
+// companions, which never set one.
+#pragma once
+
+#include <cstring>
+#include <vector>
+
+#include "data/convert.h"
+#include "util/pylong.h"
+
+namespace cffix::data {
+
+using types::Conv;
+
+// Whether a `T *` parameter takes a bytes object (its buffer, NUL-terminated): for
+// char-like T and void, as cffi allows.
+inline bool takes_bytes(const CType* pointee) {
+    return pointee->conv == Conv::Char || pointee->conv == Conv::Int8 ||
+           pointee->conv == Conv::UInt8 || pointee->kind == types::Kind::Void;
+}
+
+// Objects made for one call (arrays built from lists, wide strings), released after it:
+// a few inline, more rarely on the heap.
+class CallTemporaries {
+public:
+    CallTemporaries() = default;
+    CallTemporaries(const CallTemporaries&) = delete;
+    CallTemporaries& operator=(const CallTemporaries&) = delete;
+    ~CallTemporaries() {
+        for (int i = 0; i < used_; ++i) Py_DECREF(inline_refs_[i]);
+    }
+    void keep(PyRef ref) {
+        if (used_ < 4)
+            inline_refs_[used_++] = ref.release();
+        else
+            more_.push_back(std::move(ref));
+    }
+
+private:
+    PyObject* inline_refs_[4];  // owned, the first used_
+    int used_ = 0;
+    std::vector<PyRef> more_;
+};
+
+// A call argument of parameter type `t` into `slot` (zeroed, at least max(8, size)
+// bytes): what to_c accepts, plus the call-only rules above.
+bool argument_to_c(CType* t, char* slot, PyObject* value, CallTemporaries& temps);
+
+// The value of an integer of type `t` at `src` as a register holds it: sign-extended for
+// signed types (plain char and wchar_t as the platform has them), zero-extended
+// otherwise. Callees may read a whole register, and compilers assume that small
+// arguments and results arrive extended.
+int64_t register_integer(const CType* t, const char* src);
+// Whether `t` is an integer narrower than a register (register_integer changes it).
+inline bool needs_widening(const CType* t) {
+    switch (t->conv) {
+        case Conv::Int8:
+        case Conv::Int16:
+        case Conv::Int32:
+        case Conv::UInt8:
+        case Conv::UInt16:
+        case Conv::UInt32:
+        case Conv::Bool:
+        case Conv::Char:
+        case Conv::WChar16:
+        case Conv::WChar32: return true;
+        default: return false;
+    }
+}
+
+// A struct or union held by value outside any cdata (a call's result, a callback's
+// argument in libffi's frame): an owning cdata with a copy, `<cdata 'struct s' owning
+// N bytes>`, which the program may keep. Null with an exception set.
+PyObject* box_record(CType* t, const char* src);
+
+// A call's result or a callback's argument of type `t` at `src` (no alignment assumed)
+// as Python sees it: None for void, from_c's value otherwise, with structs boxed. The
+// common kinds inline (the call path's result); the others in from_c.
+inline PyObject* value_from_c(CType* t, char* src) {
+    switch (t->conv) {
+        case Conv::Int32: {
+            int32_t v;
+            memcpy(&v, src, sizeof v);
+            return PyLong_FromLong(v);
+        }
+        case Conv::Int64: {
+            int64_t v;
+            memcpy(&v, src, sizeof v);
+            return PyLong_FromLongLong(v);
+        }
+        case Conv::Double: {
+            double v;
+            memcpy(&v, src, sizeof v);
+            return PyFloat_FromDouble(v);
+        }
+        case Conv::Record: return box_record(t, src);
+        case Conv::None:
+            if (t->kind == types::Kind::Void) Py_RETURN_NONE;
+            [[fallthrough]];
+        default: return from_c(t, src, nullptr);
+    }
+}
+
+// ---------------------------------------------------------------- fast companions
+
+// An exact int within `range`: its value. (Subclasses such as bool and IntEnum, and
+// larger ints, take the general path.)
+inline bool fast_integer(PyObject* v, IntRange range, int64_t* out) {
+    if (!PyLong_CheckExact(v)) return false;
+    long long x;
+    if (!compact_long(v, &x)) {
+        int overflow;
+        x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow || (x == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return false;
+        }
+    }
+    if (x < range.lo || x > range.hi) return false;
+    *out = x;
+    return true;
+}
+
+// An exact float, or an exact int, for a floating-point parameter.
+inline bool fast_double(PyObject* v, double* out) {
+    if (PyFloat_CheckExact(v)) {
+        *out = PyFloat_AS_DOUBLE(v);
+        return true;
+    }
+    if (!PyLong_CheckExact(v)) return false;
+    long long x;
+    if (compact_long(v, &x)) {
+        *out = static_cast<double>(x);
+        return true;
+    }
+    double d = PyLong_AsDouble(v);
+    if (d == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return false;
+    }
+    *out = d;
+    return true;
+}
+
+// For a data-pointer parameter of type `t`: a plain or owning cdata of the very type (or
+// an array of its item) not released, bytes where `bytes` (takes_bytes of the pointee),
+// None for NULL. Views, gc, from_buffer... take the general path, whose
+// check_released knows them.
+inline bool fast_pointer(PyObject* v, const CType* t, bool bytes, void** out) {
+    PyTypeObject* vt = Py_TYPE(v);
+    if (vt == &CData_Type || vt == &CDataOwned_Type) {
+        const CData* cd = reinterpret_cast<const CData*>(v);
+        bool same =
+            cd->ctype == t || (cd->ctype->kind == types::Kind::Array && cd->ctype->item == t->item);
+        if (!same || (cd->flags & CD_RELEASED)) return false;
+        *out = cd->data;
+        return true;
+    }
+    if (vt == &PyBytes_Type && bytes) {  // NUL-terminated, alive during the call
+        *out = PyBytes_AS_STRING(v);
+        return true;
+    }
+    if (v == Py_None) {
+        *out = nullptr;
+        return true;
+    }
+    return false;
+}
+
+// For a struct parameter of type `t`: the memory of a struct cdata of exactly that type
+// that ffi.new owns (the object itself, or a view such as `p[0]` of such an owner), not
+// released; else null.
+inline const char* fast_record(PyObject* v, const CType* t) {
+    PyTypeObject* vt = Py_TYPE(v);
+    const CData* cd = reinterpret_cast<const CData*>(v);
+    if (vt == &CDataView_Type) {
+        PyObject* owner = static_cast<const CDataView*>(cd)->owner;
+        if (Py_TYPE(owner) != &CDataOwned_Type ||
+            (reinterpret_cast<const CData*>(owner)->flags & CD_RELEASED))
+            return nullptr;
+    } else if (vt != &CDataOwned_Type) {
+        return nullptr;
+    }
+    if (cd->ctype != t || (cd->flags & CD_RELEASED)) return nullptr;
+    return cd->data;
+}
+
+}  // namespace cffix::data
