@@ -75,7 +75,10 @@ bool store_python_result(const CallbackState& s, void* ret, PyObject* value) {
                      Py_TYPE(value)->tp_name);
         return false;
     }
-    if (t->conv == Conv::Record) return data::to_c(t, static_cast<char*>(ret), value);
+    if (t->conv == Conv::Record) {  // to_c leaves members the value omits as they are
+        memset(ret, 0, s.result_size);
+        return data::to_c(t, static_cast<char*>(ret), value);
+    }
     alignas(16) char tmp[32] = {};
     if (!data::to_c(t, tmp, value)) return false;
     store_result(s, ret, tmp);

@@ -153,9 +153,10 @@ static ffi_cif* variadic_cif(CType* fntype, CallPlan* plan, CType* const* vtypes
 // converted by data/'s fast companions of to_c (data/argument.h), dispatched on the
 // conversion kind as to_c is. False (no exception) means "not that simple: take the
 // general path", which also produces the right error.
-static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps) {
+[[gnu::always_inline]] static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints,
+                                                        D* fps) {
     CType* t = a.type;
-    switch (t->conv) {
+    switch (a.conv) {
         case Conv::Int8:
         case Conv::Int16:
         case Conv::Int32:
@@ -181,7 +182,7 @@ static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints, D* fps)
             double d;
             if (!data::fast_double(v, &d)) return false;
             D word = d;
-            if (t->conv == Conv::Float) {
+            if (a.conv == Conv::Float) {
                 float f = static_cast<float>(d);
                 word = 0;
                 memcpy(&word, &f, sizeof f);  // a float travels in the low half

@@ -217,8 +217,17 @@ static bool memory_record(const CType* t) {
 }
 
 static ArgSpec arg_spec(CType* a, uint32_t offset) {
-    ArgSpec spec{a, offset, reg_class(a), 1,     0,
-                 8, false,  {0, 0},       false, data::integer_range(a->conv)};
+    ArgSpec spec{a,
+                 offset,
+                 reg_class(a),
+                 1,
+                 0,
+                 8,
+                 false,
+                 {0, 0},
+                 false,
+                 a->conv,
+                 data::integer_range(a->conv)};
     spec.bytes = a->kind == Kind::Pointer && data::takes_bytes(a->item);
     if (spec.reg == RegClass::None && record_words(a, spec.words, spec.fp_words)) {
         spec.reg = RegClass::Record;

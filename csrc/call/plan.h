@@ -35,6 +35,7 @@ struct ArgSpec {
                            // or Memory); its words are then ints[slot[0]] and on, in order
     uint8_t slot[2];       // thunk plans: the register index (in its class) of each word
     bool bytes;            // a pointer that takes bytes in calls (data::takes_bytes)
+    types::Conv conv;      // the type's conversion kind, at hand for the fast path's switch
     data::IntRange range;  // integers: data::integer_range of the type, kept here so the
                            // fast path reads it with the rest of the spec
 };

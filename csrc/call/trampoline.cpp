@@ -141,8 +141,6 @@ void closure_free(ffi_closure* closure, void* code) {
     free_slots().push_back(slot);
 }
 
-bool closure_uses_pool(const void* code) { return slot_of(code) >= 0; }
-
 #else  // no pool on this platform: libffi's allocator
 
 ffi_closure* closure_alloc(void** code) {
@@ -150,7 +148,6 @@ ffi_closure* closure_alloc(void** code) {
 }
 bool closure_activate(ffi_closure*, void*) { return true; }
 void closure_free(ffi_closure* closure, void*) { ffi_closure_free(closure); }
-bool closure_uses_pool(const void*) { return false; }
 
 #endif
 

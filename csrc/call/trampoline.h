@@ -9,7 +9,7 @@
 //
 // x86-64 System V only for now: elsewhere, or when the pool is full, or when this
 // libffi's closure layout is not the one checked at start-up, closures come from libffi's
-// allocator as before (closure_uses_pool() tells which).
+// allocator as before.
 #pragma once
 
 #include <ffi.h>
@@ -24,8 +24,5 @@ ffi_closure* closure_alloc(void** code);
 bool closure_activate(ffi_closure* closure, void* code);
 
 void closure_free(ffi_closure* closure, void* code);
-
-// Whether `code` is one of the pool's trampolines (for tests and documentation).
-bool closure_uses_pool(const void* code);
 
 }  // namespace cffix::call

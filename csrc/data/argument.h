@@ -120,7 +120,7 @@ inline PyObject* value_from_c(CType* t, char* src) {
 
 // An exact int within `range`: its value. (Subclasses such as bool and IntEnum, and
 // larger ints, take the general path.)
-inline bool fast_integer(PyObject* v, IntRange range, int64_t* out) {
+[[gnu::always_inline]] inline bool fast_integer(PyObject* v, IntRange range, int64_t* out) {
     if (!PyLong_CheckExact(v)) return false;
     long long x;
     if (!compact_long(v, &x)) {
@@ -137,7 +137,7 @@ inline bool fast_integer(PyObject* v, IntRange range, int64_t* out) {
 }
 
 // An exact float, or an exact int, for a floating-point parameter.
-inline bool fast_double(PyObject* v, double* out) {
+[[gnu::always_inline]] inline bool fast_double(PyObject* v, double* out) {
     if (PyFloat_CheckExact(v)) {
         *out = PyFloat_AS_DOUBLE(v);
         return true;
@@ -161,7 +161,8 @@ inline bool fast_double(PyObject* v, double* out) {
 // an array of its item) not released, bytes where `bytes` (takes_bytes of the pointee),
 // None for NULL. Views, gc, from_buffer... take the general path, whose
 // check_released knows them.
-inline bool fast_pointer(PyObject* v, const CType* t, bool bytes, void** out) {
+[[gnu::always_inline]] inline bool fast_pointer(PyObject* v, const CType* t, bool bytes,
+                                                void** out) {
     PyTypeObject* vt = Py_TYPE(v);
     if (vt == &CData_Type || vt == &CDataOwned_Type) {
         const CData* cd = reinterpret_cast<const CData*>(v);
@@ -185,7 +186,7 @@ inline bool fast_pointer(PyObject* v, const CType* t, bool bytes, void** out) {
 // For a struct parameter of type `t`: the memory of a struct cdata of exactly that type
 // that ffi.new owns (the object itself, or a view such as `p[0]` of such an owner), not
 // released; else null.
-inline const char* fast_record(PyObject* v, const CType* t) {
+[[gnu::always_inline]] inline const char* fast_record(PyObject* v, const CType* t) {
     PyTypeObject* vt = Py_TYPE(v);
     const CData* cd = reinterpret_cast<const CData*>(v);
     if (vt == &CDataView_Type) {
