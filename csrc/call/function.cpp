@@ -1,5 +1,6 @@
-// Calling C: argument conversion into a stack buffer, the fast thunk or libffi, errno
-// and GIL handling, result conversion; and the callable function cdata.
+// Calling C: arguments into registers or a stack buffer, the thunk or libffi, errno and
+// GIL handling, the result; the library functions' type and every function pointer's
+// call slot. See function.h.
 #include "call/function.h"
 
 #include <cerrno>

@@ -1,14 +1,19 @@
 // Calling C functions from Python (ABI mode): call plans and callable function cdata.
 //
 // A CallPlan is built once per function type (function CTypes are interned, so once per
-// signature) and kept in call/'s plan table (plan.h): per-argument converters, the argument buffer
-// layout, a libffi cif, and where the signature allows it a fast thunk that calls the
-// function directly through an exact prototype (call/thunks.h): arguments in registers
-// (x86-64 System V, AArch64), and on x86-64 also structs by value and arguments past the
-// registers (on the stack).
-// A call converts each argument into a stack buffer, restores the thread's saved errno,
-// releases the GIL (unless asked not to), calls, saves errno, reacquires the GIL, and
-// converts the result: no heap allocation on the way (variadic calls look up a cif per
+// signature) and kept in call/'s plan table (plan.h): per-argument specs (conversion
+// kind, integer range, register slots), the argument buffer layout, a libffi cif, and
+// where the signature allows it a thunk that calls the function directly through an
+// exact prototype (call/thunks.h): arguments in registers (x86-64 System V, AArch64), and
+// on x86-64 also structs by value and arguments past the registers (on the stack).
+// Variadic calls, long double, _Complex and signatures the thunks cannot carry go
+// through libffi.
+//
+// A call converts each argument (data/argument.h: a fast companion of to_c for the
+// common exact cases, else the converters with the call rules) into registers or a
+// stack buffer, restores the thread's saved errno (call/errno.h), releases the GIL
+// (unless asked not to), calls, saves errno, reacquires the GIL, and converts the result
+// (data::value_from_c): no heap allocation on the way (variadic calls look up a cif per
 // argument-type tuple in a cache).
 #pragma once
 
