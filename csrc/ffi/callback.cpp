@@ -1,54 +1,19 @@
 // FFI methods of the callback layer (ffi.callback): argument shaping around
 // csrc/call/callback.h, which does the work.
 #include "call/callback.h"
+
 #include "ffi/object.h"
-#include "util/errors.h"
+#include "util/args.h"
 
 namespace cffix {
 
 using types::CType;
 
-// "int(int, int)" names a function type, which typeof() refuses; callback() takes it as
-// the pointer-to-function type, as cffi does. A parameter of function type is adjusted
-// to a pointer, so the pointer type is the sole parameter of "void(*)(<cdecl>)". Null
-// (no exception set) when that does not give a function pointer either.
-static CType* function_as_pointer(PyObject* self, PyObject* cdecl) {
-    PyRef wrapped(PyUnicode_FromFormat("void(*)(%U)", cdecl));
-    if (!wrapped) {
-        PyErr_Clear();
-        return nullptr;
-    }
-    try {
-        CType* t = ffi_to_ctype(self, wrapped.get());
-        if (t->kind == types::Kind::Function && t->args.size() == 1 &&
-            t->args[0]->kind == types::Kind::Function)
-            return t->args[0];  // owned by `t`, which the typeof cache holds
-    } catch (...) {
-        PyErr_Clear();
-    }
-    return nullptr;
-}
-
-// The function type a callback is made for: a CType, or a string naming a function
-// pointer ("int(*)(int)") or a function ("int(int)"). Borrowed, or null with an exception.
-static CType* callback_ctype(PyObject* self, PyObject* cdecl) {
-    try {
-        return ffi_to_ctype(self, cdecl);
-    } catch (const cffix::Error& e) {
-        if (e.kind() == cffix::ErrorKind::CDefError && PyUnicode_Check(cdecl))
-            if (CType* t = function_as_pointer(self, cdecl)) return t;
-        cffix::translate_exception();
-        return nullptr;
-    } catch (...) {
-        cffix::translate_exception();
-        return nullptr;
-    }
-}
-
 // The decorator form: ffi.callback(cdecl, error=..., onerror=...) returns one of these;
 // calling it with a function makes the callback.
 struct CallbackDecorator {
     PyObject_HEAD
+    vectorcallfunc vectorcall;
     CType* ctype;  // owned
     PyObject* error;
     PyObject* onerror;
@@ -56,12 +21,15 @@ struct CallbackDecorator {
 
 static PyTypeObject CallbackDecorator_Type;
 
-static PyObject* decorator_call(PyObject* self, PyObject* args, PyObject* kwargs) {
+// decorator(python_callable), as cffi's.
+static PyObject* decorator_call(PyObject* self, PyObject* const* args, size_t nargsf,
+                                PyObject* kwnames) {
     auto* d = reinterpret_cast<CallbackDecorator*>(self);
-    PyObject* callable;
-    if (kwargs && PyDict_GET_SIZE(kwargs))
-        return PyErr_Format(PyExc_TypeError, "a callback decorator takes no keyword arguments");
-    if (!PyArg_ParseTuple(args, "O:callback decorator", &callable)) return nullptr;
+    static const char* const names[] = {"python_callable", nullptr};
+    PyObject* callable = nullptr;
+    if (!parse_args("callback decorator", names, 1, args, PyVectorcall_NARGS(nargsf), kwnames,
+                    &callable))
+        return nullptr;
     return call::make_callback(d->ctype, callable, d->error, d->onerror);
 }
 
@@ -104,8 +72,9 @@ static PyObject* new_decorator(CType* t, PyObject* error, PyObject* onerror) {
         type.tp_basicsize = sizeof(CallbackDecorator);
         type.tp_dealloc = decorator_dealloc;
         type.tp_repr = decorator_repr;
-        type.tp_call = decorator_call;
-        type.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC;
+        type.tp_vectorcall_offset = offsetof(CallbackDecorator, vectorcall);
+        type.tp_call = PyVectorcall_Call;
+        type.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL;
         type.tp_doc = "decorator(python_callable): the callback cdata (from ffi.callback).";
         type.tp_traverse = decorator_traverse;
         type.tp_clear = decorator_clear;
@@ -116,6 +85,7 @@ static PyObject* new_decorator(CType* t, PyObject* error, PyObject* onerror) {
     }
     auto* d = PyObject_GC_New(CallbackDecorator, &type);
     if (!d) return nullptr;
+    d->vectorcall = decorator_call;
     Py_INCREF(t);
     d->ctype = t;
     d->error = Py_NewRef(error);
@@ -124,13 +94,15 @@ static PyObject* new_decorator(CType* t, PyObject* error, PyObject* onerror) {
     return reinterpret_cast<PyObject*>(d);
 }
 
-static PyObject* ffi_callback(PyObject* self, PyObject* args, PyObject* kwargs) {
-    static const char* keywords[] = {"cdecl", "python_callable", "error", "onerror", nullptr};
-    PyObject *cdecl, *callable = Py_None, *error = Py_None, *onerror = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOO:callback", const_cast<char**>(keywords),
-                                     &cdecl, &callable, &error, &onerror))
-        return nullptr;
-    CType* t = callback_ctype(self, cdecl);
+// The function type is a CType, or a string naming a function pointer ("int(*)(int)") or
+// a function ("int(int)").
+static PyObject* ffi_callback(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                              PyObject* kwnames) {
+    static const char* const names[] = {"cdecl", "python_callable", "error", "onerror", nullptr};
+    PyObject* v[4] = {nullptr, Py_None, Py_None, Py_None};
+    if (!parse_args("callback", names, 1, args, nargs, kwnames, v)) return nullptr;
+    PyObject *callable = v[1], *error = v[2], *onerror = v[3];
+    CType* t = ctype_arg(self, v[0], FunctionTypes::AsPointer);
     if (!t) return nullptr;
     if (callable != Py_None) return call::make_callback(t, callable, error, onerror);
     // Decorator: check everything but the callable now, so mistakes point here.
@@ -140,7 +112,7 @@ static PyObject* ffi_callback(PyObject* self, PyObject* args, PyObject* kwargs) 
 
 PyMethodDef ffi_callback_methods[] = {
     {"callback", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_callback)),
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      "callback(cdecl, python_callable=None, error=None, onerror=None)\n--\n\n"
      "A C function pointer of type cdecl that calls python_callable; without python_callable, "
      "a decorator. C receives `error` (default 0/NULL) if the callable raises; onerror(exc, "

@@ -2,22 +2,12 @@
 // shaping around csrc/data/, which does the work.
 #include "data/cdata.h"
 #include "ffi/object.h"
-#include "util/errors.h"
 #include "util/args.h"
 
 namespace cffix {
 
 using data::CData;
 using types::CType;
-
-static CType* ctype_arg(PyObject* self, PyObject* arg) {
-    try {
-        return ffi_to_ctype(self, arg);
-    } catch (...) {
-        cffix::translate_exception();
-        return nullptr;
-    }
-}
 
 static PyObject* ffi_new(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                          PyObject* kwnames) {

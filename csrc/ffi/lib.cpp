@@ -1,37 +1,19 @@
 // FFI methods of the lib layer (ffi.dlopen, ffi.dlclose): argument shaping around
 // csrc/lib/library.cpp, which does the work.
 #include <climits>
-#include <cstring>
 
 #include "data/cdata.h"
 #include "ffi/object.h"
 #include "lib/library.h"
+#include "util/args.h"
 
 namespace cffix {
 
 static PyObject* ffi_dlopen(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                             PyObject* kwnames) {
-    static const char* const names[] = {"name", "flags", "release_gil"};
+    static const char* const names[] = {"name", "flags", "release_gil", nullptr};
     PyObject* values[3] = {nullptr, nullptr, nullptr};
-    if (nargs > 2)
-        return PyErr_Format(PyExc_TypeError,
-                            "dlopen() takes at most 2 positional arguments (%zd given)", nargs);
-    for (Py_ssize_t i = 0; i < nargs; ++i) values[i] = args[i];
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    for (Py_ssize_t i = 0; i < nkw; ++i) {
-        PyObject* key = PyTuple_GET_ITEM(kwnames, i);
-        int slot = -1;
-        for (int j = 0; j < 3; ++j)
-            if (PyUnicode_CompareWithASCIIString(key, names[j]) == 0) slot = j;
-        if (slot < 0 || values[slot])
-            return PyErr_Format(PyExc_TypeError,
-                                slot < 0 ? "dlopen() got an unexpected keyword argument '%U'"
-                                         : "dlopen() got multiple values for argument '%U'",
-                                key);
-        values[slot] = args[nargs + i];
-    }
-    if (!values[0])
-        return PyErr_Format(PyExc_TypeError, "dlopen() missing required argument 'name'");
+    if (!parse_args("dlopen", names, 1, args, nargs, kwnames, values, 2)) return nullptr;
     int flags = 0;
     if (values[1]) {
         long v = PyLong_AsLong(values[1]);  // ints and __index__, not floats

@@ -2,13 +2,11 @@
 // memmove, addressof): argument shaping around csrc/data/memory.cpp and buffer.cpp, which
 // do the work. ffi.buffer is the type cffix.buffer itself, set as a class attribute of
 // FFI in module.cpp (as cffi's ffi.buffer is a type).
-#include <cstring>
+#include "data/memory.h"
 
 #include "data/cdata.h"
-#include "data/memory.h"
 #include "ffi/object.h"
 #include "lib/library.h"
-#include "util/errors.h"
 #include "util/args.h"
 
 namespace cffix {
@@ -74,12 +72,8 @@ static PyObject* ffi_from_buffer(PyObject* self, PyObject* const* args, Py_ssize
     static PyObject* default_cdecl = nullptr;
     if (!values[0] && !default_cdecl && !(default_cdecl = PyUnicode_InternFromString("char[]")))
         return nullptr;
-    CType* t;
-    try {
-        t = ffi_to_ctype(self, values[0] ? values[0] : default_cdecl);
-    } catch (...) {
-        return cffix::translate_exception();
-    }
+    CType* t = ctype_arg(self, values[0] ? values[0] : default_cdecl);
+    if (!t) return nullptr;
     return data::from_buffer(t, values[1], writable);
 }
 

@@ -4,20 +4,21 @@
 // method taking a type string) costs one dict lookup whatever the size of the cdef.
 #include "ffi/object.h"
 
-#include <cstring>
+#include <algorithm>
+#include <string>
 #include <vector>
 
 #include "data/cdata.h"
 #include "data/memory.h"
-#include "util/errors.h"
 #include "util/args.h"
+#include "util/errors.h"
 
 namespace cffix {
 
-using types::CType;
-using types::CTypeRef;
 using cffix::Error;
 using cffix::ErrorKind;
+using types::CType;
+using types::CTypeRef;
 using types::Kind;
 
 static FFIObject* as_ffi(PyObject* self) { return reinterpret_cast<FFIObject*>(self); }
@@ -111,7 +112,7 @@ static CType* remember(RecentType& slot, PyObject* text, CType* type) {
     return type;
 }
 
-CType* ffi_typeof_string(PyObject* self, PyObject* text) {
+static CType* typeof_string(PyObject* self, PyObject* text) {
     FFIObject* ffi = as_ffi(self);
     types::Scope& scope = scope_of(self);
     if (ffi->cache_generation != scope.generation()) {
@@ -133,19 +134,47 @@ CType* ffi_typeof_string(PyObject* self, PyObject* text) {
     return remember(slot, text, t.get());  // the caches hold it
 }
 
-CType* ffi_to_ctype(PyObject* self, PyObject* arg) {
-    if (PyUnicode_Check(arg)) return ffi_typeof_string(self, arg);
+// A type string or a CType -> a borrowed CType (the argument or the caches hold it).
+// Throws (types/ convention); ctype_arg() is the form for the methods.
+static CType* ffi_to_ctype(PyObject* self, PyObject* arg) {
+    if (PyUnicode_Check(arg)) return typeof_string(self, arg);
     if (types::is_ctype(arg)) return reinterpret_cast<CType*>(arg);
     throw Error(ErrorKind::TypeError,
                 std::string("expected a str or ctype object, got ") + Py_TYPE(arg)->tp_name);
 }
 
-// typeof() also takes a cdata: its type.
-static CType* ffi_to_ctype_or_cdata(PyObject* self, PyObject* arg) {
-    if (data::is_cdata(arg)) return reinterpret_cast<data::CData*>(arg)->ctype;
-    if (PyUnicode_Check(arg) || types::is_ctype(arg)) return ffi_to_ctype(self, arg);
-    throw Error(ErrorKind::TypeError,
-                std::string("expected a str, ctype or cdata object, got ") + Py_TYPE(arg)->tp_name);
+// "int(int)" names a function type, which typeof() refuses. A parameter of function type
+// is adjusted to a pointer, so the pointer type is the sole parameter of
+// "void(*)(<cdecl>)". Null (no exception set) when that gives no function pointer either.
+static CType* function_as_pointer(PyObject* self, PyObject* cdecl) {
+    PyRef wrapped(PyUnicode_FromFormat("void(*)(%U)", cdecl));
+    if (!wrapped) {
+        PyErr_Clear();
+        return nullptr;
+    }
+    try {
+        CType* t = ffi_to_ctype(self, wrapped.get());
+        if (t->kind == Kind::Function && t->args.size() == 1 && t->args[0]->kind == Kind::Function)
+            return t->args[0];  // owned by `t`, which the typeof cache holds
+    } catch (...) {
+        PyErr_Clear();
+    }
+    return nullptr;
+}
+
+CType* ctype_arg(PyObject* self, PyObject* cdecl, FunctionTypes functions) {
+    try {
+        return ffi_to_ctype(self, cdecl);
+    } catch (const Error& e) {
+        if (functions == FunctionTypes::AsPointer && e.kind() == ErrorKind::CDefError &&
+            PyUnicode_Check(cdecl))
+            if (CType* t = function_as_pointer(self, cdecl)) return t;
+        cffix::translate_exception();
+        return nullptr;
+    } catch (...) {
+        cffix::translate_exception();
+        return nullptr;
+    }
 }
 
 // ---------------------------------------------------------------- methods
@@ -191,16 +220,19 @@ static PyObject* ffi_cdef(PyObject* self, PyObject* const* args, Py_ssize_t narg
     Py_RETURN_NONE;
 }
 
+// typeof() also takes a cdata: its type.
 static PyObject* ffi_typeof(PyObject* self, PyObject* arg) {
-    try {
-        return Py_NewRef(reinterpret_cast<PyObject*>(ffi_to_ctype_or_cdata(self, arg)));
-    } catch (...) {
-        return cffix::translate_exception();
-    }
+    if (data::is_cdata(arg))
+        return Py_NewRef(reinterpret_cast<PyObject*>(reinterpret_cast<data::CData*>(arg)->ctype));
+    if (!PyUnicode_Check(arg) && !types::is_ctype(arg))
+        return PyErr_Format(PyExc_TypeError, "expected a str, ctype or cdata object, got %s",
+                            Py_TYPE(arg)->tp_name);
+    CType* t = ctype_arg(self, arg);
+    return t ? Py_NewRef(reinterpret_cast<PyObject*>(t)) : nullptr;
 }
 
-static CType* complete_ctype(PyObject* self, PyObject* arg) {
-    CType* t = ffi_to_ctype(self, arg);
+// `t` with its layout computed; a struct with '...' cannot have one in ABI mode. Throws.
+static CType* complete_ctype(CType* t) {
     if ((t->kind == Kind::Struct || t->kind == Kind::Union) && (t->flags & types::RF_PARTIAL))
         throw Error(ErrorKind::VerificationMissing, t->cname);
     types::complete_type(t, true);
@@ -220,25 +252,26 @@ static PyObject* ffi_sizeof(PyObject* self, PyObject* arg) {
         }
         if (cd->ctype->size >= 0) return PyLong_FromLongLong(cd->ctype->size);
     }
+    CType* t = ctype_arg(self, arg);
+    if (!t) return nullptr;
     try {
-        return PyLong_FromLongLong(complete_ctype(self, arg)->size);
+        return PyLong_FromLongLong(complete_ctype(t)->size);
     } catch (...) {
         return cffix::translate_exception();
     }
 }
 
 static PyObject* ffi_alignof(PyObject* self, PyObject* arg) {
+    CType* t = ctype_arg(self, arg);
+    if (!t) return nullptr;
     try {
-        CType* t = ffi_to_ctype(self, arg);
-        if (t->kind == Kind::Array && t->length < 0) t = t->item;  // alignment is known
-        t = complete_ctype(self, reinterpret_cast<PyObject*>(t));
-        return PyLong_FromLong(t->align);
+        // An array of unknown length has no size, but its item's alignment.
+        return PyLong_FromLong(
+            complete_ctype(t->kind == Kind::Array && t->length < 0 ? t->item : t)->align);
     } catch (const Error& e) {
-        if (e.kind() == ErrorKind::ValueError) {
-            CType* t = ffi_to_ctype(self, arg);
-            PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown alignment", t->cname.c_str());
-            return nullptr;
-        }
+        if (e.kind() == ErrorKind::ValueError)
+            return PyErr_Format(PyExc_ValueError, "ctype '%s' is of unknown alignment",
+                                t->cname.c_str());
         return cffix::translate_exception();
     } catch (...) {
         return cffix::translate_exception();
@@ -295,8 +328,9 @@ static PyObject* ffi_offsetof(PyObject* self, PyObject* const* args, Py_ssize_t 
                         "offsetof() takes a type and at least one field name or index");
         return nullptr;
     }
+    CType* t = ctype_arg(self, args[0]);
+    if (!t) return nullptr;
     try {
-        CType* t = ffi_to_ctype(self, args[0]);
         int64_t offset = 0;
         for (Py_ssize_t i = 1; i < nargs; ++i) t = offset_step(t, args[i], i == 1, offset);
         return PyLong_FromLongLong(offset);
@@ -326,8 +360,9 @@ static PyObject* ffi_getctype(PyObject* self, PyObject* const* args, Py_ssize_t 
         size_t e = text.find_last_not_of(" \t\n");
         text = b == std::string::npos ? "" : text.substr(b, e - b + 1);
     }
+    CType* t = ctype_arg(self, cdecl);
+    if (!t) return nullptr;
     try {
-        CType* t = ffi_to_ctype(self, cdecl);
         // `*x` into an array type needs parentheses: int(*x)[5], not int*x[5].
         bool before_bracket = t->name_pos < t->cname.size() && t->cname[t->name_pos] == '[';
         if (!text.empty() && text[0] == '*' && before_bracket)

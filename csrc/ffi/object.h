@@ -38,7 +38,19 @@ extern PyTypeObject FFI_Type;
 
 bool init_ffi_type(PyObject* module);
 
-// A type string or a CType -> a borrowed CType. Throws (types/ convention).
-types::CType* ffi_to_ctype(PyObject* ffi, PyObject* arg);
+// How ctype_arg() takes a string naming a function type ("int(int)", or a typedef of
+// one), which typeof() refuses.
+enum class FunctionTypes {
+    Refused,    // a CDefError, as every method but callback()
+    AsPointer,  // its pointer-to-function type, as ffi.callback() in cffi
+};
+
+// The `cdecl` argument of an FFI method: a CType as it is, or a type string parsed
+// against this FFI's declarations (cached per string). Borrowed (the argument or the
+// FFI's caches hold it); null with a Python exception set (TypeError for another object,
+// CDefError for a string that names no type, FFIError once the FFI was cleared): the
+// CPython convention, for methods that only need their type resolved.
+types::CType* ctype_arg(PyObject* ffi, PyObject* cdecl,
+                        FunctionTypes functions = FunctionTypes::Refused);
 
 }  // namespace cffix

@@ -32,14 +32,8 @@ static PyObject* ffi_gc(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyOb
     return data::gc_cdata(reinterpret_cast<CData*>(v[0]), v[1], size);
 }
 
-static CType* resolve_type(PyObject* ffi, PyObject* cdecl) {
-    try {
-        return ffi_to_ctype(ffi, cdecl);
-    } catch (...) {
-        cffix::translate_exception();
-        return nullptr;
-    }
-}
+// An allocator's calls resolve their cdecl as ffi.new does.
+static CType* resolve_type(PyObject* ffi, PyObject* cdecl) { return ctype_arg(ffi, cdecl); }
 
 static bool callable_or_none(PyObject* f, const char* what) {
     if (f == Py_None || PyCallable_Check(f)) return true;

@@ -1,6 +1,6 @@
 // Argument shaping for METH_FASTCALL|KEYWORDS and vectorcall entry points (the FFI
-// methods in csrc/ffi_*.cpp, allocator objects): positional and keyword arguments into
-// named slots, with Python's own error wording.
+// methods in csrc/ffi/, the allocator and buffer objects of csrc/data/): positional and
+// keyword arguments into named slots, with one wording for every method's TypeErrors.
 #pragma once
 
 #include "util/pyref.h"
@@ -9,19 +9,27 @@ namespace cffix {
 
 // Fills `out` (one slot per entry of the null-terminated `names`, pre-set by the caller
 // to the defaults, null for "not given") from fastcall arguments; the first `required`
-// names must be given. False with a TypeError set.
+// names must be given. With `positional` >= 0, only the first `positional` names may be
+// given by position, the others by keyword only. False with a TypeError set.
 inline bool parse_args(const char* fn, const char* const* names, int required,
-                       PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, PyObject** out) {
-    if (!kwnames && nargs >= required) {  // the common case: enough positional arguments
+                       PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, PyObject** out,
+                       int positional = -1) {
+    if (!kwnames && nargs >= required && (positional < 0 || nargs <= positional)) {
+        // the common case: enough positional arguments
         Py_ssize_t i = 0;
         for (; i < nargs && names[i]; ++i) out[i] = args[i];
         if (i == nargs) return true;
     }
     int count = 0;
     while (names[count]) ++count;
+    if (positional >= 0 && nargs > positional) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d positional argument%s (%zd given)", fn,
+                     positional, positional == 1 ? "" : "s", nargs);
+        return false;
+    }
     if (nargs > count) {
-        PyErr_Format(PyExc_TypeError, "%s() takes at most %d arguments (%zd given)", fn, count,
-                     nargs);
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d argument%s (%zd given)", fn, count,
+                     count == 1 ? "" : "s", nargs);
         return false;
     }
     for (Py_ssize_t i = 0; i < nargs; ++i) out[i] = args[i];
