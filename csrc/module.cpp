@@ -9,11 +9,6 @@
 #include "types/ctype.h"
 #include "util/errors.h"
 
-namespace cffix {
-PyObject* live_cdata(PyObject*, PyObject*);       // ffi_ownership.cpp
-PyObject* add_ffi_methods(PyObject*, PyObject*);  // ffi_object.cpp
-}  // namespace cffix
-
 namespace {
 
 PyMethodDef core_functions[] = {
@@ -43,8 +38,7 @@ PyModuleDef core_module = {
 PyMODINIT_FUNC PyInit__core() {
     cffix::PyRef module(PyModule_Create(&core_module));
     if (!module) return nullptr;
-    if (!cffix::init_error_classes(module.get()) ||
-        !cffix::types::init_ctype_types(module.get()) ||
+    if (!cffix::init_error_classes(module.get()) || !cffix::types::init_ctype_types(module.get()) ||
         !cffix::data::init_cdata_types(module.get()) ||
         !cffix::call::init_call_types(module.get()) ||
         !cffix::data::init_ownership_types(module.get()) || !cffix::init_ffi_type(module.get()))

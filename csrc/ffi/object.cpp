@@ -486,14 +486,6 @@ PyObject* add_ffi_methods(PyObject*, PyObject* ns) {
     Py_RETURN_NONE;
 }
 
-// Each file adds its FFI methods through its own table (ffi_data.cpp: new/cast/release;
-// ffi_memory.cpp: string/unpack/buffer/from_buffer/memmove/addressof; ffi_ownership.cpp:
-// gc/new_allocator/handles/errno/init_once; ffi_lib.cpp: dlopen/dlclose; ffi_callback.cpp:
-// callback).
-extern PyMethodDef ffi_data_methods[], ffi_memory_methods[], ffi_ownership_methods[],
-    ffi_lib_methods[], ffi_callback_methods[];
-extern PyGetSetDef ffi_ownership_getset[];  // ffi.errno
-
 static PyGetSetDef* all_getset() {
     static std::vector<PyGetSetDef> table = [] {
         std::vector<PyGetSetDef> v;

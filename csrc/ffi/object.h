@@ -36,7 +36,25 @@ struct FFIObject {
 
 extern PyTypeObject FFI_Type;
 
+// Readies FFI_Type, with the methods of every table below, and adds it to the module as
+// `FFI`. False with an exception set.
 bool init_ffi_type(PyObject* module);
+
+// The FFI type's methods, one null-terminated table per file of csrc/ffi/, joined by
+// init_ffi_type after the type queries of object.cpp (cdef, typeof, sizeof...).
+extern PyMethodDef ffi_data_methods[];       // data.cpp: new, cast, release
+extern PyMethodDef ffi_memory_methods[];     // memory.cpp: string, unpack, from_buffer...
+extern PyMethodDef ffi_ownership_methods[];  // ownership.cpp: gc, new_allocator, handles
+extern PyMethodDef ffi_lib_methods[];        // lib.cpp: dlopen, dlclose
+extern PyMethodDef ffi_callback_methods[];   // callback.cpp: callback
+extern PyGetSetDef ffi_ownership_getset[];   // ownership.cpp: ffi.errno
+
+// Functions of the _core module (module.cpp's table):
+// _core.add_ffi_methods(namespace) puts the FFI methods written in Python (api.py) into
+// FFI_Type itself (object.cpp).
+PyObject* add_ffi_methods(PyObject* module, PyObject* ns);
+// _core.live_cdata() -> (count, bytes) of the owned cdata alive now (ownership.cpp).
+PyObject* live_cdata(PyObject* module, PyObject* unused);
 
 // How ctype_arg() takes a string naming a function type ("int(int)", or a typedef of
 // one), which typeof() refuses.
