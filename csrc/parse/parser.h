@@ -3,7 +3,8 @@
 //   parser.cpp      tokens, errors, the top level (declarations, #define, extern "Python",
 //                   _Static_assert) and the two entry points of ast.h
 //   declarator.cpp  declaration specifiers, declarators, parameter lists, type names
-//   record.cpp      struct / union / enum specifiers and bodies, __attribute__, __asm__
+//   record.cpp      struct / union / enum specifiers and bodies
+//   attributes.cpp  __attribute__((...)), __declspec(...) and __asm__("label")
 //   const_expr.cpp  integer constant expressions, evaluated as they are parsed
 //
 // Shared definitions. A struct, union or enum defined inside a declaration is parsed once
@@ -179,7 +180,7 @@ private:
     TypeExprPtr parse_type_name_here();
     bool starts_type_name(const Token& t);
 
-    // struct / union / enum, attributes, asm labels (record.cpp).
+    // struct / union / enum (record.cpp).
     std::shared_ptr<TypeExpr> parse_tag_specifier(SpecifierContext ctx);
     std::shared_ptr<RecordBody> parse_record_body();
     void parse_member_declaration(RecordBody& body);
@@ -187,6 +188,8 @@ private:
     void add_member(RecordBody& body, const Specifiers& specs, Declarator&& d, int bitsize,
                     const Token& at);
     std::shared_ptr<EnumBody> parse_enum_body();
+
+    // Attributes and asm labels (attributes.cpp).
     void parse_attributes(Attributes& attrs);
     void parse_attribute(Attributes& attrs);
     uint32_t parse_aligned_argument();
