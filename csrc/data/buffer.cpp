@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "data/memory.h"
-#include "util/errors.h"
 #include "util/args.h"
+#include "util/errors.h"
 
 namespace cffix::data {
 

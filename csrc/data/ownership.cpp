@@ -5,8 +5,8 @@
 #include <unordered_map>
 
 #include "data/convert.h"
-#include "util/errors.h"
 #include "util/args.h"
+#include "util/errors.h"
 
 namespace cffix::data {
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "types/ctype.h"
-#include "util/errors.h"
 #include "types/layout.h"
+#include "util/errors.h"
 
 namespace cffix::types {
 

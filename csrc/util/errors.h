@@ -1,4 +1,5 @@
-// The engine's C++ errors (parse::CDefError derives from Error) and the translation of C++ exceptions into Python ones.
+// The engine's C++ errors (parse::CDefError derives from Error) and the translation of C++
+// exceptions into Python ones.
 //
 // parse/ and types/ signal failure with C++ exceptions (parse::CDefError, cffix::Error);
 // every function that Python calls catches them through translate_exception(), the one
