@@ -1,5 +1,7 @@
 // cffix._core: module init. Wires the engine's layers to Python: the error classes, the
-// CType/CField types and the FFI type.
+// types of each layer (CType/CField, the cdata types, functions and callbacks, the Lib
+// type) and the FFI type with its class attributes (NULL, CData, CType, buffer, RTLD_*),
+// and the module functions live_cdata() and add_ffi_methods().
 #include "call/function.h"
 #include "data/cdata.h"
 #include "data/memory.h"

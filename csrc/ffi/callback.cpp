@@ -1,5 +1,5 @@
-// FFI methods of the callback layer (ffi.callback): argument shaping around
-// csrc/call/callback.h, which does the work.
+// FFI methods of the callback layer (ffi.callback, and the decorator object it returns
+// without a callable): argument shaping around csrc/call/callback.h, which does the work.
 #include "call/callback.h"
 
 #include "ffi/object.h"

@@ -1,5 +1,5 @@
-// The FFI methods of the data layer (ffi.new, ffi.cast, ffi.release...): argument
-// shaping around csrc/data/, which does the work.
+// The FFI methods of the data layer (ffi.new, ffi.cast, ffi.release): argument shaping
+// around csrc/data/, which does the work.
 #include "data/cdata.h"
 #include "ffi/object.h"
 #include "util/args.h"

@@ -1,7 +1,8 @@
 // The FFI methods that read and write raw memory (ffi.string, unpack, from_buffer,
-// memmove, addressof): argument shaping around csrc/data/memory.cpp and buffer.cpp, which
-// do the work. ffi.buffer is the type cffix.buffer itself, set as a class attribute of
-// FFI in module.cpp (as cffi's ffi.buffer is a type).
+// memmove, addressof): argument shaping around csrc/data/memory.cpp and buffer.cpp
+// (addressof(lib, name): csrc/lib/), which do the work. ffi.buffer is not here: it reads
+// as the type cffix.buffer (as cffi's ffi.buffer is a type), through a descriptor that
+// module.cpp puts among FFI's class attributes (data::init_buffer_types).
 #include "data/memory.h"
 
 #include "data/cdata.h"

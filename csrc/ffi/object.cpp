@@ -1,7 +1,10 @@
-// The FFI object (cffix._core.FFI, subclassed by cffix.FFI in api.py): the public
-// methods that must be fast live here in C++. It owns the Scope of its declarations and
-// a dict cache from type strings to CTypes, so a repeated ffi.typeof("...") (and every
-// method taking a type string) costs one dict lookup whatever the size of the cdef.
+// The FFI type (cffix._core.FFI, which is cffix.FFI itself: api.py copies its Python
+// methods into this type, see add_ffi_methods) and its type queries: cdef, typeof,
+// sizeof, alignof, offsetof, getctype, list_types, include. The other methods come from
+// the tables of the other files of csrc/ffi/. An FFI owns the Scope of its declarations
+// and caches from type strings to CTypes (the last strings looked up, by identity, in
+// front of a dict), so a repeated ffi.typeof("...") (and every method taking a type
+// string) costs at most one dict lookup whatever the size of the cdef.
 #include "ffi/object.h"
 
 #include <algorithm>

@@ -1,4 +1,5 @@
-// The FFI object shared by the layers that add methods to it (data/, call/, lib/).
+// The FFI object (cffix.FFI) as the files of csrc/ffi/ share it: its layout, the method
+// table each file contributes, and ctype_arg(), which resolves their `cdecl` arguments.
 #pragma once
 
 #include "types/ctype.h"

@@ -4,7 +4,8 @@
 //   lib.f          a declared function: resolved with dlsym (its asm label when it has
 //                  one) on first access, made into a callable cdata by call/, and cached
 //                  in the library's dict, so later accesses are one dict lookup.
-//   lib.X          an integer constant (#define, enumerator): a Python int, cached too.
+//   lib.X          an integer constant (#define, enumerator, `static const int X = 1;`):
+//                  a Python int, cached too.
 //   lib.var        a global variable: its current value, read at each access through
 //                  data::from_c (arrays and structs are views on the library's memory);
 //                  `lib.var = v` writes through data::to_c. Only the address is cached.

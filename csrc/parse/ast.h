@@ -1,11 +1,11 @@
 // The syntax tree of the cdef language, and the interface through which the parser
 // hands declarations to whoever turns them into types (csrc/types/).
 //
-// parse/ sits at the bottom of the engine: it knows nothing about CType objects. The
-// parser asks a DeclSink the few questions C parsing cannot answer alone (is this
-// identifier a type name? what is the value of this constant? what is sizeof(T)?) and
-// hands it each declaration as soon as it is complete, so a later declaration sees the
-// typedefs, constants and structs of the earlier ones.
+// parse/ is the lowest layer of the engine (only util/ is below it): it knows nothing
+// about CType objects. The parser asks a DeclSink the few questions C parsing cannot
+// answer alone (is this identifier a type name? what is the value of this constant? what
+// is sizeof(T)?) and hands it each declaration as soon as it is complete, so a later
+// declaration sees the typedefs, constants and structs of the earlier ones.
 #pragma once
 
 #include <cstdint>

@@ -3,8 +3,10 @@
 //
 // parse/ and types/ signal failure with C++ exceptions (parse::CDefError, cffix::Error);
 // every function that Python calls catches them through translate_exception(), the one
-// place where they become Python exceptions. Layers above types/ (data/, call/) follow
-// the CPython convention instead: return null/false with a Python exception set.
+// place where they become Python exceptions. The layers above types/ (data/, call/,
+// lib/) follow the CPython convention instead: return null/false with a Python exception
+// set, catching and translating where they call into types/. The FFI methods (ffi/) use
+// either inside, and return to Python the CPython way.
 #pragma once
 
 #include <stdexcept>

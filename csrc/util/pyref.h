@@ -1,5 +1,5 @@
 // PyRef: an owned reference to a Python object (RAII), so that every early return on an
-// error path releases what it holds. The only helper below parse/ that knows Python.
+// error path releases what it holds.
 #pragma once
 
 #define PY_SSIZE_T_CLEAN

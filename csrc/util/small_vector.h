@@ -1,7 +1,8 @@
 // A vector that keeps its first N elements inline: for the short lists that are made and
-// dropped by the thousand while parsing (the derivations of one declarator), which then
-// cost no heap allocation. Past N it moves everything to the heap and grows as usual.
-// Move-only, and only what its users need: push_back, iteration, back(), clear().
+// dropped by the thousand (the derivations of one declarator while parsing, the argument
+// types of one variadic call), which then cost no heap allocation. Past N it moves
+// everything to the heap and grows as usual. Move-only, and only what its users need:
+// push_back, iteration, indexing, size, back(), clear().
 #pragma once
 
 #include <cstddef>

@@ -24,8 +24,9 @@ readable and independent of cffix's internals: it uses only the public API.
 API mode (``set_source(name, "C source")``, a compiled extension module) is not
 implemented yet; it raises APIModeNotImplemented.
 
-The FFI class (api.py) records the history in its instance dict; this module is
-imported only when one of its functions is used, so ``import cffix`` stays cheap.
+The FFI class (api.py) records the history in ``ffi._cffix_state`` (not the instance
+``__dict__``); this module is imported only when one of its functions is used, so
+``import cffix`` stays cheap.
 """
 
 from __future__ import annotations
