@@ -1,6 +1,6 @@
 // The FFI methods of ownership (ffi.gc, ffi.new_allocator, handles, ffi.errno) and
-// cffix.live_cdata(): argument shaping around csrc/data/ownership.cpp, which does the
-// work. ffi.init_once is in api.py.
+// cffix.live_cdata(): argument shaping around csrc/data/ownership.cpp (ffi.errno:
+// csrc/call/errno.h), which does the work. ffi.init_once is in api.py.
 #include "data/ownership.h"
 
 #include <cerrno>
