@@ -1,20 +1,22 @@
 // Callbacks: a Python callable behind a C function pointer (ffi.callback).
 //
 // make_callback() returns a cdata of the function-pointer type (a CDataCallback, derived
-// from data::CDataFunction_Type) whose pointer value is the code address of a libffi closure.
-// When C calls that address, the closure's handler takes the GIL with PyGILState_Ensure
-// (so any thread may call, including threads Python did not create), converts the
-// arguments with data::from_c, calls the Python callable, and writes its result with
-// data::to_c. Exceptions never reach C: they go to `onerror` if given, else to
+// from data::CDataFunction_Type) whose pointer value is the code address of a libffi
+// closure: on x86-64 Linux a slot of cffix's trampoline pool (call/trampoline.h), else
+// libffi's own. When C calls that address, the closure's handler takes the GIL with
+// PyGILState_Ensure (so any thread may call, including threads Python did not create),
+// converts the arguments with data::value_from_c (structs by value boxed as owned
+// copies), calls the Python callable, and writes its result with data::to_c.
+// Exceptions never reach C: they go to `onerror` if given, else to
 // sys.unraisablehook, and C receives the `error` value (converted once, at creation).
 //
 // Lifetime: the C function pointer is valid exactly as long as the callback cdata is
-// alive. The cdata owns the closure (freed when the cdata is collected), the libffi cif
-// it points to (the type's call plan, kept while the cdata holds the type), the callable, `onerror`
-// and the error value. Nothing else keeps it alive: a program that hands the pointer to C must keep
-// the cdata referenced for as long as C may call it (e.g. store it next to the C
-// object that holds the pointer, or in a module global for process-lifetime
-// registrations). A call through the pointer after the cdata was collected is
+// alive. The cdata owns the closure (freed when the cdata is collected), the callable,
+// `onerror` and the error value; the libffi cif it points to is the type's call plan,
+// kept while the cdata holds the type. Nothing else keeps it alive: a program that hands
+// the pointer to C must keep the cdata referenced for as long as C may call it (e.g.
+// store it next to the C object that holds the pointer, or in a module global for
+// process-lifetime registrations). A call through the pointer after the cdata was collected is
 // undefined behaviour (the closure memory is freed and may be reused), and cannot be
 // detected. Casting the cdata (ffi.cast("void *", cb)) does not keep it alive either.
 //
