@@ -3,6 +3,8 @@
 cc               the C compiler's path (session); skips the test if there is none
 compile_and_run  compile_and_run(c_source, flags=(), libraries=()) -> the program's stdout
 cffi_oracle      the cffi module, the reference for differential tests; skips without it
+module           the module under test: cffix, or what CFFIX_TEST_MODULE names (cffi, to
+                 check the harness); imported, never skipped: a broken import fails
 ffi              a fresh cffix.FFI()
 call_path        "thunk" or "libffi": runs a test twice, the second time with every call
                  forced through libffi (cffix._core._force_libffi)
@@ -18,6 +20,8 @@ import subprocess
 import pytest
 
 _HELLO = "int main(void) { return 0; }\n"
+
+MODULE_UNDER_TEST = os.environ.get("CFFIX_TEST_MODULE", "cffix")
 
 
 def _find_c_compiler():
@@ -94,6 +98,12 @@ def cffi_oracle():
     return pytest.importorskip("cffi")
 
 
+@pytest.fixture(scope="session")
+def module():
+    """cffix (or the module CFFIX_TEST_MODULE names). An import error fails the tests."""
+    return importlib.import_module(MODULE_UNDER_TEST)
+
+
 @pytest.fixture
 def ffi():
     import cffix
@@ -102,22 +112,17 @@ def ffi():
 
 
 @pytest.fixture(params=["thunk", "libffi"])
-def call_path(request):
+def call_path(request, module):
     """Runs the test with the fast thunks, then with every call forced through libffi.
 
     Under CFFIX_TEST_MODULE=cffi (the same tests against cffi) there is no such switch: the
     libffi run is skipped."""
-    name = os.environ.get("CFFIX_TEST_MODULE", "cffix")
-    try:
-        module = importlib.import_module(name)
-    except ImportError:
-        pytest.skip(f"{name} is not installed")
-    force = getattr(getattr(module, "_core", None), "_force_libffi", None)
-    if force is None:
+    if MODULE_UNDER_TEST != "cffix":
         if request.param == "libffi":
-            pytest.skip(f"{name} has no _force_libffi switch")
+            pytest.skip(f"{MODULE_UNDER_TEST} has no _force_libffi switch")
         yield request.param
         return
+    force = module._core._force_libffi
     previous = force(request.param == "libffi")
     try:
         yield request.param

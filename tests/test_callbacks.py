@@ -40,11 +40,6 @@ CDEF = """
 
 
 @pytest.fixture(scope="module")
-def module():
-    return pytest.importorskip(MODULE_UNDER_TEST)
-
-
-@pytest.fixture(scope="module")
 def ffi(module):
     f = module.FFI()
     f.cdef(CDEF)

@@ -25,6 +25,7 @@ restarted after a crash, so one crashing operation does not hide the others.
 """
 
 import ast
+import importlib
 import itertools
 import math
 import os
@@ -1359,10 +1360,6 @@ KNOWN_DIFFERENCES = {
 # --------------------------------------------------------------------------------------
 # Harness
 
-def _load(name):
-    return pytest.importorskip(name)
-
-
 _ADDR_RE = re.compile(r"0x[0-9a-fA-F]+")
 # from_buffer's repr names the source's type; ffi.buffer's type lives in each library.
 _BUFFER_TYPE_RE = re.compile(r"'(?:_cffi_backend|cffix(?:\._core)?)\.buffer'")
@@ -1467,8 +1464,8 @@ def oracle_ffi(cffi_oracle):
 
 
 @pytest.fixture(scope="module")
-def ffi_under_test():
-    return _make_ffi(_load(MODULE_UNDER_TEST))
+def ffi_under_test(module):
+    return _make_ffi(module)
 
 
 def _op_id(group, src):
@@ -1547,7 +1544,6 @@ def run_isolated(code, timeout=60):
 
 def isolated_lines(code):
     """The child's output lines; fails the test if the child crashed."""
-    _load(MODULE_UNDER_TEST)
     rc, out = run_isolated(code)
     assert rc == 0, f"child exited with {rc}:\n{out}"
     return out.splitlines()
@@ -1801,8 +1797,6 @@ def test_known_mutating_initializer():
 
 def _child_main(start):
     """Run CORPUS[start:] with the module under test; one line per op: index, result."""
-    import importlib
-
     ffi = _make_ffi(importlib.import_module(MODULE_UNDER_TEST))
     for index in range(start, len(CORPUS)):
         print(f"{index}\t{run_op(ffi, CORPUS[index][1])!r}", flush=True)

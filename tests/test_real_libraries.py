@@ -18,13 +18,6 @@ import zlib
 
 import pytest
 
-MODULE_UNDER_TEST = os.environ.get("CFFIX_TEST_MODULE", "cffix")
-
-
-@pytest.fixture(scope="module")
-def module():
-    return pytest.importorskip(MODULE_UNDER_TEST)
-
 
 @pytest.fixture(autouse=True)
 def both_call_paths(call_path):
@@ -42,11 +35,6 @@ def open_library(module, cdef, short_name):
     if path is None:
         pytest.skip(f"lib{short_name} is not installed")
     return ffi, ffi.dlopen(path)
-
-
-def needs_callback(ffi):
-    if not hasattr(ffi, "callback"):
-        pytest.skip("ffi.callback is not implemented yet")
 
 
 # ------------------------------------------------------------------------------ libc
@@ -77,7 +65,6 @@ def test_strlen(libc):
 
 def test_qsort_with_a_python_comparator(libc):
     ffi, lib = libc
-    needs_callback(ffi)
     values = [random.Random(7).randint(-(1 << 31), (1 << 31) - 1) for _ in range(500)]
     array = ffi.new("int[]", values)
 
@@ -302,7 +289,6 @@ def test_sqlite_create_insert_and_query(sqlite, db):
                         b"INSERT INTO t VALUES (1, 'ada', 9.5), (2, 'bob', NULL),"
                         b" (3, 'c\xc3\xa9line', -1.25);")
     assert (rc, message) == (lib.SQLITE_OK, None)
-    needs_callback(ffi)
     rows = []
 
     @ffi.callback("int(void *, int, char **, char **)")
@@ -323,7 +309,6 @@ def test_sqlite_create_insert_and_query(sqlite, db):
 
 def test_sqlite_callback_can_abort(sqlite, db):
     ffi, lib = sqlite
-    needs_callback(ffi)
     _exec(ffi, lib, db, b"CREATE TABLE n (v INTEGER); INSERT INTO n VALUES (1), (2), (3);")
     seen = []
 
