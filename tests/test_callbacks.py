@@ -525,7 +525,8 @@ def test_bad_error_value(ffi):
         ffi.callback("int *(int)", lambda x: x, error=5)
     with pytest.raises(TypeError):
         ffi.callback("void(int)", lambda x: x, error=5)
-    ffi.callback("int *(int)", lambda x: x, error=ffi.NULL)
+    cb = ffi.callback("int *(int)", lambda x: x, error=ffi.NULL)  # NULL is a pointer's error
+    assert ffi.typeof(cb) is ffi.typeof("int *(*)(int)")
 
 
 def test_not_a_function_type(ffi):
@@ -570,11 +571,23 @@ def test_packed_struct_by_value_refused(module):
     ffi.cdef("struct packed { char c; int i; };", packed=True)
     with pytest.raises(NotImplementedError):
         ffi.callback("void(struct packed)", lambda p: None)
-    ffi.callback("void(struct packed *)", lambda p: None)
+    seen = []
+    cb = ffi.callback("void(struct packed *)", seen.append)  # a pointer to it is fine
+    p = ffi.new("struct packed *", [b"c", 7])
+    cb(p)
+    assert seen == [p] and seen[0].i == 7
 
 
 def test_pointers_to_unsupported_types_are_fine(ffi):
-    ffi.callback("void(union number *, struct with_bits *, struct opaque *)", lambda *a: None)
+    seen = []
+    cb = ffi.callback("void(union number *, struct with_bits *, struct opaque *)",
+                      lambda *a: seen.append(a))
+    assert ffi.typeof(cb) is ffi.typeof(
+        "void(*)(union number *, struct with_bits *, struct opaque *)")
+    n, b = ffi.new("union number *", [5]), ffi.new("struct with_bits *", [-2])
+    cb(n, b, ffi.NULL)
+    assert len(seen) == 1
+    assert (seen[0][0].i, seen[0][1].x, seen[0][2]) == (5, -2, ffi.NULL)
 
 
 # ---------------------------------------------------------------- lifetime

@@ -1335,7 +1335,7 @@ KNOWN_DIFFERENCES = {
                              "(cffi makes a buffer that reads and writes past the end)",
     "memmove_past_end": "ffi.memmove with n past the end of owned memory or of a Python "
                         "buffer raises (cffi writes past the end)",
-    "string_past_owned_end": "ffi.string on owned memory stops at its end, or raises "
+    "string_past_owned_end": "ffi.string on owned memory stops at its end "
                              "(cffi reads on until a null)",
     "unpack_past_owned_end": "ffi.unpack(p, n) with n past the end of owned memory raises "
                              "(cffi reads past the end)",
@@ -1549,21 +1549,18 @@ def isolated_lines(code):
     return out.splitlines()
 
 
-BOUNDS_ERRORS = (ValueError, IndexError)
-
-
 @known
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_known_buffer_past_owned_end(ffi_under_test):
     ffi = ffi_under_test
     p = ffi.new("int *")
-    with pytest.raises(BOUNDS_ERRORS):
+    with pytest.raises(ValueError, match="past the end"):
         ffi.buffer(p, 100)
     a = ffi.new("char[]", 8)
-    with pytest.raises(BOUNDS_ERRORS):
+    with pytest.raises(ValueError, match="past the end"):
         ffi.buffer(a, 9)
     s = ffi.new("struct point *")
-    with pytest.raises(BOUNDS_ERRORS):
+    with pytest.raises(ValueError, match="past the end"):
         ffi.buffer(s, 9)
     assert len(ffi.buffer(a, 8)) == 8
     assert len(ffi.buffer(s, 8)) == 8
@@ -1583,9 +1580,7 @@ def test_known_memmove_past_end():
         ffi.memmove(a, b"abcd", 4)
         print(ffi.unpack(a, 4))
     """)
-    assert lines[-1] == "b'abcd'"
-    for got in lines[:-1]:
-        assert got in ("ValueError", "IndexError"), lines
+    assert lines == ["ValueError"] * 5 + ["b'abcd'"]
 
 
 @known
@@ -1595,23 +1590,12 @@ def test_known_string_past_owned_end(ffi_under_test):
     # null, so a string() that ignores the known size returns b"xyz".
     data = memoryview(b"xyz")[0:1]
     p = ffi.from_buffer("char *", data)
-    try:
-        assert ffi.string(p) == b"x"
-    except BOUNDS_ERRORS:
-        pass
-    # One owned char, no room for a terminator: string() must not look further.
+    assert ffi.string(p) == b"x"
+    # One owned char, no room for a terminator: string() stops at its end, whatever the
+    # maxlen (as it stops at the end of a char[N] without a null).
     for maxlen in (-1, 1, 2, 1000):
-        try:
-            got = ffi.string(ffi.new("char *", b"x"), maxlen)
-        except BOUNDS_ERRORS:
-            continue
-        assert got == b"x", maxlen
-    try:
-        got = ffi.string(ffi.new("wchar_t *", "y"))
-    except BOUNDS_ERRORS:
-        pass
-    else:
-        assert got == "y"
+        assert ffi.string(ffi.new("char *", b"x"), maxlen) == b"x", maxlen
+    assert ffi.string(ffi.new("wchar_t *", "y")) == "y"
 
 
 @known
@@ -1619,19 +1603,19 @@ def test_known_unpack_past_owned_end(ffi_under_test):
     ffi = ffi_under_test
     a = ffi.new("int[3]", [1, 2, 3])
     assert ffi.unpack(a, 3) == [1, 2, 3]
-    with pytest.raises(BOUNDS_ERRORS):
+    with pytest.raises(IndexError, match="past the end"):
         ffi.unpack(a, 4)
     c = ffi.new("char[]", b"ab")
-    with pytest.raises(BOUNDS_ERRORS):
+    with pytest.raises(IndexError, match="past the end"):
         ffi.unpack(c, 10)
     p = ffi.new("int *", 7)
-    with pytest.raises(BOUNDS_ERRORS):
+    with pytest.raises(IndexError, match="past the end"):
         ffi.unpack(p, 2)
     w = ffi.new("wchar_t[2]", "ab")
-    with pytest.raises(BOUNDS_ERRORS):
+    with pytest.raises(IndexError, match="past the end"):
         ffi.unpack(w, 3)
     q = ffi.from_buffer("char *", memoryview(b"xyz")[0:1])
-    with pytest.raises(BOUNDS_ERRORS):
+    with pytest.raises(IndexError, match="past the end"):
         ffi.unpack(q, 3)
 
 
@@ -1672,8 +1656,8 @@ def test_known_addressof_array_out_of_range(ffi_under_test):
     # anything beyond, or before the start, raises.
     ffi = ffi_under_test
     a = ffi.new("int[5]")
-    ffi.addressof(a, 4)
-    ffi.addressof(a, 5)
+    assert ffi.addressof(a, 4) == a + 4
+    assert ffi.addressof(a, 5) == a + 5
     for bad in (6, 7, -1, 2**40):
         with pytest.raises(IndexError):
             ffi.addressof(a, bad)
@@ -1756,8 +1740,7 @@ def test_known_access_after_release():
         ffi.release(c)
         print(attempt(lambda: c[0]))
     """)
-    assert len(lines) == 13, lines
-    assert set(lines) <= {"ValueError", "RuntimeError"}, lines
+    assert lines == ["ValueError"] * 13
 
 
 @known
@@ -1780,16 +1763,12 @@ def test_known_mutating_initializer():
 
         for shape in ("int[]", "int[200]", "long[]"):
             lst[:] = [Evil()] + [Big() for _ in range(100)]
-            try:
-                p = ffi.new(shape, lst)
-            except Exception as e:
-                print("raised", type(e).__name__)
-            else:
-                print("made", len(p), p[0])
+            p = ffi.new(shape, lst)
+            print(len(p), p[0], sorted(set(p[1:len(p)])))
     """)
-    assert len(lines) == 3, lines
-    for line in lines:
-        assert line.startswith(("made", "raised")), lines
+    # The length is taken before the conversion; the items the list no longer has are
+    # never read: zero, as past the end of a short initializer.
+    assert lines == ["101 1 [0]", "200 1 [0]", "101 1 [0]"]
 
 
 # --------------------------------------------------------------------------------------

@@ -167,10 +167,12 @@ def test_rtld_noload(ffi, tmp_path, cc):
     src.write_text("int never_loaded(void) { return 1; }\n")
     so = tmp_path / "libnever.so"
     subprocess.run([cc, "-shared", "-fPIC", "-o", str(so), str(src)], check=True)
+    ffi.cdef("int never_loaded(void);")
     with pytest.raises(OSError):
         ffi.dlopen(str(so), ffi.RTLD_NOW | ffi.RTLD_NOLOAD)
-    ffi.dlopen(str(so))
-    ffi.dlopen(str(so), ffi.RTLD_NOW | ffi.RTLD_NOLOAD)  # loaded now
+    assert ffi.dlopen(str(so)).never_loaded() == 1
+    again = ffi.dlopen(str(so), ffi.RTLD_NOW | ffi.RTLD_NOLOAD)  # loaded now
+    assert again.never_loaded() == 1
 
 
 def test_dlopen_void_pointer_handle(ffi, globals_path):

@@ -369,6 +369,7 @@ def test_include_cycle_is_refused():
         a.typeof("unknown_t")
     assert c.typeof("a_t") is a.typeof("int")
     c.include(a)  # already reachable through b: no cycle, allowed
+    assert c.typeof("a_t") is a.typeof("int")
 
 
 def test_ffi_backend_argument_ignored():
