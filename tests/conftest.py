@@ -2,12 +2,18 @@
 
 cc               the C compiler's path (session); skips the test if there is none
 compile_and_run  compile_and_run(c_source, flags=(), libraries=()) -> the program's stdout
+build_clib       build_clib("calls", flags=(), libraries=()) -> the path of tests/clib/calls.c
+                 built as a shared library (once per session)
 cffi_oracle      the cffi module, the reference for differential tests; skips without it
 module           the module under test: cffix, or what CFFIX_TEST_MODULE names (cffi, to
                  check the harness); imported, never skipped: a broken import fails
-ffi              a fresh cffix.FFI()
+ffi              a fresh FFI of the module under test, with the test file's CDEF declared
+                 if it has one
+oracle_ffi       a cffi FFI with the test file's CDEF declared (one per file); skips without
+                 cffi
 call_path        "thunk" or "libffi": runs a test twice, the second time with every call
-                 forced through libffi (cffix._core._force_libffi)
+                 forced through libffi (cffix._core._force_libffi); a file whose every test
+                 does so says `pytestmark = pytest.mark.usefixtures("call_path")`
 """
 
 import hashlib
@@ -19,9 +25,10 @@ import subprocess
 
 import pytest
 
-_HELLO = "int main(void) { return 0; }\n"
+from support import MODULE_UNDER_TEST
 
-MODULE_UNDER_TEST = os.environ.get("CFFIX_TEST_MODULE", "cffix")
+_HELLO = "int main(void) { return 0; }\n"
+CLIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clib")
 
 
 def _find_c_compiler():
@@ -93,6 +100,30 @@ def compile_and_run(cc, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def build_clib(cc, tmp_path_factory):
+    """build_clib(name, flags=(), libraries=()): tests/clib/<name>.c compiled into a shared
+    library (once per session for the same arguments); returns its path. A file that does
+    not compile fails the test with the compiler's output."""
+    workdir = tmp_path_factory.mktemp("clib")
+    built = {}
+
+    def build(name, flags=(), libraries=()):
+        key = (name, tuple(flags), tuple(libraries))
+        if key not in built:
+            out = workdir / f"lib{name}_{len(built)}.so"
+            cmd = [cc, "-shared", "-fPIC", *flags, "-o", str(out),
+                   os.path.join(CLIB, f"{name}.c"), *(f"-l{lib}" for lib in libraries)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            if proc.returncode != 0:
+                pytest.fail(f"tests/clib/{name}.c does not compile ({shlex.join(cmd)}):\n"
+                            f"{proc.stderr}", pytrace=False)
+            built[key] = str(out)
+        return built[key]
+
+    return build
+
+
+@pytest.fixture(scope="session")
 def cffi_oracle():
     """The real cffi, to compare behaviour with; skips if it is not installed."""
     return pytest.importorskip("cffi")
@@ -105,10 +136,24 @@ def module():
 
 
 @pytest.fixture
-def ffi():
-    import cffix
+def ffi(module, request):
+    """A fresh FFI of the module under test, with the test file's CDEF declared if any."""
+    f = module.FFI()
+    cdef = getattr(request.module, "CDEF", None)
+    if cdef is not None:
+        f.cdef(cdef)
+    return f
 
-    return cffix.FFI()
+
+@pytest.fixture(scope="module")
+def oracle_ffi(cffi_oracle, request):
+    """A cffi FFI with the test file's CDEF declared, shared by the file's tests (cffi's
+    cdef is slow): the tests must not change it."""
+    f = cffi_oracle.FFI()
+    cdef = getattr(request.module, "CDEF", None)
+    if cdef is not None:
+        f.cdef(cdef)
+    return f
 
 
 @pytest.fixture(params=["thunk", "libffi"])

@@ -2,8 +2,8 @@
 
 tests/clib/callbacks.c is compiled into a shared library per session; its functions take
 a function pointer and call it (with ints, doubles, structs by value, pointers, from new
-threads, many times in a loop). Until the call layer lands they are called through
-ctypes, with the callback's address: that still exercises the callbacks from real C.
+threads, many times in a loop). They are called through ctypes, with the callback's
+address: the callbacks are exercised from real C, independently of cffix's call layer.
 
 Set CFFIX_TEST_MODULE=cffi to run the same tests with cffi (a check of the harness;
 tests of cffix-only behaviour are then expected to fail).
@@ -12,20 +12,14 @@ tests of cffix-only behaviour are then expected to fail).
 import ctypes
 import ctypes.util
 import gc
-import os
 import re
-import subprocess
 import sys
 import threading
 import weakref
 
 import pytest
 
-MODULE_UNDER_TEST = os.environ.get("CFFIX_TEST_MODULE", "cffix")
-CLIB = os.path.join(os.path.dirname(__file__), "clib", "callbacks.c")
-
-cffix_only = pytest.mark.xfail(MODULE_UNDER_TEST == "cffi", strict=False,
-                               reason="a cffix improvement over cffi")
+from support import cffix_only
 
 CDEF = """
     typedef struct { int a; double b; } pair_t;
@@ -40,21 +34,9 @@ CDEF = """
 
 
 @pytest.fixture(scope="module")
-def ffi(module):
-    f = module.FFI()
-    f.cdef(CDEF)
-    return f
-
-
-@pytest.fixture(scope="module")
-def clib(cc, tmp_path_factory):
+def clib(build_clib):
     """tests/clib/callbacks.c as a ctypes.CDLL (the GIL is released during calls)."""
-    out = tmp_path_factory.mktemp("clib") / "libcallbacks.so"
-    cmd = [cc, "-shared", "-fPIC", "-O1", "-pthread", "-o", str(out), CLIB, "-lm"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        pytest.fail(f"tests/clib/callbacks.c does not compile:\n{proc.stderr}", pytrace=False)
-    return ctypes.CDLL(str(out))
+    return ctypes.CDLL(build_clib("callbacks", ["-O1", "-pthread"], ["m"]))
 
 
 @pytest.fixture

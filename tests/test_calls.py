@@ -15,22 +15,17 @@ tests marked cffix_only are then expected to fail).
 
 import ctypes
 import math
-import os
 import re
 import struct
-import subprocess
 import sys
 import threading
 import time
 
 import pytest
 
-MODULE_UNDER_TEST = os.environ.get("CFFIX_TEST_MODULE", "cffix")
+from support import cffix_only
 
-cffix_only = pytest.mark.xfail(MODULE_UNDER_TEST == "cffi", strict=False,
-                               reason="a cffix improvement over cffi")
-
-CLIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clib")
+pytestmark = pytest.mark.usefixtures("call_path")  # every test: the thunks, then libffi
 
 # (C type, function suffix in calls.c)
 PRIMITIVES = [
@@ -189,38 +184,19 @@ def limits(bits, signed):
 
 # ------------------------------------------------------------------------------ fixtures
 
-@pytest.fixture(scope="module")
-def calls_library(cc, tmp_path_factory):
-    """tests/clib/calls.c as a shared library, compiled once for this module."""
-    out = tmp_path_factory.mktemp("clib") / "libcalls.so"
-    cmd = [cc, "-shared", "-fPIC", "-O2", "-ffp-contract=off", "-o", str(out),
-           os.path.join(CLIB, "calls.c")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        pytest.fail(f"calls.c failed to compile ({' '.join(cmd)}):\n{proc.stderr}",
-                    pytrace=False)
-    return str(out)
+@pytest.fixture(scope="session")
+def calls_library(build_clib):
+    """tests/clib/calls.c as a shared library; results are compared exactly: no a*b+c
+    contracted into an fma."""
+    return build_clib("calls", ["-O2", "-ffp-contract=off"])
 
 
-@pytest.fixture(scope="module")
-def ffi(module):
-    f = module.FFI()
-    f.cdef(CDEF)
-    return f
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture
 def lib(ffi, calls_library):
     return ffi.dlopen(calls_library)
 
 
-@pytest.fixture(autouse=True)
-def both_call_paths(call_path):
-    """Every test here runs through the thunks and through libffi (conftest.call_path)."""
-    return call_path
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture
 def lib_keeping_gil(ffi, calls_library):
     return ffi.dlopen(calls_library, release_gil=False)
 

@@ -28,7 +28,6 @@ import ast
 import importlib
 import itertools
 import math
-import os
 import re
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import textwrap
 
 import pytest
 
-MODULE_UNDER_TEST = os.environ.get("CFFIX_TEST_MODULE", "cffix")
+from support import MODULE_UNDER_TEST, run_child
 
 CDEF = """
     struct point { int x, y; };
@@ -1458,25 +1457,15 @@ def _make_ffi(module):
     return ffi
 
 
-@pytest.fixture(scope="module")
-def oracle_ffi(cffi_oracle):
-    return _make_ffi(cffi_oracle)
-
-
-@pytest.fixture(scope="module")
-def ffi_under_test(module):
-    return _make_ffi(module)
-
-
 def _op_id(group, src):
     return re.sub(r"\s*\n\s*", " ; ", f"{group}: {src}")
 
 
 @pytest.mark.parametrize("src", [src for _, src in CORPUS],
                          ids=[_op_id(g, s) for g, s in CORPUS])
-def test_same_as_cffi(src, ffi_under_test, oracle_ffi):
+def test_same_as_cffi(src, ffi, oracle_ffi):
     expected = run_op(oracle_ffi, src)
-    got = run_op(ffi_under_test, src)
+    got = run_op(ffi, src)
     if expected[0] == "raises" and got[0] == "raises":
         assert got[1] == expected[1], (
             f"\n  cffi:  raises {expected[1]}: {expected[2]}"
@@ -1526,33 +1515,17 @@ known = pytest.mark.xfail(MODULE_UNDER_TEST == "cffi", strict=False,
                           reason="asserts cffix's safer behaviour, which cffi lacks")
 
 
-def run_isolated(code, timeout=60):
-    """Run `code` in a fresh interpreter with `ffi` (CDEF declared) from the module
-    under test and a helper `attempt(fn)` (fn()'s result, or the name of the exception
-    it raised); return (exit code, output)."""
-    prelude = (f"import {MODULE_UNDER_TEST} as _m\n"
-               f"ffi = _m.FFI()\nffi.cdef({CDEF!r})\n"
-               "def attempt(fn):\n"
-               "    try:\n"
-               "        return fn()\n"
-               "    except Exception as e:\n"
-               "        return type(e).__name__\n")
-    proc = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
-                          capture_output=True, text=True, timeout=timeout)
-    return proc.returncode, proc.stdout + proc.stderr
-
-
 def isolated_lines(code):
-    """The child's output lines; fails the test if the child crashed."""
-    rc, out = run_isolated(code)
-    assert rc == 0, f"child exited with {rc}:\n{out}"
-    return out.splitlines()
+    """The output lines of `code` run in a child process (support.run_child) with `ffi`
+    (CDEF declared); fails the test if the child crashed."""
+    rc, lines, err = run_child(code, CDEF)
+    assert rc == 0, f"child exited with {rc}:\n{lines}\n{err}"
+    return lines
 
 
 @known
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_known_buffer_past_owned_end(ffi_under_test):
-    ffi = ffi_under_test
+def test_known_buffer_past_owned_end(ffi):
     p = ffi.new("int *")
     with pytest.raises(ValueError, match="past the end"):
         ffi.buffer(p, 100)
@@ -1584,8 +1557,7 @@ def test_known_memmove_past_end():
 
 
 @known
-def test_known_string_past_owned_end(ffi_under_test):
-    ffi = ffi_under_test
+def test_known_string_past_owned_end(ffi):
     # A 'char *' over the first byte of b"xyz": the memory after it is readable and not
     # null, so a string() that ignores the known size returns b"xyz".
     data = memoryview(b"xyz")[0:1]
@@ -1599,8 +1571,7 @@ def test_known_string_past_owned_end(ffi_under_test):
 
 
 @known
-def test_known_unpack_past_owned_end(ffi_under_test):
-    ffi = ffi_under_test
+def test_known_unpack_past_owned_end(ffi):
     a = ffi.new("int[3]", [1, 2, 3])
     assert ffi.unpack(a, 3) == [1, 2, 3]
     with pytest.raises(IndexError, match="past the end"):
@@ -1651,10 +1622,9 @@ def test_known_cdata_slice_delete():
 
 
 @known
-def test_known_addressof_array_out_of_range(ffi_under_test):
+def test_known_addressof_array_out_of_range(ffi):
     # As in C, the address one past the last item may be formed (it is `a + len(a)`);
     # anything beyond, or before the start, raises.
-    ffi = ffi_under_test
     a = ffi.new("int[5]")
     assert ffi.addressof(a, 4) == a + 4
     assert ffi.addressof(a, 5) == a + 5
@@ -1672,8 +1642,7 @@ def test_known_addressof_array_out_of_range(ffi_under_test):
 
 
 @known
-def test_known_float_complex_repr(ffi_under_test):
-    ffi = ffi_under_test
+def test_known_float_complex_repr(ffi):
     assert repr(ffi.typeof("float _Complex")) == "<ctype 'float _Complex'>"
     assert repr(ffi.cast("float _Complex", 1)) == "<cdata 'float _Complex' (1+0j)>"
     assert repr(ffi.cast("double _Complex", 1 + 2j)) == "<cdata 'double _Complex' (1+2j)>"
@@ -1682,8 +1651,8 @@ def test_known_float_complex_repr(ffi_under_test):
 
 
 @known
-def test_known_empty_struct_size(ffi_under_test):
-    f = type(ffi_under_test)()
+def test_known_empty_struct_size(ffi):
+    f = type(ffi)()
     f.cdef("struct empty { };")
     assert f.sizeof("struct empty") == 0
     p = f.new("struct empty *")
@@ -1692,8 +1661,7 @@ def test_known_empty_struct_size(ffi_under_test):
 
 
 @known
-def test_known_gc_array_keeps_length(ffi_under_test):
-    ffi = ffi_under_test
+def test_known_gc_array_keeps_length(ffi):
     calls = []
     p = ffi.gc(ffi.new("int[]", [1, 2, 3]), calls.append)
     assert len(p) == 3

@@ -17,8 +17,6 @@ import pytest
 
 import cffix
 
-CLIB = pathlib.Path(__file__).parent / "clib"
-
 GLOBALS_CDEF = """
     struct point { int x, y; };
     extern int counter;
@@ -43,14 +41,9 @@ GLOBALS_CDEF = """
 
 
 @pytest.fixture(scope="session")
-def globals_path(cc, tmp_path_factory):
+def globals_path(build_clib):
     """tests/clib/globals.c built as a shared library (once per session)."""
-    out = tmp_path_factory.mktemp("clib") / "libglobals.so"
-    cmd = [cc, "-shared", "-fPIC", "-O1", "-o", str(out), str(CLIB / "globals.c")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        pytest.fail(f"cannot build {out.name}:\n{proc.stderr}", pytrace=False)
-    return str(out)
+    return build_clib("globals", ["-O1"])
 
 
 @pytest.fixture

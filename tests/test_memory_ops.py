@@ -11,9 +11,7 @@ import weakref
 
 import pytest
 
-from cffix import FFI
-
-DECLS = """
+CDEF = """
     struct s { int a; struct { int x, y; } in; int arr[4]; };
     struct b { int x:3; int y; };
     struct fl { int n; int d[]; };
@@ -23,20 +21,6 @@ DECLS = """
     enum neg { N = -1, M = 5 };
     typedef int (*fn_t)(int);
 """
-
-
-@pytest.fixture
-def ffi():
-    f = FFI()
-    f.cdef(DECLS)
-    return f
-
-
-@pytest.fixture
-def cffi_ffi(cffi_oracle):
-    f = cffi_oracle.FFI()
-    f.cdef(DECLS)
-    return f
 
 
 # ---------------------------------------------------------------- ffi.string
@@ -173,15 +157,15 @@ def test_string_keyword_arguments(ffi):
         ffi.string()
 
 
-def test_string_matches_cffi(ffi, cffi_ffi):
+def test_string_matches_cffi(ffi, oracle_ffi):
     cases = [("char[]", b"hello", ()), ("char[10]", b"hello", (3,)),
              ("wchar_t[]", "h\u20ac", ()), ("char32_t[]", "ab", (1,))]
     for cdecl, init, args in cases:
         assert ffi.string(ffi.new(cdecl, init), *args) == \
-            cffi_ffi.string(cffi_ffi.new(cdecl, init), *args)
+            oracle_ffi.string(oracle_ffi.new(cdecl, init), *args)
     for value in (1, 2, 7):
         assert ffi.string(ffi.cast("enum e", value)) == \
-            cffi_ffi.string(cffi_ffi.cast("enum e", value))
+            oracle_ffi.string(oracle_ffi.cast("enum e", value))
 
 
 # ---------------------------------------------------------------- ffi.unpack
@@ -286,10 +270,10 @@ def test_unpack_released_is_value_error(ffi):
         ffi.unpack(p, 1)
 
 
-def test_unpack_matches_cffi(ffi, cffi_ffi):
+def test_unpack_matches_cffi(ffi, oracle_ffi):
     for cdecl, init, n in [("char[]", b"hello", 4), ("int[]", [1, -2, 3], 3),
                            ("wchar_t[]", "h\u20ac", 2), ("float[]", [0.5, 2], 2)]:
-        assert ffi.unpack(ffi.new(cdecl, init), n) == cffi_ffi.unpack(cffi_ffi.new(cdecl, init), n)
+        assert ffi.unpack(ffi.new(cdecl, init), n) == oracle_ffi.unpack(oracle_ffi.new(cdecl, init), n)
 
 
 # ---------------------------------------------------------------- ffi.buffer
@@ -601,9 +585,9 @@ def test_buffer_keywords(ffi):
         ffi.buffer(p, nope=2)
 
 
-def test_buffer_matches_cffi(ffi, cffi_ffi):
+def test_buffer_matches_cffi(ffi, oracle_ffi):
     for cdecl, init in [("char[]", b"hello"), ("int[]", [1, 2, 3]), ("short *", 7)]:
-        ours, theirs = ffi.buffer(ffi.new(cdecl, init)), cffi_ffi.buffer(cffi_ffi.new(cdecl, init))
+        ours, theirs = ffi.buffer(ffi.new(cdecl, init)), oracle_ffi.buffer(oracle_ffi.new(cdecl, init))
         assert bytes(ours) == bytes(theirs)
         assert ours[1:3] == theirs[1:3] and ours[0] == theirs[0]
 
@@ -806,10 +790,10 @@ def test_from_buffer_cycle_is_collected(ffi):
     assert ref() is None
 
 
-def test_from_buffer_matches_cffi(ffi, cffi_ffi):
+def test_from_buffer_matches_cffi(ffi, oracle_ffi):
     for args in [(bytearray(b"0123456789"),), ("int[]", bytearray(10)), ("int *", b"abcd"),
                  ("char[2]", b"abc")]:
-        assert repr(ffi.from_buffer(*args)) == repr(cffi_ffi.from_buffer(*args))
+        assert repr(ffi.from_buffer(*args)) == repr(oracle_ffi.from_buffer(*args))
 
 
 # ---------------------------------------------------------------- ffi.memmove
@@ -1105,12 +1089,12 @@ def test_addressof_bitfield_is_type_error(ffi):
     assert ffi.addressof(b, "y") is not None
 
 
-def test_addressof_matches_cffi_offsets(ffi, cffi_ffi):
+def test_addressof_matches_cffi_offsets(ffi, oracle_ffi):
     for path in [("a",), ("in",), ("in", "y"), ("arr",), ("arr", 3)]:
         ours_p = ffi.new("struct s *")
-        theirs_p = cffi_ffi.new("struct s *")
+        theirs_p = oracle_ffi.new("struct s *")
         ours = ffi.addressof(ours_p[0], *path)
-        theirs = cffi_ffi.addressof(theirs_p[0], *path)
-        assert str(ffi.typeof(ours).cname) == str(cffi_ffi.typeof(theirs).cname)
+        theirs = oracle_ffi.addressof(theirs_p[0], *path)
+        assert str(ffi.typeof(ours).cname) == str(oracle_ffi.typeof(theirs).cname)
         assert (int(ffi.cast("intptr_t", ours)) - int(ffi.cast("intptr_t", ours_p)) ==
-                int(cffi_ffi.cast("intptr_t", theirs)) - int(cffi_ffi.cast("intptr_t", theirs_p)))
+                int(oracle_ffi.cast("intptr_t", theirs)) - int(oracle_ffi.cast("intptr_t", theirs_p)))

@@ -12,14 +12,12 @@ the tests of cffix-only improvements are then expected to fail).
 import gc
 import itertools
 import os
-import subprocess
 import sys
-import textwrap
 import tracemalloc
 
 import pytest
 
-MODULE_UNDER_TEST = os.environ.get("CFFIX_TEST_MODULE", "cffix")
+from support import MODULE_UNDER_TEST, cffix_only, run_child
 
 CDEF = """
     struct point { int x, y; };
@@ -31,17 +29,6 @@ WARMUP = 10_000
 RSS_SLACK = 2 * 1024 * 1024      # a leak of 21 bytes per iteration shows up
 REFCOUNT_SLACK = 10              # caches may take a few references
 LIVE_SLACK = 2                   # live_cdata() count: unrelated objects may come and go
-
-cffix_only = pytest.mark.xfail(MODULE_UNDER_TEST == "cffi", strict=False,
-                               reason="a cffix improvement over cffi")
-
-
-@pytest.fixture(scope="module")
-def ffi(module):
-    f = module.FFI()
-    f.cdef(CDEF)
-    return f
-
 
 def rss_bytes():
     with open("/proc/self/statm") as f:
@@ -533,7 +520,7 @@ def test_array_of_structs_kept_alive_by_item(ffi):
 def test_views_of_released_struct_do_not_free_again():
     # The memory was freed at release; dropping the pointer and its view must not free
     # it again (a child process, as a double free may crash).
-    assert _run_child("""
+    rc, lines, err = run_child("""
         for _ in range(1000):
             p = ffi.new("struct point *")
             s = p[0]
@@ -542,7 +529,8 @@ def test_views_of_released_struct_do_not_free_again():
         import gc
         gc.collect()
         print("ok")
-    """) == ["ok"]
+    """, CDEF)
+    assert (rc, lines) == (0, ["ok"]), err
 
 
 def test_double_release_is_not_an_error(ffi):
@@ -581,21 +569,6 @@ def test_double_release_matches_cffi(ffi, cffi_oracle):
 # --------------------------------------------------------------------------------------
 # Access after release raises (cffi: use after free; run in a child process).
 
-def _run_child(code):
-    prelude = (f"import {MODULE_UNDER_TEST} as _m\n"
-               f"ffi = _m.FFI()\nffi.cdef({CDEF!r})\n"
-               "def attempt(fn):\n"
-               "    try:\n"
-               "        fn()\n"
-               "    except Exception as e:\n"
-               "        return type(e).__name__\n"
-               "    return 'no error'\n")
-    proc = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, f"child exited with {proc.returncode}:\n{proc.stdout}{proc.stderr}"
-    return proc.stdout.split()
-
-
 # (how the object is made, what is done after ffi.release(p)); `view` is p[0] and
 # `field` is p.p, both made before the release.
 AFTER_RELEASE = [
@@ -633,18 +606,8 @@ def after_release_outcomes(module):
         lines.append("field = p.p if 'struct s' in repr(p) else None")
         lines.append("ffi.release(p)")
         lines.append(f"print(attempt(lambda: {use}), flush=True)")
-    prelude = (f"import {MODULE_UNDER_TEST} as _m\n"
-               f"ffi = _m.FFI()\nffi.cdef({CDEF!r})\n"
-               "def attempt(fn):\n"
-               "    try:\n"
-               "        fn()\n"
-               "    except Exception as e:\n"
-               "        return type(e).__name__\n"
-               "    return 'no-error'\n")
-    proc = subprocess.run([sys.executable, "-c", prelude + "\n".join(lines)],
-                          capture_output=True, text=True, timeout=60)
-    got = proc.stdout.split()
-    crash = f"crashed(exit {proc.returncode}): {proc.stderr[-300:]}"
+    rc, got, err = run_child("\n".join(lines), CDEF)
+    crash = f"crashed(exit {rc}): {err[-300:]}"
     return got + [crash] * (len(AFTER_RELEASE) - len(got))
 
 
@@ -681,18 +644,9 @@ def _huge_outcomes(module_name):
         call = f"ffi.new({cdecl}, {length})" if length else f"ffi.new({cdecl})"
         lines.append(f"print(attempt(lambda: {call}))")
     lines.append('print(attempt(lambda: ffi.new_allocator()("char[]", 2**62)))')
-    prelude = (f"import sys\nimport {module_name} as _m\n"
-               f"ffi = _m.FFI()\nffi.cdef({CDEF!r})\n"
-               "def attempt(fn):\n"
-               "    try:\n"
-               "        fn()\n"
-               "    except Exception as e:\n"
-               "        return type(e).__name__\n"
-               "    return 'no error'\n")
-    proc = subprocess.run([sys.executable, "-c", prelude + "\n".join(lines)],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, f"{module_name} crashed:\n{proc.stdout}{proc.stderr}"
-    return proc.stdout.split()
+    rc, got, err = run_child("\n".join(lines), CDEF, module_name)
+    assert rc == 0, f"{module_name} crashed:\n{got}\n{err}"
+    return got
 
 
 @pytest.fixture(scope="module")

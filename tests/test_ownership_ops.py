@@ -14,11 +14,6 @@ from cffix import FFI
 
 
 @pytest.fixture
-def ffi():
-    return FFI()
-
-
-@pytest.fixture
 def unraisable(monkeypatch):
     """The exceptions reported through sys.unraisablehook during the test."""
     seen = []

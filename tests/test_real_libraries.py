@@ -19,10 +19,7 @@ import zlib
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def both_call_paths(call_path):
-    """Every test here runs through the thunks and through libffi (conftest.call_path)."""
-    return call_path
+pytestmark = pytest.mark.usefixtures("call_path")  # the thunks, then libffi
 
 
 def open_library(module, cdef, short_name):

@@ -1,6 +1,6 @@
 """The C type model: interning, reprs, CType attributes, type queries, redeclarations.
 
-Where cffi's behaviour is the spec, the test compares with cffi itself (the oracle)."""
+Where cffi's behaviour is the spec, the test compares with cffi itself (the oracle_ffi)."""
 
 import gc
 import weakref
@@ -10,7 +10,7 @@ import pytest
 import cffix
 from cffix import FFI
 
-DECLS = """
+CDEF = """
     struct s { int a; union { int b; float c; }; struct { int d:3, :0, e:5; }; char f[]; };
     typedef struct { int x; } pt;
     enum e { A = -1, B = 5, C };
@@ -36,29 +36,15 @@ TYPE_STRINGS = [
 ]
 
 
-@pytest.fixture
-def ffi():
-    f = FFI()
-    f.cdef(DECLS)
-    return f
-
-
-@pytest.fixture
-def oracle(cffi_oracle):
-    f = cffi_oracle.FFI()
-    f.cdef(DECLS)
-    return f
-
-
 @pytest.mark.parametrize("text", TYPE_STRINGS)
-def test_repr_kind_and_size_match_cffi(ffi, oracle, text):
-    mine, theirs = ffi.typeof(text), oracle.typeof(text)
+def test_repr_kind_and_size_match_cffi(ffi, oracle_ffi, text):
+    mine, theirs = ffi.typeof(text), oracle_ffi.typeof(text)
     assert repr(mine) == repr(theirs)
     assert mine.kind == theirs.kind
     assert mine.cname == theirs.cname
     for query in (ffi.sizeof, ffi.alignof):
         try:
-            expected = (oracle.sizeof if query == ffi.sizeof else oracle.alignof)(text)
+            expected = (oracle_ffi.sizeof if query == ffi.sizeof else oracle_ffi.alignof)(text)
         except Exception as exc:  # cffi refuses: so must we, with the same type
             with pytest.raises(type(exc)):
                 query(text)
@@ -151,10 +137,10 @@ def test_struct_cycle_is_collected():
     assert ref() is None
 
 
-def test_fields_match_cffi(ffi, oracle):
+def test_fields_match_cffi(ffi, oracle_ffi):
     for name in ("struct s", "pt", "union u"):
         mine = ffi.typeof(name).fields
-        theirs = oracle.typeof(name).fields
+        theirs = oracle_ffi.typeof(name).fields
         assert [n for n, _ in mine] == [n for n, _ in theirs]
         for (_, a), (_, b) in zip(mine, theirs):
             assert repr(a.type) == repr(b.type)
@@ -186,21 +172,21 @@ def test_attributes_by_kind(ffi):
     assert "relements" in dir(e)
 
 
-def test_getctype_matches_cffi(ffi, oracle):
+def test_getctype_matches_cffi(ffi, oracle_ffi):
     cases = [("int[5]", "*x"), ("int*", "x"), ("fp", "y"), ("int", ""), ("struct s", "[3]"),
              ("int*", "[2]"), ("int", "  x  "), ("fp", "*z"), ("int(*)[5]", "p")]
     for cdecl, repl in cases:
-        assert ffi.getctype(cdecl, repl) == oracle.getctype(cdecl, repl), (cdecl, repl)
+        assert ffi.getctype(cdecl, repl) == oracle_ffi.getctype(cdecl, repl), (cdecl, repl)
     assert ffi.getctype("int") == "int"
     assert ffi.getctype(ffi.typeof("int*"), replace_with="p") == "int * p"
 
 
-def test_list_types_matches_cffi(ffi, oracle):
-    assert ffi.list_types() == oracle.list_types()
+def test_list_types_matches_cffi(ffi, oracle_ffi):
+    assert ffi.list_types() == oracle_ffi.list_types()
 
 
-def test_offsetof(ffi, oracle):
-    assert ffi.offsetof("struct s", "b") == oracle.offsetof("struct s", "b")
+def test_offsetof(ffi, oracle_ffi):
+    assert ffi.offsetof("struct s", "b") == oracle_ffi.offsetof("struct s", "b")
     assert ffi.offsetof("arr", 1) == 16
     assert ffi.offsetof("arr", 1, 2) == 24
     ffi.cdef("struct outer { int pad; struct { short a[4]; } in; };")
@@ -331,9 +317,9 @@ def test_struct_member_declared_later_in_same_cdef():
         ffi.sizeof("struct c")
 
 
-def test_enum_sizes(ffi, oracle):
+def test_enum_sizes(ffi, oracle_ffi):
     for name in ("enum e", "enum big", "enum neg", "enum huge"):
-        assert ffi.sizeof(name) == oracle.sizeof(name)
+        assert ffi.sizeof(name) == oracle_ffi.sizeof(name)
 
 
 def test_packed_and_pack_options():

@@ -1,0 +1,44 @@
+"""Helpers shared by the test files (the shared fixtures are in conftest.py).
+
+MODULE_UNDER_TEST  "cffix", or what CFFIX_TEST_MODULE names: with CFFIX_TEST_MODULE=cffi the
+                   tests that use the `module` and `ffi` fixtures run against cffi, a check
+                   of the tests themselves
+cffix_only         marks a test of a cffix improvement over cffi: expected to fail (xfail,
+                   not strict) when the module under test is cffi
+run_child          runs code in a fresh interpreter, for what may crash
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+MODULE_UNDER_TEST = os.environ.get("CFFIX_TEST_MODULE", "cffix")
+
+cffix_only = pytest.mark.xfail(MODULE_UNDER_TEST == "cffi", strict=False,
+                               reason="a cffix improvement over cffi")
+
+
+def run_child(code, cdef="", module_name=MODULE_UNDER_TEST, timeout=60):
+    """Run `code` in a fresh interpreter, where a crash cannot take the test run down.
+
+    The code sees `ffi` (an FFI of `module_name` with `cdef` declared) and `attempt(fn)`
+    (fn()'s result, or the name of the exception it raised). Returns (exit code, stdout
+    lines, stderr).
+
+        rc, lines, _ = run_child('p = ffi.new("int *"); ffi.release(p)\\n'
+                                 'print(attempt(lambda: p[0]))')
+        assert (rc, lines) == (0, ["ValueError"])
+    """
+    prelude = (f"import sys\nimport {module_name} as _m\n"
+               f"ffi = _m.FFI()\nffi.cdef({cdef!r})\n"
+               "def attempt(fn):\n"
+               "    try:\n"
+               "        return fn()\n"
+               "    except Exception as e:\n"
+               "        return type(e).__name__\n")
+    proc = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout.splitlines(), proc.stderr
