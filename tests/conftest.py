@@ -11,6 +11,7 @@ ffi              a fresh FFI of the module under test, with the test file's CDEF
                  if it has one
 oracle_ffi       a cffi FFI with the test file's CDEF declared (one per file); skips without
                  cffi
+unraisable       the sys.unraisablehook reports made during the test, in order
 call_path        "thunk" or "libffi": runs a test twice, the second time with every call
                  forced through libffi (cffix._core._force_libffi); a file whose every test
                  does so says `pytestmark = pytest.mark.usefixtures("call_path")`
@@ -22,6 +23,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -154,6 +156,15 @@ def oracle_ffi(cffi_oracle, request):
     if cdef is not None:
         f.cdef(cdef)
     return f
+
+
+@pytest.fixture
+def unraisable(monkeypatch):
+    """The sys.unraisablehook reports (exc_type, exc_value, err_msg...) made during the
+    test, in order."""
+    reports = []
+    monkeypatch.setattr(sys, "unraisablehook", reports.append)
+    return reports
 
 
 @pytest.fixture(params=["thunk", "libffi"])

@@ -5,7 +5,10 @@ MODULE_UNDER_TEST  "cffix", or what CFFIX_TEST_MODULE names: with CFFIX_TEST_MOD
                    of the tests themselves
 cffix_only         marks a test of a cffix improvement over cffi: expected to fail (xfail,
                    not strict) when the module under test is cffi
+crashes_cffi       marks a test that cffi cannot survive (it crashes or hangs where cffix
+                   raises): not run when the module under test is cffi
 run_child          runs code in a fresh interpreter, for what may crash
+Arena              alloc/free functions for ffi.new_allocator that record their calls
 """
 
 import os
@@ -19,6 +22,9 @@ MODULE_UNDER_TEST = os.environ.get("CFFIX_TEST_MODULE", "cffix")
 
 cffix_only = pytest.mark.xfail(MODULE_UNDER_TEST == "cffi", strict=False,
                                reason="a cffix improvement over cffi")
+
+crashes_cffi = pytest.mark.skipif(MODULE_UNDER_TEST == "cffi",
+                                  reason="cffi crashes or hangs here, where cffix raises")
 
 
 def run_child(code, cdef="", module_name=MODULE_UNDER_TEST, timeout=60):
@@ -42,3 +48,25 @@ def run_child(code, cdef="", module_name=MODULE_UNDER_TEST, timeout=60):
     proc = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
                           capture_output=True, text=True, timeout=timeout)
     return proc.returncode, proc.stdout.splitlines(), proc.stderr
+
+
+class Arena:
+    """alloc/free backed by ffi.new storage, recording every call.
+
+        arena = Arena(ffi)
+        p = ffi.new_allocator(arena.alloc, arena.free)("int[4]")
+        assert arena.sizes == [16] and arena.blocks[0] is not None
+    """
+
+    def __init__(self, ffi, fill=b"\0"):
+        self.ffi, self.fill = ffi, fill
+        self.sizes, self.blocks, self.freed = [], [], []
+
+    def alloc(self, n):
+        self.sizes.append(n)
+        block = self.ffi.new("char[]", self.fill * n)  # n + 1 bytes
+        self.blocks.append(block)
+        return block
+
+    def free(self, p):
+        self.freed.append(p)

@@ -39,14 +39,6 @@ def clib(build_clib):
     return ctypes.CDLL(build_clib("callbacks", ["-O1", "-pthread"], ["m"]))
 
 
-@pytest.fixture
-def unraisable(monkeypatch):
-    """The sys.unraisablehook reports made during the test, in order."""
-    reports = []
-    monkeypatch.setattr(sys, "unraisablehook", reports.append)
-    return reports
-
-
 def address(ffi, cb):
     return ctypes.c_void_p(int(ffi.cast("intptr_t", cb)))
 
