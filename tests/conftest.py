@@ -11,6 +11,9 @@ ffi              a fresh FFI of the module under test, with the test file's CDEF
                  if it has one
 oracle_ffi       a cffi FFI with the test file's CDEF declared (one per file); skips without
                  cffi
+calls_library    tests/clib/calls.c built (session); lib: it loaded by `ffi`, for the files
+                 whose CDEF is clib_calls.CDEF; lib_keeping_gil: the same with
+                 release_gil=False
 unraisable       the sys.unraisablehook reports made during the test, in order
 call_path        "thunk" or "libffi": runs a test twice, the second time with every call
                  forced through libffi (cffix._core._force_libffi); a file whose every test
@@ -27,7 +30,10 @@ import sys
 
 import pytest
 
-from support import MODULE_UNDER_TEST
+# The helper modules that assert: their assertions get pytest's messages too.
+pytest.register_assert_rewrite("cdata_oracle", "cdef_helpers")
+
+from support import MODULE_UNDER_TEST  # noqa: E402 - after the rewrite registration
 
 _HELLO = "int main(void) { return 0; }\n"
 CLIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clib")
@@ -156,6 +162,25 @@ def oracle_ffi(cffi_oracle, request):
     if cdef is not None:
         f.cdef(cdef)
     return f
+
+
+@pytest.fixture(scope="session")
+def calls_library(build_clib):
+    """tests/clib/calls.c as a shared library; results are compared exactly: no a*b+c
+    contracted into an fma."""
+    return build_clib("calls", ["-O2", "-ffp-contract=off"])
+
+
+@pytest.fixture
+def lib(ffi, calls_library):
+    """tests/clib/calls.c loaded by `ffi` (whose CDEF is clib_calls.CDEF)."""
+    return ffi.dlopen(calls_library)
+
+
+@pytest.fixture
+def lib_keeping_gil(ffi, calls_library):
+    """tests/clib/calls.c loaded by `ffi` with release_gil=False."""
+    return ffi.dlopen(calls_library, release_gil=False)
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Callbacks need no writable+executable memory: their code is a slot of cffix's pre-built
-trampoline pool, in the read-only text of cffix itself (x86-64 Linux)."""
+trampoline pool, in the read-only text of cffix itself (x86-64 Linux). Any number of them
+can live at once (past the pool, libffi's allocator gives the rest), and dead ones give
+their slots back."""
 
 import platform
 import sys
