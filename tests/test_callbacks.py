@@ -528,9 +528,14 @@ def test_unsupported_by_value(ffi, cdecl):
         ffi.callback(cdecl, lambda *a: None)
 
 
-@pytest.mark.parametrize("cdecl", ["void(struct opaque)", "struct opaque(void)"])
-def test_incomplete_by_value(ffi, cdecl):
-    with pytest.raises(TypeError, match="incomplete|not yet initialized"):
+@pytest.mark.parametrize("cdecl, message", [
+    pytest.param("void(struct opaque)", "ctype 'struct opaque' has incomplete type",
+                 id="void(struct opaque)"),
+    pytest.param("struct opaque(void)", "result type 'struct opaque' is not yet initialized",
+                 id="struct opaque(void)"),
+])
+def test_incomplete_by_value(ffi, cdecl, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
         ffi.callback(cdecl, lambda *a: None)
 
 

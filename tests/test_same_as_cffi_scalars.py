@@ -6,8 +6,11 @@ The harness (tests/cdata_oracle.py): each entry is run with cffix and with cffi,
 normalized results, or the exception types, must be equal.
 """
 
+import pytest
+
 import cdata_oracle
 from cdata_oracle import Corpus, assert_same_as_cffi
+from support import MODULE_UNDER_TEST
 
 CDEF = cdata_oracle.CDEF  # declared by the `ffi` and `oracle_ffi` fixtures
 
@@ -362,3 +365,13 @@ ops("number protocols",
 @CORPUS.parametrize
 def test_same_as_cffi(src, ffi, oracle_ffi):
     assert_same_as_cffi(ffi, oracle_ffi, src)
+
+
+# Not a corpus entry: int() converts what __int__ returns (with a DeprecationWarning), so
+# the results compare equal; the type __int__ returns does not.
+@pytest.mark.xfail(MODULE_UNDER_TEST == "cffix", strict=True, raises=AssertionError,
+                   reason="cffix bug: a _Bool cdata's __int__ returns a bool (cffi: an int)")
+def test_int_of_a_bool_cdata_is_an_int(ffi):
+    for value in (0, 1):
+        result = ffi.cast("_Bool", value).__int__()
+        assert type(result) is int and result == value
