@@ -12,15 +12,13 @@ for the call-only rules (None, bytes and lists for pointers), tested on their ow
 """
 
 import enum
-import os
-import subprocess
 
 import pytest
 
 import cffix
 from cffix import FFI
 
-CLIB = os.path.join(os.path.dirname(__file__), "clib")
+pytestmark = pytest.mark.usefixtures("call_path")  # every test: the thunks, then libffi
 
 CDEF = """
 struct pair { int a; double b; };
@@ -51,31 +49,10 @@ class Color(enum.IntEnum):
     RED = 1
 
 
-@pytest.fixture(scope="module")
-def conversions_library(cc, tmp_path_factory):
-    out = tmp_path_factory.mktemp("clib") / "libconversions.so"
-    cmd = [cc, "-shared", "-fPIC", "-O2", "-o", str(out), os.path.join(CLIB, "conversions.c")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        pytest.fail(f"conversions.c failed to compile:\n{proc.stderr}", pytrace=False)
-    return str(out)
-
-
-@pytest.fixture(scope="module")
-def ffi():
-    f = FFI()
-    f.cdef(CDEF)
-    return f
-
-
-@pytest.fixture(scope="module")
-def lib(ffi, conversions_library):
-    return ffi.dlopen(conversions_library)
-
-
-@pytest.fixture(autouse=True)
-def both_call_paths(call_path):
-    return call_path
+@pytest.fixture
+def lib(ffi, build_clib):
+    """tests/clib/conversions.c loaded by `ffi` (the conftest fixture, with CDEF)."""
+    return ffi.dlopen(build_clib("conversions", ["-O2"]))
 
 
 def outcome(fn):
@@ -272,12 +249,17 @@ def test_call_only_rules_for_pointers():
 
 
 def test_list_for_pointer_makes_a_temporary_array(ffi, lib):
+    # memcpy declared with 'int *' parameters: a list is taken for a typed pointer only
+    # ('void *' has no item type to build an array of).
     f = FFI()
-    f.cdef("void *memcpy(void *, const void *, size_t);")
+    f.cdef("void *memcpy(int *, const int *, size_t);")
     libc = f.dlopen(None)
     dst = f.new("int[3]")
-    libc.memcpy(dst, f.new("int[]", [7, 8, 9]), 12)
+    libc.memcpy(dst, [7, 8, 9], 12)
     assert list(dst) == [7, 8, 9]
+    with pytest.raises(OverflowError):
+        libc.memcpy(dst, [1, 2**40, 3], 12)
+    assert list(dst) == [7, 8, 9]  # nothing was copied
 
 
 def test_function_pointers_have_their_own_callable_type(ffi, lib):
