@@ -2,8 +2,8 @@
 
 Each library is declared with only the functions used and loaded with ffi.dlopen; results
 are checked against Python's own implementation of the same thing (len, math, zlib,
-os.getpid, errno). A library that is not installed skips its tests. Like
-tests/test_calls.py, each test runs through the fast thunks and through libffi.
+os.getpid, errno). A library that is not installed skips its tests. Like the tests of
+calls (tests/test_call_*.py), each test runs through the fast thunks and through libffi.
 
 Set CFFIX_TEST_MODULE=cffi to run the same tests with cffi.
 """

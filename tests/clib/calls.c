@@ -1,5 +1,7 @@
-/* Functions for tests/test_calls.py and bench/bench_calls.py: built as a shared library
- * (cc -shared -fPIC -O2) and loaded with ffi.dlopen.
+/* Functions for the tests of calls (tests/test_call_*.py, test_variadic_calls.py,
+ * test_function_pointers.py, test_gil.py, test_errno.py; declared in tests/clib_calls.py)
+ * and bench/bench_calls.py: built as a shared library (cc -shared -fPIC -O2) and loaded
+ * with ffi.dlopen.
  *
  * Every primitive type travels as an argument and as a result (identity functions, plus
  * `is_max_T`/`is_min_T` that check an argument without returning it and `max_T`/`min_T`
