@@ -98,14 +98,15 @@ def test_decorator_form_checks_at_once(call, cffi_oracle):
 def test_decorator_takes_python_callable_by_keyword(ffi):
     # As cffi's decorator, callback_decorator_wrap(python_callable). (No cffi callback is
     # made here: libffi's closures map writable+executable pages, which
-    # test_trampolines.py checks this process never has.)
+    # test_callback_memory.py checks this process never has.)
     f = ffi.callback(FN)(python_callable=lambda x: x + 1)
     assert f(41) == 42
 
 
 def test_keyword_arguments_accepted(ffi):
+    ffi.cdef("int abs(int);")
     lib = ffi.dlopen(name=None, flags=ffi.RTLD_NOW, release_gil=False)
-    assert lib is not None
+    assert lib.abs(-3) == 3
     f = ffi.callback(cdecl=FN, python_callable=lambda x: x * 2, error=-1, onerror=None)
     assert f(21) == 42
 
