@@ -108,6 +108,12 @@ inline bool check_released(CData* cd) {
 // null for raw pointers.
 PyObject* memory_owner(CData* cd);
 
+// What a view on `cd`'s items or fields holds: the memory's owner, else `cd` itself.
+inline PyObject* items_owner(CData* cd) {
+    PyObject* owner = memory_owner(cd);
+    return owner ? owner : reinterpret_cast<PyObject*>(cd);
+}
+
 // Bytes owned by an owning cdata (for repr and accounting).
 Py_ssize_t owned_size(const CData* cd);
 
@@ -119,6 +125,10 @@ PyObject* cast(CType* t, PyObject* value);
 // cffi's error ("cannot <what> ctype '...' of unknown size", or VerificationMissing for a
 // partial type).
 bool require_size(CType* t, const char* what);
+
+// ffi.release(cd) and `with` exit: frees what `cd` owns now (ffi.new memory, a
+// from_buffer export, an ffi.gc destructor); other cdata are refused with ValueError.
+PyObject* release_cdata(CData* cd);
 
 // Function pointers (ffi.cast to a function type, fields and items of function-pointer
 // type) are CDataFunction_Type: a CData with no extra fields, and the base of every

@@ -50,12 +50,6 @@ Py_ssize_t known_extent(CData* cd) {
     }
 }
 
-// The object that keeps the items of `cd` alive, for views on them.
-static PyObject* items_owner(CData* cd) {
-    PyObject* owner = memory_owner(cd);
-    return owner ? owner : reinterpret_cast<PyObject*>(cd);
-}
-
 static PyObject* null_error(CData* cd, const char* fn) {
     PyRef text(PyObject_Repr(reinterpret_cast<PyObject*>(cd)));
     if (!text) return nullptr;

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "data/convert.h"
+#include "data/protocols.h"
 #include "util/args.h"
 #include "util/errors.h"
 
@@ -12,8 +13,6 @@ namespace cffix::data {
 
 using types::Conv;
 using types::Kind;
-
-void fill_cdata_protocols(PyTypeObject* type);
 
 PyTypeObject CDataGC_Type, CDataHandle_Type, Allocator_Type;
 

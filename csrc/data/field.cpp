@@ -1,0 +1,138 @@
+// Fields of struct and union cdata, also through a pointer (as C's ->): reading and
+// writing members, bitfields and flexible array members, and dir().
+#include "data/convert.h"
+#include "data/memory.h"
+#include "data/protocols.h"
+#include "util/errors.h"
+
+namespace cffix::data {
+
+using types::FieldInfo;
+using types::Kind;
+
+static CData* as_cdata(PyObject* o) { return reinterpret_cast<CData*>(o); }
+
+// The struct/union whose fields `cd` exposes (itself, or what it points to), with the
+// address of that record; null (no exception) if it has no fields.
+static CType* record_of(CData* cd, char** base) {
+    CType* t = cd->ctype;
+    if (t->kind == Kind::Pointer &&
+        (t->item->kind == Kind::Struct || t->item->kind == Kind::Union)) {
+        *base = cd->data;
+        return t->item;
+    }
+    if (t->kind == Kind::Struct || t->kind == Kind::Union) {
+        *base = cd->data;
+        return t;
+    }
+    return nullptr;
+}
+
+static const FieldInfo* lookup_field(CData* cd, PyObject* name, char** base) {
+    CType* rec = record_of(cd, base);
+    if (!rec) return nullptr;
+    if (!(rec->flags & types::RF_COMPLETE)) {
+        try {
+            if (!types::complete_type(rec, false)) return nullptr;
+        } catch (...) {
+            return nullptr;
+        }
+    }
+    return types::find_field(rec, name);
+}
+
+// A flexible array member: `T[]` of the items the memory holds when its size is known
+// (as cffi: `<cdata 'int[]' sliced length 3>`), else a `T *`.
+static PyObject* flexible_member(CData* cd, const FieldInfo& f, char* base) {
+    CType* item = f.type->item;
+    Py_ssize_t extent = known_extent(cd);
+    if (extent >= 0 && item->size > 0) {
+        Py_ssize_t n = extent > f.offset ? (extent - f.offset) / item->size : 0;
+        CData* view = new_view(f.type, base + f.offset, items_owner(cd), n);
+        if (view) view->flags |= CD_SLICE;
+        return reinterpret_cast<PyObject*>(view);
+    }
+    try {
+        PyRef pointer(reinterpret_cast<PyObject*>(types::pointer_type(item)));
+        return reinterpret_cast<PyObject*>(
+            new_pointer(reinterpret_cast<CType*>(pointer.get()), base + f.offset));
+    } catch (...) {
+        return PyErr_NoMemory();
+    }
+}
+
+static PyObject* cdata_getattro(PyObject* self, PyObject* name) {
+    CData* cd = as_cdata(self);
+    char* base;
+    const FieldInfo* f = lookup_field(cd, name, &base);
+    if (f) {
+        if (check_released(cd)) return nullptr;
+        if (!base) {
+            PyErr_Format(PyExc_RuntimeError, "cannot read field '%s' through NULL pointer '%s'",
+                         f->name.c_str(), cd->ctype->cname.c_str());
+            return nullptr;
+        }
+        if (f->bitshift >= 0) return read_bitfield(*f, base);
+        if (f->bitshift == -2) return flexible_member(cd, *f, base);
+        return from_c(f->type, base + f->offset, items_owner(cd));
+    }
+    if (PyErr_Occurred()) return nullptr;
+    PyObject* r = PyObject_GenericGetAttr(self, name);
+    if (!r && PyErr_ExceptionMatches(PyExc_AttributeError) && record_of(cd, &base)) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'", cd->ctype->cname.c_str(),
+                     name);
+    }
+    return r;
+}
+
+static int cdata_setattro(PyObject* self, PyObject* name, PyObject* value) {
+    CData* cd = as_cdata(self);
+    char* base;
+    const FieldInfo* f = lookup_field(cd, name, &base);
+    if (f) {
+        if (!value) {
+            PyErr_Format(PyExc_AttributeError, "cannot delete field '%s'", f->name.c_str());
+            return -1;
+        }
+        if (check_released(cd)) return -1;
+        if (!base) {
+            PyErr_Format(PyExc_RuntimeError, "cannot write field '%s' through NULL pointer '%s'",
+                         f->name.c_str(), cd->ctype->cname.c_str());
+            return -1;
+        }
+        if (f->bitshift >= 0) return write_bitfield(*f, base, value) ? 0 : -1;
+        if (f->bitshift == -2) {
+            // Within the memory when its size is known; raw pointers are trusted, as in C.
+            Py_ssize_t extent = known_extent(cd);
+            return flexible_to_c(*f, base, value, extent < 0 ? PY_SSIZE_T_MAX : extent) ? 0 : -1;
+        }
+        return to_c(f->type, base + f->offset, value) ? 0 : -1;
+    }
+    if (PyErr_Occurred()) return -1;
+    if (record_of(cd, &base)) {
+        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'", cd->ctype->cname.c_str(),
+                     name);
+        return -1;
+    }
+    return PyObject_GenericSetAttr(self, name, value);
+}
+
+PyObject* cdata_dir(PyObject* self, PyObject*) {
+    char* base;
+    CType* rec = record_of(as_cdata(self), &base);
+    PyRef list(PyList_New(0));
+    if (!list || !rec) return list.release();
+    for (const FieldInfo& f : rec->fields) {
+        PyRef name(PyUnicode_FromString(f.name.c_str()));
+        if (!name || PyList_Append(list.get(), name.get()) < 0) return nullptr;
+    }
+    return list.release();
+}
+
+void fill_field_protocol(PyTypeObject* type) {
+    type->tp_getattro = cdata_getattro;
+    type->tp_setattro = cdata_setattro;
+}
+
+}  // namespace cffix::data
