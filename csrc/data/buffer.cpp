@@ -158,7 +158,7 @@ static PyObject* make_buffer(PyTypeObject* type, PyObject* obj, Py_ssize_t size)
             size = extent;
         } else {
             CType* item = t->item;
-            if (item->size < 0 && (item->kind == Kind::Struct || item->kind == Kind::Union)) {
+            if (item->size < 0 && types::is_record(item)) {
                 try {
                     types::complete_type(item, false);
                 } catch (...) {

@@ -206,7 +206,7 @@ static PyObject* cdata_repr(PyObject* self) {
     }
     if ((t->kind == Kind::Pointer || t->kind == Kind::Function) && !cd->data)
         return PyUnicode_FromFormat("<cdata '%s' NULL>", name);
-    if (t->kind == Kind::Struct || t->kind == Kind::Union) {
+    if (types::is_record(t)) {
         // p[0] of ffi.new("struct s *") shows its owner's memory, as cffi does.
         PyObject* owner =
             Py_TYPE(self) == &CDataView_Type ? static_cast<CDataView*>(cd)->owner : nullptr;

@@ -210,7 +210,7 @@ static bool char_to_c(CType* t, char* dst, PyObject* value) {
 static bool wchar_to_c(CType* t, char* dst, PyObject* value) {
     if (is_cdata(value)) {
         CData* cd = reinterpret_cast<CData*>(value);
-        if (cd->ctype->conv == Conv::WChar16 || cd->ctype->conv == Conv::WChar32) {
+        if (types::is_wide_char(cd->ctype)) {
             int64_t v = load_integer(cd->ctype, cd->data);
             if (t->conv == Conv::WChar16 && v > 0xFFFF) return overflow(value, t);
             if (t->conv == Conv::WChar16)
@@ -303,11 +303,7 @@ static bool pointer_compatible(const CType* dst, const CType* src) {
     if (src_item == dst->item) return true;
     if (dst->item->kind == Kind::Void) return true;
     // char, signed char and unsigned char pointers mix freely, as in cffi.
-    auto byte_like = [](const CType* t) {
-        return t && (t->conv == Conv::Char || t->conv == Conv::Int8 || t->conv == Conv::UInt8) &&
-               t->kind == Kind::Primitive;
-    };
-    if (byte_like(src_item) && byte_like(dst->item)) return true;
+    if (src_item && types::is_byte_like(src_item) && types::is_byte_like(dst->item)) return true;
     if (src_item && src_item->kind == Kind::Void) return true;
     return false;
 }
@@ -398,9 +394,7 @@ static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) 
             return to_c(item, dst + i * item->size, v);
         });
     }
-    bool bytes_item =
-        item->conv == Conv::Char || item->conv == Conv::Int8 || item->conv == Conv::UInt8;
-    if (bytes_item && PyBytes_Check(value)) {
+    if (types::is_byte_like(item) && PyBytes_Check(value)) {
         Py_ssize_t n = PyBytes_GET_SIZE(value);
         if (length >= 0 && n > length) {
             PyErr_Format(PyExc_IndexError,
@@ -412,7 +406,7 @@ static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) 
         if (n < length) dst[n] = '\0';
         return true;
     }
-    if ((item->conv == Conv::WChar16 || item->conv == Conv::WChar32) && PyUnicode_Check(value)) {
+    if (types::is_wide_char(item) && PyUnicode_Check(value)) {
         Py_ssize_t n = wide_length(item, value);
         if (length >= 0 && n > length) {
             PyErr_Format(PyExc_IndexError,
@@ -434,8 +428,7 @@ static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) 
         }
     }
     const char* expected = item->conv == Conv::Char ? "a bytes or list or tuple"
-                           : item->conv == Conv::WChar16 || item->conv == Conv::WChar32
-                               ? "a str or list or tuple"
+                           : types::is_wide_char(item) ? "a str or list or tuple"
                                : "a list or tuple";
     PyErr_Format(
         PyExc_TypeError, "initializer for ctype '%s' must be %s, not %s", t->cname.c_str(),
@@ -463,8 +456,8 @@ bool flexible_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t a
 }
 
 static bool field_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t avail) {
-    if (f.bitshift >= 0) return write_bitfield(f, base, value);
-    if (f.bitshift == -2) return flexible_to_c(f, base, value, avail);
+    if (f.is_bitfield()) return write_bitfield(f, base, value);
+    if (f.is_flexible()) return flexible_to_c(f, base, value, avail);
     return to_c(f.type, base + f.offset, value);
 }
 
@@ -482,7 +475,7 @@ static std::vector<const FieldInfo*> constructor_slots(const CType* t) {
 
 bool flexible_length(CType* t, PyObject* init, Py_ssize_t* count) {
     *count = 0;
-    if (t->fields.empty() || t->fields.back().bitshift != -2 || !init) return true;
+    if (!types::has_flexible_member(t) || !init) return true;
     const FieldInfo& flex = t->fields.back();
     PyObject* v = nullptr;
     if (PyList_Check(init) || PyTuple_Check(init)) {

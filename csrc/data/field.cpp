@@ -16,12 +16,11 @@ static CData* as_cdata(PyObject* o) { return reinterpret_cast<CData*>(o); }
 // address of that record; null (no exception) if it has no fields.
 static CType* record_of(CData* cd, char** base) {
     CType* t = cd->ctype;
-    if (t->kind == Kind::Pointer &&
-        (t->item->kind == Kind::Struct || t->item->kind == Kind::Union)) {
+    if (t->kind == Kind::Pointer && types::is_record(t->item)) {
         *base = cd->data;
         return t->item;
     }
-    if (t->kind == Kind::Struct || t->kind == Kind::Union) {
+    if (types::is_record(t)) {
         *base = cd->data;
         return t;
     }
@@ -72,8 +71,8 @@ static PyObject* cdata_getattro(PyObject* self, PyObject* name) {
                          f->name.c_str(), cd->ctype->cname.c_str());
             return nullptr;
         }
-        if (f->bitshift >= 0) return read_bitfield(*f, base);
-        if (f->bitshift == -2) return flexible_member(cd, *f, base);
+        if (f->is_bitfield()) return read_bitfield(*f, base);
+        if (f->is_flexible()) return flexible_member(cd, *f, base);
         return from_c(f->type, base + f->offset, items_owner(cd));
     }
     if (PyErr_Occurred()) return nullptr;
@@ -101,8 +100,8 @@ static int cdata_setattro(PyObject* self, PyObject* name, PyObject* value) {
                          f->name.c_str(), cd->ctype->cname.c_str());
             return -1;
         }
-        if (f->bitshift >= 0) return write_bitfield(*f, base, value) ? 0 : -1;
-        if (f->bitshift == -2) {
+        if (f->is_bitfield()) return write_bitfield(*f, base, value) ? 0 : -1;
+        if (f->is_flexible()) {
             // Within the memory when its size is known; raw pointers are trusted, as in C.
             Py_ssize_t extent = known_extent(cd);
             return flexible_to_c(*f, base, value, extent < 0 ? PY_SSIZE_T_MAX : extent) ? 0 : -1;

@@ -11,15 +11,13 @@ namespace cffix::data {
 
 using types::Conv;
 using types::Kind;
-
-static bool is_record(const CType* t) { return t->kind == Kind::Struct || t->kind == Kind::Union; }
+using types::is_record;
 
 // A struct ending in a flexible array member (`int d[];`) may extend past its size: then
 // only the owner's memory tells where it ends.
 static Py_ssize_t record_extent(CData* cd) {
     CType* t = cd->ctype;
-    bool flexible = !t->fields.empty() && t->fields.back().bitshift == -2;
-    if (!flexible) return t->size;
+    if (!types::has_flexible_member(t)) return t->size;
     PyObject* owner = memory_owner(cd);
     if (!owner || owner == reinterpret_cast<PyObject*>(cd) || !is_cdata(owner)) return -1;
     CData* o = reinterpret_cast<CData*>(owner);
@@ -209,7 +207,7 @@ PyObject* unpack(CData* cd, Py_ssize_t length) {
     if (item->size > 0 && length > PY_SSIZE_T_MAX / item->size) return PyErr_NoMemory();
     char* p = cd->data;
     if (item->conv == Conv::Char) return PyBytes_FromStringAndSize(p, length);
-    if (item->conv == Conv::WChar16 || item->conv == Conv::WChar32)
+    if (types::is_wide_char(item))
         return decode_wide(item, p, length);
     PyRef list(PyList_New(length));
     if (!list) return nullptr;
@@ -315,7 +313,7 @@ static bool address_step(CData* cd, PyObject* key, bool first, CType** type, int
             if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
             return false;
         }
-        if (f->bitshift >= 0) {
+        if (f->is_bitfield()) {
             PyErr_SetString(PyExc_TypeError, "not supported for bitfields");
             return false;
         }

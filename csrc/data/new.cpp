@@ -50,13 +50,11 @@ static bool open_array_length(CType* item, PyObject* init, Py_ssize_t* length) {
         *length = PySequence_Fast_GET_SIZE(init);
         return true;
     }
-    bool bytes_item =
-        item->conv == Conv::Char || item->conv == Conv::Int8 || item->conv == Conv::UInt8;
-    if (bytes_item && PyBytes_Check(init)) {
+    if (types::is_byte_like(item) && PyBytes_Check(init)) {
         *length = PyBytes_GET_SIZE(init) + 1;
         return true;
     }
-    if ((item->conv == Conv::WChar16 || item->conv == Conv::WChar32) && PyUnicode_Check(init)) {
+    if (types::is_wide_char(item) && PyUnicode_Check(init)) {
         *length = wide_length(item, init) + 1;
         return true;
     }
@@ -75,7 +73,7 @@ PyObject* new_cdata(CType* t, PyObject* init) {
         }
         if (!require_size(item, "instantiate")) return nullptr;
         Py_ssize_t nbytes = item->size;
-        if (init && (item->kind == Kind::Struct || item->kind == Kind::Union)) {
+        if (init && types::is_record(item)) {
             // A flexible array member gets the room its initializer asks for.
             Py_ssize_t count;
             if (!flexible_length(item, init, &count)) return nullptr;

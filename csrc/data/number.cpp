@@ -36,7 +36,7 @@ static PyObject* cdata_int(PyObject* self) {
             return f ? PyNumber_Long(f.get()) : nullptr;
         }
         if (t->conv == Conv::Char) return PyLong_FromLong(static_cast<unsigned char>(*cd->data));
-        if (t->conv == Conv::WChar16 || t->conv == Conv::WChar32)
+        if (types::is_wide_char(t))
             return PyLong_FromLongLong(load_integer(t, cd->data));
         if (t->conv == Conv::ComplexFloat || t->conv == Conv::ComplexDouble) {
             PyErr_Format(PyExc_TypeError, "int() not supported on cdata '%s'", t->cname.c_str());
@@ -198,8 +198,7 @@ static PyObject* cdata_richcompare(PyObject* a, PyObject* b, int op) {
     CData* x = as_cdata(a);
     if (is_primitive(x->ctype)) {
         // By value, against primitive cdata and Python numbers (bytes/str for chars).
-        PyRef left(x->ctype->conv == Conv::Char || x->ctype->conv == Conv::WChar16 ||
-                           x->ctype->conv == Conv::WChar32
+        PyRef left(x->ctype->conv == Conv::Char || types::is_wide_char(x->ctype)
                        ? (PyBytes_Check(b) || PyUnicode_Check(b)
                               ? from_c(x->ctype, x->data, nullptr)
                               : primitive_number(x))

@@ -309,7 +309,7 @@ static bool open_array_length(CType* item, PyObject* init, Py_ssize_t* length) {
         *length = PySequence_Fast_GET_SIZE(init);
     else if (item->conv == Conv::Char && PyBytes_Check(init))
         *length = PyBytes_GET_SIZE(init) + 1;
-    else if ((item->conv == Conv::WChar16 || item->conv == Conv::WChar32) && PyUnicode_Check(init))
+    else if (types::is_wide_char(item) && PyUnicode_Check(init))
         *length = PyUnicode_GET_LENGTH(init) + 1;
     else {
         PyErr_Format(PyExc_TypeError, "expected new array length or list/tuple/str, not %s",

@@ -296,7 +296,7 @@ static CType* offset_step(CType* t, PyObject* step, bool first, int64_t& offset)
         if (!name) throw cffix::PythonErrorSet{};
         for (const types::FieldInfo& f : t->fields) {
             if (f.name != name) continue;
-            if (f.bitshift >= 0)
+            if (f.is_bitfield())
                 throw Error(ErrorKind::TypeError, "not supported for bitfield '" + f.name + "'");
             if (__builtin_add_overflow(offset, f.offset, &offset))
                 throw Error(ErrorKind::OverflowError, "offset too large");
