@@ -166,7 +166,7 @@ static PyObject* make_buffer(PyTypeObject* type, PyObject* obj, Py_ssize_t size)
                 }
             }
             size = item->kind == Kind::Void ? -1 : item->size;
-            if (Py_TYPE(cd) == &CDataOwned_Type) size = extent;  // incl. a flexible array
+            if (cd->flags & CD_OWNED_POINTER) size = extent;  // incl. a flexible array
         }
         if (size < 0)
             return PyErr_Format(PyExc_TypeError, "don't know the size pointed to by '%s'",

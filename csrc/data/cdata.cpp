@@ -82,6 +82,7 @@ CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length) {
     PyObject_Init(reinterpret_cast<PyObject*>(cd), &CDataOwned_Type);
     init_header(cd, ctype);
     cd->length = length;
+    if (ctype->kind == Kind::Pointer) cd->flags = CD_OWNED_POINTER;
     if (inline_memory) {
         uintptr_t p = reinterpret_cast<uintptr_t>(cd) + header;
         p = (p + align - 1) & ~static_cast<uintptr_t>(align - 1);

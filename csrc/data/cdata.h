@@ -37,6 +37,9 @@ enum CDataFlag : uint32_t {
     CD_RELEASED = 1 << 0,  // ffi.release() / `with` exit happened: any access raises
     CD_HEAP = 1 << 1,      // owned memory is a separate block (not inline)
     CD_SLICE = 1 << 2,     // an array slice: repr 'int[] sliced length N'
+    CD_OWNED_POINTER = 1 << 3,  // a `T *` that owns its memory (ffi.new("T *"), custom
+                                // allocators): indexed by 0 only; `length` is its byte
+                                // count (more than sizeof(T) with a flexible array member)
 };
 
 struct CData {
@@ -120,6 +123,21 @@ Py_ssize_t owned_size(const CData* cd);
 // ffi.new and ffi.cast, once the type string is resolved.
 PyObject* new_cdata(CType* t, PyObject* init);
 PyObject* cast(CType* t, PyObject* value);
+
+// How ffi.new(t, init) lays out its memory (new.cpp), for ffi.new and for custom
+// allocators alike: they differ only in where the bytes come from.
+struct NewLayout {
+    Py_ssize_t nbytes = 0;     // the memory to allocate
+    Py_ssize_t length = 0;     // the cdata's `length`: items of an array, bytes of a `T *`
+    PyObject* init = nullptr;  // borrowed: what write_initializer writes, null for nothing
+                               // (None, or the length of a `T[]`)
+};
+// The layout for a pointer or array type `t` (TypeError for others), or false with an
+// exception (unknown size, bad length, overflow).
+bool new_layout(CType* t, PyObject* init, NewLayout* out);
+// Writes the initializer into `memory` (layout.nbytes, zeroed or not: bytes the
+// initializer does not give keep their value).
+bool write_initializer(CType* t, const NewLayout& layout, char* memory);
 
 // Makes sure `t` has a size, completing it if declared later in the cdef; else false with
 // cffi's error ("cannot <what> ctype '...' of unknown size", or VerificationMissing for a

@@ -63,13 +63,30 @@ bool write_bitfield(const types::FieldInfo& f, char* base, PyObject* value);
 // struct ends with a flexible array member: its items may fill the rest).
 bool to_c_sized(CType* t, char* dst, PyObject* value, Py_ssize_t avail);
 
-// Writes a flexible array member's items (a list/tuple, or an int: a length, the memory
-// being already zeroed) at base + f.offset, within `avail` bytes from base.
+// Writes a flexible array member's items at base + f.offset, within `avail` bytes from
+// base: what array_to_c takes, or an int (a length ffi.new sized the memory with: checked
+// against the room, nothing written).
 bool flexible_to_c(const types::FieldInfo& f, char* base, PyObject* value, Py_ssize_t avail);
 
-// The item count a struct initializer asks of the struct's flexible array member (0 if
-// none or not given): ffi.new sizes the allocation with it.
-bool flexible_length(CType* record, PyObject* init, Py_ssize_t* count);
+// The value a struct initializer gives field `f` of `record` (a list/tuple in the order
+// positional initializers fill fields, or a dict by name): borrowed, or null (no
+// exception) when it gives none. ffi.new sizes a flexible array member with it.
+PyObject* field_initializer(CType* record, PyObject* init, const types::FieldInfo& f);
+
+// Writes `value` into `length` items of t->item at dst: the array code behind to_c for
+// arrays (with t->length), ffi.new of `T[]` (the length from the initializer), flexible
+// array members (the room there is) and slice assignment (`t` may then be the sliced
+// pointer type: only its item matters).
+//   Prefix (initializers): a list/tuple of at most `length` items, bytes (byte-like items)
+//     or str (wide chars) of at most `length` units, NUL-terminated when there is room, or
+//     a cdata array of the same item type and no more items. The rest is left as it is.
+//   Exact (slice assignment): exactly `length` items, else ValueError; the same values,
+//     and also bytearray (byte-like items) and any other iterable, item by item (as cffi);
+//     no terminator.
+// `length` < 0 means unknown: no bound (Prefix only).
+enum class ArrayFill { Prefix, Exact };
+bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length,
+                ArrayFill fill = ArrayFill::Prefix);
 
 // char16_t/char32_t/wchar_t arrays from str: length in units (surrogate pairs for
 // char16_t), and the writing itself (no terminator).

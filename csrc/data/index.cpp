@@ -44,7 +44,7 @@ static char* item_address(CData* cd, Py_ssize_t i) {
                          t->cname.c_str(), i, cd->length);
             return nullptr;
         }
-    } else if (Py_TYPE(cd) == &CDataOwned_Type && i != 0) {
+    } else if ((cd->flags & CD_OWNED_POINTER) && i != 0) {
         // ffi.new("T *") owns exactly one T.
         PyErr_Format(PyExc_IndexError, "cdata '%s' can only be indexed by 0", t->cname.c_str());
         return nullptr;
@@ -101,7 +101,7 @@ static bool slice_bounds(CData* cd, PyObject* slice, Py_ssize_t* start, Py_ssize
         PyErr_Format(PyExc_IndexError, "index too large (expected %zd <= %zd)", *stop, cd->length);
         return false;
     }
-    if (Py_TYPE(cd) == &CDataOwned_Type && !is_array && *stop > 1) {
+    if ((cd->flags & CD_OWNED_POINTER) && *stop > 1) {
         PyErr_Format(PyExc_IndexError, "cdata '%s' owns one item: slice stop %zd > 1",
                      cd->ctype->cname.c_str(), *stop);
         return false;

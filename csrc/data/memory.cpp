@@ -34,7 +34,7 @@ Py_ssize_t known_extent(CData* cd) {
             return cd->length * t->item->size;
         case Kind::Pointer: {
             int64_t item_size = t->item->size;
-            if (Py_TYPE(cd) == &CDataOwned_Type) return item_size < 0 ? 0 : owned_size(cd);
+            if (cd->flags & CD_OWNED_POINTER) return owned_size(cd);
             if (is_from_buffer(cd)) return from_buffer_size(cd);
             // addressof() results: `length` items from `data` on.
             if (Py_TYPE(cd) == &CDataView_Type) return item_size <= 0 ? 0 : cd->length * item_size;

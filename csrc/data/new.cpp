@@ -1,18 +1,20 @@
-// ffi.new on a resolved type: the memory's size and length, and its initializer.
+// ffi.new on a resolved type: how much memory, the cdata's length, and the initializer
+// written into it. Custom allocators (ownership.cpp) lay out their memory through the same
+// two functions, new_layout and write_initializer; only where the bytes come from differs.
+#include <algorithm>
+
 #include "data/cdata.h"
 #include "data/convert.h"
 #include "util/errors.h"
 
 namespace cffix::data {
 
-using types::Conv;
 using types::Kind;
 
 bool require_size(CType* t, const char* what) {
-    bool record_like = t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum;
-    if (t->size >= 0 && !(record_like && (t->flags & types::RF_PARTIAL))) return true;
-    if ((t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum) &&
-        (t->flags & types::RF_PARTIAL)) {
+    bool partial = (types::is_record(t) || t->kind == Kind::Enum) && (t->flags & types::RF_PARTIAL);
+    if (t->size >= 0 && !partial) return true;
+    if (partial) {
         PyErr_SetString(cffix::error_classes.verification_missing, t->cname.c_str());
         return false;
     }
@@ -26,121 +28,115 @@ bool require_size(CType* t, const char* what) {
     return false;
 }
 
-// The length of a `T[]` from its initializer: an int, or the length of a sequence (one
-// more for the terminating NUL of bytes/str).
-static bool open_array_length(CType* item, PyObject* init, Py_ssize_t* length) {
-    if (PyLong_Check(init) || (!PyFloat_Check(init) && PyIndex_Check(init))) {
-        PyRef index(PyNumber_Index(init));
-        if (!index) return false;
-        *length = PyLong_AsSsize_t(index.get());
-        if (*length == -1 && PyErr_Occurred()) {
-            if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
-                PyErr_Clear();
-                PyErr_SetString(PyExc_OverflowError, "array size would overflow a Py_ssize_t");
-            }
-            return false;
-        }
+// The item count an initializer gives an array of unknown length (`T[]`, or a flexible
+// array member), as cffi: an int is the count (`is_count`); a list/tuple has its length;
+// bytes and str one more, for the terminating NUL (char16_t: surrogate pairs count two).
+// Anything else is a TypeError, as are bytes/str for items that do not take them (then
+// from the converter, which gives the reason).
+static bool open_array_length(const CType* item, PyObject* init, Py_ssize_t* length,
+                              bool* is_count) {
+    *is_count = PyLong_Check(init) || (!PyFloat_Check(init) && PyIndex_Check(init));
+    if (*is_count) {
+        *length = PyNumber_AsSsize_t(init, PyExc_OverflowError);
+        if (*length == -1 && PyErr_Occurred()) return false;
         if (*length < 0) {
             PyErr_SetString(PyExc_ValueError, "negative array length");
             return false;
         }
-        return true;
-    }
-    if (PyList_Check(init) || PyTuple_Check(init)) {
+    } else if (PyList_Check(init) || PyTuple_Check(init)) {
         *length = PySequence_Fast_GET_SIZE(init);
-        return true;
-    }
-    if (types::is_byte_like(item) && PyBytes_Check(init)) {
+    } else if (PyBytes_Check(init)) {
         *length = PyBytes_GET_SIZE(init) + 1;
-        return true;
+    } else if (PyUnicode_Check(init)) {
+        Py_ssize_t n = types::is_wide_char(item) ? wide_length(item, init)
+                                                 : PyUnicode_GET_LENGTH(init);
+        *length = n + 1;
+    } else {
+        PyErr_Format(PyExc_TypeError, "expected new array length or list/tuple/str, not %s",
+                     Py_TYPE(init)->tp_name);
+        return false;
     }
-    if (types::is_wide_char(item) && PyUnicode_Check(init)) {
-        *length = wide_length(item, init) + 1;
-        return true;
-    }
-    PyErr_Format(PyExc_TypeError, "expected new array length or list/tuple/str, not %s",
-                 Py_TYPE(init)->tp_name);
+    return true;
+}
+
+static bool size_overflow() {
+    PyErr_SetString(PyExc_OverflowError, "array size would overflow a Py_ssize_t");
     return false;
 }
 
-PyObject* new_cdata(CType* t, PyObject* init) {
-    if (t->kind == Kind::Pointer) {
-        CType* item = t->item;
-        if (item->kind == Kind::Void) {
-            PyErr_Format(PyExc_TypeError, "cannot instantiate ctype '%s' of unknown size",
-                         item->cname.c_str());
-            return nullptr;
-        }
-        if (!require_size(item, "instantiate")) return nullptr;
-        Py_ssize_t nbytes = item->size;
-        if (init && types::is_record(item)) {
-            // A flexible array member gets the room its initializer asks for.
-            Py_ssize_t count;
-            if (!flexible_length(item, init, &count)) return nullptr;
-            if (count > 0) {
-                const types::FieldInfo& flex = item->fields.back();
-                Py_ssize_t isize = flex.type->item->size;
-                if (isize > 0 && count > (PY_SSIZE_T_MAX - flex.offset) / isize) {
-                    PyErr_SetString(PyExc_OverflowError, "array size would overflow a Py_ssize_t");
-                    return nullptr;
-                }
-                nbytes = std::max<Py_ssize_t>(nbytes, flex.offset + count * isize);
-            }
-        }
-        PyRef cd(reinterpret_cast<PyObject*>(new_owned(t, nbytes, 0)));
-        if (!cd) return nullptr;
-        reinterpret_cast<CData*>(cd.get())->length = nbytes;  // see owned_size()
-        if (init && init != Py_None &&
-            !to_c_sized(item, reinterpret_cast<CData*>(cd.get())->data, init, nbytes))
-            return nullptr;
-        return cd.release();
+// `T *`: sizeof(T), or more when T ends with a flexible array member that the
+// initializer gives items (as cffi: `ffi.new("struct s *", {"n": 3, "items": [1, 2, 3]})`).
+static bool pointer_layout(CType* t, PyObject* init, NewLayout* out) {
+    CType* item = t->item;
+    if (item->kind == Kind::Void) {
+        PyErr_Format(PyExc_TypeError, "cannot instantiate ctype '%s' of unknown size",
+                     item->cname.c_str());
+        return false;
     }
-    if (t->kind == Kind::Array) {
-        CType* item = t->item;
-        if (!require_size(item, "instantiate")) return nullptr;
-        Py_ssize_t length = t->length;
-        if (length < 0) {
-            if (!init || init == Py_None) {
-                PyErr_Format(PyExc_TypeError, "new(): '%s' needs a length or an initializer",
-                             t->cname.c_str());
-                return nullptr;
-            }
-            if (!open_array_length(item, init, &length)) return nullptr;
-            if (PyLong_Check(init) || (!PyFloat_Check(init) && PyIndex_Check(init))) init = nullptr;
+    if (!require_size(item, "instantiate")) return false;
+    Py_ssize_t nbytes = item->size;
+    if (init && types::is_record(item) && types::has_flexible_member(item)) {
+        const types::FieldInfo& flex = item->fields.back();
+        PyObject* value = field_initializer(item, init, flex);
+        Py_ssize_t count = 0;
+        bool is_count;
+        if (value && !open_array_length(flex.type->item, value, &count, &is_count)) return false;
+        Py_ssize_t isize = flex.type->item->size;
+        if (count > 0 && isize > 0) {
+            if (count > (PY_SSIZE_T_MAX - flex.offset) / isize) return size_overflow();
+            nbytes = std::max<Py_ssize_t>(nbytes, flex.offset + count * isize);
         }
-        if (item->size > 0 && length > PY_SSIZE_T_MAX / item->size) {
-            PyErr_SetString(PyExc_OverflowError, "array size would overflow a Py_ssize_t");
-            return nullptr;
-        }
-        Py_ssize_t nbytes = length * item->size;
-        PyRef cd(reinterpret_cast<PyObject*>(new_owned(t, nbytes, length)));
-        if (!cd) return nullptr;
-        if (init && init != Py_None) {
-            CData* c = reinterpret_cast<CData*>(cd.get());
-            if (PyLong_Check(init) && t->length >= 0) {
-                PyErr_Format(PyExc_TypeError,
-                             "initializer for ctype '%s' must be a list or tuple, not int",
-                             t->cname.c_str());
-                return nullptr;
-            }
-            // Convert with the real length (T[] took it from the initializer).
-            PyRef sized_type;
-            CType* as = t;
-            if (t->length < 0) {
-                try {
-                    sized_type =
-                        PyRef(reinterpret_cast<PyObject*>(types::array_type(item, length)));
-                } catch (...) {
-                    return cffix::translate_exception();
-                }
-                as = reinterpret_cast<CType*>(sized_type.get());
-            }
-            if (!to_c(as, c->data, init)) return nullptr;
-        }
-        return cd.release();
     }
+    out->nbytes = nbytes;
+    out->length = nbytes;  // an owned `T *` keeps its byte count (see owned_size)
+    out->init = init;
+    return true;
+}
+
+// `T[n]`, or `T[]` with the length from the initializer.
+static bool array_layout(CType* t, PyObject* init, NewLayout* out) {
+    CType* item = t->item;
+    if (!require_size(item, "instantiate")) return false;
+    Py_ssize_t length = t->length;
+    out->init = init;
+    if (length < 0) {
+        if (!init) {
+            PyErr_Format(PyExc_TypeError, "new(): '%s' needs a length or an initializer",
+                         t->cname.c_str());
+            return false;
+        }
+        bool is_count;
+        if (!open_array_length(item, init, &length, &is_count)) return false;
+        if (is_count) out->init = nullptr;  // zeroed memory of that length
+    }
+    if (item->size > 0 && length > PY_SSIZE_T_MAX / item->size) return size_overflow();
+    out->length = length;
+    out->nbytes = length * item->size;
+    return true;
+}
+
+bool new_layout(CType* t, PyObject* init, NewLayout* out) {
+    if (init == Py_None) init = nullptr;
+    if (t->kind == Kind::Pointer) return pointer_layout(t, init, out);
+    if (t->kind == Kind::Array) return array_layout(t, init, out);
     PyErr_Format(PyExc_TypeError, "expected a pointer or array ctype, got '%s'", t->cname.c_str());
-    return nullptr;
+    return false;
+}
+
+bool write_initializer(CType* t, const NewLayout& layout, char* memory) {
+    if (!layout.init) return true;
+    if (t->kind == Kind::Pointer) return to_c_sized(t->item, memory, layout.init, layout.nbytes);
+    return array_to_c(t, memory, layout.init, layout.length);
+}
+
+PyObject* new_cdata(CType* t, PyObject* init) {
+    NewLayout layout;
+    if (!new_layout(t, init, &layout)) return nullptr;
+    PyRef cd(reinterpret_cast<PyObject*>(new_owned(t, layout.nbytes, layout.length)));
+    if (!cd ||
+        !write_initializer(t, layout, reinterpret_cast<CData*>(cd.get())->data))
+        return nullptr;
+    return cd.release();
 }
 
 }  // namespace cffix::data

@@ -1,0 +1,242 @@
+"""One converter set (issue 9): paths that must give the same result because they run
+the same code.
+
+  * ffi.new and custom allocators (ffi.new_allocator) lay out and initialise memory
+    through one function: the same input gives the same cdata, or the same error;
+  * ffi.offsetof(type, *path) and ffi.addressof(cdata, *path) walk a path with one
+    walker: the same offsets and the same errors, with cffi's messages;
+  * slice assignment a[i:j] = v and array initialisation ffi.new("T[n]", v) convert
+    with the same array code.
+
+cffi is the oracle where it is sound; where cffix is stricter (bounds) or more
+consistent, the test says so."""
+
+import pytest
+
+from cffix import FFI
+
+DECLS = """
+    struct point { int x, y; };
+    struct flex { int n; int items[]; };
+    struct cflex { int n; char s[]; };
+    struct opaque;
+    void *malloc(size_t);
+    void free(void *);
+"""
+
+
+class Index:
+    """An integer that is not an int: only __index__."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __index__(self):
+        return self.value
+
+    def __repr__(self):
+        return f"Index({self.value})"
+
+
+@pytest.fixture
+def ffi():
+    f = FFI()
+    f.cdef(DECLS)
+    return f
+
+
+# ---------------------------------------------------------------- ffi.new and allocators
+
+NEW_CASES = [
+    # the reproduced bugs of issue 9
+    ("struct flex *", {"n": 3, "items": [1, 2, 3]}),
+    ("char16_t[]", "a\U0001F600b"),
+    ("int[]", Index(3)),
+    ("unsigned char[]", b"xy"),
+    # open arrays
+    ("signed char[]", b"xy"),
+    ("char[]", b"xy"),
+    ("char32_t[]", "a\U0001F600b"),
+    ("wchar_t[]", "xyz"),
+    ("int[]", 3),
+    ("int[]", [1, 2, 3]),
+    ("int[]", (4, 5)),
+    ("int[]", -1),
+    ("int[]", 2**70),
+    ("int[]", 1.5),
+    ("int[]", None),
+    ("int[]", b"xy"),
+    ("char[]", "xy"),
+    ("char[]", bytearray(b"xy")),
+    ("long[]", 2**61),
+    # arrays of known length
+    ("int[3]", [1]),
+    ("int[3]", [1, 2, 3, 4]),
+    ("int[3]", 5),
+    ("char[3]", 5),
+    ("char[3]", b"abcd"),
+    ("char[3]", b"ab"),
+    ("char16_t[3]", "a\U0001F600"),
+    ("int[2][3]", [[1, 2, 3], [4, 5, 6]]),
+    ("int[3]", None),
+    # pointers
+    ("int *", 5),
+    ("int *", None),
+    ("int *", "x"),
+    ("struct point *", [1, 2]),
+    ("struct point *", {"y": 7}),
+    ("struct point *", {"z": 1}),
+    ("struct point *", [1, 2, 3]),
+    ("int(**)(int)", None),
+    ("void *", None),
+    ("struct opaque *", None),
+    ("int", 5),
+    # flexible array members
+    ("struct flex *", [2, [5, 6]]),
+    ("struct flex *", {"items": 4}),
+    ("struct flex *", {"items": Index(2)}),
+    ("struct flex *", {"items": -1}),
+    ("struct flex *", {"items": 1.5}),
+    ("struct flex *", {"n": 1}),
+    ("struct flex *", None),
+    ("struct cflex *", {"s": b"abc"}),
+    ("struct cflex *", [1, b"hello"]),
+]
+
+
+def _outcome(ffi, make, cdecl, init, contents):
+    """What `make(cdecl, init)` gives, in comparable terms: the error, or the cdata's
+    type, length, sizes and (when `contents`) its bytes."""
+    try:
+        p = make(cdecl, init)
+    except Exception as e:
+        return ("error", type(e), str(e))
+    t = ffi.typeof(p)
+    shape = [t.cname, ffi.sizeof(p)]
+    if t.kind == "array":
+        shape.append(len(p))
+    elif t.item.kind == "struct":
+        shape.append(ffi.sizeof(p[0]))  # with a flexible array member: the memory there
+        if "items" in dir(p[0]) or "s" in dir(p[0]):
+            member = p.items if cdecl == "struct flex *" else p.s
+            shape.append(repr(member))
+    if contents:
+        shape.append(ffi.buffer(p)[:])
+    return ("ok", *shape)
+
+
+def _allocators(ffi):
+    libc = ffi.dlopen(None)
+    return {
+        "malloc": (ffi.new_allocator(alloc=libc.malloc, free=libc.free), True),
+        "malloc, not cleared": (ffi.new_allocator(alloc=libc.malloc, free=libc.free,
+                                                  should_clear_after_alloc=False), False),
+        "default": (ffi.new_allocator(), True),
+        "default, not cleared": (ffi.new_allocator(should_clear_after_alloc=False), False),
+    }
+
+
+@pytest.mark.parametrize("cdecl, init", NEW_CASES, ids=[f"{c} {i!r}" for c, i in NEW_CASES])
+def test_allocators_lay_out_memory_as_ffi_new(ffi, cdecl, init):
+    for name, (alloc, cleared) in _allocators(ffi).items():
+        expected = _outcome(ffi, ffi.new, cdecl, init, contents=cleared)
+        got = _outcome(ffi, alloc, cdecl, init, contents=cleared)
+        assert got == expected, name
+
+
+def test_the_issue_cases_succeed_through_a_malloc_allocator(ffi):
+    libc = ffi.dlopen(None)
+    alloc = ffi.new_allocator(alloc=libc.malloc, free=libc.free)
+    p = alloc("struct flex *", {"n": 3, "items": [1, 2, 3]})
+    assert (p.n, list(p.items)) == (3, [1, 2, 3])
+    s = alloc("char16_t[]", "a\U0001F600b")
+    assert len(s) == 5 and ffi.string(s) == "a\U0001F600b" and s[4] == "\x00"
+    assert list(alloc("int[]", Index(3))) == [0, 0, 0]
+    assert list(alloc("unsigned char[]", b"xy")) == [120, 121, 0]
+
+
+def test_initializers_write_over_memory_that_was_not_cleared(ffi):
+    # alloc() hands out memory full of 0xAB: what the initializer gives is written, the
+    # terminator included; what it does not give keeps its bytes.
+    libc = ffi.dlopen(None)
+
+    def dirty_malloc(n):
+        p = libc.malloc(n)
+        ffi.memmove(p, b"\xab" * n, n)
+        return p
+
+    alloc = ffi.new_allocator(alloc=dirty_malloc, free=libc.free,
+                              should_clear_after_alloc=False)
+    assert ffi.buffer(alloc("char[]", b"xy"))[:] == b"xy\x00"
+    assert ffi.buffer(alloc("char[5]", b"xy"))[:] == b"xy\x00\xab\xab"
+    assert list(alloc("char16_t[]", "a\U0001F600")) == ["a", "\ud83d", "\ude00", "\x00"]
+    p = alloc("struct flex *", {"n": 2, "items": [7, 8]})
+    assert (p.n, list(p.items)) == (2, [7, 8])
+    assert ffi.buffer(alloc("int[2]", [1]))[:] == b"\x01\x00\x00\x00\xab\xab\xab\xab"
+
+
+def test_allocator_results_know_their_memory_as_ffi_new_does(ffi):
+    # The owned `T *` of an allocator is indexed by 0 only, and its flexible array member
+    # has the length the initializer gave it, as with ffi.new.
+    libc = ffi.dlopen(None)
+    allocs = [ffi.new, ffi.new_allocator(alloc=libc.malloc, free=libc.free)]
+    for make in allocs:
+        p = make("int *", 5)
+        assert p[0] == 5
+        with pytest.raises(IndexError, match="can only be indexed by 0"):
+            p[1]
+        with pytest.raises(IndexError):
+            p[0:2]
+        f = make("struct flex *", {"n": 2, "items": [1, 2]})
+        assert repr(f.items) == "<cdata 'int[]' sliced length 2>"
+        assert ffi.sizeof(f[0]) == 12
+        with pytest.raises(IndexError):
+            f.items = [1, 2, 3]  # no room
+        assert len(ffi.buffer(f)) == 12
+
+
+def test_allocator_result_too_small_is_refused(ffi):
+    small = ffi.new("char[4]")
+    alloc = ffi.new_allocator(alloc=lambda n: small, free=None)
+    with pytest.raises(ValueError, match="returned only 4 bytes"):
+        alloc("int[2]")
+    assert list(alloc("int[1]", [5])) == [5]
+
+
+@pytest.mark.parametrize("cdecl, init", NEW_CASES, ids=[f"{c} {i!r}" for c, i in NEW_CASES])
+def test_ffi_new_matches_cffi(ffi, cffi_oracle, cdecl, init):
+    # Errors: the same class (two messages are cffix's own: "new(): 'int[]' needs a
+    # length or an initializer", "an integer is required for 'int', not str").
+    oracle = cffi_oracle.FFI()
+    oracle.cdef(DECLS)
+    ours = _outcome(ffi, ffi.new, cdecl, init, contents=True)
+    theirs = _outcome(oracle, oracle.new, cdecl, init, contents=True)
+    if theirs[0] == "error":
+        assert ours[:2] == theirs[:2]
+    else:
+        assert ours == theirs
+
+
+def test_flexible_member_takes_no_more_items_than_it_has_room_for(ffi):
+    # A `T[]` cdata is the member's own type: its length must still fit the room there
+    # (this once copied all 100 items past the end of the memory).
+    p = ffi.new("struct flex *", {"items": 2})
+    with pytest.raises(TypeError, match="not cdata 'int\\[\\]'"):
+        p.items = ffi.new("int[]", 100)
+    p.items = ffi.new("int[]", [5, 6])
+    assert list(p.items) == [5, 6]
+    p.items = ffi.new("int[1]", [7])
+    assert list(p.items) == [7, 6]
+
+
+@pytest.mark.parametrize("cdecl, source", [
+    ("int[2]", "long[2]"), ("int[2]", "int[3]"), ("struct point *", "int *"),
+])
+def test_initializer_of_another_cdata_type_is_refused_as_cffi(ffi, cffi_oracle, cdecl, source):
+    oracle = cffi_oracle.FFI()
+    oracle.cdef(DECLS)
+    with pytest.raises(TypeError) as theirs:
+        oracle.new(cdecl, oracle.new(source))
+    with pytest.raises(TypeError) as ours:
+        ffi.new(cdecl, ffi.new(source))
+    assert str(ours.value) == str(theirs.value)
