@@ -240,3 +240,156 @@ def test_initializer_of_another_cdata_type_is_refused_as_cffi(ffi, cffi_oracle, 
     with pytest.raises(TypeError) as ours:
         ffi.new(cdecl, ffi.new(source))
     assert str(ours.value) == str(theirs.value)
+
+
+# ---------------------------------------------------------------- offsetof / addressof paths
+
+PATH_DECLS = """
+    struct bf { int a; int x:3; int y:5; };
+    struct inner { int a[4]; int b; };
+    struct s { int n; struct inner in; struct inner arr[3]; int *p; struct s *next;
+               int m[2][3]; };
+    struct flex { int n; int items[]; };
+    struct opaque;
+    struct holdop { struct opaque *o; };
+    union u { int i; char c[8]; };
+"""
+
+# (type, path). cffi's answer is the spec, except where cffix is stricter (STRICTER).
+PATHS = [
+    ("struct bf", ("x",)),
+    ("struct bf", ("a",)),
+    ("struct bf", ("y",)),
+    ("struct s", ("nope",)),
+    ("struct s", ("n", "x")),
+    ("struct s", ("n", 0)),
+    ("struct s", ("in", "a", 2)),
+    ("struct s", ("in", "a", 4)),
+    ("struct s", ("in", "b")),
+    ("struct s", ("arr", 1, "b")),
+    ("struct s", ("arr", 1, "a", 3)),
+    ("struct s", ("arr", 1, "a", 3, 0)),
+    ("struct s", ("m", 1, 2)),
+    ("struct s", ("m", 1, 2, 0)),
+    ("struct s", ("next", "n")),
+    ("struct s", (1.5,)),
+    ("struct s", (None,)),
+    ("struct s", (b"n",)),
+    ("struct s", (0,)),
+    ("struct s", ("arr", 2**62)),
+    ("struct s", ("arr", 2**70)),
+    ("struct s", ("arr", True)),
+    ("struct s *", ("n",)),
+    ("struct s *", (0,)),
+    ("struct s *", (2, "n")),
+    ("struct s *", (-1,)),
+    ("struct s *", ("next", "n")),
+    ("struct s *", (2**62,)),
+    ("struct s **", ("n",)),
+    ("struct flex", ("items",)),
+    ("struct flex", ("items", 5)),
+    ("int[5]", (2,)),
+    ("int[5]", (5,)),
+    ("int *", (3,)),
+    ("void *", (1,)),
+    ("struct holdop", ("o", 1)),
+    ("struct holdop", ("o", "x")),
+    ("struct opaque *", (1,)),
+    ("struct opaque *", ("x",)),
+    ("union u", ("c", 3)),
+    ("union u", ("i",)),
+]
+
+# Where cffi computes an offset and cffix raises: indexes outside an array of known
+# length (one past the end is allowed), negative indexes into arrays, and an index into
+# a pointer that is not the first step (cffi offsets into the pointer field itself).
+STRICTER = {
+    ("struct s", ("in", "a", 5)): (IndexError, "index 5 out of range for 'int[4]' "
+                                               "(expected 0 <= index <= 4)"),
+    ("struct s", ("in", "a", -1)): (IndexError, "index -1 out of range for 'int[4]' "
+                                                "(expected 0 <= index <= 4)"),
+    ("int[5]", (6,)): (IndexError, "index 6 out of range for 'int[5]' "
+                                   "(expected 0 <= index <= 5)"),
+    ("struct flex", ("items", -1)): (IndexError, "index -1 out of range for 'int[]' "
+                                                 "(expected 0 <= index)"),
+    ("struct s", ("p", 3)): (TypeError, "with an integer argument, expected an array ctype "
+                                        "(a path goes through a pointer only at its first "
+                                        "step), got 'int *'"),
+}
+
+RAW_ADDRESS = 0x10000
+
+
+@pytest.fixture
+def path_ffi():
+    f = FFI()
+    f.cdef(PATH_DECLS)
+    return f
+
+
+def _offsetof(ffi, cdecl, path):
+    try:
+        return ("ok", ffi.offsetof(cdecl, *path))
+    except Exception as e:
+        return ("error", type(e), str(e))
+
+
+def _addressof(ffi, cdecl, path):
+    """addressof() on a cdata of type `cdecl`, as an offset from the cdata's address.
+    Pointers and structs are raw (ffi.cast(), nothing dereferenced), so that no bound of
+    owned memory applies beyond the type's own size."""
+    t = ffi.typeof(cdecl)
+    if t.kind == "pointer":
+        cd = ffi.cast(t, RAW_ADDRESS)
+        base = RAW_ADDRESS
+    elif t.kind == "array":
+        cd = ffi.new(t)
+        base = int(ffi.cast("intptr_t", cd))
+    else:
+        cd = ffi.cast(ffi.getctype(t, "*"), RAW_ADDRESS)[0]
+        base = RAW_ADDRESS
+    try:
+        return ("ok", int(ffi.cast("intptr_t", ffi.addressof(cd, *path))) - base)
+    except Exception as e:
+        return ("error", type(e), str(e))
+
+
+ALL_PATHS = PATHS + list(STRICTER)
+
+
+@pytest.mark.parametrize("cdecl, path", ALL_PATHS, ids=[f"{c} {p!r}" for c, p in ALL_PATHS])
+def test_offsetof_and_addressof_walk_paths_alike(path_ffi, cdecl, path):
+    assert _offsetof(path_ffi, cdecl, path) == _addressof(path_ffi, cdecl, path)
+
+
+@pytest.mark.parametrize("cdecl, path", ALL_PATHS, ids=[f"{c} {p!r}" for c, p in ALL_PATHS])
+def test_paths_match_cffi(path_ffi, cffi_oracle, cdecl, path):
+    oracle = cffi_oracle.FFI()
+    oracle.cdef(PATH_DECLS)
+    theirs = _offsetof(oracle, cdecl, path)
+    assert theirs == _addressof(oracle, cdecl, path)  # one walker in cffi too
+    if (cdecl, path) in STRICTER:
+        assert theirs[0] == "ok"
+        assert _offsetof(path_ffi, cdecl, path) == ("error", *STRICTER[cdecl, path])
+    else:
+        assert _offsetof(path_ffi, cdecl, path) == theirs
+
+
+def test_addressof_bounds_an_open_array_by_its_own_length(path_ffi):
+    # The walker takes the array's length from the cdata (ffi.new("int[]", 3), slices).
+    a = path_ffi.new("int[]", 3)
+    assert path_ffi.addressof(a, 3) is not None  # the end pointer
+    with pytest.raises(IndexError, match="expected 0 <= index <= 3"):
+        path_ffi.addressof(a, 4)
+    s = path_ffi.new("int[10]")[2:5]
+    with pytest.raises(IndexError, match="expected 0 <= index <= 3"):
+        path_ffi.addressof(s, 4)
+    assert path_ffi.offsetof("int[]", 4) == 16  # a type alone has no bound
+
+
+def test_addressof_memory_bound_after_the_walk(path_ffi):
+    # The path is valid for the type; the owned memory of one struct is shorter.
+    p = path_ffi.new("struct s *")
+    with pytest.raises(IndexError, match="outside the 128 bytes"):
+        path_ffi.addressof(p, 2, "n")
+    assert path_ffi.offsetof("struct s *", 2, "n") == 256

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "data/convert.h"
+#include "types/path.h"
 #include "util/errors.h"
 
 namespace cffix::data {
@@ -283,87 +284,6 @@ bool memmove_objects(PyObject* dest, PyObject* src, Py_ssize_t n) {
 
 // ---------------------------------------------------------------- ffi.addressof
 
-static bool complete_record(CType* rec) {
-    if (rec->flags & types::RF_COMPLETE) return true;
-    try {
-        if (types::complete_type(rec, false)) return true;
-    } catch (...) {
-        cffix::translate_exception();
-        return false;
-    }
-    PyErr_Format(PyExc_TypeError, "'%s' is opaque or incomplete", rec->cname.c_str());
-    return false;
-}
-
-// One step of an addressof() path: a field of a struct/union, or an item of an array;
-// the first step may also go through a pointer (as C's p->f and &p[i]).
-static bool address_step(CData* cd, PyObject* key, bool first, CType** type, int64_t* offset) {
-    CType* cur = *type;
-    if (PyUnicode_Check(key)) {
-        CType* rec = cur;
-        if (first && cur->kind == Kind::Pointer && is_record(cur->item)) rec = cur->item;
-        if (!is_record(rec)) {
-            PyErr_SetString(PyExc_TypeError,
-                            "with a field name argument, expected a struct or union ctype");
-            return false;
-        }
-        if (!complete_record(rec)) return false;
-        const types::FieldInfo* f = types::find_field(rec, key);
-        if (!f) {
-            if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
-            return false;
-        }
-        if (f->is_bitfield()) {
-            PyErr_SetString(PyExc_TypeError, "not supported for bitfields");
-            return false;
-        }
-        if (__builtin_add_overflow(*offset, f->offset, offset)) {
-            PyErr_SetString(PyExc_OverflowError, "addressof(): offset too large");
-            return false;
-        }
-        *type = f->type;
-        return true;
-    }
-    if (PyFloat_Check(key) || !PyIndex_Check(key)) {
-        PyErr_SetString(PyExc_TypeError, "field name or array index expected");
-        return false;
-    }
-    Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
-    if (i == -1 && PyErr_Occurred()) return false;
-    CType* item = cur->item;
-    Py_ssize_t bound = -1;
-    if (cur->kind == Kind::Array) {
-        bound = first ? cd->length : cur->length;
-    } else if (!(first && cur->kind == Kind::Pointer && item->kind != Kind::Void &&
-                 item->kind != Kind::Function && (!is_record(item) || complete_record(item)) &&
-                 item->size >= 0)) {
-        if (PyErr_Occurred()) PyErr_Clear();
-        PyErr_SetString(PyExc_TypeError,
-                        "with an integer argument, expected an array ctype or a pointer to "
-                        "non-opaque");
-        return false;
-    }
-    // Pointing one past the last item is valid C, and cffi code uses it as an end marker.
-    if (bound >= 0 && (i < 0 || i > bound)) {
-        PyErr_Format(PyExc_IndexError,
-                     "addressof(): index %zd out of range for '%s' (expected 0 <= index <= %zd)", i,
-                     cur->cname.c_str(), bound);
-        return false;
-    }
-    if (item->size < 0) {
-        PyErr_Format(PyExc_TypeError, "'%s' has items of unknown size", cur->cname.c_str());
-        return false;
-    }
-    int64_t step;
-    if (__builtin_mul_overflow(static_cast<int64_t>(i), item->size, &step) ||
-        __builtin_add_overflow(*offset, step, offset)) {
-        PyErr_SetString(PyExc_OverflowError, "addressof(): offset too large");
-        return false;
-    }
-    *type = item;
-    return true;
-}
-
 PyObject* addressof(CData* cd, PyObject* const* path, Py_ssize_t npath) {
     CType* t = cd->ctype;
     if (npath == 0 && t->kind == Kind::Pointer) {
@@ -374,10 +294,16 @@ PyObject* addressof(CData* cd, PyObject* const* path, Py_ssize_t npath) {
         PyErr_SetString(PyExc_TypeError, "expected a cdata struct/union/array/pointer object");
         return nullptr;
     }
-    CType* cur = t;
-    int64_t offset = 0;
-    for (Py_ssize_t i = 0; i < npath; ++i)
-        if (!address_step(cd, path[i], i == 0, &cur, &offset)) return nullptr;
+    types::PathEnd end;
+    try {
+        // An array's own length may exceed its type's (`int[]` from ffi.new, slices).
+        int64_t length = t->kind == Kind::Array ? cd->length : -1;
+        end = types::walk_path(t, std::span(path, static_cast<size_t>(npath)), length);
+    } catch (...) {
+        return cffix::translate_exception();
+    }
+    CType* cur = end.type;
+    int64_t offset = end.offset;
     if (check_released(cd)) return nullptr;
     Py_ssize_t extent = known_extent(cd);
     if (extent >= 0 && (offset < 0 || offset > extent)) {
@@ -392,7 +318,7 @@ PyObject* addressof(CData* cd, PyObject* const* path, Py_ssize_t npath) {
     } catch (...) {
         return cffix::translate_exception();
     }
-    char* address = cd->data + offset;
+    char* address = offset_address(cd->data, offset, 1);
     if (extent < 0) return reinterpret_cast<PyObject*>(new_pointer(pointer.get(), address));
     // A view that keeps the memory alive and knows how many items it may reach.
     Py_ssize_t remaining = extent - static_cast<Py_ssize_t>(offset);
