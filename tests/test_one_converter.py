@@ -393,3 +393,149 @@ def test_addressof_memory_bound_after_the_walk(path_ffi):
     with pytest.raises(IndexError, match="outside the 128 bytes"):
         path_ffi.addressof(p, 2, "n")
     assert path_ffi.offsetof("struct s *", 2, "n") == 256
+
+
+# ---------------------------------------------------------------- slice assignment
+
+
+def _gen():
+    yield from (1, 2, 3)
+
+
+# (item type, value maker): values for a[1:4] = value on a `item[5]`, and for
+# ffi.new("item[3]", value).
+SLICE_VALUES = {
+    "list": ("int", lambda ffi: [1, 2, 3]),
+    "tuple": ("int", lambda ffi: (1, 2, 3)),
+    "list too short": ("int", lambda ffi: [1, 2]),
+    "list too long": ("int", lambda ffi: [1, 2, 3, 4]),
+    "list with a str": ("int", lambda ffi: [1, "x", 3]),
+    "list of bytes": ("char", lambda ffi: [b"a", b"b", b"c"]),
+    "bytes": ("char", lambda ffi: b"abc"),
+    "bytes too short": ("char", lambda ffi: b"ab"),
+    "bytes too long": ("char", lambda ffi: b"abcd"),
+    "bytes, unsigned char": ("unsigned char", lambda ffi: b"abc"),
+    "bytes, signed char": ("signed char", lambda ffi: b"abc"),
+    "bytes past 0x7f, signed char": ("signed char", lambda ffi: b"\xff\x01\x02"),
+    "str for char": ("char", lambda ffi: "abc"),
+    "str, wchar_t": ("wchar_t", lambda ffi: "abc"),
+    "str, char16_t": ("char16_t", lambda ffi: "abc"),
+    "str, char32_t": ("char32_t", lambda ffi: "xyz"),
+    "str too short": ("wchar_t", lambda ffi: "ab"),
+    "str too long": ("char32_t", lambda ffi: "abcd"),
+    "str with a pair, char16_t": ("char16_t", lambda ffi: "a\U0001F600"),
+    "cdata, same type": ("int", lambda ffi: ffi.new("int[3]", [7, 8, 9])),
+    "cdata, shorter": ("int", lambda ffi: ffi.new("int[2]", [7, 8])),
+    "cdata, longer": ("int", lambda ffi: ffi.new("int[4]", [7, 8, 9, 10])),
+    "cdata, other item type": ("int", lambda ffi: ffi.new("long[3]", [7, 8, 9])),
+    "cdata pointer": ("int", lambda ffi: ffi.new("int *")),
+    "int": ("int", lambda ffi: 5),
+    "None": ("int", lambda ffi: None),
+    "generator": ("int", lambda ffi: _gen()),
+    "range": ("int", lambda ffi: range(3)),
+    "bytes for int": ("int", lambda ffi: b"abc"),
+    "bytearray": ("char", lambda ffi: bytearray(b"abc")),
+    "bytearray, unsigned char": ("unsigned char", lambda ffi: bytearray(b"abc")),
+}
+
+# What slice assignment does with each value, given what ffi.new("T[3]", value) does:
+#   same      both write the same 3 items
+#   count     initialisation pads or refuses a value of the wrong length; the slice,
+#             which must be filled exactly, raises ValueError
+#   refused   both raise the same TypeError class
+#   iterable  initialisation takes lists and tuples only; the slice takes any iterable
+#             (as cffi), item by item, as if given list(value)
+#   bytes     a bytearray for char items: the slice takes it as bytes (as cffi)
+#   ints      bytes for signed char: initialisation copies them, the slice converts each
+#             byte as an int (as cffi: 255 does not fit)
+SLICE_RULE = {
+    "list": "same", "tuple": "same", "list of bytes": "same", "bytes": "same",
+    "bytes, unsigned char": "same", "bytes, signed char": "same", "str, wchar_t": "same",
+    "str, char16_t": "same", "str, char32_t": "same", "str with a pair, char16_t": "same",
+    "cdata, same type": "same",
+    "list too short": "count", "list too long": "count", "bytes too short": "count",
+    "bytes too long": "count", "str too short": "count", "str too long": "count",
+    "cdata, shorter": "count", "cdata, longer": "count",
+    "list with a str": "refused", "str for char": "refused", "cdata pointer": "refused",
+    "int": "refused",
+    "None": "iterable",  # ffi.new("int[3]", None) is zero memory; None is no iterable
+    "generator": "iterable", "range": "iterable", "bytes for int": "iterable",
+    "bytearray": "bytes", "bytearray, unsigned char": "iterable",
+    "bytes past 0x7f, signed char": "ints",
+    "cdata, other item type": "iterable",
+}
+
+
+def _slice_assign(ffi, item, value):
+    a = ffi.new(f"{item}[5]")
+    size = ffi.sizeof(item)
+    try:
+        a[1:4] = value
+    except Exception as e:
+        return ("error", type(e))
+    return ("ok", ffi.buffer(a)[size:4 * size])
+
+
+def _initialise(ffi, item, value):
+    try:
+        return ("ok", ffi.buffer(ffi.new(f"{item}[3]", value))[:])
+    except Exception as e:
+        return ("error", type(e))
+
+
+@pytest.mark.parametrize("case", list(SLICE_VALUES))
+def test_slice_assignment_converts_as_array_initialisation(ffi, case):
+    item, make = SLICE_VALUES[case]
+    sliced = _slice_assign(ffi, item, make(ffi))
+    initialised = _initialise(ffi, item, make(ffi))
+    rule = SLICE_RULE[case]
+    if rule == "same":
+        assert sliced == initialised and sliced[0] == "ok"
+    elif rule == "count":
+        assert sliced == ("error", ValueError)
+        assert initialised[0] == "ok" or initialised[1] in (IndexError, TypeError)
+    elif rule == "refused":
+        assert sliced == initialised == ("error", TypeError)
+    elif rule == "ints":
+        assert initialised == ("ok", b"\xff\x01\x02")
+        assert sliced == _slice_assign(ffi, item, list(make(ffi))) == ("error", OverflowError)
+    elif rule == "bytes":
+        assert initialised == ("error", TypeError)
+        assert sliced == _slice_assign(ffi, item, bytes(make(ffi))) and sliced[0] == "ok"
+    else:
+        assert initialised == ("error", TypeError) or make(ffi) is None
+        try:
+            as_list = list(make(ffi))
+        except TypeError:
+            assert sliced == ("error", TypeError)
+        else:
+            assert sliced == _slice_assign(ffi, item, as_list)
+
+
+@pytest.mark.parametrize("case", list(SLICE_VALUES))
+def test_slice_assignment_matches_cffi(ffi, cffi_oracle, case):
+    item, make = SLICE_VALUES[case]
+    oracle = cffi_oracle.FFI()
+    ours = _slice_assign(ffi, item, make(ffi))
+    theirs = _slice_assign(oracle, item, make(oracle))
+    if case == "str with a pair, char16_t":
+        # cffi iterates the str (one char16_t per character: a TypeError for U+1F600);
+        # cffix converts a str for char16_t items as initialisation does, in UTF-16 units.
+        assert theirs == ("error", TypeError)
+        assert ours == ("ok", "a\U0001F600".encode("utf-16-le"))
+    else:
+        assert ours == theirs
+
+
+def test_slice_assignment_through_a_pointer_and_messages(ffi):
+    a = ffi.new("int[6]")
+    p = a + 1
+    p[0:3] = [4, 5, 6]
+    assert list(a) == [0, 4, 5, 6, 0, 0]
+    with pytest.raises(ValueError, match="need 3 values to unpack, got 2"):
+        a[0:3] = [1, 2]
+    with pytest.raises(ValueError, match="need a bytes of length 2, got 3"):
+        ffi.new("char[4]")[0:2] = b"abc"
+    with pytest.raises(TypeError, match="'int' object is not iterable"):
+        a[0:3] = 5
+    assert list(a) == [0, 4, 5, 6, 0, 0]  # nothing written by the failures above

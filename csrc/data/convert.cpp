@@ -405,8 +405,11 @@ bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length, ArrayFi
             return count_mismatch(length, PySequence_Fast_GET_SIZE(value));
         return ok;
     }
-    if (types::is_byte_like(item) &&
-        (PyBytes_Check(value) || (exact && PyByteArray_Check(value)))) {
+    // Initializers copy bytes into any byte-like items; a slice only into `char` ones, and
+    // converts bytes for (un)signed char item by item, as ints (as cffi: b"\xff" is 255,
+    // too large for a signed char).
+    bool takes_bytes = exact ? item->conv == Conv::Char : types::is_byte_like(item);
+    if (takes_bytes && (PyBytes_Check(value) || (exact && PyByteArray_Check(value)))) {
         bool is_bytes = PyBytes_Check(value);
         Py_ssize_t n = is_bytes ? PyBytes_GET_SIZE(value) : PyByteArray_GET_SIZE(value);
         if (exact && n != length) {

@@ -81,8 +81,8 @@ PyObject* field_initializer(CType* record, PyObject* init, const types::FieldInf
 //     or str (wide chars) of at most `length` units, NUL-terminated when there is room, or
 //     a cdata array of the same item type and no more items. The rest is left as it is.
 //   Exact (slice assignment): exactly `length` items, else ValueError; the same values,
-//     and also bytearray (byte-like items) and any other iterable, item by item (as cffi);
-//     no terminator.
+//     and also bytearray, and any other iterable item by item (as cffi: also bytes for
+//     signed/unsigned char, as ints); no terminator.
 // `length` < 0 means unknown: no bound (Prefix only).
 enum class ArrayFill { Prefix, Exact };
 bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length,

@@ -1,7 +1,5 @@
 // Items of cdata arrays and pointers: len(), a[i] and a[i] = v (bounds-checked where
 // the length is known), slices a[i:j] (views) and slice assignment, and iteration.
-#include <cstring>
-
 #include "data/convert.h"
 #include "data/protocols.h"
 #include "util/errors.h"
@@ -149,53 +147,19 @@ static PyObject* cdata_subscript(PyObject* self, PyObject* key) {
     return get_item(cd, i);
 }
 
+// a[i:j] = value: exactly j - i items, through the converter's array code (what
+// ffi.new("T[n]", value) takes, and any iterable, as cffi).
 static int set_slice(CData* cd, PyObject* slice, PyObject* value) {
     Py_ssize_t start, stop;
     if (!slice_bounds(cd, slice, &start, &stop) || check_released(cd)) return -1;
     CType* item = cd->ctype->item;
-    Py_ssize_t n = stop - start;
-    char* dst = offset_address(cd->data, start, item->size);
-    if (is_cdata(value)) {
-        CData* src = as_cdata(value);
-        if (src->ctype->kind == Kind::Array && src->ctype->item == item) {
-            if (src->length != n) {
-                PyErr_Format(PyExc_ValueError, "need %zd values to unpack, got %zd", n,
-                             src->length);
-                return -1;
-            }
-            if (check_released(src)) return -1;
-            memmove(dst, src->data, static_cast<size_t>(n * item->size));
-            return 0;
-        }
-    }
-    if (item->conv == Conv::Char && (PyBytes_Check(value) || PyByteArray_Check(value))) {
-        bool is_bytes = PyBytes_Check(value);
-        Py_ssize_t len = is_bytes ? PyBytes_GET_SIZE(value) : PyByteArray_GET_SIZE(value);
-        if (len != n) {
-            PyErr_Format(PyExc_ValueError, "need a bytes of length %zd, got %zd", n, len);
-            return -1;
-        }
-        memcpy(dst, is_bytes ? PyBytes_AS_STRING(value) : PyByteArray_AS_STRING(value),
-               static_cast<size_t>(n));
-        return 0;
-    }
-    PyRef seq(PySequence_Fast(value, "slice assignment needs a list, tuple, bytes or cdata"));
-    if (!seq) return -1;
-    if (PySequence_Fast_GET_SIZE(seq.get()) != n) {
-        PyErr_Format(PyExc_ValueError, "need %zd values to unpack, got %zd", n,
-                     PySequence_Fast_GET_SIZE(seq.get()));
+    if (item->size <= 0) {
+        PyErr_Format(PyExc_TypeError, "cannot slice '%s': items of unknown size",
+                     cd->ctype->cname.c_str());
         return -1;
     }
-    for (Py_ssize_t i = 0; i < n; ++i) {
-        // PySequence_Fast may be the list itself: re-check and hold each item.
-        if (i >= PySequence_Fast_GET_SIZE(seq.get())) {
-            PyErr_SetString(PyExc_RuntimeError, "sequence changed size during assignment");
-            return -1;
-        }
-        PyRef v = PyRef::borrow(PySequence_Fast_GET_ITEM(seq.get(), i));
-        if (!to_c(item, dst + i * item->size, v.get())) return -1;
-    }
-    return 0;
+    char* dst = offset_address(cd->data, start, item->size);
+    return array_to_c(cd->ctype, dst, value, stop - start, ArrayFill::Exact) ? 0 : -1;
 }
 
 static int cdata_ass_subscript(PyObject* self, PyObject* key, PyObject* value) {
