@@ -539,3 +539,31 @@ def test_slice_assignment_through_a_pointer_and_messages(ffi):
     with pytest.raises(TypeError, match="'int' object is not iterable"):
         a[0:3] = 5
     assert list(a) == [0, 4, 5, 6, 0, 0]  # nothing written by the failures above
+
+
+# ---------------------------------------------------------------- errors of field access
+
+
+@pytest.mark.parametrize("action", ["read", "write", "missing", "method"])
+def test_field_errors_match_cffi(ffi, cffi_oracle, action):
+    # An opaque struct: cffi's AttributeError (cffix said "has no field"); attributes that
+    # are no fields still resolve (methods).
+    oracle = cffi_oracle.FFI()
+    oracle.cdef(DECLS)
+
+    def outcome(f):
+        p = f.cast("struct opaque *", 0)
+        q = f.new("struct point *")
+        try:
+            if action == "read":
+                return p.x
+            if action == "write":
+                p.x = 1
+            elif action == "missing":
+                return q.z
+            else:
+                return type(p.__enter__).__name__
+        except Exception as e:
+            return (type(e), str(e))
+
+    assert outcome(ffi) == outcome(oracle)

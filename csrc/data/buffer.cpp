@@ -213,19 +213,23 @@ static PyObject* buffer_vectorcall(PyObject* type, PyObject* const* args, size_t
 static PyObject* buffer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
     PyRef kwnames;
     PyObject** positional = &PyTuple_GET_ITEM(args, 0);
-    std::vector<PyObject*> all(positional, positional + PyTuple_GET_SIZE(args));
-    if (kwargs) {
-        kwnames = PyRef(PyTuple_New(PyDict_GET_SIZE(kwargs)));
-        if (!kwnames) return nullptr;
-        PyObject *key, *value;
-        Py_ssize_t pos = 0, i = 0;
-        while (PyDict_Next(kwargs, &pos, &key, &value)) {
-            PyTuple_SET_ITEM(kwnames.get(), i++, Py_NewRef(key));
-            all.push_back(value);
+    try {
+        std::vector<PyObject*> all(positional, positional + PyTuple_GET_SIZE(args));
+        if (kwargs) {
+            kwnames = PyRef(PyTuple_New(PyDict_GET_SIZE(kwargs)));
+            if (!kwnames) return nullptr;
+            PyObject *key, *value;
+            Py_ssize_t pos = 0, i = 0;
+            while (PyDict_Next(kwargs, &pos, &key, &value)) {
+                PyTuple_SET_ITEM(kwnames.get(), i++, Py_NewRef(key));
+                all.push_back(value);
+            }
         }
+        return buffer_vectorcall(reinterpret_cast<PyObject*>(type), all.data(),
+                                 static_cast<size_t>(PyTuple_GET_SIZE(args)), kwnames.get());
+    } catch (...) {
+        return cffix::translate_exception();
     }
-    return buffer_vectorcall(reinterpret_cast<PyObject*>(type), all.data(),
-                             static_cast<size_t>(PyTuple_GET_SIZE(args)), kwnames.get());
 }
 
 static int buffer_traverse(PyObject* self, visitproc visit, void* arg) {

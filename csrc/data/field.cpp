@@ -27,17 +27,36 @@ static CType* record_of(CData* cd, char** base) {
     return nullptr;
 }
 
+// Completes a record declared after its use. False with an exception if completing it
+// failed; false without one if it is opaque.
+static bool complete_record(CType* rec) {
+    try {
+        return types::complete_type(rec, false);
+    } catch (...) {
+        cffix::translate_exception();
+        return false;
+    }
+}
+
+// The field `name` of the struct/union `cd` exposes, with that record's address in
+// *base. Null and no exception when there is none (no record, an opaque one, no such
+// field: the caller looks further, as for methods); null with an exception on errors.
 static const FieldInfo* lookup_field(CData* cd, PyObject* name, char** base) {
     CType* rec = record_of(cd, base);
     if (!rec) return nullptr;
-    if (!(rec->flags & types::RF_COMPLETE)) {
-        try {
-            if (!types::complete_type(rec, false)) return nullptr;
-        } catch (...) {
-            return nullptr;
-        }
-    }
+    if (!(rec->flags & types::RF_COMPLETE) && !complete_record(rec)) return nullptr;
     return types::find_field(rec, name);
+}
+
+// The AttributeError for a name that is no field of the record `cd` exposes (cffi's
+// messages).
+static void no_field(CData* cd, CType* rec, PyObject* name, const char* access) {
+    if (rec->flags & types::RF_COMPLETE)
+        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'",
+                     cd->ctype->cname.c_str(), name);
+    else
+        PyErr_Format(PyExc_AttributeError, "cdata '%s' points to an opaque type: cannot %s fields",
+                     cd->ctype->cname.c_str(), access);
 }
 
 // A flexible array member: `T[]` of the items the memory holds when its size is known
@@ -51,13 +70,13 @@ static PyObject* flexible_member(CData* cd, const FieldInfo& f, char* base) {
         if (view) view->flags |= CD_SLICE;
         return reinterpret_cast<PyObject*>(view);
     }
+    Ref<CType> pointer;
     try {
-        PyRef pointer(reinterpret_cast<PyObject*>(types::pointer_type(item)));
-        return reinterpret_cast<PyObject*>(
-            new_pointer(reinterpret_cast<CType*>(pointer.get()), base + f.offset));
+        pointer = Ref<CType>(types::pointer_type(item));
     } catch (...) {
-        return PyErr_NoMemory();
+        return cffix::translate_exception();
     }
+    return reinterpret_cast<PyObject*>(new_pointer(pointer.get(), base + f.offset));
 }
 
 static PyObject* cdata_getattro(PyObject* self, PyObject* name) {
@@ -77,10 +96,10 @@ static PyObject* cdata_getattro(PyObject* self, PyObject* name) {
     }
     if (PyErr_Occurred()) return nullptr;
     PyObject* r = PyObject_GenericGetAttr(self, name);
-    if (!r && PyErr_ExceptionMatches(PyExc_AttributeError) && record_of(cd, &base)) {
+    CType* rec;
+    if (!r && PyErr_ExceptionMatches(PyExc_AttributeError) && (rec = record_of(cd, &base))) {
         PyErr_Clear();
-        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'", cd->ctype->cname.c_str(),
-                     name);
+        no_field(cd, rec, name, "read");
     }
     return r;
 }
@@ -109,9 +128,8 @@ static int cdata_setattro(PyObject* self, PyObject* name, PyObject* value) {
         return to_c(f->type, base + f->offset, value) ? 0 : -1;
     }
     if (PyErr_Occurred()) return -1;
-    if (record_of(cd, &base)) {
-        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'", cd->ctype->cname.c_str(),
-                     name);
+    if (CType* rec = record_of(cd, &base)) {
+        no_field(cd, rec, name, "write");
         return -1;
     }
     return PyObject_GenericSetAttr(self, name, value);

@@ -120,7 +120,7 @@ static PyObject* get_slice(CData* cd, PyObject* slice) {
     try {
         array_type = PyRef(reinterpret_cast<PyObject*>(types::array_type(item, -1)));
     } catch (...) {
-        return PyErr_NoMemory();
+        return cffix::translate_exception();
     }
     CData* view =
         new_view(reinterpret_cast<CType*>(array_type.get()),

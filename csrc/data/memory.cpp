@@ -2,7 +2,6 @@
 #include "data/memory.h"
 
 #include <cstring>
-#include <vector>
 
 #include "data/convert.h"
 #include "types/path.h"
@@ -76,8 +75,9 @@ static CharClass string_class(const CType* t) {
 // `n` code units of a wide string -> str. char16_t: surrogate pairs are combined, lone
 // surrogates kept (as cffi). char32_t/wchar_t: values outside Unicode raise ValueError.
 static PyObject* decode_wide(const CType* item, const char* src, Py_ssize_t n) {
-    std::vector<Py_UCS4> chars;
-    chars.reserve(static_cast<size_t>(n));
+    Py_UCS4* chars = PyMem_New(Py_UCS4, static_cast<size_t>(n > 0 ? n : 1));
+    if (!chars) return PyErr_NoMemory();
+    Py_ssize_t count = 0;
     if (item->conv == Conv::WChar16) {
         for (Py_ssize_t i = 0; i < n; ++i) {
             uint16_t u;
@@ -91,22 +91,24 @@ static PyObject* decode_wide(const CType* item, const char* src, Py_ssize_t n) {
                     ++i;
                 }
             }
-            chars.push_back(ch);
+            chars[count++] = ch;
         }
     } else {
         for (Py_ssize_t i = 0; i < n; ++i) {
             uint32_t v;
             memcpy(&v, src + 4 * i, 4);
             if (v > 0x10FFFF) {
+                PyMem_Free(chars);
                 PyErr_Format(PyExc_ValueError, "%s out of range for unicode: 0x%x",
                              item->cname.c_str(), v);
                 return nullptr;
             }
-            chars.push_back(v);
+            chars[count++] = v;
         }
     }
-    return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, chars.data(),
-                                     static_cast<Py_ssize_t>(chars.size()));
+    PyObject* str = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, chars, count);
+    PyMem_Free(chars);
+    return str;
 }
 
 // The number of items before the first zero item, looking at no more than `limit` items

@@ -2,6 +2,7 @@
 // float(), complex() and truth of primitive cdata, pointer arithmetic (p + n, p - n,
 // p - q), comparisons (primitives by value, everything else by address) and hashing.
 #include <cstring>
+#include <string>
 
 #include "data/convert.h"
 #include "data/protocols.h"
@@ -131,7 +132,7 @@ static PyObject* pointer_offset(CData* cd, PyObject* n, bool negate) {
         try {
             holder = PyRef(reinterpret_cast<PyObject*>(types::pointer_type(item)));
         } catch (...) {
-            return PyErr_NoMemory();
+            return cffix::translate_exception();
         }
         result_type = reinterpret_cast<CType*>(holder.get());
     }
@@ -160,11 +161,16 @@ static PyObject* cdata_sub(PyObject* a, PyObject* b) {
     bool same =
         y->ctype == x->ctype || (y->ctype->kind == Kind::Array && y->ctype->item == x->ctype->item);
     if (x->ctype->kind != Kind::Pointer || !same) {
-        PyErr_Format(PyExc_TypeError, "cannot subtract cdata '%s' and cdata '%s'",
-                     x->ctype->cname.c_str(),
-                     y->ctype->kind == Kind::Array ? types::cname_with(y->ctype->item, " *").c_str()
-                                                   : y->ctype->cname.c_str());
-        return nullptr;
+        try {  // an array on the right is named as the pointer it decays to
+            std::string right = y->ctype->kind == Kind::Array
+                                    ? types::cname_with(y->ctype->item, " *")
+                                    : y->ctype->cname;
+            PyErr_Format(PyExc_TypeError, "cannot subtract cdata '%s' and cdata '%s'",
+                         x->ctype->cname.c_str(), right.c_str());
+            return nullptr;
+        } catch (...) {
+            return cffix::translate_exception();
+        }
     }
     Py_ssize_t step = step_size(x->ctype->item);
     if (step <= 0) {

@@ -193,9 +193,8 @@ static CType* void_pointer_type() {
     static CType* type = nullptr;  // one reference kept for the process' lifetime
     if (!type) {
         try {
-            CType* v = types::void_type();
-            type = types::pointer_type(v);
-            Py_DECREF(v);
+            Ref<CType> v(types::void_type());
+            type = types::pointer_type(v.get());
         } catch (...) {
             cffix::translate_exception();
         }
@@ -221,7 +220,7 @@ PyObject* new_handle(PyObject* obj) {
     } catch (...) {
         h->data = nullptr;  // not registered: dealloc must not unregister
         Py_DECREF(h);
-        return PyErr_NoMemory();
+        return cffix::translate_exception();
     }
     PyObject_GC_Track(h);
     return reinterpret_cast<PyObject*>(h);
