@@ -8,7 +8,8 @@
 //                           memory in place (a bytearray cannot be resized meanwhile)
 //                           until ffi.release(), `with` exit or collection.
 //
-// Both are GC-tracked: the object behind a buffer export may refer back to the cdata.
+// Both are GC types: the object behind a buffer export may refer back to the cdata (a
+// buffer over a cdata that refers to nothing else stays untracked).
 #include <cstring>
 #include <vector>
 

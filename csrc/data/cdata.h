@@ -8,12 +8,13 @@
 //   CDataValue_Type   a primitive value (ffi.cast("int", 5)): `data` points at `value`.
 //   CDataView_Type    memory owned by someone else, kept alive through `owner`: struct
 //                     and array items/fields (repr 'struct s &'), slices, addressof().
-//   CDataOwned_Type   memory from ffi.new: inline after the header when small (one
-//                     allocation, one object), else a separate heap block that
-//                     ffi.release() frees at once. Allocated through PyObject_Malloc /
-//                     PyMem_Calloc, so tracemalloc sees it.
+//   CDataOwned_Type   memory from ffi.new (and structs returned by C calls): inline
+//                     after the header when small (one allocation, one object), else a
+//                     separate heap block that ffi.release() frees at once. Allocated
+//                     through PyObject_Malloc / PyMem_Calloc, so tracemalloc sees it.
 //   CDataFunction_Type  function pointers: as CData_Type, callable (see below).
-//   (ffi.gc, from_buffer, handles and custom allocators add their own variants.)
+//   (ffi.gc and custom allocators share a variant, CDataGC in ownership.h; from_buffer
+//   and handles have their own, in memory.h and ownership.h.)
 //
 // For pointer-typed owning cdata (ffi.new("int *")) `data` is the pointer value, which
 // is the address of the owned memory. For arrays `data` is the first item; `length` is
@@ -46,13 +47,14 @@ struct CData {
     PyObject_HEAD
     CType* ctype;       // owned
     char* data;         // see above
-    Py_ssize_t length;  // arrays: item count; owned pointers: owned bytes when more than
-                        // sizeof(item) (flexible array member); pointer views: reachable
-                        // items (addressof results); otherwise 0
+    Py_ssize_t length;  // arrays: item count; owned pointers (CD_OWNED_POINTER): owned
+                        // bytes, 0 meaning sizeof(item); pointer views: reachable items
+                        // (addressof results); otherwise 0
     uint32_t flags;
     PyObject* weakreflist;  // every cdata can be weakly referenced, as in cffi
 };
-// 48 bytes of header on 64-bit: ffi.new("int *") is one 64-byte object.
+// 56 bytes of header on 64-bit: ffi.new("int *") is one object of 60 bytes (pymalloc's
+// 64-byte class).
 
 struct CDataValue : CData {
     alignas(16) char value[16];  // the largest primitive: long double / double _Complex
@@ -64,7 +66,7 @@ struct CDataView : CData {
 
 struct CDataOwned : CData {
     // Inline memory follows (aligned for the type) unless flags & CD_HEAP. The owned
-    // size is not stored: it is the pointee's size, or length * item size for arrays.
+    // size is owned_size(): from `length` and the type.
 };
 
 extern PyTypeObject CData_Type, CDataValue_Type, CDataView_Type, CDataOwned_Type;
@@ -87,7 +89,8 @@ CData* new_value(CType* ctype);
 // A view on memory owned by `owner` (a cdata or any object), of type `ctype`.
 CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length = 0);
 // Owned zeroed memory of `nbytes` for a cdata of type `ctype`: a pointer or array type,
-// or a struct/union held by value (a struct returned by a C call).
+// or a struct/union held by value (a struct returned by a C call). Pointers get
+// CD_OWNED_POINTER; `length` is then the byte count (or 0 for sizeof(item)).
 CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length);
 
 // `base + i * size` computed as the machine computes addresses, wrapping: pointer
@@ -117,7 +120,8 @@ inline PyObject* items_owner(CData* cd) {
     return owner ? owner : reinterpret_cast<PyObject*>(cd);
 }
 
-// Bytes owned by an owning cdata (for repr and accounting).
+// Bytes owned by an owning cdata or a custom allocator's `T *` (CD_OWNED_POINTER): for
+// repr, accounting and known_extent.
 Py_ssize_t owned_size(const CData* cd);
 
 // ffi.new and ffi.cast, once the type string is resolved.

@@ -1,7 +1,9 @@
-// The one place where values move between Python and C (as LuaJIT's lj_cconv.c): ffi.new
-// initializers, item and field access and ffi.cast go through these functions, and so do
-// call arguments and results, callbacks and (next) API-mode modules, through the call
-// rules and fast companions that argument.h builds on them.
+// Conversions between Python values and C objects, in one place (as LuaJIT's
+// lj_cconv.c): ffi.new and custom allocators' initializers (new.cpp), item, slice and
+// field access (index.cpp, field.cpp), global variables (lib/), and call arguments and
+// results and callbacks, through the call rules and fast companions that argument.h
+// builds on these functions (API-mode modules next). ffi.cast's truncating C casts are
+// in cast.cpp, on load_integer and to_c.
 //
 // CPython convention: false / null with a Python exception set on failure. Error
 // messages follow cffi's where they are good ("initializer for ctype 'char' must be a
@@ -13,9 +15,9 @@
 namespace cffix::data {
 
 // Writes `value` into the C object of type `t` at `dst`. Accepts what cffi accepts for
-// an assignment or initializer: numbers for primitives, cdata of a compatible type,
-// None for NULL pointers, lists/tuples/dicts for structs and arrays, bytes/str for
-// char/wchar arrays. On error, `dst` may be partly written.
+// an assignment or initializer: numbers for primitives, cdata of a compatible type
+// (pointers take no None, as in cffi), lists/tuples/dicts for structs and arrays,
+// bytes/str for char/wchar arrays. On error, `dst` may be partly written.
 bool to_c(CType* t, char* dst, PyObject* value);
 
 // The Python value of the C object of type `t` at `src`: int/float/bytes/str/bool for
@@ -46,8 +48,9 @@ inline constexpr IntRange integer_range(types::Conv c) {
 }
 
 // Integer conversions shared by the converters and index arithmetic. `what` names the
-// target in error messages (a ctype name). Accept int, objects with __index__ and
-// integer-like cdata; reject float and others with TypeError.
+// target in error messages (a ctype name). Accept int, objects with __int__ (Decimal,
+// numpy integers: as cffi) and integer-like cdata; reject float and others with
+// TypeError.
 bool as_int64(PyObject* obj, int64_t* out, const char* what);
 bool as_uint64(PyObject* obj, uint64_t* out, const char* what);
 

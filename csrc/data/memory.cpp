@@ -1,4 +1,4 @@
-// ffi.string, ffi.unpack, ffi.memmove and ffi.addressof: see memory.h.
+// known_extent, ffi.string, ffi.unpack, ffi.memmove and ffi.addressof: see memory.h.
 #include "data/memory.h"
 
 #include <cstring>

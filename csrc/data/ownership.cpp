@@ -1,4 +1,5 @@
-// ffi.gc, custom allocators, handles and the live counters: see ownership.h.
+// ffi.gc, custom allocators (ffi.new's layout over alloc()'s memory), handles and the
+// live counters: see ownership.h.
 #include "data/ownership.h"
 
 #include <cstring>
