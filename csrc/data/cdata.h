@@ -143,11 +143,6 @@ bool new_layout(CType* t, PyObject* init, NewLayout* out);
 // initializer does not give keep their value).
 bool write_initializer(CType* t, const NewLayout& layout, char* memory);
 
-// Makes sure `t` has a size, completing it if declared later in the cdef; else false with
-// cffi's error ("cannot <what> ctype '...' of unknown size", or VerificationMissing for a
-// partial type).
-bool require_size(CType* t, const char* what);
-
 // ffi.release(cd) and `with` exit: frees what `cd` owns now (ffi.new memory, a
 // from_buffer export, an ffi.gc destructor); other cdata are refused with ValueError.
 PyObject* release_cdata(CData* cd);

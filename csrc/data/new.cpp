@@ -11,9 +11,10 @@ namespace cffix::data {
 
 using types::Kind;
 
-bool require_size(CType* t, const char* what) {
-    bool partial = (types::is_record(t) || t->kind == Kind::Enum) && (t->flags & types::RF_PARTIAL);
-    if (t->size >= 0 && !partial) return true;
+// Makes sure `t` has a size, completing it if declared later in the cdef; else false with
+// cffi's error ("cannot <what> ctype '...' of unknown size", or VerificationMissing for a
+// partial type).
+[[gnu::noinline]] static bool complete_or_refuse(CType* t, const char* what, bool partial) {
     if (partial) {
         PyErr_SetString(cffix::error_classes.verification_missing, t->cname.c_str());
         return false;
@@ -26,6 +27,11 @@ bool require_size(CType* t, const char* what) {
     }
     PyErr_Format(PyExc_TypeError, "cannot %s ctype '%s' of unknown size", what, t->cname.c_str());
     return false;
+}
+
+static inline bool require_size(CType* t, const char* what) {
+    bool partial = (types::is_record(t) || t->kind == Kind::Enum) && (t->flags & types::RF_PARTIAL);
+    return (t->size >= 0 && !partial) || complete_or_refuse(t, what, partial);
 }
 
 // The item count an initializer gives an array of unknown length (`T[]`, or a flexible
@@ -66,7 +72,7 @@ static bool size_overflow() {
 
 // `T *`: sizeof(T), or more when T ends with a flexible array member that the
 // initializer gives items (as cffi: `ffi.new("struct s *", {"n": 3, "items": [1, 2, 3]})`).
-static bool pointer_layout(CType* t, PyObject* init, NewLayout* out) {
+[[gnu::always_inline]] static inline bool pointer_layout(CType* t, PyObject* init, NewLayout* out) {
     CType* item = t->item;
     if (item->kind == Kind::Void) {
         PyErr_Format(PyExc_TypeError, "cannot instantiate ctype '%s' of unknown size",
@@ -94,7 +100,7 @@ static bool pointer_layout(CType* t, PyObject* init, NewLayout* out) {
 }
 
 // `T[n]`, or `T[]` with the length from the initializer.
-static bool array_layout(CType* t, PyObject* init, NewLayout* out) {
+[[gnu::always_inline]] static inline bool array_layout(CType* t, PyObject* init, NewLayout* out) {
     CType* item = t->item;
     if (!require_size(item, "instantiate")) return false;
     Py_ssize_t length = t->length;
@@ -115,13 +121,16 @@ static bool array_layout(CType* t, PyObject* init, NewLayout* out) {
     return true;
 }
 
-bool new_layout(CType* t, PyObject* init, NewLayout* out) {
+// new_layout, inlined into ffi.new's own path.
+[[gnu::always_inline]] static inline bool layout_of(CType* t, PyObject* init, NewLayout* out) {
     if (init == Py_None) init = nullptr;
     if (t->kind == Kind::Pointer) return pointer_layout(t, init, out);
     if (t->kind == Kind::Array) return array_layout(t, init, out);
     PyErr_Format(PyExc_TypeError, "expected a pointer or array ctype, got '%s'", t->cname.c_str());
     return false;
 }
+
+bool new_layout(CType* t, PyObject* init, NewLayout* out) { return layout_of(t, init, out); }
 
 bool write_initializer(CType* t, const NewLayout& layout, char* memory) {
     if (!layout.init) return true;
@@ -131,12 +140,10 @@ bool write_initializer(CType* t, const NewLayout& layout, char* memory) {
 
 PyObject* new_cdata(CType* t, PyObject* init) {
     NewLayout layout;
-    if (!new_layout(t, init, &layout)) return nullptr;
-    PyRef cd(reinterpret_cast<PyObject*>(new_owned(t, layout.nbytes, layout.length)));
-    if (!cd ||
-        !write_initializer(t, layout, reinterpret_cast<CData*>(cd.get())->data))
-        return nullptr;
-    return cd.release();
+    if (!layout_of(t, init, &layout)) return nullptr;
+    CData* cd = new_owned(t, layout.nbytes, layout.length);
+    if (cd && layout.init && !write_initializer(t, layout, cd->data)) Py_CLEAR(cd);
+    return reinterpret_cast<PyObject*>(cd);
 }
 
 }  // namespace cffix::data
