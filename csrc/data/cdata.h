@@ -35,9 +35,9 @@ namespace cffix::data {
 using types::CType;
 
 enum CDataFlag : uint32_t {
-    CD_RELEASED = 1 << 0,  // ffi.release() / `with` exit happened: any access raises
-    CD_HEAP = 1 << 1,      // owned memory is a separate block (not inline)
-    CD_SLICE = 1 << 2,     // an array slice: repr 'int[] sliced length N'
+    CD_RELEASED = 1 << 0,       // ffi.release() / `with` exit happened: any access raises
+    CD_HEAP = 1 << 1,           // owned memory is a separate block (not inline)
+    CD_SLICE = 1 << 2,          // an array slice: repr 'int[] sliced length N'
     CD_OWNED_POINTER = 1 << 3,  // a `T *` that owns its memory (ffi.new("T *"), custom
                                 // allocators): indexed by 0 only; `length` is its byte
                                 // count (more than sizeof(T) with a flexible array member)

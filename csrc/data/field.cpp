@@ -52,8 +52,8 @@ static const FieldInfo* lookup_field(CData* cd, PyObject* name, char** base) {
 // messages).
 static void no_field(CData* cd, CType* rec, PyObject* name, const char* access) {
     if (rec->flags & types::RF_COMPLETE)
-        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'",
-                     cd->ctype->cname.c_str(), name);
+        PyErr_Format(PyExc_AttributeError, "cdata '%s' has no field '%U'", cd->ctype->cname.c_str(),
+                     name);
     else
         PyErr_Format(PyExc_AttributeError, "cdata '%s' points to an opaque type: cannot %s fields",
                      cd->ctype->cname.c_str(), access);

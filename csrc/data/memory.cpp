@@ -10,8 +10,8 @@
 namespace cffix::data {
 
 using types::Conv;
-using types::Kind;
 using types::is_record;
+using types::Kind;
 
 // A struct ending in a flexible array member (`int d[];`) may extend past its size: then
 // only the owner's memory tells where it ends.
@@ -210,8 +210,7 @@ PyObject* unpack(CData* cd, Py_ssize_t length) {
     if (item->size > 0 && length > PY_SSIZE_T_MAX / item->size) return PyErr_NoMemory();
     char* p = cd->data;
     if (item->conv == Conv::Char) return PyBytes_FromStringAndSize(p, length);
-    if (types::is_wide_char(item))
-        return decode_wide(item, p, length);
+    if (types::is_wide_char(item)) return decode_wide(item, p, length);
     PyRef list(PyList_New(length));
     if (!list) return nullptr;
     PyObject* owner = items_owner(cd);

@@ -54,8 +54,8 @@ static bool open_array_length(const CType* item, PyObject* init, Py_ssize_t* len
     } else if (PyBytes_Check(init)) {
         *length = PyBytes_GET_SIZE(init) + 1;
     } else if (PyUnicode_Check(init)) {
-        Py_ssize_t n = types::is_wide_char(item) ? wide_length(item, init)
-                                                 : PyUnicode_GET_LENGTH(init);
+        Py_ssize_t n =
+            types::is_wide_char(item) ? wide_length(item, init) : PyUnicode_GET_LENGTH(init);
         *length = n + 1;
     } else {
         PyErr_Format(PyExc_TypeError, "expected new array length or list/tuple/str, not %s",
