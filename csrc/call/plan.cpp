@@ -68,9 +68,9 @@ ffi_type* LibffiTypes::record(CType* t) {
     std::vector<int64_t> offsets;
     int64_t end = 0;
     for (const types::FieldInfo& f : t->fields) {
-        if (f.bitshift == -2)
+        if (f.is_flexible())
             return fail(PyExc_NotImplementedError, name + " has a flexible array member");
-        if (f.bitshift >= 0) return fail(PyExc_NotImplementedError, name + " has bit fields");
+        if (f.is_bitfield()) return fail(PyExc_NotImplementedError, name + " has bit fields");
         if (f.offset < end)
             return fail(PyExc_NotImplementedError,
                         name + " has overlapping members (an anonymous union)");
@@ -152,7 +152,7 @@ static RegClass reg_class(const CType* t) {
 static bool classify_eightbytes(const CType* t, int64_t base, uint8_t cls[2]) {
     if (t->kind != Kind::Struct) return false;
     for (const types::FieldInfo& f : t->fields) {
-        if (f.bitshift != -1) return false;
+        if (f.is_bitfield() || f.is_flexible()) return false;
         const CType* ft = f.type;
         int64_t count = 1;
         while (ft->kind == Kind::Array) {

@@ -22,7 +22,7 @@ bool argument_to_c(CType* t, char* slot, PyObject* value, CallTemporaries& temps
             memcpy(slot, &p, sizeof p);
             return true;
         }
-        bool wide = item->conv == Conv::WChar16 || item->conv == Conv::WChar32;
+        bool wide = types::is_wide_char(item);
         bool sized_item = item->kind != Kind::Void && item->size > 0;
         if (sized_item &&
             (PyList_Check(value) || PyTuple_Check(value) || (wide && PyUnicode_Check(value)))) {

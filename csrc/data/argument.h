@@ -30,8 +30,7 @@ using types::Conv;
 // Whether a `T *` parameter takes a bytes object (its buffer, NUL-terminated): for
 // char-like T and void, as cffi allows.
 inline bool takes_bytes(const CType* pointee) {
-    return pointee->conv == Conv::Char || pointee->conv == Conv::Int8 ||
-           pointee->conv == Conv::UInt8 || pointee->kind == types::Kind::Void;
+    return types::is_byte_like(pointee) || pointee->kind == types::Kind::Void;
 }
 
 // Objects made for one call (arrays built from lists, wide strings), released after it:

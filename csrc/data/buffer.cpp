@@ -8,7 +8,8 @@
 //                           memory in place (a bytearray cannot be resized meanwhile)
 //                           until ffi.release(), `with` exit or collection.
 //
-// Both are GC-tracked: the object behind a buffer export may refer back to the cdata.
+// Both are GC types: the object behind a buffer export may refer back to the cdata (a
+// buffer over a cdata that refers to nothing else stays untracked).
 #include <cstring>
 #include <vector>
 
@@ -158,7 +159,7 @@ static PyObject* make_buffer(PyTypeObject* type, PyObject* obj, Py_ssize_t size)
             size = extent;
         } else {
             CType* item = t->item;
-            if (item->size < 0 && (item->kind == Kind::Struct || item->kind == Kind::Union)) {
+            if (item->size < 0 && types::is_record(item)) {
                 try {
                     types::complete_type(item, false);
                 } catch (...) {
@@ -166,7 +167,7 @@ static PyObject* make_buffer(PyTypeObject* type, PyObject* obj, Py_ssize_t size)
                 }
             }
             size = item->kind == Kind::Void ? -1 : item->size;
-            if (Py_TYPE(cd) == &CDataOwned_Type) size = extent;  // incl. a flexible array
+            if (cd->flags & CD_OWNED_POINTER) size = extent;  // incl. a flexible array
         }
         if (size < 0)
             return PyErr_Format(PyExc_TypeError, "don't know the size pointed to by '%s'",
@@ -213,19 +214,23 @@ static PyObject* buffer_vectorcall(PyObject* type, PyObject* const* args, size_t
 static PyObject* buffer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
     PyRef kwnames;
     PyObject** positional = &PyTuple_GET_ITEM(args, 0);
-    std::vector<PyObject*> all(positional, positional + PyTuple_GET_SIZE(args));
-    if (kwargs) {
-        kwnames = PyRef(PyTuple_New(PyDict_GET_SIZE(kwargs)));
-        if (!kwnames) return nullptr;
-        PyObject *key, *value;
-        Py_ssize_t pos = 0, i = 0;
-        while (PyDict_Next(kwargs, &pos, &key, &value)) {
-            PyTuple_SET_ITEM(kwnames.get(), i++, Py_NewRef(key));
-            all.push_back(value);
+    try {
+        std::vector<PyObject*> all(positional, positional + PyTuple_GET_SIZE(args));
+        if (kwargs) {
+            kwnames = PyRef(PyTuple_New(PyDict_GET_SIZE(kwargs)));
+            if (!kwnames) return nullptr;
+            PyObject *key, *value;
+            Py_ssize_t pos = 0, i = 0;
+            while (PyDict_Next(kwargs, &pos, &key, &value)) {
+                PyTuple_SET_ITEM(kwnames.get(), i++, Py_NewRef(key));
+                all.push_back(value);
+            }
         }
+        return buffer_vectorcall(reinterpret_cast<PyObject*>(type), all.data(),
+                                 static_cast<size_t>(PyTuple_GET_SIZE(args)), kwnames.get());
+    } catch (...) {
+        return cffix::translate_exception();
     }
-    return buffer_vectorcall(reinterpret_cast<PyObject*>(type), all.data(),
-                             static_cast<size_t>(PyTuple_GET_SIZE(args)), kwnames.get());
 }
 
 static int buffer_traverse(PyObject* self, visitproc visit, void* arg) {

@@ -1,10 +1,14 @@
-// CData variants: allocation, lifetime and repr. The Python protocols (numbers,
-// indexing, fields) are in cdata_protocol.cpp.
+// CData variants: allocation, lifetime (release, `with`), repr, calls, and the type
+// objects. The Python protocols (numbers, indexing, fields) are in the files that
+// protocols.h lists.
 #include "data/cdata.h"
 
 #include <cstring>
 
 #include "data/convert.h"
+#include "data/memory.h"
+#include "data/ownership.h"
+#include "data/protocols.h"
 
 namespace cffix::data {
 
@@ -78,6 +82,7 @@ CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length) {
     PyObject_Init(reinterpret_cast<PyObject*>(cd), &CDataOwned_Type);
     init_header(cd, ctype);
     cd->length = length;
+    if (ctype->kind == Kind::Pointer) cd->flags = CD_OWNED_POINTER;
     if (inline_memory) {
         uintptr_t p = reinterpret_cast<uintptr_t>(cd) + header;
         p = (p + align - 1) & ~static_cast<uintptr_t>(align - 1);
@@ -149,7 +154,7 @@ static void view_dealloc(PyObject* self) {
     Py_TYPE(self)->tp_free(self);
 }
 
-void free_owned_memory(CData* cd) {
+static void free_owned_memory(CData* cd) {
     if (cd->flags & CD_RELEASED) return;
     cd->flags |= CD_RELEASED;
     --live_count;
@@ -202,7 +207,7 @@ static PyObject* cdata_repr(PyObject* self) {
     }
     if ((t->kind == Kind::Pointer || t->kind == Kind::Function) && !cd->data)
         return PyUnicode_FromFormat("<cdata '%s' NULL>", name);
-    if (t->kind == Kind::Struct || t->kind == Kind::Union) {
+    if (types::is_record(t)) {
         // p[0] of ffi.new("struct s *") shows its owner's memory, as cffi does.
         PyObject* owner =
             Py_TYPE(self) == &CDataView_Type ? static_cast<CDataView*>(cd)->owner : nullptr;
@@ -215,9 +220,60 @@ static PyObject* cdata_repr(PyObject* self) {
     return PyUnicode_FromFormat("<cdata '%s' %p>", name, cd->data);
 }
 
-// ---------------------------------------------------------------- types
+// ---------------------------------------------------------------- with / release, calls
 
-extern void fill_cdata_protocols(PyTypeObject* type);
+PyObject* release_cdata(CData* cd) {
+    if (Py_TYPE(cd) == &CDataOwned_Type) {
+        free_owned_memory(cd);
+        Py_RETURN_NONE;
+    }
+    if (is_from_buffer(cd)) {
+        release_from_buffer(cd);
+        Py_RETURN_NONE;
+    }
+    if (is_gc_cdata(reinterpret_cast<PyObject*>(cd))) return release_gc(cd);
+    // Other kinds own nothing that release() could free: refused, as in cffi.
+    PyErr_Format(PyExc_ValueError,
+                 "only cdata from ffi.new(), ffi.gc(), ffi.from_buffer() or "
+                 "ffi.new_allocator()() can be released (with 'with' or ffi.release()), not "
+                 "cdata '%s'",
+                 cd->ctype->cname.c_str());
+    return nullptr;
+}
+
+// Only function pointers are callable: their type (CDataFunction_Type) gets its call
+// slot from call/.
+static PyObject* cdata_call(PyObject* self, PyObject*, PyObject*) {
+    PyErr_Format(PyExc_TypeError, "cdata '%s' is not callable",
+                 reinterpret_cast<CData*>(self)->ctype->cname.c_str());
+    return nullptr;
+}
+
+static PyObject* cdata_enter(PyObject* self, PyObject*) { return Py_NewRef(self); }
+
+static PyObject* cdata_exit(PyObject* self, PyObject*) {
+    PyRef r(release_cdata(reinterpret_cast<CData*>(self)));
+    if (!r) return nullptr;
+    Py_RETURN_FALSE;
+}
+
+static PyMethodDef cdata_methods[] = {
+    {"__dir__", cdata_dir, METH_NOARGS, nullptr},
+    {"__enter__", cdata_enter, METH_NOARGS, nullptr},
+    {"__exit__", cdata_exit, METH_VARARGS, nullptr},
+    {"__complex__", cdata_complex, METH_NOARGS, nullptr},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+void fill_cdata_protocols(PyTypeObject* type) {
+    fill_number_protocol(type);
+    fill_index_protocol(type);
+    fill_field_protocol(type);
+    type->tp_call = cdata_call;
+    type->tp_methods = type->tp_base ? nullptr : cdata_methods;  // subtypes inherit them
+}
+
+// ---------------------------------------------------------------- types
 
 // `call`: the call slot of callable cdata (others get the protocols' "not callable" one).
 static bool ready(PyTypeObject& type, const char* name, size_t size, destructor dealloc,

@@ -8,12 +8,13 @@
 //   CDataValue_Type   a primitive value (ffi.cast("int", 5)): `data` points at `value`.
 //   CDataView_Type    memory owned by someone else, kept alive through `owner`: struct
 //                     and array items/fields (repr 'struct s &'), slices, addressof().
-//   CDataOwned_Type   memory from ffi.new: inline after the header when small (one
-//                     allocation, one object), else a separate heap block that
-//                     ffi.release() frees at once. Allocated through PyObject_Malloc /
-//                     PyMem_Calloc, so tracemalloc sees it.
+//   CDataOwned_Type   memory from ffi.new (and structs returned by C calls): inline
+//                     after the header when small (one allocation, one object), else a
+//                     separate heap block that ffi.release() frees at once. Allocated
+//                     through PyObject_Malloc / PyMem_Calloc, so tracemalloc sees it.
 //   CDataFunction_Type  function pointers: as CData_Type, callable (see below).
-//   (ffi.gc, from_buffer, handles and custom allocators add their own variants.)
+//   (ffi.gc and custom allocators share a variant, CDataGC in ownership.h; from_buffer
+//   and handles have their own, in memory.h and ownership.h.)
 //
 // For pointer-typed owning cdata (ffi.new("int *")) `data` is the pointer value, which
 // is the address of the owned memory. For arrays `data` is the first item; `length` is
@@ -34,22 +35,26 @@ namespace cffix::data {
 using types::CType;
 
 enum CDataFlag : uint32_t {
-    CD_RELEASED = 1 << 0,  // ffi.release() / `with` exit happened: any access raises
-    CD_HEAP = 1 << 1,      // owned memory is a separate block (not inline)
-    CD_SLICE = 1 << 2,     // an array slice: repr 'int[] sliced length N'
+    CD_RELEASED = 1 << 0,       // ffi.release() / `with` exit happened: any access raises
+    CD_HEAP = 1 << 1,           // owned memory is a separate block (not inline)
+    CD_SLICE = 1 << 2,          // an array slice: repr 'int[] sliced length N'
+    CD_OWNED_POINTER = 1 << 3,  // a `T *` that owns its memory (ffi.new("T *"), custom
+                                // allocators): indexed by 0 only; `length` is its byte
+                                // count (more than sizeof(T) with a flexible array member)
 };
 
 struct CData {
     PyObject_HEAD
     CType* ctype;       // owned
     char* data;         // see above
-    Py_ssize_t length;  // arrays: item count; owned pointers: owned bytes when more than
-                        // sizeof(item) (flexible array member); pointer views: reachable
-                        // items (addressof results); otherwise 0
+    Py_ssize_t length;  // arrays: item count; owned pointers (CD_OWNED_POINTER): owned
+                        // bytes, 0 meaning sizeof(item); pointer views: reachable items
+                        // (addressof results); otherwise 0
     uint32_t flags;
     PyObject* weakreflist;  // every cdata can be weakly referenced, as in cffi
 };
-// 48 bytes of header on 64-bit: ffi.new("int *") is one 64-byte object.
+// 56 bytes of header on 64-bit: ffi.new("int *") is one object of 60 bytes (pymalloc's
+// 64-byte class).
 
 struct CDataValue : CData {
     alignas(16) char value[16];  // the largest primitive: long double / double _Complex
@@ -61,7 +66,7 @@ struct CDataView : CData {
 
 struct CDataOwned : CData {
     // Inline memory follows (aligned for the type) unless flags & CD_HEAP. The owned
-    // size is not stored: it is the pointee's size, or length * item size for arrays.
+    // size is owned_size(): from `length` and the type.
 };
 
 extern PyTypeObject CData_Type, CDataValue_Type, CDataView_Type, CDataOwned_Type;
@@ -84,7 +89,8 @@ CData* new_value(CType* ctype);
 // A view on memory owned by `owner` (a cdata or any object), of type `ctype`.
 CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length = 0);
 // Owned zeroed memory of `nbytes` for a cdata of type `ctype`: a pointer or array type,
-// or a struct/union held by value (a struct returned by a C call).
+// or a struct/union held by value (a struct returned by a C call). Pointers get
+// CD_OWNED_POINTER; `length` is then the byte count (or 0 for sizeof(item)).
 CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length);
 
 // `base + i * size` computed as the machine computes addresses, wrapping: pointer
@@ -108,17 +114,38 @@ inline bool check_released(CData* cd) {
 // null for raw pointers.
 PyObject* memory_owner(CData* cd);
 
-// Bytes owned by an owning cdata (for repr and accounting).
+// What a view on `cd`'s items or fields holds: the memory's owner, else `cd` itself.
+inline PyObject* items_owner(CData* cd) {
+    PyObject* owner = memory_owner(cd);
+    return owner ? owner : reinterpret_cast<PyObject*>(cd);
+}
+
+// Bytes owned by an owning cdata or a custom allocator's `T *` (CD_OWNED_POINTER): for
+// repr, accounting and known_extent.
 Py_ssize_t owned_size(const CData* cd);
 
 // ffi.new and ffi.cast, once the type string is resolved.
 PyObject* new_cdata(CType* t, PyObject* init);
 PyObject* cast(CType* t, PyObject* value);
 
-// Makes sure `t` has a size, completing it if declared later in the cdef; else false with
-// cffi's error ("cannot <what> ctype '...' of unknown size", or VerificationMissing for a
-// partial type).
-bool require_size(CType* t, const char* what);
+// How ffi.new(t, init) lays out its memory (new.cpp), for ffi.new and for custom
+// allocators alike: they differ only in where the bytes come from.
+struct NewLayout {
+    Py_ssize_t nbytes = 0;     // the memory to allocate
+    Py_ssize_t length = 0;     // the cdata's `length`: items of an array, bytes of a `T *`
+    PyObject* init = nullptr;  // borrowed: what write_initializer writes, null for nothing
+                               // (None, or the length of a `T[]`)
+};
+// The layout for a pointer or array type `t` (TypeError for others), or false with an
+// exception (unknown size, bad length, overflow).
+bool new_layout(CType* t, PyObject* init, NewLayout* out);
+// Writes the initializer into `memory` (layout.nbytes, zeroed or not: bytes the
+// initializer does not give keep their value).
+bool write_initializer(CType* t, const NewLayout& layout, char* memory);
+
+// ffi.release(cd) and `with` exit: frees what `cd` owns now (ffi.new memory, a
+// from_buffer export, an ffi.gc destructor); other cdata are refused with ValueError.
+PyObject* release_cdata(CData* cd);
 
 // Function pointers (ffi.cast to a function type, fields and items of function-pointer
 // type) are CDataFunction_Type: a CData with no extra fields, and the base of every

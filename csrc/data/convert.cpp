@@ -210,7 +210,7 @@ static bool char_to_c(CType* t, char* dst, PyObject* value) {
 static bool wchar_to_c(CType* t, char* dst, PyObject* value) {
     if (is_cdata(value)) {
         CData* cd = reinterpret_cast<CData*>(value);
-        if (cd->ctype->conv == Conv::WChar16 || cd->ctype->conv == Conv::WChar32) {
+        if (types::is_wide_char(cd->ctype)) {
             int64_t v = load_integer(cd->ctype, cd->data);
             if (t->conv == Conv::WChar16 && v > 0xFFFF) return overflow(value, t);
             if (t->conv == Conv::WChar16)
@@ -303,11 +303,7 @@ static bool pointer_compatible(const CType* dst, const CType* src) {
     if (src_item == dst->item) return true;
     if (dst->item->kind == Kind::Void) return true;
     // char, signed char and unsigned char pointers mix freely, as in cffi.
-    auto byte_like = [](const CType* t) {
-        return t && (t->conv == Conv::Char || t->conv == Conv::Int8 || t->conv == Conv::UInt8) &&
-               t->kind == Kind::Primitive;
-    };
-    if (byte_like(src_item) && byte_like(dst->item)) return true;
+    if (src_item && types::is_byte_like(src_item) && types::is_byte_like(dst->item)) return true;
     if (src_item && src_item->kind == Kind::Void) return true;
     return false;
 }
@@ -381,39 +377,59 @@ static bool for_each_item(PyObject* seq, Fn&& fn) {
     }
 }
 
-static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) {
+static bool count_mismatch(Py_ssize_t length, Py_ssize_t n) {
+    PyErr_Format(PyExc_ValueError, "need %zd values to unpack, got %zd", length, n);
+    return false;
+}
+
+bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length, ArrayFill fill) {
     CType* item = t->item;
+    bool exact = fill == ArrayFill::Exact;
     if (PyList_Check(value) || PyTuple_Check(value)) {
         Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
+        if (exact && n != length) return count_mismatch(length, n);
         if (length >= 0 && n > length) {
             PyErr_Format(PyExc_IndexError, "too many initializers for '%s' (got %zd)",
                          t->cname.c_str(), n);
             return false;
         }
-        return for_each_item(value, [&](Py_ssize_t i, PyObject* v) {
+        bool ok = for_each_item(value, [&](Py_ssize_t i, PyObject* v) {
             if (length >= 0 && i >= length) {
                 PyErr_Format(PyExc_IndexError, "too many initializers for '%s'", t->cname.c_str());
                 return false;
             }
             return to_c(item, dst + i * item->size, v);
         });
+        // An item's conversion may have shrunk the list: then not every item was written.
+        if (ok && exact && PySequence_Fast_GET_SIZE(value) != length)
+            return count_mismatch(length, PySequence_Fast_GET_SIZE(value));
+        return ok;
     }
-    bool bytes_item =
-        item->conv == Conv::Char || item->conv == Conv::Int8 || item->conv == Conv::UInt8;
-    if (bytes_item && PyBytes_Check(value)) {
-        Py_ssize_t n = PyBytes_GET_SIZE(value);
+    // Initializers copy bytes into any byte-like items; a slice only into `char` ones, and
+    // converts bytes for (un)signed char item by item, as ints (as cffi: b"\xff" is 255,
+    // too large for a signed char).
+    bool takes_bytes = exact ? item->conv == Conv::Char : types::is_byte_like(item);
+    if (takes_bytes && (PyBytes_Check(value) || (exact && PyByteArray_Check(value)))) {
+        bool is_bytes = PyBytes_Check(value);
+        Py_ssize_t n = is_bytes ? PyBytes_GET_SIZE(value) : PyByteArray_GET_SIZE(value);
+        if (exact && n != length) {
+            PyErr_Format(PyExc_ValueError, "need a bytes of length %zd, got %zd", length, n);
+            return false;
+        }
         if (length >= 0 && n > length) {
             PyErr_Format(PyExc_IndexError,
                          "initializer bytes is too long for '%s' (got %zd characters)",
                          t->cname.c_str(), n);
             return false;
         }
-        memcpy(dst, PyBytes_AS_STRING(value), static_cast<size_t>(n));
+        memcpy(dst, is_bytes ? PyBytes_AS_STRING(value) : PyByteArray_AS_STRING(value),
+               static_cast<size_t>(n));
         if (n < length) dst[n] = '\0';
         return true;
     }
-    if ((item->conv == Conv::WChar16 || item->conv == Conv::WChar32) && PyUnicode_Check(value)) {
+    if (types::is_wide_char(item) && PyUnicode_Check(value)) {
         Py_ssize_t n = wide_length(item, value);
+        if (exact && n != length) return count_mismatch(length, n);
         if (length >= 0 && n > length) {
             PyErr_Format(PyExc_IndexError,
                          "initializer string is too long for '%s' (got %zd characters)",
@@ -426,29 +442,38 @@ static bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length) 
     }
     if (is_cdata(value)) {
         CData* cd = reinterpret_cast<CData*>(value);
-        if (cd->ctype == t ||
-            (cd->ctype->kind == Kind::Array && cd->ctype->item == item && cd->length <= length)) {
-            if (check_released(cd)) return false;
-            memmove(dst, cd->data, static_cast<size_t>(cd->length * item->size));
-            return true;
+        if (cd->ctype->kind == Kind::Array && cd->ctype->item == item) {
+            if (exact && cd->length != length) return count_mismatch(length, cd->length);
+            if (length < 0 || cd->length <= length) {  // longer: a TypeError, as cffi
+                if (check_released(cd)) return false;
+                memmove(dst, cd->data, static_cast<size_t>(cd->length * item->size));
+                return true;
+            }
         }
     }
-    const char* expected = item->conv == Conv::Char ? "a bytes or list or tuple"
-                           : item->conv == Conv::WChar16 || item->conv == Conv::WChar32
-                               ? "a str or list or tuple"
-                               : "a list or tuple";
-    PyErr_Format(
-        PyExc_TypeError, "initializer for ctype '%s' must be %s, not %s", t->cname.c_str(),
-        expected,
-        is_cdata(value) ? reinterpret_cast<CData*>(value)->ctype->cname.c_str() : type_name(value));
+    if (exact) {  // any other iterable, item by item (as cffi): generators, other cdata arrays
+        PyRef items(PySequence_List(value));
+        return items && array_to_c(t, dst, items.get(), length, fill);
+    }
+    const char* expected = types::is_byte_like(item)   ? "a bytes or list or tuple"
+                           : types::is_wide_char(item) ? "a str or list or tuple"
+                                                       : "a list or tuple";
+    if (is_cdata(value))
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not cdata '%s'",
+                     t->cname.c_str(), expected,
+                     reinterpret_cast<CData*>(value)->ctype->cname.c_str());
+    else
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not %s",
+                     t->cname.c_str(), expected, type_name(value));
     return false;
 }
 
 bool flexible_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t avail) {
     CType* item = f.type->item;
     Py_ssize_t capacity = avail > f.offset && item->size > 0 ? (avail - f.offset) / item->size : 0;
-    if (PyLong_Check(value)) {  // a length for ffi.new: the memory is zeroed already
-        Py_ssize_t n = PyLong_AsSsize_t(value);
+    if (PyLong_Check(value) || (!PyFloat_Check(value) && PyIndex_Check(value))) {
+        // A length (for ffi.new, which sized the memory with it): nothing to write.
+        Py_ssize_t n = PyNumber_AsSsize_t(value, PyExc_OverflowError);
         if (n == -1 && PyErr_Occurred()) return false;
         if (n < 0 || n > capacity) {
             PyErr_Format(PyExc_IndexError,
@@ -463,52 +488,42 @@ bool flexible_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t a
 }
 
 static bool field_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t avail) {
-    if (f.bitshift >= 0) return write_bitfield(f, base, value);
-    if (f.bitshift == -2) return flexible_to_c(f, base, value, avail);
+    if (f.is_bitfield()) return write_bitfield(f, base, value);
+    if (f.is_flexible()) return flexible_to_c(f, base, value, avail);
     return to_c(f.type, base + f.offset, value);
 }
 
-// The fields a positional initializer fills: in order, skipping the later members of
-// anonymous unions; a union takes only its first field.
-static std::vector<const FieldInfo*> constructor_slots(const CType* t) {
-    std::vector<const FieldInfo*> slots;
-    for (const FieldInfo& f : t->fields) {
+// The fields a positional initializer fills, in order: every field but the later members
+// of flattened anonymous unions; a union takes only its first. `*pos` walks t->fields.
+static const FieldInfo* next_ctor_field(const CType* t, size_t* pos) {
+    while (*pos < t->fields.size()) {
+        const FieldInfo& f = t->fields[(*pos)++];
         if (f.flags & types::FF_IGNORE_IN_CTOR) continue;
-        slots.push_back(&f);
-        if (t->kind == Kind::Union) break;
+        if (t->kind == Kind::Union) *pos = t->fields.size();
+        return &f;
     }
-    return slots;
+    return nullptr;
 }
 
-bool flexible_length(CType* t, PyObject* init, Py_ssize_t* count) {
-    *count = 0;
-    if (t->fields.empty() || t->fields.back().bitshift != -2 || !init) return true;
-    const FieldInfo& flex = t->fields.back();
-    PyObject* v = nullptr;
+static Py_ssize_t ctor_field_count(const CType* t) {
+    Py_ssize_t n = 0;
+    for (size_t pos = 0; next_ctor_field(t, &pos);) ++n;
+    return n;
+}
+
+PyObject* field_initializer(CType* record, PyObject* init, const FieldInfo& f) {
     if (PyList_Check(init) || PyTuple_Check(init)) {
-        auto slots = constructor_slots(t);
         Py_ssize_t n = PySequence_Fast_GET_SIZE(init);
-        for (size_t i = 0; i < slots.size() && static_cast<Py_ssize_t>(i) < n; ++i)
-            if (slots[i] == &flex) v = PySequence_Fast_GET_ITEM(init, static_cast<Py_ssize_t>(i));
-    } else if (PyDict_Check(init)) {
-        v = PyDict_GetItemString(init, flex.name.c_str());
-    }
-    if (!v) return true;
-    if (PyLong_Check(v)) {
-        *count = PyLong_AsSsize_t(v);
-        if (*count == -1 && PyErr_Occurred()) return false;
-        if (*count < 0) {
-            PyErr_SetString(PyExc_ValueError, "negative array length");
-            return false;
+        size_t pos = 0;
+        for (Py_ssize_t i = 0; i < n; ++i) {
+            const FieldInfo* slot = next_ctor_field(record, &pos);
+            if (!slot) break;
+            if (slot == &f) return PySequence_Fast_GET_ITEM(init, i);
         }
-    } else if (PyList_Check(v) || PyTuple_Check(v)) {
-        *count = PySequence_Fast_GET_SIZE(v);
-    } else if (PyBytes_Check(v)) {
-        *count = PyBytes_GET_SIZE(v) + 1;
-    } else if (PyUnicode_Check(v)) {
-        *count = wide_length(flex.type->item, v) + 1;
+        return nullptr;
     }
-    return true;
+    if (PyDict_Check(init)) return PyDict_GetItemString(init, f.name.c_str());
+    return nullptr;
 }
 
 static bool record_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t avail) {
@@ -523,19 +538,20 @@ static bool record_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t avail) 
         return false;
     }
     if (PyList_Check(value) || PyTuple_Check(value)) {
-        std::vector<const FieldInfo*> slots = constructor_slots(t);
         Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
-        if (static_cast<size_t>(n) > slots.size()) {
+        if (n > ctor_field_count(t)) {
             PyErr_Format(PyExc_ValueError, "too many initializers for '%s' (got %zd)",
                          t->cname.c_str(), n);
             return false;
         }
-        return for_each_item(value, [&](Py_ssize_t i, PyObject* v) {
-            if (static_cast<size_t>(i) >= slots.size()) {
+        size_t pos = 0;
+        return for_each_item(value, [&](Py_ssize_t, PyObject* v) {
+            const FieldInfo* f = next_ctor_field(t, &pos);
+            if (!f) {
                 PyErr_Format(PyExc_ValueError, "too many initializers for '%s'", t->cname.c_str());
                 return false;
             }
-            return field_to_c(*slots[static_cast<size_t>(i)], dst, v, avail);
+            return field_to_c(*f, dst, v, avail);
         });
     }
     if (PyDict_Check(value)) {
@@ -548,25 +564,23 @@ static bool record_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t avail) 
                 PyErr_SetObject(PyExc_KeyError, key);
                 return false;
             }
-            const char* name = PyUnicode_AsUTF8(key);
-            if (!name) return false;
-            const FieldInfo* found = nullptr;
-            for (const FieldInfo& f : t->fields)
-                if (f.name == name) found = &f;
+            const FieldInfo* found = types::find_field(t, key);
             if (!found) {
-                PyErr_SetObject(PyExc_KeyError, key);
+                if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
                 return false;
             }
             if (!field_to_c(*found, dst, PyTuple_GET_ITEM(pair, 1), avail)) return false;
         }
         return true;
     }
-    PyErr_Format(
-        PyExc_TypeError,
-        "initializer for ctype '%s' must be a list or tuple or dict or struct-cdata, "
-        "not %s",
-        t->cname.c_str(),
-        is_cdata(value) ? reinterpret_cast<CData*>(value)->ctype->cname.c_str() : type_name(value));
+    const char* expected = "a list or tuple or dict or struct-cdata";
+    if (is_cdata(value))
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not cdata '%s'",
+                     t->cname.c_str(), expected,
+                     reinterpret_cast<CData*>(value)->ctype->cname.c_str());
+    else
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not %s",
+                     t->cname.c_str(), expected, type_name(value));
     return false;
 }
 
@@ -610,7 +624,7 @@ bool to_c(CType* t, char* dst, PyObject* value) {
         case Conv::Pointer:
         case Conv::Function: return pointer_to_c(t, dst, value);
         case Conv::Record: return record_to_c(t, dst, value, t->size);
-        case Conv::Array: return array_to_c(t, dst, value, t->length);
+        case Conv::Array: return array_to_c(t, dst, value, t->length, ArrayFill::Prefix);
         case Conv::None: break;
     }
     PyErr_Format(PyExc_TypeError, "cannot store a value of ctype '%s'", t->cname.c_str());

@@ -1,7 +1,9 @@
-// The one place where values move between Python and C (as LuaJIT's lj_cconv.c): ffi.new
-// initializers, item and field access and ffi.cast go through these functions, and so do
-// call arguments and results, callbacks and (next) API-mode modules, through the call
-// rules and fast companions that argument.h builds on them.
+// Conversions between Python values and C objects, in one place (as LuaJIT's
+// lj_cconv.c): ffi.new and custom allocators' initializers (new.cpp), item, slice and
+// field access (index.cpp, field.cpp), global variables (lib/), and call arguments and
+// results and callbacks, through the call rules and fast companions that argument.h
+// builds on these functions (API-mode modules next). ffi.cast's truncating C casts are
+// in cast.cpp, on load_integer and to_c.
 //
 // CPython convention: false / null with a Python exception set on failure. Error
 // messages follow cffi's where they are good ("initializer for ctype 'char' must be a
@@ -13,9 +15,9 @@
 namespace cffix::data {
 
 // Writes `value` into the C object of type `t` at `dst`. Accepts what cffi accepts for
-// an assignment or initializer: numbers for primitives, cdata of a compatible type,
-// None for NULL pointers, lists/tuples/dicts for structs and arrays, bytes/str for
-// char/wchar arrays. On error, `dst` may be partly written.
+// an assignment or initializer: numbers for primitives, cdata of a compatible type
+// (pointers take no None, as in cffi), lists/tuples/dicts for structs and arrays,
+// bytes/str for char/wchar arrays. On error, `dst` may be partly written.
 bool to_c(CType* t, char* dst, PyObject* value);
 
 // The Python value of the C object of type `t` at `src`: int/float/bytes/str/bool for
@@ -46,8 +48,9 @@ inline constexpr IntRange integer_range(types::Conv c) {
 }
 
 // Integer conversions shared by the converters and index arithmetic. `what` names the
-// target in error messages (a ctype name). Accept int, objects with __index__ and
-// integer-like cdata; reject float and others with TypeError.
+// target in error messages (a ctype name). Accept int, objects with __int__ (Decimal,
+// numpy integers: as cffi) and integer-like cdata; reject float and others with
+// TypeError.
 bool as_int64(PyObject* obj, int64_t* out, const char* what);
 bool as_uint64(PyObject* obj, uint64_t* out, const char* what);
 
@@ -63,13 +66,30 @@ bool write_bitfield(const types::FieldInfo& f, char* base, PyObject* value);
 // struct ends with a flexible array member: its items may fill the rest).
 bool to_c_sized(CType* t, char* dst, PyObject* value, Py_ssize_t avail);
 
-// Writes a flexible array member's items (a list/tuple, or an int: a length, the memory
-// being already zeroed) at base + f.offset, within `avail` bytes from base.
+// Writes a flexible array member's items at base + f.offset, within `avail` bytes from
+// base: what array_to_c takes, or an int (a length ffi.new sized the memory with: checked
+// against the room, nothing written).
 bool flexible_to_c(const types::FieldInfo& f, char* base, PyObject* value, Py_ssize_t avail);
 
-// The item count a struct initializer asks of the struct's flexible array member (0 if
-// none or not given): ffi.new sizes the allocation with it.
-bool flexible_length(CType* record, PyObject* init, Py_ssize_t* count);
+// The value a struct initializer gives field `f` of `record` (a list/tuple in the order
+// positional initializers fill fields, or a dict by name): borrowed, or null (no
+// exception) when it gives none. ffi.new sizes a flexible array member with it.
+PyObject* field_initializer(CType* record, PyObject* init, const types::FieldInfo& f);
+
+// Writes `value` into `length` items of t->item at dst: the array code behind to_c for
+// arrays (with t->length), ffi.new of `T[]` (the length from the initializer), flexible
+// array members (the room there is) and slice assignment (`t` may then be the sliced
+// pointer type: only its item matters).
+//   Prefix (initializers): a list/tuple of at most `length` items, bytes (byte-like items)
+//     or str (wide chars) of at most `length` units, NUL-terminated when there is room, or
+//     a cdata array of the same item type and no more items. The rest is left as it is.
+//   Exact (slice assignment): exactly `length` items, else ValueError; the same values,
+//     and also bytearray, and any other iterable item by item (as cffi: also bytes for
+//     signed/unsigned char, as ints); no terminator.
+// `length` < 0 means unknown: no bound (Prefix only).
+enum class ArrayFill { Prefix, Exact };
+bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length,
+                ArrayFill fill = ArrayFill::Prefix);
 
 // char16_t/char32_t/wchar_t arrays from str: length in units (surrogate pairs for
 // char16_t), and the writing itself (no terminator).

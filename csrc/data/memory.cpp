@@ -1,25 +1,23 @@
-// ffi.string, ffi.unpack, ffi.memmove and ffi.addressof: see memory.h.
+// known_extent, ffi.string, ffi.unpack, ffi.memmove and ffi.addressof: see memory.h.
 #include "data/memory.h"
 
 #include <cstring>
-#include <vector>
 
 #include "data/convert.h"
+#include "types/path.h"
 #include "util/errors.h"
 
 namespace cffix::data {
 
 using types::Conv;
+using types::is_record;
 using types::Kind;
-
-static bool is_record(const CType* t) { return t->kind == Kind::Struct || t->kind == Kind::Union; }
 
 // A struct ending in a flexible array member (`int d[];`) may extend past its size: then
 // only the owner's memory tells where it ends.
 static Py_ssize_t record_extent(CData* cd) {
     CType* t = cd->ctype;
-    bool flexible = !t->fields.empty() && t->fields.back().bitshift == -2;
-    if (!flexible) return t->size;
+    if (!types::has_flexible_member(t)) return t->size;
     PyObject* owner = memory_owner(cd);
     if (!owner || owner == reinterpret_cast<PyObject*>(cd) || !is_cdata(owner)) return -1;
     CData* o = reinterpret_cast<CData*>(owner);
@@ -36,7 +34,7 @@ Py_ssize_t known_extent(CData* cd) {
             return cd->length * t->item->size;
         case Kind::Pointer: {
             int64_t item_size = t->item->size;
-            if (Py_TYPE(cd) == &CDataOwned_Type) return item_size < 0 ? 0 : owned_size(cd);
+            if (cd->flags & CD_OWNED_POINTER) return owned_size(cd);
             if (is_from_buffer(cd)) return from_buffer_size(cd);
             // addressof() results: `length` items from `data` on.
             if (Py_TYPE(cd) == &CDataView_Type) return item_size <= 0 ? 0 : cd->length * item_size;
@@ -48,12 +46,6 @@ Py_ssize_t known_extent(CData* cd) {
         case Kind::Enum: return t->size;
         default: return -1;
     }
-}
-
-// The object that keeps the items of `cd` alive, for views on them.
-static PyObject* items_owner(CData* cd) {
-    PyObject* owner = memory_owner(cd);
-    return owner ? owner : reinterpret_cast<PyObject*>(cd);
 }
 
 static PyObject* null_error(CData* cd, const char* fn) {
@@ -83,8 +75,9 @@ static CharClass string_class(const CType* t) {
 // `n` code units of a wide string -> str. char16_t: surrogate pairs are combined, lone
 // surrogates kept (as cffi). char32_t/wchar_t: values outside Unicode raise ValueError.
 static PyObject* decode_wide(const CType* item, const char* src, Py_ssize_t n) {
-    std::vector<Py_UCS4> chars;
-    chars.reserve(static_cast<size_t>(n));
+    Py_UCS4* chars = PyMem_New(Py_UCS4, static_cast<size_t>(n > 0 ? n : 1));
+    if (!chars) return PyErr_NoMemory();
+    Py_ssize_t count = 0;
     if (item->conv == Conv::WChar16) {
         for (Py_ssize_t i = 0; i < n; ++i) {
             uint16_t u;
@@ -98,22 +91,24 @@ static PyObject* decode_wide(const CType* item, const char* src, Py_ssize_t n) {
                     ++i;
                 }
             }
-            chars.push_back(ch);
+            chars[count++] = ch;
         }
     } else {
         for (Py_ssize_t i = 0; i < n; ++i) {
             uint32_t v;
             memcpy(&v, src + 4 * i, 4);
             if (v > 0x10FFFF) {
+                PyMem_Free(chars);
                 PyErr_Format(PyExc_ValueError, "%s out of range for unicode: 0x%x",
                              item->cname.c_str(), v);
                 return nullptr;
             }
-            chars.push_back(v);
+            chars[count++] = v;
         }
     }
-    return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, chars.data(),
-                                     static_cast<Py_ssize_t>(chars.size()));
+    PyObject* str = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, chars, count);
+    PyMem_Free(chars);
+    return str;
 }
 
 // The number of items before the first zero item, looking at no more than `limit` items
@@ -215,8 +210,7 @@ PyObject* unpack(CData* cd, Py_ssize_t length) {
     if (item->size > 0 && length > PY_SSIZE_T_MAX / item->size) return PyErr_NoMemory();
     char* p = cd->data;
     if (item->conv == Conv::Char) return PyBytes_FromStringAndSize(p, length);
-    if (item->conv == Conv::WChar16 || item->conv == Conv::WChar32)
-        return decode_wide(item, p, length);
+    if (types::is_wide_char(item)) return decode_wide(item, p, length);
     PyRef list(PyList_New(length));
     if (!list) return nullptr;
     PyObject* owner = items_owner(cd);
@@ -291,87 +285,6 @@ bool memmove_objects(PyObject* dest, PyObject* src, Py_ssize_t n) {
 
 // ---------------------------------------------------------------- ffi.addressof
 
-static bool complete_record(CType* rec) {
-    if (rec->flags & types::RF_COMPLETE) return true;
-    try {
-        if (types::complete_type(rec, false)) return true;
-    } catch (...) {
-        cffix::translate_exception();
-        return false;
-    }
-    PyErr_Format(PyExc_TypeError, "'%s' is opaque or incomplete", rec->cname.c_str());
-    return false;
-}
-
-// One step of an addressof() path: a field of a struct/union, or an item of an array;
-// the first step may also go through a pointer (as C's p->f and &p[i]).
-static bool address_step(CData* cd, PyObject* key, bool first, CType** type, int64_t* offset) {
-    CType* cur = *type;
-    if (PyUnicode_Check(key)) {
-        CType* rec = cur;
-        if (first && cur->kind == Kind::Pointer && is_record(cur->item)) rec = cur->item;
-        if (!is_record(rec)) {
-            PyErr_SetString(PyExc_TypeError,
-                            "with a field name argument, expected a struct or union ctype");
-            return false;
-        }
-        if (!complete_record(rec)) return false;
-        const types::FieldInfo* f = types::find_field(rec, key);
-        if (!f) {
-            if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
-            return false;
-        }
-        if (f->bitshift >= 0) {
-            PyErr_SetString(PyExc_TypeError, "not supported for bitfields");
-            return false;
-        }
-        if (__builtin_add_overflow(*offset, f->offset, offset)) {
-            PyErr_SetString(PyExc_OverflowError, "addressof(): offset too large");
-            return false;
-        }
-        *type = f->type;
-        return true;
-    }
-    if (PyFloat_Check(key) || !PyIndex_Check(key)) {
-        PyErr_SetString(PyExc_TypeError, "field name or array index expected");
-        return false;
-    }
-    Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
-    if (i == -1 && PyErr_Occurred()) return false;
-    CType* item = cur->item;
-    Py_ssize_t bound = -1;
-    if (cur->kind == Kind::Array) {
-        bound = first ? cd->length : cur->length;
-    } else if (!(first && cur->kind == Kind::Pointer && item->kind != Kind::Void &&
-                 item->kind != Kind::Function && (!is_record(item) || complete_record(item)) &&
-                 item->size >= 0)) {
-        if (PyErr_Occurred()) PyErr_Clear();
-        PyErr_SetString(PyExc_TypeError,
-                        "with an integer argument, expected an array ctype or a pointer to "
-                        "non-opaque");
-        return false;
-    }
-    // Pointing one past the last item is valid C, and cffi code uses it as an end marker.
-    if (bound >= 0 && (i < 0 || i > bound)) {
-        PyErr_Format(PyExc_IndexError,
-                     "addressof(): index %zd out of range for '%s' (expected 0 <= index <= %zd)", i,
-                     cur->cname.c_str(), bound);
-        return false;
-    }
-    if (item->size < 0) {
-        PyErr_Format(PyExc_TypeError, "'%s' has items of unknown size", cur->cname.c_str());
-        return false;
-    }
-    int64_t step;
-    if (__builtin_mul_overflow(static_cast<int64_t>(i), item->size, &step) ||
-        __builtin_add_overflow(*offset, step, offset)) {
-        PyErr_SetString(PyExc_OverflowError, "addressof(): offset too large");
-        return false;
-    }
-    *type = item;
-    return true;
-}
-
 PyObject* addressof(CData* cd, PyObject* const* path, Py_ssize_t npath) {
     CType* t = cd->ctype;
     if (npath == 0 && t->kind == Kind::Pointer) {
@@ -382,10 +295,16 @@ PyObject* addressof(CData* cd, PyObject* const* path, Py_ssize_t npath) {
         PyErr_SetString(PyExc_TypeError, "expected a cdata struct/union/array/pointer object");
         return nullptr;
     }
-    CType* cur = t;
-    int64_t offset = 0;
-    for (Py_ssize_t i = 0; i < npath; ++i)
-        if (!address_step(cd, path[i], i == 0, &cur, &offset)) return nullptr;
+    types::PathEnd end;
+    try {
+        // An array's own length may exceed its type's (`int[]` from ffi.new, slices).
+        int64_t length = t->kind == Kind::Array ? cd->length : -1;
+        end = types::walk_path(t, std::span(path, static_cast<size_t>(npath)), length);
+    } catch (...) {
+        return cffix::translate_exception();
+    }
+    CType* cur = end.type;
+    int64_t offset = end.offset;
     if (check_released(cd)) return nullptr;
     Py_ssize_t extent = known_extent(cd);
     if (extent >= 0 && (offset < 0 || offset > extent)) {
@@ -400,7 +319,7 @@ PyObject* addressof(CData* cd, PyObject* const* path, Py_ssize_t npath) {
     } catch (...) {
         return cffix::translate_exception();
     }
-    char* address = cd->data + offset;
+    char* address = offset_address(cd->data, offset, 1);
     if (extent < 0) return reinterpret_cast<PyObject*>(new_pointer(pointer.get(), address));
     // A view that keeps the memory alive and knows how many items it may reach.
     Py_ssize_t remaining = extent - static_cast<Py_ssize_t>(offset);

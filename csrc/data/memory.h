@@ -1,10 +1,12 @@
 // Reading and writing raw C memory from Python: ffi.string, ffi.unpack, ffi.memmove,
-// ffi.addressof (memory.cpp), and the buffer views both ways (buffer.cpp): ffi.buffer
-// exposes C memory as a Python buffer, ffi.from_buffer exposes a Python buffer as C memory.
+// ffi.addressof (memory.cpp; its path is walked by types/path.h, as ffi.offsetof's), and
+// the buffer views both ways (buffer.cpp): ffi.buffer exposes C memory as a Python
+// buffer, ffi.from_buffer exposes a Python buffer as C memory.
 //
 // Safer than cffi: wherever the size of the memory behind a cdata is known (arrays of
-// known length, ffi.new, from_buffer, addressof results), these functions never read or
-// write past its end, and they raise on released cdata and on NULL.
+// known length, ffi.new and custom allocators, from_buffer, addressof results), these
+// functions never read or write past its end, and they raise on released cdata and on
+// NULL.
 //
 // CPython convention: null/false with a Python exception set on failure.
 #pragma once
@@ -14,10 +16,14 @@
 namespace cffix::data {
 
 // The number of bytes known to be valid from cd->data on, or -1 when nobody knows (raw
-// pointers from casts, arithmetic and reads). Arrays: length * item size. Owned
-// pointers (ffi.new("T *")): sizeof(T). from_buffer pointers: the buffer's size.
+// pointers from casts, arithmetic and reads, ffi.gc wrappers). Arrays: length * item
+// size. Owned pointers (ffi.new("T *"), custom allocators): their owned_size(), more than
+// sizeof(T) with a flexible array member. from_buffer pointers: the buffer's size.
 // Pointer-typed views (addressof results) carry in `length` the number of items they may
-// reach. Does not check for release: callers call check_released() first.
+// reach. Structs and unions: their size, or for one ending in a flexible array member,
+// what its owner's memory holds (-1 if unknown). Primitives: their size. The one
+// answer for every bound in data/ (and for ffi.sizeof of a cdata). Does not check for
+// release: callers call check_released() first.
 Py_ssize_t known_extent(CData* cd);
 
 // ffi.string(cdata, maxlen): maxlen < 0 means no limit.

@@ -1,10 +1,13 @@
-// ffi.gc, custom allocators, handles and the live counters: see ownership.h.
+// ffi.gc, custom allocators (ffi.new's layout over alloc()'s memory), handles and the
+// live counters: see ownership.h.
 #include "data/ownership.h"
 
 #include <cstring>
 #include <unordered_map>
 
 #include "data/convert.h"
+#include "data/memory.h"
+#include "data/protocols.h"
 #include "util/args.h"
 #include "util/errors.h"
 
@@ -12,8 +15,6 @@ namespace cffix::data {
 
 using types::Conv;
 using types::Kind;
-
-void fill_cdata_protocols(PyTypeObject* type);
 
 PyTypeObject CDataGC_Type, CDataHandle_Type, Allocator_Type;
 
@@ -193,9 +194,8 @@ static CType* void_pointer_type() {
     static CType* type = nullptr;  // one reference kept for the process' lifetime
     if (!type) {
         try {
-            CType* v = types::void_type();
-            type = types::pointer_type(v);
-            Py_DECREF(v);
+            Ref<CType> v(types::void_type());
+            type = types::pointer_type(v.get());
         } catch (...) {
             cffix::translate_exception();
         }
@@ -221,7 +221,7 @@ PyObject* new_handle(PyObject* obj) {
     } catch (...) {
         h->data = nullptr;  // not registered: dealloc must not unregister
         Py_DECREF(h);
-        return PyErr_NoMemory();
+        return cffix::translate_exception();
     }
     PyObject_GC_Track(h);
     return reinterpret_cast<PyObject*>(h);
@@ -288,94 +288,7 @@ static void handle_dealloc(PyObject* self) {
 
 // ---------------------------------------------------------------- allocators
 
-// What ffi.new(t, init) would allocate: bytes, array length, the type to convert `init`
-// with (`T[n]` for `T[]`) and the initializer left to convert (null for none).
-struct NewLayout {
-    Py_ssize_t nbytes = 0, length = 0;
-    PyRef init_type;
-    PyObject* init = nullptr;
-};
-
-static bool open_array_length(CType* item, PyObject* init, Py_ssize_t* length) {
-    if (PyLong_Check(init)) {
-        *length = PyLong_AsSsize_t(init);
-        if (*length == -1 && PyErr_Occurred()) return false;
-        if (*length < 0) {
-            PyErr_SetString(PyExc_ValueError, "negative array length");
-            return false;
-        }
-        return true;
-    }
-    if (PyList_Check(init) || PyTuple_Check(init))
-        *length = PySequence_Fast_GET_SIZE(init);
-    else if (item->conv == Conv::Char && PyBytes_Check(init))
-        *length = PyBytes_GET_SIZE(init) + 1;
-    else if ((item->conv == Conv::WChar16 || item->conv == Conv::WChar32) && PyUnicode_Check(init))
-        *length = PyUnicode_GET_LENGTH(init) + 1;
-    else {
-        PyErr_Format(PyExc_TypeError, "expected new array length or list/tuple/str, not %s",
-                     Py_TYPE(init)->tp_name);
-        return false;
-    }
-    return true;
-}
-
-static bool new_layout(CType* t, PyObject* init, NewLayout* out) {
-    if (init == Py_None) init = nullptr;
-    out->init = init;
-    out->init_type = PyRef::borrow(reinterpret_cast<PyObject*>(t));
-    if (t->kind == Kind::Pointer) {
-        CType* item = t->item;
-        if (item->kind == Kind::Void || item->kind == Kind::Function) {
-            PyErr_Format(PyExc_TypeError, "cannot instantiate ctype '%s' of unknown size",
-                         item->cname.c_str());
-            return false;
-        }
-        if (!require_size(item, "instantiate")) return false;
-        out->init_type = PyRef::borrow(reinterpret_cast<PyObject*>(item));
-        out->nbytes = item->size;
-        return true;
-    }
-    if (t->kind != Kind::Array) {
-        PyErr_Format(PyExc_TypeError, "expected a pointer or array ctype, got '%s'",
-                     t->cname.c_str());
-        return false;
-    }
-    CType* item = t->item;
-    if (!require_size(item, "instantiate")) return false;
-    Py_ssize_t length = t->length;
-    if (length < 0) {
-        if (!init) {
-            PyErr_Format(PyExc_TypeError, "new(): '%s' needs a length or an initializer",
-                         t->cname.c_str());
-            return false;
-        }
-        if (!open_array_length(item, init, &length)) return false;
-        if (PyLong_Check(init)) out->init = nullptr;
-        try {
-            out->init_type = PyRef(reinterpret_cast<PyObject*>(types::array_type(item, length)));
-        } catch (...) {
-            cffix::translate_exception();
-            return false;
-        }
-    }
-    if (item->size > 0 && length > PY_SSIZE_T_MAX / item->size) {
-        PyErr_SetString(PyExc_OverflowError, "array size would overflow a Py_ssize_t");
-        return false;
-    }
-    out->length = length;
-    out->nbytes = length * item->size;
-    return true;
-}
-
-// The bytes known to be behind what alloc() returned, or -1 when unknown (a raw pointer).
-static Py_ssize_t known_extent(CData* cd) {
-    if (cd->ctype->kind == Kind::Array && cd->ctype->item->size >= 0)
-        return cd->length * cd->ctype->item->size;
-    if (Py_TYPE(cd) == &CDataOwned_Type) return owned_size(cd);
-    return -1;
-}
-
+// ffi.new's layout and initializer (new.cpp) over memory from the allocator's alloc().
 static PyObject* allocate_custom(Allocator* a, CType* t, PyObject* init) {
     NewLayout layout;
     if (!new_layout(t, init, &layout)) return nullptr;
@@ -405,15 +318,13 @@ static PyObject* allocate_custom(Allocator* a, CType* t, PyObject* init) {
                      extent, memory.get());
         return nullptr;
     }
-    PyObject* free = a->free;
-    PyRef result(reinterpret_cast<PyObject*>(
-        new_gc(t, m->data, layout.length, memory.get(), free, layout.nbytes)));
+    CDataGC* g = new_gc(t, m->data, layout.length, memory.get(), a->free, layout.nbytes);
+    PyRef result(reinterpret_cast<PyObject*>(g));
     if (!result) return nullptr;
-    if (a->clear) memset(m->data, 0, static_cast<size_t>(layout.nbytes));
+    if (t->kind == Kind::Pointer) g->flags |= CD_OWNED_POINTER;  // as ffi.new's: see cdata.h
+    if (a->clear) memset(g->data, 0, static_cast<size_t>(layout.nbytes));
     // On failure `result` goes away and free() gets the memory back.
-    if (layout.init &&
-        !to_c(reinterpret_cast<CType*>(layout.init_type.get()), m->data, layout.init))
-        return nullptr;
+    if (!write_initializer(t, layout, g->data)) return nullptr;
     return result.release();
 }
 

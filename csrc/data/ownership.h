@@ -2,10 +2,12 @@
 // (ffi.new_allocator), handles to Python objects (ffi.new_handle / from_handle), and the
 // live-memory counters.
 //
-//   CDataGC_Type      ffi.gc(cdata, destructor) and the results of custom allocators:
-//                     the same address, type and length as the cdata it wraps (its
-//                     `origin`, kept alive), and a destructor called with the origin once:
-//                     on collection, on ffi.release() / `with`, never after a detach.
+//   CDataGC_Type      ffi.gc(cdata, destructor): the same address, type and length as
+//                     the cdata it wraps (its `origin`, kept alive), and a destructor
+//                     called with the origin once: on collection, on ffi.release() /
+//                     `with`, never after a detach. Custom allocators' results too: the
+//                     origin is what alloc() returned, the destructor free(), and the
+//                     type, length and memory layout are ffi.new's (new.cpp).
 //   CDataHandle_Type  ffi.new_handle(obj): a 'void *' whose value is an address inside
 //                     the handle object itself, so it is unique while the handle lives; a
 //                     registry of live handle addresses lets from_handle() reject any other

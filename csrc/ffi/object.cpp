@@ -13,6 +13,7 @@
 
 #include "data/cdata.h"
 #include "data/memory.h"
+#include "types/path.h"
 #include "util/args.h"
 #include "util/errors.h"
 
@@ -281,50 +282,6 @@ static PyObject* ffi_alignof(PyObject* self, PyObject* arg) {
     }
 }
 
-// One step of offsetof: a field name in a struct/union, or an index in an array/pointer.
-static CType* offset_step(CType* t, PyObject* step, bool first, int64_t& offset) {
-    if (t->kind == Kind::Pointer && first && PyUnicode_Check(step) &&
-        (t->item->kind == Kind::Struct || t->item->kind == Kind::Union))
-        t = t->item;  // offsetof("struct s *", "x") means the pointed-to struct
-    if (t->kind == Kind::Struct || t->kind == Kind::Union) {
-        if (!PyUnicode_Check(step))
-            throw Error(ErrorKind::TypeError,
-                        "field name must be a str, not " + std::string(Py_TYPE(step)->tp_name));
-        if (t->flags & types::RF_PARTIAL) throw Error(ErrorKind::VerificationMissing, t->cname);
-        types::complete_type(t, true);
-        const char* name = PyUnicode_AsUTF8(step);
-        if (!name) throw cffix::PythonErrorSet{};
-        for (const types::FieldInfo& f : t->fields) {
-            if (f.name != name) continue;
-            if (f.bitshift >= 0)
-                throw Error(ErrorKind::TypeError, "not supported for bitfield '" + f.name + "'");
-            if (__builtin_add_overflow(offset, f.offset, &offset))
-                throw Error(ErrorKind::OverflowError, "offset too large");
-            return f.type;
-        }
-        PyErr_SetObject(PyExc_KeyError, step);
-        throw cffix::PythonErrorSet{};
-    }
-    if (t->kind == Kind::Array || t->kind == Kind::Pointer) {
-        if (!PyLong_Check(step))
-            throw Error(ErrorKind::TypeError,
-                        "array index must be an int, not " + std::string(Py_TYPE(step)->tp_name));
-        long long index = PyLong_AsLongLong(step);
-        if (index == -1 && PyErr_Occurred()) throw cffix::PythonErrorSet{};
-        types::complete_type(t->item, true);
-        if (index < 0 || (t->kind == Kind::Array && t->length >= 0 && index > t->length))
-            throw Error(ErrorKind::IndexError,
-                        "index " + std::to_string(index) + " out of bounds for '" + t->cname + "'");
-        int64_t step;
-        if (__builtin_mul_overflow(static_cast<int64_t>(index), t->item->size, &step) ||
-            __builtin_add_overflow(offset, step, &offset))
-            throw Error(ErrorKind::OverflowError, "offset too large");
-        return t->item;
-    }
-    throw Error(ErrorKind::TypeError,
-                "expected a struct, union, array or pointer ctype, got '" + t->cname + "'");
-}
-
 static PyObject* ffi_offsetof(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
     if (nargs < 2) {
         PyErr_SetString(PyExc_TypeError,
@@ -334,9 +291,8 @@ static PyObject* ffi_offsetof(PyObject* self, PyObject* const* args, Py_ssize_t 
     CType* t = ctype_arg(self, args[0]);
     if (!t) return nullptr;
     try {
-        int64_t offset = 0;
-        for (Py_ssize_t i = 1; i < nargs; ++i) t = offset_step(t, args[i], i == 1, offset);
-        return PyLong_FromLongLong(offset);
+        auto path = std::span(args + 1, static_cast<size_t>(nargs - 1));
+        return PyLong_FromLongLong(types::walk_path(t, path).offset);
     } catch (...) {
         return cffix::translate_exception();
     }

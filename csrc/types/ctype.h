@@ -85,13 +85,20 @@ enum FieldFlag : int {
     FF_IGNORE_IN_CTOR = 1,  // a later member of a flattened anonymous union
 };
 
+// FieldInfo::bitshift values that are not a bit position (as cffi's CField.bitshift).
+inline constexpr int kNotBitfield = -1;
+inline constexpr int kFlexibleArrayMember = -2;  // `T name[]`, the record's last field
+
 struct FieldInfo {
     std::string name;
     CType* type = nullptr;  // owned
     int64_t offset = 0;
-    int bitshift = -1;  // -1: not a bitfield; -2: flexible array member (as cffi)
+    int bitshift = kNotBitfield;  // bitfields: the first bit (see types/layout.h)
     int bitsize = -1;
     int flags = 0;
+
+    bool is_bitfield() const { return bitshift >= 0; }
+    bool is_flexible() const { return bitshift == kFlexibleArrayMember; }
 };
 
 struct Enumerator {
@@ -144,6 +151,22 @@ struct CType {
     PyObject* field_index;                // records: built on first use by find_field (record.cpp)
     PyObject* weakreflist;
 };
+
+// Questions asked of types in many places, named once.
+inline bool is_record(const CType* t) { return t->kind == Kind::Struct || t->kind == Kind::Union; }
+// char16_t, char32_t, wchar_t: a str of length 1 each; their arrays take a str.
+inline bool is_wide_char(const CType* t) {
+    return t->conv == Conv::WChar16 || t->conv == Conv::WChar32;
+}
+// char, signed char, unsigned char: their arrays take bytes, pointers to them mix freely.
+inline bool is_byte_like(const CType* t) {
+    return t->kind == Kind::Primitive &&
+           (t->conv == Conv::Char || t->conv == Conv::Int8 || t->conv == Conv::UInt8);
+}
+// A struct whose last field is a flexible array member: its objects may be longer.
+inline bool has_flexible_member(const CType* record) {
+    return !record->fields.empty() && record->fields.back().is_flexible();
+}
 
 // How deep records and arrays may nest by value (a struct in a struct in..., arrays of
 // arrays): what walks a type's members (layout, initializers, call classification)

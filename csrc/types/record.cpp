@@ -76,7 +76,7 @@ static void store_layout(CType* t, const LayoutResult& out) {
         f.name = m.name;
         f.type = m.type;
         f.offset = static_cast<int64_t>(r.offset);
-        f.bitshift = is_flexible(m.type) ? -2 : r.bitshift;
+        f.bitshift = is_flexible(m.type) ? kFlexibleArrayMember : r.bitshift;
         f.bitsize = r.bitsize;
         add_field(t, std::move(f));
     }
