@@ -369,8 +369,6 @@ def test_same_as_cffi(src, ffi, oracle_ffi):
 
 # Not a corpus entry: int() converts what __int__ returns (with a DeprecationWarning), so
 # the results compare equal; the type __int__ returns does not.
-@pytest.mark.xfail(MODULE_UNDER_TEST == "cffix", strict=True, raises=AssertionError,
-                   reason="cffix bug: a _Bool cdata's __int__ returns a bool (cffi: an int)")
 def test_int_of_a_bool_cdata_is_an_int(ffi):
     for value in (0, 1):
         result = ffi.cast("_Bool", value).__int__()

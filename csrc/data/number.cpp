@@ -37,6 +37,7 @@ static PyObject* cdata_int(PyObject* self) {
             return f ? PyNumber_Long(f.get()) : nullptr;
         }
         if (t->conv == Conv::Char) return PyLong_FromLong(static_cast<unsigned char>(*cd->data));
+        if (t->conv == Conv::Bool) return PyLong_FromLong(*cd->data != 0);  // an int, not a bool
         if (types::is_wide_char(t)) return PyLong_FromLongLong(load_integer(t, cd->data));
         if (t->conv == Conv::ComplexFloat || t->conv == Conv::ComplexDouble) {
             PyErr_Format(PyExc_TypeError, "int() not supported on cdata '%s'", t->cname.c_str());

@@ -28,10 +28,6 @@ static PyObject* ffi_cast(PyObject* self, PyObject* const* args, Py_ssize_t narg
     return data::cast(t, args[1]);
 }
 
-namespace data {
-PyObject* release_cdata(CData* cd);
-}
-
 static PyObject* ffi_release(PyObject*, PyObject* arg) {
     if (!data::is_cdata(arg))
         return PyErr_Format(PyExc_TypeError, "release() expects a cdata, got %s",

@@ -116,6 +116,19 @@ static CType* remember(RecentType& slot, PyObject* text, CType* type) {
     return type;
 }
 
+// The UTF-8 text of a str for the parser. A lone surrogate cannot be UTF-8: it is
+// passed through as its 3 bytes (held in `keep`), so that the parser reports it as the
+// non-ASCII character it is, with its line and column, instead of a UnicodeEncodeError.
+static const char* source_text(PyObject* str, PyRef& keep, Py_ssize_t* len) {
+    if (const char* utf8 = PyUnicode_AsUTF8AndSize(str, len)) return utf8;
+    if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return nullptr;
+    PyErr_Clear();
+    keep = PyRef(PyUnicode_AsEncodedString(str, "utf-8", "surrogatepass"));
+    if (!keep) return nullptr;
+    *len = PyBytes_GET_SIZE(keep.get());
+    return PyBytes_AS_STRING(keep.get());
+}
+
 static CType* typeof_string(PyObject* self, PyObject* text) {
     FFIObject* ffi = as_ffi(self);
     types::Scope& scope = scope_of(self);
@@ -131,7 +144,8 @@ static CType* typeof_string(PyObject* self, PyObject* text) {
     if (hit) return remember(slot, text, reinterpret_cast<CType*>(hit));
     if (PyErr_Occurred()) throw cffix::PythonErrorSet{};
     Py_ssize_t len;
-    const char* utf8 = PyUnicode_AsUTF8AndSize(text, &len);
+    PyRef keep;
+    const char* utf8 = source_text(text, keep, &len);
     if (!utf8) throw cffix::PythonErrorSet{};
     CTypeRef t = scope.parse_type(std::string_view(utf8, static_cast<size_t>(len)));
     if (PyDict_SetItem(ffi->typeof_cache, text, t.object()) < 0) throw cffix::PythonErrorSet{};
@@ -214,7 +228,8 @@ static PyObject* ffi_cdef(PyObject* self, PyObject* const* args, Py_ssize_t narg
         options.pack = static_cast<uint32_t>(pack);
     }
     Py_ssize_t len;
-    const char* source = PyUnicode_AsUTF8AndSize(values[0], &len);
+    PyRef keep;
+    const char* source = source_text(values[0], keep, &len);
     if (!source) return nullptr;
     try {
         scope_of(self).cdef(std::string_view(source, static_cast<size_t>(len)), options);
