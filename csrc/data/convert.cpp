@@ -157,6 +157,16 @@ bool as_uint64(PyObject* obj, uint64_t* out, const char* what) {
 
 // ---------------------------------------------------------------- primitives
 
+// The low `size` bytes of an integer's two's-complement bits (the range was checked).
+static void store_integer(char* dst, int64_t size, uint64_t bits) {
+    switch (size) {
+        case 1: store<uint8_t>(dst, static_cast<uint8_t>(bits)); break;
+        case 2: store<uint16_t>(dst, static_cast<uint16_t>(bits)); break;
+        case 4: store<uint32_t>(dst, static_cast<uint32_t>(bits)); break;
+        default: store<uint64_t>(dst, bits);
+    }
+}
+
 // Integers and _Bool, range-checked against the one integer table (convert.h).
 static bool integer_to_c(CType* t, char* dst, PyObject* value) {
     const char* what = t->cname.c_str();
@@ -166,23 +176,13 @@ static bool integer_to_c(CType* t, char* dst, PyObject* value) {
         if (!as_uint64(value, &v, what)) return false;
         if (t->conv != Conv::UInt64 && v > static_cast<uint64_t>(range.hi))
             return overflow(value, t);
-        switch (t->size) {
-            case 1: store<uint8_t>(dst, static_cast<uint8_t>(v)); break;
-            case 2: store<uint16_t>(dst, static_cast<uint16_t>(v)); break;
-            case 4: store<uint32_t>(dst, static_cast<uint32_t>(v)); break;
-            default: store<uint64_t>(dst, v);
-        }
+        store_integer(dst, t->size, v);
         return true;
     }
     int64_t v;
     if (!as_int64(value, &v, what)) return false;
     if (v < range.lo || v > range.hi) return overflow(value, t);
-    switch (t->size) {
-        case 1: store<int8_t>(dst, static_cast<int8_t>(v)); break;
-        case 2: store<int16_t>(dst, static_cast<int16_t>(v)); break;
-        case 4: store<int32_t>(dst, static_cast<int32_t>(v)); break;
-        default: store<int64_t>(dst, v);
-    }
+    store_integer(dst, t->size, static_cast<uint64_t>(v));
     return true;
 }
 
