@@ -1,6 +1,7 @@
 // Record layout as gcc computes it on PCC_BITFIELD_TYPE_MATTERS targets (x86-64 and
 // AArch64 Linux), written from the ABI rules and checked against the compiler by
-// tests/test_layout_differential.py (gcc 12, x86-64 natively and AArch64 under qemu).
+// tests/test_layout_differential.py (natively, on x86-64 in CI; tests/layout_gen.py runs the
+// same check for AArch64 with a cross compiler under qemu, by hand).
 // Positions are counted in bits (a bitfield may start anywhere), alignments in bytes.
 //
 // gcc's vocabulary, for readers who compare with its stor-layout.cc: a member's own
