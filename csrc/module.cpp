@@ -1,8 +1,10 @@
 // cffix._core: module init. Wires the engine's layers to Python: the error classes, the
 // types of each layer (CType/CField, the cdata types, functions and callbacks, the Lib
 // type) and the FFI type with its class attributes (NULL, CData, CType, buffer, RTLD_*),
-// and the module functions live_cdata() and add_ffi_methods().
+// the module functions live_cdata() and add_ffi_methods(), and the C API capsule
+// (capi.h) that API-mode modules import.
 #include "call/function.h"
+#include "capi.h"
 #include "data/cdata.h"
 #include "data/memory.h"
 #include "data/ownership.h"
@@ -85,7 +87,8 @@ PyMODINIT_FUNC PyInit__core() {
         cffix::PyRef value(PyLong_FromLong(flag.value));
         if (!value || PyDict_SetItemString(dict, flag.name, value.get()) < 0) return nullptr;
     }
-    if (!cffix::lib::init_library_type(module.get())) return nullptr;
+    if (!cffix::lib::init_library_type(module.get()) || !cffix::add_c_api(module.get()))
+        return nullptr;
     PyType_Modified(&cffix::FFI_Type);
     return module.release();
 }

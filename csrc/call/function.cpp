@@ -300,7 +300,7 @@ template <Py_ssize_t N = -1>
     for (Py_ssize_t k = 0; k < nfixed; ++k) {
         const ArgSpec& a = plan->args[static_cast<size_t>(k)];
         char* slot = buffer + a.offset;
-        if (!data::argument_to_c(a.type, slot, args[k], temps)) return nullptr;
+        if (!data::argument_to_c(a.type, slot, args[k], temps.get())) return nullptr;
         values[k] = slot;
     }
 
@@ -358,7 +358,7 @@ template <Py_ssize_t N = -1>
                 return nullptr;
             }
             char* slot = buffer + offset;
-            if (!data::argument_to_c(t, slot, args[k], temps)) return nullptr;
+            if (!data::argument_to_c(t, slot, args[k], temps.get())) return nullptr;
             values[k] = slot;
             offset += 16;
         }

@@ -7,7 +7,16 @@ namespace cffix::data {
 
 using types::Kind;
 
-bool argument_to_c(CType* t, char* slot, PyObject* value, CallTemporaries& temps) {
+bool keep_temporary(cffix_temporaries& temps, PyRef ref) {
+    if (temps.used < 4) {
+        temps.refs[temps.used++] = ref.release();
+        return true;
+    }
+    if (!temps.more && !(temps.more = PyList_New(0))) return false;
+    return PyList_Append(temps.more, ref.get()) == 0;
+}
+
+bool argument_to_c(CType* t, char* slot, PyObject* value, cffix_temporaries& temps) {
     if (t->kind == Kind::Pointer || t->kind == Kind::Function) {
         if (value == Py_None) {  // NULL (a cffix extension in calls: cffi refuses None)
             memset(slot, 0, sizeof(void*));
@@ -36,8 +45,7 @@ bool argument_to_c(CType* t, char* slot, PyObject* value, CallTemporaries& temps
             if (!array) return false;
             char* p = reinterpret_cast<CData*>(array.get())->data;
             memcpy(slot, &p, sizeof p);
-            temps.keep(std::move(array));
-            return true;
+            return keep_temporary(temps, std::move(array));
         }
     }
     return to_c(t, slot, value);

@@ -18,10 +18,9 @@
 #pragma once
 
 #include <cstring>
-#include <vector>
 
+#include "cffix_api.h"
 #include "data/convert.h"
-#include "util/pylong.h"
 
 namespace cffix::data {
 
@@ -34,31 +33,26 @@ inline bool takes_bytes(const CType* pointee) {
 }
 
 // Objects made for one call (arrays built from lists, wide strings), released after it:
-// a few inline, more rarely on the heap.
+// the public header's cffix_temporaries (generated modules hold the same), owned here.
 class CallTemporaries {
 public:
     CallTemporaries() = default;
     CallTemporaries(const CallTemporaries&) = delete;
     CallTemporaries& operator=(const CallTemporaries&) = delete;
-    ~CallTemporaries() {
-        for (int i = 0; i < used_; ++i) Py_DECREF(inline_refs_[i]);
-    }
-    void keep(PyRef ref) {
-        if (used_ < 4)
-            inline_refs_[used_++] = ref.release();
-        else
-            more_.push_back(std::move(ref));
-    }
+    ~CallTemporaries() { cffix_temporaries_clear(&temps_); }
+    cffix_temporaries& get() { return temps_; }
 
 private:
-    PyObject* inline_refs_[4];  // owned, the first used_
-    int used_ = 0;
-    std::vector<PyRef> more_;
+    cffix_temporaries temps_{};
 };
+
+// Keeps `ref` in `temps` until the call returns. False (MemoryError set) only when the
+// overflow list cannot grow.
+bool keep_temporary(cffix_temporaries& temps, PyRef ref);
 
 // A call argument of parameter type `t` into `slot` (zeroed, at least max(8, size)
 // bytes): what to_c accepts, plus the call-only rules above.
-bool argument_to_c(CType* t, char* slot, PyObject* value, CallTemporaries& temps);
+bool argument_to_c(CType* t, char* slot, PyObject* value, cffix_temporaries& temps);
 
 // The value of an integer of type `t` at `src` as a register holds it: sign-extended for
 // signed types (plain char and wchar_t as the platform has them), zero-extended
@@ -117,69 +111,23 @@ inline PyObject* value_from_c(CType* t, char* src) {
 
 // ---------------------------------------------------------------- fast companions
 
-// An exact int within `range`: its value. (Subclasses such as bool and IntEnum, and
-// larger ints, take the general path.)
+// A type as the public header sees it: its leading fields, which capi.cpp's
+// compile-time checks keep equal to CType's.
+inline const cffix_ctype* as_api_ctype(const CType* t) {
+    return reinterpret_cast<const cffix_ctype*>(t);
+}
+
+// The fast companions of the public header (cffix_api.h), the one implementation that
+// generated modules use too.
 [[gnu::always_inline]] inline bool fast_integer(PyObject* v, IntRange range, int64_t* out) {
-    if (!PyLong_CheckExact(v)) return false;
-    long long x;
-    if (!compact_long(v, &x)) {
-        int overflow;
-        x = PyLong_AsLongLongAndOverflow(v, &overflow);
-        if (overflow || (x == -1 && PyErr_Occurred())) {
-            PyErr_Clear();
-            return false;
-        }
-    }
-    if (x < range.lo || x > range.hi) return false;
-    *out = x;
-    return true;
+    return cffix_fast_integer(v, range, out);
 }
-
-// An exact float, or an exact int, for a floating-point parameter.
 [[gnu::always_inline]] inline bool fast_double(PyObject* v, double* out) {
-    if (PyFloat_CheckExact(v)) {
-        *out = PyFloat_AS_DOUBLE(v);
-        return true;
-    }
-    if (!PyLong_CheckExact(v)) return false;
-    long long x;
-    if (compact_long(v, &x)) {
-        *out = static_cast<double>(x);
-        return true;
-    }
-    double d = PyLong_AsDouble(v);
-    if (d == -1.0 && PyErr_Occurred()) {
-        PyErr_Clear();
-        return false;
-    }
-    *out = d;
-    return true;
+    return cffix_fast_double(v, out);
 }
-
-// For a data-pointer parameter of type `t`: a plain or owning cdata of the very type (or
-// an array of its item) not released, bytes where `bytes` (takes_bytes of the pointee),
-// None for NULL. Views, gc, from_buffer... take the general path, whose
-// check_released knows them.
 [[gnu::always_inline]] inline bool fast_pointer(PyObject* v, const CType* t, bool bytes,
                                                 void** out) {
-    PyTypeObject* vt = Py_TYPE(v);
-    if (vt == &CData_Type || vt == &CDataOwned_Type) {
-        const CData* cd = reinterpret_cast<const CData*>(v);
-        bool same =
-            cd->ctype == t || (cd->ctype->kind == types::Kind::Array && cd->ctype->item == t->item);
-        if (!same || (cd->flags & CD_RELEASED)) return false;
-        *out = cd->data;
-        return true;
-    }
-    if (vt == &PyBytes_Type && bytes) {  // NUL-terminated, alive during the call
-        *out = PyBytes_AS_STRING(v);
-        return true;
-    }
-    if (v == Py_None) {
-        *out = nullptr;
-        return true;
-    }
-    return false;
+    return cffix_fast_pointer(v, as_api_ctype(t), bytes, &CData_Type, &CDataOwned_Type, out);
 }
 
 // For a struct parameter of type `t`: the memory of a struct cdata of exactly that type

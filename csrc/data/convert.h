@@ -10,6 +10,7 @@
 // bytes of length 1, not str", "integer 300 does not fit 'unsigned char'").
 #pragma once
 
+#include "cffix_api.h"
 #include "data/cdata.h"
 
 namespace cffix::data {
@@ -29,9 +30,7 @@ PyObject* from_c(CType* t, char* src, PyObject* owner);
 // one integer table (to_c's range checks and the call path's fast companion read it). Empty (lo >
 // hi) for the kinds that take no plain int (char, wide chars, non-integers). For UInt64 `hi` is
 // INT64_MAX: larger values are checked as unsigned on their own path.
-struct IntRange {
-    int64_t lo, hi;
-};
+using IntRange = cffix_int_range;  // the public header's (cffix_api.h)
 inline constexpr IntRange integer_range(types::Conv c) {
     switch (c) {
         case types::Conv::Int8: return {INT8_MIN, INT8_MAX};

@@ -19,7 +19,19 @@ from ._core import (
 from .api import FFI
 
 __version__ = "0.1.0"
-__version_info__ = (0, 1, 0)
+__version_info__ = tuple(int(part) for part in __version__.split("."))
+
+
+def get_include() -> str:
+    """The folder of cffix's public C header, cffix_api.h (the C API that API-mode
+    modules reach the core through).
+
+        Extension(..., include_dirs=[cffix.get_include()])
+    """
+    import os
+
+    return os.path.join(os.path.dirname(__file__), "include")
+
 
 __all__ = [
     "FFI",
@@ -31,5 +43,6 @@ __all__ = [
     "CType",
     "CField",
     "live_cdata",
+    "get_include",
     "__version__",
 ]

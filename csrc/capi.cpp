@@ -1,0 +1,101 @@
+// The C API table (see capi.h and cffix_api.h): each entry a thin adapter onto the layer
+// that owns the job, and compile-time checks that the public header's struct heads match
+// the core's.
+#include "capi.h"
+
+#include <cstddef>
+
+#include "call/errno.h"
+#include "cffix_api.h"
+#include "data/argument.h"
+#include "ffi/object.h"
+#include "util/errors.h"
+
+// The package version (cffix/__init__.py, the one place it is written), which
+// scikit-build-core hands to CMake; a build outside it says so.
+#ifndef CFFIX_VERSION
+#define CFFIX_VERSION "unknown (built outside pip)"
+#endif
+
+namespace cffix {
+
+namespace {
+
+using data::CData;
+using types::CType;
+
+// The public header's heads are the core's leading fields: checked here, once.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"  // CType is not standard-layout; gcc
+                                                     // and clang lay its fields out in order
+static_assert(offsetof(CType, kind) == offsetof(cffix_ctype, kind));
+static_assert(offsetof(CType, conv) == offsetof(cffix_ctype, conv));
+static_assert(offsetof(CType, flags) == offsetof(cffix_ctype, flags));
+static_assert(offsetof(CType, align) == offsetof(cffix_ctype, align));
+static_assert(offsetof(CType, size) == offsetof(cffix_ctype, size));
+static_assert(offsetof(CType, length) == offsetof(cffix_ctype, length));
+static_assert(offsetof(CType, item) == offsetof(cffix_ctype, item));
+#pragma GCC diagnostic pop
+static_assert(sizeof(types::Kind) == 1 && sizeof(types::Conv) == 1);
+static_assert(static_cast<int>(types::Kind::Function) == CFFIX_KIND_FUNCTION);
+static_assert(static_cast<int>(types::Kind::Array) == CFFIX_KIND_ARRAY);
+static_assert(static_cast<int>(types::Conv::Array) == CFFIX_CONV_ARRAY);
+static_assert(static_cast<int>(types::Conv::Pointer) == CFFIX_CONV_POINTER);
+static_assert(static_cast<int>(types::Conv::Bool) == CFFIX_CONV_BOOL);
+static_assert(offsetof(CData, ctype) == offsetof(cffix_cdata, ctype));
+static_assert(offsetof(CData, data) == offsetof(cffix_cdata, data));
+static_assert(offsetof(CData, length) == offsetof(cffix_cdata, length));
+static_assert(offsetof(CData, flags) == offsetof(cffix_cdata, flags));
+static_assert(data::CD_RELEASED == CFFIX_CD_RELEASED);
+
+CType* core(cffix_ctype* t) { return reinterpret_cast<CType*>(t); }
+cffix_ctype* api(CType* t) { return reinterpret_cast<cffix_ctype*>(t); }
+
+cffix_ctype* api_typeof(PyObject* ffi, const char* cdecl) {
+    if (!PyObject_TypeCheck(ffi, &FFI_Type)) {
+        PyErr_Format(PyExc_TypeError, "expected an FFI object, got %s", Py_TYPE(ffi)->tp_name);
+        return nullptr;
+    }
+    PyRef text(PyUnicode_FromString(cdecl));
+    if (!text) return nullptr;
+    return api(ctype_arg(ffi, text.get()));
+}
+
+cffix_int_range api_integer_range(int conv) {
+    return data::integer_range(static_cast<types::Conv>(conv));
+}
+
+int api_to_c(cffix_ctype* t, char* dst, PyObject* value) { return data::to_c(core(t), dst, value); }
+
+PyObject* api_from_c(cffix_ctype* t, char* src, PyObject* owner) {
+    return data::from_c(core(t), src, owner);
+}
+
+int api_argument_to_c(cffix_ctype* t, char* slot, PyObject* value, cffix_temporaries* temps) {
+    return data::argument_to_c(core(t), slot, value, *temps);
+}
+
+PyObject* api_result_from_c(cffix_ctype* t, char* src) { return data::value_from_c(core(t), src); }
+
+int* api_saved_errno() { return &call::saved_errno(); }
+
+}  // namespace
+
+bool add_c_api(PyObject* module) {
+    static cffix_api table;
+    table.api_version = CFFIX_API_VERSION;
+    table.cffix_version = CFFIX_VERSION;
+    table.cdata_type = &data::CData_Type;
+    table.owned_type = &data::CDataOwned_Type;
+    table.typeof = api_typeof;
+    table.integer_range = api_integer_range;
+    table.to_c = api_to_c;
+    table.from_c = api_from_c;
+    table.argument_to_c = api_argument_to_c;
+    table.result_from_c = api_result_from_c;
+    table.saved_errno = api_saved_errno;
+    PyRef capsule(PyCapsule_New(&table, CFFIX_API_CAPSULE, nullptr));
+    return capsule && PyModule_AddObjectRef(module, "_C_API", capsule.get()) == 0;
+}
+
+}  // namespace cffix

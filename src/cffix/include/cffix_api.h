@@ -1,0 +1,257 @@
+/* cffix's C API: the one public C header, for the API-mode modules cffix generates.
+ *
+ * A module reaches the core through a table of function pointers that cffix._core
+ * exports as the capsule "cffix._core._C_API": cffix_import_api() imports it and checks
+ * that it is the table this header describes, so a module built against one cffix and
+ * imported with another fails with an ImportError that names both versions, never a
+ * crash.
+ *
+ * One converter set: values move between Python and C only through the core's
+ * converters, the table's functions, and the inline fast companions below (the common
+ * exact cases: an exact int in range, an exact float, a cdata of the very pointer type).
+ * The core's own ABI-mode call path uses these same inline functions (it includes this
+ * header), so generated code adds no second implementation of a conversion.
+ *
+ * The struct heads below mirror the leading fields of the core's CType and CData; the
+ * core checks at compile time that they match, and CFFIX_API_VERSION changes whenever
+ * they or the table change.
+ *
+ * C99 and C++ (the core is C++20).
+ */
+#ifndef CFFIX_API_H
+#define CFFIX_API_H
+
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#if PY_VERSION_HEX < 0x030B0000
+#include <longintrepr.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The layout of this header's structs and of the table. */
+#define CFFIX_API_VERSION 1
+#define CFFIX_API_CAPSULE "cffix._core._C_API"
+
+/* A type's conversion kind: how its values move between Python and C. */
+enum cffix_conv {
+    CFFIX_CONV_NONE,
+    CFFIX_CONV_INT8,
+    CFFIX_CONV_INT16,
+    CFFIX_CONV_INT32,
+    CFFIX_CONV_INT64,
+    CFFIX_CONV_UINT8,
+    CFFIX_CONV_UINT16,
+    CFFIX_CONV_UINT32,
+    CFFIX_CONV_UINT64,
+    CFFIX_CONV_BOOL,
+    CFFIX_CONV_CHAR,
+    CFFIX_CONV_WCHAR16,
+    CFFIX_CONV_WCHAR32,
+    CFFIX_CONV_FLOAT,
+    CFFIX_CONV_DOUBLE,
+    CFFIX_CONV_LONGDOUBLE,
+    CFFIX_CONV_COMPLEXFLOAT,
+    CFFIX_CONV_COMPLEXDOUBLE,
+    CFFIX_CONV_POINTER,
+    CFFIX_CONV_FUNCTION,
+    CFFIX_CONV_RECORD,
+    CFFIX_CONV_ARRAY
+};
+
+enum cffix_kind {
+    CFFIX_KIND_VOID,
+    CFFIX_KIND_PRIMITIVE,
+    CFFIX_KIND_POINTER,
+    CFFIX_KIND_ARRAY,
+    CFFIX_KIND_STRUCT,
+    CFFIX_KIND_UNION,
+    CFFIX_KIND_ENUM,
+    CFFIX_KIND_FUNCTION
+};
+
+/* The leading fields of a C type (a cffix CType object). */
+typedef struct cffix_ctype {
+    PyObject_HEAD
+    uint8_t kind; /* enum cffix_kind */
+    uint8_t conv; /* enum cffix_conv */
+    uint16_t flags;
+    uint32_t align;
+    int64_t size;             /* -1 while unknown */
+    int64_t length;           /* arrays: the length, -1 for T[] */
+    struct cffix_ctype* item; /* pointee, element, function result */
+} cffix_ctype;
+
+/* cdata flags the fast companions read. */
+#define CFFIX_CD_RELEASED 1u
+
+/* The leading fields of every cdata. */
+typedef struct cffix_cdata {
+    PyObject_HEAD
+    cffix_ctype* ctype;
+    char* data; /* for pointers and functions: the pointer value */
+    Py_ssize_t length;
+    uint32_t flags;
+    PyObject* weakreflist;
+} cffix_cdata;
+
+/* Objects made for one call (arrays built from lists for pointer parameters), released
+ * by cffix_temporaries_clear once the call returns. Zero-initialize it. */
+typedef struct cffix_temporaries {
+    PyObject* refs[4];
+    int used;
+    PyObject* more; /* a list, when refs is full */
+} cffix_temporaries;
+
+/* The range an exact int must be in to take the fast path for an integer type. */
+typedef struct cffix_int_range {
+    int64_t lo, hi;
+} cffix_int_range;
+
+typedef struct cffix_api {
+    unsigned int api_version;  /* CFFIX_API_VERSION of the core */
+    const char* cffix_version; /* the core's cffix.__version__ */
+    PyTypeObject* cdata_type;  /* plain cdata: pointers from casts, reads, NULL */
+    PyTypeObject* owned_type;  /* cdata owning its memory (ffi.new) */
+
+    /* The type `cdecl` names in `ffi` (borrowed: the ffi keeps it), or NULL with an
+     * exception set. */
+    cffix_ctype* (*typeof)(PyObject* ffi, const char* cdecl);
+    /* The integer range of a conversion kind (empty, lo > hi, for the others). */
+    cffix_int_range (*integer_range)(int conv);
+    /* `value` into the C object of type `type` at `dst`: 0 with an exception set on
+     * failure (ffi.new's initializers, item assignment). */
+    int (*to_c)(cffix_ctype* type, char* dst, PyObject* value);
+    /* The Python value of the C object at `src`; structs and arrays as views that keep
+     * `owner` alive. */
+    PyObject* (*from_c)(cffix_ctype* type, char* src, PyObject* owner);
+    /* A call argument of parameter type `type` into `slot` (zeroed, max(8, size) bytes):
+     * to_c plus the call rules (None for NULL, bytes for char *, lists for T *). */
+    int (*argument_to_c)(cffix_ctype* type, char* slot, PyObject* value, cffix_temporaries* temps);
+    /* A call's result at `src` as Python sees it (None for void, structs boxed). */
+    PyObject* (*result_from_c)(cffix_ctype* type, char* src);
+    /* The calling thread's saved errno (ffi.errno), restored before and saved after a
+     * C call. */
+    int* (*saved_errno)(void);
+} cffix_api;
+
+/* Imports the core's table for module `module`, generated by cffix `built_with` for
+ * table version `api_version` (pass CFFIX_API_VERSION). NULL with ImportError set when
+ * the versions differ. */
+static inline const cffix_api* cffix_import_api(const char* module, unsigned int api_version,
+                                                const char* built_with) {
+    const cffix_api* api = (const cffix_api*)PyCapsule_Import(CFFIX_API_CAPSULE, 0);
+    if (!api) return NULL;
+    if (api->api_version != api_version) {
+        PyErr_Format(PyExc_ImportError,
+                     "module '%s' was built by cffix %s (C API version %u), but this is "
+                     "cffix %s (C API version %u): rebuild the module with this cffix",
+                     module, built_with, api_version, api->cffix_version, api->api_version);
+        return NULL;
+    }
+    return api;
+}
+
+static inline void cffix_temporaries_clear(cffix_temporaries* temps) {
+    int i;
+    for (i = 0; i < temps->used; ++i) Py_DECREF(temps->refs[i]);
+    temps->used = 0;
+    Py_CLEAR(temps->more);
+}
+
+/* ------------------------------------------------------------ fast companions
+ * The common exact cases, with no Python call and no exception: 0 means "not that
+ * simple", and the caller then takes argument_to_c, which accepts everything and raises
+ * the right errors. */
+
+/* The value of an exact int that fits in one internal digit, read inline; 0 for
+ * larger ones. */
+static inline int cffix_compact_long(PyObject* v, long long* out) {
+#if PY_VERSION_HEX >= 0x030C0000
+    PyLongObject* l = (PyLongObject*)v;
+    if (!PyUnstable_Long_IsCompact(l)) return 0;
+    *out = (long long)PyUnstable_Long_CompactValue(l);
+    return 1;
+#else
+    switch (Py_SIZE(v)) {
+        case 0: *out = 0; return 1;
+        case 1: *out = (long long)((PyLongObject*)v)->ob_digit[0]; return 1;
+        case -1: *out = -(long long)((PyLongObject*)v)->ob_digit[0]; return 1;
+        default: return 0;
+    }
+#endif
+}
+
+/* An exact int within `range`. (bool, IntEnum and larger ints take the general path.) */
+static inline int cffix_fast_integer(PyObject* v, cffix_int_range range, int64_t* out) {
+    long long x;
+    if (!PyLong_CheckExact(v)) return 0;
+    if (!cffix_compact_long(v, &x)) {
+        int overflow;
+        x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow || (x == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    if (x < range.lo || x > range.hi) return 0;
+    *out = x;
+    return 1;
+}
+
+/* An exact float, or an exact int, for a floating-point parameter. */
+static inline int cffix_fast_double(PyObject* v, double* out) {
+    long long x;
+    double d;
+    if (PyFloat_CheckExact(v)) {
+        *out = PyFloat_AS_DOUBLE(v);
+        return 1;
+    }
+    if (!PyLong_CheckExact(v)) return 0;
+    if (cffix_compact_long(v, &x)) {
+        *out = (double)x;
+        return 1;
+    }
+    d = PyLong_AsDouble(v);
+    if (d == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = d;
+    return 1;
+}
+
+/* For a data-pointer parameter of type `t`: a plain or owning cdata (`plain`, `owned`:
+ * the table's cdata_type and owned_type) of the very type (or an array of its item), not
+ * released; bytes where `bytes` (the pointee is char-like or void); None for NULL. */
+static inline int cffix_fast_pointer(PyObject* v, const cffix_ctype* t, int bytes,
+                                     const PyTypeObject* plain, const PyTypeObject* owned,
+                                     void** out) {
+    PyTypeObject* vt = Py_TYPE(v);
+    if (vt == plain || vt == owned) {
+        const cffix_cdata* cd = (const cffix_cdata*)v;
+        int same =
+            cd->ctype == t || (cd->ctype->kind == CFFIX_KIND_ARRAY && cd->ctype->item == t->item);
+        if (!same || (cd->flags & CFFIX_CD_RELEASED)) return 0;
+        *out = cd->data;
+        return 1;
+    }
+    if (vt == &PyBytes_Type && bytes) { /* NUL-terminated, alive during the call */
+        *out = PyBytes_AS_STRING(v);
+        return 1;
+    }
+    if (v == Py_None) {
+        *out = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CFFIX_API_H */
