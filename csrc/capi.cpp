@@ -87,7 +87,7 @@ bool add_c_api(PyObject* module) {
     table.cffix_version = CFFIX_VERSION;
     table.cdata_type = &data::CData_Type;
     table.owned_type = &data::CDataOwned_Type;
-    table.typeof = api_typeof;
+    table.type_of = api_typeof;
     table.integer_range = api_integer_range;
     table.to_c = api_to_c;
     table.from_c = api_from_c;

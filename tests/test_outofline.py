@@ -364,20 +364,7 @@ def test_cdef_keyword_arguments_are_recorded(tmp_path, load):
     assert module.ffi.sizeof("struct k") == module.ffi.sizeof("struct l") == 5
 
 
-# ---------------------------------------------------------------- API mode, bad inputs
-
-
-def test_set_source_with_c_source_says_api_mode_is_not_there(tmp_path):
-    ffi = cffix.FFI()
-    ffi.cdef("int add(int, int);")
-    with pytest.raises(cffix.VerificationError) as info:
-        ffi.set_source("_ool_api", "int add(int a, int b) { return a + b; }")
-    assert isinstance(info.value, NotImplementedError)
-    message = str(info.value)
-    assert "API mode" in message and "not implemented" in message
-    assert "set_source('_ool_api', None)" in message and "dlopen" in message
-    ffi.set_source("_ool_api", None)  # the failed call recorded nothing
-    assert os.path.exists(ffi.compile(tmpdir=tmp_path))
+# ---------------------------------------------------------------- set_source, bad inputs
 
 
 @pytest.mark.parametrize("name", ["", "bad-name", "a..b", ".a", "a.", "class", "x.def.y",

@@ -475,8 +475,9 @@ static PyGetSetDef* all_getset() {
 static PyMethodDef* all_methods() {
     static std::vector<PyMethodDef> table = [] {
         std::vector<PyMethodDef> v;
-        for (PyMethodDef* part : {type_methods, ffi_data_methods, ffi_memory_methods,
-                                  ffi_ownership_methods, ffi_lib_methods, ffi_callback_methods})
+        for (PyMethodDef* part :
+             {type_methods, ffi_data_methods, ffi_memory_methods, ffi_ownership_methods,
+              ffi_lib_methods, ffi_callback_methods, ffi_build_methods})
             for (PyMethodDef* m = part; m->ml_name; ++m) v.push_back(*m);
         v.push_back({nullptr, nullptr, 0, nullptr});
         return v;

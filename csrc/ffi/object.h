@@ -48,6 +48,7 @@ extern PyMethodDef ffi_memory_methods[];     // memory.cpp: string, unpack, from
 extern PyMethodDef ffi_ownership_methods[];  // ownership.cpp: gc, new_allocator, handles
 extern PyMethodDef ffi_lib_methods[];        // lib.cpp: dlopen, dlclose
 extern PyMethodDef ffi_callback_methods[];   // callback.cpp: callback
+extern PyMethodDef ffi_build_methods[];      // build.cpp: _api_module_source (API mode)
 extern PyGetSetDef ffi_ownership_getset[];   // ownership.cpp: ffi.errno
 
 // Functions of the _core module (module.cpp's table):

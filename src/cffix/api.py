@@ -70,9 +70,11 @@ class _PythonMethods:
 
         ``source=None`` selects out-of-line ABI mode: a pure Python module holding a
         ready ``ffi`` (the cdef()s and include()s of this FFI, replayed at import).
-        API mode (a C source string, compiled into an extension module) is not
-        implemented yet: it raises ``cffix.builder.APIModeNotImplemented``, a
-        VerificationError. Other keywords (libraries=, ...) are ignored in ABI mode.
+        A C source string selects API mode: compile() builds a C extension module
+        (``from _mymod import ffi, lib``) with setuptools; the keywords are the
+        setuptools Extension's (libraries=, include_dirs=, ...), ignored in ABI mode.
+
+            ffibuilder.set_source("_m", "#include <math.h>", libraries=["m"])
         """
         from . import builder
 
@@ -96,21 +98,30 @@ class _PythonMethods:
             ffibuilder.set_source("pkg._mymod", None)
             ffibuilder.compile(tmpdir="build")   # 'build/pkg/_mymod.py'
 
-        Directories are created as needed. ``target`` and ``debug`` only concern
-        compiled (API-mode) modules and are ignored in ABI mode.
+        Directories are created as needed. In API mode the C file is written there and
+        the extension built next to it (setuptools; nothing is rebuilt when nothing
+        changed); ``target`` names the built file ('*' for the extension suffix),
+        ``debug`` builds with debug information. Both are ignored in ABI mode.
         """
         from . import builder
 
         return builder.compile(self, tmpdir, verbose, target, debug)
 
     def emit_c_code(self, filename: str) -> None:
-        """API mode only (not implemented yet): raises for out-of-line ABI modules."""
+        """API mode: write the C source of the module set_source() named.
+
+            ffibuilder.emit_c_code("build/_mymod.c")
+        """
         from . import builder
 
         builder.emit_c_code(self, filename)
 
     def distutils_extension(self, tmpdir: str = "build", verbose: bool = True) -> "Any":
-        """API mode only (not implemented yet): raises for out-of-line ABI modules."""
+        """API mode: write the C source under ``tmpdir`` and return the setuptools
+        Extension that builds it.
+
+            setup(ext_modules=[ffibuilder.distutils_extension()])
+        """
         from . import builder
 
         return builder.distutils_extension(self, tmpdir, verbose)

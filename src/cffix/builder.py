@@ -21,8 +21,21 @@ enough (a few microseconds per declaration) that replaying the C text at import 
 cheaper than any serialized form would be to load, and it keeps the generated module
 readable and independent of cffix's internals: it uses only the public API.
 
-API mode (``set_source(name, "C source")``, a compiled extension module) is not
-implemented yet; it raises APIModeNotImplemented.
+API mode (``set_source(name, "C source")``): compile() writes a C extension module
+(csrc/gen/ generates it: the C source verbatim, a METH_FASTCALL wrapper per function,
+the integer constants as the compiler sees them) and builds it with setuptools, with
+cffix's public header (cffix_api.h) on the include path:
+
+    ffibuilder.cdef("double hypot(double, double); int twice(int);")
+    ffibuilder.set_source("_mymod", "#include <math.h>\n#define twice(x) ((x) * 2)",
+                          libraries=["m"])
+    ffibuilder.compile()                      # builds ./_mymod.<ext suffix>
+
+    from _mymod import ffi, lib
+    lib.hypot(3, 4), lib.twice(21)            # (5.0, 42)
+
+Not yet in API mode (refused at build time, by name): global variables, extern
+"Python", variadic functions, structs with '...', ffi.include().
 
 The FFI class (api.py) records the history in ``ffi._cffix_state`` (not the instance
 ``__dict__``); this module is imported only when one of its functions is used, so
@@ -41,12 +54,12 @@ HISTORY = "_cffix_history"  # [("cdef", text, override, packed, pack) | ("includ
 SOURCE = "_cffix_source"  # (module_name, source, source_extension, kwds)
 
 
-class APIModeNotImplemented(_core.VerificationError, NotImplementedError):
-    """set_source() was given C source: API mode is not implemented in this version.
-
-    Both a VerificationError (what build scripts catch around cffi's compile()) and a
-    NotImplementedError (what it is).
-    """
+# The setuptools Extension keywords set_source() passes on in API mode.
+EXTENSION_KEYWORDS = frozenset({
+    "sources", "include_dirs", "define_macros", "undef_macros", "library_dirs", "libraries",
+    "runtime_library_dirs", "extra_objects", "extra_compile_args", "extra_link_args",
+    "export_symbols", "swig_opts", "depends", "language", "optional", "py_limited_api",
+})
 
 
 # ---------------------------------------------------------------- set_source
@@ -60,27 +73,23 @@ def set_source(ffi, module_name, source, source_extension=".c", kwds=None) -> No
     if not isinstance(module_name, str):
         raise TypeError(f"'module_name' must be a string, not {type(module_name).__name__}")
     _check_module_name(module_name)
-    if source is not None:
-        if not isinstance(source, str):
-            raise TypeError(
-                "set_source(): 'source' must be a str of C source (API mode) or None "
-                f"(out-of-line ABI mode), not {type(source).__name__}")
-        from . import __version__
-
-        raise APIModeNotImplemented(
-            f"set_source({module_name!r}, <C source>): API mode (a compiled C extension "
-            f"module) is not implemented in cffix {__version__} yet. Use out-of-line ABI "
-            f"mode instead: set_source({module_name!r}, None) writes a pure Python module "
-            f"{module_name}.py holding the ffi, and the program calls "
-            f"ffi.dlopen('libname') to load the C library. The cdef() must then describe "
-            f"the library exactly (no '...' for a compiler to fill in), and any C code "
-            f"given here must be compiled into a shared library by other means.")
+    if source is not None and not isinstance(source, str):
+        raise TypeError(
+            "set_source(): 'source' must be a str of C source (API mode) or None "
+            f"(out-of-line ABI mode), not {type(source).__name__}")
     if not isinstance(source_extension, str):
         raise TypeError("'source_extension' must be a str, not "
                         f"{type(source_extension).__name__}")
-    # Extra keywords (libraries=, include_dirs=, ...) only matter to a C compiler:
-    # accepted and ignored in ABI mode, as cffi does.
-    state[SOURCE] = (module_name, None, source_extension, dict(kwds or {}))
+    kwds = dict(kwds or {})
+    if source is not None:
+        unknown = sorted(set(kwds) - EXTENSION_KEYWORDS)
+        if unknown:
+            raise TypeError(f"set_source() got unexpected keyword argument(s) {unknown}: "
+                            f"expected setuptools Extension keywords "
+                            f"({', '.join(sorted(EXTENSION_KEYWORDS))})")
+    # In ABI mode the extra keywords (libraries=, include_dirs=, ...) only matter to a C
+    # compiler: accepted and ignored, as cffi does.
+    state[SOURCE] = (module_name, source, source_extension, kwds)
 
 
 def _check_module_name(name: str) -> None:
@@ -222,8 +231,107 @@ def emit_python_code(ffi, filename) -> None:
     _write_if_changed(os.fspath(filename), python_source(ffi))
 
 
+def _is_api_mode(ffi) -> bool:
+    source = ffi._cffix_state.get(SOURCE)
+    return source is not None and source[1] is not None
+
+
+def c_source(ffi) -> str:
+    """The C text of the API-mode module set_source() named: deterministic."""
+    from . import __version__
+
+    module_name, preamble, _, _ = ffi._cffix_state[SOURCE]
+    cdefs = []
+    for entry in ffi._cffix_state.get(HISTORY, ()):
+        if entry[0] == "failed":
+            raise _core.VerificationError(
+                f"cannot generate {module_name!r}: a cdef() call on this FFI failed "
+                f"({entry[2]}). Fix that cdef() (or use a fresh FFI) and generate again.")
+        if entry[0] == "include":
+            raise _core.VerificationError(
+                f"cannot generate {module_name!r}: ffi.include() is not in API mode yet")
+        _, text, override, packed, pack = entry
+        cdefs.append((text, bool(override), bool(packed), int(pack or 0)))
+    return ffi._api_module_source(module_name, preamble, cdefs, __version__)
+
+
+def _c_path(ffi, tmpdir) -> str:
+    module_name, _, source_extension, _ = ffi._cffix_state[SOURCE]
+    return os.path.join(os.fspath(tmpdir), *module_name.split(".")) + source_extension
+
+
 def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None) -> str:
-    """FFI.compile(): write <tmpdir>/<module path>.py; return that path."""
+    """FFI.compile(): ABI mode writes <tmpdir>/<module path>.py; API mode writes the C
+    file there and builds the extension next to it. Returns the written/built path."""
+    if _is_api_mode(ffi):
+        return _compile_extension(ffi, tmpdir, verbose, target, debug)
+    return _compile_python(ffi, tmpdir, verbose)
+
+
+def _compile_extension(ffi, tmpdir, verbose, target, debug) -> str:
+    if not isinstance(tmpdir, (str, os.PathLike)):
+        raise TypeError(f"compile(): 'tmpdir' must be a str or path, not "
+                        f"{type(tmpdir).__name__}")
+    module_name = ffi._cffix_state[SOURCE][0]
+    c_path = _c_path(ffi, tmpdir)
+    os.makedirs(os.path.dirname(c_path) or ".", exist_ok=True)
+    changed = _write_if_changed(c_path, c_source(ffi))
+    if verbose:
+        print(f"generating {c_path}" + ("" if changed else " (already up-to-date)"))
+    extension = _extension(ffi, c_path)
+    built = _build_extension(extension, os.fspath(tmpdir), verbose, debug)
+    if target is not None:
+        import sysconfig
+
+        name = target.replace("*", sysconfig.get_config_var("EXT_SUFFIX").lstrip(".")) \
+            if "*" in target else target
+        wanted = os.path.join(os.path.dirname(built), name)
+        if wanted != built:
+            os.replace(built, wanted)
+            built = wanted
+    return built
+
+
+def _extension(ffi, c_path):
+    try:
+        from setuptools import Extension
+    except ImportError as e:  # Python 3.12+ venvs come without it
+        raise _core.VerificationError(
+            "compile() in API mode builds the module with setuptools, which is not "
+            "installed: pip install setuptools") from e
+    from . import get_include
+
+    module_name, _, _, kwds = ffi._cffix_state[SOURCE]
+    kwds = dict(kwds)
+    kwds["sources"] = [c_path, *kwds.get("sources", [])]
+    kwds["include_dirs"] = [get_include(), *kwds.get("include_dirs", [])]
+    return Extension(module_name, **kwds)
+
+
+def _build_extension(extension, tmpdir, verbose, debug) -> str:
+    """Builds `extension` into `tmpdir` with setuptools' build_ext (which rebuilds only
+    when a source is newer than the module). Returns the module's path."""
+    from setuptools import Distribution
+
+    dist = Distribution({"ext_modules": [extension], "script_name": "cffix-build"})
+    cmd = dist.get_command_obj("build_ext")
+    cmd.build_lib = tmpdir
+    cmd.build_temp = os.path.join(tmpdir, "build")
+    cmd.inplace = False
+    if debug is not None:
+        cmd.debug = bool(debug)
+    cmd.ensure_finalized()
+    cmd.verbose = bool(verbose)
+    try:
+        cmd.run()
+    except Exception as e:
+        raise _core.VerificationError(
+            f"building '{extension.name}' failed: {type(e).__name__}: {e}") from e
+    return cmd.get_ext_fullpath(extension.name)
+
+
+def _compile_python(ffi, tmpdir, verbose) -> str:
+    """Out-of-line ABI mode: write <tmpdir>/<module path>.py; return that path."""
     module_name = _module_name(ffi, "compile")
     # target= and debug= only concern a compiled extension module: ignored, as cffi does.
     if not isinstance(tmpdir, (str, os.PathLike)):
@@ -242,15 +350,29 @@ def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None) -> str:
 
 
 def emit_c_code(ffi, filename) -> None:
-    """FFI.emit_c_code(): only for API mode, which is not there yet."""
+    """FFI.emit_c_code(): write the API-mode module's C source to `filename`."""
     _module_name(ffi, "emit_c_code")
+    if _is_api_mode(ffi):
+        if not isinstance(filename, (str, os.PathLike)):
+            raise TypeError(f"emit_c_code(): 'filename' must be a str or path, not "
+                            f"{type(filename).__name__}")
+        _write_if_changed(os.fspath(filename), c_source(ffi))
+        return
     raise TypeError("emit_c_code() is only for C extension modules (API mode), not for "
                     "dlopen()-style pure Python modules: use emit_python_code()")
 
 
 def distutils_extension(ffi, tmpdir="build", verbose=True):
-    """FFI.distutils_extension(): only for API mode, which is not there yet."""
+    """FFI.distutils_extension(): write the C source under `tmpdir` and return the
+    setuptools Extension that builds it."""
     _module_name(ffi, "distutils_extension")
+    if _is_api_mode(ffi):
+        c_path = _c_path(ffi, tmpdir)
+        os.makedirs(os.path.dirname(c_path) or ".", exist_ok=True)
+        changed = _write_if_changed(c_path, c_source(ffi))
+        if verbose:
+            print(f"generating {c_path}" + ("" if changed else " (already up-to-date)"))
+        return _extension(ffi, c_path)
     raise TypeError("distutils_extension() is only for C extension modules (API mode), not "
                     "for dlopen()-style pure Python modules: use compile() or "
                     "emit_python_code()")

@@ -8,7 +8,7 @@ static const cffix_api* api;
 
 static cffix_ctype* type_arg(PyObject* ffi, PyObject* cdecl) {
     const char* text = PyUnicode_AsUTF8(cdecl);
-    return text ? api->typeof(ffi, text) : NULL;
+    return text ? api->type_of(ffi, text) : NULL;
 }
 
 /* roundtrip(ffi, cdecl, value): value -> C (to_c) -> Python (from_c). */
@@ -54,7 +54,7 @@ static PyObject* sum_ints(PyObject* self, PyObject* const* args, Py_ssize_t narg
     cffix_temporaries temps = {{NULL}, 0, NULL};
     (void)self;
     if (nargs != 3) return PyErr_Format(PyExc_TypeError, "sum_ints(ffi, value, n)");
-    if (!(t = api->typeof(args[0], "int *"))) return NULL;
+    if (!(t = api->type_of(args[0], "int *"))) return NULL;
     n = PyLong_AsSsize_t(args[2]);
     if (n == -1 && PyErr_Occurred()) return NULL;
     if (!cffix_fast_pointer(args[1], t, 0, api->cdata_type, api->owned_type, &p)) {

@@ -119,7 +119,7 @@ typedef struct cffix_api {
 
     /* The type `cdecl` names in `ffi` (borrowed: the ffi keeps it), or NULL with an
      * exception set. */
-    cffix_ctype* (*typeof)(PyObject* ffi, const char* cdecl);
+    cffix_ctype* (*type_of)(PyObject* ffi, const char* cdecl);
     /* The integer range of a conversion kind (empty, lo > hi, for the others). */
     cffix_int_range (*integer_range)(int conv);
     /* `value` into the C object of type `type` at `dst`: 0 with an exception set on

@@ -1,0 +1,312 @@
+// The C source of an API-mode module: see module_source.h.
+#include "gen/module_source.h"
+
+#include <algorithm>
+#include <map>
+#include <string_view>
+
+#include "data/argument.h"
+#include "util/errors.h"
+
+namespace cffix::gen {
+
+namespace {
+
+using types::Conv;
+using types::CType;
+using types::Kind;
+
+[[noreturn]] void refuse(const std::string& what) {
+    throw Error(ErrorKind::VerificationError, what);
+}
+
+// A C string literal of `text`, one source line per line of text.
+std::string c_string(std::string_view text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+        switch (c) {
+            case '\\': out += "\\\\"; break;
+            case '"': out += "\\\""; break;
+            case '\n': out += "\\n\"\n    \""; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20 || c >= 0x7f) {  // octal: never swallows a following digit
+                    char buf[5];
+                    snprintf(buf, sizeof buf, "\\%03o", c);
+                    out += buf;
+                } else {
+                    out += static_cast<char>(c);
+                }
+        }
+    }
+    return out + "\"";
+}
+
+std::string int64_literal(int64_t v) {
+    if (v == INT64_MIN) return "(-9223372036854775807LL - 1)";
+    return std::to_string(v) + "LL";
+}
+
+bool is_integer(Conv c) { return (c >= Conv::Int8 && c <= Conv::UInt64) || c == Conv::Bool; }
+bool is_signed_integer(Conv c) { return c >= Conv::Int8 && c <= Conv::Int64; }
+
+// What cannot be generated yet is refused by name, at build time.
+void check_type(const CType* t, const std::string& where) {
+    if ((t->kind == Kind::Struct || t->kind == Kind::Union) && (t->flags & types::RF_PARTIAL))
+        refuse(where + ": '" + t->cname +
+               "' has '...' members: API mode does not complete structs from the C "
+               "compiler yet; declare every member");
+    if (t->conv == Conv::None && t->kind != Kind::Void)
+        refuse(where + ": '" + t->cname + "' has an unknown size");
+}
+
+// The distinct types the wrappers convert through the C API, by cname, numbered.
+class TypeTable {
+public:
+    int index(const CType* t) {
+        auto [it, added] = index_.emplace(t->cname, static_cast<int>(names_.size()));
+        if (added) names_.push_back(t->cname);
+        return it->second;
+    }
+    const std::vector<std::string>& names() const { return names_; }
+
+private:
+    std::map<std::string, int> index_;
+    std::vector<std::string> names_;
+};
+
+void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& types) {
+    std::string x = "_cffix_a" + std::to_string(k), arg = "args[" + std::to_string(k) + "]";
+    int ti = types.index(t);
+    std::string general = "_cffix_convert(" + std::to_string(ti) + ", &" + x + ", sizeof " + x +
+                          ", " + arg + ", &temps)";
+    std::string decl = types::cname_with(t, "");
+    if (is_integer(t->conv)) {
+        data::IntRange r = data::integer_range(t->conv);
+        out += "    {\n        int64_t v;\n        static const cffix_int_range range = {" +
+               int64_literal(r.lo) + ", " + int64_literal(r.hi) + "};\n";
+        out += "        if (cffix_fast_integer(" + arg + ", range, &v))\n            " + x +
+               " = (" + decl + ")v;\n";
+        out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
+    } else if (t->conv == Conv::Float || t->conv == Conv::Double) {
+        out += "    {\n        double v;\n        if (cffix_fast_double(" + arg + ", &v))\n" +
+               "            " + x + " = (" + decl + ")v;\n";
+        out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
+    } else if (t->conv == Conv::Pointer) {
+        out += "    {\n        void* p;\n        if (cffix_fast_pointer(" + arg +
+               ", _cffix_types[" + std::to_string(ti) + "], " +
+               (data::takes_bytes(t->item) ? "1" : "0") +
+               ", _cffix->cdata_type, _cffix->owned_type, &p))\n" + "            " + x + " = (" +
+               decl + ")p;\n";
+        out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
+    } else {
+        out += "    if (!" + general + ")\n        goto fail;\n";
+    }
+}
+
+std::string convert_result(const CType* r, TypeTable& types) {
+    if (r->kind == Kind::Void) return "Py_RETURN_NONE;";
+    if (is_signed_integer(r->conv)) return "return PyLong_FromLongLong((long long)_cffix_r);";
+    if (r->conv >= Conv::UInt8 && r->conv <= Conv::UInt64)
+        return "return PyLong_FromUnsignedLongLong((unsigned long long)_cffix_r);";
+    if (r->conv == Conv::Float || r->conv == Conv::Double)
+        return "return PyFloat_FromDouble((double)_cffix_r);";
+    return "return _cffix->result_from_c(_cffix_types[" + std::to_string(types.index(r)) +
+           "], (char*)&_cffix_r);";
+}
+
+void function_wrapper(std::string& out, const std::string& name, const CType* fn,
+                      TypeTable& types) {
+    std::string where = "function '" + name + "'";
+    if (fn->ellipsis) refuse(where + ": variadic functions are not in API mode yet");
+    const CType* r = fn->item;
+    check_type(r, where + ", the result");
+    size_t n = fn->args.size();
+    out += "static PyObject* _cffix_f_" + name +
+           "(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {\n";
+    for (size_t k = 0; k < n; ++k) {
+        check_type(fn->args[k], where + ", argument " + std::to_string(k + 1));
+        out += "    " + types::cname_with(fn->args[k], " _cffix_a" + std::to_string(k)) + ";\n";
+    }
+    if (r->kind != Kind::Void) out += "    " + types::cname_with(r, " _cffix_r") + ";\n";
+    out += "    cffix_temporaries temps = {{NULL}, 0, NULL};\n    int* saved_errno;\n";
+    out += "    (void)self;\n    (void)args;\n";
+    out += "    if (nargs != " + std::to_string(n) + ")\n        return _cffix_arity(\"" + name +
+           "\", " + std::to_string(n) + ", nargs);\n";
+    for (size_t k = 0; k < n; ++k) convert_argument(out, fn->args[k], k, types);
+    std::string call = name + "(";
+    for (size_t k = 0; k < n; ++k) call += (k ? ", _cffix_a" : "_cffix_a") + std::to_string(k);
+    call += ")";
+    out += "    saved_errno = _cffix->saved_errno();\n";
+    out += "    Py_BEGIN_ALLOW_THREADS\n    errno = *saved_errno;\n";
+    out += "    " + std::string(r->kind == Kind::Void ? "" : "_cffix_r = ") + call + ";\n";
+    out += "    *saved_errno = errno;\n    Py_END_ALLOW_THREADS\n";
+    out += "    cffix_temporaries_clear(&temps);\n    " + convert_result(r, types) + "\n";
+    out += "fail:\n    cffix_temporaries_clear(&temps);\n    return NULL;\n}\n\n";
+}
+
+// Partial structs and unions (`...;`) and `typedef ... t;` need the C compiler's facts,
+// which API mode does not gather yet: refused by name.
+void check_declarations(types::Scope& scope) {
+    std::vector<std::string> typedefs, structs, unions;
+    scope.list_types(typedefs, structs, unions);
+    auto check = [&](const std::string& text) {
+        try {
+            const CType* t = scope.parse_type(text).get();
+            if (t->flags & types::RF_PARTIAL && (t->kind == Kind::Struct || t->kind == Kind::Union))
+                check_type(t, "'" + text + "'");
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::VerificationError) throw;
+            refuse("'" + text + "': " + e.what() +
+                   ": API mode does not complete types with '...' from the C compiler yet");
+        }
+    };
+    for (const std::string& name : structs) check("struct " + name);
+    for (const std::string& name : unions) check("union " + name);
+    for (const std::string& name : typedefs) check(name);
+}
+
+constexpr const char* kHelpers = R"C(static const cffix_api* _cffix;
+
+static PyObject* _cffix_arity(const char* name, Py_ssize_t expected, Py_ssize_t got) {
+    return PyErr_Format(PyExc_TypeError, "%s() takes exactly %zd argument%s (%zd given)", name,
+                        expected, expected == 1 ? "" : "s", got);
+}
+
+/* A value the fast companions did not take: the core's argument_to_c into a zeroed,
+ * aligned slot of at least 8 bytes, then copied into the typed local. */
+static int _cffix_convert(int type, void* dst, size_t size, PyObject* value,
+                          cffix_temporaries* temps) {
+    union {
+        long double ld;
+        void* p;
+        long long ll;
+        char bytes[64];
+    } local;
+    char* slot = local.bytes;
+    size_t need = size < 8 ? 8 : size;
+    int ok;
+    if (need > sizeof local) {
+        slot = (char*)PyMem_Calloc(1, need);
+        if (!slot) return PyErr_NoMemory(), 0;
+    } else {
+        memset(&local, 0, sizeof local);
+    }
+    ok = _cffix->argument_to_c(_cffix_types[type], slot, value, temps);
+    if (ok) memcpy(dst, slot, size);
+    if (slot != local.bytes) PyMem_Free(slot);
+    return ok;
+}
+
+static int _cffix_constant(PyObject* lib, const char* name, int negative, long long s,
+                           unsigned long long u) {
+    PyObject* v = negative ? PyLong_FromLongLong(s) : PyLong_FromUnsignedLongLong(u);
+    int rc;
+    if (!v) return -1;
+    rc = PyModule_AddObjectRef(lib, name, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+)C";
+
+}  // namespace
+
+std::string module_source(types::Scope& scope, const std::string& module_name,
+                          const std::string& preamble, const std::vector<CdefCall>& cdefs,
+                          const std::string& cffix_version) {
+    std::string base = module_name.substr(module_name.rfind('.') + 1);
+    std::vector<std::string> names;
+    for (const auto& [name, decl] : scope.functions()) {
+        if (decl.extern_python != parse::ExternPython::No)
+            refuse("function '" + name + "': extern \"Python\" is not in API mode yet");
+        names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    if (!scope.variables().empty()) {
+        std::vector<std::string> vars;
+        for (const auto& entry : scope.variables()) vars.push_back(entry.first);
+        std::sort(vars.begin(), vars.end());
+        refuse("global variable '" + vars.front() + "': globals are not in API mode yet");
+    }
+
+    check_declarations(scope);
+    TypeTable types;
+    std::string wrappers;
+    for (const std::string& name : names)
+        function_wrapper(wrappers, name, scope.functions().find(name)->second.type.get(), types);
+
+    std::vector<std::string> constants;
+    for (const auto& entry : scope.constants()) constants.push_back(entry.first);
+    std::sort(constants.begin(), constants.end());
+
+    std::string out;
+    out += "/* " + module_name + ": generated by cffix " + cffix_version +
+           " (API mode). Do not edit: change the build script and run it again. */\n";
+    out += "#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n\n";
+    out +=
+        "/* ---------------------------------------------- the source given to set_source() */\n";
+    out += preamble + "\n\n";
+    out += "/* ---------------------------------------------- cffix */\n";
+    out += "#include <errno.h>\n#include <string.h>\n\n#include \"cffix_api.h\"\n\n";
+    out +=
+        "#if defined(__GNUC__)\n"
+        "#pragma GCC diagnostic error \"-Wincompatible-pointer-types\"\n"
+        "#pragma GCC diagnostic error \"-Wimplicit-function-declaration\"\n#endif\n\n";
+    out += "static cffix_ctype* _cffix_types[" +
+           std::to_string(std::max<size_t>(1, types.names().size())) + "];\n";
+    out += "static const char* const _cffix_type_names[] = {";
+    for (const std::string& t : types.names()) out += c_string(t) + ", ";
+    out += "NULL};\n\n";
+    out += kHelpers;
+    // A cdef value that differs from the header's is a compile error naming it.
+    for (const std::string& name : constants) {
+        const types::ConstantDecl& c = scope.constants().find(name)->second;
+        if (c.dots) continue;
+        auto v = static_cast<long long>(c.value);
+        out += "typedef char _cffix_cdef_value_of_" + name + "_differs_from_the_source[((" + name +
+               ") == (" + int64_literal(v) + ")) ? 1 : -1];\n";
+    }
+    out += "\n" + wrappers;
+    out += "static PyMethodDef _cffix_methods[] = {\n";
+    for (const std::string& name : names)
+        out += "    {\"" + name + "\", (PyCFunction)(void (*)(void))_cffix_f_" + name +
+               ", METH_FASTCALL, NULL},\n";
+    out += "    {NULL, NULL, 0, NULL},\n};\n\n";
+    out += "static struct PyModuleDef _cffix_module = {PyModuleDef_HEAD_INIT, " +
+           c_string(module_name) + ", NULL, -1, NULL, NULL, NULL, NULL, NULL};\n\n";
+    out += "PyMODINIT_FUNC PyInit_" + base + "(void) {\n";
+    out += "    PyObject *module = NULL, *cffix = NULL, *ffi = NULL, *lib = NULL, *r;\n";
+    out += "    int i;\n    (void)_cffix_convert;\n    (void)_cffix_constant;\n";
+    out += "    _cffix = cffix_import_api(" + c_string(module_name) + ", CFFIX_API_VERSION, " +
+           c_string(cffix_version) + ");\n";
+    out += "    if (!_cffix) return NULL;\n";
+    out += "    if (!(cffix = PyImport_ImportModule(\"cffix\"))) goto fail;\n";
+    out += "    if (!(ffi = PyObject_CallMethod(cffix, \"FFI\", NULL))) goto fail;\n";
+    for (const CdefCall& c : cdefs) {
+        out += "    r = PyObject_CallMethod(ffi, \"cdef\", \"(s" +
+               std::string(c.pack ? "OOi" : "OO") + ")\", " + c_string(c.text) + ", " +
+               (c.override ? "Py_True" : "Py_False") + ", " + (c.packed ? "Py_True" : "Py_False") +
+               (c.pack ? ", " + std::to_string(c.pack) : "") + ");\n";
+        out += "    if (!r) goto fail;\n    Py_DECREF(r);\n";
+    }
+    out += "    for (i = 0; _cffix_type_names[i]; ++i)\n";
+    out +=
+        "        if (!(_cffix_types[i] = _cffix->type_of(ffi, _cffix_type_names[i]))) goto fail;\n";
+    out += "    if (!(lib = PyModule_New(" + c_string(module_name + ".lib") + "))) goto fail;\n";
+    out += "    if (PyModule_AddFunctions(lib, _cffix_methods) < 0) goto fail;\n";
+    for (const std::string& name : constants)
+        out += "    if (_cffix_constant(lib, \"" + name + "\", (" + name + ") < 0, (long long)(" +
+               name + "), (unsigned long long)(" + name + ")) < 0)\n        goto fail;\n";
+    out += "    if (!(module = PyModule_Create(&_cffix_module))) goto fail;\n";
+    out +=
+        "    if (PyModule_AddObjectRef(module, \"ffi\", ffi) < 0 ||\n"
+        "        PyModule_AddObjectRef(module, \"lib\", lib) < 0)\n        goto fail;\n";
+    out += "    Py_DECREF(cffix);\n    Py_DECREF(ffi);\n    Py_DECREF(lib);\n    return module;\n";
+    out +=
+        "fail:\n    Py_XDECREF(module);\n    Py_XDECREF(cffix);\n    Py_XDECREF(ffi);\n"
+        "    Py_XDECREF(lib);\n    return NULL;\n}\n";
+    return out;
+}
+
+}  // namespace cffix::gen

@@ -1,0 +1,37 @@
+// API mode: the C source of one generated extension module.
+//
+// The module holds the C source given to set_source() verbatim (so macros and static
+// inline functions are called by the C compiler, and a declaration that disagrees with
+// the real header is a compiler error), then one METH_FASTCALL wrapper per function of
+// the cdef, the integer constants as the compiler evaluates them (a cdef value that
+// differs is a compile-time error naming it), and a module init that imports the core's
+// C API (cffix_api.h), rebuilds `ffi` from the cdef text and makes `lib`.
+//
+// Conversions go through the C API only: the header's inline fast companions for exact
+// ints, floats and pointers, the core's argument_to_c / result_from_c for everything
+// else. Deterministic: the same declarations give the same bytes.
+//
+// Layer convention (gen/): C++ exceptions of types/ (cffix::Error) for what cannot be
+// generated, translated once by the FFI method that calls it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "types/scope.h"
+
+namespace cffix::gen {
+
+// One ffi.cdef() call of the builder, to replay at import.
+struct CdefCall {
+    std::string text;
+    bool override = false;
+    bool packed = false;
+    int pack = 0;
+};
+
+std::string module_source(types::Scope& scope, const std::string& module_name,
+                          const std::string& preamble, const std::vector<CdefCall>& cdefs,
+                          const std::string& cffix_version);
+
+}  // namespace cffix::gen

@@ -1,0 +1,250 @@
+"""API mode: set_source() with C source, compile() into a real extension module, and the
+module's ffi and lib (functions, macros, static inline functions, constants).
+
+Each module is built with setuptools and the system compiler into a temporary folder and
+imported from there. Conversions are the core's: the same bad value gives the same
+error through an API-mode function as through the ABI-mode call of the same function.
+"""
+
+import importlib.util
+import os
+
+import pytest
+
+import cffix
+from cffix import FFI
+
+pytestmark = pytest.mark.usefixtures("cc")  # every test needs a C compiler
+
+
+def build(tmp_path, name, cdef, source, **kwds):
+    ffi = FFI()
+    ffi.cdef(cdef)
+    ffi.set_source(name, source, **kwds)
+    path = ffi.compile(tmpdir=str(tmp_path))
+    return load(name, path), ffi
+
+
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MATH_CDEF = """
+double hypot(double, double);
+double frexp(double, int *);
+float sqrtf(float);
+size_t strlen(const char *);
+int abs(int);
+"""
+MATH_SOURCE = "#include <math.h>\n#include <string.h>\n#include <stdlib.h>\n"
+
+
+@pytest.fixture(scope="module")
+def mathmod(tmp_path_factory):
+    module, _ = build(tmp_path_factory.mktemp("api"), "_api_math", MATH_CDEF, MATH_SOURCE,
+                      libraries=["m"])
+    return module
+
+
+def test_libm_and_libc_functions(mathmod):
+    lib, ffi = mathmod.lib, mathmod.ffi
+    assert lib.hypot(3, 4) == 5.0
+    assert lib.sqrtf(2.25) == 1.5
+    assert lib.strlen(b"hello") == 5
+    assert lib.abs(-7) == 7
+    exponent = ffi.new("int *")
+    assert lib.frexp(8.0, exponent) == 0.5 and exponent[0] == 4
+    assert isinstance(ffi, cffix.FFI)
+    assert ffi.typeof("int *") is ffi.typeof("int*")
+
+
+def test_same_errors_as_abi_mode(mathmod):
+    """One converter set: API-mode wrappers and ABI-mode calls agree on every value."""
+    abi = FFI()
+    abi.cdef(MATH_CDEF)
+    libc = abi.dlopen(None)
+    libm = abi.dlopen("libm.so.6")
+    cases = [("abs", libc, [5, -5, 2**31, -2**31 - 1, 1.5, "1", None, True, abi.cast("int", 3)]),
+             ("hypot", libm, [1, 1.5, "x", None, 2**80, abi.cast("double", 2.0)]),
+             ("strlen", libc, [b"abc", "abc", 3, [1, 2]])]  # (NULL would crash in C)
+    for name, abilib, values in cases:
+        nargs = {"abs": 1, "hypot": 2, "strlen": 1}[name]
+        for v in values:
+            args = (v,) * nargs
+            outcomes = []
+            for fn in (getattr(mathmod.lib, name), getattr(abilib, name)):
+                try:
+                    outcomes.append(("ok", fn(*args)))
+                except Exception as e:  # noqa: BLE001 - compared below
+                    outcomes.append(("error", type(e), str(e)))
+            assert outcomes[0] == outcomes[1], (name, v, outcomes)
+
+
+def test_macros_static_inline_structs_and_constants(tmp_path):
+    module, _ = build(tmp_path, "_api_macros", """
+        int twice(int);
+        struct pair { int a; double b; };
+        struct pair mkpair(int a, double b);
+        double pair_sum(struct pair);
+        int sum(int *p, int n);
+        #define ANSWER 42
+        #define BIG 0xffffffffffffffff
+        #define NEG -5
+        enum color { RED, GREEN = 10, BLUE };
+        int color_value(enum color);
+        char first(const char *);
+        _Bool is_odd(int);
+    """, r"""
+        #define twice(x) ((x) * 2)
+        #define ANSWER 42
+        #define BIG 0xffffffffffffffffULL
+        #define NEG (-5)
+        struct pair { int a; double b; };
+        enum color { RED, GREEN = 10, BLUE };
+        static struct pair mkpair(int a, double b) { struct pair p = {a, b}; return p; }
+        static double pair_sum(struct pair p) { return p.a + p.b; }
+        static inline int sum(int *p, int n) { int s = 0; while (n--) s += *p++; return s; }
+        static int color_value(enum color c) { return (int)c; }
+        static char first(const char *s) { return s[0]; }
+        static _Bool is_odd(int x) { return x & 1; }
+    """)
+    lib, ffi = module.lib, module.ffi
+    assert lib.twice(21) == 42
+    p = lib.mkpair(3, 0.5)
+    assert repr(p) == f"<cdata 'struct pair' owning {ffi.sizeof('struct pair')} bytes>"
+    assert (p.a, p.b) == (3, 0.5)
+    assert lib.pair_sum(p) == 3.5
+    assert lib.pair_sum({"a": 1, "b": 0.25}) == 1.25
+    assert lib.sum([1, 2, 3], 3) == 6  # a list through a temporary array
+    assert lib.sum(ffi.new("int[]", [4, 5]), 2) == 9
+    assert (lib.ANSWER, lib.BIG, lib.NEG) == (42, 2**64 - 1, -5)
+    assert (lib.RED, lib.GREEN, lib.BLUE) == (0, 10, 11)
+    assert lib.color_value(lib.BLUE) == 11
+    assert lib.first(b"xyz") == b"x"
+    assert lib.is_odd(3) is True
+    with pytest.raises(TypeError, match=r"twice\(\) takes exactly 1 argument \(0 given\)"):
+        lib.twice()
+    with pytest.raises(TypeError, match="an integer is required for 'int'"):
+        lib.twice("x")
+    with pytest.raises(OverflowError):
+        lib.twice(2**31)
+
+
+def test_errno_is_ffi_errno(tmp_path):
+    module, _ = build(tmp_path, "_api_errno", "int set_errno(int);",
+                      "#include <errno.h>\nstatic int set_errno(int e) { errno = e; return -1; }")
+    module.ffi.errno = 0
+    assert module.lib.set_errno(33) == -1
+    assert module.ffi.errno == 33
+
+
+def test_constant_that_differs_from_the_source_fails_the_build(tmp_path):
+    ffi = FFI()
+    ffi.cdef("#define ANSWER 41")
+    ffi.set_source("_api_bad_const", "#define ANSWER 42")
+    with pytest.raises(cffix.VerificationError, match="building '_api_bad_const' failed"):
+        ffi.compile(tmpdir=str(tmp_path))
+    c_text = (tmp_path / "_api_bad_const.c").read_text()
+    assert "_cffix_cdef_value_of_ANSWER_differs_from_the_source" in c_text
+
+
+def test_signature_that_differs_from_the_source_fails_the_build(tmp_path):
+    ffi = FFI()
+    ffi.cdef("int f(int *);")
+    ffi.set_source("_api_bad_sig", "static int f(double *p) { return (int)*p; }")
+    with pytest.raises(cffix.VerificationError, match="building '_api_bad_sig' failed"):
+        ffi.compile(tmpdir=str(tmp_path))
+
+
+def test_missing_name_fails_the_build(tmp_path):
+    ffi = FFI()
+    ffi.cdef("int not_in_the_source(int);")
+    ffi.set_source("_api_missing", "")
+    with pytest.raises(cffix.VerificationError):
+        ffi.compile(tmpdir=str(tmp_path))
+
+
+@pytest.mark.parametrize("cdef,what", [
+    ("int counter;", "global variable 'counter'"),
+    ('extern "Python" int cb(int);', "extern \"Python\""),
+    ("int printf(const char *, ...);", "variadic"),
+    ("struct s { int a; ...; }; int f(struct s *);", "'...'"),
+])
+def test_what_api_mode_does_not_do_yet_is_refused_by_name(tmp_path, cdef, what):
+    ffi = FFI()
+    ffi.cdef(cdef)
+    ffi.set_source("_api_refused", "")
+    with pytest.raises(cffix.VerificationError, match="not in API mode yet|API mode does not"
+                       ) as info:
+        ffi.compile(tmpdir=str(tmp_path))
+    assert what in str(info.value)
+    assert not (tmp_path / "_api_refused.c").exists()
+
+
+def test_emit_c_code_is_deterministic_and_compile_does_not_rebuild(tmp_path):
+    def builder():
+        ffi = FFI()
+        ffi.cdef("int twice(int); int half(int);\n#define K 3\n")
+        ffi.set_source("_api_same", "#define twice(x) ((x)*2)\n#define half(x) ((x)/2)\n"
+                                    "#define K 3")
+        return ffi
+
+    builder().emit_c_code(str(tmp_path / "a.c"))
+    builder().emit_c_code(str(tmp_path / "b.c"))
+    assert (tmp_path / "a.c").read_bytes() == (tmp_path / "b.c").read_bytes()
+    path = builder().compile(tmpdir=str(tmp_path))
+    mtime = os.stat(path).st_mtime_ns
+    c_mtime = os.stat(tmp_path / "_api_same.c").st_mtime_ns
+    assert builder().compile(tmpdir=str(tmp_path)) == path
+    assert os.stat(path).st_mtime_ns == mtime  # not rebuilt
+    assert os.stat(tmp_path / "_api_same.c").st_mtime_ns == c_mtime  # not rewritten
+    assert load("_api_same", path).lib.half(8) == 4
+
+
+def test_package_module_and_target(tmp_path):
+    ffi = FFI()
+    ffi.cdef("int twice(int);")
+    ffi.set_source("pkg._api_pkg", "#define twice(x) ((x)*2)")
+    path = ffi.compile(tmpdir=str(tmp_path), target="_api_pkg.*")
+    assert os.path.dirname(path) == str(tmp_path / "pkg")
+    assert os.path.basename(path).startswith("_api_pkg.")
+    assert (tmp_path / "pkg" / "_api_pkg.c").exists()
+    assert load("pkg._api_pkg", path).lib.twice(4) == 8
+
+
+def test_distutils_extension(tmp_path):
+    ffi = FFI()
+    ffi.cdef("int twice(int);")
+    ffi.set_source("_api_ext", "#define twice(x) ((x)*2)", libraries=["m"])
+    ext = ffi.distutils_extension(tmpdir=str(tmp_path), verbose=False)
+    assert ext.name == "_api_ext"
+    assert ext.sources[0] == os.path.join(str(tmp_path), "_api_ext.c")
+    assert cffix.get_include() in ext.include_dirs
+    assert ext.libraries == ["m"]
+
+
+def test_set_source_bad_keywords():
+    ffi = FFI()
+    with pytest.raises(TypeError, match="unexpected keyword argument.*'librarys'"):
+        ffi.set_source("_api_kw", "", librarys=["m"])
+    ffi.set_source("_api_kw", "", libraries=["m"])  # the failed call recorded nothing
+
+
+def test_include_is_refused_by_name(tmp_path):
+    base = FFI()
+    base.cdef("typedef int myint;")
+    ffi = FFI()
+    ffi.include(base)
+    ffi.cdef("myint twice(myint);")
+    ffi.set_source("_api_incl", "typedef int myint;\n#define twice(x) ((x)*2)")
+    with pytest.raises(cffix.VerificationError, match="include"):
+        ffi.compile(tmpdir=str(tmp_path))
+
+
+def test_modules_are_independent_of_each_other(tmp_path, mathmod):
+    module, _ = build(tmp_path, "_api_other", "int abs(int);", "#include <stdlib.h>")
+    assert module.ffi is not mathmod.ffi
+    assert module.lib.abs(-1) == mathmod.lib.abs(-1) == 1
