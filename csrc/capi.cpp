@@ -9,6 +9,7 @@
 #include "cffix_api.h"
 #include "data/argument.h"
 #include "ffi/object.h"
+#include "lib/library.h"
 #include "util/errors.h"
 
 // The package version (cffix/__init__.py, the one place it is written), which
@@ -79,6 +80,26 @@ PyObject* api_result_from_c(cffix_ctype* t, char* src) { return data::value_from
 
 int* api_saved_errno() { return &call::saved_errno(); }
 
+static_assert(sizeof(cffix_global) == sizeof(lib::KnownSymbol) &&
+              offsetof(cffix_global, address) == offsetof(lib::KnownSymbol, address));
+
+PyObject* api_make_lib(PyObject* ffi, const char* name, PyObject* functions, PyObject* constants,
+                       const cffix_global* globals, Py_ssize_t nglobals) {
+    if (!PyObject_TypeCheck(ffi, &FFI_Type)) {
+        PyErr_Format(PyExc_TypeError, "expected an FFI object, got %s", Py_TYPE(ffi)->tp_name);
+        return nullptr;
+    }
+    types::Scope* scope = reinterpret_cast<FFIObject*>(ffi)->scope;
+    if (!scope) {
+        PyErr_SetString(error_classes.ffi_error, "FFI object is not initialized");
+        return nullptr;
+    }
+    PyRef text(PyUnicode_FromString(name));
+    if (!text) return nullptr;
+    return lib::module_library(ffi, scope, text.get(), functions, constants,
+                               reinterpret_cast<const lib::KnownSymbol*>(globals), nglobals);
+}
+
 }  // namespace
 
 bool add_c_api(PyObject* module) {
@@ -94,6 +115,7 @@ bool add_c_api(PyObject* module) {
     table.argument_to_c = api_argument_to_c;
     table.result_from_c = api_result_from_c;
     table.saved_errno = api_saved_errno;
+    table.make_lib = api_make_lib;
     PyRef capsule(PyCapsule_New(&table, CFFIX_API_CAPSULE, nullptr));
     return capsule && PyModule_AddObjectRef(module, "_C_API", capsule.get()) == 0;
 }

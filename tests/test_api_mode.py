@@ -168,7 +168,6 @@ def test_missing_name_fails_the_build(tmp_path):
 
 
 @pytest.mark.parametrize("cdef,what", [
-    ("int counter;", "global variable 'counter'"),
     ('extern "Python" int cb(int);', "extern \"Python\""),
     ("int printf(const char *, ...);", "variadic"),
     ("struct s { int a; ...; }; int f(struct s *);", "'...'"),
@@ -248,3 +247,54 @@ def test_modules_are_independent_of_each_other(tmp_path, mathmod):
     module, _ = build(tmp_path, "_api_other", "int abs(int);", "#include <stdlib.h>")
     assert module.ffi is not mathmod.ffi
     assert module.lib.abs(-1) == mathmod.lib.abs(-1) == 1
+
+
+def test_global_variables_read_and_written_through_the_core(tmp_path):
+    module, _ = build(tmp_path, "_api_globals", """
+        int counter;
+        double ratio;
+        int table[3];
+        struct point { int x, y; };
+        struct point origin;
+        const char *name;
+        const int fixed;
+        int get_counter(void);
+    """, r"""
+        int counter = 5;
+        double ratio = 0.25;
+        int table[3] = {1, 2, 3};
+        struct point { int x, y; };
+        struct point origin = {7, 8};
+        const char *name = "cffix";
+        const int fixed = 99;
+        static int get_counter(void) { return counter; }
+    """)
+    lib, ffi = module.lib, module.ffi
+    assert repr(lib) == "<cffix.Lib object for '_api_globals'>"
+    assert (lib.counter, lib.ratio, list(lib.table)) == (5, 0.25, [1, 2, 3])
+    lib.counter = 41
+    assert lib.get_counter() == 41  # C sees the write
+    lib.table[1] = 20
+    assert list(lib.table) == [1, 20, 3]
+    assert (lib.origin.x, lib.origin.y) == (7, 8)
+    lib.origin.y = 9
+    assert lib.origin.y == 9
+    assert ffi.string(lib.name) == b"cffix"
+    assert lib.fixed == 99
+    with pytest.raises(AttributeError, match="const"):
+        lib.fixed = 1
+    p = ffi.addressof(lib, "counter")
+    assert ffi.typeof(p) is ffi.typeof("int *") and p[0] == 41
+    with pytest.raises(TypeError):
+        lib.counter = "x"
+    with pytest.raises(AttributeError):
+        lib.no_such_thing
+    assert {"counter", "table", "get_counter"} <= set(dir(lib))
+
+
+def test_global_of_another_type_fails_the_build(tmp_path):
+    ffi = FFI()
+    ffi.cdef("long counter;")
+    ffi.set_source("_api_bad_global", "int counter = 1;")
+    with pytest.raises(cffix.VerificationError, match="building '_api_bad_global' failed"):
+        ffi.compile(tmpdir=str(tmp_path))

@@ -142,7 +142,8 @@ void function_wrapper(std::string& out, const std::string& name, const CType* fn
     out += "    " + std::string(r->kind == Kind::Void ? "" : "_cffix_r = ") + call + ";\n";
     out += "    *saved_errno = errno;\n    Py_END_ALLOW_THREADS\n";
     out += "    cffix_temporaries_clear(&temps);\n    " + convert_result(r, types) + "\n";
-    out += "fail:\n    cffix_temporaries_clear(&temps);\n    return NULL;\n}\n\n";
+    if (n > 0) out += "fail:\n    cffix_temporaries_clear(&temps);\n    return NULL;\n";
+    out += "}\n\n";
 }
 
 // Partial structs and unions (`...;`) and `typedef ... t;` need the C compiler's facts,
@@ -198,12 +199,12 @@ static int _cffix_convert(int type, void* dst, size_t size, PyObject* value,
     return ok;
 }
 
-static int _cffix_constant(PyObject* lib, const char* name, int negative, long long s,
+static int _cffix_constant(PyObject* constants, const char* name, int negative, long long s,
                            unsigned long long u) {
     PyObject* v = negative ? PyLong_FromLongLong(s) : PyLong_FromUnsignedLongLong(u);
     int rc;
     if (!v) return -1;
-    rc = PyModule_AddObjectRef(lib, name, v);
+    rc = PyDict_SetItemString(constants, name, v);
     Py_DECREF(v);
     return rc;
 }
@@ -223,12 +224,9 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         names.push_back(name);
     }
     std::sort(names.begin(), names.end());
-    if (!scope.variables().empty()) {
-        std::vector<std::string> vars;
-        for (const auto& entry : scope.variables()) vars.push_back(entry.first);
-        std::sort(vars.begin(), vars.end());
-        refuse("global variable '" + vars.front() + "': globals are not in API mode yet");
-    }
+    std::vector<std::string> variables;
+    for (const auto& entry : scope.variables()) variables.push_back(entry.first);
+    std::sort(variables.begin(), variables.end());
 
     check_declarations(scope);
     TypeTable types;
@@ -267,7 +265,29 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         out += "typedef char _cffix_cdef_value_of_" + name + "_differs_from_the_source[((" + name +
                ") == (" + int64_literal(v) + ")) ? 1 : -1];\n";
     }
-    out += "\n" + wrappers;
+    // Globals: their addresses for lib, and a check that each has the cdef's type (a
+    // pointer of the cdef's type must take its address: an error otherwise).
+    out += "\nstatic void _cffix_check_globals(void) {\n";
+    for (size_t i = 0; i < variables.size(); ++i) {
+        const types::VariableDecl& v = scope.variables().find(variables[i])->second;
+        check_type(v.type.get(), "global variable '" + variables[i] + "'");
+        std::string p = "_cffix_g" + std::to_string(i);
+        if (v.type->kind == Kind::Pointer) {  // cdef types drop a pointee's const: size only
+            out += "    (void)sizeof(char[(sizeof(" + variables[i] + ") == sizeof(" +
+                   types::cname_with(v.type.get(), "") + ")) ? 1 : -1]);\n";
+            continue;
+        }
+        std::string declarator = (v.is_const ? " const(*" : "(*") + p + ")";
+        out += "    " + types::cname_with(v.type.get(), declarator) + " = &" + variables[i] +
+               ";\n    (void)" + p + ";\n";
+    }
+    out += "}\n\nstatic const cffix_global _cffix_globals[] = {\n";
+    for (const std::string& name : variables) {
+        const types::VariableDecl& v = scope.variables().find(name)->second;
+        out += "    {" + c_string(v.asm_name.empty() ? name : v.asm_name) + ", (void*)&" + name +
+               "},\n";
+    }
+    out += "    {NULL, NULL},\n};\n\n" + wrappers;
     out += "static PyMethodDef _cffix_methods[] = {\n";
     for (const std::string& name : names)
         out += "    {\"" + name + "\", (PyCFunction)(void (*)(void))_cffix_f_" + name +
@@ -277,7 +297,10 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
            c_string(module_name) + ", NULL, -1, NULL, NULL, NULL, NULL, NULL};\n\n";
     out += "PyMODINIT_FUNC PyInit_" + base + "(void) {\n";
     out += "    PyObject *module = NULL, *cffix = NULL, *ffi = NULL, *lib = NULL, *r;\n";
-    out += "    int i;\n    (void)_cffix_convert;\n    (void)_cffix_constant;\n";
+    out += "    PyObject *functions = NULL, *constants = NULL;\n";
+    out +=
+        "    int i;\n    (void)_cffix_convert;\n    (void)_cffix_constant;\n"
+        "    (void)_cffix_check_globals;\n";
     out += "    _cffix = cffix_import_api(" + c_string(module_name) + ", CFFIX_API_VERSION, " +
            c_string(cffix_version) + ");\n";
     out += "    if (!_cffix) return NULL;\n";
@@ -293,19 +316,31 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += "    for (i = 0; _cffix_type_names[i]; ++i)\n";
     out +=
         "        if (!(_cffix_types[i] = _cffix->type_of(ffi, _cffix_type_names[i]))) goto fail;\n";
-    out += "    if (!(lib = PyModule_New(" + c_string(module_name + ".lib") + "))) goto fail;\n";
-    out += "    if (PyModule_AddFunctions(lib, _cffix_methods) < 0) goto fail;\n";
+    out += "    if (!(functions = PyDict_New()) || !(constants = PyDict_New())) goto fail;\n";
+    out +=
+        "    for (i = 0; _cffix_methods[i].ml_name; ++i) {\n"
+        "        PyObject* f = PyCFunction_NewEx(&_cffix_methods[i], NULL, NULL);\n"
+        "        int rc = f ? PyDict_SetItemString(functions, _cffix_methods[i].ml_name, f) "
+        ": -1;\n"
+        "        Py_XDECREF(f);\n        if (rc < 0) goto fail;\n    }\n";
     for (const std::string& name : constants)
-        out += "    if (_cffix_constant(lib, \"" + name + "\", (" + name + ") < 0, (long long)(" +
-               name + "), (unsigned long long)(" + name + ")) < 0)\n        goto fail;\n";
+        out += "    if (_cffix_constant(constants, \"" + name + "\", (" + name +
+               ") < 0, (long long)(" + name + "), (unsigned long long)(" + name +
+               ")) < 0)\n        goto fail;\n";
+    out += "    lib = _cffix->make_lib(ffi, " + c_string(module_name) +
+           ", functions, constants, _cffix_globals, " + std::to_string(variables.size()) + ");\n";
+    out += "    if (!lib) goto fail;\n";
     out += "    if (!(module = PyModule_Create(&_cffix_module))) goto fail;\n";
     out +=
         "    if (PyModule_AddObjectRef(module, \"ffi\", ffi) < 0 ||\n"
         "        PyModule_AddObjectRef(module, \"lib\", lib) < 0)\n        goto fail;\n";
-    out += "    Py_DECREF(cffix);\n    Py_DECREF(ffi);\n    Py_DECREF(lib);\n    return module;\n";
+    out +=
+        "    Py_DECREF(cffix);\n    Py_DECREF(ffi);\n    Py_DECREF(lib);\n"
+        "    Py_DECREF(functions);\n    Py_DECREF(constants);\n    return module;\n";
     out +=
         "fail:\n    Py_XDECREF(module);\n    Py_XDECREF(cffix);\n    Py_XDECREF(ffi);\n"
-        "    Py_XDECREF(lib);\n    return NULL;\n}\n";
+        "    Py_XDECREF(lib);\n    Py_XDECREF(functions);\n    Py_XDECREF(constants);\n"
+        "    return NULL;\n}\n";
     return out;
 }
 

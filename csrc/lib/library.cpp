@@ -412,6 +412,30 @@ PyObject* wrap_handle(PyObject* ffi, types::Scope* scope, CData* handle, bool re
     return new_library(ffi, scope, handle->data, false, display.get(), release_gil);
 }
 
+PyObject* module_library(PyObject* ffi, types::Scope* scope, PyObject* name, PyObject* functions,
+                         PyObject* constants, const KnownSymbol* symbols, Py_ssize_t nsymbols) {
+    if (!PyDict_Check(functions) || !PyDict_Check(constants)) {
+        PyErr_SetString(PyExc_TypeError, "module_library(): functions and constants are dicts");
+        return nullptr;
+    }
+    std::string error;
+    void* handle = load(nullptr, RTLD_NOW, error);
+    if (!handle)
+        return PyErr_Format(PyExc_OSError, "cannot load the main program: %s", error.c_str());
+    PyRef self(new_library(ffi, scope, handle, false, name, true));
+    if (!self) return nullptr;
+    Library* lib = as_library(self.get());
+    if (PyDict_Update(lib->dict, functions) < 0 || PyDict_Update(lib->dict, constants) < 0)
+        return nullptr;
+    try {
+        for (Py_ssize_t i = 0; i < nsymbols; ++i)
+            lib->variables->emplace(symbols[i].name, symbols[i].address);
+    } catch (...) {
+        return cffix::translate_exception();
+    }
+    return self.release();
+}
+
 bool close_library(PyObject* obj) {
     Library* lib = as_library(obj);
     if (!lib->handle) return true;

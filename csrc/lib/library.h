@@ -43,6 +43,18 @@ PyObject* open_library(PyObject* ffi, types::Scope* scope, PyObject* name, int f
 // wrapped, never dlclose'd by cffix. NULL -> RuntimeError; another type -> TypeError.
 PyObject* wrap_handle(PyObject* ffi, types::Scope* scope, data::CData* handle, bool release_gil);
 
+// The `lib` of an API-mode module: the same Library, with what the module's compiled code
+// knows put in place of dlsym: `functions` and `constants` (dicts: name -> the module's
+// function objects, and the values the compiler computed) fill its cache, and `symbols`
+// give the addresses of its global variables. The main program's handle stands for the
+// library (never closed by cffix). A new reference, or null with an exception set.
+struct KnownSymbol {
+    const char* name;
+    void* address;
+};
+PyObject* module_library(PyObject* ffi, types::Scope* scope, PyObject* name, PyObject* functions,
+                         PyObject* constants, const KnownSymbol* symbols, Py_ssize_t nsymbols);
+
 // ffi.dlclose(lib): idempotent. dlclose() failing -> OSError.
 bool close_library(PyObject* lib);
 
