@@ -5,8 +5,8 @@ For each engine and function, runs a child interpreter under callgrind twice (a 
 and a long loop of calls to the bound function, with constant arguments) and prints
 (long - short) / (difference in calls): the instructions of one call, the loop's own
 included (the same for every engine). Engines: cffix (GIL released, and kept), the
-hand-written floor (both GIL policies), cffi's API mode (built as bench_calls.py builds
-it) and cffi's ABI mode.
+hand-written floor (both GIL policies), cffix's API mode, cffi's API mode (both built as
+bench_calls.py builds them) and cffi's ABI mode.
 
     python3 bench/callgrind_calls.py [--calls N] [--functions add,noop,...]
 """
@@ -36,7 +36,7 @@ import bench_calls as bc
 wd = pathlib.Path({workdir!r})
 engine, fname, n = {engine!r}, {fname!r}, {n}
 data = b"x" * 64
-if engine.startswith("cffix"):
+if engine in ("cffix", "cffix keep"):
     import cffix
     ffi = cffix.FFI(); ffi.cdef(bc.CDEF)
     lib = ffi.dlopen(str(wd / "libcalls.so"), release_gil=(engine == "cffix"))
@@ -49,6 +49,9 @@ elif engine == "cffi ABI":
     ffi = cffi.FFI(); ffi.cdef(bc.CDEF)
     lib = ffi.dlopen(str(wd / "libcalls.so"))
     f = getattr(lib, fname); s = ffi.new("struct dd *", [1.5, 2.5])[0]
+elif engine == "cffix API":
+    mod = bc.load_module("_bench_calls_cffix_api", pathlib.Path({cffix_api!r}))
+    f = getattr(mod.lib, fname); s = mod.ffi.new("struct dd *", [1.5, 2.5])[0]
 else:
     mod = bc.load_module("_bench_calls_cffi_api", pathlib.Path({api!r}))
     f = getattr(mod.lib, fname); s = mod.ffi.new("struct dd *", [1.5, 2.5])[0]
@@ -77,7 +80,8 @@ def main(argv=None):
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="cffix_callgrind_"))
     bc.build_library(workdir)
     floor = bc.build_floor(workdir).__file__
-    engines = ["cffix", "cffix keep", "floor", "floor keep"]
+    engines = ["cffix", "cffix keep", "floor", "floor keep", "cffix API"]
+    cffix_api = bc.build_cffix_api(workdir).__file__
     try:
         api = bc.build_cffi_api(workdir).__file__
         engines += ["cffi API", "cffi ABI"]
@@ -91,7 +95,7 @@ def main(argv=None):
         row = []
         for engine in engines:
             fill = dict(here=str(HERE), workdir=str(workdir), engine=engine, fname=fname,
-                        floor=floor, api=api, args=ARGS[fname])
+                        floor=floor, api=api, cffix_api=cffix_api, args=ARGS[fname])
             short = instructions(CHILD.format(n=10_000, **fill))
             long_ = instructions(CHILD.format(n=10_000 + args.calls, **fill))
             row.append((long_ - short) / args.calls)
