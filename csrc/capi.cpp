@@ -48,6 +48,7 @@ static_assert(offsetof(CData, data) == offsetof(cffix_cdata, data));
 static_assert(offsetof(CData, length) == offsetof(cffix_cdata, length));
 static_assert(offsetof(CData, flags) == offsetof(cffix_cdata, flags));
 static_assert(data::CD_RELEASED == CFFIX_CD_RELEASED);
+static_assert(offsetof(data::CDataView, owner) == offsetof(cffix_cdata_view, owner));
 
 CType* core(cffix_ctype* t) { return reinterpret_cast<CType*>(t); }
 cffix_ctype* api(CType* t) { return reinterpret_cast<cffix_ctype*>(t); }
@@ -108,6 +109,7 @@ bool add_c_api(PyObject* module) {
     table.cffix_version = CFFIX_VERSION;
     table.cdata_type = &data::CData_Type;
     table.owned_type = &data::CDataOwned_Type;
+    table.view_type = &data::CDataView_Type;
     table.type_of = api_typeof;
     table.integer_range = api_integer_range;
     table.to_c = api_to_c;

@@ -134,18 +134,7 @@ inline const cffix_ctype* as_api_ctype(const CType* t) {
 // that ffi.new owns (the object itself, or a view such as `p[0]` of such an owner), not
 // released; else null.
 [[gnu::always_inline]] inline const char* fast_record(PyObject* v, const CType* t) {
-    PyTypeObject* vt = Py_TYPE(v);
-    const CData* cd = reinterpret_cast<const CData*>(v);
-    if (vt == &CDataView_Type) {
-        PyObject* owner = static_cast<const CDataView*>(cd)->owner;
-        if (Py_TYPE(owner) != &CDataOwned_Type ||
-            (reinterpret_cast<const CData*>(owner)->flags & CD_RELEASED))
-            return nullptr;
-    } else if (vt != &CDataOwned_Type) {
-        return nullptr;
-    }
-    if (cd->ctype != t || (cd->flags & CD_RELEASED)) return nullptr;
-    return cd->data;
+    return cffix_fast_record(v, as_api_ctype(t), &CDataView_Type, &CDataOwned_Type);
 }
 
 }  // namespace cffix::data

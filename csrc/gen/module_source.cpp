@@ -99,6 +99,11 @@ void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& typ
                ", _cffix->cdata_type, _cffix->owned_type, &p))\n" + "            " + x + " = (" +
                decl + ")p;\n";
         out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
+    } else if (t->conv == Conv::Record) {
+        out += "    {\n        const char* m = cffix_fast_record(" + arg + ", _cffix_types[" +
+               std::to_string(ti) + "], _cffix->view_type, _cffix->owned_type);\n";
+        out += "        if (m)\n            memcpy(&" + x + ", m, sizeof " + x + ");\n";
+        out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
     } else {
         out += "    if (!" + general + ")\n        goto fail;\n";
     }

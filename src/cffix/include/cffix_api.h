@@ -98,6 +98,12 @@ typedef struct cffix_cdata {
     PyObject* weakreflist;
 } cffix_cdata;
 
+/* A cdata on memory another object owns (p[0], fields): the owner follows the head. */
+typedef struct cffix_cdata_view {
+    cffix_cdata head;
+    PyObject* owner;
+} cffix_cdata_view;
+
 /* Objects made for one call (arrays built from lists for pointer parameters), released
  * by cffix_temporaries_clear once the call returns. Zero-initialize it. */
 typedef struct cffix_temporaries {
@@ -122,6 +128,7 @@ typedef struct cffix_api {
     const char* cffix_version; /* the core's cffix.__version__ */
     PyTypeObject* cdata_type;  /* plain cdata: pointers from casts, reads, NULL */
     PyTypeObject* owned_type;  /* cdata owning its memory (ffi.new) */
+    PyTypeObject* view_type;   /* cdata on another object's memory (p[0]) */
 
     /* The type `cdecl` names in `ffi` (borrowed: the ffi keeps it), or NULL with an
      * exception set. */
@@ -259,6 +266,24 @@ static inline int cffix_fast_pointer(PyObject* v, const cffix_ctype* t, int byte
         return 1;
     }
     return 0;
+}
+
+/* For a struct parameter of type `t`: the memory of a struct cdata of exactly that type
+ * that ffi.new owns (the object itself, or a view such as `p[0]` of such an owner; `view`,
+ * `owned`: the table's view_type and owned_type), not released; else NULL. */
+static inline const char* cffix_fast_record(PyObject* v, const cffix_ctype* t,
+                                            const PyTypeObject* view, const PyTypeObject* owned) {
+    PyTypeObject* vt = Py_TYPE(v);
+    const cffix_cdata* cd = (const cffix_cdata*)v;
+    if (vt == view) {
+        PyObject* owner = ((const cffix_cdata_view*)v)->owner;
+        if (Py_TYPE(owner) != owned || (((const cffix_cdata*)owner)->flags & CFFIX_CD_RELEASED))
+            return NULL;
+    } else if (vt != owned) {
+        return NULL;
+    }
+    if (cd->ctype != t || (cd->flags & CFFIX_CD_RELEASED)) return NULL;
+    return cd->data;
 }
 
 #ifdef __cplusplus
