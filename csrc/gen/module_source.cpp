@@ -255,7 +255,13 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out +=
         "#if defined(__GNUC__)\n"
         "#pragma GCC diagnostic error \"-Wincompatible-pointer-types\"\n"
-        "#pragma GCC diagnostic error \"-Wimplicit-function-declaration\"\n#endif\n\n";
+        "#pragma GCC diagnostic error \"-Wimplicit-function-declaration\"\n#endif\n"
+        // cdef types drop const (as cffi's): a `const char *` result or global is held
+        // as `char *`, which is no mismatch.
+        "#if defined(__clang__)\n"
+        "#pragma clang diagnostic ignored \"-Wincompatible-pointer-types-discards-qualifiers\"\n"
+        "#elif defined(__GNUC__)\n"
+        "#pragma GCC diagnostic ignored \"-Wdiscarded-qualifiers\"\n#endif\n\n";
     out += "static cffix_ctype* _cffix_types[" +
            std::to_string(std::max<size_t>(1, types.names().size())) + "];\n";
     out += "static const char* const _cffix_type_names[] = {";
