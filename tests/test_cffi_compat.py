@@ -1,0 +1,170 @@
+"""cffi compatibility fixes found by running cffi's own suite (test_cffi_suite.py): each
+has its own test here, so that it holds without the download."""
+
+import gc
+import os
+import weakref
+
+import pytest
+
+import cffix
+from support import run_child
+
+
+def test_ffi_error_is_ffierror():
+    ffi = cffix.FFI()
+    assert ffi.error is cffix.FFIError
+    assert cffix.FFI.error is cffix.FFIError
+
+
+def test_ffi_error_catches_a_missing_symbol_of_a_closed_library():
+    ffi = cffix.FFI()
+    ffi.cdef("int abs(int);")
+    lib = ffi.dlopen(None)
+    ffi.dlclose(lib)
+    with pytest.raises((ffi.error, ValueError)):
+        lib.abs(1)
+
+
+def test_integer_const_reads_defines_and_enumerators():
+    ffi = cffix.FFI()
+    ffi.cdef("#define FOO 42\n#define BIG 0xffffffffffffffff\nenum e { A = -3, B };")
+    assert ffi.integer_const("FOO") == 42
+    assert ffi.integer_const("BIG") == 2**64 - 1
+    assert ffi.integer_const("A") == -3
+    assert ffi.integer_const("B") == -2
+
+
+def test_integer_const_of_an_included_ffi():
+    base = cffix.FFI()
+    base.cdef("#define FOO 7")
+    ffi = cffix.FFI()
+    ffi.include(base)
+    assert ffi.integer_const("FOO") == 7
+
+
+def test_integer_const_unknown_name_is_ffi_error():
+    ffi = cffix.FFI()
+    ffi.cdef("int f(int);")
+    with pytest.raises(ffi.error, match="integer constant 'nope' not found"):
+        ffi.integer_const("nope")
+    with pytest.raises(ffi.error, match="integer constant 'f' not found"):
+        ffi.integer_const("f")  # a function, not a constant
+
+
+def test_integer_const_with_dots_is_verification_missing():
+    ffi = cffix.FFI()
+    ffi.cdef("#define FOO ...")
+    with pytest.raises(cffix.VerificationMissing):
+        ffi.integer_const("FOO")
+
+
+def test_integer_const_wants_a_str():
+    with pytest.raises(TypeError, match="expects a str, got int"):
+        cffix.FFI().integer_const(42)
+
+
+def test_alignof_a_cdata_is_the_alignment_of_its_type():
+    ffi = cffix.FFI()
+    assert ffi.alignof(ffi.new("int[41]")) == 4
+    assert ffi.alignof(ffi.new("int[]", 41)) == 4
+    assert ffi.alignof(ffi.new("double *")) == ffi.alignof("double *")
+    assert ffi.alignof(ffi.cast("short", 3)) == 2
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"pack": 3}, "'pack' must be a power of two, not 3"),
+    ({"pack": -2}, "'pack' must be a power of two, not -2"),
+    ({"packed": 2}, "'packed' must be False or True, not 2"),
+    ({"packed": True, "pack": 1}, "cannot give both 'pack' and 'packed'"),
+])
+def test_cdef_pack_and_packed_are_checked(kwargs, message):
+    ffi = cffix.FFI()
+    with pytest.raises(ValueError) as info:
+        ffi.cdef("struct s { char a; int b; };", **kwargs)
+    assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize("kwargs, size", [({"pack": 2}, 6), ({"packed": True}, 5),
+                                          ({"pack": 0}, 8), ({"packed": False}, 8)])
+def test_cdef_valid_pack_values_still_work(kwargs, size):
+    ffi = cffix.FFI()
+    ffi.cdef("struct s { char a; int b; };", **kwargs)
+    assert ffi.sizeof("struct s") == size
+
+
+def test_ffi_keeps_its_libraries_alive():
+    ffi = cffix.FFI()
+    ffi.cdef("int abs(int);")
+    lib = ffi.dlopen(None)
+    lib_ref = weakref.ref(lib)
+    func = lib.abs
+    del lib
+    gc.collect()
+    assert lib_ref() is not None  # kept by ffi, as in cffi
+    assert func(-3) == 3
+
+
+def test_dlclose_lets_the_library_go():
+    ffi = cffix.FFI()
+    lib = ffi.dlopen(None)
+    lib_ref = weakref.ref(lib)
+    ffi.dlclose(lib)
+    del lib
+    gc.collect()
+    assert lib_ref() is None
+
+
+def test_an_ffi_and_its_libraries_are_collected_together():
+    ffi = cffix.FFI()
+    lib = ffi.dlopen(None)
+    refs = weakref.ref(ffi), weakref.ref(lib)
+    del ffi, lib
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
+
+
+def test_dlopen_keeps_the_c_messages_for_bad_arguments():
+    ffi = cffix.FFI()
+    with pytest.raises(TypeError, match="dlopen"):
+        ffi.dlopen()
+
+
+def test_install_as_cffi_maps_cffi_and_backend_to_cffix():
+    rc, lines, err = run_child("""
+        import sys, os
+        import cffix
+        cffix.install_as_cffi()
+        cffix.install_as_cffi()  # twice is harmless
+        import cffi, _cffi_backend
+        assert cffi.FFI is cffix.FFI and _cffi_backend.FFI is cffix.FFI
+        for name in ("CDefError", "FFIError", "VerificationError", "VerificationMissing",
+                     "PkgConfigError"):
+            assert getattr(cffi, name) is getattr(cffix, name), name
+        assert cffi.__version_info__ >= (2, 0, 0)
+        assert _cffi_backend.RTLD_NOW == os.RTLD_NOW
+        ffi = cffi.FFI()
+        ffi.cdef("int abs(int);")
+        print(ffi.dlopen(None).abs(-5))
+    """, module_name="cffix")
+    assert (rc, lines) == (0, ["5"]), err
+
+
+def test_install_as_cffi_refuses_when_the_real_cffi_is_imported():
+    rc, lines, err = run_child("""
+        import types
+        sys.modules["cffi"] = types.ModuleType("cffi")  # stands for the real cffi
+        import cffix
+        try:
+            cffix.install_as_cffi()
+        except RuntimeError as e:
+            print("RuntimeError", e)
+    """, module_name="cffix")
+    assert rc == 0, err
+    assert lines[0].startswith(
+        "RuntimeError install_as_cffi(): the real 'cffi' is already imported"), lines
+
+
+def test_install_as_cffi_is_exported():
+    assert "install_as_cffi" in cffix.__all__
+    assert os.path.basename(cffix.install_as_cffi.__code__.co_filename) == "compat.py"
