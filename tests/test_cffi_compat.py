@@ -168,3 +168,21 @@ def test_install_as_cffi_refuses_when_the_real_cffi_is_imported():
 def test_install_as_cffi_is_exported():
     assert "install_as_cffi" in cffix.__all__
     assert os.path.basename(cffix.install_as_cffi.__code__.co_filename) == "compat.py"
+
+
+@pytest.mark.parametrize("keyword, body", [("struct", "{ int a; }"), ("union", "{ int a; }"),
+                                           ("enum", "{ V0, V1 }")])
+def test_one_anonymous_body_with_several_typedef_declarators_is_one_type(keyword, body):
+    ffi = cffix.FFI()
+    ffi.cdef(f"typedef {keyword} {body} foo_t, *foo_p, foo_a[2];")
+    assert ffi.typeof("foo_p").item is ffi.typeof("foo_t")
+    assert ffi.typeof("foo_a").item is ffi.typeof("foo_t")
+    assert ffi.getctype("foo_p") == "foo_t *"
+
+
+def test_a_pointer_typedef_of_an_anonymous_struct_accepts_its_pointers():
+    ffi = cffix.FFI()
+    ffi.cdef("typedef struct { int a; } foo_t, *foo_p;")
+    f = ffi.new("foo_t *", [12345])
+    ps = ffi.new("foo_p[]", [f])
+    assert ps[0].a == 12345

@@ -123,12 +123,6 @@ EXPECTED_FAILURES = {
     _BACKEND + "test_ffi_array_as_init":
         "operations: ffi.new('int[3]', p) from an 'int[4]' cdata is accepted (cffi: "
         "TypeError for an array of another length or item type)",
-    _BACKEND + "test_struct_with_two_usages":
-        "bug: `typedef struct { int a; } foo_t, *foo_p;` declares the anonymous struct twice "
-        "(foo_p points to another 'struct $2')",
-    _BACKEND + "test_anonymous_enum":
-        "bug: as test_struct_with_two_usages, for `typedef enum {...} e, *pe;` "
-        "(getctype('pe') is 'enum $4 *', not 'e *')",
     _FFI_OBJ + "test_ffi_new_allocator_1":
         "operations: new_allocator(should_clear_after_alloc=False) still hands out cleared "
         "memory (no uninitialised memory: safe, a deliberate difference)",

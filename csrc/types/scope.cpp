@@ -248,7 +248,11 @@ void Scope::cdef(std::string_view source, const CdefOptions& options) {
 // The parser frees a declaration's tree after declare(): hold the body so that its
 // address (the key) cannot be reused by a later body of the same cdef.
 void Scope::remember_body(std::shared_ptr<const void> body, CTypeRef type) {
-    bodies_.emplace(body.get(), std::make_pair(std::move(body), std::move(type)));
+    // The key is taken first: the arguments of one call are evaluated in no fixed order,
+    // and a body moved from before body.get() was keyed null, so that another declarator
+    // of the same declaration (`typedef struct {...} t, *p;`) made a second struct.
+    const void* key = body.get();
+    bodies_.emplace(key, std::make_pair(std::move(body), std::move(type)));
 }
 
 void Scope::complete_pending() {
