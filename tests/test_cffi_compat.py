@@ -186,3 +186,36 @@ def test_a_pointer_typedef_of_an_anonymous_struct_accepts_its_pointers():
     f = ffi.new("foo_t *", [12345])
     ps = ffi.new("foo_p[]", [f])
     assert ps[0].a == 12345
+
+
+@pytest.mark.parametrize("text, cname", [
+    ("int(*callback)(bool is_valid)", "int(*)(_Bool)"),
+    ("int (*foo)(int)", "int(*)(int)"),
+    ("int *p", "int *"),
+    ("int x[3]", "int[3]"),
+    ("char *(*table[4])(void)", "char *(*[4])()"),
+])
+def test_a_name_in_a_type_string_is_ignored(text, cname):
+    ffi = cffix.FFI()
+    assert ffi.typeof(text).cname == cname
+    assert ffi.typeof(text) is ffi.typeof(cname)
+
+
+def test_a_named_function_type_string_is_still_a_function_type():
+    ffi = cffix.FFI()
+    with pytest.raises(cffix.CDefError, match="is a function type, not a pointer-to-function"):
+        ffi.typeof("int foobar(int)")
+
+
+def test_a_typedef_name_in_parentheses_is_still_a_parameter_list():
+    ffi = cffix.FFI()
+    ffi.cdef("typedef int foo_t;")
+    assert ffi.typeof("int(*)(foo_t)").cname == "int(*)(int)"
+    with pytest.raises(cffix.CDefError, match="function type"):
+        ffi.typeof("int(foo_t)")
+
+
+def test_a_name_in_a_cast_inside_a_cdef_expression_is_still_an_error():
+    ffi = cffix.FFI()
+    with pytest.raises(cffix.CDefError):
+        ffi.cdef("#define X ((int x)3)")
