@@ -219,3 +219,22 @@ def test_a_name_in_a_cast_inside_a_cdef_expression_is_still_an_error():
     ffi = cffix.FFI()
     with pytest.raises(cffix.CDefError):
         ffi.cdef("#define X ((int x)3)")
+
+
+def test_a_lone_typedef_of_void_as_parameter_list_means_no_parameters():
+    ffi = cffix.FFI()
+    ffi.cdef("typedef void void_t1; typedef void_t1 void_t;"
+             "typedef int (*func_t)(void_t); int g(const void_t);")
+    assert ffi.typeof("func_t").args == ()
+    assert ffi.typeof("func_t") is ffi.typeof("int(*)(void)")
+    assert ffi.typeof("int(*)(void_t)") is ffi.typeof("int(*)(void)")
+
+
+@pytest.mark.parametrize("source, column", [("int h(void_t x);", 7), ("int k(void_t, int);", 7),
+                                            ("int m(int, void_t);", 12),
+                                            ("int n(void_t, ...);", 7)])
+def test_a_typedef_of_void_elsewhere_in_a_parameter_list_is_still_an_error(source, column):
+    ffi = cffix.FFI()
+    ffi.cdef("typedef void void_t;")
+    with pytest.raises(cffix.CDefError, match=f"has type void\n  line 1, column {column}:"):
+        ffi.cdef(source)

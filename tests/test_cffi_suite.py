@@ -96,8 +96,6 @@ EXPECTED_FAILURES = {
     _BITFIELD + "test_error_cases":
         "type strings: a float bitfield is a CDefError at cdef() time; cffi accepts the cdef "
         "and raises TypeError at the first ffi.new()",
-    _PARSING + "test_void_renamed_as_only_arg":
-        "type strings: a parameter list that is a typedef of void ('f(void_t)') is refused",
     # operations: cffi allows, cffix refuses
     _BACKEND + "test_opaque_enum":
         "operations: ffi.cast() to an opaque enum ('enum foo;') is refused (cffi casts as "

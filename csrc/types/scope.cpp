@@ -606,8 +606,12 @@ CTypeRef Scope::resolve_function(const TypeExpr& e) {
     for (const parse::Param& p : e.params) {
         Resolved a = resolve(*p.type);
         CTypeRef arg = std::move(a.type);
-        if (arg->kind == Kind::Void)
+        if (arg->kind == Kind::Void) {
+            // `(void_t)`, void_t a typedef of void, is `(void)`: gcc and cffi take it so.
+            bool lone_void = e.params.size() == 1 && p.name.empty() && !e.ellipsis;
+            if (lone_void) break;
             cdef_error("parameter '" + std::string(p.name) + "' has type void", p.type->pos);
+        }
         // C adjusts array and function parameters to pointers.
         if (arg->kind == Kind::Array && !a.raw_function) arg = owned(pointer_type(arg->item));
         args.push(std::move(arg));
