@@ -238,3 +238,17 @@ def test_a_typedef_of_void_elsewhere_in_a_parameter_list_is_still_an_error(sourc
     ffi.cdef("typedef void void_t;")
     with pytest.raises(cffix.CDefError, match=f"has type void\n  line 1, column {column}:"):
         ffi.cdef(source)
+
+
+def test_list_types_lists_the_types_of_included_ffis_once():
+    base = cffix.FFI()
+    base.cdef("typedef signed char schar_t; struct sint_t { int x; }; union u { int a; };"
+              "typedef struct { int y; } anon_t;")
+    middle = cffix.FFI()
+    middle.include(base)
+    middle.cdef("typedef int own_t; struct sint_t; struct z { int q; };")
+    top = cffix.FFI()
+    top.include(middle)
+    expected = (["anon_t", "own_t", "schar_t"], ["sint_t", "z"], ["u"])
+    assert middle.list_types() == top.list_types() == expected
+    assert base.list_types() == (["anon_t", "schar_t"], ["sint_t"], ["u"])

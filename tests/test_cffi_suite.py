@@ -121,9 +121,6 @@ EXPECTED_FAILURES = {
     _FFI_OBJ + "test_ffi_new_allocator_1":
         "operations: new_allocator(should_clear_after_alloc=False) still hands out cleared "
         "memory (no uninitialised memory: safe, a deliberate difference)",
-    _BITFIELD + "test_introspect_included_type":
-        "operations: list_types() of an FFI lists the types of the FFIs it includes (cffi: "
-        "only its own)",
     # exception types that differ
     _BITFIELD + "test_negative_array_size":
         "exception types: ffi.cast('int[-5]', 0) raises CDefError with line and column, as "

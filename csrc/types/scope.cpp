@@ -524,7 +524,12 @@ void Scope::list_types(std::vector<std::string>& typedefs, std::vector<std::stri
         if (name[0] != '$') structs.push_back(name);
     for (const auto& [name, _] : unions_)
         if (name[0] != '$') unions.push_back(name);
-    for (auto* v : {&typedefs, &structs, &unions}) std::sort(v->begin(), v->end());
+    // The included FFIs' types are usable here, so they are listed too (as in cffi).
+    for (const Scope* s : included_) s->list_types(typedefs, structs, unions);
+    for (auto* v : {&typedefs, &structs, &unions}) {
+        std::sort(v->begin(), v->end());
+        v->erase(std::unique(v->begin(), v->end()), v->end());
+    }
 }
 
 // ---------------------------------------------------------------- resolution

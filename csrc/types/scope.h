@@ -84,7 +84,8 @@ public:
     // Every name find_global knows except extern "Python" functions (which only API-mode
     // modules define), sorted, each once: dir(lib).
     void list_globals(std::vector<std::string>& names) const;
-    // (typedef names, struct tags, union tags), sorted, without anonymous ones.
+    // (typedef names, struct tags, union tags), sorted, without anonymous ones, with those
+    // of the included scopes (each name once).
     void list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
                     std::vector<std::string>& unions) const;
     // Bumped whenever a declaration is replaced (override=True): caches keyed on type
