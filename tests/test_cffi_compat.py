@@ -252,3 +252,26 @@ def test_list_types_lists_the_types_of_included_ffis_once():
     expected = (["anon_t", "own_t", "schar_t"], ["sint_t", "z"], ["u"])
     assert middle.list_types() == top.list_types() == expected
     assert base.list_types() == (["anon_t", "schar_t"], ["sint_t"], ["u"])
+
+
+def test_a_line_comment_ending_in_a_backslash_continues_on_the_next_line():
+    ffi = cffix.FFI()
+    ffi.cdef("double // blah \\\n      more comments\nx(void);\n"
+             "int // a \\\r\n  b\ny(void);\n")
+    lib = ffi.dlopen(None)
+    assert "x" in dir(lib) and "y" in dir(lib)
+    assert "more" not in dir(lib) and "b" not in dir(lib)
+
+
+def test_a_spliced_line_comment_counts_its_lines():
+    ffi = cffix.FFI()
+    with pytest.raises(cffix.CDefError, match="line 3, column 1"):
+        ffi.cdef("int a; // one \\\n two\nnonsense_t b;")
+
+
+def test_a_spliced_line_comment_in_a_define_comments_the_next_line_out():
+    ffi = cffix.FFI()
+    ffi.cdef("#define A 1 // c \\\n  int not_declared(void);\nint f(void);")
+    lib = ffi.dlopen(None)
+    assert ffi.integer_const("A") == 1
+    assert "f" in dir(lib) and "not_declared" not in dir(lib)
