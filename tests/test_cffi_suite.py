@@ -18,15 +18,20 @@ Reproduce the measurement by hand (prints the child's pytest summary):
 Without network access and without a cached sdist the tests fail with a clear message.
 """
 
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import xml.etree.ElementTree as ElementTree
 
 import pytest
 
 CFFI_VERSION = "2.0.0"
+# sha256 of cffi-2.0.0.tar.gz on PyPI: the run is of these exact files, whatever the index.
+CFFI_SDIST_SHA256 = "44d1b5909021139fe36001ae048dbdde8214afa20200eda0f64c068cac5d5529"
 SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cffi_shim")
 DOWNLOAD_TIMEOUT = 300  # seconds, for pip download
 CHILD_TIMEOUT = 300  # seconds, for the whole child run (it takes ~10 s)
@@ -213,40 +218,67 @@ def _cache_dir(request):
     return str(request.getfixturevalue("tmp_path_factory").mktemp("cffi-suite"))
 
 
+def _sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def _download_sdist(cache):
-    """The path of cffi-<version>.tar.gz in `cache`, downloaded with pip if not there."""
+    """The path of cffi-<version>.tar.gz in `cache`, downloaded with pip if not there.
+
+    pip downloads into a fresh directory, and the checked file is then moved into the
+    cache: an interrupted or corrupt download is never taken for a cached one.
+    """
     name = f"cffi-{CFFI_VERSION}.tar.gz"
     path = os.path.join(cache, name)
-    if os.path.exists(path):
+    if os.path.exists(path) and _sha256(path) == CFFI_SDIST_SHA256:
         return path
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
-               ":all:", "--disable-pip-version-check", f"cffi=={CFFI_VERSION}", "-d", cache]
+    download = tempfile.mkdtemp(prefix="download-", dir=cache)
     try:
-        proc = subprocess.run(command, capture_output=True, text=True,
-                              timeout=DOWNLOAD_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"downloading the cffi {CFFI_VERSION} sdist timed out after "
-                    f"{DOWNLOAD_TIMEOUT} s (needs network access to PyPI): {command}")
-    if proc.returncode != 0 or not os.path.exists(path):
-        pytest.fail(f"could not download the cffi {CFFI_VERSION} sdist (needs network "
-                    f"access to PyPI, or a cached {name} in {cache}):\n"
-                    f"{' '.join(command)}\nexit {proc.returncode}\n{proc.stdout}\n"
-                    f"{proc.stderr}")
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
+                   ":all:", "--disable-pip-version-check", f"cffi=={CFFI_VERSION}",
+                   "-d", download]
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True,
+                                  timeout=DOWNLOAD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"downloading the cffi {CFFI_VERSION} sdist timed out after "
+                        f"{DOWNLOAD_TIMEOUT} s (needs network access to PyPI): {command}")
+        fetched = os.path.join(download, name)
+        if proc.returncode != 0 or not os.path.exists(fetched):
+            pytest.fail(f"could not download the cffi {CFFI_VERSION} sdist (needs network "
+                        f"access to PyPI, or a cached {name} in {cache}):\n"
+                        f"{' '.join(command)}\nexit {proc.returncode}\n{proc.stdout}\n"
+                        f"{proc.stderr}")
+        digest = _sha256(fetched)
+        if digest != CFFI_SDIST_SHA256:
+            pytest.fail(f"the downloaded {name} has sha256 {digest}, not the pinned "
+                        f"{CFFI_SDIST_SHA256}")
+        os.replace(fetched, path)
+    finally:
+        shutil.rmtree(download, ignore_errors=True)
     return path
 
 
 def _unpack(sdist, cache):
-    """The directory holding cffi's testing/ tree, unpacked once from the sdist."""
-    root = os.path.join(cache, f"cffi-{CFFI_VERSION}")
-    done = os.path.join(cache, f"cffi-{CFFI_VERSION}.unpacked")
-    if os.path.exists(done):
+    """The directory holding cffi's testing/ tree, unpacked once from the sdist (into a
+    fresh directory, renamed into place when complete)."""
+    root = os.path.join(cache, f"cffi-{CFFI_VERSION}-{CFFI_SDIST_SHA256[:12]}")
+    if os.path.isdir(root):
         return root
     prefix = f"cffi-{CFFI_VERSION}/testing/"
-    with tarfile.open(sdist) as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
-        tar.extractall(cache, members=members, filter="data")
-    with open(done, "w") as f:
-        f.write(sdist + "\n")
+    unpack = tempfile.mkdtemp(prefix="unpack-", dir=cache)
+    try:
+        with tarfile.open(sdist) as tar:
+            members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
+            tar.extractall(unpack, members=members, filter="data")
+        try:
+            os.rename(os.path.join(unpack, f"cffi-{CFFI_VERSION}"), root)
+        except OSError:
+            if not os.path.isdir(root):  # else another run put it there first
+                raise
+    finally:
+        shutil.rmtree(unpack, ignore_errors=True)
     return root
 
 
@@ -266,6 +298,7 @@ def _run_child(root, workdir):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([SHIM] + [p for p in [env.get("PYTHONPATH")] if p])
     env.pop("CFFIX_TEST_MODULE", None)
+    env.pop("PYTEST_ADDOPTS", None)  # the child's options are the ones above
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     try:
         proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
