@@ -10,10 +10,12 @@ file passed, except the ones in EXPECTED_FAILURES (which must fail: one that pas
 reported, so that the list stays exact). EXCLUDED tests are not run (they test cffi's
 internals); cffi's own skips (platform-specific tests) are allowed.
 
-Reproduce the measurement by hand (prints the child's pytest summary):
+The gate is `python -m pytest -q tests/test_cffi_suite.py` (part of the whole suite);
+the measurement, by hand:
 
     python tests/test_cffi_suite.py      # counts: run, passed, expected failures by class
-    CFFIX_CFFI_SUITE_VERBOSE=1 python -m pytest -q -s tests/test_cffi_suite.py
+    CFFIX_CFFI_SUITE_VERBOSE=1 python -m pytest -q -s tests/test_cffi_suite.py  # the child's
+                                         # own pytest output, failures and all
 
 Without network access and without a cached sdist the tests fail with a clear message.
 """
@@ -47,7 +49,7 @@ FILES = [
     "testing/cffi1/test_unicode_literals.py",
 ]
 
-# Files of the list above not run at all, with the reason.
+# Files of issue 11's ABI-mode list that are not run at all, with the reason.
 EXCLUDED_FILES = {
     "testing/cffi1/test_commontypes.py":
         "its three tests check cffi's own C source (src/c/commontypes.c, which the sdist's "
@@ -209,13 +211,19 @@ EXPECTED_FAILURES = {
 
 
 def _cache_dir(request):
+    """CFFIX_CFFI_SUITE_CACHE, else pytest's cache directory, else (-p no:cacheprovider) a
+    directory in the system's temporary folder: the sdist is checked by its sha256 and
+    unpacked into a directory named by it, so a shared cache is safe."""
     path = os.environ.get("CFFIX_CFFI_SUITE_CACHE")
     if path:
         os.makedirs(path, exist_ok=True)
         return path
-    if request.config.cache is not None:
-        return str(request.config.cache.mkdir("cffi-suite"))
-    return str(request.getfixturevalue("tmp_path_factory").mktemp("cffi-suite"))
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        return str(cache.mkdir("cffi-suite"))
+    path = os.path.join(tempfile.gettempdir(), "cffix-cffi-suite")
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 def _sha256(path):
