@@ -275,3 +275,29 @@ def test_a_spliced_line_comment_in_a_define_comments_the_next_line_out():
     lib = ffi.dlopen(None)
     assert ffi.integer_const("A") == 1
     assert "f" in dir(lib) and "not_declared" not in dir(lib)
+
+
+@pytest.mark.parametrize("source, first, second", [
+    ("struct s { int a; int a; };", "line 1, column 16", "line 1, column 23"),
+    ("struct t { int a;\n  struct { int b; int a; }; };", "line 1, column 16", "line 2, column 23"),
+    ("union u { struct { int x; }; struct { int x; }; };", "line 1, column 24",
+     "line 1, column 43"),
+    ("struct v { int a; union { struct { char a; }; }; };", "line 1, column 16",
+     "line 1, column 41"),
+])
+def test_two_members_of_one_name_are_a_cdef_error(source, first, second):
+    # gcc rejects them ("duplicate member"); cffi accepts them silently.
+    ffi = cffix.FFI()
+    with pytest.raises(cffix.CDefError) as info:
+        ffi.cdef(source)
+    message = str(info.value)
+    assert message.startswith("duplicate member '")
+    assert f"(the first one is at {first})" in message
+    assert f"\n  {second}:" in message
+
+
+def test_members_of_one_name_in_different_records_are_fine():
+    ffi = cffix.FFI()
+    ffi.cdef("struct in { int a; }; struct n { struct in a; int b; struct { int c; }; "
+             "union { int d; float e; }; int :3; int :4; };")
+    assert [name for name, _ in ffi.typeof("struct n").fields] == ["a", "b", "c", "d", "e"]

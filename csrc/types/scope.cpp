@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <memory>
 #include <type_traits>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "util/errors.h"
@@ -65,6 +66,27 @@ bool same_record_body(const CType* a, const CType* b) {
     }
     return a->record->packed == b->record->packed && a->record->pack == b->record->pack &&
            a->record->aligned == b->record->aligned;
+}
+
+// C forbids two members of one name in a struct or union, counting the members of its
+// anonymous struct/union members (gcc: "duplicate member"; cffi accepts it, and the later
+// member hides the earlier one).
+void check_member_names(const RecordDecl& rec,
+                        std::unordered_map<std::string_view, parse::SourcePos>& seen) {
+    for (const MemberDecl& m : rec.members) {
+        if (m.name.empty()) {
+            bool anonymous_record =
+                (m.type->kind == Kind::Struct || m.type->kind == Kind::Union) && m.type->record;
+            if (anonymous_record) check_member_names(*m.type->record, seen);
+            continue;
+        }
+        auto [it, inserted] = seen.emplace(m.name, m.pos);
+        if (!inserted)
+            cdef_error("duplicate member '" + m.name + "' (the first one is at line " +
+                           std::to_string(it->second.line) + ", column " +
+                           std::to_string(it->second.column) + ")",
+                       m.pos);
+    }
 }
 
 bool same_enum_body(const CType* a, const CType* b) {
@@ -723,6 +745,8 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
         if (m.type->kind == TypeExprKind::Array && m.type->array_kind == parse::ArrayKind::Dots)
             rec->partial = true;
     }
+    std::unordered_map<std::string_view, parse::SourcePos> seen;
+    check_member_names(*rec, seen);
     if (t->record) throw Error(ErrorKind::CDefError, "internal: record filled twice");
     t->record = rec.release();
     t->flags |= RF_DECLARED;
