@@ -301,3 +301,32 @@ def test_members_of_one_name_in_different_records_are_fine():
     ffi.cdef("struct in { int a; }; struct n { struct in a; int b; struct { int c; }; "
              "union { int d; float e; }; int :3; int :4; };")
     assert [name for name, _ in ffi.typeof("struct n").fields] == ["a", "b", "c", "d", "e"]
+
+
+@pytest.mark.parametrize("sources, what, here, earlier", [
+    (["typedef int x_t;\ntypedef long x_t;"], "typedef x_t", "line 2, column 14",
+     "line 1, column 13"),
+    (["int f(int);", "\n long f(int);"], "function f", "line 2, column 7",
+     "line 1, column 5 of an earlier cdef()"),
+    (["int v;", "long v;"], "variable v", "line 1, column 6",
+     "line 1, column 5 of an earlier cdef()"),
+    (["#define X 1\n#define X 2"], "constant X", "line 2, column 9", "line 1, column 9"),
+    (["enum e { A };", "enum e2 { A = 3 };"], "constant A", "line 1, column 11",
+     "line 1, column 10 of an earlier cdef()"),
+])
+def test_a_redeclaration_names_both_positions_after_cffis_message(sources, what, here,
+                                                                  earlier):
+    ffi = cffix.FFI()
+    with pytest.raises(cffix.FFIError) as info:
+        for source in sources:
+            ffi.cdef(source)
+    assert str(info.value) == (
+        f"multiple declarations of {what} (for interactive usage, try cdef(xx, "
+        f"override=True))\n  {here}: this declaration; the earlier one is at {earlier}")
+
+
+def test_a_redeclaration_with_override_replaces_without_error():
+    ffi = cffix.FFI()
+    ffi.cdef("typedef int x_t;")
+    ffi.cdef("typedef long x_t;", override=True)
+    assert ffi.typeof("x_t") is ffi.typeof("long")

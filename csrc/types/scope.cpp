@@ -247,6 +247,7 @@ void Scope::include(const Scope* other) {
 
 void Scope::cdef(std::string_view source, const CdefOptions& options) {
     options_ = options;
+    ++cdef_serial_;
     bodies_.clear();
     struct Reset {
         Scope& s;
@@ -420,14 +421,26 @@ void Scope::declare(Declaration&& decl) {
     }
 }
 
-[[noreturn]] void Scope::redeclared(const char* what, const std::string& name) const {
-    throw Error(ErrorKind::FFIError, std::string("multiple declarations of ") + what + " " + name +
-                                         " (for interactive usage, try cdef(xx, override=True))");
+// cffi's message first, then where both declarations are.
+template <typename Decl>
+[[noreturn]] void Scope::redeclared(const char* what, const std::string& name, const Decl& earlier,
+                                    parse::SourcePos here) const {
+    auto at = [](parse::SourcePos pos) {
+        return "line " + std::to_string(pos.line) + ", column " + std::to_string(pos.column);
+    };
+    std::string message = std::string("multiple declarations of ") + what + " " + name +
+                          " (for interactive usage, try cdef(xx, override=True))";
+    if (here.line > 0 && earlier.pos.line > 0) {
+        message += "\n  " + at(here) + ": this declaration; the earlier one is at " +
+                   at(earlier.pos) + (earlier.cdef == cdef_serial_ ? "" : " of an earlier cdef()");
+    }
+    throw Error(ErrorKind::FFIError, message);
 }
 
 void Scope::declare_typedef(Declaration& decl) {
     TypedefDecl t;
     t.pos = decl.pos;
+    t.cdef = cdef_serial_;
     t.aligned = decl.typedef_aligned;
     switch (decl.type->kind) {
         case TypeExprKind::DotsInteger:
@@ -455,7 +468,7 @@ void Scope::declare_typedef(Declaration& decl) {
         bool same = same_type(old.type.get(), t.type.get()) && old.raw_function == t.raw_function &&
                     old.unusable == t.unusable && old.aligned == t.aligned;
         if (same) return;
-        if (!options_.override) redeclared("typedef", decl.name);
+        if (!options_.override) redeclared("typedef", decl.name, old, decl.pos);
         ++generation_;
     }
     it->second = std::move(t);
@@ -467,6 +480,7 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     f.asm_name = decl.asm_name;
     f.extern_python = decl.extern_python;
     f.pos = decl.pos;
+    f.cdef = cdef_serial_;
     auto [it, inserted] = functions_.try_emplace(decl.name);
     if (!inserted) {
         FunctionDecl& old = it->second;
@@ -479,7 +493,7 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
             if (old.asm_name.empty()) old.asm_name = std::move(f.asm_name);
             return;
         }
-        if (!options_.override) redeclared("function", decl.name);
+        if (!options_.override) redeclared("function", decl.name, old, decl.pos);
         ++generation_;
     }
     it->second = std::move(f);
@@ -493,25 +507,27 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved) {
     v.asm_name = decl.asm_name;
     v.is_const = decl.type->is_const;
     v.pos = decl.pos;
+    v.cdef = cdef_serial_;
     auto [it, inserted] = variables_.try_emplace(decl.name);
     if (!inserted) {
         if (it->second.type.get() == v.type.get() && it->second.asm_name == v.asm_name &&
             it->second.is_const == v.is_const)
             return;
-        if (!options_.override) redeclared("variable", decl.name);
+        if (!options_.override) redeclared("variable", decl.name, it->second, decl.pos);
         ++generation_;
     }
     it->second = std::move(v);
 }
 
 void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
+    constant.cdef = cdef_serial_;
     auto [it, inserted] = constants_.try_emplace(name);
     if (!inserted) {
         if (it->second.value == constant.value && it->second.dots == constant.dots) {
             it->second.enum_type = constant.enum_type;
             return;
         }
-        if (!options_.override) redeclared("constant", name);
+        if (!options_.override) redeclared("constant", name, it->second, constant.pos);
         ++generation_;
     }
     it->second = constant;
