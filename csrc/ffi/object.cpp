@@ -16,6 +16,7 @@
 #include "types/path.h"
 #include "util/args.h"
 #include "util/errors.h"
+#include "util/pylong.h"
 
 namespace cffix {
 
@@ -281,7 +282,9 @@ static PyObject* ffi_sizeof(PyObject* self, PyObject* arg) {
 }
 
 static PyObject* ffi_alignof(PyObject* self, PyObject* arg) {
-    CType* t = ctype_arg(self, arg);
+    // A cdata stands for its type, as in cffi: ffi.alignof(ffi.new("int[]", 5)) == 4.
+    CType* t =
+        data::is_cdata(arg) ? reinterpret_cast<data::CData*>(arg)->ctype : ctype_arg(self, arg);
     if (!t) return nullptr;
     try {
         // An array of unknown length has no size, but its item's alignment.
@@ -372,6 +375,30 @@ static PyObject* ffi_list_types(PyObject* self, PyObject*) {
     }
 }
 
+// ffi.integer_const(name): cffi's way to read an integer constant (#define, enumerator,
+// `static const int`) without a library; searched as lib attributes are.
+static PyObject* ffi_integer_const(PyObject* self, PyObject* name) {
+    if (!PyUnicode_Check(name))
+        return PyErr_Format(PyExc_TypeError, "integer_const() expects a str, got %s",
+                            Py_TYPE(name)->tp_name);
+    Py_ssize_t length = 0;
+    const char* text = PyUnicode_AsUTF8AndSize(name, &length);
+    if (!text) return nullptr;
+    try {
+        std::string key(text, static_cast<size_t>(length));
+        types::GlobalDecl g = scope_of(self).find_global(key);
+        if (!g.constant)
+            throw Error(ErrorKind::FFIError, "integer constant '" + key + "' not found");
+        if (g.constant->dots)
+            throw Error(
+                ErrorKind::VerificationMissing,
+                "the value of '" + key + "' (declared with '...') is only known in API mode");
+        return int128_to_python(g.constant->value);
+    } catch (...) {
+        return cffix::translate_exception();
+    }
+}
+
 static PyObject* ffi_include(PyObject* self, PyObject* other) {
     if (!PyObject_TypeCheck(other, &FFI_Type)) {
         PyErr_Format(PyExc_TypeError, "ffi.include() expects an FFI object, got %s",
@@ -418,6 +445,9 @@ static PyMethodDef type_methods[] = {
     {"list_types", ffi_list_types, METH_NOARGS,
      "list_types()\n--\n\n(typedef names, struct names, union names) declared so far.\n\n"
      "    ffi.list_types()  # (['point_t'], ['point'], [])"},
+    {"integer_const", ffi_integer_const, METH_O,
+     "integer_const(name)\n--\n\nThe value of an integer constant (#define, enumerator, "
+     "static const) declared with cdef().\n\n    ffi.integer_const('FOO')  # 42"},
     {"include", ffi_include, METH_O,
      "include(other_ffi)\n--\n\nMake the types and declarations of another FFI usable here.\n\n"
      "    ffi.include(base_ffi)"},

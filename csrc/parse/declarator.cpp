@@ -621,9 +621,9 @@ TypeExprPtr Parser::build_type(TypeExprPtr base, Declarator& d) {
 // ---------------------------------------------------------------------------------------
 // Type names (ffi.typeof strings, sizeof, casts)
 
-TypeExprPtr Parser::parse_type_name_here() {
+TypeExprPtr Parser::parse_type_name_here(DeclaratorContext ctx) {
     Specifiers specs = parse_specifiers(SpecifierContext::TypeName);
-    Declarator d = parse_declarator(DeclaratorContext::Abstract, specs.attrs.abi);
+    Declarator d = parse_declarator(ctx, specs.attrs.abi);
     return build_type(declared_base(specs, d.attrs), d);
 }
 

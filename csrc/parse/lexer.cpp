@@ -312,7 +312,7 @@ bool Lexer::skip_space() {
         } else if (is_space(c)) {
             ++p;
         } else if (c == '/' && p + 1 < end && p[1] == '/') {
-            while (p < end && *p != '\n') ++p;
+            p = skip_line_comment(p);
         } else if (c == '/' && p + 1 < end && p[1] == '*') {
             p_ = p;
             skip_block_comment();
@@ -346,6 +346,21 @@ void Lexer::skip_block_comment() {
     }
 }
 
+// A `//` comment from `p`: where its newline is (or the end). A backslash-newline continues
+// it onto the next line, as in C, where lines are spliced before comments are removed.
+const char* Lexer::skip_line_comment(const char* p) {
+    while (p < end_ && *p != '\n') {
+        if (size_t n = *p == '\\' ? continuation_length(p) : 0) {
+            p += n;
+            ++line_;
+            line_start_ = p;
+        } else {
+            ++p;
+        }
+    }
+    return p;
+}
+
 // Blanks, comments and continuations inside a directive line (not its final newline).
 void Lexer::skip_horizontal_space() {
     while (p_ < end_) {
@@ -371,7 +386,7 @@ void Lexer::skip_line() {
         if (c == '/' && p_ + 1 < end_ && p_[1] == '*') {
             skip_block_comment();
         } else if (c == '/' && p_ + 1 < end_ && p_[1] == '/') {
-            while (p_ < end_ && *p_ != '\n') ++p_;
+            p_ = skip_line_comment(p_);
         } else if (size_t n = c == '\\' ? continuation_length(p_) : 0) {
             p_ += n;
             ++line_;

@@ -133,6 +133,7 @@ public:
 private:
     bool skip_space();
     void skip_block_comment();
+    const char* skip_line_comment(const char* p);
     void skip_horizontal_space();
     void skip_line();
     size_t continuation_length(const char* at) const;

@@ -107,7 +107,9 @@ TypeExprPtr Parser::parse_standalone_type_name() {
     type_name_only_ = true;
     advance();
     if (tok_.kind == Tok::End) fail_expected("a type name");
-    TypeExprPtr type = parse_type_name_here();
+    // A name in the declarator is allowed and ignored, as cffi does: ffi.typeof("int *p"),
+    // ffi.typeof("int (*callback)(bool is_valid)") (a declaration copied from C).
+    TypeExprPtr type = parse_type_name_here(DeclaratorContext::Optional);
     if (tok_.kind != Tok::End)
         fail(tok_, "unexpected " + describe_token(tok_) + " after the type name");
     return type;

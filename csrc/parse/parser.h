@@ -81,8 +81,8 @@ struct Declarator {
 enum class SpecifierContext : uint8_t { Declaration, Member, Parameter, TypeName };
 enum class DeclaratorContext : uint8_t {
     Named,     // a name is required (declarations, members)
-    Optional,  // parameters: named or abstract
-    Abstract,  // type names: no name
+    Optional,  // parameters and ffi.typeof() strings: named or abstract
+    Abstract,  // type names in expressions (casts, sizeof): no name
 };
 
 struct Specifiers {
@@ -177,7 +177,7 @@ private:
     void parse_declarator_tail(Declarator& d);
     TypeExprPtr declared_base(const Specifiers& specs, const Attributes& attrs);
     TypeExprPtr build_type(TypeExprPtr base, Declarator& d);
-    TypeExprPtr parse_type_name_here();
+    TypeExprPtr parse_type_name_here(DeclaratorContext ctx = DeclaratorContext::Abstract);
     bool starts_type_name(const Token& t);
 
     // struct / union / enum (record.cpp).

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <memory>
 #include <type_traits>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "util/errors.h"
@@ -65,6 +66,27 @@ bool same_record_body(const CType* a, const CType* b) {
     }
     return a->record->packed == b->record->packed && a->record->pack == b->record->pack &&
            a->record->aligned == b->record->aligned;
+}
+
+// C forbids two members of one name in a struct or union, counting the members of its
+// anonymous struct/union members (gcc: "duplicate member"; cffi accepts it, and the later
+// member hides the earlier one).
+void check_member_names(const RecordDecl& rec,
+                        std::unordered_map<std::string_view, parse::SourcePos>& seen) {
+    for (const MemberDecl& m : rec.members) {
+        if (m.name.empty()) {
+            bool anonymous_record =
+                (m.type->kind == Kind::Struct || m.type->kind == Kind::Union) && m.type->record;
+            if (anonymous_record) check_member_names(*m.type->record, seen);
+            continue;
+        }
+        auto [it, inserted] = seen.emplace(m.name, m.pos);
+        if (!inserted)
+            cdef_error("duplicate member '" + m.name + "' (the first one is at line " +
+                           std::to_string(it->second.line) + ", column " +
+                           std::to_string(it->second.column) + ")",
+                       m.pos);
+    }
 }
 
 bool same_enum_body(const CType* a, const CType* b) {
@@ -225,6 +247,7 @@ void Scope::include(const Scope* other) {
 
 void Scope::cdef(std::string_view source, const CdefOptions& options) {
     options_ = options;
+    ++cdef_serial_;
     bodies_.clear();
     struct Reset {
         Scope& s;
@@ -248,7 +271,11 @@ void Scope::cdef(std::string_view source, const CdefOptions& options) {
 // The parser frees a declaration's tree after declare(): hold the body so that its
 // address (the key) cannot be reused by a later body of the same cdef.
 void Scope::remember_body(std::shared_ptr<const void> body, CTypeRef type) {
-    bodies_.emplace(body.get(), std::make_pair(std::move(body), std::move(type)));
+    // The key is taken first: the arguments of one call are evaluated in no fixed order,
+    // and a body moved from before body.get() was keyed null, so that another declarator
+    // of the same declaration (`typedef struct {...} t, *p;`) made a second struct.
+    const void* key = body.get();
+    bodies_.emplace(key, std::make_pair(std::move(body), std::move(type)));
 }
 
 void Scope::complete_pending() {
@@ -394,14 +421,26 @@ void Scope::declare(Declaration&& decl) {
     }
 }
 
-[[noreturn]] void Scope::redeclared(const char* what, const std::string& name) const {
-    throw Error(ErrorKind::FFIError, std::string("multiple declarations of ") + what + " " + name +
-                                         " (for interactive usage, try cdef(xx, override=True))");
+// cffi's message first, then where both declarations are.
+template <typename Decl>
+[[noreturn]] void Scope::redeclared(const char* what, const std::string& name, const Decl& earlier,
+                                    parse::SourcePos here) const {
+    auto at = [](parse::SourcePos pos) {
+        return "line " + std::to_string(pos.line) + ", column " + std::to_string(pos.column);
+    };
+    std::string message = std::string("multiple declarations of ") + what + " " + name +
+                          " (for interactive usage, try cdef(xx, override=True))";
+    if (here.line > 0 && earlier.pos.line > 0) {
+        message += "\n  " + at(here) + ": this declaration; the earlier one is at " +
+                   at(earlier.pos) + (earlier.cdef == cdef_serial_ ? "" : " of an earlier cdef()");
+    }
+    throw Error(ErrorKind::FFIError, message);
 }
 
 void Scope::declare_typedef(Declaration& decl) {
     TypedefDecl t;
     t.pos = decl.pos;
+    t.cdef = cdef_serial_;
     t.aligned = decl.typedef_aligned;
     switch (decl.type->kind) {
         case TypeExprKind::DotsInteger:
@@ -429,7 +468,7 @@ void Scope::declare_typedef(Declaration& decl) {
         bool same = same_type(old.type.get(), t.type.get()) && old.raw_function == t.raw_function &&
                     old.unusable == t.unusable && old.aligned == t.aligned;
         if (same) return;
-        if (!options_.override) redeclared("typedef", decl.name);
+        if (!options_.override) redeclared("typedef", decl.name, old, decl.pos);
         ++generation_;
     }
     it->second = std::move(t);
@@ -441,6 +480,7 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     f.asm_name = decl.asm_name;
     f.extern_python = decl.extern_python;
     f.pos = decl.pos;
+    f.cdef = cdef_serial_;
     auto [it, inserted] = functions_.try_emplace(decl.name);
     if (!inserted) {
         FunctionDecl& old = it->second;
@@ -453,7 +493,7 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
             if (old.asm_name.empty()) old.asm_name = std::move(f.asm_name);
             return;
         }
-        if (!options_.override) redeclared("function", decl.name);
+        if (!options_.override) redeclared("function", decl.name, old, decl.pos);
         ++generation_;
     }
     it->second = std::move(f);
@@ -467,25 +507,27 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved) {
     v.asm_name = decl.asm_name;
     v.is_const = decl.type->is_const;
     v.pos = decl.pos;
+    v.cdef = cdef_serial_;
     auto [it, inserted] = variables_.try_emplace(decl.name);
     if (!inserted) {
         if (it->second.type.get() == v.type.get() && it->second.asm_name == v.asm_name &&
             it->second.is_const == v.is_const)
             return;
-        if (!options_.override) redeclared("variable", decl.name);
+        if (!options_.override) redeclared("variable", decl.name, it->second, decl.pos);
         ++generation_;
     }
     it->second = std::move(v);
 }
 
 void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
+    constant.cdef = cdef_serial_;
     auto [it, inserted] = constants_.try_emplace(name);
     if (!inserted) {
         if (it->second.value == constant.value && it->second.dots == constant.dots) {
             it->second.enum_type = constant.enum_type;
             return;
         }
-        if (!options_.override) redeclared("constant", name);
+        if (!options_.override) redeclared("constant", name, it->second, constant.pos);
         ++generation_;
     }
     it->second = constant;
@@ -520,7 +562,12 @@ void Scope::list_types(std::vector<std::string>& typedefs, std::vector<std::stri
         if (name[0] != '$') structs.push_back(name);
     for (const auto& [name, _] : unions_)
         if (name[0] != '$') unions.push_back(name);
-    for (auto* v : {&typedefs, &structs, &unions}) std::sort(v->begin(), v->end());
+    // The included FFIs' types are usable here, so they are listed too (as in cffi).
+    for (const Scope* s : included_) s->list_types(typedefs, structs, unions);
+    for (auto* v : {&typedefs, &structs, &unions}) {
+        std::sort(v->begin(), v->end());
+        v->erase(std::unique(v->begin(), v->end()), v->end());
+    }
 }
 
 // ---------------------------------------------------------------- resolution
@@ -602,8 +649,12 @@ CTypeRef Scope::resolve_function(const TypeExpr& e) {
     for (const parse::Param& p : e.params) {
         Resolved a = resolve(*p.type);
         CTypeRef arg = std::move(a.type);
-        if (arg->kind == Kind::Void)
+        if (arg->kind == Kind::Void) {
+            // `(void_t)`, void_t a typedef of void, is `(void)`: gcc and cffi take it so.
+            bool lone_void = e.params.size() == 1 && p.name.empty() && !e.ellipsis;
+            if (lone_void) break;
             cdef_error("parameter '" + std::string(p.name) + "' has type void", p.type->pos);
+        }
         // C adjusts array and function parameters to pointers.
         if (arg->kind == Kind::Array && !a.raw_function) arg = owned(pointer_type(arg->item));
         args.push(std::move(arg));
@@ -710,6 +761,8 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
         if (m.type->kind == TypeExprKind::Array && m.type->array_kind == parse::ArrayKind::Dots)
             rec->partial = true;
     }
+    std::unordered_map<std::string_view, parse::SourcePos> seen;
+    check_member_names(*rec, seen);
     if (t->record) throw Error(ErrorKind::CDefError, "internal: record filled twice");
     t->record = rec.release();
     t->flags |= RF_DECLARED;

@@ -32,6 +32,7 @@ struct FunctionDecl {
     std::string asm_name;
     parse::ExternPython extern_python = parse::ExternPython::No;
     parse::SourcePos pos;
+    uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
 };
 
 struct VariableDecl {
@@ -39,6 +40,7 @@ struct VariableDecl {
     std::string asm_name;
     bool is_const = false;
     parse::SourcePos pos;
+    uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
 };
 
 struct ConstantDecl {
@@ -46,6 +48,7 @@ struct ConstantDecl {
     bool dots = false;           // `#define X ...` or an enumerator of a partial enum
     CType* enum_type = nullptr;  // borrowed (held by the tag map): for enumerators
     parse::SourcePos pos;
+    uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
 };
 
 // What a name denotes for a lib object (Scope::find_global): at most one is set.
@@ -84,7 +87,8 @@ public:
     // Every name find_global knows except extern "Python" functions (which only API-mode
     // modules define), sorted, each once: dir(lib).
     void list_globals(std::vector<std::string>& names) const;
-    // (typedef names, struct tags, union tags), sorted, without anonymous ones.
+    // (typedef names, struct tags, union tags), sorted, without anonymous ones, with those
+    // of the included scopes (each name once).
     void list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
                     std::vector<std::string>& unions) const;
     // Bumped whenever a declaration is replaced (override=True): caches keyed on type
@@ -111,6 +115,7 @@ private:
         uint32_t aligned = 0;            // __attribute__((aligned(N))) on the typedef
         const char* unusable = nullptr;  // "integer"/"float" for `typedef int... t;`
         parse::SourcePos pos;
+        uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
     };
     struct Resolved {
         CTypeRef type;
@@ -132,7 +137,9 @@ private:
     void declare_constant(const std::string& name, ConstantDecl constant);
     const TypedefDecl* find_typedef(std::string_view name) const;
     const ConstantDecl* find_constant(std::string_view name) const;
-    [[noreturn]] void redeclared(const char* what, const std::string& name) const;
+    template <typename Decl>
+    [[noreturn]] void redeclared(const char* what, const std::string& name, const Decl& earlier,
+                                 parse::SourcePos here) const;
     void complete_pending();
     void remember_body(std::shared_ptr<const void> body, CTypeRef type);
 
@@ -150,6 +157,7 @@ private:
     std::unordered_map<const void*, std::pair<std::shared_ptr<const void>, CTypeRef>> bodies_;
     std::vector<CTypeRef> pending_;  // records waiting for a member
     int anonymous_count_ = 0;
+    uint32_t cdef_serial_ = 0;  // bumped by each cdef(): tells a redeclaration's origin
     uint64_t generation_ = 0;
 };
 

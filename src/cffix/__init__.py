@@ -17,6 +17,7 @@ from ._core import (
     live_cdata,
 )
 from .api import FFI
+from .compat import install_as_cffi
 
 __version__ = "0.1.0"
 __version_info__ = tuple(int(part) for part in __version__.split("."))
@@ -44,5 +45,6 @@ __all__ = [
     "CField",
     "live_cdata",
     "get_include",
+    "install_as_cffi",
     "__version__",
 ]

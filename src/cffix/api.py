@@ -25,10 +25,15 @@ if TYPE_CHECKING:
 # (kept in _core, so that a second execution of this module, importlib.reload, finds them).
 _c_cdef = _core.__dict__.setdefault("_c_cdef", _core.FFI.cdef)
 _c_include = _core.__dict__.setdefault("_c_include", _core.FFI.include)
+_c_dlopen = _core.__dict__.setdefault("_c_dlopen", _core.FFI.dlopen)
+_c_dlclose = _core.__dict__.setdefault("_c_dlclose", _core.FFI.dlclose)
 
 
 class _PythonMethods:
     """The methods of cffix.FFI written in Python (the class docstring is in C++)."""
+
+    # cffi's name for the error of a lookup in a library or a declaration (ffi.error).
+    error = _core.FFIError
 
     # cdef() and include() are C++ methods; these wrappers also record each successful
     # call (in order, with its options) so that set_source(name, None) + compile() can
@@ -42,6 +47,7 @@ class _PythonMethods:
         override=True lets later declarations replace earlier ones; packed=True packs
         every struct of this call; pack=N gives them ``#pragma pack(N)`` layout.
         """
+        _check_pack(packed, pack)
         history = self._cffix_state.setdefault("_cffix_history", [])
         try:
             _c_cdef(self, csource, override, packed, pack)
@@ -51,6 +57,39 @@ class _PythonMethods:
             raise
         history.append(("cdef", csource, bool(override), bool(packed),
                         None if pack is None else int(pack)))
+
+    # dlopen(name, flags=0, *, release_gil=True): the arguments go to the C method as
+    # they are, so that its messages on bad arguments stay those of the C method.
+    def dlopen(self, *args: "Any", **kwargs: "Any") -> "Any":
+        """dlopen(name, flags=0, *, release_gil=True)
+
+        Load a shared library and return it as a Lib object: the functions, global
+        variables and constants declared with cdef() are its attributes.
+
+            lib = ffi.dlopen('m')          # a short name, found like ctypes.util.find_library
+            libc = ffi.dlopen(None)        # the C library and the program itself
+
+        The FFI keeps the library loaded (as cffi does) until ffi.dlclose(lib) or until
+        the FFI itself is collected. release_gil=False keeps the GIL during the calls.
+        """
+        lib = _c_dlopen(self, *args, **kwargs)
+        self._cffix_state.setdefault("_cffix_libraries", []).append(lib)
+        return lib
+
+    def dlclose(self, lib: "Any") -> None:
+        """Close a library from dlopen(): using its names afterwards raises ValueError.
+
+            ffi.dlclose(lib)
+
+        Function objects taken from it before (f = lib.f) must not be called any more, as
+        with function pointers after dlclose() in C.
+        """
+        _c_dlclose(self, lib)
+        libraries = self._cffix_state.get("_cffix_libraries", [])
+        for i, kept in enumerate(libraries):
+            if kept is lib:
+                del libraries[i]
+                break
 
     def include(self, ffi_to_include: "FFI") -> None:
         """Make the types and declarations of another FFI usable here.
@@ -162,6 +201,18 @@ class _PythonMethods:
             entry.result = result
             entry.done = True
         return result
+
+
+def _check_pack(packed: object, pack: "int | None") -> None:
+    """cdef()'s packed=/pack= rules, cffi's: a bool, a power of two, not both."""
+    if packed not in (False, True):
+        raise ValueError(f"'packed' must be False or True, not {packed!r}; "
+                         "use 'pack' to give another value")
+    if pack is not None and pack != 0:
+        if packed:
+            raise ValueError("cannot give both 'pack' and 'packed'")
+        if not isinstance(pack, int) or pack < 0 or pack & (pack - 1):
+            raise ValueError(f"'pack' must be a power of two, not {pack!r}")
 
 
 def _install() -> None:
