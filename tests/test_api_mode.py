@@ -298,3 +298,26 @@ def test_global_of_another_type_fails_the_build(tmp_path):
     ffi.set_source("_api_bad_global", "int counter = 1;")
     with pytest.raises(cffix.VerificationError, match="building '_api_bad_global' failed"):
         ffi.compile(tmpdir=str(tmp_path))
+
+
+def test_set_source_pkgconfig_builds_against_zlib(tmp_path):
+    ffi = FFI()
+    ffi.cdef("const char *zlibVersion(void); unsigned long crc32(unsigned long, "
+             "const unsigned char *, unsigned int);")
+    ffi.set_source_pkgconfig("_api_zlib", ["zlib"], "#include <zlib.h>")
+    module = load("_api_zlib", ffi.compile(tmpdir=str(tmp_path)))
+    assert module.ffi.string(module.lib.zlibVersion()).startswith(b"1.")
+    assert module.lib.crc32(0, b"hello, world", 12) == 0xffab723a
+
+
+def test_set_source_pkgconfig_bad_inputs():
+    with pytest.raises(cffix.PkgConfigError, match="no_such_package_xyz"):
+        FFI().set_source_pkgconfig("_api_pc", ["no_such_package_xyz"], "")
+    with pytest.raises(TypeError, match="list of str"):
+        FFI().set_source_pkgconfig("_api_pc", "zlib", "")
+    with pytest.raises(ValueError, match="empty"):
+        FFI().set_source_pkgconfig("_api_pc", [], "")
+    ffi = FFI()
+    with pytest.raises(cffix.PkgConfigError):
+        ffi.set_source_pkgconfig("_api_pc", ["no_such_package_xyz"], "")
+    ffi.set_source("_api_pc", "")  # the failed call recorded nothing

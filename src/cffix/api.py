@@ -119,6 +119,20 @@ class _PythonMethods:
 
         builder.set_source(self, module_name, source, source_extension, kwds)
 
+    def set_source_pkgconfig(self, module_name: str, pkgconfig_libs: "list[str]",
+                             source: str, source_extension: str = ".c",
+                             **kwds: "Any") -> None:
+        """set_source() in API mode, with the include and library flags pkg-config gives
+        for the named packages added to ``kwds``. A missing package or pkg-config raises
+        PkgConfigError naming it.
+
+            ffibuilder.set_source_pkgconfig("_z", ["zlib"], "#include <zlib.h>")
+        """
+        from . import builder
+
+        builder.set_source_pkgconfig(self, module_name, pkgconfig_libs, source,
+                                     source_extension, kwds)
+
     def emit_python_code(self, filename: "str | os.PathLike[str]") -> None:
         """Write the out-of-line module named by set_source(name, None) to ``filename``.
 

@@ -92,6 +92,59 @@ def set_source(ffi, module_name, source, source_extension=".c", kwds=None) -> No
     state[SOURCE] = (module_name, source, source_extension, kwds)
 
 
+def set_source_pkgconfig(ffi, module_name, pkgconfig_libs, source, source_extension=".c",
+                         kwds=None) -> None:
+    """FFI.set_source_pkgconfig(): set_source() with the compiler and linker flags that
+    pkg-config gives for `pkgconfig_libs`, added to the keywords given."""
+    if isinstance(pkgconfig_libs, str) or not all(
+            isinstance(name, str) for name in pkgconfig_libs):
+        raise TypeError("set_source_pkgconfig(): 'pkgconfig_libs' must be a list of str "
+                        f"(pkg-config package names), not {pkgconfig_libs!r}")
+    if not pkgconfig_libs:
+        raise ValueError("set_source_pkgconfig(): 'pkgconfig_libs' is empty")
+    kwds = dict(kwds or {})
+    for key, values in _pkgconfig_flags(list(pkgconfig_libs)).items():
+        kwds[key] = [*kwds.get(key, []), *values]
+    set_source(ffi, module_name, source, source_extension, kwds)
+
+
+def _pkgconfig(args):
+    import subprocess
+
+    try:
+        proc = subprocess.run(["pkg-config", *args], capture_output=True, text=True,
+                              timeout=60)
+    except FileNotFoundError as e:
+        raise _core.PkgConfigError(
+            "pkg-config is not installed (Debian/Ubuntu: apt-get install pkg-config)") from e
+    except (OSError, subprocess.SubprocessError) as e:
+        raise _core.PkgConfigError(f"running pkg-config failed: {e}") from e
+    if proc.returncode != 0:
+        raise _core.PkgConfigError(proc.stderr.strip() or
+                                   f"pkg-config {' '.join(args)} failed")
+    return proc.stdout.split()
+
+
+def _pkgconfig_flags(names):
+    """The setuptools Extension keywords pkg-config gives for `names`."""
+    _pkgconfig(["--print-errors", "--exists", *names])  # names the missing package
+    flags = {
+        "include_dirs": [f[2:] for f in _pkgconfig(["--cflags-only-I", *names])],
+        "library_dirs": [f[2:] for f in _pkgconfig(["--libs-only-L", *names])],
+        "libraries": [f[2:] for f in _pkgconfig(["--libs-only-l", *names])],
+        "extra_compile_args": _pkgconfig(["--cflags-only-other", *names]),
+        "extra_link_args": _pkgconfig(["--libs-only-other", *names]),
+    }
+    macros = []
+    for flag in list(flags["extra_compile_args"]):
+        if flag.startswith("-D"):
+            name, _, value = flag[2:].partition("=")
+            macros.append((name, value or None))
+            flags["extra_compile_args"].remove(flag)
+    flags["define_macros"] = macros
+    return {key: value for key, value in flags.items() if value}
+
+
 def _check_module_name(name: str) -> None:
     import keyword
 
