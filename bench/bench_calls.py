@@ -112,6 +112,18 @@ def build_floor(workdir):
     return load_module("floor", out)
 
 
+def compile_quietly(builder, tmpdir):
+    """builder.compile(tmpdir) with setuptools' printing kept out of the table."""
+    with open(os.devnull, "w") as devnull:
+        saved = os.dup(1)
+        os.dup2(devnull.fileno(), 1)
+        try:
+            return builder.compile(tmpdir=str(tmpdir), verbose=False)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
 def build_cffi_api(workdir):
     import cffi
 
@@ -119,15 +131,7 @@ def build_cffi_api(workdir):
     builder.cdef(CDEF + 'extern "Python" int py_compare(const int *, const int *);')
     builder.set_source("_bench_calls_cffi_api", CDEF, libraries=["calls"],
                        library_dirs=[str(workdir)], runtime_library_dirs=[str(workdir)])
-    # setuptools prints; keep the table readable.
-    with open(os.devnull, "w") as devnull:
-        saved = os.dup(1)
-        os.dup2(devnull.fileno(), 1)
-        try:
-            path = builder.compile(tmpdir=str(workdir / "cffi_api"), verbose=False)
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
+    path = compile_quietly(builder, workdir / "cffi_api")
     return load_module("_bench_calls_cffi_api", pathlib.Path(path))
 
 
@@ -144,14 +148,7 @@ def build_cffix_api(workdir):
     builder.cdef(API_CDEF)
     builder.set_source("_bench_calls_cffix_api", API_CDEF, libraries=["calls"],
                        library_dirs=[str(workdir)], runtime_library_dirs=[str(workdir)])
-    with open(os.devnull, "w") as devnull:
-        saved = os.dup(1)
-        os.dup2(devnull.fileno(), 1)
-        try:
-            path = builder.compile(tmpdir=str(workdir / "cffix_api"), verbose=False)
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
+    path = compile_quietly(builder, workdir / "cffix_api")
     return load_module("_bench_calls_cffix_api", pathlib.Path(path))
 
 

@@ -382,6 +382,18 @@ static bool count_mismatch(Py_ssize_t length, Py_ssize_t n) {
     return false;
 }
 
+// TypeError: an aggregate's initializer of the wrong kind, as cffi words it.
+static bool wrong_initializer(const CType* t, const char* expected, PyObject* value) {
+    if (is_cdata(value))
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not cdata '%s'",
+                     t->cname.c_str(), expected,
+                     reinterpret_cast<CData*>(value)->ctype->cname.c_str());
+    else
+        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not %s",
+                     t->cname.c_str(), expected, type_name(value));
+    return false;
+}
+
 bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length, ArrayFill fill) {
     CType* item = t->item;
     bool exact = fill == ArrayFill::Exact;
@@ -458,14 +470,7 @@ bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length, ArrayFi
     const char* expected = types::is_byte_like(item)   ? "a bytes or list or tuple"
                            : types::is_wide_char(item) ? "a str or list or tuple"
                                                        : "a list or tuple";
-    if (is_cdata(value))
-        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not cdata '%s'",
-                     t->cname.c_str(), expected,
-                     reinterpret_cast<CData*>(value)->ctype->cname.c_str());
-    else
-        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not %s",
-                     t->cname.c_str(), expected, type_name(value));
-    return false;
+    return wrong_initializer(t, expected, value);
 }
 
 bool flexible_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t avail) {
@@ -574,14 +579,7 @@ static bool record_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t avail) 
         return true;
     }
     const char* expected = "a list or tuple or dict or struct-cdata";
-    if (is_cdata(value))
-        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not cdata '%s'",
-                     t->cname.c_str(), expected,
-                     reinterpret_cast<CData*>(value)->ctype->cname.c_str());
-    else
-        PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be %s, not %s",
-                     t->cname.c_str(), expected, type_name(value));
-    return false;
+    return wrong_initializer(t, expected, value);
 }
 
 // ---------------------------------------------------------------- entry points
