@@ -36,6 +36,7 @@ static_assert(offsetof(CType, align) == offsetof(cffix_ctype, align));
 static_assert(offsetof(CType, size) == offsetof(cffix_ctype, size));
 static_assert(offsetof(CType, length) == offsetof(cffix_ctype, length));
 static_assert(offsetof(CType, item) == offsetof(cffix_ctype, item));
+static_assert(offsetof(data::CDataView, owner) == offsetof(cffix_cdata_view, owner));
 #pragma GCC diagnostic pop
 static_assert(sizeof(types::Kind) == 1 && sizeof(types::Conv) == 1);
 static_assert(static_cast<int>(types::Kind::Function) == CFFIX_KIND_FUNCTION);
@@ -48,7 +49,6 @@ static_assert(offsetof(CData, data) == offsetof(cffix_cdata, data));
 static_assert(offsetof(CData, length) == offsetof(cffix_cdata, length));
 static_assert(offsetof(CData, flags) == offsetof(cffix_cdata, flags));
 static_assert(data::CD_RELEASED == CFFIX_CD_RELEASED);
-static_assert(offsetof(data::CDataView, owner) == offsetof(cffix_cdata_view, owner));
 
 CType* core(cffix_ctype* t) { return reinterpret_cast<CType*>(t); }
 cffix_ctype* api(CType* t) { return reinterpret_cast<cffix_ctype*>(t); }
