@@ -1,0 +1,83 @@
+"""The setuptools hook: build cffix modules when a package is built.
+
+A project lists its build scripts in ``setup()``, as cffi's ``cffi_modules`` does:
+
+    setup(..., setup_requires=["cffix"], cffix_modules=["pkg/_build.py:ffibuilder"])
+
+Each entry is ``path/to/script.py:name``: the script is run and ``name`` (an FFI, or a
+function returning one) must have had set_source() called. An API-mode module (C
+source) becomes one more extension module of the distribution, its C written under
+``build/cffix/`` when setup() reads the keyword; an out-of-line ABI module (source None)
+is written as a ``.py`` file into the build by build_py. ``pip install .`` and
+``pip wheel .`` then build them like any other part of the package.
+
+setuptools calls cffix_modules(dist, "cffix_modules", value) for the keyword: cffix
+registers it under the ``distutils.setup_keywords`` entry points (pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import _core, builder
+
+
+def cffix_modules(dist, attr, value) -> None:
+    """setup(cffix_modules=[...]): add each listed module to the distribution."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{attr} must be a list of 'path/to/script.py:name' strings, not "
+                        f"{value!r}")
+    for spec in value:
+        _add_module(dist, load_builder(spec, attr))
+
+
+def load_builder(spec: str, attr: str = "cffix_modules"):
+    """The FFI that `spec` ('path/to/script.py:name') names, its script run."""
+    from .api import FFI
+
+    path, sep, name = spec.rpartition(":")
+    if not sep or not path.endswith(".py") or not name.isidentifier():
+        raise ValueError(f"{attr}: {spec!r} is not of the form 'path/to/script.py:name'")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{attr}: no build script {path!r} (from {spec!r})")
+    namespace = {"__name__": "__cffix_build__", "__file__": path}
+    with open(path, encoding="utf-8") as f:
+        code = compile(f.read(), path, "exec")
+    exec(code, namespace)  # the project's own build script, as cffi runs it
+    if name not in namespace:
+        raise AttributeError(f"{attr}: {path!r} defines no {name!r}")
+    ffi = namespace[name]
+    if not isinstance(ffi, FFI) and callable(ffi):
+        ffi = ffi()
+    if not isinstance(ffi, FFI):
+        raise TypeError(f"{attr}: {spec!r} is a {type(ffi).__name__}, not an FFI (or a "
+                        "function returning one)")
+    if builder.SOURCE not in ffi._cffix_state:
+        raise _core.VerificationError(f"{attr}: {spec!r}: set_source() was not called")
+    return ffi
+
+
+def _add_module(dist, ffi) -> None:
+    if builder._is_api_mode(ffi):
+        extension = ffi.distutils_extension(tmpdir=os.path.join("build", "cffix"),
+                                            verbose=False)
+        dist.ext_modules = [*(dist.ext_modules or []), extension]
+    else:
+        _write_in_build_py(dist, ffi)
+
+
+def _write_in_build_py(dist, ffi) -> None:
+    """Out-of-line ABI module: build_py writes <build_lib>/<module path>.py."""
+    base = dist.cmdclass.get("build_py")
+    if base is None:
+        from setuptools.command.build_py import build_py as base
+
+    class build_py_with_cffix(base):
+        def run(self):
+            super().run()
+            path = ffi.compile(tmpdir=self.build_lib)
+            self.announce(f"cffix: wrote {path}", level=2)
+
+    dist.cmdclass["build_py"] = build_py_with_cffix
