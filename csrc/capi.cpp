@@ -53,11 +53,15 @@ static_assert(data::CD_RELEASED == CFFIX_CD_RELEASED);
 CType* core(cffix_ctype* t) { return reinterpret_cast<CType*>(t); }
 cffix_ctype* api(CType* t) { return reinterpret_cast<cffix_ctype*>(t); }
 
+// `ffi` as an FFI object, or false with TypeError (the table's callers pass any object).
+bool check_ffi(PyObject* ffi) {
+    if (PyObject_TypeCheck(ffi, &FFI_Type)) return true;
+    PyErr_Format(PyExc_TypeError, "expected an FFI object, got %s", Py_TYPE(ffi)->tp_name);
+    return false;
+}
+
 cffix_ctype* api_typeof(PyObject* ffi, const char* cdecl) {
-    if (!PyObject_TypeCheck(ffi, &FFI_Type)) {
-        PyErr_Format(PyExc_TypeError, "expected an FFI object, got %s", Py_TYPE(ffi)->tp_name);
-        return nullptr;
-    }
+    if (!check_ffi(ffi)) return nullptr;
     PyRef text(PyUnicode_FromString(cdecl));
     if (!text) return nullptr;
     return api(ctype_arg(ffi, text.get()));
@@ -86,10 +90,7 @@ static_assert(sizeof(cffix_global) == sizeof(lib::KnownSymbol) &&
 
 PyObject* api_make_lib(PyObject* ffi, const char* name, PyObject* functions, PyObject* constants,
                        const cffix_global* globals, Py_ssize_t nglobals) {
-    if (!PyObject_TypeCheck(ffi, &FFI_Type)) {
-        PyErr_Format(PyExc_TypeError, "expected an FFI object, got %s", Py_TYPE(ffi)->tp_name);
-        return nullptr;
-    }
+    if (!check_ffi(ffi)) return nullptr;
     types::Scope* scope = reinterpret_cast<FFIObject*>(ffi)->scope;
     if (!scope) {
         PyErr_SetString(error_classes.ffi_error, "FFI object is not initialized");

@@ -15,7 +15,6 @@ import enum
 
 import pytest
 
-import cffix
 from cffix import FFI
 
 pytestmark = pytest.mark.usefixtures("call_path")  # every test: the thunks, then libffi
@@ -274,18 +273,26 @@ def test_function_pointers_have_their_own_callable_type(ffi, lib):
         fp(x=5)
 
 
-def test_plans_of_dead_function_types_are_dropped():
-    """A plan lives as long as its function type; a new type at a recycled address gets its
-    own plan (calls through it convert by its own signature)."""
+def test_plans_of_dead_function_types_are_dropped(ffi, lib):
+    """The plan table holds no function type alive, and a type made after one died (maybe
+    at its address) converts by its own signature, not by a stale plan."""
     import gc
+    import weakref
 
-    ffi = FFI()
-    ffi.cdef("int abs(int); long labs(long);")
-    libc = ffi.dlopen(None)
-    for _ in range(200):
-        t = ffi.typeof("int(*)(int, int, int, int, int, int, int, int, char)")
-        del t
+    address = ffi.cast("void *", lib.id_i8)
+    other = ffi.cast("void *", lib.id_u8)
+    for _ in range(50):
+        fresh = FFI()  # its typeof cache dies with it
+        fp = fresh.cast("signed char(*)(signed char)", address)
+        assert fp(-5) == -5  # a call: the plan of this type is built
+        dead = weakref.ref(fresh.typeof(fp))
+        del fp, fresh
         gc.collect()
-        fp = ffi.cast("long(*)(long)", libc.labs)
-        assert fp(-(2**40)) == 2**40
-    assert cffix is not None
+        assert dead() is None
+        fresh = FFI()
+        fq = fresh.cast("unsigned char(*)(unsigned char)", other)
+        assert fq(250) == 250  # -6 under the dead type's plan
+        with pytest.raises(OverflowError):
+            fq(-1)
+        del fq, fresh
+        gc.collect()

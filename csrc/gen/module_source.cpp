@@ -47,7 +47,11 @@ std::string int64_literal(int64_t v) {
     return std::to_string(v) + "LL";
 }
 
-bool is_integer(Conv c) { return (c >= Conv::Int8 && c <= Conv::UInt64) || c == Conv::Bool; }
+// The kinds that take a plain int on the fast path: the one integer table says which.
+bool takes_int(Conv c) {
+    data::IntRange r = data::integer_range(c);
+    return r.lo <= r.hi;
+}
 bool is_signed_integer(Conv c) { return c >= Conv::Int8 && c <= Conv::Int64; }
 
 // What cannot be generated yet is refused by name, at build time.
@@ -81,7 +85,7 @@ void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& typ
     std::string general = "_cffix_convert(" + std::to_string(ti) + ", &" + x + ", sizeof " + x +
                           ", " + arg + ", &temps)";
     std::string decl = types::cname_with(t, "");
-    if (is_integer(t->conv)) {
+    if (takes_int(t->conv)) {
         data::IntRange r = data::integer_range(t->conv);
         out += "    {\n        int64_t v;\n        static const cffix_int_range range = {" +
                int64_literal(r.lo) + ", " + int64_literal(r.hi) + "};\n";

@@ -313,6 +313,16 @@ def _c_path(ffi, tmpdir) -> str:
     return os.path.join(os.fspath(tmpdir), *module_name.split(".")) + source_extension
 
 
+def _write_c_source(ffi, tmpdir, verbose) -> str:
+    """Writes the module's C source under `tmpdir` (unless unchanged); returns its path."""
+    c_path = _c_path(ffi, tmpdir)
+    os.makedirs(os.path.dirname(c_path) or ".", exist_ok=True)
+    changed = _write_if_changed(c_path, c_source(ffi))
+    if verbose:
+        print(f"generating {c_path}" + ("" if changed else " (already up-to-date)"))
+    return c_path
+
+
 def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None) -> str:
     """FFI.compile(): ABI mode writes <tmpdir>/<module path>.py; API mode writes the C
     file there and builds the extension next to it. Returns the written/built path."""
@@ -325,12 +335,7 @@ def _compile_extension(ffi, tmpdir, verbose, target, debug) -> str:
     if not isinstance(tmpdir, (str, os.PathLike)):
         raise TypeError(f"compile(): 'tmpdir' must be a str or path, not "
                         f"{type(tmpdir).__name__}")
-    module_name = ffi._cffix_state[SOURCE][0]
-    c_path = _c_path(ffi, tmpdir)
-    os.makedirs(os.path.dirname(c_path) or ".", exist_ok=True)
-    changed = _write_if_changed(c_path, c_source(ffi))
-    if verbose:
-        print(f"generating {c_path}" + ("" if changed else " (already up-to-date)"))
+    c_path = _write_c_source(ffi, tmpdir, verbose)
     extension = _extension(ffi, c_path)
     built = _build_extension(extension, os.fspath(tmpdir), verbose, debug)
     if target is not None:
@@ -420,12 +425,7 @@ def distutils_extension(ffi, tmpdir="build", verbose=True):
     setuptools Extension that builds it."""
     _module_name(ffi, "distutils_extension")
     if _is_api_mode(ffi):
-        c_path = _c_path(ffi, tmpdir)
-        os.makedirs(os.path.dirname(c_path) or ".", exist_ok=True)
-        changed = _write_if_changed(c_path, c_source(ffi))
-        if verbose:
-            print(f"generating {c_path}" + ("" if changed else " (already up-to-date)"))
-        return _extension(ffi, c_path)
+        return _extension(ffi, _write_c_source(ffi, tmpdir, verbose))
     raise TypeError("distutils_extension() is only for C extension modules (API mode), not "
                     "for dlopen()-style pure Python modules: use compile() or "
                     "emit_python_code()")
