@@ -4,8 +4,11 @@
 #include "capi.h"
 
 #include <cstddef>
+#include <memory>
 
 #include "call/errno.h"
+#include "call/extern_python.h"
+#include "call/python_call.h"
 #include "cffix_api.h"
 #include "data/argument.h"
 #include "ffi/object.h"
@@ -102,6 +105,42 @@ PyObject* api_make_lib(PyObject* ffi, const char* name, PyObject* functions, PyO
                                reinterpret_cast<const lib::KnownSymbol*>(globals), nglobals);
 }
 
+void api_enter_python(cffix_python_entry* entry) { call::enter_python(*entry); }
+
+void api_leave_python(cffix_python_entry* entry) { call::leave_python(*entry); }
+
+int api_extern_python_init(PyObject* ffi, const char* module, cffix_extern_python* functions,
+                           PyObject* lib_functions) {
+    if (!check_ffi(ffi)) return 0;
+    auto* object = reinterpret_cast<FFIObject*>(ffi);
+    if (!object->scope) {
+        PyErr_SetString(error_classes.ffi_error, "FFI object is not initialized");
+        return 0;
+    }
+    if (!PyDict_Check(lib_functions)) {
+        PyErr_SetString(PyExc_TypeError, "extern_python_init(): lib_functions is a dict");
+        return 0;
+    }
+    std::unique_ptr<call::ExternPythonTable> table =
+        call::register_extern_python(*object->scope, module, functions, lib_functions);
+    if (!table) return 0;
+    delete object->extern_python;
+    object->extern_python = table.release();
+    return 1;
+}
+
+void api_extern_python_unattached(cffix_extern_python* function) {
+    call::report_unattached(*function);
+}
+
+int api_extern_python_result(cffix_extern_python* function, void* result, PyObject* value) {
+    return call::store_extern_result(*function, result, value);
+}
+
+void api_extern_python_error(cffix_extern_python* function, void* result, int converting_result) {
+    call::report_extern_error(*function, result, converting_result != 0);
+}
+
 }  // namespace
 
 bool add_c_api(PyObject* module) {
@@ -119,6 +158,12 @@ bool add_c_api(PyObject* module) {
     table.result_from_c = api_result_from_c;
     table.saved_errno = api_saved_errno;
     table.make_lib = api_make_lib;
+    table.enter_python = api_enter_python;
+    table.leave_python = api_leave_python;
+    table.extern_python_init = api_extern_python_init;
+    table.extern_python_unattached = api_extern_python_unattached;
+    table.extern_python_result = api_extern_python_result;
+    table.extern_python_error = api_extern_python_error;
     PyRef capsule(PyCapsule_New(&table, CFFIX_API_CAPSULE, nullptr));
     return capsule && PyModule_AddObjectRef(module, "_C_API", capsule.get()) == 0;
 }

@@ -168,7 +168,6 @@ def test_missing_name_fails_the_build(tmp_path):
 
 
 @pytest.mark.parametrize("cdef,what", [
-    ('extern "Python" int cb(int);', "extern \"Python\""),
     ("int printf(const char *, ...);", "variadic"),
     ("struct s { int a; ...; }; int f(struct s *);", "'...'"),
 ])

@@ -147,6 +147,14 @@ def test_another_versions_module_gets_an_import_error_naming_both(probe):
     assert "capi_probe" in message
 
 
+def test_a_module_of_the_table_before_extern_python_is_refused(probe):
+    # Version 2 appended the extern "Python" entries: a version-1 module gets an
+    # ImportError, not a table it reads wrongly.
+    assert probe_api_version() == 2
+    with pytest.raises(ImportError, match="C API version 1"):
+        probe.import_as(1, "cffix 0.1.0")
+
+
 def probe_api_version():
     with open(os.path.join(cffix.get_include(), "cffix_api.h")) as f:
         for line in f:

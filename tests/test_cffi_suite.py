@@ -205,8 +205,6 @@ EXPECTED_FAILURES = {
     _BITFIELD + "test_bitfield_zero": "missing names: ffi.verify() (cffi's deprecated API mode)",
     "testing/cffi0/test_unicode_literals.py::test_verify":
         "missing names: ffi.verify() (cffi's deprecated API mode)",
-    _BITFIELD + "test_ffi_def_extern":
-        "missing names: ffi.def_extern() (API mode, not built yet)",
 }
 
 

@@ -3,7 +3,8 @@
 // make_callback() returns a cdata of the function-pointer type (a CDataCallback, derived
 // from data::CDataFunction_Type) whose pointer value is the code address of a libffi
 // closure: on x86-64 Linux a slot of cffix's trampoline pool (call/trampoline.h), else
-// libffi's own. When C calls that address, the closure's handler takes the GIL with
+// libffi's own. When C calls that address, the closure's handler runs the code it shares
+// with API mode's extern "Python" functions (call/python_call.h): it takes the GIL with
 // PyGILState_Ensure (so any thread may call, including threads Python did not create),
 // converts the arguments with data::value_from_c (structs by value boxed as owned
 // copies), calls the Python callable, and writes its result with data::to_c.

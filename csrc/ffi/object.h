@@ -6,6 +6,10 @@
 #include "types/scope.h"
 #include "util/pyref.h"
 
+namespace cffix::call {
+struct ExternPythonTable;  // call/extern_python.h
+}
+
 namespace cffix {
 
 // One entry of FFIObject::recent: a type string object (held, so that its address
@@ -32,6 +36,9 @@ struct FFIObject {
     PyObject* state;     // dict of the Python-level methods (api.py, builder.py):
                          // cdef history, init_once entries, set_source()
     PyObject* dict;      // the instance __dict__, for users' own attributes
+    // The ffi of an API-mode module: its extern "Python" functions, where def_extern()
+    // finds them (owned). Null for every other FFI, whose def_extern() raises.
+    call::ExternPythonTable* extern_python;
     PyObject* weakreflist;
 };
 
@@ -47,7 +54,7 @@ extern PyMethodDef ffi_data_methods[];       // data.cpp: new, cast, release
 extern PyMethodDef ffi_memory_methods[];     // memory.cpp: string, unpack, from_buffer...
 extern PyMethodDef ffi_ownership_methods[];  // ownership.cpp: gc, new_allocator, handles
 extern PyMethodDef ffi_lib_methods[];        // lib.cpp: dlopen, dlclose
-extern PyMethodDef ffi_callback_methods[];   // callback.cpp: callback
+extern PyMethodDef ffi_callback_methods[];   // callback.cpp: callback, def_extern
 extern PyMethodDef ffi_build_methods[];      // build.cpp: _api_module_source (API mode)
 extern PyGetSetDef ffi_ownership_getset[];   // ownership.cpp: ffi.errno
 

@@ -155,6 +155,193 @@ void function_wrapper(std::string& out, const std::string& name, const CType* fn
     out += "}\n\n";
 }
 
+// ---------------------------------------------------------------- extern "Python"
+// Each extern "Python" declaration becomes a C function of exactly the declared signature
+// (static, or not for "Python+C") that calls the Python function ffi.def_extern()
+// attached, through a static cffix_extern_python in _cffix_extern_python[] (the core's
+// call/extern_python.h). The hot part is inline: taking the GIL (enter_python), integer
+// and floating arguments, the vectorcall, and the result's fast companions; the other
+// arguments go through the core's result_from_c (value_from_c), the other results and
+// every error through the table's extern_python_* functions, which run ffi.callback's code.
+
+std::vector<std::string> extern_python_names(types::Scope& scope) {
+    std::vector<std::string> names;
+    for (const auto& [name, decl] : scope.functions())
+        if (decl.extern_python != parse::ExternPython::No) names.push_back(name);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// `name(params)` with the result type around it: the types as the cdef wrote them
+// (qualifiers kept, so that the C source may declare the function too), or the CTypes'
+// text when the declaration was not written as a function (a typedef of a function type).
+std::string extern_python_signature(const std::string& name, const types::FunctionDecl& decl) {
+    const CType* fn = decl.type.get();
+    const std::vector<types::WrittenType>& written = decl.written;
+    std::string params;
+    for (size_t k = 0; k < fn->args.size(); ++k) {
+        std::string param = "_cffix_a" + std::to_string(k);
+        params += k ? ", " : "";
+        params += written.empty() ? types::cname_with(fn->args[k], " " + param)
+                                  : written[k + 1].with(param);
+    }
+    std::string declarator = name + "(" + (params.empty() ? "void" : params) + ")";
+    return written.empty() ? types::cname_with(fn->item, " " + declarator)
+                           : written[0].with(declarator);
+}
+
+// Whether C can declare the function before the set_source() code: every type in its
+// signature is built into C (or comes with Python.h), none from the user's headers.
+bool declarable_before_source(const CType* t) {
+    switch (t->kind) {
+        case Kind::Void: return true;
+        case Kind::Primitive: return t->cname != "char16_t" && t->cname != "char32_t";
+        case Kind::Pointer:
+        case Kind::Array: return declarable_before_source(t->item);
+        case Kind::Function:
+            for (const CType* a : t->args)
+                if (!declarable_before_source(a)) return false;
+            return declarable_before_source(t->item);
+        default: return false;
+    }
+}
+
+// Declarations of the functions, before the set_source() code, so that it may call them
+// or take their address without declaring them itself (cffi asks the source to declare
+// them). Only where the signature needs nothing from the source; the source may still
+// declare them, compatibly.
+std::string extern_python_declarations(types::Scope& scope, const std::vector<std::string>& names) {
+    std::string out;
+    for (const std::string& name : names) {
+        const types::FunctionDecl& decl = scope.functions().find(name)->second;
+        if (decl.type->ellipsis || !declarable_before_source(decl.type.get())) continue;
+        bool plus_c = decl.extern_python == parse::ExternPython::PythonPlusC;
+        out += (plus_c ? "" : "static ") + extern_python_signature(name, decl) + ";\n";
+    }
+    if (!out.empty())
+        out = "/* ---------------------------------------------- extern \"Python\" functions */\n" +
+              out + "\n";
+    return out;
+}
+
+// The Python value of argument `k`, inline for integers and floats, else the core's.
+std::string extern_python_argument(const CType* t, size_t k, TypeTable& types) {
+    std::string a = "_cffix_a" + std::to_string(k);
+    if (is_signed_integer(t->conv)) return "PyLong_FromLongLong((long long)" + a + ")";
+    if (t->conv >= Conv::UInt8 && t->conv <= Conv::UInt64)
+        return "PyLong_FromUnsignedLongLong((unsigned long long)" + a + ")";
+    if (t->conv == Conv::Float || t->conv == Conv::Double)
+        return "PyFloat_FromDouble((double)" + a + ")";
+    return "_cffix->result_from_c(_cffix_types[" + std::to_string(types.index(t)) + "], (char*)&" +
+           a + ")";
+}
+
+// The outcome of the call: `_cffix_v`, what the Python function returned (null: it
+// raised), into `_cffix_r`, with the fast companions first.
+std::string extern_python_outcome(const CType* r, TypeTable& types) {
+    std::string result = r->kind == Kind::Void ? "NULL" : "&_cffix_r";
+    std::string out =
+        "        if (!_cffix_v) {\n            _cffix->extern_python_error(_cffix_x, " + result +
+        ", 0);\n";
+    std::string store = "!_cffix->extern_python_result(_cffix_x, " + result + ", _cffix_v)";
+    std::string fail = "_cffix->extern_python_error(_cffix_x, " + result + ", 1);\n";
+    std::string decl = types::cname_with(r, "");
+    std::string local, fast;  // a companion's local, and its test
+    if (r->kind == Kind::Void) {
+        return out + "        } else if (_cffix_v != Py_None && " + store + ") {\n            " +
+               fail + "        }\n";
+    } else if (takes_int(r->conv)) {
+        data::IntRange range = data::integer_range(r->conv);
+        local = "int64_t i;\n            static const cffix_int_range range = {" +
+                int64_literal(range.lo) + ", " + int64_literal(range.hi) + "};";
+        fast =
+            "cffix_fast_integer(_cffix_v, range, &i))\n                _cffix_r = (" + decl + ")i";
+    } else if (r->conv == Conv::Float || r->conv == Conv::Double) {
+        local = "double d;";
+        fast = "cffix_fast_double(_cffix_v, &d))\n                _cffix_r = (" + decl + ")d";
+    } else if (r->conv == Conv::Pointer) {
+        local = "void* p;";
+        fast = "cffix_fast_pointer_cdata(_cffix_v, _cffix_types[" + std::to_string(types.index(r)) +
+               "], _cffix->cdata_type, _cffix->owned_type, &p))\n                _cffix_r = (" +
+               decl + ")p";
+    }
+    if (fast.empty())
+        return out + "        } else if (" + store + ") {\n            " + fail + "        }\n";
+    out += "        } else {\n            " + local + "\n";
+    out += "            if (" + fast + ";\n";
+    out += "            else if (" + store + ")\n                " + fail + "        }\n";
+    return out;
+}
+
+void extern_python_function(std::string& out, const std::string& name,
+                            const types::FunctionDecl& decl, size_t index, TypeTable& types) {
+    std::string where = "extern \"Python\" function '" + name + "'";
+    const CType* fn = decl.type.get();
+    if (fn->ellipsis) refuse(where + ": it is variadic (C would pass it arguments it cannot name)");
+    const CType* r = fn->item;
+    check_type(r, where + ", the result");
+    size_t n = fn->args.size();
+    for (size_t k = 0; k < n; ++k)
+        check_type(fn->args[k], where + ", argument " + std::to_string(k + 1));
+    bool plus_c = decl.extern_python == parse::ExternPython::PythonPlusC;
+    std::string count = std::to_string(n);
+    out += (plus_c ? "" : "static ") + extern_python_signature(name, decl) + " {\n";
+    if (r->kind != Kind::Void) out += "    " + types::cname_with(r, " _cffix_r") + ";\n";
+    out += "    cffix_extern_python* _cffix_x = &_cffix_extern_python[" + std::to_string(index) +
+           "];\n";
+    out += "    cffix_python_entry _cffix_entry;\n    PyObject *_cffix_f, *_cffix_v = NULL;\n";
+    out += "    PyObject* _cffix_argv[" + std::to_string(n + 1) + "];\n";
+    if (r->kind != Kind::Void) out += "    memset(&_cffix_r, 0, sizeof _cffix_r);\n";
+    std::string zero = r->kind == Kind::Void ? "return;" : "return _cffix_r;";
+    out += "    if (!_cffix) { /* called before the module's import */\n";
+    out += "        fputs(\"extern \\\"Python\\\": function " + name +
+           "() called before its module was imported\\n\", stderr);\n        " + zero + "\n    }\n";
+    out += "    _cffix->enter_python(&_cffix_entry);\n";
+    out += "    _cffix_f = _cffix_x->callable;\n";
+    out += "    if (!_cffix_f) {\n        _cffix->extern_python_unattached(_cffix_x);\n";
+    out += "    } else {\n";
+    std::string all = "1";
+    for (size_t k = 0; k < n; ++k) {
+        std::string slot = "_cffix_argv[" + std::to_string(k + 1) + "]";
+        out += "        " + slot + " = " + extern_python_argument(fn->args[k], k, types) + ";\n";
+        all = k ? all + " && " + slot : slot;
+    }
+    out += "        if (" + all + ") {\n            Py_INCREF(_cffix_f);\n";
+    out +=
+        "            _cffix_v = PyObject_Vectorcall(_cffix_f, _cffix_argv + 1, " + count +
+        " | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);\n            Py_DECREF(_cffix_f);\n        }\n";
+    for (size_t k = 0; k < n; ++k)
+        out += "        Py_XDECREF(_cffix_argv[" + std::to_string(k + 1) + "]);\n";
+    out += extern_python_outcome(r, types);
+    out += "        Py_XDECREF(_cffix_v);\n    }\n";
+    out += "    _cffix->leave_python(&_cffix_entry);\n";
+    out += r->kind == Kind::Void ? "}\n\n" : "    return _cffix_r;\n}\n\n";
+}
+
+// The static objects of the functions (their addresses are set at import, once the
+// functions are defined), then the functions.
+std::string extern_python_functions(types::Scope& scope, const std::vector<std::string>& names,
+                                    TypeTable& types) {
+    std::string out = "static cffix_extern_python _cffix_extern_python[] = {\n";
+    for (const std::string& name : names) out += "    {\"" + name + "\", NULL, NULL, NULL},\n";
+    out += "    {NULL, NULL, NULL, NULL},\n};\n\n";
+    for (size_t i = 0; i < names.size(); ++i)
+        extern_python_function(out, names[i], scope.functions().find(names[i])->second, i, types);
+    return out;
+}
+
+// Module init: the functions' addresses, then the core's registration, which makes this
+// module's ffi the one def_extern() attaches to and puts lib.<name> into `functions`.
+std::string extern_python_init(const std::vector<std::string>& names, const std::string& module) {
+    std::string out;
+    for (size_t i = 0; i < names.size(); ++i)
+        out += "    _cffix_extern_python[" + std::to_string(i) + "].address = (void*)" + names[i] +
+               ";\n";
+    out += "    if (!_cffix->extern_python_init(ffi, " + c_string(module) +
+           ", _cffix_extern_python, functions))\n        goto fail;\n";
+    return out;
+}
+
 // Partial structs and unions (`...;`) and `typedef ... t;` need the C compiler's facts,
 // which API mode does not gather yet: refused by name.
 void check_declarations(types::Scope& scope) {
@@ -227,12 +414,10 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
                           const std::string& cffix_version) {
     std::string base = module_name.substr(module_name.rfind('.') + 1);
     std::vector<std::string> names;
-    for (const auto& [name, decl] : scope.functions()) {
-        if (decl.extern_python != parse::ExternPython::No)
-            refuse("function '" + name + "': extern \"Python\" is not in API mode yet");
-        names.push_back(name);
-    }
+    for (const auto& [name, decl] : scope.functions())
+        if (decl.extern_python == parse::ExternPython::No) names.push_back(name);
     std::sort(names.begin(), names.end());
+    std::vector<std::string> extern_python = extern_python_names(scope);
     std::vector<std::string> variables;
     for (const auto& entry : scope.variables()) variables.push_back(entry.first);
     std::sort(variables.begin(), variables.end());
@@ -242,6 +427,7 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     std::string wrappers;
     for (const std::string& name : names)
         function_wrapper(wrappers, name, scope.functions().find(name)->second.type.get(), types);
+    std::string extern_python_code = extern_python_functions(scope, extern_python, types);
 
     std::vector<std::string> constants;
     for (const auto& entry : scope.constants()) constants.push_back(entry.first);
@@ -251,11 +437,14 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += "/* " + module_name + ": generated by cffix " + cffix_version +
            " (API mode). Do not edit: change the build script and run it again. */\n";
     out += "#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n\n";
+    out += extern_python_declarations(scope, extern_python);
     out +=
         "/* ---------------------------------------------- the source given to set_source() */\n";
     out += preamble + "\n\n";
     out += "/* ---------------------------------------------- cffix */\n";
-    out += "#include <errno.h>\n#include <string.h>\n\n#include \"cffix_api.h\"\n\n";
+    out +=
+        "#include <errno.h>\n#include <stdio.h>\n#include <string.h>\n\n#include "
+        "\"cffix_api.h\"\n\n";
     out +=
         "#if defined(__GNUC__)\n"
         "#pragma GCC diagnostic error \"-Wincompatible-pointer-types\"\n"
@@ -302,7 +491,7 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         out += "    {" + c_string(v.asm_name.empty() ? name : v.asm_name) + ", (void*)&" + name +
                "},\n";
     }
-    out += "    {NULL, NULL},\n};\n\n" + wrappers;
+    out += "    {NULL, NULL},\n};\n\n" + wrappers + extern_python_code;
     out += "static PyMethodDef _cffix_methods[] = {\n";
     for (const std::string& name : names)
         out += "    {\"" + name + "\", (PyCFunction)(void (*)(void))_cffix_f_" + name +
@@ -342,6 +531,7 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         out += "    if (_cffix_constant(constants, \"" + name + "\", (" + name +
                ") < 0, (long long)(" + name + "), (unsigned long long)(" + name +
                ")) < 0)\n        goto fail;\n";
+    out += extern_python_init(extern_python, module_name);
     out += "    lib = _cffix->make_lib(ffi, " + c_string(module_name) +
            ", functions, constants, _cffix_globals, " + std::to_string(variables.size()) + ");\n";
     out += "    if (!lib) goto fail;\n";

@@ -5,9 +5,11 @@
 // the real header is a compiler error), then one METH_FASTCALL wrapper per function of
 // the cdef, the integer constants as the compiler evaluates them (a cdef value that
 // differs is a compile-time error naming it), the addresses of the global variables (a
-// cdef type that differs is a compile-time error), and a module init that imports the
-// core's C API (cffix_api.h), rebuilds `ffi` from the cdef text and makes `lib`: the
-// core's Library (lib/library.h) over these functions, constants and addresses.
+// cdef type that differs is a compile-time error), a C function per extern "Python"
+// declaration (call/extern_python.h; declared before the source when its signature needs
+// nothing from it), and a module init that imports the core's C API (cffix_api.h),
+// rebuilds `ffi` from the cdef text and makes `lib`: the core's Library
+// (lib/library.h) over these functions, constants and addresses.
 //
 // Conversions go through the C API only: the header's inline fast companions for exact
 // ints, floats and pointers, the core's argument_to_c / result_from_c for everything

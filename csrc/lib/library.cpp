@@ -25,6 +25,7 @@ struct Library {
     void* handle;         // from dlopen; null once closed
     bool owns_handle;     // false for a wrapped handle: the caller dlclose's it
     bool release_gil;     // given to every function made from this library
+    bool api_module;      // the lib of an API-mode module (module_library)
     PyObject* ffi;        // owned: the FFI whose declarations are exposed
     types::Scope* scope;  // borrowed from ffi; null once the GC cleared the library
     PyObject* name;       // str: '<None>', the path, or the wrapped handle's address
@@ -242,7 +243,7 @@ PyObject* library_repr(PyObject* self) {
 PyObject* library_dir(PyObject* self, PyObject*) {
     Library* lib = as_library(self);
     std::vector<std::string> names;
-    if (lib->scope) lib->scope->list_globals(names);
+    if (lib->scope) lib->scope->list_globals(names, lib->api_module);
     PyRef list(PyList_New(static_cast<Py_ssize_t>(names.size())));
     if (!list) return nullptr;
     for (size_t i = 0; i < names.size(); ++i) {
@@ -425,6 +426,7 @@ PyObject* module_library(PyObject* ffi, types::Scope* scope, PyObject* name, PyO
     PyRef self(new_library(ffi, scope, handle, false, name, true));
     if (!self) return nullptr;
     Library* lib = as_library(self.get());
+    lib->api_module = true;
     if (PyDict_Update(lib->dict, functions) < 0 || PyDict_Update(lib->dict, constants) < 0)
         return nullptr;
     try {

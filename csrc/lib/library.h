@@ -47,7 +47,8 @@ PyObject* wrap_handle(PyObject* ffi, types::Scope* scope, data::CData* handle, b
 // knows put in place of dlsym: `functions` and `constants` (dicts: name -> the module's
 // function objects, and the values the compiler computed) fill its cache, and `symbols`
 // give the addresses of its global variables. The main program's handle stands for the
-// library (never closed by cffix). A new reference, or null with an exception set.
+// library (never closed by cffix). Its dir() lists its extern "Python" functions too
+// (`functions` holds their pointer cdata). A new reference, or null with an exception set.
 struct KnownSymbol {
     const char* name;
     void* address;

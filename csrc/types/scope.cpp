@@ -460,6 +460,7 @@ void Scope::declare_typedef(Declaration& decl) {
             t.type = std::move(r.type);
             t.raw_function = r.raw_function;
             t.aligned = std::max(t.aligned, r.aligned);
+            t.written = written_typedef(*decl.type, t.type.get(), written_typedefs());
         }
     }
     auto [it, inserted] = typedefs_.try_emplace(decl.name);
@@ -474,11 +475,20 @@ void Scope::declare_typedef(Declaration& decl) {
     it->second = std::move(t);
 }
 
+WrittenTypedefs Scope::written_typedefs() const {
+    return [this](std::string_view name) -> const WrittenType* {
+        const TypedefDecl* t = find_typedef(name);
+        return t && t->written ? &*t->written : nullptr;
+    };
+}
+
 void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     FunctionDecl f;
     f.type = std::move(type);
     f.asm_name = decl.asm_name;
     f.extern_python = decl.extern_python;
+    if (f.extern_python != parse::ExternPython::No && decl.type)
+        f.written = written_signature(*decl.type, f.type.get(), written_typedefs());
     f.pos = decl.pos;
     f.cdef = cdef_serial_;
     auto [it, inserted] = functions_.try_emplace(decl.name);
@@ -545,9 +555,9 @@ GlobalDecl Scope::find_global(std::string_view name) const {
     return g;
 }
 
-void Scope::list_globals(std::vector<std::string>& names) const {
+void Scope::list_globals(std::vector<std::string>& names, bool extern_python) const {
     for (const auto& [name, f] : functions_)
-        if (f.extern_python == parse::ExternPython::No) names.push_back(name);
+        if (extern_python || f.extern_python == parse::ExternPython::No) names.push_back(name);
     for (const auto& [name, _] : variables_) names.push_back(name);
     for (const auto& [name, _] : constants_) names.push_back(name);
     for (const Scope* s : included_) s->list_globals(names);

@@ -6,12 +6,14 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "parse/ast.h"
 #include "types/ctype.h"
+#include "types/written.h"
 #include "util/hash.h"
 
 namespace cffix::types {
@@ -31,6 +33,9 @@ struct FunctionDecl {
     CTypeRef type;  // Kind::Function
     std::string asm_name;
     parse::ExternPython extern_python = parse::ExternPython::No;
+    // extern "Python" functions: the result and parameter types as written (qualifiers
+    // kept, types/written.h), for the C function API mode defines; may be empty.
+    std::vector<WrittenType> written;
     parse::SourcePos pos;
     uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
 };
@@ -84,9 +89,10 @@ public:
     // For lib objects: the function, variable or constant called `name`, searched here
     // first, then in the included scopes in include order (as types are).
     GlobalDecl find_global(std::string_view name) const;
-    // Every name find_global knows except extern "Python" functions (which only API-mode
-    // modules define), sorted, each once: dir(lib).
-    void list_globals(std::vector<std::string>& names) const;
+    // Every name find_global knows, sorted, each once: dir(lib). extern "Python" functions
+    // only with `extern_python` (an API-mode module's lib defines its own), never those of
+    // included scopes.
+    void list_globals(std::vector<std::string>& names, bool extern_python = false) const;
     // (typedef names, struct tags, union tags), sorted, without anonymous ones, with those
     // of the included scopes (each name once).
     void list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
@@ -111,9 +117,10 @@ public:
 private:
     struct TypedefDecl {
         CTypeRef type;
-        bool raw_function = false;       // `typedef int f_t(int);`: a function, not a pointer
-        uint32_t aligned = 0;            // __attribute__((aligned(N))) on the typedef
-        const char* unusable = nullptr;  // "integer"/"float" for `typedef int... t;`
+        bool raw_function = false;           // `typedef int f_t(int);`: a function, not a pointer
+        uint32_t aligned = 0;                // __attribute__((aligned(N))) on the typedef
+        const char* unusable = nullptr;      // "integer"/"float" for `typedef int... t;`
+        std::optional<WrittenType> written;  // with qualifiers to keep (types/written.h)
         parse::SourcePos pos;
         uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
     };
@@ -126,6 +133,7 @@ private:
     Resolved resolve(const parse::TypeExpr& expr, const std::string& name_hint = {});
     Resolved resolve_named(const parse::TypeExpr& expr);
     CTypeRef resolve_function(const parse::TypeExpr& expr);
+    WrittenTypedefs written_typedefs() const;
     CTypeRef resolve_record(const parse::TypeExpr& expr, const std::string& name_hint);
     CTypeRef resolve_enum(const parse::TypeExpr& expr, const std::string& name_hint);
     CType* find_tag(parse::TypeExprKind kind, std::string_view name) const;

@@ -34,8 +34,9 @@ cffix's public header (cffix_api.h) on the include path:
     from _mymod import ffi, lib
     lib.hypot(3, 4), lib.twice(21)            # (5.0, 42)
 
-Not yet in API mode (refused at build time, by name): global variables, extern
-"Python", variadic functions, structs with '...', ffi.include().
+extern "Python" functions are C functions of the module that call what
+``ffi.def_extern()`` attached (see FFI.def_extern). Not yet in API mode (refused at build
+time, by name): variadic functions, structs with '...', ffi.include().
 
 The FFI class (api.py) records the history in ``ffi._cffix_state`` (not the instance
 ``__dict__``); this module is imported only when one of its functions is used, so
