@@ -135,8 +135,9 @@ def build_cffi_api(workdir):
     return load_module("_bench_calls_cffi_api", pathlib.Path(path))
 
 
-# cffix's API mode takes every fixed-argument function of CDEF (the variadic one and the
-# callback loop come later, with variadic functions and extern "Python" in API mode).
+# cffix's API mode takes every fixed-argument function of CDEF (the variadic one comes
+# later, with variadic functions in API mode; extern "Python" callbacks have their own
+# benchmark, bench_extern_python.py).
 API_CDEF = "\n".join(line for line in CDEF.splitlines()
                      if "format_into" not in line and "sort_ints" not in line)
 
