@@ -3,11 +3,9 @@
 
 #include <ffi.h>
 
-#include <cerrno>
 #include <cstring>
 #include <string>
 
-#include "call/errno.h"
 #include "data/argument.h"
 #include "util/errors.h"
 
@@ -101,21 +99,6 @@ bool check_onerror(PyObject* onerror) {
     PyErr_Format(PyExc_TypeError, "expected a callable object for 'onerror', not %s",
                  Py_TYPE(onerror)->tp_name);
     return false;
-}
-
-void enter_python(cffix_python_entry& entry) {
-    entry.caller_errno = errno;  // first: PyGILState_Ensure may change errno
-    entry.gil = PyGILState_Ensure();
-    entry.pending[0] = entry.pending[1] = entry.pending[2] = nullptr;
-    if (PyErr_Occurred()) PyErr_Fetch(&entry.pending[0], &entry.pending[1], &entry.pending[2]);
-    saved_errno() = entry.caller_errno;
-}
-
-void leave_python(cffix_python_entry& entry) {
-    if (entry.pending[0]) PyErr_Restore(entry.pending[0], entry.pending[1], entry.pending[2]);
-    int callee_errno = saved_errno();
-    PyGILState_Release(entry.gil);
-    errno = callee_errno;  // last, for the same reason
 }
 
 bool store_python_result(const PythonCallee& c, void* ret, PyObject* value) {

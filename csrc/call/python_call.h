@@ -16,9 +16,11 @@
 // Layer convention (call/): null/false with a Python exception set.
 #pragma once
 
+#include <cerrno>
 #include <memory>
 #include <vector>
 
+#include "call/errno.h"
 #include "cffix_api.h"
 #include "types/ctype.h"
 
@@ -45,9 +47,22 @@ std::unique_ptr<PythonCallee> make_callee(types::CType* fntype, PyObject* error,
 bool check_onerror(PyObject* onerror);
 
 // The thread's state around a call from C: see above. Call enter_python first thing
-// (before anything may change errno) and leave_python last.
-void enter_python(cffix_python_entry& entry);
-void leave_python(cffix_python_entry& entry);
+// (before anything may change errno) and leave_python last. (Inline: a callback's
+// handler is on the hot path; API-mode modules reach them through the C API table.)
+inline void enter_python(cffix_python_entry& entry) {
+    entry.caller_errno = errno;  // first: PyGILState_Ensure may change errno
+    entry.gil = PyGILState_Ensure();
+    entry.pending[0] = entry.pending[1] = entry.pending[2] = nullptr;
+    if (PyErr_Occurred()) PyErr_Fetch(&entry.pending[0], &entry.pending[1], &entry.pending[2]);
+    saved_errno() = entry.caller_errno;
+}
+
+inline void leave_python(cffix_python_entry& entry) {
+    if (entry.pending[0]) PyErr_Restore(entry.pending[0], entry.pending[1], entry.pending[2]);
+    int callee_errno = saved_errno();
+    PyGILState_Release(entry.gil);
+    errno = callee_errno;  // last, for the same reason
+}
 
 // Calls `callable` with the C arguments at `args` (one pointer per parameter) and writes
 // its result at `ret`. Never fails: errors are reported as above. The GIL is held.
