@@ -109,6 +109,15 @@ PyObject* cache(Library* lib, PyObject* key, PyObject* value) {
     return result;
 }
 
+// `typedef int... t;` is only known to API-mode modules: elsewhere, what uses t raises.
+bool check_resolved(const CType* t) {
+    const CType* dots = types::unresolved_part(t);
+    if (!dots) return true;
+    PyErr_Format(PyExc_NotImplementedError, "%s type '%s' can only be used after compilation",
+                 (dots->flags & types::PF_FLOAT) ? "float" : "integer", dots->cname.c_str());
+    return false;
+}
+
 PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
                         const types::FunctionDecl& f) {
     if (f.extern_python != parse::ExternPython::No)
@@ -116,7 +125,13 @@ PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
                             "'%s' is declared extern \"Python\": it exists only in API-mode "
                             "modules (ffi.set_source), not in a dlopen() library",
                             name.c_str());
-    void* address = find_symbol(lib, symbol_of(f.asm_name, name), "function/symbol", name.c_str());
+    if (!check_resolved(f.type.get())) return nullptr;
+    // API mode hands over the addresses of functions it does not wrap (variadic ones).
+    const std::string& symbol = symbol_of(f.asm_name, name);
+    auto known = lib->variables->find(symbol);
+    void* address = known != lib->variables->end()
+                        ? known->second
+                        : find_symbol(lib, symbol, "function/symbol", name.c_str());
     if (!address) return nullptr;
     return cache(lib, key, call::make_function(f.type.get(), address, name, lib->release_gil));
 }
@@ -145,7 +160,7 @@ PyObject* pointer_to_items(CType* array, void* address) {
 
 PyObject* read_variable(Library* lib, const std::string& name, const types::VariableDecl& v) {
     CType* t = v.type.get();
-    if (!check_not_partial(t)) return nullptr;
+    if (!check_not_partial(t) || !check_resolved(t)) return nullptr;
     void* address = variable_address(lib, name, v);
     if (!address) return nullptr;
     if (t->kind == Kind::Array && t->length < 0) return pointer_to_items(t, address);
@@ -160,7 +175,7 @@ bool write_variable(Library* lib, const std::string& name, const types::Variable
                      name.c_str());
         return false;
     }
-    if (!check_not_partial(v.type.get())) return false;
+    if (!check_not_partial(v.type.get()) || !check_resolved(v.type.get())) return false;
     void* address = variable_address(lib, name, v);
     return address && data::to_c(v.type.get(), static_cast<char*>(address), value);
 }

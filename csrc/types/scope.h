@@ -21,6 +21,24 @@ using CTypeRef = Ref<CType>;
 template <typename T>
 using NameMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
 
+// What the C compiler computed for an API-mode module (see gen/module_source.cpp), handed
+// to the scope before the module's cdef runs again at import, keyed by fact_key():
+//  - a struct/union declared with `...;` (or holding such a type by value): its size,
+//    alignment, and in `values` the offset and size of each member in declaration order;
+//  - an enum declared with `...`: its size, signedness, and each enumerator's value;
+//  - `typedef int... t;` / `typedef float... t;`: the size and signedness of t;
+//  - a global `T a[...];`: its size.
+struct CompilerFact {
+    int64_t size = 0;
+    int64_t align = 0;
+    bool is_signed = false;
+    std::vector<int64_t> values;
+};
+enum class FactKind : uint8_t { Record, Enum, Typedef, Global };
+// "struct s"/"union u"/typedef name of an anonymous record: the record's cname; "enum e"
+// likewise; "typedef t", "global g" for the others.
+std::string fact_key(FactKind kind, std::string_view name);
+
 struct CdefOptions {
     bool override = false;  // redeclarations replace earlier ones instead of failing
     bool packed = false;    // every struct of this cdef is packed (cffi's packed=True)
@@ -29,6 +47,11 @@ struct CdefOptions {
 
 struct FunctionDecl {
     CTypeRef type;  // Kind::Function
+    // The declaration as written, qualifiers and typedef names kept, with "@" where the
+    // declarator goes ("int (@)(const char *, size_t)"): API mode checks it against
+    // the header's (CType names drop const, as cffi's do). "" when it cannot be spelled
+    // (an anonymous struct defined inside a parameter list).
+    std::string c_spelling;
     std::string asm_name;
     parse::ExternPython extern_python = parse::ExternPython::No;
     parse::SourcePos pos;
@@ -73,6 +96,11 @@ public:
     // Resolves a type string ("struct foo *", "int[3]"). Throws. A struct/union/enum tag
     // that was never declared is declared here, opaque, as C does.
     CTypeRef parse_type(std::string_view text);
+
+    // Facts the C compiler computed (API mode): complete `...` declarations of the
+    // following cdefs instead of leaving them unusable.
+    void set_compiler_facts(NameMap<CompilerFact> facts) { facts_ = std::move(facts); }
+    const CompilerFact* compiler_fact(FactKind kind, std::string_view name) const;
 
     // Makes another scope's declarations visible (ffi.include); lookups here win.
     void include(const Scope* other);
@@ -143,6 +171,7 @@ private:
     void complete_pending();
     void remember_body(std::shared_ptr<const void> body, CTypeRef type);
 
+    NameMap<CompilerFact> facts_;
     NameMap<TypedefDecl> typedefs_;
     NameMap<CTypeRef> structs_, unions_, enums_;
     NameMap<parse::SourcePos> tag_pos_;  // "struct foo" -> where declared
