@@ -102,6 +102,31 @@ PyObject* api_make_lib(PyObject* ffi, const char* name, PyObject* functions, PyO
                                reinterpret_cast<const lib::KnownSymbol*>(globals), nglobals);
 }
 
+int api_set_compiler_facts(PyObject* ffi, const cffix_fact* facts, Py_ssize_t nfacts) {
+    if (!check_ffi(ffi)) return 0;
+    types::Scope* scope = reinterpret_cast<FFIObject*>(ffi)->scope;
+    if (!scope) {
+        PyErr_SetString(error_classes.ffi_error, "FFI object is not initialized");
+        return 0;
+    }
+    try {
+        types::NameMap<types::CompilerFact> map;
+        for (Py_ssize_t i = 0; i < nfacts; ++i) {
+            const cffix_fact& f = facts[i];
+            types::CompilerFact& fact = map[f.name];
+            fact.size = f.size;
+            fact.align = f.align;
+            fact.is_signed = f.is_signed != 0;
+            fact.values.assign(f.values, f.values + f.count);
+        }
+        scope->set_compiler_facts(std::move(map));
+    } catch (...) {
+        translate_exception();
+        return 0;
+    }
+    return 1;
+}
+
 }  // namespace
 
 bool add_c_api(PyObject* module) {
@@ -119,6 +144,7 @@ bool add_c_api(PyObject* module) {
     table.result_from_c = api_result_from_c;
     table.saved_errno = api_saved_errno;
     table.make_lib = api_make_lib;
+    table.set_compiler_facts = api_set_compiler_facts;
     PyRef capsule(PyCapsule_New(&table, CFFIX_API_CAPSULE, nullptr));
     return capsule && PyModule_AddObjectRef(module, "_C_API", capsule.get()) == 0;
 }

@@ -169,8 +169,6 @@ def test_missing_name_fails_the_build(tmp_path):
 
 @pytest.mark.parametrize("cdef,what", [
     ('extern "Python" int cb(int);', "extern \"Python\""),
-    ("int printf(const char *, ...);", "variadic"),
-    ("struct s { int a; ...; }; int f(struct s *);", "'...'"),
 ])
 def test_what_api_mode_does_not_do_yet_is_refused_by_name(tmp_path, cdef, what):
     ffi = FFI()

@@ -2,6 +2,7 @@
 #include "gen/module_source.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <string_view>
 
@@ -54,12 +55,9 @@ bool takes_int(Conv c) {
 }
 bool is_signed_integer(Conv c) { return c >= Conv::Int8 && c <= Conv::Int64; }
 
-// What cannot be generated yet is refused by name, at build time.
+// A type passed by value must have a size (records with `...;` get theirs from the C
+// compiler at import); what cannot be generated is refused by name, at build time.
 void check_type(const CType* t, const std::string& where) {
-    if ((t->kind == Kind::Struct || t->kind == Kind::Union) && (t->flags & types::RF_PARTIAL))
-        refuse(where + ": '" + t->cname +
-               "' has '...' members: API mode does not complete structs from the C "
-               "compiler yet; declare every member");
     if (t->conv == Conv::None && t->kind != Kind::Void)
         refuse(where + ": '" + t->cname + "' has an unknown size");
 }
@@ -85,7 +83,9 @@ void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& typ
     std::string general = "_cffix_convert(" + std::to_string(ti) + ", &" + x + ", sizeof " + x +
                           ", " + arg + ", &temps)";
     std::string decl = types::cname_with(t, "");
-    if (takes_int(t->conv)) {
+    if (t->flags & types::PF_DOTS) {  // `typedef int... t;`: the core knows t at import
+        out += "    if (!" + general + ")\n        goto fail;\n";
+    } else if (takes_int(t->conv)) {
         data::IntRange r = data::integer_range(t->conv);
         out += "    {\n        int64_t v;\n        static const cffix_int_range range = {" +
                int64_literal(r.lo) + ", " + int64_literal(r.hi) + "};\n";
@@ -115,6 +115,9 @@ void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& typ
 
 std::string convert_result(const CType* r, TypeTable& types) {
     if (r->kind == Kind::Void) return "Py_RETURN_NONE;";
+    if (r->flags & types::PF_DOTS)
+        return "return _cffix->result_from_c(_cffix_types[" + std::to_string(types.index(r)) +
+               "], (char*)&_cffix_r);";
     if (is_signed_integer(r->conv)) return "return PyLong_FromLongLong((long long)_cffix_r);";
     if (r->conv >= Conv::UInt8 && r->conv <= Conv::UInt64)
         return "return PyLong_FromUnsignedLongLong((unsigned long long)_cffix_r);";
@@ -127,7 +130,6 @@ std::string convert_result(const CType* r, TypeTable& types) {
 void function_wrapper(std::string& out, const std::string& name, const CType* fn,
                       TypeTable& types) {
     std::string where = "function '" + name + "'";
-    if (fn->ellipsis) refuse(where + ": variadic functions are not in API mode yet");
     const CType* r = fn->item;
     check_type(r, where + ", the result");
     size_t n = fn->args.size();
@@ -155,25 +157,160 @@ void function_wrapper(std::string& out, const std::string& name, const CType* fn
     out += "}\n\n";
 }
 
-// Partial structs and unions (`...;`) and `typedef ... t;` need the C compiler's facts,
-// which API mode does not gather yet: refused by name.
-void check_declarations(types::Scope& scope) {
-    std::vector<std::string> typedefs, structs, unions;
-    scope.list_types(typedefs, structs, unions);
-    auto check = [&](const std::string& text) {
-        try {
-            const CType* t = scope.parse_type(text).get();
-            if (t->flags & types::RF_PARTIAL && (t->kind == Kind::Struct || t->kind == Kind::Union))
-                check_type(t, "'" + text + "'");
-        } catch (const Error& e) {
-            if (e.kind() == ErrorKind::VerificationError) throw;
-            refuse("'" + text + "': " + e.what() +
-                   ": API mode does not complete types with '...' from the C compiler yet");
+// ---------------------------------------------------------------- what the compiler checks
+
+// An identifier made from a declaration's description ("struct s field x" ->
+// "struct_s_field_x").
+std::string identifier(std::string_view text) {
+    std::string out;
+    for (char c : text) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    return out;
+}
+
+// One fact of the cdef compared with the C compiler's, at compile time. When they differ
+// the compiler stops on a line naming `what`: "initialization of 'char (*)[<C's value>]'
+// from incompatible pointer type 'char (*)[<the cdef's value>]'" (both facts).
+void compare(std::string& out, const std::string& what, const std::string& c_value,
+             int64_t cdef_value) {
+    std::string var = "_cffix_check__" + identifier(what) + "__C_vs_cdef";
+    out += "    {\n        char (*" + var + ")[" + c_value + "] = (char (*)[" +
+           std::to_string(cdef_value) + "])0; /* cffix-check: " + what + " */\n        (void)" +
+           var + ";\n    }\n";
+}
+
+// The table of facts the module hands the core at import (cffix_fact, see
+// types::CompilerFact): C expressions the compiler evaluates.
+class FactTable {
+public:
+    void add(const std::string& name, const std::string& size, const std::string& align,
+             const std::string& is_signed, const std::vector<std::string>& values) {
+        std::string array = "NULL";
+        if (!values.empty()) {
+            array = "_cffix_fact_values_" + std::to_string(count_);
+            arrays_ += "static const int64_t " + array + "[] = {\n";
+            for (const std::string& v : values) arrays_ += "    (int64_t)(" + v + "),\n";
+            arrays_ += "};\n";
         }
+        rows_ += "    {" + c_string(name) + ", (int64_t)(" + size + "), (int64_t)(" + align +
+                 "), " + is_signed + ", " + std::to_string(values.size()) + ", " + array + "},\n";
+        ++count_;
+    }
+    size_t count() const { return count_; }
+    std::string source() const {
+        return arrays_ + "static const cffix_fact _cffix_facts[] = {\n" + rows_ +
+               "    {NULL, 0, 0, 0, 0, NULL},\n};\n\n";
+    }
+
+private:
+    std::string arrays_, rows_;
+    size_t count_ = 0;
+};
+
+bool nameable(const CType* t) { return t->cname.find('$') == std::string::npos; }
+
+std::string member_size(const std::string& record, const std::string& member) {
+    return "sizeof(((" + record + " *)0)->" + member + ")";
+}
+
+// A record the cdef lays out completely: every named field's offset and size, the size
+// and alignment, compared with the compiler's.
+void check_record(std::string& checks, const CType* t) {
+    const std::string& c = t->cname;
+    compare(checks, c + " size", "sizeof(" + c + ")", t->size);
+    compare(checks, c + " alignment", "_CFFIX_ALIGNOF(" + c + ")", t->align);
+    for (const types::FieldInfo& f : t->fields) {
+        if (f.is_bitfield() || f.name.empty()) continue;  // no offsetof for bitfields
+        compare(checks, c + " field " + f.name + " offset", "offsetof(" + c + ", " + f.name + ")",
+                f.offset);
+        if (!f.is_flexible())
+            compare(checks, c + " field " + f.name + " size", member_size(c, f.name),
+                    f.type->size);
+    }
+}
+
+// A record with `...;` (or holding such a type, or a `typedef int... t`, by value): its
+// layout comes from the compiler; the member sizes the cdef knows are compared.
+void record_facts(FactTable& facts, std::string& checks, CType* t) {
+    const std::string& c = t->cname;
+    if (!nameable(t))
+        refuse("an anonymous struct or union with '...' (or holding such a type): give it a "
+               "tag or a typedef name, so that the C compiler can be asked about it");
+    std::vector<std::string> values;
+    for (const types::MemberDecl& m : t->record->members) {
+        std::string where = "'" + c + "', field '" + m.name + "'";
+        if (m.bitsize >= 0)
+            refuse(where + ": a bitfield in a struct or union that the C compiler completes "
+                   "('...'): declare every member instead");
+        if (m.name.empty()) {  // an anonymous struct/union member: placed by its first field
+            CType* inner = m.type;
+            if (!types::complete_type(inner, false) || inner->fields.empty() ||
+                inner->fields.front().is_bitfield())
+                refuse("'" + c + "': an anonymous member with '...' or bitfields, in a struct "
+                       "that the C compiler completes");
+            const types::FieldInfo& first = inner->fields.front();
+            values.push_back("offsetof(" + c + ", " + first.name + ") - " +
+                             std::to_string(first.offset));
+            values.push_back(std::to_string(inner->size));
+            continue;
+        }
+        values.push_back("offsetof(" + c + ", " + m.name + ")");
+        bool flexible = m.type->kind == Kind::Array && m.type->length < 0 && !m.dots_length;
+        values.push_back(flexible ? "0" : member_size(c, m.name));
+        if (!flexible && !m.dots_length && types::complete_type(m.type, false))
+            compare(checks, c + " field " + m.name + " size", member_size(c, m.name),
+                    m.type->size);
+    }
+    facts.add(c, "sizeof(" + c + ")", "_CFFIX_ALIGNOF(" + c + ")", "0", values);
+}
+
+void enum_facts(FactTable& facts, std::string& checks, const CType* e) {
+    const std::string& c = e->cname;
+    if (!(e->flags & types::RF_PARTIAL)) {
+        if (nameable(e) && e->size >= 0) compare(checks, c + " size", "sizeof(" + c + ")", e->size);
+        return;  // the values are compared as constants
+    }
+    std::vector<std::string> values;
+    for (const types::Enumerator& v : e->enumerators) values.push_back(v.name);
+    // An anonymous enum has no type to ask about: its values are ints, as in C.
+    facts.add(c, nameable(e) ? "sizeof(" + c + ")" : "sizeof(int)", "0",
+              nameable(e) ? "((" + c + ")-1 <= 0)" : "1", values);
+}
+
+// Everything the cdef leaves to the compiler (facts) or states about a layout (checks).
+void compiler_facts(types::Scope& scope, FactTable& facts, std::string& checks) {
+    std::vector<CType*> records, enums;
+    scope.own_tagged_types(records, enums);
+    for (CType* t : records) {
+        if (!t->record || (t->flags & types::RF_OPAQUE_TYPEDEF)) continue;  // opaque
+        if (types::complete_type(t, false)) {
+            if (nameable(t)) check_record(checks, t);  // else checked through its holder
+        } else {
+            record_facts(facts, checks, t);
+        }
+    }
+    for (const CType* e : enums) enum_facts(facts, checks, e);
+    for (const auto& [name, integer] : scope.dots_typedefs())
+        facts.add(types::fact_key(types::FactKind::Typedef, name), "sizeof(" + name + ")", "0",
+                  integer ? "((" + name + ")-1 <= 0)" : "1", {});
+}
+
+// A function without pointers in its signature is compared whole with the header's
+// declaration (a pointer parameter or result is already checked by the call, where C
+// lets a cdef leave out a `const` the header has). A function-like macro has no type.
+void check_signature(std::string& checks, const std::string& name,
+                     const types::FunctionDecl& f) {
+    if (f.c_spelling.empty()) return;
+    auto pointer = [](const CType* t) {
+        return t->kind == Kind::Pointer || t->kind == Kind::Function || t->kind == Kind::Array;
     };
-    for (const std::string& name : structs) check("struct " + name);
-    for (const std::string& name : unions) check("union " + name);
-    for (const std::string& name : typedefs) check(name);
+    const CType* fn = f.type.get();
+    if (pointer(fn->item) || std::any_of(fn->args.begin(), fn->args.end(), pointer)) return;
+    std::string var = "_cffix_check__function_" + name + "__cdef_vs_C";
+    std::string decl = f.c_spelling;
+    decl.replace(decl.find('@'), 1, "(*" + var + ")");
+    checks += "#ifndef " + name + "\n    {\n        " + decl + " = &" + name +
+              "; /* cffix-check: function " + name + " signature */\n        (void)" + var +
+              ";\n    }\n#endif\n";
 }
 
 constexpr const char* kHelpers = R"C(static const cffix_api* _cffix;
@@ -226,18 +363,27 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
                           const std::string& preamble, const std::vector<CdefCall>& cdefs,
                           const std::string& cffix_version) {
     std::string base = module_name.substr(module_name.rfind('.') + 1);
-    std::vector<std::string> names;
+    // Functions get a wrapper each; variadic ones are called through the core's libffi
+    // path at the address the module hands over (as cffi, which gives a function pointer).
+    std::vector<std::string> names, variadic;
     for (const auto& [name, decl] : scope.functions()) {
         if (decl.extern_python != parse::ExternPython::No)
             refuse("function '" + name + "': extern \"Python\" is not in API mode yet");
-        names.push_back(name);
+        (decl.type->ellipsis ? variadic : names).push_back(name);
     }
     std::sort(names.begin(), names.end());
+    std::sort(variadic.begin(), variadic.end());
     std::vector<std::string> variables;
     for (const auto& entry : scope.variables()) variables.push_back(entry.first);
     std::sort(variables.begin(), variables.end());
 
-    check_declarations(scope);
+    FactTable facts;
+    std::string checks;
+    compiler_facts(scope, facts, checks);
+    for (const std::string& name : names)
+        check_signature(checks, name, scope.functions().find(name)->second);
+    for (const std::string& name : variadic)
+        check_signature(checks, name, scope.functions().find(name)->second);
     TypeTable types;
     std::string wrappers;
     for (const std::string& name : names)
@@ -255,7 +401,10 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         "/* ---------------------------------------------- the source given to set_source() */\n";
     out += preamble + "\n\n";
     out += "/* ---------------------------------------------- cffix */\n";
-    out += "#include <errno.h>\n#include <string.h>\n\n#include \"cffix_api.h\"\n\n";
+    out += "#include <errno.h>\n#include <stddef.h>\n#include <string.h>\n\n#include \"cffix_api.h\"\n\n";
+    out +=
+        "#if defined(__GNUC__) || defined(__clang__)\n#define _CFFIX_ALIGNOF(T) __alignof__(T)\n"
+        "#else\n#define _CFFIX_ALIGNOF(T) _Alignof(T)\n#endif\n\n";
     out +=
         "#if defined(__GNUC__)\n"
         "#pragma GCC diagnostic error \"-Wincompatible-pointer-types\"\n"
@@ -278,14 +427,19 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         if (c.dots) continue;
         auto v = static_cast<long long>(c.value);
         out += "typedef char _cffix_cdef_value_of_" + name + "_differs_from_the_source[((" + name +
-               ") == (" + int64_literal(v) + ")) ? 1 : -1];\n";
+               ") == (" + int64_literal(v) + ")) ? 1 : -1]; /* cffix-check: constant " + name +
+               " value " + std::to_string(v) + " */\n";
     }
     // Globals: their addresses for lib, and a check that each has the cdef's type (a
     // pointer of the cdef's type must take its address: an error otherwise).
     out += "\nstatic void _cffix_check_globals(void) {\n";
     for (size_t i = 0; i < variables.size(); ++i) {
         const types::VariableDecl& v = scope.variables().find(variables[i])->second;
-        check_type(v.type.get(), "global variable '" + variables[i] + "'");
+        if (v.dots_length)
+            facts.add(types::fact_key(types::FactKind::Global, variables[i]),
+                      "sizeof(" + variables[i] + ")", "0", "0", {});
+        else
+            check_type(v.type.get(), "global variable '" + variables[i] + "'");
         std::string p = "_cffix_g" + std::to_string(i);
         if (v.type->kind == Kind::Pointer) {  // cdef types drop a pointee's const: size only
             out += "    (void)sizeof(char[(sizeof(" + variables[i] + ") == sizeof(" +
@@ -302,7 +456,15 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         out += "    {" + c_string(v.asm_name.empty() ? name : v.asm_name) + ", (void*)&" + name +
                "},\n";
     }
-    out += "    {NULL, NULL},\n};\n\n" + wrappers;
+    for (const std::string& name : variadic) {
+        const types::FunctionDecl& f = scope.functions().find(name)->second;
+        out += "    {" + c_string(f.asm_name.empty() ? name : f.asm_name) + ", (void*)&" + name +
+               "},\n";
+    }
+    out += "    {NULL, NULL},\n};\n\n";
+    out += "/* What the cdef leaves to the C compiler, and its layouts compared with C's. */\n";
+    out += facts.source();
+    out += "static void _cffix_check_layouts(void) {\n" + checks + "}\n\n" + wrappers;
     out += "static PyMethodDef _cffix_methods[] = {\n";
     for (const std::string& name : names)
         out += "    {\"" + name + "\", (PyCFunction)(void (*)(void))_cffix_f_" + name +
@@ -315,12 +477,17 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += "    PyObject *functions = NULL, *constants = NULL;\n";
     out +=
         "    int i;\n    (void)_cffix_convert;\n    (void)_cffix_constant;\n"
-        "    (void)_cffix_check_globals;\n";
+        "    (void)_cffix_check_globals;\n    (void)_cffix_check_layouts;\n"
+        "    (void)_cffix_facts;\n    (void)_cffix_arity;\n";
     out += "    _cffix = cffix_import_api(" + c_string(module_name) + ", CFFIX_API_VERSION, " +
            c_string(cffix_version) + ");\n";
     out += "    if (!_cffix) return NULL;\n";
     out += "    if (!(cffix = PyImport_ImportModule(\"cffix\"))) goto fail;\n";
     out += "    if (!(ffi = PyObject_CallMethod(cffix, \"FFI\", NULL))) goto fail;\n";
+    if (facts.count() > 0) {
+        out += "    if (!_cffix->set_compiler_facts(ffi, _cffix_facts, " +
+               std::to_string(facts.count()) + "))\n        goto fail;\n";
+    }
     for (const CdefCall& c : cdefs) {
         out += "    r = PyObject_CallMethod(ffi, \"cdef\", \"(s" +
                std::string(c.pack ? "OOi" : "OO") + ")\", " + c_string(c.text) + ", " +
@@ -343,7 +510,8 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
                ") < 0, (long long)(" + name + "), (unsigned long long)(" + name +
                ")) < 0)\n        goto fail;\n";
     out += "    lib = _cffix->make_lib(ffi, " + c_string(module_name) +
-           ", functions, constants, _cffix_globals, " + std::to_string(variables.size()) + ");\n";
+           ", functions, constants, _cffix_globals, " +
+           std::to_string(variables.size() + variadic.size()) + ");\n";
     out += "    if (!lib) goto fail;\n";
     out += "    if (!(module = PyModule_Create(&_cffix_module))) goto fail;\n";
     out +=

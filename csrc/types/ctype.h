@@ -119,6 +119,7 @@ struct MemberDecl {
     int bitsize = -1;
     uint32_t aligned = 0;
     bool packed = false;
+    bool dots_length = false;  // `T name[...]`: the length is the C compiler's
     parse::SourcePos pos;
 };
 

@@ -375,6 +375,23 @@ void Scope::complete_pending() {
     }
 }
 
+void Scope::own_tagged_types(std::vector<CType*>& records, std::vector<CType*>& enums) const {
+    for (const auto* map : {&structs_, &unions_})
+        for (const auto& entry : *map) records.push_back(entry.second.get());
+    for (const auto& entry : enums_) enums.push_back(entry.second.get());
+    auto by_name = [](const CType* a, const CType* b) { return a->cname < b->cname; };
+    std::sort(records.begin(), records.end(), by_name);
+    std::sort(enums.begin(), enums.end(), by_name);
+}
+
+std::vector<std::pair<std::string, bool>> Scope::dots_typedefs() const {
+    std::vector<std::pair<std::string, bool>> out;
+    for (const auto& [name, t] : typedefs_)
+        if (t.unusable) out.emplace_back(name, t.unusable[0] == 'i');
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 std::string fact_key(FactKind kind, std::string_view name) {
     switch (kind) {
         case FactKind::Record:
@@ -616,9 +633,12 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved) {
         cdef_error("variable '" + decl.name + "' declared void", decl.pos);
     VariableDecl v;
     v.type = std::move(resolved.type);
-    if (decl.type->kind == TypeExprKind::Array && decl.type->array_kind == parse::ArrayKind::Dots)
+    if (decl.type->kind == TypeExprKind::Array && decl.type->array_kind == parse::ArrayKind::Dots) {
         if (const CompilerFact* f = compiler_fact(FactKind::Global, decl.name))
             v.type = owned(array_of_size(v.type->item, f->size, "global '" + decl.name + "'"));
+        else
+            v.dots_length = true;
+    }
     v.asm_name = decl.asm_name;
     v.is_const = decl.type->is_const;
     v.pos = decl.pos;
@@ -869,6 +889,7 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
         md.aligned = std::max(m.aligned, r.aligned);
         md.packed = m.packed;
         md.pos = m.pos;
+        md.dots_length = dots_array;
         md.type = r.type.release();
         rec->members.push_back(std::move(md));
         if (dots_array) rec->partial = true;

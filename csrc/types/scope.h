@@ -62,6 +62,7 @@ struct VariableDecl {
     CTypeRef type;
     std::string asm_name;
     bool is_const = false;
+    bool dots_length = false;  // `T a[...];`: the length is the C compiler's
     parse::SourcePos pos;
     uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
 };
@@ -119,6 +120,11 @@ public:
     // of the included scopes (each name once).
     void list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
                     std::vector<std::string>& unions) const;
+    // For API mode's generator: this scope's own struct, union and enum types (anonymous
+    // ones included), and its `typedef int... t;` / `typedef float... t;` names with
+    // whether each is an integer; each sorted by name.
+    void own_tagged_types(std::vector<CType*>& records, std::vector<CType*>& enums) const;
+    std::vector<std::pair<std::string, bool>> dots_typedefs() const;
     // Bumped whenever a declaration is replaced (override=True): caches keyed on type
     // strings must be dropped when it changes.
     uint64_t generation() const { return generation_; }
