@@ -223,8 +223,7 @@ void check_record(std::string& checks, const CType* t) {
         compare(checks, c + " field " + f.name + " offset", "offsetof(" + c + ", " + f.name + ")",
                 f.offset);
         if (!f.is_flexible())
-            compare(checks, c + " field " + f.name + " size", member_size(c, f.name),
-                    f.type->size);
+            compare(checks, c + " field " + f.name + " size", member_size(c, f.name), f.type->size);
     }
 }
 
@@ -233,19 +232,22 @@ void check_record(std::string& checks, const CType* t) {
 void record_facts(FactTable& facts, std::string& checks, CType* t) {
     const std::string& c = t->cname;
     if (!nameable(t))
-        refuse("an anonymous struct or union with '...' (or holding such a type): give it a "
-               "tag or a typedef name, so that the C compiler can be asked about it");
+        refuse(
+            "an anonymous struct or union with '...' (or holding such a type): give it a "
+            "tag or a typedef name, so that the C compiler can be asked about it");
     std::vector<std::string> values;
     for (const types::MemberDecl& m : t->record->members) {
         std::string where = "'" + c + "', field '" + m.name + "'";
         if (m.bitsize >= 0)
-            refuse(where + ": a bitfield in a struct or union that the C compiler completes "
+            refuse(where +
+                   ": a bitfield in a struct or union that the C compiler completes "
                    "('...'): declare every member instead");
         if (m.name.empty()) {  // an anonymous struct/union member: placed by its first field
             CType* inner = m.type;
             if (!types::complete_type(inner, false) || inner->fields.empty() ||
                 inner->fields.front().is_bitfield())
-                refuse("'" + c + "': an anonymous member with '...' or bitfields, in a struct "
+                refuse("'" + c +
+                       "': an anonymous member with '...' or bitfields, in a struct "
                        "that the C compiler completes");
             const types::FieldInfo& first = inner->fields.front();
             values.push_back("offsetof(" + c + ", " + first.name + ") - " +
@@ -257,8 +259,7 @@ void record_facts(FactTable& facts, std::string& checks, CType* t) {
         bool flexible = m.type->kind == Kind::Array && m.type->length < 0 && !m.dots_length;
         values.push_back(flexible ? "0" : member_size(c, m.name));
         if (!flexible && !m.dots_length && types::complete_type(m.type, false))
-            compare(checks, c + " field " + m.name + " size", member_size(c, m.name),
-                    m.type->size);
+            compare(checks, c + " field " + m.name + " size", member_size(c, m.name), m.type->size);
     }
     facts.add(c, "sizeof(" + c + ")", "_CFFIX_ALIGNOF(" + c + ")", "0", values);
 }
@@ -297,8 +298,7 @@ void compiler_facts(types::Scope& scope, FactTable& facts, std::string& checks) 
 // A function without pointers in its signature is compared whole with the header's
 // declaration (a pointer parameter or result is already checked by the call, where C
 // lets a cdef leave out a `const` the header has). A function-like macro has no type.
-void check_signature(std::string& checks, const std::string& name,
-                     const types::FunctionDecl& f) {
+void check_signature(std::string& checks, const std::string& name, const types::FunctionDecl& f) {
     if (f.c_spelling.empty()) return;
     auto pointer = [](const CType* t) {
         return t->kind == Kind::Pointer || t->kind == Kind::Function || t->kind == Kind::Array;
@@ -401,7 +401,9 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         "/* ---------------------------------------------- the source given to set_source() */\n";
     out += preamble + "\n\n";
     out += "/* ---------------------------------------------- cffix */\n";
-    out += "#include <errno.h>\n#include <stddef.h>\n#include <string.h>\n\n#include \"cffix_api.h\"\n\n";
+    out +=
+        "#include <errno.h>\n#include <stddef.h>\n#include <string.h>\n\n#include "
+        "\"cffix_api.h\"\n\n";
     out +=
         "#if defined(__GNUC__) || defined(__clang__)\n#define _CFFIX_ALIGNOF(T) __alignof__(T)\n"
         "#else\n#define _CFFIX_ALIGNOF(T) _Alignof(T)\n#endif\n\n";

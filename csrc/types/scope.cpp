@@ -50,7 +50,8 @@ CType* va_list_type() {
 // as written: false when part of it has no name to write (an anonymous struct defined in
 // place, a `...` type).
 bool spell(const TypeExpr& e, const std::string& declarator, std::string& out) {
-    std::string quals = std::string(e.is_const ? "const " : "") + (e.is_volatile ? "volatile " : "");
+    std::string quals =
+        std::string(e.is_const ? "const " : "") + (e.is_volatile ? "volatile " : "");
     std::string tail = declarator.empty() ? "" : " " + declarator;
     switch (e.kind) {
         case TypeExprKind::Void: out = quals + "void" + tail; return true;
@@ -74,13 +75,13 @@ bool spell(const TypeExpr& e, const std::string& declarator, std::string& out) {
             return spell(*e.item, d, out);
         }
         case TypeExprKind::Array:
-            return spell(*e.item,
-                         declarator + "[" +
-                             (e.array_kind == parse::ArrayKind::Fixed
-                                  ? std::to_string(e.array_length)
-                                  : "") +
-                             "]",
-                         out);
+            return spell(
+                *e.item,
+                declarator + "[" +
+                    (e.array_kind == parse::ArrayKind::Fixed ? std::to_string(e.array_length)
+                                                             : "") +
+                    "]",
+                out);
         case TypeExprKind::Function: {
             std::string params;
             for (const parse::Param& p : e.params) {
@@ -904,7 +905,8 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
         for (size_t i = 0; i < rec->members.size(); ++i) {
             MemberDecl& md = rec->members[i];
             const parse::Member& m = body.members[i];
-            if (m.type->kind == TypeExprKind::Array && m.type->array_kind == parse::ArrayKind::Dots) {
+            if (m.type->kind == TypeExprKind::Array &&
+                m.type->array_kind == parse::ArrayKind::Dots) {
                 CType* sized = array_of_size(md.type->item, f->values[2 * i + 1],
                                              "'" + t->cname + "', field '" + md.name + "'");
                 Py_DECREF(md.type);
