@@ -77,54 +77,54 @@ private:
     std::vector<std::string> names_;
 };
 
-void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& types) {
+// The kinds whose arguments may leave temporaries (arrays made from lists for pointers).
+bool may_make_temporaries(const CType* t) {
+    bool scalar = takes_int(t->conv) || t->conv == Conv::Float || t->conv == Conv::Double;
+    return !scalar && t->conv != Conv::Record;
+}
+
+// One argument into its typed local. The module's argument helpers (kHelpers) hold the
+// fast companions once, out of line: each wrapper stays a few calls, which keeps the
+// C compiler's time per function low, for one direct call per argument.
+void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& types,
+                      bool temps) {
     std::string x = "_cffix_a" + std::to_string(k), arg = "args[" + std::to_string(k) + "]";
-    int ti = types.index(t);
-    std::string general = "_cffix_convert(" + std::to_string(ti) + ", &" + x + ", sizeof " + x +
-                          ", " + arg + ", &temps)";
-    std::string decl = types::cname_with(t, "");
+    std::string ti = std::to_string(types.index(t));
+    std::string temporaries = temps ? "&temps" : "NULL";
+    std::string call;
     if (t->flags & types::PF_DOTS) {  // `typedef int... t;`: the core knows t at import
-        out += "    if (!" + general + ")\n        goto fail;\n";
+        call = "_cffix_convert(" + ti + ", &" + x + ", sizeof " + x + ", " + arg + ", NULL)";
     } else if (takes_int(t->conv)) {
         data::IntRange r = data::integer_range(t->conv);
-        out += "    {\n        int64_t v;\n        static const cffix_int_range range = {" +
-               int64_literal(r.lo) + ", " + int64_literal(r.hi) + "};\n";
-        out += "        if (cffix_fast_integer(" + arg + ", range, &v))\n            " + x +
-               " = (" + decl + ")v;\n";
-        out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
+        call = "_cffix_arg_integer(" + arg + ", " + ti + ", " + int64_literal(r.lo) + ", " +
+               int64_literal(r.hi) + ", &" + x + ", sizeof " + x + ")";
     } else if (t->conv == Conv::Float || t->conv == Conv::Double) {
-        out += "    {\n        double v;\n        if (cffix_fast_double(" + arg + ", &v))\n" +
-               "            " + x + " = (" + decl + ")v;\n";
-        out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
+        call = "_cffix_arg_floating(" + arg + ", " + ti + ", &" + x + ", sizeof " + x + ")";
     } else if (t->conv == Conv::Pointer) {
-        out += "    {\n        void* p;\n        if (cffix_fast_pointer(" + arg +
-               ", _cffix_types[" + std::to_string(ti) + "], " +
-               (data::takes_bytes(t->item) ? "1" : "0") +
-               ", _cffix->cdata_type, _cffix->owned_type, &p))\n" + "            " + x + " = (" +
-               decl + ")p;\n";
-        out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
+        out += "    {\n        void* p;\n        if (!_cffix_arg_pointer(" + arg + ", " + ti + ", " +
+               (data::takes_bytes(t->item) ? "1" : "0") + ", &p, " + temporaries +
+               "))\n            goto fail;\n        " + x + " = (" + types::cname_with(t, "") +
+               ")p;\n    }\n";
+        return;
     } else if (t->conv == Conv::Record) {
-        out += "    {\n        const char* m = cffix_fast_record(" + arg + ", _cffix_types[" +
-               std::to_string(ti) + "], _cffix->view_type, _cffix->owned_type);\n";
-        out += "        if (m)\n            memcpy(&" + x + ", m, sizeof " + x + ");\n";
-        out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
+        call = "_cffix_arg_record(" + arg + ", " + ti + ", &" + x + ", sizeof " + x + ")";
     } else {
-        out += "    if (!" + general + ")\n        goto fail;\n";
+        call = "_cffix_convert(" + ti + ", &" + x + ", sizeof " + x + ", " + arg + ", " +
+               temporaries + ")";
     }
+    out += "    if (!" + call + ")\n        goto fail;\n";
 }
 
 std::string convert_result(const CType* r, TypeTable& types) {
     if (r->kind == Kind::Void) return "Py_RETURN_NONE;";
-    if (r->flags & types::PF_DOTS)
-        return "return _cffix->result_from_c(_cffix_types[" + std::to_string(types.index(r)) +
-               "], (char*)&_cffix_r);";
-    if (is_signed_integer(r->conv)) return "return PyLong_FromLongLong((long long)_cffix_r);";
-    if (r->conv >= Conv::UInt8 && r->conv <= Conv::UInt64)
-        return "return PyLong_FromUnsignedLongLong((unsigned long long)_cffix_r);";
-    if (r->conv == Conv::Float || r->conv == Conv::Double)
-        return "return PyFloat_FromDouble((double)_cffix_r);";
-    return "return _cffix->result_from_c(_cffix_types[" + std::to_string(types.index(r)) +
-           "], (char*)&_cffix_r);";
+    if (!(r->flags & types::PF_DOTS)) {
+        if (is_signed_integer(r->conv)) return "return PyLong_FromLongLong((long long)_cffix_r);";
+        if (r->conv >= Conv::UInt8 && r->conv <= Conv::UInt64)
+            return "return PyLong_FromUnsignedLongLong((unsigned long long)_cffix_r);";
+        if (r->conv == Conv::Float || r->conv == Conv::Double)
+            return "return PyFloat_FromDouble((double)_cffix_r);";
+    }
+    return "return _cffix_result(" + std::to_string(types.index(r)) + ", &_cffix_r);";
 }
 
 void function_wrapper(std::string& out, const std::string& name, const CType* fn,
@@ -133,6 +133,7 @@ void function_wrapper(std::string& out, const std::string& name, const CType* fn
     const CType* r = fn->item;
     check_type(r, where + ", the result");
     size_t n = fn->args.size();
+    bool temps = std::any_of(fn->args.begin(), fn->args.end(), may_make_temporaries);
     out += "static PyObject* _cffix_f_" + name +
            "(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {\n";
     for (size_t k = 0; k < n; ++k) {
@@ -140,20 +141,22 @@ void function_wrapper(std::string& out, const std::string& name, const CType* fn
         out += "    " + types::cname_with(fn->args[k], " _cffix_a" + std::to_string(k)) + ";\n";
     }
     if (r->kind != Kind::Void) out += "    " + types::cname_with(r, " _cffix_r") + ";\n";
-    out += "    cffix_temporaries temps = {{NULL}, 0, NULL};\n    int* saved_errno;\n";
-    out += "    (void)self;\n    (void)args;\n";
+    if (temps) out += "    cffix_temporaries temps = {{NULL}, 0, NULL};\n";
+    out += "    PyThreadState* state;\n    (void)self;\n    (void)args;\n";
     out += "    if (nargs != " + std::to_string(n) + ")\n        return _cffix_arity(\"" + name +
            "\", " + std::to_string(n) + ", nargs);\n";
-    for (size_t k = 0; k < n; ++k) convert_argument(out, fn->args[k], k, types);
+    for (size_t k = 0; k < n; ++k) convert_argument(out, fn->args[k], k, types, temps);
     std::string call = name + "(";
     for (size_t k = 0; k < n; ++k) call += (k ? ", _cffix_a" : "_cffix_a") + std::to_string(k);
     call += ")";
-    out += "    saved_errno = _cffix->saved_errno();\n";
-    out += "    Py_BEGIN_ALLOW_THREADS\n    errno = *saved_errno;\n";
+    out += "    state = _cffix_release();\n";
     out += "    " + std::string(r->kind == Kind::Void ? "" : "_cffix_r = ") + call + ";\n";
-    out += "    *saved_errno = errno;\n    Py_END_ALLOW_THREADS\n";
-    out += "    cffix_temporaries_clear(&temps);\n    " + convert_result(r, types) + "\n";
-    if (n > 0) out += "fail:\n    cffix_temporaries_clear(&temps);\n    return NULL;\n";
+    out += "    _cffix_reacquire(state);\n";
+    if (temps) out += "    cffix_temporaries_clear(&temps);\n";
+    out += "    " + convert_result(r, types) + "\n";
+    if (n > 0)
+        out += temps ? "fail:\n    cffix_temporaries_clear(&temps);\n    return NULL;\n"
+                     : "fail:\n    return NULL;\n";
     out += "}\n\n";
 }
 
@@ -320,8 +323,18 @@ static PyObject* _cffix_arity(const char* name, Py_ssize_t expected, Py_ssize_t 
                         expected, expected == 1 ? "" : "s", got);
 }
 
+static PyObject* _cffix_ffi; /* the module's ffi (held): types resolve in it */
+
+/* The type of index `i`, resolved in the module's ffi on first use (NULL with an
+ * exception set if that fails). */
+static cffix_ctype* _cffix_type(int i) {
+    if (!_cffix_types[i]) _cffix_types[i] = _cffix->type_of(_cffix_ffi, _cffix_type_names[i]);
+    return _cffix_types[i];
+}
+
 /* A value the fast companions did not take: the core's argument_to_c into a zeroed,
- * aligned slot of at least 8 bytes, then copied into the typed local. */
+ * aligned slot of at least 8 bytes, then copied into the typed local. `temps` may be
+ * NULL where the type makes no temporaries. */
 static int _cffix_convert(int type, void* dst, size_t size, PyObject* value,
                           cffix_temporaries* temps) {
     union {
@@ -330,19 +343,96 @@ static int _cffix_convert(int type, void* dst, size_t size, PyObject* value,
         long long ll;
         char bytes[64];
     } local;
+    cffix_temporaries none = {{NULL}, 0, NULL};
+    cffix_ctype* t = _cffix_type(type);
     char* slot = local.bytes;
     size_t need = size < 8 ? 8 : size;
     int ok;
+    if (!t) return 0;
     if (need > sizeof local) {
         slot = (char*)PyMem_Calloc(1, need);
         if (!slot) return PyErr_NoMemory(), 0;
     } else {
         memset(&local, 0, sizeof local);
     }
-    ok = _cffix->argument_to_c(_cffix_types[type], slot, value, temps);
+    ok = _cffix->argument_to_c(t, slot, value, temps ? temps : &none);
     if (ok) memcpy(dst, slot, size);
     if (slot != local.bytes) PyMem_Free(slot);
+    cffix_temporaries_clear(&none);
     return ok;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define _CFFIX_NOINLINE __attribute__((noinline))
+#else
+#define _CFFIX_NOINLINE
+#endif
+
+/* The argument helpers: a fast companion, else the core's converter. */
+static _CFFIX_NOINLINE int _cffix_arg_integer(PyObject* v, int type, int64_t lo, int64_t hi,
+                                              void* dst, size_t size) {
+    cffix_int_range range;
+    int64_t x;
+    range.lo = lo;
+    range.hi = hi;
+    if (!cffix_fast_integer(v, range, &x)) return _cffix_convert(type, dst, size, v, NULL);
+    switch (size) { /* the low bytes, as a cast to the narrower type keeps them */
+        case 1: { int8_t y = (int8_t)x; memcpy(dst, &y, 1); break; }
+        case 2: { int16_t y = (int16_t)x; memcpy(dst, &y, 2); break; }
+        case 4: { int32_t y = (int32_t)x; memcpy(dst, &y, 4); break; }
+        default: memcpy(dst, &x, 8);
+    }
+    return 1;
+}
+
+static _CFFIX_NOINLINE int _cffix_arg_floating(PyObject* v, int type, void* dst, size_t size) {
+    double d;
+    if (!cffix_fast_double(v, &d)) return _cffix_convert(type, dst, size, v, NULL);
+    if (size == sizeof(float)) {
+        float f = (float)d;
+        memcpy(dst, &f, sizeof f);
+    } else {
+        memcpy(dst, &d, sizeof d);
+    }
+    return 1;
+}
+
+static _CFFIX_NOINLINE int _cffix_arg_pointer(PyObject* v, int type, int bytes, void** dst,
+                                              cffix_temporaries* temps) {
+    cffix_ctype* t = _cffix_type(type);
+    if (!t) return 0;
+    if (cffix_fast_pointer(v, t, bytes, _cffix->cdata_type, _cffix->owned_type, dst)) return 1;
+    return _cffix_convert(type, dst, sizeof *dst, v, temps);
+}
+
+static _CFFIX_NOINLINE int _cffix_arg_record(PyObject* v, int type, void* dst, size_t size) {
+    cffix_ctype* t = _cffix_type(type);
+    const char* m;
+    if (!t) return 0;
+    m = cffix_fast_record(v, t, _cffix->view_type, _cffix->owned_type);
+    if (!m) return _cffix_convert(type, dst, size, v, NULL);
+    memcpy(dst, m, size);
+    return 1;
+}
+
+/* Around each call: the GIL released (cffi's policy), ffi.errno restored into errno
+ * before and saved after, as in ABI mode. */
+static _CFFIX_NOINLINE PyThreadState* _cffix_release(void) {
+    int saved = *_cffix->saved_errno();
+    PyThreadState* state = PyEval_SaveThread();
+    errno = saved;
+    return state;
+}
+
+static _CFFIX_NOINLINE void _cffix_reacquire(PyThreadState* state) {
+    int now = errno;
+    PyEval_RestoreThread(state);
+    *_cffix->saved_errno() = now;
+}
+
+static PyObject* _cffix_result(int type, void* src) {
+    cffix_ctype* t = _cffix_type(type);
+    return t ? _cffix->result_from_c(t, (char*)src) : NULL;
 }
 
 static int _cffix_constant(PyObject* constants, const char* name, int negative, long long s,
@@ -480,7 +570,10 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out +=
         "    int i;\n    (void)_cffix_convert;\n    (void)_cffix_constant;\n"
         "    (void)_cffix_check_globals;\n    (void)_cffix_check_layouts;\n"
-        "    (void)_cffix_facts;\n    (void)_cffix_arity;\n";
+        "    (void)_cffix_facts;\n    (void)_cffix_arity;\n    (void)_cffix_arg_integer;\n"
+        "    (void)_cffix_arg_floating;\n    (void)_cffix_arg_pointer;\n"
+        "    (void)_cffix_arg_record;\n    (void)_cffix_result;\n    (void)_cffix_release;\n"
+        "    (void)_cffix_reacquire;\n";
     out += "    _cffix = cffix_import_api(" + c_string(module_name) + ", CFFIX_API_VERSION, " +
            c_string(cffix_version) + ");\n";
     out += "    if (!_cffix) return NULL;\n";
@@ -497,9 +590,10 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
                (c.pack ? ", " + std::to_string(c.pack) : "") + ");\n";
         out += "    if (!r) goto fail;\n    Py_DECREF(r);\n";
     }
-    out += "    for (i = 0; _cffix_type_names[i]; ++i)\n";
-    out +=
-        "        if (!(_cffix_types[i] = _cffix->type_of(ffi, _cffix_type_names[i]))) goto fail;\n";
+    // Types resolve on first use (_cffix_type): a module that is imported, not called,
+    // parses none of them.
+    out += "    for (i = 0; _cffix_type_names[i]; ++i)\n        _cffix_types[i] = NULL;\n";
+    out += "    Py_XSETREF(_cffix_ffi, Py_NewRef(ffi));\n";
     out += "    if (!(functions = PyDict_New()) || !(constants = PyDict_New())) goto fail;\n";
     out +=
         "    for (i = 0; _cffix_methods[i].ml_name; ++i) {\n"
