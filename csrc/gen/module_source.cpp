@@ -86,8 +86,7 @@ bool may_make_temporaries(const CType* t) {
 // One argument into its typed local. The module's argument helpers (kHelpers) hold the
 // fast companions once, out of line: each wrapper stays a few calls, which keeps the
 // C compiler's time per function low, for one direct call per argument.
-void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& types,
-                      bool temps) {
+void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& types, bool temps) {
     std::string x = "_cffix_a" + std::to_string(k), arg = "args[" + std::to_string(k) + "]";
     std::string ti = std::to_string(types.index(t));
     std::string temporaries = temps ? "&temps" : "NULL";
@@ -101,8 +100,8 @@ void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& typ
     } else if (t->conv == Conv::Float || t->conv == Conv::Double) {
         call = "_cffix_arg_floating(" + arg + ", " + ti + ", &" + x + ", sizeof " + x + ")";
     } else if (t->conv == Conv::Pointer) {
-        out += "    {\n        void* p;\n        if (!_cffix_arg_pointer(" + arg + ", " + ti + ", " +
-               (data::takes_bytes(t->item) ? "1" : "0") + ", &p, " + temporaries +
+        out += "    {\n        void* p;\n        if (!_cffix_arg_pointer(" + arg + ", " + ti +
+               ", " + (data::takes_bytes(t->item) ? "1" : "0") + ", &p, " + temporaries +
                "))\n            goto fail;\n        " + x + " = (" + types::cname_with(t, "") +
                ")p;\n    }\n";
         return;
@@ -435,15 +434,6 @@ static PyObject* _cffix_result(int type, void* src) {
     return t ? _cffix->result_from_c(t, (char*)src) : NULL;
 }
 
-static int _cffix_constant(PyObject* constants, const char* name, int negative, long long s,
-                           unsigned long long u) {
-    PyObject* v = negative ? PyLong_FromLongLong(s) : PyLong_FromUnsignedLongLong(u);
-    int rc;
-    if (!v) return -1;
-    rc = PyDict_SetItemString(constants, name, v);
-    Py_DECREF(v);
-    return rc;
-}
 
 )C";
 
@@ -542,17 +532,20 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         out += "    " + types::cname_with(v.type.get(), declarator) + " = &" + variables[i] +
                ";\n    (void)" + p + ";\n";
     }
-    out += "}\n\nstatic const cffix_global _cffix_globals[] = {\n";
+    // Addresses by symbol, sorted (the core searches the table): globals, variadic functions.
+    std::vector<std::pair<std::string, std::string>> symbols;  // (symbol, C name)
     for (const std::string& name : variables) {
-        const types::VariableDecl& v = scope.variables().find(name)->second;
-        out += "    {" + c_string(v.asm_name.empty() ? name : v.asm_name) + ", (void*)&" + name +
-               "},\n";
+        const std::string& label = scope.variables().find(name)->second.asm_name;
+        symbols.emplace_back(label.empty() ? name : label, name);
     }
     for (const std::string& name : variadic) {
-        const types::FunctionDecl& f = scope.functions().find(name)->second;
-        out += "    {" + c_string(f.asm_name.empty() ? name : f.asm_name) + ", (void*)&" + name +
-               "},\n";
+        const std::string& label = scope.functions().find(name)->second.asm_name;
+        symbols.emplace_back(label.empty() ? name : label, name);
     }
+    std::sort(symbols.begin(), symbols.end());
+    out += "}\n\nstatic const cffix_global _cffix_globals[] = {\n";
+    for (const auto& [symbol, name] : symbols)
+        out += "    {" + c_string(symbol) + ", (void*)&" + name + "},\n";
     out += "    {NULL, NULL},\n};\n\n";
     out += "/* What the cdef leaves to the C compiler, and its layouts compared with C's. */\n";
     out += facts.source();
@@ -562,13 +555,34 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         out += "    {\"" + name + "\", (PyCFunction)(void (*)(void))_cffix_f_" + name +
                ", METH_FASTCALL, NULL},\n";
     out += "    {NULL, NULL, 0, NULL},\n};\n\n";
+    // Constants: names sorted, values computed by the compiler when first read.
+    out += "static const char* const _cffix_constant_names[] = {\n";
+    for (const std::string& name : constants) out += "    \"" + name + "\",\n";
+    out += "    NULL,\n};\n\n";
+    out += "static int _cffix_constant_value(int i, long long* s, unsigned long long* u) {\n";
+    out += "    switch (i) {\n";
+    for (size_t i = 0; i < constants.size(); ++i) {
+        const std::string& c = constants[i];
+        out += "        case " + std::to_string(i) + ":\n            *s = (long long)(" + c +
+               ");\n            *u = (unsigned long long)(" + c + ");\n            return (" + c +
+               ") <= 0 && (" + c + ") != 0;\n";
+    }
+    out += "    }\n    (void)s;\n    (void)u;\n    return 0;\n}\n\n";
+    out += "static const cffix_module_tables _cffix_tables = {\n";
+    out += "    _cffix_methods, " + std::to_string(names.size()) + ", _cffix_constant_names, " +
+           std::to_string(constants.size()) + ", _cffix_constant_value, _cffix_globals, " +
+           std::to_string(symbols.size()) + ",\n};\n\n";
+    for (size_t i = 0; i < cdefs.size(); ++i)  // the cdef() texts, parsed at first use
+        out += "static const char _cffix_cdef_" + std::to_string(i) +
+               "[] = " + c_string(cdefs[i].text) + ";\n\n";
     out += "static struct PyModuleDef _cffix_module = {PyModuleDef_HEAD_INIT, " +
            c_string(module_name) + ", NULL, -1, NULL, NULL, NULL, NULL, NULL};\n\n";
+    // Import does no parsing and makes no function object: the cdefs run at the first
+    // use of the declarations, and lib's names become objects at their first access.
     out += "PyMODINIT_FUNC PyInit_" + base + "(void) {\n";
-    out += "    PyObject *module = NULL, *cffix = NULL, *ffi = NULL, *lib = NULL, *r;\n";
-    out += "    PyObject *functions = NULL, *constants = NULL;\n";
+    out += "    PyObject *module = NULL, *ffi = NULL, *lib = NULL;\n";
     out +=
-        "    int i;\n    (void)_cffix_convert;\n    (void)_cffix_constant;\n"
+        "    int i;\n    (void)_cffix_convert;\n"
         "    (void)_cffix_check_globals;\n    (void)_cffix_check_layouts;\n"
         "    (void)_cffix_facts;\n    (void)_cffix_arity;\n    (void)_cffix_arg_integer;\n"
         "    (void)_cffix_arg_floating;\n    (void)_cffix_arg_pointer;\n"
@@ -577,48 +591,29 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += "    _cffix = cffix_import_api(" + c_string(module_name) + ", CFFIX_API_VERSION, " +
            c_string(cffix_version) + ");\n";
     out += "    if (!_cffix) return NULL;\n";
-    out += "    if (!(cffix = PyImport_ImportModule(\"cffix\"))) goto fail;\n";
-    out += "    if (!(ffi = PyObject_CallMethod(cffix, \"FFI\", NULL))) goto fail;\n";
+    out += "    if (!(ffi = PyObject_CallNoArgs((PyObject*)_cffix->ffi_type))) goto fail;\n";
     if (facts.count() > 0) {
         out += "    if (!_cffix->set_compiler_facts(ffi, _cffix_facts, " +
                std::to_string(facts.count()) + "))\n        goto fail;\n";
     }
-    for (const CdefCall& c : cdefs) {
-        out += "    r = PyObject_CallMethod(ffi, \"cdef\", \"(s" +
-               std::string(c.pack ? "OOi" : "OO") + ")\", " + c_string(c.text) + ", " +
-               (c.override ? "Py_True" : "Py_False") + ", " + (c.packed ? "Py_True" : "Py_False") +
-               (c.pack ? ", " + std::to_string(c.pack) : "") + ");\n";
-        out += "    if (!r) goto fail;\n    Py_DECREF(r);\n";
+    for (size_t i = 0; i < cdefs.size(); ++i) {
+        const CdefCall& c = cdefs[i];
+        std::string text = "_cffix_cdef_" + std::to_string(i);
+        out += "    if (!_cffix->cdef_later(ffi, " + text + ", sizeof " + text + " - 1, " +
+               (c.override ? "1" : "0") + ", " + (c.packed ? "1" : "0") + ", " +
+               std::to_string(c.pack) + "))\n        goto fail;\n";
     }
-    // Types resolve on first use (_cffix_type): a module that is imported, not called,
-    // parses none of them.
     out += "    for (i = 0; _cffix_type_names[i]; ++i)\n        _cffix_types[i] = NULL;\n";
     out += "    Py_XSETREF(_cffix_ffi, Py_NewRef(ffi));\n";
-    out += "    if (!(functions = PyDict_New()) || !(constants = PyDict_New())) goto fail;\n";
-    out +=
-        "    for (i = 0; _cffix_methods[i].ml_name; ++i) {\n"
-        "        PyObject* f = PyCFunction_NewEx(&_cffix_methods[i], NULL, NULL);\n"
-        "        int rc = f ? PyDict_SetItemString(functions, _cffix_methods[i].ml_name, f) "
-        ": -1;\n"
-        "        Py_XDECREF(f);\n        if (rc < 0) goto fail;\n    }\n";
-    for (const std::string& name : constants)
-        out += "    if (_cffix_constant(constants, \"" + name + "\", (" + name +
-               ") < 0, (long long)(" + name + "), (unsigned long long)(" + name +
-               ")) < 0)\n        goto fail;\n";
-    out += "    lib = _cffix->make_lib(ffi, " + c_string(module_name) +
-           ", functions, constants, _cffix_globals, " +
-           std::to_string(variables.size() + variadic.size()) + ");\n";
-    out += "    if (!lib) goto fail;\n";
+    out += "    if (!(lib = _cffix->make_lib(ffi, " + c_string(module_name) +
+           ", &_cffix_tables))) goto fail;\n";
     out += "    if (!(module = PyModule_Create(&_cffix_module))) goto fail;\n";
     out +=
         "    if (PyModule_AddObjectRef(module, \"ffi\", ffi) < 0 ||\n"
         "        PyModule_AddObjectRef(module, \"lib\", lib) < 0)\n        goto fail;\n";
+    out += "    Py_DECREF(ffi);\n    Py_DECREF(lib);\n    return module;\n";
     out +=
-        "    Py_DECREF(cffix);\n    Py_DECREF(ffi);\n    Py_DECREF(lib);\n"
-        "    Py_DECREF(functions);\n    Py_DECREF(constants);\n    return module;\n";
-    out +=
-        "fail:\n    Py_XDECREF(module);\n    Py_XDECREF(cffix);\n    Py_XDECREF(ffi);\n"
-        "    Py_XDECREF(lib);\n    Py_XDECREF(functions);\n    Py_XDECREF(constants);\n"
+        "fail:\n    Py_XDECREF(module);\n    Py_XDECREF(ffi);\n    Py_XDECREF(lib);\n"
         "    return NULL;\n}\n";
     return out;
 }

@@ -306,6 +306,8 @@ int Scope::traverse(visitproc visit, void* arg) const {
 }
 
 void Scope::include(const Scope* other) {
+    declared();
+    other->declared();
     if (other == this) throw Error(ErrorKind::ValueError, "an FFI cannot include itself");
     // Lookups recurse into included scopes: a cycle (b.include(a) after a.include(b))
     // would recurse forever. Walked with an explicit stack: include chains may be long.
@@ -326,7 +328,19 @@ void Scope::include(const Scope* other) {
 
 // ---------------------------------------------------------------- cdef
 
+void Scope::cdef_later(std::string_view source, const CdefOptions& options) {
+    deferred_.emplace_back(source, options);
+}
+
+void Scope::run_deferred() const {
+    auto pending = std::move(deferred_);  // taken first: cdef() below finds none
+    deferred_.clear();
+    auto* self = const_cast<Scope*>(this);  // declaring is the scope's own state
+    for (const auto& [source, options] : pending) self->cdef(source, options);
+}
+
 void Scope::cdef(std::string_view source, const CdefOptions& options) {
+    declared();
     options_ = options;
     ++cdef_serial_;
     bodies_.clear();
@@ -377,6 +391,7 @@ void Scope::complete_pending() {
 }
 
 void Scope::own_tagged_types(std::vector<CType*>& records, std::vector<CType*>& enums) const {
+    declared();
     for (const auto* map : {&structs_, &unions_})
         for (const auto& entry : *map) records.push_back(entry.second.get());
     for (const auto& entry : enums_) enums.push_back(entry.second.get());
@@ -386,6 +401,7 @@ void Scope::own_tagged_types(std::vector<CType*>& records, std::vector<CType*>& 
 }
 
 std::vector<std::pair<std::string, bool>> Scope::dots_typedefs() const {
+    declared();
     std::vector<std::pair<std::string, bool>> out;
     for (const auto& [name, t] : typedefs_)
         if (t.unusable) out.emplace_back(name, t.unusable[0] == 'i');
@@ -410,6 +426,7 @@ const CompilerFact* Scope::compiler_fact(FactKind kind, std::string_view name) c
 }
 
 CTypeRef Scope::parse_type(std::string_view text) {
+    declared();
     parse::TypeExprPtr expr = parse::parse_type_name(text, *this);
     Resolved r = resolve(*expr);
     if (r.raw_function) {
@@ -670,6 +687,7 @@ void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
 }
 
 GlobalDecl Scope::find_global(std::string_view name) const {
+    declared();
     GlobalDecl g;
     if (auto it = functions_.find(name); it != functions_.end())
         g.function = &it->second;
@@ -682,6 +700,7 @@ GlobalDecl Scope::find_global(std::string_view name) const {
 }
 
 void Scope::list_globals(std::vector<std::string>& names) const {
+    declared();
     for (const auto& [name, f] : functions_)
         if (f.extern_python == parse::ExternPython::No) names.push_back(name);
     for (const auto& [name, _] : variables_) names.push_back(name);
@@ -693,6 +712,7 @@ void Scope::list_globals(std::vector<std::string>& names) const {
 
 void Scope::list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
                        std::vector<std::string>& unions) const {
+    declared();
     for (const auto& [name, _] : typedefs_) typedefs.push_back(name);
     for (const auto& [name, _] : structs_)
         if (name[0] != '$') structs.push_back(name);

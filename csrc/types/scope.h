@@ -94,6 +94,13 @@ public:
     // declared before the faulty declaration stays declared (as in cffi).
     void cdef(std::string_view source, const CdefOptions& options);
 
+    // Declares `source` at the first use of the scope instead of now: an API-mode module
+    // that is imported and not used parses nothing. `source` must outlive the scope (the
+    // module's static text). Every public method below runs the deferred cdefs first;
+    // run_deferred() does it alone (it throws as cdef() does).
+    void cdef_later(std::string_view source, const CdefOptions& options);
+    void run_deferred() const;
+
     // Resolves a type string ("struct foo *", "int[3]"). Throws. A struct/union/enum tag
     // that was never declared is declared here, opaque, as C does.
     CTypeRef parse_type(std::string_view text);
@@ -107,9 +114,9 @@ public:
     void include(const Scope* other);
 
     // Name -> declaration maps, for lib objects and list_types (unordered).
-    const NameMap<FunctionDecl>& functions() const { return functions_; }
-    const NameMap<VariableDecl>& variables() const { return variables_; }
-    const NameMap<ConstantDecl>& constants() const { return constants_; }
+    const NameMap<FunctionDecl>& functions() const { return declared().functions_; }
+    const NameMap<VariableDecl>& variables() const { return declared().variables_; }
+    const NameMap<ConstantDecl>& constants() const { return declared().constants_; }
     // For lib objects: the function, variable or constant called `name`, searched here
     // first, then in the included scopes in include order (as types are).
     GlobalDecl find_global(std::string_view name) const;
@@ -177,6 +184,12 @@ private:
     void complete_pending();
     void remember_body(std::shared_ptr<const void> body, CTypeRef type);
 
+    const Scope& declared() const {
+        if (!deferred_.empty()) run_deferred();
+        return *this;
+    }
+
+    mutable std::vector<std::pair<std::string_view, CdefOptions>> deferred_;
     NameMap<CompilerFact> facts_;
     NameMap<TypedefDecl> typedefs_;
     NameMap<CTypeRef> structs_, unions_, enums_;
