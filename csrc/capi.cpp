@@ -4,7 +4,6 @@
 #include "capi.h"
 
 #include <cstddef>
-#include <memory>
 
 #include "call/errno.h"
 #include "call/extern_python.h"
@@ -90,42 +89,75 @@ int* api_saved_errno() { return &call::saved_errno(); }
 
 static_assert(sizeof(cffix_global) == sizeof(lib::KnownSymbol) &&
               offsetof(cffix_global, address) == offsetof(lib::KnownSymbol, address));
+static_assert(sizeof(cffix_module_tables) == sizeof(lib::ModuleTables) &&
+              offsetof(cffix_module_tables, nfunctions) ==
+                  offsetof(lib::ModuleTables, nfunctions) &&
+              offsetof(cffix_module_tables, constant_value) ==
+                  offsetof(lib::ModuleTables, constant_value) &&
+              offsetof(cffix_module_tables, nglobals) == offsetof(lib::ModuleTables, nsymbols));
 
-PyObject* api_make_lib(PyObject* ffi, const char* name, PyObject* functions, PyObject* constants,
-                       const cffix_global* globals, Py_ssize_t nglobals) {
+// The FFI's scope, or null with FFIError (a cleared FFI).
+types::Scope* scope_of(PyObject* ffi) {
     if (!check_ffi(ffi)) return nullptr;
     types::Scope* scope = reinterpret_cast<FFIObject*>(ffi)->scope;
-    if (!scope) {
-        PyErr_SetString(error_classes.ffi_error, "FFI object is not initialized");
-        return nullptr;
-    }
+    if (!scope) PyErr_SetString(error_classes.ffi_error, "FFI object is not initialized");
+    return scope;
+}
+
+PyObject* api_make_lib(PyObject* ffi, const char* name, const cffix_module_tables* tables) {
+    types::Scope* scope = scope_of(ffi);
+    if (!scope) return nullptr;
     PyRef text(PyUnicode_FromString(name));
     if (!text) return nullptr;
-    return lib::module_library(ffi, scope, text.get(), functions, constants,
-                               reinterpret_cast<const lib::KnownSymbol*>(globals), nglobals);
+    return lib::module_library(ffi, scope, text.get(),
+                               *reinterpret_cast<const lib::ModuleTables*>(tables));
+}
+
+int api_cdef_later(PyObject* ffi, const char* source, Py_ssize_t length, int override, int packed,
+                   int pack) {
+    types::Scope* scope = scope_of(ffi);
+    if (!scope) return 0;
+    try {
+        types::CdefOptions options;
+        options.override = override != 0;
+        options.packed = packed != 0;
+        options.pack = static_cast<uint32_t>(pack);
+        scope->cdef_later(std::string_view(source, static_cast<size_t>(length)), options);
+    } catch (...) {
+        translate_exception();
+        return 0;
+    }
+    return 1;
+}
+
+int api_set_compiler_facts(PyObject* ffi, const cffix_fact* facts, Py_ssize_t nfacts) {
+    types::Scope* scope = scope_of(ffi);
+    if (!scope) return 0;
+    try {
+        types::NameMap<types::CompilerFact> map;
+        for (Py_ssize_t i = 0; i < nfacts; ++i) {
+            const cffix_fact& f = facts[i];
+            types::CompilerFact& fact = map[f.name];
+            fact.size = f.size;
+            fact.align = f.align;
+            fact.is_signed = f.is_signed != 0;
+            fact.values.assign(f.values, f.values + f.count);
+        }
+        scope->set_compiler_facts(std::move(map));
+    } catch (...) {
+        translate_exception();
+        return 0;
+    }
+    return 1;
 }
 
 void api_enter_python(cffix_python_entry* entry) { call::enter_python(*entry); }
 
 void api_leave_python(cffix_python_entry* entry) { call::leave_python(*entry); }
 
-int api_extern_python_init(PyObject* ffi, const char* module, cffix_extern_python* functions,
-                           PyObject* lib_functions) {
-    if (!check_ffi(ffi)) return 0;
-    auto* object = reinterpret_cast<FFIObject*>(ffi);
-    if (!object->scope) {
-        PyErr_SetString(error_classes.ffi_error, "FFI object is not initialized");
-        return 0;
-    }
-    if (!PyDict_Check(lib_functions)) {
-        PyErr_SetString(PyExc_TypeError, "extern_python_init(): lib_functions is a dict");
-        return 0;
-    }
-    std::unique_ptr<call::ExternPythonTable> table =
-        call::register_extern_python(*object->scope, module, functions, lib_functions);
-    if (!table) return 0;
-    delete object->extern_python;
-    object->extern_python = table.release();
+int api_extern_python_init(PyObject* ffi, cffix_extern_python* functions) {
+    if (!scope_of(ffi)) return 0;
+    reinterpret_cast<FFIObject*>(ffi)->extern_python = functions;
     return 1;
 }
 
@@ -158,6 +190,9 @@ bool add_c_api(PyObject* module) {
     table.result_from_c = api_result_from_c;
     table.saved_errno = api_saved_errno;
     table.make_lib = api_make_lib;
+    table.set_compiler_facts = api_set_compiler_facts;
+    table.cdef_later = api_cdef_later;
+    table.ffi_type = &FFI_Type;
     table.enter_python = api_enter_python;
     table.leave_python = api_leave_python;
     table.extern_python_init = api_extern_python_init;

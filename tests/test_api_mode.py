@@ -167,21 +167,6 @@ def test_missing_name_fails_the_build(tmp_path):
         ffi.compile(tmpdir=str(tmp_path))
 
 
-@pytest.mark.parametrize("cdef,what", [
-    ("int printf(const char *, ...);", "variadic"),
-    ("struct s { int a; ...; }; int f(struct s *);", "'...'"),
-])
-def test_what_api_mode_does_not_do_yet_is_refused_by_name(tmp_path, cdef, what):
-    ffi = FFI()
-    ffi.cdef(cdef)
-    ffi.set_source("_api_refused", "")
-    with pytest.raises(cffix.VerificationError, match="not in API mode yet|API mode does not"
-                       ) as info:
-        ffi.compile(tmpdir=str(tmp_path))
-    assert what in str(info.value)
-    assert not (tmp_path / "_api_refused.c").exists()
-
-
 def test_emit_c_code_is_deterministic_and_compile_does_not_rebuild(tmp_path):
     def builder():
         ffi = FFI()

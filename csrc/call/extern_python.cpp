@@ -2,9 +2,11 @@
 #include "call/extern_python.h"
 
 #include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
 
 #include "call/python_call.h"
-#include "data/cdata.h"
 #include "util/errors.h"
 
 namespace cffix::call {
@@ -21,79 +23,59 @@ struct Attachment {
     PyRef onerror;  // null: none
 };
 
-// The core's side of one cffix_extern_python (its `core`).
+// The core's side of one cffix_extern_python (its `core`), made by its first def_extern().
 struct ExternState {
-    std::string qualified_name;  // "module.name", for messages
-    types::CTypeRef fntype;      // held for the callee, the lib cdata and the conversions
+    types::CTypeRef fntype;  // held for the callee and its conversions
     std::shared_ptr<const Attachment> attached;
 };
 
 ExternState& state_of(const cffix_extern_python& f) { return *static_cast<ExternState*>(f.core); }
 
-// The state of `f`, made on its first registration.
-ExternState* registered_state(cffix_extern_python& f, const types::Scope& scope,
-                              const char* module) {
-    if (f.core) return static_cast<ExternState*>(f.core);
-    auto decl = scope.functions().find(std::string_view(f.name));
-    if (decl == scope.functions().end() || decl->second.extern_python == parse::ExternPython::No) {
-        PyErr_Format(PyExc_SystemError,
-                     "module '%s': '%s' is not an extern \"Python\" function of its cdef", module,
-                     f.name);
-        return nullptr;
+// The function called `name` in a module's array (sorted by name), or null.
+cffix_extern_python* find_function(cffix_extern_python* functions, const char* name) {
+    size_t n = 0;
+    while (functions[n].name) ++n;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = std::strcmp(functions[mid].name, name);
+        if (c == 0) return &functions[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    try {
-        auto* state = new ExternState{std::string(module) + "." + f.name, decl->second.type, {}};
-        f.core = state;  // never freed: see extern_python.h
-        return state;
-    } catch (const std::bad_alloc&) {
-        PyErr_NoMemory();
-        return nullptr;
-    }
+    return nullptr;
 }
 
-cffix_extern_python* find_function(const ExternPythonTable& table, std::string_view name) {
-    for (cffix_extern_python* f : table.functions)
-        if (name == f->name) return f;
-    return nullptr;
+// The state of `f`, made on its first def_extern() from its declaration in `scope`.
+ExternState* state_for(cffix_extern_python& f, const types::Scope& scope) {
+    if (f.core) return static_cast<ExternState*>(f.core);
+    try {
+        auto decl = scope.functions().find(std::string_view(f.name));
+        if (decl == scope.functions().end() ||
+            decl->second.extern_python == parse::ExternPython::No) {
+            PyErr_Format(PyExc_SystemError,
+                         "module '%s': '%s' is not an extern \"Python\" function of its cdef",
+                         f.module, f.name);
+            return nullptr;
+        }
+        auto* state = new ExternState{decl->second.type, {}};
+        f.core = state;  // never freed: see extern_python.h
+        return state;
+    } catch (...) {  // the module's deferred cdef failed, or no memory
+        translate_exception();
+        return nullptr;
+    }
 }
 
 }  // namespace
 
-std::unique_ptr<ExternPythonTable> register_extern_python(const types::Scope& scope,
-                                                          const char* module,
-                                                          cffix_extern_python* functions,
-                                                          PyObject* lib_functions) {
-    std::unique_ptr<ExternPythonTable> table;
-    try {
-        table = std::make_unique<ExternPythonTable>();
-        table->module = module;
-    } catch (const std::bad_alloc&) {
-        PyErr_NoMemory();
-        return nullptr;
-    }
-    for (cffix_extern_python* f = functions; f->name; ++f) {
-        ExternState* state = registered_state(*f, scope, module);
-        if (!state) return nullptr;
-        // lib.name: the C function's address, as a function pointer cdata (as cffi's).
-        PyRef pointer(
-            reinterpret_cast<PyObject*>(data::new_pointer(state->fntype.get(), f->address)));
-        if (!pointer || PyDict_SetItemString(lib_functions, f->name, pointer.get()) < 0)
-            return nullptr;
-        try {
-            table->functions.push_back(f);
-        } catch (const std::bad_alloc&) {
-            PyErr_NoMemory();
-            return nullptr;
-        }
-    }
-    return table;
-}
-
-bool attach_extern_python(const ExternPythonTable& table, PyObject* name, PyObject* callable,
-                          PyObject* error, PyObject* onerror) {
+bool attach_extern_python(const types::Scope& scope, cffix_extern_python* functions, PyObject* name,
+                          PyObject* callable, PyObject* error, PyObject* onerror) {
     const char* text = PyUnicode_AsUTF8(name);
     if (!text) return false;
-    cffix_extern_python* f = find_function(table, text);
+    cffix_extern_python* f = find_function(functions, text);
     if (!f) {
         PyErr_Format(error_classes.ffi_error,
                      "ffi.def_extern('%s'): no 'extern \"Python\"' function with this name", text);
@@ -105,7 +87,8 @@ bool attach_extern_python(const ExternPythonTable& table, PyObject* name, PyObje
         return false;
     }
     if (!check_onerror(onerror)) return false;
-    ExternState& state = state_of(*f);
+    ExternState* state = state_for(*f, scope);
+    if (!state) return false;
     std::shared_ptr<Attachment> attachment;
     try {
         attachment = std::make_shared<Attachment>();
@@ -113,21 +96,21 @@ bool attach_extern_python(const ExternPythonTable& table, PyObject* name, PyObje
         PyErr_NoMemory();
         return false;
     }
-    attachment->callee = make_callee(state.fntype.get(), error, false);
+    attachment->callee = make_callee(state->fntype.get(), error, false);
     if (!attachment->callee) return false;
     attachment->callable = PyRef::borrow(callable);
     if (onerror != Py_None) attachment->onerror = PyRef::borrow(onerror);
     // Both under the GIL, so a call sees the callable and its attachment change together.
-    state.attached = std::move(attachment);
+    state->attached = std::move(attachment);
     Py_XSETREF(f->callable, Py_NewRef(callable));
     return true;
 }
 
 void report_unattached(const cffix_extern_python& f) {
     fprintf(stderr,
-            "extern \"Python\": function %s() called, but no code was attached to it yet "
+            "extern \"Python\": function %s.%s() called, but no code was attached to it yet "
             "with @ffi.def_extern().  Returning 0.\n",
-            state_of(f).qualified_name.c_str());
+            f.module, f.name);
 }
 
 bool store_extern_result(const cffix_extern_python& f, void* ret, PyObject* value) {

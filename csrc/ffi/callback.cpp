@@ -7,6 +7,7 @@
 #include "call/extern_python.h"
 #include "ffi/object.h"
 #include "util/args.h"
+#include "util/errors.h"
 
 namespace cffix {
 
@@ -56,8 +57,13 @@ static PyObject* extern_decorator_call(PyObject* self, PyObject* const* args, si
         return PyErr_Format(PyExc_TypeError,
                             "def_extern(): the function's __name__ is %s, not a str",
                             Py_TYPE(name.get())->tp_name);
-    const auto* table = reinterpret_cast<FFIObject*>(d->ffi)->extern_python;
-    if (!call::attach_extern_python(*table, name.get(), callable, d->error, d->onerror))
+    auto* ffi = reinterpret_cast<FFIObject*>(d->ffi);
+    if (!ffi->scope) {
+        PyErr_SetString(error_classes.ffi_error, "FFI object is not initialized");
+        return nullptr;
+    }
+    if (!call::attach_extern_python(*ffi->scope, ffi->extern_python, name.get(), callable, d->error,
+                                    d->onerror))
         return nullptr;
     return Py_NewRef(callable);
 }

@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "call/extern_python.h"
 #include "data/cdata.h"
 #include "data/memory.h"
 #include "types/path.h"
@@ -98,8 +97,6 @@ static void ffi_dealloc(PyObject* self) {
     ffi_clear(self);
     delete ffi->scope_owned;
     ffi->scope_owned = nullptr;
-    delete ffi->extern_python;
-    ffi->extern_python = nullptr;
     Py_TYPE(self)->tp_free(self);  // (a heap subclass's type is released by CPython)
 }
 

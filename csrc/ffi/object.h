@@ -2,13 +2,10 @@
 // table each file contributes, and ctype_arg(), which resolves their `cdecl` arguments.
 #pragma once
 
+#include "cffix_api.h"
 #include "types/ctype.h"
 #include "types/scope.h"
 #include "util/pyref.h"
-
-namespace cffix::call {
-struct ExternPythonTable;  // call/extern_python.h
-}
 
 namespace cffix {
 
@@ -36,9 +33,10 @@ struct FFIObject {
     PyObject* state;     // dict of the Python-level methods (api.py, builder.py):
                          // cdef history, init_once entries, set_source()
     PyObject* dict;      // the instance __dict__, for users' own attributes
-    // The ffi of an API-mode module: its extern "Python" functions, where def_extern()
-    // finds them (owned). Null for every other FFI, whose def_extern() raises.
-    call::ExternPythonTable* extern_python;
+    // The ffi of an API-mode module: its extern "Python" functions (the module's static
+    // array, call/extern_python.h), where def_extern() finds them. Null for every other
+    // FFI, whose def_extern() raises.
+    cffix_extern_python* extern_python;
     PyObject* weakreflist;
 };
 

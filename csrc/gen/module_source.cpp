@@ -2,6 +2,7 @@
 #include "gen/module_source.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <string_view>
 
@@ -54,12 +55,9 @@ bool takes_int(Conv c) {
 }
 bool is_signed_integer(Conv c) { return c >= Conv::Int8 && c <= Conv::Int64; }
 
-// What cannot be generated yet is refused by name, at build time.
+// A type passed by value must have a size (records with `...;` get theirs from the C
+// compiler at import); what cannot be generated is refused by name, at build time.
 void check_type(const CType* t, const std::string& where) {
-    if ((t->kind == Kind::Struct || t->kind == Kind::Union) && (t->flags & types::RF_PARTIAL))
-        refuse(where + ": '" + t->cname +
-               "' has '...' members: API mode does not complete structs from the C "
-               "compiler yet; declare every member");
     if (t->conv == Conv::None && t->kind != Kind::Void)
         refuse(where + ": '" + t->cname + "' has an unknown size");
 }
@@ -79,58 +77,62 @@ private:
     std::vector<std::string> names_;
 };
 
-void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& types) {
+// The kinds whose arguments may leave temporaries (arrays made from lists for pointers).
+bool may_make_temporaries(const CType* t) {
+    bool scalar = takes_int(t->conv) || t->conv == Conv::Float || t->conv == Conv::Double;
+    return !scalar && t->conv != Conv::Record;
+}
+
+// One argument into its typed local. The module's argument helpers (kHelpers) hold the
+// fast companions once, out of line: each wrapper stays a few calls, which keeps the
+// C compiler's time per function low, for one direct call per argument.
+void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& types, bool temps) {
     std::string x = "_cffix_a" + std::to_string(k), arg = "args[" + std::to_string(k) + "]";
-    int ti = types.index(t);
-    std::string general = "_cffix_convert(" + std::to_string(ti) + ", &" + x + ", sizeof " + x +
-                          ", " + arg + ", &temps)";
-    std::string decl = types::cname_with(t, "");
-    if (takes_int(t->conv)) {
+    std::string ti = std::to_string(types.index(t));
+    std::string temporaries = temps ? "&temps" : "NULL";
+    std::string call;
+    if (t->flags & types::PF_DOTS) {  // `typedef int... t;`: the core knows t at import
+        call = "_cffix_convert(" + ti + ", &" + x + ", sizeof " + x + ", " + arg + ", NULL)";
+    } else if (takes_int(t->conv)) {
         data::IntRange r = data::integer_range(t->conv);
-        out += "    {\n        int64_t v;\n        static const cffix_int_range range = {" +
-               int64_literal(r.lo) + ", " + int64_literal(r.hi) + "};\n";
-        out += "        if (cffix_fast_integer(" + arg + ", range, &v))\n            " + x +
-               " = (" + decl + ")v;\n";
-        out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
+        call = "_cffix_arg_integer(" + arg + ", " + ti + ", " + int64_literal(r.lo) + ", " +
+               int64_literal(r.hi) + ", &" + x + ", sizeof " + x + ")";
     } else if (t->conv == Conv::Float || t->conv == Conv::Double) {
-        out += "    {\n        double v;\n        if (cffix_fast_double(" + arg + ", &v))\n" +
-               "            " + x + " = (" + decl + ")v;\n";
-        out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
+        call = "_cffix_arg_floating(" + arg + ", " + ti + ", &" + x + ", sizeof " + x + ")";
     } else if (t->conv == Conv::Pointer) {
-        out += "    {\n        void* p;\n        if (cffix_fast_pointer(" + arg +
-               ", _cffix_types[" + std::to_string(ti) + "], " +
-               (data::takes_bytes(t->item) ? "1" : "0") +
-               ", _cffix->cdata_type, _cffix->owned_type, &p))\n" + "            " + x + " = (" +
-               decl + ")p;\n";
-        out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
+        out += "    {\n        void* p;\n        if (!_cffix_arg_pointer(" + arg + ", " + ti +
+               ", " + (data::takes_bytes(t->item) ? "1" : "0") + ", &p, " + temporaries +
+               "))\n            goto fail;\n        " + x + " = (" + types::cname_with(t, "") +
+               ")p;\n    }\n";
+        return;
     } else if (t->conv == Conv::Record) {
-        out += "    {\n        const char* m = cffix_fast_record(" + arg + ", _cffix_types[" +
-               std::to_string(ti) + "], _cffix->view_type, _cffix->owned_type);\n";
-        out += "        if (m)\n            memcpy(&" + x + ", m, sizeof " + x + ");\n";
-        out += "        else if (!" + general + ")\n            goto fail;\n    }\n";
+        call = "_cffix_arg_record(" + arg + ", " + ti + ", &" + x + ", sizeof " + x + ")";
     } else {
-        out += "    if (!" + general + ")\n        goto fail;\n";
+        call = "_cffix_convert(" + ti + ", &" + x + ", sizeof " + x + ", " + arg + ", " +
+               temporaries + ")";
     }
+    out += "    if (!" + call + ")\n        goto fail;\n";
 }
 
 std::string convert_result(const CType* r, TypeTable& types) {
     if (r->kind == Kind::Void) return "Py_RETURN_NONE;";
-    if (is_signed_integer(r->conv)) return "return PyLong_FromLongLong((long long)_cffix_r);";
-    if (r->conv >= Conv::UInt8 && r->conv <= Conv::UInt64)
-        return "return PyLong_FromUnsignedLongLong((unsigned long long)_cffix_r);";
-    if (r->conv == Conv::Float || r->conv == Conv::Double)
-        return "return PyFloat_FromDouble((double)_cffix_r);";
-    return "return _cffix->result_from_c(_cffix_types[" + std::to_string(types.index(r)) +
-           "], (char*)&_cffix_r);";
+    if (!(r->flags & types::PF_DOTS)) {
+        if (is_signed_integer(r->conv)) return "return PyLong_FromLongLong((long long)_cffix_r);";
+        if (r->conv >= Conv::UInt8 && r->conv <= Conv::UInt64)
+            return "return PyLong_FromUnsignedLongLong((unsigned long long)_cffix_r);";
+        if (r->conv == Conv::Float || r->conv == Conv::Double)
+            return "return PyFloat_FromDouble((double)_cffix_r);";
+    }
+    return "return _cffix_result(" + std::to_string(types.index(r)) + ", &_cffix_r);";
 }
 
 void function_wrapper(std::string& out, const std::string& name, const CType* fn,
                       TypeTable& types) {
     std::string where = "function '" + name + "'";
-    if (fn->ellipsis) refuse(where + ": variadic functions are not in API mode yet");
     const CType* r = fn->item;
     check_type(r, where + ", the result");
     size_t n = fn->args.size();
+    bool temps = std::any_of(fn->args.begin(), fn->args.end(), may_make_temporaries);
     out += "static PyObject* _cffix_f_" + name +
            "(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {\n";
     for (size_t k = 0; k < n; ++k) {
@@ -138,21 +140,179 @@ void function_wrapper(std::string& out, const std::string& name, const CType* fn
         out += "    " + types::cname_with(fn->args[k], " _cffix_a" + std::to_string(k)) + ";\n";
     }
     if (r->kind != Kind::Void) out += "    " + types::cname_with(r, " _cffix_r") + ";\n";
-    out += "    cffix_temporaries temps = {{NULL}, 0, NULL};\n    int* saved_errno;\n";
-    out += "    (void)self;\n    (void)args;\n";
+    if (temps) out += "    cffix_temporaries temps = {{NULL}, 0, NULL};\n";
+    out += "    PyThreadState* state;\n    (void)self;\n    (void)args;\n";
     out += "    if (nargs != " + std::to_string(n) + ")\n        return _cffix_arity(\"" + name +
            "\", " + std::to_string(n) + ", nargs);\n";
-    for (size_t k = 0; k < n; ++k) convert_argument(out, fn->args[k], k, types);
+    for (size_t k = 0; k < n; ++k) convert_argument(out, fn->args[k], k, types, temps);
     std::string call = name + "(";
     for (size_t k = 0; k < n; ++k) call += (k ? ", _cffix_a" : "_cffix_a") + std::to_string(k);
     call += ")";
-    out += "    saved_errno = _cffix->saved_errno();\n";
-    out += "    Py_BEGIN_ALLOW_THREADS\n    errno = *saved_errno;\n";
+    out += "    state = _cffix_release();\n";
     out += "    " + std::string(r->kind == Kind::Void ? "" : "_cffix_r = ") + call + ";\n";
-    out += "    *saved_errno = errno;\n    Py_END_ALLOW_THREADS\n";
-    out += "    cffix_temporaries_clear(&temps);\n    " + convert_result(r, types) + "\n";
-    if (n > 0) out += "fail:\n    cffix_temporaries_clear(&temps);\n    return NULL;\n";
+    out += "    _cffix_reacquire(state);\n";
+    if (temps) out += "    cffix_temporaries_clear(&temps);\n";
+    out += "    " + convert_result(r, types) + "\n";
+    if (n > 0)
+        out += temps ? "fail:\n    cffix_temporaries_clear(&temps);\n    return NULL;\n"
+                     : "fail:\n    return NULL;\n";
     out += "}\n\n";
+}
+
+// ---------------------------------------------------------------- what the compiler checks
+
+// An identifier made from a declaration's description ("struct s field x" ->
+// "struct_s_field_x").
+std::string identifier(std::string_view text) {
+    std::string out;
+    for (char c : text) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    return out;
+}
+
+// One fact of the cdef compared with the C compiler's, at compile time. When they differ
+// the compiler stops on a line naming `what`: "initialization of 'char (*)[<C's value>]'
+// from incompatible pointer type 'char (*)[<the cdef's value>]'" (both facts).
+void compare(std::string& out, const std::string& what, const std::string& c_value,
+             int64_t cdef_value) {
+    std::string var = "_cffix_check__" + identifier(what) + "__C_vs_cdef";
+    out += "    {\n        char (*" + var + ")[" + c_value + "] = (char (*)[" +
+           std::to_string(cdef_value) + "])0; /* cffix-check: " + what + " */\n        (void)" +
+           var + ";\n    }\n";
+}
+
+// The table of facts the module hands the core at import (cffix_fact, see
+// types::CompilerFact): C expressions the compiler evaluates.
+class FactTable {
+public:
+    void add(const std::string& name, const std::string& size, const std::string& align,
+             const std::string& is_signed, const std::vector<std::string>& values) {
+        std::string array = "NULL";
+        if (!values.empty()) {
+            array = "_cffix_fact_values_" + std::to_string(count_);
+            arrays_ += "static const int64_t " + array + "[] = {\n";
+            for (const std::string& v : values) arrays_ += "    (int64_t)(" + v + "),\n";
+            arrays_ += "};\n";
+        }
+        rows_ += "    {" + c_string(name) + ", (int64_t)(" + size + "), (int64_t)(" + align +
+                 "), " + is_signed + ", " + std::to_string(values.size()) + ", " + array + "},\n";
+        ++count_;
+    }
+    size_t count() const { return count_; }
+    std::string source() const {
+        return arrays_ + "static const cffix_fact _cffix_facts[] = {\n" + rows_ +
+               "    {NULL, 0, 0, 0, 0, NULL},\n};\n\n";
+    }
+
+private:
+    std::string arrays_, rows_;
+    size_t count_ = 0;
+};
+
+bool nameable(const CType* t) { return t->cname.find('$') == std::string::npos; }
+
+std::string member_size(const std::string& record, const std::string& member) {
+    return "sizeof(((" + record + " *)0)->" + member + ")";
+}
+
+// A record the cdef lays out completely: every named field's offset and size, the size
+// and alignment, compared with the compiler's.
+void check_record(std::string& checks, const CType* t) {
+    const std::string& c = t->cname;
+    compare(checks, c + " size", "sizeof(" + c + ")", t->size);
+    compare(checks, c + " alignment", "_CFFIX_ALIGNOF(" + c + ")", t->align);
+    for (const types::FieldInfo& f : t->fields) {
+        if (f.is_bitfield() || f.name.empty()) continue;  // no offsetof for bitfields
+        compare(checks, c + " field " + f.name + " offset", "offsetof(" + c + ", " + f.name + ")",
+                f.offset);
+        if (!f.is_flexible())
+            compare(checks, c + " field " + f.name + " size", member_size(c, f.name), f.type->size);
+    }
+}
+
+// A record with `...;` (or holding such a type, or a `typedef int... t`, by value): its
+// layout comes from the compiler; the member sizes the cdef knows are compared.
+void record_facts(FactTable& facts, std::string& checks, CType* t) {
+    const std::string& c = t->cname;
+    if (!nameable(t))
+        refuse(
+            "an anonymous struct or union with '...' (or holding such a type): give it a "
+            "tag or a typedef name, so that the C compiler can be asked about it");
+    std::vector<std::string> values;
+    for (const types::MemberDecl& m : t->record->members) {
+        std::string where = "'" + c + "', field '" + m.name + "'";
+        if (m.bitsize >= 0)
+            refuse(where +
+                   ": a bitfield in a struct or union that the C compiler completes "
+                   "('...'): declare every member instead");
+        if (m.name.empty()) {  // an anonymous struct/union member: placed by its first field
+            CType* inner = m.type;
+            if (!types::complete_type(inner, false) || inner->fields.empty() ||
+                inner->fields.front().is_bitfield())
+                refuse("'" + c +
+                       "': an anonymous member with '...' or bitfields, in a struct "
+                       "that the C compiler completes");
+            const types::FieldInfo& first = inner->fields.front();
+            values.push_back("offsetof(" + c + ", " + first.name + ") - " +
+                             std::to_string(first.offset));
+            values.push_back(std::to_string(inner->size));
+            continue;
+        }
+        values.push_back("offsetof(" + c + ", " + m.name + ")");
+        bool flexible = m.type->kind == Kind::Array && m.type->length < 0 && !m.dots_length;
+        values.push_back(flexible ? "0" : member_size(c, m.name));
+        if (!flexible && !m.dots_length && types::complete_type(m.type, false))
+            compare(checks, c + " field " + m.name + " size", member_size(c, m.name), m.type->size);
+    }
+    facts.add(c, "sizeof(" + c + ")", "_CFFIX_ALIGNOF(" + c + ")", "0", values);
+}
+
+void enum_facts(FactTable& facts, std::string& checks, const CType* e) {
+    const std::string& c = e->cname;
+    if (!(e->flags & types::RF_PARTIAL)) {
+        if (nameable(e) && e->size >= 0) compare(checks, c + " size", "sizeof(" + c + ")", e->size);
+        return;  // the values are compared as constants
+    }
+    std::vector<std::string> values;
+    for (const types::Enumerator& v : e->enumerators) values.push_back(v.name);
+    // An anonymous enum has no type to ask about: its values are ints, as in C.
+    facts.add(c, nameable(e) ? "sizeof(" + c + ")" : "sizeof(int)", "0",
+              nameable(e) ? "((" + c + ")-1 <= 0)" : "1", values);
+}
+
+// Everything the cdef leaves to the compiler (facts) or states about a layout (checks).
+void compiler_facts(types::Scope& scope, FactTable& facts, std::string& checks) {
+    std::vector<CType*> records, enums;
+    scope.own_tagged_types(records, enums);
+    for (CType* t : records) {
+        if (!t->record || (t->flags & types::RF_OPAQUE_TYPEDEF)) continue;  // opaque
+        if (types::complete_type(t, false)) {
+            if (nameable(t)) check_record(checks, t);  // else checked through its holder
+        } else {
+            record_facts(facts, checks, t);
+        }
+    }
+    for (const CType* e : enums) enum_facts(facts, checks, e);
+    for (const auto& [name, integer] : scope.dots_typedefs())
+        facts.add(types::fact_key(types::FactKind::Typedef, name), "sizeof(" + name + ")", "0",
+                  integer ? "((" + name + ")-1 <= 0)" : "1", {});
+}
+
+// A function without pointers in its signature is compared whole with the header's
+// declaration (a pointer parameter or result is already checked by the call, where C
+// lets a cdef leave out a `const` the header has). A function-like macro has no type.
+void check_signature(std::string& checks, const std::string& name, const types::FunctionDecl& f) {
+    if (f.c_spelling.empty()) return;
+    auto pointer = [](const CType* t) {
+        return t->kind == Kind::Pointer || t->kind == Kind::Function || t->kind == Kind::Array;
+    };
+    const CType* fn = f.type.get();
+    if (pointer(fn->item) || std::any_of(fn->args.begin(), fn->args.end(), pointer)) return;
+    std::string var = "_cffix_check__function_" + name + "__cdef_vs_C";
+    std::string decl = f.c_spelling;
+    decl.replace(decl.find('@'), 1, "(*" + var + ")");
+    checks += "#ifndef " + name + "\n    {\n        " + decl + " = &" + name +
+              "; /* cffix-check: function " + name + " signature */\n        (void)" + var +
+              ";\n    }\n#endif\n";
 }
 
 // ---------------------------------------------------------------- extern "Python"
@@ -232,8 +392,7 @@ std::string extern_python_argument(const CType* t, size_t k, TypeTable& types) {
         return "PyLong_FromUnsignedLongLong((unsigned long long)" + a + ")";
     if (t->conv == Conv::Float || t->conv == Conv::Double)
         return "PyFloat_FromDouble((double)" + a + ")";
-    return "_cffix->result_from_c(_cffix_types[" + std::to_string(types.index(t)) + "], (char*)&" +
-           a + ")";
+    return "_cffix_result(" + std::to_string(types.index(t)) + ", (void*)&" + a + ")";
 }
 
 // The outcome of the call: `_cffix_v`, what the Python function returned (null: it
@@ -259,11 +418,14 @@ std::string extern_python_outcome(const CType* r, TypeTable& types) {
     } else if (r->conv == Conv::Float || r->conv == Conv::Double) {
         local = "double d;";
         fast = "cffix_fast_double(_cffix_v, &d))\n                _cffix_r = (" + decl + ")d";
-    } else if (r->conv == Conv::Pointer) {
-        local = "void* p;";
-        fast = "cffix_fast_pointer_cdata(_cffix_v, _cffix_types[" + std::to_string(types.index(r)) +
-               "], _cffix->cdata_type, _cffix->owned_type, &p))\n                _cffix_r = (" +
-               decl + ")p";
+    } else if (r->conv == Conv::Pointer) {  // (the type of index `ti`: null if it failed)
+        local = "void* p;\n            cffix_ctype* t = _cffix_type(" +
+                std::to_string(types.index(r)) + ");";
+        fast =
+            "t && cffix_fast_pointer_cdata(_cffix_v, t, _cffix->cdata_type, _cffix->owned_type, "
+            "&p))\n                _cffix_r = (" +
+            decl + ")p";
+        store = "!t || " + store;
     }
     if (fast.empty())
         return out + "        } else if (" + store + ") {\n            " + fail + "        }\n";
@@ -318,49 +480,22 @@ void extern_python_function(std::string& out, const std::string& name,
     out += r->kind == Kind::Void ? "}\n\n" : "    return _cffix_r;\n}\n\n";
 }
 
-// The static objects of the functions (their addresses are set at import, once the
-// functions are defined), then the functions.
+// The static objects of the functions (sorted by name, as `names` is), then the functions.
 std::string extern_python_functions(types::Scope& scope, const std::vector<std::string>& names,
-                                    TypeTable& types) {
+                                    TypeTable& types, const std::string& module) {
     std::string out = "static cffix_extern_python _cffix_extern_python[] = {\n";
-    for (const std::string& name : names) out += "    {\"" + name + "\", NULL, NULL, NULL},\n";
+    for (const std::string& name : names)
+        out += "    {\"" + name + "\", " + c_string(module) + ", NULL, NULL},\n";
     out += "    {NULL, NULL, NULL, NULL},\n};\n\n";
     for (size_t i = 0; i < names.size(); ++i)
         extern_python_function(out, names[i], scope.functions().find(names[i])->second, i, types);
     return out;
 }
 
-// Module init: the functions' addresses, then the core's registration, which makes this
-// module's ffi the one def_extern() attaches to and puts lib.<name> into `functions`.
-std::string extern_python_init(const std::vector<std::string>& names, const std::string& module) {
-    std::string out;
-    for (size_t i = 0; i < names.size(); ++i)
-        out += "    _cffix_extern_python[" + std::to_string(i) + "].address = (void*)" + names[i] +
-               ";\n";
-    out += "    if (!_cffix->extern_python_init(ffi, " + c_string(module) +
-           ", _cffix_extern_python, functions))\n        goto fail;\n";
-    return out;
-}
-
-// Partial structs and unions (`...;`) and `typedef ... t;` need the C compiler's facts,
-// which API mode does not gather yet: refused by name.
-void check_declarations(types::Scope& scope) {
-    std::vector<std::string> typedefs, structs, unions;
-    scope.list_types(typedefs, structs, unions);
-    auto check = [&](const std::string& text) {
-        try {
-            const CType* t = scope.parse_type(text).get();
-            if (t->flags & types::RF_PARTIAL && (t->kind == Kind::Struct || t->kind == Kind::Union))
-                check_type(t, "'" + text + "'");
-        } catch (const Error& e) {
-            if (e.kind() == ErrorKind::VerificationError) throw;
-            refuse("'" + text + "': " + e.what() +
-                   ": API mode does not complete types with '...' from the C compiler yet");
-        }
-    };
-    for (const std::string& name : structs) check("struct " + name);
-    for (const std::string& name : unions) check("union " + name);
-    for (const std::string& name : typedefs) check(name);
+// Module init: this module's ffi becomes the one def_extern() attaches to (lib finds the
+// functions' addresses among the known symbols).
+std::string extern_python_init() {
+    return "    if (!_cffix->extern_python_init(ffi, _cffix_extern_python))\n        goto fail;\n";
 }
 
 constexpr const char* kHelpers = R"C(static const cffix_api* _cffix;
@@ -370,8 +505,18 @@ static PyObject* _cffix_arity(const char* name, Py_ssize_t expected, Py_ssize_t 
                         expected, expected == 1 ? "" : "s", got);
 }
 
+static PyObject* _cffix_ffi; /* the module's ffi (held): types resolve in it */
+
+/* The type of index `i`, resolved in the module's ffi on first use (NULL with an
+ * exception set if that fails). */
+static cffix_ctype* _cffix_type(int i) {
+    if (!_cffix_types[i]) _cffix_types[i] = _cffix->type_of(_cffix_ffi, _cffix_type_names[i]);
+    return _cffix_types[i];
+}
+
 /* A value the fast companions did not take: the core's argument_to_c into a zeroed,
- * aligned slot of at least 8 bytes, then copied into the typed local. */
+ * aligned slot of at least 8 bytes, then copied into the typed local. `temps` may be
+ * NULL where the type makes no temporaries. */
 static int _cffix_convert(int type, void* dst, size_t size, PyObject* value,
                           cffix_temporaries* temps) {
     union {
@@ -380,30 +525,98 @@ static int _cffix_convert(int type, void* dst, size_t size, PyObject* value,
         long long ll;
         char bytes[64];
     } local;
+    cffix_temporaries none = {{NULL}, 0, NULL};
+    cffix_ctype* t = _cffix_type(type);
     char* slot = local.bytes;
     size_t need = size < 8 ? 8 : size;
     int ok;
+    if (!t) return 0;
     if (need > sizeof local) {
         slot = (char*)PyMem_Calloc(1, need);
         if (!slot) return PyErr_NoMemory(), 0;
     } else {
         memset(&local, 0, sizeof local);
     }
-    ok = _cffix->argument_to_c(_cffix_types[type], slot, value, temps);
+    ok = _cffix->argument_to_c(t, slot, value, temps ? temps : &none);
     if (ok) memcpy(dst, slot, size);
     if (slot != local.bytes) PyMem_Free(slot);
+    cffix_temporaries_clear(&none);
     return ok;
 }
 
-static int _cffix_constant(PyObject* constants, const char* name, int negative, long long s,
-                           unsigned long long u) {
-    PyObject* v = negative ? PyLong_FromLongLong(s) : PyLong_FromUnsignedLongLong(u);
-    int rc;
-    if (!v) return -1;
-    rc = PyDict_SetItemString(constants, name, v);
-    Py_DECREF(v);
-    return rc;
+#if defined(__GNUC__) || defined(__clang__)
+#define _CFFIX_NOINLINE __attribute__((noinline))
+#else
+#define _CFFIX_NOINLINE
+#endif
+
+/* The argument helpers: a fast companion, else the core's converter. */
+static _CFFIX_NOINLINE int _cffix_arg_integer(PyObject* v, int type, int64_t lo, int64_t hi,
+                                              void* dst, size_t size) {
+    cffix_int_range range;
+    int64_t x;
+    range.lo = lo;
+    range.hi = hi;
+    if (!cffix_fast_integer(v, range, &x)) return _cffix_convert(type, dst, size, v, NULL);
+    switch (size) { /* the low bytes, as a cast to the narrower type keeps them */
+        case 1: { int8_t y = (int8_t)x; memcpy(dst, &y, 1); break; }
+        case 2: { int16_t y = (int16_t)x; memcpy(dst, &y, 2); break; }
+        case 4: { int32_t y = (int32_t)x; memcpy(dst, &y, 4); break; }
+        default: memcpy(dst, &x, 8);
+    }
+    return 1;
 }
+
+static _CFFIX_NOINLINE int _cffix_arg_floating(PyObject* v, int type, void* dst, size_t size) {
+    double d;
+    if (!cffix_fast_double(v, &d)) return _cffix_convert(type, dst, size, v, NULL);
+    if (size == sizeof(float)) {
+        float f = (float)d;
+        memcpy(dst, &f, sizeof f);
+    } else {
+        memcpy(dst, &d, sizeof d);
+    }
+    return 1;
+}
+
+static _CFFIX_NOINLINE int _cffix_arg_pointer(PyObject* v, int type, int bytes, void** dst,
+                                              cffix_temporaries* temps) {
+    cffix_ctype* t = _cffix_type(type);
+    if (!t) return 0;
+    if (cffix_fast_pointer(v, t, bytes, _cffix->cdata_type, _cffix->owned_type, dst)) return 1;
+    return _cffix_convert(type, dst, sizeof *dst, v, temps);
+}
+
+static _CFFIX_NOINLINE int _cffix_arg_record(PyObject* v, int type, void* dst, size_t size) {
+    cffix_ctype* t = _cffix_type(type);
+    const char* m;
+    if (!t) return 0;
+    m = cffix_fast_record(v, t, _cffix->view_type, _cffix->owned_type);
+    if (!m) return _cffix_convert(type, dst, size, v, NULL);
+    memcpy(dst, m, size);
+    return 1;
+}
+
+/* Around each call: the GIL released (cffi's policy), ffi.errno restored into errno
+ * before and saved after, as in ABI mode. */
+static _CFFIX_NOINLINE PyThreadState* _cffix_release(void) {
+    int saved = *_cffix->saved_errno();
+    PyThreadState* state = PyEval_SaveThread();
+    errno = saved;
+    return state;
+}
+
+static _CFFIX_NOINLINE void _cffix_reacquire(PyThreadState* state) {
+    int now = errno;
+    PyEval_RestoreThread(state);
+    *_cffix->saved_errno() = now;
+}
+
+static PyObject* _cffix_result(int type, void* src) {
+    cffix_ctype* t = _cffix_type(type);
+    return t ? _cffix->result_from_c(t, (char*)src) : NULL;
+}
+
 
 )C";
 
@@ -413,21 +626,32 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
                           const std::string& preamble, const std::vector<CdefCall>& cdefs,
                           const std::string& cffix_version) {
     std::string base = module_name.substr(module_name.rfind('.') + 1);
-    std::vector<std::string> names;
+    // Functions get a wrapper each; variadic ones are called through the core's libffi
+    // path at the address the module hands over (as cffi, which gives a function pointer).
+    std::vector<std::string> names, variadic;
     for (const auto& [name, decl] : scope.functions())
-        if (decl.extern_python == parse::ExternPython::No) names.push_back(name);
+        if (decl.extern_python == parse::ExternPython::No)
+            (decl.type->ellipsis ? variadic : names).push_back(name);
     std::sort(names.begin(), names.end());
+    std::sort(variadic.begin(), variadic.end());
     std::vector<std::string> extern_python = extern_python_names(scope);
     std::vector<std::string> variables;
     for (const auto& entry : scope.variables()) variables.push_back(entry.first);
     std::sort(variables.begin(), variables.end());
 
-    check_declarations(scope);
+    FactTable facts;
+    std::string checks;
+    compiler_facts(scope, facts, checks);
+    for (const std::string& name : names)
+        check_signature(checks, name, scope.functions().find(name)->second);
+    for (const std::string& name : variadic)
+        check_signature(checks, name, scope.functions().find(name)->second);
     TypeTable types;
     std::string wrappers;
     for (const std::string& name : names)
         function_wrapper(wrappers, name, scope.functions().find(name)->second.type.get(), types);
-    std::string extern_python_code = extern_python_functions(scope, extern_python, types);
+    std::string extern_python_code =
+        extern_python_functions(scope, extern_python, types, module_name);
 
     std::vector<std::string> constants;
     for (const auto& entry : scope.constants()) constants.push_back(entry.first);
@@ -443,8 +667,12 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += preamble + "\n\n";
     out += "/* ---------------------------------------------- cffix */\n";
     out +=
-        "#include <errno.h>\n#include <stdio.h>\n#include <string.h>\n\n#include "
+        "#include <errno.h>\n#include <stddef.h>\n#include <stdio.h>\n#include <string.h>\n\n"
+        "#include "
         "\"cffix_api.h\"\n\n";
+    out +=
+        "#if defined(__GNUC__) || defined(__clang__)\n#define _CFFIX_ALIGNOF(T) __alignof__(T)\n"
+        "#else\n#define _CFFIX_ALIGNOF(T) _Alignof(T)\n#endif\n\n";
     out +=
         "#if defined(__GNUC__)\n"
         "#pragma GCC diagnostic error \"-Wincompatible-pointer-types\"\n"
@@ -467,14 +695,20 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         if (c.dots) continue;
         auto v = static_cast<long long>(c.value);
         out += "typedef char _cffix_cdef_value_of_" + name + "_differs_from_the_source[((" + name +
-               ") == (" + int64_literal(v) + ")) ? 1 : -1];\n";
+               ") == (" + int64_literal(v) + ")) ? 1 : -1]; /* cffix-check: constant " + name +
+               " value " + std::to_string(v) + " */\n";
     }
+    out += extern_python_code;
     // Globals: their addresses for lib, and a check that each has the cdef's type (a
     // pointer of the cdef's type must take its address: an error otherwise).
     out += "\nstatic void _cffix_check_globals(void) {\n";
     for (size_t i = 0; i < variables.size(); ++i) {
         const types::VariableDecl& v = scope.variables().find(variables[i])->second;
-        check_type(v.type.get(), "global variable '" + variables[i] + "'");
+        if (v.dots_length)
+            facts.add(types::fact_key(types::FactKind::Global, variables[i]),
+                      "sizeof(" + variables[i] + ")", "0", "0", {});
+        else
+            check_type(v.type.get(), "global variable '" + variables[i] + "'");
         std::string p = "_cffix_g" + std::to_string(i);
         if (v.type->kind == Kind::Pointer) {  // cdef types drop a pointee's const: size only
             out += "    (void)sizeof(char[(sizeof(" + variables[i] + ") == sizeof(" +
@@ -485,66 +719,91 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         out += "    " + types::cname_with(v.type.get(), declarator) + " = &" + variables[i] +
                ";\n    (void)" + p + ";\n";
     }
-    out += "}\n\nstatic const cffix_global _cffix_globals[] = {\n";
+    // Addresses by symbol, sorted (the core searches the table): globals, variadic and
+    // extern "Python" functions.
+    std::vector<std::pair<std::string, std::string>> symbols;  // (symbol, C name)
     for (const std::string& name : variables) {
-        const types::VariableDecl& v = scope.variables().find(name)->second;
-        out += "    {" + c_string(v.asm_name.empty() ? name : v.asm_name) + ", (void*)&" + name +
-               "},\n";
+        const std::string& label = scope.variables().find(name)->second.asm_name;
+        symbols.emplace_back(label.empty() ? name : label, name);
     }
-    out += "    {NULL, NULL},\n};\n\n" + wrappers + extern_python_code;
+    for (const std::string& name : variadic) {
+        const std::string& label = scope.functions().find(name)->second.asm_name;
+        symbols.emplace_back(label.empty() ? name : label, name);
+    }
+    for (const std::string& name : extern_python) symbols.emplace_back(name, name);
+    std::sort(symbols.begin(), symbols.end());
+    out += "}\n\nstatic const cffix_global _cffix_globals[] = {\n";
+    for (const auto& [symbol, name] : symbols)
+        out += "    {" + c_string(symbol) + ", (void*)&" + name + "},\n";
+    out += "    {NULL, NULL},\n};\n\n";
+    out += "/* What the cdef leaves to the C compiler, and its layouts compared with C's. */\n";
+    out += facts.source();
+    out += "static void _cffix_check_layouts(void) {\n" + checks + "}\n\n" + wrappers;
     out += "static PyMethodDef _cffix_methods[] = {\n";
     for (const std::string& name : names)
         out += "    {\"" + name + "\", (PyCFunction)(void (*)(void))_cffix_f_" + name +
                ", METH_FASTCALL, NULL},\n";
     out += "    {NULL, NULL, 0, NULL},\n};\n\n";
+    // Constants: names sorted, values computed by the compiler when first read.
+    out += "static const char* const _cffix_constant_names[] = {\n";
+    for (const std::string& name : constants) out += "    \"" + name + "\",\n";
+    out += "    NULL,\n};\n\n";
+    out += "static int _cffix_constant_value(int i, long long* s, unsigned long long* u) {\n";
+    out += "    switch (i) {\n";
+    for (size_t i = 0; i < constants.size(); ++i) {
+        const std::string& c = constants[i];
+        out += "        case " + std::to_string(i) + ":\n            *s = (long long)(" + c +
+               ");\n            *u = (unsigned long long)(" + c + ");\n            return (" + c +
+               ") <= 0 && (" + c + ") != 0;\n";
+    }
+    out += "    }\n    (void)s;\n    (void)u;\n    return 0;\n}\n\n";
+    out += "static const cffix_module_tables _cffix_tables = {\n";
+    out += "    _cffix_methods, " + std::to_string(names.size()) + ", _cffix_constant_names, " +
+           std::to_string(constants.size()) + ", _cffix_constant_value, _cffix_globals, " +
+           std::to_string(symbols.size()) + ",\n};\n\n";
+    for (size_t i = 0; i < cdefs.size(); ++i)  // the cdef() texts, parsed at first use
+        out += "static const char _cffix_cdef_" + std::to_string(i) +
+               "[] = " + c_string(cdefs[i].text) + ";\n\n";
     out += "static struct PyModuleDef _cffix_module = {PyModuleDef_HEAD_INIT, " +
            c_string(module_name) + ", NULL, -1, NULL, NULL, NULL, NULL, NULL};\n\n";
+    // Import does no parsing and makes no function object: the cdefs run at the first
+    // use of the declarations, and lib's names become objects at their first access.
     out += "PyMODINIT_FUNC PyInit_" + base + "(void) {\n";
-    out += "    PyObject *module = NULL, *cffix = NULL, *ffi = NULL, *lib = NULL, *r;\n";
-    out += "    PyObject *functions = NULL, *constants = NULL;\n";
+    out += "    PyObject *module = NULL, *ffi = NULL, *lib = NULL;\n";
     out +=
-        "    int i;\n    (void)_cffix_convert;\n    (void)_cffix_constant;\n"
-        "    (void)_cffix_check_globals;\n";
+        "    int i;\n    (void)_cffix_convert;\n"
+        "    (void)_cffix_check_globals;\n    (void)_cffix_check_layouts;\n"
+        "    (void)_cffix_facts;\n    (void)_cffix_arity;\n    (void)_cffix_arg_integer;\n"
+        "    (void)_cffix_arg_floating;\n    (void)_cffix_arg_pointer;\n"
+        "    (void)_cffix_arg_record;\n    (void)_cffix_result;\n    (void)_cffix_release;\n"
+        "    (void)_cffix_reacquire;\n";
     out += "    _cffix = cffix_import_api(" + c_string(module_name) + ", CFFIX_API_VERSION, " +
            c_string(cffix_version) + ");\n";
     out += "    if (!_cffix) return NULL;\n";
-    out += "    if (!(cffix = PyImport_ImportModule(\"cffix\"))) goto fail;\n";
-    out += "    if (!(ffi = PyObject_CallMethod(cffix, \"FFI\", NULL))) goto fail;\n";
-    for (const CdefCall& c : cdefs) {
-        out += "    r = PyObject_CallMethod(ffi, \"cdef\", \"(s" +
-               std::string(c.pack ? "OOi" : "OO") + ")\", " + c_string(c.text) + ", " +
-               (c.override ? "Py_True" : "Py_False") + ", " + (c.packed ? "Py_True" : "Py_False") +
-               (c.pack ? ", " + std::to_string(c.pack) : "") + ");\n";
-        out += "    if (!r) goto fail;\n    Py_DECREF(r);\n";
+    out += "    if (!(ffi = PyObject_CallNoArgs((PyObject*)_cffix->ffi_type))) goto fail;\n";
+    if (facts.count() > 0) {
+        out += "    if (!_cffix->set_compiler_facts(ffi, _cffix_facts, " +
+               std::to_string(facts.count()) + "))\n        goto fail;\n";
     }
-    out += "    for (i = 0; _cffix_type_names[i]; ++i)\n";
-    out +=
-        "        if (!(_cffix_types[i] = _cffix->type_of(ffi, _cffix_type_names[i]))) goto fail;\n";
-    out += "    if (!(functions = PyDict_New()) || !(constants = PyDict_New())) goto fail;\n";
-    out +=
-        "    for (i = 0; _cffix_methods[i].ml_name; ++i) {\n"
-        "        PyObject* f = PyCFunction_NewEx(&_cffix_methods[i], NULL, NULL);\n"
-        "        int rc = f ? PyDict_SetItemString(functions, _cffix_methods[i].ml_name, f) "
-        ": -1;\n"
-        "        Py_XDECREF(f);\n        if (rc < 0) goto fail;\n    }\n";
-    for (const std::string& name : constants)
-        out += "    if (_cffix_constant(constants, \"" + name + "\", (" + name +
-               ") < 0, (long long)(" + name + "), (unsigned long long)(" + name +
-               ")) < 0)\n        goto fail;\n";
-    out += extern_python_init(extern_python, module_name);
-    out += "    lib = _cffix->make_lib(ffi, " + c_string(module_name) +
-           ", functions, constants, _cffix_globals, " + std::to_string(variables.size()) + ");\n";
-    out += "    if (!lib) goto fail;\n";
+    for (size_t i = 0; i < cdefs.size(); ++i) {
+        const CdefCall& c = cdefs[i];
+        std::string text = "_cffix_cdef_" + std::to_string(i);
+        out += "    if (!_cffix->cdef_later(ffi, " + text + ", sizeof " + text + " - 1, " +
+               (c.override ? "1" : "0") + ", " + (c.packed ? "1" : "0") + ", " +
+               std::to_string(c.pack) + "))\n        goto fail;\n";
+    }
+    out += "    for (i = 0; _cffix_type_names[i]; ++i)\n        _cffix_types[i] = NULL;\n";
+    out += "    Py_XSETREF(_cffix_ffi, Py_NewRef(ffi));\n";
+    out += extern_python_init();
+    out += "    if (!(lib = _cffix->make_lib(ffi, " + c_string(module_name) +
+           ", &_cffix_tables))) goto fail;\n";
     out += "    if (!(module = PyModule_Create(&_cffix_module))) goto fail;\n";
     out +=
         "    if (PyModule_AddObjectRef(module, \"ffi\", ffi) < 0 ||\n"
         "        PyModule_AddObjectRef(module, \"lib\", lib) < 0)\n        goto fail;\n";
+    out += "    Py_DECREF(ffi);\n    Py_DECREF(lib);\n    return module;\n";
     out +=
-        "    Py_DECREF(cffix);\n    Py_DECREF(ffi);\n    Py_DECREF(lib);\n"
-        "    Py_DECREF(functions);\n    Py_DECREF(constants);\n    return module;\n";
-    out +=
-        "fail:\n    Py_XDECREF(module);\n    Py_XDECREF(cffix);\n    Py_XDECREF(ffi);\n"
-        "    Py_XDECREF(lib);\n    Py_XDECREF(functions);\n    Py_XDECREF(constants);\n"
+        "fail:\n    Py_XDECREF(module);\n    Py_XDECREF(ffi);\n    Py_XDECREF(lib);\n"
         "    return NULL;\n}\n";
     return out;
 }

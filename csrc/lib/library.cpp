@@ -33,6 +33,7 @@ struct Library {
     // Symbol -> address of the global variables resolved so far (values are not cached:
     // C code may change them).
     types::NameMap<void*>* variables;
+    ModuleTables tables;  // an API-mode module's (zero for the others)
     PyObject* weakreflist;
 };
 
@@ -85,6 +86,29 @@ void* find_symbol(Library* lib, const std::string& symbol, const char* what, con
     return nullptr;
 }
 
+// The entry of a table sorted by name (strcmp) called `name`, or null.
+template <typename Entry, typename NameOf>
+const Entry* find_sorted(const Entry* table, Py_ssize_t n, const char* name, NameOf name_of) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        int c = std::strcmp(name_of(table[mid]), name);
+        if (c == 0) return &table[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return nullptr;
+}
+
+// An address an API-mode module handed over (a global variable, a variadic function).
+void* known_address(Library* lib, const std::string& symbol) {
+    const KnownSymbol* hit = find_sorted(lib->tables.symbols, lib->tables.nsymbols, symbol.c_str(),
+                                         [](const KnownSymbol& k) { return k.name; });
+    return hit ? hit->address : nullptr;
+}
+
 const std::string& symbol_of(const std::string& asm_name, const std::string& name) {
     return asm_name.empty() ? name : asm_name;
 }
@@ -93,7 +117,8 @@ void* variable_address(Library* lib, const std::string& name, const types::Varia
     const std::string& symbol = symbol_of(v.asm_name, name);
     auto it = lib->variables->find(symbol);
     if (it != lib->variables->end()) return it->second;
-    void* address = find_symbol(lib, symbol, "variable", name.c_str());
+    void* address = known_address(lib, symbol);
+    if (!address) address = find_symbol(lib, symbol, "variable", name.c_str());
     if (address) lib->variables->emplace(symbol, address);
     return address;
 }
@@ -110,14 +135,32 @@ PyObject* cache(Library* lib, PyObject* key, PyObject* value) {
     return result;
 }
 
+// `typedef int... t;` is only known to API-mode modules: elsewhere, what uses t raises.
+bool check_resolved(const CType* t) {
+    const CType* dots = types::unresolved_part(t);
+    if (!dots) return true;
+    PyErr_Format(PyExc_NotImplementedError, "%s type '%s' can only be used after compilation",
+                 (dots->flags & types::PF_FLOAT) ? "float" : "integer", dots->cname.c_str());
+    return false;
+}
+
 PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
                         const types::FunctionDecl& f) {
-    if (f.extern_python != parse::ExternPython::No)
+    if (f.extern_python != parse::ExternPython::No) {
+        // An API-mode module defines it: its address, as a function pointer cdata (cffi's).
+        if (void* address = known_address(lib, name))
+            return cache(lib, key,
+                         reinterpret_cast<PyObject*>(data::new_pointer(f.type.get(), address)));
         return PyErr_Format(PyExc_AttributeError,
                             "'%s' is declared extern \"Python\": it exists only in API-mode "
                             "modules (ffi.set_source), not in a dlopen() library",
                             name.c_str());
-    void* address = find_symbol(lib, symbol_of(f.asm_name, name), "function/symbol", name.c_str());
+    }
+    if (!check_resolved(f.type.get())) return nullptr;
+    // API mode hands over the addresses of functions it does not wrap (variadic ones).
+    const std::string& symbol = symbol_of(f.asm_name, name);
+    void* address = known_address(lib, symbol);
+    if (!address) address = find_symbol(lib, symbol, "function/symbol", name.c_str());
     if (!address) return nullptr;
     return cache(lib, key, call::make_function(f.type.get(), address, name, lib->release_gil));
 }
@@ -146,7 +189,7 @@ PyObject* pointer_to_items(CType* array, void* address) {
 
 PyObject* read_variable(Library* lib, const std::string& name, const types::VariableDecl& v) {
     CType* t = v.type.get();
-    if (!check_not_partial(t)) return nullptr;
+    if (!check_not_partial(t) || !check_resolved(t)) return nullptr;
     void* address = variable_address(lib, name, v);
     if (!address) return nullptr;
     if (t->kind == Kind::Array && t->length < 0) return pointer_to_items(t, address);
@@ -161,7 +204,7 @@ bool write_variable(Library* lib, const std::string& name, const types::Variable
                      name.c_str());
         return false;
     }
-    if (!check_not_partial(v.type.get())) return false;
+    if (!check_not_partial(v.type.get()) || !check_resolved(v.type.get())) return false;
     void* address = variable_address(lib, name, v);
     return address && data::to_c(v.type.get(), static_cast<char*>(address), value);
 }
@@ -183,11 +226,53 @@ bool find_declaration(Library* lib, PyObject* key, std::string& name, types::Glo
 
 // ---------------------------------------------------------------- type slots
 
+// An API-mode module's function or constant called `key`, made and cached: a new
+// reference; null with an exception set; or null without one when it has none of that
+// name (the declarations are searched then).
+PyObject* module_attribute(Library* lib, PyObject* key) {
+    const ModuleTables& t = lib->tables;
+    if (!PyUnicode_Check(key)) return nullptr;
+    const char* name = PyUnicode_AsUTF8(key);
+    if (!name) {
+        PyErr_Clear();  // unencodable: no C name is spelled so
+        return nullptr;
+    }
+    if (const PyMethodDef* f = find_sorted(t.functions, t.nfunctions, name,
+                                           [](const PyMethodDef& d) { return d.ml_name; }))
+        return cache(lib, key, PyCFunction_NewEx(const_cast<PyMethodDef*>(f), nullptr, nullptr));
+    if (const char* const* c =
+            find_sorted(t.constant_names, t.nconstants, name, [](const char* n) { return n; })) {
+        long long s;
+        unsigned long long u;
+        bool negative = t.constant_value(static_cast<int>(c - t.constant_names), &s, &u);
+        return cache(lib, key, negative ? PyLong_FromLongLong(s) : PyLong_FromUnsignedLongLong(u));
+    }
+    return nullptr;
+}
+
+// Runs an API-mode module's deferred cdefs (types::Scope::cdef_later) before the
+// declarations are searched. False with an exception set.
+bool declarations_ready(Library* lib) {
+    if (!lib->scope) return true;
+    try {
+        lib->scope->run_deferred();
+        return true;
+    } catch (...) {
+        cffix::translate_exception();
+        return false;
+    }
+}
+
 PyObject* library_getattro(PyObject* self, PyObject* key) {
     Library* lib = as_library(self);
     // The hot path: functions and constants accessed before are one dict lookup.
     if (PyObject* hit = PyDict_GetItemWithError(lib->dict, key)) return Py_NewRef(hit);
     if (PyErr_Occurred()) return nullptr;
+    if (lib->tables.nfunctions + lib->tables.nconstants > 0 && lib->handle) {
+        if (PyObject* made = module_attribute(lib, key)) return made;
+        if (PyErr_Occurred()) return nullptr;
+    }
+    if (!declarations_ready(lib)) return nullptr;
     std::string name;
     types::GlobalDecl g;
     if (find_declaration(lib, key, name, g)) {
@@ -206,6 +291,7 @@ PyObject* library_getattro(PyObject* self, PyObject* key) {
 
 int library_setattro(PyObject* self, PyObject* key, PyObject* value) {
     Library* lib = as_library(self);
+    if (!declarations_ready(lib)) return -1;
     std::string name;
     types::GlobalDecl g;
     if (!find_declaration(lib, key, name, g)) {
@@ -243,6 +329,7 @@ PyObject* library_repr(PyObject* self) {
 PyObject* library_dir(PyObject* self, PyObject*) {
     Library* lib = as_library(self);
     std::vector<std::string> names;
+    if (!declarations_ready(lib)) return nullptr;
     if (lib->scope) lib->scope->list_globals(names, lib->api_module);
     PyRef list(PyList_New(static_cast<Py_ssize_t>(names.size())));
     if (!list) return nullptr;
@@ -413,12 +500,8 @@ PyObject* wrap_handle(PyObject* ffi, types::Scope* scope, CData* handle, bool re
     return new_library(ffi, scope, handle->data, false, display.get(), release_gil);
 }
 
-PyObject* module_library(PyObject* ffi, types::Scope* scope, PyObject* name, PyObject* functions,
-                         PyObject* constants, const KnownSymbol* symbols, Py_ssize_t nsymbols) {
-    if (!PyDict_Check(functions) || !PyDict_Check(constants)) {
-        PyErr_SetString(PyExc_TypeError, "module_library(): functions and constants are dicts");
-        return nullptr;
-    }
+PyObject* module_library(PyObject* ffi, types::Scope* scope, PyObject* name,
+                         const ModuleTables& tables) {
     std::string error;
     void* handle = load(nullptr, RTLD_NOW, error);
     if (!handle)
@@ -426,15 +509,8 @@ PyObject* module_library(PyObject* ffi, types::Scope* scope, PyObject* name, PyO
     PyRef self(new_library(ffi, scope, handle, false, name, true));
     if (!self) return nullptr;
     Library* lib = as_library(self.get());
+    lib->tables = tables;
     lib->api_module = true;
-    if (PyDict_Update(lib->dict, functions) < 0 || PyDict_Update(lib->dict, constants) < 0)
-        return nullptr;
-    try {
-        for (Py_ssize_t i = 0; i < nsymbols; ++i)
-            lib->variables->emplace(symbols[i].name, symbols[i].address);
-    } catch (...) {
-        return cffix::translate_exception();
-    }
     return self.release();
 }
 

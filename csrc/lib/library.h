@@ -44,17 +44,28 @@ PyObject* open_library(PyObject* ffi, types::Scope* scope, PyObject* name, int f
 PyObject* wrap_handle(PyObject* ffi, types::Scope* scope, data::CData* handle, bool release_gil);
 
 // The `lib` of an API-mode module: the same Library, with what the module's compiled code
-// knows put in place of dlsym: `functions` and `constants` (dicts: name -> the module's
-// function objects, and the values the compiler computed) fill its cache, and `symbols`
-// give the addresses of its global variables. The main program's handle stands for the
-// library (never closed by cffix). Its dir() lists its extern "Python" functions too
-// (`functions` holds their pointer cdata). A new reference, or null with an exception set.
+// knows put in place of dlsym, each table sorted by name (strcmp): its function objects,
+// its constants (values the compiler computed), and the addresses of its global variables,
+// variadic functions and extern "Python" functions (lib.<name> of one of those is its
+// function pointer cdata; dir(lib) lists them). Nothing is made at import: a name becomes
+// an object at its first access. The main program's handle stands for the library (never
+// closed by cffix). A new reference, or null with an exception set.
 struct KnownSymbol {
     const char* name;
     void* address;
 };
-PyObject* module_library(PyObject* ffi, types::Scope* scope, PyObject* name, PyObject* functions,
-                         PyObject* constants, const KnownSymbol* symbols, Py_ssize_t nsymbols);
+struct ModuleTables {
+    const PyMethodDef* functions;  // METH_FASTCALL wrappers
+    Py_ssize_t nfunctions;
+    const char* const* constant_names;
+    Py_ssize_t nconstants;
+    // Constant i: *s and *u hold its value; returns whether it is negative.
+    int (*constant_value)(int i, long long* s, unsigned long long* u);
+    const KnownSymbol* symbols;
+    Py_ssize_t nsymbols;
+};
+PyObject* module_library(PyObject* ffi, types::Scope* scope, PyObject* name,
+                         const ModuleTables& tables);
 
 // ffi.dlclose(lib): idempotent. dlclose() failing -> OSError.
 bool close_library(PyObject* lib);

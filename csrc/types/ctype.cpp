@@ -123,6 +123,28 @@ CType* make_primitive(std::string_view name, int64_t size, uint32_t align, uint1
     return intern(t, std::move(key));
 }
 
+const CType* unresolved_part(const CType* t) {
+    for (int depth = 0; t && depth <= kMaxNesting; ++depth) {
+        if (t->kind == Kind::Primitive) return (t->flags & PF_DOTS) ? t : nullptr;
+        if (t->kind == Kind::Function)
+            for (const CType* a : t->args)
+                if (const CType* hit = unresolved_part(a)) return hit;
+        if (t->kind != Kind::Pointer && t->kind != Kind::Array && t->kind != Kind::Function)
+            return nullptr;
+        t = t->item;
+    }
+    return nullptr;
+}
+
+CType* dots_placeholder(std::string_view name, bool integer) {
+    CType* t = alloc_ctype(Kind::Primitive);  // not interned: one per typedef
+    t->cname = name;
+    t->name_pos = static_cast<uint32_t>(t->cname.size());
+    t->flags = PF_DOTS | (integer ? PF_SIGNED : PF_FLOAT);
+    t->conv = integer ? Conv::Int64 : Conv::Double;
+    return t;
+}
+
 Conv primitive_conv(int64_t size, uint16_t flags) {
     if (flags & PF_CHAR) return Conv::Char;
     if (flags & PF_BOOL) return Conv::Bool;

@@ -66,6 +66,10 @@ enum PrimFlag : uint16_t {
     PF_LONGDOUBLE = 1 << 5,  // long double
     PF_COMPLEX = 1 << 6,     // float _Complex, double _Complex
     PF_WCHAR = 1 << 7,       // wchar_t, char16_t, char32_t: str of length 1
+    // `typedef int... t;` / `typedef float... t;` before the C compiler said what t is:
+    // a stand-in of unknown size named t (PF_SIGNED or PF_FLOAT tells which). API mode
+    // generates C code that names it; everything else refuses it (unresolved_part).
+    PF_DOTS = 1 << 8,
     PF_INTEGER = PF_SIGNED | PF_UNSIGNED,
 };
 
@@ -115,6 +119,7 @@ struct MemberDecl {
     int bitsize = -1;
     uint32_t aligned = 0;
     bool packed = false;
+    bool dots_length = false;  // `T name[...]`: the length is the C compiler's
     parse::SourcePos pos;
 };
 
@@ -125,6 +130,11 @@ struct RecordDecl {
     uint32_t aligned = 0;
     bool partial = false;
     bool in_progress = false;  // guards against a struct containing itself by value
+    // API mode: the layout the C compiler computed (see types::CompilerFact), used
+    // instead of computing one: size, alignment, then offset and size of each member.
+    bool from_compiler = false;
+    int64_t compiler_size = 0, compiler_align = 0;
+    std::vector<int64_t> compiler_members;
 };
 
 struct CType {
@@ -163,6 +173,12 @@ inline bool is_byte_like(const CType* t) {
     return t->kind == Kind::Primitive &&
            (t->conv == Conv::Char || t->conv == Conv::Int8 || t->conv == Conv::UInt8);
 }
+// The `typedef int... t;` stand-in (PF_DOTS) in `t` (through pointers, arrays and
+// function types), or null: such a type exists only for API mode's generator.
+const CType* unresolved_part(const CType* t);
+// The stand-in for `typedef int... name;` (integer) or `typedef float... name;`.
+CType* dots_placeholder(std::string_view name, bool integer);
+
 // A struct whose last field is a flexible array member: its objects may be longer.
 inline bool has_flexible_member(const CType* record) {
     return !record->fields.empty() && record->fields.back().is_flexible();

@@ -85,6 +85,18 @@ static void store_layout(CType* t, const LayoutResult& out) {
     t->flags |= RF_COMPLETE;
 }
 
+// The layout the C compiler computed for an API-mode module (see CompilerFact). Its
+// generator refuses bitfields in such records, so every member has an offset.
+static LayoutResult compiler_layout(const RecordDecl& rec) {
+    LayoutResult out;
+    out.size = static_cast<uint64_t>(rec.compiler_size);
+    out.align = static_cast<uint32_t>(rec.compiler_align);
+    out.members.resize(rec.members.size());
+    for (size_t i = 0; i < rec.members.size(); ++i)
+        out.members[i].offset = static_cast<uint64_t>(rec.compiler_members[2 * i]);
+    return out;
+}
+
 static bool complete_record(CType* t, bool error) {
     if (t->flags & RF_COMPLETE) return true;
     if (!t->record) {
@@ -93,6 +105,10 @@ static bool complete_record(CType* t, bool error) {
         return false;
     }
     RecordDecl& rec = *t->record;
+    if (rec.partial) {  // `...;`: only the C compiler knows the layout (API mode)
+        if (error) throw Error(ErrorKind::VerificationMissing, t->cname);
+        return false;
+    }
     if (rec.in_progress)
         throw Error(ErrorKind::CDefError, "'" + t->cname + "' contains itself by value");
     rec.in_progress = true;
@@ -120,7 +136,7 @@ static bool complete_record(CType* t, bool error) {
     }
     if (nesting >= kMaxNesting)
         throw Error(ErrorKind::CDefError, "'" + t->cname + "' is nested too deeply");
-    store_layout(t, layout_record(layout_input(t)));
+    store_layout(t, rec.from_compiler ? compiler_layout(rec) : layout_record(layout_input(t)));
     t->nesting = static_cast<uint16_t>(nesting + 1);
     return true;
 }
@@ -172,6 +188,12 @@ bool complete_type(CType* t, bool error) {
         throw Error(ErrorKind::CDefError, "'" + t->cname + "' is nested too deeply");
     switch (t->kind) {
         case Kind::Primitive:
+            if (!(t->flags & PF_DOTS)) return true;
+            if (error)
+                throw Error(ErrorKind::NotImplementedError,
+                            std::string(t->flags & PF_FLOAT ? "float" : "integer") + " type '" +
+                                t->cname + "' can only be used after compilation");
+            return false;
         case Kind::Pointer:
         case Kind::Function: return true;
         case Kind::Void:

@@ -46,6 +46,87 @@ CType* va_list_type() {
     return t;
 }
 
+// The C spelling of a type expression around `declarator`, qualifiers and typedef names
+// as written: false when part of it has no name to write (an anonymous struct defined in
+// place, a `...` type).
+bool spell(const TypeExpr& e, const std::string& declarator, std::string& out) {
+    std::string quals =
+        std::string(e.is_const ? "const " : "") + (e.is_volatile ? "volatile " : "");
+    std::string tail = declarator.empty() ? "" : " " + declarator;
+    switch (e.kind) {
+        case TypeExprKind::Void: out = quals + "void" + tail; return true;
+        case TypeExprKind::Primitive:
+        case TypeExprKind::Named: out = quals + std::string(e.name) + tail; return true;
+        case TypeExprKind::Struct:
+        case TypeExprKind::Union:
+        case TypeExprKind::Enum: {
+            if (e.name.empty()) return false;
+            const char* keyword = e.kind == TypeExprKind::Struct  ? "struct "
+                                  : e.kind == TypeExprKind::Union ? "union "
+                                                                  : "enum ";
+            out = quals + keyword + std::string(e.name) + tail;
+            return true;
+        }
+        case TypeExprKind::Pointer: {
+            std::string d = "*" + std::string(e.is_const ? "const " : "") +
+                            (e.is_volatile ? "volatile " : "") + declarator;
+            if (e.item->kind == TypeExprKind::Array || e.item->kind == TypeExprKind::Function)
+                d = "(" + d + ")";
+            return spell(*e.item, d, out);
+        }
+        case TypeExprKind::Array:
+            return spell(
+                *e.item,
+                declarator + "[" +
+                    (e.array_kind == parse::ArrayKind::Fixed ? std::to_string(e.array_length)
+                                                             : "") +
+                    "]",
+                out);
+        case TypeExprKind::Function: {
+            std::string params;
+            for (const parse::Param& p : e.params) {
+                std::string one;
+                if (!spell(*p.type, "", one)) return false;
+                params += (params.empty() ? "" : ", ") + one;
+            }
+            if (e.ellipsis) params += ", ...";
+            if (params.empty()) params = "void";
+            return spell(*e.item, declarator + "(" + params + ")", out);
+        }
+        case TypeExprKind::DotsInteger:
+        case TypeExprKind::DotsFloat:
+        case TypeExprKind::DotsOpaque: return false;
+    }
+    return false;
+}
+
+// The integer type of `size` bytes and the given signedness, for what the C compiler
+// reports (`typedef int... t;`, enums with `...`).
+CType* integer_of_size(int64_t size, bool is_signed, const std::string& what) {
+    const char* name = nullptr;
+    switch (size) {
+        case 1: name = is_signed ? "int8_t" : "uint8_t"; break;
+        case 2: name = is_signed ? "int16_t" : "uint16_t"; break;
+        case 4: name = is_signed ? "int32_t" : "uint32_t"; break;
+        case 8: name = is_signed ? "int64_t" : "uint64_t"; break;
+    }
+    if (!name)
+        throw Error(ErrorKind::VerificationError,
+                    what + ": the C compiler says it has " + std::to_string(size) +
+                        " bytes, which is no integer type cffix knows");
+    return primitive_type(name);
+}
+
+// `T x[...]` (a global or a member) once the C compiler gave its size in bytes.
+CType* array_of_size(CType* item, int64_t size, const std::string& what) {
+    complete_type(item, true);
+    if (item->size <= 0 || size < 0 || size % item->size != 0)
+        throw Error(ErrorKind::VerificationError,
+                    what + ": the C compiler says it has " + std::to_string(size) +
+                        " bytes, which is no array of '" + item->cname + "'");
+    return array_type(item, size / item->size);
+}
+
 bool is_integer_like(const CType* t) {
     return t->kind == Kind::Enum ||
            (t->kind == Kind::Primitive && (t->flags & (PF_INTEGER | PF_CHAR | PF_BOOL)));
@@ -225,6 +306,8 @@ int Scope::traverse(visitproc visit, void* arg) const {
 }
 
 void Scope::include(const Scope* other) {
+    declared();
+    other->declared();
     if (other == this) throw Error(ErrorKind::ValueError, "an FFI cannot include itself");
     // Lookups recurse into included scopes: a cycle (b.include(a) after a.include(b))
     // would recurse forever. Walked with an explicit stack: include chains may be long.
@@ -245,7 +328,19 @@ void Scope::include(const Scope* other) {
 
 // ---------------------------------------------------------------- cdef
 
+void Scope::cdef_later(std::string_view source, const CdefOptions& options) {
+    deferred_.emplace_back(source, options);
+}
+
+void Scope::run_deferred() const {
+    auto pending = std::move(deferred_);  // taken first: cdef() below finds none
+    deferred_.clear();
+    auto* self = const_cast<Scope*>(this);  // declaring is the scope's own state
+    for (const auto& [source, options] : pending) self->cdef(source, options);
+}
+
 void Scope::cdef(std::string_view source, const CdefOptions& options) {
+    declared();
     options_ = options;
     ++cdef_serial_;
     bodies_.clear();
@@ -295,7 +390,43 @@ void Scope::complete_pending() {
     }
 }
 
+void Scope::own_tagged_types(std::vector<CType*>& records, std::vector<CType*>& enums) const {
+    declared();
+    for (const auto* map : {&structs_, &unions_})
+        for (const auto& entry : *map) records.push_back(entry.second.get());
+    for (const auto& entry : enums_) enums.push_back(entry.second.get());
+    auto by_name = [](const CType* a, const CType* b) { return a->cname < b->cname; };
+    std::sort(records.begin(), records.end(), by_name);
+    std::sort(enums.begin(), enums.end(), by_name);
+}
+
+std::vector<std::pair<std::string, bool>> Scope::dots_typedefs() const {
+    declared();
+    std::vector<std::pair<std::string, bool>> out;
+    for (const auto& [name, t] : typedefs_)
+        if (t.unusable) out.emplace_back(name, t.unusable[0] == 'i');
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string fact_key(FactKind kind, std::string_view name) {
+    switch (kind) {
+        case FactKind::Record:
+        case FactKind::Enum: return std::string(name);
+        case FactKind::Typedef: return "typedef " + std::string(name);
+        case FactKind::Global: return "global " + std::string(name);
+    }
+    return std::string(name);
+}
+
+const CompilerFact* Scope::compiler_fact(FactKind kind, std::string_view name) const {
+    if (facts_.empty()) return nullptr;
+    auto it = facts_.find(fact_key(kind, name));
+    return it == facts_.end() ? nullptr : &it->second;
+}
+
 CTypeRef Scope::parse_type(std::string_view text) {
+    declared();
     parse::TypeExprPtr expr = parse::parse_type_name(text, *this);
     Resolved r = resolve(*expr);
     if (r.raw_function) {
@@ -307,6 +438,10 @@ CTypeRef Scope::parse_type(std::string_view text) {
     if ((t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum) &&
         (t->flags & RF_PARTIAL))
         throw Error(ErrorKind::VerificationMissing, t->cname);
+    if (const CType* dots = unresolved_part(t))
+        throw Error(ErrorKind::NotImplementedError,
+                    std::string(dots->flags & PF_FLOAT ? "float" : "integer") + " type '" +
+                        dots->cname + "' can only be used after compilation");
     return r.type;
 }
 
@@ -446,7 +581,17 @@ void Scope::declare_typedef(Declaration& decl) {
         case TypeExprKind::DotsInteger:
         case TypeExprKind::DotsFloat:
             t.unusable = decl.type->kind == TypeExprKind::DotsInteger ? "integer" : "float";
-            t.type = owned(primitive_type(t.unusable[0] == 'i' ? "int" : "double"));
+            if (const CompilerFact* f = compiler_fact(FactKind::Typedef, decl.name)) {
+                t.unusable = nullptr;
+                if (decl.type->kind == TypeExprKind::DotsInteger)
+                    t.type = owned(integer_of_size(f->size, f->is_signed, "'" + decl.name + "'"));
+                else
+                    t.type = owned(primitive_type(f->size == 4   ? "float"
+                                                  : f->size == 8 ? "double"
+                                                                 : "long double"));
+            } else {
+                t.type = owned(dots_placeholder(decl.name, t.unusable[0] == 'i'));
+            }
             break;
         case TypeExprKind::DotsOpaque: {
             auto it = typedefs_.find(decl.name);
@@ -466,8 +611,9 @@ void Scope::declare_typedef(Declaration& decl) {
     auto [it, inserted] = typedefs_.try_emplace(decl.name);
     if (!inserted) {
         const TypedefDecl& old = it->second;
-        bool same = same_type(old.type.get(), t.type.get()) && old.raw_function == t.raw_function &&
-                    old.unusable == t.unusable && old.aligned == t.aligned;
+        bool same_dots = old.unusable && t.unusable && std::string_view(old.unusable) == t.unusable;
+        bool same = (same_dots || same_type(old.type.get(), t.type.get())) &&
+                    old.raw_function == t.raw_function && old.aligned == t.aligned;
         if (same) return;
         if (!options_.override) redeclared("typedef", decl.name, old, decl.pos);
         ++generation_;
@@ -485,6 +631,7 @@ WrittenTypedefs Scope::written_typedefs() const {
 void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     FunctionDecl f;
     f.type = std::move(type);
+    if (!spell(*decl.type, "@", f.c_spelling)) f.c_spelling.clear();
     f.asm_name = decl.asm_name;
     f.extern_python = decl.extern_python;
     if (f.extern_python != parse::ExternPython::No && decl.type)
@@ -514,6 +661,12 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved) {
         cdef_error("variable '" + decl.name + "' declared void", decl.pos);
     VariableDecl v;
     v.type = std::move(resolved.type);
+    if (decl.type->kind == TypeExprKind::Array && decl.type->array_kind == parse::ArrayKind::Dots) {
+        if (const CompilerFact* f = compiler_fact(FactKind::Global, decl.name))
+            v.type = owned(array_of_size(v.type->item, f->size, "global '" + decl.name + "'"));
+        else
+            v.dots_length = true;
+    }
     v.asm_name = decl.asm_name;
     v.is_const = decl.type->is_const;
     v.pos = decl.pos;
@@ -544,6 +697,7 @@ void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
 }
 
 GlobalDecl Scope::find_global(std::string_view name) const {
+    declared();
     GlobalDecl g;
     if (auto it = functions_.find(name); it != functions_.end())
         g.function = &it->second;
@@ -556,6 +710,7 @@ GlobalDecl Scope::find_global(std::string_view name) const {
 }
 
 void Scope::list_globals(std::vector<std::string>& names, bool extern_python) const {
+    declared();
     for (const auto& [name, f] : functions_)
         if (extern_python || f.extern_python == parse::ExternPython::No) names.push_back(name);
     for (const auto& [name, _] : variables_) names.push_back(name);
@@ -567,6 +722,7 @@ void Scope::list_globals(std::vector<std::string>& names, bool extern_python) co
 
 void Scope::list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
                        std::vector<std::string>& unions) const {
+    declared();
     for (const auto& [name, _] : typedefs_) typedefs.push_back(name);
     for (const auto& [name, _] : structs_)
         if (name[0] != '$') structs.push_back(name);
@@ -622,13 +778,8 @@ Scope::Resolved Scope::resolve(const TypeExpr& e, const std::string& name_hint) 
 }
 
 Scope::Resolved Scope::resolve_named(const TypeExpr& e) {
-    if (const TypedefDecl* t = find_typedef(e.name)) {
-        if (t->unusable)
-            throw Error(ErrorKind::NotImplementedError, std::string(t->unusable) + " type '" +
-                                                            std::string(e.name) +
-                                                            "' can only be used after compilation");
+    if (const TypedefDecl* t = find_typedef(e.name))  // `typedef int... t;`: a stand-in
         return {t->type, t->raw_function, t->aligned};
-    }
     if (CType* p = primitive_type(e.name)) return {owned(p)};
     if (e.name == "FILE") return {borrowed(file_type())};
     if (e.name == "__builtin_va_list") return {borrowed(va_list_type())};
@@ -758,7 +909,10 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
             cdef_error(
                 "bitfield '" + shown() + "' must have an integer type, not '" + r.type->cname + "'",
                 m.pos);
-        if (r.type->kind == Kind::Array && r.type->length < 0 && i + 1 != body.members.size())
+        bool dots_array =
+            m.type->kind == TypeExprKind::Array && m.type->array_kind == parse::ArrayKind::Dots;
+        if (r.type->kind == Kind::Array && r.type->length < 0 && i + 1 != body.members.size() &&
+            !dots_array)
             cdef_error("flexible array member '" + shown() + "' must be the last field", m.pos);
         MemberDecl md;
         md.name = m.name;
@@ -766,10 +920,34 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
         md.aligned = std::max(m.aligned, r.aligned);
         md.packed = m.packed;
         md.pos = m.pos;
+        md.dots_length = dots_array;
         md.type = r.type.release();
         rec->members.push_back(std::move(md));
-        if (m.type->kind == TypeExprKind::Array && m.type->array_kind == parse::ArrayKind::Dots)
-            rec->partial = true;
+        if (dots_array) rec->partial = true;
+    }
+    // API mode: the compiler's layout replaces the one computed from the cdef.
+    if (const CompilerFact* f = compiler_fact(FactKind::Record, t->cname)) {
+        if (f->values.size() != 2 * rec->members.size())
+            throw Error(ErrorKind::VerificationError,
+                        "'" + t->cname + "': the compiled module describes " +
+                            std::to_string(f->values.size() / 2) + " members, the cdef has " +
+                            std::to_string(rec->members.size()));
+        for (size_t i = 0; i < rec->members.size(); ++i) {
+            MemberDecl& md = rec->members[i];
+            const parse::Member& m = body.members[i];
+            if (m.type->kind == TypeExprKind::Array &&
+                m.type->array_kind == parse::ArrayKind::Dots) {
+                CType* sized = array_of_size(md.type->item, f->values[2 * i + 1],
+                                             "'" + t->cname + "', field '" + md.name + "'");
+                Py_DECREF(md.type);
+                md.type = sized;
+            }
+        }
+        rec->from_compiler = true;
+        rec->compiler_size = f->size;
+        rec->compiler_align = f->align;
+        rec->compiler_members = f->values;
+        rec->partial = false;
     }
     std::unordered_map<std::string_view, parse::SourcePos> seen;
     check_member_names(*rec, seen);
@@ -827,16 +1005,31 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
 
 void Scope::fill_enum(CType* t, const parse::EnumBody& body) {
     for (const auto& v : body.values) t->enumerators.push_back({v.name, v.value});
-    CType* base = enum_integer_type(t->enumerators);
+    const CompilerFact* fact = body.partial ? compiler_fact(FactKind::Enum, t->cname) : nullptr;
+    bool partial = body.partial && !fact;
+    if (fact) {  // API mode: the values and the size are the C compiler's
+        if (fact->values.size() != t->enumerators.size())
+            throw Error(ErrorKind::VerificationError,
+                        "'" + t->cname + "': the compiled module describes " +
+                            std::to_string(fact->values.size()) + " values, the cdef has " +
+                            std::to_string(t->enumerators.size()));
+        for (size_t i = 0; i < t->enumerators.size(); ++i)
+            t->enumerators[i].value =
+                fact->is_signed ? static_cast<ConstInt>(fact->values[i])
+                                : static_cast<ConstInt>(static_cast<uint64_t>(fact->values[i]));
+    }
+    CType* base = fact ? integer_of_size(fact->size, fact->is_signed, "'" + t->cname + "'")
+                       : enum_integer_type(t->enumerators);
     t->item = base;
     t->conv = base->conv;
     t->size = base->size;
     t->align = base->align;
-    if (body.partial) t->flags |= RF_PARTIAL;
-    for (const auto& v : body.values) {
+    if (partial) t->flags |= RF_PARTIAL;
+    for (size_t i = 0; i < body.values.size(); ++i) {
+        const parse::Enumerator& v = body.values[i];
         ConstantDecl c;
-        c.value = v.value;
-        c.dots = body.partial;
+        c.value = t->enumerators[i].value;
+        c.dots = partial;
         c.enum_type = t;
         c.pos = v.pos;
         declare_constant(v.name, c);

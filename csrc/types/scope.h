@@ -23,6 +23,24 @@ using CTypeRef = Ref<CType>;
 template <typename T>
 using NameMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
 
+// What the C compiler computed for an API-mode module (see gen/module_source.cpp), handed
+// to the scope before the module's cdef runs again at import, keyed by fact_key():
+//  - a struct/union declared with `...;` (or holding such a type by value): its size,
+//    alignment, and in `values` the offset and size of each member in declaration order;
+//  - an enum declared with `...`: its size, signedness, and each enumerator's value;
+//  - `typedef int... t;` / `typedef float... t;`: the size and signedness of t;
+//  - a global `T a[...];`: its size.
+struct CompilerFact {
+    int64_t size = 0;
+    int64_t align = 0;
+    bool is_signed = false;
+    std::vector<int64_t> values;
+};
+enum class FactKind : uint8_t { Record, Enum, Typedef, Global };
+// "struct s"/"union u"/typedef name of an anonymous record: the record's cname; "enum e"
+// likewise; "typedef t", "global g" for the others.
+std::string fact_key(FactKind kind, std::string_view name);
+
 struct CdefOptions {
     bool override = false;  // redeclarations replace earlier ones instead of failing
     bool packed = false;    // every struct of this cdef is packed (cffi's packed=True)
@@ -31,6 +49,11 @@ struct CdefOptions {
 
 struct FunctionDecl {
     CTypeRef type;  // Kind::Function
+    // The declaration as written, qualifiers and typedef names kept, with "@" where the
+    // declarator goes ("int (@)(const char *, size_t)"): API mode checks it against
+    // the header's (CType names drop const, as cffi's do). "" when it cannot be spelled
+    // (an anonymous struct defined inside a parameter list).
+    std::string c_spelling;
     std::string asm_name;
     parse::ExternPython extern_python = parse::ExternPython::No;
     // extern "Python" functions: the result and parameter types as written (qualifiers
@@ -44,6 +67,7 @@ struct VariableDecl {
     CTypeRef type;
     std::string asm_name;
     bool is_const = false;
+    bool dots_length = false;  // `T a[...];`: the length is the C compiler's
     parse::SourcePos pos;
     uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
 };
@@ -75,17 +99,29 @@ public:
     // declared before the faulty declaration stays declared (as in cffi).
     void cdef(std::string_view source, const CdefOptions& options);
 
+    // Declares `source` at the first use of the scope instead of now: an API-mode module
+    // that is imported and not used parses nothing. `source` must outlive the scope (the
+    // module's static text). Every public method below runs the deferred cdefs first;
+    // run_deferred() does it alone (it throws as cdef() does).
+    void cdef_later(std::string_view source, const CdefOptions& options);
+    void run_deferred() const;
+
     // Resolves a type string ("struct foo *", "int[3]"). Throws. A struct/union/enum tag
     // that was never declared is declared here, opaque, as C does.
     CTypeRef parse_type(std::string_view text);
+
+    // Facts the C compiler computed (API mode): complete `...` declarations of the
+    // following cdefs instead of leaving them unusable.
+    void set_compiler_facts(NameMap<CompilerFact> facts) { facts_ = std::move(facts); }
+    const CompilerFact* compiler_fact(FactKind kind, std::string_view name) const;
 
     // Makes another scope's declarations visible (ffi.include); lookups here win.
     void include(const Scope* other);
 
     // Name -> declaration maps, for lib objects and list_types (unordered).
-    const NameMap<FunctionDecl>& functions() const { return functions_; }
-    const NameMap<VariableDecl>& variables() const { return variables_; }
-    const NameMap<ConstantDecl>& constants() const { return constants_; }
+    const NameMap<FunctionDecl>& functions() const { return declared().functions_; }
+    const NameMap<VariableDecl>& variables() const { return declared().variables_; }
+    const NameMap<ConstantDecl>& constants() const { return declared().constants_; }
     // For lib objects: the function, variable or constant called `name`, searched here
     // first, then in the included scopes in include order (as types are).
     GlobalDecl find_global(std::string_view name) const;
@@ -97,6 +133,11 @@ public:
     // of the included scopes (each name once).
     void list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
                     std::vector<std::string>& unions) const;
+    // For API mode's generator: this scope's own struct, union and enum types (anonymous
+    // ones included), and its `typedef int... t;` / `typedef float... t;` names with
+    // whether each is an integer; each sorted by name.
+    void own_tagged_types(std::vector<CType*>& records, std::vector<CType*>& enums) const;
+    std::vector<std::pair<std::string, bool>> dots_typedefs() const;
     // Bumped whenever a declaration is replaced (override=True): caches keyed on type
     // strings must be dropped when it changes.
     uint64_t generation() const { return generation_; }
@@ -151,6 +192,13 @@ private:
     void complete_pending();
     void remember_body(std::shared_ptr<const void> body, CTypeRef type);
 
+    const Scope& declared() const {
+        if (!deferred_.empty()) run_deferred();
+        return *this;
+    }
+
+    mutable std::vector<std::pair<std::string_view, CdefOptions>> deferred_;
+    NameMap<CompilerFact> facts_;
     NameMap<TypedefDecl> typedefs_;
     NameMap<CTypeRef> structs_, unions_, enums_;
     NameMap<parse::SourcePos> tag_pos_;  // "struct foo" -> where declared

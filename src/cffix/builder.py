@@ -46,6 +46,8 @@ The FFI class (api.py) records the history in ``ffi._cffix_state`` (not the inst
 from __future__ import annotations
 
 import os
+import re
+import sys
 
 from . import _core
 
@@ -381,12 +383,94 @@ def _build_extension(extension, tmpdir, verbose, debug) -> str:
         cmd.debug = bool(debug)
     cmd.ensure_finalized()
     cmd.verbose = bool(verbose)
-    try:
-        cmd.run()
-    except Exception as e:
-        raise _core.VerificationError(
-            f"building '{extension.name}' failed: {type(e).__name__}: {e}") from e
+    error, output = _run_capturing_output(cmd.run)
+    if output:  # the compiler's own lines (warnings) are shown as before
+        sys.stderr.write(output)
+    if error is not None:
+        message = f"building '{extension.name}' failed: {type(error).__name__}: {error}"
+        mismatches = _disagreements(extension.sources[0], output)
+        if mismatches:
+            message = (f"building '{extension.name}' failed: the cdef and the C source "
+                       "disagree:\n  " + "\n  ".join(mismatches))
+        raise _core.VerificationError(message) from error
     return cmd.get_ext_fullpath(extension.name)
+
+
+def _run_capturing_output(run):
+    """Calls run() with file descriptors 1 and 2 (the compiler's output) sent to a
+    temporary file: returns (the exception raised or None, the text written)."""
+    import tempfile
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    error = None
+    with tempfile.TemporaryFile() as capture:
+        saved = os.dup(1), os.dup(2)
+        try:
+            os.dup2(capture.fileno(), 1)
+            os.dup2(capture.fileno(), 2)
+            try:
+                run()
+            except Exception as e:  # reported with the output below
+                error = e
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+        capture.seek(0)
+        output = capture.read().decode("utf-8", "replace")
+    return error, output
+
+
+_ERROR_LINE = re.compile(r"^(.*?):(\d+):\d+: (?:fatal )?error: (.*)$")
+_CHECK_COMMENT = re.compile(r"/\* cffix-check: (.*?) \*/")
+_QUOTED = re.compile(r"[\u2018'\"]([^\u2019'\"]+)[\u2019'\"]")
+
+
+def _disagreements(c_path, output):
+    """The compiler's errors on the generated file's checks, as sentences naming the
+    declaration and both facts (see gen/module_source.cpp: each check's line carries a
+    "cffix-check" comment)."""
+    try:
+        with open(c_path, encoding="utf-8") as f:
+            source = f.read().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in output.splitlines():
+        m = _ERROR_LINE.match(line)
+        if not m or os.path.basename(m.group(1)) != os.path.basename(c_path):
+            continue
+        number, text = int(m.group(2)), m.group(3)
+        check = _CHECK_COMMENT.search(source[number - 1]) if number <= len(source) else None
+        names = _QUOTED.findall(text)
+        if "undeclared" in text or "implicit declaration" in text:
+            sentence = (f"'{names[0]}' is declared in the cdef but not in the C source"
+                        if names else text)
+        elif "incomplete type" in text or "undefined type" in text:
+            sentence = (f"'{names[-1]}' is defined in the cdef but not in the C source"
+                        if names else text)
+        elif check:
+            what = check.group(1)
+            if what.startswith("constant "):
+                name, _, value = what[len("constant "):].partition(" value ")
+                sentence = f"constant {name}: {value} in the cdef, another value in C"
+            elif what.endswith(" signature"):
+                sentence = (f"{what[:-len(' signature')]}: the cdef declares {names[0]}, C "
+                            f"{names[1]}" if len(names) >= 2 else f"{what}: {text}")
+            else:
+                sizes = re.findall(r"\[(\d+)\]", text)
+                sentence = (f"{what}: {sizes[1]} in the cdef, {sizes[0]} in C"
+                            if len(sizes) >= 2 else f"{what}: {text}")
+        else:
+            continue
+        if sentence not in found:
+            found.append(sentence)
+    return found
 
 
 def _compile_python(ffi, tmpdir, verbose) -> str:

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 /* The layout of this header's structs and of the table. */
-#define CFFIX_API_VERSION 2
+#define CFFIX_API_VERSION 3
 #define CFFIX_API_CAPSULE "cffix._core._C_API"
 
 /* A type's conversion kind: how its values move between Python and C. */
@@ -123,6 +123,35 @@ typedef struct cffix_global {
     void* address;
 } cffix_global;
 
+/* What the C compiler computed for a declaration the cdef leaves to it (`...`), keyed
+ * by `name`:
+ *   "struct s" / "union u" / a typedef name of an anonymous record: size, align, and in
+ *       `values` the offset and the size of each member, in declaration order;
+ *   "enum e" (or its typedef name): size, is_signed, and each enumerator's value;
+ *   "typedef t" (`typedef int... t;` / `typedef float... t;`): size and is_signed;
+ *   "global a" (`T a[...];`): size. */
+typedef struct cffix_fact {
+    const char* name;
+    int64_t size;
+    int64_t align;
+    int is_signed;
+    Py_ssize_t count; /* of values */
+    const int64_t* values;
+} cffix_fact;
+
+/* What an API-mode module's lib is made of, each table sorted by name (strcmp); nothing
+ * becomes a Python object before its first access. */
+typedef struct cffix_module_tables {
+    const PyMethodDef* functions; /* the METH_FASTCALL wrappers */
+    Py_ssize_t nfunctions;
+    const char* const* constant_names;
+    Py_ssize_t nconstants;
+    /* Constant i: *s and *u hold its value; returns whether it is negative. */
+    int (*constant_value)(int i, long long* s, unsigned long long* u);
+    const cffix_global* globals; /* global variables, variadic and extern "Python" functions */
+    Py_ssize_t nglobals;
+} cffix_module_tables;
+
 /* A thread entering Python from C (an extern "Python" function, a callback), filled by
  * enter_python and read by leave_python: the GIL state, the caller's errno, and an
  * exception that was pending on the thread when C called (kept aside, then restored). */
@@ -133,13 +162,13 @@ typedef struct cffix_python_entry {
 } cffix_python_entry;
 
 /* An extern "Python" function of a module: a static object of the module, one per
- * function, that the core fills at import (extern_python_init). `callable` is the Python
- * function ffi.def_extern() attached, NULL before: read it with the GIL held. */
+ * function, sorted by name, that ffi.def_extern() fills. `callable` is the Python function
+ * attached, NULL before: read it with the GIL held. */
 typedef struct cffix_extern_python {
-    const char* name; /* as declared in the cdef; NULL ends the module's list */
-    void* address;    /* the C function the module defines */
+    const char* name;   /* as declared in the cdef; NULL ends the module's list */
+    const char* module; /* the module's name, for messages */
     PyObject* callable;
-    void* core; /* the core's: the function type, onerror and the error value */
+    void* core; /* the core's, made by the first def_extern(): onerror, the error value */
 } cffix_extern_python;
 
 typedef struct cffix_api {
@@ -168,23 +197,30 @@ typedef struct cffix_api {
     /* The calling thread's saved errno (ffi.errno), restored before and saved after a
      * C call. */
     int* (*saved_errno)(void);
-    /* The `lib` of an API-mode module named `name`: functions (dict: name -> the
-     * module's function objects) and constants (dict: name -> value) as given, global
-     * variables read and written through the core at the given addresses. */
-    PyObject* (*make_lib)(PyObject* ffi, const char* name, PyObject* functions, PyObject* constants,
-                          const cffix_global* globals, Py_ssize_t nglobals);
+    /* The `lib` of an API-mode module named `name`, made of `tables` (which must live as
+     * long as the module: static data); global variables are read and written through
+     * the core at the given addresses. */
+    PyObject* (*make_lib)(PyObject* ffi, const char* name, const cffix_module_tables* tables);
+    /* Hands `ffi` the compiler's facts before the module's cdef runs in it: its `...`
+     * declarations are then completed with them. 0 with an exception set on failure. */
+    int (*set_compiler_facts)(PyObject* ffi, const cffix_fact* facts, Py_ssize_t nfacts);
+    /* ffi.cdef(source, override, packed, pack), run at the first use of `ffi`'s
+     * declarations instead of now; `source` (`length` bytes) is static text. 0 with an
+     * exception set. */
+    int (*cdef_later)(PyObject* ffi, const char* source, Py_ssize_t length, int override,
+                      int packed, int pack);
+    PyTypeObject* ffi_type; /* cffix.FFI */
 
-    /* ------------------------------------------- version 2: extern "Python" */
+    /* ------------------------------------------- version 3: extern "Python" */
     /* Takes the GIL (any thread, one Python did not create too) and the caller's errno
      * as ffi.errno; leave_python gives them back. Call enter_python first thing. */
     void (*enter_python)(cffix_python_entry* entry);
     void (*leave_python)(cffix_python_entry* entry);
     /* Module init: makes `ffi` an API-mode FFI whose def_extern() attaches to `functions`
-     * (the module's extern "Python" functions, ended by a NULL name, named `module`.name
-     * in messages), and adds each function's pointer cdata to `lib_functions` (dict: name
-     * -> value, for make_lib). 0 with an exception set on failure. */
-    int (*extern_python_init)(PyObject* ffi, const char* module, cffix_extern_python* functions,
-                              PyObject* lib_functions);
+     * (the module's extern "Python" functions, static, sorted by name, ended by a NULL
+     * name; lib finds their addresses among make_lib's globals). Nothing is looked up
+     * before the first def_extern(). 0 with an exception set on failure. */
+    int (*extern_python_init)(PyObject* ffi, cffix_extern_python* functions);
     /* C called `function` before def_extern(): says so on stderr (the result is 0). */
     void (*extern_python_unattached)(cffix_extern_python* function);
     /* What the Python function returned into the C result at `result` (as ffi.callback

@@ -1,0 +1,358 @@
+"""API mode: what the C compiler resolves and checks (issue 10, "What the compiler
+resolves").
+
+`...` declarations are completed from the compiler's facts (struct layouts with `...;`,
+`typedef int... t;`, `typedef float... t;`, enums with `...`, `T a[...]` globals and
+fields, `#define X ...`), against real headers (libc's `struct stat`, zlib's `z_stream`)
+and test sources; variadic functions are called at the address the module hands over.
+A cdef that disagrees with the source (an offset, a size, a signature, a constant's
+value, a missing name) is a build-time VerificationError naming the declaration and both
+facts, never a wrong layout at run time.
+"""
+
+import ctypes
+import importlib.util
+import os
+
+import pytest
+
+import cffix
+from cffix import FFI
+
+pytestmark = pytest.mark.usefixtures("cc")
+
+
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build(tmp_path, name, cdef, source, **kwds):
+    ffi = FFI()
+    ffi.cdef(cdef)
+    ffi.set_source(name, source, **kwds)
+    return load(name, ffi.compile(tmpdir=str(tmp_path)))
+
+
+def build_error(tmp_path, name, cdef, source):
+    ffi = FFI()
+    ffi.cdef(cdef)
+    ffi.set_source(name, source)
+    with pytest.raises(cffix.VerificationError) as info:
+        ffi.compile(tmpdir=str(tmp_path))
+    return str(info.value)
+
+
+SOURCE = r"""
+#include <stddef.h>
+typedef unsigned short small_t;
+typedef long long big_t;
+typedef double real_t;
+typedef float short_real_t;
+enum color { RED = 10, GREEN = -2, BLUE = 70000 };
+typedef enum { ONE = 1, HUGE = 0x7fffffffffffLL } wide_t;
+int table[13];
+struct point { char tag; double x; int extra; double y; };
+struct holder { int before; struct point p; char after; };
+struct sized { char c; int items[7]; short tail; };
+struct with_anon { int a; union { long l; char c[3]; }; int z; };
+typedef struct { char name[10]; int id; } record_t;
+static int twice(small_t x) { return 2 * x; }
+static big_t neg(big_t x) { return -x; }
+static real_t half(real_t x) { return x / 2; }
+static short_real_t third(short_real_t x) { return x / 3; }
+static double point_sum(struct point p) { return p.x + p.y; }
+static struct point make_point(double x, double y) {
+    struct point p = {'p', x, 99, y};
+    return p;
+}
+static int sum_items(struct sized *s) {
+    int t = 0;
+    for (int i = 0; i < 7; ++i) t += s->items[i];
+    return t + s->tail;
+}
+static size_t offset_of_y(void) { return offsetof(struct point, y); }
+#include <stdio.h>
+#include <stdarg.h>
+static int join(char *out, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsprintf(out, fmt, ap);
+    va_end(ap);
+    return n;
+}
+#define VERSION_CODE 4321
+double g_real = 1.5;
+struct point g_point;
+const int g_const = 3;
+char *g_text = "text";
+_Bool g_flag = 1;
+static unsigned char mix(signed char a, unsigned short b, long long c, float d, _Bool e,
+                         char f, struct point *g, void *h) {
+    return (unsigned char)(a + b + c + d + e + f + (g != 0) + (h != 0));
+}
+"""
+
+CDEF = """
+typedef int... small_t;
+typedef int... big_t;
+typedef float... real_t;
+typedef float... short_real_t;
+enum color { RED, GREEN, BLUE, ... };
+typedef enum { ONE, HUGE, ... } wide_t;
+int table[...];
+struct point { double x; double y; ...; };
+struct holder { struct point p; ...; };
+struct sized { int items[...]; short tail; ...; };
+struct with_anon { union { long l; char c[3]; }; int z; ...; };
+typedef struct { int id; ...; } record_t;
+int twice(small_t);
+big_t neg(big_t);
+real_t half(real_t);
+short_real_t third(short_real_t);
+double point_sum(struct point);
+struct point make_point(double, double);
+int sum_items(struct sized *);
+size_t offset_of_y(void);
+int join(char *, const char *, ...);
+int snprintf(char *, size_t, const char *, ...);
+#define VERSION_CODE ...
+double g_real;
+struct point g_point;
+const int g_const;
+char *g_text;
+_Bool g_flag;
+unsigned char mix(signed char, unsigned short, long long, float, _Bool, char,
+                  struct point *, void *);
+"""
+
+
+@pytest.fixture(scope="module")
+def mod(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("compiler"), "_api_compiler", CDEF, SOURCE)
+
+
+class CPoint(ctypes.Structure):
+    _fields_ = [("tag", ctypes.c_char), ("x", ctypes.c_double), ("extra", ctypes.c_int),
+                ("y", ctypes.c_double)]
+
+
+def test_partial_struct_layout_is_the_compilers(mod):
+    ffi, lib = mod.ffi, mod.lib
+    assert ffi.sizeof("struct point") == ctypes.sizeof(CPoint)
+    assert ffi.alignof("struct point") == ctypes.alignment(CPoint)
+    assert ffi.offsetof("struct point", "x") == CPoint.x.offset
+    assert ffi.offsetof("struct point", "y") == CPoint.y.offset == lib.offset_of_y()
+    assert [name for name, _ in ffi.typeof("struct point").fields] == ["x", "y"]
+    p = ffi.new("struct point *", {"x": 1.5, "y": 2.0})
+    assert lib.point_sum(p[0]) == 3.5
+    q = lib.make_point(4.0, 5.0)
+    assert (q.x, q.y) == (4.0, 5.0)
+    assert ffi.typeof(q) is ffi.typeof("struct point")
+
+
+def test_struct_holding_a_partial_struct(mod):
+    ffi = mod.ffi
+    assert ffi.offsetof("struct holder", "p") == 8  # after `int before`, at double alignment
+    assert ffi.sizeof("struct holder") == 8 + ctypes.sizeof(CPoint) + 8
+    h = ffi.new("struct holder *")
+    h.p.y = 7.0
+    assert h.p.y == 7.0
+
+
+def test_dots_array_field_gets_the_compilers_length(mod):
+    ffi, lib = mod.ffi, mod.lib
+    assert ffi.typeof("struct sized").fields[0][1].type is ffi.typeof("int[7]")
+    assert ffi.offsetof("struct sized", "items") == 4
+    assert ffi.offsetof("struct sized", "tail") == 32
+    s = ffi.new("struct sized *", {"items": list(range(7)), "tail": 100})
+    assert lib.sum_items(s) == 121
+    with pytest.raises(IndexError):
+        s.items[7]
+
+
+def test_anonymous_member_in_a_partial_struct(mod):
+    ffi = mod.ffi
+    assert ffi.offsetof("struct with_anon", "l") == 8
+    assert ffi.offsetof("struct with_anon", "c") == 8
+    assert ffi.offsetof("struct with_anon", "z") == 16
+    assert ffi.sizeof("struct with_anon") == 24
+
+
+def test_partial_typedef_struct(mod):
+    ffi = mod.ffi
+    assert ffi.offsetof("record_t", "id") == 12
+    assert ffi.sizeof("record_t") == 16
+
+
+def test_dots_integer_and_float_typedefs(mod):
+    ffi, lib = mod.ffi, mod.lib
+    assert ffi.typeof("small_t") is ffi.typeof("uint16_t")
+    assert ffi.typeof("big_t") is ffi.typeof("int64_t")
+    assert ffi.typeof("real_t") is ffi.typeof("double")
+    assert ffi.typeof("short_real_t") is ffi.typeof("float")
+    assert lib.twice(21) == 42
+    assert lib.neg(-2**62) == 2**62
+    assert lib.half(3) == 1.5
+    assert lib.third(3.0) == 1.0
+    with pytest.raises(OverflowError):
+        lib.twice(70000)  # the compiler's size: 2 bytes, unsigned
+    with pytest.raises(OverflowError):
+        lib.twice(-1)
+    with pytest.raises(TypeError):
+        lib.twice("1")
+    assert ffi.new("small_t *", 65535)[0] == 65535
+
+
+def test_partial_enums_take_the_compilers_values(mod):
+    ffi, lib = mod.ffi, mod.lib
+    assert (lib.RED, lib.GREEN, lib.BLUE) == (10, -2, 70000)
+    assert ffi.sizeof("enum color") == 4
+    assert ffi.cast("enum color", 10) == ffi.cast("enum color", lib.RED)
+    assert repr(ffi.cast("enum color", -2)) == "<cdata 'enum color' -2: GREEN>"
+    assert lib.HUGE == 0x7fffffffffff
+    assert ffi.sizeof("wide_t") == 8
+
+
+def test_dots_global_array_length(mod):
+    ffi, lib = mod.ffi, mod.lib
+    assert ffi.typeof(lib.table) is ffi.typeof("int[13]")
+    assert len(lib.table) == 13
+    lib.table[12] = 5
+    assert lib.table[12] == 5
+    with pytest.raises(IndexError):
+        lib.table[13]
+
+
+def test_dots_define(mod):
+    assert mod.lib.VERSION_CODE == 4321
+
+
+def test_variadic_functions(mod):
+    ffi, lib = mod.ffi, mod.lib
+    out = ffi.new("char[64]")
+    assert lib.join(out, b"%d-%s-%.1f", ffi.cast("int", 7), b"x", ffi.cast("double", 2.5)) == 7
+    assert ffi.string(out) == b"7-x-2.5"
+    assert lib.snprintf(out, 64, b"%ld", ffi.cast("long", -3)) == 2
+    assert ffi.string(out) == b"-3"
+    assert ffi.typeof(lib.join) is ffi.typeof("int(*)(char *, char *, ...)")
+    with pytest.raises(TypeError):
+        lib.join(out, b"%d", 5)  # variadic arguments must be cdata, as in ABI mode
+
+
+def test_globals_and_every_argument_kind(mod):
+    ffi, lib = mod.ffi, mod.lib
+    assert lib.g_real == 1.5 and lib.g_const == 3 and lib.g_flag is True
+    assert ffi.string(lib.g_text) == b"text"
+    lib.g_point.y = 2.5
+    assert lib.g_point.y == 2.5
+    assert lib.mix(1, 2, 3, 4.0, True, b"\x05", ffi.NULL, ffi.NULL) == 16
+
+
+@pytest.mark.parametrize("compiler", ["gcc", "clang"])
+def test_generated_c_compiles_without_warnings(tmp_path, compiler):
+    """-Wall -Wextra -Werror, with both compilers (.ci/run installs clang)."""
+    import shutil
+    import subprocess
+    import sysconfig
+
+    if shutil.which(compiler) is None:
+        message = f"{compiler} is not installed (apt-get install {compiler})"
+        if os.environ.get("CI"):  # .ci/run installs it: missing there is a failure
+            pytest.fail(message)
+        pytest.skip(message)
+    ffi = FFI()
+    ffi.cdef(CDEF)
+    ffi.set_source("_api_warnings", SOURCE)
+    c_file = tmp_path / "_api_warnings.c"
+    ffi.emit_c_code(str(c_file))
+    result = subprocess.run(
+        [compiler, "-Wall", "-Wextra", "-Werror", "-c", str(c_file), "-o",
+         str(tmp_path / "out.o"), "-I", cffix.get_include(),
+         "-I", sysconfig.get_paths()["include"]],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_real_headers_struct_stat_and_z_stream(tmp_path):
+    mod = build(tmp_path, "_api_headers", """
+        struct stat { long st_size; ...; };
+        int stat(const char *, struct stat *);
+        typedef struct { unsigned char *next_in; unsigned int avail_in;
+                         unsigned char *next_out; unsigned int avail_out;
+                         char *msg; ...; } z_stream;
+        #define Z_OK ...
+        #define ZLIB_VERNUM ...
+        int deflateInit_(z_stream *, int, const char *, int);
+        int deflateEnd(z_stream *);
+        const char *zlibVersion(void);
+    """, "#include <sys/stat.h>\n#include <zlib.h>\n", libraries=["z"])
+    ffi, lib = mod.ffi, mod.lib
+    st = ffi.new("struct stat *")
+    assert lib.stat(__file__.encode(), st) == 0
+    assert st.st_size == os.stat(__file__).st_size
+    import zlib
+    stream = ffi.new("z_stream *")
+    assert lib.deflateInit_(stream, 6, lib.zlibVersion(), ffi.sizeof("z_stream")) == lib.Z_OK
+    assert lib.deflateEnd(stream) == lib.Z_OK
+    assert ffi.string(lib.zlibVersion()).decode() == zlib.ZLIB_RUNTIME_VERSION
+
+
+# ------------------------------------------------------------- every mismatch class
+
+@pytest.mark.parametrize("cdef,source,expected", [
+    ("struct s { int a; int b; };", "struct s { int a; long b; };",
+     ["struct s field b offset: 4 in the cdef, 8 in C", "struct s size: 8 in the cdef, 16 in C",
+      "struct s field b size: 4 in the cdef, 8 in C"]),
+    ("struct p { int x; ...; };", "struct p { char c; long x; };",
+     ["struct p field x size: 4 in the cdef, 8 in C"]),
+    ("int f(int);", "static long f(long x) { return x; }",
+     ["function f: the cdef declares int (*)(int), C long int (*)(long int)"]),
+    ("#define K 5", "#define K 6", ["constant K: 5 in the cdef"]),
+    ("enum e { A, B };", "enum e { A, B = 3 };", ["constant B: 1 in the cdef"]),
+    ("int g(int);", "", ["'g' is declared in the cdef but not in the C source"]),
+    ("struct nope { int a; };", "",
+     ["'struct nope' is defined in the cdef but not in the C source"]),
+    ("struct q { int a; ...; };", "",
+     ["'struct q' is defined in the cdef but not in the C source"]),
+    ("int *ptr(void);", "static long *ptr(void) { return 0; }", []),  # the call's check
+])
+def test_mismatches_fail_the_build_naming_both_facts(tmp_path, cdef, source, expected):
+    message = build_error(tmp_path, "_api_mismatch", cdef, source)
+    assert "failed" in message
+    for fact in expected:
+        assert fact in message
+
+
+def test_signature_check_skips_function_like_macros(tmp_path):
+    mod = build(tmp_path, "_api_macro_fn", "int square(int);",
+                "#define square(x) ((x) * (x))")
+    assert mod.lib.square(9) == 81
+
+
+@pytest.mark.parametrize("cdef,message", [
+    ("struct b { int x : 3; ...; };", "bitfield"),
+    ("struct { int x; ...; } *anon_p;", "anonymous struct"),
+])
+def test_what_the_compiler_cannot_complete_is_refused_by_name(tmp_path, cdef, message):
+    ffi = FFI()
+    ffi.cdef(cdef)
+    ffi.set_source("_api_refused_dots", "")
+    with pytest.raises(cffix.VerificationError, match=message):
+        ffi.emit_c_code(str(tmp_path / "x.c"))
+
+
+def test_abi_mode_still_refuses_what_only_the_compiler_knows():
+    ffi = FFI()
+    ffi.cdef("typedef int... t; t f(t); t g; struct s { int a; ...; }; int h[...];")
+    with pytest.raises(NotImplementedError, match="integer type 't'"):
+        ffi.typeof("t *")
+    lib = ffi.dlopen(None)
+    with pytest.raises(NotImplementedError, match="can only be used after compilation"):
+        lib.f
+    with pytest.raises(NotImplementedError):
+        lib.g
+    with pytest.raises(cffix.VerificationMissing):
+        ffi.new("struct s *")
