@@ -169,6 +169,9 @@ bool add_c_api(PyObject* module) {
     table.set_compiler_facts = api_set_compiler_facts;
     table.cdef_later = api_cdef_later;
     table.ffi_type = &FFI_Type;
+    table.lib_include = [](PyObject* lib, PyObject* other) -> int {
+        return lib::include_library(lib, other);
+    };
     PyRef capsule(PyCapsule_New(&table, CFFIX_API_CAPSULE, nullptr));
     return capsule && PyModule_AddObjectRef(module, "_C_API", capsule.get()) == 0;
 }

@@ -573,14 +573,40 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
            std::to_string(constants.size()) + ", _cffix_constant_value, _cffix_globals, " +
            std::to_string(symbols.size()) + ",\n};\n\n";
     for (size_t i = 0; i < cdefs.size(); ++i)  // the cdef() texts, parsed at first use
-        out += "static const char _cffix_cdef_" + std::to_string(i) +
-               "[] = " + c_string(cdefs[i].text) + ";\n\n";
+        if (cdefs[i].include_module.empty())
+            out += "static const char _cffix_cdef_" + std::to_string(i) + "[] = " +
+                   c_string(cdefs[i].text) + ";\n\n";
+    bool includes = std::any_of(cdefs.begin(), cdefs.end(),
+                                [](const CdefCall& c) { return !c.include_module.empty(); });
+    if (includes)
+        out += R"C(/* ffi.include(): imports the module, includes its ffi, and keeps its lib (an
+ * out-of-line ABI module has none) for the names this lib does not declare. */
+static int _cffix_include(PyObject* ffi, const char* module_name, PyObject** included) {
+    PyObject *module, *other, *r, *lib;
+    int ok = 0;
+    if (!*included && !(*included = PyList_New(0))) return 0;
+    if (!(module = PyImport_ImportModule(module_name))) return 0;
+    if ((other = PyObject_GetAttrString(module, "ffi"))) {
+        r = PyObject_CallMethod(ffi, "include", "O", other);
+        Py_XDECREF(r);
+        Py_DECREF(other);
+        ok = r != NULL;
+    }
+    if (ok && PyObject_HasAttrString(module, "lib")) {
+        ok = (lib = PyObject_GetAttrString(module, "lib")) && PyList_Append(*included, lib) == 0;
+        Py_XDECREF(lib);
+    }
+    Py_DECREF(module);
+    return ok;
+}
+
+)C";
     out += "static struct PyModuleDef _cffix_module = {PyModuleDef_HEAD_INIT, " +
            c_string(module_name) + ", NULL, -1, NULL, NULL, NULL, NULL, NULL};\n\n";
     // Import does no parsing and makes no function object: the cdefs run at the first
     // use of the declarations, and lib's names become objects at their first access.
     out += "PyMODINIT_FUNC PyInit_" + base + "(void) {\n";
-    out += "    PyObject *module = NULL, *ffi = NULL, *lib = NULL;\n";
+    out += "    PyObject *module = NULL, *ffi = NULL, *lib = NULL, *included = NULL;\n";
     out +=
         "    int i;\n    (void)_cffix_convert;\n"
         "    (void)_cffix_check_globals;\n    (void)_cffix_check_layouts;\n"
@@ -598,6 +624,11 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     }
     for (size_t i = 0; i < cdefs.size(); ++i) {
         const CdefCall& c = cdefs[i];
+        if (!c.include_module.empty()) {  // ffi.include(other.ffi), in history order
+            out += "    if (!_cffix_include(ffi, " + c_string(c.include_module) +
+                   ", &included))\n        goto fail;\n";
+            continue;
+        }
         std::string text = "_cffix_cdef_" + std::to_string(i);
         out += "    if (!_cffix->cdef_later(ffi, " + text + ", sizeof " + text + " - 1, " +
                (c.override ? "1" : "0") + ", " + (c.packed ? "1" : "0") + ", " +
@@ -607,14 +638,17 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += "    Py_XSETREF(_cffix_ffi, Py_NewRef(ffi));\n";
     out += "    if (!(lib = _cffix->make_lib(ffi, " + c_string(module_name) +
            ", &_cffix_tables))) goto fail;\n";
+    out += "    for (i = 0; included && i < PyList_GET_SIZE(included); ++i)\n";
+    out += "        if (!_cffix->lib_include(lib, PyList_GET_ITEM(included, i))) goto fail;\n";
     out += "    if (!(module = PyModule_Create(&_cffix_module))) goto fail;\n";
     out +=
         "    if (PyModule_AddObjectRef(module, \"ffi\", ffi) < 0 ||\n"
         "        PyModule_AddObjectRef(module, \"lib\", lib) < 0)\n        goto fail;\n";
-    out += "    Py_DECREF(ffi);\n    Py_DECREF(lib);\n    return module;\n";
+    out += "    Py_DECREF(ffi);\n    Py_DECREF(lib);\n    Py_XDECREF(included);\n";
+    out += "    return module;\n";
     out +=
         "fail:\n    Py_XDECREF(module);\n    Py_XDECREF(ffi);\n    Py_XDECREF(lib);\n"
-        "    return NULL;\n}\n";
+        "    Py_XDECREF(included);\n    return NULL;\n}\n";
     return out;
 }
 
