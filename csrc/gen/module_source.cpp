@@ -496,7 +496,8 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         "#if defined(__clang__)\n"
         "#pragma clang diagnostic ignored \"-Wincompatible-pointer-types-discards-qualifiers\"\n"
         "#elif defined(__GNUC__)\n"
-        "#pragma GCC diagnostic ignored \"-Wdiscarded-qualifiers\"\n#endif\n\n";
+        "#pragma GCC diagnostic ignored \"-Wdiscarded-qualifiers\"\n"
+        "#pragma GCC diagnostic ignored \"-Wdiscarded-array-qualifiers\"\n#endif\n\n";
     out += "static cffix_ctype* _cffix_types[" +
            std::to_string(std::max<size_t>(1, types.names().size())) + "];\n";
     out += "static const char* const _cffix_type_names[] = {";
@@ -514,9 +515,24 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     }
     // Globals: their addresses for lib, and a check that each has the cdef's type (a
     // pointer of the cdef's type must take its address: an error otherwise).
+    // A `const T x;` (static or not) is a value, as in cffi: the name may be a macro, so
+    // the module copies it into its own storage at import, and lib reads that copy.
+    std::map<std::string, std::string> copies;  // name -> the copy's C name
+    std::string copy_values;                    // PyInit's assignments
+    out += "\n";
+    for (size_t i = 0; i < variables.size(); ++i) {
+        const types::VariableDecl& v = scope.variables().find(variables[i])->second;
+        if (!v.is_const || v.type->kind == Kind::Array || v.dots_length) continue;
+        check_type(v.type.get(), "global constant '" + variables[i] + "'");
+        std::string copy = "_cffix_value" + std::to_string(i);
+        copies[variables[i]] = copy;
+        out += "static " + types::cname_with(v.type.get(), " " + copy) + ";\n";
+        copy_values += "    " + copy + " = " + variables[i] + ";\n";
+    }
     out += "\nstatic void _cffix_check_globals(void) {\n";
     for (size_t i = 0; i < variables.size(); ++i) {
         const types::VariableDecl& v = scope.variables().find(variables[i])->second;
+        if (copies.count(variables[i])) continue;  // the copy's assignment checks the type
         if (v.dots_length)
             facts.add(types::fact_key(types::FactKind::Global, variables[i]),
                       "sizeof(" + variables[i] + ")", "0", "0", {});
@@ -536,7 +552,9 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     std::vector<std::pair<std::string, std::string>> symbols;  // (symbol, C name)
     for (const std::string& name : variables) {
         const std::string& label = scope.variables().find(name)->second.asm_name;
-        symbols.emplace_back(label.empty() ? name : label, name);
+        auto copy = copies.find(name);
+        symbols.emplace_back(label.empty() ? name : label,
+                             copy == copies.end() ? name : copy->second);
     }
     for (const std::string& name : variadic) {
         const std::string& label = scope.functions().find(name)->second.asm_name;
@@ -574,8 +592,8 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
            std::to_string(symbols.size()) + ",\n};\n\n";
     for (size_t i = 0; i < cdefs.size(); ++i)  // the cdef() texts, parsed at first use
         if (cdefs[i].include_module.empty())
-            out += "static const char _cffix_cdef_" + std::to_string(i) + "[] = " +
-                   c_string(cdefs[i].text) + ";\n\n";
+            out += "static const char _cffix_cdef_" + std::to_string(i) +
+                   "[] = " + c_string(cdefs[i].text) + ";\n\n";
     bool includes = std::any_of(cdefs.begin(), cdefs.end(),
                                 [](const CdefCall& c) { return !c.include_module.empty(); });
     if (includes)
@@ -635,6 +653,7 @@ static int _cffix_include(PyObject* ffi, const char* module_name, PyObject** inc
                std::to_string(c.pack) + "))\n        goto fail;\n";
     }
     out += "    for (i = 0; _cffix_type_names[i]; ++i)\n        _cffix_types[i] = NULL;\n";
+    out += copy_values;
     out += "    Py_XSETREF(_cffix_ffi, Py_NewRef(ffi));\n";
     out += "    if (!(lib = _cffix->make_lib(ffi, " + c_string(module_name) +
            ", &_cffix_tables))) goto fail;\n";
