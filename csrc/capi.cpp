@@ -193,6 +193,9 @@ bool add_c_api(PyObject* module) {
     table.set_compiler_facts = api_set_compiler_facts;
     table.cdef_later = api_cdef_later;
     table.ffi_type = &FFI_Type;
+    table.lib_include = [](PyObject* lib, PyObject* other) -> int {
+        return lib::include_library(lib, other);
+    };
     table.enter_python = api_enter_python;
     table.leave_python = api_leave_python;
     table.extern_python_init = api_extern_python_init;

@@ -326,6 +326,26 @@ def test_mismatches_fail_the_build_naming_both_facts(tmp_path, cdef, source, exp
         assert fact in message
 
 
+def test_const_globals_are_values_as_in_cffi(tmp_path):
+    """`static const T x;` (and `const T x;`) is a value: a macro works too."""
+    mod = build(tmp_path, "_api_consts", """
+        static const double PI_D; static const int ANSWER; static const char *const NAME;
+        static const float FL; const int arr[3]; struct pt { int x, y; };
+        static const struct pt ORIGIN;
+    """, "#define PI_D 3.25\nstatic const int ANSWER = 42;\n#define NAME \"nm\"\n"
+         "#define FL 1.5f\nconst int arr[3] = {1, 2, 3};\nstruct pt { int x, y; };\n"
+         "static const struct pt ORIGIN = {5, 6};")
+    ffi, lib = mod.ffi, mod.lib
+    assert (lib.PI_D, lib.ANSWER, lib.FL) == (3.25, 42, 1.5)
+    assert ffi.string(lib.NAME) == b"nm"
+    assert list(lib.arr) == [1, 2, 3]
+    assert (lib.ORIGIN.x, lib.ORIGIN.y) == (5, 6)
+    with pytest.raises(AttributeError, match="const"):
+        lib.PI_D = 3.0
+    with pytest.raises(AttributeError, match="const"):
+        lib.ANSWER = 1
+
+
 def test_signature_check_skips_function_like_macros(tmp_path):
     mod = build(tmp_path, "_api_macro_fn", "int square(int);",
                 "#define square(x) ((x) * (x))")

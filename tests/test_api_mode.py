@@ -216,14 +216,52 @@ def test_set_source_bad_keywords():
     ffi.set_source("_api_kw", "", libraries=["m"])  # the failed call recorded nothing
 
 
-def test_include_is_refused_by_name(tmp_path):
+def test_include_between_modules(tmp_path, monkeypatch):
+    """ffi.include() of an API-mode module's and of an out-of-line ABI module's FFI: the
+    module imports both, shares their types (the same ctype objects), and its lib also
+    gives the included lib's names."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    base = FFI()
+    base.cdef("struct pt { int x, y; ...; };\nint norm1(struct pt *);\n#define BASE_K 7")
+    base.set_source("_api_inc_base", "struct pt { int y; int x; };\n"
+                    "static int norm1(struct pt *p) { return p->x + p->y; }\n#define BASE_K 7")
+    base.compile(tmpdir=str(tmp_path))
+    abi = FFI()
+    abi.cdef("typedef int handle_t;")
+    abi.set_source("_api_inc_abi", None)
+    abi.compile(tmpdir=str(tmp_path))
+    top = FFI()
+    top.include(base)
+    top.include(abi)
+    top.cdef("int sum_x(struct pt *, handle_t);\nint norm1_twice(struct pt *);")
+    top.set_source("_api_inc_top", "struct pt { int y; int x; };\ntypedef int handle_t;\n"
+                   "static int norm1(struct pt *p) { return p->x + p->y; }\n"
+                   "static int sum_x(struct pt *p, handle_t h) { return p->x + h; }\n"
+                   "static int norm1_twice(struct pt *p) { return 2 * norm1(p); }")
+    top.compile(tmpdir=str(tmp_path))
+    import _api_inc_base
+    import _api_inc_top
+    ffi, lib = _api_inc_top.ffi, _api_inc_top.lib
+    assert ffi.typeof("struct pt") is _api_inc_base.ffi.typeof("struct pt")
+    assert ffi.offsetof("struct pt", "x") == 4  # the compiler's layout, from the base
+    p = ffi.new("struct pt *", {"x": 3, "y": 4})
+    assert lib.sum_x(p, 10) == 13
+    assert lib.norm1_twice(p) == 14
+    assert lib.norm1(p) == 7 and lib.BASE_K == 7  # the base's lib, through this one
+    assert _api_inc_base.lib.norm1(p) == 7
+    with pytest.raises(AttributeError):
+        lib.no_such_name
+    assert ffi.typeof("handle_t") is ffi.typeof("int")
+
+
+def test_include_of_an_ffi_without_a_module_is_refused(tmp_path):
     base = FFI()
     base.cdef("typedef int myint;")
     ffi = FFI()
     ffi.include(base)
     ffi.cdef("myint twice(myint);")
     ffi.set_source("_api_incl", "typedef int myint;\n#define twice(x) ((x)*2)")
-    with pytest.raises(cffix.VerificationError, match="include"):
+    with pytest.raises(cffix.VerificationError, match="not prepared with set_source"):
         ffi.compile(tmpdir=str(tmp_path))
 
 

@@ -617,3 +617,29 @@ def test_declared_before_the_source_when_it_needs_nothing_from_it(tmp_path):
     exported = text.index("void *exported(void *_cffix_a0);")
     assert plain < preamble and exported < preamble
     assert text.index("static int uses_s(") > preamble  # struct s comes from the source
+
+
+def test_included_module_keeps_its_own(tmp_path, monkeypatch):
+    """ffi.include() of a module with extern "Python" functions: the including module's lib
+    gives them (the included module's addresses), but def_extern() attaches only to a
+    module's own functions, as in cffi."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    base = FFI()
+    base.cdef('extern "Python" int base_cb(int);\nint call_base_cb(int);')
+    base.set_source("_xp_inc_base", "static int call_base_cb(int x) { return base_cb(x); }")
+    base.compile(tmpdir=str(tmp_path))
+    top = FFI()
+    top.include(base)
+    top.cdef('extern "Python" int top_cb(int);\nint call_top_cb(int);')
+    top.set_source("_xp_inc_top", "static int call_top_cb(int x) { return top_cb(x) + 1; }")
+    top.compile(tmpdir=str(tmp_path))
+    import _xp_inc_base
+    import _xp_inc_top
+
+    ffi, lib = _xp_inc_top.ffi, _xp_inc_top.lib
+    assert lib.base_cb == _xp_inc_base.lib.base_cb
+    with pytest.raises(ffi.error, match="no 'extern \"Python\"' function with this name"):
+        ffi.def_extern(name="base_cb")(lambda x: x)
+    _xp_inc_base.ffi.def_extern(name="base_cb")(lambda x: x * 3)
+    ffi.def_extern(name="top_cb")(lambda x: x * 5)
+    assert (lib.call_base_cb(2), lib.call_top_cb(2)) == (6, 11)

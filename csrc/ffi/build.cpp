@@ -7,7 +7,8 @@
 namespace cffix {
 
 // _api_module_source(module_name, preamble, cdefs, version) -> str: the C source of the
-// module; `cdefs` is the builder's history, a list of (text, override, packed, pack).
+// module; `cdefs` is the builder's history, a list of (text, override, packed, pack) for
+// its cdef() calls and ("include", module name) for its include() calls.
 static PyObject* ffi_api_module_source(PyObject* self, PyObject* args) {
     const char *module_name, *preamble, *version;
     PyObject* cdefs;
@@ -24,8 +25,15 @@ static PyObject* ffi_api_module_source(PyObject* self, PyObject* args) {
         gen::CdefCall c;
         const char* text;
         int override, packed, pack;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(cdefs, i), "spii:cdef call", &text, &override,
-                              &packed, &pack))
+        PyObject* entry = PyList_GET_ITEM(cdefs, i);
+        if (PyTuple_Check(entry) && PyTuple_GET_SIZE(entry) == 2) {
+            const char *tag, *module;
+            if (!PyArg_ParseTuple(entry, "ss:include call", &tag, &module)) return nullptr;
+            c.include_module = module;
+            calls.push_back(std::move(c));
+            continue;
+        }
+        if (!PyArg_ParseTuple(entry, "spii:cdef call", &text, &override, &packed, &pack))
             return nullptr;
         c.text = text;
         c.override = override;

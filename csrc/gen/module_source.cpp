@@ -682,7 +682,8 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         "#if defined(__clang__)\n"
         "#pragma clang diagnostic ignored \"-Wincompatible-pointer-types-discards-qualifiers\"\n"
         "#elif defined(__GNUC__)\n"
-        "#pragma GCC diagnostic ignored \"-Wdiscarded-qualifiers\"\n#endif\n\n";
+        "#pragma GCC diagnostic ignored \"-Wdiscarded-qualifiers\"\n"
+        "#pragma GCC diagnostic ignored \"-Wdiscarded-array-qualifiers\"\n#endif\n\n";
     out += "static cffix_ctype* _cffix_types[" +
            std::to_string(std::max<size_t>(1, types.names().size())) + "];\n";
     out += "static const char* const _cffix_type_names[] = {";
@@ -701,9 +702,24 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += extern_python_code;
     // Globals: their addresses for lib, and a check that each has the cdef's type (a
     // pointer of the cdef's type must take its address: an error otherwise).
+    // A `const T x;` (static or not) is a value, as in cffi: the name may be a macro, so
+    // the module copies it into its own storage at import, and lib reads that copy.
+    std::map<std::string, std::string> copies;  // name -> the copy's C name
+    std::string copy_values;                    // PyInit's assignments
+    out += "\n";
+    for (size_t i = 0; i < variables.size(); ++i) {
+        const types::VariableDecl& v = scope.variables().find(variables[i])->second;
+        if (!v.is_const || v.type->kind == Kind::Array || v.dots_length) continue;
+        check_type(v.type.get(), "global constant '" + variables[i] + "'");
+        std::string copy = "_cffix_value" + std::to_string(i);
+        copies[variables[i]] = copy;
+        out += "static " + types::cname_with(v.type.get(), " " + copy) + ";\n";
+        copy_values += "    " + copy + " = " + variables[i] + ";\n";
+    }
     out += "\nstatic void _cffix_check_globals(void) {\n";
     for (size_t i = 0; i < variables.size(); ++i) {
         const types::VariableDecl& v = scope.variables().find(variables[i])->second;
+        if (copies.count(variables[i])) continue;  // the copy's assignment checks the type
         if (v.dots_length)
             facts.add(types::fact_key(types::FactKind::Global, variables[i]),
                       "sizeof(" + variables[i] + ")", "0", "0", {});
@@ -724,7 +740,9 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     std::vector<std::pair<std::string, std::string>> symbols;  // (symbol, C name)
     for (const std::string& name : variables) {
         const std::string& label = scope.variables().find(name)->second.asm_name;
-        symbols.emplace_back(label.empty() ? name : label, name);
+        auto copy = copies.find(name);
+        symbols.emplace_back(label.empty() ? name : label,
+                             copy == copies.end() ? name : copy->second);
     }
     for (const std::string& name : variadic) {
         const std::string& label = scope.functions().find(name)->second.asm_name;
@@ -762,14 +780,40 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
            std::to_string(constants.size()) + ", _cffix_constant_value, _cffix_globals, " +
            std::to_string(symbols.size()) + ",\n};\n\n";
     for (size_t i = 0; i < cdefs.size(); ++i)  // the cdef() texts, parsed at first use
-        out += "static const char _cffix_cdef_" + std::to_string(i) +
-               "[] = " + c_string(cdefs[i].text) + ";\n\n";
+        if (cdefs[i].include_module.empty())
+            out += "static const char _cffix_cdef_" + std::to_string(i) +
+                   "[] = " + c_string(cdefs[i].text) + ";\n\n";
+    bool includes = std::any_of(cdefs.begin(), cdefs.end(),
+                                [](const CdefCall& c) { return !c.include_module.empty(); });
+    if (includes)
+        out += R"C(/* ffi.include(): imports the module, includes its ffi, and keeps its lib (an
+ * out-of-line ABI module has none) for the names this lib does not declare. */
+static int _cffix_include(PyObject* ffi, const char* module_name, PyObject** included) {
+    PyObject *module, *other, *r, *lib;
+    int ok = 0;
+    if (!*included && !(*included = PyList_New(0))) return 0;
+    if (!(module = PyImport_ImportModule(module_name))) return 0;
+    if ((other = PyObject_GetAttrString(module, "ffi"))) {
+        r = PyObject_CallMethod(ffi, "include", "O", other);
+        Py_XDECREF(r);
+        Py_DECREF(other);
+        ok = r != NULL;
+    }
+    if (ok && PyObject_HasAttrString(module, "lib")) {
+        ok = (lib = PyObject_GetAttrString(module, "lib")) && PyList_Append(*included, lib) == 0;
+        Py_XDECREF(lib);
+    }
+    Py_DECREF(module);
+    return ok;
+}
+
+)C";
     out += "static struct PyModuleDef _cffix_module = {PyModuleDef_HEAD_INIT, " +
            c_string(module_name) + ", NULL, -1, NULL, NULL, NULL, NULL, NULL};\n\n";
     // Import does no parsing and makes no function object: the cdefs run at the first
     // use of the declarations, and lib's names become objects at their first access.
     out += "PyMODINIT_FUNC PyInit_" + base + "(void) {\n";
-    out += "    PyObject *module = NULL, *ffi = NULL, *lib = NULL;\n";
+    out += "    PyObject *module = NULL, *ffi = NULL, *lib = NULL, *included = NULL;\n";
     out +=
         "    int i;\n    (void)_cffix_convert;\n"
         "    (void)_cffix_check_globals;\n    (void)_cffix_check_layouts;\n"
@@ -787,24 +831,33 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     }
     for (size_t i = 0; i < cdefs.size(); ++i) {
         const CdefCall& c = cdefs[i];
+        if (!c.include_module.empty()) {  // ffi.include(other.ffi), in history order
+            out += "    if (!_cffix_include(ffi, " + c_string(c.include_module) +
+                   ", &included))\n        goto fail;\n";
+            continue;
+        }
         std::string text = "_cffix_cdef_" + std::to_string(i);
         out += "    if (!_cffix->cdef_later(ffi, " + text + ", sizeof " + text + " - 1, " +
                (c.override ? "1" : "0") + ", " + (c.packed ? "1" : "0") + ", " +
                std::to_string(c.pack) + "))\n        goto fail;\n";
     }
     out += "    for (i = 0; _cffix_type_names[i]; ++i)\n        _cffix_types[i] = NULL;\n";
+    out += copy_values;
     out += "    Py_XSETREF(_cffix_ffi, Py_NewRef(ffi));\n";
     out += extern_python_init();
     out += "    if (!(lib = _cffix->make_lib(ffi, " + c_string(module_name) +
            ", &_cffix_tables))) goto fail;\n";
+    out += "    for (i = 0; included && i < PyList_GET_SIZE(included); ++i)\n";
+    out += "        if (!_cffix->lib_include(lib, PyList_GET_ITEM(included, i))) goto fail;\n";
     out += "    if (!(module = PyModule_Create(&_cffix_module))) goto fail;\n";
     out +=
         "    if (PyModule_AddObjectRef(module, \"ffi\", ffi) < 0 ||\n"
         "        PyModule_AddObjectRef(module, \"lib\", lib) < 0)\n        goto fail;\n";
-    out += "    Py_DECREF(ffi);\n    Py_DECREF(lib);\n    return module;\n";
+    out += "    Py_DECREF(ffi);\n    Py_DECREF(lib);\n    Py_XDECREF(included);\n";
+    out += "    return module;\n";
     out +=
         "fail:\n    Py_XDECREF(module);\n    Py_XDECREF(ffi);\n    Py_XDECREF(lib);\n"
-        "    return NULL;\n}\n";
+        "    Py_XDECREF(included);\n    return NULL;\n}\n";
     return out;
 }
 

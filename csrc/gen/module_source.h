@@ -4,12 +4,16 @@
 // inline functions are called by the C compiler, and a declaration that disagrees with
 // the real header is a compiler error), then one METH_FASTCALL wrapper per function of
 // the cdef, the integer constants as the compiler evaluates them (a cdef value that
-// differs is a compile-time error naming it), the addresses of the global variables (a
-// cdef type that differs is a compile-time error), a C function per extern "Python"
-// declaration (call/extern_python.h; declared before the source when its signature needs
-// nothing from it), and a module init that imports the core's C API (cffix_api.h),
-// rebuilds `ffi` from the cdef text and makes `lib`: the core's Library
-// (lib/library.h) over these functions, constants and addresses.
+// differs is a compile-time error naming it), the addresses of the global variables and
+// variadic functions (a cdef type that differs is a compile-time error), the facts the
+// cdef leaves to the compiler (`...`: layouts, sizes, values; types::CompilerFact), the
+// cdef's own layouts and signatures compared with the compiler's (each comparison's line
+// carries a "cffix-check" comment that builder.py reads back from the compiler's errors),
+// a C function per extern "Python" declaration (call/extern_python.h; declared before the
+// source when its signature needs nothing from it), and a module init that imports the
+// core's C API (cffix_api.h), hands the facts to a new `ffi`, defers its cdef texts to
+// their first use, and makes `lib`: the core's Library (lib/library.h) over static tables
+// of these functions, constants and addresses.
 //
 // Conversions go through the C API only: the header's inline fast companions for exact
 // ints, floats and pointers, the core's argument_to_c / result_from_c for everything
@@ -26,8 +30,10 @@
 
 namespace cffix::gen {
 
-// One ffi.cdef() call of the builder, to replay at import.
+// One ffi.cdef() call of the builder, to replay at import, or (include_module not
+// empty) one ffi.include() of the FFI of that module, which the module imports.
 struct CdefCall {
+    std::string include_module;
     std::string text;
     bool override = false;
     bool packed = false;

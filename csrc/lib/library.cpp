@@ -34,6 +34,7 @@ struct Library {
     // C code may change them).
     types::NameMap<void*>* variables;
     ModuleTables tables;  // an API-mode module's (zero for the others)
+    PyObject* included;   // list of the libs of included modules, or null
     PyObject* weakreflist;
 };
 
@@ -263,6 +264,30 @@ bool declarations_ready(Library* lib) {
     }
 }
 
+// Whether this lib's own cdef declares `key` (not one of the FFIs it includes).
+bool declares_itself(Library* lib, PyObject* key) {
+    if (!PyUnicode_Check(key)) return false;
+    const char* name = PyUnicode_AsUTF8(key);
+    if (!name) {
+        PyErr_Clear();
+        return false;
+    }
+    const types::Scope& s = *lib->scope;
+    std::string_view n(name);
+    return s.functions().count(n) || s.variables().count(n) || s.constants().count(n);
+}
+
+// `key` from the libs of the included modules: a new reference, or null with an
+// exception set, or null without one when none of them has it.
+PyObject* from_included(Library* lib, PyObject* key) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(lib->included); ++i) {
+        PyObject* found = PyObject_GetAttr(PyList_GET_ITEM(lib->included, i), key);
+        if (found || !PyErr_ExceptionMatches(PyExc_AttributeError)) return found;
+        PyErr_Clear();
+    }
+    return nullptr;
+}
+
 PyObject* library_getattro(PyObject* self, PyObject* key) {
     Library* lib = as_library(self);
     // The hot path: functions and constants accessed before are one dict lookup.
@@ -273,6 +298,10 @@ PyObject* library_getattro(PyObject* self, PyObject* key) {
         if (PyErr_Occurred()) return nullptr;
     }
     if (!declarations_ready(lib)) return nullptr;
+    if (lib->included && lib->scope && !declares_itself(lib, key)) {
+        if (PyObject* found = from_included(lib, key)) return found;
+        if (PyErr_Occurred()) return nullptr;
+    }
     std::string name;
     types::GlobalDecl g;
     if (find_declaration(lib, key, name, g)) {
@@ -348,6 +377,7 @@ int library_traverse(PyObject* self, visitproc visit, void* arg) {
     Library* lib = as_library(self);
     Py_VISIT(lib->ffi);
     Py_VISIT(lib->dict);
+    Py_VISIT(lib->included);
     return 0;
 }
 
@@ -356,6 +386,7 @@ int library_clear(PyObject* self) {
     if (lib->dict) PyDict_Clear(lib->dict);  // the dict itself stays: getattro reads it
     lib->scope = nullptr;                    // it dies with the FFI
     Py_CLEAR(lib->ffi);
+    Py_CLEAR(lib->included);
     return 0;
 }
 
@@ -512,6 +543,17 @@ PyObject* module_library(PyObject* ffi, types::Scope* scope, PyObject* name,
     lib->tables = tables;
     lib->api_module = true;
     return self.release();
+}
+
+bool include_library(PyObject* self, PyObject* other) {
+    if (!PyObject_TypeCheck(self, &Library_Type)) {
+        PyErr_Format(PyExc_TypeError, "expected a cffix Lib object, got %s",
+                     Py_TYPE(self)->tp_name);
+        return false;
+    }
+    Library* lib = as_library(self);
+    if (!lib->included && !(lib->included = PyList_New(0))) return false;
+    return PyList_Append(lib->included, other) == 0;
 }
 
 bool close_library(PyObject* obj) {

@@ -67,6 +67,10 @@ struct ModuleTables {
 PyObject* module_library(PyObject* ffi, types::Scope* scope, PyObject* name,
                          const ModuleTables& tables);
 
+// An API-mode module's `lib` also answers, after its own names, with those of `other`
+// (the lib of a module whose ffi this lib's ffi includes). False with an exception set.
+bool include_library(PyObject* lib, PyObject* other);
+
 // ffi.dlclose(lib): idempotent. dlclose() failing -> OSError.
 bool close_library(PyObject* lib);
 

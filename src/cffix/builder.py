@@ -23,8 +23,11 @@ readable and independent of cffix's internals: it uses only the public API.
 
 API mode (``set_source(name, "C source")``): compile() writes a C extension module
 (csrc/gen/ generates it: the C source verbatim, a METH_FASTCALL wrapper per function,
-the integer constants as the compiler sees them) and builds it with setuptools, with
-cffix's public header (cffix_api.h) on the include path:
+the integer constants as the compiler sees them, the compiler's facts for what the cdef
+leaves to it with ``...``, and compile-time comparisons of the cdef's layouts and
+signatures with the source's) and builds it with setuptools, with cffix's public header
+(cffix_api.h) on the include path. A build that fails on those comparisons raises
+VerificationError with one sentence per disagreement, read from the compiler's output:
 
     ffibuilder.cdef("double hypot(double, double); int twice(int);")
     ffibuilder.set_source("_mymod", "#include <math.h>\n#define twice(x) ((x) * 2)",
@@ -35,8 +38,9 @@ cffix's public header (cffix_api.h) on the include path:
     lib.hypot(3, 4), lib.twice(21)            # (5.0, 42)
 
 extern "Python" functions are C functions of the module that call what
-``ffi.def_extern()`` attached (see FFI.def_extern). Not yet in API mode (refused at build
-time, by name): variadic functions, structs with '...', ffi.include().
+``ffi.def_extern()`` attached (see FFI.def_extern). The module's cdef text runs at the
+first use of its declarations, not at import; its include() calls import the included
+modules.
 
 The FFI class (api.py) records the history in ``ffi._cffix_state`` (not the instance
 ``__dict__``); this module is imported only when one of its functions is used, so
@@ -303,9 +307,20 @@ def c_source(ffi) -> str:
             raise _core.VerificationError(
                 f"cannot generate {module_name!r}: a cdef() call on this FFI failed "
                 f"({entry[2]}). Fix that cdef() (or use a fresh FFI) and generate again.")
-        if entry[0] == "include":
-            raise _core.VerificationError(
-                f"cannot generate {module_name!r}: ffi.include() is not in API mode yet")
+        if entry[0] == "include":  # the module imports the other one's ffi (and lib)
+            other_source = entry[1]._cffix_state.get(SOURCE)
+            if other_source is None:
+                raise _core.VerificationError(
+                    f"cannot generate {module_name!r}: this FFI includes another FFI "
+                    f"({entry[1]!r}) that was not prepared with set_source(): give it its "
+                    "own module (API mode, or out-of-line ABI mode with set_source(name, "
+                    "None)), which the module generated here imports")
+            if other_source[0] == module_name:
+                raise _core.VerificationError(
+                    f"cannot generate {module_name!r}: it includes an FFI that was given "
+                    "the same module name")
+            cdefs.append(("include", other_source[0]))
+            continue
         _, text, override, packed, pack = entry
         cdefs.append((text, bool(override), bool(packed), int(pack or 0)))
     return ffi._api_module_source(module_name, preamble, cdefs, __version__)

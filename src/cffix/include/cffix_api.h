@@ -210,6 +210,9 @@ typedef struct cffix_api {
     int (*cdef_later)(PyObject* ffi, const char* source, Py_ssize_t length, int override,
                       int packed, int pack);
     PyTypeObject* ffi_type; /* cffix.FFI */
+    /* `lib` (from make_lib) also gives the names of `other` (the lib of a module whose
+     * ffi its ffi includes) that it does not declare itself. 0 with an exception set. */
+    int (*lib_include)(PyObject* lib, PyObject* other);
 
     /* ------------------------------------------- version 3: extern "Python" */
     /* Takes the GIL (any thread, one Python did not create too) and the caller's errno
