@@ -95,10 +95,6 @@ EXCLUDED = {
 # "Differences from cffi"); the others are gaps still to close (issue 11).
 EXPECTED_FAILURES = {
     # type strings
-    _BACKEND + "test_dlopen_constant":
-        "type strings: `static const float baz = 42.5;` is refused (only integer constants "
-        "may have an initializer in cffix); cffi accepts it and raises NotImplementedError "
-        "on lib.baz",
     _BACKEND + "test_sizeof_struct_directly":
         "type strings (deliberate): a struct definition inside a type string "
         "(ffi.sizeof('struct{int a;}')) is refused, so that typeof() never declares "

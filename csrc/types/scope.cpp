@@ -2,6 +2,7 @@
 #include "types/scope.h"
 
 #include <algorithm>
+#include <exception>
 #include <memory>
 #include <type_traits>
 #include <unordered_map>
@@ -395,6 +396,14 @@ void Scope::declare(Declaration&& decl) {
             ConstantDecl c;
             if (decl.type) {
                 Resolved r = resolve(*decl.type);
+                if (!r.raw_function && !is_integer_like(r.type.get())) {
+                    // `static const double X = 42.5;`: only the compiler knows the value.
+                    // Without a top-level const (`static const char *S = "s";`) it is a
+                    // variable, as in cffi: the initializer is not kept.
+                    declare_variable(decl, std::move(r), decl.type->is_const);
+                    return;
+                }
+                if (decl.initializer_error) std::rethrow_exception(decl.initializer_error);
                 c.value = initialized_constant(decl, r.type.get(), r.raw_function);
             } else {
                 c.value = decl.constant_value;
@@ -499,19 +508,20 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     it->second = std::move(f);
 }
 
-void Scope::declare_variable(const Declaration& decl, Resolved resolved) {
+void Scope::declare_variable(const Declaration& decl, Resolved resolved, bool initialized) {
     if (resolved.type->kind == Kind::Void)
         cdef_error("variable '" + decl.name + "' declared void", decl.pos);
     VariableDecl v;
     v.type = std::move(resolved.type);
     v.asm_name = decl.asm_name;
     v.is_const = decl.type->is_const;
+    v.initialized = initialized;
     v.pos = decl.pos;
     v.cdef = cdef_serial_;
     auto [it, inserted] = variables_.try_emplace(decl.name);
     if (!inserted) {
         if (it->second.type.get() == v.type.get() && it->second.asm_name == v.asm_name &&
-            it->second.is_const == v.is_const)
+            it->second.is_const == v.is_const && it->second.initialized == v.initialized)
             return;
         if (!options_.override) redeclared("variable", decl.name, it->second, decl.pos);
         ++generation_;
