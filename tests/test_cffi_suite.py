@@ -103,9 +103,6 @@ EXPECTED_FAILURES = {
         "type strings (deliberate): a bitfield of type float is a CDefError with line and "
         "column at cdef(); cffi accepts the cdef and raises TypeError at the first ffi.new()",
     # operations
-    _BACKEND + "test_opaque_enum":
-        "operations: ffi.cast() to an opaque enum ('enum foo;') is refused; cffi casts as "
-        "unsigned int, with a warning",
     _BACKEND + "test_nested_anonymous_union":
         "operations: a list initialiser of a union whose first member is an anonymous "
         "struct ('union foo_u *', [5]) is refused ('too many initializers')",

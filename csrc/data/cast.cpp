@@ -130,6 +130,13 @@ static PyObject* cast_to_float(CType* t, PyObject* v) {
 }
 
 PyObject* cast(CType* t, PyObject* v) {
+    if (t->kind == Kind::Enum && t->size < 0) {  // `enum foo;`: 'unsigned int', as in cffi
+        try {
+            types::complete_type(t, false);
+        } catch (...) {
+            return cffix::translate_exception();
+        }
+    }
     switch (t->kind) {
         case Kind::Primitive:
         case Kind::Enum: {

@@ -76,6 +76,7 @@ enum RecordFlag : uint16_t {
     RF_PARTIAL = 1 << 2,   // `...;` in the body (or `...` in an enum): API mode only
     RF_PACKED = 1 << 3,
     RF_OPAQUE_TYPEDEF = 1 << 4,  // `typedef ... foo_t;`
+    RF_GUESSED = 1 << 5,         // `enum foo;` used: taken as 'unsigned int' (record.cpp)
 };
 
 struct CType;
@@ -205,7 +206,9 @@ CType* new_record_type(Kind kind, std::string cname);
 // is complete. Returns false if a member is still incomplete (`error` = false) or
 // throws cffix::Error naming the member (`error` = true). Arrays of such records get
 // their size the same way. Throws parse::CDefError for impossible layouts.
-bool complete_type(CType* type, bool error);
+// An `enum foo;` without values is taken as 'unsigned int' (with cffi's warning) when
+// `guess_enums`: at a use of the type, not while a cdef may still define it.
+bool complete_type(CType* type, bool error, bool guess_enums = true);
 
 // The conversion kind of a primitive of this size and class.
 Conv primitive_conv(int64_t size, uint16_t flags);

@@ -3,6 +3,7 @@
 // records get their size then. Anonymous struct/union members are flattened into the
 // parent's field list, as cffi shows them.
 #include <algorithm>
+#include <string>
 
 #include "types/ctype.h"
 #include "types/layout.h"
@@ -85,7 +86,7 @@ static void store_layout(CType* t, const LayoutResult& out) {
     t->flags |= RF_COMPLETE;
 }
 
-static bool complete_record(CType* t, bool error) {
+static bool complete_record(CType* t, bool error, bool guess) {
     if (t->flags & RF_COMPLETE) return true;
     if (!t->record) {
         if (error)
@@ -104,10 +105,10 @@ static bool complete_record(CType* t, bool error) {
         const MemberDecl& m = rec.members[i];
         bool last = i + 1 == rec.members.size();
         if (is_flexible(m.type) && last) {
-            if (!complete_type(m.type->item, error)) return false;
+            if (!complete_type(m.type->item, error, guess)) return false;
             continue;
         }
-        if (!complete_type(m.type, false)) {
+        if (!complete_type(m.type, false, guess)) {
             if (!error) return false;
             throw Error(ErrorKind::CDefError, "'" + t->cname + "': field '" + m.name +
                                                   "' has incomplete type '" + m.type->cname + "'");
@@ -159,7 +160,27 @@ const FieldInfo* find_field(CType* t, PyObject* name) {
     return &t->fields[PyLong_AsSize_t(hit)];
 }
 
-bool complete_type(CType* t, bool error) {
+// `enum foo;` used where its size is needed: taken as 'unsigned int' (what gcc gives an
+// enum of small non-negative values), with cffi's warning, as cffi does at first use. The
+// type keeps that layout: a later definition of the enum is a redeclaration (scope.cpp),
+// so memory allocated with the guessed size is never reinterpreted.
+static bool guess_opaque_enum(CType* t) {
+    if (!t->enumerators.empty() || (t->flags & RF_PARTIAL)) return false;
+    std::string message = "'" + t->cname +
+                          "' has no values explicitly defined; guessing that it is equivalent "
+                          "to 'unsigned int'";
+    if (PyErr_WarnEx(PyExc_UserWarning, message.c_str(), 1) < 0) throw PythonErrorSet();
+    if (t->size >= 0) return true;  // the warning's code completed it
+    CType* base = primitive_type("unsigned int");
+    t->item = base;
+    t->conv = base->conv;
+    t->size = base->size;
+    t->align = base->align;
+    t->flags |= RF_GUESSED;
+    return true;
+}
+
+bool complete_type(CType* t, bool error, bool guess_enums) {
     // Completing a record or array completes its members first: a chain of types declared
     // before their members (struct a { struct b m; }; struct b {...}; ...) recurses once
     // per level.
@@ -179,6 +200,7 @@ bool complete_type(CType* t, bool error) {
             return false;
         case Kind::Enum:
             if (t->size >= 0) return true;
+            if (guess_enums && guess_opaque_enum(t)) return true;
             if (error)
                 throw Error(ErrorKind::ValueError, "ctype '" + t->cname + "' is of unknown size");
             return false;
@@ -190,7 +212,7 @@ bool complete_type(CType* t, bool error) {
                                 "ctype '" + t->cname + "' is of unknown size");
                 return false;
             }
-            if (!complete_type(t->item, error)) return false;
+            if (!complete_type(t->item, error, guess_enums)) return false;
             if (t->item->size != 0 && t->length > INT64_MAX / t->item->size)
                 throw Error(ErrorKind::OverflowError, "array size would overflow a ssize_t");
             if (t->item->nesting >= kMaxNesting)
@@ -200,7 +222,7 @@ bool complete_type(CType* t, bool error) {
             t->nesting = static_cast<uint16_t>(t->item->nesting + 1);
             return true;
         case Kind::Struct:
-        case Kind::Union: return complete_record(t, error);
+        case Kind::Union: return complete_record(t, error, guess_enums);
     }
     return false;
 }

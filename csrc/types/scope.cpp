@@ -286,7 +286,7 @@ void Scope::complete_pending() {
     while (progress && !pending_.empty()) {
         progress = false;
         for (auto it = pending_.begin(); it != pending_.end();) {
-            if (complete_type(it->get(), false)) {
+            if (complete_type(it->get(), false, false)) {
                 it = pending_.erase(it);
                 progress = true;
             } else {
@@ -778,7 +778,7 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
     t->flags |= RF_DECLARED;
     if (t->record->partial) t->flags |= RF_PARTIAL;
     if (t->record->packed) t->flags |= RF_PACKED;
-    if (!complete_type(t, false)) pending_.push_back(borrowed(t));
+    if (!complete_type(t, false, false)) pending_.push_back(borrowed(t));
 }
 
 CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
@@ -808,6 +808,11 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
         CTypeRef fresh = owned(new_record_type(Kind::Enum, tag_name("enum ", e.name)));
         for (const auto& v : e.enum_body->values) fresh->enumerators.push_back({v.name, v.value});
         if (same_enum_body(existing, fresh.get())) return borrowed(existing);
+        if (!options_.override && (existing->flags & RF_GUESSED))
+            cdef_error("duplicate declaration of " + tag_name("enum ", e.name) +
+                           ": it was used before (without values, it was taken as 'unsigned "
+                           "int'); define it before its first use, or pass override=True",
+                       e.pos);
         if (!options_.override)
             cdef_error("duplicate declaration of " + tag_name("enum ", e.name), e.pos);
         ++generation_;
