@@ -498,13 +498,12 @@ static bool field_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize
     return to_c(f.type, base + f.offset, value);
 }
 
-// The fields a positional initializer fills, in order: every field but the later members
-// of flattened anonymous unions; a union takes only its first. `*pos` walks t->fields.
+// The fields a positional initializer fills, in order: every field but those of the later
+// members of unions (FF_IGNORE_IN_CTOR, types/record.cpp). `*pos` walks t->fields.
 static const FieldInfo* next_ctor_field(const CType* t, size_t* pos) {
     while (*pos < t->fields.size()) {
         const FieldInfo& f = t->fields[(*pos)++];
         if (f.flags & types::FF_IGNORE_IN_CTOR) continue;
-        if (t->kind == Kind::Union) *pos = t->fields.size();
         return &f;
     }
     return nullptr;

@@ -83,7 +83,7 @@ struct CType;
 
 // Field flags, as cffi's CField.flags.
 enum FieldFlag : int {
-    FF_IGNORE_IN_CTOR = 1,  // a later member of a flattened anonymous union
+    FF_IGNORE_IN_CTOR = 1,  // of a union member after the first: list initializers skip it
 };
 
 // FieldInfo::bitshift values that are not a bit position (as cffi's CField.bitshift).

@@ -53,27 +53,29 @@ static void add_field(CType* t, FieldInfo f) {
 static void store_layout(CType* t, const LayoutResult& out) {
     const RecordDecl& rec = *t->record;
     t->fields.reserve(rec.members.size());  // exact unless an anonymous member is flattened
+    // A list initializer sets the fields of a union's first member only (all of them if it
+    // is an anonymous struct, as in cffi); the fields of later members are marked. The
+    // fields of an anonymous member keep the marks of its own layout.
+    bool later_union_member = false;
     for (size_t i = 0; i < rec.members.size(); ++i) {
         const MemberDecl& m = rec.members[i];
         const LayoutMemberResult& r = out.members[i];
         bool anonymous_record = m.name.empty() && m.bitsize < 0 &&
                                 (m.type->kind == Kind::Struct || m.type->kind == Kind::Union);
         if (anonymous_record) {
-            bool in_union = m.type->kind == Kind::Union;
-            bool first = true;
             for (const FieldInfo& inner : m.type->fields) {
                 FieldInfo f = inner;
                 f.offset += static_cast<int64_t>(r.offset);
-                // Only the first member of an anonymous union is set by a list initializer.
-                if (in_union && !first) f.flags |= FF_IGNORE_IN_CTOR;
-                first = false;
+                if (later_union_member) f.flags |= FF_IGNORE_IN_CTOR;
                 add_field(t, std::move(f));
             }
+            later_union_member = t->kind == Kind::Union;
             continue;
         }
         if (m.name.empty()) continue;  // unnamed bitfield: padding only
         FieldInfo f;
-        if (t->kind == Kind::Union && !t->fields.empty()) f.flags = FF_IGNORE_IN_CTOR;
+        if (later_union_member) f.flags = FF_IGNORE_IN_CTOR;
+        later_union_member = t->kind == Kind::Union;
         f.name = m.name;
         f.type = m.type;
         f.offset = static_cast<int64_t>(r.offset);
