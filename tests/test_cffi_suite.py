@@ -103,9 +103,6 @@ EXPECTED_FAILURES = {
         "type strings (deliberate): a bitfield of type float is a CDefError with line and "
         "column at cdef(); cffi accepts the cdef and raises TypeError at the first ffi.new()",
     # operations
-    _BACKEND + "test_new_struct_containing_struct_containing_array_varsize":
-        "operations: ffi.new() of a struct whose last member is a struct ending in a "
-        "var-sized array, sized by the initialiser of that array, is refused",
     _BACKEND + "test_bogus_struct_containing_struct_containing_array_varsize":
         "operations (deliberate): an initialiser for a var-sized array in the middle of a "
         "struct is refused; cffi writes it over the next member (the test asserts the "

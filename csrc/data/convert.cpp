@@ -492,9 +492,15 @@ bool flexible_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t a
     return array_to_c(f.type, base + f.offset, value, capacity);
 }
 
-static bool field_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t avail) {
+// `avail`: the bytes from `base` on that the object may use (more than the record's size
+// when it ends with a flexible array member, directly or in its last field).
+static bool field_to_c(const CType* record, const FieldInfo& f, char* base, PyObject* value,
+                       Py_ssize_t avail) {
     if (f.is_bitfield()) return write_bitfield(f, base, value);
     if (f.is_flexible()) return flexible_to_c(f, base, value, avail);
+    if (&f == &record->fields.back() && types::has_flexible_member(record) &&
+        avail > f.offset + f.type->size)
+        return to_c_sized(f.type, base + f.offset, value, avail - f.offset);
     return to_c(f.type, base + f.offset, value);
 }
 
@@ -555,7 +561,7 @@ static bool record_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t avail) 
                 PyErr_Format(PyExc_ValueError, "too many initializers for '%s'", t->cname.c_str());
                 return false;
             }
-            return field_to_c(*f, dst, v, avail);
+            return field_to_c(t, *f, dst, v, avail);
         });
     }
     if (PyDict_Check(value)) {
@@ -573,7 +579,7 @@ static bool record_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t avail) 
                 if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
                 return false;
             }
-            if (!field_to_c(*found, dst, PyTuple_GET_ITEM(pair, 1), avail)) return false;
+            if (!field_to_c(t, *found, dst, PyTuple_GET_ITEM(pair, 1), avail)) return false;
         }
         return true;
     }

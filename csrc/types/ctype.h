@@ -164,9 +164,21 @@ inline bool is_byte_like(const CType* t) {
     return t->kind == Kind::Primitive &&
            (t->conv == Conv::Char || t->conv == Conv::Int8 || t->conv == Conv::UInt8);
 }
-// A struct whose last field is a flexible array member: its objects may be longer.
+// The struct member that a struct's objects may extend past its size through: its last
+// field when that is a flexible array member, or, through a last field that is a struct
+// ending so (a GNU extension, which cffi accepts), that struct's. Null if none.
+inline const FieldInfo* last_flexible_member(const CType* record) {
+    while (!record->fields.empty()) {  // ends: records nest finitely by value
+        const FieldInfo& last = record->fields.back();
+        if (last.is_flexible()) return &last;
+        if (record->kind != Kind::Struct || last.type->kind != Kind::Struct) return nullptr;
+        record = last.type;
+    }
+    return nullptr;
+}
+// A struct ending with a flexible array member (see above): its objects may be longer.
 inline bool has_flexible_member(const CType* record) {
-    return !record->fields.empty() && record->fields.back().is_flexible();
+    return last_flexible_member(record) != nullptr;
 }
 
 // How deep records and arrays may nest by value (a struct in a struct in..., arrays of
