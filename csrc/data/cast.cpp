@@ -20,8 +20,10 @@ static bool cast_source_integer(PyObject* v, uint64_t* out, const CType* target)
     }
     if (PyFloat_Check(v)) {
         double d = PyFloat_AS_DOUBLE(v);
-        if (std::isnan(d) || std::isinf(d)) {
-            PyErr_Format(PyExc_OverflowError, "cannot cast %R to '%s'", v, target->cname.c_str());
+        if (std::isnan(d) || std::isinf(d)) {  // Python's int(d) errors, as in cffi
+            PyErr_Format(std::isnan(d) ? PyExc_ValueError : PyExc_OverflowError,
+                         "cannot convert float %s to integer\n  in a cast of %R to '%s'",
+                         std::isnan(d) ? "NaN" : "infinity", v, target->cname.c_str());
             return false;
         }
         if (d > -0x1p63 && d < 0x1p63) {
