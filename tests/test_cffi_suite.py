@@ -107,9 +107,6 @@ EXPECTED_FAILURES = {
         "operations (deliberate): an initialiser for a var-sized array in the middle of a "
         "struct is refused; cffi writes it over the next member (the test asserts the "
         "overwrite)",
-    _BACKEND + "test_fputs_custom_FILE":
-        "operations: a Python file object where 'FILE *' is expected (cffi's ABI-mode "
-        "feature) is refused",
     _BACKEND + "test_struct_containing_array_varsize_workaround":
         "operations (deliberate): a 'short data[0]' member reads as 'short[0]' with bounds "
         "checks; cffi gives an unchecked 'short *' that the test indexes past the end",

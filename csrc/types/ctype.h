@@ -201,6 +201,8 @@ CType* void_type();
 // A primitive by its canonical or built-in name ("int", "unsigned long", "size_t"...),
 // or null when `name` is not a primitive.
 CType* primitive_type(std::string_view name);
+// The opaque struct `FILE` names in every scope (cffi knows FILE without a declaration).
+CType* file_type();
 bool is_primitive_name(std::string_view name);
 // Internal to types/: allocation and interning helpers shared by its files.
 CType* alloc_ctype(Kind kind);

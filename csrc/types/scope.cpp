@@ -27,16 +27,6 @@ CTypeRef borrowed(CType* t) { return CTypeRef::borrow(t); }
     throw parse::CDefError(message, pos);
 }
 
-// FILE is known to cffi without a declaration: one opaque struct for the process.
-CType* file_type() {
-    static CType* t = [] {
-        CType* f = new_record_type(Kind::Struct, "FILE");
-        f->flags |= RF_OPAQUE_TYPEDEF;
-        return f;
-    }();
-    return t;
-}
-
 // __builtin_va_list: opaque too (only passed around by pointer in cdefs).
 CType* va_list_type() {
     static CType* t = [] {
@@ -212,6 +202,16 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+// FILE is known to cffi without a declaration: one opaque struct for the process.
+CType* file_type() {
+    static CType* t = [] {
+        CType* f = new_record_type(Kind::Struct, "FILE");
+        f->flags |= RF_OPAQUE_TYPEDEF;
+        return f;
+    }();
+    return t;
+}
 
 Scope::Scope() = default;
 Scope::~Scope() = default;
