@@ -95,10 +95,6 @@ EXCLUDED = {
 # "Differences from cffi"); the others are gaps still to close (issue 11).
 EXPECTED_FAILURES = {
     # type strings
-    _BACKEND + "test_sizeof_struct_directly":
-        "type strings (deliberate): a struct definition inside a type string "
-        "(ffi.sizeof('struct{int a;}')) is refused, so that typeof() never declares "
-        "anything; cffi.FFI accepts it, _cffi_backend.FFI refuses it too",
     _BITFIELD + "test_error_cases":
         "type strings (deliberate): a bitfield of type float is a CDefError with line and "
         "column at cdef(); cffi accepts the cdef and raises TypeError at the first ffi.new()",
@@ -110,10 +106,6 @@ EXPECTED_FAILURES = {
     _BACKEND + "test_struct_containing_array_varsize_workaround":
         "operations (deliberate): a 'short data[0]' member reads as 'short[0]' with bounds "
         "checks; cffi gives an unchecked 'short *' that the test indexes past the end",
-    _BACKEND + "test_ffi_array_as_init":
-        "type strings (deliberate): its last lines define a struct in a type string "
-        "(ffi.new('struct {int i[4];}*', ...)), refused as in test_sizeof_struct_directly; "
-        "the array initializers before pass",
     _FFI_OBJ + "test_ffi_new_allocator_1":
         "operations (deliberate): new_allocator(should_clear_after_alloc=False) still hands "
         "out cleared memory: cffix never exposes uninitialised memory",
