@@ -198,3 +198,88 @@ def test_bytes_and_none_for_pointers_in_the_fast_path(lib):
     assert lib.my_strlen(b"plain") == 5
     assert lib.sum_bytes(b"\x01\x02", 2) == 3
     assert lib.sum_ints(None, 0) == 0
+
+
+# ---------------------------------------------------------------- Python files for FILE *
+
+STDIO = """
+    int fputs(const char *, FILE *);
+    int fgetc(FILE *);
+    char *fgets(char *, int, FILE *);
+    FILE *fdopen(int, const char *);
+    int fclose(FILE *);
+"""
+
+
+@pytest.fixture
+def libc(module):
+    ffi = module.FFI()
+    ffi.cdef(STDIO)
+    return ffi, ffi.dlopen(None)
+
+
+def test_python_file_for_a_FILE_argument_keeps_the_order_of_writes(libc, tmp_path):
+    # cffi's ABI-mode feature: a Python file object passed where 'FILE *' is expected.
+    ffi, C = libc
+    name = tmp_path / "out"
+    with open(name, "wb") as f:
+        f.write(b"[")
+        assert C.fputs(b"hello from C", f) >= 0
+        f.write(b"][")
+        C.fputs(b"more", f)
+        f.write(b"]")
+    assert name.read_bytes() == b"[hello from C][more]"
+    with open(name, "a") as f:  # text mode, appending
+        f.write("<")
+        C.fputs(b"appended", f)
+        f.write(">")
+    assert name.read_bytes() == b"[hello from C][more]<appended>"
+
+
+@cffix_only
+def test_python_file_for_a_FILE_argument_reads_from_its_position(libc, tmp_path):
+    # cffix drops the file's read-ahead before the call and leaves the file where C
+    # stopped reading (cffi's FILE sees the file's descriptor past Python's read-ahead).
+    ffi, C = libc
+    name = tmp_path / "in"
+    name.write_bytes(b"abcdefgh")
+    with open(name, "rb") as f:
+        assert f.read(1) == b"a"
+        assert C.fgetc(f) == ord("b")
+        assert f.read(1) == b"c"
+        buf = ffi.new("char[8]")
+        C.fgets(buf, 3, f)
+        assert ffi.string(buf) == b"de"
+        assert f.read() == b"fgh"
+
+
+def test_FILE_argument_takes_files_with_a_descriptor_only(libc, tmp_path):
+    import io
+
+    ffi, C = libc
+    with pytest.raises((io.UnsupportedOperation, TypeError)):
+        C.fputs(b"x", io.BytesIO())
+    for bad in (5, "name", b"bytes"):
+        with pytest.raises(TypeError):
+            C.fputs(b"x", bad)
+    f = open(tmp_path / "closed", "wb")
+    f.close()
+    with pytest.raises(ValueError):
+        C.fputs(b"x", f)
+    with open(tmp_path / "ro", "wb"):
+        pass
+    with open(tmp_path / "ro", "rb") as f:
+        assert C.fputs(b"x", f) < 0  # C's own error: the file is open for reading
+    assert (tmp_path / "ro").read_bytes() == b""
+
+
+def test_FILE_cdata_still_passes(libc, tmp_path):
+    import os
+
+    ffi, C = libc
+    fd = os.open(tmp_path / "raw", os.O_WRONLY | os.O_CREAT)
+    fp = C.fdopen(fd, b"w")
+    assert ffi.typeof(fp) is ffi.typeof("FILE *")
+    C.fputs(b"through a cdata", fp)
+    assert C.fclose(fp) == 0
+    assert (tmp_path / "raw").read_bytes() == b"through a cdata"

@@ -39,7 +39,7 @@ from cdef_helpers import cdef, cdef_error
     ("typedef int a_t[2]; a_t g(void);", "returning an array", 1, 26),
     ("int x; typedef int int;", "'int int'", 1, 20),
     ("int x; typedef int;", "does not declare anything", 1, 8),
-    ("struct { int a; } x; struct s *p = 0;", "unsupported initializer", 1, 34),
+    ("struct { int a; } x; int f(void) = 0;", "unsupported initializer", 1, 34),
     ('char c = "s";', "unsupported initializer", 1, 10),
     ("int x; __int128 y;", "'__int128' is not supported", 1, 8),
     ("_Atomic int x;", "'_Atomic' is not supported", 1, 1),

@@ -7,6 +7,8 @@ Where cffi accepts the same text it is the oracle (the `cffi_oracle` fixture): b
 it and their CTypes are compared.
 """
 
+import warnings
+
 import pytest
 
 import cffix
@@ -333,6 +335,59 @@ def test_enum_with_dots():
 def test_enumerator_attributes_and_trailing_comma():
     ffi = cdef("enum e { A __attribute__((deprecated)) = 4, B, };")
     assert ffi.typeof("enum e").relements == {"A": 4, "B": 5}
+
+
+GUESS_WARNING = ("'enum foo' has no values explicitly defined; guessing that it is "
+                 "equivalent to 'unsigned int'")
+
+
+@pytest.mark.parametrize("use", [
+    lambda ffi: int(ffi.cast("enum foo", -1)),
+    lambda ffi: ffi.sizeof("enum foo"),
+    lambda ffi: ffi.new("enum foo[2]", [7, 0xffffffff])[1],
+    lambda ffi: ffi.sizeof("struct holds"),
+    lambda ffi: ffi.alignof("enum foo"),
+])
+def test_opaque_enum_is_taken_as_unsigned_int_like_cffi(cffi_oracle, use):
+    # `enum foo;` without values: where its size is needed, cffi takes it as 'unsigned int'
+    # with a warning (once), and so does cffix.
+    source = "enum foo; struct holds { char c; enum foo e; };"
+    results = []
+    for ffi in (cdef(source), oracle_cdef(cffi_oracle, source)):
+        with warnings.catch_warnings(record=True) as log:
+            warnings.simplefilter("always")
+            results.append((use(ffi), use(ffi)))
+        assert [str(w.message) for w in log] == [GUESS_WARNING], ffi
+        assert ffi.typeof("enum foo").kind == "enum"
+        assert ffi.sizeof("enum foo") == 4
+    assert results[0] == results[1]
+
+
+def test_opaque_enum_guessed_stays_unsigned_int():
+    ffi = cdef("enum foo;")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the warning as an error: nothing is guessed
+        with pytest.raises(UserWarning, match="guessing that it is equivalent"):
+            ffi.cast("enum foo", 1)
+        with pytest.raises(UserWarning):
+            ffi.new("enum foo *")
+    with pytest.warns(UserWarning, match="guessing"):
+        p = ffi.new("enum foo *", 5)
+    assert repr(ffi.cast("enum foo", 3)) == "<cdata 'enum foo' 3>"
+    # A later definition would change the layout of memory allocated with the guess.
+    with pytest.raises(cffix.CDefError, match="it was used before .*'unsigned int'"):
+        ffi.cdef("enum foo { A, B = 5000000000 };")
+    ffi.cdef("enum foo { A, B = 5000000000 };", override=True)  # a new type
+    assert ffi.sizeof("enum foo") == 8 and p[0] == 5 and ffi.sizeof(ffi.typeof(p).item) == 4
+
+
+def test_opaque_enum_defined_later_in_the_cdef_is_not_guessed():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ffi = cdef("enum foo; struct s { enum foo e; }; enum foo { A = -1, B };")
+        assert ffi.sizeof("struct s") == 4 and ffi.typeof("enum foo").relements == {
+            "A": -1, "B": 0}
+        assert int(ffi.cast("enum foo", -1)) == -1
 
 
 def test_types_nested_too_deeply_by_value_are_refused():

@@ -95,40 +95,17 @@ EXCLUDED = {
 # "Differences from cffi"); the others are gaps still to close (issue 11).
 EXPECTED_FAILURES = {
     # type strings
-    _BACKEND + "test_dlopen_constant":
-        "type strings: `static const float baz = 42.5;` is refused (only integer constants "
-        "may have an initializer in cffix); cffi accepts it and raises NotImplementedError "
-        "on lib.baz",
-    _BACKEND + "test_sizeof_struct_directly":
-        "type strings (deliberate): a struct definition inside a type string "
-        "(ffi.sizeof('struct{int a;}')) is refused, so that typeof() never declares "
-        "anything; cffi.FFI accepts it, _cffi_backend.FFI refuses it too",
     _BITFIELD + "test_error_cases":
         "type strings (deliberate): a bitfield of type float is a CDefError with line and "
         "column at cdef(); cffi accepts the cdef and raises TypeError at the first ffi.new()",
     # operations
-    _BACKEND + "test_opaque_enum":
-        "operations: ffi.cast() to an opaque enum ('enum foo;') is refused; cffi casts as "
-        "unsigned int, with a warning",
-    _BACKEND + "test_nested_anonymous_union":
-        "operations: a list initialiser of a union whose first member is an anonymous "
-        "struct ('union foo_u *', [5]) is refused ('too many initializers')",
-    _BACKEND + "test_new_struct_containing_struct_containing_array_varsize":
-        "operations: ffi.new() of a struct whose last member is a struct ending in a "
-        "var-sized array, sized by the initialiser of that array, is refused",
     _BACKEND + "test_bogus_struct_containing_struct_containing_array_varsize":
         "operations (deliberate): an initialiser for a var-sized array in the middle of a "
         "struct is refused; cffi writes it over the next member (the test asserts the "
         "overwrite)",
-    _BACKEND + "test_fputs_custom_FILE":
-        "operations: a Python file object where 'FILE *' is expected (cffi's ABI-mode "
-        "feature) is refused",
     _BACKEND + "test_struct_containing_array_varsize_workaround":
         "operations (deliberate): a 'short data[0]' member reads as 'short[0]' with bounds "
         "checks; cffi gives an unchecked 'short *' that the test indexes past the end",
-    _BACKEND + "test_ffi_array_as_init":
-        "operations: ffi.new('int[3]', p) from an 'int[4]' cdata is accepted; cffi raises "
-        "TypeError for an array of another length or item type",
     _FFI_OBJ + "test_ffi_new_allocator_1":
         "operations (deliberate): new_allocator(should_clear_after_alloc=False) still hands "
         "out cleared memory: cffix never exposes uninitialised memory",

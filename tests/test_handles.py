@@ -20,6 +20,22 @@ def test_handle_round_trip(ffi):
     assert ffi.from_handle(ffi.cast("char *", h)) is obj
 
 
+@pytest.mark.parametrize("index", [1, 10, -1])
+def test_handle_is_indexed_by_0_only_like_cffi(ffi, cffi_oracle, index):
+    # A handle is one 'void *': another index is an IndexError (as cffi), index 0 a
+    # TypeError (a 'void' item has no value).
+    oracle = cffi_oracle.FFI()
+    for f in (ffi, oracle):
+        h = f.new_handle(42)
+        with pytest.raises(IndexError, match=r"cdata 'void \*' can only be indexed by 0"):
+            h[index]
+        with pytest.raises(IndexError, match="can only be indexed by 0"):
+            h[index] = 1
+        with pytest.raises(TypeError):
+            h[0]
+        assert f.from_handle(h) == 42
+
+
 def test_handle_repr_and_uniqueness(ffi):
     h1, h2 = ffi.new_handle(42), ffi.new_handle(42)
     assert repr(h1) == "<cdata 'void *' handle to 42>"

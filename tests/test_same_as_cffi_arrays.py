@@ -299,6 +299,36 @@ ops("slices",
     )
 
 
+ops("bool arrays from bytes",
+    'list(ffi.new("_Bool[2]", b"\\x01\\x00"))',
+    'list(ffi.new("_Bool[2]", b"\\x01"))',
+    'list(ffi.new("_Bool[]", b"\\x01"))',
+    'list(ffi.new("_Bool[1]", b""))',
+    'ffi.new("_Bool[1]", b"\\x01\\x01")',
+    'ffi.new("_Bool[2]", b"\\x02")',
+    'ffi.new("_Bool[2]", b"\\x01\\xff")',
+    'ffi.new("_Bool[3]", bytearray(b"\\x01"))',
+    'ffi.new("_Bool[2]", "\\x01")',
+    'ffi.new("_Bool[2]", 5)',
+    )
+
+
+ops("arrays from arrays",
+    'list(ffi.new("int[4]", ffi.new("int[4]", [1, 2, 3, 4])))',
+    'ffi.new("int[5]", ffi.new("int[4]", [1, 2, 3, 4]))',
+    'ffi.new("int[3]", ffi.new("int[4]", [1, 2, 3, 4]))',
+    'ffi.new("int[4]", ffi.new("int[]", [1, 2, 3, 4]))',
+    'ffi.new("int[4]", ffi.new("int[]", 3))',
+    'ffi.new("int[]", ffi.new("int[4]"))',
+    'ffi.new("short[4]", ffi.new("int[4]"))',
+    'ffi.new("char[4]", ffi.new("char[3]", b"ab"))',
+    'list(ffi.new("int[2][4]", [ffi.new("int[4]", [1, 2, 3, 4])])[0])',
+    'ffi.new("int[2][4]", [ffi.new("int[3]")])',
+    'a = ffi.new("int[5]"); a[0:4] = ffi.new("int[4]", [1, 2, 3, 4]); list(a)',
+    'a = ffi.new("int[5]"); a[0:4] = ffi.new("int[3]")',
+    )
+
+
 ops("char arrays",
     'ffi.new("char[]", b"hello")',
     'len(ffi.new("char[]", b"hello"))',

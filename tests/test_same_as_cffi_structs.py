@@ -6,7 +6,10 @@ The harness (tests/cdata_oracle.py): each entry is run with cffix and with cffi,
 normalized results, or the exception types, must be equal.
 """
 
+import pytest
+
 import cdata_oracle
+import cffix
 from cdata_oracle import Corpus, assert_same_as_cffi
 
 CDEF = cdata_oracle.CDEF  # declared by the `ffi` and `oracle_ffi` fixtures
@@ -274,3 +277,102 @@ ops("function pointers",
 @CORPUS.parametrize
 def test_same_as_cffi(src, ffi, oracle_ffi):
     assert_same_as_cffi(ffi, oracle_ffi, src)
+
+
+ANONYMOUS_MEMBERS = """
+    union foo_u { struct { int a, b; }; union { int c, d; }; };
+    union bar_u { int x; struct { int a, b; }; };
+    struct s { int x; union { int c, d; }; struct { int e, f; }; };
+    struct t { union { struct { short a, b; }; int c; }; int z; };
+"""
+
+ANONYMOUS_INITIALIZERS = [
+    ("union foo_u", [5]), ("union foo_u", [123, 456]), ("union foo_u", [0, 0, 0]),
+    ("union foo_u", {"d": 14}), ("union foo_u", {"a": -63, "b": 12}),
+    ("union foo_u", {"b": 12, "c": 3}), ("union bar_u", [7]), ("union bar_u", [7, 8]),
+    ("struct s", [1, 2, 3, 4]), ("struct s", [1, 2, 3, 4, 5]), ("struct s", {"d": 1, "f": 3}),
+    ("struct t", [1, 2, 3]), ("struct t", [1, 2, 3, 4]), ("struct t", {"c": 9, "z": 1}),
+]
+
+
+@pytest.mark.parametrize("ctype, init", ANONYMOUS_INITIALIZERS)
+def test_union_initializers_set_the_first_member_like_cffi(cffi_oracle, ctype, init):
+    # A list initializer of a union sets its first member: every field of it when it is an
+    # anonymous struct ('union foo_u *', [123, 456] sets a and b).
+    results = []
+    for module in (cffix, cffi_oracle):
+        ffi = module.FFI()
+        ffi.cdef(ANONYMOUS_MEMBERS)
+        names = [name for name, _ in ffi.typeof(ctype).fields]
+        try:
+            p = ffi.new(ctype + " *", init)
+        except Exception as exc:  # noqa: BLE001 - the type must be the same
+            results.append(type(exc))
+            continue
+        results.append([(name, getattr(p, name)) for name in names])
+    assert results[0] == results[1]
+
+
+def test_field_flags_like_cffi(cffi_oracle):
+    for ctype in ("union foo_u", "union bar_u", "struct s", "struct t"):
+        ours, theirs = cffix.FFI(), cffi_oracle.FFI()
+        ours.cdef(ANONYMOUS_MEMBERS)
+        theirs.cdef(ANONYMOUS_MEMBERS)
+        assert ([(n, f.offset, f.flags) for n, f in ours.typeof(ctype).fields] ==
+                [(n, f.offset, f.flags) for n, f in theirs.typeof(ctype).fields]), ctype
+
+
+NESTED_FLEXIBLE = """
+    struct foo_s { int len[100]; short data[]; };
+    struct bar_s { int abc[100]; struct foo_s tail; };
+    struct baz_s { char c; struct bar_s b; };
+    struct n_s { int n; short d[]; };
+    struct w_s { long x; struct n_s t; };
+    struct mid_s { struct n_s t; int after; };
+"""
+
+
+@pytest.mark.parametrize("ctype, init, path, index", [
+    ("struct bar_s", [[10], [[20], [3, 4, 5, 6, 7, 8, 9] * 101]], "tail", 706),
+    ("struct bar_s", {"tail": {"data": [1, 2, 3]}}, "tail", 2),
+    ("struct bar_s", [[10], [[20], 3]], "tail", 2),
+    ("struct baz_s", [b"x", [[1], [[2], [1, 2, 3]]]], "b.tail", 2),
+    ("struct w_s", [1, [2, [7, 8, 9]]], "t", 2),
+    ("struct w_s", {"t": {"n": 2, "d": (7, 8, 9, 10)}}, "t", 3),
+])
+def test_struct_ending_in_a_struct_with_a_flexible_array_like_cffi(cffi_oracle, ctype, init,
+                                                                   path, index):
+    # ffi.new() sizes the memory by the items given to the flexible array member of the
+    # struct that ends the struct (a GNU extension cffi accepts).
+    results = []
+    for module in (cffix, cffi_oracle):
+        ffi = module.FFI()
+        ffi.cdef(NESTED_FLEXIBLE)
+        p = ffi.new(ctype + " *", init)
+        tail = p
+        for name in path.split("."):
+            tail = getattr(tail, name)
+        items = tail.data if hasattr(tail, "data") else tail.d
+        results.append((ffi.sizeof(p[0]), len(ffi.buffer(p)), items[0], items[index]))
+    assert results[0] == results[1]
+
+
+def test_struct_ending_in_a_struct_with_a_flexible_array_is_bounded():
+    ffi = cffix.FFI()
+    ffi.cdef(NESTED_FLEXIBLE)
+    p = ffi.new("struct w_s *", [1, [2, [7, 8, 9]]])
+    assert list(p.t.d) == [7, 8, 9]
+    with pytest.raises(IndexError):
+        p.t.d[3]
+    assert len(ffi.new("struct w_s *").t.d) == 2  # the tail padding of struct w_s
+    assert len(ffi.new("struct bar_s *").tail.data) == 0
+    with pytest.raises(TypeError):
+        ffi.new("struct w_s *", [1, [2, "ab"]])
+    with pytest.raises(ValueError, match="negative array length"):
+        ffi.new("struct w_s *", [1, [2, -1]])
+    with pytest.raises(OverflowError):
+        ffi.new("struct w_s *", [1, [2, 2**62]])
+    # Not the last member: no room is made, and the items are refused (cffi writes them
+    # over the next member).
+    with pytest.raises(IndexError):
+        ffi.new("struct mid_s *", [[1, [1, 2, 3]], 5])

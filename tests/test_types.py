@@ -259,6 +259,33 @@ def test_bad_type_strings_raise_cdeferror(ffi):
     assert ffi.typeof("int * foo_t") is ffi.typeof("int *")
 
 
+def test_anonymous_struct_in_a_type_string_like_cffi(ffi, cffi_oracle):
+    # cffi.FFI accepts a struct body in a type string; it declares nothing in either.
+    oracle = cffi_oracle.FFI()
+    for f in (ffi, oracle):
+        assert f.sizeof("struct{int a;}") == f.sizeof("int")
+        p = f.new("int[4]", [1, 2, 3, 4])
+        assert list(f.new("struct { int i[4]; } *", {"i": p}).i) == [1, 2, 3, 4]
+        assert f.sizeof("union { char c; double d; } [3]") == 24
+        assert f.typeof("struct{int a;}") is f.typeof("struct{int a;}")
+    before = ffi.list_types()
+    assert ffi.typeof("struct { struct { short x; } y; } *").item.fields[0][0] == "y"
+    assert ffi.list_types() == before
+
+
+@pytest.mark.parametrize("text", [
+    "struct foo { int a; }", "union u { int a; } *", "enum { A, B }", "enum e { A }",
+    "struct { struct inner { int x; } y; }", "struct { enum { Q } q; }",
+])
+def test_a_type_string_declares_no_name(ffi, text):
+    before = ffi.list_types()
+    with pytest.raises(cffix.CDefError, match="in a type string: declare it with cdef"):
+        ffi.typeof(text)
+    assert ffi.list_types() == before
+    with pytest.raises(cffix.CDefError, match="in a type name"):  # a cdef's cast/sizeof
+        ffi.cdef("int a[sizeof(struct { int x; })];")
+
+
 def test_function_type_is_not_a_pointer(ffi):
     with pytest.raises(cffix.CDefError, match="function type"):
         ffi.typeof("int(int)")

@@ -1,6 +1,12 @@
 // Call arguments and results: the call rules beside to_c/from_c. See argument.h.
 #include "data/argument.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
 #include "util/errors.h"
 
 namespace cffix::data {
@@ -16,6 +22,91 @@ bool keep_temporary(cffix_temporaries& temps, PyRef ref) {
     return PyList_Append(temps.more, ref.get()) == 0;
 }
 
+// ---------------------------------------------------------------- FILE *
+
+// After the call: what C wrote through the FILE reaches the file (fclose flushes), and
+// what it read is consumed (the shared file offset is set to the stream's position),
+// before the FILE and its duplicated descriptor are closed.
+static void close_call_file(PyObject* capsule) {
+    auto* fp = static_cast<FILE*>(PyCapsule_GetPointer(capsule, "cffix.FILE"));
+    if (!fp) {
+        PyErr_WriteUnraisable(capsule);
+        return;
+    }
+    fflush(fp);
+    off_t position = ftello(fp);
+    if (position >= 0) lseek(fileno(fp), position, SEEK_SET);
+    fclose(fp);
+}
+
+// The fdopen() mode that matches how descriptor `fd` is open.
+static const char* stdio_mode(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return nullptr;
+    bool append = flags & O_APPEND;
+    switch (flags & O_ACCMODE) {
+        case O_RDONLY: return "r";
+        case O_WRONLY: return append ? "a" : "w";
+        default: return append ? "a+" : "r+";
+    }
+}
+
+// A readable, seekable file has read ahead of its position: seeking back to its position
+// discards that, so the descriptor's offset is where Python has read to. Best effort (as
+// cffi's support for FILE is): a file that cannot tell its position is left as it is.
+static void sync_read_position(PyObject* file) {
+    PyRef readable(PyObject_CallMethod(file, "readable", nullptr));
+    PyRef seekable(readable && PyObject_IsTrue(readable.get()) == 1
+                       ? PyObject_CallMethod(file, "seekable", nullptr)
+                       : nullptr);
+    if (seekable && PyObject_IsTrue(seekable.get()) == 1) {
+        // Through the end first: a seek within its buffer would keep the buffer.
+        PyRef position(PyObject_CallMethod(file, "tell", nullptr));
+        PyRef end(position ? PyObject_CallMethod(file, "seek", "ii", 0, 2) : nullptr);
+        if (end) PyRef(PyObject_CallMethod(file, "seek", "O", position.get()));
+    }
+    PyErr_Clear();
+}
+
+// A Python file object (an io.IOBase with a descriptor) for a `FILE *` parameter, as in
+// cffi's ABI mode: the file is flushed, and the call gets a FILE over a duplicate of its
+// descriptor, which close_call_file closes when the call's temporaries are released.
+// False with an exception set on failure; `*handled` false when `value` is no file.
+static bool file_argument(PyObject* value, char* slot, cffix_temporaries& temps, bool* handled) {
+    *handled = false;
+    PyRef io(PyImport_ImportModule("io"));
+    if (!io) return false;
+    PyRef base(PyObject_GetAttrString(io.get(), "IOBase"));
+    if (!base) return false;
+    int is_file = PyObject_IsInstance(value, base.get());
+    if (is_file <= 0) return is_file == 0;
+    *handled = true;
+    PyRef flushed(PyObject_CallMethod(value, "flush", nullptr));
+    if (!flushed) return false;
+    sync_read_position(value);
+    PyRef number(PyObject_CallMethod(value, "fileno", nullptr));
+    if (!number) return false;
+    int fd = PyObject_AsFileDescriptor(number.get());
+    if (fd < 0) return false;
+    const char* mode = stdio_mode(fd);
+    int copy = mode ? dup(fd) : -1;
+    FILE* fp = copy >= 0 ? fdopen(copy, mode) : nullptr;
+    if (!fp) {
+        int saved = errno;
+        if (copy >= 0) close(copy);
+        errno = saved;
+        PyErr_SetFromErrno(PyExc_OSError);
+        return false;
+    }
+    PyRef capsule(PyCapsule_New(fp, "cffix.FILE", close_call_file));
+    if (!capsule) {
+        fclose(fp);
+        return false;
+    }
+    memcpy(slot, &fp, sizeof fp);
+    return keep_temporary(temps, std::move(capsule));
+}
+
 bool argument_to_c(CType* t, char* slot, PyObject* value, cffix_temporaries& temps) {
     if (t->kind == Kind::Pointer || t->kind == Kind::Function) {
         if (value == Py_None) {  // NULL (a cffix extension in calls: cffi refuses None)
@@ -25,6 +116,11 @@ bool argument_to_c(CType* t, char* slot, PyObject* value, cffix_temporaries& tem
     }
     if (t->kind == Kind::Pointer) {
         CType* item = t->item;
+        if (item == types::file_type() && !is_cdata(value)) {
+            bool handled;
+            if (!file_argument(value, slot, temps, &handled)) return false;
+            if (handled) return true;
+        }
         if (PyBytes_Check(value) && takes_bytes(item)) {
             // The bytes object's buffer is NUL-terminated and lives during the call.
             char* p = PyBytes_AS_STRING(value);

@@ -20,8 +20,10 @@ static bool cast_source_integer(PyObject* v, uint64_t* out, const CType* target)
     }
     if (PyFloat_Check(v)) {
         double d = PyFloat_AS_DOUBLE(v);
-        if (std::isnan(d) || std::isinf(d)) {
-            PyErr_Format(PyExc_OverflowError, "cannot cast %R to '%s'", v, target->cname.c_str());
+        if (std::isnan(d) || std::isinf(d)) {  // Python's int(d) errors, as in cffi
+            PyErr_Format(std::isnan(d) ? PyExc_ValueError : PyExc_OverflowError,
+                         "cannot convert float %s to integer\n  in a cast of %R to '%s'",
+                         std::isnan(d) ? "NaN" : "infinity", v, target->cname.c_str());
             return false;
         }
         if (d > -0x1p63 && d < 0x1p63) {
@@ -130,6 +132,13 @@ static PyObject* cast_to_float(CType* t, PyObject* v) {
 }
 
 PyObject* cast(CType* t, PyObject* v) {
+    if (t->kind == Kind::Enum && t->size < 0) {  // `enum foo;`: 'unsigned int', as in cffi
+        try {
+            types::complete_type(t, false);
+        } catch (...) {
+            return cffix::translate_exception();
+        }
+    }
     switch (t->kind) {
         case Kind::Primitive:
         case Kind::Enum: {

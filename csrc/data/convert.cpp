@@ -394,6 +394,13 @@ static bool wrong_initializer(const CType* t, const char* expected, PyObject* va
     return false;
 }
 
+// Whether bytes[0:n] holds a byte other than 0 and 1 (not a _Bool).
+static bool has_non_bool_byte(const char* bytes, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < n; ++i)
+        if (static_cast<unsigned char>(bytes[i]) > 1) return true;
+    return false;
+}
+
 bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length, ArrayFill fill) {
     CType* item = t->item;
     bool exact = fill == ArrayFill::Exact;
@@ -420,10 +427,18 @@ bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length, ArrayFi
     // Initializers copy bytes into any byte-like items; a slice only into `char` ones, and
     // converts bytes for (un)signed char item by item, as ints (as cffi: b"\xff" is 255,
     // too large for a signed char).
-    bool takes_bytes = exact ? item->conv == Conv::Char : types::is_byte_like(item);
+    // _Bool arrays take bytes of \x00 and \x01 too (as cffi).
+    bool takes_bytes =
+        exact ? item->conv == Conv::Char : types::is_byte_like(item) || item->conv == Conv::Bool;
     if (takes_bytes && (PyBytes_Check(value) || (exact && PyByteArray_Check(value)))) {
         bool is_bytes = PyBytes_Check(value);
         Py_ssize_t n = is_bytes ? PyBytes_GET_SIZE(value) : PyByteArray_GET_SIZE(value);
+        if (item->conv == Conv::Bool &&
+            has_non_bool_byte(is_bytes ? PyBytes_AS_STRING(value) : PyByteArray_AS_STRING(value),
+                              n)) {
+            PyErr_SetString(PyExc_ValueError, "an array of _Bool can only contain \\x00 or \\x01");
+            return false;
+        }
         if (exact && n != length) {
             PyErr_Format(PyExc_ValueError, "need a bytes of length %zd, got %zd", length, n);
             return false;
@@ -453,21 +468,24 @@ bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length, ArrayFi
         return true;
     }
     if (is_cdata(value)) {
+        // An initializer copies an array of the very same type (as cffi: 'int[4]' from an
+        // 'int[4]', not from an 'int[3]' or 'int[]'); a slice takes one of its length.
         CData* cd = reinterpret_cast<CData*>(value);
-        if (cd->ctype->kind == Kind::Array && cd->ctype->item == item) {
+        bool same = exact ? cd->ctype->kind == Kind::Array && cd->ctype->item == item
+                          : cd->ctype == t && cd->length >= 0 && cd->length <= length;
+        if (same) {
             if (exact && cd->length != length) return count_mismatch(length, cd->length);
-            if (length < 0 || cd->length <= length) {  // longer: a TypeError, as cffi
-                if (check_released(cd)) return false;
-                memmove(dst, cd->data, static_cast<size_t>(cd->length * item->size));
-                return true;
-            }
+            if (check_released(cd)) return false;
+            memmove(dst, cd->data, static_cast<size_t>(cd->length * item->size));
+            return true;
         }
     }
     if (exact) {  // any other iterable, item by item (as cffi): generators, other cdata arrays
         PyRef items(PySequence_List(value));
         return items && array_to_c(t, dst, items.get(), length, fill);
     }
-    const char* expected = types::is_byte_like(item)   ? "a bytes or list or tuple"
+    const char* expected = types::is_byte_like(item) || item->conv == Conv::Bool
+                               ? "a bytes or list or tuple"
                            : types::is_wide_char(item) ? "a str or list or tuple"
                                                        : "a list or tuple";
     return wrong_initializer(t, expected, value);
@@ -492,19 +510,24 @@ bool flexible_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t a
     return array_to_c(f.type, base + f.offset, value, capacity);
 }
 
-static bool field_to_c(const FieldInfo& f, char* base, PyObject* value, Py_ssize_t avail) {
+// `avail`: the bytes from `base` on that the object may use (more than the record's size
+// when it ends with a flexible array member, directly or in its last field).
+static bool field_to_c(const CType* record, const FieldInfo& f, char* base, PyObject* value,
+                       Py_ssize_t avail) {
     if (f.is_bitfield()) return write_bitfield(f, base, value);
     if (f.is_flexible()) return flexible_to_c(f, base, value, avail);
+    if (&f == &record->fields.back() && types::has_flexible_member(record) &&
+        avail > f.offset + f.type->size)
+        return to_c_sized(f.type, base + f.offset, value, avail - f.offset);
     return to_c(f.type, base + f.offset, value);
 }
 
-// The fields a positional initializer fills, in order: every field but the later members
-// of flattened anonymous unions; a union takes only its first. `*pos` walks t->fields.
+// The fields a positional initializer fills, in order: every field but those of the later
+// members of unions (FF_IGNORE_IN_CTOR, types/record.cpp). `*pos` walks t->fields.
 static const FieldInfo* next_ctor_field(const CType* t, size_t* pos) {
     while (*pos < t->fields.size()) {
         const FieldInfo& f = t->fields[(*pos)++];
         if (f.flags & types::FF_IGNORE_IN_CTOR) continue;
-        if (t->kind == Kind::Union) *pos = t->fields.size();
         return &f;
     }
     return nullptr;
@@ -556,7 +579,7 @@ static bool record_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t avail) 
                 PyErr_Format(PyExc_ValueError, "too many initializers for '%s'", t->cname.c_str());
                 return false;
             }
-            return field_to_c(*f, dst, v, avail);
+            return field_to_c(t, *f, dst, v, avail);
         });
     }
     if (PyDict_Check(value)) {
@@ -574,7 +597,7 @@ static bool record_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t avail) 
                 if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
                 return false;
             }
-            if (!field_to_c(*found, dst, PyTuple_GET_ITEM(pair, 1), avail)) return false;
+            if (!field_to_c(t, *found, dst, PyTuple_GET_ITEM(pair, 1), avail)) return false;
         }
         return true;
     }

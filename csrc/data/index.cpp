@@ -1,6 +1,7 @@
 // Items of cdata arrays and pointers: len(), a[i] and a[i] = v (bounds-checked where
 // the length is known), slices a[i:j] (views) and slice assignment, and iteration.
 #include "data/convert.h"
+#include "data/ownership.h"
 #include "data/protocols.h"
 #include "util/errors.h"
 
@@ -26,6 +27,13 @@ static char* item_address(CData* cd, Py_ssize_t i) {
         return nullptr;
     }
     if (check_released(cd)) return nullptr;
+    if (t->kind == Kind::Pointer && i != 0 &&
+        ((cd->flags & CD_OWNED_POINTER) || Py_IS_TYPE(cd, &CDataHandle_Type))) {
+        // ffi.new("T *") owns exactly one T; a handle is one 'void *' (IndexError as cffi,
+        // before looking at the item type).
+        PyErr_Format(PyExc_IndexError, "cdata '%s' can only be indexed by 0", t->cname.c_str());
+        return nullptr;
+    }
     CType* item = t->item;
     if (item->size < 0 || item->kind == Kind::Void) {
         PyErr_Format(PyExc_TypeError, "cdata of type '%s' cannot be indexed: items of unknown size",
@@ -42,10 +50,6 @@ static char* item_address(CData* cd, Py_ssize_t i) {
                          t->cname.c_str(), i, cd->length);
             return nullptr;
         }
-    } else if ((cd->flags & CD_OWNED_POINTER) && i != 0) {
-        // ffi.new("T *") owns exactly one T.
-        PyErr_Format(PyExc_IndexError, "cdata '%s' can only be indexed by 0", t->cname.c_str());
-        return nullptr;
     } else if (!cd->data) {
         PyErr_Format(PyExc_RuntimeError, "cannot dereference NULL pointer '%s'", t->cname.c_str());
         return nullptr;

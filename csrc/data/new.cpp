@@ -70,6 +70,34 @@ static bool size_overflow() {
     return false;
 }
 
+// Grows `*nbytes` to hold the items that `init` gives the flexible array member `record`
+// ends with, `record` being at `offset` in the memory: directly its last field, or the one
+// of a struct that is its last field (types::last_flexible_member), found by following the
+// initializer of that field.
+static bool flexible_layout(CType* record, PyObject* init, Py_ssize_t offset, Py_ssize_t* nbytes) {
+    for (;;) {  // ends: records nest finitely by value
+        const types::FieldInfo& last = record->fields.back();
+        PyObject* value = field_initializer(record, init, last);
+        if (!value) return true;    // not given: the struct's own size
+        if (!last.is_flexible()) {  // a struct ending in one
+            record = last.type;
+            init = value;
+            offset += static_cast<Py_ssize_t>(last.offset);
+            continue;
+        }
+        Py_ssize_t count = 0;
+        bool is_count;
+        if (!open_array_length(last.type->item, value, &count, &is_count)) return false;
+        Py_ssize_t isize = last.type->item->size;
+        Py_ssize_t start = offset + static_cast<Py_ssize_t>(last.offset);
+        if (count > 0 && isize > 0) {
+            if (count > (PY_SSIZE_T_MAX - start) / isize) return size_overflow();
+            *nbytes = std::max<Py_ssize_t>(*nbytes, start + count * isize);
+        }
+        return true;
+    }
+}
+
 // `T *`: sizeof(T), or more when T ends with a flexible array member that the
 // initializer gives items (as cffi: `ffi.new("struct s *", {"n": 3, "items": [1, 2, 3]})`).
 [[gnu::always_inline]] static inline bool pointer_layout(CType* t, PyObject* init, NewLayout* out) {
@@ -81,18 +109,9 @@ static bool size_overflow() {
     }
     if (!require_size(item, "instantiate")) return false;
     Py_ssize_t nbytes = item->size;
-    if (init && types::is_record(item) && types::has_flexible_member(item)) {
-        const types::FieldInfo& flex = item->fields.back();
-        PyObject* value = field_initializer(item, init, flex);
-        Py_ssize_t count = 0;
-        bool is_count;
-        if (value && !open_array_length(flex.type->item, value, &count, &is_count)) return false;
-        Py_ssize_t isize = flex.type->item->size;
-        if (count > 0 && isize > 0) {
-            if (count > (PY_SSIZE_T_MAX - flex.offset) / isize) return size_overflow();
-            nbytes = std::max<Py_ssize_t>(nbytes, flex.offset + count * isize);
-        }
-    }
+    if (init && types::is_record(item) && types::has_flexible_member(item) &&
+        !flexible_layout(item, init, 0, &nbytes))
+        return false;
     out->nbytes = nbytes;
     out->length = nbytes;  // an owned `T *` keeps its byte count (see owned_size)
     out->init = init;

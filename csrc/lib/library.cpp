@@ -118,7 +118,16 @@ void* variable_address(Library* lib, const std::string& name, const types::Varia
     const std::string& symbol = symbol_of(v.asm_name, name);
     auto it = lib->variables->find(symbol);
     if (it != lib->variables->end()) return it->second;
-    void* address = known_address(lib, symbol);
+    void* address = known_address(lib, symbol);  // an API-mode module's
+    if (!address && v.initialized) {
+        // `static const double X = 42.5;` has no symbol: an API-mode module knows it.
+        PyErr_Format(PyExc_NotImplementedError,
+                     "non-integer constant '%s' cannot be accessed from a dlopen() library\n"
+                     "  only the compiler knows its value: an API-mode module "
+                     "(ffi.set_source) gives it",
+                     name.c_str());
+        return nullptr;
+    }
     if (!address) address = find_symbol(lib, symbol, "variable", name.c_str());
     if (address) lib->variables->emplace(symbol, address);
     return address;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -214,8 +215,8 @@ struct Declaration {
     std::string name;
     TypeExprPtr type;      // all kinds but Constant; for a Constant, the declared
                            // type of `static const T NAME = value;` (the sink
-                           // checks it is an integer type and converts the value
-                           // to it), null for a #define
+                           // converts the value to an integer T; any other T has
+                           // a value only the compiler knows), null for a #define
     std::string asm_name;  // __asm__("label"), "" if none
     ExternPython extern_python = ExternPython::No;
     bool is_static = false;        // `static` storage class was written
@@ -223,6 +224,9 @@ struct Declaration {
     // Constant
     bool constant_dots = false;  // #define NAME ...
     ConstInt constant_value = 0;
+    // `static const T NAME = init;` whose init is not an integer constant expression: the
+    // CDefError that evaluating it as one gave, raised by the sink if T is an integer type.
+    std::exception_ptr initializer_error;
 };
 
 // What the parser needs from the declaring side. Every method may throw CDefError.

@@ -3,13 +3,18 @@
 #include "parse/parser.h"
 
 #include <algorithm>
+#include <exception>
 #include <utility>
+#include <vector>
 
 namespace cffix::parse {
 namespace {
 
 constexpr const char* kDefineHint =
     " (only `#define NAME <integer expression>` and `#define NAME ...` are supported)";
+constexpr const char* kInitializerHint =
+    " (a constant of an integer type takes an integer constant expression, as in `static "
+    "const int NAME = 42;`)";
 
 // The next token of a lookahead lexer as advance() would see it: past #define lines.
 Token next_skipping_defines(Lexer& lookahead) {
@@ -227,7 +232,7 @@ void Parser::parse_declaration(ExternPython xp) {
         decl.extern_python = xp;
         decl.is_static = specs.is_static;
         if (specs.is_typedef) decl.typedef_aligned = std::max(specs.attrs.aligned, d.attrs.aligned);
-        if (tok_.kind == Tok::Assign) parse_initializer(decl, specs.is_typedef, !d.ops.empty());
+        if (tok_.kind == Tok::Assign) parse_initializer(decl, specs.is_typedef);
         // extern "Python" declares functions that Python implements; `fn_t f;` may be one
         // (fn_t a function typedef: the sink knows), a pointer or array never is.
         bool maybe_function =
@@ -246,32 +251,68 @@ void Parser::parse_declaration(ExternPython xp) {
     expect(Tok::Semicolon, "';' after declaration");
 }
 
-// At '=' after a declarator: `static const int X = 42;` declares an integer constant, as
-// cffi takes it (the sink checks that the type is an integer type and converts the value
-// to it). Any other initializer is an error: the cdef cannot hold data.
-void Parser::parse_initializer(Declaration& decl, bool is_typedef, bool is_derived) {
-    constexpr const char* kHint =
-        " (only integer constants may have an initializer, as in `static const int NAME = 42;`)";
+// At '=' after a declarator: `static const T NAME = value;` declares a constant, as cffi
+// takes it. An integer constant expression is evaluated here (the sink checks that T is an
+// integer type and converts the value to it). Any other initializer (`42.5`, `{1, 2}`, a
+// string) is skipped: for a T that is not an integer type the constant's value is the
+// compiler's business (API mode), and the error the integer evaluation gave is kept in
+// the declaration for the sink to raise if T turns out to be an integer type.
+void Parser::parse_initializer(Declaration& decl, bool is_typedef) {
     if (is_typedef) fail(tok_, "a typedef cannot have an initializer");
-    if (is_derived || decl.kind != DeclKind::Variable) {
-        fail(tok_, "unsupported initializer for '" + decl.name + "'" + kHint);
+    if (decl.kind != DeclKind::Variable) {
+        fail(tok_, "unsupported initializer for '" + decl.name + "'" + kInitializerHint);
     }
     advance();  // '='
-    if (tok_.kind == Tok::LBrace || tok_.kind == Tok::StringLiteral)
-        fail(tok_, "unsupported initializer " + describe_token(tok_) + kHint);
-    ConstValue value;
-    try {
-        value = parse_constant_expression();
-    } catch (const CDefError& e) {
-        throw CDefError(e.message() + " in the initializer of '" + decl.name + "'" + kHint, e.pos(),
-                        e.source_line());
-    }
-    if (tok_.kind != Tok::Comma && tok_.kind != Tok::Semicolon) {
-        fail(tok_, "unexpected " + describe_token(tok_) + " in the initializer of '" + decl.name +
-                       "'" + kHint);
-    }
+    Lexer start_lex = lex_;
+    Token start = tok_;
     decl.kind = DeclKind::Constant;
-    decl.constant_value = value.value;
+    try {
+        if (tok_.kind == Tok::LBrace || tok_.kind == Tok::StringLiteral)
+            fail(tok_, "unsupported initializer " + describe_token(tok_) + kInitializerHint);
+        ConstValue value;
+        try {
+            value = parse_constant_expression();
+        } catch (const CDefError& e) {
+            throw CDefError(
+                e.message() + " in the initializer of '" + decl.name + "'" + kInitializerHint,
+                e.pos(), e.source_line());
+        }
+        if (tok_.kind != Tok::Comma && tok_.kind != Tok::Semicolon) {
+            fail(tok_, "unexpected " + describe_token(tok_) + " in the initializer of '" +
+                           decl.name + "'" + kInitializerHint);
+        }
+        decl.constant_value = value.value;
+        return;
+    } catch (const CDefError&) {
+        decl.initializer_error = std::current_exception();
+    }
+    lex_ = start_lex;
+    tok_ = start;
+    skip_initializer();
+}
+
+// An initializer of any form, up to the ',' or ';' that ends it: brackets must balance.
+void Parser::skip_initializer() {
+    std::vector<Tok> closers;
+    while (!closers.empty() || (tok_.kind != Tok::Comma && tok_.kind != Tok::Semicolon)) {
+        switch (tok_.kind) {
+            case Tok::End: fail_expected("';' after the initializer");
+            case Tok::LParen: closers.push_back(Tok::RParen); break;
+            case Tok::LBracket: closers.push_back(Tok::RBracket); break;
+            case Tok::LBrace: closers.push_back(Tok::RBrace); break;
+            case Tok::RParen:
+            case Tok::RBracket:
+            case Tok::RBrace:
+                if (closers.empty() || closers.back() != tok_.kind)
+                    fail(tok_, "unbalanced " + describe_token(tok_) + " in an initializer");
+                closers.pop_back();
+                break;
+            default: break;
+        }
+        if (closers.size() > static_cast<size_t>(kMaxDepth))
+            fail(tok_, "initializer nested too deeply");
+        advance();
+    }
 }
 
 // The body of an inline function definition, from '{' to its matching '}', skipped

@@ -146,7 +146,8 @@ private:
     void parse_linkage_specification(ExternPython outer);
     void parse_declaration(ExternPython xp);
     void declare_tag_only(const Specifiers& specs);
-    void parse_initializer(Declaration& decl, bool is_typedef, bool is_derived);
+    void parse_initializer(Declaration& decl, bool is_typedef);
+    void skip_initializer();
     void skip_function_body();
     void parse_define();
     void parse_define_value(Declaration& decl, const Token& name);

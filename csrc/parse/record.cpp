@@ -33,8 +33,22 @@ std::shared_ptr<TypeExpr> Parser::parse_tag_specifier(SpecifierContext ctx) {
         fail_expected("a tag name or '{' after '" + std::string(keyword.text) + "'");
     }
     if (tok_.kind != Tok::LBrace) return type;
-    if (ctx == SpecifierContext::TypeName)
-        fail(tok_, std::string("cannot define a ") + kind_word(type->kind) + " in a type name");
+    // A type string (ffi.typeof, ffi.new...) declares nothing: it may hold an anonymous
+    // struct or union body, as cffi.FFI allows (`ffi.sizeof("struct { int a; }")`), but
+    // no tag and no enumerator. Elsewhere a type name (a cast, sizeof) defines nothing.
+    bool anonymous_record = type->name.empty() && type->kind != TypeExprKind::Enum;
+    if ((ctx == SpecifierContext::TypeName && !type_name_only_) ||
+        (type_name_only_ && !anonymous_record)) {
+        std::string what = type_name_only_ && type->kind == TypeExprKind::Enum
+                               ? "an enum"
+                               : std::string("a named ") + kind_word(type->kind);
+        fail(tok_,
+             type_name_only_
+                 ? "cannot define " + what +
+                       " in a type string: declare it with cdef() (an anonymous struct "
+                       "or union may be defined here)"
+                 : std::string("cannot define a ") + kind_word(type->kind) + " in a type name");
+    }
     if (type->kind == TypeExprKind::Enum) {
         type->enum_body = parse_enum_body();
         parse_attributes(attrs);

@@ -80,13 +80,14 @@ enum RecordFlag : uint16_t {
     RF_PARTIAL = 1 << 2,   // `...;` in the body (or `...` in an enum): API mode only
     RF_PACKED = 1 << 3,
     RF_OPAQUE_TYPEDEF = 1 << 4,  // `typedef ... foo_t;`
+    RF_GUESSED = 1 << 5,         // `enum foo;` used: taken as 'unsigned int' (record.cpp)
 };
 
 struct CType;
 
 // Field flags, as cffi's CField.flags.
 enum FieldFlag : int {
-    FF_IGNORE_IN_CTOR = 1,  // a later member of a flattened anonymous union
+    FF_IGNORE_IN_CTOR = 1,  // of a union member after the first: list initializers skip it
 };
 
 // FieldInfo::bitshift values that are not a bit position (as cffi's CField.bitshift).
@@ -179,9 +180,21 @@ const CType* unresolved_part(const CType* t);
 // The stand-in for `typedef int... name;` (integer) or `typedef float... name;`.
 CType* dots_placeholder(std::string_view name, bool integer);
 
-// A struct whose last field is a flexible array member: its objects may be longer.
+// The struct member that a struct's objects may extend past its size through: its last
+// field when that is a flexible array member, or, through a last field that is a struct
+// ending so (a GNU extension, which cffi accepts), that struct's. Null if none.
+inline const FieldInfo* last_flexible_member(const CType* record) {
+    while (!record->fields.empty()) {  // ends: records nest finitely by value
+        const FieldInfo& last = record->fields.back();
+        if (last.is_flexible()) return &last;
+        if (record->kind != Kind::Struct || last.type->kind != Kind::Struct) return nullptr;
+        record = last.type;
+    }
+    return nullptr;
+}
+// A struct ending with a flexible array member (see above): its objects may be longer.
 inline bool has_flexible_member(const CType* record) {
-    return !record->fields.empty() && record->fields.back().is_flexible();
+    return last_flexible_member(record) != nullptr;
 }
 
 // How deep records and arrays may nest by value (a struct in a struct in..., arrays of
@@ -204,6 +217,8 @@ CType* void_type();
 // A primitive by its canonical or built-in name ("int", "unsigned long", "size_t"...),
 // or null when `name` is not a primitive.
 CType* primitive_type(std::string_view name);
+// The opaque struct `FILE` names in every scope (cffi knows FILE without a declaration).
+CType* file_type();
 bool is_primitive_name(std::string_view name);
 // Internal to types/: allocation and interning helpers shared by its files.
 CType* alloc_ctype(Kind kind);
@@ -221,7 +236,9 @@ CType* new_record_type(Kind kind, std::string cname);
 // is complete. Returns false if a member is still incomplete (`error` = false) or
 // throws cffix::Error naming the member (`error` = true). Arrays of such records get
 // their size the same way. Throws parse::CDefError for impossible layouts.
-bool complete_type(CType* type, bool error);
+// An `enum foo;` without values is taken as 'unsigned int' (with cffi's warning) when
+// `guess_enums`: at a use of the type, not while a cdef may still define it.
+bool complete_type(CType* type, bool error, bool guess_enums = true);
 
 // The conversion kind of a primitive of this size and class.
 Conv primitive_conv(int64_t size, uint16_t flags);

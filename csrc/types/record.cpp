@@ -3,6 +3,7 @@
 // records get their size then. Anonymous struct/union members are flattened into the
 // parent's field list, as cffi shows them.
 #include <algorithm>
+#include <string>
 
 #include "types/ctype.h"
 #include "types/layout.h"
@@ -52,27 +53,29 @@ static void add_field(CType* t, FieldInfo f) {
 static void store_layout(CType* t, const LayoutResult& out) {
     const RecordDecl& rec = *t->record;
     t->fields.reserve(rec.members.size());  // exact unless an anonymous member is flattened
+    // A list initializer sets the fields of a union's first member only (all of them if it
+    // is an anonymous struct, as in cffi); the fields of later members are marked. The
+    // fields of an anonymous member keep the marks of its own layout.
+    bool later_union_member = false;
     for (size_t i = 0; i < rec.members.size(); ++i) {
         const MemberDecl& m = rec.members[i];
         const LayoutMemberResult& r = out.members[i];
         bool anonymous_record = m.name.empty() && m.bitsize < 0 &&
                                 (m.type->kind == Kind::Struct || m.type->kind == Kind::Union);
         if (anonymous_record) {
-            bool in_union = m.type->kind == Kind::Union;
-            bool first = true;
             for (const FieldInfo& inner : m.type->fields) {
                 FieldInfo f = inner;
                 f.offset += static_cast<int64_t>(r.offset);
-                // Only the first member of an anonymous union is set by a list initializer.
-                if (in_union && !first) f.flags |= FF_IGNORE_IN_CTOR;
-                first = false;
+                if (later_union_member) f.flags |= FF_IGNORE_IN_CTOR;
                 add_field(t, std::move(f));
             }
+            later_union_member = t->kind == Kind::Union;
             continue;
         }
         if (m.name.empty()) continue;  // unnamed bitfield: padding only
         FieldInfo f;
-        if (t->kind == Kind::Union && !t->fields.empty()) f.flags = FF_IGNORE_IN_CTOR;
+        if (later_union_member) f.flags = FF_IGNORE_IN_CTOR;
+        later_union_member = t->kind == Kind::Union;
         f.name = m.name;
         f.type = m.type;
         f.offset = static_cast<int64_t>(r.offset);
@@ -97,7 +100,7 @@ static LayoutResult compiler_layout(const RecordDecl& rec) {
     return out;
 }
 
-static bool complete_record(CType* t, bool error) {
+static bool complete_record(CType* t, bool error, bool guess) {
     if (t->flags & RF_COMPLETE) return true;
     if (!t->record) {
         if (error)
@@ -120,10 +123,10 @@ static bool complete_record(CType* t, bool error) {
         const MemberDecl& m = rec.members[i];
         bool last = i + 1 == rec.members.size();
         if (is_flexible(m.type) && last) {
-            if (!complete_type(m.type->item, error)) return false;
+            if (!complete_type(m.type->item, error, guess)) return false;
             continue;
         }
-        if (!complete_type(m.type, false)) {
+        if (!complete_type(m.type, false, guess)) {
             if (!error) return false;
             throw Error(ErrorKind::CDefError, "'" + t->cname + "': field '" + m.name +
                                                   "' has incomplete type '" + m.type->cname + "'");
@@ -175,7 +178,27 @@ const FieldInfo* find_field(CType* t, PyObject* name) {
     return &t->fields[PyLong_AsSize_t(hit)];
 }
 
-bool complete_type(CType* t, bool error) {
+// `enum foo;` used where its size is needed: taken as 'unsigned int' (what gcc gives an
+// enum of small non-negative values), with cffi's warning, as cffi does at first use. The
+// type keeps that layout: a later definition of the enum is a redeclaration (scope.cpp),
+// so memory allocated with the guessed size is never reinterpreted.
+static bool guess_opaque_enum(CType* t) {
+    if (!t->enumerators.empty() || (t->flags & RF_PARTIAL)) return false;
+    std::string message = "'" + t->cname +
+                          "' has no values explicitly defined; guessing that it is equivalent "
+                          "to 'unsigned int'";
+    if (PyErr_WarnEx(PyExc_UserWarning, message.c_str(), 1) < 0) throw PythonErrorSet();
+    if (t->size >= 0) return true;  // the warning's code completed it
+    CType* base = primitive_type("unsigned int");
+    t->item = base;
+    t->conv = base->conv;
+    t->size = base->size;
+    t->align = base->align;
+    t->flags |= RF_GUESSED;
+    return true;
+}
+
+bool complete_type(CType* t, bool error, bool guess_enums) {
     // Completing a record or array completes its members first: a chain of types declared
     // before their members (struct a { struct b m; }; struct b {...}; ...) recurses once
     // per level.
@@ -201,6 +224,7 @@ bool complete_type(CType* t, bool error) {
             return false;
         case Kind::Enum:
             if (t->size >= 0) return true;
+            if (guess_enums && guess_opaque_enum(t)) return true;
             if (error)
                 throw Error(ErrorKind::ValueError, "ctype '" + t->cname + "' is of unknown size");
             return false;
@@ -212,7 +236,7 @@ bool complete_type(CType* t, bool error) {
                                 "ctype '" + t->cname + "' is of unknown size");
                 return false;
             }
-            if (!complete_type(t->item, error)) return false;
+            if (!complete_type(t->item, error, guess_enums)) return false;
             if (t->item->size != 0 && t->length > INT64_MAX / t->item->size)
                 throw Error(ErrorKind::OverflowError, "array size would overflow a ssize_t");
             if (t->item->nesting >= kMaxNesting)
@@ -222,7 +246,7 @@ bool complete_type(CType* t, bool error) {
             t->nesting = static_cast<uint16_t>(t->item->nesting + 1);
             return true;
         case Kind::Struct:
-        case Kind::Union: return complete_record(t, error);
+        case Kind::Union: return complete_record(t, error, guess_enums);
     }
     return false;
 }

@@ -2,6 +2,7 @@
 #include "types/scope.h"
 
 #include <algorithm>
+#include <exception>
 #include <memory>
 #include <type_traits>
 #include <unordered_map>
@@ -24,16 +25,6 @@ CTypeRef borrowed(CType* t) { return CTypeRef::borrow(t); }
 
 [[noreturn]] void cdef_error(const std::string& message, parse::SourcePos pos) {
     throw parse::CDefError(message, pos);
-}
-
-// FILE is known to cffi without a declaration: one opaque struct for the process.
-CType* file_type() {
-    static CType* t = [] {
-        CType* f = new_record_type(Kind::Struct, "FILE");
-        f->flags |= RF_OPAQUE_TYPEDEF;
-        return f;
-    }();
-    return t;
 }
 
 // __builtin_va_list: opaque too (only passed around by pointer in cdefs).
@@ -293,6 +284,16 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+// FILE is known to cffi without a declaration: one opaque struct for the process.
+CType* file_type() {
+    static CType* t = [] {
+        CType* f = new_record_type(Kind::Struct, "FILE");
+        f->flags |= RF_OPAQUE_TYPEDEF;
+        return f;
+    }();
+    return t;
+}
+
 Scope::Scope() = default;
 Scope::~Scope() = default;
 
@@ -380,7 +381,7 @@ void Scope::complete_pending() {
     while (progress && !pending_.empty()) {
         progress = false;
         for (auto it = pending_.begin(); it != pending_.end();) {
-            if (complete_type(it->get(), false)) {
+            if (complete_type(it->get(), false, false)) {
                 it = pending_.erase(it);
                 progress = true;
             } else {
@@ -530,6 +531,14 @@ void Scope::declare(Declaration&& decl) {
             ConstantDecl c;
             if (decl.type) {
                 Resolved r = resolve(*decl.type);
+                if (!r.raw_function && !is_integer_like(r.type.get())) {
+                    // `static const double X = 42.5;`: only the compiler knows the value.
+                    // Without a top-level const (`static const char *S = "s";`) it is a
+                    // variable, as in cffi: the initializer is not kept.
+                    declare_variable(decl, std::move(r), decl.type->is_const);
+                    return;
+                }
+                if (decl.initializer_error) std::rethrow_exception(decl.initializer_error);
                 c.value = initialized_constant(decl, r.type.get(), r.raw_function);
             } else {
                 c.value = decl.constant_value;
@@ -656,7 +665,7 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     it->second = std::move(f);
 }
 
-void Scope::declare_variable(const Declaration& decl, Resolved resolved) {
+void Scope::declare_variable(const Declaration& decl, Resolved resolved, bool initialized) {
     if (resolved.type->kind == Kind::Void)
         cdef_error("variable '" + decl.name + "' declared void", decl.pos);
     VariableDecl v;
@@ -669,12 +678,13 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved) {
     }
     v.asm_name = decl.asm_name;
     v.is_const = decl.type->is_const;
+    v.initialized = initialized;
     v.pos = decl.pos;
     v.cdef = cdef_serial_;
     auto [it, inserted] = variables_.try_emplace(decl.name);
     if (!inserted) {
         if (it->second.type.get() == v.type.get() && it->second.asm_name == v.asm_name &&
-            it->second.is_const == v.is_const)
+            it->second.is_const == v.is_const && it->second.initialized == v.initialized)
             return;
         if (!options_.override) redeclared("variable", decl.name, it->second, decl.pos);
         ++generation_;
@@ -956,7 +966,7 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
     t->flags |= RF_DECLARED;
     if (t->record->partial) t->flags |= RF_PARTIAL;
     if (t->record->packed) t->flags |= RF_PACKED;
-    if (!complete_type(t, false)) pending_.push_back(borrowed(t));
+    if (!complete_type(t, false, false)) pending_.push_back(borrowed(t));
 }
 
 CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
@@ -986,6 +996,11 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
         CTypeRef fresh = owned(new_record_type(Kind::Enum, tag_name("enum ", e.name)));
         for (const auto& v : e.enum_body->values) fresh->enumerators.push_back({v.name, v.value});
         if (same_enum_body(existing, fresh.get())) return borrowed(existing);
+        if (!options_.override && (existing->flags & RF_GUESSED))
+            cdef_error("duplicate declaration of " + tag_name("enum ", e.name) +
+                           ": it was used before (without values, it was taken as 'unsigned "
+                           "int'); define it before its first use, or pass override=True",
+                       e.pos);
         if (!options_.override)
             cdef_error("duplicate declaration of " + tag_name("enum ", e.name), e.pos);
         ++generation_;

@@ -68,6 +68,9 @@ struct VariableDecl {
     std::string asm_name;
     bool is_const = false;
     bool dots_length = false;  // `T a[...];`: the length is the C compiler's
+    // `static const double X = 42.5;`: a constant of a non-integer type, whose value only
+    // the compiler knows; a library from dlopen() has no symbol for it.
+    bool initialized = false;
     parse::SourcePos pos;
     uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
 };
@@ -182,7 +185,8 @@ private:
     void fill_enum(CType* t, const parse::EnumBody& body);
     void declare_typedef(parse::Declaration& decl);
     void declare_function(const parse::Declaration& decl, CTypeRef type);
-    void declare_variable(const parse::Declaration& decl, Resolved resolved);
+    void declare_variable(const parse::Declaration& decl, Resolved resolved,
+                          bool initialized = false);
     void declare_constant(const std::string& name, ConstantDecl constant);
     const TypedefDecl* find_typedef(std::string_view name) const;
     const ConstantDecl* find_constant(std::string_view name) const;
