@@ -209,6 +209,21 @@ def test_distutils_extension(tmp_path):
     assert ext.libraries == ["m"]
 
 
+def test_release_gil_false_keeps_the_gil(tmp_path):
+    """set_source(..., release_gil=False): the wrappers keep the GIL (PyGILState_Check in
+    the called C code says so), and errno is still ffi.errno."""
+    source = ("#include <errno.h>\n"
+              "static int holds_gil(void) { errno = 7; return PyGILState_Check(); }")
+    kept, _ = build(tmp_path, "_api_gil_kept", "int holds_gil(void);", source,
+                    release_gil=False)
+    released, _ = build(tmp_path, "_api_gil_released", "int holds_gil(void);", source)
+    assert kept.lib.holds_gil() == 1
+    assert kept.ffi.errno == 7
+    assert released.lib.holds_gil() == 0
+    with pytest.raises(TypeError, match="release_gil"):
+        FFI().set_source("_api_gil_bad", "", release_gil="no")
+
+
 def test_set_source_bad_keywords():
     ffi = FFI()
     with pytest.raises(TypeError, match="unexpected keyword argument.*'librarys'"):

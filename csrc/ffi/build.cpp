@@ -6,14 +6,16 @@
 
 namespace cffix {
 
-// _api_module_source(module_name, preamble, cdefs, version) -> str: the C source of the
+// _api_module_source(module_name, preamble, cdefs, version, release_gil=True) -> str: the
+// C source of the
 // module; `cdefs` is the builder's history, a list of (text, override, packed, pack) for
 // its cdef() calls and ("include", module name) for its include() calls.
 static PyObject* ffi_api_module_source(PyObject* self, PyObject* args) {
     const char *module_name, *preamble, *version;
     PyObject* cdefs;
-    if (!PyArg_ParseTuple(args, "ssO!s:_api_module_source", &module_name, &preamble, &PyList_Type,
-                          &cdefs, &version))
+    int release_gil = 1;
+    if (!PyArg_ParseTuple(args, "ssO!s|p:_api_module_source", &module_name, &preamble, &PyList_Type,
+                          &cdefs, &version, &release_gil))
         return nullptr;
     auto* ffi = reinterpret_cast<FFIObject*>(self);
     if (!ffi->scope) {
@@ -42,7 +44,8 @@ static PyObject* ffi_api_module_source(PyObject* self, PyObject* args) {
         calls.push_back(std::move(c));
     }
     try {
-        std::string source = gen::module_source(*ffi->scope, module_name, preamble, calls, version);
+        std::string source =
+            gen::module_source(*ffi->scope, module_name, preamble, calls, version, release_gil);
         return PyUnicode_FromStringAndSize(source.data(), static_cast<Py_ssize_t>(source.size()));
     } catch (...) {
         return translate_exception();
@@ -51,7 +54,8 @@ static PyObject* ffi_api_module_source(PyObject* self, PyObject* args) {
 
 PyMethodDef ffi_build_methods[] = {
     {"_api_module_source", ffi_api_module_source, METH_VARARGS,
-     "_api_module_source(module_name, preamble, cdefs, version) -> str: the C source of an "
+     "_api_module_source(module_name, preamble, cdefs, version, release_gil=True) -> str: the "
+     "C source of an "
      "API-mode module (builder.py's emit_c_code and compile use it)."},
     {nullptr, nullptr, 0, nullptr},
 };

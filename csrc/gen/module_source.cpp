@@ -126,8 +126,8 @@ std::string convert_result(const CType* r, TypeTable& types) {
     return "return _cffix_result(" + std::to_string(types.index(r)) + ", &_cffix_r);";
 }
 
-void function_wrapper(std::string& out, const std::string& name, const CType* fn,
-                      TypeTable& types) {
+void function_wrapper(std::string& out, const std::string& name, const CType* fn, TypeTable& types,
+                      bool release_gil) {
     std::string where = "function '" + name + "'";
     const CType* r = fn->item;
     check_type(r, where + ", the result");
@@ -141,16 +141,20 @@ void function_wrapper(std::string& out, const std::string& name, const CType* fn
     }
     if (r->kind != Kind::Void) out += "    " + types::cname_with(r, " _cffix_r") + ";\n";
     if (temps) out += "    cffix_temporaries temps = {{NULL}, 0, NULL};\n";
-    out += "    PyThreadState* state;\n    (void)self;\n    (void)args;\n";
+    if (release_gil) out += "    PyThreadState* state;\n";
+    out += "    (void)self;\n    (void)args;\n";
     out += "    if (nargs != " + std::to_string(n) + ")\n        return _cffix_arity(\"" + name +
            "\", " + std::to_string(n) + ", nargs);\n";
     for (size_t k = 0; k < n; ++k) convert_argument(out, fn->args[k], k, types, temps);
     std::string call = name + "(";
     for (size_t k = 0; k < n; ++k) call += (k ? ", _cffix_a" : "_cffix_a") + std::to_string(k);
     call += ")";
-    out += "    state = _cffix_release();\n";
+    // set_source(..., release_gil=False) keeps the GIL, as dlopen(..., release_gil=False)
+    // does in ABI mode; errno is ffi.errno either way.
+    out +=
+        release_gil ? "    state = _cffix_release();\n" : "    errno = *_cffix->saved_errno();\n";
     out += "    " + std::string(r->kind == Kind::Void ? "" : "_cffix_r = ") + call + ";\n";
-    out += "    _cffix_reacquire(state);\n";
+    out += release_gil ? "    _cffix_reacquire(state);\n" : "    *_cffix->saved_errno() = errno;\n";
     if (temps) out += "    cffix_temporaries_clear(&temps);\n";
     out += "    " + convert_result(r, types) + "\n";
     if (n > 0)
@@ -624,7 +628,7 @@ static PyObject* _cffix_result(int type, void* src) {
 
 std::string module_source(types::Scope& scope, const std::string& module_name,
                           const std::string& preamble, const std::vector<CdefCall>& cdefs,
-                          const std::string& cffix_version) {
+                          const std::string& cffix_version, bool release_gil) {
     std::string base = module_name.substr(module_name.rfind('.') + 1);
     // Functions get a wrapper each; variadic ones are called through the core's libffi
     // path at the address the module hands over (as cffi, which gives a function pointer).
@@ -649,7 +653,8 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     TypeTable types;
     std::string wrappers;
     for (const std::string& name : names)
-        function_wrapper(wrappers, name, scope.functions().find(name)->second.type.get(), types);
+        function_wrapper(wrappers, name, scope.functions().find(name)->second.type.get(), types,
+                         release_gil);
     std::string extern_python_code =
         extern_python_functions(scope, extern_python, types, module_name);
 

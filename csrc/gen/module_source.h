@@ -40,8 +40,9 @@ struct CdefCall {
     int pack = 0;
 };
 
+// release_gil=false: the wrappers keep the GIL during the call (set_source's opt-out).
 std::string module_source(types::Scope& scope, const std::string& module_name,
                           const std::string& preamble, const std::vector<CdefCall>& cdefs,
-                          const std::string& cffix_version);
+                          const std::string& cffix_version, bool release_gil = true);
 
 }  // namespace cffix::gen

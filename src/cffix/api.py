@@ -111,7 +111,9 @@ class _PythonMethods:
         ready ``ffi`` (the cdef()s and include()s of this FFI, replayed at import).
         A C source string selects API mode: compile() builds a C extension module
         (``from _mymod import ffi, lib``) with setuptools; the keywords are the
-        setuptools Extension's (libraries=, include_dirs=, ...), ignored in ABI mode.
+        setuptools Extension's (libraries=, include_dirs=, ...), ignored in ABI mode,
+        and ``release_gil=False``, which makes the module's functions keep the GIL
+        during their calls (cffix's opt-out, as ``dlopen(..., release_gil=False)``).
 
             ffibuilder.set_source("_m", "#include <math.h>", libraries=["m"])
         """

@@ -59,6 +59,9 @@ from . import _core
 HISTORY = "_cffix_history"  # [("cdef", text, override, packed, pack) | ("include", ffi)
 #                              | ("failed", text, error message)]
 SOURCE = "_cffix_source"  # (module_name, source, source_extension, kwds)
+# set_source(..., release_gil=False): API-mode wrappers keep the GIL during calls (cffix's
+# opt-out, as dlopen(..., release_gil=False) in ABI mode).
+RELEASE_GIL = "_cffix_release_gil"
 
 
 # The setuptools Extension keywords set_source() passes on in API mode.
@@ -88,6 +91,10 @@ def set_source(ffi, module_name, source, source_extension=".c", kwds=None) -> No
         raise TypeError("'source_extension' must be a str, not "
                         f"{type(source_extension).__name__}")
     kwds = dict(kwds or {})
+    release_gil = kwds.pop("release_gil", True)
+    if not isinstance(release_gil, bool):
+        raise TypeError(f"set_source(): 'release_gil' must be True or False, not "
+                        f"{type(release_gil).__name__}")
     if source is not None:
         unknown = sorted(set(kwds) - EXTENSION_KEYWORDS)
         if unknown:
@@ -97,6 +104,7 @@ def set_source(ffi, module_name, source, source_extension=".c", kwds=None) -> No
     # In ABI mode the extra keywords (libraries=, include_dirs=, ...) only matter to a C
     # compiler: accepted and ignored, as cffi does.
     state[SOURCE] = (module_name, source, source_extension, kwds)
+    state[RELEASE_GIL] = release_gil
 
 
 def set_source_pkgconfig(ffi, module_name, pkgconfig_libs, source, source_extension=".c",
@@ -323,7 +331,8 @@ def c_source(ffi) -> str:
             continue
         _, text, override, packed, pack = entry
         cdefs.append((text, bool(override), bool(packed), int(pack or 0)))
-    return ffi._api_module_source(module_name, preamble, cdefs, __version__)
+    return ffi._api_module_source(module_name, preamble, cdefs, __version__,
+                                  ffi._cffix_state.get(RELEASE_GIL, True))
 
 
 def _c_path(ffi, tmpdir) -> str:
