@@ -300,6 +300,43 @@ def test_real_headers_struct_stat_and_z_stream(tmp_path):
     assert ffi.string(lib.zlibVersion()).decode() == zlib.ZLIB_RUNTIME_VERSION
 
 
+def test_real_header_sqlite3_with_extern_python_rows(tmp_path):
+    """<sqlite3.h>: opaque types, macros as constants (`#define SQLITE_OK ...`), a
+    function pointer argument fed with an extern "Python" function, strings back."""
+    mod = build(tmp_path, "_api_sqlite", """
+        typedef struct sqlite3 sqlite3;
+        #define SQLITE_OK ...
+        #define SQLITE_VERSION_NUMBER ...
+        int sqlite3_open(const char *, sqlite3 **);
+        int sqlite3_close(sqlite3 *);
+        int sqlite3_exec(sqlite3 *, const char *,
+                         int (*)(void *, int, char **, char **), void *, char **);
+        const char *sqlite3_libversion(void);
+        int sqlite3_libversion_number(void);
+        extern "Python" int on_row(void *, int, char **, char **);
+    """, "#include <sqlite3.h>\n", libraries=["sqlite3"])
+    ffi, lib = mod.ffi, mod.lib
+    rows = []
+
+    @ffi.def_extern()
+    def on_row(context, ncolumns, values, names):
+        rows.append(tuple(ffi.string(values[i]).decode() for i in range(ncolumns)))
+        return 0
+
+    assert lib.sqlite3_libversion_number() == lib.SQLITE_VERSION_NUMBER
+    db = ffi.new("sqlite3 **")
+    assert lib.sqlite3_open(b":memory:", db) == lib.SQLITE_OK
+    try:
+        sql = (b"create table t(a, b); insert into t values (1, 'x'), (2, 'y');"
+               b"select a, b from t order by a;")
+        assert lib.sqlite3_exec(db[0], sql, lib.on_row, ffi.NULL, ffi.NULL) == lib.SQLITE_OK
+    finally:
+        lib.sqlite3_close(db[0])
+    assert rows == [("1", "x"), ("2", "y")]
+    import sqlite3
+    assert ffi.string(lib.sqlite3_libversion()).decode() == sqlite3.sqlite_version
+
+
 # ------------------------------------------------------------- every mismatch class
 
 @pytest.mark.parametrize("cdef,source,expected", [
