@@ -23,6 +23,8 @@ The engines:
                  the C call (as cffi, ctypes and cffix do by default), `floor keep` keeps it.
   cffix          ffi.dlopen(path); `cffix keep`: ffi.dlopen(path, release_gil=False)
   cffi ABI       cffi's ffi.dlopen(path)
+  cffix API      a module built here with cffix's set_source()/compile() (API mode),
+                 linked with libcalls.so; its qsort comparator is extern "Python"
   cffi API       a module built here with cffi's own set_source()/compile(), linked with
                  libcalls.so (the same code as every other engine calls)
   ctypes         ctypes.CDLL with argtypes and restype set
@@ -73,7 +75,8 @@ CDEF = """
     void sort_ints(int *base, size_t n, int (*compar)(const int *, const int *));
 """
 
-ENGINES = ["floor", "floor keep", "cffix", "cffix keep", "cffi ABI", "cffi API", "ctypes"]
+ENGINES = ["floor", "floor keep", "cffix", "cffix keep", "cffix API", "cffi ABI", "cffi API",
+           "ctypes"]
 # The floor each engine is compared with: the one with the same GIL policy.
 FLOOR_OF = {"cffix": "floor", "cffix keep": "floor keep", "cffi ABI": "floor",
             "cffi API": "floor", "ctypes": "floor"}
@@ -135,19 +138,14 @@ def build_cffi_api(workdir):
     return load_module("_bench_calls_cffi_api", pathlib.Path(path))
 
 
-# cffix's API mode takes every fixed-argument function of CDEF (the variadic one comes
-# later, with variadic functions in API mode; extern "Python" callbacks have their own
-# benchmark, bench_extern_python.py).
-API_CDEF = "\n".join(line for line in CDEF.splitlines()
-                     if "format_into" not in line and "sort_ints" not in line)
-
-
 def build_cffix_api(workdir):
+    """cffix's API mode over the same declarations as cffi's (the variadic function
+    included, and the qsort comparator as an extern "Python" function)."""
     import cffix
 
     builder = cffix.FFI()
-    builder.cdef(API_CDEF)
-    builder.set_source("_bench_calls_cffix_api", API_CDEF, libraries=["calls"],
+    builder.cdef(CDEF + 'extern "Python" int py_compare(const int *, const int *);')
+    builder.set_source("_bench_calls_cffix_api", CDEF, libraries=["calls"],
                        library_dirs=[str(workdir)], runtime_library_dirs=[str(workdir)])
     path = compile_quietly(builder, workdir / "cffix_api")
     return load_module("_bench_calls_cffix_api", pathlib.Path(path))
@@ -208,7 +206,8 @@ def cffi_abi_engine(path, n_sort, data):
     return ffi_namespace(ffi, lib, cmp, n_sort, data)
 
 
-def cffi_api_engine(module, n_sort, data):
+def api_engine(module, n_sort, data):
+    """cffi's or cffix's API-mode module: the same code for both."""
     ffi, lib = module.ffi, module.lib
 
     @ffi.def_extern()
@@ -495,8 +494,10 @@ def main(argv=None):
             ("floor", lambda: floor_engines(build_floor(workdir), n_sort, data)),
             ("cffix", lambda: cffix_engines(path, n_sort, data)),
             ("cffi ABI", lambda: {"cffi ABI": cffi_abi_engine(path, n_sort, data)}),
-            ("cffi API", lambda: {"cffi API": cffi_api_engine(build_cffi_api(workdir),
-                                                              n_sort, data)}),
+            ("cffix API", lambda: {"cffix API": api_engine(build_cffix_api(workdir),
+                                                               n_sort, data)}),
+            ("cffi API", lambda: {"cffi API": api_engine(build_cffi_api(workdir),
+                                                         n_sort, data)}),
             ("ctypes", lambda: {"ctypes": ctypes_engine(path, n_sort, data)}),
         ]
         for name, make in makers:

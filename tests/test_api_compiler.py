@@ -337,6 +337,34 @@ def test_real_header_sqlite3_with_extern_python_rows(tmp_path):
     assert ffi.string(lib.sqlite3_libversion()).decode() == sqlite3.sqlite_version
 
 
+def test_qualifiers_below_a_pointer_as_written(tmp_path):
+    """`const char **` parameters and results and a comparator taking `const void *`:
+    the wrapper's locals keep the cdef's qualifiers, which C does not convert away."""
+    mod = build(tmp_path, "_api_qualifiers", """
+        void qsort(void *, size_t, size_t, int (*)(const void *, const void *));
+        long strtol(const char *, char **, int);
+        const char **names(void);
+        int count(const char **);
+        extern "Python" int by_value(const void *, const void *);
+    """, "#include <stdlib.h>\n"
+         "static const char *list[] = {\"a\", \"b\", 0};\n"
+         "static const char **names(void) { return list; }\n"
+         "static int count(const char **p) { int n = 0; while (p[n]) ++n; return n; }\n")
+    ffi, lib = mod.ffi, mod.lib
+
+    @ffi.def_extern()
+    def by_value(a, b):
+        x, y = ffi.cast("int *", a)[0], ffi.cast("int *", b)[0]
+        return (x > y) - (x < y)
+
+    items = ffi.new("int[]", [5, 3, 9, 1])
+    lib.qsort(items, 4, ffi.sizeof("int"), lib.by_value)
+    assert list(items) == [1, 3, 5, 9]
+    assert lib.count(lib.names()) == 2
+    end = ffi.new("char **")
+    assert lib.strtol(b"42x", end, 10) == 42 and ffi.string(end[0]) == b"x"
+
+
 # ------------------------------------------------------------- every mismatch class
 
 @pytest.mark.parametrize("cdef,source,expected", [

@@ -86,7 +86,8 @@ bool may_make_temporaries(const CType* t) {
 // One argument into its typed local. The module's argument helpers (kHelpers) hold the
 // fast companions once, out of line: each wrapper stays a few calls, which keeps the
 // C compiler's time per function low, for one direct call per argument.
-void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& types, bool temps) {
+void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& types, bool temps,
+                      const std::string& c_type) {
     std::string x = "_cffix_a" + std::to_string(k), arg = "args[" + std::to_string(k) + "]";
     std::string ti = std::to_string(types.index(t));
     std::string temporaries = temps ? "&temps" : "NULL";
@@ -102,8 +103,7 @@ void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& typ
     } else if (t->conv == Conv::Pointer) {
         out += "    {\n        void* p;\n        if (!_cffix_arg_pointer(" + arg + ", " + ti +
                ", " + (data::takes_bytes(t->item) ? "1" : "0") + ", &p, " + temporaries +
-               "))\n            goto fail;\n        " + x + " = (" + types::cname_with(t, "") +
-               ")p;\n    }\n";
+               "))\n            goto fail;\n        " + x + " = (" + c_type + ")p;\n    }\n";
         return;
     } else if (t->conv == Conv::Record) {
         call = "_cffix_arg_record(" + arg + ", " + ti + ", &" + x + ", sizeof " + x + ")";
@@ -126,8 +126,15 @@ std::string convert_result(const CType* r, TypeTable& types) {
     return "return _cffix_result(" + std::to_string(types.index(r)) + ", &_cffix_r);";
 }
 
-void function_wrapper(std::string& out, const std::string& name, const CType* fn, TypeTable& types,
-                      bool release_gil) {
+void function_wrapper(std::string& out, const std::string& name, const types::FunctionDecl& decl,
+                      TypeTable& types, bool release_gil) {
+    const CType* fn = decl.type.get();
+    // The locals' C types: as the cdef wrote them where it kept qualifiers C will not
+    // convert (`const char **`, a comparator taking `const int *`), else the CTypes'.
+    auto local = [&](size_t k, const CType* t, const std::string& declarator) {
+        return decl.written.empty() ? types::cname_with(t, declarator)
+                                    : decl.written[k].with(declarator);
+    };
     std::string where = "function '" + name + "'";
     const CType* r = fn->item;
     check_type(r, where + ", the result");
@@ -137,15 +144,16 @@ void function_wrapper(std::string& out, const std::string& name, const CType* fn
            "(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {\n";
     for (size_t k = 0; k < n; ++k) {
         check_type(fn->args[k], where + ", argument " + std::to_string(k + 1));
-        out += "    " + types::cname_with(fn->args[k], " _cffix_a" + std::to_string(k)) + ";\n";
+        out += "    " + local(k + 1, fn->args[k], " _cffix_a" + std::to_string(k)) + ";\n";
     }
-    if (r->kind != Kind::Void) out += "    " + types::cname_with(r, " _cffix_r") + ";\n";
+    if (r->kind != Kind::Void) out += "    " + local(0, r, " _cffix_r") + ";\n";
     if (temps) out += "    cffix_temporaries temps = {{NULL}, 0, NULL};\n";
     if (release_gil) out += "    PyThreadState* state;\n";
     out += "    (void)self;\n    (void)args;\n";
     out += "    if (nargs != " + std::to_string(n) + ")\n        return _cffix_arity(\"" + name +
            "\", " + std::to_string(n) + ", nargs);\n";
-    for (size_t k = 0; k < n; ++k) convert_argument(out, fn->args[k], k, types, temps);
+    for (size_t k = 0; k < n; ++k)
+        convert_argument(out, fn->args[k], k, types, temps, local(k + 1, fn->args[k], ""));
     std::string call = name + "(";
     for (size_t k = 0; k < n; ++k) call += (k ? ", _cffix_a" : "_cffix_a") + std::to_string(k);
     call += ")";
@@ -653,8 +661,7 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     TypeTable types;
     std::string wrappers;
     for (const std::string& name : names)
-        function_wrapper(wrappers, name, scope.functions().find(name)->second.type.get(), types,
-                         release_gil);
+        function_wrapper(wrappers, name, scope.functions().find(name)->second, types, release_gil);
     std::string extern_python_code =
         extern_python_functions(scope, extern_python, types, module_name);
 

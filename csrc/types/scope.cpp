@@ -91,6 +91,25 @@ bool spell(const TypeExpr& e, const std::string& declarator, std::string& out) {
     return false;
 }
 
+// Whether a function's C type differs from its CTypes' (which drop qualifiers) where C
+// does not convert: a qualifier two pointer levels down (`const char **`), or inside a
+// function pointer's signature (`int (*)(const int *)`). `const char *` alone converts.
+bool qualified_below(const TypeExpr& e, int levels = 0, bool in_pointee_function = false) {
+    if ((e.is_const || e.is_volatile) && (levels >= 2 || (in_pointee_function && levels >= 1)))
+        return true;
+    switch (e.kind) {
+        case TypeExprKind::Pointer:
+        case TypeExprKind::Array: return qualified_below(*e.item, levels + 1, in_pointee_function);
+        case TypeExprKind::Function: {
+            bool nested = in_pointee_function || levels > 0;
+            for (const parse::Param& p : e.params)
+                if (qualified_below(*p.type, 0, nested)) return true;
+            return e.item && qualified_below(*e.item, 0, nested);
+        }
+        default: return false;
+    }
+}
+
 // The integer type of `size` bytes and the given signedness, for what the C compiler
 // reports (`typedef int... t;`, enums with `...`).
 CType* integer_of_size(int64_t size, bool is_signed, const std::string& what) {
@@ -640,10 +659,19 @@ WrittenTypedefs Scope::written_typedefs() const {
 void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     FunctionDecl f;
     f.type = std::move(type);
-    if (!spell(*decl.type, "@", f.c_spelling)) f.c_spelling.clear();
+    // The C texts API mode needs, made only where they say more than the CTypes' (a
+    // cdef's parse stays as fast when they are not needed).
+    const CType* fn = f.type.get();
+    auto indirect = [](const CType* t) {
+        return t->kind == Kind::Pointer || t->kind == Kind::Function || t->kind == Kind::Array;
+    };
+    if (!indirect(fn->item) && std::none_of(fn->args.begin(), fn->args.end(), indirect) &&
+        !spell(*decl.type, "@", f.c_spelling))
+        f.c_spelling.clear();
     f.asm_name = decl.asm_name;
     f.extern_python = decl.extern_python;
-    if (f.extern_python != parse::ExternPython::No && decl.type)
+    if (decl.type && (f.extern_python != parse::ExternPython::No ||
+                      (decl.type->kind == TypeExprKind::Function && qualified_below(*decl.type))))
         f.written = written_signature(*decl.type, f.type.get(), written_typedefs());
     f.pos = decl.pos;
     f.cdef = cdef_serial_;
