@@ -276,6 +276,55 @@ def test_generated_c_compiles_without_warnings(tmp_path, compiler):
     assert result.returncode == 0, result.stderr
 
 
+CXX_SOURCE = SOURCE.replace("_Bool", "bool").replace(
+    'char *g_text = "text";', 'char g_buf[] = "text";\nchar *g_text = g_buf;') + r"""
+template <typename T> static T twice_of(T x) { return x + x; }
+static double twice_double(double x) { return twice_of(x); }
+static const char *ident(const char *s) { return s; }
+"""
+CXX_CDEF = CDEF + """
+double twice_double(double);
+const char *ident(const char *);
+extern "Python" int on_value(int, const char *);
+"""
+
+
+def test_cxx_module(tmp_path):
+    """source_extension=".cpp": the module is C++ (a template in the source), and works
+    as a C one does."""
+    mod = build(tmp_path, "_api_cxx", CXX_CDEF, CXX_SOURCE, source_extension=".cpp")
+    ffi, lib = mod.ffi, mod.lib
+    assert lib.twice_double(1.25) == 2.5
+    assert ffi.string(lib.ident(b"abc")) == b"abc"
+    assert lib.twice(21) == 42 and lib.RED == 10
+    assert ffi.offsetof("struct point", "y") == CPoint.y.offset
+    assert lib.mix(1, 2, 3, 4.0, True, b"\x05", ffi.NULL, ffi.NULL) == 16
+
+
+@pytest.mark.parametrize("compiler", ["g++", "clang++"])
+def test_generated_cxx_compiles_without_warnings(tmp_path, compiler):
+    import shutil
+    import subprocess
+    import sysconfig
+
+    if shutil.which(compiler) is None:
+        message = f"{compiler} is not installed"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    ffi = FFI()
+    ffi.cdef(CXX_CDEF)
+    ffi.set_source("_api_cxx_warnings", CXX_SOURCE, source_extension=".cpp")
+    source = tmp_path / "_api_cxx_warnings.cpp"
+    ffi.emit_c_code(str(source))
+    result = subprocess.run(
+        [compiler, "-Wall", "-Wextra", "-Werror", "-c", str(source),
+         "-o", str(tmp_path / "out.o"), "-I", cffix.get_include(),
+         "-I", sysconfig.get_paths()["include"]],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def test_real_headers_struct_stat_and_z_stream(tmp_path):
     mod = build(tmp_path, "_api_headers", """
         struct stat { long st_size; ...; };

@@ -161,6 +161,8 @@ void function_wrapper(std::string& out, const std::string& name, const types::Fu
     // does in ABI mode; errno is ffi.errno either way.
     out +=
         release_gil ? "    state = _cffix_release();\n" : "    errno = *_cffix->saved_errno();\n";
+    if (r->kind == Kind::Pointer)  // C++ drops a result's const only when told to
+        call = "_CFFIX_UNCONST(" + local(0, r, "") + ", " + call + ")";
     out += "    " + std::string(r->kind == Kind::Void ? "" : "_cffix_r = ") + call + ";\n";
     out += release_gil ? "    _cffix_reacquire(state);\n" : "    *_cffix->saved_errno() = errno;\n";
     if (temps) out += "    cffix_temporaries_clear(&temps);\n";
@@ -686,12 +688,19 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         "#if defined(__GNUC__) || defined(__clang__)\n#define _CFFIX_ALIGNOF(T) __alignof__(T)\n"
         "#else\n#define _CFFIX_ALIGNOF(T) _Alignof(T)\n#endif\n\n";
     out +=
-        "#if defined(__GNUC__)\n"
+        // C++ (source_extension=".cpp") makes these errors already; _Bool is bool there.
+        // A pointer of the cdef's type from one the source declares with more const: C
+        // converts (the pragma below), C++ is told (const_cast: only qualifiers change).
+        "#if defined(__cplusplus)\n#define _CFFIX_UNCONST(T, x) const_cast<T>(x)\n#else\n"
+        "#define _CFFIX_UNCONST(T, x) (x)\n#endif\n"
+        "#if defined(__cplusplus)\n#define _Bool bool\n"
+        "#elif defined(__GNUC__)\n"
         "#pragma GCC diagnostic error \"-Wincompatible-pointer-types\"\n"
         "#pragma GCC diagnostic error \"-Wimplicit-function-declaration\"\n#endif\n"
         // cdef types drop const (as cffi's): a `const char *` result or global is held
         // as `char *`, which is no mismatch.
-        "#if defined(__clang__)\n"
+        "#if defined(__cplusplus)\n"
+        "#elif defined(__clang__)\n"
         "#pragma clang diagnostic ignored \"-Wincompatible-pointer-types-discards-qualifiers\"\n"
         "#elif defined(__GNUC__)\n"
         "#pragma GCC diagnostic ignored \"-Wdiscarded-qualifiers\"\n"
@@ -726,7 +735,11 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         std::string copy = "_cffix_value" + std::to_string(i);
         copies[variables[i]] = copy;
         out += "static " + types::cname_with(v.type.get(), " " + copy) + ";\n";
-        copy_values += "    " + copy + " = " + variables[i] + ";\n";
+        std::string value = v.type->kind == Kind::Pointer
+                                ? "_CFFIX_UNCONST(" + types::cname_with(v.type.get(), "") + ", " +
+                                      variables[i] + ")"
+                                : variables[i];
+        copy_values += "    " + copy + " = " + value + ";\n";
     }
     out += "\nstatic void _cffix_check_globals(void) {\n";
     for (size_t i = 0; i < variables.size(); ++i) {
@@ -743,7 +756,14 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
                    types::cname_with(v.type.get(), "") + ")) ? 1 : -1]);\n";
             continue;
         }
-        std::string declarator = (v.is_const ? " const(*" : "(*") + p + ")";
+        if (v.type->kind == Kind::Array && v.type->length < 0) {  // T a[] or a[...]: the items
+            out += "    " + types::cname_with(v.type->item, "* " + p) + " = &" + variables[i] +
+                   "[0];\n    (void)" + p + ";\n";
+            continue;
+        }
+        std::string declarator = v.type->kind == Kind::Array
+                                     ? (v.is_const ? " const(*" : "(*") + p + ")"
+                                     : (v.is_const ? " const* " : "* ") + p;
         out += "    " + types::cname_with(v.type.get(), declarator) + " = &" + variables[i] +
                ";\n    (void)" + p + ";\n";
     }
