@@ -719,6 +719,13 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         out += "typedef char _cffix_cdef_value_of_" + name + "_differs_from_the_source[((" + name +
                ") == (" + int64_literal(v) + ")) ? 1 : -1]; /* cffix-check: constant " + name +
                " value " + std::to_string(v) + " */\n";
+        // And C's value in the message: an array of (C's - the cdef's + 2^30) chars
+        // against one of 2^30, for values within 2^30 of each other.
+        std::string var = "_cffix_check__constant_" + name + "__C_vs_cdef";
+        checks += "    {\n        char (*" + var + ")[(" + name + ") - (" + int64_literal(v) +
+                  ") + 1073741824LL] = (char (*)[1073741824LL])0; /* cffix-check: constant " +
+                  name + " value " + std::to_string(v) + " shifted */\n        (void)" + var +
+                  ";\n    }\n";
     }
     out += extern_python_code;
     // Globals: their addresses for lib, and a check that each has the cdef's type (a
