@@ -358,3 +358,101 @@ def test_set_source_pkgconfig_bad_inputs():
     with pytest.raises(cffix.PkgConfigError):
         ffi.set_source_pkgconfig("_api_pc", ["no_such_package_xyz"], "")
     ffi.set_source("_api_pc", "")  # the failed call recorded nothing
+
+
+# ---------------------------------------------------------------- found by cffi's suite
+
+
+def test_global_that_is_a_macro_is_read_through_it_at_each_access(tmp_path):
+    # `#define my_value (*get_my_value())`: its address is asked at each access, never at
+    # import (get_my_value is NULL then), as cffi does; a NULL address is ffi.error.
+    mod, _ = build(tmp_path, "_api_macro_global",
+                   "extern int my_value; extern int *(*get_my_value)(void);",
+                   "int *(*get_my_value)(void);\n#define my_value (*get_my_value())")
+    ffi, lib = mod.ffi, mod.lib
+    values = ffi.new("int[3]", [10, 20, 30])
+    calls = iter(range(3))
+
+    @ffi.callback("int *(*)(void)")
+    def next_value():
+        return values + next(calls)
+
+    lib.get_my_value = next_value
+    assert lib.my_value == 10
+    assert ffi.addressof(lib, "my_value") == values + 1
+    lib.my_value = 99
+    assert values[2] == 99
+
+    @ffi.callback("int *(*)(void)")
+    def null_value():
+        return ffi.NULL
+
+    lib.get_my_value = null_value
+    with pytest.raises(ffi.error, match="global variable 'my_value' is at address NULL"):
+        lib.my_value
+
+
+def test_global_macro_compiles_as_cpp_without_running_at_load(tmp_path):
+    # In C++ a static table initialised with &(*get_my_value()) would run at load time.
+    mod, _ = build(tmp_path, "_api_macro_global_cpp", "extern int my_value;",
+                   'extern "C" { static int* get(void) { static int v = 5; return &v; } }\n'
+                   "#define my_value (*get())", source_extension=".cpp")
+    assert mod.lib.my_value == 5
+
+
+def test_integer_and_float_signatures_may_be_approximate(tmp_path):
+    # cffi documents that `void f(int)` may declare C's `void f(long)`: the call converts.
+    mod, _ = build(tmp_path, "_api_approx", "float sin(double); int twice(short);",
+                   "#include <math.h>\nstatic long twice(long x) { return 2 * x; }",
+                   libraries=["m"])
+    assert abs(mod.lib.sin(1.0) - 0.8414709848) < 1e-6
+    assert mod.lib.twice(21) == 42
+
+
+def test_source_may_use_standard_types_without_including_them(tmp_path):
+    mod, _ = build(tmp_path, "_api_stdtypes", "int32_t f(size_t); _Bool g(void);",
+                   "static int32_t f(size_t n) { return (int32_t)n + (int32_t)sizeof(ptrdiff_t); }"
+                   "\nstatic _Bool g(void) { return 1; }", source_extension=".cpp")
+    assert mod.lib.f(1) == 1 + mod.ffi.sizeof("ptrdiff_t")
+    assert mod.lib.g() is True
+
+
+def test_lib_is_importable_as_a_submodule(tmp_path):
+    import sys
+
+    mod, _ = build(tmp_path, "_api_sublib", "int inc(int);\n#define ANSWER 42",
+                   "static int inc(int x) { return x + 1; }\n#define ANSWER 42")
+    assert sys.modules["_api_sublib.lib"] is mod.lib
+    namespace = {}
+    exec("from _api_sublib.lib import inc, ANSWER", namespace)
+    assert namespace["inc"](1) == 2 and namespace["ANSWER"] == 42
+
+
+def test_emit_code_to_a_file_object(tmp_path):
+    import io
+
+    ffi = FFI()
+    ffi.cdef("int f(int);")
+    ffi.set_source("_api_to_file", "static int f(int x) { return x; }")
+    out = io.StringIO()
+    ffi.emit_c_code(out)
+    assert "_api_to_file" in out.getvalue() and "PyInit__api_to_file" in out.getvalue()
+    abi = FFI()
+    abi.cdef("int f(int);")
+    abi.set_source("_abi_to_file", None)
+    out = io.StringIO()
+    abi.emit_python_code(out)
+    assert 'ffi.cdef("int f(int);")' in out.getvalue()
+    with pytest.raises(TypeError, match="file object"):
+        abi.emit_python_code(42)
+
+
+def test_out_of_line_abi_module_cannot_include_an_api_mode_ffi(tmp_path):
+    base = FFI()
+    base.cdef("struct s { int x; ...; };")
+    base.set_source("_api_base_for_abi", "struct s { int y, x; };")
+    ffi = FFI()
+    ffi.include(base)
+    ffi.set_source("_abi_including_api", None)
+    with pytest.raises(cffix.VerificationError, match="API-mode module"):
+        ffi.emit_python_code(str(tmp_path / "x.py"))

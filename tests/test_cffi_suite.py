@@ -21,6 +21,7 @@ Without network access and without a cached sdist the tests fail with a clear me
 """
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -36,10 +37,10 @@ CFFI_VERSION = "2.0.0"
 CFFI_SDIST_SHA256 = "44d1b5909021139fe36001ae048dbdde8214afa20200eda0f64c068cac5d5529"
 SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cffi_shim")
 DOWNLOAD_TIMEOUT = 300  # seconds, for pip download
-CHILD_TIMEOUT = 300  # seconds, for the whole child run (it takes ~10 s)
+CHILD_TIMEOUT = 400  # seconds, for the whole child run (~100 s: API mode compiles modules)
 
-# ABI-mode files of cffi's suite; the API-mode files (test_new_ffi_1.py, test_recompiler.py,
-# test_verify1.py, ...) come with API mode.
+# The public-API files of cffi's suite, ABI mode then API mode (test_function_args.py needs
+# hypothesis, which cffi's own condition skips without).
 FILES = [
     "testing/cffi0/test_ffi_backend.py",  # backend_tests.py, test_function.py, test_ownlib.py
     "testing/cffi0/test_parsing.py",
@@ -47,6 +48,16 @@ FILES = [
     "testing/cffi1/test_ffi_obj.py",
     "testing/cffi1/test_realize_c_type.py",
     "testing/cffi1/test_unicode_literals.py",
+    # API mode (set_source + compile); cffi's recompile() & co. go through the shim's
+    # adapter (tests/cffi_shim/cffi/recompiler.py) onto cffix's public build API.
+    "testing/cffi1/test_new_ffi_1.py",
+    "testing/cffi1/test_recompiler.py",
+    "testing/cffi1/test_verify1.py",
+    "testing/cffi1/test_function_args.py",
+    "testing/cffi1/test_dlopen.py",
+    "testing/cffi1/test_dlopen_unicode_literals.py",
+    "testing/cffi1/test_re_python.py",
+    "testing/cffi1/test_zdist.py",
 ]
 
 # Files of issue 11's ABI-mode list that are not run at all, with the reason.
@@ -54,6 +65,10 @@ EXCLUDED_FILES = {
     "testing/cffi1/test_commontypes.py":
         "its three tests check cffi's own C source (src/c/commontypes.c, which the sdist's "
         "testing/ tree cannot reach) and _cffi_backend._get_common_types(), an internal",
+    "testing/cffi1/test_pkgconfig.py":
+        "its three tests check the helpers of cffi's internal module cffi.pkgconfig "
+        "(merge_flags, flags_from_pkgconfig, call with a mocked subprocess.Popen); cffix's "
+        "public set_source_pkgconfig() is tested in tests/",
 }
 
 _BACKEND = "testing/cffi0/test_ffi_backend.py::TestFFI::"
@@ -87,6 +102,42 @@ EXCLUDED = {
     _PARSING + "test_extern_python": "reads ffi._parser._declarations (cffi internals)",
     _PARSING + "test_extern_python_group": "reads ffi._parser._declarations (cffi internals)",
 }
+
+_NEW = "testing/cffi1/test_new_ffi_1.py::TestNewFFI1::"
+_RECOMPILER = "testing/cffi1/test_recompiler.py::"
+_VERIFY = "testing/cffi1/test_verify1.py::"
+_DLOPEN = "testing/cffi1/test_dlopen.py::"
+_DLOPEN_U = "testing/cffi1/test_dlopen_unicode_literals.py::"
+_RE_PYTHON = "testing/cffi1/test_re_python.py::"
+_ZDIST = "testing/cffi1/test_zdist.py::TestDist::"
+
+_TYPE_TABLE = "checks cffi's internal type table (recompiler.Recompiler.cffi_types)"
+_PY_SOURCE_TEXT = ("compares make_py_source()'s output with cffi's generated text (its _types and "
+                   "_globals byte tables); cffix's out-of-line module replays the cdef instead")
+EXCLUDED.update({_RECOMPILER + "test_type_table_" + name: _TYPE_TABLE for name in (
+    "func", "use_noop_for_repeated_args", "dont_use_noop_for_primitives",
+    "funcptr_as_argument", "variadic_function", "array", "typedef", "prebuilt_type",
+    "struct_opaque", "struct", "union", "struct_used", "anonymous_struct_with_typedef",
+    "enum", "include_1", "include_2")})
+for _prefix in (_DLOPEN, _DLOPEN_U):
+    EXCLUDED.update({_prefix + name: _PY_SOURCE_TEXT for name in (
+        "test_simple", "test_global_constant", "test_typename", "test_enum", "test_struct",
+        "test_include", "test_negative_constant", "test_struct_included", "test_array",
+        "test_global_var", "test_bitfield")})
+EXCLUDED.update({
+    _VERIFY + "test_primitive_category": "checks cffi.model.PrimitiveType (cffi's type model)",
+    _NEW + "test_all_primitives": "checks cffi_opcode.PRIMITIVE_TO_INDEX, cffi's internal table",
+    _RE_PYTHON + "test_include_1": "reads ffi._parser._declarations (cffi internals)",
+    _RE_PYTHON + "test_check_version":
+        "calls _cffi_backend.FFI(b'name', _version=...), the constructor of cffi's generated "
+        "out-of-line modules (its internal module format)",
+    _VERIFY + "test_FILE_stored_in_stdout":
+        "cannot run: its C code stores in `stdout` the FILE * made from a Python file for one "
+        "call; cffix closes that FILE when the call returns (it lives with the file object in "
+        "cffi), so the next printf() uses a closed FILE, undefined behaviour that aborts the "
+        "process",
+})
+
 
 # Run, and must fail: test id -> "class: reason". The classes are the issue's: type
 # strings (cdefs and type strings cffi accepts, cffix refuses), operations (cffi allows,
@@ -185,6 +236,188 @@ EXPECTED_FAILURES = {
 }
 
 
+# API-mode files: the expected failures, by root cause (same classes as above).
+_FUNCTION_AS_CDATA = (
+    "missing names: ffi.typeof(), ffi.addressof() and casts of an API-mode lib's function "
+    "objects: cffi treats them as function-pointer cdata, cffix's are plain builtins (gap)")
+_NESTED_DOTS_ARRAY = (
+    "type strings: an array of arrays whose length the compiler gives (`int a[][...]`, "
+    "`int a[...][...]`) is refused at cdef: 'the item must have a known size' (gap)")
+_BUILD_TIME_CHECK = (
+    "operations (deliberate): a cdef value, layout or declaration that disagrees with the C "
+    "source fails the build with a VerificationError naming both facts; cffi builds the "
+    "module and raises ffi.error at the first use (or not at all)")
+_LIBFFI_STRUCT_TEXT = (
+    "messages: the NotImplementedError for a struct or union libffi cannot pass by value "
+    "(packed, over-aligned, bit fields, unions, anonymous members) names the reason in "
+    "cffix's text, not cffi's 'ctype ... not supported as argument'")
+_WERROR_BUILD = (
+    "operations: the generated C does not compile for this cdef (const-qualified function "
+    "types and parameters, functions as parameters, const globals' addresses, some C++ "
+    "mode cases; the tests build with -Werror) (gap in gen/module_source.cpp)")
+_ACCEPTED = (
+    "exception types: cffi refuses this declaration (at build or first use) where cffix "
+    "accepts it, or raises another exception type (gap)")
+_DOTS_SYNTAX = "type strings: a '...' form that cffi's cdef accepts and cffix's parser refuses (gap)"
+_LIB_MODULE_NAMES = (
+    "missing names: an API-mode lib has no __dict__, __all__, __loader__ or __spec__ "
+    "(cffi's lib is module-like) (gap)")
+_OBJECT_FILES = (
+    "operations (deliberate): compile() puts object files under <tmpdir>/build/ "
+    "(setuptools' build_temp) and takes set_source()'s paths relative to the current "
+    "directory, without chdir(); cffi chdir()s into tmpdir")
+EXPECTED_FAILURES.update({
+    _RECOMPILER + "test_extern_python_1":
+        "operations: in a C++ module, an extern \"Python\" function the source also "
+        "declares extern \"C\" conflicts with the module's definition (gap)",
+    _RECOMPILER + "test_extern_python_bogus_name":
+        "exception types: ffi.def_extern(42) raises TypeError at once; cffi raises when "
+        "the decorator is applied (gap)",
+    _RECOMPILER + "test_extern_python_signature":
+        "exception types: ffi.def_extern(425) raises TypeError at once; cffi raises when "
+        "the decorator is applied (gap)",
+    _RECOMPILER + "test_extern_python_bogus_result_type":
+        "messages: an exception in an extern \"Python\" function is reported as "
+        "'Exception ignored from cffix callback ...', cffi's text is 'From cffi callback "
+        "...' (gap)",
+    _RECOMPILER + "test_extern_python_plus_c":
+        "type strings: the linkage 'extern \"C +\\tPython\"' (whitespace inside the "
+        "string) is refused; cffi accepts any spacing (gap)",
+})
+EXPECTED_FAILURES.update({name: _FUNCTION_AS_CDATA for name in (
+    _RECOMPILER + "test_math_sin_type", _RECOMPILER + "test_incomplete_struct_as_arg",
+    _RECOMPILER + "test_incomplete_struct_as_result",
+    _RECOMPILER + "test_incomplete_struct_as_both", _RECOMPILER + "test_address_of_function",
+    _RECOMPILER + "test_address_of_function_with_struct",
+    _RECOMPILER + "test_introspect_function",
+    _RECOMPILER + "test_convert_api_mode_builtin_function_to_cdata",
+    _VERIFY + "test_typeof_function", _VERIFY + "test_typeof_func_with_struct_argument")})
+EXPECTED_FAILURES.update({_RECOMPILER + name: _NESTED_DOTS_ARRAY for name in (
+    "test_unspecified_size_of_global_3", "test_unspecified_size_of_global_4",
+    "test_struct_array_guess_length_2", "test_struct_array_guess_length_3",
+    "test_global_var_array_2", "test_global_var_array_3", "test_global_var_array_4",
+    "test_typedef_array_dotdotdot", "test_typedef_array_dotdotdot_usage")})
+EXPECTED_FAILURES.update({name: _BUILD_TIME_CHECK for name in (
+    _RECOMPILER + "test_macro_check_value", _RECOMPILER + "test_check_value_of_static_const",
+    _RECOMPILER + "test_verify_exact_field_offset", _RECOMPILER + "test_defines__CFFI_",
+    _RECOMPILER + "test_pack_not_supported", _RECOMPILER + "test_struct_field_opaque",
+    _RECOMPILER + "test_function_returns_opaque", _VERIFY + "test_define_wrong_value",
+    _VERIFY + "test_enum_bug118", _VERIFY + "test_typedef_broken_complete_enum")})
+EXPECTED_FAILURES.update({name: _LIBFFI_STRUCT_TEXT for name in (
+    _RECOMPILER + "test_call_with_custom_field_pos",
+    _RECOMPILER + "test_call_with_nested_anonymous_struct",
+    _RECOMPILER + "test_call_with_bitfield", _RECOMPILER + "test_call_with_union",
+    _RECOMPILER + "test_call_with_packed_struct",
+    _VERIFY + "test_autofilled_struct_as_argument_dynamic",
+    _VERIFY + "test_consider_not_implemented_function_type",
+    _NEW + "test_not_supported_bitfield_in_result")})
+EXPECTED_FAILURES.update({name: _WERROR_BUILD for name in (
+    _RECOMPILER + "test_include_5", _RECOMPILER + "test_const_function_type_args",
+    _RECOMPILER + "test_const_via_typedef", _VERIFY + "test_global_const_int_size",
+    _VERIFY + "test_func_as_argument",
+    _VERIFY + "test_named_pointer_as_argument", _VERIFY + "test_bug_const_char_ptr_array_1")})
+EXPECTED_FAILURES.update({name: _ACCEPTED for name in (
+    _RECOMPILER + "test_duplicate_enum", _RECOMPILER + "test_include_8",
+    _RECOMPILER + "test_constant_of_unknown_size", _RECOMPILER + "test_variable_of_unknown_size",
+    _RECOMPILER + "test_some_float_invalid_2", _RECOMPILER + "test_some_float_invalid_3",
+    _RECOMPILER + "test_realize_struct_error",
+    _RECOMPILER + "test_struct_with_func_with_struct_arg",
+    _RECOMPILER + "test_call_with_zero_length_field", _VERIFY + "test_ffi_full_struct",
+    _VERIFY + "test_struct_float_vs_int", _VERIFY + "test_unsupported_struct_with_bitfield_ellipsis",
+    _VERIFY + "test_struct_returned_by_func", _VERIFY + "test_passing_string_or_NULL",
+    _RE_PYTHON + "test_global_const_int", _RE_PYTHON + "test_global_const_nonint",
+    _RE_PYTHON + "test_partial_enum",
+    _DLOPEN + "test_invalid_dotdotdot_in_macro", _DLOPEN_U + "test_invalid_dotdotdot_in_macro",
+    _DLOPEN + "test_array_overflow", _DLOPEN_U + "test_array_overflow")})
+EXPECTED_FAILURES.update({name: _DOTS_SYNTAX for name in (
+    _RECOMPILER + "test_verify_typedef_star_dotdotdot", _VERIFY + "test_unknown_type_3",
+    _VERIFY + "test_nonfull_enum_syntax2")})
+EXPECTED_FAILURES.update({name: _LIB_MODULE_NAMES for name in (
+    _RECOMPILER + "test_dir", _RECOMPILER + "test_import_from_lib",
+    _RECOMPILER + "test_loader_spec")})
+EXPECTED_FAILURES.update({_ZDIST + name: _OBJECT_FILES for name in (
+    "test_api_compile_1", "test_api_compile_2", "test_api_compile_3",
+    "test_api_compile_explicit_target_1", "test_api_compile_explicit_target_3")})
+EXPECTED_FAILURES.update({
+    _RECOMPILER + "test_dotdot_in_source_file_names": _OBJECT_FILES,
+    _ZDIST + "test_setuptools_abi_2":
+        "operations: `setup.py build_ext -i` does not write an out-of-line ABI module (.py) "
+        "of cffi_modules into the source tree (gap in setuptools_ext.py)",
+    _ZDIST + "test_setuptools_api_1":
+        "missing names: the cffi_modules hook does not call build_ext.pre_run(ext, ffi) (gap)",
+    _ZDIST + "test_setuptools_api_2":
+        "missing names: the cffi_modules hook does not call build_ext.pre_run(ext, ffi) (gap)",
+    _RE_PYTHON + "test_function":
+        "missing names: type(lib.f) is ffi.CData is false: a dlopen() function is a cdata "
+        "of a subclass (CDataLibFunction) in cffix (gap)",
+    _RE_PYTHON + "test_function_with_varargs":
+        "missing names: type(lib.f) is ffi.CData is false (CDataLibFunction) (gap)",
+    _RE_PYTHON + "test_dlopen_handle":
+        "missing names: type(lib.f) is ffi.CData is false (CDataLibFunction) (gap)",
+    _RE_PYTHON + "test_dlclose":
+        "operations: using a library's names after ffi.dlclose() raises ValueError 'has "
+        "already been closed' where the test expects another behaviour (gap)",
+    _RE_PYTHON + "test_no_such_function_or_global_var":
+        "messages: a missing symbol's AttributeError has cffix's text, not cffi's",
+    _RECOMPILER + "test_unpack_args":
+        "messages: the arity TypeError of an API-mode function says 'takes exactly 0 "
+        "arguments', cffi's 'takes no arguments'",
+    _RECOMPILER + "test_repr_lib":
+        "messages: repr(lib) is '<cffix.Lib object for ...>', cffi's '<Lib object for ...>'",
+    _RECOMPILER + "test_name_of_unnamed_struct":
+        "messages: anonymous structs are numbered per FFI ('struct $2'), not as cffi does",
+    _RECOMPILER + "test_address_of_global_var":
+        "operations: ffi.addressof(lib, 'arr') of a global array gives 'long[2]' "
+        "(a view), cffi a 'long(*)[2]' pointer (gap)",
+    _RECOMPILER + "test_introspect_global_var_array":
+        "operations: lib.arr of a global array is its array ('long[2]'), cffi gives a "
+        "pointer (gap)",
+    _RECOMPILER + "test_some_integer_type":
+        "type strings: `static const bar_t mu = -20;` with `typedef int... bar_t` is "
+        "refused ('only integer constants may have an initializer') (gap)",
+    _RECOMPILER + "test_win32_calling_convention_0":
+        "operations: a global function pointer declared with __cdecl/__stdcall reads back "
+        "as a pointer to the function pointer (gap)",
+    _RECOMPILER + "test_win32_calling_convention_1":
+        "operations: a global function pointer declared with __cdecl/__stdcall reads back "
+        "as a pointer to the function pointer (gap)",
+    _RECOMPILER + "test_win32_calling_convention_2":
+        "operations: a global function pointer declared with __cdecl/__stdcall reads back "
+        "as a pointer to the function pointer (gap)",
+    _RECOMPILER + "test_win32_calling_convention_3":
+        "operations: a global function pointer declared with __cdecl/__stdcall reads back "
+        "as a pointer to the function pointer (gap)",
+    _VERIFY + "test_struct_array_no_length":
+        "type strings: a flexible array member before the last field (valid in a GNU C "
+        "struct the cdef copies) is a CDefError (gap)",
+    _VERIFY + "test_nested_anonymous_struct_inexact_1":
+        "operations: an anonymous struct or union with '...' inside a completed struct is "
+        "refused by the generator (gap)",
+    _VERIFY + "test_cannot_name_struct_type":
+        "messages: a cdef naming a type the C source lacks fails the build with the "
+        "compiler's text, not cffi's 'in argument of foo: unknown type name'",
+    _VERIFY + "test_bool":
+        "operations: `_Bool foo(_Bool)` declared for C's `int foo(int)` converts differently "
+        "from cffi (gap)",
+    _VERIFY + "test_FILE_stored_explicitly":
+        "operations (deliberate): a Python file becomes a FILE * only as a call's argument, "
+        "for the call's duration; ffi.cast('FILE *', file) is refused",
+    _NEW + "test_struct_opaque":
+        "exception types: ffi.new('struct baz *') of an opaque struct raises TypeError, "
+        "cffi's API-mode ffi raises ffi.error",
+    _NEW + "test_union_opaque":
+        "exception types: ffi.new('union baz *') of an opaque union raises TypeError, "
+        "cffi's API-mode ffi raises ffi.error",
+    _NEW + "test_struct_containing_array_varsize_workaround":
+        EXPECTED_FAILURES[_BACKEND + "test_struct_containing_array_varsize_workaround"],
+    _NEW + "test_array_of_func_ptr": EXPECTED_FAILURES[_BACKEND + "test_array_of_func_ptr"],
+    _DLOPEN + "test_invalid_global_constant_3":
+        "messages: cffi's 'only supports one of the following syntax:' text for #define",
+    _DLOPEN_U + "test_invalid_global_constant_3":
+        "messages: cffi's 'only supports one of the following syntax:' text for #define",
+})
+
+
 def _cache_dir(request):
     """CFFIX_CFFI_SUITE_CACHE, else pytest's cache directory, else (-p no:cacheprovider) a
     directory in the system's temporary folder: the sdist is checked by its sha256 and
@@ -265,6 +498,23 @@ def _unpack(sdist, cache):
     return root
 
 
+_DESELECT_PLUGIN = """\
+import json, os
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(_HERE, "cffix_suite_excluded.json")) as f:
+    _EXCLUDED = set(json.load(f))
+
+
+def pytest_collection_modifyitems(config, items):
+    kept = [item for item in items if item.nodeid not in _EXCLUDED]
+    dropped = [item for item in items if item.nodeid in _EXCLUDED]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+"""
+
+
 def _run_child(root, workdir):
     """Run FILES in a child pytest with the shim first on sys.path: {test id: outcome}."""
     junit = os.path.join(workdir, "cffi-suite.xml")
@@ -275,11 +525,17 @@ def _run_child(root, workdir):
                "-p", "no:cacheprovider", "-q",
                "--tb=short", "-o", "junit_family=xunit1", f"--junitxml={junit}",
                f"--basetemp={os.path.join(workdir, 'tmp')}"]
-    for test_id in sorted(EXCLUDED):
-        command += ["--deselect", test_id]
+    # pytest's --deselect takes prefixes (test_array would also drop test_array_overflow):
+    # a small plugin of ours deselects EXCLUDED's exact ids instead.
+    with open(os.path.join(workdir, "cffix_suite_excluded.json"), "w") as f:
+        json.dump(sorted(EXCLUDED), f)
+    with open(os.path.join(workdir, "cffix_suite_deselect.py"), "w") as f:
+        f.write(_DESELECT_PLUGIN)
+    command += ["-p", "cffix_suite_deselect"]
     command += FILES
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([SHIM] + [p for p in [env.get("PYTHONPATH")] if p])
+    env["PYTHONPATH"] = os.pathsep.join([SHIM, workdir] +
+                                        [p for p in [env.get("PYTHONPATH")] if p])
     env.pop("CFFIX_TEST_MODULE", None)
     env.pop("PYTEST_ADDOPTS", None)  # the child's options are the ones above
     env["PYTHONDONTWRITEBYTECODE"] = "1"

@@ -414,7 +414,7 @@ def test_api_mode_only_methods_in_abi_mode(tmp_path):
 
 def test_bad_paths(tmp_path):
     ffi = make_builder("_ool_paths", "int x;")
-    with pytest.raises(TypeError, match="'filename' must be a str or path"):
+    with pytest.raises(TypeError, match="'filename' must be a str, a path or a file object"):
         ffi.emit_python_code(3)
     with pytest.raises(TypeError, match="'tmpdir' must be a str or path"):
         ffi.compile(tmpdir=None)

@@ -103,11 +103,20 @@ const Entry* find_sorted(const Entry* table, Py_ssize_t n, const char* name, Nam
     return nullptr;
 }
 
-// An address an API-mode module handed over (a global variable, a variadic function).
-void* known_address(Library* lib, const std::string& symbol) {
-    const KnownSymbol* hit = find_sorted(lib->tables.symbols, lib->tables.nsymbols, symbol.c_str(),
-                                         [](const KnownSymbol& k) { return k.name; });
-    return hit ? hit->address : nullptr;
+// A symbol an API-mode module knows (a global variable, a variadic function), or null.
+const KnownSymbol* known_symbol(Library* lib, const std::string& symbol) {
+    return find_sorted(lib->tables.symbols, lib->tables.nsymbols, symbol.c_str(),
+                       [](const KnownSymbol& k) { return k.name; });
+}
+
+// Its address now: asked at each access, never cached (the name may be a macro such as
+// `(*get_value())`). Null with FFIError (cffi's ffi.error) when C gives none.
+void* known_address(const KnownSymbol* known, const char* what, const std::string& name) {
+    void* address = known->address();
+    if (!address)
+        PyErr_Format(cffix::error_classes.ffi_error, "%s '%s' is at address NULL", what,
+                     name.c_str());
+    return address;
 }
 
 const std::string& symbol_of(const std::string& asm_name, const std::string& name) {
@@ -118,8 +127,9 @@ void* variable_address(Library* lib, const std::string& name, const types::Varia
     const std::string& symbol = symbol_of(v.asm_name, name);
     auto it = lib->variables->find(symbol);
     if (it != lib->variables->end()) return it->second;
-    void* address = known_address(lib, symbol);  // an API-mode module's
-    if (!address && v.initialized) {
+    if (const KnownSymbol* known = known_symbol(lib, symbol))  // an API-mode module's
+        return known_address(known, "global variable", name);
+    if (v.initialized) {
         // `static const double X = 42.5;` has no symbol: an API-mode module knows it.
         PyErr_Format(PyExc_NotImplementedError,
                      "non-integer constant '%s' cannot be accessed from a dlopen() library\n"
@@ -128,7 +138,7 @@ void* variable_address(Library* lib, const std::string& name, const types::Varia
                      name.c_str());
         return nullptr;
     }
-    if (!address) address = find_symbol(lib, symbol, "variable", name.c_str());
+    void* address = find_symbol(lib, symbol, "variable", name.c_str());
     if (address) lib->variables->emplace(symbol, address);
     return address;
 }
@@ -158,9 +168,12 @@ PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
                         const types::FunctionDecl& f) {
     if (f.extern_python != parse::ExternPython::No) {
         // An API-mode module defines it: its address, as a function pointer cdata (cffi's).
-        if (void* address = known_address(lib, name))
+        if (const KnownSymbol* known = known_symbol(lib, name)) {
+            void* address = known_address(known, "function", name);
+            if (!address) return nullptr;
             return cache(lib, key,
                          reinterpret_cast<PyObject*>(data::new_pointer(f.type.get(), address)));
+        }
         return PyErr_Format(PyExc_AttributeError,
                             "'%s' is declared extern \"Python\": it exists only in API-mode "
                             "modules (ffi.set_source), not in a dlopen() library",
@@ -169,8 +182,9 @@ PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
     if (!check_resolved(f.type.get())) return nullptr;
     // API mode hands over the addresses of functions it does not wrap (variadic ones).
     const std::string& symbol = symbol_of(f.asm_name, name);
-    void* address = known_address(lib, symbol);
-    if (!address) address = find_symbol(lib, symbol, "function/symbol", name.c_str());
+    const KnownSymbol* known = known_symbol(lib, symbol);
+    void* address = known ? known_address(known, "function", name)
+                          : find_symbol(lib, symbol, "function/symbol", name.c_str());
     if (!address) return nullptr;
     return cache(lib, key, call::make_function(f.type.get(), address, name, lib->release_gil));
 }

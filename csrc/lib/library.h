@@ -45,14 +45,15 @@ PyObject* wrap_handle(PyObject* ffi, types::Scope* scope, data::CData* handle, b
 
 // The `lib` of an API-mode module: the same Library, with what the module's compiled code
 // knows put in place of dlsym, each table sorted by name (strcmp): its function objects,
-// its constants (values the compiler computed), and the addresses of its global variables,
-// variadic functions and extern "Python" functions (lib.<name> of one of those is its
-// function pointer cdata; dir(lib) lists them). Nothing is made at import: a name becomes
-// an object at its first access. The main program's handle stands for the library (never
-// closed by cffix). A new reference, or null with an exception set.
+// its constants (values the compiler computed), and functions giving the addresses of its
+// global variables, variadic functions and extern "Python" functions (lib.<name> of one
+// of the functions is its function pointer cdata; dir(lib) lists them). Nothing is made
+// at import: a name becomes an object at its first access. The main program's handle
+// stands for the library (never closed by cffix). A new reference, or null with an
+// exception set.
 struct KnownSymbol {
     const char* name;
-    void* address;
+    void* (*address)();  // called at each access (the name may be a macro)
 };
 struct ModuleTables {
     const PyMethodDef* functions;  // METH_FASTCALL wrappers

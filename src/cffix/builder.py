@@ -207,6 +207,12 @@ def python_source(ffi) -> str:
                     "out-of-line module, set_source('_othermod', None), and generate that "
                     "one too: the module generated here imports it.")
             other_name = other_source[0]
+            if other_source[1] is not None:
+                raise _core.VerificationError(
+                    f"cannot generate {module_name!r}: this out-of-line ABI module includes "
+                    f"the FFI of {other_name!r}, an API-mode module (C source): its types "
+                    "may have layouts only the C compiler knows. Include an FFI prepared "
+                    "with set_source(name, None), or make this module an API-mode one too.")
             if other_name == module_name:
                 raise _core.VerificationError(
                     f"cannot generate {module_name!r}: it includes an FFI that was given "
@@ -290,13 +296,22 @@ def _write_if_changed(path: str, text: str) -> bool:
 # ---------------------------------------------------------------- FFI methods
 
 
+def _emit(method, filename, text) -> None:
+    """Write `text` to `filename` (a path: unless unchanged) or to a text file object."""
+    if isinstance(filename, (str, os.PathLike)):
+        _write_if_changed(os.fspath(filename), text)
+    elif callable(getattr(filename, "write", None)):
+        filename.write(text)
+    else:
+        raise TypeError(f"{method}(): 'filename' must be a str, a path or a file object "
+                        f"with write(), not {type(filename).__name__}")
+
+
 def emit_python_code(ffi, filename) -> None:
-    """FFI.emit_python_code(): write the out-of-line module to `filename`."""
+    """FFI.emit_python_code(): write the out-of-line module to `filename` (a path or a
+    text file object)."""
     _module_name(ffi, "emit_python_code")
-    if not isinstance(filename, (str, os.PathLike)):
-        raise TypeError(f"emit_python_code(): 'filename' must be a str or path, not "
-                        f"{type(filename).__name__}")
-    _write_if_changed(os.fspath(filename), python_source(ffi))
+    _emit("emit_python_code", filename, python_source(ffi))
 
 
 def _is_api_mode(ffi) -> bool:
@@ -527,13 +542,11 @@ def _compile_python(ffi, tmpdir, verbose) -> str:
 
 
 def emit_c_code(ffi, filename) -> None:
-    """FFI.emit_c_code(): write the API-mode module's C source to `filename`."""
+    """FFI.emit_c_code(): write the API-mode module's C source to `filename` (a path or a
+    text file object)."""
     _module_name(ffi, "emit_c_code")
     if _is_api_mode(ffi):
-        if not isinstance(filename, (str, os.PathLike)):
-            raise TypeError(f"emit_c_code(): 'filename' must be a str or path, not "
-                            f"{type(filename).__name__}")
-        _write_if_changed(os.fspath(filename), c_source(ffi))
+        _emit("emit_c_code", filename, c_source(ffi))
         return
     raise TypeError("emit_c_code() is only for C extension modules (API mode), not for "
                     "dlopen()-style pure Python modules: use emit_python_code()")

@@ -117,10 +117,12 @@ typedef struct cffix_int_range {
     int64_t lo, hi;
 } cffix_int_range;
 
-/* A global variable of an API-mode module: its name (or asm label) and address. */
+/* A global variable of an API-mode module: its name (or asm label) and a function
+ * returning its address, called at each access: the name may be a macro such as
+ * `(*get_value())`, whose address changes (or is not valid yet at import). */
 typedef struct cffix_global {
     const char* name;
-    void* address;
+    void* (*address)(void);
 } cffix_global;
 
 /* What the C compiler computed for a declaration the cdef leaves to it (`...`), keyed
