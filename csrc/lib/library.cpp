@@ -467,15 +467,24 @@ void* load(const char* path, int flags, std::string& error) {
     return handle;
 }
 
-// ctypes.util.find_library(name): a str, None, or null with an exception set. Imported
-// here only: ctypes is not needed on any other path.
+}  // namespace
+
+// Imported here only: ctypes is not needed on any other path.
 PyObject* find_library(PyObject* name) {
     PyRef util(PyImport_ImportModule("ctypes.util"));
     if (!util) return nullptr;
     return PyObject_CallMethod(util.get(), "find_library", "O", name);
 }
 
-}  // namespace
+PyObject* load_library(PyObject* ffi, types::Scope* scope, const char* path, PyObject* display,
+                       int flags, bool release_gil) {
+    if (!(flags & (RTLD_NOW | RTLD_LAZY))) flags |= RTLD_NOW;
+    std::string error;
+    void* handle = load(path, flags, error);
+    if (!handle)
+        return PyErr_Format(PyExc_OSError, "cannot load library '%U': %s", display, error.c_str());
+    return new_library(ffi, scope, handle, true, display, release_gil);
+}
 
 PyObject* open_library(PyObject* ffi, types::Scope* scope, PyObject* name, int flags,
                        bool release_gil) {

@@ -39,6 +39,14 @@ namespace cffix::lib {
 PyObject* open_library(PyObject* ffi, types::Scope* scope, PyObject* name, int flags,
                        bool release_gil);
 
+// dlopen(path, flags) made into a Library shown as `display` (a str), for the pinned
+// loads of lib/pinned.cpp, which load "/proc/self/fd/N". OSError naming `display`.
+PyObject* load_library(PyObject* ffi, types::Scope* scope, const char* path, PyObject* display,
+                       int flags, bool release_gil);
+
+// ctypes.util.find_library(name): a str, None, or null with an exception set.
+PyObject* find_library(PyObject* name);
+
 // ffi.dlopen(handle) for a `void *` cdata holding a handle from a C call to dlopen():
 // wrapped, never dlclose'd by cffix. NULL -> RuntimeError; another type -> TypeError.
 PyObject* wrap_handle(PyObject* ffi, types::Scope* scope, data::CData* handle, bool release_gil);
