@@ -453,8 +453,16 @@ PyObject* new_library(PyObject* ffi, types::Scope* scope, void* handle, bool own
     return self.release();
 }
 
-// dlopen() without the GIL (it runs the library's constructors and takes the loader's
-// lock). On failure, `error` gets dlerror()'s text (thread-local: read it right away).
+}  // namespace
+
+// Imported here only: ctypes is not needed on any other path.
+PyObject* find_library(PyObject* name) {
+    PyRef util(PyImport_ImportModule("ctypes.util"));
+    if (!util) return nullptr;
+    return PyObject_CallMethod(util.get(), "find_library", "O", name);
+}
+
+// Without the GIL: it runs the library's constructors and takes the loader's lock.
 void* load(const char* path, int flags, std::string& error) {
     void* handle;
     Py_BEGIN_ALLOW_THREADS
@@ -467,22 +475,8 @@ void* load(const char* path, int flags, std::string& error) {
     return handle;
 }
 
-}  // namespace
-
-// Imported here only: ctypes is not needed on any other path.
-PyObject* find_library(PyObject* name) {
-    PyRef util(PyImport_ImportModule("ctypes.util"));
-    if (!util) return nullptr;
-    return PyObject_CallMethod(util.get(), "find_library", "O", name);
-}
-
-PyObject* load_library(PyObject* ffi, types::Scope* scope, const char* path, PyObject* display,
-                       int flags, bool release_gil) {
-    if (!(flags & (RTLD_NOW | RTLD_LAZY))) flags |= RTLD_NOW;
-    std::string error;
-    void* handle = load(path, flags, error);
-    if (!handle)
-        return PyErr_Format(PyExc_OSError, "cannot load library '%U': %s", display, error.c_str());
+PyObject* wrap_loaded(PyObject* ffi, types::Scope* scope, void* handle, PyObject* display,
+                      bool release_gil) {
     return new_library(ffi, scope, handle, true, display, release_gil);
 }
 

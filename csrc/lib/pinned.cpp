@@ -5,13 +5,15 @@
 #include <fcntl.h>
 #include <link.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <set>
+#include <unordered_map>
 
 #include "lib/elf.h"
 #include "lib/library.h"
@@ -269,42 +271,85 @@ bool check_soname(const LibraryFile& file, const std::string& expected) {
 
 // ---------------------------------------------------------------- loading the open file
 
-// dlopen() finds an object already loaded under the same name before it opens the file,
-// and "/proc/self/fd/N" names whatever was open as N when that object was loaded. So the
-// descriptor gets a number no loaded object is named after.
-std::set<std::string> loaded_names() {
-    std::set<std::string> names;
-    dl_iterate_phdr(
-        [](dl_phdr_info* info, size_t, void* data) {
-            if (info->dlpi_name && *info->dlpi_name)
-                static_cast<std::set<std::string>*>(data)->insert(info->dlpi_name);
-            return 0;
-        },
-        &names);
-    return names;
+// A file's identity, as the loader compares files.
+struct FileId {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    bool operator==(const FileId&) const = default;
+};
+
+// The file mapped at `address` in this process, from /proc/self/maps. False if unknown.
+bool mapped_file(const void* address, FileId& id) {
+    FILE* maps = fopen("/proc/self/maps", "re");
+    if (!maps) return false;
+    auto where = reinterpret_cast<uintptr_t>(address);
+    bool found = false;
+    char line[4096 + 256];
+    while (!found && fgets(line, sizeof line, maps)) {
+        unsigned long start, end, major, minor, inode;
+        if (sscanf(line, "%lx-%lx %*s %*s %lx:%lx %lu", &start, &end, &major, &minor, &inode) != 5)
+            continue;
+        if (where >= start && where < end) {
+            id.dev = makedev(major, minor);
+            id.ino = static_cast<ino_t>(inode);
+            found = true;
+        }
+    }
+    fclose(maps);
+    return found;
 }
 
-// The path dlopen() loads the open file through. False with OSError.
-bool descriptor_path(LibraryFile& file, std::string& path) {
-    std::set<std::string> taken = loaded_names();
-    for (;;) {
-        path = "/proc/self/fd/" + std::to_string(file.fd.get());
-        if (!taken.count(path)) break;
-        int moved = fcntl(file.fd.get(), F_DUPFD_CLOEXEC, file.fd.get() + 1);
-        if (moved < 0) {
-            PyErr_SetFromErrno(PyExc_OSError);
-            return false;
+// Whether the object dlopen() returned is the file `id` (its dynamic section is mapped
+// from that file).
+bool loaded_from(void* handle, const FileId& id) {
+    link_map* map = nullptr;
+    if (dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || !map) return false;
+    FileId mapped;
+    return mapped_file(map->l_ld, mapped) && mapped == id;
+}
+
+// dlopen() looks for an object already loaded under the name it is given before it opens
+// the file, and it keeps every name an object was asked for: "/proc/self/fd/N" stays a
+// name of whatever file was open as N then. So a load through a name that may stand for
+// another file is checked, and done again with the descriptor moved to a fresh number.
+// The names used so far, and for which file (the GIL guards it).
+std::unordered_map<std::string, FileId>& used_names() {
+    static auto* names = new std::unordered_map<std::string, FileId>();
+    return *names;
+}
+
+// Loads the open, checked `file`: a Library, or null with an exception set.
+PyObject* load_open_file(PyObject* ffi, types::Scope* scope, LibraryFile& file, int flags,
+                         bool release_gil) {
+    if (!(flags & (RTLD_NOW | RTLD_LAZY))) flags |= RTLD_NOW;
+    struct stat st;
+    if (fstat(file.fd.get(), &st) != 0) return PyErr_SetFromErrno(PyExc_OSError);
+    FileId id{st.st_dev, st.st_ino};
+    PyRef display(PyUnicode_DecodeFSDefault(file.path.c_str()));
+    if (!display) return nullptr;
+    for (int attempt = 0; attempt < 64; ++attempt) {
+        std::string through = "/proc/self/fd/" + std::to_string(file.fd.get());
+        auto used = used_names().find(through);
+        if (used == used_names().end() || used->second == id) {
+            used_names()[through] = id;
+            std::string error;
+            void* handle = load(through.c_str(), flags, error);
+            if (!handle)
+                return PyErr_Format(PyExc_OSError, "cannot load library '%s': %s",
+                                    file.path.c_str(), error.c_str());
+            if (loaded_from(handle, id))
+                return wrap_loaded(ffi, scope, handle, display.get(), release_gil);
+            dlclose(handle);  // another file known by that name: not loaded by this call
+            used_names()[through] = FileId{};
         }
+        int moved = fcntl(file.fd.get(), F_DUPFD_CLOEXEC, file.fd.get() + 1);
+        if (moved < 0) return PyErr_SetFromErrno(PyExc_OSError);
         file.fd = FileDescriptor(moved);
     }
-    if (access(path.c_str(), R_OK) != 0) {
-        PyErr_Format(PyExc_OSError,
-                     "cannot load library '%s' pinned: %s is not available (a pinned dlopen "
-                     "loads the checked file through /proc)",
-                     file.path.c_str(), path.c_str());
-        return false;
-    }
-    return true;
+    return PyErr_Format(PyExc_OSError,
+                        "cannot load library '%s' pinned: every /proc/self/fd name tried "
+                        "already stands for another library",
+                        file.path.c_str());
 }
 
 // ---------------------------------------------------------------- version probes
@@ -403,11 +448,7 @@ PyObject* open_pinned(PyObject* ffi, types::Scope* scope, PyObject* name, int fl
     // Checked before loading: a wrong file's constructors never run.
     if (!pins.sha256.empty() && !check_digest(file, pins.sha256)) return nullptr;
     if (pins.soname && !check_soname(file, *pins.soname)) return nullptr;
-    std::string through;
-    if (!descriptor_path(file, through)) return nullptr;
-    PyRef display(PyUnicode_DecodeFSDefault(file.path.c_str()));
-    if (!display) return nullptr;
-    PyRef lib(load_library(ffi, scope, through.c_str(), display.get(), flags, release_gil));
+    PyRef lib(load_open_file(ffi, scope, file, flags, release_gil));
     if (!lib) return nullptr;
     if (pins.version && !check_version(*scope, lib.get(), file.path, *pins.version)) {
         PyObject *type, *value, *traceback;
