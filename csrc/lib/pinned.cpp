@@ -396,8 +396,9 @@ public:
             exact = static_cast<parse::ConstInt>(PyLong_AsUnsignedLongLong(result.get()));
         if (PyErr_Occurred()) throw PythonErrorSet{};
         PyRef text(PyObject_Str(result.get()));
-        if (!text) throw PythonErrorSet{};
-        values_ += (values_.empty() ? "" : ", ") + n + "() = " + PyUnicode_AsUTF8(text.get());
+        const char* digits = text ? PyUnicode_AsUTF8(text.get()) : nullptr;
+        if (!digits) throw PythonErrorSet{};
+        values_ += (values_.empty() ? "" : ", ") + n + "() = " + digits;
         return exact;
     }
 
