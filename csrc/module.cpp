@@ -1,8 +1,8 @@
 // cffix._core: module init. Wires the engine's layers to Python: the error classes, the
 // types of each layer (CType/CField, the cdata types, functions and callbacks, the Lib
 // type) and the FFI type with its class attributes (NULL, CData, CType, buffer, RTLD_*),
-// the module functions live_cdata() and add_ffi_methods(), and the C API capsule
-// (capi.h) that API-mode modules import.
+// the module functions live_cdata(), add_ffi_methods() and describe_library(), and the C API
+// capsule (capi.h) that API-mode modules import.
 #include "call/function.h"
 #include "capi.h"
 #include "data/cdata.h"
@@ -10,6 +10,7 @@
 #include "data/ownership.h"
 #include "ffi/object.h"
 #include "lib/library.h"
+#include "lib/pinned.h"
 #include "types/ctype.h"
 #include "util/errors.h"
 
@@ -22,6 +23,11 @@ PyMethodDef core_functions[] = {
     {"add_ffi_methods", cffix::add_ffi_methods, METH_O,
      "add_ffi_methods(namespace)\n--\n\nPut the FFI methods written in Python (api.py) into "
      "the FFI type."},
+    {"describe_library",
+     [](PyObject*, PyObject* name) { return cffix::lib::describe_library(name); }, METH_O,
+     "describe_library(name)\n--\n\n{'path', 'sha256', 'soname'} of the file a pinned "
+     "ffi.dlopen(name, ...) would check, without loading it (python -m cffix pin).\n\n"
+     "    cffix._core.describe_library('z')['soname']   # 'libz.so.1'"},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -467,8 +467,16 @@ PyObject* new_library(PyObject* ffi, types::Scope* scope, void* handle, bool own
     return self.release();
 }
 
-// dlopen() without the GIL (it runs the library's constructors and takes the loader's
-// lock). On failure, `error` gets dlerror()'s text (thread-local: read it right away).
+}  // namespace
+
+// Imported here only: ctypes is not needed on any other path.
+PyObject* find_library(PyObject* name) {
+    PyRef util(PyImport_ImportModule("ctypes.util"));
+    if (!util) return nullptr;
+    return PyObject_CallMethod(util.get(), "find_library", "O", name);
+}
+
+// Without the GIL: it runs the library's constructors and takes the loader's lock.
 void* load(const char* path, int flags, std::string& error) {
     void* handle;
     Py_BEGIN_ALLOW_THREADS
@@ -481,15 +489,10 @@ void* load(const char* path, int flags, std::string& error) {
     return handle;
 }
 
-// ctypes.util.find_library(name): a str, None, or null with an exception set. Imported
-// here only: ctypes is not needed on any other path.
-PyObject* find_library(PyObject* name) {
-    PyRef util(PyImport_ImportModule("ctypes.util"));
-    if (!util) return nullptr;
-    return PyObject_CallMethod(util.get(), "find_library", "O", name);
+PyObject* wrap_loaded(PyObject* ffi, types::Scope* scope, void* handle, PyObject* display,
+                      bool release_gil) {
+    return new_library(ffi, scope, handle, true, display, release_gil);
 }
-
-}  // namespace
 
 PyObject* open_library(PyObject* ffi, types::Scope* scope, PyObject* name, int flags,
                        bool release_gil) {

@@ -25,6 +25,8 @@
 
 #include <dlfcn.h>  // RTLD_* flags
 
+#include <string>
+
 #include "data/cdata.h"
 #include "types/scope.h"
 
@@ -38,6 +40,17 @@ namespace cffix::lib {
 // library keep the GIL during calls (a cffix extension). Errors: OSError.
 PyObject* open_library(PyObject* ffi, types::Scope* scope, PyObject* name, int flags,
                        bool release_gil);
+
+// dlopen(path, flags) without the GIL; on failure null, with dlerror()'s text in `error`.
+void* load(const char* path, int flags, std::string& error);
+
+// A Library owning `handle` (from load()), shown as `display` (a str): for the pinned
+// loads of lib/pinned.cpp, which load "/proc/self/fd/N". Closes the handle on failure.
+PyObject* wrap_loaded(PyObject* ffi, types::Scope* scope, void* handle, PyObject* display,
+                      bool release_gil);
+
+// ctypes.util.find_library(name): a str, None, or null with an exception set.
+PyObject* find_library(PyObject* name);
 
 // ffi.dlopen(handle) for a `void *` cdata holding a handle from a C call to dlopen():
 // wrapped, never dlclose'd by cffix. NULL -> RuntimeError; another type -> TypeError.

@@ -247,6 +247,18 @@ public:
     virtual void declare(Declaration&& decl) = 0;
 };
 
+// Calls in a standalone expression (ffi.dlopen(version=...)): `name()`, a function of
+// the library with no parameters returning an integer. Both methods may throw CDefError
+// (without a position: the parser adds the call's) or PythonErrorSet.
+class ProbeCalls {
+public:
+    virtual ~ProbeCalls() = default;
+    // Whether `name` may be called so; throws if not. Asked for every call, made or not.
+    virtual void check(std::string_view name) = 0;
+    // Calls it: its result.
+    virtual ConstInt call(std::string_view name) = 0;
+};
+
 // Parses a whole cdef text, handing each declaration to `sink` as it is completed.
 // Throws CDefError (with line and column) on the first error.
 void parse_declarations(std::string_view source, DeclSink& sink);
@@ -254,5 +266,13 @@ void parse_declarations(std::string_view source, DeclSink& sink);
 // Parses a type string as used by ffi.typeof / ffi.new / ffi.cast: one type name with an
 // optional abstract declarator ("int", "struct foo *", "int(*)(int, ...)", "char[10]").
 TypeExprPtr parse_type_name(std::string_view source, DeclSink& sink);
+
+// Parses and evaluates a standalone integer expression: the constant-expression grammar
+// (names are `sink`'s constants) plus calls `f()` that `probes` answers. With
+// evaluate=false it is only checked: every name and call, no call made, no arithmetic
+// error raised (the values are unknown); the result is then meaningless. Throws CDefError
+// with line and column.
+ConstInt parse_probe_expression(std::string_view source, DeclSink& sink, ProbeCalls& probes,
+                                bool evaluate);
 
 }  // namespace cffix::parse

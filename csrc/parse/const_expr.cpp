@@ -224,7 +224,10 @@ ConstValue Parser::parse_primary() {
             advance();
             return int_value(value);
         }
-        case Tok::Identifier: advance(); return constant_named(t);
+        case Tok::Identifier:
+            advance();
+            if (probes_ && tok_.kind == Tok::LParen) return probe_call(t);
+            return constant_named(t);
         case Tok::LParen: {
             advance();
             ConstValue v = parse_conditional();
@@ -306,6 +309,20 @@ ConstValue Parser::constant_named(const Token& t) {
     if (t.text == "__builtin_va_list" || is_type_name(t.text))
         fail(t, "expected an expression, found the type name '" + std::string(t.text) + "'");
     fail(t, "unknown constant '" + std::string(t.text) + "'");
+}
+
+// `name()` in a probe expression: checked always, called only where C evaluates it.
+ConstValue Parser::probe_call(const Token& name) {
+    advance();  // '('
+    if (tok_.kind != Tok::RParen)
+        fail(tok_, "'" + std::string(name.text) +
+                       "()' takes no arguments here: only calls without arguments are "
+                       "allowed, found " +
+                       describe_token(tok_));
+    advance();
+    ask_sink(name, [&] { probes_->check(name.text); });
+    if (unevaluated_ > 0) return int_value(0);
+    return typed(ask_sink(name, [&] { return probes_->call(name.text); }));
 }
 
 ConstValue Parser::apply_unary(const Token& op, ConstValue v) {

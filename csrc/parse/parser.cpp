@@ -120,12 +120,29 @@ TypeExprPtr Parser::parse_standalone_type_name() {
     return type;
 }
 
+ConstInt Parser::parse_standalone_probe_expression(ProbeCalls& probes, bool evaluate) {
+    type_name_only_ = true;  // an expression declares nothing either
+    probes_ = &probes;
+    unevaluated_ = evaluate ? 0 : 1;
+    advance();
+    if (tok_.kind == Tok::End) fail_expected("an expression");
+    ConstValue v = parse_constant_expression();
+    if (tok_.kind != Tok::End)
+        fail(tok_, "unexpected " + describe_token(tok_) + " after the expression");
+    return v.value;
+}
+
 void parse_declarations(std::string_view source, DeclSink& sink) {
     Parser(source, sink).parse_translation_unit();
 }
 
 TypeExprPtr parse_type_name(std::string_view source, DeclSink& sink) {
     return Parser(source, sink).parse_standalone_type_name();
+}
+
+ConstInt parse_probe_expression(std::string_view source, DeclSink& sink, ProbeCalls& probes,
+                                bool evaluate) {
+    return Parser(source, sink).parse_standalone_probe_expression(probes, evaluate);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -117,6 +117,7 @@ public:
     Parser(std::string_view source, DeclSink& sink);
     void parse_translation_unit();
     TypeExprPtr parse_standalone_type_name();
+    ConstInt parse_standalone_probe_expression(ProbeCalls& probes, bool evaluate);
 
 private:
     class DepthGuard;
@@ -208,6 +209,7 @@ private:
     ConstValue parse_cast();
     ConstValue int_literal_value(const Token& t);
     ConstValue constant_named(const Token& t);
+    ConstValue probe_call(const Token& name);
     ConstValue apply_unary(const Token& op, ConstValue v);
     ConstValue apply_binary(const Token& op, ConstValue a, ConstValue b);
     ConstValue apply_shift(const Token& op, ConstValue a, ConstValue b);
@@ -220,8 +222,9 @@ private:
     Lexer lex_;
     Token tok_;
     int depth_ = 0;
-    int unevaluated_ = 0;          // > 0 inside the unevaluated operand of &&, ||, ?: or sizeof
-    bool type_name_only_ = false;  // parse_type_name: no #define may declare anything
+    int unevaluated_ = 0;           // > 0 inside the unevaluated operand of &&, ||, ?: or sizeof
+    bool type_name_only_ = false;   // parse_type_name: no #define may declare anything
+    ProbeCalls* probes_ = nullptr;  // parse_probe_expression: who answers `f()`
     // Enumerators defined in the declaration being parsed: it reaches the sink only when
     // complete, but `enum { N = 4 } a[N];` must already see N.
     PendingConstants pending_constants_;

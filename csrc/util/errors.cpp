@@ -30,8 +30,14 @@ bool init_error_classes(PyObject* module) {
         "A declaration has parts ('...') only a compiler can complete: API mode only.", nullptr);
     e.pkgconfig_error = new_error_class(module, "cffix.PkgConfigError",
                                         "pkg-config failed or gave unusable flags.", nullptr);
+    // A failed load, as every other dlopen() failure is: `except OSError` around a dlopen
+    // with a fallback keeps working when the library is pinned.
+    e.library_mismatch = new_error_class(
+        module, "cffix.LibraryMismatch",
+        "ffi.dlopen(sha256=, soname=, version=): the library is not the one expected.",
+        PyExc_OSError);
     return e.ffi_error && e.cdef_error && e.verification_error && e.verification_missing &&
-           e.pkgconfig_error;
+           e.pkgconfig_error && e.library_mismatch;
 }
 
 static PyObject* python_class(ErrorKind kind) {

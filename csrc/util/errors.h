@@ -49,6 +49,7 @@ struct ErrorClasses {
     PyObject* verification_error = nullptr;
     PyObject* verification_missing = nullptr;
     PyObject* pkgconfig_error = nullptr;
+    PyObject* library_mismatch = nullptr;  // an OSError
 };
 extern ErrorClasses error_classes;
 

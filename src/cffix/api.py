@@ -58,10 +58,11 @@ class _PythonMethods:
         history.append(("cdef", csource, bool(override), bool(packed),
                         None if pack is None else int(pack)))
 
-    # dlopen(name, flags=0, *, release_gil=True): the arguments go to the C method as
-    # they are, so that its messages on bad arguments stay those of the C method.
+    # dlopen(name, flags=0, *, release_gil=True, sha256=None, soname=None, version=None):
+    # the arguments go to the C method as they are, so that its messages on bad arguments
+    # stay those of the C method.
     def dlopen(self, *args: "Any", **kwargs: "Any") -> "Any":
-        """dlopen(name, flags=0, *, release_gil=True)
+        """dlopen(name, flags=0, *, release_gil=True, sha256=None, soname=None, version=None)
 
         Load a shared library and return it as a Lib object: the functions, global
         variables and constants declared with cdef() are its attributes.
@@ -71,6 +72,14 @@ class _PythonMethods:
 
         The FFI keeps the library loaded (as cffi does) until ffi.dlclose(lib) or until
         the FFI itself is collected. release_gil=False keeps the GIL during the calls.
+
+        Pinned libraries: ``sha256`` (a hex digest, or a set of them) and ``soname`` (the
+        expected DT_SONAME) are checked on the open file before it is loaded, and that very
+        file is loaded; ``version`` is a C expression over probe functions declared in the
+        cdef, evaluated once it is loaded. A mismatch raises cffix.LibraryMismatch (an
+        OSError). ``python -m cffix pin NAME`` prints the values to pin.
+
+            lib = ffi.dlopen('z', soname='libz.so.1', version='zlibVersion_num() >= 0x1200')
         """
         lib = _c_dlopen(self, *args, **kwargs)
         self._cffix_state.setdefault("_cffix_libraries", []).append(lib)
