@@ -37,6 +37,12 @@ def test_extern_python_blocks():
     assert "plain" in names and "plain2" in names and "cb" not in names
 
 
+def test_linkage_spacing_and_order_do_not_matter():
+    ffi = cdef('extern "C +\tPython" int cb(int); extern " Python " int cb2(void);')
+    assert "cb" not in dir(dlopen_self(ffi))  # both extern "Python": API mode defines them
+    cdef_error('extern "C + C" int f(void);', 'unsupported linkage "C+C"', line=1, column=8)
+
+
 def test_extern_python_declares_functions_only():
     cdef_error('extern "Python" int x;', 'extern "Python"', line=1, column=21)
     cdef_error('extern "Python" { int *p; }', 'extern "Python"', line=1, column=24)

@@ -539,8 +539,9 @@ def test_unknown_names_are_ffi_errors(mod):
 
 def test_bad_arguments(mod):
     ffi = mod.ffi
+    decorator = ffi.def_extern(name=42)  # checked when applied, as in cffi
     with pytest.raises(TypeError, match="'name' must be a str or None, not int"):
-        ffi.def_extern(name=42)
+        decorator(lambda a, b: 0)
     with pytest.raises(TypeError, match="expected a callable object, not int"):
         ffi.def_extern(name="add")(42)
     with pytest.raises(TypeError, match="expected a callable object for 'onerror', not int"):

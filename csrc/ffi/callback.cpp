@@ -55,7 +55,9 @@ static PyObject* extern_decorator_call(PyObject* self, PyObject* const* args, si
     if (!name) return nullptr;
     if (!PyUnicode_Check(name.get()))
         return PyErr_Format(PyExc_TypeError,
-                            "def_extern(): the function's __name__ is %s, not a str",
+                            d->name == Py_None
+                                ? "def_extern(): the function's __name__ is %s, not a str"
+                                : "def_extern(): 'name' must be a str or None, not %s",
                             Py_TYPE(name.get())->tp_name);
     auto* ffi = reinterpret_cast<FFIObject*>(d->ffi);
     if (!ffi->scope) {
@@ -169,9 +171,6 @@ static PyObject* ffi_def_extern(PyObject* self, PyObject* const* args, Py_ssize_
     static const char* const names[] = {"name", "error", "onerror", nullptr};
     PyObject* v[3] = {Py_None, Py_None, Py_None};
     if (!parse_args("def_extern", names, 0, args, nargs, kwnames, v)) return nullptr;
-    if (v[0] != Py_None && !PyUnicode_Check(v[0]))
-        return PyErr_Format(PyExc_TypeError, "def_extern(): 'name' must be a str or None, not %s",
-                            Py_TYPE(v[0])->tp_name);
     if (!reinterpret_cast<FFIObject*>(self)->extern_python) {
         PyErr_SetString(PyExc_ValueError,
                         "ffi.def_extern() is only available on API-mode FFI objects (the ffi "

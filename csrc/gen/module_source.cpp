@@ -383,6 +383,13 @@ bool declarable_before_source(const CType* t) {
     }
 }
 
+// `code` with C linkage in a C++ module (source_extension=".cpp"), as the source's own
+// declarations of the functions have (cffi's C++ modules declare them extern "C").
+std::string in_c_linkage(const std::string& code) {
+    return "#ifdef __cplusplus\nextern \"C\" {\n#endif\n" + code +
+           "#ifdef __cplusplus\n}\n#endif\n";
+}
+
 // Declarations of the functions, before the set_source() code, so that it may call them
 // or take their address without declaring them itself (cffi asks the source to declare
 // them). Only where the signature needs nothing from the source; the source may still
@@ -397,7 +404,7 @@ std::string extern_python_declarations(types::Scope& scope, const std::vector<st
     }
     if (!out.empty())
         out = "/* ---------------------------------------------- extern \"Python\" functions */\n" +
-              out + "\n";
+              in_c_linkage(out) + "\n";
     return out;
 }
 
@@ -506,7 +513,7 @@ std::string extern_python_functions(types::Scope& scope, const std::vector<std::
     out += "    {NULL, NULL, NULL, NULL},\n};\n\n";
     for (size_t i = 0; i < names.size(); ++i)
         extern_python_function(out, names[i], scope.functions().find(names[i])->second, i, types);
-    return out;
+    return names.empty() ? out : in_c_linkage(out);
 }
 
 // Module init: this module's ffi becomes the one def_extern() attaches to (lib finds the

@@ -194,10 +194,12 @@ void Parser::parse_linkage_specification(ExternPython outer) {
     advance();  // extern
     Token literal = tok_;
     std::string language = parse_string_literals();
+    // Spacing inside the string does not matter, nor the order of "Python+C" (as cffi).
+    std::erase_if(language, [](char c) { return c == ' ' || c == '\t' || c == '\n'; });
     ExternPython xp = outer;
     if (language == "Python") {
         xp = ExternPython::Python;
-    } else if (language == "Python+C") {
+    } else if (language == "Python+C" || language == "C+Python") {
         xp = ExternPython::PythonPlusC;
     } else if (language != "C") {
         fail(literal, "unsupported linkage \"" + language +
