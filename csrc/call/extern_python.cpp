@@ -8,6 +8,7 @@
 
 #include "call/python_call.h"
 #include "util/errors.h"
+#include "util/sorted.h"
 
 namespace cffix::call {
 
@@ -31,21 +32,12 @@ struct ExternState {
 
 ExternState& state_of(const cffix_extern_python& f) { return *static_cast<ExternState*>(f.core); }
 
-// The function called `name` in a module's array (sorted by name), or null.
+// The function called `name` in a module's array (sorted by name, null-terminated), or
+// null.
 cffix_extern_python* find_function(cffix_extern_python* functions, const char* name) {
     size_t n = 0;
     while (functions[n].name) ++n;
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = std::strcmp(functions[mid].name, name);
-        if (c == 0) return &functions[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return nullptr;
+    return find_sorted(functions, n, name, [](const cffix_extern_python& f) { return f.name; });
 }
 
 // The state of `f`, made on its first def_extern() from its declaration in `scope`.

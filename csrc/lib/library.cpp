@@ -11,6 +11,7 @@
 #include "data/convert.h"
 #include "util/errors.h"
 #include "util/pylong.h"
+#include "util/sorted.h"
 
 namespace cffix::lib {
 
@@ -87,26 +88,10 @@ void* find_symbol(Library* lib, const std::string& symbol, const char* what, con
     return nullptr;
 }
 
-// The entry of a table sorted by name (strcmp) called `name`, or null.
-template <typename Entry, typename NameOf>
-const Entry* find_sorted(const Entry* table, Py_ssize_t n, const char* name, NameOf name_of) {
-    Py_ssize_t lo = 0, hi = n;
-    while (lo < hi) {
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        int c = std::strcmp(name_of(table[mid]), name);
-        if (c == 0) return &table[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return nullptr;
-}
-
 // A symbol an API-mode module knows (a global variable, a variadic function), or null.
 const KnownSymbol* known_symbol(Library* lib, const std::string& symbol) {
-    return find_sorted(lib->tables.symbols, lib->tables.nsymbols, symbol.c_str(),
-                       [](const KnownSymbol& k) { return k.name; });
+    return find_sorted(lib->tables.symbols, static_cast<size_t>(lib->tables.nsymbols),
+                       symbol.c_str(), [](const KnownSymbol& k) { return k.name; });
 }
 
 // Its address now: asked at each access, never cached (the name may be a macro such as
@@ -261,11 +246,11 @@ PyObject* module_attribute(Library* lib, PyObject* key) {
         PyErr_Clear();  // unencodable: no C name is spelled so
         return nullptr;
     }
-    if (const PyMethodDef* f = find_sorted(t.functions, t.nfunctions, name,
+    if (const PyMethodDef* f = find_sorted(t.functions, static_cast<size_t>(t.nfunctions), name,
                                            [](const PyMethodDef& d) { return d.ml_name; }))
         return cache(lib, key, PyCFunction_NewEx(const_cast<PyMethodDef*>(f), nullptr, nullptr));
-    if (const char* const* c =
-            find_sorted(t.constant_names, t.nconstants, name, [](const char* n) { return n; })) {
+    if (const char* const* c = find_sorted(t.constant_names, static_cast<size_t>(t.nconstants),
+                                           name, [](const char* n) { return n; })) {
         long long s;
         unsigned long long u;
         bool negative = t.constant_value(static_cast<int>(c - t.constant_names), &s, &u);
