@@ -224,6 +224,27 @@ def test_release_gil_false_keeps_the_gil(tmp_path):
         FFI().set_source("_api_gil_bad", "", release_gil="no")
 
 
+def test_function_objects_have_a_type_and_an_address(tmp_path):
+    """As in cffi: ffi.typeof(lib.f) is the function's type, ffi.addressof(lib, "f") a
+    function pointer to the C function (a macro has none: TypeError)."""
+    module, _ = build(tmp_path, "_api_fn_address", "double hypot(double, double);\n"
+                      "int triple(int);\nint square(int);",
+                      "#include <math.h>\n#define square(x) ((x) * (x))\n"
+                      "static int triple(int x) { return 3 * x; }", libraries=["m"])
+    ffi, lib = module.ffi, module.lib
+    assert ffi.typeof(lib.hypot) is ffi.typeof("double(*)(double, double)")
+    assert ffi.typeof(lib.square) is ffi.typeof("int(*)(int)")
+    pointer = ffi.addressof(lib, "triple")
+    assert ffi.typeof(pointer) is ffi.typeof("int(*)(int)") and pointer(5) == 15
+    assert ffi.addressof(lib, "hypot")(3, 4) == 5.0
+    with pytest.raises(TypeError, match="macro"):
+        ffi.addressof(lib, "square")
+    with pytest.raises(TypeError, match="expected a str, ctype or cdata object"):
+        ffi.typeof(len)
+    with pytest.raises(AttributeError):
+        ffi.addressof(lib, "no_such_function")
+
+
 def test_set_source_bad_keywords():
     ffi = FFI()
     with pytest.raises(TypeError, match="unexpected keyword argument.*'librarys'"):

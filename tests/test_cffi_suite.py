@@ -273,13 +273,14 @@ EXPECTED_FAILURES.update({
         "programs can intercept; cffi writes 'From cffi callback ...' to stderr itself",
 })
 EXPECTED_FAILURES.update({name: _FUNCTION_AS_CDATA for name in (
-    _RECOMPILER + "test_math_sin_type", _RECOMPILER + "test_incomplete_struct_as_arg",
-    _RECOMPILER + "test_incomplete_struct_as_result",
-    _RECOMPILER + "test_incomplete_struct_as_both", _RECOMPILER + "test_address_of_function",
+    _RECOMPILER + "test_math_sin_type", _RECOMPILER + "test_address_of_function",
+    _RECOMPILER + "test_convert_api_mode_builtin_function_to_cdata")})
+EXPECTED_FAILURES.update({name: (
+    "operations: ffi.addressof(lib, 'f') of a C++ module's function is refused (its name "
+    "may be overloaded, as <cmath>'s sin, and the cdef's type approximate); C modules "
+    "give the function pointer (gap)") for name in (
     _RECOMPILER + "test_address_of_function_with_struct",
-    _RECOMPILER + "test_introspect_function",
-    _RECOMPILER + "test_convert_api_mode_builtin_function_to_cdata",
-    _VERIFY + "test_typeof_function", _VERIFY + "test_typeof_func_with_struct_argument")})
+    _RECOMPILER + "test_introspect_function")})
 EXPECTED_FAILURES.update({_RECOMPILER + name: _NESTED_DOTS_ARRAY for name in (
     "test_unspecified_size_of_global_3", "test_unspecified_size_of_global_4",
     "test_struct_array_guess_length_2", "test_struct_array_guess_length_3",

@@ -13,6 +13,7 @@
 
 #include "data/cdata.h"
 #include "data/memory.h"
+#include "lib/library.h"
 #include "types/path.h"
 #include "util/args.h"
 #include "util/errors.h"
@@ -244,9 +245,13 @@ static PyObject* ffi_cdef(PyObject* self, PyObject* const* args, Py_ssize_t narg
 static PyObject* ffi_typeof(PyObject* self, PyObject* arg) {
     if (data::is_cdata(arg))
         return Py_NewRef(reinterpret_cast<PyObject*>(reinterpret_cast<data::CData*>(arg)->ctype));
-    if (!PyUnicode_Check(arg) && !types::is_ctype(arg))
+    if (!PyUnicode_Check(arg) && !types::is_ctype(arg)) {
+        if (CType* f = lib::function_type_of(arg))  // an API-mode lib.f, as in cffi
+            return Py_NewRef(reinterpret_cast<PyObject*>(f));
+        if (PyErr_Occurred()) return nullptr;
         return PyErr_Format(PyExc_TypeError, "expected a str, ctype or cdata object, got %s",
                             Py_TYPE(arg)->tp_name);
+    }
     CType* t = ctype_arg(self, arg);
     return t ? Py_NewRef(reinterpret_cast<PyObject*>(t)) : nullptr;
 }

@@ -522,16 +522,24 @@ std::string extern_python_init() {
     return "    if (!_cffix->extern_python_init(ffi, _cffix_extern_python))\n        goto fail;\n";
 }
 
-// The table of globals and variadic functions (symbol, C name), sorted by symbol: a
-// function per entry gives its address at each access, as the C name may be a macro
-// whose address changes or is not valid yet at import (`#define v (*get_v())`).
-std::string address_functions(const std::vector<std::pair<std::string, std::string>>& symbols) {
+// The table of globals and functions (symbol, C name), sorted by symbol: a function per
+// entry gives its address at each access, as the C name may be a macro whose address
+// changes or is not valid yet at import (`#define v (*get_v())`). A wrapped function
+// (in `wrapped`) that is a function-like macro has no address (NULL), nor in a C++ module,
+// where its name may be overloaded (<cmath>'s sin) and the cdef's type approximate.
+std::string address_functions(const std::vector<std::pair<std::string, std::string>>& symbols,
+                              const std::vector<std::string>& wrapped) {
     std::string functions, table = "static const cffix_global _cffix_globals[] = {\n";
     for (size_t i = 0; i < symbols.size(); ++i) {
-        std::string f = "_cffix_address" + std::to_string(i);
-        functions +=
-            "static void* " + f + "(void) { return (void*)&(" + symbols[i].second + "); }\n";
-        table += "    {" + c_string(symbols[i].first) + ", " + f + "},\n";
+        const std::string& name = symbols[i].second;
+        std::string f = "static void* _cffix_address" + std::to_string(i) + "(void) { return ";
+        if (!std::binary_search(wrapped.begin(), wrapped.end(), name))
+            functions += f + "(void*)&(" + name + "); }\n";
+        else
+            functions += "#if defined(" + name + ") || defined(__cplusplus)\n" + f +
+                         "NULL; }\n#else\n" + f + "(void*)&(" + name + "); }\n#endif\n";
+        table +=
+            "    {" + c_string(symbols[i].first) + ", _cffix_address" + std::to_string(i) + "},\n";
     }
     return functions + "\n" + table + "    {NULL, NULL},\n};\n\n";
 }
@@ -827,8 +835,10 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         symbols.emplace_back(label.empty() ? name : label, name);
     }
     for (const std::string& name : extern_python) symbols.emplace_back(name, name);
+    // Wrapped functions too, for ffi.addressof(lib, "f") (a function pointer cdata).
+    for (const std::string& name : names) symbols.emplace_back(name, name);
     std::sort(symbols.begin(), symbols.end());
-    out += "}\n\n" + address_functions(symbols);
+    out += "}\n\n" + address_functions(symbols, names);
     out += "/* What the cdef leaves to the C compiler, and its layouts compared with C's. */\n";
     out += facts.source();
     out += "static void _cffix_check_layouts(void) {\n" + checks + "}\n\n" + wrappers;

@@ -248,7 +248,10 @@ PyObject* module_attribute(Library* lib, PyObject* key) {
     }
     if (const PyMethodDef* f = find_sorted(t.functions, static_cast<size_t>(t.nfunctions), name,
                                            [](const PyMethodDef& d) { return d.ml_name; }))
-        return cache(lib, key, PyCFunction_NewEx(const_cast<PyMethodDef*>(f), nullptr, nullptr));
+        // Bound to lib, so that ffi.typeof(lib.f) finds its declaration (function_type_of).
+        return cache(lib, key,
+                     PyCFunction_NewEx(const_cast<PyMethodDef*>(f),
+                                       reinterpret_cast<PyObject*>(lib), nullptr));
     if (const char* const* c = find_sorted(t.constant_names, static_cast<size_t>(t.nconstants),
                                            name, [](const char* n) { return n; })) {
         long long s;
@@ -593,6 +596,17 @@ bool close_library(PyObject* obj) {
 
 bool is_library(PyObject* obj) { return Py_IS_TYPE(obj, &Library_Type); }
 
+CType* function_type_of(PyObject* obj) {
+    if (!PyCFunction_Check(obj)) return nullptr;
+    PyObject* self = PyCFunction_GET_SELF(obj);
+    if (!self || !is_library(self)) return nullptr;
+    Library* lib = as_library(self);
+    if (!lib->scope || !declarations_ready(lib)) return nullptr;
+    const PyMethodDef* def = reinterpret_cast<PyCFunctionObject*>(obj)->m_ml;
+    types::GlobalDecl g = lib->scope->find_global(def->ml_name);
+    return g.function ? g.function->type.get() : nullptr;
+}
+
 PyObject* address_of(PyObject* obj, PyObject* key) {
     Library* lib = as_library(obj);
     if (!PyUnicode_Check(key))
@@ -603,6 +617,18 @@ PyObject* address_of(PyObject* obj, PyObject* key) {
     bool declared = find_declaration(lib, key, name, g);
     if (PyErr_Occurred()) return nullptr;
     if (!lib->handle || !lib->scope) return closed_error(lib);
+    if (declared && g.function && lib->tables.nfunctions > 0 &&
+        g.function->extern_python == parse::ExternPython::No && !g.function->type->ellipsis) {
+        // An API-mode module's wrapped function: a function pointer to the C function.
+        const KnownSymbol* known = known_symbol(lib, name);
+        void* address = known ? known->address() : nullptr;
+        if (!address)
+            return PyErr_Format(PyExc_TypeError,
+                                "addressof(lib, '%s'): the module has no address for it (a "
+                                "macro in the C source, or a function of a C++ module)",
+                                name.c_str());
+        return reinterpret_cast<PyObject*>(data::new_pointer(g.function->type.get(), address));
+    }
     if (declared && g.function) return library_getattro(obj, key);  // the cached cdata
     if (!declared || !g.variable)
         return PyErr_Format(PyExc_AttributeError,

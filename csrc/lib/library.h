@@ -94,6 +94,10 @@ bool is_library(PyObject* obj);
 // the array itself for `int a[5]`), for a function its function cdata.
 PyObject* address_of(PyObject* lib, PyObject* name);
 
+// The function type of an API-mode lib's function object (lib.f), borrowed; null for any
+// other object (with an exception set only if finding the declaration failed).
+types::CType* function_type_of(PyObject* obj);
+
 // Readies the Library type and adds it to the module as `Lib`.
 bool init_library_type(PyObject* module);
 
