@@ -316,17 +316,17 @@ void compiler_facts(types::Scope& scope, FactTable& facts, std::string& checks) 
 // call (where C lets a cdef leave out a `const` the header has); an integer or float
 // parameter or result may be declared approximately, as cffi documents (`void f(int)`
 // for C's `void f(long)`): the call converts, as C does. A function-like macro has no type.
+// What is left (structs, unions, void) has no qualifier that matters, so the CTypes' own
+// text spells it.
 void check_signature(std::string& checks, const std::string& name, const types::FunctionDecl& f) {
-    if (f.c_spelling.empty()) return;
     auto converted = [](const CType* t) {
         return t->kind == Kind::Pointer || t->kind == Kind::Function || t->kind == Kind::Array ||
-               t->kind == Kind::Primitive || t->kind == Kind::Enum;
+               t->kind == Kind::Primitive || t->kind == Kind::Enum || !nameable(t);
     };
     const CType* fn = f.type.get();
     if (converted(fn->item) || std::any_of(fn->args.begin(), fn->args.end(), converted)) return;
     std::string var = "_cffix_check__function_" + name + "__cdef_vs_C";
-    std::string decl = f.c_spelling;
-    decl.replace(decl.find('@'), 1, "(*" + var + ")");
+    std::string decl = types::cname_with(fn, var);
     checks += "#ifndef " + name + "\n    {\n        " + decl + " = &" + name +
               "; /* cffix-check: function " + name + " signature */\n        (void)" + var +
               ";\n    }\n#endif\n";

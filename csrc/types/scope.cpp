@@ -37,60 +37,6 @@ CType* va_list_type() {
     return t;
 }
 
-// The C spelling of a type expression around `declarator`, qualifiers and typedef names
-// as written: false when part of it has no name to write (an anonymous struct defined in
-// place, a `...` type).
-bool spell(const TypeExpr& e, const std::string& declarator, std::string& out) {
-    std::string quals =
-        std::string(e.is_const ? "const " : "") + (e.is_volatile ? "volatile " : "");
-    std::string tail = declarator.empty() ? "" : " " + declarator;
-    switch (e.kind) {
-        case TypeExprKind::Void: out = quals + "void" + tail; return true;
-        case TypeExprKind::Primitive:
-        case TypeExprKind::Named: out = quals + std::string(e.name) + tail; return true;
-        case TypeExprKind::Struct:
-        case TypeExprKind::Union:
-        case TypeExprKind::Enum: {
-            if (e.name.empty()) return false;
-            const char* keyword = e.kind == TypeExprKind::Struct  ? "struct "
-                                  : e.kind == TypeExprKind::Union ? "union "
-                                                                  : "enum ";
-            out = quals + keyword + std::string(e.name) + tail;
-            return true;
-        }
-        case TypeExprKind::Pointer: {
-            std::string d = "*" + std::string(e.is_const ? "const " : "") +
-                            (e.is_volatile ? "volatile " : "") + declarator;
-            if (e.item->kind == TypeExprKind::Array || e.item->kind == TypeExprKind::Function)
-                d = "(" + d + ")";
-            return spell(*e.item, d, out);
-        }
-        case TypeExprKind::Array:
-            return spell(
-                *e.item,
-                declarator + "[" +
-                    (e.array_kind == parse::ArrayKind::Fixed ? std::to_string(e.array_length)
-                                                             : "") +
-                    "]",
-                out);
-        case TypeExprKind::Function: {
-            std::string params;
-            for (const parse::Param& p : e.params) {
-                std::string one;
-                if (!spell(*p.type, "", one)) return false;
-                params += (params.empty() ? "" : ", ") + one;
-            }
-            if (e.ellipsis) params += ", ...";
-            if (params.empty()) params = "void";
-            return spell(*e.item, declarator + "(" + params + ")", out);
-        }
-        case TypeExprKind::DotsInteger:
-        case TypeExprKind::DotsFloat:
-        case TypeExprKind::DotsOpaque: return false;
-    }
-    return false;
-}
-
 // Whether a function's C type differs from its CTypes' (which drop qualifiers) where C
 // does not convert: a qualifier two pointer levels down (`const char **`), or inside a
 // function pointer's signature (`int (*)(const int *)`). `const char *` alone converts.
@@ -659,17 +605,10 @@ WrittenTypedefs Scope::written_typedefs() const {
 void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     FunctionDecl f;
     f.type = std::move(type);
-    // The C texts API mode needs, made only where they say more than the CTypes' (a
-    // cdef's parse stays as fast when they are not needed).
-    const CType* fn = f.type.get();
-    auto indirect = [](const CType* t) {
-        return t->kind == Kind::Pointer || t->kind == Kind::Function || t->kind == Kind::Array;
-    };
-    if (!indirect(fn->item) && std::none_of(fn->args.begin(), fn->args.end(), indirect) &&
-        !spell(*decl.type, "@", f.c_spelling))
-        f.c_spelling.clear();
     f.asm_name = decl.asm_name;
     f.extern_python = decl.extern_python;
+    // The C text API mode needs, made only where it says more than the CTypes' (a cdef's
+    // parse stays as fast when it is not needed).
     if (decl.type && (f.extern_python != parse::ExternPython::No ||
                       (decl.type->kind == TypeExprKind::Function && qualified_below(*decl.type))))
         f.written = written_signature(*decl.type, f.type.get(), written_typedefs());

@@ -49,11 +49,6 @@ struct CdefOptions {
 
 struct FunctionDecl {
     CTypeRef type;  // Kind::Function
-    // The declaration as written, qualifiers and typedef names kept, with "@" where the
-    // declarator goes ("int (@)(const char *, size_t)"): API mode checks it against
-    // the header's (CType names drop const, as cffi's do). "" when it cannot be spelled
-    // (an anonymous struct defined inside a parameter list).
-    std::string c_spelling;
     std::string asm_name;
     parse::ExternPython extern_python = parse::ExternPython::No;
     // extern "Python" functions: the result and parameter types as written (qualifiers
