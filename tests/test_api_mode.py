@@ -477,3 +477,13 @@ def test_out_of_line_abi_module_cannot_include_an_api_mode_ffi(tmp_path):
     ffi.set_source("_abi_including_api", None)
     with pytest.raises(cffix.VerificationError, match="API-mode module"):
         ffi.emit_python_code(str(tmp_path / "x.py"))
+
+
+def test_sources_see_cffi_and_cffix_macros(tmp_path):
+    # _CFFI_ as under cffi (sources test it to know they are built for a binding), and
+    # _CFFIX_ to tell cffix apart; both defined before Python.h.
+    source = "".join(f"#ifdef {macro}\n#define SEES{macro} 1\n#else\n#define SEES{macro} 0\n"
+                     "#endif\n" for macro in ("_CFFI_", "_CFFIX_"))
+    module, _ = build(tmp_path, "_api_macros", "#define SEES_CFFI_ ...\n#define SEES_CFFIX_ ...",
+                      source)
+    assert (module.lib.SEES_CFFI_, module.lib.SEES_CFFIX_) == (1, 1)

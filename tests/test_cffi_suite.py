@@ -288,7 +288,7 @@ EXPECTED_FAILURES.update({_RECOMPILER + name: _NESTED_DOTS_ARRAY for name in (
     "test_typedef_array_dotdotdot", "test_typedef_array_dotdotdot_usage")})
 EXPECTED_FAILURES.update({name: _BUILD_TIME_CHECK for name in (
     _RECOMPILER + "test_macro_check_value", _RECOMPILER + "test_check_value_of_static_const",
-    _RECOMPILER + "test_verify_exact_field_offset", _RECOMPILER + "test_defines__CFFI_",
+    _RECOMPILER + "test_verify_exact_field_offset",
     _RECOMPILER + "test_pack_not_supported", _RECOMPILER + "test_struct_field_opaque",
     _RECOMPILER + "test_function_returns_opaque", _VERIFY + "test_define_wrong_value",
     _VERIFY + "test_enum_bug118", _VERIFY + "test_typedef_broken_complete_enum")})
