@@ -5,9 +5,9 @@ resolves").
 `typedef int... t;`, `typedef float... t;`, enums with `...`, `T a[...]` globals and
 fields, `#define X ...`), against real headers (libc's `struct stat`, zlib's `z_stream`)
 and test sources; variadic functions are called at the address the module hands over.
-A cdef that disagrees with the source (an offset, a size, a signature, a constant's
-value, a missing name) is a build-time VerificationError naming the declaration and both
-facts, never a wrong layout at run time.
+A cdef that disagrees with the source (an offset, a size, a signature, a missing name)
+is a build-time VerificationError naming the declaration and both facts, never a wrong
+layout at run time (a constant's value is compared when lib reads it, as in cffi).
 """
 
 import ctypes
@@ -426,8 +426,7 @@ def test_qualifiers_below_a_pointer_as_written(tmp_path):
     ("struct p { int a; }; void f(struct p);",
      "struct p { int a; }; static int f(struct p x) { return x.a; }",
      ["function f: the cdef declares void (*)(struct p), C int (*)(struct p)"]),
-    ("#define K 5", "#define K 6", ["constant K: 5 in the cdef, 6 in C"]),
-    ("enum e { A, B };", "enum e { A, B = 3 };", ["constant B: 1 in the cdef, 3 in C"]),
+    # (a constant's value is compared when lib reads it, as in cffi: test_api_mode.py)
     ("int g(int);", "", ["'g' is declared in the cdef but not in the C source"]),
     ("struct nope { int a; };", "",
      ["'struct nope' is defined in the cdef but not in the C source"]),

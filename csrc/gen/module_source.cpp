@@ -280,12 +280,10 @@ void record_facts(FactTable& facts, std::string& checks, CType* t) {
     facts.add(c, "sizeof(" + c + ")", "_CFFIX_ALIGNOF(" + c + ")", "0", values);
 }
 
-void enum_facts(FactTable& facts, std::string& checks, const CType* e) {
+// Every enum's values and size are the compiler's, as in cffi (whose API mode reads them
+// from C): with `...` or without, so `enum e { A };` for C's `enum e { A = -1 }` is -1.
+void enum_facts(FactTable& facts, const CType* e) {
     const std::string& c = e->cname;
-    if (!(e->flags & types::RF_PARTIAL)) {
-        if (nameable(e) && e->size >= 0) compare(checks, c + " size", "sizeof(" + c + ")", e->size);
-        return;  // the values are compared as constants
-    }
     std::vector<std::string> values;
     for (const types::Enumerator& v : e->enumerators) values.push_back(v.name);
     // An anonymous enum has no type to ask about: its values are ints, as in C.
@@ -305,7 +303,7 @@ void compiler_facts(types::Scope& scope, FactTable& facts, std::string& checks) 
             record_facts(facts, checks, t);
         }
     }
-    for (const CType* e : enums) enum_facts(facts, checks, e);
+    for (const CType* e : enums) enum_facts(facts, e);
     for (const auto& [name, integer] : scope.dots_typedefs())
         facts.add(types::fact_key(types::FactKind::Typedef, name), "sizeof(" + name + ")", "0",
                   integer ? "((" + name + ")-1 <= 0)" : "1", {});
@@ -682,6 +680,22 @@ static PyObject* _cffix_result(int type, void* src) {
 
 }  // namespace
 
+// The part of a constant's value function that flags (bit 1) a `#define X 42` or `static
+// const int X = 42;` whose C value is not the cdef's: lib.X then raises ffi.error, as in
+// cffi (the rest of the module works). Enumerators and `...` values are C's, unchecked
+// (cffi takes an enum's values from the compiler too).
+std::string disagreement(const types::ConstantDecl& c) {
+    if (c.dots || c.enum_type) return "";
+    if (c.value < 0) {
+        if (c.value < INT64_MIN) return " | 2";  // no C integer equals it
+        return " | ((negative && *s == " + int64_literal(static_cast<int64_t>(c.value)) +
+               ") ? 0 : 2)";
+    }
+    if (c.value > static_cast<parse::ConstInt>(UINT64_MAX)) return " | 2";
+    return " | ((!negative && *u == " + std::to_string(static_cast<uint64_t>(c.value)) +
+           "ULL) ? 0 : 2)";
+}
+
 std::string module_source(types::Scope& scope, const std::string& module_name,
                           const std::string& preamble, const std::vector<CdefCall>& cdefs,
                           const std::string& cffix_version, bool release_gil) {
@@ -760,22 +774,6 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     for (const std::string& t : types.names()) out += c_string(t) + ", ";
     out += "NULL};\n\n";
     out += kHelpers;
-    // A cdef value that differs from the header's is a compile error naming it.
-    for (const std::string& name : constants) {
-        const types::ConstantDecl& c = scope.constants().find(name)->second;
-        if (c.dots) continue;
-        auto v = static_cast<long long>(c.value);
-        out += "typedef char _cffix_cdef_value_of_" + name + "_differs_from_the_source[((" + name +
-               ") == (" + int64_literal(v) + ")) ? 1 : -1]; /* cffix-check: constant " + name +
-               " value " + std::to_string(v) + " */\n";
-        // And C's value in the message: an array of (C's - the cdef's + 2^30) chars
-        // against one of 2^30, for values within 2^30 of each other.
-        std::string var = "_cffix_check__constant_" + name + "__C_vs_cdef";
-        checks += "    {\n        char (*" + var + ")[(" + name + ") - (" + int64_literal(v) +
-                  ") + 1073741824LL] = (char (*)[1073741824LL])0; /* cffix-check: constant " +
-                  name + " value " + std::to_string(v) + " shifted */\n        (void)" + var +
-                  ";\n    }\n";
-    }
     out += extern_python_code;
     // Globals: their addresses for lib, and a check that each has the cdef's type (a
     // pointer of the cdef's type must take its address: an error otherwise).
@@ -850,7 +848,8 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         out += "    {\"" + name + "\", (PyCFunction)(void (*)(void))_cffix_f_" + name +
                ", METH_FASTCALL, NULL},\n";
     out += "    {NULL, NULL, 0, NULL},\n};\n\n";
-    // Constants: names sorted, values computed by the compiler when first read.
+    // Constants: names sorted, values computed by the compiler when first read; a
+    // `#define` or `static const` whose cdef value is not C's is an error at that read.
     out += "static const char* const _cffix_constant_names[] = {\n";
     for (const std::string& name : constants) out += "    \"" + name + "\",\n";
     out += "    NULL,\n};\n\n";
@@ -858,9 +857,11 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += "    switch (i) {\n";
     for (size_t i = 0; i < constants.size(); ++i) {
         const std::string& c = constants[i];
-        out += "        case " + std::to_string(i) + ":\n            *s = (long long)(" + c +
-               ");\n            *u = (unsigned long long)(" + c + ");\n            return (" + c +
-               ") <= 0 && (" + c + ") != 0;\n";
+        out += "        case " + std::to_string(i) + ": {\n            int negative = (" + c +
+               ") <= 0 && (" + c + ") != 0;\n            *s = (long long)(" + c +
+               ");\n            *u = (unsigned long long)(" + c +
+               ");\n            return negative" + disagreement(scope.constants().find(c)->second) +
+               ";\n        }\n";
     }
     out += "    }\n    (void)s;\n    (void)u;\n    return 0;\n}\n\n";
     out += "static const cffix_module_tables _cffix_tables = {\n";

@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -256,7 +257,20 @@ PyObject* module_attribute(Library* lib, PyObject* key) {
                                            name, [](const char* n) { return n; })) {
         long long s;
         unsigned long long u;
-        bool negative = t.constant_value(static_cast<int>(c - t.constant_names), &s, &u);
+        int flags = t.constant_value(static_cast<int>(c - t.constant_names), &s, &u);
+        bool negative = flags & 1;
+        if (flags & 2) {  // cffi's text; the rest of the lib works
+            std::string value = negative ? std::to_string(s) : std::to_string(u);
+            if (!negative && u != 0) {
+                char hex[24];
+                std::snprintf(hex, sizeof hex, " (0x%llx)", u);
+                value += hex;
+            }
+            PyErr_Format(error_classes.ffi_error,
+                         "the C compiler says '%s' is equal to %s, but the cdef disagrees", name,
+                         value.c_str());
+            return nullptr;
+        }
         return cache(lib, key, negative ? PyLong_FromLongLong(s) : PyLong_FromUnsignedLongLong(u));
     }
     return nullptr;

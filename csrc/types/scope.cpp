@@ -987,7 +987,8 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
 
 void Scope::fill_enum(CType* t, const parse::EnumBody& body) {
     for (const auto& v : body.values) t->enumerators.push_back({v.name, v.value});
-    const CompilerFact* fact = body.partial ? compiler_fact(FactKind::Enum, t->cname) : nullptr;
+    // API mode: every enum's values and size are the C compiler's (as in cffi).
+    const CompilerFact* fact = compiler_fact(FactKind::Enum, t->cname);
     bool partial = body.partial && !fact;
     if (fact) {  // API mode: the values and the size are the C compiler's
         if (fact->values.size() != t->enumerators.size())

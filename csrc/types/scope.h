@@ -27,7 +27,8 @@ using NameMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
 // to the scope before the module's cdef runs again at import, keyed by fact_key():
 //  - a struct/union declared with `...;` (or holding such a type by value): its size,
 //    alignment, and in `values` the offset and size of each member in declaration order;
-//  - an enum declared with `...`: its size, signedness, and each enumerator's value;
+//  - every enum (with `...` or not, as in cffi): its size, signedness, and each
+//    enumerator's value;
 //  - `typedef int... t;` / `typedef float... t;`: the size and signedness of t;
 //  - a global `T a[...];`: its size.
 struct CompilerFact {

@@ -495,20 +495,7 @@ def _disagreements(c_path, output):
                         if names else text)
         elif check:
             what = check.group(1)
-            if what.startswith("constant ") and what.endswith(" shifted"):
-                name, _, value = what[len("constant "):-len(" shifted")].partition(" value ")
-                sizes = re.findall(r"\[(\d+)\]", text)  # C's - the cdef's + 2**30, 2**30
-                if len(sizes) < 2:
-                    continue  # too far apart to show: the other check names it
-                c_value = int(sizes[0]) - int(sizes[1]) + int(value)
-                sentence = f"constant {name}: {value} in the cdef, {c_value} in C"
-                found = [f for f in found if not f.startswith(f"constant {name}: ")]
-            elif what.startswith("constant "):
-                name, _, value = what[len("constant "):].partition(" value ")
-                if any(f.startswith(f"constant {name}: ") for f in found):
-                    continue
-                sentence = f"constant {name}: {value} in the cdef, another value in C"
-            elif what.endswith(" signature"):
+            if what.endswith(" signature"):
                 sentence = (f"{what[:-len(' signature')]}: the cdef declares {names[0]}, C "
                             f"{names[1]}" if len(names) >= 2 else f"{what}: {text}")
             else:
