@@ -491,3 +491,22 @@ def test_abi_mode_still_refuses_what_only_the_compiler_knows():
         lib.g
     with pytest.raises(cffix.VerificationMissing):
         ffi.new("struct s *")
+
+
+@pytest.mark.parametrize("cdef,message", [
+    ("struct a { struct b b; };",
+     "struct a: field 'a.b' is of an opaque type (not declared in cdef())"),
+    ("struct b; union a { int x; struct b b[2]; };",
+     "union a: field 'a.b' is of an opaque type (not declared in cdef())"),
+    ("typedef ... t; struct a { t b[]; };",
+     "struct a: field 'a.b' is of an opaque type (not declared in cdef())"),
+    ("struct a foo(int);", "function foo: 'struct a' is used as result type, but is opaque"),
+])
+def test_opaque_types_by_value_are_refused_before_compiling(tmp_path, cdef, message):
+    # cffi's TypeError and text, before the compiler runs (the source is not even C).
+    ffi = FFI()
+    ffi.cdef(cdef)
+    ffi.set_source("_api_opaque", "this is not C")
+    with pytest.raises(TypeError) as e:
+        ffi.compile(tmpdir=str(tmp_path))
+    assert str(e.value) == message

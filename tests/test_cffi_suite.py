@@ -288,8 +288,7 @@ EXPECTED_FAILURES.update({_RECOMPILER + name: _NESTED_DOTS_ARRAY for name in (
     "test_typedef_array_dotdotdot", "test_typedef_array_dotdotdot_usage")})
 EXPECTED_FAILURES.update({name: _BUILD_TIME_CHECK for name in (
     _RECOMPILER + "test_verify_exact_field_offset",
-    _RECOMPILER + "test_pack_not_supported", _RECOMPILER + "test_struct_field_opaque",
-    _RECOMPILER + "test_function_returns_opaque")})
+    _RECOMPILER + "test_pack_not_supported")})
 EXPECTED_FAILURES.update({name: _LIBFFI_STRUCT_TEXT for name in (
     _RECOMPILER + "test_call_with_custom_field_pos",
     _RECOMPILER + "test_call_with_nested_anonymous_struct",

@@ -55,6 +55,22 @@ bool takes_int(Conv c) {
 }
 bool is_signed_integer(Conv c) { return c >= Conv::Int8 && c <= Conv::Int64; }
 
+// A struct or union the cdef never defines (`struct b;` or only named), arrays of it too.
+bool opaque_record(const CType* t) {
+    while (t->kind == Kind::Array) t = t->item;
+    return types::is_record(t) && (!t->record || (t->flags & types::RF_OPAQUE_TYPEDEF));
+}
+
+// What cffi refuses before compiling, with its TypeError and text: a record holding an
+// opaque one by value, a function returning one.
+void refuse_opaque_field(const CType* t, const std::string& field) {
+    std::string name = t->cname;
+    for (const char* tag : {"struct ", "union "})
+        if (name.rfind(tag, 0) == 0) name.erase(0, std::char_traits<char>::length(tag));
+    throw Error(ErrorKind::TypeError, t->cname + ": field '" + name + "." + field +
+                                          "' is of an opaque type (not declared in cdef())");
+}
+
 // A type passed by value must have a size (records with `...;` get theirs from the C
 // compiler at import); what cannot be generated is refused by name, at build time.
 void check_type(const CType* t, const std::string& where) {
@@ -137,6 +153,9 @@ void function_wrapper(std::string& out, const std::string& name, const types::Fu
     };
     std::string where = "function '" + name + "'";
     const CType* r = fn->item;
+    if (opaque_record(r))
+        throw Error(ErrorKind::TypeError, "function " + name + ": '" + r->cname +
+                                              "' is used as result type, but is opaque");
     check_type(r, where + ", the result");
     size_t n = fn->args.size();
     bool temps = std::any_of(fn->args.begin(), fn->args.end(), may_make_temporaries);
@@ -252,6 +271,8 @@ void record_facts(FactTable& facts, std::string& checks, CType* t) {
             "an anonymous struct or union with '...' (or holding such a type): give it a "
             "tag or a typedef name, so that the C compiler can be asked about it");
     std::vector<std::string> values;
+    for (const types::MemberDecl& m : t->record->members)
+        if (opaque_record(m.type)) refuse_opaque_field(t, m.name);
     for (const types::MemberDecl& m : t->record->members) {
         std::string where = "'" + c + "', field '" + m.name + "'";
         if (m.bitsize >= 0)
