@@ -222,17 +222,6 @@ EXPECTED_FAILURES = {
         "messages: cffi's '<cdef source string>:1: f arg 1: unknown type' text",
     _PARSING + "test_error_invalid_syntax_for_cdef":
         "messages: cffi's '<cdef source string>:1: unexpected <FuncDef>' text",
-    # missing names
-    _BITFIELD + "test_bitfield_basic":
-        "missing names: ffi.verify() (cffi's deprecated API mode; cffix's API mode is "
-        "set_source + compile, not built yet)",
-    _BITFIELD + "test_bitfield_reuse_if_enough_space":
-        "missing names: ffi.verify() (cffi's deprecated API mode)",
-    _BITFIELD + "test_bitfield_anonymous_no_align":
-        "missing names: ffi.verify() (cffi's deprecated API mode)",
-    _BITFIELD + "test_bitfield_zero": "missing names: ffi.verify() (cffi's deprecated API mode)",
-    "testing/cffi0/test_unicode_literals.py::test_verify":
-        "missing names: ffi.verify() (cffi's deprecated API mode)",
 }
 
 

@@ -528,6 +528,65 @@ def _compile_python(ffi, tmpdir, verbose) -> str:
     return path
 
 
+def verify(ffi, source, tmpdir, kwargs):
+    """FFI.verify() (see api.FFI.verify): set_source() + compile() + import, on this FFI's
+    history, under a name hashed from everything that makes the module."""
+    import hashlib
+    import importlib.util
+
+    from . import __version__
+
+    if not isinstance(source, str):
+        raise TypeError(f"verify(): 'source' must be a str of C source, not "
+                        f"{type(source).__name__}")
+    kwds = dict(kwargs)
+    module_name = kwds.pop("modulename", None)
+    tag = kwds.pop("tag", "")
+    for ignored in ("flags", "ext_package", "force_generic_engine", "relative_to"):
+        kwds.pop(ignored, None)  # cffi's verifier options without a meaning here
+    source_extension = kwds.pop("source_extension", ".c")
+    if tmpdir is None:
+        tmpdir = os.environ.get("CFFI_TMPDIR") or _caller_pycache()
+    history = []
+    for entry in ffi._cffix_state.get(HISTORY, ()):
+        if entry[0] == "include":
+            other = entry[1]._cffix_state.get(SOURCE)
+            history.append(("include", other[0] if other else id(entry[1])))
+        else:
+            history.append(entry)
+    if module_name is None:
+        key = repr((history, source, source_extension, sorted(kwds.items(), key=repr), tag,
+                    __version__, sys.version, sys.platform))
+        module_name = "_cffix_verify_" + hashlib.sha256(key.encode("utf-8", "surrogatepass")
+                                                        ).hexdigest()[:20]
+    module = sys.modules.get(module_name)
+    if module is None or not hasattr(module, "lib"):
+        state = ffi._cffix_state
+        saved = {k: state.pop(k) for k in (SOURCE, RELEASE_GIL) if k in state}
+        try:
+            set_source(ffi, module_name, source, source_extension, kwds)
+            path = compile(ffi, tmpdir)
+        finally:
+            for k in (SOURCE, RELEASE_GIL):
+                state.pop(k, None)
+            state.update(saved)
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[module_name] = module
+    ffi._cffix_use_types_of(module.ffi)
+    return module.lib
+
+
+def _caller_pycache() -> str:
+    """The __pycache__ folder next to the file of verify()'s caller (as cffi's default)."""
+    frame = sys._getframe(3)  # _caller_pycache <- builder.verify <- FFI.verify <- caller
+    filename = frame.f_code.co_filename if frame is not None else ""
+    directory = os.path.dirname(os.path.abspath(filename)) if os.path.exists(filename) \
+        else os.getcwd()
+    return os.path.join(directory, "__pycache__")
+
+
 def emit_c_code(ffi, filename) -> None:
     """FFI.emit_c_code(): write the API-mode module's C source to `filename` (a path or a
     text file object)."""
