@@ -511,3 +511,20 @@ def test_sources_see_cffi_and_cffix_macros(tmp_path):
     module, _ = build(tmp_path, "_api_macros", "#define SEES_CFFI_ ...\n#define SEES_CFFIX_ ...",
                       source)
     assert (module.lib.SEES_CFFI_, module.lib.SEES_CFFIX_) == (1, 1)
+
+
+def test_object_files_go_where_cffi_puts_them(tmp_path, monkeypatch):
+    # Next to the generated .c ('<tmpdir>/pkg/mod.o'), no 'build' folder, an absolute path
+    # back; a source given as 'missing/../x.c' is normalized (as cffi does).
+    (tmp_path / "extra.c").write_text("int extra_value = 42;\n")
+    monkeypatch.chdir(tmp_path)
+    ffi = FFI()
+    ffi.cdef("extern int extra_value;")
+    ffi.set_source("pkg_objs.mod", "extern int extra_value;",
+                   sources=[os.path.join("missing", os.pardir, "extra.c")])
+    path = ffi.compile(tmpdir="out")
+    assert os.path.isabs(path) and os.path.dirname(path) == str(tmp_path / "out" / "pkg_objs")
+    assert sorted(os.listdir(tmp_path / "out")) == ["extra.o", "pkg_objs"]
+    assert sorted(p for p in os.listdir(tmp_path / "out" / "pkg_objs") if not p.endswith(".so")) \
+        == ["mod.c", "mod.o"]
+    assert load("pkg_objs.mod", path).lib.extra_value == 42

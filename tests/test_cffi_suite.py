@@ -251,10 +251,6 @@ _DOTS_SYNTAX = "type strings: a '...' form that cffi's cdef accepts and cffix's 
 _LIB_MODULE_NAMES = (
     "missing names: an API-mode lib has no __dict__, __all__, __loader__ or __spec__ "
     "(cffi's lib is module-like) (gap)")
-_OBJECT_FILES = (
-    "operations (deliberate): compile() puts object files under <tmpdir>/build/ "
-    "(setuptools' build_temp) and takes set_source()'s paths relative to the current "
-    "directory, without chdir(); cffi chdir()s into tmpdir")
 EXPECTED_FAILURES.update({
     _RECOMPILER + "test_extern_python_bogus_result_type":
         "messages (deliberate): an exception in a callback or extern \"Python\" function "
@@ -310,11 +306,7 @@ EXPECTED_FAILURES.update({name: _DOTS_SYNTAX for name in (
 EXPECTED_FAILURES.update({name: _LIB_MODULE_NAMES for name in (
     _RECOMPILER + "test_dir", _RECOMPILER + "test_import_from_lib",
     _RECOMPILER + "test_loader_spec")})
-EXPECTED_FAILURES.update({_ZDIST + name: _OBJECT_FILES for name in (
-    "test_api_compile_1", "test_api_compile_2", "test_api_compile_3",
-    "test_api_compile_explicit_target_1", "test_api_compile_explicit_target_3")})
 EXPECTED_FAILURES.update({
-    _RECOMPILER + "test_dotdot_in_source_file_names": _OBJECT_FILES,
     _ZDIST + "test_setuptools_abi_2":
         "operations: `setup.py build_ext -i` does not write an out-of-line ABI module (.py) "
         "of cffi_modules into the source tree (gap in setuptools_ext.py)",

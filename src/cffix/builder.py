@@ -403,9 +403,42 @@ def _extension(ffi, c_path):
 
     module_name, _, _, kwds = ffi._cffix_state[SOURCE]
     kwds = dict(kwds)
-    kwds["sources"] = [c_path, *kwds.get("sources", [])]
+    # Normalized as cffi does ('dir/../x.c' compiles even when 'dir' does not exist).
+    kwds["sources"] = [c_path, *(os.path.normpath(src) for src in kwds.get("sources", []))]
     kwds["include_dirs"] = [get_include(), *kwds.get("include_dirs", [])]
     return Extension(module_name, **kwds)
+
+
+def _build_ext_placing_objects(tmpdir):
+    """setuptools' build_ext whose object files go where cffi's do (cffi chdir()s into
+    tmpdir; cffix does not change the process's directory): next to a source inside
+    `tmpdir` (the generated '<tmpdir>/pkg/mod.c' gives '<tmpdir>/pkg/mod.o'), and for
+    another source under `tmpdir` by its path made relative, as setuptools does."""
+    from setuptools.command.build_ext import build_ext
+
+    root = os.path.abspath(tmpdir)
+
+    class BuildExt(build_ext):
+        def build_extension(self, ext):
+            compiler = self.compiler
+            made_relative = compiler.object_filenames
+
+            def object_filenames(sources, strip_dir=False, output_dir=""):
+                names = made_relative(sources, strip_dir, output_dir)
+                for i, source in enumerate(sources):
+                    inside = os.path.relpath(os.path.abspath(source), root)
+                    if not strip_dir and not inside.startswith(os.pardir):
+                        names[i] = os.path.join(
+                            output_dir or "", os.path.splitext(inside)[0] + compiler.obj_extension)
+                return names
+
+            compiler.object_filenames = object_filenames
+            try:
+                return super().build_extension(ext)
+            finally:
+                del compiler.object_filenames
+
+    return BuildExt
 
 
 def _build_extension(extension, tmpdir, verbose, debug) -> str:
@@ -414,9 +447,10 @@ def _build_extension(extension, tmpdir, verbose, debug) -> str:
     from setuptools import Distribution
 
     dist = Distribution({"ext_modules": [extension], "script_name": "cffix-build"})
+    dist.cmdclass["build_ext"] = _build_ext_placing_objects(tmpdir)
     cmd = dist.get_command_obj("build_ext")
     cmd.build_lib = tmpdir
-    cmd.build_temp = os.path.join(tmpdir, "build")
+    cmd.build_temp = tmpdir
     cmd.inplace = False
     if debug is not None:
         cmd.debug = bool(debug)
@@ -432,7 +466,7 @@ def _build_extension(extension, tmpdir, verbose, debug) -> str:
             message = (f"building '{extension.name}' failed: the cdef and the C source "
                        "disagree:\n  " + "\n  ".join(mismatches))
         raise _core.VerificationError(message) from error
-    return cmd.get_ext_fullpath(extension.name)
+    return os.path.abspath(cmd.get_ext_fullpath(extension.name))  # absolute, as in cffi
 
 
 def _run_capturing_output(run):
