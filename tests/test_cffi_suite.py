@@ -251,12 +251,6 @@ _DOTS_SYNTAX = "type strings: a '...' form that cffi's cdef accepts and cffix's 
 _LIB_MODULE_NAMES = (
     "missing names: an API-mode lib has no __dict__, __all__, __loader__ or __spec__ "
     "(cffi's lib is module-like) (gap)")
-EXPECTED_FAILURES.update({
-    _RECOMPILER + "test_extern_python_bogus_result_type":
-        "messages (deliberate): an exception in a callback or extern \"Python\" function "
-        "goes to sys.unraisablehook ('Exception ignored from cffix callback ...'), which "
-        "programs can intercept; cffi writes 'From cffi callback ...' to stderr itself",
-})
 EXPECTED_FAILURES.update({name: _FUNCTION_AS_CDATA for name in (
     _RECOMPILER + "test_math_sin_type", _RECOMPILER + "test_address_of_function",
     _RECOMPILER + "test_convert_api_mode_builtin_function_to_cdata")})
