@@ -131,11 +131,6 @@ EXCLUDED.update({
     _RE_PYTHON + "test_check_version":
         "calls _cffi_backend.FFI(b'name', _version=...), the constructor of cffi's generated "
         "out-of-line modules (its internal module format)",
-    _VERIFY + "test_FILE_stored_in_stdout":
-        "cannot run: its C code stores in `stdout` the FILE * made from a Python file for one "
-        "call; cffix closes that FILE when the call returns (it lives with the file object in "
-        "cffi), so the next printf() uses a closed FILE, undefined behaviour that aborts the "
-        "process",
 })
 
 
@@ -360,9 +355,6 @@ EXPECTED_FAILURES.update({
     _VERIFY + "test_bool":
         "operations: `_Bool foo(_Bool)` declared for C's `int foo(int)` converts differently "
         "from cffi (gap)",
-    _VERIFY + "test_FILE_stored_explicitly":
-        "operations (deliberate): a Python file becomes a FILE * only as a call's argument, "
-        "for the call's duration; ffi.cast('FILE *', file) is refused",
     _NEW + "test_struct_opaque":
         "exception types: ffi.new('struct baz *') of an opaque struct raises TypeError, "
         "cffi's API-mode ffi raises ffi.error",

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "data/argument.h"
 #include "data/cdata.h"
 #include "data/convert.h"
 
@@ -191,6 +192,11 @@ PyObject* cast(CType* t, PyObject* v) {
                                      s->cname.c_str(), t->cname.c_str());
                         return nullptr;
                     }
+                } else if (t->kind == Kind::Pointer && t->item == types::file_type() &&
+                           !PyLong_Check(v)) {
+                    PyObject* file = file_pointer(t, v);
+                    if (file != Py_NotImplemented) return file;
+                    Py_DECREF(file);
                 } else if (PyUnicode_Check(v) || PyBytes_Check(v)) {
                     PyErr_Format(PyExc_TypeError,
                                  "cannot cast %s to ctype '%s': an integer or "
