@@ -181,6 +181,10 @@ PyObject* cast(CType* t, PyObject* v) {
         case Kind::Pointer:
         case Kind::Function:
         case Kind::Array: {
+            if (t->kind == Kind::Array && t->length < 0) {  // no length to give it (as cffi)
+                PyErr_Format(PyExc_TypeError, "cannot cast to ctype '%s'", t->cname.c_str());
+                return nullptr;
+            }
             uint64_t address;
             {
                 if (is_cdata(v)) {
