@@ -52,8 +52,12 @@ class _PythonMethods:
         try:
             _c_cdef(self, csource, override, packed, pack)
         except Exception as exc:
-            if isinstance(csource, str):  # it may have declared part of the text
-                history.append(("failed", csource, f"{type(exc).__name__}: {exc}"))
+            # It may have declared part of the text: generating a module is refused from
+            # now on, which only needs the first failure (an FFI that keeps failing keeps
+            # no more).
+            if isinstance(csource, str) and "_cffix_failed" not in self._cffix_state:
+                self._cffix_state["_cffix_failed"] = True
+                history.append(("failed", f"{type(exc).__name__}: {exc}"))
             raise
         history.append(("cdef", csource, bool(override), bool(packed),
                         None if pack is None else int(pack)))

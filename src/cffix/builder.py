@@ -57,7 +57,7 @@ from . import _core
 
 # Keys in ffi._cffix_state (written by api.py's cdef/include wrappers and here).
 HISTORY = "_cffix_history"  # [("cdef", text, override, packed, pack) | ("include", ffi)
-#                              | ("failed", text, error message)]
+#                              | ("failed", error message), the first failure only]
 SOURCE = "_cffix_source"  # (module_name, source, source_extension, kwds)
 # set_source(..., release_gil=False): API-mode wrappers keep the GIL during calls (cffix's
 # opt-out, as dlopen(..., release_gil=False) in ABI mode).
@@ -190,7 +190,7 @@ def python_source(ffi) -> str:
         if entry[0] == "failed":
             raise _core.VerificationError(
                 f"cannot generate {module_name!r}: a cdef() call on this FFI failed "
-                f"({entry[2]}), and the declarations it made before the error cannot be "
+                f"({entry[1]}), and the declarations it made before the error cannot be "
                 "reproduced. Fix that cdef() (or use a fresh FFI) and generate again.")
 
     aliases = {}  # included module name -> its alias in the generated module
@@ -329,7 +329,7 @@ def c_source(ffi) -> str:
         if entry[0] == "failed":
             raise _core.VerificationError(
                 f"cannot generate {module_name!r}: a cdef() call on this FFI failed "
-                f"({entry[2]}). Fix that cdef() (or use a fresh FFI) and generate again.")
+                f"({entry[1]}). Fix that cdef() (or use a fresh FFI) and generate again.")
         if entry[0] == "include":  # the module imports the other one's ffi (and lib)
             other_source = entry[1]._cffix_state.get(SOURCE)
             if other_source is None:
