@@ -224,6 +224,20 @@ private:
 
 bool nameable(const CType* t) { return t->cname.find('$') == std::string::npos; }
 
+// The sizes of the array levels of `object` (C text of an lvalue of array type `t`), for
+// a declaration with `[...]` lengths (types::CompilerFact): sizeof(x), sizeof(x[0])...;
+// 0 for an outermost `[]`, which may be incomplete in C.
+std::vector<std::string> array_level_sizes(const std::string& object, const CType* t,
+                                           uint32_t dots_levels) {
+    std::vector<std::string> sizes;
+    std::string item = object;
+    for (; t->kind == Kind::Array; t = t->item, item += "[0]") {
+        bool open_outer = sizes.empty() && t->length < 0 && !(dots_levels & 1);
+        sizes.push_back(open_outer ? "0" : "sizeof(" + item + ")");
+    }
+    return sizes;
+}
+
 std::string member_size(const std::string& record, const std::string& member) {
     return "sizeof(((" + record + " *)0)->" + member + ")";
 }
@@ -272,9 +286,12 @@ void record_facts(FactTable& facts, std::string& checks, CType* t) {
             continue;
         }
         values.push_back("offsetof(" + c + ", " + m.name + ")");
-        bool flexible = m.type->kind == Kind::Array && m.type->length < 0 && !m.dots_length;
+        bool flexible = m.type->kind == Kind::Array && m.type->length < 0 && !(m.dots_levels & 1);
         values.push_back(flexible ? "0" : member_size(c, m.name));
-        if (!flexible && !m.dots_length && types::complete_type(m.type, false))
+        if (m.dots_levels)
+            facts.add(types::fact_key(types::FactKind::Member, c + "." + m.name), "0", "0", "0",
+                      array_level_sizes("((" + c + " *)0)->" + m.name, m.type, m.dots_levels));
+        if (!flexible && !m.dots_levels && types::complete_type(m.type, false))
             compare(checks, c + " field " + m.name + " size", member_size(c, m.name), m.type->size);
     }
     facts.add(c, "sizeof(" + c + ")", "_CFFIX_ALIGNOF(" + c + ")", "0", values);
@@ -309,6 +326,9 @@ void compiler_facts(types::Scope& scope, FactTable& facts, std::string& checks) 
     for (const auto& [name, integer] : scope.dots_typedefs())
         facts.add(types::fact_key(types::FactKind::Typedef, name), "sizeof(" + name + ")", "0",
                   integer ? "((" + name + ")-1 <= 0)" : "1", {});
+    for (const types::Scope::DotsArrayTypedef& t : scope.dots_array_typedefs())
+        facts.add(types::fact_key(types::FactKind::Typedef, t.name), "0", "0", "0",
+                  array_level_sizes("(*(" + t.name + " *)0)", t.type, t.dots_levels));
 }
 
 // A function whose signature has neither pointers nor arithmetic types is compared whole
@@ -783,7 +803,7 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += "\n";
     for (size_t i = 0; i < variables.size(); ++i) {
         const types::VariableDecl& v = scope.variables().find(variables[i])->second;
-        if (!v.is_const || v.type->kind == Kind::Array || v.dots_length) continue;
+        if (!v.is_const || v.type->kind == Kind::Array || v.dots_levels) continue;
         check_type(v.type.get(), "global constant '" + variables[i] + "'");
         std::string copy = "_cffix_value" + std::to_string(i);
         copies[variables[i]] = copy;
@@ -798,12 +818,18 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     for (size_t i = 0; i < variables.size(); ++i) {
         const types::VariableDecl& v = scope.variables().find(variables[i])->second;
         if (copies.count(variables[i])) continue;  // the copy's assignment checks the type
-        if (v.dots_length)
-            facts.add(types::fact_key(types::FactKind::Global, variables[i]),
-                      "sizeof(" + variables[i] + ")", "0", "0", {});
-        else
-            check_type(v.type.get(), "global variable '" + variables[i] + "'");
         std::string p = "_cffix_g" + std::to_string(i);
+        if (v.dots_levels) {  // the lengths are the compiler's; the items' type is checked
+            facts.add(types::fact_key(types::FactKind::Global, variables[i]), "0", "0", "0",
+                      array_level_sizes(variables[i], v.type.get(), v.dots_levels));
+            const CType* base = v.type.get();
+            std::string first = variables[i];
+            for (; base->kind == Kind::Array; base = base->item) first += "[0]";
+            out += "    " + types::cname_with(base, (v.is_const ? " const* " : "* ") + p) + " = &" +
+                   first + ";\n    (void)" + p + ";\n";
+            continue;
+        }
+        check_type(v.type.get(), "global variable '" + variables[i] + "'");
         if (v.type->kind == Kind::Pointer) {  // cdef types drop a pointee's const: size only
             out += "    (void)sizeof(char[(sizeof(" + variables[i] + ") == sizeof(" +
                    types::cname_with(v.type.get(), "") + ")) ? 1 : -1]);\n";

@@ -205,6 +205,10 @@ CType* array_type(CType* item, int64_t length) {
         throw Error(ErrorKind::CDefError,
                     "array of '" + item->cname + "': the item must have a known size");
     }
+    return array_of_open_arrays(item, length);
+}
+
+CType* array_of_open_arrays(CType* item, int64_t length) {
     KeyBuilder key('[');
     key.add(item);
     key.add(length);

@@ -120,7 +120,8 @@ struct MemberDecl {
     int bitsize = -1;
     uint32_t aligned = 0;
     bool packed = false;
-    bool dots_length = false;  // `T name[...]`: the length is the C compiler's
+    uint32_t dots_levels = 0;  // bit k: the array level k (0: outermost) is `[...]`, whose
+                               // length is the C compiler's
     parse::SourcePos pos;
 };
 
@@ -226,6 +227,10 @@ CType* make_primitive(std::string_view name, int64_t size, uint32_t align, uint1
 void forget_interned(CType* type);
 CType* pointer_type(CType* item);
 CType* array_type(CType* item, int64_t length);  // length -1: unknown
+// An array of arrays whose length the C compiler gives (`int a[...][...]` before API mode
+// knows it): the item may have an unknown length, which array_type() refuses. Only the
+// scope makes these, for declarations the compiler completes (their size stays unknown).
+CType* array_of_open_arrays(CType* item, int64_t length);
 CType* function_type(CType* result, std::span<CType* const> args, bool ellipsis,
                      CallConv callconv = CallConv::Default);
 
