@@ -255,7 +255,6 @@ _WERROR_BUILD = (
 _ACCEPTED = (
     "exception types: cffi refuses this declaration (at build or first use) where cffix "
     "accepts it, or raises another exception type (gap)")
-_DOTS_SYNTAX = "type strings: a '...' form that cffi's cdef accepts and cffix's parser refuses (gap)"
 _LIB_MODULE_NAMES = (
     "missing names: an API-mode lib has no __dict__, __all__, __loader__ or __spec__ "
     "(cffi's lib is module-like) (gap)")
@@ -321,9 +320,6 @@ EXPECTED_FAILURES.update({name: _ACCEPTED for name in (
     _RE_PYTHON + "test_partial_enum",
     _DLOPEN + "test_invalid_dotdotdot_in_macro", _DLOPEN_U + "test_invalid_dotdotdot_in_macro",
     _DLOPEN + "test_array_overflow", _DLOPEN_U + "test_array_overflow")})
-EXPECTED_FAILURES.update({name: _DOTS_SYNTAX for name in (
-    _RECOMPILER + "test_verify_typedef_star_dotdotdot", _VERIFY + "test_unknown_type_3",
-    _VERIFY + "test_nonfull_enum_syntax2")})
 EXPECTED_FAILURES.update({name: _LIB_MODULE_NAMES for name in (
     _RECOMPILER + "test_dir", _RECOMPILER + "test_import_from_lib",
     _RECOMPILER + "test_loader_spec")})

@@ -200,6 +200,17 @@ CType* pointer_type(CType* item) {
     return t;
 }
 
+CType* named_pointer_type(const std::string& name, CType* item) {
+    CType* t = alloc_ctype(Kind::Pointer);
+    t->cname = name;
+    t->name_pos = static_cast<uint32_t>(name.size());
+    t->size = sizeof(void*);
+    t->align = alignof(void*);
+    Py_INCREF(item);
+    t->item = item;
+    return t;
+}
+
 CType* array_type(CType* item, int64_t length) {
     if (item->kind == Kind::Void || (item->kind == Kind::Array && item->length < 0)) {
         throw Error(ErrorKind::CDefError,

@@ -226,6 +226,9 @@ CType* alloc_ctype(Kind kind);
 CType* make_primitive(std::string_view name, int64_t size, uint32_t align, uint16_t flags);
 void forget_interned(CType* type);
 CType* pointer_type(CType* item);
+// `typedef ... *name;`: a pointer type named `name` (not interned: one per declaration),
+// to an opaque struct that has no name in C; C code spells the pointer by its name.
+CType* named_pointer_type(const std::string& name, CType* item);
 CType* array_type(CType* item, int64_t length);  // length -1: unknown
 // An array of arrays whose length the C compiler gives (`int a[...][...]` before API mode
 // knows it): the item may have an unknown length, which array_type() refuses. Only the

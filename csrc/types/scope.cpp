@@ -636,6 +636,17 @@ void Scope::declare_typedef(Declaration& decl) {
             t.type->flags |= RF_OPAQUE_TYPEDEF;
             break;
         }
+        case TypeExprKind::Pointer:
+            if (decl.type->item->kind == TypeExprKind::DotsOpaque) {  // `typedef ... *t;`
+                auto it = typedefs_.find(decl.name);
+                if (it != typedefs_.end() && it->second.opaque_pointer) return;
+                CTypeRef target = owned(new_record_type(Kind::Struct, "struct $$" + decl.name));
+                target->flags |= RF_OPAQUE_TYPEDEF;
+                t.type = owned(named_pointer_type(decl.name, target.get()));
+                t.opaque_pointer = true;
+                break;
+            }
+            [[fallthrough]];
         default: {
             Resolved r = resolve(*decl.type, decl.name);
             t.type = std::move(r.type);

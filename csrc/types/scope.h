@@ -171,6 +171,7 @@ private:
         uint32_t aligned = 0;                // __attribute__((aligned(N))) on the typedef
         const char* unusable = nullptr;      // "integer"/"float" for `typedef int... t;`
         uint32_t dots_levels = 0;            // `typedef int t[...];`: as VariableDecl's
+        bool opaque_pointer = false;         // `typedef ... *t;`
         std::optional<WrittenType> written;  // with qualifiers to keep (types/written.h)
         parse::SourcePos pos;
         uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
