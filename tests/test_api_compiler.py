@@ -492,3 +492,23 @@ def test_abi_mode_still_refuses_what_only_the_compiler_knows():
         lib.g
     with pytest.raises(cffix.VerificationMissing):
         ffi.new("struct s *")
+
+
+def test_static_const_of_a_dots_integer_type(tmp_path):
+    """`static const t x = -20;` with `typedef int... t;`: the value as written, compared
+    with C's at build time, converted to t once the compiler said what t is."""
+    mod = build(tmp_path, "_api_dots_const", """
+        typedef unsigned long... bar_t;
+        typedef int... foo_t;
+        static const bar_t mu = -20;
+        static const foo_t nu = 20;
+    """, "typedef short bar_t; typedef unsigned long long foo_t;\n"
+         "static const bar_t mu = -20; static const foo_t nu = 20;",
+                source_extension=".cpp")  # (C++: a static const is a constant expression)
+    assert mod.lib.mu == -20 and mod.lib.nu == 20
+    assert mod.ffi.sizeof("bar_t") == 2
+    message = build_error(tmp_path, "_api_dots_const_bad", """
+        typedef int... bar_t;
+        static const bar_t mu = -21;
+    """, "typedef short bar_t;\n#define mu ((bar_t)-20)")
+    assert "constant mu: -21 in the cdef" in message

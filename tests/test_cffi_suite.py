@@ -360,9 +360,6 @@ EXPECTED_FAILURES.update({
     _RECOMPILER + "test_introspect_global_var_array":
         "operations: lib.arr of a global array is its array ('long[2]'), cffi gives a "
         "pointer (gap)",
-    _RECOMPILER + "test_some_integer_type":
-        "type strings: `static const bar_t mu = -20;` with `typedef int... bar_t` is "
-        "refused ('only integer constants may have an initializer') (gap)",
     _RECOMPILER + "test_win32_calling_convention_0":
         "operations: a global function pointer declared with __cdecl/__stdcall reads back "
         "as a pointer to the function pointer (gap)",

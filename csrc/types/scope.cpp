@@ -201,6 +201,11 @@ CType* enum_integer_type(const std::vector<Enumerator>& values) {
 // char X = 300;` is 44 and `static const unsigned X = -1;` is 4294967295, as in C.
 ConstInt initialized_constant(const Declaration& decl, const CType* t, bool raw_function) {
     const CType* integer = t->kind == Kind::Enum ? t->item : t;
+    // `typedef int... t;` before the compiler said what t is: the value as written (API
+    // mode's generator compares it with C's; at import t is known and it is converted).
+    if (!raw_function && t->kind == Kind::Primitive && (t->flags & PF_DOTS) &&
+        !(t->flags & PF_FLOAT))
+        return decl.constant_value;
     if (raw_function || !is_integer_like(t) || !integer || integer->size <= 0 ||
         integer->size > 8) {
         cdef_error("'" + decl.name + "' is declared with type '" + t->cname +
