@@ -512,3 +512,43 @@ def test_static_const_of_a_dots_integer_type(tmp_path):
         static const bar_t mu = -21;
     """, "typedef short bar_t;\n#define mu ((bar_t)-20)")
     assert "constant mu: -21 in the cdef" in message
+
+
+def test_array_without_length_inside_a_partial_struct(tmp_path):
+    """`int a[]; int y; ...;`: in a struct the compiler lays out, a `[]` member need not
+    be last; its items are those the struct's memory holds from its offset on."""
+    mod = build(tmp_path, "_api_open_member", """
+        struct foo_s { int a[]; int y; ...; };
+        int item14(struct foo_s *);
+    """, "struct foo_s { int x; int a[17]; int y; };\n"
+         "int item14(struct foo_s *f) { return f->a[14]; }\n")
+    ffi, lib = mod.ffi, mod.lib
+    assert ffi.sizeof("struct foo_s") == 19 * ffi.sizeof("int")
+    s = ffi.new("struct foo_s *")
+    assert ffi.typeof(s.a) is ffi.typeof("int[]")
+    assert len(s.a) == 18
+    s.a[14] = 4242
+    assert lib.item14(s) == 4242
+    s.a[17] = -521  # the memory of y, as C would write it
+    assert s.y == -521
+    with pytest.raises(IndexError):
+        ffi.new("struct foo_s *", {"a": list(range(19))})  # past the struct's memory
+    with pytest.raises(cffix.CDefError, match="must be the last field"):
+        FFI().cdef("struct bar_s { int a[]; int y; };")  # without '...': as C says
+
+
+def test_anonymous_partial_struct_member(tmp_path):
+    """An anonymous struct with '...' inside a struct: its fields are placed through the
+    holder, which C can name."""
+    mod = build(tmp_path, "_api_anonymous_partial", """
+        struct foo_s { struct { char b; short s; ...; }; union { char c, d; }; int z; ...; };
+    """, "struct foo_s { int a, padding; struct { char x, b; short s; int y; }; "
+         "union { char c, d; }; int z; };")
+    ffi = mod.ffi
+    assert ffi.sizeof("struct foo_s") == 24
+    assert ffi.offsetof("struct foo_s", "b") == 9
+    assert ffi.offsetof("struct foo_s", "s") == 10
+    assert ffi.offsetof("struct foo_s", "c") == 16
+    assert ffi.offsetof("struct foo_s", "z") == 20
+    p = ffi.new("struct foo_s *", {"b": b"B", "s": -3, "d": b"D"})
+    assert (p.b, p.s, p.c) == (b"B", -3, b"D")

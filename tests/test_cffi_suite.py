@@ -372,12 +372,6 @@ EXPECTED_FAILURES.update({
     _RECOMPILER + "test_win32_calling_convention_3":
         "operations: a global function pointer declared with __cdecl/__stdcall reads back "
         "as a pointer to the function pointer (gap)",
-    _VERIFY + "test_struct_array_no_length":
-        "type strings: a flexible array member before the last field (valid in a GNU C "
-        "struct the cdef copies) is a CDefError (gap)",
-    _VERIFY + "test_nested_anonymous_struct_inexact_1":
-        "operations: an anonymous struct or union with '...' inside a completed struct is "
-        "refused by the generator (gap)",
     _VERIFY + "test_cannot_name_struct_type":
         "messages: a cdef naming a type the C source lacks fails the build with the "
         "compiler's text, not cffi's 'in argument of foo: unknown type name'",

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 #include <string_view>
 
 #include "data/argument.h"
@@ -207,11 +208,13 @@ public:
             for (const std::string& v : values) arrays_ += "    (int64_t)(" + v + "),\n";
             arrays_ += "};\n";
         }
+        names_.insert(name);
         rows_ += "    {" + c_string(name) + ", (int64_t)(" + size + "), (int64_t)(" + align +
                  "), " + is_signed + ", " + std::to_string(values.size()) + ", " + array + "},\n";
         ++count_;
     }
     size_t count() const { return count_; }
+    bool has(const std::string& name) const { return names_.count(name) != 0; }
     std::string source() const {
         return arrays_ + "static const cffix_fact _cffix_facts[] = {\n" + rows_ +
                "    {NULL, 0, 0, 0, 0, NULL},\n};\n\n";
@@ -219,6 +222,7 @@ public:
 
 private:
     std::string arrays_, rows_;
+    std::set<std::string> names_;
     size_t count_ = 0;
 };
 
@@ -257,14 +261,43 @@ void check_record(std::string& checks, const CType* t) {
     }
 }
 
+[[noreturn]] void refuse_anonymous() {
+    refuse(
+        "an anonymous struct or union with '...' (or holding such a type): give it a "
+        "tag or a typedef name, so that the C compiler can be asked about it");
+}
+
+// An anonymous struct member with `...` of the record `c` (`struct s { struct { char b;
+// ...; }; int z; }`): C has no name to ask about it, so its facts come through its holder,
+// which has its fields: each one's offset from the first, its size; the struct's size as
+// far as its last field (what follows it is the holder's). Returns its offset in `c`.
+std::string anonymous_member_facts(FactTable& facts, const std::string& c, const CType* inner) {
+    const auto& members = inner->record->members;
+    if (inner->kind != Kind::Struct || members.empty()) refuse_anonymous();
+    uint32_t align = 1;
+    for (const types::MemberDecl& m : members) {
+        if (m.name.empty() || m.bitsize >= 0 || m.dots_levels ||
+            !types::complete_type(m.type, false))
+            refuse_anonymous();
+        align = std::max(align, m.type->align);
+    }
+    std::string start = "offsetof(" + c + ", " + members.front().name + ")";
+    std::vector<std::string> values;
+    for (const types::MemberDecl& m : members) {
+        values.push_back("offsetof(" + c + ", " + m.name + ") - " + start);
+        values.push_back(member_size(c, m.name));
+    }
+    std::string end = values[values.size() - 2] + " + " + values.back();
+    std::string a = std::to_string(align);
+    facts.add(inner->cname, "((" + end + ") + " + a + " - 1) / " + a + " * " + a, a, "0", values);
+    return start;
+}
+
 // A record with `...;` (or holding such a type, or a `typedef int... t`, by value): its
 // layout comes from the compiler; the member sizes the cdef knows are compared.
 void record_facts(FactTable& facts, std::string& checks, CType* t) {
     const std::string& c = t->cname;
-    if (!nameable(t))
-        refuse(
-            "an anonymous struct or union with '...' (or holding such a type): give it a "
-            "tag or a typedef name, so that the C compiler can be asked about it");
+    if (!nameable(t)) refuse_anonymous();
     std::vector<std::string> values;
     for (const types::MemberDecl& m : t->record->members) {
         std::string where = "'" + c + "', field '" + m.name + "'";
@@ -274,6 +307,11 @@ void record_facts(FactTable& facts, std::string& checks, CType* t) {
                    "('...'): declare every member instead");
         if (m.name.empty()) {  // an anonymous struct/union member: placed by its first field
             CType* inner = m.type;
+            if (!nameable(inner) && !types::complete_type(inner, false)) {
+                values.push_back(anonymous_member_facts(facts, c, inner));
+                values.push_back("0");  // (its size is its own fact's)
+                continue;
+            }
             if (!types::complete_type(inner, false) || inner->fields.empty() ||
                 inner->fields.front().is_bitfield())
                 refuse("'" + c +
@@ -314,14 +352,20 @@ void enum_facts(FactTable& facts, std::string& checks, const CType* e) {
 void compiler_facts(types::Scope& scope, FactTable& facts, std::string& checks) {
     std::vector<CType*> records, enums;
     scope.own_tagged_types(records, enums);
+    // Anonymous records with `...` are described by their holders (anonymous_member_facts).
+    std::vector<const CType*> anonymous;
     for (CType* t : records) {
         if (!t->record || (t->flags & types::RF_OPAQUE_TYPEDEF)) continue;  // opaque
         if (types::complete_type(t, false)) {
             if (nameable(t)) check_record(checks, t);  // else checked through its holder
+        } else if (!nameable(t)) {
+            anonymous.push_back(t);
         } else {
             record_facts(facts, checks, t);
         }
     }
+    for (const CType* t : anonymous)
+        if (!facts.has(t->cname)) refuse_anonymous();
     for (const CType* e : enums) enum_facts(facts, checks, e);
     for (const auto& [name, integer] : scope.dots_typedefs())
         facts.add(types::fact_key(types::FactKind::Typedef, name), "sizeof(" + name + ")", "0",

@@ -121,7 +121,8 @@ static bool complete_record(CType* t, bool error, bool guess) {
     } guard{rec};
     for (size_t i = 0; i < rec.members.size(); ++i) {
         const MemberDecl& m = rec.members[i];
-        bool last = i + 1 == rec.members.size();
+        // The compiler's layout may have one before the last member (see Scope::fill_record).
+        bool last = i + 1 == rec.members.size() || rec.from_compiler;
         if (is_flexible(m.type) && last) {
             if (!complete_type(m.type->item, error, guess)) return false;
             continue;

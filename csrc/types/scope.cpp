@@ -999,8 +999,10 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
                 m.pos);
         uint32_t dots = dots_levels(*m.type);
         bool dots_array = dots != 0;
+        // In a struct the compiler lays out (`...;`), a `T a[];` anywhere stands for an
+        // array whose length the cdef leaves out (cffi's "implicit max length").
         if (r.type->kind == Kind::Array && r.type->length < 0 && i + 1 != body.members.size() &&
-            !dots_array)
+            !dots_array && !body.partial)
             cdef_error("flexible array member '" + shown() + "' must be the last field", m.pos);
         MemberDecl md;
         md.name = m.name;
