@@ -307,14 +307,24 @@ EXPECTED_FAILURES.update({name: _WERROR_BUILD for name in (
     _RECOMPILER + "test_const_via_typedef", _VERIFY + "test_global_const_int_size",
     _VERIFY + "test_func_as_argument",
     _VERIFY + "test_named_pointer_as_argument", _VERIFY + "test_bug_const_char_ptr_array_1")})
+EXPECTED_FAILURES.update({
+    _RECOMPILER + "test_include_8":
+        "exception types (deliberate): a struct opaque in an included FFI and given a body "
+        "by the including cdef is usable (both FFIs see the body), as in cffi's ABI mode; "
+        "cffi's API mode raises NotImplementedError at first use ('workaround: don't use "
+        "ffi.include()')",
+    _VERIFY + "test_ffi_full_struct":
+        "operations (deliberate): a field offset or struct size that disagrees with C fails "
+        "the build with VerificationError (the test expects ffi.error at first use); and a "
+        "pointer field of another pointee type of the same size (`long *` for C's `int *`) "
+        "is not compared, as cdef types drop the qualifiers C would compare",
+})
 EXPECTED_FAILURES.update({name: _ACCEPTED for name in (
-    _RECOMPILER + "test_duplicate_enum", _RECOMPILER + "test_include_8",
     _RECOMPILER + "test_constant_of_unknown_size", _RECOMPILER + "test_variable_of_unknown_size",
     _RECOMPILER + "test_some_float_invalid_2", _RECOMPILER + "test_some_float_invalid_3",
     _RECOMPILER + "test_realize_struct_error",
     _RECOMPILER + "test_struct_with_func_with_struct_arg",
-    _RECOMPILER + "test_call_with_zero_length_field", _VERIFY + "test_ffi_full_struct",
-    _VERIFY + "test_struct_float_vs_int", _VERIFY + "test_unsupported_struct_with_bitfield_ellipsis",
+    _RECOMPILER + "test_call_with_zero_length_field",
     _VERIFY + "test_struct_returned_by_func", _VERIFY + "test_passing_string_or_NULL",
     _RE_PYTHON + "test_global_const_int", _RE_PYTHON + "test_global_const_nonint",
     _RE_PYTHON + "test_partial_enum",

@@ -246,6 +246,25 @@ std::string member_size(const std::string& record, const std::string& member) {
     return "sizeof(((" + record + " *)0)->" + member + ")";
 }
 
+// A number field: whether it is an integer or a floating-point one in C (a cdef `int x`
+// for C's `float x` has the right size, and gives garbage). Integers of another size or
+// sign are the size check's; complex numbers and `typedef int... t` are not compared.
+void compare_number_kind(std::string& checks, const std::string& record, const std::string& name,
+                         const CType* type) {
+    int kind = 0;
+    if (type->kind == Kind::Enum) {
+        kind = 1;
+    } else if (type->kind == Kind::Primitive &&
+               !(type->flags & (types::PF_COMPLEX | types::PF_DOTS))) {
+        kind = (type->flags & (types::PF_FLOAT | types::PF_LONGDOUBLE)) ? 2 : 1;
+    }
+    if (kind == 0) return;
+    checks += "#ifdef _CFFIX_NUMBER_KIND\n";
+    compare(checks, record + " field " + name + " kind (1: integer, 2: floating-point)",
+            "_CFFIX_NUMBER_KIND(((" + record + " *)0)->" + name + ")", kind);
+    checks += "#endif\n";
+}
+
 // A record the cdef lays out completely: every named field's offset and size, the size
 // and alignment, compared with the compiler's.
 void check_record(std::string& checks, const CType* t) {
@@ -258,6 +277,7 @@ void check_record(std::string& checks, const CType* t) {
                 f.offset);
         if (!f.is_flexible())
             compare(checks, c + " field " + f.name + " size", member_size(c, f.name), f.type->size);
+        compare_number_kind(checks, c, f.name, f.type);
     }
 }
 
@@ -331,6 +351,7 @@ void record_facts(FactTable& facts, std::string& checks, CType* t) {
                       array_level_sizes("((" + c + " *)0)->" + m.name, m.type, m.dots_levels));
         if (!flexible && !m.dots_levels && types::complete_type(m.type, false))
             compare(checks, c + " field " + m.name + " size", member_size(c, m.name), m.type->size);
+        compare_number_kind(checks, c, m.name, m.type);
     }
     facts.add(c, "sizeof(" + c + ")", "_CFFIX_ALIGNOF(" + c + ")", "0", values);
 }
@@ -366,7 +387,16 @@ void compiler_facts(types::Scope& scope, FactTable& facts, std::string& checks) 
     }
     for (const CType* t : anonymous)
         if (!facts.has(t->cname)) refuse_anonymous();
-    for (const CType* e : enums) enum_facts(facts, checks, e);
+    for (const CType* e : enums) {
+        // `enum e1 { A1 }; enum e2 { A1 };`: C has one A1 (cffi refuses it at build too).
+        for (const types::Enumerator& v : e->enumerators) {
+            auto c = scope.constants().find(v.name);
+            if (c != scope.constants().end() && c->second.enum_type && c->second.enum_type != e)
+                refuse(c->second.enum_type->cname + ": duplicate declaration of const '" + v.name +
+                       "'");
+        }
+        enum_facts(facts, checks, e);
+    }
     for (const auto& [name, integer] : scope.dots_typedefs())
         facts.add(types::fact_key(types::FactKind::Typedef, name), "sizeof(" + name + ")", "0",
                   integer ? "((" + name + ")-1 <= 0)" : "1", {});
@@ -796,7 +826,17 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         "\"cffix_api.h\"\n\n";
     out +=
         "#if defined(__GNUC__) || defined(__clang__)\n#define _CFFIX_ALIGNOF(T) __alignof__(T)\n"
-        "#else\n#define _CFFIX_ALIGNOF(T) _Alignof(T)\n#endif\n\n";
+        "#else\n#define _CFFIX_ALIGNOF(T) _Alignof(T)\n#endif\n"
+        // Whether a number is an integer (1) or floating-point (2), where C can say.
+        "#if defined(__cplusplus)\n"
+        "template <typename T> struct _cffix_number_kind { enum { value = 1 }; };\n"
+        "template <> struct _cffix_number_kind<float> { enum { value = 2 }; };\n"
+        "template <> struct _cffix_number_kind<double> { enum { value = 2 }; };\n"
+        "template <> struct _cffix_number_kind<long double> { enum { value = 2 }; };\n"
+        "#define _CFFIX_NUMBER_KIND(x) (_cffix_number_kind<decltype(+(x))>::value)\n"
+        "#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L\n"
+        "#define _CFFIX_NUMBER_KIND(x) _Generic(+(x), float: 2, double: 2, long double: 2, "
+        "default: 1)\n#endif\n\n";
     out +=
         // C++ (source_extension=".cpp") makes these errors already.
         // A pointer of the cdef's type from one the source declares with more const: C

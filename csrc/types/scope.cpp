@@ -1015,6 +1015,12 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
         rec->members.push_back(std::move(md));
         if (dots_array) rec->partial = true;
     }
+    // The compiler gives no bitfield positions (offsetof cannot name them): as in cffi.
+    if (rec->partial)
+        for (const MemberDecl& md : rec->members)
+            if (md.bitsize >= 0)
+                throw Error(ErrorKind::NotImplementedError,
+                            "<" + t->cname + ">: using both bitfields and '...;'");
     // API mode: the compiler's layout replaces the one computed from the cdef.
     if (const CompilerFact* f = compiler_fact(FactKind::Record, t->cname)) {
         if (f->values.size() != 2 * rec->members.size())
