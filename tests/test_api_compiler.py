@@ -563,3 +563,31 @@ def test_anonymous_partial_struct_member(tmp_path):
     assert ffi.offsetof("struct foo_s", "z") == 20
     p = ffi.new("struct foo_s *", {"b": b"B", "s": -3, "d": b"D"})
     assert (p.b, p.s, p.c) == (b"B", -3, b"D")
+
+
+@pytest.mark.parametrize("cdef,source,message", [
+    ("struct a; struct a f(void);", "struct a { int x; }; struct a f(void) { struct a r = {1}; "
+     "return r; }", "function f: 'struct a' is used as result type, but is opaque"),
+    ("typedef ... t; t f(void);", "typedef struct { int x; } t; t f(void) { t r = {1}; "
+     "return r; }", "function f: 't' is used as result type, but is opaque"),
+    ('typedef ... t; extern "Python" int cb(t);', "typedef struct { int x; } t;",
+     "function cb: 't' is used as argument type, but is opaque"),
+])
+def test_opaque_struct_by_value_is_refused_at_build(tmp_path, cdef, source, message):
+    """The core cannot convert a struct of unknown size (the call crashed): a TypeError
+    with cffi's text, when the module is generated."""
+    ffi = FFI()
+    ffi.cdef(cdef)
+    ffi.set_source("_api_opaque_result", source)
+    with pytest.raises(TypeError) as info:
+        ffi.compile(tmpdir=str(tmp_path))
+    assert str(info.value) == message
+
+
+def test_one_enumerator_in_two_enums_fails_the_build(tmp_path):
+    ffi = FFI()
+    ffi.cdef("enum e1 { A1, ... }; enum e2 { A1, ... };")
+    ffi.set_source("_api_duplicate_enumerator", "enum e1 { A1 }; enum e2 { B1 };")
+    with pytest.raises(cffix.VerificationError,
+                       match="enum e2: duplicate declaration of const 'A1'"):
+        ffi.compile(tmpdir=str(tmp_path))

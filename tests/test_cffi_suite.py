@@ -292,7 +292,7 @@ EXPECTED_FAILURES.update({name: _BUILD_TIME_CHECK for name in (
     _RECOMPILER + "test_macro_check_value", _RECOMPILER + "test_check_value_of_static_const",
     _RECOMPILER + "test_verify_exact_field_offset", _RECOMPILER + "test_defines__CFFI_",
     _RECOMPILER + "test_pack_not_supported", _RECOMPILER + "test_struct_field_opaque",
-    _RECOMPILER + "test_function_returns_opaque", _VERIFY + "test_define_wrong_value",
+    _VERIFY + "test_define_wrong_value",
     _VERIFY + "test_enum_bug118", _VERIFY + "test_typedef_broken_complete_enum")})
 EXPECTED_FAILURES.update({name: _LIBFFI_STRUCT_TEXT for name in (
     _RECOMPILER + "test_call_with_custom_field_pos",
@@ -325,7 +325,7 @@ EXPECTED_FAILURES.update({name: _ACCEPTED for name in (
     _RECOMPILER + "test_realize_struct_error",
     _RECOMPILER + "test_struct_with_func_with_struct_arg",
     _RECOMPILER + "test_call_with_zero_length_field",
-    _VERIFY + "test_struct_returned_by_func", _VERIFY + "test_passing_string_or_NULL",
+    _VERIFY + "test_passing_string_or_NULL",
     _RE_PYTHON + "test_global_const_int", _RE_PYTHON + "test_global_const_nonint",
     _RE_PYTHON + "test_partial_enum",
     _DLOPEN + "test_invalid_dotdotdot_in_macro", _DLOPEN_U + "test_invalid_dotdotdot_in_macro",

@@ -63,6 +63,15 @@ void check_type(const CType* t, const std::string& where) {
         refuse(where + ": '" + t->cname + "' has an unknown size");
 }
 
+// A struct the cdef leaves opaque (`struct a;`, `typedef ... t;`) passed by value has no
+// size the core could convert (a partial one, `...;`, gets the compiler's at import).
+// cffi's text (for results; as it for arguments of extern "Python" functions).
+void refuse_opaque(const std::string& function, const CType* t, const char* role) {
+    if (types::is_record(t) && (!t->record || (t->flags & types::RF_OPAQUE_TYPEDEF)))
+        throw Error(ErrorKind::TypeError, "function " + function + ": '" + t->cname +
+                                              "' is used as " + role + " type, but is opaque");
+}
+
 // The distinct types the wrappers convert through the C API, by cname, numbered.
 class TypeTable {
 public:
@@ -138,6 +147,7 @@ void function_wrapper(std::string& out, const std::string& name, const types::Fu
     };
     std::string where = "function '" + name + "'";
     const CType* r = fn->item;
+    refuse_opaque(name, r, "result");
     check_type(r, where + ", the result");
     size_t n = fn->args.size();
     bool temps = std::any_of(fn->args.begin(), fn->args.end(), may_make_temporaries);
@@ -559,10 +569,13 @@ void extern_python_function(std::string& out, const std::string& name,
     const CType* fn = decl.type.get();
     if (fn->ellipsis) refuse(where + ": it is variadic (C would pass it arguments it cannot name)");
     const CType* r = fn->item;
+    refuse_opaque(name, r, "result");
     check_type(r, where + ", the result");
     size_t n = fn->args.size();
-    for (size_t k = 0; k < n; ++k)
+    for (size_t k = 0; k < n; ++k) {
+        refuse_opaque(name, fn->args[k], "argument");
         check_type(fn->args[k], where + ", argument " + std::to_string(k + 1));
+    }
     bool plus_c = decl.extern_python == parse::ExternPython::PythonPlusC;
     std::string count = std::to_string(n);
     out += (plus_c ? "" : "static ") + extern_python_signature(name, decl) + " {\n";
