@@ -591,3 +591,23 @@ def test_one_enumerator_in_two_enums_fails_the_build(tmp_path):
     with pytest.raises(cffix.VerificationError,
                        match="enum e2: duplicate declaration of const 'A1'"):
         ffi.compile(tmpdir=str(tmp_path))
+
+
+def test_globals_of_an_opaque_type_give_only_their_address(tmp_path):
+    """`typedef ... t; extern t g;`: the value has no size cffix knows; its address does."""
+    mod = build(tmp_path, "_api_opaque_globals", """
+        typedef ... opaque_t;
+        extern opaque_t globvar;
+        const opaque_t CONSTANT;
+    """, 'typedef char opaque_t[6]; opaque_t globvar = "hello"; const opaque_t CONSTANT = "x";')
+    ffi, lib = mod.ffi, mod.lib
+    with pytest.raises(TypeError, match="^cdata 'opaque_t' is opaque$"):
+        lib.globvar
+    with pytest.raises(TypeError, match="^'opaque_t' is opaque$"):
+        lib.globvar = []
+    with pytest.raises(ffi.error, match="constant 'CONSTANT' is of type 'opaque_t', whose "
+                                        "size is not known"):
+        lib.CONSTANT
+    p = ffi.addressof(lib, "globvar")
+    assert ffi.typeof(p) is ffi.typeof("opaque_t *")
+    assert ffi.string(ffi.cast("char *", p)) == b"hello"

@@ -319,11 +319,16 @@ EXPECTED_FAILURES.update({
         "pointer field of another pointee type of the same size (`long *` for C's `int *`) "
         "is not compared, as cdef types drop the qualifiers C would compare",
 })
+EXPECTED_FAILURES.update({name: (
+    "exception types (deliberate): a function pointer type whose parameter is a struct by "
+    "value that is opaque or not complete yet (`void (*x)(foo_t)` with `typedef ... foo_t`, "
+    "a struct holding a pointer to a function taking itself) is accepted, and so is the "
+    "struct holding it; calling it raises TypeError while the struct is incomplete. cffi "
+    "refuses to build the function type (TypeError, or RuntimeError on the recursion)")
+    for name in (_RECOMPILER + "test_realize_struct_error",
+                 _RECOMPILER + "test_struct_with_func_with_struct_arg")})
 EXPECTED_FAILURES.update({name: _ACCEPTED for name in (
-    _RECOMPILER + "test_constant_of_unknown_size", _RECOMPILER + "test_variable_of_unknown_size",
     _RECOMPILER + "test_some_float_invalid_2", _RECOMPILER + "test_some_float_invalid_3",
-    _RECOMPILER + "test_realize_struct_error",
-    _RECOMPILER + "test_struct_with_func_with_struct_arg",
     _RECOMPILER + "test_call_with_zero_length_field",
     _VERIFY + "test_passing_string_or_NULL",
     _RE_PYTHON + "test_global_const_int", _RE_PYTHON + "test_global_const_nonint",

@@ -900,7 +900,9 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += "\n";
     for (size_t i = 0; i < variables.size(); ++i) {
         const types::VariableDecl& v = scope.variables().find(variables[i])->second;
-        if (!v.is_const || v.type->kind == Kind::Array || v.dots_levels) continue;
+        bool opaque = types::is_record(v.type.get()) &&
+                      (!v.type->record || (v.type->flags & types::RF_OPAQUE_TYPEDEF));
+        if (!v.is_const || v.type->kind == Kind::Array || v.dots_levels || opaque) continue;
         check_type(v.type.get(), "global constant '" + variables[i] + "'");
         std::string copy = "_cffix_value" + std::to_string(i);
         copies[variables[i]] = copy;

@@ -196,9 +196,27 @@ PyObject* pointer_to_items(CType* array, void* address) {
     }
 }
 
+// A global of a struct type the cdef leaves opaque (`typedef ... t; extern t g;`): its
+// address is known, its value has no size to read or write (cffi's texts).
+bool opaque_record(CType* t) {
+    if (!types::is_record(t)) return false;
+    try {
+        return !types::complete_type(t, false);
+    } catch (...) {
+        return true;  // an impossible layout: complete_type() says why at the next use
+    }
+}
+
 PyObject* read_variable(Library* lib, const std::string& name, const types::VariableDecl& v) {
     CType* t = v.type.get();
     if (!check_not_partial(t) || !check_resolved(t)) return nullptr;
+    if (opaque_record(t)) {
+        if (v.is_const)
+            return PyErr_Format(cffix::error_classes.ffi_error,
+                                "constant '%s' is of type '%s', whose size is not known",
+                                name.c_str(), t->cname.c_str());
+        return PyErr_Format(PyExc_TypeError, "cdata '%s' is opaque", t->cname.c_str());
+    }
     void* address = variable_address(lib, name, v);
     if (!address) return nullptr;
     if (t->kind == Kind::Array && t->length < 0) return pointer_to_items(t, address);
@@ -214,6 +232,10 @@ bool write_variable(Library* lib, const std::string& name, const types::Variable
         return false;
     }
     if (!check_not_partial(v.type.get()) || !check_resolved(v.type.get())) return false;
+    if (opaque_record(v.type.get())) {
+        PyErr_Format(PyExc_TypeError, "'%s' is opaque", v.type->cname.c_str());
+        return false;
+    }
     void* address = variable_address(lib, name, v);
     return address && data::to_c(v.type.get(), static_cast<char*>(address), value);
 }
