@@ -330,11 +330,19 @@ EXPECTED_FAILURES.update({name: (
 EXPECTED_FAILURES.update({name: _ACCEPTED for name in (
     _RECOMPILER + "test_some_float_invalid_2", _RECOMPILER + "test_some_float_invalid_3",
     _RECOMPILER + "test_call_with_zero_length_field",
-    _VERIFY + "test_passing_string_or_NULL",
-    _RE_PYTHON + "test_global_const_int", _RE_PYTHON + "test_global_const_nonint",
-    _RE_PYTHON + "test_partial_enum",
-    _DLOPEN + "test_invalid_dotdotdot_in_macro", _DLOPEN_U + "test_invalid_dotdotdot_in_macro",
-    _DLOPEN + "test_array_overflow", _DLOPEN_U + "test_array_overflow")})
+    _VERIFY + "test_passing_string_or_NULL")})
+EXPECTED_FAILURES.update({name: (
+    "exception types (deliberate): an out-of-line ABI module (set_source(name, None)) is "
+    "generated for a cdef with what only a C compiler completes (`#define X ...`, an enum "
+    "with '...'): it re-runs the cdef, and those names raise VerificationMissing at use, "
+    "as in the FFI that made it; cffi refuses to generate the module")
+    for name in (_RE_PYTHON + "test_partial_enum", _DLOPEN + "test_invalid_dotdotdot_in_macro",
+                 _DLOPEN_U + "test_invalid_dotdotdot_in_macro")})
+EXPECTED_FAILURES.update({name: (
+    "exception types (deliberate): an array type of 3,000,000,000 items is accepted in an "
+    "out-of-line ABI module, which holds the cdef's text; cffi's out-of-line format stores "
+    "array lengths in its type table and raises OverflowError")
+    for name in (_DLOPEN + "test_array_overflow", _DLOPEN_U + "test_array_overflow")})
 EXPECTED_FAILURES.update({name: _LIB_MODULE_NAMES for name in (
     _RECOMPILER + "test_dir", _RECOMPILER + "test_import_from_lib",
     _RECOMPILER + "test_loader_spec")})

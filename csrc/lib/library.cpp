@@ -656,6 +656,12 @@ PyObject* address_of(PyObject* obj, PyObject* key) {
         return PyErr_Format(PyExc_AttributeError,
                             "cffix library '%U' has no function or global variable named '%U'",
                             lib->name, key);
+    // A `const` global is a value, as in cffi (lib.x reads it; API mode holds a copy): a
+    // pointer to it would let a write reach read-only memory.
+    // (An initialized one, `static const double X = 1.5;`, has no symbol: variable_address.)
+    if (g.variable->is_const && !g.variable->initialized)
+        return PyErr_Format(PyExc_AttributeError, "cannot take the address of the constant '%s'",
+                            name.c_str());
     CType* t = g.variable->type.get();
     if (!check_not_partial(t)) return nullptr;
     char* address = static_cast<char*>(variable_address(lib, name, *g.variable));
