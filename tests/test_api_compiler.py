@@ -611,3 +611,45 @@ def test_globals_of_an_opaque_type_give_only_their_address(tmp_path):
     p = ffi.addressof(lib, "globvar")
     assert ffi.typeof(p) is ffi.typeof("opaque_t *")
     assert ffi.string(ffi.cast("char *", p)) == b"hello"
+
+
+@pytest.mark.parametrize("c_type,message", [
+    ("unsigned long", "primitive floating-point type with an unexpected size (or not a "
+                      "float type at all)"),
+    ("int", "primitive floating-point type with an unexpected size (or not a float type "
+            "at all)"),
+])
+def test_dots_float_typedef_that_is_no_float_in_c(tmp_path, c_type, message):
+    """`typedef double... t;` where C's t is an integer: its uses raise ffi.error (cffi's
+    text), instead of converting an integer as a double."""
+    mod = build(tmp_path, "_api_bad_float_" + c_type.replace(" ", "_"),
+                "typedef double... foo_t; foo_t neg(foo_t); int other(int);",
+                f"typedef {c_type} foo_t; foo_t neg(foo_t x) {{ return -x; }}\n"
+                "int other(int x) { return x + 1; }")
+    ffi, lib = mod.ffi, mod.lib
+    with pytest.raises(ffi.error) as info:
+        lib.neg
+    assert str(info.value) == message
+    with pytest.raises(ffi.error):
+        ffi.sizeof("foo_t")
+    assert lib.other(1) == 2  # the rest of the module works
+
+
+def test_zero_length_array_member_through_libffi(tmp_path):
+    """`int x[0]` adds no bytes: such a struct goes by value through libffi (a variadic
+    function) when the rest of its members have its layout; else NotImplementedError."""
+    mod = build(tmp_path, "_api_zero_length", """
+        struct foo { int a; int x[0]; };
+        struct bar { char c; double x[0]; };
+        struct foo f(void);
+        struct foo g(int, ...);
+        struct bar h(int, ...);
+    """, "struct foo { int a; int x[0]; }; struct bar { char c; double x[0]; };\n"
+         "struct foo f(void) { struct foo s = { 42 }; return s; }\n"
+         "struct foo g(int a, ...) { return f(); }\n"
+         "struct bar h(int a, ...) { struct bar b = { 'z' }; return b; }\n")
+    lib = mod.lib
+    assert lib.f().a == 42
+    assert lib.g(0).a == 42
+    with pytest.raises(NotImplementedError, match="layout libffi cannot express"):
+        lib.h(0)

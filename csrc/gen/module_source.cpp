@@ -409,7 +409,7 @@ void compiler_facts(types::Scope& scope, FactTable& facts, std::string& checks) 
     }
     for (const auto& [name, integer] : scope.dots_typedefs())
         facts.add(types::fact_key(types::FactKind::Typedef, name), "sizeof(" + name + ")", "0",
-                  integer ? "((" + name + ")-1 <= 0)" : "1", {});
+                  integer ? "((" + name + ")-1 <= 0)" : "((" + name + ")0.5 != 0)", {});
     for (const types::Scope::DotsArrayTypedef& t : scope.dots_array_typedefs())
         facts.add(types::fact_key(types::FactKind::Typedef, t.name), "0", "0", "0",
                   array_level_sizes("(*(" + t.name + " *)0)", t.type, t.dots_levels));

@@ -144,8 +144,11 @@ PyObject* cache(Library* lib, PyObject* key, PyObject* value) {
 bool check_resolved(const CType* t) {
     const CType* dots = types::unresolved_part(t);
     if (!dots) return true;
-    PyErr_Format(PyExc_NotImplementedError, "%s type '%s' can only be used after compilation",
-                 (dots->flags & types::PF_FLOAT) ? "float" : "integer", dots->cname.c_str());
+    try {
+        types::throw_unresolved(dots);
+    } catch (...) {
+        cffix::translate_exception();
+    }
     return false;
 }
 
@@ -269,11 +272,22 @@ PyObject* module_attribute(Library* lib, PyObject* key) {
         return nullptr;
     }
     if (const PyMethodDef* f = find_sorted(t.functions, static_cast<size_t>(t.nfunctions), name,
-                                           [](const PyMethodDef& d) { return d.ml_name; }))
+                                           [](const PyMethodDef& d) { return d.ml_name; })) {
+        // A `typedef float... t;` that C says is no float or double: refused at first use.
+        if (lib->scope) {
+            types::GlobalDecl g;
+            try {
+                g = lib->scope->find_global(name);
+            } catch (...) {
+                return cffix::translate_exception();
+            }
+            if (g.function && !check_resolved(g.function->type.get())) return nullptr;
+        }
         // Bound to lib, so that ffi.typeof(lib.f) finds its declaration (function_type_of).
         return cache(lib, key,
                      PyCFunction_NewEx(const_cast<PyMethodDef*>(f),
                                        reinterpret_cast<PyObject*>(lib), nullptr));
+    }
     if (const char* const* c = find_sorted(t.constant_names, static_cast<size_t>(t.nconstants),
                                            name, [](const char* n) { return n; })) {
         long long s;

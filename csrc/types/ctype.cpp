@@ -145,6 +145,21 @@ CType* dots_placeholder(std::string_view name, bool integer) {
     return t;
 }
 
+void throw_unresolved(const CType* dots) {
+    if (dots->flags & PF_UNSUPPORTED) {
+        if (dots->flags & PF_LONGDOUBLE)
+            throw Error(ErrorKind::FFIError,
+                        "primitive floating-point type is 'long double', not supported for now "
+                        "with the syntax 'typedef double... xxx;'");
+        throw Error(ErrorKind::FFIError,
+                    "primitive floating-point type with an unexpected size (or not a float type "
+                    "at all)");
+    }
+    throw Error(ErrorKind::NotImplementedError,
+                std::string(dots->flags & PF_FLOAT ? "float" : "integer") + " type '" +
+                    dots->cname + "' can only be used after compilation");
+}
+
 Conv primitive_conv(int64_t size, uint16_t flags) {
     if (flags & PF_CHAR) return Conv::Char;
     if (flags & PF_BOOL) return Conv::Bool;

@@ -70,6 +70,9 @@ enum PrimFlag : uint16_t {
     // a stand-in of unknown size named t (PF_SIGNED or PF_FLOAT tells which). API mode
     // generates C code that names it; everything else refuses it (unresolved_part).
     PF_DOTS = 1 << 8,
+    // with PF_DOTS: `typedef float... t;` where the compiler's t is no float or double
+    // (PF_LONGDOUBLE too: a long double); usable nowhere, as in cffi (throw_unresolved).
+    PF_UNSUPPORTED = 1 << 9,
     PF_INTEGER = PF_SIGNED | PF_UNSIGNED,
 };
 
@@ -180,6 +183,9 @@ inline bool is_byte_like(const CType* t) {
 const CType* unresolved_part(const CType* t);
 // The stand-in for `typedef int... name;` (integer) or `typedef float... name;`.
 CType* dots_placeholder(std::string_view name, bool integer);
+// Throws the error of a use of `dots` (an unresolved_part): NotImplementedError before
+// compilation, FFIError for a PF_UNSUPPORTED one (cffi's texts).
+[[noreturn]] void throw_unresolved(const CType* dots);
 
 // The struct member that a struct's objects may extend past its size through: its last
 // field when that is a flexible array member, or, through a last field that is a struct

@@ -213,10 +213,7 @@ bool complete_type(CType* t, bool error, bool guess_enums) {
     switch (t->kind) {
         case Kind::Primitive:
             if (!(t->flags & PF_DOTS)) return true;
-            if (error)
-                throw Error(ErrorKind::NotImplementedError,
-                            std::string(t->flags & PF_FLOAT ? "float" : "integer") + " type '" +
-                                t->cname + "' can only be used after compilation");
+            if (error) throw_unresolved(t);
             return false;
         case Kind::Pointer:
         case Kind::Function: return true;

@@ -471,10 +471,7 @@ CTypeRef Scope::parse_type(std::string_view text) {
     if ((t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum) &&
         (t->flags & RF_PARTIAL))
         throw Error(ErrorKind::VerificationMissing, t->cname);
-    if (const CType* dots = unresolved_part(t))
-        throw Error(ErrorKind::NotImplementedError,
-                    std::string(dots->flags & PF_FLOAT ? "float" : "integer") + " type '" +
-                        dots->cname + "' can only be used after compilation");
+    if (const CType* dots = unresolved_part(t)) throw_unresolved(dots);
     return r.type;
 }
 
@@ -624,12 +621,15 @@ void Scope::declare_typedef(Declaration& decl) {
             t.unusable = decl.type->kind == TypeExprKind::DotsInteger ? "integer" : "float";
             if (const CompilerFact* f = compiler_fact(FactKind::Typedef, decl.name)) {
                 t.unusable = nullptr;
-                if (decl.type->kind == TypeExprKind::DotsInteger)
+                if (decl.type->kind == TypeExprKind::DotsInteger) {
                     t.type = owned(integer_of_size(f->size, f->is_signed, "'" + decl.name + "'"));
-                else
-                    t.type = owned(primitive_type(f->size == 4   ? "float"
-                                                  : f->size == 8 ? "double"
-                                                                 : "long double"));
+                } else if (f->is_signed && (f->size == 4 || f->size == 8)) {  // (a float)
+                    t.type = owned(primitive_type(f->size == 4 ? "float" : "double"));
+                } else {  // no float type, or a long double: unusable, as in cffi
+                    t.type = owned(dots_placeholder(decl.name, false));
+                    bool long_double = f->is_signed && f->size == sizeof(long double);
+                    t.type->flags |= PF_UNSUPPORTED | (long_double ? PF_LONGDOUBLE : 0);
+                }
             } else {
                 t.type = owned(dots_placeholder(decl.name, t.unusable[0] == 'i'));
             }

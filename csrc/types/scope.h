@@ -28,7 +28,8 @@ using NameMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
 //  - a struct/union declared with `...;` (or holding such a type by value): its size,
 //    alignment, and in `values` the offset and size of each member in declaration order;
 //  - an enum declared with `...`: its size, signedness, and each enumerator's value;
-//  - `typedef int... t;` / `typedef float... t;`: the size and signedness of t;
+//  - `typedef int... t;` / `typedef float... t;`: the size and signedness of t (for a
+//    float: in is_signed, whether t is a floating type at all);
 //  - a global `T a[...];`, `T a[][...]`..., a member of such an array type, or
 //    `typedef T t[...];`: in `values`, the size of each array level, outermost first
 //    (sizeof(a), sizeof(a[0]), ...; 0 for a level written `[]`).
