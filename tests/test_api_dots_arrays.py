@@ -139,3 +139,46 @@ def test_a_length_the_c_source_does_not_have_fails_the_build(tmp_path):
     ffi.set_source("_api_dots_arrays_flat", "int g[12];")
     with pytest.raises(cffix.VerificationError):
         ffi.compile(tmpdir=str(tmp_path))
+
+
+def test_typedefs_of_dots_lengths_held_in_structs_and_passed(cc, tmp_path):
+    """A `typedef int t[...];` member makes its struct one the compiler lays out; a
+    parameter of it is a pointer to its items, as C adjusts it."""
+    ffi = FFI()
+    ffi.cdef("""
+        typedef int foo_t[...];
+        typedef int mat_t[...][...];
+        struct s { foo_t a; foo_t *b; int tail; };
+        struct sm { mat_t a; mat_t *b; };
+        int last_item(foo_t a);
+    """)
+    ffi.set_source("_api_dots_typedef_usage", """
+        typedef int foo_t[50];
+        typedef int mat_t[6][7];
+        struct s { foo_t a; foo_t *b; int tail; };
+        struct sm { mat_t a; mat_t *b; };
+        static int last_item(foo_t a) { return a[49]; }
+    """)
+    mod = load("_api_dots_typedef_usage", ffi.compile(tmpdir=str(tmp_path)))
+    ffi, lib = mod.ffi, mod.lib
+    assert ffi.typeof(ffi.new("struct s *").a) is ffi.typeof("int[50]")
+    assert ffi.offsetof("struct s", "tail") == ffi.offsetof("struct s", "b") + ffi.sizeof("void *")
+    p = ffi.new("struct s *")
+    p.a[49] = 321
+    p.b = ffi.addressof(p, "a")
+    assert p.b[0][49] == 321
+    assert lib.last_item(p.a) == 321
+    m = ffi.new("struct sm *")
+    assert ffi.typeof(m.a) is ffi.typeof("int[6][7]")
+    m.a[5][6] = -321
+    m.b = ffi.addressof(m, "a")
+    assert m.b[0][5][6] == -321
+
+
+def test_pointer_to_a_typedef_of_nested_dots_lengths_in_a_signature_is_refused(tmp_path):
+    ffi = FFI()
+    ffi.cdef("typedef int mat_t[...][...]; int f(mat_t *);")
+    ffi.set_source("_api_dots_typedef_signature", "typedef int mat_t[6][7];")
+    with pytest.raises(cffix.VerificationError, match="function 'f', argument 1: a type made "
+                                                      "of arrays of '\\[...\\]' length"):
+        ffi.emit_c_code(str(tmp_path / "x.c"))

@@ -61,6 +61,11 @@ bool is_signed_integer(Conv c) { return c >= Conv::Int8 && c <= Conv::Int64; }
 void check_type(const CType* t, const std::string& where) {
     if (t->conv == Conv::None && t->kind != Kind::Void)
         refuse(where + ": '" + t->cname + "' has an unknown size");
+    // An array of `[...]` arrays (from `typedef int t[...][...];`) has no C spelling here.
+    for (const CType* p = t; p->kind == Kind::Pointer || p->kind == Kind::Array; p = p->item)
+        if (p->kind == Kind::Array && p->item->kind == Kind::Array && p->item->length < 0)
+            refuse(where + ": a type made of arrays of '[...]' length ('" + t->cname +
+                   "') is not supported in a function's signature yet");
 }
 
 // A struct the cdef leaves opaque (`struct a;`, `typedef ... t;`) passed by value has no

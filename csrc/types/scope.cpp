@@ -998,6 +998,8 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
                 "bitfield '" + shown() + "' must have an integer type, not '" + r.type->cname + "'",
                 m.pos);
         uint32_t dots = dots_levels(*m.type);
+        if (!dots && m.type->kind == TypeExprKind::Named)  // a `typedef int t[...];` member
+            if (const TypedefDecl* td = find_typedef(m.type->name)) dots = td->dots_levels;
         bool dots_array = dots != 0;
         // In a struct the compiler lays out (`...;`), a `T a[];` anywhere stands for an
         // array whose length the cdef leaves out (cffi's "implicit max length").
