@@ -251,10 +251,6 @@ _LIBFFI_STRUCT_TEXT = (
     "messages: the NotImplementedError for a struct or union libffi cannot pass by value "
     "(packed, over-aligned, bit fields, unions, anonymous members) names the reason in "
     "cffix's text, not cffi's 'ctype ... not supported as argument'")
-_WERROR_BUILD = (
-    "operations: the generated C does not compile for this cdef (const-qualified function "
-    "types and parameters, functions as parameters, const globals' addresses, some C++ "
-    "mode cases; the tests build with -Werror) (gap in gen/module_source.cpp)")
 _ACCEPTED = (
     "exception types: cffi refuses this declaration (at build or first use) where cffix "
     "accepts it, or raises another exception type (gap)")
@@ -300,11 +296,6 @@ EXPECTED_FAILURES.update({name: _LIBFFI_STRUCT_TEXT for name in (
     _VERIFY + "test_autofilled_struct_as_argument_dynamic",
     _VERIFY + "test_consider_not_implemented_function_type",
     _NEW + "test_not_supported_bitfield_in_result")})
-EXPECTED_FAILURES.update({name: _WERROR_BUILD for name in (
-    _RECOMPILER + "test_include_5", _RECOMPILER + "test_const_function_type_args",
-    _RECOMPILER + "test_const_via_typedef", _VERIFY + "test_global_const_int_size",
-    _VERIFY + "test_func_as_argument",
-    _VERIFY + "test_named_pointer_as_argument", _VERIFY + "test_bug_const_char_ptr_array_1")})
 EXPECTED_FAILURES.update({name: _ACCEPTED for name in (
     _RECOMPILER + "test_duplicate_enum", _RECOMPILER + "test_include_8",
     _RECOMPILER + "test_constant_of_unknown_size", _RECOMPILER + "test_variable_of_unknown_size",

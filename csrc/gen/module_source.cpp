@@ -77,6 +77,8 @@ private:
     std::vector<std::string> names_;
 };
 
+bool nameable(const CType* t) { return t->cname.find('$') == std::string::npos; }
+
 // The kinds whose arguments may leave temporaries (arrays made from lists for pointers).
 bool may_make_temporaries(const CType* t) {
     bool scalar = takes_int(t->conv) || t->conv == Conv::Float || t->conv == Conv::Double;
@@ -126,14 +128,69 @@ std::string convert_result(const CType* r, TypeTable& types) {
     return "return _cffix_result(" + std::to_string(types.index(r)) + ", &_cffix_r);";
 }
 
+// C spellings of anonymous structs and unions ("struct $1", which C cannot name) through
+// the typedefs of the scope that name them: `typedef struct {...} foo_t;` spells it
+// `foo_t`, `typedef struct {...} *foo_p;` spells a pointer to it `foo_p`. Text without
+// such a name, or whose anonymous record no typedef names, is left as it is.
+class AnonymousNames {
+public:
+    explicit AnonymousNames(types::Scope& scope) {
+        std::vector<std::string> typedefs, structs, unions;
+        scope.list_types(typedefs, structs, unions);
+        for (const std::string& name : typedefs) {
+            types::CTypeRef t;
+            try {
+                t = scope.parse_type(name);
+            } catch (...) {
+                continue;  // a `typedef int... t;` the compiler has not sized yet
+            }
+            if (is_anonymous_record(t.get()))
+                direct_.emplace(t->cname, name);
+            else if (t->kind == Kind::Pointer && is_anonymous_record(t->item))
+                pointer_.emplace(t->item->cname, name);
+        }
+    }
+
+    std::string spell(std::string text) const {
+        if (direct_.empty() && pointer_.empty()) return text;
+        for (size_t at = text.find('$'); at != std::string::npos; at = text.find('$', at + 1)) {
+            size_t begin = text.rfind(' ', at);
+            if (begin == std::string::npos || at != begin + 1) continue;
+            size_t tag = text.rfind(' ', begin - 1);
+            tag = tag == std::string::npos ? 0 : tag + 1;
+            size_t end = at + 1;
+            while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+            std::string key = text.substr(tag, end - tag);
+            if (auto d = direct_.find(key); d != direct_.end()) {
+                text.replace(tag, end - tag, d->second);
+                at = tag;
+            } else if (auto p = pointer_.find(key);
+                       p != pointer_.end() && text.compare(end, 2, " *") == 0) {
+                text.replace(tag, end + 2 - tag, p->second + " ");
+                at = tag;
+            }
+        }
+        return text;
+    }
+    std::string cname_with(const CType* t, const std::string& declarator) const {
+        return spell(types::cname_with(t, declarator));
+    }
+
+private:
+    static bool is_anonymous_record(const CType* t) {
+        return (t->kind == Kind::Struct || t->kind == Kind::Union) && !nameable(t);
+    }
+    std::map<std::string, std::string> direct_, pointer_;
+};
+
 void function_wrapper(std::string& out, const std::string& name, const types::FunctionDecl& decl,
-                      TypeTable& types, bool release_gil) {
+                      TypeTable& types, bool release_gil, const AnonymousNames& anonymous) {
     const CType* fn = decl.type.get();
     // The locals' C types: as the cdef wrote them where it kept qualifiers C will not
     // convert (`const char **`, a comparator taking `const int *`), else the CTypes'.
     auto local = [&](size_t k, const CType* t, const std::string& declarator) {
-        return decl.written.empty() ? types::cname_with(t, declarator)
-                                    : decl.written[k].with(declarator);
+        return decl.written.empty() ? anonymous.cname_with(t, declarator)
+                                    : anonymous.spell(decl.written[k].with(declarator));
     };
     std::string where = "function '" + name + "'";
     const CType* r = fn->item;
@@ -171,6 +228,13 @@ void function_wrapper(std::string& out, const std::string& name, const types::Fu
         out += temps ? "fail:\n    cffix_temporaries_clear(&temps);\n    return NULL;\n"
                      : "fail:\n    return NULL;\n";
     out += "}\n\n";
+}
+
+// `const T x;` with T an integer type (not char, an enum or a `typedef int... t`).
+bool integer_constant(const types::VariableDecl& v) {
+    const CType* t = v.type.get();
+    return t->kind == Kind::Primitive && takes_int(t->conv) && t->conv != Conv::Char &&
+           !(t->flags & types::PF_DOTS);
 }
 
 // ---------------------------------------------------------------- what the compiler checks
@@ -221,8 +285,6 @@ private:
     std::string arrays_, rows_;
     size_t count_ = 0;
 };
-
-bool nameable(const CType* t) { return t->cname.find('$') == std::string::npos; }
 
 std::string member_size(const std::string& record, const std::string& member) {
     return "sizeof(((" + record + " *)0)->" + member + ")";
@@ -707,15 +769,18 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     for (const std::string& name : variadic)
         check_signature(checks, name, scope.functions().find(name)->second);
     TypeTable types;
+    AnonymousNames anonymous(scope);
     std::string wrappers;
     for (const std::string& name : names)
-        function_wrapper(wrappers, name, scope.functions().find(name)->second, types, release_gil);
+        function_wrapper(wrappers, name, scope.functions().find(name)->second, types, release_gil,
+                         anonymous);
     std::string extern_python_code =
         extern_python_functions(scope, extern_python, types, module_name);
 
     std::vector<std::string> constants;
     for (const auto& entry : scope.constants()) constants.push_back(entry.first);
     std::sort(constants.begin(), constants.end());
+    size_t declared_constants = constants.size();  // those after are const variables
 
     std::string out;
     out += "/* " + module_name + ": generated by cffix " + cffix_version +
@@ -778,12 +843,20 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     // pointer of the cdef's type must take its address: an error otherwise).
     // A `const T x;` (static or not) is a value, as in cffi: the name may be a macro, so
     // the module copies it into its own storage at import, and lib reads that copy.
+    // A `const` of an integer type is an integer constant, as in cffi: lib gives the value
+    // C computes, whatever the declared type (`static const unsigned short AA;` for a
+    // `#define AA -1LL`), from the constants' table, which lib searches first.
     std::map<std::string, std::string> copies;  // name -> the copy's C name
     std::string copy_values;                    // PyInit's assignments
     out += "\n";
     for (size_t i = 0; i < variables.size(); ++i) {
         const types::VariableDecl& v = scope.variables().find(variables[i])->second;
         if (!v.is_const || v.type->kind == Kind::Array || v.dots_length) continue;
+        if (integer_constant(v)) {
+            constants.push_back(variables[i]);
+            copies[variables[i]] = "";
+            continue;
+        }
         check_type(v.type.get(), "global constant '" + variables[i] + "'");
         std::string copy = "_cffix_value" + std::to_string(i);
         copies[variables[i]] = copy;
@@ -794,6 +867,10 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
                                 : variables[i];
         copy_values += "    " + copy + " = " + value + ";\n";
     }
+    std::sort(constants.begin() + static_cast<std::ptrdiff_t>(declared_constants), constants.end());
+    std::inplace_merge(constants.begin(),
+                       constants.begin() + static_cast<std::ptrdiff_t>(declared_constants),
+                       constants.end());
     out += "\nstatic void _cffix_check_globals(void) {\n";
     for (size_t i = 0; i < variables.size(); ++i) {
         const types::VariableDecl& v = scope.variables().find(variables[i])->second;
@@ -804,9 +881,15 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         else
             check_type(v.type.get(), "global variable '" + variables[i] + "'");
         std::string p = "_cffix_g" + std::to_string(i);
-        if (v.type->kind == Kind::Pointer) {  // cdef types drop a pointee's const: size only
-            out += "    (void)sizeof(char[(sizeof(" + variables[i] + ") == sizeof(" +
-                   types::cname_with(v.type.get(), "") + ")) ? 1 : -1]);\n";
+        // cdef types drop a pointee's const (and a function pointer's parameters'): size only
+        const CType* item = v.type.get();
+        while (item->kind == Kind::Array) item = item->item;
+        if (item->kind == Kind::Pointer || item->kind == Kind::Function) {
+            std::string x = v.type->kind == Kind::Array && v.type->length < 0 ? variables[i] + "[0]"
+                                                                              : variables[i];
+            const CType* t = x == variables[i] ? v.type.get() : v.type->item;
+            out += "    (void)sizeof(char[(sizeof(" + x + ") == sizeof(" +
+                   anonymous.cname_with(t, "") + ")) ? 1 : -1]);\n";
             continue;
         }
         if (v.type->kind == Kind::Array && v.type->length < 0) {  // T a[] or a[...]: the items
@@ -827,6 +910,7 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     for (const std::string& name : variables) {
         const std::string& label = scope.variables().find(name)->second.asm_name;
         auto copy = copies.find(name);
+        if (copy != copies.end() && copy->second.empty()) continue;  // an integer constant
         symbols.emplace_back(label.empty() ? name : label,
                              copy == copies.end() ? name : copy->second);
     }

@@ -48,8 +48,10 @@ bool qualified_below(const TypeExpr& e, int levels = 0, bool in_pointee_function
         case TypeExprKind::Array: return qualified_below(*e.item, levels + 1, in_pointee_function);
         case TypeExprKind::Function: {
             bool nested = in_pointee_function || levels > 0;
+            // A parameter written as a function is a function pointer (C adjusts it).
             for (const parse::Param& p : e.params)
-                if (qualified_below(*p.type, 0, nested)) return true;
+                if (qualified_below(*p.type, p.type->kind == TypeExprKind::Function, nested))
+                    return true;
             return e.item && qualified_below(*e.item, 0, nested);
         }
         default: return false;
@@ -580,6 +582,7 @@ void Scope::declare_typedef(Declaration& decl) {
             t.raw_function = r.raw_function;
             t.aligned = std::max(t.aligned, r.aligned);
             t.written = written_typedef(*decl.type, t.type.get(), written_typedefs());
+            t.is_const = is_const(*decl.type);
         }
     }
     auto [it, inserted] = typedefs_.try_emplace(decl.name);
@@ -600,6 +603,14 @@ WrittenTypedefs Scope::written_typedefs() const {
         const TypedefDecl* t = find_typedef(name);
         return t && t->written ? &*t->written : nullptr;
     };
+}
+
+// Whether `expr` is const at the top level, as written or through a typedef's const.
+bool Scope::is_const(const TypeExpr& expr) const {
+    if (expr.is_const) return true;
+    if (expr.kind != TypeExprKind::Named) return false;
+    const TypedefDecl* t = find_typedef(expr.name);
+    return t && t->is_const;
 }
 
 void Scope::declare_function(const Declaration& decl, CTypeRef type) {
@@ -644,7 +655,7 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved, bool in
             v.dots_length = true;
     }
     v.asm_name = decl.asm_name;
-    v.is_const = decl.type->is_const;
+    v.is_const = is_const(*decl.type);
     v.initialized = initialized;
     v.pos = decl.pos;
     v.cdef = cdef_serial_;

@@ -160,6 +160,7 @@ private:
         uint32_t aligned = 0;                // __attribute__((aligned(N))) on the typedef
         const char* unusable = nullptr;      // "integer"/"float" for `typedef int... t;`
         std::optional<WrittenType> written;  // with qualifiers to keep (types/written.h)
+        bool is_const = false;               // `typedef const int c_t;`: c_t x is const
         parse::SourcePos pos;
         uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
     };
@@ -173,6 +174,7 @@ private:
     Resolved resolve_named(const parse::TypeExpr& expr);
     CTypeRef resolve_function(const parse::TypeExpr& expr);
     WrittenTypedefs written_typedefs() const;
+    bool is_const(const parse::TypeExpr& expr) const;
     CTypeRef resolve_record(const parse::TypeExpr& expr, const std::string& name_hint);
     CTypeRef resolve_enum(const parse::TypeExpr& expr, const std::string& name_hint);
     CType* find_tag(parse::TypeExprKind kind, std::string_view name) const;
