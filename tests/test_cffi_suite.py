@@ -237,9 +237,6 @@ EXPECTED_FAILURES = {
 
 
 # API-mode files: the expected failures, by root cause (same classes as above).
-_FUNCTION_AS_CDATA = (
-    "missing names: ffi.typeof(), ffi.addressof() and casts of an API-mode lib's function "
-    "objects: cffi treats them as function-pointer cdata, cffix's are plain builtins (gap)")
 _NESTED_DOTS_ARRAY = (
     "type strings: an array of arrays whose length the compiler gives (`int a[][...]`, "
     "`int a[...][...]`) is refused at cdef: 'the item must have a known size' (gap)")
@@ -255,9 +252,6 @@ _ACCEPTED = (
     "exception types: cffi refuses this declaration (at build or first use) where cffix "
     "accepts it, or raises another exception type (gap)")
 _DOTS_SYNTAX = "type strings: a '...' form that cffi's cdef accepts and cffix's parser refuses (gap)"
-_LIB_MODULE_NAMES = (
-    "missing names: an API-mode lib has no __dict__, __all__, __loader__ or __spec__ "
-    "(cffi's lib is module-like) (gap)")
 _OBJECT_FILES = (
     "operations (deliberate): compile() puts object files under <tmpdir>/build/ "
     "(setuptools' build_temp) and takes set_source()'s paths relative to the current "
@@ -268,15 +262,6 @@ EXPECTED_FAILURES.update({
         "goes to sys.unraisablehook ('Exception ignored from cffix callback ...'), which "
         "programs can intercept; cffi writes 'From cffi callback ...' to stderr itself",
 })
-EXPECTED_FAILURES.update({name: _FUNCTION_AS_CDATA for name in (
-    _RECOMPILER + "test_math_sin_type", _RECOMPILER + "test_address_of_function",
-    _RECOMPILER + "test_convert_api_mode_builtin_function_to_cdata")})
-EXPECTED_FAILURES.update({name: (
-    "operations: ffi.addressof(lib, 'f') of a C++ module's function is refused (its name "
-    "may be overloaded, as <cmath>'s sin, and the cdef's type approximate); C modules "
-    "give the function pointer (gap)") for name in (
-    _RECOMPILER + "test_address_of_function_with_struct",
-    _RECOMPILER + "test_introspect_function")})
 EXPECTED_FAILURES.update({_RECOMPILER + name: _NESTED_DOTS_ARRAY for name in (
     "test_unspecified_size_of_global_3", "test_unspecified_size_of_global_4",
     "test_struct_array_guess_length_2", "test_struct_array_guess_length_3",
@@ -312,9 +297,6 @@ EXPECTED_FAILURES.update({name: _ACCEPTED for name in (
 EXPECTED_FAILURES.update({name: _DOTS_SYNTAX for name in (
     _RECOMPILER + "test_verify_typedef_star_dotdotdot", _VERIFY + "test_unknown_type_3",
     _VERIFY + "test_nonfull_enum_syntax2")})
-EXPECTED_FAILURES.update({name: _LIB_MODULE_NAMES for name in (
-    _RECOMPILER + "test_dir", _RECOMPILER + "test_import_from_lib",
-    _RECOMPILER + "test_loader_spec")})
 EXPECTED_FAILURES.update({_ZDIST + name: _OBJECT_FILES for name in (
     "test_api_compile_1", "test_api_compile_2", "test_api_compile_3",
     "test_api_compile_explicit_target_1", "test_api_compile_explicit_target_3")})
@@ -346,27 +328,9 @@ EXPECTED_FAILURES.update({
         "messages: repr(lib) is '<cffix.Lib object for ...>', cffi's '<Lib object for ...>'",
     _RECOMPILER + "test_name_of_unnamed_struct":
         "messages: anonymous structs are numbered per FFI ('struct $2'), not as cffi does",
-    _RECOMPILER + "test_address_of_global_var":
-        "operations: ffi.addressof(lib, 'arr') of a global array gives 'long[2]' "
-        "(a view), cffi a 'long(*)[2]' pointer (gap)",
-    _RECOMPILER + "test_introspect_global_var_array":
-        "operations: lib.arr of a global array is its array ('long[2]'), cffi gives a "
-        "pointer (gap)",
     _RECOMPILER + "test_some_integer_type":
         "type strings: `static const bar_t mu = -20;` with `typedef int... bar_t` is "
         "refused ('only integer constants may have an initializer') (gap)",
-    _RECOMPILER + "test_win32_calling_convention_0":
-        "operations: a global function pointer declared with __cdecl/__stdcall reads back "
-        "as a pointer to the function pointer (gap)",
-    _RECOMPILER + "test_win32_calling_convention_1":
-        "operations: a global function pointer declared with __cdecl/__stdcall reads back "
-        "as a pointer to the function pointer (gap)",
-    _RECOMPILER + "test_win32_calling_convention_2":
-        "operations: a global function pointer declared with __cdecl/__stdcall reads back "
-        "as a pointer to the function pointer (gap)",
-    _RECOMPILER + "test_win32_calling_convention_3":
-        "operations: a global function pointer declared with __cdecl/__stdcall reads back "
-        "as a pointer to the function pointer (gap)",
     _VERIFY + "test_struct_array_no_length":
         "type strings: a flexible array member before the last field (valid in a GNU C "
         "struct the cdef copies) is a CDefError (gap)",

@@ -5,6 +5,7 @@
 
 #include "data/cdata.h"
 #include "data/convert.h"
+#include "data/module_function.h"
 
 namespace cffix::data {
 
@@ -132,6 +133,13 @@ static PyObject* cast_to_float(CType* t, PyObject* v) {
 }
 
 PyObject* cast(CType* t, PyObject* v) {
+    if (is_module_function(v)) {  // an API-mode lib.f: cast as its function pointer
+        CType* f = module_function_type(v);
+        void* address = f ? module_function_address(v) : nullptr;
+        if (!address) return nullptr;
+        PyRef pointer(reinterpret_cast<PyObject*>(new_pointer(f, address)));
+        return pointer ? cast(t, pointer.get()) : nullptr;
+    }
     if (t->kind == Kind::Enum && t->size < 0) {  // `enum foo;`: 'unsigned int', as in cffi
         try {
             types::complete_type(t, false);

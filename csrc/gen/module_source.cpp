@@ -183,6 +183,31 @@ private:
     std::map<std::string, std::string> direct_, pointer_;
 };
 
+// `_cffix_d_<name>`: a C function of the cdef's signature that calls the function, whose
+// address is lib.<name>'s function pointer (ffi.addressof(lib, "f"), casts, arguments), as
+// cffi does: it exists when the C name is a function-like macro, an overloaded name in
+// C++ (<cmath>'s sin) or a function the cdef declares with approximate integer types.
+void direct_function(std::string& out, const std::string& name, const types::FunctionDecl& decl,
+                     const AnonymousNames& anonymous) {
+    const CType* fn = decl.type.get();
+    auto spelled = [&](size_t k, const CType* t, const std::string& declarator) {
+        return decl.written.empty() ? anonymous.cname_with(t, declarator)
+                                    : anonymous.spell(decl.written[k].with(declarator));
+    };
+    std::string params, args;
+    for (size_t k = 0; k < fn->args.size(); ++k) {
+        std::string a = "_cffix_a" + std::to_string(k);
+        params += (k ? ", " : "") + spelled(k + 1, fn->args[k], " " + a);
+        args += (k ? ", " : "") + a;
+    }
+    const CType* r = fn->item;
+    std::string call = name + "(" + args + ")";
+    if (r->kind == Kind::Pointer) call = "_CFFIX_UNCONST(" + spelled(0, r, "") + ", " + call + ")";
+    out += "static " +
+           spelled(0, r, " _cffix_d_" + name + "(" + (params.empty() ? "void" : params) + ")") +
+           " {\n    " + (r->kind == Kind::Void ? "" : "return ") + call + ";\n}\n";
+}
+
 void function_wrapper(std::string& out, const std::string& name, const types::FunctionDecl& decl,
                       TypeTable& types, bool release_gil, const AnonymousNames& anonymous) {
     const CType* fn = decl.type.get();
@@ -587,8 +612,7 @@ std::string extern_python_init() {
 // The table of globals and functions (symbol, C name), sorted by symbol: a function per
 // entry gives its address at each access, as the C name may be a macro whose address
 // changes or is not valid yet at import (`#define v (*get_v())`). A wrapped function
-// (in `wrapped`) that is a function-like macro has no address (NULL), nor in a C++ module,
-// where its name may be overloaded (<cmath>'s sin) and the cdef's type approximate.
+// (in `wrapped`) gives its direct function's address (direct_function).
 std::string address_functions(const std::vector<std::pair<std::string, std::string>>& symbols,
                               const std::vector<std::string>& wrapped) {
     std::string functions, table = "static const cffix_global _cffix_globals[] = {\n";
@@ -598,8 +622,7 @@ std::string address_functions(const std::vector<std::pair<std::string, std::stri
         if (!std::binary_search(wrapped.begin(), wrapped.end(), name))
             functions += f + "(void*)&(" + name + "); }\n";
         else
-            functions += "#if defined(" + name + ") || defined(__cplusplus)\n" + f +
-                         "NULL; }\n#else\n" + f + "(void*)&(" + name + "); }\n#endif\n";
+            functions += f + "(void*)&_cffix_d_" + name + "; }\n";
         table +=
             "    {" + c_string(symbols[i].first) + ", _cffix_address" + std::to_string(i) + "},\n";
     }
@@ -770,10 +793,12 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         check_signature(checks, name, scope.functions().find(name)->second);
     TypeTable types;
     AnonymousNames anonymous(scope);
-    std::string wrappers;
-    for (const std::string& name : names)
+    std::string wrappers, directs;
+    for (const std::string& name : names) {
         function_wrapper(wrappers, name, scope.functions().find(name)->second, types, release_gil,
                          anonymous);
+        direct_function(directs, name, scope.functions().find(name)->second, anonymous);
+    }
     std::string extern_python_code =
         extern_python_functions(scope, extern_python, types, module_name);
 
@@ -922,7 +947,7 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     // Wrapped functions too, for ffi.addressof(lib, "f") (a function pointer cdata).
     for (const std::string& name : names) symbols.emplace_back(name, name);
     std::sort(symbols.begin(), symbols.end());
-    out += "}\n\n" + address_functions(symbols, names);
+    out += "}\n\n" + directs + "\n" + address_functions(symbols, names);
     out += "/* What the cdef leaves to the C compiler, and its layouts compared with C's. */\n";
     out += facts.source();
     out += "static void _cffix_check_layouts(void) {\n" + checks + "}\n\n" + wrappers;
