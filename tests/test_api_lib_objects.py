@@ -7,7 +7,9 @@ __doc__. The pointer is a C function of the cdef's signature calling the C funct
 C++ modules, overloaded names (<cmath>'s sin) and function-like macros have one too.
 lib is module-like: __name__, __all__, __dict__, __loader__, __spec__, __class__, and
 `from module.lib import name`. ffi.addressof(lib, "arr") of a global array is a pointer
-to the array; of a `const` function pointer, the function pointer itself.
+to the array; of a `const` function pointer, the function pointer itself. A type string
+naming a struct or union tag that no cdef declares is an ffi.error in the module's ffi, as
+in cffi (cffi.FFI and cffix's FFI declare it opaque, as C does).
 """
 
 import importlib.util
@@ -153,3 +155,14 @@ def test_lib_dict_is_a_new_dict_of_every_name(mod):
     assert ffi.typeof(d["total"]) is ffi.typeof("long *")  # not the value
     d["add1"] = "??"
     assert lib.add1 is not "??" and lib.__dict__["add1"] is lib.add1
+
+
+def test_undeclared_tags_are_an_error_in_the_modules_ffi(mod):
+    ffi = mod.ffi
+    for text in ["struct baz *", "struct baz **", "union baz *"]:
+        with pytest.raises(ffi.error, match="undefined struct/union name") as info:
+            ffi.new(text)
+        assert str(info.value).splitlines()[1:] == [text, text.index("baz") * " " + "^"]
+    assert ffi.new("struct s *").x == 0  # declared tags work
+    builder = FFI()
+    assert builder.typeof("struct baz *").item.cname == "struct baz"  # opaque, as in C

@@ -340,18 +340,9 @@ EXPECTED_FAILURES.update({
     _VERIFY + "test_cannot_name_struct_type":
         "messages: a cdef naming a type the C source lacks fails the build with the "
         "compiler's text, not cffi's 'in argument of foo: unknown type name'",
-    _VERIFY + "test_bool":
-        "operations: `_Bool foo(_Bool)` declared for C's `int foo(int)` converts differently "
-        "from cffi (gap)",
     _VERIFY + "test_FILE_stored_explicitly":
         "operations (deliberate): a Python file becomes a FILE * only as a call's argument, "
         "for the call's duration; ffi.cast('FILE *', file) is refused",
-    _NEW + "test_struct_opaque":
-        "exception types: ffi.new('struct baz *') of an opaque struct raises TypeError, "
-        "cffi's API-mode ffi raises ffi.error",
-    _NEW + "test_union_opaque":
-        "exception types: ffi.new('union baz *') of an opaque union raises TypeError, "
-        "cffi's API-mode ffi raises ffi.error",
     _NEW + "test_struct_containing_array_varsize_workaround":
         EXPECTED_FAILURES[_BACKEND + "test_struct_containing_array_varsize_workaround"],
     _NEW + "test_array_of_func_ptr": EXPECTED_FAILURES[_BACKEND + "test_array_of_func_ptr"],

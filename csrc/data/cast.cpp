@@ -168,7 +168,7 @@ PyObject* cast(CType* t, PyObject* v) {
             }
             if (t->conv == Conv::None) break;
             if (t->conv == Conv::Bool &&
-                (PyFloat_Check(v) ||
+                (PyFloat_Check(v) || PyLong_Check(v) ||  // an int's truth, beyond 64 bits too
                  (is_cdata(v) && (reinterpret_cast<CData*>(v)->ctype->conv == Conv::Float ||
                                   reinterpret_cast<CData*>(v)->ctype->conv == Conv::Double ||
                                   reinterpret_cast<CData*>(v)->ctype->conv == Conv::LongDouble)))) {

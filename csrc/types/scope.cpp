@@ -396,6 +396,11 @@ const CompilerFact* Scope::compiler_fact(FactKind kind, std::string_view name) c
 CTypeRef Scope::parse_type(std::string_view text) {
     declared();
     parse::TypeExprPtr expr = parse::parse_type_name(text, *this);
+    struct Restore {
+        std::string_view& field;
+        ~Restore() { field = {}; }
+    } restore{type_string_};
+    type_string_ = text;
     Resolved r = resolve(*expr);
     if (r.raw_function) {
         throw Error(ErrorKind::CDefError, "the type '" + std::string(text) +
@@ -822,6 +827,9 @@ CType* Scope::find_tag(TypeExprKind kind, std::string_view name) const {
     return nullptr;
 }
 
+// The length of "struct " or "union " (where a tag's name starts after its keyword).
+static size_t keyword_length(const TypeExpr& e) { return e.kind == TypeExprKind::Struct ? 7 : 6; }
+
 CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) {
     Kind kind = e.kind == TypeExprKind::Struct ? Kind::Struct : Kind::Union;
     const char* keyword = kind == Kind::Struct ? "struct " : "union ";
@@ -841,6 +849,13 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
     CType* existing = find_tag(e.kind, e.name);
     if (!e.body) {
         if (existing) return borrowed(existing);
+        if (refuse_undeclared_tags_ && !type_string_.empty()) {
+            auto column = static_cast<size_t>(e.pos.column > 0 ? e.pos.column - 1 : 0);
+            column = std::min(type_string_.find(e.name, column), column + keyword_length(e));
+            throw Error(ErrorKind::FFIError, "undefined struct/union name\n" +
+                                                 std::string(type_string_) + "\n" +
+                                                 std::string(column, ' ') + "^");
+        }
         CTypeRef t = owned(new_record_type(kind, tag_name(keyword, e.name)));
         map.emplace(std::string(e.name), t);
         tag_pos_.emplace(tag_name(keyword, e.name), e.pos);

@@ -113,6 +113,11 @@ public:
     void set_compiler_facts(NameMap<CompilerFact> facts) { facts_ = std::move(facts); }
     const CompilerFact* compiler_fact(FactKind kind, std::string_view name) const;
 
+    // From now on a type string naming a struct or union tag that no cdef declared is an
+    // FFIError ("undefined struct/union name"), as in the ffi of cffi's API-mode modules,
+    // instead of declaring the tag opaque (as cffi.FFI and C do).
+    void refuse_undeclared_tags() { refuse_undeclared_tags_ = true; }
+
     // Makes another scope's declarations visible (ffi.include); lookups here win.
     void include(const Scope* other);
 
@@ -216,6 +221,8 @@ private:
     int anonymous_count_ = 0;
     uint32_t cdef_serial_ = 0;  // bumped by each cdef(): tells a redeclaration's origin
     uint64_t generation_ = 0;
+    bool refuse_undeclared_tags_ = false;
+    std::string_view type_string_;  // the type string parse_type() resolves, else empty
 };
 
 }  // namespace cffix::types
