@@ -302,13 +302,6 @@ EXPECTED_FAILURES.update({_ZDIST + name: _OBJECT_FILES for name in (
     "test_api_compile_explicit_target_1", "test_api_compile_explicit_target_3")})
 EXPECTED_FAILURES.update({
     _RECOMPILER + "test_dotdot_in_source_file_names": _OBJECT_FILES,
-    _ZDIST + "test_setuptools_abi_2":
-        "operations: `setup.py build_ext -i` does not write an out-of-line ABI module (.py) "
-        "of cffi_modules into the source tree (gap in setuptools_ext.py)",
-    _ZDIST + "test_setuptools_api_1":
-        "missing names: the cffi_modules hook does not call build_ext.pre_run(ext, ffi) (gap)",
-    _ZDIST + "test_setuptools_api_2":
-        "missing names: the cffi_modules hook does not call build_ext.pre_run(ext, ffi) (gap)",
     _RE_PYTHON + "test_function":
         "missing names: type(lib.f) is ffi.CData is false: a dlopen() function is a cdata "
         "of a subclass (CDataLibFunction) in cffix (gap)",
