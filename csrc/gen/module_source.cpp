@@ -183,6 +183,21 @@ private:
     std::map<std::string, std::string> direct_, pointer_;
 };
 
+// lib.<name>.__doc__, as cffi's: the declaration, then where it comes from
+// ("double sin(double);\n\nCFFI C function from _mod.lib").
+std::string function_doc(const std::string& name, const CType* fn, const std::string& module) {
+    std::string args;
+    for (size_t i = 0; i < fn->args.size(); ++i) args += (i ? ", " : "") + fn->args[i]->cname;
+    if (fn->ellipsis) args += fn->args.empty() ? "..." : ", ...";
+    std::string declaration = types::cname_with(fn->item, " " + name + "(" + args + ")");
+    // cname_with puts a space between a pointer's '*' and the name ("void * f()"): C's
+    // usual spelling has none.
+    for (size_t at = declaration.find("* "); at != std::string::npos;
+         at = declaration.find("* ", at + 1))
+        declaration.erase(at + 1, 1);
+    return declaration + ";\n\nCFFI C function from " + module + ".lib";
+}
+
 // `_cffix_d_<name>`: a C function of the cdef's signature that calls the function, whose
 // address is lib.<name>'s function pointer (ffi.addressof(lib, "f"), casts, arguments), as
 // cffi does: it exists when the C name is a function-like macro, an overloaded name in
@@ -954,7 +969,10 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += "static PyMethodDef _cffix_methods[] = {\n";
     for (const std::string& name : names)
         out += "    {\"" + name + "\", (PyCFunction)(void (*)(void))_cffix_f_" + name +
-               ", METH_FASTCALL, NULL},\n";
+               ", METH_FASTCALL,\n     " +
+               c_string(function_doc(name, scope.functions().find(name)->second.type.get(),
+                                     module_name)) +
+               "},\n";
     out += "    {NULL, NULL, 0, NULL},\n};\n\n";
     // Constants: names sorted, values computed by the compiler when first read.
     out += "static const char* const _cffix_constant_names[] = {\n";

@@ -172,7 +172,7 @@ PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
     void* address = known ? known_address(known, "function", name)
                           : find_symbol(lib, symbol, "function/symbol", name.c_str());
     if (!address) return nullptr;
-    return cache(lib, key, call::make_function(f.type.get(), address, name, lib->release_gil));
+    return cache(lib, key, call::make_function(f.type.get(), address, lib->release_gil));
 }
 
 PyObject* load_constant(Library* lib, PyObject* key, const std::string& name,
@@ -251,10 +251,9 @@ PyObject* module_attribute(Library* lib, PyObject* key) {
                                            [](const PyMethodDef& d) { return d.ml_name; })) {
         // Its C function pointer is the module's direct function (the symbol of its name).
         const KnownSymbol* known = known_symbol(lib, name);
-        return cache(
-            lib, key,
-            data::new_module_function(f, reinterpret_cast<PyObject*>(lib), lib->ffi, lib->scope,
-                                      known ? known->address : nullptr, lib->name));
+        return cache(lib, key,
+                     data::new_module_function(f, lib->ffi, lib->scope,
+                                               known ? known->address : nullptr, lib->name));
     }
     if (const char* const* c = find_sorted(t.constant_names, static_cast<size_t>(t.nconstants),
                                            name, [](const char* n) { return n; })) {
