@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -145,8 +146,11 @@ PyObject* cache(Library* lib, PyObject* key, PyObject* value) {
 bool check_resolved(const CType* t) {
     const CType* dots = types::unresolved_part(t);
     if (!dots) return true;
-    PyErr_Format(PyExc_NotImplementedError, "%s type '%s' can only be used after compilation",
-                 (dots->flags & types::PF_FLOAT) ? "float" : "integer", dots->cname.c_str());
+    try {
+        types::throw_unresolved(dots);
+    } catch (...) {
+        cffix::translate_exception();
+    }
     return false;
 }
 
@@ -197,9 +201,27 @@ PyObject* pointer_to_items(CType* array, void* address) {
     }
 }
 
+// A global of a struct type the cdef leaves opaque (`typedef ... t; extern t g;`): its
+// address is known, its value has no size to read or write (cffi's texts).
+bool opaque_record(CType* t) {
+    if (!types::is_record(t)) return false;
+    try {
+        return !types::complete_type(t, false);
+    } catch (...) {
+        return true;  // an impossible layout: complete_type() says why at the next use
+    }
+}
+
 PyObject* read_variable(Library* lib, const std::string& name, const types::VariableDecl& v) {
     CType* t = v.type.get();
     if (!check_not_partial(t) || !check_resolved(t)) return nullptr;
+    if (opaque_record(t)) {
+        if (v.is_const)
+            return PyErr_Format(cffix::error_classes.ffi_error,
+                                "constant '%s' is of type '%s', whose size is not known",
+                                name.c_str(), t->cname.c_str());
+        return PyErr_Format(PyExc_TypeError, "cdata '%s' is opaque", t->cname.c_str());
+    }
     void* address = variable_address(lib, name, v);
     if (!address) return nullptr;
     if (t->kind == Kind::Array && t->length < 0) return pointer_to_items(t, address);
@@ -215,6 +237,10 @@ bool write_variable(Library* lib, const std::string& name, const types::Variable
         return false;
     }
     if (!check_not_partial(v.type.get()) || !check_resolved(v.type.get())) return false;
+    if (opaque_record(v.type.get())) {
+        PyErr_Format(PyExc_TypeError, "'%s' is opaque", v.type->cname.c_str());
+        return false;
+    }
     void* address = variable_address(lib, name, v);
     return address && data::to_c(v.type.get(), static_cast<char*>(address), value);
 }
@@ -249,6 +275,16 @@ PyObject* module_attribute(Library* lib, PyObject* key) {
     }
     if (const PyMethodDef* f = find_sorted(t.functions, static_cast<size_t>(t.nfunctions), name,
                                            [](const PyMethodDef& d) { return d.ml_name; })) {
+        // A `typedef float... t;` that C says is no float or double: refused at first use.
+        if (lib->scope) {
+            types::GlobalDecl g;
+            try {
+                g = lib->scope->find_global(name);
+            } catch (...) {
+                return cffix::translate_exception();
+            }
+            if (g.function && !check_resolved(g.function->type.get())) return nullptr;
+        }
         // Its C function pointer is the module's direct function (the symbol of its name).
         const KnownSymbol* known = known_symbol(lib, name);
         return cache(lib, key,
@@ -259,7 +295,20 @@ PyObject* module_attribute(Library* lib, PyObject* key) {
                                            name, [](const char* n) { return n; })) {
         long long s;
         unsigned long long u;
-        bool negative = t.constant_value(static_cast<int>(c - t.constant_names), &s, &u);
+        int flags = t.constant_value(static_cast<int>(c - t.constant_names), &s, &u);
+        bool negative = flags & 1;
+        if (flags & 2) {  // cffi's text; the rest of the lib works
+            std::string value = negative ? std::to_string(s) : std::to_string(u);
+            if (!negative && u != 0) {
+                char hex[24];
+                std::snprintf(hex, sizeof hex, " (0x%llx)", u);
+                value += hex;
+            }
+            PyErr_Format(error_classes.ffi_error,
+                         "the C compiler says '%s' is equal to %s, but the cdef disagrees", name,
+                         value.c_str());
+            return nullptr;
+        }
         return cache(lib, key, negative ? PyLong_FromLongLong(s) : PyLong_FromUnsignedLongLong(u));
     }
     return nullptr;
@@ -696,6 +745,12 @@ PyObject* address_of(PyObject* obj, PyObject* key) {
     // `int (*const f)(int);` is a value, as in cffi: its address is the function pointer.
     if (g.variable->is_const && t->kind == Kind::Function)
         return read_variable(lib, name, *g.variable);
+    // A `const` global is a value, as in cffi (lib.x reads it; API mode holds a copy): a
+    // pointer to it would let a write reach read-only memory.
+    // (An initialized one, `static const double X = 1.5;`, has no symbol: variable_address.)
+    if (g.variable->is_const && !g.variable->initialized)
+        return PyErr_Format(PyExc_AttributeError, "cannot take the address of the constant '%s'",
+                            name.c_str());
     if (!check_not_partial(t)) return nullptr;
     char* address = static_cast<char*>(variable_address(lib, name, *g.variable));
     if (!address) return nullptr;
