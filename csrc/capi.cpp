@@ -109,6 +109,7 @@ PyObject* api_make_lib(PyObject* ffi, const char* name, const cffix_module_table
     if (!scope) return nullptr;
     PyRef text(PyUnicode_FromString(name));
     if (!text) return nullptr;
+    scope->refuse_undeclared_tags();  // an API-mode module's ffi, as cffi's
     return lib::module_library(ffi, scope, text.get(),
                                *reinterpret_cast<const lib::ModuleTables*>(tables));
 }

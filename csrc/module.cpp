@@ -7,6 +7,7 @@
 #include "capi.h"
 #include "data/cdata.h"
 #include "data/memory.h"
+#include "data/module_function.h"
 #include "data/ownership.h"
 #include "ffi/object.h"
 #include "lib/library.h"
@@ -50,6 +51,7 @@ PyMODINIT_FUNC PyInit__core() {
     if (!module) return nullptr;
     if (!cffix::init_error_classes(module.get()) || !cffix::types::init_ctype_types(module.get()) ||
         !cffix::data::init_cdata_types(module.get()) ||
+        !cffix::data::init_module_function_type(module.get()) ||
         !cffix::call::init_call_types(module.get()) ||
         !cffix::data::init_ownership_types(module.get()) || !cffix::init_ffi_type(module.get()))
         return nullptr;

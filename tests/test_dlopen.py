@@ -274,6 +274,31 @@ def test_function_is_cached(glib):
     assert f(40, 2) == 42
 
 
+def test_functions_are_cdata_of_type_ffi_cdata(glib):
+    """As in cffi: type(lib.f) is ffi.CData itself (a plain cdata of function type, with a
+    call path of its own); other cdata of that type are not callable."""
+    ffi, lib = glib
+    f = lib.add
+    assert type(f) is ffi.CData and isinstance(f, ffi.CData)
+    assert f(1, 2) == 3 and f(2, 3) == 5  # the general entry, then the specialized one
+    variadic = cffix.FFI()
+    variadic.cdef("int snprintf(char *, size_t, const char *, ...);")
+    snprintf = variadic.dlopen(None).snprintf
+    assert type(snprintf) is variadic.CData
+    buf = variadic.new("char[16]")
+    assert snprintf(buf, 16, b"%d-%s", variadic.cast("int", 7), b"x") == 3
+    assert variadic.string(buf) == b"7-x"
+    p = ffi.cast("int *", 0)
+    assert type(p) is ffi.CData
+    with pytest.raises(TypeError, match="cdata 'int \\*' is not callable"):
+        p()
+    with pytest.raises(TypeError, match="keyword"):
+        f(1, b=2)
+    del f
+    gc.collect()
+    assert lib.add(20, 22) == 42
+
+
 def test_function_first_access_from_threads(glib):
     _, lib = glib
     results = []

@@ -106,3 +106,54 @@ def test_scripts_that_do_not_give_a_builder(tmp_path, monkeypatch):
     (tmp_path / "b.py").write_text("from cffix import FFI\nffibuilder = FFI()\n")
     with pytest.raises(Exception, match="set_source"):
         setuptools_ext.load_builder("b.py:ffibuilder")
+
+
+def run_setup(project, *args):
+    proc = subprocess.run([sys.executable, "setup.py", *args], cwd=str(project),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_build_ext_inplace_writes_both_kinds_of_module(tmp_path):
+    """`setup.py build_ext -i`: the extension and the out-of-line module's .py land in the
+    package's source directory (as with cffi), importable from there."""
+    write_project(tmp_path)
+    run_setup(tmp_path, "build_ext", "-i")
+    names = os.listdir(tmp_path / "demo")
+    assert "_abi.py" in names
+    assert any(n.startswith("_api.") and n.endswith(".so") for n in names)
+    code = ("from demo._api import lib; from demo._abi import ffi; "
+            "print(lib.twice(4), ffi.dlopen(None).abs(-3))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["8", "3"]
+
+
+def test_build_ext_pre_run_hook_sees_the_extension_and_ffi(tmp_path):
+    """cffi's hook: a build_ext subclass's pre_run(ext, ffi) runs before the C is written,
+    and what it changes in the FFI is in the built module."""
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "__init__.py").write_text("")
+    (tmp_path / "demo" / "build_api.py").write_text(BUILD_API)
+    (tmp_path / "setup.py").write_text(textwrap.dedent("""
+        from setuptools import setup
+        from setuptools.command.build_ext import build_ext
+
+        class WithPreRun(build_ext):
+            def pre_run(self, ext, ffi):
+                print("pre_run:", ext.name, type(ffi).__name__)
+                ffi.cdef("double sqrt(double);")  # <math.h> is in the source
+
+        setup(name="cffix_pre_run", version="1.0", packages=["demo"],
+              cffix_modules=["demo/build_api.py:ffibuilder"],
+              cmdclass={"build_ext": WithPreRun})
+    """))
+    out = run_setup(tmp_path, "build_ext", "-i")
+    assert "pre_run: demo._api FFI" in out
+    code = "from demo._api import lib; print(lib.sqrt(16.0), lib.twice(2))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["4.0", "4"]

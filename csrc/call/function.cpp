@@ -383,18 +383,17 @@ template <Py_ssize_t N = -1>
 
 // ---------------------------------------------------------------- function objects
 
-// A library function (lib.f): a function pointer (data::CDataFunction_Type) with a name,
-// a GIL policy, a vectorcall entry and its plan at hand. A plain struct with the CData
-// header first, so that offsetof is well-defined for tp_vectorcall_offset.
+// A library function (lib.f): a cdata of CData_Type itself, as cffi's (`type(lib.f) is
+// ffi.CData`), of function type, with a vectorcall entry (data::CDataCallable's slot),
+// its plan at hand and a GIL policy. CData_Type's dealloc frees it (it owns nothing more
+// than a plain cdata: the plan is kept alive by its function type).
 struct LibFunction {
-    CData base;
-    vectorcallfunc vectorcall;
-    PyObject* name;  // str
-    CallPlan* plan;  // null until the first call; kept alive by base.ctype
+    data::CDataCallable callable;  // callable.base: the CData header
+    CallPlan* plan;                // null until the first call
     bool release_gil;
 };
 
-static PyTypeObject LibFunction_Type;
+static inline CData& header(LibFunction* f) { return f->callable.base; }
 
 static void specialize(LibFunction* f);
 
@@ -407,10 +406,11 @@ static PyObject* function_vectorcall(PyObject* self, PyObject* const* args, size
                         "a cdata function cannot be called with keyword arguments");
         return nullptr;
     }
-    if (!f->plan && !(f->plan = plan_for(f->base.ctype))) return nullptr;
-    PyObject* r = invoke(f->base.ctype, f->plan, f->base.data, args, PyVectorcall_NARGS(nargsf),
-                         f->release_gil);
-    if (f->vectorcall == function_vectorcall) specialize(f);
+    CData& cd = header(f);
+    if (!f->plan && !(f->plan = plan_for(cd.ctype))) return nullptr;
+    PyObject* r =
+        invoke(cd.ctype, f->plan, cd.data, args, PyVectorcall_NARGS(nargsf), f->release_gil);
+    if (f->callable.vectorcall == function_vectorcall) specialize(f);
     return r;
 }
 
@@ -423,7 +423,7 @@ static PyObject* function_vectorcall_fixed(PyObject* self, PyObject* const* args
     auto* f = reinterpret_cast<LibFunction*>(self);
     if (PyVectorcall_NARGS(nargsf) == N && !kwnames && !force_libffi) {
         PyObject* r;
-        if (invoke_fast<N>(f->plan, f->base.data, args, f->release_gil, &r)) return r;
+        if (invoke_fast<N>(f->plan, header(f).data, args, f->release_gil, &r)) return r;
     }
     return function_vectorcall(self, args, nargsf, kwnames);
 }
@@ -437,37 +437,30 @@ static void specialize(LibFunction* f) {
         function_vectorcall_fixed<6>,
     };
     const CallPlan* plan = f->plan;
-    if (!plan || !f->base.data || plan->fast_nargs < 0 ||
+    if (!plan || !header(f).data || plan->fast_nargs < 0 ||
         plan->fast_nargs >= static_cast<Py_ssize_t>(std::size(fixed)))
         return;
-    f->vectorcall = fixed[plan->fast_nargs];
+    f->callable.vectorcall = fixed[plan->fast_nargs];
 }
 
-static void function_dealloc(PyObject* self) {
-    auto* f = reinterpret_cast<LibFunction*>(self);
-    if (f->base.weakreflist) PyObject_ClearWeakRefs(self);
-    Py_CLEAR(f->base.ctype);
-    Py_CLEAR(f->name);
-    PyObject_Free(self);
-}
-
-PyObject* make_function(CType* fntype, void* address, const std::string& name, bool release_gil) {
+PyObject* make_function(CType* fntype, void* address, bool release_gil) {
     if (fntype->kind != Kind::Function) {
         PyErr_Format(PyExc_TypeError, "expected a function ctype, got '%s'", fntype->cname.c_str());
         return nullptr;
     }
-    PyRef text(PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size())));
-    if (!text) return nullptr;
-    auto* f = PyObject_New(LibFunction, &LibFunction_Type);
-    if (!f) return nullptr;
+    // CData_Type's objects are CDataCallable; this one is larger (freed by PyObject_Free,
+    // CData_Type's tp_free, as PyObject_Malloc's memory must be).
+    auto* f = static_cast<LibFunction*>(PyObject_Malloc(sizeof(LibFunction)));
+    if (!f) return PyErr_NoMemory();
+    PyObject_Init(reinterpret_cast<PyObject*>(f), &data::CData_Type);
     Py_INCREF(fntype);
-    f->base.ctype = fntype;
-    f->base.data = static_cast<char*>(address);
-    f->base.length = 0;
-    f->base.flags = 0;
-    f->base.weakreflist = nullptr;
-    f->vectorcall = function_vectorcall;
-    f->name = text.release();
+    CData& cd = header(f);
+    cd.ctype = fntype;
+    cd.data = static_cast<char*>(address);
+    cd.length = 0;
+    cd.flags = 0;
+    cd.weakreflist = nullptr;
+    f->callable.vectorcall = function_vectorcall;
     f->plan = nullptr;
     f->release_gil = release_gil;
     return reinterpret_cast<PyObject*>(f);
@@ -506,17 +499,6 @@ static PyMethodDef call_module_methods[] = {
 
 bool init_call_types(PyObject* module) {
     if (!data::init_function_type(call_function_pointer)) return false;
-    PyTypeObject& t = LibFunction_Type;
-    Py_SET_REFCNT(&t, 1);
-    t.tp_name = "cffix.CDataLibFunction";
-    t.tp_basicsize = sizeof(LibFunction);
-    t.tp_base = &data::CDataFunction_Type;
-    t.tp_dealloc = function_dealloc;
-    t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL;
-    t.tp_vectorcall_offset = offsetof(LibFunction, vectorcall);
-    t.tp_call = PyVectorcall_Call;
-    t.tp_doc = "A C function, callable from Python (lib.f in ABI mode).";
-    if (PyType_Ready(&t) < 0) return false;
     return PyModule_AddFunctions(module, call_module_methods) == 0;
 }
 

@@ -24,14 +24,14 @@
 namespace cffix::call {
 
 // A callable cdata of function type `fntype` for the C function at `address`:
-// `<cdata 'int(*)(int)' 0x...>`, vectorcall entry point. `name` is used in error
-// messages ("strlen() takes 1 argument"). With release_gil=false the GIL is kept during
-// the call (for tiny functions: saves the cost of releasing it).
-PyObject* make_function(types::CType* fntype, void* address, const std::string& name,
-                        bool release_gil);
+// `<cdata 'int(*)(int)' 0x...>`, of type data::CData_Type itself (as cffi's library
+// functions), with a vectorcall entry point of its own (data::CDataCallable). With
+// release_gil=false the GIL is kept during the call (for tiny functions: saves the cost of
+// releasing it).
+PyObject* make_function(types::CType* fntype, void* address, bool release_gil);
 
-// Readies the function types: data::CDataFunction_Type with its call slot (any function
-// pointer is callable, through a tuple-based path), and the library functions' type.
+// Readies the function types: data::CDataFunction_Type with its call slot (any other
+// function pointer is callable, through a tuple-based path).
 bool init_call_types(PyObject* module);
 
 }  // namespace cffix::call

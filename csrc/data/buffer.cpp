@@ -406,6 +406,7 @@ static bool ready_from_buffer_type() {
     t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC;
     t.tp_doc = "C memory of a Python buffer (from ffi.from_buffer), held until released.";
     t.tp_base = &CData_Type;
+    t.tp_call = CDataValue_Type.tp_call;  // not callable (never CData_Type's vectorcall)
     t.tp_dealloc = from_buffer_dealloc;
     t.tp_traverse = from_buffer_traverse;
     t.tp_clear = from_buffer_clear;

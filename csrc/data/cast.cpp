@@ -6,6 +6,7 @@
 #include "data/argument.h"
 #include "data/cdata.h"
 #include "data/convert.h"
+#include "data/module_function.h"
 
 namespace cffix::data {
 
@@ -133,6 +134,13 @@ static PyObject* cast_to_float(CType* t, PyObject* v) {
 }
 
 PyObject* cast(CType* t, PyObject* v) {
+    if (is_module_function(v)) {  // an API-mode lib.f: cast as its function pointer
+        CType* f = module_function_type(v);
+        void* address = f ? module_function_address(v) : nullptr;
+        if (!address) return nullptr;
+        PyRef pointer(reinterpret_cast<PyObject*>(new_pointer(f, address)));
+        return pointer ? cast(t, pointer.get()) : nullptr;
+    }
     if (t->kind == Kind::Enum && t->size < 0) {  // `enum foo;`: 'unsigned int', as in cffi
         try {
             types::complete_type(t, false);
@@ -161,7 +169,7 @@ PyObject* cast(CType* t, PyObject* v) {
             }
             if (t->conv == Conv::None) break;
             if (t->conv == Conv::Bool &&
-                (PyFloat_Check(v) ||
+                (PyFloat_Check(v) || PyLong_Check(v) ||  // an int's truth, beyond 64 bits too
                  (is_cdata(v) && (reinterpret_cast<CData*>(v)->ctype->conv == Conv::Float ||
                                   reinterpret_cast<CData*>(v)->ctype->conv == Conv::Double ||
                                   reinterpret_cast<CData*>(v)->ctype->conv == Conv::LongDouble)))) {

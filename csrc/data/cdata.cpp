@@ -39,8 +39,14 @@ static void init_header(CData* cd, CType* ctype) {
 }
 
 CData* new_pointer(CType* ctype, void* ptr) {
-    CData* cd =
-        PyObject_New(CData, ctype->kind == Kind::Function ? &CDataFunction_Type : &CData_Type);
+    CData* cd;
+    if (ctype->kind == Kind::Function) {
+        cd = PyObject_New(CData, &CDataFunction_Type);
+    } else {
+        auto* plain = PyObject_New(CDataCallable, &CData_Type);
+        if (plain) plain->vectorcall = nullptr;  // not callable
+        cd = reinterpret_cast<CData*>(plain);
+    }
     if (!cd) return nullptr;
     init_header(cd, ctype);
     cd->data = static_cast<char*>(ptr);
@@ -250,6 +256,15 @@ static PyObject* cdata_call(PyObject* self, PyObject*, PyObject*) {
     return nullptr;
 }
 
+// CData_Type's call slot: a library function's vectorcall entry (CDataCallable), else the
+// same error. Its subtypes have their own slot (they never inherit this one: the layout
+// of CDataCallable is CData_Type's alone).
+static PyObject* plain_cdata_call(PyObject* self, PyObject* args, PyObject* kwargs) {
+    if (Py_IS_TYPE(self, &CData_Type) && reinterpret_cast<CDataCallable*>(self)->vectorcall)
+        return PyVectorcall_Call(self, args, kwargs);
+    return cdata_call(self, args, kwargs);
+}
+
 static PyObject* cdata_enter(PyObject* self, PyObject*) { return Py_NewRef(self); }
 
 static PyObject* cdata_exit(PyObject* self, PyObject*) {
@@ -286,7 +301,7 @@ static bool ready(PyTypeObject& type, const char* name, size_t size, destructor 
     type.tp_repr = cdata_repr;
     // Bases of other variants: CData itself, and function pointers (library functions
     // and callbacks derive from them).
-    type.tp_flags = Py_TPFLAGS_DEFAULT | (base && !call ? 0 : Py_TPFLAGS_BASETYPE);
+    type.tp_flags |= Py_TPFLAGS_DEFAULT | (base && !call ? 0 : Py_TPFLAGS_BASETYPE);
     type.tp_doc = doc;
     type.tp_weaklistoffset = offsetof(CData, weakreflist);
     type.tp_base = base;
@@ -296,8 +311,11 @@ static bool ready(PyTypeObject& type, const char* name, size_t size, destructor 
 }
 
 bool init_cdata_types(PyObject* module) {
-    if (!ready(CData_Type, "cffix.CData", sizeof(CData), cdata_dealloc,
-               "A C value or C memory (ffi.CData); see ffi.new, ffi.cast.", nullptr) ||
+    CData_Type.tp_flags = Py_TPFLAGS_HAVE_VECTORCALL;
+    CData_Type.tp_vectorcall_offset = offsetof(CDataCallable, vectorcall);
+    if (!ready(CData_Type, "cffix.CData", sizeof(CDataCallable), cdata_dealloc,
+               "A C value or C memory (ffi.CData); see ffi.new, ffi.cast.", nullptr,
+               plain_cdata_call) ||
         !ready(CDataValue_Type, "cffix.CDataValue", sizeof(CDataValue), cdata_dealloc,
                "A C primitive value held by the object.", &CData_Type) ||
         !ready(CDataView_Type, "cffix.CDataView", sizeof(CDataView), view_dealloc,

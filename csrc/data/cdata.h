@@ -3,7 +3,8 @@
 // Every cdata starts with the same header (CData), so hot code reads `ctype` and `data`
 // without caring which variant it has; the variant is the Python type:
 //
-//   CData_Type        no ownership: pointers from cast/arithmetic/reads, NULL.
+//   CData_Type        no ownership: pointers from cast/arithmetic/reads, NULL; and the
+//                     library functions of ABI mode (CDataCallable, below).
 //                     For pointer and function types `data` IS the pointer value.
 //   CDataValue_Type   a primitive value (ffi.cast("int", 5)): `data` points at `value`.
 //   CDataView_Type    memory owned by someone else, kept alive through `owner`: struct
@@ -55,6 +56,15 @@ struct CData {
 };
 // 56 bytes of header on 64-bit: ffi.new("int *") is one object of 60 bytes (pymalloc's
 // 64-byte class).
+
+// CData_Type's instances: a raw pointer (`vectorcall` null: not callable), or a library
+// function of call/ (function.cpp), which allocates a larger struct beginning with this
+// one and sets `vectorcall`: so that `type(lib.f) is ffi.CData`, as in cffi, with a call
+// path of its own. The slot costs no memory: pymalloc rounds 56 bytes up to 64.
+struct CDataCallable {
+    CData base;
+    vectorcallfunc vectorcall;
+};
 
 struct CDataValue : CData {
     alignas(16) char value[16];  // the largest primitive: long double / double _Complex

@@ -4,6 +4,8 @@
 #include <complex>
 #include <cstring>
 
+#include "data/module_function.h"
+
 namespace cffix::data {
 
 using types::Conv;
@@ -328,6 +330,21 @@ static bool pointer_to_c(CType* t, char* dst, PyObject* value) {
                      "initializer for ctype '%s' must be a cdata pointer, not cdata '%s'",
                      t->cname.c_str(), cd->ctype->cname.c_str());
         return false;
+    }
+    if (is_module_function(value)) {  // an API-mode lib.f: its function pointer
+        CType* f = module_function_type(value);
+        if (!f) return false;
+        if (!pointer_compatible(t, f)) {
+            PyErr_Format(PyExc_TypeError,
+                         "initializer for ctype '%s' must be a pointer to same type, not "
+                         "function of type '%s'",
+                         t->cname.c_str(), f->cname.c_str());
+            return false;
+        }
+        void* address = module_function_address(value);
+        if (!address) return false;
+        store<void*>(dst, address);
+        return true;
     }
     PyErr_Format(PyExc_TypeError, "initializer for ctype '%s' must be a cdata pointer, not %s",
                  t->cname.c_str(), type_name(value));

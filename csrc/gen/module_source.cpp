@@ -108,6 +108,8 @@ private:
     std::vector<std::string> names_;
 };
 
+bool nameable(const CType* t) { return t->cname.find('$') == std::string::npos; }
+
 // The kinds whose arguments may leave temporaries (arrays made from lists for pointers).
 bool may_make_temporaries(const CType* t) {
     bool scalar = takes_int(t->conv) || t->conv == Conv::Float || t->conv == Conv::Double;
@@ -157,14 +159,109 @@ std::string convert_result(const CType* r, TypeTable& types) {
     return "return _cffix_result(" + std::to_string(types.index(r)) + ", &_cffix_r);";
 }
 
+// C spellings of anonymous structs and unions ("struct $1", which C cannot name) through
+// the typedefs of the scope that name them: `typedef struct {...} foo_t;` spells it
+// `foo_t`, `typedef struct {...} *foo_p;` spells a pointer to it `foo_p`. Text without
+// such a name, or whose anonymous record no typedef names, is left as it is.
+class AnonymousNames {
+public:
+    explicit AnonymousNames(types::Scope& scope) {
+        std::vector<std::string> typedefs, structs, unions;
+        scope.list_types(typedefs, structs, unions);
+        for (const std::string& name : typedefs) {
+            types::CTypeRef t;
+            try {
+                t = scope.parse_type(name);
+            } catch (...) {
+                continue;  // a `typedef int... t;` the compiler has not sized yet
+            }
+            if (is_anonymous_record(t.get()))
+                direct_.emplace(t->cname, name);
+            else if (t->kind == Kind::Pointer && is_anonymous_record(t->item))
+                pointer_.emplace(t->item->cname, name);
+        }
+    }
+
+    std::string spell(std::string text) const {
+        if (direct_.empty() && pointer_.empty()) return text;
+        for (size_t at = text.find('$'); at != std::string::npos; at = text.find('$', at + 1)) {
+            size_t begin = text.rfind(' ', at);
+            if (begin == std::string::npos || at != begin + 1) continue;
+            size_t tag = text.rfind(' ', begin - 1);
+            tag = tag == std::string::npos ? 0 : tag + 1;
+            size_t end = at + 1;
+            while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+            std::string key = text.substr(tag, end - tag);
+            if (auto d = direct_.find(key); d != direct_.end()) {
+                text.replace(tag, end - tag, d->second);
+                at = tag;
+            } else if (auto p = pointer_.find(key);
+                       p != pointer_.end() && text.compare(end, 2, " *") == 0) {
+                text.replace(tag, end + 2 - tag, p->second + " ");
+                at = tag;
+            }
+        }
+        return text;
+    }
+    std::string cname_with(const CType* t, const std::string& declarator) const {
+        return spell(types::cname_with(t, declarator));
+    }
+
+private:
+    static bool is_anonymous_record(const CType* t) {
+        return (t->kind == Kind::Struct || t->kind == Kind::Union) && !nameable(t);
+    }
+    std::map<std::string, std::string> direct_, pointer_;
+};
+
+// lib.<name>.__doc__, as cffi's: the declaration, then where it comes from
+// ("double sin(double);\n\nCFFI C function from _mod.lib").
+std::string function_doc(const std::string& name, const CType* fn, const std::string& module) {
+    std::string args;
+    for (size_t i = 0; i < fn->args.size(); ++i) args += (i ? ", " : "") + fn->args[i]->cname;
+    if (fn->ellipsis) args += fn->args.empty() ? "..." : ", ...";
+    std::string declaration = types::cname_with(fn->item, " " + name + "(" + args + ")");
+    // cname_with puts a space between a pointer's '*' and the name ("void * f()"): C's
+    // usual spelling has none.
+    for (size_t at = declaration.find("* "); at != std::string::npos;
+         at = declaration.find("* ", at + 1))
+        declaration.erase(at + 1, 1);
+    return declaration + ";\n\nCFFI C function from " + module + ".lib";
+}
+
+// `_cffix_d_<name>`: a C function of the cdef's signature that calls the function, whose
+// address is lib.<name>'s function pointer (ffi.addressof(lib, "f"), casts, arguments), as
+// cffi does: it exists when the C name is a function-like macro, an overloaded name in
+// C++ (<cmath>'s sin) or a function the cdef declares with approximate integer types.
+void direct_function(std::string& out, const std::string& name, const types::FunctionDecl& decl,
+                     const AnonymousNames& anonymous) {
+    const CType* fn = decl.type.get();
+    auto spelled = [&](size_t k, const CType* t, const std::string& declarator) {
+        return decl.written.empty() ? anonymous.cname_with(t, declarator)
+                                    : anonymous.spell(decl.written[k].with(declarator));
+    };
+    std::string params, args;
+    for (size_t k = 0; k < fn->args.size(); ++k) {
+        std::string a = "_cffix_a" + std::to_string(k);
+        params += (k ? ", " : "") + spelled(k + 1, fn->args[k], " " + a);
+        args += (k ? ", " : "") + a;
+    }
+    const CType* r = fn->item;
+    std::string call = name + "(" + args + ")";
+    if (r->kind == Kind::Pointer) call = "_CFFIX_UNCONST(" + spelled(0, r, "") + ", " + call + ")";
+    out += "static " +
+           spelled(0, r, " _cffix_d_" + name + "(" + (params.empty() ? "void" : params) + ")") +
+           " {\n    " + (r->kind == Kind::Void ? "" : "return ") + call + ";\n}\n";
+}
+
 void function_wrapper(std::string& out, const std::string& name, const types::FunctionDecl& decl,
-                      TypeTable& types, bool release_gil) {
+                      TypeTable& types, bool release_gil, const AnonymousNames& anonymous) {
     const CType* fn = decl.type.get();
     // The locals' C types: as the cdef wrote them where it kept qualifiers C will not
     // convert (`const char **`, a comparator taking `const int *`), else the CTypes'.
     auto local = [&](size_t k, const CType* t, const std::string& declarator) {
-        return decl.written.empty() ? types::cname_with(t, declarator)
-                                    : decl.written[k].with(declarator);
+        return decl.written.empty() ? anonymous.cname_with(t, declarator)
+                                    : anonymous.spell(decl.written[k].with(declarator));
     };
     std::string where = "function '" + name + "'";
     const CType* r = fn->item;
@@ -203,6 +300,13 @@ void function_wrapper(std::string& out, const std::string& name, const types::Fu
         out += temps ? "fail:\n    cffix_temporaries_clear(&temps);\n    return NULL;\n"
                      : "fail:\n    return NULL;\n";
     out += "}\n\n";
+}
+
+// `const T x;` with T an integer type (not char, an enum or a `typedef int... t`).
+bool integer_constant(const types::VariableDecl& v) {
+    const CType* t = v.type.get();
+    return t->kind == Kind::Primitive && takes_int(t->conv) && t->conv != Conv::Char &&
+           !(t->flags & types::PF_DOTS);
 }
 
 // ---------------------------------------------------------------- what the compiler checks
@@ -256,8 +360,6 @@ private:
     std::set<std::string> names_;
     size_t count_ = 0;
 };
-
-bool nameable(const CType* t) { return t->cname.find('$') == std::string::npos; }
 
 // The sizes of the array levels of `object` (C text of an lvalue of array type `t`), for
 // a declaration with `[...]` lengths (types::CompilerFact): sizeof(x), sizeof(x[0])...;
@@ -653,8 +755,7 @@ std::string extern_python_init() {
 // The table of globals and functions (symbol, C name), sorted by symbol: a function per
 // entry gives its address at each access, as the C name may be a macro whose address
 // changes or is not valid yet at import (`#define v (*get_v())`). A wrapped function
-// (in `wrapped`) that is a function-like macro has no address (NULL), nor in a C++ module,
-// where its name may be overloaded (<cmath>'s sin) and the cdef's type approximate.
+// (in `wrapped`) gives its direct function's address (direct_function).
 std::string address_functions(const std::vector<std::pair<std::string, std::string>>& symbols,
                               const std::vector<std::string>& wrapped) {
     std::string functions, table = "static const cffix_global _cffix_globals[] = {\n";
@@ -664,8 +765,7 @@ std::string address_functions(const std::vector<std::pair<std::string, std::stri
         if (!std::binary_search(wrapped.begin(), wrapped.end(), name))
             functions += f + "(void*)&(" + name + "); }\n";
         else
-            functions += "#if defined(" + name + ") || defined(__cplusplus)\n" + f +
-                         "NULL; }\n#else\n" + f + "(void*)&(" + name + "); }\n#endif\n";
+            functions += f + "(void*)&_cffix_d_" + name + "; }\n";
         table +=
             "    {" + c_string(symbols[i].first) + ", _cffix_address" + std::to_string(i) + "},\n";
     }
@@ -851,15 +951,20 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     for (const std::string& name : variadic)
         check_signature(checks, name, scope.functions().find(name)->second);
     TypeTable types;
-    std::string wrappers;
-    for (const std::string& name : names)
-        function_wrapper(wrappers, name, scope.functions().find(name)->second, types, release_gil);
+    AnonymousNames anonymous(scope);
+    std::string wrappers, directs;
+    for (const std::string& name : names) {
+        function_wrapper(wrappers, name, scope.functions().find(name)->second, types, release_gil,
+                         anonymous);
+        direct_function(directs, name, scope.functions().find(name)->second, anonymous);
+    }
     std::string extern_python_code =
         extern_python_functions(scope, extern_python, types, module_name);
 
     std::vector<std::string> constants;
     for (const auto& entry : scope.constants()) constants.push_back(entry.first);
     std::sort(constants.begin(), constants.end());
+    size_t declared_constants = constants.size();  // those after are const variables
 
     std::string out;
     out += "/* " + module_name + ": generated by cffix " + cffix_version +
@@ -919,6 +1024,9 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     // pointer of the cdef's type must take its address: an error otherwise).
     // A `const T x;` (static or not) is a value, as in cffi: the name may be a macro, so
     // the module copies it into its own storage at import, and lib reads that copy.
+    // A `const` of an integer type is an integer constant, as in cffi: lib gives the value
+    // C computes, whatever the declared type (`static const unsigned short AA;` for a
+    // `#define AA -1LL`), from the constants' table, which lib searches first.
     std::map<std::string, std::string> copies;  // name -> the copy's C name
     std::string copy_values;                    // PyInit's assignments
     out += "\n";
@@ -927,6 +1035,11 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         bool opaque = types::is_record(v.type.get()) &&
                       (!v.type->record || (v.type->flags & types::RF_OPAQUE_TYPEDEF));
         if (!v.is_const || v.type->kind == Kind::Array || v.dots_levels || opaque) continue;
+        if (integer_constant(v)) {
+            constants.push_back(variables[i]);
+            copies[variables[i]] = "";
+            continue;
+        }
         check_type(v.type.get(), "global constant '" + variables[i] + "'");
         std::string copy = "_cffix_value" + std::to_string(i);
         copies[variables[i]] = copy;
@@ -937,25 +1050,40 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
                                 : variables[i];
         copy_values += "    " + copy + " = " + value + ";\n";
     }
+    std::sort(constants.begin() + static_cast<std::ptrdiff_t>(declared_constants), constants.end());
+    std::inplace_merge(constants.begin(),
+                       constants.begin() + static_cast<std::ptrdiff_t>(declared_constants),
+                       constants.end());
     out += "\nstatic void _cffix_check_globals(void) {\n";
     for (size_t i = 0; i < variables.size(); ++i) {
         const types::VariableDecl& v = scope.variables().find(variables[i])->second;
         if (copies.count(variables[i])) continue;  // the copy's assignment checks the type
         std::string p = "_cffix_g" + std::to_string(i);
+        // cdef types drop a pointee's const (and a function pointer's parameters'): items of
+        // those types are checked by size only
+        const CType* item = v.type.get();
+        while (item->kind == Kind::Array) item = item->item;
+        bool size_only = item->kind == Kind::Pointer || item->kind == Kind::Function;
         if (v.dots_levels) {  // the lengths are the compiler's; the items' type is checked
             facts.add(types::fact_key(types::FactKind::Global, variables[i]), "0", "0", "0",
                       array_level_sizes(variables[i], v.type.get(), v.dots_levels));
-            const CType* base = v.type.get();
             std::string first = variables[i];
-            for (; base->kind == Kind::Array; base = base->item) first += "[0]";
-            out += "    " + types::cname_with(base, (v.is_const ? " const* " : "* ") + p) + " = &" +
-                   first + ";\n    (void)" + p + ";\n";
+            for (const CType* a = v.type.get(); a->kind == Kind::Array; a = a->item) first += "[0]";
+            if (size_only)
+                out += "    (void)sizeof(char[(sizeof(" + first + ") == sizeof(" +
+                       anonymous.cname_with(item, "") + ")) ? 1 : -1]);\n";
+            else
+                out += "    " + types::cname_with(item, (v.is_const ? " const* " : "* ") + p) +
+                       " = &" + first + ";\n    (void)" + p + ";\n";
             continue;
         }
         check_type(v.type.get(), "global variable '" + variables[i] + "'");
-        if (v.type->kind == Kind::Pointer) {  // cdef types drop a pointee's const: size only
-            out += "    (void)sizeof(char[(sizeof(" + variables[i] + ") == sizeof(" +
-                   types::cname_with(v.type.get(), "") + ")) ? 1 : -1]);\n";
+        if (size_only) {
+            std::string x = v.type->kind == Kind::Array && v.type->length < 0 ? variables[i] + "[0]"
+                                                                              : variables[i];
+            const CType* t = x == variables[i] ? v.type.get() : v.type->item;
+            out += "    (void)sizeof(char[(sizeof(" + x + ") == sizeof(" +
+                   anonymous.cname_with(t, "") + ")) ? 1 : -1]);\n";
             continue;
         }
         if (v.type->kind == Kind::Array && v.type->length < 0) {  // T a[] or a[...]: the items
@@ -976,6 +1104,7 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     for (const std::string& name : variables) {
         const std::string& label = scope.variables().find(name)->second.asm_name;
         auto copy = copies.find(name);
+        if (copy != copies.end() && copy->second.empty()) continue;  // an integer constant
         symbols.emplace_back(label.empty() ? name : label,
                              copy == copies.end() ? name : copy->second);
     }
@@ -987,14 +1116,17 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     // Wrapped functions too, for ffi.addressof(lib, "f") (a function pointer cdata).
     for (const std::string& name : names) symbols.emplace_back(name, name);
     std::sort(symbols.begin(), symbols.end());
-    out += "}\n\n" + address_functions(symbols, names);
+    out += "}\n\n" + directs + "\n" + address_functions(symbols, names);
     out += "/* What the cdef leaves to the C compiler, and its layouts compared with C's. */\n";
     out += facts.source();
     out += "static void _cffix_check_layouts(void) {\n" + checks + "}\n\n" + wrappers;
     out += "static PyMethodDef _cffix_methods[] = {\n";
     for (const std::string& name : names)
         out += "    {\"" + name + "\", (PyCFunction)(void (*)(void))_cffix_f_" + name +
-               ", METH_FASTCALL, NULL},\n";
+               ", METH_FASTCALL,\n     " +
+               c_string(function_doc(name, scope.functions().find(name)->second.type.get(),
+                                     module_name)) +
+               "},\n";
     out += "    {NULL, NULL, 0, NULL},\n};\n\n";
     // Constants: names sorted, values computed by the compiler when first read; a
     // `#define` or `static const` whose cdef value is not C's is an error at that read.
@@ -1005,11 +1137,13 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += "    switch (i) {\n";
     for (size_t i = 0; i < constants.size(); ++i) {
         const std::string& c = constants[i];
+        auto declared = scope.constants().find(c);  // else a `const int x;`: C's value
+        std::string check =
+            declared == scope.constants().end() ? "" : disagreement(declared->second);
         out += "        case " + std::to_string(i) + ": {\n            int negative = (" + c +
                ") <= 0 && (" + c + ") != 0;\n            *s = (long long)(" + c +
                ");\n            *u = (unsigned long long)(" + c +
-               ");\n            return negative" + disagreement(scope.constants().find(c)->second) +
-               ";\n        }\n";
+               ");\n            return negative" + check + ";\n        }\n";
     }
     out += "    }\n    (void)s;\n    (void)u;\n    return 0;\n}\n\n";
     out += "static const cffix_module_tables _cffix_tables = {\n";

@@ -10,6 +10,7 @@
 
 #include "call/function.h"
 #include "data/convert.h"
+#include "data/module_function.h"
 #include "util/errors.h"
 #include "util/pylong.h"
 #include "util/sorted.h"
@@ -175,7 +176,7 @@ PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
     void* address = known ? known_address(known, "function", name)
                           : find_symbol(lib, symbol, "function/symbol", name.c_str());
     if (!address) return nullptr;
-    return cache(lib, key, call::make_function(f.type.get(), address, name, lib->release_gil));
+    return cache(lib, key, call::make_function(f.type.get(), address, lib->release_gil));
 }
 
 PyObject* load_constant(Library* lib, PyObject* key, const std::string& name,
@@ -284,10 +285,11 @@ PyObject* module_attribute(Library* lib, PyObject* key) {
             }
             if (g.function && !check_resolved(g.function->type.get())) return nullptr;
         }
-        // Bound to lib, so that ffi.typeof(lib.f) finds its declaration (function_type_of).
+        // Its C function pointer is the module's direct function (the symbol of its name).
+        const KnownSymbol* known = known_symbol(lib, name);
         return cache(lib, key,
-                     PyCFunction_NewEx(const_cast<PyMethodDef*>(f),
-                                       reinterpret_cast<PyObject*>(lib), nullptr));
+                     data::new_module_function(f, lib->ffi, lib->scope,
+                                               known ? known->address : nullptr, lib->name));
     }
     if (const char* const* c = find_sorted(t.constant_names, static_cast<size_t>(t.nconstants),
                                            name, [](const char* n) { return n; })) {
@@ -349,6 +351,46 @@ PyObject* from_included(Library* lib, PyObject* key) {
     return nullptr;
 }
 
+PyObject* library_dir(PyObject* self, PyObject*);
+PyObject* library_getattro(PyObject* self, PyObject* key);
+
+// The names lib lists (dir(lib)) as a vector of str objects' texts.
+bool lib_names(Library* lib, std::vector<std::string>& names) {
+    if (!declarations_ready(lib)) return false;
+    if (lib->scope) lib->scope->list_globals(names, lib->api_module);
+    return true;
+}
+
+// An API-mode lib is module-like, as cffi's: `from module.lib import name` works (lib is
+// in sys.modules), and it answers __name__ ("<module>.lib"), __all__ (its functions and
+// constants, not its global variables), __loader__ and __spec__ (None), and __class__ (the
+// module type, so that help(lib) shows a module). A new reference, or null (with an
+// exception set on failure) for other names.
+PyObject* module_like_attribute(Library* lib, PyObject* key) {
+    if (!PyUnicode_Check(key)) return nullptr;
+    if (PyUnicode_CompareWithASCIIString(key, "__name__") == 0)
+        return PyUnicode_FromFormat("%U.lib", lib->name);
+    if (PyUnicode_CompareWithASCIIString(key, "__loader__") == 0 ||
+        PyUnicode_CompareWithASCIIString(key, "__spec__") == 0)
+        Py_RETURN_NONE;
+    if (PyUnicode_CompareWithASCIIString(key, "__class__") == 0)
+        return Py_NewRef(reinterpret_cast<PyObject*>(&PyModule_Type));
+    if (PyUnicode_CompareWithASCIIString(key, "__all__") != 0) return nullptr;
+    std::vector<std::string> names;
+    if (!lib_names(lib, names)) return nullptr;
+    PyRef all(PyList_New(0));
+    if (!all) return nullptr;
+    for (const std::string& n : names) {
+        types::GlobalDecl g = lib->scope->find_global(n);
+        // (a `const T x;` is a value, as in cffi: listed; a const array is a variable)
+        if (g.variable && !(g.variable->is_const && g.variable->type->kind != Kind::Array))
+            continue;
+        PyRef s(PyUnicode_FromStringAndSize(n.data(), static_cast<Py_ssize_t>(n.size())));
+        if (!s || PyList_Append(all.get(), s.get()) < 0) return nullptr;
+    }
+    return all.release();
+}
+
 PyObject* library_getattro(PyObject* self, PyObject* key) {
     Library* lib = as_library(self);
     // The hot path: functions and constants accessed before are one dict lookup.
@@ -370,6 +412,10 @@ PyObject* library_getattro(PyObject* self, PyObject* key) {
         if (g.function) return load_function(lib, key, name, *g.function);
         if (g.variable) return read_variable(lib, name, *g.variable);
         return load_constant(lib, key, name, *g.constant);
+    }
+    if (lib->api_module) {
+        if (PyObject* special = module_like_attribute(lib, key)) return special;
+        if (PyErr_Occurred()) return nullptr;
     }
     // Python-level attributes: __class__, __dict__, __dir__...
     PyObject* result = PyObject_GenericGetAttr(self, key);
@@ -419,8 +465,7 @@ PyObject* library_repr(PyObject* self) {
 PyObject* library_dir(PyObject* self, PyObject*) {
     Library* lib = as_library(self);
     std::vector<std::string> names;
-    if (!declarations_ready(lib)) return nullptr;
-    if (lib->scope) lib->scope->list_globals(names, lib->api_module);
+    if (!lib_names(lib, names)) return nullptr;
     PyRef list(PyList_New(static_cast<Py_ssize_t>(names.size())));
     if (!list) return nullptr;
     for (size_t i = 0; i < names.size(); ++i) {
@@ -432,7 +477,26 @@ PyObject* library_dir(PyObject* self, PyObject*) {
     return list.release();
 }
 
-PyObject* library_get_dict(PyObject* self, void*) { return Py_NewRef(as_library(self)->dict); }
+// An API-mode lib's __dict__ is a new dict of every name, as cffi's: functions, constants'
+// values, and for global variables a pointer to each (never their value); a dlopen() lib's
+// is its cache of the names resolved so far.
+PyObject* library_get_dict(PyObject* self, void*) {
+    Library* lib = as_library(self);
+    if (!lib->api_module) return Py_NewRef(lib->dict);
+    std::vector<std::string> names;
+    if (!lib_names(lib, names)) return nullptr;
+    PyRef dict(PyDict_New());
+    if (!dict) return nullptr;
+    for (const std::string& n : names) {
+        PyRef key(PyUnicode_FromStringAndSize(n.data(), static_cast<Py_ssize_t>(n.size())));
+        if (!key) return nullptr;
+        const types::VariableDecl* v = lib->scope->find_global(n).variable;
+        bool variable = v && !(v->is_const && v->type->kind != Kind::Array);  // else a value
+        PyRef value(variable ? address_of(self, key.get()) : library_getattro(self, key.get()));
+        if (!value || PyDict_SetItem(dict.get(), key.get(), value.get()) < 0) return nullptr;
+    }
+    return dict.release();
+}
 
 int library_traverse(PyObject* self, visitproc visit, void* arg) {
     Library* lib = as_library(self);
@@ -647,14 +711,7 @@ bool close_library(PyObject* obj) {
 bool is_library(PyObject* obj) { return Py_IS_TYPE(obj, &Library_Type); }
 
 CType* function_type_of(PyObject* obj) {
-    if (!PyCFunction_Check(obj)) return nullptr;
-    PyObject* self = PyCFunction_GET_SELF(obj);
-    if (!self || !is_library(self)) return nullptr;
-    Library* lib = as_library(self);
-    if (!lib->scope || !declarations_ready(lib)) return nullptr;
-    const PyMethodDef* def = reinterpret_cast<PyCFunctionObject*>(obj)->m_ml;
-    types::GlobalDecl g = lib->scope->find_global(def->ml_name);
-    return g.function ? g.function->type.get() : nullptr;
+    return data::is_module_function(obj) ? data::module_function_type(obj) : nullptr;
 }
 
 PyObject* address_of(PyObject* obj, PyObject* key) {
@@ -684,20 +741,22 @@ PyObject* address_of(PyObject* obj, PyObject* key) {
         return PyErr_Format(PyExc_AttributeError,
                             "cffix library '%U' has no function or global variable named '%U'",
                             lib->name, key);
+    CType* t = g.variable->type.get();
+    // `int (*const f)(int);` is a value, as in cffi: its address is the function pointer.
+    if (g.variable->is_const && t->kind == Kind::Function)
+        return read_variable(lib, name, *g.variable);
     // A `const` global is a value, as in cffi (lib.x reads it; API mode holds a copy): a
     // pointer to it would let a write reach read-only memory.
     // (An initialized one, `static const double X = 1.5;`, has no symbol: variable_address.)
     if (g.variable->is_const && !g.variable->initialized)
         return PyErr_Format(PyExc_AttributeError, "cannot take the address of the constant '%s'",
                             name.c_str());
-    CType* t = g.variable->type.get();
     if (!check_not_partial(t)) return nullptr;
     char* address = static_cast<char*>(variable_address(lib, name, *g.variable));
     if (!address) return nullptr;
-    if (t->kind == Kind::Array) {
-        if (t->length < 0) return pointer_to_items(t, address);
+    if (t->kind == Kind::Array && t->length < 0) return pointer_to_items(t, address);
+    if (t->kind == Kind::Array && !lib->api_module)  // as cffi's dlopen(): the array itself
         return reinterpret_cast<PyObject*>(data::new_view(t, address, obj, t->length));
-    }
     Ref<CType> pointer;
     try {
         pointer = Ref<CType>(types::pointer_type(t));

@@ -90,8 +90,9 @@ bool close_library(PyObject* lib);
 
 bool is_library(PyObject* obj);
 
-// ffi.addressof(lib, name): for a global variable a pointer to it (`int *` for `int x`,
-// the array itself for `int a[5]`), for a function its function cdata.
+// ffi.addressof(lib, name): for a global variable a pointer to it (`int *` for `int x`;
+// for `int a[5]`, `int(*)[5]` in an API-mode lib and the array itself in a dlopen() one,
+// as in cffi), for a function its function cdata.
 PyObject* address_of(PyObject* lib, PyObject* name);
 
 // The function type of an API-mode lib's function object (lib.f), borrowed; null for any

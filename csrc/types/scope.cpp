@@ -48,8 +48,10 @@ bool qualified_below(const TypeExpr& e, int levels = 0, bool in_pointee_function
         case TypeExprKind::Array: return qualified_below(*e.item, levels + 1, in_pointee_function);
         case TypeExprKind::Function: {
             bool nested = in_pointee_function || levels > 0;
+            // A parameter written as a function is a function pointer (C adjusts it).
             for (const parse::Param& p : e.params)
-                if (qualified_below(*p.type, 0, nested)) return true;
+                if (qualified_below(*p.type, p.type->kind == TypeExprKind::Function, nested))
+                    return true;
             return e.item && qualified_below(*e.item, 0, nested);
         }
         default: return false;
@@ -453,6 +455,11 @@ const parse::TypeExpr* Scope::open_typedef_in(const parse::TypeExpr& e) const {
 CTypeRef Scope::parse_type(std::string_view text) {
     declared();
     parse::TypeExprPtr expr = parse::parse_type_name(text, *this);
+    struct Restore {
+        std::string_view& field;
+        ~Restore() { field = {}; }
+    } restore{type_string_};
+    type_string_ = text;
     Resolved r = resolve(*expr);
     if (r.raw_function) {
         throw Error(ErrorKind::CDefError, "the type '" + std::string(text) +
@@ -665,6 +672,7 @@ void Scope::declare_typedef(Declaration& decl) {
             t.raw_function = r.raw_function;
             t.aligned = std::max(t.aligned, r.aligned);
             t.written = written_typedef(*decl.type, t.type.get(), written_typedefs());
+            t.is_const = is_const(*decl.type);
         }
     }
     auto [it, inserted] = typedefs_.try_emplace(decl.name);
@@ -685,6 +693,14 @@ WrittenTypedefs Scope::written_typedefs() const {
         const TypedefDecl* t = find_typedef(name);
         return t && t->written ? &*t->written : nullptr;
     };
+}
+
+// Whether `expr` is const at the top level, as written or through a typedef's const.
+bool Scope::is_const(const TypeExpr& expr) const {
+    if (expr.is_const) return true;
+    if (expr.kind != TypeExprKind::Named) return false;
+    const TypedefDecl* t = find_typedef(expr.name);
+    return t && t->is_const;
 }
 
 void Scope::declare_function(const Declaration& decl, CTypeRef type) {
@@ -730,7 +746,7 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved, bool in
         }
     }
     v.asm_name = decl.asm_name;
-    v.is_const = decl.type->is_const;
+    v.is_const = is_const(*decl.type);
     v.initialized = initialized;
     v.pos = decl.pos;
     v.cdef = cdef_serial_;
@@ -922,6 +938,9 @@ CType* Scope::find_tag(TypeExprKind kind, std::string_view name) const {
     return nullptr;
 }
 
+// The length of "struct " or "union " (where a tag's name starts after its keyword).
+static size_t keyword_length(const TypeExpr& e) { return e.kind == TypeExprKind::Struct ? 7 : 6; }
+
 CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) {
     Kind kind = e.kind == TypeExprKind::Struct ? Kind::Struct : Kind::Union;
     const char* keyword = kind == Kind::Struct ? "struct " : "union ";
@@ -941,6 +960,13 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
     CType* existing = find_tag(e.kind, e.name);
     if (!e.body) {
         if (existing) return borrowed(existing);
+        if (refuse_undeclared_tags_ && !type_string_.empty()) {
+            auto column = static_cast<size_t>(e.pos.column > 0 ? e.pos.column - 1 : 0);
+            column = std::min(type_string_.find(e.name, column), column + keyword_length(e));
+            throw Error(ErrorKind::FFIError, "undefined struct/union name\n" +
+                                                 std::string(type_string_) + "\n" +
+                                                 std::string(column, ' ') + "^");
+        }
         CTypeRef t = owned(new_record_type(kind, tag_name(keyword, e.name)));
         map.emplace(std::string(e.name), t);
         tag_pos_.emplace(tag_name(keyword, e.name), e.pos);

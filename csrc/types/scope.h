@@ -118,6 +118,11 @@ public:
     void set_compiler_facts(NameMap<CompilerFact> facts) { facts_ = std::move(facts); }
     const CompilerFact* compiler_fact(FactKind kind, std::string_view name) const;
 
+    // From now on a type string naming a struct or union tag that no cdef declared is an
+    // FFIError ("undefined struct/union name"), as in the ffi of cffi's API-mode modules,
+    // instead of declaring the tag opaque (as cffi.FFI and C do).
+    void refuse_undeclared_tags() { refuse_undeclared_tags_ = true; }
+
     // Makes another scope's declarations visible (ffi.include); lookups here win.
     void include(const Scope* other);
 
@@ -175,6 +180,7 @@ private:
         uint32_t dots_levels = 0;            // `typedef int t[...];`: as VariableDecl's
         bool opaque_pointer = false;         // `typedef ... *t;`
         std::optional<WrittenType> written;  // with qualifiers to keep (types/written.h)
+        bool is_const = false;               // `typedef const int c_t;`: c_t x is const
         parse::SourcePos pos;
         uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
     };
@@ -190,6 +196,7 @@ private:
     CTypeRef resolve_array(const parse::TypeExpr& expr, const CompilerFact* fact,
                            const std::string& what);
     WrittenTypedefs written_typedefs() const;
+    bool is_const(const parse::TypeExpr& expr) const;
     CTypeRef resolve_record(const parse::TypeExpr& expr, const std::string& name_hint);
     CTypeRef resolve_enum(const parse::TypeExpr& expr, const std::string& name_hint);
     CType* find_tag(parse::TypeExprKind kind, std::string_view name) const;
@@ -232,6 +239,8 @@ private:
     int anonymous_count_ = 0;
     uint32_t cdef_serial_ = 0;  // bumped by each cdef(): tells a redeclaration's origin
     uint64_t generation_ = 0;
+    bool refuse_undeclared_tags_ = false;
+    std::string_view type_string_;  // the type string parse_type() resolves, else empty
 };
 
 }  // namespace cffix::types

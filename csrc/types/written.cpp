@@ -63,10 +63,12 @@ public:
     }
 
     // A parameter as written: C adjusts arrays to pointers (and the CType is the pointer),
-    // functions to function pointers (and the CType already stands for one).
+    // functions to function pointers (the CType already stands for one; the text says it,
+    // so that it also declares a local).
     std::string parameter(const TypeExpr& e, const CType* t, const std::string& declarator) const {
         if (e.kind == TypeExprKind::Array && t->kind == Kind::Pointer)
             return type(*e.item, t->item, declarator + array_suffix(e, t));
+        if (e.kind == TypeExprKind::Function) return function(e, t, "(*" + declarator + ")");
         return type(e, t, declarator);
     }
 

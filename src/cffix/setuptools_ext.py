@@ -7,9 +7,11 @@ A project lists its build scripts in ``setup()``, as cffi's ``cffi_modules`` doe
 Each entry is ``path/to/script.py:name``: the script is run and ``name`` (an FFI, or a
 function returning one) must have had set_source() called. An API-mode module (C
 source) becomes one more extension module of the distribution, its C written under
-``build/cffix/`` when setup() reads the keyword; an out-of-line ABI module (source None)
-is written as a ``.py`` file into the build by build_py. ``pip install .`` and
-``pip wheel .`` then build them like any other part of the package.
+``build/cffix/`` when setup() reads the keyword (a build_ext subclass with a
+``pre_run(self, ext, ffi)`` method, cffi's hook, has it called first, and the C written
+again); an out-of-line ABI module (source None) is written as a ``.py`` file into the
+build by build_py, and into the package's source directory by ``build_ext -i``.
+``pip install .`` and ``pip wheel .`` then build them like any other part of the package.
 
 setuptools calls cffix_modules(dist, "cffix_modules", value) for the keyword: cffix
 registers it under the ``distutils.setup_keywords`` entry points (pyproject.toml).
@@ -64,15 +66,46 @@ def _add_module(dist, ffi) -> None:
         extension = ffi.distutils_extension(tmpdir=os.path.join("build", "cffix"),
                                             verbose=False)
         dist.ext_modules = [*(dist.ext_modules or []), extension]
+        _call_pre_run(dist, ffi, extension)
     else:
         _write_in_build_py(dist, ffi)
+        _write_in_place(dist, ffi)
+
+
+def _command_class(dist, name, default):
+    base = dist.cmdclass.get(name)
+    if base is None:
+        import importlib
+
+        module, _, cls = default.rpartition(".")
+        base = getattr(importlib.import_module(module), cls)
+    return base
+
+
+def _call_pre_run(dist, ffi, extension) -> None:
+    """cffi's hook for build_ext subclasses: `pre_run(self, ext, ffi)`, when the command
+    has one, runs before the module's C is written (so it may still change the FFI); the
+    C is then written again, and only rewritten if it changed."""
+    base = _command_class(dist, "build_ext", "setuptools.command.build_ext.build_ext")
+
+    class build_ext_with_pre_run(base):
+        def run(self):
+            pre_run = getattr(self, "pre_run", None)
+            if pre_run is not None:
+                pre_run(extension, ffi)
+                ffi.emit_c_code(extension.sources[0])
+            super().run()
+
+    dist.cmdclass["build_ext"] = build_ext_with_pre_run
+
+
+def _module_path(ffi) -> list[str]:
+    return builder._module_name(ffi, "compile").split(".")
 
 
 def _write_in_build_py(dist, ffi) -> None:
     """Out-of-line ABI module: build_py writes <build_lib>/<module path>.py."""
-    base = dist.cmdclass.get("build_py")
-    if base is None:
-        from setuptools.command.build_py import build_py as base
+    base = _command_class(dist, "build_py", "setuptools.command.build_py.build_py")
 
     class build_py_with_cffix(base):
         def run(self):
@@ -81,3 +114,24 @@ def _write_in_build_py(dist, ffi) -> None:
             self.announce(f"cffix: wrote {path}", level=2)
 
     dist.cmdclass["build_py"] = build_py_with_cffix
+
+
+def _write_in_place(dist, ffi) -> None:
+    """Out-of-line ABI module and `build_ext -i` (in place): the .py goes into the
+    package's source directory, next to the extension modules build_ext -i puts there."""
+    base = _command_class(dist, "build_ext", "setuptools.command.build_ext.build_ext")
+
+    class build_ext_with_cffix(base):
+        def run(self):
+            super().run()
+            if not self.inplace:
+                return
+            *package, name = _module_path(ffi)
+            build_py = self.get_finalized_command("build_py")
+            directory = build_py.get_package_dir(".".join(package))
+            path = os.path.join(directory, name + ".py")
+            os.makedirs(directory or ".", exist_ok=True)
+            ffi.emit_python_code(path)
+            self.announce(f"cffix: wrote {path}", level=2)
+
+    dist.cmdclass["build_ext"] = build_ext_with_cffix
