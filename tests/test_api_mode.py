@@ -342,13 +342,15 @@ def test_global_variables_read_and_written_through_the_core(tmp_path):
         const int fixed;
         int get_counter(void);
     """, r"""
-        int counter = 5;
-        double ratio = 0.25;
-        int table[3] = {1, 2, 3};
+        /* static: a library of the tests loaded with RTLD_GLOBAL (test_dlopen.py) also
+           exports 'counter' and 'ratio', which would interpose on exported ones */
+        static int counter = 5;
+        static double ratio = 0.25;
+        static int table[3] = {1, 2, 3};
         struct point { int x, y; };
-        struct point origin = {7, 8};
-        const char *name = "cffix";
-        const int fixed = 99;
+        static struct point origin = {7, 8};
+        static const char *name = "cffix";
+        static const int fixed = 99;
         static int get_counter(void) { return counter; }
     """)
     lib, ffi = module.lib, module.ffi
