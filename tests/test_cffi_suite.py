@@ -285,13 +285,6 @@ EXPECTED_FAILURES.update({
         "(README, Differences from cffi); cffi requires ffi.NULL and raises TypeError",
 })
 EXPECTED_FAILURES.update({name: (
-    "exception types (deliberate): an out-of-line ABI module (set_source(name, None)) is "
-    "generated for a cdef with what only a C compiler completes (`#define X ...`, an enum "
-    "with '...'): it re-runs the cdef, and those names raise VerificationMissing at use, "
-    "as in the FFI that made it; cffi refuses to generate the module")
-    for name in (_RE_PYTHON + "test_partial_enum", _DLOPEN + "test_invalid_dotdotdot_in_macro",
-                 _DLOPEN_U + "test_invalid_dotdotdot_in_macro")})
-EXPECTED_FAILURES.update({name: (
     "exception types (deliberate): an array type of 3,000,000,000 items is accepted in an "
     "out-of-line ABI module, which holds the cdef's text; cffi's out-of-line format stores "
     "array lengths in its type table and raises OverflowError")

@@ -463,3 +463,22 @@ def test_failing_cdefs_on_a_long_lived_ffi_keep_one_record(tmp_path):
     ffi.set_source("_ool_failed_many", None)
     with pytest.raises(cffix.VerificationError, match="duplicate member"):
         ffi.compile(tmpdir=tmp_path)
+
+
+@pytest.mark.parametrize("cdef,exception,text", [
+    ("#define FOO ...", cffix.VerificationError,
+     "macro FOO: cannot use the syntax '...' in '#define FOO ...' when using the ABI mode"),
+    ("enum foo { A, B, ... };", cffix.VerificationMissing, "enum foo: an enum with '...'"),
+    ("typedef int... t;", cffix.VerificationError, "the size of typedef t"),
+    ("extern int a[...];", cffix.VerificationError, "the size of global a"),
+])
+def test_what_only_a_compiler_knows_is_refused(tmp_path, cdef, exception, text):
+    # As cffi: an out-of-line ABI module cannot hold '...' values, sizes or lengths (a
+    # partial struct is generated: its uses raise VerificationMissing, as in the FFI).
+    ffi = cffix.FFI()
+    ffi.cdef(cdef)
+    ffi.set_source("_ool_dots", None)
+    with pytest.raises(exception) as e:
+        ffi.compile(tmpdir=tmp_path)
+    assert str(e.value).startswith(text)
+    assert list(tmp_path.iterdir()) == []

@@ -1,5 +1,7 @@
 // The FFI methods of API mode's build side: ffi._api_module_source(), which builder.py
 // calls for emit_c_code() and compile() (csrc/gen/ writes the C).
+#include <algorithm>
+
 #include "ffi/object.h"
 #include "gen/module_source.h"
 #include "util/errors.h"
@@ -52,7 +54,46 @@ static PyObject* ffi_api_module_source(PyObject* self, PyObject* args) {
     }
 }
 
+// _abi_unknowns() -> [(kind, name)]: what this FFI's own cdefs leave to a C compiler
+// (`#define X ...` "macro", an enum with `...` "enum", `typedef int... t` "typedef", a
+// global with a `[...]` length "global"), which an out-of-line ABI module cannot know:
+// builder.py refuses to generate one, as cffi does.
+static PyObject* ffi_abi_unknowns(PyObject* self, PyObject*) {
+    auto* ffi = reinterpret_cast<FFIObject*>(self);
+    if (!ffi->scope) {
+        PyErr_SetString(error_classes.ffi_error, "FFI object is not initialized");
+        return nullptr;
+    }
+    std::vector<std::pair<const char*, std::string>> found;
+    try {
+        const types::Scope& scope = *ffi->scope;
+        for (const auto& [name, c] : scope.constants())
+            if (c.dots && !c.enum_type) found.emplace_back("macro", name);
+        std::vector<types::CType*> records, enums;
+        scope.own_tagged_types(records, enums);
+        for (const types::CType* e : enums)
+            if (e->flags & types::RF_PARTIAL) found.emplace_back("enum", e->cname);
+        for (const auto& [name, integer] : scope.dots_typedefs())
+            found.emplace_back("typedef", name);
+        for (const auto& [name, v] : scope.variables())
+            if (v.dots_levels) found.emplace_back("global", name);
+    } catch (...) {
+        return translate_exception();
+    }
+    std::sort(found.begin(), found.end());
+    PyRef list(PyList_New(0));
+    if (!list) return nullptr;
+    for (const auto& [kind, name] : found) {
+        PyRef item(Py_BuildValue("(ss)", kind, name.c_str()));
+        if (!item || PyList_Append(list.get(), item.get()) < 0) return nullptr;
+    }
+    return list.release();
+}
+
 PyMethodDef ffi_build_methods[] = {
+    {"_abi_unknowns", ffi_abi_unknowns, METH_NOARGS,
+     "_abi_unknowns() -> [(kind, name)]: what the cdefs leave to a C compiler (macros, "
+     "enums, typedefs, globals with '...'); an out-of-line ABI module cannot be made of it."},
     {"_api_module_source", ffi_api_module_source, METH_VARARGS,
      "_api_module_source(module_name, preamble, cdefs, version, release_gil=True) -> str: the "
      "C source of an "

@@ -181,6 +181,25 @@ def _module_name(ffi, method: str) -> str:
 # ---------------------------------------------------------------- the generated module
 
 
+def _refuse_compiler_only_declarations(ffi) -> None:
+    """An out-of-line ABI module cannot hold what only a C compiler knows ('...' values,
+    sizes, lengths): refused with cffi's exceptions (and its text for macros)."""
+    for kind, name in ffi._abi_unknowns():
+        if kind == "macro":
+            raise _core.VerificationError(
+                f"macro {name}: cannot use the syntax '...' in '#define {name} ...' when "
+                "using the ABI mode")
+        if kind == "enum":
+            raise _core.VerificationMissing(
+                f"{name}: an enum with '...' needs a C compiler for its values: use API mode "
+                "(set_source() with C source)")
+        what = {"typedef": f"typedef {name} (declared 'typedef int... {name};')",
+                "global": f"global {name} (an array length '[...]')"}[kind]
+        raise _core.VerificationError(
+            f"cannot emit to Python: the size of {what} is only known to a C compiler: use "
+            "API mode (set_source() with C source)")
+
+
 def python_source(ffi) -> str:
     """The text of the module set_source() named: deterministic (same history -> same
     text), using only cffix's public API."""
@@ -192,6 +211,7 @@ def python_source(ffi) -> str:
                 f"cannot generate {module_name!r}: a cdef() call on this FFI failed "
                 f"({entry[1]}), and the declarations it made before the error cannot be "
                 "reproduced. Fix that cdef() (or use a fresh FFI) and generate again.")
+    _refuse_compiler_only_declarations(ffi)
 
     aliases = {}  # included module name -> its alias in the generated module
     imports = []
