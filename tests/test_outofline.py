@@ -469,8 +469,8 @@ def test_failing_cdefs_on_a_long_lived_ffi_keep_one_record(tmp_path):
     ("#define FOO ...", cffix.VerificationError,
      "macro FOO: cannot use the syntax '...' in '#define FOO ...' when using the ABI mode"),
     ("enum foo { A, B, ... };", cffix.VerificationMissing, "enum foo: an enum with '...'"),
-    ("typedef int... t;", cffix.VerificationError, "the size of typedef t"),
-    ("extern int a[...];", cffix.VerificationError, "the size of global a"),
+    ("typedef int... t;", cffix.VerificationError, "cannot emit to Python: the size of typedef t"),
+    ("extern int a[...];", cffix.VerificationError, "cannot emit to Python: the size of global a"),
 ])
 def test_what_only_a_compiler_knows_is_refused(tmp_path, cdef, exception, text):
     # As cffi: an out-of-line ABI module cannot hold '...' values, sizes or lengths (a
