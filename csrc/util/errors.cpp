@@ -57,13 +57,37 @@ static PyObject* python_class(ErrorKind kind) {
     return PyExc_RuntimeError;
 }
 
+PyObject* set_error_with_notes(PyObject* cls, const std::string& message,
+                               const std::vector<std::string>& notes) {
+    // "replace": a message must never turn into a UnicodeDecodeError of its own.
+    PyRef text(
+        PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "replace"));
+    if (!text) return nullptr;
+    if (notes.empty()) {
+        PyErr_SetObject(cls, text.get());
+        return nullptr;
+    }
+    PyRef exc(PyObject_CallOneArg(cls, text.get()));
+    if (!exc) return nullptr;
+    PyRef list(PyList_New(0));
+    if (!list) return nullptr;
+    for (const std::string& note : notes) {
+        PyRef item(
+            PyUnicode_DecodeUTF8(note.data(), static_cast<Py_ssize_t>(note.size()), "replace"));
+        if (!item || PyList_Append(list.get(), item.get()) < 0) return nullptr;
+    }
+    if (PyObject_SetAttrString(exc.get(), "__notes__", list.get()) < 0) return nullptr;
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.get())), exc.get());
+    return nullptr;
+}
+
 PyObject* translate_exception() {
     try {
         throw;
     } catch (const PythonErrorSet&) {
         // already set
     } catch (const Error& err) {
-        PyErr_SetString(python_class(err.kind()), err.what());
+        set_error_with_notes(python_class(err.kind()), err.python_message(), err.notes());
     } catch (const std::bad_alloc&) {
         PyErr_NoMemory();
     } catch (const std::exception& err) {
