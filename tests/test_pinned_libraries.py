@@ -18,6 +18,7 @@ import pytest
 
 import cffix
 from cffix import CDefError, LibraryMismatch
+from cdef_helpers import error_text
 
 PROBES_CDEF = """
     #define PINNED_MINIMUM 3
@@ -312,12 +313,12 @@ def test_probe_missing_from_the_library(pinned_lib, probes_ffi):
 
 @pytest.mark.parametrize("expression, message", [
     ("pinned_version() >=", "unexpected end of input, expected an expression\n"
-                            "  line 1, column 20: pinned_version() >="),
+                            "line 1, column 20: pinned_version() >="),
     ("pinned_version() 3", "unexpected '3' after the expression\n"
-                           "  line 1, column 18: pinned_version() 3"),
+                           "line 1, column 18: pinned_version() 3"),
     ("1 +\n  nothing_here()", "'nothing_here' is not a function declared in the cdef: a "
                               "version expression may call only those\n"
-                              "  line 2, column 3:   nothing_here()"),
+                              "line 2, column 3:   nothing_here()"),
     ("pinned_add() > 0", "'pinned_add' takes arguments (declared as 'int(*)(int, int)'): a "
                          "version probe must take none"),
     ("printf() > 0", "'printf' takes arguments"),
@@ -334,7 +335,8 @@ def test_bad_version_expressions_fail_before_loading(pinned_lib, probes_ffi, mar
     path = pinned_lib(141)
     with pytest.raises(CDefError) as info:
         probes_ffi.dlopen(path, version=expression)
-    assert message in str(info.value)
+    # cffi has no version expressions: the message is cffix's, the position in the notes
+    assert message in error_text(info.value)
     assert marker.read() == []
 
 

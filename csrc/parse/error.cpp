@@ -184,7 +184,8 @@ std::string CDefError::python_message() const {
 }
 
 // cffix's message when it is not the Python message, then the position: "line L, column C"
-// (and the file and line of a line marker), the source line and a caret under the column.
+// (and the file and line of a line marker): the source line, and a caret under the column
+// on the next line.
 std::vector<std::string> CDefError::notes() const {
     std::vector<std::string> out;
     std::string message = valid_utf8(message_);
@@ -198,16 +199,17 @@ std::vector<std::string> CDefError::notes() const {
         return out;
     }
     std::string shown = valid_utf8(source_line_);
-    where += ":\n    " + shown;
+    where += ": ";
+    std::string caret(where.size(), ' ');
+    where += shown;
     if (caret_ >= 0) {
-        where += "\n    ";
         int n = 0;
         for (size_t i = 0; i < shown.size() && n < caret_; ++i) {
             if (is_continuation_byte(shown[i])) continue;
-            where += shown[i] == '\t' ? '\t' : ' ';
+            caret += shown[i] == '\t' ? '\t' : ' ';
             ++n;
         }
-        where += '^';
+        where += "\n" + caret + "^";
     }
     out.push_back(where);
     return out;

@@ -181,7 +181,11 @@ TypeExprPtr parse_type_name(std::string_view source, DeclSink& sink) {
 
 ConstInt parse_probe_expression(std::string_view source, DeclSink& sink, ProbeCalls& probes,
                                 bool evaluate) {
-    return Parser(source, sink).parse_standalone_probe_expression(probes, evaluate);
+    try {
+        return Parser(source, sink).parse_standalone_probe_expression(probes, evaluate);
+    } catch (CDefError& e) {
+        throw e.with_cffi_text(CffiText::Own, {});  // cffi has no version expressions
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -446,6 +450,12 @@ std::string Parser::cffi_define_error(const Token& name) const {
     value = b == std::string::npos ? std::string() : value.substr(b);
     while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
         value.pop_back();
+    constexpr size_t kMaxShown = 160;  // cffi shows it all; a generated line may be huge
+    if (value.size() > kMaxShown) {
+        size_t cut = kMaxShown;
+        while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xc0) == 0x80) --cut;
+        value = value.substr(0, cut) + "...";
+    }
     std::string n(name.text);
     return "only supports one of the following syntax:\n  #define " + n +
            " ...     (literally dot-dot-dot)\n  #define " + n +

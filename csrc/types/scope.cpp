@@ -27,6 +27,12 @@ CTypeRef borrowed(CType* t) { return CTypeRef::borrow(t); }
     throw parse::CDefError(message, pos);
 }
 
+// An error cffi raises with the same words, after the file and line of the declaration.
+[[noreturn]] void cffi_cdef_error(const std::string& message, parse::SourcePos pos) {
+    parse::CDefError e(message, pos);
+    throw e.with_cffi_text(parse::CffiText::GivenAtLine, message);
+}
+
 // __builtin_va_list: opaque too (only passed around by pointer in cdefs).
 CType* va_list_type() {
     static CType* t = [] {
@@ -845,7 +851,7 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
             return borrowed(existing);
         }
         if (!options_.override)
-            cdef_error("duplicate declaration of " + tag_name(keyword, e.name), e.pos);
+            cffi_cdef_error("duplicate declaration of " + tag_name(keyword, e.name), e.pos);
         ++generation_;
         map[std::string(e.name)] = fresh;
         remember_body(e.body, fresh);
@@ -969,7 +975,7 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
                            "int'); define it before its first use, or pass override=True",
                        e.pos);
         if (!options_.override)
-            cdef_error("duplicate declaration of " + tag_name("enum ", e.name), e.pos);
+            cffi_cdef_error("duplicate declaration of " + tag_name("enum ", e.name), e.pos);
         ++generation_;
         fresh->enumerators.clear();
         t = fresh;
