@@ -81,6 +81,32 @@ PyObject* set_error_with_notes(PyObject* cls, const std::string& message,
     return nullptr;
 }
 
+PyObject* restate_error(PyObject* cls, const std::string& message) {
+    if (!PyErr_ExceptionMatches(cls)) return nullptr;
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    PyRef owned_type(type), owned_value(value), owned_traceback(traceback);
+    std::vector<std::string> notes;
+    auto add = [&](PyObject* text) {
+        Py_ssize_t size;
+        const char* utf8 = text ? PyUnicode_AsUTF8AndSize(text, &size) : nullptr;
+        if (utf8) notes.emplace_back(utf8, static_cast<size_t>(size));
+        PyErr_Clear();
+    };
+    PyRef old(value ? PyObject_Str(value) : nullptr);
+    add(old.get());
+    PyRef old_notes(value ? PyObject_GetAttrString(value, "__notes__") : nullptr);
+    PyErr_Clear();
+    if (old_notes && PyList_Check(old_notes.get())) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(old_notes.get()); ++i) {
+            PyObject* note = PyList_GET_ITEM(old_notes.get(), i);
+            if (PyUnicode_Check(note)) add(note);
+        }
+    }
+    return set_error_with_notes(cls, message, notes);
+}
+
 PyObject* translate_exception() {
     try {
         throw;

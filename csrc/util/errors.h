@@ -77,6 +77,11 @@ bool init_error_classes(PyObject* module);
 PyObject* set_error_with_notes(PyObject* cls, const std::string& message,
                                const std::vector<std::string>& notes);
 
+// With a Python exception of class `cls` set: replaces it by `cls(message)` (cffi's text)
+// whose notes are the old message and its notes (cffix's detail). Returns null; another
+// exception is left as it is.
+PyObject* restate_error(PyObject* cls, const std::string& message);
+
 // Call inside a catch(...) block: sets the Python exception matching the active C++
 // exception. Always returns null so callers can `return translate_exception();`.
 PyObject* translate_exception();
