@@ -126,7 +126,8 @@ ffi_type* LibffiTypes::record(CType* t) {
         same = actual[i] == static_cast<size_t>(offsets[i]);
     if (!same) {
         std::string why = name + " has a layout libffi cannot express (packed or over-aligned)";
-        if (t->flags & types::RF_PARTIAL) return fail_record(t, std::move(why), kCffiPartial);
+        if ((t->flags & types::RF_PARTIAL) || (t->record && t->record->declared_partial))
+            return fail_record(t, std::move(why), kCffiPartial);
         if (t->flags & types::RF_PACKED) return fail_record(t, std::move(why), kCffiPacked);
         return fail(PyExc_NotImplementedError, std::move(why));
     }

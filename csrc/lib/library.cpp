@@ -362,7 +362,7 @@ int library_setattro(PyObject* self, PyObject* key, PyObject* value) {
 
 PyObject* library_repr(PyObject* self) {
     Library* lib = as_library(self);
-    return PyUnicode_FromFormat("<cffix.Lib object for '%U'%s>", lib->name,
+    return PyUnicode_FromFormat("<Lib object for '%U'%s>", lib->name,
                                 lib->handle ? "" : " (closed)");
 }
 

@@ -817,6 +817,13 @@ CType* Scope::find_tag(TypeExprKind kind, std::string_view name) const {
     return nullptr;
 }
 
+// The tag of an anonymous struct, union or enum: "$foo_t" when a typedef names it, else
+// "$1", "$2"... counted over the FFI's unnamed ones only, so that `struct $1 *` is the name
+// cffi shows too.
+std::string Scope::anonymous_label(const std::string& name_hint) {
+    return "$" + (name_hint.empty() ? std::to_string(++anonymous_count_) : name_hint);
+}
+
 CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) {
     Kind kind = e.kind == TypeExprKind::Struct ? Kind::Struct : Kind::Union;
     const char* keyword = kind == Kind::Struct ? "struct " : "union ";
@@ -825,7 +832,7 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
         if (!e.body) cdef_error("an anonymous struct or union needs a body", e.pos);
         auto it = bodies_.find(e.body.get());
         if (it != bodies_.end()) return it->second.second;
-        std::string label = "$" + std::to_string(++anonymous_count_);
+        std::string label = anonymous_label(name_hint);
         std::string cname = name_hint.empty() ? keyword + label : name_hint;
         CTypeRef t = owned(new_record_type(kind, cname));
         remember_body(e.body, t);
@@ -930,6 +937,7 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
         rec->compiler_size = f->size;
         rec->compiler_align = f->align;
         rec->compiler_members = f->values;
+        rec->declared_partial = rec->partial;
         rec->partial = false;
     }
     std::unordered_map<std::string_view, parse::SourcePos> seen;
@@ -947,7 +955,7 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
         if (!e.enum_body) cdef_error("an anonymous enum needs a body", e.pos);
         auto it = bodies_.find(e.enum_body.get());
         if (it != bodies_.end()) return it->second.second;
-        std::string label = "$" + std::to_string(++anonymous_count_);
+        std::string label = anonymous_label(name_hint);
         CTypeRef t =
             owned(new_record_type(Kind::Enum, name_hint.empty() ? "enum " + label : name_hint));
         remember_body(e.enum_body, t);

@@ -173,6 +173,7 @@ private:
     Resolved resolve_named(const parse::TypeExpr& expr);
     CTypeRef resolve_function(const parse::TypeExpr& expr);
     WrittenTypedefs written_typedefs() const;
+    std::string anonymous_label(const std::string& name_hint);
     CTypeRef resolve_record(const parse::TypeExpr& expr, const std::string& name_hint);
     CTypeRef resolve_enum(const parse::TypeExpr& expr, const std::string& name_hint);
     CType* find_tag(parse::TypeExprKind kind, std::string_view name) const;
