@@ -68,7 +68,7 @@ public:
     // The position is in a type string (ffi.typeof...): cffi parses it as the second line
     // of a wrapper and names the whole string.
     CDefError& in_type_string(std::string text);
-    CDefError& with_line_markers(std::vector<LineMarker> markers);
+    CDefError& with_line_markers(std::vector<LineMarker> markers, std::string_view source);
     // Copies the cffi text of `other` (when rebuilding an error with a position).
     CDefError& with_cffi_text_of(const CDefError& other);
     CffiText cffi_kind() const { return cffi_kind_; }
@@ -88,9 +88,9 @@ private:
     std::string source_line_;
     int caret_ = -1;
     CffiText cffi_kind_ = CffiText::Own;
-    std::string cffi_text_;  // Given*: the text; Syntax: the token
-    SourcePos cffi_pos_;     // Syntax
-    std::string cffi_line_;  // Syntax: the stripped source line
+    std::string cffi_text_;                 // Given*: the text; Syntax: the token
+    SourcePos cffi_pos_;                    // Syntax
+    std::optional<std::string> cffi_line_;  // Syntax: the stripped source line cffi quotes
     bool type_string_ = false;
     std::vector<LineMarker> markers_;
 };

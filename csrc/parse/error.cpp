@@ -135,8 +135,19 @@ CDefError& CDefError::in_type_string(std::string text) {
     return *this;
 }
 
-CDefError& CDefError::with_line_markers(std::vector<LineMarker> markers) {
+// cffi quotes the line of its cdef text whose number pycparser gives: with markers, the
+// physical line of the marked number (another line, or none, than the one at fault).
+CDefError& CDefError::with_line_markers(std::vector<LineMarker> markers, std::string_view source) {
     markers_ = std::move(markers);
+    if (cffi_kind_ != CffiText::Syntax || type_string_ || cffi_pos_.line <= 0) return *this;
+    auto [file, line] = presumed(cffi_pos_.line);
+    size_t start = line >= 1 ? line_offset(source, line) : std::string_view::npos;
+    if (file != kCdefSourceString || start == std::string_view::npos) {
+        cffi_line_.reset();
+        return *this;
+    }
+    size_t end = source.find('\n', start);
+    cffi_line_ = strip(source.substr(start, end == std::string_view::npos ? end : end - start));
     return *this;
 }
 
@@ -176,8 +187,9 @@ std::string CDefError::python_message() const {
     }
     auto [file, line] = presumed(std::max(cffi_pos_.line, 1));
     if (cffi_text_.empty()) return valid_utf8("parse error\n" + file + ": At end of input");
-    std::string out = file == kCdefSourceString ? "cannot parse \"" + cffi_line_ + "\"\n"
-                                                : std::string("parse error\n");
+    std::string out = file == kCdefSourceString && cffi_line_
+                          ? "cannot parse \"" + *cffi_line_ + "\"\n"
+                          : std::string("parse error\n");
     out += file + ":" + std::to_string(line) + ":" + std::to_string(cffi_pos_.column) +
            ": before: " + cffi_text_;
     return valid_utf8(out);
@@ -189,7 +201,8 @@ std::string CDefError::python_message() const {
 std::vector<std::string> CDefError::notes() const {
     std::vector<std::string> out;
     std::string message = valid_utf8(message_);
-    if (python_message() != message) out.push_back(message);
+    bool restated = cffi_kind_ == CffiText::GivenAtLine && cffi_text_ == message_;
+    if (python_message() != message && !restated) out.push_back(message);
     if (pos_.line <= 0) return out;
     std::string where =
         "line " + std::to_string(pos_.line) + ", column " + std::to_string(pos_.column);

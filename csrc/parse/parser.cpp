@@ -166,7 +166,7 @@ void parse_declarations(std::string_view source, DeclSink& sink) {
         Parser(source, sink).parse_translation_unit();
     } catch (CDefError& e) {
         if (e.pos().line > 0 && source.find('#') != std::string_view::npos)
-            e.with_line_markers(line_markers(source));
+            e.with_line_markers(line_markers(source), source);
         throw;
     }
 }
