@@ -166,3 +166,13 @@ def test_anonymous_structs_are_numbered_as_cffi_does():
         theirs.cdef("typedef struct { int a; } t_t; typedef struct { int b; } *p_t;"
                     "typedef struct { int c; } **pp_t;")
         assert names == [theirs.typeof(n).cname for n in ("t_t", "p_t", "pp_t")]
+
+
+def test_an_unnameable_argument_type_is_refused_in_cffis_words(tmp_path):
+    ffi = cffix.FFI()
+    ffi.cdef("typedef struct { int x; } **sp; void foo(sp);")
+    ffi.set_source("_unnameable", "typedef struct { int x; } **sp; void foo(sp x) { }")
+    with pytest.raises(cffix.VerificationError) as info:
+        ffi.emit_c_code(str(tmp_path / "_unnameable.c"))
+    assert str(info.value) == ("cannot generate 'struct $1 * *' in argument of foo: unknown "
+                               "type name")

@@ -91,7 +91,7 @@ def test_right_digest_loads_libz():
     ffi.cdef("const char *zlibVersion(void);")
     lib = ffi.dlopen(path, sha256=sha256_of(path))
     assert ffi.string(lib.zlibVersion()).startswith(b"1.")
-    assert repr(lib) == f"<cffix.Lib object for '{path}'>"  # the file, not /proc/self/fd
+    assert repr(lib) == f"<Lib object for '{path}'>"  # the file, not /proc/self/fd
 
 
 def test_short_name_is_resolved_to_the_file_the_loader_uses():
@@ -103,7 +103,7 @@ def test_short_name_is_resolved_to_the_file_the_loader_uses():
     for name in ("z", os.path.basename(path)):
         lib = ffi.dlopen(name, sha256=sha256_of(path))
         assert lib.crc32(0, b"hello", 5) == 0x3610A686
-        assert repr(lib) == f"<cffix.Lib object for '{path}'>"
+        assert repr(lib) == f"<Lib object for '{path}'>"
 
 
 def test_digest_is_case_insensitive():
@@ -178,7 +178,7 @@ def test_file_name_found_through_ld_library_path(pinned_lib, tmp_path, monkeypat
     ffi.cdef("int pinned_version(void);")
     lib = ffi.dlopen("libpinned_search.so", sha256=sha256_of(path))
     assert lib.pinned_version() == 104
-    assert repr(lib) == f"<cffix.Lib object for '{tmp_path}/libpinned_search.so'>"
+    assert repr(lib) == f"<Lib object for '{tmp_path}/libpinned_search.so'>"
 
 
 def test_pathlike_name(pinned_lib, tmp_path):
@@ -186,7 +186,7 @@ def test_pathlike_name(pinned_lib, tmp_path):
 
     path = pathlib.Path(pinned_lib(105))
     lib = cffix.FFI().dlopen(path, sha256=sha256_of(path))
-    assert repr(lib) == f"<cffix.Lib object for '{path}'>"
+    assert repr(lib) == f"<Lib object for '{path}'>"
 
 
 def test_flags_and_release_gil_still_apply(pinned_lib):

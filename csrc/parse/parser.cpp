@@ -102,7 +102,11 @@ void Parser::fail_unknown_type(const Token& name) {
     std::string message = "unknown type name '" + std::string(name.text) + "'";
     std::string hint = ask_sink(name, [&] { return sink_.suggest_type_name(name.text); });
     if (!hint.empty()) message += "; " + hint;
-    Token next = peek();
+    Token next = name;  // a lexical error after the name must not replace this error
+    try {
+        next = peek();
+    } catch (const CDefError&) {
+    }
     if (type_name_only_ && !probes_ && next.kind == Tok::End &&
         offset_of(name) == source_.find_first_not_of(" \t\r\n\f\v")) {
         CDefError e = error_at(source_, offset_of(name), name.pos, std::move(message));
