@@ -311,12 +311,6 @@ EXPECTED_FAILURES.update({
     _RE_PYTHON + "test_dlclose":
         "operations: using a library's names after ffi.dlclose() raises ValueError 'has "
         "already been closed' where the test expects another behaviour (gap)",
-    _RE_PYTHON + "test_no_such_function_or_global_var":
-        "messages: a declared symbol missing from the library: the lib of cffi's generated "
-        "out-of-line ABI module raises ffi.error \"symbol 'f' not found in library ...\"; "
-        "cffix's generated module is a plain FFI, whose dlopen() follows cffi.FFI's in-line "
-        "one (AttributeError 'function/symbol ...', KeyError 'variable ...'): telling them "
-        "apart needs a marker in the generated module (gap; an exception type as well)",
     _RECOMPILER + "test_address_of_global_var":
         "operations: ffi.addressof(lib, 'arr') of a global array gives 'long[2]' "
         "(a view), cffi a 'long(*)[2]' pointer (gap)",
