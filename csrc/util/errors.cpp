@@ -83,10 +83,17 @@ PyObject* set_error_with_notes(PyObject* cls, const std::string& message,
 
 PyObject* restate_error(PyObject* cls, const std::string& message) {
     if (!PyErr_ExceptionMatches(cls)) return nullptr;
-    PyObject *type, *value, *traceback;
-    PyErr_Fetch(&type, &value, &traceback);
-    PyErr_NormalizeException(&type, &value, &traceback);
-    PyRef owned_type(type), owned_value(value), owned_traceback(traceback);
+#if PY_VERSION_HEX >= 0x030C0000
+    PyRef raised(PyErr_GetRaisedException());
+#else
+    PyObject *type, *value_set, *traceback;
+    PyErr_Fetch(&type, &value_set, &traceback);
+    PyErr_NormalizeException(&type, &value_set, &traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    PyRef raised(value_set);
+#endif
+    PyObject* value = raised.get();
     std::vector<std::string> notes;
     auto add = [&](PyObject* text) {
         Py_ssize_t size;
