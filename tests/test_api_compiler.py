@@ -5,9 +5,9 @@ resolves").
 `typedef int... t;`, `typedef float... t;`, enums with `...`, `T a[...]` globals and
 fields, `#define X ...`), against real headers (libc's `struct stat`, zlib's `z_stream`)
 and test sources; variadic functions are called at the address the module hands over.
-A cdef that disagrees with the source (an offset, a size, a signature, a constant's
-value, a missing name) is a build-time VerificationError naming the declaration and both
-facts, never a wrong layout at run time.
+A cdef that disagrees with the source (an offset, a size, a signature, a missing name)
+is a build-time VerificationError naming the declaration and both facts, never a wrong
+layout at run time (a constant's value is compared when lib reads it, as in cffi).
 """
 
 import ctypes
@@ -426,8 +426,12 @@ def test_qualifiers_below_a_pointer_as_written(tmp_path):
     ("struct p { int a; }; void f(struct p);",
      "struct p { int a; }; static int f(struct p x) { return x.a; }",
      ["function f: the cdef declares void (*)(struct p), C int (*)(struct p)"]),
-    ("#define K 5", "#define K 6", ["constant K: 5 in the cdef, 6 in C"]),
-    ("enum e { A, B };", "enum e { A, B = 3 };", ["constant B: 1 in the cdef, 3 in C"]),
+    # an integer field where C has a float of the same size (or the reverse)
+    ("struct f { int x; };", "struct f { float x; };",
+     ["struct f field x kind (1: integer, 2: floating-point): 1 in the cdef, 2 in C"]),
+    ("struct g { double x; ...; };", "struct g { char c; long long x; };",
+     ["struct g field x kind (1: integer, 2: floating-point): 2 in the cdef, 1 in C"]),
+    # (a constant's value is compared when lib reads it, as in cffi: test_api_mode.py)
     ("int g(int);", "", ["'g' is declared in the cdef but not in the C source"]),
     ("struct nope { int a; };", "",
      ["'struct nope' is defined in the cdef but not in the C source"]),
@@ -468,8 +472,14 @@ def test_signature_check_skips_function_like_macros(tmp_path):
     assert mod.lib.square(9) == 81
 
 
+def test_bitfields_in_a_struct_the_compiler_completes_are_refused_at_cdef():
+    # (offsetof cannot name a bitfield: the compiler cannot say where it is; as in cffi)
+    for cdef in ["struct b { int x : 3, y : 2; ...; };", "struct c { int a[...]; int y : 3; };"]:
+        with pytest.raises(NotImplementedError, match="using both bitfields and '...;'"):
+            FFI().cdef(cdef)
+
+
 @pytest.mark.parametrize("cdef,message", [
-    ("struct b { int x : 3; ...; };", "bitfield"),
     ("struct { int x; ...; } *anon_p;", "anonymous struct"),
 ])
 def test_what_the_compiler_cannot_complete_is_refused_by_name(tmp_path, cdef, message):
@@ -492,3 +502,174 @@ def test_abi_mode_still_refuses_what_only_the_compiler_knows():
         lib.g
     with pytest.raises(cffix.VerificationMissing):
         ffi.new("struct s *")
+
+
+@pytest.mark.parametrize("cdef,message", [
+    ("struct a { struct b b; };",
+     "struct a: field 'a.b' is of an opaque type (not declared in cdef())"),
+    ("struct b; union a { int x; struct b b[2]; };",
+     "union a: field 'a.b' is of an opaque type (not declared in cdef())"),
+    ("typedef ... t; struct a { t b[]; };",
+     "struct a: field 'a.b' is of an opaque type (not declared in cdef())"),
+    ("struct a foo(int);", "function foo: 'struct a' is used as result type, but is opaque"),
+])
+def test_opaque_types_by_value_are_refused_before_compiling(tmp_path, cdef, message):
+    # cffi's TypeError and text, before the compiler runs (the source is not even C).
+    ffi = FFI()
+    ffi.cdef(cdef)
+    ffi.set_source("_api_opaque", "this is not C")
+    with pytest.raises(TypeError) as e:
+        ffi.compile(tmpdir=str(tmp_path))
+    assert str(e.value) == message
+
+
+def test_static_const_of_a_dots_integer_type(tmp_path):
+    """`static const t x = -20;` with `typedef int... t;`: the value as written, compared
+    with C's when lib reads it, converted to t once the compiler said what t is."""
+    mod = build(tmp_path, "_api_dots_const", """
+        typedef unsigned long... bar_t;
+        typedef int... foo_t;
+        static const bar_t mu = -20;
+        static const foo_t nu = 20;
+    """, "typedef short bar_t; typedef unsigned long long foo_t;\n"
+         "static const bar_t mu = -20; static const foo_t nu = 20;",
+                source_extension=".cpp")  # (C++: a static const is a constant expression)
+    assert mod.lib.mu == -20 and mod.lib.nu == 20
+    assert mod.ffi.sizeof("bar_t") == 2
+    bad = build(tmp_path, "_api_dots_const_bad", """
+        typedef int... bar_t;
+        static const bar_t mu = -21;
+    """, "typedef short bar_t;\n#define mu ((bar_t)-20)")
+    with pytest.raises(bad.ffi.error, match="the C compiler says 'mu' is equal to -20, but the "
+                                            "cdef disagrees"):
+        bad.lib.mu
+
+
+def test_array_without_length_inside_a_partial_struct(tmp_path):
+    """`int a[]; int y; ...;`: in a struct the compiler lays out, a `[]` member need not
+    be last; its items are those the struct's memory holds from its offset on."""
+    mod = build(tmp_path, "_api_open_member", """
+        struct foo_s { int a[]; int y; ...; };
+        int item14(struct foo_s *);
+    """, "struct foo_s { int x; int a[17]; int y; };\n"
+         "int item14(struct foo_s *f) { return f->a[14]; }\n")
+    ffi, lib = mod.ffi, mod.lib
+    assert ffi.sizeof("struct foo_s") == 19 * ffi.sizeof("int")
+    s = ffi.new("struct foo_s *")
+    assert ffi.typeof(s.a) is ffi.typeof("int[]")
+    assert len(s.a) == 18
+    s.a[14] = 4242
+    assert lib.item14(s) == 4242
+    s.a[17] = -521  # the memory of y, as C would write it
+    assert s.y == -521
+    with pytest.raises(IndexError):
+        ffi.new("struct foo_s *", {"a": list(range(19))})  # past the struct's memory
+    with pytest.raises(cffix.CDefError, match="must be the last field"):
+        FFI().cdef("struct bar_s { int a[]; int y; };")  # without '...': as C says
+
+
+def test_anonymous_partial_struct_member(tmp_path):
+    """An anonymous struct with '...' inside a struct: its fields are placed through the
+    holder, which C can name."""
+    mod = build(tmp_path, "_api_anonymous_partial", """
+        struct foo_s { struct { char b; short s; ...; }; union { char c, d; }; int z; ...; };
+    """, "struct foo_s { int a, padding; struct { char x, b; short s; int y; }; "
+         "union { char c, d; }; int z; };")
+    ffi = mod.ffi
+    assert ffi.sizeof("struct foo_s") == 24
+    assert ffi.offsetof("struct foo_s", "b") == 9
+    assert ffi.offsetof("struct foo_s", "s") == 10
+    assert ffi.offsetof("struct foo_s", "c") == 16
+    assert ffi.offsetof("struct foo_s", "z") == 20
+    p = ffi.new("struct foo_s *", {"b": b"B", "s": -3, "d": b"D"})
+    assert (p.b, p.s, p.c) == (b"B", -3, b"D")
+
+
+@pytest.mark.parametrize("cdef,source,message", [
+    ("struct a; struct a f(void);", "struct a { int x; }; struct a f(void) { struct a r = {1}; "
+     "return r; }", "function f: 'struct a' is used as result type, but is opaque"),
+    ("typedef ... t; t f(void);", "typedef struct { int x; } t; t f(void) { t r = {1}; "
+     "return r; }", "function f: 't' is used as result type, but is opaque"),
+    ('typedef ... t; extern "Python" int cb(t);', "typedef struct { int x; } t;",
+     "function cb: 't' is used as argument type, but is opaque"),
+])
+def test_opaque_struct_by_value_is_refused_at_build(tmp_path, cdef, source, message):
+    """The core cannot convert a struct of unknown size (the call crashed): a TypeError
+    with cffi's text, when the module is generated."""
+    ffi = FFI()
+    ffi.cdef(cdef)
+    ffi.set_source("_api_opaque_result", source)
+    with pytest.raises(TypeError) as info:
+        ffi.compile(tmpdir=str(tmp_path))
+    assert str(info.value) == message
+
+
+def test_one_enumerator_in_two_enums_fails_the_build(tmp_path):
+    ffi = FFI()
+    ffi.cdef("enum e1 { A1, ... }; enum e2 { A1, ... };")
+    ffi.set_source("_api_duplicate_enumerator", "enum e1 { A1 }; enum e2 { B1 };")
+    with pytest.raises(cffix.VerificationError,
+                       match="enum e2: duplicate declaration of const 'A1'"):
+        ffi.compile(tmpdir=str(tmp_path))
+
+
+def test_globals_of_an_opaque_type_give_only_their_address(tmp_path):
+    """`typedef ... t; extern t g;`: the value has no size cffix knows; its address does."""
+    mod = build(tmp_path, "_api_opaque_globals", """
+        typedef ... opaque_t;
+        extern opaque_t globvar;
+        const opaque_t CONSTANT;
+    """, 'typedef char opaque_t[6]; opaque_t globvar = "hello"; const opaque_t CONSTANT = "x";')
+    ffi, lib = mod.ffi, mod.lib
+    with pytest.raises(TypeError, match="^cdata 'opaque_t' is opaque$"):
+        lib.globvar
+    with pytest.raises(TypeError, match="^'opaque_t' is opaque$"):
+        lib.globvar = []
+    with pytest.raises(ffi.error, match="constant 'CONSTANT' is of type 'opaque_t', whose "
+                                        "size is not known"):
+        lib.CONSTANT
+    p = ffi.addressof(lib, "globvar")
+    assert ffi.typeof(p) is ffi.typeof("opaque_t *")
+    assert ffi.string(ffi.cast("char *", p)) == b"hello"
+
+
+@pytest.mark.parametrize("c_type,message", [
+    ("unsigned long", "primitive floating-point type with an unexpected size (or not a "
+                      "float type at all)"),
+    ("int", "primitive floating-point type with an unexpected size (or not a float type "
+            "at all)"),
+])
+def test_dots_float_typedef_that_is_no_float_in_c(tmp_path, c_type, message):
+    """`typedef double... t;` where C's t is an integer: its uses raise ffi.error (cffi's
+    text), instead of converting an integer as a double."""
+    mod = build(tmp_path, "_api_bad_float_" + c_type.replace(" ", "_"),
+                "typedef double... foo_t; foo_t neg(foo_t); int other(int);",
+                f"typedef {c_type} foo_t; foo_t neg(foo_t x) {{ return -x; }}\n"
+                "int other(int x) { return x + 1; }")
+    ffi, lib = mod.ffi, mod.lib
+    with pytest.raises(ffi.error) as info:
+        lib.neg
+    assert str(info.value) == message
+    with pytest.raises(ffi.error):
+        ffi.sizeof("foo_t")
+    assert lib.other(1) == 2  # the rest of the module works
+
+
+def test_zero_length_array_member_through_libffi(tmp_path):
+    """`int x[0]` adds no bytes: such a struct goes by value through libffi (a variadic
+    function) when the rest of its members have its layout; else NotImplementedError."""
+    mod = build(tmp_path, "_api_zero_length", """
+        struct foo { int a; int x[0]; };
+        struct bar { char c; double x[0]; };
+        struct foo f(void);
+        struct foo g(int, ...);
+        struct bar h(int, ...);
+    """, "struct foo { int a; int x[0]; }; struct bar { char c; double x[0]; };\n"
+         "struct foo f(void) { struct foo s = { 42 }; return s; }\n"
+         "struct foo g(int a, ...) { return f(); }\n"
+         "struct bar h(int a, ...) { struct bar b = { 'z' }; return b; }\n")
+    lib = mod.lib
+    assert lib.f().a == 42
+    assert lib.g(0).a == 42
+    with pytest.raises(NotImplementedError, match="layout libffi cannot express"):
+        lib.h(0)

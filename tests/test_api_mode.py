@@ -141,14 +141,38 @@ def test_errno_is_ffi_errno(tmp_path):
     assert module.ffi.errno == 33
 
 
-def test_constant_that_differs_from_the_source_fails_the_build(tmp_path):
-    ffi = FFI()
-    ffi.cdef("#define ANSWER 41")
-    ffi.set_source("_api_bad_const", "#define ANSWER 42")
-    with pytest.raises(cffix.VerificationError, match="building '_api_bad_const' failed"):
-        ffi.compile(tmpdir=str(tmp_path))
-    c_text = (tmp_path / "_api_bad_const.c").read_text()
-    assert "_cffix_cdef_value_of_ANSWER_differs_from_the_source" in c_text
+def test_constant_that_differs_from_the_source_raises_at_its_read(tmp_path):
+    # As in cffi: the module builds, the rest of it works, and reading the constant
+    # raises ffi.error with both values (C's in hex too when positive).
+    cdef = """
+        #define ANSWER 41
+        #define BIG 42
+        #define NEG -5
+        static const int SC = 042;
+        #define GOOD 7
+        enum e { E0, E1 };
+        int twice(int);
+    """
+    source = """
+        #define ANSWER 42
+        #define BIG 9223372036854775809ULL
+        #define NEG (-6)
+        #define SC (-6912)
+        #define GOOD 7
+        enum e { E0 = -1, E1 = 5 };
+        static int twice(int x) { return 2 * x; }
+    """
+    module, _ = build(tmp_path, "_api_bad_const", cdef, source)
+    lib = module.lib
+    expected = {"ANSWER": "42 (0x2a)", "BIG": "9223372036854775809 (0x8000000000000001)",
+                "NEG": "-6", "SC": "-6912"}
+    for name, c_value in expected.items():
+        with pytest.raises(module.ffi.error) as e:
+            getattr(lib, name)
+        assert str(e.value) == (f"the C compiler says '{name}' is equal to {c_value}, but the "
+                                "cdef disagrees")
+    assert lib.GOOD == 7 and lib.twice(21) == 42
+    assert (lib.E0, lib.E1) == (-1, 5)  # enumerators are C's, as in cffi
 
 
 def test_signature_that_differs_from_the_source_fails_the_build(tmp_path):
@@ -477,3 +501,30 @@ def test_out_of_line_abi_module_cannot_include_an_api_mode_ffi(tmp_path):
     ffi.set_source("_abi_including_api", None)
     with pytest.raises(cffix.VerificationError, match="API-mode module"):
         ffi.emit_python_code(str(tmp_path / "x.py"))
+
+
+def test_sources_see_cffi_and_cffix_macros(tmp_path):
+    # _CFFI_ as under cffi (sources test it to know they are built for a binding), and
+    # _CFFIX_ to tell cffix apart; both defined before Python.h.
+    source = "".join(f"#ifdef {macro}\n#define SEES{macro} 1\n#else\n#define SEES{macro} 0\n"
+                     "#endif\n" for macro in ("_CFFI_", "_CFFIX_"))
+    module, _ = build(tmp_path, "_api_macros", "#define SEES_CFFI_ ...\n#define SEES_CFFIX_ ...",
+                      source)
+    assert (module.lib.SEES_CFFI_, module.lib.SEES_CFFIX_) == (1, 1)
+
+
+def test_object_files_go_where_cffi_puts_them(tmp_path, monkeypatch):
+    # Next to the generated .c ('<tmpdir>/pkg/mod.o'), no 'build' folder, an absolute path
+    # back; a source given as 'missing/../x.c' is normalized (as cffi does).
+    (tmp_path / "extra.c").write_text("int extra_value = 42;\n")
+    monkeypatch.chdir(tmp_path)
+    ffi = FFI()
+    ffi.cdef("extern int extra_value;")
+    ffi.set_source("pkg_objs.mod", "extern int extra_value;",
+                   sources=[os.path.join("missing", os.pardir, "extra.c")])
+    path = ffi.compile(tmpdir="out")
+    assert os.path.isabs(path) and os.path.dirname(path) == str(tmp_path / "out" / "pkg_objs")
+    assert sorted(os.listdir(tmp_path / "out")) == ["extra.o", "pkg_objs"]
+    assert sorted(p for p in os.listdir(tmp_path / "out" / "pkg_objs") if not p.endswith(".so")) \
+        == ["mod.c", "mod.o"]
+    assert load("pkg_objs.mod", path).lib.extra_value == 42

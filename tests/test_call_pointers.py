@@ -283,3 +283,52 @@ def test_FILE_cdata_still_passes(libc, tmp_path):
     C.fputs(b"through a cdata", fp)
     assert C.fclose(fp) == 0
     assert (tmp_path / "raw").read_bytes() == b"through a cdata"
+
+
+STORED = """
+    FILE *kept;
+    int fprintf(FILE *, const char *, ...);
+"""
+
+
+def test_a_files_FILE_is_kept_with_the_file_and_may_be_cast(module, tmp_path):
+    # cffi's ABI mode: ffi.cast('FILE *', file) gives the file's own FILE (the one its
+    # calls get), which C may keep while the file object lives; unbuffered, so what C
+    # writes is in the file at once.
+    ffi = module.FFI()
+    ffi.cdef(STDIO + "int fflush(FILE *);")
+    C = ffi.dlopen(None)
+    name = tmp_path / "kept"
+    with open(name, "wb") as f:
+        fp = ffi.cast("FILE *", f)
+        assert ffi.typeof(fp) is ffi.typeof("FILE *") and fp != ffi.NULL
+        assert ffi.cast("FILE *", f) == fp  # one FILE per file object
+        f.write(b"<")
+        C.fputs(b"through the cast", fp)  # a cdata: Python's buffer is not flushed here
+        assert name.read_bytes() == b"through the cast"
+        C.fputs(b"!", f)  # the file itself: flushed first, then the same FILE
+        assert name.read_bytes() == b"through the cast<!"
+    assert name.read_bytes() == b"through the cast<!"
+
+
+@cffix_only
+def test_casting_a_file_that_takes_no_attribute_is_refused(module, tmp_path):
+    import io
+
+    class NoAttributes(io.FileIO):
+        def __setattr__(self, name, value):
+            if name.startswith("__cffix"):  # what FileIO sets itself is kept
+                raise AttributeError(name)
+            super().__setattr__(name, value)
+
+    ffi = module.FFI()
+    ffi.cdef(STDIO)
+    C = ffi.dlopen(None)
+    with NoAttributes(tmp_path / "x", "w") as f:
+        with pytest.raises(TypeError, match="takes no attribute to keep its FILE"):
+            ffi.cast("FILE *", f)
+        assert C.fputs(b"per call", f) >= 0  # a call still gets a FILE of its own
+    assert (tmp_path / "x").read_bytes() == b"per call"
+    for bad in ("name", b"bytes", object()):
+        with pytest.raises(TypeError):
+            ffi.cast("FILE *", bad)

@@ -544,6 +544,10 @@ def test_addressof_errors(glib):
         ffi.addressof(lib, "SEVEN")
     with pytest.raises(AttributeError, match="'nothing'"):
         ffi.addressof(lib, "nothing")
+    # a const global is a value (as in cffi): a pointer would let a write reach read-only
+    # memory
+    with pytest.raises(AttributeError, match="^cannot take the address of the constant 'answer'$"):
+        ffi.addressof(lib, "answer")
     with pytest.raises(TypeError):
         ffi.addressof(lib, 3)
     with pytest.raises(TypeError):

@@ -375,7 +375,7 @@ def test_exception_gives_the_error_value_and_a_report(mod, unraisable):
 
     assert lib.loop(3) == -21
     assert [r.exc_type for r in unraisable] == [KeyError] * 3
-    assert unraisable[0].err_msg.startswith("Exception ignored from cffix callback <function")
+    assert unraisable[0].err_msg.startswith("Exception ignored from cffi callback <function")
     assert "failing" in unraisable[0].err_msg
     assert unraisable[0].exc_traceback is not None
 

@@ -28,6 +28,9 @@ KNOWN_DIFFERENCES = {
     "buffer_of_null": "ffi.buffer of a NULL pointer with a non-zero size raises RuntimeError "
                       "(cffi makes a buffer whose use crashes)",
     "cdata_slice_delete": "del array[a:b] raises TypeError (cffi crashes)",
+    "null_array": "an array cast from 0 (`ffi.cast('int[4]', 0)`) and a NULL pointer raise "
+                  "RuntimeError when indexed, iterated or written (cffi crashes); casting to "
+                  "an array of unknown length is refused, as in cffi",
     "addressof_array_out_of_range": "ffi.addressof(array, i) with i outside the array raises "
                                     "IndexError (cffi returns a wild pointer)",
     "float_complex_repr": "the ctype of `float _Complex` / `double _Complex` keeps that name "
@@ -133,6 +136,23 @@ def test_known_buffer_of_null():
         print(len(ffi.buffer(ffi.cast("int *", 0), 0)))
     """)
     assert lines == ["RuntimeError", "0"]
+
+
+@known
+def test_known_null_array():
+    lines = isolated_lines("""
+        a = ffi.cast("int[4]", 0)
+        print(repr(a), len(a))
+        print(attempt(lambda: a[0]), attempt(lambda: list(a)), attempt(lambda: a[0:2][1]))
+        print(attempt(lambda: a.__setitem__(0, 1)), attempt(lambda: a.__setitem__(slice(0, 2), [1, 2])))
+        print(attempt(lambda: ffi.cast("char[4]", 0)[3]))
+        p = ffi.cast("int *", 0)
+        print(attempt(lambda: p[0:1][0]), attempt(lambda: p.__setitem__(slice(0, 2), [1, 2])))
+        print(attempt(lambda: ffi.cast("int[]", 0)))
+    """)
+    assert lines == ["<cdata 'int[4]' NULL> 4", "RuntimeError RuntimeError RuntimeError",
+                     "RuntimeError RuntimeError", "RuntimeError", "RuntimeError RuntimeError",
+                     "TypeError"]
 
 
 @known

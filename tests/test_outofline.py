@@ -465,3 +465,18 @@ def test_a_declared_symbol_missing_from_the_library_is_ffi_error(tmp_path, load)
     inline.cdef("int no_such_function(int);")
     with pytest.raises(AttributeError, match="function/symbol 'no_such_function' not found"):
         inline.dlopen(None).no_such_function
+
+
+def test_failing_cdefs_on_a_long_lived_ffi_keep_one_record(tmp_path):
+    # The history keeps what generation needs: the first failure only, not one record per
+    # failed call (a long-lived FFI that keeps failing does not grow without bound).
+    ffi = cffix.FFI()
+    for i in range(1000):
+        with pytest.raises(cffix.CDefError):
+            ffi.cdef(f"struct s{i} {{ int a; int a; }};")
+    history = ffi._cffix_state["_cffix_history"]
+    assert [entry[0] for entry in history] == ["failed"]
+    assert "duplicate member" in history[0][1]
+    ffi.set_source("_ool_failed_many", None)
+    with pytest.raises(cffix.VerificationError, match="duplicate member"):
+        ffi.compile(tmpdir=tmp_path)

@@ -105,9 +105,7 @@ bool store_python_result(const PythonCallee& c, void* ret, PyObject* value) {
     CType* t = c.fntype->item;
     if (c.result_size == 0) {
         if (value == Py_None) return true;
-        PyErr_Format(PyExc_TypeError,
-                     "callback with the return type 'void' must return None, not %s",
-                     Py_TYPE(value)->tp_name);
+        PyErr_SetString(PyExc_TypeError, "callback with the return type 'void' must return None");
         return false;
     }
     if (t->conv == Conv::Record) {  // to_c leaves members the value omits as they are
@@ -125,7 +123,7 @@ void report_error(const PythonCallee& c, PyObject* callable, PyObject* onerror, 
     SavedException original;
     original.fetch();
     if (c.result_size) store_result(c, ret, c.error_value.data());
-    std::string message = "from cffix callback " + repr_of(callable);
+    std::string message = "from cffi callback " + repr_of(callable);  // cffi's very text
     if (converting_result) message += ", trying to convert the result back to C";
     if (onerror) {
         Py_INCREF(onerror);  // a callable that clears itself must not free itself mid-call

@@ -9,7 +9,7 @@
 // The Python function gets the C arguments as data::value_from_c makes them (structs by
 // value boxed as owned copies) and its result goes back through the fast companions or
 // data::to_c. Exceptions never reach C: they go to `onerror` if given, else to
-// sys.unraisablehook ("Exception ignored from cffix callback <function f ...>"), and C
+// sys.unraisablehook ("Exception ignored from cffi callback <function f ...>", cffi's text), and C
 // receives the `error` value (converted once, when the callee is made) or what onerror
 // returned.
 //

@@ -24,19 +24,37 @@ bool keep_temporary(cffix_temporaries& temps, PyRef ref) {
 
 // ---------------------------------------------------------------- FILE *
 
-// After the call: what C wrote through the FILE reaches the file (fclose flushes), and
-// what it read is consumed (the shared file offset is set to the stream's position),
-// before the FILE and its duplicated descriptor are closed.
-static void close_call_file(PyObject* capsule) {
-    auto* fp = static_cast<FILE*>(PyCapsule_GetPointer(capsule, "cffix.FILE"));
-    if (!fp) {
-        PyErr_WriteUnraisable(capsule);
-        return;
-    }
+// A Python file's FILE, as in cffi's ABI mode: made once per file object, over a
+// duplicate of its descriptor, unbuffered (what C writes reaches the descriptor at once,
+// and what it reads is taken from it), and kept on the file object (attribute
+// __cffix_FILE, a capsule that closes it when the file object goes). C may keep the
+// FILE * while the file object lives (store it in `stdout`, in a global). A file object
+// that takes no attribute gets a FILE per call, closed after it.
+static constexpr const char* kFileCapsule = "cffix.FILE";
+static constexpr const char* kFileAttribute = "__cffix_FILE";
+
+// The shared file offset set to the stream's position (a character C pushed back with
+// ungetc() is not consumed), after a call; the FILE stays.
+static void sync_offset(FILE* fp) {
     fflush(fp);
     off_t position = ftello(fp);
     if (position >= 0) lseek(fileno(fp), position, SEEK_SET);
-    fclose(fp);
+}
+
+static void sync_after_call(PyObject* capsule) {
+    if (auto* fp = static_cast<FILE*>(PyCapsule_GetPointer(capsule, kFileCapsule)))
+        sync_offset(fp);
+    else
+        PyErr_WriteUnraisable(capsule);
+}
+
+static void close_file_capsule(PyObject* capsule) {
+    if (auto* fp = static_cast<FILE*>(PyCapsule_GetPointer(capsule, kFileCapsule))) {
+        sync_offset(fp);
+        fclose(fp);
+    } else {
+        PyErr_WriteUnraisable(capsule);
+    }
 }
 
 // The fdopen() mode that matches how descriptor `fd` is open.
@@ -68,26 +86,33 @@ static void sync_read_position(PyObject* file) {
     PyErr_Clear();
 }
 
-// A Python file object (an io.IOBase with a descriptor) for a `FILE *` parameter, as in
-// cffi's ABI mode: the file is flushed, and the call gets a FILE over a duplicate of its
-// descriptor, which close_call_file closes when the call's temporaries are released.
-// False with an exception set on failure; `*handled` false when `value` is no file.
-static bool file_argument(PyObject* value, char* slot, cffix_temporaries& temps, bool* handled) {
-    *handled = false;
+// Whether `value` is a Python file object (an io.IOBase). -1 with an exception set.
+static int is_python_file(PyObject* value) {
     PyRef io(PyImport_ImportModule("io"));
-    if (!io) return false;
+    if (!io) return -1;
     PyRef base(PyObject_GetAttrString(io.get(), "IOBase"));
-    if (!base) return false;
-    int is_file = PyObject_IsInstance(value, base.get());
-    if (is_file <= 0) return is_file == 0;
-    *handled = true;
-    PyRef flushed(PyObject_CallMethod(value, "flush", nullptr));
-    if (!flushed) return false;
-    sync_read_position(value);
-    PyRef number(PyObject_CallMethod(value, "fileno", nullptr));
-    if (!number) return false;
+    if (!base) return -1;
+    return PyObject_IsInstance(value, base.get());
+}
+
+// The file's FILE (see above), made on first use: its capsule (a new reference), null
+// with an exception set. `*kept`: the file object holds it (else it is this use's only).
+// Python's buffered writes are flushed and its read-ahead given back first.
+static PyObject* file_capsule(PyObject* file, bool* kept) {
+    PyRef flushed(PyObject_CallMethod(file, "flush", nullptr));
+    if (!flushed) return nullptr;
+    sync_read_position(file);
+    PyObject* held = PyObject_GetAttrString(file, kFileAttribute);
+    if (held && PyCapsule_IsValid(held, kFileCapsule)) {
+        *kept = true;
+        return held;
+    }
+    Py_XDECREF(held);
+    PyErr_Clear();
+    PyRef number(PyObject_CallMethod(file, "fileno", nullptr));
+    if (!number) return nullptr;
     int fd = PyObject_AsFileDescriptor(number.get());
-    if (fd < 0) return false;
+    if (fd < 0) return nullptr;
     const char* mode = stdio_mode(fd);
     int copy = mode ? dup(fd) : -1;
     FILE* fp = copy >= 0 ? fdopen(copy, mode) : nullptr;
@@ -96,15 +121,54 @@ static bool file_argument(PyObject* value, char* slot, cffix_temporaries& temps,
         if (copy >= 0) close(copy);
         errno = saved;
         PyErr_SetFromErrno(PyExc_OSError);
-        return false;
+        return nullptr;
     }
-    PyRef capsule(PyCapsule_New(fp, "cffix.FILE", close_call_file));
+    setvbuf(fp, nullptr, _IONBF, 0);
+    PyRef capsule(PyCapsule_New(fp, kFileCapsule, close_file_capsule));
     if (!capsule) {
         fclose(fp);
-        return false;
+        return nullptr;
     }
+    *kept = PyObject_SetAttrString(file, kFileAttribute, capsule.get()) == 0;
+    if (!*kept) PyErr_Clear();  // no attribute there: this use's FILE only
+    return capsule.release();
+}
+
+// A Python file object for a `FILE *` parameter: its FILE, synchronized with the
+// descriptor's offset when the call's temporaries are released (and closed then when
+// the file object cannot keep it). False with an exception set on failure; `*handled`
+// false when `value` is no file.
+static bool file_argument(PyObject* value, char* slot, cffix_temporaries& temps, bool* handled) {
+    *handled = false;
+    int is_file = is_python_file(value);
+    if (is_file <= 0) return is_file == 0;
+    *handled = true;
+    bool kept;
+    PyRef capsule(file_capsule(value, &kept));
+    if (!capsule) return false;
+    FILE* fp = static_cast<FILE*>(PyCapsule_GetPointer(capsule.get(), kFileCapsule));
     memcpy(slot, &fp, sizeof fp);
-    return keep_temporary(temps, std::move(capsule));
+    // The call's end syncs the offset (the FILE stays with the file), or syncs and
+    // closes this call's own FILE.
+    if (!kept) return keep_temporary(temps, std::move(capsule));
+    PyRef after(PyCapsule_New(fp, kFileCapsule, sync_after_call));
+    return after && keep_temporary(temps, std::move(after));
+}
+
+PyObject* file_pointer(CType* t, PyObject* value) {
+    int is_file = is_python_file(value);
+    if (is_file <= 0) return is_file == 0 ? Py_NewRef(Py_NotImplemented) : nullptr;
+    bool kept;
+    PyRef capsule(file_capsule(value, &kept));
+    if (!capsule) return nullptr;
+    if (!kept) {
+        PyErr_Format(PyExc_TypeError,
+                     "cannot cast %s to ctype '%s': it takes no attribute to keep its FILE in",
+                     Py_TYPE(value)->tp_name, t->cname.c_str());
+        return nullptr;
+    }
+    return reinterpret_cast<PyObject*>(
+        new_pointer(t, PyCapsule_GetPointer(capsule.get(), kFileCapsule)));
 }
 
 bool argument_to_c(CType* t, char* slot, PyObject* value, cffix_temporaries& temps) {

@@ -54,6 +54,11 @@ bool keep_temporary(cffix_temporaries& temps, PyRef ref);
 // bytes): what to_c accepts, plus the call-only rules above.
 bool argument_to_c(CType* t, char* slot, PyObject* value, cffix_temporaries& temps);
 
+// ffi.cast('FILE *', file) of a Python file object (cffi's ABI-mode feature): a pointer
+// to the file's own FILE (the one its calls get, kept while the file object lives).
+// Py_NotImplemented when `value` is no file; null with an exception set on failure.
+PyObject* file_pointer(CType* t, PyObject* value);
+
 // The value of an integer of type `t` at `src` as a register holds it: sign-extended for
 // signed types (plain char and wchar_t as the platform has them), zero-extended
 // otherwise. Callees may read a whole register, and compilers assume that small

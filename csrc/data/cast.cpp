@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "data/argument.h"
 #include "data/cdata.h"
 #include "data/convert.h"
 
@@ -180,6 +181,10 @@ PyObject* cast(CType* t, PyObject* v) {
         case Kind::Pointer:
         case Kind::Function:
         case Kind::Array: {
+            if (t->kind == Kind::Array && t->length < 0) {  // no length to give it (as cffi)
+                PyErr_Format(PyExc_TypeError, "cannot cast to ctype '%s'", t->cname.c_str());
+                return nullptr;
+            }
             uint64_t address;
             {
                 if (is_cdata(v)) {
@@ -191,6 +196,11 @@ PyObject* cast(CType* t, PyObject* v) {
                                      s->cname.c_str(), t->cname.c_str());
                         return nullptr;
                     }
+                } else if (t->kind == Kind::Pointer && t->item == types::file_type() &&
+                           !PyLong_Check(v)) {
+                    PyObject* file = file_pointer(t, v);
+                    if (file != Py_NotImplemented) return file;
+                    Py_DECREF(file);
                 } else if (PyUnicode_Check(v) || PyBytes_Check(v)) {
                     PyErr_Format(PyExc_TypeError,
                                  "cannot cast %s to ctype '%s': an integer or "

@@ -205,7 +205,8 @@ static PyObject* cdata_repr(PyObject* self) {
         if (!text) return nullptr;
         return PyUnicode_FromFormat("<cdata '%s' %U>", name, text.get());
     }
-    if ((t->kind == Kind::Pointer || t->kind == Kind::Function) && !cd->data)
+    if ((t->kind == Kind::Pointer || t->kind == Kind::Function || t->kind == Kind::Array) &&
+        !cd->data)
         return PyUnicode_FromFormat("<cdata '%s' NULL>", name);
     if (types::is_record(t)) {
         // p[0] of ffi.new("struct s *") shows its owner's memory, as cffi does.

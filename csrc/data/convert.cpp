@@ -725,8 +725,9 @@ PyObject* read_bitfield(const FieldInfo& f, const char* base) {
     uint64_t raw = static_cast<uint64_t>(window >> f.bitshift);
     uint64_t mask = f.bitsize == 64 ? ~0ULL : ((1ULL << f.bitsize) - 1);
     raw &= mask;
+    // A plain `char` bit field holds 0..2^n-1, as cffi's (its `char` is a byte: int() of
+    // a char cdata is 0..255), whatever the platform's char signedness.
     bool is_signed = f.type->conv >= types::Conv::Int8 && f.type->conv <= types::Conv::Int64;
-    if (f.type->conv == Conv::Char) is_signed = static_cast<char>(-1) < 0;
     if (f.type->conv == Conv::Bool) return PyBool_FromLong(raw != 0);
     if (is_signed && f.bitsize < 64 && (raw >> (f.bitsize - 1)) & 1) raw |= ~mask;
     if (is_signed) return PyLong_FromLongLong(static_cast<int64_t>(raw));
@@ -735,7 +736,6 @@ PyObject* read_bitfield(const FieldInfo& f, const char* base) {
 
 bool write_bitfield(const FieldInfo& f, char* base, PyObject* value) {
     bool is_signed = f.type->conv >= types::Conv::Int8 && f.type->conv <= types::Conv::Int64;
-    if (f.type->conv == Conv::Char) is_signed = static_cast<char>(-1) < 0;
     uint64_t mask = f.bitsize == 64 ? ~0ULL : ((1ULL << f.bitsize) - 1);
     uint64_t bits;
     if (is_signed) {

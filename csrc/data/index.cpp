@@ -40,6 +40,10 @@ static char* item_address(CData* cd, Py_ssize_t i) {
                      t->cname.c_str());
         return nullptr;
     }
+    if (!cd->data) {  // a pointer, or an array cast from 0 (`ffi.cast("int[4]", 0)`)
+        PyErr_Format(PyExc_RuntimeError, "cannot dereference NULL pointer '%s'", t->cname.c_str());
+        return nullptr;
+    }
     if (t->kind == Kind::Array) {
         if (i < 0) {
             PyErr_SetString(PyExc_IndexError, "negative index");
@@ -50,9 +54,6 @@ static char* item_address(CData* cd, Py_ssize_t i) {
                          t->cname.c_str(), i, cd->length);
             return nullptr;
         }
-    } else if (!cd->data) {
-        PyErr_Format(PyExc_RuntimeError, "cannot dereference NULL pointer '%s'", t->cname.c_str());
-        return nullptr;
     }
     return offset_address(cd->data, i, item->size);  // a pointer's index is unbounded
 }
@@ -159,6 +160,12 @@ static int set_slice(CData* cd, PyObject* slice, PyObject* value) {
     CType* item = cd->ctype->item;
     if (item->size <= 0) {
         PyErr_Format(PyExc_TypeError, "cannot slice '%s': items of unknown size",
+                     cd->ctype->cname.c_str());
+        return -1;
+    }
+    if (!cd->data) {  // a NULL pointer, or an array cast from 0 (a slice of it is a view
+                      // whose items raise the same)
+        PyErr_Format(PyExc_RuntimeError, "cannot write through NULL pointer '%s'",
                      cd->ctype->cname.c_str());
         return -1;
     }

@@ -422,6 +422,33 @@ static PyObject* ffi_include(PyObject* self, PyObject* other) {
     Py_RETURN_NONE;
 }
 
+// ffi._cffix_use_types_of(module_ffi), for ffi.verify() (builder.py): from now on this
+// FFI declares and resolves through the scope of the ffi of the module verify() built, so
+// that its types are the module's (a cdata of this ffi passes to the module's functions),
+// completed by the compiler (`...`). Its own scope stays owned, for the libraries it
+// loaded before; the module's ffi is kept alive as an included one.
+static PyObject* ffi_use_types_of(PyObject* self, PyObject* other) {
+    if (!PyObject_TypeCheck(other, &FFI_Type)) {
+        PyErr_Format(PyExc_TypeError, "expected an FFI object, got %s", Py_TYPE(other)->tp_name);
+        return nullptr;
+    }
+    FFIObject* ffi = as_ffi(self);
+    types::Scope* scope;
+    try {
+        scope_of(self);
+        scope = &scope_of(other);
+    } catch (...) {
+        return cffix::translate_exception();
+    }
+    if (!ffi->included && !(ffi->included = PyList_New(0))) return nullptr;
+    if (PyList_Append(ffi->included, other) < 0) return nullptr;
+    ffi->scope = scope;
+    clear_recent_types(ffi);
+    PyDict_Clear(ffi->typeof_cache);
+    ffi->cache_generation = scope->generation();
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef type_methods[] = {
     {"cdef", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_cdef)),
      METH_FASTCALL | METH_KEYWORDS,
@@ -453,6 +480,9 @@ static PyMethodDef type_methods[] = {
     {"integer_const", ffi_integer_const, METH_O,
      "integer_const(name)\n--\n\nThe value of an integer constant (#define, enumerator, "
      "static const) declared with cdef().\n\n    ffi.integer_const('FOO')  # 42"},
+    {"_cffix_use_types_of", ffi_use_types_of, METH_O,
+     "_cffix_use_types_of(module_ffi): resolve through the scope of the ffi of a module that "
+     "verify() built (builder.py)."},
     {"include", ffi_include, METH_O,
      "include(other_ffi)\n--\n\nMake the types and declarations of another FFI usable here.\n\n"
      "    ffi.include(base_ffi)"},

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 #include <string_view>
 
 #include "data/argument.h"
@@ -55,11 +56,41 @@ bool takes_int(Conv c) {
 }
 bool is_signed_integer(Conv c) { return c >= Conv::Int8 && c <= Conv::Int64; }
 
+// A struct or union the cdef never defines (`struct b;` or only named), arrays of it too.
+bool opaque_record(const CType* t) {
+    while (t->kind == Kind::Array) t = t->item;
+    return types::is_record(t) && (!t->record || (t->flags & types::RF_OPAQUE_TYPEDEF));
+}
+
+// What cffi refuses before compiling, with its TypeError and text: a record holding an
+// opaque one by value, a function returning one.
+void refuse_opaque_field(const CType* t, const std::string& field) {
+    std::string name = t->cname;
+    for (const char* tag : {"struct ", "union "})
+        if (name.rfind(tag, 0) == 0) name.erase(0, std::char_traits<char>::length(tag));
+    throw Error(ErrorKind::TypeError, t->cname + ": field '" + name + "." + field +
+                                          "' is of an opaque type (not declared in cdef())");
+}
+
 // A type passed by value must have a size (records with `...;` get theirs from the C
 // compiler at import); what cannot be generated is refused by name, at build time.
 void check_type(const CType* t, const std::string& where) {
     if (t->conv == Conv::None && t->kind != Kind::Void)
         refuse(where + ": '" + t->cname + "' has an unknown size");
+    // An array of `[...]` arrays (from `typedef int t[...][...];`) has no C spelling here.
+    for (const CType* p = t; p->kind == Kind::Pointer || p->kind == Kind::Array; p = p->item)
+        if (p->kind == Kind::Array && p->item->kind == Kind::Array && p->item->length < 0)
+            refuse(where + ": a type made of arrays of '[...]' length ('" + t->cname +
+                   "') is not supported in a function's signature yet");
+}
+
+// A struct the cdef leaves opaque (`struct a;`, `typedef ... t;`) passed by value has no
+// size the core could convert (a partial one, `...;`, gets the compiler's at import).
+// cffi's text (for results; as it for arguments of extern "Python" functions).
+void refuse_opaque(const std::string& function, const CType* t, const char* role) {
+    if (opaque_record(t))
+        throw Error(ErrorKind::TypeError, "function " + function + ": '" + t->cname +
+                                              "' is used as " + role + " type, but is opaque");
 }
 
 // The distinct types the wrappers convert through the C API, by cname, numbered.
@@ -137,6 +168,7 @@ void function_wrapper(std::string& out, const std::string& name, const types::Fu
     };
     std::string where = "function '" + name + "'";
     const CType* r = fn->item;
+    refuse_opaque(name, r, "result");
     check_type(r, where + ", the result");
     size_t n = fn->args.size();
     bool temps = std::any_of(fn->args.begin(), fn->args.end(), may_make_temporaries);
@@ -220,11 +252,13 @@ public:
             for (const std::string& v : values) arrays_ += "    (int64_t)(" + v + "),\n";
             arrays_ += "};\n";
         }
+        names_.insert(name);
         rows_ += "    {" + c_string(name) + ", (int64_t)(" + size + "), (int64_t)(" + align +
                  "), " + is_signed + ", " + std::to_string(values.size()) + ", " + array + "},\n";
         ++count_;
     }
     size_t count() const { return count_; }
+    bool has(const std::string& name) const { return names_.count(name) != 0; }
     std::string source() const {
         return arrays_ + "static const cffix_fact _cffix_facts[] = {\n" + rows_ +
                "    {NULL, 0, 0, 0, 0, NULL},\n};\n\n";
@@ -232,13 +266,47 @@ public:
 
 private:
     std::string arrays_, rows_;
+    std::set<std::string> names_;
     size_t count_ = 0;
 };
 
 bool nameable(const CType* t) { return t->cname.find('$') == std::string::npos; }
 
+// The sizes of the array levels of `object` (C text of an lvalue of array type `t`), for
+// a declaration with `[...]` lengths (types::CompilerFact): sizeof(x), sizeof(x[0])...;
+// 0 for an outermost `[]`, which may be incomplete in C.
+std::vector<std::string> array_level_sizes(const std::string& object, const CType* t,
+                                           uint32_t dots_levels) {
+    std::vector<std::string> sizes;
+    std::string item = object;
+    for (; t->kind == Kind::Array; t = t->item, item += "[0]") {
+        bool open_outer = sizes.empty() && t->length < 0 && !(dots_levels & 1);
+        sizes.push_back(open_outer ? "0" : "sizeof(" + item + ")");
+    }
+    return sizes;
+}
+
 std::string member_size(const std::string& record, const std::string& member) {
     return "sizeof(((" + record + " *)0)->" + member + ")";
+}
+
+// A number field: whether it is an integer or a floating-point one in C (a cdef `int x`
+// for C's `float x` has the right size, and gives garbage). Integers of another size or
+// sign are the size check's; complex numbers and `typedef int... t` are not compared.
+void compare_number_kind(std::string& checks, const std::string& record, const std::string& name,
+                         const CType* type) {
+    int kind = 0;
+    if (type->kind == Kind::Enum) {
+        kind = 1;
+    } else if (type->kind == Kind::Primitive &&
+               !(type->flags & (types::PF_COMPLEX | types::PF_DOTS))) {
+        kind = (type->flags & (types::PF_FLOAT | types::PF_LONGDOUBLE)) ? 2 : 1;
+    }
+    if (kind == 0) return;
+    checks += "#ifdef _CFFIX_NUMBER_KIND\n";
+    compare(checks, record + " field " + name + " kind (1: integer, 2: floating-point)",
+            "_CFFIX_NUMBER_KIND(((" + record + " *)0)->" + name + ")", kind);
+    checks += "#endif\n";
 }
 
 // A record the cdef lays out completely: every named field's offset and size, the size
@@ -253,18 +321,50 @@ void check_record(std::string& checks, const CType* t) {
                 f.offset);
         if (!f.is_flexible())
             compare(checks, c + " field " + f.name + " size", member_size(c, f.name), f.type->size);
+        compare_number_kind(checks, c, f.name, f.type);
     }
+}
+
+[[noreturn]] void refuse_anonymous() {
+    refuse(
+        "an anonymous struct or union with '...' (or holding such a type): give it a "
+        "tag or a typedef name, so that the C compiler can be asked about it");
+}
+
+// An anonymous struct member with `...` of the record `c` (`struct s { struct { char b;
+// ...; }; int z; }`): C has no name to ask about it, so its facts come through its holder,
+// which has its fields: each one's offset from the first, its size; the struct's size as
+// far as its last field (what follows it is the holder's). Returns its offset in `c`.
+std::string anonymous_member_facts(FactTable& facts, const std::string& c, const CType* inner) {
+    const auto& members = inner->record->members;
+    if (inner->kind != Kind::Struct || members.empty()) refuse_anonymous();
+    uint32_t align = 1;
+    for (const types::MemberDecl& m : members) {
+        if (m.name.empty() || m.bitsize >= 0 || m.dots_levels ||
+            !types::complete_type(m.type, false))
+            refuse_anonymous();
+        align = std::max(align, m.type->align);
+    }
+    std::string start = "offsetof(" + c + ", " + members.front().name + ")";
+    std::vector<std::string> values;
+    for (const types::MemberDecl& m : members) {
+        values.push_back("offsetof(" + c + ", " + m.name + ") - " + start);
+        values.push_back(member_size(c, m.name));
+    }
+    std::string end = values[values.size() - 2] + " + " + values.back();
+    std::string a = std::to_string(align);
+    facts.add(inner->cname, "((" + end + ") + " + a + " - 1) / " + a + " * " + a, a, "0", values);
+    return start;
 }
 
 // A record with `...;` (or holding such a type, or a `typedef int... t`, by value): its
 // layout comes from the compiler; the member sizes the cdef knows are compared.
 void record_facts(FactTable& facts, std::string& checks, CType* t) {
     const std::string& c = t->cname;
-    if (!nameable(t))
-        refuse(
-            "an anonymous struct or union with '...' (or holding such a type): give it a "
-            "tag or a typedef name, so that the C compiler can be asked about it");
+    if (!nameable(t)) refuse_anonymous();
     std::vector<std::string> values;
+    for (const types::MemberDecl& m : t->record->members)
+        if (opaque_record(m.type)) refuse_opaque_field(t, m.name);
     for (const types::MemberDecl& m : t->record->members) {
         std::string where = "'" + c + "', field '" + m.name + "'";
         if (m.bitsize >= 0)
@@ -273,6 +373,11 @@ void record_facts(FactTable& facts, std::string& checks, CType* t) {
                    "('...'): declare every member instead");
         if (m.name.empty()) {  // an anonymous struct/union member: placed by its first field
             CType* inner = m.type;
+            if (!nameable(inner) && !types::complete_type(inner, false)) {
+                values.push_back(anonymous_member_facts(facts, c, inner));
+                values.push_back("0");  // (its size is its own fact's)
+                continue;
+            }
             if (!types::complete_type(inner, false) || inner->fields.empty() ||
                 inner->fields.front().is_bitfield())
                 refuse("'" + c +
@@ -285,20 +390,22 @@ void record_facts(FactTable& facts, std::string& checks, CType* t) {
             continue;
         }
         values.push_back("offsetof(" + c + ", " + m.name + ")");
-        bool flexible = m.type->kind == Kind::Array && m.type->length < 0 && !m.dots_length;
+        bool flexible = m.type->kind == Kind::Array && m.type->length < 0 && !(m.dots_levels & 1);
         values.push_back(flexible ? "0" : member_size(c, m.name));
-        if (!flexible && !m.dots_length && types::complete_type(m.type, false))
+        if (m.dots_levels)
+            facts.add(types::fact_key(types::FactKind::Member, c + "." + m.name), "0", "0", "0",
+                      array_level_sizes("((" + c + " *)0)->" + m.name, m.type, m.dots_levels));
+        if (!flexible && !m.dots_levels && types::complete_type(m.type, false))
             compare(checks, c + " field " + m.name + " size", member_size(c, m.name), m.type->size);
+        compare_number_kind(checks, c, m.name, m.type);
     }
     facts.add(c, "sizeof(" + c + ")", "_CFFIX_ALIGNOF(" + c + ")", "0", values);
 }
 
-void enum_facts(FactTable& facts, std::string& checks, const CType* e) {
+// Every enum's values and size are the compiler's, as in cffi (whose API mode reads them
+// from C): with `...` or without, so `enum e { A };` for C's `enum e { A = -1 }` is -1.
+void enum_facts(FactTable& facts, const CType* e) {
     const std::string& c = e->cname;
-    if (!(e->flags & types::RF_PARTIAL)) {
-        if (nameable(e) && e->size >= 0) compare(checks, c + " size", "sizeof(" + c + ")", e->size);
-        return;  // the values are compared as constants
-    }
     std::vector<std::string> values;
     for (const types::Enumerator& v : e->enumerators) values.push_back(v.name);
     // An anonymous enum has no type to ask about: its values are ints, as in C.
@@ -310,18 +417,36 @@ void enum_facts(FactTable& facts, std::string& checks, const CType* e) {
 void compiler_facts(types::Scope& scope, FactTable& facts, std::string& checks) {
     std::vector<CType*> records, enums;
     scope.own_tagged_types(records, enums);
+    // Anonymous records with `...` are described by their holders (anonymous_member_facts).
+    std::vector<const CType*> anonymous;
     for (CType* t : records) {
         if (!t->record || (t->flags & types::RF_OPAQUE_TYPEDEF)) continue;  // opaque
         if (types::complete_type(t, false)) {
             if (nameable(t)) check_record(checks, t);  // else checked through its holder
+        } else if (!nameable(t)) {
+            anonymous.push_back(t);
         } else {
             record_facts(facts, checks, t);
         }
     }
-    for (const CType* e : enums) enum_facts(facts, checks, e);
+    for (const CType* t : anonymous)
+        if (!facts.has(t->cname)) refuse_anonymous();
+    for (const CType* e : enums) {
+        // `enum e1 { A1 }; enum e2 { A1 };`: C has one A1 (cffi refuses it at build too).
+        for (const types::Enumerator& v : e->enumerators) {
+            auto c = scope.constants().find(v.name);
+            if (c != scope.constants().end() && c->second.enum_type && c->second.enum_type != e)
+                refuse(c->second.enum_type->cname + ": duplicate declaration of const '" + v.name +
+                       "'");
+        }
+        enum_facts(facts, e);
+    }
     for (const auto& [name, integer] : scope.dots_typedefs())
         facts.add(types::fact_key(types::FactKind::Typedef, name), "sizeof(" + name + ")", "0",
-                  integer ? "((" + name + ")-1 <= 0)" : "1", {});
+                  integer ? "((" + name + ")-1 <= 0)" : "((" + name + ")0.5 != 0)", {});
+    for (const types::Scope::DotsArrayTypedef& t : scope.dots_array_typedefs())
+        facts.add(types::fact_key(types::FactKind::Typedef, t.name), "0", "0", "0",
+                  array_level_sizes("(*(" + t.name + " *)0)", t.type, t.dots_levels));
 }
 
 // A function whose signature has neither pointers nor arithmetic types is compared whole
@@ -478,10 +603,13 @@ void extern_python_function(std::string& out, const std::string& name,
     const CType* fn = decl.type.get();
     if (fn->ellipsis) refuse(where + ": it is variadic (C would pass it arguments it cannot name)");
     const CType* r = fn->item;
+    refuse_opaque(name, r, "result");
     check_type(r, where + ", the result");
     size_t n = fn->args.size();
-    for (size_t k = 0; k < n; ++k)
+    for (size_t k = 0; k < n; ++k) {
+        refuse_opaque(name, fn->args[k], "argument");
         check_type(fn->args[k], where + ", argument " + std::to_string(k + 1));
+    }
     bool plus_c = decl.extern_python == parse::ExternPython::PythonPlusC;
     std::string count = std::to_string(n);
     out += (plus_c ? "" : "static ") + extern_python_signature(name, decl) + " {\n";
@@ -701,6 +829,22 @@ static PyObject* _cffix_result(int type, void* src) {
 
 }  // namespace
 
+// The part of a constant's value function that flags (bit 1) a `#define X 42` or `static
+// const int X = 42;` whose C value is not the cdef's: lib.X then raises ffi.error, as in
+// cffi (the rest of the module works). Enumerators and `...` values are C's, unchecked
+// (cffi takes an enum's values from the compiler too).
+std::string disagreement(const types::ConstantDecl& c) {
+    if (c.dots || c.enum_type) return "";
+    if (c.value < 0) {
+        if (c.value < INT64_MIN) return " | 2";  // no C integer equals it
+        return " | ((negative && *s == " + int64_literal(static_cast<int64_t>(c.value)) +
+               ") ? 0 : 2)";
+    }
+    if (c.value > static_cast<parse::ConstInt>(UINT64_MAX)) return " | 2";
+    return " | ((!negative && *u == " + std::to_string(static_cast<uint64_t>(c.value)) +
+           "ULL) ? 0 : 2)";
+}
+
 std::string module_source(types::Scope& scope, const std::string& module_name,
                           const std::string& preamble, const std::vector<CdefCall>& cdefs,
                           const std::string& cffix_version, bool release_gil) {
@@ -739,6 +883,9 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     std::string out;
     out += "/* " + module_name + ": generated by cffix " + cffix_version +
            " (API mode). Do not edit: change the build script and run it again. */\n";
+    // _CFFI_ as cffi defines it (sources test it to know they are built for a binding),
+    // _CFFIX_ for sources that need to tell cffix apart; before Python.h, as cffi does.
+    out += "#define _CFFI_ 1\n#define _CFFIX_ 1\n";
     out += "#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n\n" + standard_prelude();
     out += extern_python_declarations(scope, extern_python);
     out +=
@@ -751,7 +898,17 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         "\"cffix_api.h\"\n\n";
     out +=
         "#if defined(__GNUC__) || defined(__clang__)\n#define _CFFIX_ALIGNOF(T) __alignof__(T)\n"
-        "#else\n#define _CFFIX_ALIGNOF(T) _Alignof(T)\n#endif\n\n";
+        "#else\n#define _CFFIX_ALIGNOF(T) _Alignof(T)\n#endif\n"
+        // Whether a number is an integer (1) or floating-point (2), where C can say.
+        "#if defined(__cplusplus)\n"
+        "template <typename T> struct _cffix_number_kind { enum { value = 1 }; };\n"
+        "template <> struct _cffix_number_kind<float> { enum { value = 2 }; };\n"
+        "template <> struct _cffix_number_kind<double> { enum { value = 2 }; };\n"
+        "template <> struct _cffix_number_kind<long double> { enum { value = 2 }; };\n"
+        "#define _CFFIX_NUMBER_KIND(x) (_cffix_number_kind<decltype(+(x))>::value)\n"
+        "#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L\n"
+        "#define _CFFIX_NUMBER_KIND(x) _Generic(+(x), float: 2, double: 2, long double: 2, "
+        "default: 1)\n#endif\n\n";
     out +=
         // C++ (source_extension=".cpp") makes these errors already.
         // A pointer of the cdef's type from one the source declares with more const: C
@@ -776,22 +933,6 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     for (const std::string& t : types.names()) out += c_string(t) + ", ";
     out += "NULL};\n\n";
     out += kHelpers;
-    // A cdef value that differs from the header's is a compile error naming it.
-    for (const std::string& name : constants) {
-        const types::ConstantDecl& c = scope.constants().find(name)->second;
-        if (c.dots) continue;
-        auto v = static_cast<long long>(c.value);
-        out += "typedef char _cffix_cdef_value_of_" + name + "_differs_from_the_source[((" + name +
-               ") == (" + int64_literal(v) + ")) ? 1 : -1]; /* cffix-check: constant " + name +
-               " value " + std::to_string(v) + " */\n";
-        // And C's value in the message: an array of (C's - the cdef's + 2^30) chars
-        // against one of 2^30, for values within 2^30 of each other.
-        std::string var = "_cffix_check__constant_" + name + "__C_vs_cdef";
-        checks += "    {\n        char (*" + var + ")[(" + name + ") - (" + int64_literal(v) +
-                  ") + 1073741824LL] = (char (*)[1073741824LL])0; /* cffix-check: constant " +
-                  name + " value " + std::to_string(v) + " shifted */\n        (void)" + var +
-                  ";\n    }\n";
-    }
     out += extern_python_code;
     // Globals: their addresses for lib, and a check that each has the cdef's type (a
     // pointer of the cdef's type must take its address: an error otherwise).
@@ -802,7 +943,9 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += "\n";
     for (size_t i = 0; i < variables.size(); ++i) {
         const types::VariableDecl& v = scope.variables().find(variables[i])->second;
-        if (!v.is_const || v.type->kind == Kind::Array || v.dots_length) continue;
+        bool opaque = types::is_record(v.type.get()) &&
+                      (!v.type->record || (v.type->flags & types::RF_OPAQUE_TYPEDEF));
+        if (!v.is_const || v.type->kind == Kind::Array || v.dots_levels || opaque) continue;
         check_type(v.type.get(), "global constant '" + variables[i] + "'");
         std::string copy = "_cffix_value" + std::to_string(i);
         copies[variables[i]] = copy;
@@ -817,12 +960,18 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     for (size_t i = 0; i < variables.size(); ++i) {
         const types::VariableDecl& v = scope.variables().find(variables[i])->second;
         if (copies.count(variables[i])) continue;  // the copy's assignment checks the type
-        if (v.dots_length)
-            facts.add(types::fact_key(types::FactKind::Global, variables[i]),
-                      "sizeof(" + variables[i] + ")", "0", "0", {});
-        else
-            check_type(v.type.get(), "global variable '" + variables[i] + "'");
         std::string p = "_cffix_g" + std::to_string(i);
+        if (v.dots_levels) {  // the lengths are the compiler's; the items' type is checked
+            facts.add(types::fact_key(types::FactKind::Global, variables[i]), "0", "0", "0",
+                      array_level_sizes(variables[i], v.type.get(), v.dots_levels));
+            const CType* base = v.type.get();
+            std::string first = variables[i];
+            for (; base->kind == Kind::Array; base = base->item) first += "[0]";
+            out += "    " + types::cname_with(base, (v.is_const ? " const* " : "* ") + p) + " = &" +
+                   first + ";\n    (void)" + p + ";\n";
+            continue;
+        }
+        check_type(v.type.get(), "global variable '" + variables[i] + "'");
         if (v.type->kind == Kind::Pointer) {  // cdef types drop a pointee's const: size only
             out += "    (void)sizeof(char[(sizeof(" + variables[i] + ") == sizeof(" +
                    types::cname_with(v.type.get(), "") + ")) ? 1 : -1]);\n";
@@ -866,7 +1015,8 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
         out += "    {\"" + name + "\", (PyCFunction)(void (*)(void))_cffix_f_" + name +
                ", METH_FASTCALL, NULL},\n";
     out += "    {NULL, NULL, 0, NULL},\n};\n\n";
-    // Constants: names sorted, values computed by the compiler when first read.
+    // Constants: names sorted, values computed by the compiler when first read; a
+    // `#define` or `static const` whose cdef value is not C's is an error at that read.
     out += "static const char* const _cffix_constant_names[] = {\n";
     for (const std::string& name : constants) out += "    \"" + name + "\",\n";
     out += "    NULL,\n};\n\n";
@@ -874,9 +1024,11 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     out += "    switch (i) {\n";
     for (size_t i = 0; i < constants.size(); ++i) {
         const std::string& c = constants[i];
-        out += "        case " + std::to_string(i) + ":\n            *s = (long long)(" + c +
-               ");\n            *u = (unsigned long long)(" + c + ");\n            return (" + c +
-               ") <= 0 && (" + c + ") != 0;\n";
+        out += "        case " + std::to_string(i) + ": {\n            int negative = (" + c +
+               ") <= 0 && (" + c + ") != 0;\n            *s = (long long)(" + c +
+               ");\n            *u = (unsigned long long)(" + c +
+               ");\n            return negative" + disagreement(scope.constants().find(c)->second) +
+               ";\n        }\n";
     }
     out += "    }\n    (void)s;\n    (void)u;\n    return 0;\n}\n\n";
     out += "static const cffix_module_tables _cffix_tables = {\n";

@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -160,8 +161,11 @@ PyObject* cache(Library* lib, PyObject* key, PyObject* value) {
 bool check_resolved(const CType* t) {
     const CType* dots = types::unresolved_part(t);
     if (!dots) return true;
-    PyErr_Format(PyExc_NotImplementedError, "%s type '%s' can only be used after compilation",
-                 (dots->flags & types::PF_FLOAT) ? "float" : "integer", dots->cname.c_str());
+    try {
+        types::throw_unresolved(dots);
+    } catch (...) {
+        cffix::translate_exception();
+    }
     return false;
 }
 
@@ -212,9 +216,27 @@ PyObject* pointer_to_items(CType* array, void* address) {
     }
 }
 
+// A global of a struct type the cdef leaves opaque (`typedef ... t; extern t g;`): its
+// address is known, its value has no size to read or write (cffi's texts).
+bool opaque_record(CType* t) {
+    if (!types::is_record(t)) return false;
+    try {
+        return !types::complete_type(t, false);
+    } catch (...) {
+        return true;  // an impossible layout: complete_type() says why at the next use
+    }
+}
+
 PyObject* read_variable(Library* lib, const std::string& name, const types::VariableDecl& v) {
     CType* t = v.type.get();
     if (!check_not_partial(t) || !check_resolved(t)) return nullptr;
+    if (opaque_record(t)) {
+        if (v.is_const)
+            return PyErr_Format(cffix::error_classes.ffi_error,
+                                "constant '%s' is of type '%s', whose size is not known",
+                                name.c_str(), t->cname.c_str());
+        return PyErr_Format(PyExc_TypeError, "cdata '%s' is opaque", t->cname.c_str());
+    }
     void* address = variable_address(lib, name, v);
     if (!address) return nullptr;
     if (t->kind == Kind::Array && t->length < 0) return pointer_to_items(t, address);
@@ -230,6 +252,10 @@ bool write_variable(Library* lib, const std::string& name, const types::Variable
         return false;
     }
     if (!check_not_partial(v.type.get()) || !check_resolved(v.type.get())) return false;
+    if (opaque_record(v.type.get())) {
+        PyErr_Format(PyExc_TypeError, "'%s' is opaque", v.type->cname.c_str());
+        return false;
+    }
     void* address = variable_address(lib, name, v);
     return address && data::to_c(v.type.get(), static_cast<char*>(address), value);
 }
@@ -263,16 +289,40 @@ PyObject* module_attribute(Library* lib, PyObject* key) {
         return nullptr;
     }
     if (const PyMethodDef* f = find_sorted(t.functions, static_cast<size_t>(t.nfunctions), name,
-                                           [](const PyMethodDef& d) { return d.ml_name; }))
+                                           [](const PyMethodDef& d) { return d.ml_name; })) {
+        // A `typedef float... t;` that C says is no float or double: refused at first use.
+        if (lib->scope) {
+            types::GlobalDecl g;
+            try {
+                g = lib->scope->find_global(name);
+            } catch (...) {
+                return cffix::translate_exception();
+            }
+            if (g.function && !check_resolved(g.function->type.get())) return nullptr;
+        }
         // Bound to lib, so that ffi.typeof(lib.f) finds its declaration (function_type_of).
         return cache(lib, key,
                      PyCFunction_NewEx(const_cast<PyMethodDef*>(f),
                                        reinterpret_cast<PyObject*>(lib), nullptr));
+    }
     if (const char* const* c = find_sorted(t.constant_names, static_cast<size_t>(t.nconstants),
                                            name, [](const char* n) { return n; })) {
         long long s;
         unsigned long long u;
-        bool negative = t.constant_value(static_cast<int>(c - t.constant_names), &s, &u);
+        int flags = t.constant_value(static_cast<int>(c - t.constant_names), &s, &u);
+        bool negative = flags & 1;
+        if (flags & 2) {  // cffi's text; the rest of the lib works
+            std::string value = negative ? std::to_string(s) : std::to_string(u);
+            if (!negative && u != 0) {
+                char hex[24];
+                std::snprintf(hex, sizeof hex, " (0x%llx)", u);
+                value += hex;
+            }
+            PyErr_Format(error_classes.ffi_error,
+                         "the C compiler says '%s' is equal to %s, but the cdef disagrees", name,
+                         value.c_str());
+            return nullptr;
+        }
         return cache(lib, key, negative ? PyLong_FromLongLong(s) : PyLong_FromUnsignedLongLong(u));
     }
     return nullptr;
@@ -650,6 +700,12 @@ PyObject* address_of(PyObject* obj, PyObject* key) {
         return PyErr_Format(PyExc_AttributeError,
                             "cffix library '%U' has no function or global variable named '%U'",
                             lib->name, key);
+    // A `const` global is a value, as in cffi (lib.x reads it; API mode holds a copy): a
+    // pointer to it would let a write reach read-only memory.
+    // (An initialized one, `static const double X = 1.5;`, has no symbol: variable_address.)
+    if (g.variable->is_const && !g.variable->initialized)
+        return PyErr_Format(PyExc_AttributeError, "cannot take the address of the constant '%s'",
+                            name.c_str());
     CType* t = g.variable->type.get();
     if (!check_not_partial(t)) return nullptr;
     char* address = static_cast<char*>(variable_address(lib, name, *g.variable));

@@ -150,11 +150,13 @@ void Parser::add_member(RecordBody& body, const Specifiers& specs, Declarator&& 
 }
 
 // `{ A, B = 5, C = B << 2, ... }`: values are computed here, each one the previous + 1
-// unless given.
+// unless given. `B = ...` leaves B's value (and the next ones', until one is given) to the
+// C compiler, as a final `...` does: the enum is partial.
 std::shared_ptr<EnumBody> Parser::parse_enum_body() {
     auto body = make_node<EnumBody>();
     advance();  // '{'
     ConstInt next = 0;
+    bool unknown = false;  // `next` is a placeholder: the value is the compiler's
     for (;;) {
         if (accept(Tok::Ellipsis)) {
             body->partial = true;
@@ -172,13 +174,20 @@ std::shared_ptr<EnumBody> Parser::parse_enum_body() {
         advance();
         Attributes ignored;
         parse_attributes(ignored);  // `A __attribute__((deprecated)) = 1`
-        if (accept(Tok::Assign)) next = parse_constant_expression().value;
+        if (accept(Tok::Assign)) {
+            unknown = accept(Tok::Ellipsis);
+            if (unknown)
+                body->partial = true;
+            else
+                next = parse_constant_expression().value;
+        }
         Enumerator enumerator;
         enumerator.name = std::string(name.text);
         enumerator.value = next;
         enumerator.pos = name.pos;
         body->values.push_back(std::move(enumerator));
-        pending_constants_.add(name.text, next);  // later enumerators and array sizes use it
+        // Later enumerators and array sizes use it (not a value only the compiler knows).
+        if (!unknown) pending_constants_.add(name.text, next);
         // Wrapping, not signed overflow (UB) after the largest 128-bit value: an enum
         // holding that value is refused anyway (its values must fit in 64 bits).
         next = static_cast<ConstInt>(static_cast<unsigned __int128>(next) + 1);

@@ -145,6 +145,21 @@ CType* dots_placeholder(std::string_view name, bool integer) {
     return t;
 }
 
+void throw_unresolved(const CType* dots) {
+    if (dots->flags & PF_UNSUPPORTED) {
+        if (dots->flags & PF_LONGDOUBLE)
+            throw Error(ErrorKind::FFIError,
+                        "primitive floating-point type is 'long double', not supported for now "
+                        "with the syntax 'typedef double... xxx;'");
+        throw Error(ErrorKind::FFIError,
+                    "primitive floating-point type with an unexpected size (or not a float type "
+                    "at all)");
+    }
+    throw Error(ErrorKind::NotImplementedError,
+                std::string(dots->flags & PF_FLOAT ? "float" : "integer") + " type '" +
+                    dots->cname + "' can only be used after compilation");
+}
+
 Conv primitive_conv(int64_t size, uint16_t flags) {
     if (flags & PF_CHAR) return Conv::Char;
     if (flags & PF_BOOL) return Conv::Bool;
@@ -200,11 +215,26 @@ CType* pointer_type(CType* item) {
     return t;
 }
 
+CType* named_pointer_type(const std::string& name, CType* item) {
+    CType* t = alloc_ctype(Kind::Pointer);
+    t->cname = name;
+    t->name_pos = static_cast<uint32_t>(name.size());
+    t->size = sizeof(void*);
+    t->align = alignof(void*);
+    Py_INCREF(item);
+    t->item = item;
+    return t;
+}
+
 CType* array_type(CType* item, int64_t length) {
     if (item->kind == Kind::Void || (item->kind == Kind::Array && item->length < 0)) {
         throw Error(ErrorKind::CDefError,
                     "array of '" + item->cname + "': the item must have a known size");
     }
+    return array_of_open_arrays(item, length);
+}
+
+CType* array_of_open_arrays(CType* item, int64_t length) {
     KeyBuilder key('[');
     key.add(item);
     key.add(length);

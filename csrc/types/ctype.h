@@ -70,6 +70,9 @@ enum PrimFlag : uint16_t {
     // a stand-in of unknown size named t (PF_SIGNED or PF_FLOAT tells which). API mode
     // generates C code that names it; everything else refuses it (unresolved_part).
     PF_DOTS = 1 << 8,
+    // with PF_DOTS: `typedef float... t;` where the compiler's t is no float or double
+    // (PF_LONGDOUBLE too: a long double); usable nowhere, as in cffi (throw_unresolved).
+    PF_UNSUPPORTED = 1 << 9,
     PF_INTEGER = PF_SIGNED | PF_UNSIGNED,
 };
 
@@ -120,7 +123,8 @@ struct MemberDecl {
     int bitsize = -1;
     uint32_t aligned = 0;
     bool packed = false;
-    bool dots_length = false;  // `T name[...]`: the length is the C compiler's
+    uint32_t dots_levels = 0;  // bit k: the array level k (0: outermost) is `[...]`, whose
+                               // length is the C compiler's
     parse::SourcePos pos;
 };
 
@@ -180,6 +184,9 @@ inline bool is_byte_like(const CType* t) {
 const CType* unresolved_part(const CType* t);
 // The stand-in for `typedef int... name;` (integer) or `typedef float... name;`.
 CType* dots_placeholder(std::string_view name, bool integer);
+// Throws the error of a use of `dots` (an unresolved_part): NotImplementedError before
+// compilation, FFIError for a PF_UNSUPPORTED one (cffi's texts).
+[[noreturn]] void throw_unresolved(const CType* dots);
 
 // The struct member that a struct's objects may extend past its size through: its last
 // field when that is a flexible array member, or, through a last field that is a struct
@@ -226,7 +233,14 @@ CType* alloc_ctype(Kind kind);
 CType* make_primitive(std::string_view name, int64_t size, uint32_t align, uint16_t flags);
 void forget_interned(CType* type);
 CType* pointer_type(CType* item);
+// `typedef ... *name;`: a pointer type named `name` (not interned: one per declaration),
+// to an opaque struct that has no name in C; C code spells the pointer by its name.
+CType* named_pointer_type(const std::string& name, CType* item);
 CType* array_type(CType* item, int64_t length);  // length -1: unknown
+// An array of arrays whose length the C compiler gives (`int a[...][...]` before API mode
+// knows it): the item may have an unknown length, which array_type() refuses. Only the
+// scope makes these, for declarations the compiler completes (their size stays unknown).
+CType* array_of_open_arrays(CType* item, int64_t length);
 CType* function_type(CType* result, std::span<CType* const> args, bool ellipsis,
                      CallConv callconv = CallConv::Default);
 

@@ -121,7 +121,8 @@ static bool complete_record(CType* t, bool error, bool guess) {
     } guard{rec};
     for (size_t i = 0; i < rec.members.size(); ++i) {
         const MemberDecl& m = rec.members[i];
-        bool last = i + 1 == rec.members.size();
+        // The compiler's layout may have one before the last member (see Scope::fill_record).
+        bool last = i + 1 == rec.members.size() || rec.from_compiler;
         if (is_flexible(m.type) && last) {
             if (!complete_type(m.type->item, error, guess)) return false;
             continue;
@@ -212,10 +213,7 @@ bool complete_type(CType* t, bool error, bool guess_enums) {
     switch (t->kind) {
         case Kind::Primitive:
             if (!(t->flags & PF_DOTS)) return true;
-            if (error)
-                throw Error(ErrorKind::NotImplementedError,
-                            std::string(t->flags & PF_FLOAT ? "float" : "integer") + " type '" +
-                                t->cname + "' can only be used after compilation");
+            if (error) throw_unresolved(t);
             return false;
         case Kind::Pointer:
         case Kind::Function: return true;

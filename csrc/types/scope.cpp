@@ -89,6 +89,32 @@ CType* array_of_size(CType* item, int64_t size, const std::string& what) {
     return array_type(item, size / item->size);
 }
 
+// Bit k set: the array level k of `e` (0: outermost) has the length `...`, which the C
+// compiler gives (`int a[...][...]`, `int a[][...]`).
+uint32_t dots_levels(const TypeExpr& e) {
+    uint32_t bits = 0;
+    int k = 0;
+    for (const TypeExpr* a = &e; a->kind == TypeExprKind::Array; a = a->item.get(), ++k) {
+        if (a->array_kind != parse::ArrayKind::Dots) continue;
+        if (k >= 32) cdef_error("'[...]' nested too deeply", a->pos);
+        bits |= 1u << k;
+    }
+    return bits;
+}
+
+// Whether `t` holds an array of arrays of unknown length (array_of_open_arrays).
+bool has_open_array(const CType* t) {
+    switch (t->kind) {
+        case Kind::Pointer: return has_open_array(t->item);
+        case Kind::Array:
+            return (t->item->kind == Kind::Array && t->item->length < 0) || has_open_array(t->item);
+        case Kind::Function:
+            return has_open_array(t->item) ||
+                   std::any_of(t->args.begin(), t->args.end(), has_open_array);
+        default: return false;
+    }
+}
+
 bool is_integer_like(const CType* t) {
     return t->kind == Kind::Enum ||
            (t->kind == Kind::Primitive && (t->flags & (PF_INTEGER | PF_CHAR | PF_BOOL)));
@@ -181,6 +207,11 @@ CType* enum_integer_type(const std::vector<Enumerator>& values) {
 // char X = 300;` is 44 and `static const unsigned X = -1;` is 4294967295, as in C.
 ConstInt initialized_constant(const Declaration& decl, const CType* t, bool raw_function) {
     const CType* integer = t->kind == Kind::Enum ? t->item : t;
+    // `typedef int... t;` before the compiler said what t is: the value as written (API
+    // mode's generator compares it with C's; at import t is known and it is converted).
+    if (!raw_function && t->kind == Kind::Primitive && (t->flags & PF_DOTS) &&
+        !(t->flags & PF_FLOAT))
+        return decl.constant_value;
     if (raw_function || !is_integer_like(t) || !integer || integer->size <= 0 ||
         integer->size > 8) {
         cdef_error("'" + decl.name + "' is declared with type '" + t->cname +
@@ -381,12 +412,23 @@ std::vector<std::pair<std::string, bool>> Scope::dots_typedefs() const {
     return out;
 }
 
+std::vector<Scope::DotsArrayTypedef> Scope::dots_array_typedefs() const {
+    declared();
+    std::vector<DotsArrayTypedef> out;
+    for (const auto& [name, t] : typedefs_)
+        if (t.dots_levels) out.push_back({name, t.dots_levels, t.type.get()});
+    std::sort(out.begin(), out.end(),
+              [](const DotsArrayTypedef& a, const DotsArrayTypedef& b) { return a.name < b.name; });
+    return out;
+}
+
 std::string fact_key(FactKind kind, std::string_view name) {
     switch (kind) {
         case FactKind::Record:
         case FactKind::Enum: return std::string(name);
         case FactKind::Typedef: return "typedef " + std::string(name);
         case FactKind::Global: return "global " + std::string(name);
+        case FactKind::Member: return "member " + std::string(name);
     }
     return std::string(name);
 }
@@ -395,6 +437,23 @@ const CompilerFact* Scope::compiler_fact(FactKind kind, std::string_view name) c
     if (facts_.empty()) return nullptr;
     auto it = facts_.find(fact_key(kind, name));
     return it == facts_.end() ? nullptr : &it->second;
+}
+
+// The use of a `typedef int t[...];` still waiting for the compiler's lengths in `e`.
+const parse::TypeExpr* Scope::open_typedef_in(const parse::TypeExpr& e) const {
+    switch (e.kind) {
+        case TypeExprKind::Named: {
+            const TypedefDecl* t = find_typedef(e.name);
+            return t && t->dots_levels ? &e : nullptr;
+        }
+        case TypeExprKind::Pointer:
+        case TypeExprKind::Array: return open_typedef_in(*e.item);
+        case TypeExprKind::Function:
+            for (const parse::Param& p : e.params)
+                if (const parse::TypeExpr* hit = open_typedef_in(*p.type)) return hit;
+            return open_typedef_in(*e.item);
+        default: return nullptr;
+    }
 }
 
 CTypeRef Scope::parse_type(std::string_view text) {
@@ -406,14 +465,19 @@ CTypeRef Scope::parse_type(std::string_view text) {
                                               "' is a function type, not a "
                                               "pointer-to-function type");
     }
+    if (const parse::TypeExpr* named = open_typedef_in(*expr))
+        throw Error(ErrorKind::CDefError, "'" + std::string(named->name) +
+                                              "' is an array whose length '...' only the C "
+                                              "compiler knows: it is usable in API mode");
     CType* t = r.type.get();
+    if (has_open_array(t))
+        throw Error(ErrorKind::CDefError,
+                    "'" + std::string(text) +
+                        "': an array of arrays of length '...' is only usable in a cdef");
     if ((t->kind == Kind::Struct || t->kind == Kind::Union || t->kind == Kind::Enum) &&
         (t->flags & RF_PARTIAL))
         throw Error(ErrorKind::VerificationMissing, t->cname);
-    if (const CType* dots = unresolved_part(t))
-        throw Error(ErrorKind::NotImplementedError,
-                    std::string(dots->flags & PF_FLOAT ? "float" : "integer") + " type '" +
-                        dots->cname + "' can only be used after compilation");
+    if (const CType* dots = unresolved_part(t)) throw_unresolved(dots);
     return r.type;
 }
 
@@ -563,12 +627,15 @@ void Scope::declare_typedef(Declaration& decl) {
             t.unusable = decl.type->kind == TypeExprKind::DotsInteger ? "integer" : "float";
             if (const CompilerFact* f = compiler_fact(FactKind::Typedef, decl.name)) {
                 t.unusable = nullptr;
-                if (decl.type->kind == TypeExprKind::DotsInteger)
+                if (decl.type->kind == TypeExprKind::DotsInteger) {
                     t.type = owned(integer_of_size(f->size, f->is_signed, "'" + decl.name + "'"));
-                else
-                    t.type = owned(primitive_type(f->size == 4   ? "float"
-                                                  : f->size == 8 ? "double"
-                                                                 : "long double"));
+                } else if (f->is_signed && (f->size == 4 || f->size == 8)) {  // (a float)
+                    t.type = owned(primitive_type(f->size == 4 ? "float" : "double"));
+                } else {  // no float type, or a long double: unusable, as in cffi
+                    t.type = owned(dots_placeholder(decl.name, false));
+                    bool long_double = f->is_signed && f->size == sizeof(long double);
+                    t.type->flags |= PF_UNSUPPORTED | (long_double ? PF_LONGDOUBLE : 0);
+                }
             } else {
                 t.type = owned(dots_placeholder(decl.name, t.unusable[0] == 'i'));
             }
@@ -580,9 +647,27 @@ void Scope::declare_typedef(Declaration& decl) {
             t.type->flags |= RF_OPAQUE_TYPEDEF;
             break;
         }
+        case TypeExprKind::Pointer:
+            if (decl.type->item->kind == TypeExprKind::DotsOpaque) {  // `typedef ... *t;`
+                auto it = typedefs_.find(decl.name);
+                if (it != typedefs_.end() && it->second.opaque_pointer) return;
+                CTypeRef target = owned(new_record_type(Kind::Struct, "struct $$" + decl.name));
+                target->flags |= RF_OPAQUE_TYPEDEF;
+                t.type = owned(named_pointer_type(decl.name, target.get()));
+                t.opaque_pointer = true;
+                break;
+            }
+            [[fallthrough]];
         default: {
             Resolved r = resolve(*decl.type, decl.name);
             t.type = std::move(r.type);
+            t.dots_levels = dots_levels(*decl.type);
+            if (t.dots_levels) {  // `typedef int t[...];`: API mode knows the lengths
+                if (const CompilerFact* f = compiler_fact(FactKind::Typedef, decl.name)) {
+                    t.type = resolve_array(*decl.type, f, "typedef '" + decl.name + "'");
+                    t.dots_levels = 0;
+                }
+            }
             t.raw_function = r.raw_function;
             t.aligned = std::max(t.aligned, r.aligned);
             t.written = written_typedef(*decl.type, t.type.get(), written_typedefs());
@@ -643,11 +728,12 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved, bool in
         cdef_error("variable '" + decl.name + "' declared void", decl.pos);
     VariableDecl v;
     v.type = std::move(resolved.type);
-    if (decl.type->kind == TypeExprKind::Array && decl.type->array_kind == parse::ArrayKind::Dots) {
-        if (const CompilerFact* f = compiler_fact(FactKind::Global, decl.name))
-            v.type = owned(array_of_size(v.type->item, f->size, "global '" + decl.name + "'"));
-        else
-            v.dots_length = true;
+    v.dots_levels = dots_levels(*decl.type);
+    if (v.dots_levels) {  // `T a[...];`, `T a[][...];`: API mode knows the lengths
+        if (const CompilerFact* f = compiler_fact(FactKind::Global, decl.name)) {
+            v.type = resolve_array(*decl.type, f, "global '" + decl.name + "'");
+            v.dots_levels = 0;
+        }
     }
     v.asm_name = decl.asm_name;
     v.is_const = decl.type->is_const;
@@ -739,18 +825,7 @@ Scope::Resolved Scope::resolve(const TypeExpr& e, const std::string& name_hint) 
             if (item.raw_function) return {std::move(item.type)};
             return {owned(pointer_type(item.type.get()))};
         }
-        case TypeExprKind::Array: {
-            Resolved item = resolve(*e.item);
-            if (item.raw_function) cdef_error("array of functions is not a C type", e.pos);
-            if (item.type->kind == Kind::Void) cdef_error("array of void", e.pos);
-            int64_t length = -1;
-            if (e.array_kind == parse::ArrayKind::Fixed) {
-                if (e.array_length > static_cast<uint64_t>(INT64_MAX))
-                    cdef_error("array length too large", e.pos);
-                length = static_cast<int64_t>(e.array_length);
-            }
-            return {owned(array_type(item.type.get(), length))};
-        }
+        case TypeExprKind::Array: return {resolve_array(e, nullptr, {})};
         case TypeExprKind::Function: return {resolve_function(e), true};
         case TypeExprKind::DotsInteger:
         case TypeExprKind::DotsFloat:
@@ -804,6 +879,42 @@ CTypeRef Scope::resolve_function(const TypeExpr& e) {
         args.push(std::move(arg));
     }
     return owned(function_type(result.type.get(), args.view(), e.ellipsis, calling_convention(e)));
+}
+
+// An array type, level by level from the innermost. A `[...]` length is the C compiler's
+// (`fact`: the size of each level, see CompilerFact); without the fact the level stays of
+// unknown length, and an array of it is made all the same (array_of_open_arrays), for the
+// declaration that API mode's generator asks the compiler about.
+CTypeRef Scope::resolve_array(const TypeExpr& e, const CompilerFact* fact,
+                              const std::string& what) {
+    std::vector<const TypeExpr*> levels;
+    const TypeExpr* base = &e;
+    for (; base->kind == TypeExprKind::Array; base = base->item.get()) levels.push_back(base);
+    Resolved item = resolve(*base);
+    if (item.raw_function) cdef_error("array of functions is not a C type", e.pos);
+    if (item.type->kind == Kind::Void) cdef_error("array of void", e.pos);
+    if (fact && fact->values.size() < levels.size())
+        throw Error(ErrorKind::VerificationError, what + ": the compiled module describes " +
+                                                      std::to_string(fact->values.size()) +
+                                                      " array levels, the cdef has " +
+                                                      std::to_string(levels.size()));
+    CTypeRef t = std::move(item.type);
+    bool open_item = false;  // t's `[...]` length waits for the compiler
+    for (size_t k = levels.size(); k-- > 0;) {
+        const TypeExpr& a = *levels[k];
+        int64_t length = -1;
+        if (a.array_kind == parse::ArrayKind::Fixed) {
+            if (a.array_length > static_cast<uint64_t>(INT64_MAX))
+                cdef_error("array length too large", a.pos);
+            length = static_cast<int64_t>(a.array_length);
+        } else if (a.array_kind == parse::ArrayKind::Dots && fact) {
+            t = owned(array_of_size(t.get(), fact->values[k], what));
+            continue;
+        }
+        t = owned(open_item ? array_of_open_arrays(t.get(), length) : array_type(t.get(), length));
+        open_item = a.array_kind == parse::ArrayKind::Dots;
+    }
+    return t;
 }
 
 CType* Scope::find_tag(TypeExprKind kind, std::string_view name) const {
@@ -899,10 +1010,14 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
             cdef_error(
                 "bitfield '" + shown() + "' must have an integer type, not '" + r.type->cname + "'",
                 m.pos);
-        bool dots_array =
-            m.type->kind == TypeExprKind::Array && m.type->array_kind == parse::ArrayKind::Dots;
+        uint32_t dots = dots_levels(*m.type);
+        if (!dots && m.type->kind == TypeExprKind::Named)  // a `typedef int t[...];` member
+            if (const TypedefDecl* td = find_typedef(m.type->name)) dots = td->dots_levels;
+        bool dots_array = dots != 0;
+        // In a struct the compiler lays out (`...;`), a `T a[];` anywhere stands for an
+        // array whose length the cdef leaves out (cffi's "implicit max length").
         if (r.type->kind == Kind::Array && r.type->length < 0 && i + 1 != body.members.size() &&
-            !dots_array)
+            !dots_array && !body.partial)
             cdef_error("flexible array member '" + shown() + "' must be the last field", m.pos);
         MemberDecl md;
         md.name = m.name;
@@ -910,11 +1025,17 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
         md.aligned = std::max(m.aligned, r.aligned);
         md.packed = m.packed;
         md.pos = m.pos;
-        md.dots_length = dots_array;
+        md.dots_levels = dots;
         md.type = r.type.release();
         rec->members.push_back(std::move(md));
         if (dots_array) rec->partial = true;
     }
+    // The compiler gives no bitfield positions (offsetof cannot name them): as in cffi.
+    if (rec->partial)
+        for (const MemberDecl& md : rec->members)
+            if (md.bitsize >= 0)
+                throw Error(ErrorKind::NotImplementedError,
+                            "<" + t->cname + ">: using both bitfields and '...;'");
     // API mode: the compiler's layout replaces the one computed from the cdef.
     if (const CompilerFact* f = compiler_fact(FactKind::Record, t->cname)) {
         if (f->values.size() != 2 * rec->members.size())
@@ -924,14 +1045,16 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
                             std::to_string(rec->members.size()));
         for (size_t i = 0; i < rec->members.size(); ++i) {
             MemberDecl& md = rec->members[i];
-            const parse::Member& m = body.members[i];
-            if (m.type->kind == TypeExprKind::Array &&
-                m.type->array_kind == parse::ArrayKind::Dots) {
-                CType* sized = array_of_size(md.type->item, f->values[2 * i + 1],
-                                             "'" + t->cname + "', field '" + md.name + "'");
-                Py_DECREF(md.type);
-                md.type = sized;
-            }
+            if (!md.dots_levels) continue;
+            std::string what = "'" + t->cname + "', field '" + md.name + "'";
+            const CompilerFact* lengths = compiler_fact(FactKind::Member, t->cname + "." + md.name);
+            if (!lengths)
+                throw Error(ErrorKind::VerificationError,
+                            what + ": the compiled module gives no array lengths");
+            CType* sized = resolve_array(*body.members[i].type, lengths, what).release();
+            Py_DECREF(md.type);
+            md.type = sized;
+            md.dots_levels = 0;
         }
         rec->from_compiler = true;
         rec->compiler_size = f->size;
@@ -1001,7 +1124,8 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
 
 void Scope::fill_enum(CType* t, const parse::EnumBody& body) {
     for (const auto& v : body.values) t->enumerators.push_back({v.name, v.value});
-    const CompilerFact* fact = body.partial ? compiler_fact(FactKind::Enum, t->cname) : nullptr;
+    // API mode: every enum's values and size are the C compiler's (as in cffi).
+    const CompilerFact* fact = compiler_fact(FactKind::Enum, t->cname);
     bool partial = body.partial && !fact;
     if (fact) {  // API mode: the values and the size are the C compiler's
         if (fact->values.size() != t->enumerators.size())

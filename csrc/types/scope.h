@@ -27,18 +27,23 @@ using NameMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
 // to the scope before the module's cdef runs again at import, keyed by fact_key():
 //  - a struct/union declared with `...;` (or holding such a type by value): its size,
 //    alignment, and in `values` the offset and size of each member in declaration order;
-//  - an enum declared with `...`: its size, signedness, and each enumerator's value;
-//  - `typedef int... t;` / `typedef float... t;`: the size and signedness of t;
-//  - a global `T a[...];`: its size.
+//  - every enum (with `...` or not, as in cffi): its size, signedness, and each
+//    enumerator's value;
+//  - `typedef int... t;` / `typedef float... t;`: the size and signedness of t (for a
+//    float: in is_signed, whether t is a floating type at all);
+//  - a global `T a[...];`, `T a[][...]`..., a member of such an array type, or
+//    `typedef T t[...];`: in `values`, the size of each array level, outermost first
+//    (sizeof(a), sizeof(a[0]), ...; 0 for a level written `[]`).
 struct CompilerFact {
     int64_t size = 0;
     int64_t align = 0;
     bool is_signed = false;
     std::vector<int64_t> values;
 };
-enum class FactKind : uint8_t { Record, Enum, Typedef, Global };
+enum class FactKind : uint8_t { Record, Enum, Typedef, Global, Member };
 // "struct s"/"union u"/typedef name of an anonymous record: the record's cname; "enum e"
-// likewise; "typedef t", "global g" for the others.
+// likewise; "typedef t", "global g" for the others; "member struct s.m" for the member
+// m of struct s (name: "struct s.m").
 std::string fact_key(FactKind kind, std::string_view name);
 
 struct CdefOptions {
@@ -62,7 +67,7 @@ struct VariableDecl {
     CTypeRef type;
     std::string asm_name;
     bool is_const = false;
-    bool dots_length = false;  // `T a[...];`: the length is the C compiler's
+    uint32_t dots_levels = 0;  // bit k: the array level k (0: outermost) is `[...]`
     // `static const double X = 42.5;`: a constant of a non-integer type, whose value only
     // the compiler knows; a library from dlopen() has no symbol for it.
     bool initialized = false;
@@ -136,6 +141,14 @@ public:
     // whether each is an integer; each sorted by name.
     void own_tagged_types(std::vector<CType*>& records, std::vector<CType*>& enums) const;
     std::vector<std::pair<std::string, bool>> dots_typedefs() const;
+    // Its typedefs of arrays with a `[...]` length (`typedef int t[...][...];`), sorted by
+    // name.
+    struct DotsArrayTypedef {
+        std::string name;
+        uint32_t dots_levels;  // as VariableDecl's
+        const CType* type;     // borrowed: the array type, its `[...]` levels unknown
+    };
+    std::vector<DotsArrayTypedef> dots_array_typedefs() const;
     // Bumped whenever a declaration is replaced (override=True): caches keyed on type
     // strings must be dropped when it changes.
     uint64_t generation() const { return generation_; }
@@ -159,6 +172,8 @@ private:
         bool raw_function = false;           // `typedef int f_t(int);`: a function, not a pointer
         uint32_t aligned = 0;                // __attribute__((aligned(N))) on the typedef
         const char* unusable = nullptr;      // "integer"/"float" for `typedef int... t;`
+        uint32_t dots_levels = 0;            // `typedef int t[...];`: as VariableDecl's
+        bool opaque_pointer = false;         // `typedef ... *t;`
         std::optional<WrittenType> written;  // with qualifiers to keep (types/written.h)
         parse::SourcePos pos;
         uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
@@ -172,6 +187,8 @@ private:
     Resolved resolve(const parse::TypeExpr& expr, const std::string& name_hint = {});
     Resolved resolve_named(const parse::TypeExpr& expr);
     CTypeRef resolve_function(const parse::TypeExpr& expr);
+    CTypeRef resolve_array(const parse::TypeExpr& expr, const CompilerFact* fact,
+                           const std::string& what);
     WrittenTypedefs written_typedefs() const;
     std::string anonymous_label(const std::string& name_hint);
     CTypeRef resolve_record(const parse::TypeExpr& expr, const std::string& name_hint);
@@ -185,6 +202,7 @@ private:
                           bool initialized = false);
     void declare_constant(const std::string& name, ConstantDecl constant);
     const TypedefDecl* find_typedef(std::string_view name) const;
+    const parse::TypeExpr* open_typedef_in(const parse::TypeExpr& e) const;
     const ConstantDecl* find_constant(std::string_view name) const;
     template <typename Decl>
     [[noreturn]] void redeclared(const char* what, const std::string& name, const Decl& earlier,

@@ -52,8 +52,12 @@ class _PythonMethods:
         try:
             _c_cdef(self, csource, override, packed, pack)
         except Exception as exc:
-            if isinstance(csource, str):  # it may have declared part of the text
-                history.append(("failed", csource, f"{type(exc).__name__}: {exc}"))
+            # It may have declared part of the text: generating a module is refused from
+            # now on, which only needs the first failure (an FFI that keeps failing keeps
+            # no more).
+            if isinstance(csource, str) and "_cffix_failed" not in self._cffix_state:
+                self._cffix_state["_cffix_failed"] = True
+                history.append(("failed", f"{type(exc).__name__}: {exc}"))
             raise
         history.append(("cdef", csource, bool(override), bool(packed),
                         None if pack is None else int(pack)))
@@ -170,6 +174,26 @@ class _PythonMethods:
         from . import builder
 
         return builder.compile(self, tmpdir, verbose, target, debug)
+
+    def verify(self, source: str = "", tmpdir: "str | None" = None, **kwargs: "Any") -> "Any":
+        """cffi's older API mode (deprecated there too): build a module of this FFI's
+        cdefs and ``source`` now, load it, and return its ``lib``.
+
+            ffi.cdef("struct s { int b; ...; }; int f(struct s *);")
+            lib = ffi.verify("#include \"s.h\"", libraries=["s"])
+
+        It goes through set_source() and compile(): the module is named by a hash of
+        the cdefs, ``source`` and the keywords, built in ``tmpdir`` (default: the
+        ``__pycache__`` folder next to the caller's file, or $CFFI_TMPDIR) and reused
+        while they stay the same. This FFI then shares the module's types (completed by
+        the compiler where the cdef says ``...``). ``kwargs`` are set_source()'s
+        (setuptools Extension keywords, ``source_extension``), and cffi's ``modulename``
+        (the module's name instead of the hash), ``tag``, ``flags``, ``ext_package`` and
+        ``force_generic_engine`` (accepted; ``tag`` enters the hash).
+        """
+        from . import builder
+
+        return builder.verify(self, source, tmpdir, kwargs)
 
     def emit_c_code(self, filename: str) -> None:
         """API mode: write the C source of the module set_source() named.

@@ -57,7 +57,7 @@ from . import _core
 
 # Keys in ffi._cffix_state (written by api.py's cdef/include wrappers and here).
 HISTORY = "_cffix_history"  # [("cdef", text, override, packed, pack) | ("include", ffi)
-#                              | ("failed", text, error message)]
+#                              | ("failed", error message), the first failure only]
 SOURCE = "_cffix_source"  # (module_name, source, source_extension, kwds)
 # set_source(..., release_gil=False): API-mode wrappers keep the GIL during calls (cffix's
 # opt-out, as dlopen(..., release_gil=False) in ABI mode).
@@ -190,7 +190,7 @@ def python_source(ffi) -> str:
         if entry[0] == "failed":
             raise _core.VerificationError(
                 f"cannot generate {module_name!r}: a cdef() call on this FFI failed "
-                f"({entry[2]}), and the declarations it made before the error cannot be "
+                f"({entry[1]}), and the declarations it made before the error cannot be "
                 "reproduced. Fix that cdef() (or use a fresh FFI) and generate again.")
 
     aliases = {}  # included module name -> its alias in the generated module
@@ -332,7 +332,7 @@ def c_source(ffi) -> str:
         if entry[0] == "failed":
             raise _core.VerificationError(
                 f"cannot generate {module_name!r}: a cdef() call on this FFI failed "
-                f"({entry[2]}). Fix that cdef() (or use a fresh FFI) and generate again.")
+                f"({entry[1]}). Fix that cdef() (or use a fresh FFI) and generate again.")
         if entry[0] == "include":  # the module imports the other one's ffi (and lib)
             other_source = entry[1]._cffix_state.get(SOURCE)
             if other_source is None:
@@ -406,9 +406,42 @@ def _extension(ffi, c_path):
 
     module_name, _, _, kwds = ffi._cffix_state[SOURCE]
     kwds = dict(kwds)
-    kwds["sources"] = [c_path, *kwds.get("sources", [])]
+    # Normalized as cffi does ('dir/../x.c' compiles even when 'dir' does not exist).
+    kwds["sources"] = [c_path, *(os.path.normpath(src) for src in kwds.get("sources", []))]
     kwds["include_dirs"] = [get_include(), *kwds.get("include_dirs", [])]
     return Extension(module_name, **kwds)
+
+
+def _build_ext_placing_objects(tmpdir):
+    """setuptools' build_ext whose object files go where cffi's do (cffi chdir()s into
+    tmpdir; cffix does not change the process's directory): next to a source inside
+    `tmpdir` (the generated '<tmpdir>/pkg/mod.c' gives '<tmpdir>/pkg/mod.o'), and for
+    another source under `tmpdir` by its path made relative, as setuptools does."""
+    from setuptools.command.build_ext import build_ext
+
+    root = os.path.abspath(tmpdir)
+
+    class BuildExt(build_ext):
+        def build_extension(self, ext):
+            compiler = self.compiler
+            made_relative = compiler.object_filenames
+
+            def object_filenames(sources, strip_dir=False, output_dir=""):
+                names = made_relative(sources, strip_dir, output_dir)
+                for i, source in enumerate(sources):
+                    inside = os.path.relpath(os.path.abspath(source), root)
+                    if not strip_dir and not inside.startswith(os.pardir):
+                        names[i] = os.path.join(
+                            output_dir or "", os.path.splitext(inside)[0] + compiler.obj_extension)
+                return names
+
+            compiler.object_filenames = object_filenames
+            try:
+                return super().build_extension(ext)
+            finally:
+                del compiler.object_filenames
+
+    return BuildExt
 
 
 def _build_extension(extension, tmpdir, verbose, debug) -> str:
@@ -417,9 +450,10 @@ def _build_extension(extension, tmpdir, verbose, debug) -> str:
     from setuptools import Distribution
 
     dist = Distribution({"ext_modules": [extension], "script_name": "cffix-build"})
+    dist.cmdclass["build_ext"] = _build_ext_placing_objects(tmpdir)
     cmd = dist.get_command_obj("build_ext")
     cmd.build_lib = tmpdir
-    cmd.build_temp = os.path.join(tmpdir, "build")
+    cmd.build_temp = tmpdir
     cmd.inplace = False
     if debug is not None:
         cmd.debug = bool(debug)
@@ -435,7 +469,7 @@ def _build_extension(extension, tmpdir, verbose, debug) -> str:
             message = (f"building '{extension.name}' failed: the cdef and the C source "
                        "disagree:\n  " + "\n  ".join(mismatches))
         raise _core.VerificationError(message) from error
-    return cmd.get_ext_fullpath(extension.name)
+    return os.path.abspath(cmd.get_ext_fullpath(extension.name))  # absolute, as in cffi
 
 
 def _run_capturing_output(run):
@@ -498,20 +532,7 @@ def _disagreements(c_path, output):
                         if names else text)
         elif check:
             what = check.group(1)
-            if what.startswith("constant ") and what.endswith(" shifted"):
-                name, _, value = what[len("constant "):-len(" shifted")].partition(" value ")
-                sizes = re.findall(r"\[(\d+)\]", text)  # C's - the cdef's + 2**30, 2**30
-                if len(sizes) < 2:
-                    continue  # too far apart to show: the other check names it
-                c_value = int(sizes[0]) - int(sizes[1]) + int(value)
-                sentence = f"constant {name}: {value} in the cdef, {c_value} in C"
-                found = [f for f in found if not f.startswith(f"constant {name}: ")]
-            elif what.startswith("constant "):
-                name, _, value = what[len("constant "):].partition(" value ")
-                if any(f.startswith(f"constant {name}: ") for f in found):
-                    continue
-                sentence = f"constant {name}: {value} in the cdef, another value in C"
-            elif what.endswith(" signature"):
+            if what.endswith(" signature"):
                 sentence = (f"{what[:-len(' signature')]}: the cdef declares {names[0]}, C "
                             f"{names[1]}" if len(names) >= 2 else f"{what}: {text}")
             else:
@@ -542,6 +563,65 @@ def _compile_python(ffi, tmpdir, verbose) -> str:
     if not _write_if_changed(path, text) and verbose:
         print("(already up-to-date)")
     return path
+
+
+def verify(ffi, source, tmpdir, kwargs):
+    """FFI.verify() (see api.FFI.verify): set_source() + compile() + import, on this FFI's
+    history, under a name hashed from everything that makes the module."""
+    import hashlib
+    import importlib.util
+
+    from . import __version__
+
+    if not isinstance(source, str):
+        raise TypeError(f"verify(): 'source' must be a str of C source, not "
+                        f"{type(source).__name__}")
+    kwds = dict(kwargs)
+    module_name = kwds.pop("modulename", None)
+    tag = kwds.pop("tag", "")
+    for ignored in ("flags", "ext_package", "force_generic_engine", "relative_to"):
+        kwds.pop(ignored, None)  # cffi's verifier options without a meaning here
+    source_extension = kwds.pop("source_extension", ".c")
+    if tmpdir is None:
+        tmpdir = os.environ.get("CFFI_TMPDIR") or _caller_pycache()
+    history = []
+    for entry in ffi._cffix_state.get(HISTORY, ()):
+        if entry[0] == "include":
+            other = entry[1]._cffix_state.get(SOURCE)
+            history.append(("include", other[0] if other else id(entry[1])))
+        else:
+            history.append(entry)
+    if module_name is None:
+        key = repr((history, source, source_extension, sorted(kwds.items(), key=repr), tag,
+                    __version__, sys.version, sys.platform))
+        module_name = "_cffix_verify_" + hashlib.sha256(key.encode("utf-8", "surrogatepass")
+                                                        ).hexdigest()[:20]
+    module = sys.modules.get(module_name)
+    if module is None or not hasattr(module, "lib"):
+        state = ffi._cffix_state
+        saved = {k: state.pop(k) for k in (SOURCE, RELEASE_GIL) if k in state}
+        try:
+            set_source(ffi, module_name, source, source_extension, kwds)
+            path = compile(ffi, tmpdir)
+        finally:
+            for k in (SOURCE, RELEASE_GIL):
+                state.pop(k, None)
+            state.update(saved)
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[module_name] = module
+    ffi._cffix_use_types_of(module.ffi)
+    return module.lib
+
+
+def _caller_pycache() -> str:
+    """The __pycache__ folder next to the file of verify()'s caller (as cffi's default)."""
+    frame = sys._getframe(3)  # _caller_pycache <- builder.verify <- FFI.verify <- caller
+    filename = frame.f_code.co_filename if frame is not None else ""
+    directory = os.path.dirname(os.path.abspath(filename)) if os.path.exists(filename) \
+        else os.getcwd()
+    return os.path.join(directory, "__pycache__")
 
 
 def emit_c_code(ffi, filename) -> None:

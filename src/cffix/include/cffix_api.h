@@ -148,7 +148,9 @@ typedef struct cffix_module_tables {
     Py_ssize_t nfunctions;
     const char* const* constant_names;
     Py_ssize_t nconstants;
-    /* Constant i: *s and *u hold its value; returns whether it is negative. */
+    /* Constant i: *s and *u hold its value; returns bit 0: it is negative, bit 1: the
+     * cdef gives another value (reading it raises ffi.error; modules built before this
+     * bit existed never set it). */
     int (*constant_value)(int i, long long* s, unsigned long long* u);
     const cffix_global* globals; /* global variables, variadic and extern "Python" functions */
     Py_ssize_t nglobals;
