@@ -8,7 +8,9 @@ assert_like_cffi(cffi, source, *names)
                                     alike; returns cffix's FFI
 cdef_error(source, *fragments, line=None, column=None)
                                     cdef must raise CDefError naming line and column and
-                                    holding the fragments; returns the message
+                                    holding the fragments; returns error_text()
+error_text(exc)                     str(exc) and its notes (cffix's message, line, column,
+                                    source line and caret: see test_error_messages.py)
 dlopen_self(ffi)                    ffi.dlopen(None): the process's own symbols
 """
 
@@ -69,11 +71,17 @@ def assert_like_cffi(cffi, source, *type_names):
     return ours
 
 
+def error_text(exc):
+    """str(exc) (cffi's text where cffi raises the same error), then its notes, one a line."""
+    return "\n".join([str(exc), *getattr(exc, "__notes__", ())])
+
+
 def cdef_error(source, *fragments, line=None, column=None, **options):
-    """cdef(source) must raise CDefError naming line and column and holding `fragments`."""
+    """cdef(source) must raise CDefError naming line and column and holding `fragments`
+    (in its message or its notes)."""
     with pytest.raises(cffix.CDefError) as info:
         FFI().cdef(source, **options)
-    message = str(info.value)
+    message = error_text(info.value)
     for fragment in fragments:
         assert fragment in message, message
     found = re.search(r"line (\d+), column (\d+): ", message)

@@ -10,7 +10,7 @@ import pytest
 import cffix
 from cffix import FFI
 
-from cdef_helpers import cdef, cdef_error
+from cdef_helpers import cdef, cdef_error, error_text
 
 
 @pytest.mark.parametrize("source, fragment, line, column", [
@@ -74,8 +74,10 @@ from cdef_helpers import cdef, cdef_error
 ])
 def test_errors_name_line_column_and_text(source, fragment, line, column):
     message = cdef_error(source, fragment, line=line, column=column)
-    shown = message.rsplit(f"column {column}: ", 1)[1]
+    shown, caret = message.rsplit(f"column {column}: ", 1)[1].split("\n")[:2]
     assert shown.strip() and shown.strip() in source
+    # The caret stands under the column (the prefix is blanked, tabs kept).
+    assert caret.strip() == "^" and caret.index("^") == len(f"line {line}, column {column}: ") + column - 1
 
 
 def test_unknown_type_name_suggests_a_close_name():
@@ -92,10 +94,12 @@ def test_unknown_type_name_suggests_a_close_name():
 
 def test_typeof_errors_name_the_position():
     ffi = FFI()
-    with pytest.raises(cffix.CDefError, match="column 5"):
+    with pytest.raises(cffix.CDefError) as info:
         ffi.typeof("int ,")
-    with pytest.raises(cffix.CDefError, match="unknown type name 'nope'"):
+    assert "column 5" in error_text(info.value)
+    with pytest.raises(cffix.CDefError) as info:
         ffi.typeof("struct s *(*)(nope)")
+    assert "unknown type name 'nope'" in error_text(info.value)
     with pytest.raises(cffix.CDefError, match="#define"):
         ffi.typeof("#define X 1\nint")
 
@@ -118,7 +122,9 @@ def test_conflicting_redefinitions(source, error):
     if error is cffix.FFIError:
         assert "override=True" in str(info.value)
     else:
-        assert re.search(r"line 1, column \d+: ", str(info.value))
+        # cffi's text, then cffix's position in the notes
+        assert str(info.value).startswith("<cdef source string>:1: duplicate declaration of ")
+        assert re.search(r"line 1, column \d+: ", error_text(info.value))
     cdef(source, override=True)  # override=True accepts the new definition
 
 

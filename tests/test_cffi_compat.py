@@ -8,6 +8,7 @@ import weakref
 import pytest
 
 import cffix
+from cdef_helpers import error_text
 from support import run_child
 
 
@@ -236,8 +237,9 @@ def test_a_lone_typedef_of_void_as_parameter_list_means_no_parameters():
 def test_a_typedef_of_void_elsewhere_in_a_parameter_list_is_still_an_error(source, column):
     ffi = cffix.FFI()
     ffi.cdef("typedef void void_t;")
-    with pytest.raises(cffix.CDefError, match=f"has type void\n  line 1, column {column}:"):
+    with pytest.raises(cffix.CDefError) as info:
         ffi.cdef(source)
+    assert f"has type void\nline 1, column {column}:" in error_text(info.value)
 
 
 def test_list_types_lists_the_types_of_included_ffis_once():
@@ -265,8 +267,9 @@ def test_a_line_comment_ending_in_a_backslash_continues_on_the_next_line():
 
 def test_a_spliced_line_comment_counts_its_lines():
     ffi = cffix.FFI()
-    with pytest.raises(cffix.CDefError, match="line 3, column 1"):
+    with pytest.raises(cffix.CDefError) as info:
         ffi.cdef("int a; // one \\\n two\nnonsense_t b;")
+    assert "line 3, column 1" in error_text(info.value)
 
 
 def test_a_spliced_line_comment_in_a_define_comments_the_next_line_out():
@@ -290,10 +293,10 @@ def test_two_members_of_one_name_are_a_cdef_error(source, first, second):
     ffi = cffix.FFI()
     with pytest.raises(cffix.CDefError) as info:
         ffi.cdef(source)
-    message = str(info.value)
+    message = error_text(info.value)
     assert message.startswith("duplicate member '")
     assert f"(the first one is at {first})" in message
-    assert f"\n  {second}:" in message
+    assert f"\n{second}:" in message
 
 
 def test_members_of_one_name_in_different_records_are_fine():

@@ -196,29 +196,6 @@ EXPECTED_FAILURES = {
     _PARSING + "test_cannot_have_only_variadic_part":
         "exception types (deliberate): `int foo(...);` is accepted: a function with only "
         "'...' parameters is valid C23 (cffi: CDefError, 'not correct C')",
-    # messages: cffi's exception text as the first line (issue 11)
-    _BACKEND + "test_not_supported_bitfield_in_result":
-        "messages: the NotImplementedError of a callback returning a struct with bit "
-        "fields has cffix's text, not cffi's 'callback with unsupported argument or return "
-        "type or with '...''",
-    _PARSING + "test_parse_error":
-        "messages: cffi's first lines 'cannot parse \"x y z\"' + '<cdef source string>:1:'",
-    _PARSING + "test_error_custom_lineno":
-        "messages: cffi's 'parse error' + the file:line of a '# 42 \"foobar\"' line marker",
-    _PARSING + "test_dont_remove_comment_in_line_directives":
-        "messages: cffi's 'parse error' + the file:line of a '#line' directive",
-    _PARSING + "test_multiple_line_directives":
-        "messages: cffi's 'parse error' + the file:line of a '#line' directive",
-    _PARSING + "test_commented_line_directive":
-        "messages: cffi's 'parse error' + the file:line of a '#line' directive",
-    _PARSING + "test_define_not_supported_for_now":
-        "messages: cffi's 'only supports one of the following syntax:' text for #define",
-    _PARSING + "test_unknown_name":
-        "messages: cffi's exact \"unknown identifier 'x'\" and 'cannot parse \"...\"' texts",
-    _PARSING + "test_unknown_argument_type":
-        "messages: cffi's '<cdef source string>:1: f arg 1: unknown type' text",
-    _PARSING + "test_error_invalid_syntax_for_cdef":
-        "messages: cffi's '<cdef source string>:1: unexpected <FuncDef>' text",
 }
 
 
@@ -227,10 +204,6 @@ _BUILD_TIME_CHECK = (
     "operations (deliberate): a cdef layout or declaration that disagrees with the C "
     "source fails the build with a VerificationError naming both facts; cffi builds the "
     "module and raises ffi.error at the first use (or not at all)")
-_LIBFFI_STRUCT_TEXT = (
-    "messages: the NotImplementedError for a struct or union libffi cannot pass by value "
-    "(packed, over-aligned, bit fields, unions, anonymous members) names the reason in "
-    "cffix's text, not cffi's 'ctype ... not supported as argument'")
 EXPECTED_FAILURES.update({
     _RECOMPILER + "test_typedef_array_dotdotdot":
         "exception types (deliberate): ffi.sizeof('vmat_t') of an array of unknown length "
@@ -246,14 +219,6 @@ EXPECTED_FAILURES.update({
 EXPECTED_FAILURES.update({name: _BUILD_TIME_CHECK for name in (
     _RECOMPILER + "test_verify_exact_field_offset",
     _RECOMPILER + "test_pack_not_supported")})
-EXPECTED_FAILURES.update({name: _LIBFFI_STRUCT_TEXT for name in (
-    _RECOMPILER + "test_call_with_custom_field_pos",
-    _RECOMPILER + "test_call_with_nested_anonymous_struct",
-    _RECOMPILER + "test_call_with_bitfield", _RECOMPILER + "test_call_with_union",
-    _RECOMPILER + "test_call_with_packed_struct",
-    _VERIFY + "test_autofilled_struct_as_argument_dynamic",
-    _VERIFY + "test_consider_not_implemented_function_type",
-    _NEW + "test_not_supported_bitfield_in_result")})
 EXPECTED_FAILURES.update({
     _RECOMPILER + "test_include_8":
         "exception types (deliberate): a struct opaque in an included FFI and given a body "
@@ -297,25 +262,9 @@ EXPECTED_FAILURES.update({
         "module raises ffi.error \"library '...' has been closed\". cffix's out-of-line "
         "module is a cffix.FFI replaying the cdef through the public API, so it behaves as "
         "cffi.FFI does",
-    _RE_PYTHON + "test_no_such_function_or_global_var":
-        "messages: a missing symbol's AttributeError has cffix's text, not cffi's",
-    _RECOMPILER + "test_unpack_args":
-        "messages: the arity TypeError of an API-mode function says 'takes exactly 0 "
-        "arguments', cffi's 'takes no arguments'",
-    _RECOMPILER + "test_repr_lib":
-        "messages: repr(lib) is '<cffix.Lib object for ...>', cffi's '<Lib object for ...>'",
-    _RECOMPILER + "test_name_of_unnamed_struct":
-        "messages: anonymous structs are numbered per FFI ('struct $2'), not as cffi does",
-    _VERIFY + "test_cannot_name_struct_type":
-        "messages: a cdef naming a type the C source lacks fails the build with the "
-        "compiler's text, not cffi's 'in argument of foo: unknown type name'",
     _NEW + "test_struct_containing_array_varsize_workaround":
         EXPECTED_FAILURES[_BACKEND + "test_struct_containing_array_varsize_workaround"],
     _NEW + "test_array_of_func_ptr": EXPECTED_FAILURES[_BACKEND + "test_array_of_func_ptr"],
-    _DLOPEN + "test_invalid_global_constant_3":
-        "messages: cffi's 'only supports one of the following syntax:' text for #define",
-    _DLOPEN_U + "test_invalid_global_constant_3":
-        "messages: cffi's 'only supports one of the following syntax:' text for #define",
 })
 
 

@@ -98,7 +98,7 @@ def test_dlopen_none_is_libc(ffi):
     ffi.cdef("size_t strlen(const char *);")
     lib = ffi.dlopen(None)
     assert lib.strlen(b"hello") == 5
-    assert repr(lib) == "<cffix.Lib object for '<None>'>"
+    assert repr(lib) == "<Lib object for '<None>'>"
 
 
 def test_dlopen_c_by_name(ffi):
@@ -114,7 +114,7 @@ def test_dlopen_m_by_name(ffi):
     assert lib.sqrt(16.0) == 4.0
     assert lib.cos(0.0) == 1.0
     # the name reported is the file find_library() located, as in cffi
-    assert repr(lib) == f"<cffix.Lib object for '{ctypes.util.find_library('m')}'>"
+    assert repr(lib) == f"<Lib object for '{ctypes.util.find_library('m')}'>"
 
 
 def test_dlopen_m_by_full_path(ffi):
@@ -122,7 +122,7 @@ def test_dlopen_m_by_full_path(ffi):
     ffi.cdef("double sqrt(double);")
     lib = ffi.dlopen(path)
     assert lib.sqrt(2.25) == 1.5
-    assert repr(lib) == f"<cffix.Lib object for '{path}'>"
+    assert repr(lib) == f"<Lib object for '{path}'>"
 
 
 def test_dlopen_path_object(ffi, globals_path):
@@ -173,7 +173,7 @@ def test_dlopen_void_pointer_handle(ffi, globals_path):
     handle = ctypes.CDLL(globals_path)._handle
     lib = ffi.dlopen(ffi.cast("void *", handle))
     assert lib.add(20, 22) == 42
-    assert repr(lib) == f"<cffix.Lib object for '{hex(handle)}'>"
+    assert repr(lib) == f"<Lib object for '{hex(handle)}'>"
     ffi.dlclose(lib)  # does not close the caller's handle
     again = ffi.dlopen(ffi.cast("void *", handle))
     assert again.add(1, 2) == 3

@@ -450,6 +450,23 @@ def test_cdef_argument_errors_do_not_block_generation(tmp_path, load):
     assert load("_ool_fine").ffi.sizeof("struct fine") == 4
 
 
+def test_a_declared_symbol_missing_from_the_library_is_ffi_error(tmp_path, load):
+    # As in cffi's generated modules: ffi.error "symbol 'f' not found in library ..."; an
+    # FFI made in the program keeps cffi.FFI's AttributeError (KeyError for a variable).
+    builder = make_builder("_ool_missing", "int no_such_function(int); extern int no_such_var;")
+    builder.compile(tmpdir=tmp_path)
+    ffi = load("_ool_missing").ffi
+    lib = ffi.dlopen(None)
+    for name in ("no_such_function", "no_such_var"):
+        with pytest.raises(ffi.error) as info:
+            getattr(lib, name)
+        assert str(info.value).startswith(f"symbol '{name}' not found in library '<None>': ")
+    inline = cffix.FFI()
+    inline.cdef("int no_such_function(int);")
+    with pytest.raises(AttributeError, match="function/symbol 'no_such_function' not found"):
+        inline.dlopen(None).no_such_function
+
+
 def test_failing_cdefs_on_a_long_lived_ffi_keep_one_record(tmp_path):
     # The history keeps what generation needs: the first failure only, not one record per
     # failed call (a long-lived FFI that keeps failing does not grow without bound).

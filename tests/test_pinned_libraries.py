@@ -18,6 +18,7 @@ import pytest
 
 import cffix
 from cffix import CDefError, LibraryMismatch
+from cdef_helpers import error_text
 
 PROBES_CDEF = """
     #define PINNED_MINIMUM 3
@@ -90,7 +91,7 @@ def test_right_digest_loads_libz():
     ffi.cdef("const char *zlibVersion(void);")
     lib = ffi.dlopen(path, sha256=sha256_of(path))
     assert ffi.string(lib.zlibVersion()).startswith(b"1.")
-    assert repr(lib) == f"<cffix.Lib object for '{path}'>"  # the file, not /proc/self/fd
+    assert repr(lib) == f"<Lib object for '{path}'>"  # the file, not /proc/self/fd
 
 
 def test_short_name_is_resolved_to_the_file_the_loader_uses():
@@ -102,7 +103,7 @@ def test_short_name_is_resolved_to_the_file_the_loader_uses():
     for name in ("z", os.path.basename(path)):
         lib = ffi.dlopen(name, sha256=sha256_of(path))
         assert lib.crc32(0, b"hello", 5) == 0x3610A686
-        assert repr(lib) == f"<cffix.Lib object for '{path}'>"
+        assert repr(lib) == f"<Lib object for '{path}'>"
 
 
 def test_digest_is_case_insensitive():
@@ -177,7 +178,7 @@ def test_file_name_found_through_ld_library_path(pinned_lib, tmp_path, monkeypat
     ffi.cdef("int pinned_version(void);")
     lib = ffi.dlopen("libpinned_search.so", sha256=sha256_of(path))
     assert lib.pinned_version() == 104
-    assert repr(lib) == f"<cffix.Lib object for '{tmp_path}/libpinned_search.so'>"
+    assert repr(lib) == f"<Lib object for '{tmp_path}/libpinned_search.so'>"
 
 
 def test_pathlike_name(pinned_lib, tmp_path):
@@ -185,7 +186,7 @@ def test_pathlike_name(pinned_lib, tmp_path):
 
     path = pathlib.Path(pinned_lib(105))
     lib = cffix.FFI().dlopen(path, sha256=sha256_of(path))
-    assert repr(lib) == f"<cffix.Lib object for '{path}'>"
+    assert repr(lib) == f"<Lib object for '{path}'>"
 
 
 def test_flags_and_release_gil_still_apply(pinned_lib):
@@ -312,12 +313,12 @@ def test_probe_missing_from_the_library(pinned_lib, probes_ffi):
 
 @pytest.mark.parametrize("expression, message", [
     ("pinned_version() >=", "unexpected end of input, expected an expression\n"
-                            "  line 1, column 20: pinned_version() >="),
+                            "line 1, column 20: pinned_version() >="),
     ("pinned_version() 3", "unexpected '3' after the expression\n"
-                           "  line 1, column 18: pinned_version() 3"),
+                           "line 1, column 18: pinned_version() 3"),
     ("1 +\n  nothing_here()", "'nothing_here' is not a function declared in the cdef: a "
                               "version expression may call only those\n"
-                              "  line 2, column 3:   nothing_here()"),
+                              "line 2, column 3:   nothing_here()"),
     ("pinned_add() > 0", "'pinned_add' takes arguments (declared as 'int(*)(int, int)'): a "
                          "version probe must take none"),
     ("printf() > 0", "'printf' takes arguments"),
@@ -334,7 +335,8 @@ def test_bad_version_expressions_fail_before_loading(pinned_lib, probes_ffi, mar
     path = pinned_lib(141)
     with pytest.raises(CDefError) as info:
         probes_ffi.dlopen(path, version=expression)
-    assert message in str(info.value)
+    # cffi has no version expressions: the message is cffix's, the position in the notes
+    assert message in error_text(info.value)
     assert marker.read() == []
 
 

@@ -16,6 +16,7 @@
 #include "call/plan.h"
 #include "call/python_call.h"
 #include "call/trampoline.h"
+#include "util/errors.h"
 
 namespace cffix::call {
 
@@ -109,9 +110,21 @@ bool check_arguments(CType* fntype, PyObject* callable, PyObject* onerror) {
 // The callee of a callback of type `fntype`, with its call plan (libffi's cif).
 std::unique_ptr<PythonCallee> make_callback_callee(CType* fntype, PyObject* error,
                                                    const CallPlan** plan) {
-    if (fntype->ellipsis) return make_callee(fntype, error, false);  // refused, by name
+    // cffi says the same for every type it cannot make a callback of; cffix's reason is
+    // the note.
+    auto refused = [&] {
+        cffix::restate_error(PyExc_NotImplementedError,
+                             fntype->cname +
+                                 ": callback with unsupported argument or return type or "
+                                 "with '...'");
+        return nullptr;
+    };
+    if (fntype->ellipsis) {
+        make_callee(fntype, error, false);  // refused, by name
+        return refused();
+    }
     *plan = plan_for(fntype);
-    if (!*plan) return nullptr;
+    if (!*plan) return refused();
     return make_callee(fntype, error, (*plan)->result_widened);
 }
 

@@ -45,6 +45,24 @@ ffi_type* LibffiTypes::fail(PyObject* exc, std::string why) {
     return nullptr;
 }
 
+ffi_type* LibffiTypes::fail_record(const CType* t, std::string why, std::string cffi_reason) {
+    cffi_record_ = t;
+    cffi_reason_ = std::move(cffi_reason);
+    return fail(PyExc_NotImplementedError, std::move(why));
+}
+
+namespace {
+// cffi's reasons for a struct libffi cannot pass ("It is a ...").
+constexpr const char* kCffiPartial =
+    "struct declared with \"...;\", but the C calling convention may depend on the missing "
+    "fields; or, it contains anonymous struct/unions";
+constexpr const char* kCffiBitfields = "struct with bit fields, which libffi does not support";
+constexpr const char* kCffiZeroLength =
+    "struct with a zero-length array, which libffi does not support";
+constexpr const char* kCffiPacked =
+    "'packed' structure, with a different layout than expected by libffi";
+}  // namespace
+
 ffi_type* LibffiTypes::incomplete(CType* t) {
     return fail(PyExc_TypeError, "ctype '" + t->cname + "' has incomplete type");
 }
@@ -62,18 +80,18 @@ ffi_type* LibffiTypes::of(CType* t) {
 ffi_type* LibffiTypes::record(CType* t) {
     const std::string name = "'" + t->cname + "'";
     if (t->kind == Kind::Union)
-        return fail(PyExc_NotImplementedError, name + " is a union (libffi has no unions)");
+        return fail_record(t, name + " is a union (libffi has no unions)", "");
     if (!(t->flags & types::RF_COMPLETE) || t->size < 0) return incomplete(t);
     std::vector<ffi_type*> elements;
     std::vector<int64_t> offsets;
     int64_t end = 0;
     for (const types::FieldInfo& f : t->fields) {
         if (f.is_flexible())
-            return fail(PyExc_NotImplementedError, name + " has a flexible array member");
-        if (f.is_bitfield()) return fail(PyExc_NotImplementedError, name + " has bit fields");
+            return fail_record(t, name + " has a flexible array member", kCffiZeroLength);
+        if (f.is_bitfield()) return fail_record(t, name + " has bit fields", kCffiBitfields);
         if (f.offset < end)
-            return fail(PyExc_NotImplementedError,
-                        name + " has overlapping members (an anonymous union)");
+            return fail_record(t, name + " has overlapping members (an anonymous union)",
+                               kCffiPartial);
         CType* ft = f.type;
         int64_t count = 1;
         while (ft->kind == Kind::Array) {  // int m[2][3]: six ints
@@ -106,9 +124,13 @@ ffi_type* LibffiTypes::record(CType* t) {
     bool same = type->size == static_cast<size_t>(t->size) && type->alignment == t->align;
     for (size_t i = 0; same && i < actual.size(); ++i)
         same = actual[i] == static_cast<size_t>(offsets[i]);
-    if (!same)
-        return fail(PyExc_NotImplementedError,
-                    name + " has a layout libffi cannot express (packed or over-aligned)");
+    if (!same) {
+        std::string why = name + " has a layout libffi cannot express (packed or over-aligned)";
+        if ((t->flags & types::RF_PARTIAL) || (t->record && t->record->declared_partial))
+            return fail_record(t, std::move(why), kCffiPartial);
+        if (t->flags & types::RF_PACKED) return fail_record(t, std::move(why), kCffiPacked);
+        return fail(PyExc_NotImplementedError, std::move(why));
+    }
     elements_.push_back(std::move(list));
     types_.push_back(std::move(type));
     return types_.back().get();
@@ -328,10 +350,27 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
 #endif
 }
 
-// Refuses a signature whose argument or result libffi cannot carry, as cffi does.
-static bool unsupported(const CType* fntype, const std::string& where, const LibffiTypes& types) {
-    PyErr_Format(types.problem_type(), "'%s': %s: %s", fntype->cname.c_str(), where.c_str(),
-                 types.problem().c_str());
+// Refuses a signature whose argument or result libffi cannot carry, as cffi does: with
+// cffi's text where cffi refuses the same type, cffix's (which names the function, the
+// argument and the reason) as its note.
+static bool unsupported(const CType* fntype, const std::string& where, const LibffiTypes& types,
+                        bool result) {
+    std::string own = "'" + fntype->cname + "': " + where + ": " + types.problem();
+    const CType* record = types.cffi_record();
+    if (!record || types.problem_type() != PyExc_NotImplementedError) {
+        PyErr_SetString(types.problem_type(), own.c_str());
+        return false;
+    }
+    std::string place = result ? "return value" : "argument";
+    std::string head = "ctype '" + record->cname + "' not supported as " + place;
+    std::string text = types.cffi_reason().empty()
+                           ? head + " by libffi.  Unions are only supported as " + place
+                           : head + ".  It is a " + types.cffi_reason() +
+                                 ".  Such structs are only supported as " + place;
+    text +=
+        " if the function is 'API mode' and non-variadic (i.e. declared inside "
+        "ffibuilder.cdef()+ffibuilder.set_source() and not taking a final '...' argument)";
+    cffix::set_error_with_notes(PyExc_NotImplementedError, text, {own});
     return false;
 }
 
@@ -370,7 +409,7 @@ static std::unique_ptr<CallPlan> build_plan(CType* fntype) {
     if (plan->result->kind != Kind::Void && !complete(plan->result, fntype, true)) return nullptr;
     plan->result_type =
         plan->result->kind == Kind::Void ? &ffi_type_void : plan->types.of(plan->result);
-    if (!plan->result_type) return unsupported(fntype, "the result", plan->types), nullptr;
+    if (!plan->result_type) return unsupported(fntype, "the result", plan->types, true), nullptr;
     size_t rsize = plan->result->kind == Kind::Void ? 0 : static_cast<size_t>(plan->result->size);
     plan->result_size = std::max(rsize, sizeof(ffi_arg));
     plan->result_widened = rsize < sizeof(ffi_arg) && data::needs_widening(plan->result);
@@ -380,7 +419,7 @@ static std::unique_ptr<CallPlan> build_plan(CType* fntype) {
         ffi_type* ft = plan->types.of(a);
         if (!ft) {
             std::string where = "argument " + std::to_string(plan->args.size() + 1);
-            return unsupported(fntype, where, plan->types), nullptr;
+            return unsupported(fntype, where, plan->types, false), nullptr;
         }
         size_t align = std::max<size_t>(8, a->align);
         offset = (offset + align - 1) & ~(align - 1);

@@ -72,15 +72,22 @@ public:
     ffi_type* of(CType* t);
     const std::string& problem() const { return problem_; }
     PyObject* problem_type() const { return problem_type_; }
+    // cffi's words for the problem, when cffi refuses the same type: the record it names
+    // and why ("" for a union, which has its own sentence); null if cffi has no such error.
+    const CType* cffi_record() const { return cffi_record_; }
+    const std::string& cffi_reason() const { return cffi_reason_; }
 
 private:
     ffi_type* record(CType* t);
     ffi_type* fail(PyObject* exc, std::string why);
+    ffi_type* fail_record(const CType* t, std::string why, std::string cffi_reason);
     ffi_type* incomplete(CType* t);
 
     ffi_abi abi_;
     std::string problem_;
     PyObject* problem_type_ = nullptr;
+    const CType* cffi_record_ = nullptr;
+    std::string cffi_reason_;
     std::vector<std::unique_ptr<ffi_type>> types_;        // struct ffi_types and their
     std::vector<std::unique_ptr<ffi_type*[]>> elements_;  // null-terminated members
 };

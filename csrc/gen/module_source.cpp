@@ -271,11 +271,24 @@ void function_wrapper(std::string& out, const std::string& name, const types::Fu
     bool temps = std::any_of(fn->args.begin(), fn->args.end(), may_make_temporaries);
     out += "static PyObject* _cffix_f_" + name +
            "(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {\n";
+    // An anonymous struct reached through a typedef of a pointer (`typedef struct {...}
+    // **sp;`) has no name C knows: refused in cffi's words.
+    auto nameable_local = [&](size_t k, const CType* t, const std::string& declarator,
+                              const std::string& context) {
+        std::string text = local(k, t, declarator);
+        if (text.find('$') != std::string::npos)
+            refuse("cannot generate '" + t->cname + "' in " + context + ": unknown type name");
+        return text;
+    };
     for (size_t k = 0; k < n; ++k) {
         check_type(fn->args[k], where + ", argument " + std::to_string(k + 1));
-        out += "    " + local(k + 1, fn->args[k], " _cffix_a" + std::to_string(k)) + ";\n";
+        out += "    " +
+               nameable_local(k + 1, fn->args[k], " _cffix_a" + std::to_string(k),
+                              "argument of " + name) +
+               ";\n";
     }
-    if (r->kind != Kind::Void) out += "    " + local(0, r, " _cffix_r") + ";\n";
+    if (r->kind != Kind::Void)
+        out += "    " + nameable_local(0, r, " _cffix_r", "a C file") + ";\n";
     if (temps) out += "    cffix_temporaries temps = {{NULL}, 0, NULL};\n";
     if (release_gil) out += "    PyThreadState* state;\n";
     out += "    (void)self;\n    (void)args;\n";
@@ -789,8 +802,14 @@ std::string register_lib(const std::string& module_name) {
 constexpr const char* kHelpers = R"C(static const cffix_api* _cffix;
 
 static PyObject* _cffix_arity(const char* name, Py_ssize_t expected, Py_ssize_t got) {
-    return PyErr_Format(PyExc_TypeError, "%s() takes exactly %zd argument%s (%zd given)", name,
-                        expected, expected == 1 ? "" : "s", got);
+    /* cffi's words (CPython's, for its METH_NOARGS and METH_O functions) */
+    if (expected == 0)
+        return PyErr_Format(PyExc_TypeError, "%s() takes no arguments (%zd given)", name, got);
+    if (expected == 1)
+        return PyErr_Format(PyExc_TypeError, "%s() takes exactly one argument (%zd given)",
+                            name, got);
+    return PyErr_Format(PyExc_TypeError, "%s() takes exactly %zd arguments (%zd given)", name,
+                        expected, got);
 }
 
 static PyObject* _cffix_ffi; /* the module's ffi (held): types resolve in it */

@@ -77,6 +77,16 @@ bool check_not_partial(CType* t) {
 
 // ---------------------------------------------------------------- symbols
 
+// Whether the library's FFI is the ffi of a generated out-of-line ABI module (builder.py
+// marks it): cffi's libs of those raise ffi.error for a declared symbol the library lacks,
+// cffi.FFI's own dlopen() an AttributeError (KeyError for a variable). Asked on errors only.
+bool from_out_of_line_module(Library* lib) {
+    PyRef marker(PyObject_GetAttrString(lib->ffi, "_out_of_line_abi"));
+    int yes = marker ? PyObject_IsTrue(marker.get()) : 0;
+    PyErr_Clear();
+    return yes > 0;
+}
+
 // The address of `symbol`, or null with AttributeError naming the declaration (`what`
 // `declared`), the symbol when an asm label renames it, the library and dlerror().
 void* find_symbol(Library* lib, const std::string& symbol, const char* what, const char* declared) {
@@ -85,8 +95,14 @@ void* find_symbol(Library* lib, const std::string& symbol, const char* what, con
     if (address) return address;
     const char* error = dlerror();
     std::string label = symbol == declared ? "" : " (asm label '" + symbol + "')";
+    const char* why = error ? error : "the symbol's address is NULL";
+    if (from_out_of_line_module(lib)) {
+        PyErr_Format(cffix::error_classes.ffi_error, "symbol '%s' not found in library '%U': %s",
+                     declared, lib->name, why);
+        return nullptr;
+    }
     PyErr_Format(PyExc_AttributeError, "%s '%s'%s not found in library '%U': %s", what, declared,
-                 label.c_str(), lib->name, error ? error : "the symbol's address is NULL");
+                 label.c_str(), lib->name, why);
     return nullptr;
 }
 
@@ -458,7 +474,7 @@ int library_setattro(PyObject* self, PyObject* key, PyObject* value) {
 
 PyObject* library_repr(PyObject* self) {
     Library* lib = as_library(self);
-    return PyUnicode_FromFormat("<cffix.Lib object for '%U'%s>", lib->name,
+    return PyUnicode_FromFormat("<Lib object for '%U'%s>", lib->name,
                                 lib->handle ? "" : " (closed)");
 }
 

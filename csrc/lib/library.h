@@ -1,4 +1,4 @@
-// Libraries loaded in ABI mode (ffi.dlopen): the Library object, `<cffix.Lib object for
+// Libraries loaded in ABI mode (ffi.dlopen): the Library object, `<Lib object for
 // 'libm.so.6'>`, holding the dlopen handle and the FFI whose declarations it exposes.
 //
 //   lib.f          a declared function: resolved with dlsym (its asm label when it has

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/errors.h"
@@ -30,22 +31,68 @@ struct SourcePos {
     int column = 0;  // 1-based
 };
 
+// A line marker of the source (`# 42 "file"`, `#line 42 "file"`): from physical line
+// `from_line` on, lines count from `line` in `file`.
+struct LineMarker {
+    int from_line = 0;
+    int line = 0;
+    std::string file;
+};
+
+// What cffi raises for the same error (util/errors.h): str() of the Python exception.
+enum class CffiText {
+    Own,         // cffi has no such error: cffix's message is the text
+    Syntax,      // a pycparser ParseError: 'cannot parse "<line>"' + '<file>:L:C: before: <token>'
+    Given,       // the text given
+    GivenAtLine  // '<file>:<line>: ' + the text given (cffi's CDefError naming a declaration)
+};
+
 // The one C++ exception of parse/ and types/: translated into cffix.CDefError exactly
-// once, at the Python boundary (module.cpp). `message` is the bare message; what() adds
-// the position and the offending source line.
+// once, at the Python boundary (module.cpp). `message` is cffix's bare message; what() adds
+// the position and the offending source line. The Python exception's message is cffi's
+// text for the same error, built from the cffi_* parts once the parser has added the line
+// markers; cffix's message, position, source line and caret become its notes.
 class CDefError : public cffix::Error {
 public:
-    CDefError(std::string message, SourcePos pos = {}, std::string source_line = {});
+    CDefError(std::string message, SourcePos pos = {}, std::string source_line = {},
+              int caret = -1);
     const std::string& message() const { return message_; }
     SourcePos pos() const { return pos_; }
     const std::string& source_line() const { return source_line_; }
+    int caret() const { return caret_; }  // the error's character index in source_line()
+
+    // pycparser's error: at `pos` (physical line, character column), before `token`
+    // (empty: at the end of the input). `line_text` is the stripped text of that line.
+    CDefError& as_syntax_error(SourcePos pos, std::string token, std::string line_text);
+    CDefError& with_cffi_text(CffiText kind, std::string text);
+    // The position is in a type string (ffi.typeof...): cffi parses it as the second line
+    // of a wrapper and names the whole string.
+    CDefError& in_type_string(std::string text);
+    CDefError& with_line_markers(std::vector<LineMarker> markers, std::string_view source);
+    // Copies the cffi text of `other` (when rebuilding an error with a position).
+    CDefError& with_cffi_text_of(const CDefError& other);
+    CffiText cffi_kind() const { return cffi_kind_; }
+
+    std::string python_message() const override;
+    std::vector<std::string> notes() const override;
 
 private:
     static std::string format(const std::string& message, SourcePos pos,
                               const std::string& source_line);
+    // The file and line of physical line `line`, as the line markers give them.
+    std::pair<std::string, int> presumed(int line) const;
+    std::string presumed_text(int line) const;  // "<file>:<line>"
+
     std::string message_;
     SourcePos pos_;
     std::string source_line_;
+    int caret_ = -1;
+    CffiText cffi_kind_ = CffiText::Own;
+    std::string cffi_text_;                 // Given*: the text; Syntax: the token
+    SourcePos cffi_pos_;                    // Syntax
+    std::optional<std::string> cffi_line_;  // Syntax: the stripped source line cffi quotes
+    bool type_string_ = false;
+    std::vector<LineMarker> markers_;
 };
 
 // Trees hold the names they mention as views of the parsed text (or of static strings):

@@ -394,7 +394,7 @@ std::string_view Parser::parse_declarator_level(Declarator& d, DeclaratorContext
         if (tok_.kind == Tok::LBracket) {
             push_op(d, parse_array_suffix());
         } else if (tok_.kind == Tok::LParen) {
-            DeclaratorOp op = parse_parameter_list();
+            DeclaratorOp op = parse_parameter_list(d.name.text);
             op.abi = std::exchange(abi, {});
             push_op(d, std::move(op));
         } else {
@@ -520,8 +520,17 @@ DeclaratorOp Parser::parse_array_suffix() {
 
 // `(int, char *)`, `(void)`, `()`, `(const char *fmt, ...)`. An empty list is taken as
 // `(void)`, as cffi does.
-DeclaratorOp Parser::parse_parameter_list() {
+DeclaratorOp Parser::parse_parameter_list(std::string_view owner) {
     DepthGuard guard(*this);
+    struct Restore {  // the enclosing list's owner and index, on every way out
+        Parser& parser;
+        std::string_view owner;
+        int index;
+        ~Restore() {
+            parser.param_owner_ = owner;
+            parser.param_index_ = index;
+        }
+    } restore{*this, std::exchange(param_owner_, owner), param_index_};
     DeclaratorOp op;
     op.kind = TypeExprKind::Function;
     op.pos = tok_.pos;
@@ -539,7 +548,10 @@ DeclaratorOp Parser::parse_parameter_list() {
             return op;
         }
         if (op.params.empty()) op.params.reserve(4);  // one allocation for most functions
+        param_index_ = static_cast<int>(op.params.size()) + 1;
         op.params.push_back(parse_parameter());
+        param_owner_ = owner;  // a nested list may have changed them
+        param_index_ = 0;
         if (accept(Tok::Comma)) continue;
         expect(Tok::RParen, "',' or ')' in the parameter list");
         return op;

@@ -410,6 +410,7 @@ bool Lexer::read_directive(Token& out) {
     ++p_;
     skip_horizontal_space();
     if (p_ < end_ && has_char_class(*p_, kDigit)) {  // gcc line marker `# 12 "file" 2`
+        if (markers_) read_line_marker(hash_pos);
         skip_line();
         return false;
     }
@@ -422,12 +423,47 @@ bool Lexer::read_directive(Token& out) {
     }
     if (name == "define") return read_define_name(out);
     if (name == "line" || name == "pragma") {
+        if (markers_ && name == "line") {
+            skip_horizontal_space();
+            read_line_marker(hash_pos);
+        }
         skip_line();
         return false;
     }
     fail(hash, hash_pos,
          "preprocessor directive '#" + std::string(name) +
              "' is not supported: pass preprocessed text (gcc -E) or declarations only");
+}
+
+// At the number of a line marker: records it (the line after the marker gets that number).
+void Lexer::read_line_marker(SourcePos hash_pos) {
+    int number = 0;
+    while (p_ < end_ && has_char_class(*p_, kDigit) && number < 100000000)
+        number = number * 10 + (*p_++ - '0');
+    skip_horizontal_space();
+    std::string file = markers_->empty() ? "<cdef source string>" : markers_->back().file;
+    if (p_ < end_ && *p_ == '"') {
+        const char* start = ++p_;
+        while (p_ < end_ && *p_ != '"' && *p_ != '\n') ++p_;
+        file.assign(start, static_cast<size_t>(p_ - start));
+    }
+    int from_line = hash_pos.line + 1;
+    // A lookahead copy of the lexer meets the same marker again.
+    if (markers_->empty() || markers_->back().from_line < from_line)
+        markers_->push_back(LineMarker{from_line, number, std::move(file)});
+}
+
+std::vector<LineMarker> line_markers(std::string_view source) {
+    std::vector<LineMarker> markers;
+    Lexer lexer(source);
+    lexer.record_line_markers(&markers);
+    try {
+        while (lexer.next().kind != Tok::End) {
+        }
+    } catch (const CDefError&) {
+        // the markers up to the error are what an error message can use
+    }
+    return markers;
 }
 
 bool Lexer::read_define_name(Token& out) {

@@ -129,6 +129,8 @@ public:
     // and C has suffixes a cdef never needs (1.0f128, 2i, 3wb...).
     void set_unchecked_numbers(bool unchecked) { unchecked_numbers_ = unchecked; }
     std::string_view source() const { return {begin_, static_cast<size_t>(end_ - begin_)}; }
+    // Line markers met from now on are appended to `markers` (see line_markers()).
+    void record_line_markers(std::vector<LineMarker>* markers) { markers_ = markers; }
 
 private:
     bool skip_space();
@@ -138,6 +140,7 @@ private:
     void skip_line();
     size_t continuation_length(const char* at) const;
     bool read_directive(Token& out);
+    void read_line_marker(SourcePos hash_pos);
     bool read_define_name(Token& out);
     Token lex_token();
     Token lex_number();
@@ -159,7 +162,13 @@ private:
     const char* last_end_;
     const char* last_line_start_;
     int last_line_ = 1;
+    std::vector<LineMarker>* markers_ = nullptr;
 };
+
+// The line markers of `source` (`# 42 "file"`, `#line 42 "file"`, not in comments), in
+// order: cffi names the file and line they give in its messages. Lexes the whole text
+// again, so it is for error paths only; stops at the first lexical error.
+std::vector<LineMarker> line_markers(std::string_view source);
 
 // Integer constants: the lexer checks the form, the constant evaluator decodes the value.
 struct IntLiteral {
@@ -182,7 +191,8 @@ void append_string_literal(std::string_view text, std::string& out);
 
 // The text of the source line holding `offset` (an excerpt around it if the line is very
 // long), for CDefError.
-std::string source_line_at(std::string_view source, size_t offset);
+// `caret`, if given, receives the character index of `offset` in the returned text.
+std::string source_line_at(std::string_view source, size_t offset, int* caret = nullptr);
 // The error for the byte at `offset` of `source`, at byte position `pos`: its column in
 // characters and the text of its line. The second form finds the offset from `pos`
 // (errors raised by the sink carry only a position).

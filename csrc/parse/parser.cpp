@@ -3,6 +3,7 @@
 #include "parse/parser.h"
 
 #include <algorithm>
+#include <cctype>
 #include <exception>
 #include <utility>
 #include <vector>
@@ -80,16 +81,48 @@ void Parser::fail(const Token& at, std::string message) const {
     throw_at(source_, at, std::move(message));
 }
 
-void Parser::fail_expected(std::string_view what) const {
-    if (tok_.kind == Tok::End) fail(tok_, "unexpected end of input, expected " + std::string(what));
-    fail(tok_, "expected " + std::string(what) + ", found " + describe_token(tok_));
+void Parser::fail_syntax(const Token& at, std::string message, const Token& before) const {
+    CDefError e = error_at(source_, offset_of(at), at.pos, std::move(message));
+    CDefError b = error_at(source_, offset_of(before), before.pos, {});
+    e.as_syntax_error(b.pos(), before.kind == Tok::End ? std::string() : std::string(before.text),
+                      b.source_line());
+    throw e;
 }
 
+void Parser::fail_expected(std::string_view what) const {
+    if (tok_.kind == Tok::End)
+        fail_syntax(tok_, "unexpected end of input, expected " + std::string(what), tok_);
+    fail_syntax(tok_, "expected " + std::string(what) + ", found " + describe_token(tok_), tok_);
+}
+
+// cffi's words depend on where the name is: alone as a type string, "unknown identifier";
+// alone as a parameter of a declared function, "f arg 1: unknown type"; elsewhere pycparser
+// takes it for a declared name and fails at the token after it.
 void Parser::fail_unknown_type(const Token& name) {
     std::string message = "unknown type name '" + std::string(name.text) + "'";
     std::string hint = ask_sink(name, [&] { return sink_.suggest_type_name(name.text); });
     if (!hint.empty()) message += "; " + hint;
-    fail(name, std::move(message));
+    Token next = name;  // a lexical error after the name must not replace this error
+    try {
+        next = peek();
+    } catch (const CDefError&) {
+    }
+    if (type_name_only_ && !probes_ && next.kind == Tok::End &&
+        offset_of(name) == source_.find_first_not_of(" \t\r\n\f\v")) {
+        CDefError e = error_at(source_, offset_of(name), name.pos, std::move(message));
+        throw e.with_cffi_text(CffiText::Given,
+                               "unknown identifier '" + std::string(name.text) + "'");
+    }
+    if (!type_name_only_ && param_index_ > 0 && !param_owner_.empty() &&
+        (next.kind == Tok::Comma || next.kind == Tok::RParen)) {
+        CDefError e = error_at(source_, offset_of(name), name.pos, std::move(message));
+        throw e.with_cffi_text(CffiText::GivenAtLine,
+                               std::string(param_owner_) + " arg " + std::to_string(param_index_) +
+                                   ": unknown type '" + std::string(name.text) +
+                                   "' (if you meant to use the old C syntax of giving "
+                                   "untyped arguments, it is not supported)");
+    }
+    fail_syntax(name, std::move(message), next);
 }
 
 bool Parser::is_type_name(std::string_view name) {
@@ -116,7 +149,7 @@ TypeExprPtr Parser::parse_standalone_type_name() {
     // ffi.typeof("int (*callback)(bool is_valid)") (a declaration copied from C).
     TypeExprPtr type = parse_type_name_here(DeclaratorContext::Optional);
     if (tok_.kind != Tok::End)
-        fail(tok_, "unexpected " + describe_token(tok_) + " after the type name");
+        fail_syntax(tok_, "unexpected " + describe_token(tok_) + " after the type name", tok_);
     return type;
 }
 
@@ -133,16 +166,30 @@ ConstInt Parser::parse_standalone_probe_expression(ProbeCalls& probes, bool eval
 }
 
 void parse_declarations(std::string_view source, DeclSink& sink) {
-    Parser(source, sink).parse_translation_unit();
+    try {
+        Parser(source, sink).parse_translation_unit();
+    } catch (CDefError& e) {
+        if (e.pos().line > 0 && source.find('#') != std::string_view::npos)
+            e.with_line_markers(line_markers(source), source);
+        throw;
+    }
 }
 
 TypeExprPtr parse_type_name(std::string_view source, DeclSink& sink) {
-    return Parser(source, sink).parse_standalone_type_name();
+    try {
+        return Parser(source, sink).parse_standalone_type_name();
+    } catch (CDefError& e) {
+        throw e.in_type_string(std::string(source));
+    }
 }
 
 ConstInt parse_probe_expression(std::string_view source, DeclSink& sink, ProbeCalls& probes,
                                 bool evaluate) {
-    return Parser(source, sink).parse_standalone_probe_expression(probes, evaluate);
+    try {
+        return Parser(source, sink).parse_standalone_probe_expression(probes, evaluate);
+    } catch (CDefError& e) {
+        throw e.with_cffi_text(CffiText::Own, {});  // cffi has no version expressions
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -235,10 +282,14 @@ void Parser::parse_declaration(ExternPython xp) {
         bool is_function = !d.ops.empty() && d.ops.back().kind == TypeExprKind::Function;
         bool is_definition = tok_.kind == Tok::LBrace && is_function;
         if (is_definition && (!specs.is_inline || specs.is_typedef || !first)) {
-            fail(tok_,
-                 "function bodies are not supported in cdef: declare the function without its "
-                 "body (only the bodies of inline functions, as found in system headers, are "
-                 "skipped)");
+            CDefError e = error_at(
+                source_, offset_of(tok_), tok_.pos,
+                "function bodies are not supported in cdef: declare the function without its "
+                "body (only the bodies of inline functions, as found in system headers, are "
+                "skipped)");
+            throw e.with_cffi_text(CffiText::GivenAtLine,
+                                   "unexpected <FuncDef>: this construct is valid C but not "
+                                   "valid in cdef()");
         }
         Declaration decl;
         decl.kind = specs.is_typedef ? DeclKind::Typedef
@@ -294,7 +345,7 @@ void Parser::parse_initializer(Declaration& decl, bool is_typedef) {
         } catch (const CDefError& e) {
             throw CDefError(
                 e.message() + " in the initializer of '" + decl.name + "'" + kInitializerHint,
-                e.pos(), e.source_line());
+                e.pos(), e.source_line(), e.caret());
         }
         if (tok_.kind != Tok::Comma && tok_.kind != Tok::Semicolon) {
             fail(tok_, "unexpected " + describe_token(tok_) + " in the initializer of '" +
@@ -378,10 +429,42 @@ void Parser::parse_define() {
     decl.kind = DeclKind::Constant;
     decl.pos = name.pos;
     decl.name = std::string(name.text);
-    parse_define_value(decl, name);
+    try {
+        parse_define_value(decl, name);
+    } catch (CDefError& e) {
+        throw e.with_cffi_text(CffiText::Given, cffi_define_error(name));
+    }
     unevaluated_ = outer_unevaluated;
     emit(std::move(decl), name);
     tok_ = lex_.next();  // past DirectiveEnd
+}
+
+// cffi's message for a #define it cannot take (it takes `...` and integer literals).
+std::string Parser::cffi_define_error(const Token& name) const {
+    std::string value;
+    size_t i = offset_of(name) + name.text.size();
+    while (i < source_.size() && source_[i] != '\n') {
+        if (source_[i] == '\\' && i + 1 < source_.size() && source_[i + 1] == '\n') {
+            i += 2;
+            continue;
+        }
+        value += source_[i++];
+    }
+    size_t b = value.find_first_not_of(" \t\r\f\v");
+    value = b == std::string::npos ? std::string() : value.substr(b);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
+        value.pop_back();
+    constexpr size_t kMaxShown = 160;  // cffi shows it all; a generated line may be huge
+    if (value.size() > kMaxShown) {
+        size_t cut = kMaxShown;
+        while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xc0) == 0x80) --cut;
+        value = value.substr(0, cut) + "...";
+    }
+    std::string n(name.text);
+    return "only supports one of the following syntax:\n  #define " + n +
+           " ...     (literally dot-dot-dot)\n  #define " + n +
+           " NUMBER  (with NUMBER an integer constant, decimal/hex/octal)\ngot:\n  #define " + n +
+           " " + value;
 }
 
 void Parser::parse_define_value(Declaration& decl, const Token& name) {
@@ -399,7 +482,8 @@ void Parser::parse_define_value(Declaration& decl, const Token& name) {
     try {
         value = parse_constant_expression();
     } catch (const CDefError& e) {
-        throw CDefError(e.message() + " in " + macro + kDefineHint, e.pos(), e.source_line());
+        throw CDefError(e.message() + " in " + macro + kDefineHint, e.pos(), e.source_line(),
+                        e.caret());
     }
     if (tok_.kind != Tok::DirectiveEnd) {
         fail(tok_,

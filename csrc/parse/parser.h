@@ -130,11 +130,16 @@ private:
             handle_defines();
     }
     void handle_defines();
+    size_t offset_of(const Token& t) const {
+        return static_cast<size_t>(t.text.data() - source_.data());
+    }
     Token peek() const;
     Token peek_past_attributes() const;
     bool accept(Tok kind);
     void expect(Tok kind, std::string_view what);
     [[noreturn]] void fail(const Token& at, std::string message) const;
+    // An error that pycparser reports as a syntax error before `before` (cffi's text).
+    [[noreturn]] void fail_syntax(const Token& at, std::string message, const Token& before) const;
     [[noreturn]] void fail_expected(std::string_view what) const;
     [[noreturn]] void fail_unknown_type(const Token& name);
     template <class F>
@@ -151,6 +156,7 @@ private:
     void skip_initializer();
     void skip_function_body();
     void parse_define();
+    std::string cffi_define_error(const Token& name) const;
     void parse_define_value(Declaration& decl, const Token& name);
     void parse_static_assert();
     std::string parse_string_literals();
@@ -174,7 +180,7 @@ private:
     bool starts_grouping(DeclaratorContext ctx);
     void push_op(Declarator& d, DeclaratorOp&& op);
     DeclaratorOp parse_array_suffix();
-    DeclaratorOp parse_parameter_list();
+    DeclaratorOp parse_parameter_list(std::string_view owner);
     Param parse_parameter();
     void parse_declarator_tail(Declarator& d);
     TypeExprPtr declared_base(const Specifiers& specs, const Attributes& attrs);
@@ -225,6 +231,10 @@ private:
     int unevaluated_ = 0;           // > 0 inside the unevaluated operand of &&, ||, ?: or sizeof
     bool type_name_only_ = false;   // parse_type_name: no #define may declare anything
     ProbeCalls* probes_ = nullptr;  // parse_probe_expression: who answers `f()`
+    // The function whose parameter list is being parsed and the parameter's 1-based
+    // index (0: not in a parameter list), for cffi's "f arg 1: unknown type" message.
+    std::string_view param_owner_;
+    int param_index_ = 0;
     // Enumerators defined in the declaration being parsed: it reaches the sink only when
     // complete, but `enum { N = 4 } a[N];` must already see N.
     PendingConstants pending_constants_;
@@ -254,9 +264,11 @@ auto Parser::ask_sink(const Token& at, F&& question) -> decltype(question()) {
     try {
         return question();
     } catch (const CDefError& e) {
-        if (e.pos().line == 0) fail(at, e.message());
         if (!e.source_line().empty()) throw;
-        throw error_at(source_, e.pos(), e.message());
+        CDefError located = e.pos().line == 0
+                                ? error_at(source_, offset_of(at), at.pos, e.message())
+                                : error_at(source_, e.pos(), e.message());
+        throw located.with_cffi_text_of(e);
     }
 }
 

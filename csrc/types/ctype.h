@@ -134,7 +134,8 @@ struct RecordDecl {
     uint32_t pack = 0;
     uint32_t aligned = 0;
     bool partial = false;
-    bool in_progress = false;  // guards against a struct containing itself by value
+    bool declared_partial = false;  // `...;` in the cdef, even once the compiler completed it
+    bool in_progress = false;       // guards against a struct containing itself by value
     // API mode: the layout the C compiler computed (see types::CompilerFact), used
     // instead of computing one: size, alignment, then offset and size of each member.
     bool from_compiler = false;

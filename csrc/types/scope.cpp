@@ -27,6 +27,12 @@ CTypeRef borrowed(CType* t) { return CTypeRef::borrow(t); }
     throw parse::CDefError(message, pos);
 }
 
+// An error cffi raises with the same words, after the file and line of the declaration.
+[[noreturn]] void cffi_cdef_error(const std::string& message, parse::SourcePos pos) {
+    parse::CDefError e(message, pos);
+    throw e.with_cffi_text(parse::CffiText::GivenAtLine, message);
+}
+
 // __builtin_va_list: opaque too (only passed around by pointer in cdefs).
 CType* va_list_type() {
     static CType* t = [] {
@@ -941,6 +947,13 @@ CType* Scope::find_tag(TypeExprKind kind, std::string_view name) const {
 // The length of "struct " or "union " (where a tag's name starts after its keyword).
 static size_t keyword_length(const TypeExpr& e) { return e.kind == TypeExprKind::Struct ? 7 : 6; }
 
+// The tag of an anonymous struct, union or enum: "$foo_t" when a typedef names it, else
+// "$1", "$2"... counted over the FFI's unnamed ones only, so that `struct $1 *` is the name
+// cffi shows too.
+std::string Scope::anonymous_label(const std::string& name_hint) {
+    return "$" + (name_hint.empty() ? std::to_string(++anonymous_count_) : name_hint);
+}
+
 CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) {
     Kind kind = e.kind == TypeExprKind::Struct ? Kind::Struct : Kind::Union;
     const char* keyword = kind == Kind::Struct ? "struct " : "union ";
@@ -949,7 +962,7 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
         if (!e.body) cdef_error("an anonymous struct or union needs a body", e.pos);
         auto it = bodies_.find(e.body.get());
         if (it != bodies_.end()) return it->second.second;
-        std::string label = "$" + std::to_string(++anonymous_count_);
+        std::string label = anonymous_label(name_hint);
         std::string cname = name_hint.empty() ? keyword + label : name_hint;
         CTypeRef t = owned(new_record_type(kind, cname));
         remember_body(e.body, t);
@@ -982,7 +995,7 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
             return borrowed(existing);
         }
         if (!options_.override)
-            cdef_error("duplicate declaration of " + tag_name(keyword, e.name), e.pos);
+            cffi_cdef_error("duplicate declaration of " + tag_name(keyword, e.name), e.pos);
         ++generation_;
         map[std::string(e.name)] = fresh;
         remember_body(e.body, fresh);
@@ -1073,6 +1086,7 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
         rec->compiler_size = f->size;
         rec->compiler_align = f->align;
         rec->compiler_members = f->values;
+        rec->declared_partial = rec->partial;
         rec->partial = false;
     }
     std::unordered_map<std::string_view, parse::SourcePos> seen;
@@ -1090,7 +1104,7 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
         if (!e.enum_body) cdef_error("an anonymous enum needs a body", e.pos);
         auto it = bodies_.find(e.enum_body.get());
         if (it != bodies_.end()) return it->second.second;
-        std::string label = "$" + std::to_string(++anonymous_count_);
+        std::string label = anonymous_label(name_hint);
         CTypeRef t =
             owned(new_record_type(Kind::Enum, name_hint.empty() ? "enum " + label : name_hint));
         remember_body(e.enum_body, t);
@@ -1118,7 +1132,7 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
                            "int'); define it before its first use, or pass override=True",
                        e.pos);
         if (!options_.override)
-            cdef_error("duplicate declaration of " + tag_name("enum ", e.name), e.pos);
+            cffi_cdef_error("duplicate declaration of " + tag_name("enum ", e.name), e.pos);
         ++generation_;
         fresh->enumerators.clear();
         t = fresh;

@@ -197,6 +197,7 @@ private:
                            const std::string& what);
     WrittenTypedefs written_typedefs() const;
     bool is_const(const parse::TypeExpr& expr) const;
+    std::string anonymous_label(const std::string& name_hint);
     CTypeRef resolve_record(const parse::TypeExpr& expr, const std::string& name_hint);
     CTypeRef resolve_enum(const parse::TypeExpr& expr, const std::string& name_hint);
     CType* find_tag(parse::TypeExprKind kind, std::string_view name) const;

@@ -57,13 +57,70 @@ static PyObject* python_class(ErrorKind kind) {
     return PyExc_RuntimeError;
 }
 
+PyObject* set_error_with_notes(PyObject* cls, const std::string& message,
+                               const std::vector<std::string>& notes) {
+    // "replace": a message must never turn into a UnicodeDecodeError of its own.
+    PyRef text(
+        PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "replace"));
+    if (!text) return nullptr;
+    if (notes.empty()) {
+        PyErr_SetObject(cls, text.get());
+        return nullptr;
+    }
+    PyRef exc(PyObject_CallOneArg(cls, text.get()));
+    if (!exc) return nullptr;
+    PyRef list(PyList_New(0));
+    if (!list) return nullptr;
+    for (const std::string& note : notes) {
+        PyRef item(
+            PyUnicode_DecodeUTF8(note.data(), static_cast<Py_ssize_t>(note.size()), "replace"));
+        if (!item || PyList_Append(list.get(), item.get()) < 0) return nullptr;
+    }
+    if (PyObject_SetAttrString(exc.get(), "__notes__", list.get()) < 0) return nullptr;
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.get())), exc.get());
+    return nullptr;
+}
+
+PyObject* restate_error(PyObject* cls, const std::string& message) {
+    if (!PyErr_ExceptionMatches(cls)) return nullptr;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyRef raised(PyErr_GetRaisedException());
+#else
+    PyObject *type, *value_set, *traceback;
+    PyErr_Fetch(&type, &value_set, &traceback);
+    PyErr_NormalizeException(&type, &value_set, &traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    PyRef raised(value_set);
+#endif
+    PyObject* value = raised.get();
+    std::vector<std::string> notes;
+    auto add = [&](PyObject* text) {
+        Py_ssize_t size;
+        const char* utf8 = text ? PyUnicode_AsUTF8AndSize(text, &size) : nullptr;
+        if (utf8) notes.emplace_back(utf8, static_cast<size_t>(size));
+        PyErr_Clear();
+    };
+    PyRef old(value ? PyObject_Str(value) : nullptr);
+    add(old.get());
+    PyRef old_notes(value ? PyObject_GetAttrString(value, "__notes__") : nullptr);
+    PyErr_Clear();
+    if (old_notes && PyList_Check(old_notes.get())) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(old_notes.get()); ++i) {
+            PyObject* note = PyList_GET_ITEM(old_notes.get(), i);
+            if (PyUnicode_Check(note)) add(note);
+        }
+    }
+    return set_error_with_notes(cls, message, notes);
+}
+
 PyObject* translate_exception() {
     try {
         throw;
     } catch (const PythonErrorSet&) {
         // already set
     } catch (const Error& err) {
-        PyErr_SetString(python_class(err.kind()), err.what());
+        set_error_with_notes(python_class(err.kind()), err.python_message(), err.notes());
     } catch (const std::bad_alloc&) {
         PyErr_NoMemory();
     } catch (const std::exception& err) {

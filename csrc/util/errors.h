@@ -7,10 +7,17 @@
 // lib/) follow the CPython convention instead: return null/false with a Python exception
 // set, catching and translating where they call into types/. The FFI methods (ffi/) use
 // either inside, and return to Python the CPython way.
+//
+// Messages (issue 11): where cffi raises the same error, str(exc) is exactly cffi's text
+// (programs and cffi's tests compare it); what cffix knows beyond it (its own wording, the
+// line and column, the source line with a caret, a hint) goes into the exception's notes
+// (PEP 678 `__notes__`, printed by tracebacks after the message on Python 3.11+).
+// set_error_with_notes() is the one place that builds such an exception.
 #pragma once
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "util/pyref.h"
 
@@ -34,9 +41,17 @@ class Error : public std::runtime_error {
 public:
     Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
     ErrorKind kind() const { return kind_; }
+    // The Python exception's message (str(exc)) and notes; by default what() and none.
+    virtual std::string python_message() const { return what(); }
+    virtual std::vector<std::string> notes() const { return notes_; }
+    Error& add_note(std::string note) {
+        notes_.push_back(std::move(note));
+        return *this;
+    }
 
 private:
     ErrorKind kind_;
+    std::vector<std::string> notes_;
 };
 
 // Thrown when a Python exception is already set (e.g. by a Python API call).
@@ -55,6 +70,17 @@ extern ErrorClasses error_classes;
 
 // Creates the exception classes and adds them to `module`. False with an exception set.
 bool init_error_classes(PyObject* module);
+
+// Sets `cls(message)` as the current Python exception, with `notes` as its __notes__ (none:
+// a plain exception). Returns null. Set by hand rather than through add_note() so that
+// Python 3.10 (no add_note) gets the same attribute; its tracebacks do not print it.
+PyObject* set_error_with_notes(PyObject* cls, const std::string& message,
+                               const std::vector<std::string>& notes);
+
+// With a Python exception of class `cls` set: replaces it by `cls(message)` (cffi's text)
+// whose notes are the old message and its notes (cffix's detail). Returns null; another
+// exception is left as it is.
+PyObject* restate_error(PyObject* cls, const std::string& message);
 
 // Call inside a catch(...) block: sets the Python exception matching the active C++
 // exception. Always returns null so callers can `return translate_exception();`.

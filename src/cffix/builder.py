@@ -263,6 +263,9 @@ def python_source(ffi) -> str:
         *imports,
         "\n",
         "ffi = cffix.FFI()\n",
+        # As cffi's generated modules do, its dlopen() libs raise ffi.error for a declared
+        # symbol the library lacks (cffi.FFI's own: AttributeError, KeyError).
+        "ffi._out_of_line_abi = True\n",
         *body,
     ])
 
