@@ -158,16 +158,6 @@ EXPECTED_FAILURES = {
         "operations (deliberate): new_allocator(should_clear_after_alloc=False) still hands "
         "out cleared memory: cffix never exposes uninitialised memory",
     # exception types
-    _BACKEND + "test_array_of_func_ptr":
-        "exception types (deliberate): ffi.cast('int(*)(int)[5]', 0), a function returning "
-        "an array, raises CDefError with line and column, as in a cdef (cffi: TypeError "
-        "'invalid result type')",
-    _BITFIELD + "test_negative_array_size":
-        "exception types (deliberate): ffi.cast('int[-5]', 0) raises CDefError with line "
-        "and column, as in a cdef (cffi: ValueError 'negative array length')",
-    _FFI_OBJ + "test_ffi_invalid":
-        "exception types (deliberate): ffi.typeof('int[10][]') raises CDefError, as in a "
-        "cdef (cffi: ValueError 'array item of unknown size')",
     _FFI_OBJ + "test_ffi_no_argument":
         "exception types (deliberate): FFI(42) is accepted: cffix's one FFI class takes "
         "cffi.FFI's backend argument and ignores it (FakeBackend objects included, which "
@@ -264,7 +254,6 @@ EXPECTED_FAILURES.update({
         "cffi.FFI does",
     _NEW + "test_struct_containing_array_varsize_workaround":
         EXPECTED_FAILURES[_BACKEND + "test_struct_containing_array_varsize_workaround"],
-    _NEW + "test_array_of_func_ptr": EXPECTED_FAILURES[_BACKEND + "test_array_of_func_ptr"],
 })
 
 

@@ -176,3 +176,44 @@ def test_an_unnameable_argument_type_is_refused_in_cffis_words(tmp_path):
         ffi.emit_c_code(str(tmp_path / "_unnameable.c"))
     assert str(info.value) == ("cannot generate 'struct $1 * *' in argument of foo: unknown "
                                "type name")
+
+
+@pytest.mark.parametrize("type_string,also,text", [
+    ("int[-5]", ValueError, "negative array length"),
+    ("int[10][]", ValueError, "array item of unknown size: 'int[]'"),
+    ("int(*)(int)[5]", TypeError, "invalid result type: 'int[5]'"),
+])
+def test_type_string_errors_are_also_cffis_exception_class(type_string, also, text):
+    # A CDefError (cffix's class, with the position in the notes) that is also the class
+    # cffi raises for the same type string, so `except` clauses written for either work.
+    e = raised(cffix, lambda ffi: ffi.cast(type_string, 0))
+    assert isinstance(e, cffix.CDefError) and isinstance(e, also)
+    assert type(e).__name__ == "CDefError" and str(e) == text
+    assert e.__notes__
+    if cffi is not None:
+        oracle = raised(cffi, lambda ffi: ffi.cast(type_string, 0))
+        assert isinstance(oracle, also) and str(oracle) == text
+
+
+def test_an_api_mode_ffi_reports_type_string_errors_as_ffi_error_too(tmp_path):
+    # As the ffi of cffi's API-mode modules (its ffi.error), still a CDefError.
+    import importlib.util
+
+    builder = cffix.FFI()
+    builder.cdef("int twice(int);")
+    builder.set_source("_msg_api_errors", "static int twice(int x) { return 2 * x; }")
+    path = builder.compile(tmpdir=str(tmp_path))
+    spec = importlib.util.spec_from_file_location("_msg_api_errors", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ffi = module.ffi
+    for bad in ("int(int)", "int[-5]", "no_such_t"):
+        with pytest.raises(ffi.error) as e:
+            ffi.cast(bad, 0)
+        assert isinstance(e.value, cffix.CDefError)
+    with pytest.raises(ValueError):  # and the class of the error itself, as above
+        ffi.cast("int[-5]", 0)
+    plain = cffix.FFI()  # a cffi.FFI-like ffi: CDefError only, as cffi.FFI
+    with pytest.raises(cffix.CDefError) as e:
+        plain.cast("int(int)", 0)
+    assert not isinstance(e.value, cffix.FFIError)

@@ -185,10 +185,14 @@ static CType* function_as_pointer(PyObject* self, PyObject* cdecl) {
 CType* ctype_arg(PyObject* self, PyObject* cdecl, FunctionTypes functions) {
     try {
         return ffi_to_ctype(self, cdecl);
-    } catch (const Error& e) {
+    } catch (Error& e) {
         if (functions == FunctionTypes::AsPointer && e.kind() == ErrorKind::CDefError &&
             PyUnicode_Check(cdecl))
             if (CType* t = function_as_pointer(self, cdecl)) return t;
+        // An API-mode module's ffi: also ffi.error, as cffi's (a CDefError still).
+        FFIObject* ffi = as_ffi(self);
+        if (e.kind() == ErrorKind::CDefError && ffi->scope && ffi->scope->api_module_style())
+            e.also_is(ErrorKind::FFIError);
         cffix::translate_exception();
         return nullptr;
     } catch (...) {

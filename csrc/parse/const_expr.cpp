@@ -441,7 +441,11 @@ ConstValue Parser::overflow(const Token& at, const char* what) {
 }
 
 uint64_t Parser::array_length_value(const Token& at, ConstValue v) {
-    if (v.value < 0) fail(at, "array size is negative");
+    if (v.value < 0) {  // cffi's ValueError and text; still a CDefError with the position
+        CDefError e = error_at(source_, offset_of(at), at.pos, "array size is negative");
+        e.with_cffi_text(CffiText::Given, "negative array length").also_is(ErrorKind::ValueError);
+        throw e;
+    }
     if (v.value > static_cast<ConstInt>(UINT64_MAX)) fail(at, "array size is too large");
     return static_cast<uint64_t>(v.value);
 }

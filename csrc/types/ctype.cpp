@@ -228,8 +228,10 @@ CType* named_pointer_type(const std::string& name, CType* item) {
 
 CType* array_type(CType* item, int64_t length) {
     if (item->kind == Kind::Void || (item->kind == Kind::Array && item->length < 0)) {
-        throw Error(ErrorKind::CDefError,
-                    "array of '" + item->cname + "': the item must have a known size");
+        // cffi's text and ValueError (a CDefError too); cffix's words in a note.
+        Error e(ErrorKind::CDefError, "array item of unknown size: '" + item->cname + "'");
+        e.add_note("array of '" + item->cname + "': the item must have a known size");
+        throw e.also_is(ErrorKind::ValueError);
     }
     return array_of_open_arrays(item, length);
 }

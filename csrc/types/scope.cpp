@@ -879,7 +879,13 @@ static CallConv calling_convention(const TypeExpr& e) {
 CTypeRef Scope::resolve_function(const TypeExpr& e) {
     Resolved result = resolve(*e.item);
     if (result.raw_function) cdef_error("function returning a function", e.pos);
-    if (result.type->kind == Kind::Array) cdef_error("function returning an array", e.pos);
+    if (result.type->kind == Kind::Array) {  // cffi's TypeError and text (a CDefError too)
+        parse::CDefError error("function returning an array", e.pos);
+        error.with_cffi_text(parse::CffiText::Given,
+                             "invalid result type: '" + result.type->cname + "'");
+        error.also_is(ErrorKind::TypeError);
+        throw error;
+    }
     ArgTypes args(e.params.size());
     for (const parse::Param& p : e.params) {
         Resolved a = resolve(*p.type);

@@ -122,6 +122,9 @@ public:
     // FFIError ("undefined struct/union name"), as in the ffi of cffi's API-mode modules,
     // instead of declaring the tag opaque (as cffi.FFI and C do).
     void refuse_undeclared_tags() { refuse_undeclared_tags_ = true; }
+    // The same flag: an API-mode module's scope, whose ffi also reports a type string's
+    // CDefError as ffi.error (FFIError), as cffi's API-mode ffi does.
+    bool api_module_style() const { return refuse_undeclared_tags_; }
 
     // Makes another scope's declarations visible (ffi.include); lookups here win.
     void include(const Scope* other);

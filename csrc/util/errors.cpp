@@ -1,5 +1,6 @@
 #include "util/errors.h"
 
+#include <map>
 #include <new>
 
 namespace cffix {
@@ -55,6 +56,37 @@ static PyObject* python_class(ErrorKind kind) {
         case ErrorKind::MemoryError: return PyExc_MemoryError;
     }
     return PyExc_RuntimeError;
+}
+
+// The class deriving from `kind`'s and each of the `also` kinds' (see Error::also_is),
+// made once per combination and named as `kind`'s (tracebacks say cffix.CDefError).
+// Falls back to kind's class.
+static PyObject* class_of(const Error& err) {
+    PyObject* primary = python_class(err.kind());
+    uint32_t also = err.also() & ~(1u << static_cast<unsigned>(err.kind()));
+    if (!also) return primary;
+    static std::map<std::pair<ErrorKind, uint32_t>, PyObject*> made;  // immortal classes
+    PyObject*& cls = made[{err.kind(), also}];
+    if (cls) return cls;
+    PyRef bases(PyList_New(0));
+    if (!bases || PyList_Append(bases.get(), primary) < 0) return PyErr_Clear(), primary;
+    for (unsigned k = 0; k < 32; ++k)
+        if ((also >> k) & 1)
+            if (PyList_Append(bases.get(), python_class(static_cast<ErrorKind>(k))) < 0)
+                return PyErr_Clear(), primary;
+    PyRef tuple(PyList_AsTuple(bases.get()));
+    PyRef name(tuple ? PyObject_GetAttrString(primary, "__qualname__") : nullptr);
+    PyRef module(name ? PyObject_GetAttrString(primary, "__module__") : nullptr);
+    const char* mod = module ? PyUnicode_AsUTF8(module.get()) : nullptr;
+    const char* qual = name ? PyUnicode_AsUTF8(name.get()) : nullptr;
+    cls = mod && qual
+              ? PyErr_NewException((std::string(mod) + "." + qual).c_str(), tuple.get(), nullptr)
+              : nullptr;
+    if (!cls) {
+        PyErr_Clear();
+        return primary;
+    }
+    return cls;
 }
 
 PyObject* set_error_with_notes(PyObject* cls, const std::string& message,
@@ -120,7 +152,7 @@ PyObject* translate_exception() {
     } catch (const PythonErrorSet&) {
         // already set
     } catch (const Error& err) {
-        set_error_with_notes(python_class(err.kind()), err.python_message(), err.notes());
+        set_error_with_notes(class_of(err), err.python_message(), err.notes());
     } catch (const std::bad_alloc&) {
         PyErr_NoMemory();
     } catch (const std::exception& err) {

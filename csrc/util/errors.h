@@ -48,9 +48,18 @@ public:
         notes_.push_back(std::move(note));
         return *this;
     }
+    // The Python exception is also an instance of `also` (a class deriving from both, named
+    // as kind's; several calls: from all): where cffi raises another class for the same bad input
+    // (ValueError for a negative array length), `except` clauses written for either catch it.
+    Error& also_is(ErrorKind also) {
+        also_ |= 1u << static_cast<unsigned>(also);
+        return *this;
+    }
+    uint32_t also() const { return also_; }  // bit k: also ErrorKind(k)
 
 private:
     ErrorKind kind_;
+    uint32_t also_ = 0;
     std::vector<std::string> notes_;
 };
 
