@@ -217,3 +217,38 @@ def test_an_api_mode_ffi_reports_type_string_errors_as_ffi_error_too(tmp_path):
     with pytest.raises(cffix.CDefError) as e:
         plain.cast("int(int)", 0)
     assert not isinstance(e.value, cffix.FFIError)
+
+
+def test_the_backend_ffi_class_has_cffis_manners():
+    # _cffi_backend.FFI (what install_as_cffi() puts there): no argument, no attributes of
+    # one's own (a subclass's instances take them), type string errors as ffi.error.
+    from cffix.compat import BackendFFI, backend_namespace
+
+    assert backend_namespace()["FFI"] is BackendFFI and BackendFFI.__name__ == "FFI"
+    with pytest.raises(TypeError):
+        BackendFFI(42)
+    ffi = BackendFFI()
+    with pytest.raises(AttributeError):
+        ffi.no_such_name = 42
+    with pytest.raises(AttributeError):
+        del ffi.no_such_name
+    ffi.errno = 7
+    assert ffi.errno == 7
+    for bad in ("int[]", ):
+        with pytest.raises(ffi.error):
+            ffi.sizeof(bad)
+    with pytest.raises(ffi.error) as e:
+        ffi.typeof("int(void)")
+    assert str(e.value) == "the type 'int()' is a function type, not a pointer-to-function type"
+    with pytest.raises(ffi.error):
+        ffi.typeof("struct never_declared")
+    assert BackendFFI().new("int *", 5)[0] == 5
+
+    class Sub(BackendFFI):
+        def __init__(self, x):
+            self.x = x
+
+    sub = Sub(3)
+    assert sub.x == 3
+    with pytest.raises(ffi.error):  # the manners hold without BackendFFI.__init__ too
+        sub.cast("int(int)", 0)

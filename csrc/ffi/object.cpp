@@ -285,6 +285,11 @@ static PyObject* ffi_sizeof(PyObject* self, PyObject* arg) {
     if (!t) return nullptr;
     try {
         return PyLong_FromLongLong(complete_ctype(t)->size);
+    } catch (Error& e) {
+        // cffi's API-mode ffi: an unknown size is ffi.error too (a ValueError still).
+        FFIObject* ffi = as_ffi(self);
+        if (ffi->scope && ffi->scope->api_module_style()) e.also_is(ErrorKind::FFIError);
+        return cffix::translate_exception();
     } catch (...) {
         return cffix::translate_exception();
     }
@@ -426,6 +431,18 @@ static PyObject* ffi_include(PyObject* self, PyObject* other) {
     Py_RETURN_NONE;
 }
 
+// ffi._cffix_api_style(): this FFI behaves as the ffi of cffi's API-mode modules
+// (_cffi_backend.FFI, compat.py): a type string's errors are ffi.error too, and a struct or
+// union tag no cdef declared is refused instead of declared opaque.
+static PyObject* ffi_api_style(PyObject* self, PyObject*) {
+    try {
+        scope_of(self).refuse_undeclared_tags();
+    } catch (...) {
+        return cffix::translate_exception();
+    }
+    Py_RETURN_NONE;
+}
+
 // ffi._cffix_use_types_of(module_ffi), for ffi.verify() (builder.py): from now on this
 // FFI declares and resolves through the scope of the ffi of the module verify() built, so
 // that its types are the module's (a cdata of this ffi passes to the module's functions),
@@ -484,6 +501,9 @@ static PyMethodDef type_methods[] = {
     {"integer_const", ffi_integer_const, METH_O,
      "integer_const(name)\n--\n\nThe value of an integer constant (#define, enumerator, "
      "static const) declared with cdef().\n\n    ffi.integer_const('FOO')  # 42"},
+    {"_cffix_api_style", ffi_api_style, METH_NOARGS,
+     "_cffix_api_style(): behave as the ffi of an API-mode module (cffi's "
+     "_cffi_backend.FFI, compat.py)."},
     {"_cffix_use_types_of", ffi_use_types_of, METH_O,
      "_cffix_use_types_of(module_ffi): resolve through the scope of the ffi of a module that "
      "verify() built (builder.py)."},

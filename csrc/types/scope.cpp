@@ -458,6 +458,14 @@ const parse::TypeExpr* Scope::open_typedef_in(const parse::TypeExpr& e) const {
     }
 }
 
+// A function type's C text without the pointer: 'int(long)', 'int()' (cffi's spelling).
+static std::string function_text(const CType* fn) {
+    std::string text = fn->cname;
+    size_t star = text.find("(*)");
+    if (star != std::string::npos) text.erase(star, 3);
+    return text;
+}
+
 CTypeRef Scope::parse_type(std::string_view text) {
     declared();
     parse::TypeExprPtr expr = parse::parse_type_name(text, *this);
@@ -467,8 +475,9 @@ CTypeRef Scope::parse_type(std::string_view text) {
     } restore{type_string_};
     type_string_ = text;
     Resolved r = resolve(*expr);
-    if (r.raw_function) {
-        throw Error(ErrorKind::CDefError, "the type '" + std::string(text) +
+    if (r.raw_function) {  // cffi.FFI names the text, the ffi of an API-mode module the type
+        std::string name = refuse_undeclared_tags_ ? function_text(r.type.get()) : std::string(text);
+        throw Error(ErrorKind::CDefError, "the type '" + name +
                                               "' is a function type, not a "
                                               "pointer-to-function type");
     }

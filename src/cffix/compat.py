@@ -40,12 +40,50 @@ def cffi_namespace() -> dict:
     return namespace
 
 
+class BackendFFI(FFI):
+    """``_cffi_backend.FFI``: the class of the ``ffi`` of cffi's compiled modules, which a
+    program may also make directly (``_cffi_backend.FFI()``). It is cffix's FFI with
+    that class's stricter manners: no constructor argument, no attributes of the user's
+    own, and a type string's errors (and an unknown size) raised as ``ffi.error`` too
+    (still a ``CDefError``/``ValueError``); a struct or union tag that no cdef declared is
+    an error instead of an opaque type.
+
+        ffi = _cffi_backend.FFI()
+        ffi.cast("int(int)", 0)   # ffi.error: a function type, not a pointer to one
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, *args: object, **kwargs: object) -> "BackendFFI":
+        self = super().__new__(cls)
+        self._cffix_api_style()  # also for subclasses with an __init__ of their own
+        return self
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    # Its own instances take no attribute (a subclass's have a __dict__, as in cffi).
+    def __setattr__(self, name: str, value: object) -> None:
+        if type(self) is BackendFFI and not hasattr(BackendFFI, name):  # errno is settable
+            raise AttributeError(f"'FFI' object has no attribute {name!r}")
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if type(self) is BackendFFI:
+            raise AttributeError(f"'FFI' object attribute {name!r} cannot be deleted")
+        super().__delattr__(name)
+
+
+BackendFFI.__name__ = BackendFFI.__qualname__ = "FFI"
+BackendFFI.__module__ = "_cffi_backend"
+
+
 def backend_namespace() -> dict:
-    """The public names of ``_cffi_backend``: the FFI class, CType, RTLD_* flags.
+    """The public names of ``_cffi_backend``: its FFI class (BackendFFI), CType, RTLD_* flags.
 
         backend_namespace()["RTLD_NOW"] == os.RTLD_NOW   # True
     """
-    namespace = {"FFI": FFI, "CType": _core.CType, "CField": _core.CField,
+    namespace = {"FFI": BackendFFI, "CType": _core.CType, "CField": _core.CField,
                  "__version__": CFFI_VERSION, "__cffix__": True}
     for name in dir(FFI):
         if name.startswith("RTLD_"):
