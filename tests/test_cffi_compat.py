@@ -138,7 +138,8 @@ def test_install_as_cffi_maps_cffi_and_backend_to_cffix():
         cffix.install_as_cffi()
         cffix.install_as_cffi()  # twice is harmless
         import cffi, _cffi_backend
-        assert cffi.FFI is cffix.FFI and _cffi_backend.FFI is cffix.FFI
+        assert cffi.FFI is cffix.FFI and _cffi_backend.FFI is cffix.compat.BackendFFI
+        assert issubclass(_cffi_backend.FFI, cffix.FFI)
         for name in ("CDefError", "FFIError", "VerificationError", "VerificationMissing",
                      "PkgConfigError"):
             assert getattr(cffi, name) is getattr(cffix, name), name

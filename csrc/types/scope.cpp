@@ -476,7 +476,8 @@ CTypeRef Scope::parse_type(std::string_view text) {
     type_string_ = text;
     Resolved r = resolve(*expr);
     if (r.raw_function) {  // cffi.FFI names the text, the ffi of an API-mode module the type
-        std::string name = refuse_undeclared_tags_ ? function_text(r.type.get()) : std::string(text);
+        std::string name =
+            refuse_undeclared_tags_ ? function_text(r.type.get()) : std::string(text);
         throw Error(ErrorKind::CDefError, "the type '" + name +
                                               "' is a function type, not a "
                                               "pointer-to-function type");
