@@ -70,10 +70,13 @@ struct PolicyOp {
     const void* ptr;  // string constants, loaded types
 };
 
-// A function an expression calls: its address and type (plans are built on first use).
+struct CallPlan;
+
+// A function an expression calls: its address, type and plan (built when compiling).
 struct PolicyCall {
     void* address;
-    Ref<CType> type;
+    Ref<CType> type;  // holds the plan
+    CallPlan* plan;
     std::string name;
 };
 
@@ -105,11 +108,11 @@ enum class RaiseKind : uint8_t {
 };
 
 struct Policy {
-    PolicyExpr fails;                  // null: nothing fails
-    PolicyExpr code;                   // default: the result
-    PolicyExpr message;                // optional
-    std::vector<PolicyCall> calls;     // what the expressions call, by index
-    std::vector<std::string> strings;  // string constants the expressions point into
+    PolicyExpr fails;                              // null: nothing fails
+    PolicyExpr code;                               // default: the result
+    PolicyExpr message;                            // optional
+    std::vector<PolicyCall> calls;                 // what the expressions call, by index
+    std::vector<std::unique_ptr<char[]>> strings;  // string constants the ops point into
     RaiseKind raise_kind = RaiseKind::Class;
     std::vector<std::pair<int64_t, PyRef>> codes;  // code -> exception class
     PyRef fallback;                                // the class for other codes
