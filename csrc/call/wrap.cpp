@@ -377,9 +377,9 @@ std::unique_ptr<Shape> compile_shape(PyObject* spec, const WrapTarget& t) {
             PyErr_SetString(PyExc_ValueError, "errors: a policy needs fails=");
             return nullptr;
         }
+        source.fallback = std::move(fallback);
         shape->policy = compile_policy(source, fn);
         if (!shape->policy) return nullptr;
-        if (!shape->policy->fallback) shape->policy->fallback = std::move(fallback);
     } else if (PyDict_GetItemString(spec, "message") &&
                PyDict_GetItemString(spec, "message") != Py_None) {
         PyErr_Format(PyExc_ValueError, "message=: %s() has no error policy (errors=)",
@@ -533,7 +533,7 @@ PyObject* wrapped_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
         if (p.role == Role::InOut && !data::to_c(p.pointee, outs + p.out_offset, args[p.py_index]))
             return nullptr;
 
-    bool thunk = plan->thunk != Thunk::None && plan->buffer_size <= 512;
+    bool thunk = plan->thunk != Thunk::None && plan->buffer_size <= 512 && !force_libffi;
     alignas(16) char buffer[512];
     if (thunk) {
         I ints[kThunkIntRegs + kThunkStackWords];

@@ -69,7 +69,7 @@ class ErrorPolicy:
                                     f"name, None or 'default', not {key!r}")
             raises = dict(raises)
         set_(self, "raises", raises)
-        if retry_eintr not in (False, True):
+        if not isinstance(retry_eintr, bool):
             raise TypeError(f"errors(retry_eintr=...): expected a bool, got {retry_eintr!r}")
         set_(self, "retry_eintr", bool(retry_eintr))
         if name is not None and (not isinstance(name, str) or not name.isidentifier()):
@@ -311,7 +311,7 @@ def wrap(ffi: "Any", names: "str | list[str] | tuple[str, ...]", errors: "Any" =
     if owned is not _UNSET:
         options["owned"] = _str_dict("owned", owned)
     if adopt_on_error is not _UNSET:
-        if adopt_on_error not in (False, True):
+        if not isinstance(adopt_on_error, bool):
             raise TypeError(f"wrap(adopt_on_error=...): expected a bool, got {adopt_on_error!r}")
         options["adopt_on_error"] = bool(adopt_on_error)
     if consumes is not _UNSET:
