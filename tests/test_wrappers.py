@@ -402,6 +402,15 @@ def test_later_wrap_reaches_cached_functions_and_later_libraries(ffi, lib, wrapp
     lib.thing_destroy(t)
 
 
+def test_none_resets_an_option_of_earlier_rules(ffi, lib):
+    ffi.wrap("divide", errors="minus1_errno", out=["q", "r"])
+    assert lib.divide(9, 2) == (4, 1)
+    ffi.wrap("divide", errors=None, out=None)
+    assert type(lib.divide).__name__ == "CDataWrappedFunction"
+    q, r = ffi.new("int *"), ffi.new("int *")
+    assert lib.divide(9, 2, q, r) == 0 and (q[0], r[0]) == (4, 1)
+
+
 def test_wrapped_function_is_a_function_cdata(ffi, lib):
     ffi.wrap("divide", out=["q", "r"])
     f = lib.divide
@@ -765,3 +774,61 @@ def test_sqlite3_threads_racing_on_one_connection(sqlite):
     # a message read after the GIL came back could be another thread's; ours is read
     # right after the call, so mismatches can only come from the C library's own window.
     assert len(bad) <= 2, bad
+
+
+# ---------------------------------------------------------------- API mode, out-of-line
+
+
+@pytest.fixture(scope="module")
+def api_module(tmp_path_factory, cc):
+    """tests/clib/wrappers.c compiled into an API-mode module (set_source)."""
+    import importlib.util
+    import os
+
+    ffi = cffix.FFI()
+    ffi.cdef(CDEF)
+    source = open(os.path.join(os.path.dirname(__file__), "clib", "wrappers.c")).read()
+    ffi.set_source("_wrappers_api", source)
+    path = ffi.compile(tmpdir=str(tmp_path_factory.mktemp("api")))
+    spec = importlib.util.spec_from_file_location("_wrappers_api", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_api_mode_functions_are_wrapped_through_their_address(api_module):
+    ffi, lib = api_module.ffi, api_module.lib
+    assert lib.divide(7, 2, ffi.new("int *"), ffi.new("int *")) == 0  # the module's own
+    ffi.wrap("divide", errors="minus1_errno", out=["q", "r"])
+    try:
+        assert lib.divide(17, 5) == (3, 2)
+        with pytest.raises(OSError) as info:
+            lib.divide(1, 0)
+        assert info.value.errno == errno.EDOM
+        ffi.wrap("thing_open", errors=ffi.errors("result != 0", message="thing_error(*out)"),
+                 out="out", owned={"out": "thing_destroy"}, adopt_on_error=True)
+        before = lib.live_things()
+        with lib.thing_open(4) as t:
+            assert lib.thing_id(t) == 4 and lib.live_things() == before + 1
+        assert lib.live_things() == before
+        with pytest.raises(CallError, match="cannot open thing -1"):
+            lib.thing_open(-1)
+    finally:
+        ffi.wrap(["divide", "thing_open"], errors=None, out=None, owned=None)
+
+
+def test_out_of_line_abi_module(tmp_path, wrappers_library):
+    """set_source(name, None): the generated module's ffi wraps like any other."""
+    import importlib.util
+
+    builder = cffix.FFI()
+    builder.cdef(CDEF)
+    builder.set_source("_wrappers_ool", None)
+    path = builder.compile(tmpdir=str(tmp_path))
+    spec = importlib.util.spec_from_file_location("_wrappers_ool", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ffi = module.ffi
+    lib = ffi.dlopen(wrappers_library)
+    ffi.wrap("divide", errors="minus1_errno", out=["q", "r"])
+    assert lib.divide(9, 4) == (2, 1)

@@ -190,7 +190,9 @@ class WrapRules:
             if spec is None:
                 spec = {}
             for key, value in options.items():
-                if key in _SPEC_DICTS:
+                if value is None and key in (*_SPEC_DICTS, "consumes"):
+                    spec.pop(key, None)  # None: reset what earlier rules said
+                elif key in _SPEC_DICTS:
                     spec[key] = {**spec.get(key, {}), **value}
                 elif key == "consumes":
                     spec[key] = list(dict.fromkeys([*spec.get(key, []), *value]))
@@ -305,22 +307,26 @@ def wrap(ffi: "Any", names: "str | list[str] | tuple[str, ...]", errors: "Any" =
             raise TypeError("wrap(errors=...): expected an ffi.errors(...) policy, the name of "
                             f"a preset or registered policy, or None, got {type(errors).__name__}")
         options["errors"] = errors
-    if out is not _UNSET:
+    for key, value in (("out", out), ("owned", owned), ("consumes", consumes), ("text", text),
+                       ("default", default)):
+        if value is None:
+            options[key] = None
+    if out is not _UNSET and out is not None:
         options["out"] = (_str_dict("out", out, ("out", "inout")) if isinstance(out, dict)
                           else {k: "out" for k in _names_of("out", out)})
-    if owned is not _UNSET:
+    if owned is not _UNSET and owned is not None:
         options["owned"] = _str_dict("owned", owned)
     if adopt_on_error is not _UNSET:
         if not isinstance(adopt_on_error, bool):
             raise TypeError(f"wrap(adopt_on_error=...): expected a bool, got {adopt_on_error!r}")
         options["adopt_on_error"] = bool(adopt_on_error)
-    if consumes is not _UNSET:
+    if consumes is not _UNSET and consumes is not None:
         options["consumes"] = _names_of("consumes", consumes)
-    if text is not _UNSET:
+    if text is not _UNSET and text is not None:
         options["text"] = _text_option(text)
     if message is not _UNSET:
         options["message"] = _check_expression("message", message)
-    if default is not _UNSET:
+    if default is not _UNSET and default is not None:
         d = _str_dict("default", default)
         for v in d.values():
             _core._parse_expression(v, "default")

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define THING_OK 0
+enum thing_codes { THING_BAD = -1, THING_MISSING = -2 };
+
 typedef int status_t;
 typedef struct thing thing;
 
