@@ -832,3 +832,103 @@ def test_out_of_line_abi_module(tmp_path, wrappers_library):
     lib = ffi.dlopen(wrappers_library)
     ffi.wrap("divide", errors="minus1_errno", out=["q", "r"])
     assert lib.divide(9, 4) == (2, 1)
+
+
+# ---------------------------------------------------------------- C23 attributes in the cdef
+
+ATTRIBUTES_CDEF = """
+    typedef struct thing thing;
+    [[cffix::errors(nonzero)]] int thing_open(int id,
+        [[cffix::out, cffix::owned(thing_destroy)]] thing **out);
+    void thing_destroy(thing *t);
+    int live_things(void);
+    int thing_id(const thing *t);
+    [[cffix::errors(nonzero)]] int thing_give([[cffix::consumes]] thing *t);
+    int divide(int a, int b, [[cffix::out]] int *q, [[cffix::out]] int *r);
+    [[cffix::text]] const char *greeting(int which);
+    int twice([[cffix::inout]] int *n);
+    [[nodiscard, gnu::pure]] int name_of(int id, [[cffix::out]] [[cffix::bytes]] const char **out);
+"""
+
+
+def check_attribute_shapes(ffi, lib):
+    before = lib.live_things()
+    t = lib.thing_open(4)
+    assert lib.live_things() == before + 1
+    assert lib.divide(7, 2) == (0, 3, 1)
+    assert lib.greeting(0) == "hello"
+    assert lib.twice(5) == (5, 10)
+    assert lib.name_of(1) == (0, b"one")
+    assert lib.thing_give(t) == 0
+    assert lib.live_things() == before
+    with pytest.raises(ValueError):
+        lib.thing_id(t)
+    with pytest.raises(CallError):
+        lib.thing_open(-1)
+
+
+def test_cdef_attributes_declare_the_shapes(module, wrappers_library):
+    ffi = module.FFI()
+    ffi.cdef(ATTRIBUTES_CDEF)
+    check_attribute_shapes(ffi, ffi.dlopen(wrappers_library))
+
+
+def test_wrap_refines_cdef_attributes(module, wrappers_library):
+    ffi = module.FFI()
+    ffi.cdef(ATTRIBUTES_CDEF)
+    lib = ffi.dlopen(wrappers_library)
+    ffi.wrap("divide", errors="minus1_errno")
+    assert lib.divide(7, 2) == (3, 1)
+
+
+def test_cdef_attributes_in_an_api_mode_module(tmp_path, cc):
+    import importlib.util
+    import os
+
+    builder = cffix.FFI()
+    builder.cdef(ATTRIBUTES_CDEF)
+    source = open(os.path.join(os.path.dirname(__file__), "clib", "wrappers.c")).read()
+    builder.set_source("_wrappers_attrs", source)
+    path = builder.compile(tmpdir=str(tmp_path))
+    spec = importlib.util.spec_from_file_location("_wrappers_attrs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    check_attribute_shapes(module.ffi, module.lib)
+
+
+def test_registered_policy_named_in_an_attribute(module, wrappers_library):
+    ffi = module.FFI()
+    ffi.cdef("""
+        typedef struct thing thing;
+        thing *thing_new(int id);
+        void thing_destroy(thing *t);
+        const char *thing_error(const thing *t);
+        [[cffix::errors(THING)]] int thing_fail(thing *t, int code);
+    """)
+    ffi.errors("result != 0", message="thing_error(t)", name="THING")
+    lib = ffi.dlopen(wrappers_library)
+    t = lib.thing_new(1)
+    with pytest.raises(CallError, match="failure 5"):
+        lib.thing_fail(t, 5)
+    lib.thing_destroy(t)
+
+
+@pytest.mark.parametrize("cdef, match", [
+    ("[[cffix::bogus]] int live_things(void);", r"\[\[cffix::bogus\]\] on the function"),
+    ("int twice([[cffix::owned]] int *n);", r"\[\[cffix::owned\(\)\]\] on parameter 0"),
+    ("[[cffix::errors(NOPE)]] int live_things(void);", "no preset or registered policy"),
+])
+def test_bad_cdef_attributes(module, wrappers_library, cdef, match):
+    ffi = module.FFI()
+    ffi.cdef(cdef)
+    lib = ffi.dlopen(wrappers_library)
+    with pytest.raises((CDefError, KeyError), match=match):
+        getattr(lib, "live_things" if "live_things" in cdef else "twice")
+
+
+def test_cdef_attribute_syntax_errors(module):
+    ffi = module.FFI()
+    with pytest.raises(CDefError, match="']]'"):
+        ffi.cdef("[[cffix::out] int f(void);")
+    with pytest.raises(CDefError, match="attribute name"):
+        ffi.cdef("[[cffix::]] int f(void);")

@@ -182,8 +182,11 @@ class WrapRules:
         self.rules: "list[tuple[tuple[str, ...], dict[str, Any]]]" = []
         self.policies: "dict[str, ErrorPolicy]" = {}
 
-    def __call__(self, name: str, result_typedef: str) -> "dict[str, Any] | None":
+    def __call__(self, name: str, result_typedef: str,
+                 attributes: "tuple[Any, ...] | None" = None) -> "dict[str, Any] | None":
         spec: "dict[str, Any] | None" = None
+        if attributes is not None:
+            spec = _spec_of_attributes(name, *attributes)
         for patterns, options in self.rules:
             if not _matches(patterns, name, result_typedef):
                 continue
@@ -209,6 +212,50 @@ class WrapRules:
                            f"(presets: {', '.join(PRESETS)}; register one with "
                            f"ffi.errors(..., name={name!r}))")
         return policy
+
+
+def _attribute(text: str) -> "tuple[str, str | None]":
+    name, _, args = text.partition("(")
+    return name, (args[:-1].strip() if args else None)
+
+
+def _spec_of_attributes(name: str, own: "tuple[str, ...]",
+                        params: "tuple[tuple[str, ...], ...]") -> "dict[str, Any]":
+    """The spec the cdef's [[cffix::...]] attributes give a function (wrap rules refine
+    it): errors(NAME), owned(destroy_fn) and text / bytes on the function (its result);
+    out, inout, consumes, owned(destroy_fn), text / bytes on a parameter."""
+    spec: "dict[str, Any]" = {}
+
+    def bad(text: str, where: str) -> "Exception":
+        return _core.CDefError(f"[[cffix::{text}]] on {where} of {name}(): expected "
+                               + ("errors(NAME), owned(FUNCTION), text or bytes"
+                                  if where == "the function" else
+                                  "out, inout, consumes, owned(FUNCTION), text or bytes"))
+
+    for text in own:
+        attr, arg = _attribute(text)
+        if attr == "errors" and arg and arg.isidentifier():
+            spec["errors"] = arg
+        elif attr == "owned" and arg and arg.isidentifier():
+            spec.setdefault("owned", {})["return"] = arg
+        elif attr in ("text", "bytes") and arg is None:
+            spec.setdefault("text", {})["return"] = "str" if attr == "text" else "bytes"
+        else:
+            raise bad(text, "the function")
+    for index, attrs in enumerate(params):
+        for text in attrs:
+            attr, arg = _attribute(text)
+            if attr in ("out", "inout") and arg is None:
+                spec.setdefault("out", {})[index] = attr
+            elif attr == "consumes" and arg is None:
+                spec.setdefault("consumes", []).append(index)
+            elif attr == "owned" and arg and arg.isidentifier():
+                spec.setdefault("owned", {})[index] = arg
+            elif attr in ("text", "bytes") and arg is None:
+                spec.setdefault("text", {})[index] = "str" if attr == "text" else "bytes"
+            else:
+                raise bad(text, f"parameter {index}")
+    return spec
 
 
 def _matches(patterns: "tuple[str, ...]", name: str, result_typedef: str) -> bool:
