@@ -646,6 +646,18 @@ PyObject* wrapped_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
     return r;
 }
 
+// One parameter of a simple shape into its register: the caller's argument through the
+// fast companions, or the address of its out storage.
+[[gnu::always_inline]] inline bool simple_argument(const ArgSpec& a, const Param& p,
+                                                   PyObject* const* args, char* outs, I* ints,
+                                                   D* fps) {
+    if (p.role == Role::Out) {
+        ints[a.slot[0]] = reinterpret_cast<I>(outs + p.out_offset);
+        return true;
+    }
+    return fast_argument(a, args[p.py_index], ints, fps);
+}
+
 // The entry of a simple shape (Shape::simple) with N arguments, from its second call: the
 // arguments straight into registers (unrolled), the quick policy right after the call;
 // anything else (another count, an argument the fast companions refuse) takes the general
@@ -668,15 +680,9 @@ PyObject* wrapped_vectorcall_simple(PyObject* self, PyObject* const* args, size_
     if (shape.out_bytes) memset(outs, 0, shape.out_bytes);
     const ArgSpec* specs = plan->args.data();
     const Param* params = shape.params.data();
-    auto one = [&](size_t k) {
-        const Param& p = params[k];
-        if (p.role == Role::Out) {
-            ints[specs[k].slot[0]] = reinterpret_cast<I>(outs + p.out_offset);
-            return true;
-        }
-        return fast_argument(specs[k], args[p.py_index], ints, fps);
-    };
-    bool simple = [&]<size_t... K>(std::index_sequence<K...>) { return (one(K) && ...); }
+    bool simple = [&]<size_t... K>(std::index_sequence<K...>) {
+        return (simple_argument(specs[K], params[K], args, outs, ints, fps) && ...);
+    }
     (std::make_index_sequence<static_cast<size_t>(N)>{});
     if (!simple) return wrapped_vectorcall(self, args, nargsf, kwnames);
     alignas(16) char result[16];
