@@ -7,7 +7,7 @@ process, interleaved (minimum per-call time of several runs, process CPU time):
   * checked call that succeeds: ``status_t thing_fail(thing *, int)`` with 0, bare; wrapped
     with an error policy (``result != 0``, message ``thing_error(t)``); the same check in
     a hand-written Python wrapper (cffix, cffi ABI) and ctypes' ``errcheck``
-  * out parameters: ``void void_out(int, long *)`` (one out) and ``int divide(int, int,
+  * out parameters: ``void void_out(int, long *)`` (one out) and ``int quot_rem(int, int,
     int *, int *)`` (two outs, checked with minus1_errno): bare with preallocated outs;
     wrapped (outs in the call's frame); cffi's ``ffi.new`` per call plus the reads;
     ctypes' ``c_long()`` + ``byref`` plus the reads
@@ -47,7 +47,7 @@ CDEF = """
     void thing_destroy(thing *t);
     status_t thing_fail(thing *t, int code);
     const char *thing_error(const thing *t);
-    int divide(int a, int b, int *q, int *r);
+    int quot_rem(int a, int b, int *q, int *r);
     void void_out(int x, long *out);
 """
 
@@ -72,11 +72,11 @@ def cffix_namespace(path):
     lib = ffi.dlopen(str(path))
     # Function objects fetched before a wrap() keep their (bare) shape.
     bare = type("Bare", (), {n: getattr(lib, n) for n in
-                             ("thing_new", "thing_fail", "thing_error", "void_out", "divide")})
+                             ("thing_new", "thing_fail", "thing_error", "void_out", "quot_rem")})
     ffi.wrap("thing_fail", errors=ffi.errors("result != 0", message="thing_error(t)",
                                              raises=ThingError))
     ffi.wrap("void_out", out="out")
-    ffi.wrap("divide", errors="minus1_errno", out=["q", "r"])
+    ffi.wrap("quot_rem", errors="minus1_errno", out=["q", "r"])
     wrapped = lib
     t = bare.thing_new(1)
     raw_fail, raw_error = bare.thing_fail, bare.thing_error
@@ -90,8 +90,8 @@ def cffix_namespace(path):
     return {
         "t": t, "bare_fail": bare.thing_fail, "checked_fail": wrapped.thing_fail,
         "py_fail": py_fail, "bare_void_out": bare.void_out, "out1": ffi.new("long *"),
-        "wrapped_void_out": wrapped.void_out, "bare_divide": bare.divide,
-        "q": ffi.new("int *"), "r": ffi.new("int *"), "wrapped_divide": wrapped.divide,
+        "wrapped_void_out": wrapped.void_out, "bare_divide": bare.quot_rem,
+        "q": ffi.new("int *"), "r": ffi.new("int *"), "wrapped_divide": wrapped.quot_rem,
         "ThingError": ThingError,
     }
 
@@ -104,7 +104,7 @@ def cffi_namespace(path):
     lib = ffi.dlopen(str(path))
     t = lib.thing_new(1)
     raw_fail, raw_error, raw_divide, raw_void_out = (lib.thing_fail, lib.thing_error,
-                                                     lib.divide, lib.void_out)
+                                                     lib.quot_rem, lib.void_out)
     new = ffi.new
 
     def py_fail(t, code):
@@ -174,9 +174,9 @@ ROWS = [
     ("void_out(3): 1 out (ffi.wrap)", "cffix", "wrapped_void_out(3)"),
     ("void_out(3): ffi.new + read", "cffi ABI", "py_void_out(3)"),
     ("void_out(3): c_long + byref + read", "ctypes", "py_void_out(3)"),
-    ("divide(17, 5, &q, &r): bare, outs given", "cffix", "bare_divide(17, 5, q, r)"),
-    ("divide(17, 5): 2 outs, checked (ffi.wrap)", "cffix", "wrapped_divide(17, 5)"),
-    ("divide(17, 5): 2 x ffi.new + check + reads", "cffi ABI", "py_divide(17, 5)"),
+    ("quot_rem(17, 5, &q, &r): bare, outs given", "cffix", "bare_divide(17, 5, q, r)"),
+    ("quot_rem(17, 5): 2 outs, checked (ffi.wrap)", "cffix", "wrapped_divide(17, 5)"),
+    ("quot_rem(17, 5): 2 x ffi.new + check + reads", "cffi ABI", "py_divide(17, 5)"),
     ("failure: message + exception (ffi.wrap)", "cffix", FAILURE),
     ("failure: Python wrapper", "cffi ABI", PY_FAILURE),
 ]
@@ -220,8 +220,8 @@ def report(rows, best):
     print(f"  Python wrapper / bare        {get('thing_fail(t, 0): Python wrapper') / bare:.3f}"
           "   (hand-written: 1.5-2)")
     one = get("void_out(3): 1 out (ffi.wrap)") - get("void_out(3, &out): bare, out given")
-    two = (get("divide(17, 5): 2 outs, checked (ffi.wrap)")
-           - get("divide(17, 5, &q, &r): bare, outs given")) / 2
+    two = (get("quot_rem(17, 5): 2 outs, checked (ffi.wrap)")
+           - get("quot_rem(17, 5, &q, &r): bare, outs given")) / 2
     print(f"  ns per out over the bare call: 1 out {one:+.1f}, 2 outs {two:+.1f} each"
           "   (goal <= 5 ns)")
     cffi_out = get("void_out(3): ffi.new + read", "cffi ABI") - get(

@@ -80,7 +80,7 @@ status_t thing_fail(thing *t, int code) {
 const char *thing_error(const thing *t) { return t ? t->message : "no thing"; }
 
 /* Outs: *q and *r, or -1 with errno EDOM when b == 0. */
-int divide(int a, int b, int *q, int *r) {
+int quot_rem(int a, int b, int *q, int *r) {
     if (b == 0) {
         errno = EDOM;
         return -1;
@@ -91,7 +91,7 @@ int divide(int a, int b, int *q, int *r) {
 }
 
 /* An inout: *n doubled; the result is the old value. */
-int twice(int *n) {
+int doubled(int *n) {
     int old = *n;
     *n *= 2;
     return old;
@@ -111,7 +111,7 @@ double scaled(double x, double *out) {
 }
 
 /* Text: a static string or NULL; an out string. */
-const char *greeting(int which) {
+const char *salutation(int which) {
     switch (which) {
         case 0: return "hello";
         case 1: return "h\xc3\xa9llo";
