@@ -950,3 +950,17 @@ def test_cdef_attribute_syntax_errors(module):
         ffi.cdef("[[cffix::out] int f(void);")
     with pytest.raises(CDefError, match="attribute name"):
         ffi.cdef("[[cffix::]] int f(void);")
+
+
+def test_negative_constants_and_folded_operators_compare_as_in_c(ffi, lib):
+    ffi.wrap("fail_errno", errors=ffi.errors("result == -1", "errno", raises=OSError))
+    ffi.wrap("unsigned_status", errors=ffi.errors("result == 0xffffffff", code="-result"))
+    with pytest.raises(FileNotFoundError):
+        lib.fail_errno(errno.ENOENT)
+    assert lib.unsigned_status(3) == 3
+    with pytest.raises(CallError) as info:
+        lib.unsigned_status(0xFFFFFFFF)
+    assert info.value.code == -0xFFFFFFFF
+    ffi.wrap("fail_errno", errors=ffi.errors("!(result + 1)", "errno", raises=OSError))
+    with pytest.raises(PermissionError):
+        lib.fail_errno(errno.EPERM)

@@ -537,7 +537,21 @@ private:
             emit(o);
             return item;
         }
-        value(operand);
+        size_t before = ops_->size();
+        CType* t = value(operand);
+        PolicyOp& last = ops_->back();
+        if (ops_->size() == before + 1 && last.code == OpConst && last.conv != PolicyValue::Ptr &&
+            last.conv != PolicyValue::Double) {
+            // A constant operand (`-1`): folded, so that `result == -1` stays one constant.
+            PolicyValue v;
+            v.i = last.imm;
+            v.kind = static_cast<PolicyValue::Kind>(last.conv);
+            v = unary(static_cast<uint8_t>(e.op), v);
+            last.imm = v.i;
+            last.conv = v.kind;
+            return nullptr;
+        }
+        (void)t;
         PolicyOp o = op(OpUnary);
         o.conv = static_cast<uint8_t>(e.op);
         emit(o);
