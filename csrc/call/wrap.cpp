@@ -848,6 +848,13 @@ static PyMethodDef wrap_module_methods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
+bool is_wrapped_function(PyObject* obj) { return Py_IS_TYPE(obj, &WrappedFunction_Type); }
+
+const Policy* policy_of_wrapped(PyObject* obj) {
+    if (!is_wrapped_function(obj)) return nullptr;
+    return reinterpret_cast<WrappedFunction*>(obj)->shape->policy.get();
+}
+
 bool init_wrap_type(PyObject* module) {
     PyTypeObject& t = WrappedFunction_Type;
     Py_SET_REFCNT(&t, 1);

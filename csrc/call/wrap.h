@@ -50,6 +50,11 @@ struct WrapTarget {
 // an exception set; or null without one when the rules leave it alone.
 PyObject* make_wrapped(const WrapTarget& target);
 
+// For batched calls (lib.f.map) over a wrapped function: whether `obj` is one, and its
+// compiled error policy (null when it has none). Run per element as policy.h shows.
+bool is_wrapped_function(PyObject* obj);
+const Policy* policy_of_wrapped(PyObject* obj);
+
 bool init_wrap_type(PyObject* module);
 
 }  // namespace cffix::call
