@@ -90,6 +90,11 @@ bool close_library(PyObject* lib);
 
 bool is_library(PyObject* obj);
 
+// ffi.wrap() changed the rules of `scope`: every live library of that scope drops the
+// function objects it cached, so that the next access makes them under the new rules.
+// (Function objects fetched before keep their old shape.)
+void forget_functions(const types::Scope* scope);
+
 // ffi.addressof(lib, name): for a global variable a pointer to it (`int *` for `int x`;
 // for `int a[5]`, `int(*)[5]` in an API-mode lib and the array itself in a dlopen() one,
 // as in cffi), for a function its function cdata.
