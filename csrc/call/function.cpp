@@ -8,6 +8,7 @@
 #include <iterator>
 #include <utility>
 
+#include "call/batched.h"
 #include "call/errno.h"
 #include "call/plan.h"
 #include "call/thunks.h"
@@ -52,6 +53,8 @@ static inline void call_native(bool release_gil, Call&& call) {
 
 // Whether calls go through libffi even where a thunk exists (tests run both paths).
 static bool force_libffi = false;
+
+bool libffi_forced() { return force_libffi; }
 
 static PyObject* arity_error(CType* fntype, Py_ssize_t expected, Py_ssize_t got, bool variadic) {
     PyErr_Format(PyExc_TypeError, "'%s' expects %s%zd arguments, got %zd", fntype->cname.c_str(),
@@ -488,6 +491,32 @@ static PyObject* call_function_pointer(PyObject* self, PyObject* args, PyObject*
                   true);
 }
 
+// fn.map(*args, out=None, errors="raise") on every function pointer: call/batched.h.
+// A library function gives its name (for messages) and its GIL policy.
+static PyObject* function_map(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                              PyObject* kwnames) {
+    auto* cd = reinterpret_cast<CData*>(self);
+    MapTarget target{cd->ctype, cd->data, nullptr, true};
+    if (Py_IS_TYPE(self, &LibFunction_Type)) {
+        auto* f = reinterpret_cast<LibFunction*>(self);
+        target.name = f->name;
+        target.release_gil = f->release_gil;
+    }
+    return map_calls(target, args, nargs, kwnames);
+}
+
+static PyMethodDef function_methods[] = {
+    {"map", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(function_map)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "map(*args, out=None, errors='raise')\n--\n\n"
+     "Calls the function once per item of its array arguments (cdata arrays, buffers, NumPy\n"
+     "arrays; single values are used in every call), with the GIL released once. Returns\n"
+     "a new cdata array of the results, or `out`; None for a void function; with\n"
+     "errors='mask', (results, mask).\n\n"
+     "    lib.pow.map(numpy.arange(4.0), 2.0)  # <cdata 'double[]' owning 32 bytes>"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
 // cffix._core._force_libffi(flag): route every call through libffi (for tests that check
 // the fast thunks and libffi agree on the same functions). Returns the previous setting.
 static PyObject* set_force_libffi(PyObject*, PyObject* flag) {
@@ -505,7 +534,7 @@ static PyMethodDef call_module_methods[] = {
 };
 
 bool init_call_types(PyObject* module) {
-    if (!data::init_function_type(call_function_pointer)) return false;
+    if (!data::init_function_type(call_function_pointer, function_methods)) return false;
     PyTypeObject& t = LibFunction_Type;
     Py_SET_REFCNT(&t, 1);
     t.tp_name = "cffix.CDataLibFunction";

@@ -1,0 +1,903 @@
+// Batched calls (f.map): columns checked once, items staged in chunks as register words,
+// one call per item through a typed loop, the thunk or libffi. See batched.h.
+#include "call/batched.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "call/errno.h"
+#include "call/function.h"
+#include "call/plan.h"
+#include "call/thunks.h"
+#include "data/argument.h"
+#include "util/errors.h"
+
+namespace cffix::call {
+
+using data::CData;
+using types::Conv;
+using types::Kind;
+
+namespace {
+
+using I = ThunkInt;
+using D = ThunkFp;
+using Word = uint64_t;
+
+// Items per chunk: the staged words of every column and of the results stay in cache.
+constexpr Py_ssize_t kChunk = 512;
+
+// ---------------------------------------------------------------- items and parameters
+
+// What one item of a column (or a parameter, or a result) is in memory.
+enum class Elem : uint8_t { None, I8, I16, I32, I64, U8, U16, U32, U64, Bool, F32, F64, Ptr };
+
+Elem elem_of(const CType* t) {
+    switch (t->conv) {
+        case Conv::Int8: return Elem::I8;
+        case Conv::Int16: return Elem::I16;
+        case Conv::Int32: return Elem::I32;
+        case Conv::Int64: return Elem::I64;
+        case Conv::UInt8: return Elem::U8;
+        case Conv::UInt16: return Elem::U16;
+        case Conv::UInt32: return Elem::U32;
+        case Conv::UInt64: return Elem::U64;
+        case Conv::Bool: return Elem::Bool;
+        case Conv::Float: return Elem::F32;
+        case Conv::Double: return Elem::F64;
+        case Conv::Pointer: return Elem::Ptr;
+        default: return Elem::None;
+    }
+}
+
+const char* elem_name(Elem e) {
+    switch (e) {
+        case Elem::I8: return "int8_t";
+        case Elem::I16: return "int16_t";
+        case Elem::I32: return "int32_t";
+        case Elem::I64: return "int64_t";
+        case Elem::U8: return "uint8_t";
+        case Elem::U16: return "uint16_t";
+        case Elem::U32: return "uint32_t";
+        case Elem::U64: return "uint64_t";
+        case Elem::Bool: return "_Bool";
+        case Elem::F32: return "float";
+        case Elem::F64: return "double";
+        case Elem::Ptr: return "pointer";
+        case Elem::None: break;
+    }
+    return "?";
+}
+
+bool is_float(Elem e) { return e == Elem::F32 || e == Elem::F64; }
+bool is_signed(Elem e) {
+    return e == Elem::I8 || e == Elem::I16 || e == Elem::I32 || e == Elem::I64;
+}
+
+// Calls `f` with a value of the C type an item of kind `e` is read as.
+template <typename F>
+decltype(auto) with_elem(Elem e, F&& f) {
+    switch (e) {
+        case Elem::I8: return f(int8_t{});
+        case Elem::I16: return f(int16_t{});
+        case Elem::I32: return f(int32_t{});
+        case Elem::I64: return f(int64_t{});
+        case Elem::U16: return f(uint16_t{});
+        case Elem::U32: return f(uint32_t{});
+        case Elem::U64: return f(uint64_t{});
+        case Elem::F32: return f(float{});
+        case Elem::F64: return f(double{});
+        case Elem::Ptr: return f(uintptr_t{});
+        default: return f(uint8_t{});  // U8, Bool
+    }
+}
+
+// The values an integer item or parameter may hold.
+struct Range {
+    int64_t lo;
+    uint64_t hi;
+};
+
+Range range_of(Elem e) {
+    switch (e) {
+        case Elem::I8: return {INT8_MIN, INT8_MAX};
+        case Elem::I16: return {INT16_MIN, INT16_MAX};
+        case Elem::I32: return {INT32_MIN, INT32_MAX};
+        case Elem::I64: return {INT64_MIN, INT64_MAX};
+        case Elem::U8: return {0, UINT8_MAX};
+        case Elem::U16: return {0, UINT16_MAX};
+        case Elem::U32: return {0, UINT32_MAX};
+        case Elem::U64: return {0, UINT64_MAX};
+        case Elem::Bool: return {0, 1};
+        default: return {0, 0};
+    }
+}
+
+template <typename T>
+T load(const char* p) {
+    T v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// An item of a buffer's format (struct module syntax: one code, with an optional byte
+// order prefix), given its item size; Elem::None for what map does not read (half and
+// long double floats, chars, structured and non-native byte order formats).
+Elem elem_of_format(const char* format, Py_ssize_t itemsize) {
+    if (!format) format = "B";
+    char order = '@';
+    if (*format && strchr("@=<>!", *format)) order = *format++;
+    if (format[0] == '1' && format[1]) ++format;  // an explicit count of one
+    if (!*format || format[1]) return Elem::None;
+    bool little = std::endian::native == std::endian::little;
+    if (itemsize > 1 && (order == '>' || order == '!' ? little : order == '<' && !little))
+        return Elem::None;
+    char c = *format;
+    if (c == '?' && itemsize == 1) return Elem::Bool;
+    if (c == 'f' && itemsize == 4) return Elem::F32;
+    if (c == 'd' && itemsize == 8) return Elem::F64;
+    bool is_signed = strchr("bhilqn", c) != nullptr;
+    if (!is_signed && !strchr("BHILQN", c)) return Elem::None;
+    switch (itemsize) {
+        case 1: return is_signed ? Elem::I8 : Elem::U8;
+        case 2: return is_signed ? Elem::I16 : Elem::U16;
+        case 4: return is_signed ? Elem::I32 : Elem::U32;
+        case 8: return is_signed ? Elem::I64 : Elem::U64;
+        default: return Elem::None;
+    }
+}
+
+// ---------------------------------------------------------------- errors
+
+// Raises `type` with "<who>: <text>"; returns null.
+PyObject* fail(PyObject* type, const std::string& who, const std::string& text) {
+    PyErr_Format(type, "%s: %s", who.c_str(), text.c_str());
+    return nullptr;
+}
+
+// Prefixes the pending exception's message with `prefix` (same exception type).
+void prefix_error(const std::string& prefix) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyRef text(value ? PyObject_Str(value) : nullptr);
+    const char* s = text ? PyUnicode_AsUTF8(text.get()) : nullptr;
+    if (!s) {
+        PyErr_Restore(type, value, tb);
+        return;
+    }
+    PyErr_Format(type, "%s: %s", prefix.c_str(), s);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+}
+
+// Gives the pending exception an `index` attribute (the item that failed).
+void set_index(Py_ssize_t index) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyRef i(PyLong_FromSsize_t(index));
+    if (value && i) {
+        if (PyObject_SetAttrString(value, "index", i.get()) < 0) PyErr_Clear();
+    }
+    PyErr_Restore(type, value, tb);
+}
+
+std::string quoted(const CType* t) { return "'" + t->cname + "'"; }
+
+std::string arg_name(Py_ssize_t k, const CType* param) {
+    return "argument " + std::to_string(k) + " (parameter of type " + quoted(param) + ")";
+}
+
+// ---------------------------------------------------------------- columns
+
+// How a parameter travels: an integer register word (sign- or zero-extended), a float's
+// bits, a double's bits, a pointer.
+enum class Dest : uint8_t { Int, F32, F64, Ptr };
+
+Dest dest_of(Elem param) {
+    switch (param) {
+        case Elem::F32: return Dest::F32;
+        case Elem::F64: return Dest::F64;
+        case Elem::Ptr: return Dest::Ptr;
+        default: return Dest::Int;
+    }
+}
+
+struct Column {
+    const char* base = nullptr;  // item 0
+    Py_ssize_t stride = 0;       // 0: the same value in every call
+    Py_ssize_t length = -1;      // items; -1 for a value used in every call
+    Elem src = Elem::None;
+    Dest dest = Dest::Int;
+    Word* stage = nullptr;            // kChunk words: this chunk's register words
+    alignas(16) char value[16] = {};  // a value used in every call, converted once
+};
+
+// Reads `n` items from item `start` of `c` into its register words.
+template <typename S>
+void stage_items(const Column& c, Py_ssize_t start, Py_ssize_t n) {
+    const char* p = c.base + start * c.stride;
+    Word* out = c.stage;
+    switch (c.dest) {
+        case Dest::Int:
+        case Dest::Ptr:
+            if constexpr (std::is_integral_v<S>)  // checked: floats never reach integers
+                for (Py_ssize_t j = 0; j < n; ++j, p += c.stride)
+                    out[j] = static_cast<Word>(load<S>(p));  // sign- or zero-extended
+            break;
+        case Dest::F32:
+            for (Py_ssize_t j = 0; j < n; ++j, p += c.stride)
+                out[j] = std::bit_cast<uint32_t>(static_cast<float>(load<S>(p)));
+            break;
+        case Dest::F64:
+            for (Py_ssize_t j = 0; j < n; ++j, p += c.stride)
+                out[j] = std::bit_cast<Word>(static_cast<double>(load<S>(p)));
+            break;
+    }
+}
+
+void stage(const Column& c, Py_ssize_t start, Py_ssize_t n) {
+    with_elem(c.src, [&](auto s) { stage_items<decltype(s)>(c, start, n); });
+}
+
+// The first of `n` items of `c` outside `r`, or -1.
+template <typename S>
+Py_ssize_t first_outside(const Column& c, Py_ssize_t n, Range r) {
+    const char* p = c.base;
+    for (Py_ssize_t j = 0; j < n; ++j, p += c.stride) {
+        S v = load<S>(p);
+        if constexpr (std::is_signed_v<S>) {
+            if (v < r.lo || (v > 0 && static_cast<uint64_t>(v) > r.hi)) return j;
+        } else {
+            if (static_cast<uint64_t>(v) > r.hi) return j;
+        }
+    }
+    return -1;
+}
+
+// Integer items that may not fit their parameter are checked, all of them, before any
+// call: OverflowError (with .index for an array) naming the item and the type.
+bool check_range(const Column& c, Py_ssize_t n, Py_ssize_t k, const CType* param,
+                 const std::string& who) {
+    Range src = range_of(c.src), dst = range_of(elem_of(param));
+    if (src.lo >= dst.lo && src.hi <= dst.hi) return true;
+    Py_ssize_t count = c.length < 0 ? 1 : n;
+    Py_ssize_t bad = with_elem(c.src, [&](auto s) -> Py_ssize_t {
+        if constexpr (std::is_integral_v<decltype(s)>)
+            return first_outside<decltype(s)>(c, count, dst);
+        return -1;
+    });
+    if (bad < 0) return true;
+    const char* p = c.base + bad * c.stride;
+    std::string value =
+        is_signed(c.src)
+            ? std::to_string(with_elem(
+                  c.src,
+                  [&](auto s) -> int64_t { return static_cast<int64_t>(load<decltype(s)>(p)); }))
+            : std::to_string(with_elem(c.src, [&](auto s) -> uint64_t {
+                  return static_cast<uint64_t>(load<decltype(s)>(p));
+              }));
+    std::string where = c.length < 0 ? "" : ", item " + std::to_string(bad);
+    PyErr_Format(PyExc_OverflowError, "%s: %s%s: integer %s does not fit %s", who.c_str(),
+                 arg_name(k, param).c_str(), where.c_str(), value.c_str(), quoted(param).c_str());
+    if (c.length >= 0) set_index(bad);
+    return false;
+}
+
+// Buffers held for the batch, released at its end.
+struct Buffers {
+    std::vector<Py_buffer> views;
+    Buffers() = default;
+    Buffers(const Buffers&) = delete;
+    Buffers& operator=(const Buffers&) = delete;
+    ~Buffers() {
+        for (Py_buffer& v : views) PyBuffer_Release(&v);
+    }
+    // PyObject_GetBuffer into a new slot: the view, or null with an exception set.
+    Py_buffer* get(PyObject* obj, int flags) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(obj, &view, flags) < 0) return nullptr;
+        views.push_back(view);
+        return &views.back();
+    }
+};
+
+// Whether an item of kind `src` may be passed for a parameter of kind `param` (floats
+// never become integers: a call refuses a float for an integer parameter too).
+bool convertible(Elem src, Elem param) {
+    if (src == Elem::Ptr || param == Elem::Ptr) return src == param;
+    return !(is_float(src) && !is_float(param));
+}
+
+std::string refused_items(Elem src, const CType* param) {
+    if (src == Elem::Ptr) return "pointer items cannot be passed as " + quoted(param);
+    return std::string(elem_name(src)) + " items cannot be passed as " + quoted(param) +
+           " (a call does not take a float for an integer)";
+}
+
+// ---------------------------------------------------------------- call loops
+
+template <size_t>
+using IntArg = I;
+template <size_t>
+using FpArg = D;
+
+inline Word word_of(I r) { return static_cast<Word>(r); }
+inline Word word_of(float r) { return std::bit_cast<uint32_t>(r); }
+inline Word word_of(double r) { return std::bit_cast<Word>(r); }
+
+// The loop for a signature of up to kDirect integer-class and floating-class register
+// arguments and a result in a register (or none): the function called through its exact
+// prototype, its words read straight from the columns' stages.
+constexpr size_t kDirect = 4;
+using DirectLoop = void (*)(void* fn, Word* const* iw, Word* const* fw, Py_ssize_t n, Word* res);
+
+template <typename R, typename Ints, typename Fps>
+struct Direct;
+
+template <typename R, size_t... Is, size_t... Fs>
+struct Direct<R, std::index_sequence<Is...>, std::index_sequence<Fs...>> {
+    static void loop(void* fn, Word* const* iw, Word* const* fw, Py_ssize_t n, Word* res) {
+        (void)iw;
+        (void)fw;
+        using Fn = R (*)(IntArg<Is>..., FpArg<Fs>...);
+        Fn f = reinterpret_cast<Fn>(fn);
+        for (Py_ssize_t j = 0; j < n; ++j) {
+            if constexpr (std::is_void_v<R>) {
+                (void)res;
+                f(static_cast<I>(iw[Is][j])..., std::bit_cast<D>(fw[Fs][j])...);
+            } else {
+                res[j] = word_of(f(static_cast<I>(iw[Is][j])..., std::bit_cast<D>(fw[Fs][j])...));
+            }
+        }
+    }
+};
+
+using DirectRow = std::array<DirectLoop, kDirect + 1>;
+using DirectTable = std::array<DirectRow, kDirect + 1>;
+
+template <typename R, size_t NI, size_t... NFs>
+constexpr DirectRow direct_row(std::index_sequence<NFs...>) {
+    return {&Direct<R, std::make_index_sequence<NI>, std::make_index_sequence<NFs>>::loop...};
+}
+template <typename R, size_t... NIs>
+constexpr DirectTable direct_table(std::index_sequence<NIs...>) {
+    return {direct_row<R, NIs>(std::make_index_sequence<kDirect + 1>{})...};
+}
+template <typename R>
+constexpr DirectTable kDirectTable = direct_table<R>(std::make_index_sequence<kDirect + 1>{});
+
+DirectLoop direct_loop(Thunk kind, size_t ni, size_t nf) {
+    if (ni > kDirect || nf > kDirect) return nullptr;
+    switch (kind) {
+        case Thunk::Void: return kDirectTable<void>[ni][nf];
+        case Thunk::Int: return kDirectTable<I>[ni][nf];
+        case Thunk::Float: return kDirectTable<float>[ni][nf];
+        case Thunk::Double: return kDirectTable<D>[ni][nf];
+        default: return nullptr;
+    }
+}
+
+// A parameter's word into its libffi argument slot, at the parameter's own size.
+void store_slot(char* slot, Word w, const CType* t, Dest d) {
+    switch (d) {
+        case Dest::F32: {
+            auto bits = static_cast<uint32_t>(w);
+            memcpy(slot, &bits, 4);
+            return;
+        }
+        case Dest::F64: memcpy(slot, &w, 8); return;
+        case Dest::Ptr: {
+            auto p = static_cast<uintptr_t>(w);
+            memcpy(slot, &p, sizeof p);
+            return;
+        }
+        case Dest::Int:
+            switch (t->size) {
+                case 1: *reinterpret_cast<uint8_t*>(slot) = static_cast<uint8_t>(w); return;
+                case 2: {
+                    auto v = static_cast<uint16_t>(w);
+                    memcpy(slot, &v, 2);
+                    return;
+                }
+                case 4: {
+                    auto v = static_cast<uint32_t>(w);
+                    memcpy(slot, &v, 4);
+                    return;
+                }
+                default: memcpy(slot, &w, 8); return;
+            }
+    }
+}
+
+// A result's word from the bytes a thunk (`thunk`) or libffi stored.
+Word result_word(const char* rbuf, Elem r, int64_t size, bool thunk) {
+    if (r == Elem::F32) return std::bit_cast<uint32_t>(load<float>(rbuf));
+    if (thunk || size == 8) return load<Word>(rbuf);
+    return static_cast<Word>(load<ffi_arg>(rbuf));  // narrow integers come widened
+}
+
+// `n` result words into the out array's items from `start`.
+template <typename T>
+void store_items(char* base, Py_ssize_t stride, Py_ssize_t start, const Word* words, Py_ssize_t n) {
+    char* p = base + start * stride;
+    for (Py_ssize_t j = 0; j < n; ++j, p += stride) {
+        T v;
+        if constexpr (std::is_same_v<T, float>)
+            v = std::bit_cast<float>(static_cast<uint32_t>(words[j]));
+        else if constexpr (std::is_same_v<T, double>)
+            v = std::bit_cast<double>(words[j]);
+        else
+            v = static_cast<T>(words[j]);
+        memcpy(p, &v, sizeof v);
+    }
+}
+
+void store_results(Elem r, char* base, Py_ssize_t stride, Py_ssize_t start, const Word* words,
+                   Py_ssize_t n) {
+    if (r == Elem::Bool) {  // a _Bool comes back as 0 or 1 in the low byte
+        char* p = base + start * stride;
+        for (Py_ssize_t j = 0; j < n; ++j, p += stride) *p = (words[j] & 0xff) != 0;
+        return;
+    }
+    with_elem(r, [&](auto t) { store_items<decltype(t)>(base, stride, start, words, n); });
+}
+
+enum class ErrorMode { Raise, Mask, Ignore };
+
+// Everything a batch needs once the arguments are checked.
+struct Batch {
+    CallPlan* plan;
+    void* fn;
+    std::vector<Column> columns;  // one per parameter
+    Py_ssize_t n = 0;
+    Elem result = Elem::None;
+    char* out = nullptr;  // the results' item 0 (null for void)
+    Py_ssize_t out_stride = 0;
+    Word* results = nullptr;  // kChunk words
+    bool use_libffi = false;
+};
+
+// Calls items [start, start + m) whose words are staged.
+void run_chunk(const Batch& b, DirectLoop direct, Word* const* iw, Word* const* fw, Py_ssize_t m) {
+    const CallPlan* plan = b.plan;
+    if (direct) {
+        direct(b.fn, iw, fw, m, b.results);
+        return;
+    }
+    alignas(16) char rbuf[64] = {};
+    size_t nargs = b.columns.size();
+    if (!b.use_libffi) {
+        I ints[kThunkIntRegs + kThunkStackWords] = {};
+        D fps[kThunkFpRegs] = {};
+        char* dst[kThunkIntRegs + kThunkStackWords + kThunkFpRegs];
+        for (size_t k = 0; k < nargs; ++k) {
+            const ArgSpec& a = plan->args[k];
+            dst[k] = a.reg == RegClass::Int || a.stack ? reinterpret_cast<char*>(&ints[a.slot[0]])
+                                                       : reinterpret_cast<char*>(&fps[a.slot[0]]);
+        }
+        ThunkCaller caller = plan->caller;
+        for (Py_ssize_t j = 0; j < m; ++j) {
+            for (size_t k = 0; k < nargs; ++k) memcpy(dst[k], &b.columns[k].stage[j], 8);
+            caller(b.fn, ints, fps, rbuf);
+            if (b.results) b.results[j] = result_word(rbuf, b.result, plan->result->size, true);
+        }
+        return;
+    }
+    // libffi: each argument in its slot of an argument buffer, at its own size.
+    alignas(16) char small[512];
+    std::unique_ptr<char[]> big;
+    char* buffer = small;
+    if (plan->buffer_size > sizeof small) {
+        big.reset(new char[plan->buffer_size + 16]);
+        buffer =
+            reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(big.get()) + 15) & ~uintptr_t{15});
+    }
+    memset(buffer, 0, plan->buffer_size);
+    std::vector<void*> values(nargs);
+    for (size_t k = 0; k < nargs; ++k) values[k] = buffer + plan->args[k].offset;
+    for (Py_ssize_t j = 0; j < m; ++j) {
+        for (size_t k = 0; k < nargs; ++k)
+            store_slot(static_cast<char*>(values[k]), b.columns[k].stage[j], plan->args[k].type,
+                       b.columns[k].dest);
+        ffi_call(const_cast<ffi_cif*>(&plan->cif), reinterpret_cast<void (*)()>(b.fn), rbuf,
+                 values.data());
+        if (b.results) b.results[j] = result_word(rbuf, b.result, plan->result->size, false);
+    }
+}
+
+// Every call of the batch, chunk by chunk; the caller holds or released the GIL.
+void run_batch(Batch& b) {
+    const CallPlan* plan = b.plan;
+    DirectLoop direct = nullptr;
+    Word* iw[kDirect] = {};
+    Word* fw[kDirect] = {};
+    if (!b.use_libffi && plan->thunk != Thunk::None && !plan->stack_words) {
+        size_t ni = 0, nf = 0;
+        bool simple = true;
+        for (size_t k = 0; k < b.columns.size(); ++k) {
+            const ArgSpec& a = plan->args[k];
+            if (a.stack || a.slot[0] >= kDirect)
+                simple = false;
+            else if (a.reg == RegClass::Int)
+                iw[a.slot[0]] = b.columns[k].stage, ++ni;
+            else if (a.reg == RegClass::Float || a.reg == RegClass::Double)
+                fw[a.slot[0]] = b.columns[k].stage, ++nf;
+            else
+                simple = false;
+        }
+        if (simple) direct = direct_loop(plan->thunk, ni, nf);
+    }
+    for (Py_ssize_t start = 0; start < b.n; start += kChunk) {
+        Py_ssize_t m = std::min(kChunk, b.n - start);
+        for (const Column& c : b.columns)
+            if (c.length >= 0)
+                stage(c, start, m);
+            else if (start == 0)  // a value used in every call: its words once
+                stage(c, 0, std::min(kChunk, b.n));
+        run_chunk(b, direct, iw, fw, m);
+        if (b.out) store_results(b.result, b.out, b.out_stride, start, b.results, m);
+    }
+}
+
+// ---------------------------------------------------------------- arguments
+
+struct Parsed {
+    PyObject* out = nullptr;
+    ErrorMode mode = ErrorMode::Raise;
+};
+
+bool parse_keywords(const std::string& who, PyObject* const* args, Py_ssize_t nargs,
+                    PyObject* kwnames, Parsed& p) {
+    PyObject* errors = nullptr;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t i = 0; i < nkw; ++i) {
+        PyObject* key = PyTuple_GET_ITEM(kwnames, i);
+        if (PyUnicode_CompareWithASCIIString(key, "out") == 0)
+            p.out = args[nargs + i];
+        else if (PyUnicode_CompareWithASCIIString(key, "errors") == 0)
+            errors = args[nargs + i];
+        else {
+            PyErr_Format(PyExc_TypeError, "%s got an unexpected keyword argument '%U'", who.c_str(),
+                         key);
+            return false;
+        }
+    }
+    if (p.out == Py_None) p.out = nullptr;
+    if (!errors) return true;
+    const char* s = PyUnicode_Check(errors) ? PyUnicode_AsUTF8(errors) : nullptr;
+    if (s && !strcmp(s, "raise"))
+        p.mode = ErrorMode::Raise;
+    else if (s && !strcmp(s, "mask"))
+        p.mode = ErrorMode::Mask;
+    else if (s && !strcmp(s, "ignore"))
+        p.mode = ErrorMode::Ignore;
+    else {
+        PyErr_Clear();
+        PyRef r(PyObject_Repr(errors));
+        PyErr_Format(PyExc_ValueError, "%s: errors must be 'raise', 'mask' or 'ignore', not %s",
+                     who.c_str(), r ? PyUnicode_AsUTF8(r.get()) : "?");
+        return false;
+    }
+    return true;
+}
+
+// Argument k as a column of its parameter: false with an exception set.
+bool make_column(const std::string& who, Py_ssize_t k, CType* param, PyObject* v, Column& c,
+                 Buffers& buffers, data::CallTemporaries& temps) {
+    Elem pe = elem_of(param);
+    c.dest = dest_of(pe);
+    if (data::is_cdata(v) && reinterpret_cast<CData*>(v)->ctype->kind == Kind::Array) {
+        auto* cd = reinterpret_cast<CData*>(v);
+        CType* item = cd->ctype->item;
+        Elem ie = elem_of(item);
+        if (pe == Elem::Ptr && ie != Elem::Ptr) {
+            fail(PyExc_TypeError, who,
+                 arg_name(k, param) + ": a cdata " + quoted(cd->ctype) +
+                     " has no pointer items; map passes one item per call: give every call the "
+                     "same pointer with ffi.cast(" +
+                     quoted(param) + ", array), or pass an array of pointers");
+            return false;
+        }
+        if (ie == Elem::None) {
+            fail(PyExc_TypeError, who,
+                 arg_name(k, param) + ": items of cdata " + quoted(cd->ctype) +
+                     " cannot be passed (map takes arrays of integers, enums, floating-point "
+                     "numbers or pointers)");
+            return false;
+        }
+        if (pe == Elem::Ptr ? !data::pointer_compatible(param, item) : !convertible(ie, pe)) {
+            fail(PyExc_TypeError, who,
+                 arg_name(k, param) + ": cdata " + quoted(cd->ctype) + ": " +
+                     (pe == Elem::Ptr ? "its items are not " + quoted(param) + " pointers"
+                                      : refused_items(ie, param)));
+            return false;
+        }
+        if (data::check_released(cd)) return false;
+        c.base = cd->data;
+        c.stride = static_cast<Py_ssize_t>(item->size);
+        c.length = cd->length;
+        c.src = ie;
+        return true;
+    }
+    bool column = pe != Elem::Ptr && !data::is_cdata(v) && !PyLong_Check(v) && !PyFloat_Check(v) &&
+                  PyObject_CheckBuffer(v);
+    if (column) {
+        Py_buffer* view = buffers.get(v, PyBUF_RECORDS_RO);
+        if (!view) {
+            prefix_error(who + ": " + arg_name(k, param));
+            return false;
+        }
+        if (view->ndim > 1) {
+            fail(PyExc_ValueError, who,
+                 arg_name(k, param) + ": a buffer of " + std::to_string(view->ndim) +
+                     " dimensions; map takes one-dimensional arrays (flatten or reshape it)");
+            return false;
+        }
+        if (view->suboffsets) {
+            fail(PyExc_ValueError, who,
+                 arg_name(k, param) + ": an indirect buffer (suboffsets) is not supported");
+            return false;
+        }
+        Elem be = elem_of_format(view->format, view->itemsize);
+        if (be == Elem::None) {
+            fail(PyExc_TypeError, who,
+                 arg_name(k, param) + ": a buffer of format '" +
+                     (view->format ? view->format : "B") + "' (item size " +
+                     std::to_string(view->itemsize) +
+                     "); map reads native integers, _Bool ('?'), float ('f') and double ('d')");
+            return false;
+        }
+        if (!convertible(be, pe)) {
+            fail(PyExc_TypeError, who,
+                 arg_name(k, param) + ": a buffer of format '" + view->format +
+                     "': " + refused_items(be, param));
+            return false;
+        }
+        c.base = static_cast<const char*>(view->buf);
+        c.src = be;
+        if (view->ndim == 1) {
+            c.length = view->shape[0];
+            c.stride = view->strides ? view->strides[0] : view->itemsize;
+        }
+        return true;
+    }
+    if (PyList_Check(v) || PyTuple_Check(v)) {
+        fail(PyExc_TypeError, who,
+             arg_name(k, param) + ": a " + Py_TYPE(v)->tp_name +
+                 "; map takes a cdata array, a buffer (array.array, a NumPy array, bytes) or "
+                 "one value for every call (make an array with ffi.new(" +
+                 quoted(param).insert(param->cname.size() + 1, "[]") + ", items))");
+        return false;
+    }
+    // One value for every call, converted once as a call converts it.
+    if (!data::argument_to_c(param, c.value, v, temps.get())) {
+        prefix_error(who + ": " + arg_name(k, param));
+        return false;
+    }
+    c.base = c.value;
+    c.src = pe;
+    return true;
+}
+
+// The output array: `out` checked, or a new `R[]` of n items. Sets b.out/out_stride and
+// returns the object to return (new reference), or null with an exception set.
+PyObject* output(const std::string& who, CType* result, PyObject* out, Py_ssize_t& n,
+                 Buffers& buffers, Batch& b) {
+    Elem re = b.result;
+    if (!out) {
+        if (n < 0) {
+            fail(PyExc_TypeError, who,
+                 "no array argument tells how many calls to make (pass an array, or out=)");
+            return nullptr;
+        }
+        PyRef array;
+        try {
+            array = PyRef(reinterpret_cast<PyObject*>(types::array_type(result, -1)));
+        } catch (...) {
+            return translate_exception();
+        }
+        PyRef len(PyLong_FromSsize_t(n));
+        if (!len) return nullptr;
+        PyRef r(data::new_cdata(reinterpret_cast<CType*>(array.get()), len.get()));
+        if (!r) return nullptr;
+        b.out = reinterpret_cast<CData*>(r.get())->data;
+        b.out_stride = static_cast<Py_ssize_t>(result->size);
+        return r.release();
+    }
+    Py_ssize_t length;
+    if (data::is_cdata(out) && reinterpret_cast<CData*>(out)->ctype->kind == Kind::Array) {
+        auto* cd = reinterpret_cast<CData*>(out);
+        CType* item = cd->ctype->item;
+        Elem ie = elem_of(item);
+        bool fits =
+            re == Elem::Ptr ? ie == Elem::Ptr && data::pointer_compatible(item, result) : ie == re;
+        if (!fits) {
+            fail(PyExc_TypeError, who,
+                 "out= is a cdata " + quoted(cd->ctype) + ", the results are " + quoted(result) +
+                     " (an array of " + quoted(result) + " is needed)");
+            return nullptr;
+        }
+        if (data::check_released(cd)) return nullptr;
+        b.out = cd->data;
+        b.out_stride = static_cast<Py_ssize_t>(item->size);
+        length = cd->length;
+    } else if (!data::is_cdata(out) && PyObject_CheckBuffer(out)) {
+        Py_buffer* view = buffers.get(out, PyBUF_RECORDS);
+        if (!view) {
+            prefix_error(who + ": out=");
+            return nullptr;
+        }
+        Elem be = view->ndim == 1 ? elem_of_format(view->format, view->itemsize) : Elem::None;
+        if (view->ndim != 1 || re == Elem::Ptr || be != re) {
+            std::string got = view->ndim != 1 ? std::to_string(view->ndim) + "-dimensional buffer"
+                                              : std::string("buffer of format '") +
+                                                    (view->format ? view->format : "B") + "'";
+            fail(PyExc_TypeError, who,
+                 "out= is a " + got + ", the results are " + quoted(result) +
+                     (re == Elem::Ptr ? " (pointers go into a cdata array)"
+                                      : " (a one-dimensional buffer of " +
+                                            std::string(elem_name(re)) + " items is needed)"));
+            return nullptr;
+        }
+        b.out = static_cast<char*>(view->buf);
+        b.out_stride = view->strides ? view->strides[0] : view->itemsize;
+        length = view->shape[0];
+    } else {
+        fail(PyExc_TypeError, who,
+             std::string("out= must be a cdata array or a writable buffer of ") + quoted(result) +
+                 " items, not " + Py_TYPE(out)->tp_name);
+        return nullptr;
+    }
+    if (n < 0) n = length;
+    if (length != n) {
+        fail(PyExc_ValueError, who,
+             "out= has " + std::to_string(length) + " items, the arguments " + std::to_string(n));
+        return nullptr;
+    }
+    return Py_NewRef(out);
+}
+
+// A new `_Bool[]` of n items (all false): the failure mask.
+PyObject* new_mask(Py_ssize_t n) {
+    PyRef array;
+    try {
+        Ref<CType> b(types::primitive_type("_Bool"));
+        array = PyRef(reinterpret_cast<PyObject*>(types::array_type(b.get(), -1)));
+    } catch (...) {
+        return translate_exception();
+    }
+    PyRef len(PyLong_FromSsize_t(n));
+    if (!len) return nullptr;
+    return data::new_cdata(reinterpret_cast<CType*>(array.get()), len.get());
+}
+
+}  // namespace
+
+PyObject* map_calls(const MapTarget& target, PyObject* const* args, Py_ssize_t nargs,
+                    PyObject* kwnames) {
+    std::string who = "map()";
+    if (target.name) {
+        const char* s = PyUnicode_AsUTF8(target.name);
+        if (!s) return nullptr;
+        who = std::string(s) + ".map()";
+    }
+    Parsed parsed;
+    if (!parse_keywords(who, args, nargs, kwnames, parsed)) return nullptr;
+    CType* fntype = target.fntype;
+    if (fntype->ellipsis)
+        return fail(PyExc_TypeError, who,
+                    quoted(fntype) +
+                        " is variadic: map calls functions "
+                        "of fixed parameters only");
+    CallPlan* plan = plan_for(fntype);
+    if (!plan) return nullptr;
+    if (nargs != plan->nargs)
+        return fail(PyExc_TypeError, who,
+                    quoted(fntype) + " takes " + std::to_string(plan->nargs) + " argument" +
+                        (plan->nargs == 1 ? "" : "s") + " (one array or value per parameter), " +
+                        std::to_string(nargs) + " given");
+    if (!target.fn)
+        return fail(PyExc_RuntimeError, who, "cannot call NULL function pointer " + quoted(fntype));
+
+    Batch b;
+    b.plan = plan;
+    b.fn = target.fn;
+    CType* result = plan->result;
+    bool is_void = result->kind == Kind::Void;
+    b.result = is_void ? Elem::None : elem_of(result);
+    if (!is_void && b.result == Elem::None)
+        return fail(PyExc_TypeError, who,
+                    quoted(fntype) + " returns " + quoted(result) +
+                        "; map calls functions whose result is an integer, enum, floating-point "
+                        "number, pointer or void");
+    for (Py_ssize_t k = 0; k < nargs; ++k) {
+        CType* param = plan->args[static_cast<size_t>(k)].type;
+        if (elem_of(param) == Elem::None)
+            return fail(PyExc_TypeError, who,
+                        arg_name(k, param) +
+                            ": map calls functions whose parameters are "
+                            "integers, enums, floating-point numbers or "
+                            "pointers");
+    }
+
+    Buffers buffers;
+    buffers.views.reserve(static_cast<size_t>(nargs) + 1);  // views stay where they are
+    data::CallTemporaries temps;
+    b.columns.resize(static_cast<size_t>(nargs));
+    Py_ssize_t n = -1, first = -1;
+    for (Py_ssize_t k = 0; k < nargs; ++k) {
+        Column& c = b.columns[static_cast<size_t>(k)];
+        CType* param = plan->args[static_cast<size_t>(k)].type;
+        if (!make_column(who, k, param, args[k], c, buffers, temps)) return nullptr;
+        if (c.length < 0) continue;
+        if (n < 0) {
+            n = c.length;
+            first = k;
+        } else if (c.length != n) {
+            return fail(PyExc_ValueError, who,
+                        "argument " + std::to_string(k) + " has " + std::to_string(c.length) +
+                            " items, argument " + std::to_string(first) + " has " +
+                            std::to_string(n) +
+                            " (arrays must have the same length; a single value is used in "
+                            "every call)");
+        }
+    }
+    PyRef results;
+    if (is_void) {
+        if (parsed.out)
+            return fail(PyExc_TypeError, who,
+                        quoted(fntype) + " returns void: there are no results for out=");
+        if (n < 0)
+            return fail(PyExc_TypeError, who,
+                        "no array argument tells how many calls to make (pass an array)");
+        results = PyRef(Py_NewRef(Py_None));
+    } else {
+        results = PyRef(output(who, result, parsed.out, n, buffers, b));
+        if (!results) return nullptr;
+    }
+    b.n = n;
+    for (Py_ssize_t k = 0; k < nargs; ++k)
+        if (!check_range(b.columns[static_cast<size_t>(k)], n, k,
+                         plan->args[static_cast<size_t>(k)].type, who))
+            return nullptr;
+    PyRef mask;
+    if (parsed.mode == ErrorMode::Mask && !(mask = PyRef(new_mask(n)))) return nullptr;
+
+    size_t words = (b.columns.size() + 1) * static_cast<size_t>(kChunk);
+    std::unique_ptr<Word[]> stage(new (std::nothrow) Word[words]);
+    if (!stage) return PyErr_NoMemory();
+    for (size_t k = 0; k < b.columns.size(); ++k)
+        b.columns[k].stage = stage.get() + k * static_cast<size_t>(kChunk);
+    b.results = is_void ? nullptr : stage.get() + b.columns.size() * static_cast<size_t>(kChunk);
+    b.use_libffi = plan->thunk == Thunk::None || libffi_forced();
+
+    if (n > 0) {
+        int& saved = saved_errno();
+        int* err = thread_errno();
+        if (target.release_gil) {
+            Py_BEGIN_ALLOW_THREADS
+            *err = saved;
+            run_batch(b);
+            saved = *err;
+            Py_END_ALLOW_THREADS
+        } else {
+            *err = saved;
+            run_batch(b);
+            saved = *err;
+        }
+    }
+    if (mask) return PyTuple_Pack(2, results.get(), mask.get());
+    return results.release();
+}
+
+}  // namespace cffix::call
