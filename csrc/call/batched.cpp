@@ -268,6 +268,7 @@ Py_ssize_t first_outside(const Column& c, Py_ssize_t n, Range r) {
 // call: OverflowError (with .index for an array) naming the item and the type.
 bool check_range(const Column& c, Py_ssize_t n, Py_ssize_t k, const CType* param,
                  const std::string& who) {
+    if (c.dest != Dest::Int) return true;  // floats and pointers take any item
     Range src = range_of(c.src), dst = range_of(elem_of(param));
     if (src.lo >= dst.lo && src.hi <= dst.hi) return true;
     Py_ssize_t count = c.length < 0 ? 1 : n;
