@@ -388,3 +388,39 @@ def test_bad_call_shapes(lib, m):
         m.pow.map(1.0, 2.0)
     with pytest.raises(TypeError, match="how many calls"):
         lib.next_id.map()
+
+
+# ------------------------------------------------------------------ other modes
+
+
+def _load_module(name, path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_out_of_line_abi_module(module, batched_library, tmp_path):
+    builder = module.FFI()
+    builder.cdef("int scale(int x, int k);")
+    builder.set_source("_batched_ool", None)
+    mod = _load_module("_batched_ool", builder.compile(tmpdir=str(tmp_path)))
+    lib = mod.ffi.dlopen(batched_library)
+    assert list(lib.scale.map(np.arange(4, dtype=np.int32), 3)) == [0, 3, 6, 9]
+
+
+def test_api_mode_through_the_function_address(module, tmp_path):
+    """API-mode lib.f is a builtin function (as in cffi): its address, a function
+    pointer cdata, has map."""
+    builder = module.FFI()
+    builder.cdef("int triple(int x); double shift(double x, int k);")
+    builder.set_source("_batched_api", "static int triple(int x) { return 3 * x; }\n"
+                       "static double shift(double x, int k) { return x + k; }")
+    mod = _load_module("_batched_api", builder.compile(tmpdir=str(tmp_path)))
+    ffi, lib = mod.ffi, mod.lib
+    triple = ffi.addressof(lib, "triple")
+    assert list(triple.map(np.arange(4, dtype=np.int32))) == [lib.triple(i) for i in range(4)]
+    x = np.linspace(0, 1, 5)
+    r = ffi.addressof(lib, "shift").map(x, np.arange(5, dtype=np.int16))
+    assert list(r) == [lib.shift(a, b) for a, b in zip(x.tolist(), range(5))]

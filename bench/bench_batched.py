@@ -1,0 +1,287 @@
+"""Batched calls: cffix's f.map over arrays against a C loop and Python loops of calls.
+
+Calls the same C functions once per item of an array, in one process, interleaved,
+keeping the minimum per-item time of several runs:
+
+  * ``double sin(double)`` (libm) over 100,000 doubles
+  * ``double pow(double, double)`` (libm) with the exponent 0.5 for every item
+  * ``double ldexp(double, int)`` (libm) over doubles and ints
+  * ``double add_double(double, double)`` and ``int add(int, int)`` (tests/clib/calls.c,
+    built here): functions that do almost nothing, where the per-item overhead shows
+
+The engines:
+
+  C loop         bench/floor/floor_batched.c, built here with cc: a loop calling the
+                 function through a pointer (its address given at run time), the GIL
+                 released once: the floor of any batched call
+  cffix map      lib.f.map(x, ...): a new cdata array of results per batch
+  cffix map out  lib.f.map(x, ..., out=o): into a preallocated array.array
+  cffix loop     [f(v) for v in xs]: a Python loop of ordinary cffix calls over a list
+  cffi loop      the same loop with cffi's ABI mode (ffi.dlopen)
+  ctypes loop    the same loop with ctypes (argtypes and restype set)
+
+Arrays are array.array (map takes any buffer; NumPy arrays behave the same). Loops run
+over --loop-items items (a list of Python numbers), batches over --items. Times are per
+item, process CPU time by default (`--timer wall` for the wall clock). Ratios:
+`map/C` (goal: at most 2), `loop/map` for each FFI's loop (goal for cffix's: at least
+20), and `cffix loop/C`, the most `cffix loop/map` can be: for a function that itself
+takes longer than a few nanoseconds (sin, pow), a loop of cffix calls is less than 20x
+the C loop, and the goal cannot be met by any batched call. Nothing is asserted.
+
+    python3 bench/bench_batched.py [--repeat N] [--quick] [--items N] [--timer wall]
+"""
+
+import argparse
+import array
+import ctypes
+import ctypes.util
+import importlib.util
+import math
+import os
+import pathlib
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import timeit
+
+HERE = pathlib.Path(__file__).resolve().parent
+CALLS_C = HERE.parent / "tests" / "clib" / "calls.c"
+FLOOR_C = HERE / "floor" / "floor_batched.c"
+LIBM = ctypes.util.find_library("m") or "libm.so.6"
+
+LIBM_CDEF = "double sin(double x); double pow(double x, double y); double ldexp(double x, int e);"
+CALLS_CDEF = "int add(int a, int b); double add_double(double a, double b);"
+
+ENGINES = ["C loop", "cffix map", "cffix map out", "cffix loop", "cffi loop", "ctypes loop"]
+GOAL_MAP_OVER_C = 2.0
+GOAL_LOOP_OVER_MAP = 20.0
+
+
+# ------------------------------------------------------------------------------ building
+
+def c_compiler():
+    return shlex.split(os.environ.get("CC", "")) or [shutil.which("cc") or "cc"]
+
+
+def run(cmd, what):
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed ({shlex.join(cmd)}):\n{proc.stderr}")
+
+
+def build(workdir):
+    lib = workdir / "libcalls.so"
+    run([*c_compiler(), "-shared", "-fPIC", "-O2", "-o", str(lib), str(CALLS_C)],
+        "building libcalls.so")
+    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+    floor_path = workdir / f"floor_batched{suffix}"
+    include = sysconfig.get_paths()["include"]
+    run([*c_compiler(), "-shared", "-fPIC", "-O2", f"-I{include}", "-o", str(floor_path),
+         str(FLOOR_C)], "building floor_batched.c")
+    spec = importlib.util.spec_from_file_location("floor_batched", floor_path)
+    floor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(floor)
+    return lib, floor
+
+
+# ------------------------------------------------------------------------------ cases
+
+def cases(n, n_loop, calls_path, floor):
+    """[(label, items per batch, {engine: callable})]: each callable does one batch (or
+    one Python loop over n_loop items), and returns its result for the sanity check."""
+    import cffix
+
+    fx = cffix.FFI()
+    fx.cdef(LIBM_CDEF + CALLS_CDEF)
+    m, c = fx.dlopen(LIBM), fx.dlopen(str(calls_path))
+    try:
+        import cffi
+
+        fi = cffi.FFI()
+        fi.cdef(LIBM_CDEF + CALLS_CDEF)
+        cm, cc = fi.dlopen(LIBM), fi.dlopen(str(calls_path))
+    except ImportError:
+        cm = cc = None
+    tm, tc = ctypes.CDLL(LIBM), ctypes.CDLL(str(calls_path))
+    D, I = ctypes.c_double, ctypes.c_int
+    for f, args, res in ((tm.sin, [D], D), (tm.pow, [D, D], D), (tm.ldexp, [D, I], D),
+                         (tc.add_double, [D, D], D), (tc.add, [I, I], I)):
+        f.argtypes, f.restype = args, res
+
+    def addr(f):
+        return ctypes.cast(f, ctypes.c_void_p).value
+
+    x = array.array("d", (i * 0.001 for i in range(n)))
+    e = array.array("i", (i % 40 - 20 for i in range(n)))
+    a = array.array("i", range(n))
+    xs, es, as_ = x.tolist()[:n_loop], e.tolist()[:n_loop], a.tolist()[:n_loop]
+    out_d, out_i = array.array("d", bytes(8 * n)), array.array("i", bytes(4 * n))
+    table = []
+
+    def row(label, floor_call, fmap, fmap_out, loops):
+        engines = {"C loop": floor_call, "cffix map": fmap, "cffix map out": fmap_out}
+        for name, loop in loops.items():
+            if loop is not None:
+                engines[name] = loop
+        table.append((label, engines))
+
+    sin_c, sin_i, sin_t = m.sin, cm.sin if cm else None, tm.sin
+    row("sin(x)",
+        lambda: floor.d_d(addr(tm.sin), x, out_d),
+        lambda: sin_c.map(x), lambda: sin_c.map(x, out=out_d),
+        {"cffix loop": lambda: [sin_c(v) for v in xs],
+         "cffi loop": sin_i and (lambda: [sin_i(v) for v in xs]),
+         "ctypes loop": lambda: [sin_t(v) for v in xs]})
+    pow_c, pow_i, pow_t = m.pow, cm.pow if cm else None, tm.pow
+    row("pow(x, 0.5)",
+        lambda: floor.dd_d(addr(tm.pow), x, 0.5, out_d),
+        lambda: pow_c.map(x, 0.5), lambda: pow_c.map(x, 0.5, out=out_d),
+        {"cffix loop": lambda: [pow_c(v, 0.5) for v in xs],
+         "cffi loop": pow_i and (lambda: [pow_i(v, 0.5) for v in xs]),
+         "ctypes loop": lambda: [pow_t(v, 0.5) for v in xs]})
+    ld_c, ld_i, ld_t = m.ldexp, cm.ldexp if cm else None, tm.ldexp
+    pairs = list(zip(xs, es))
+    row("ldexp(x, e)",
+        lambda: floor.di_d(addr(tm.ldexp), x, e, out_d),
+        lambda: ld_c.map(x, e), lambda: ld_c.map(x, e, out=out_d),
+        {"cffix loop": lambda: [ld_c(v, k) for v, k in pairs],
+         "cffi loop": ld_i and (lambda: [ld_i(v, k) for v, k in pairs]),
+         "ctypes loop": lambda: [ld_t(v, k) for v, k in pairs]})
+    ad_c, ad_i, ad_t = c.add_double, cc.add_double if cc else None, tc.add_double
+    row("add_double(x, 1.0)",
+        lambda: floor.dd_d(addr(tc.add_double), x, 1.0, out_d),
+        lambda: ad_c.map(x, 1.0), lambda: ad_c.map(x, 1.0, out=out_d),
+        {"cffix loop": lambda: [ad_c(v, 1.0) for v in xs],
+         "cffi loop": ad_i and (lambda: [ad_i(v, 1.0) for v in xs]),
+         "ctypes loop": lambda: [ad_t(v, 1.0) for v in xs]})
+    add_c, add_i, add_t = c.add, cc.add if cc else None, tc.add
+    row("add(a, 7)",
+        lambda: floor.ii_i(addr(tc.add), a, 7, out_i),
+        lambda: add_c.map(a, 7), lambda: add_c.map(a, 7, out=out_i),
+        {"cffix loop": lambda: [add_c(v, 7) for v in as_],
+         "cffi loop": add_i and (lambda: [add_i(v, 7) for v in as_]),
+         "ctypes loop": lambda: [add_t(v, 7) for v in as_]})
+
+    # Sanity: map's results are the loop's, item for item.
+    assert list(m.sin.map(x))[:n_loop] == [m.sin(v) for v in xs]
+    assert list(m.ldexp.map(x, e))[:n_loop] == [m.ldexp(v, k) for v, k in pairs]
+    assert list(c.add.map(a, 7))[:n_loop] == [v + 7 for v in as_]
+    return table
+
+
+# ------------------------------------------------------------------------------ timing
+
+def measure(fn, items, target, clock):
+    """Seconds per item of one run: fn repeated until `target` seconds have passed."""
+    timer = timeit.Timer(fn, timer=clock)
+    number = 1
+    while True:
+        elapsed = timer.timeit(number)
+        if elapsed >= target or number >= 1 << 20:
+            return elapsed / number / items
+        number *= 2 if elapsed < target / 4 else max(2, math.ceil(target / max(elapsed, 1e-9)))
+
+
+def bench(table, n, n_loop, repeat, target, clock):
+    best = {}
+    for _ in range(repeat):
+        for label, engines in table:  # interleaved: noise hits every engine alike
+            for name, fn in engines.items():
+                items = n_loop if name.endswith("loop") and name != "C loop" else n
+                t = measure(fn, items, target, clock)
+                key = (label, name)
+                best[key] = min(best.get(key, t), t)
+    return best
+
+
+def fmt_ns(seconds):
+    return "-" if seconds is None else f"{seconds * 1e9:.2f} ns"
+
+
+def fmt_ratio(r, goal=None, higher_is_better=False):
+    if r is None:
+        return "-"
+    text = f"{r:.2f}x" if r < 100 else f"{r:.0f}x"
+    if goal is not None:
+        ok = r >= goal if higher_is_better else r <= goal
+        text += " ok" if ok else " MISSED"
+    return text
+
+
+def print_table(table, best, engines):
+    header = ["per item", *engines, "map/C", "map out/C", "cffix loop/map", "cffix loop/C",
+              "cffi loop/map", "ctypes loop/map"]
+    rows = []
+    for label, _ in table:
+        t = {e: best.get((label, e)) for e in engines}
+
+        def r(a, b):
+            return t[a] / t[b] if t.get(a) and t.get(b) else None
+
+        rows.append([label, *(fmt_ns(t[e]) for e in engines),
+                     fmt_ratio(r("cffix map", "C loop"), GOAL_MAP_OVER_C),
+                     fmt_ratio(r("cffix map out", "C loop"), GOAL_MAP_OVER_C),
+                     fmt_ratio(r("cffix loop", "cffix map"), GOAL_LOOP_OVER_MAP, True),
+                     fmt_ratio(r("cffix loop", "C loop")),
+                     fmt_ratio(r("cffi loop", "cffix map")),
+                     fmt_ratio(r("ctypes loop", "cffix map"))])
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(c).rjust(w) if i else str(c).ljust(w)
+                        for i, (c, w) in enumerate(zip(row, widths))))
+    print(f"goals: map within {GOAL_MAP_OVER_C:g}x of the C loop; a Python loop of cffix "
+          f"calls at least {GOAL_LOOP_OVER_MAP:g}x slower than map. `cffix loop/C` bounds "
+          "`cffix loop/map`: no batched call beats the C loop, so where the function's own "
+          "time makes that bound smaller than the goal, the goal is out of reach")
+
+
+def versions():
+    import cffix
+
+    parts = [f"Python {platform.python_version()}", f"cffix {cffix.__version__}"]
+    try:
+        import cffi
+
+        parts.append(f"cffi {cffi.__version__}")
+    except ImportError:
+        parts.append("cffi not installed")
+    return ", ".join(parts)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7, help="runs (min is kept)")
+    parser.add_argument("--items", type=int, default=100_000, help="items per batch")
+    parser.add_argument("--loop-items", type=int, default=10_000,
+                        help="items per Python loop of calls")
+    parser.add_argument("--quick", action="store_true", help="1 short run: a smoke test")
+    parser.add_argument("--target-ms", type=float, default=20.0,
+                        help="length of one measurement (default 20 ms)")
+    parser.add_argument("--timer", choices=("cpu", "wall"), default="cpu",
+                        help="this process's CPU time (default) or the wall clock")
+    args = parser.parse_args(argv)
+    repeat = 1 if args.quick else max(1, args.repeat)
+    n = 10_000 if args.quick else args.items
+    n_loop = min(n, 2_000 if args.quick else args.loop_items)
+    target = (2.0 if args.quick else args.target_ms) / 1000
+    clock = time.process_time if args.timer == "cpu" else time.perf_counter
+    with tempfile.TemporaryDirectory(prefix="bench_batched_") as tmp:
+        calls_path, floor = build(pathlib.Path(tmp))
+        table = cases(n, n_loop, calls_path, floor)
+        best = bench(table, n, n_loop, repeat, target, clock)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load}; "
+          f"{args.timer} time; {n} items per batch, {n_loop} per Python loop")
+    print(versions())
+    engines = [e for e in ENGINES if any((label, e) in best for label, _ in table)]
+    print_table(table, best, engines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
