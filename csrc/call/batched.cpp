@@ -338,26 +338,29 @@ inline Word word_of(double r) { return std::bit_cast<Word>(r); }
 
 // The loop for a signature of up to kDirect integer-class and floating-class register
 // arguments and a result in a register (or none): the function called through its exact
-// prototype, its words read straight from the columns' stages.
+// prototype. iw/fw: by register slot, the chunk's words of the argument in that slot
+// (8 bytes an item); res: where the result words go (8 bytes an item), or null.
 constexpr size_t kDirect = 4;
-using DirectLoop = void (*)(void* fn, Word* const* iw, Word* const* fw, Py_ssize_t n, Word* res);
+using Words = const char*;
+using DirectLoop = void (*)(void* fn, const Words* iw, const Words* fw, Py_ssize_t n, char* res);
 
 template <typename R, typename Ints, typename Fps>
 struct Direct;
 
 template <typename R, size_t... Is, size_t... Fs>
 struct Direct<R, std::index_sequence<Is...>, std::index_sequence<Fs...>> {
-    static void loop(void* fn, Word* const* iw, Word* const* fw, Py_ssize_t n, Word* res) {
-        (void)iw;
-        (void)fw;
+    static void loop(void* fn, const Words* iw, const Words* fw, Py_ssize_t n, char* res) {
         using Fn = R (*)(IntArg<Is>..., FpArg<Fs>...);
         Fn f = reinterpret_cast<Fn>(fn);
+        const Words ints[] = {iw[Is]..., nullptr};
+        const Words fps[] = {fw[Fs]..., nullptr};
         for (Py_ssize_t j = 0; j < n; ++j) {
             if constexpr (std::is_void_v<R>) {
                 (void)res;
-                f(static_cast<I>(iw[Is][j])..., std::bit_cast<D>(fw[Fs][j])...);
+                f(load<I>(ints[Is] + 8 * j)..., load<D>(fps[Fs] + 8 * j)...);
             } else {
-                res[j] = word_of(f(static_cast<I>(iw[Is][j])..., std::bit_cast<D>(fw[Fs][j])...));
+                Word w = word_of(f(load<I>(ints[Is] + 8 * j)..., load<D>(fps[Fs] + 8 * j)...));
+                memcpy(res + 8 * j, &w, 8);
             }
         }
     }
@@ -468,11 +471,34 @@ struct Batch {
     bool use_libffi = false;
 };
 
-// Calls items [start, start + m) whose words are staged.
-void run_chunk(const Batch& b, DirectLoop direct, Word* const* iw, Word* const* fw, Py_ssize_t m) {
+// Whether a column's items are already its register words, 8 bytes apart: read in
+// place, not staged (doubles for a double parameter, 64-bit integers in range for any
+// integer parameter, pointers).
+bool words_in_place(const Column& c) {
+    if (c.length < 0 || c.stride != 8) return false;
+    switch (c.dest) {
+        case Dest::F64: return c.src == Elem::F64;
+        case Dest::Int:
+        case Dest::Ptr: return c.src == Elem::I64 || c.src == Elem::U64 || c.src == Elem::Ptr;
+        default: return false;
+    }
+}
+
+// Whether result words can go straight into the out array: 8-byte items, 8 bytes apart,
+// whose word is their value.
+bool results_in_place(const Batch& b) {
+    return b.out && b.out_stride == 8 &&
+           (b.result == Elem::F64 || b.result == Elem::I64 || b.result == Elem::U64 ||
+            b.result == Elem::Ptr);
+}
+
+// Calls `m` items: argument k's words at words[k] (8 bytes an item), result words to
+// `res` (8 bytes an item) unless null.
+void run_chunk(const Batch& b, DirectLoop direct, const Words* iw, const Words* fw,
+               const Words* words, char* res, Py_ssize_t m) {
     const CallPlan* plan = b.plan;
     if (direct) {
-        direct(b.fn, iw, fw, m, b.results);
+        direct(b.fn, iw, fw, m, res);
         return;
     }
     alignas(16) char rbuf[64] = {};
@@ -488,9 +514,12 @@ void run_chunk(const Batch& b, DirectLoop direct, Word* const* iw, Word* const* 
         }
         ThunkCaller caller = plan->caller;
         for (Py_ssize_t j = 0; j < m; ++j) {
-            for (size_t k = 0; k < nargs; ++k) memcpy(dst[k], &b.columns[k].stage[j], 8);
+            for (size_t k = 0; k < nargs; ++k) memcpy(dst[k], words[k] + 8 * j, 8);
             caller(b.fn, ints, fps, rbuf);
-            if (b.results) b.results[j] = result_word(rbuf, b.result, plan->result->size, true);
+            if (res) {
+                Word w = result_word(rbuf, b.result, plan->result->size, true);
+                memcpy(res + 8 * j, &w, 8);
+            }
         }
         return;
     }
@@ -508,45 +537,66 @@ void run_chunk(const Batch& b, DirectLoop direct, Word* const* iw, Word* const* 
     for (size_t k = 0; k < nargs; ++k) values[k] = buffer + plan->args[k].offset;
     for (Py_ssize_t j = 0; j < m; ++j) {
         for (size_t k = 0; k < nargs; ++k)
-            store_slot(static_cast<char*>(values[k]), b.columns[k].stage[j], plan->args[k].type,
-                       b.columns[k].dest);
+            store_slot(static_cast<char*>(values[k]), load<Word>(words[k] + 8 * j),
+                       plan->args[k].type, b.columns[k].dest);
         ffi_call(const_cast<ffi_cif*>(&plan->cif), reinterpret_cast<void (*)()>(b.fn), rbuf,
                  values.data());
-        if (b.results) b.results[j] = result_word(rbuf, b.result, plan->result->size, false);
+        if (res) {
+            Word w = result_word(rbuf, b.result, plan->result->size, false);
+            memcpy(res + 8 * j, &w, 8);
+        }
     }
 }
 
 // Every call of the batch, chunk by chunk; the caller holds or released the GIL.
 void run_batch(Batch& b) {
     const CallPlan* plan = b.plan;
+    size_t nargs = b.columns.size();
     DirectLoop direct = nullptr;
-    Word* iw[kDirect] = {};
-    Word* fw[kDirect] = {};
+    int int_column[kDirect] = {}, fp_column[kDirect] = {};  // the column in each slot
+    size_t ni = 0, nf = 0;
     if (!b.use_libffi && plan->thunk != Thunk::None && !plan->stack_words) {
-        size_t ni = 0, nf = 0;
         bool simple = true;
-        for (size_t k = 0; k < b.columns.size(); ++k) {
+        for (size_t k = 0; k < nargs; ++k) {
             const ArgSpec& a = plan->args[k];
             if (a.stack || a.slot[0] >= kDirect)
                 simple = false;
             else if (a.reg == RegClass::Int)
-                iw[a.slot[0]] = b.columns[k].stage, ++ni;
+                int_column[a.slot[0]] = static_cast<int>(k), ++ni;
             else if (a.reg == RegClass::Float || a.reg == RegClass::Double)
-                fw[a.slot[0]] = b.columns[k].stage, ++nf;
+                fp_column[a.slot[0]] = static_cast<int>(k), ++nf;
             else
                 simple = false;
         }
         if (simple) direct = direct_loop(plan->thunk, ni, nf);
     }
+    std::vector<Words> words(nargs);
+    std::vector<bool> in_place(nargs);
+    for (size_t k = 0; k < nargs; ++k) in_place[k] = words_in_place(b.columns[k]);
+    bool direct_results = results_in_place(b);
+    Words iw[kDirect] = {}, fw[kDirect] = {};
     for (Py_ssize_t start = 0; start < b.n; start += kChunk) {
         Py_ssize_t m = std::min(kChunk, b.n - start);
-        for (const Column& c : b.columns)
+        for (size_t k = 0; k < nargs; ++k) {
+            const Column& c = b.columns[k];
+            if (in_place[k]) {
+                words[k] = c.base + start * c.stride;
+                continue;
+            }
             if (c.length >= 0)
                 stage(c, start, m);
             else if (start == 0)  // a value used in every call: its words once
                 stage(c, 0, std::min(kChunk, b.n));
-        run_chunk(b, direct, iw, fw, m);
-        if (b.out) store_results(b.result, b.out, b.out_stride, start, b.results, m);
+            words[k] = reinterpret_cast<const char*>(c.stage);
+        }
+        for (size_t s = 0; s < ni; ++s) iw[s] = words[static_cast<size_t>(int_column[s])];
+        for (size_t s = 0; s < nf; ++s) fw[s] = words[static_cast<size_t>(fp_column[s])];
+        char* res = !b.out           ? nullptr
+                    : direct_results ? b.out + start * 8
+                                     : reinterpret_cast<char*>(b.results);
+        run_chunk(b, direct, iw, fw, words.data(), res, m);
+        if (b.out && !direct_results)
+            store_results(b.result, b.out, b.out_stride, start, b.results, m);
     }
 }
 
