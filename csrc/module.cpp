@@ -4,6 +4,7 @@
 // the module functions live_cdata(), add_ffi_methods() and describe_library(), and the C API
 // capsule (capi.h) that API-mode modules import.
 #include "call/function.h"
+#include "call/wrap.h"
 #include "capi.h"
 #include "data/cdata.h"
 #include "data/memory.h"
@@ -50,7 +51,7 @@ PyMODINIT_FUNC PyInit__core() {
     if (!module) return nullptr;
     if (!cffix::init_error_classes(module.get()) || !cffix::types::init_ctype_types(module.get()) ||
         !cffix::data::init_cdata_types(module.get()) ||
-        !cffix::call::init_call_types(module.get()) ||
+        !cffix::call::init_call_types(module.get()) || !cffix::call::init_wrap_type(module.get()) ||
         !cffix::data::init_ownership_types(module.get()) || !cffix::init_ffi_type(module.get()))
         return nullptr;
     // Class attributes of FFI, as in cffi: ffi.NULL, ffi.CData, ffi.CType.

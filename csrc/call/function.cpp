@@ -10,6 +10,7 @@
 
 #include "call/batched.h"
 #include "call/errno.h"
+#include "call/invoke.h"
 #include "call/plan.h"
 #include "call/thunks.h"
 #include "data/argument.h"
@@ -21,35 +22,6 @@ namespace cffix::call {
 using data::CData;
 using types::Conv;
 using types::Kind;
-
-using I = ThunkInt;
-using D = ThunkFp;
-
-// The 8-byte word at `p` (argument slots are whole, zero-padded words).
-static inline I raw_word(const char* p) {
-    I v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-// Runs `call` with the thread's saved errno in errno (saved back afterwards), with the
-// GIL released around it unless the function was declared to keep it.
-template <typename Call>
-static inline void call_native(bool release_gil, Call&& call) {
-    int& saved = saved_errno();
-    int* err = thread_errno();
-    if (release_gil) {
-        Py_BEGIN_ALLOW_THREADS
-        *err = saved;
-        call();
-        saved = *err;
-        Py_END_ALLOW_THREADS
-    } else {
-        *err = saved;
-        call();
-        saved = *err;
-    }
-}
 
 // Whether calls go through libffi even where a thunk exists (tests run both paths).
 static bool force_libffi = false;
@@ -153,81 +125,6 @@ static ffi_cif* variadic_cif(CType* fntype, CallPlan* plan, CType* const* vtypes
     return &plan->variadic.back()->cif;
 }
 
-// One argument straight into its registers (or stack words) for the common exact cases,
-// converted by data/'s fast companions of to_c (data/argument.h), dispatched on the
-// conversion kind as to_c is. False (no exception) means "not that simple: take the
-// general path", which also produces the right error.
-[[gnu::always_inline]] static inline bool fast_argument(const ArgSpec& a, PyObject* v, I* ints,
-                                                        D* fps) {
-    CType* t = a.type;
-    switch (a.conv) {
-        case Conv::Int8:
-        case Conv::Int16:
-        case Conv::Int32:
-        case Conv::Int64:
-        case Conv::UInt8:
-        case Conv::UInt16:
-        case Conv::UInt32:
-        case Conv::UInt64:
-        case Conv::Bool: {
-            int64_t x;
-            if (!data::fast_integer(v, a.range, &x)) return false;
-            ints[a.slot[0]] = x;  // sign-extended for signed types, zero-extended otherwise
-            return true;
-        }
-        case Conv::Pointer: {
-            void* p;
-            if (!data::fast_pointer(v, t, a.bytes, &p)) return false;
-            ints[a.slot[0]] = reinterpret_cast<I>(p);
-            return true;
-        }
-        case Conv::Float:
-        case Conv::Double: {
-            double d;
-            if (!data::fast_double(v, &d)) return false;
-            D word = d;
-            if (a.conv == Conv::Float) {
-                float f = static_cast<float>(d);
-                word = 0;
-                memcpy(&word, &f, sizeof f);  // a float travels in the low half
-            }
-            if (a.stack)
-                memcpy(&ints[a.slot[0]], &word, 8);
-            else
-                fps[a.slot[0]] = word;
-            return true;
-        }
-        case Conv::Record: {
-            const char* mem = data::fast_record(v, t);
-            if (!mem) return false;
-            if (a.stack) {  // its words in order, the last one zero-padded
-                ints[a.slot[0] + a.words - 1] = 0;
-                memcpy(&ints[a.slot[0]], mem, static_cast<size_t>(t->size));
-                return true;
-            }
-            // Each eightbyte into its register slot; the last one may be partial.
-            char* dst0 =
-                (a.fp_words & 1 ? reinterpret_cast<char*>(fps) : reinterpret_cast<char*>(ints)) +
-                8 * a.slot[0];
-            if (a.words == 2) {
-                memcpy(dst0, mem, 8);
-                mem += 8;
-                dst0 = (a.fp_words & 2 ? reinterpret_cast<char*>(fps)
-                                       : reinterpret_cast<char*>(ints)) +
-                       8 * a.slot[1];
-            }
-            if (a.tail == 8) {
-                memcpy(dst0, mem, 8);
-            } else {
-                memset(dst0, 0, 8);
-                memcpy(dst0, mem, a.tail);
-            }
-            return true;
-        }
-        default: return false;  // char, wide chars, function pointers, ...: the general path
-    }
-}
-
 // The fast path: every argument simple (see fast_argument), a thunk, no libffi.
 // Returns false (no exception) to ask for the general path, else true with `*out` the
 // result (null with an exception when converting the result failed). N: the argument
@@ -321,23 +218,7 @@ template <Py_ssize_t N = -1>
     if (!fntype->ellipsis && plan->thunk != Thunk::None && !force_libffi) {
         I ints[kThunkIntRegs + kThunkStackWords] = {};
         D fps[kThunkFpRegs] = {};
-        for (const ArgSpec& a : plan->args) {
-            char* slot = buffer + a.offset;
-            if (a.reg == RegClass::Int) {  // narrow integers widened to the whole word
-                ints[a.slot[0]] = data::needs_widening(a.type)
-                                      ? data::register_integer(a.type, slot)
-                                      : raw_word(slot);
-            } else if (a.stack) {  // buffer slots are whole, zero-padded eightbytes
-                memcpy(&ints[a.slot[0]], slot, 8 * size_t{a.words});
-            } else if (a.reg == RegClass::Record) {
-                for (int w = 0; w < a.words; ++w)  // slots are whole, zero-padded eightbytes
-                    memcpy(a.fp_words >> w & 1 ? static_cast<void*>(&fps[a.slot[w]])
-                                               : static_cast<void*>(&ints[a.slot[w]]),
-                           slot + 8 * w, 8);
-            } else {
-                memcpy(&fps[a.slot[0]], slot, sizeof(D));  // a float's bits in the low half
-            }
-        }
+        for (const ArgSpec& a : plan->args) slot_to_registers(a, buffer + a.offset, ints, fps);
         ThunkCaller caller = plan->caller;
         call_native(release_gil, [&] { caller(fn, ints, fps, result); });
         return data::value_from_c(plan->result, result);

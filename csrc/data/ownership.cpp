@@ -152,6 +152,15 @@ PyObject* release_gc(CData* cd) {
     Py_RETURN_NONE;
 }
 
+void consume_cdata(CData* cd) {
+    if (is_gc_cdata(reinterpret_cast<PyObject*>(cd))) {
+        CDataGC* g = as_gc(reinterpret_cast<PyObject*>(cd));
+        uncount(g);
+        Py_CLEAR(g->destructor);
+    }
+    cd->flags |= CD_RELEASED;
+}
+
 static void gc_finalize(PyObject* self) {
     SavedException saved;
     run_destructor(as_gc(self));

@@ -36,6 +36,11 @@ PyObject* gc_cdata(CData* cd, PyObject* destructor, Py_ssize_t size);
 // cdata released. Exceptions of the destructor go to sys.unraisablehook, as on collection.
 PyObject* release_gc(CData* cd);
 
+// A wrapped function's consumes=N after a successful call: the C side took `cd` over, so
+// its destructor (ffi.gc, owned results) is detached without running and `cd` is
+// invalidated: later use raises as after ffi.release().
+void consume_cdata(CData* cd);
+
 // ffi.new_handle(obj) and ffi.from_handle(pointer).
 PyObject* new_handle(PyObject* obj);
 PyObject* from_handle(PyObject* pointer);

@@ -8,11 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "call/wrap.h"
 #include "data/cdata.h"
 #include "ffi/object.h"
 #include "lib/library.h"
 #include "lib/pinned.h"
 #include "util/args.h"
+#include "util/errors.h"
 
 namespace cffix {
 
@@ -156,7 +158,22 @@ static PyObject* ffi_dlclose(PyObject*, PyObject* arg) {
     Py_RETURN_NONE;
 }
 
+// ffi._set_wrap_rules(rules): the wrap rules of this FFI's declarations (a callable, see
+// call/wrap.h; cffix/wrappers.py makes it), applied to the functions of its libraries
+// from their next access on.
+static PyObject* ffi_set_wrap_rules(PyObject* self, PyObject* rules) {
+    types::Scope* scope = reinterpret_cast<FFIObject*>(self)->scope;
+    if (!scope) return PyErr_Format(error_classes.ffi_error, "this FFI has been cleared");
+    if (!PyCallable_Check(rules))
+        return PyErr_Format(PyExc_TypeError, "_set_wrap_rules: expected a callable");
+    call::set_wrap_rules(scope, rules);
+    lib::forget_functions(scope);
+    Py_RETURN_NONE;
+}
+
 PyMethodDef ffi_lib_methods[] = {
+    {"_set_wrap_rules", ffi_set_wrap_rules, METH_O,
+     "_set_wrap_rules(rules): cffix's own (ffi.wrap stores its rules so): not an API."},
     {"dlopen", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_dlopen)),
      METH_FASTCALL | METH_KEYWORDS,
      "dlopen(name, flags=0, *, release_gil=True, sha256=None, soname=None, version=None)\n--\n\n"

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "call/wrap.h"
 #include "data/cdata.h"
 #include "data/memory.h"
 #include "lib/library.h"
@@ -96,6 +97,7 @@ static void ffi_dealloc(PyObject* self) {
     FFIObject* ffi = as_ffi(self);
     if (ffi->weakreflist) PyObject_ClearWeakRefs(self);
     ffi_clear(self);
+    call::forget_wrap_rules(ffi->scope_owned);
     delete ffi->scope_owned;
     ffi->scope_owned = nullptr;
     Py_TYPE(self)->tp_free(self);  // (a heap subclass's type is released by CPython)

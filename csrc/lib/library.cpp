@@ -3,11 +3,13 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "call/function.h"
+#include "call/wrap.h"
 #include "data/convert.h"
 #include "util/errors.h"
 #include "util/pylong.h"
@@ -40,6 +42,13 @@ struct Library {
 };
 
 PyTypeObject Library_Type;
+
+// Every live Library, so that ffi.wrap() can drop the function objects they cached
+// (forget_functions). Guarded by the GIL.
+std::vector<Library*>& live_libraries() {
+    static auto* all = new std::vector<Library*>();
+    return *all;
+}
 
 Library* as_library(PyObject* obj) { return reinterpret_cast<Library*>(obj); }
 
@@ -149,6 +158,41 @@ bool check_resolved(const CType* t) {
     return false;
 }
 
+// The address of the declared function `name` (for wrapped functions: calls in their
+// policies, destroy functions), or null with AttributeError.
+void* declared_function_address(void* context, const std::string& name) {
+    Library* lib = static_cast<Library*>(context);
+    types::GlobalDecl g = lib->scope ? lib->scope->find_global(name) : types::GlobalDecl{};
+    if (!g.function)
+        return PyErr_Format(PyExc_AttributeError, "'%s' is not a declared function", name.c_str()),
+               nullptr;
+    const std::string& symbol = symbol_of(g.function->asm_name, name);
+    if (const KnownSymbol* known = known_symbol(lib, symbol))
+        return known_address(known, "function", name);
+    if (lib->tables.nfunctions > 0)  // an API-mode module: the addresses it hands over
+        return PyErr_Format(PyExc_AttributeError,
+                            "function '%s' has no address in this API-mode module", name.c_str()),
+               nullptr;
+    return find_symbol(lib, symbol, "function/symbol", name.c_str());
+}
+
+// The object for a declared function at `address`: wrapped when ffi.wrap() rules say so,
+// else a plain function cdata (or `plain`, an API-mode module's own object, if given).
+PyObject* function_object(Library* lib, const std::string& name, const types::FunctionDecl& f,
+                          void* address, PyObject* plain) {
+    if (lib->scope && call::has_wrap_rules(lib->scope)) {
+        call::WrapTarget t{
+            lib->scope, &f, address, &name, lib->release_gil, declared_function_address, lib};
+        PyObject* wrapped = call::make_wrapped(t);
+        if (wrapped || PyErr_Occurred()) {
+            Py_XDECREF(plain);
+            return wrapped;
+        }
+    }
+    if (plain) return plain;
+    return call::make_function(f.type.get(), address, name, lib->release_gil);
+}
+
 PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
                         const types::FunctionDecl& f) {
     if (f.extern_python != parse::ExternPython::No) {
@@ -171,7 +215,7 @@ PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
     void* address = known ? known_address(known, "function", name)
                           : find_symbol(lib, symbol, "function/symbol", name.c_str());
     if (!address) return nullptr;
-    return cache(lib, key, call::make_function(f.type.get(), address, name, lib->release_gil));
+    return cache(lib, key, function_object(lib, name, f, address, nullptr));
 }
 
 PyObject* load_constant(Library* lib, PyObject* key, const std::string& name,
@@ -247,11 +291,26 @@ PyObject* module_attribute(Library* lib, PyObject* key) {
         return nullptr;
     }
     if (const PyMethodDef* f = find_sorted(t.functions, static_cast<size_t>(t.nfunctions), name,
-                                           [](const PyMethodDef& d) { return d.ml_name; }))
+                                           [](const PyMethodDef& d) { return d.ml_name; })) {
         // Bound to lib, so that ffi.typeof(lib.f) finds its declaration (function_type_of).
-        return cache(lib, key,
-                     PyCFunction_NewEx(const_cast<PyMethodDef*>(f),
-                                       reinterpret_cast<PyObject*>(lib), nullptr));
+        PyObject* plain = PyCFunction_NewEx(const_cast<PyMethodDef*>(f),
+                                            reinterpret_cast<PyObject*>(lib), nullptr);
+        if (!plain || !lib->scope || !call::has_wrap_rules(lib->scope))
+            return cache(lib, key, plain);
+        // Wrapped: called through its C function's address with the ABI-mode plan.
+        const types::FunctionDecl* decl = nullptr;
+        try {
+            lib->scope->run_deferred();
+            decl = lib->scope->find_global(name).function;
+        } catch (...) {
+            Py_DECREF(plain);
+            return cffix::translate_exception();
+        }
+        const KnownSymbol* known = decl ? known_symbol(lib, name) : nullptr;
+        void* address = known ? known->address() : nullptr;
+        if (!address) return cache(lib, key, plain);
+        return cache(lib, key, function_object(lib, name, *decl, address, plain));
+    }
     if (const char* const* c = find_sorted(t.constant_names, static_cast<size_t>(t.nconstants),
                                            name, [](const char* n) { return n; })) {
         long long s;
@@ -404,6 +463,8 @@ int library_clear(PyObject* self) {
 void library_dealloc(PyObject* self) {
     Library* lib = as_library(self);
     PyObject_GC_UnTrack(self);
+    auto& all = live_libraries();
+    all.erase(std::remove(all.begin(), all.end(), lib), all.end());
     if (lib->weakreflist) PyObject_ClearWeakRefs(self);
     library_clear(self);
     Py_CLEAR(lib->dict);
@@ -435,6 +496,7 @@ PyObject* new_library(PyObject* ffi, types::Scope* scope, void* handle, bool own
     if (self) {
         lib->ffi = Py_NewRef(ffi);
         lib->scope = scope;
+        live_libraries().push_back(lib);
         lib->name = Py_NewRef(name);
         lib->release_gil = release_gil;
         lib->dict = PyDict_New();
@@ -592,6 +654,23 @@ bool close_library(PyObject* obj) {
         return false;
     }
     return true;
+}
+
+void forget_functions(const types::Scope* scope) {
+    for (Library* lib : live_libraries()) {
+        if (lib->scope != scope || !lib->dict) continue;
+        // Constants stay; functions are made again at their next access.
+        PyRef keys(PyDict_Keys(lib->dict));
+        if (!keys) {
+            PyErr_Clear();
+            continue;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys.get()); ++i) {
+            PyObject* key = PyList_GET_ITEM(keys.get(), i);
+            PyObject* value = PyDict_GetItem(lib->dict, key);
+            if (value && !PyLong_Check(value) && PyDict_DelItem(lib->dict, key) < 0) PyErr_Clear();
+        }
+    }
 }
 
 bool is_library(PyObject* obj) { return Py_IS_TYPE(obj, &Library_Type); }

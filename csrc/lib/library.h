@@ -90,6 +90,11 @@ bool close_library(PyObject* lib);
 
 bool is_library(PyObject* obj);
 
+// ffi.wrap() changed the rules of `scope`: every live library of that scope drops the
+// function objects it cached, so that the next access makes them under the new rules.
+// (Function objects fetched before keep their old shape.)
+void forget_functions(const types::Scope* scope);
+
 // ffi.addressof(lib, name): for a global variable a pointer to it (`int *` for `int x`,
 // the array itself for `int a[5]`), for a function its function cdata.
 PyObject* address_of(PyObject* lib, PyObject* name);

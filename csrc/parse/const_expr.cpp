@@ -12,6 +12,7 @@
 #include <string>
 #include <type_traits>
 
+#include "parse/expr.h"
 #include "parse/parser.h"
 
 namespace cffix::parse {
@@ -72,30 +73,6 @@ ConstInt convert(ConstValue v, ConstValue type) {
     return type.is_unsigned ? wrap_unsigned(v.value, type.bits) : v.value;
 }
 
-int binary_precedence(Tok kind) {
-    switch (kind) {
-        case Tok::PipePipe: return 1;
-        case Tok::AmpAmp: return 2;
-        case Tok::Pipe: return 3;
-        case Tok::Caret: return 4;
-        case Tok::Amp: return 5;
-        case Tok::EqEq:
-        case Tok::NotEq: return 6;
-        case Tok::Less:
-        case Tok::Greater:
-        case Tok::LessEq:
-        case Tok::GreaterEq: return 7;
-        case Tok::Shl:
-        case Tok::Shr: return 8;
-        case Tok::Plus:
-        case Tok::Minus: return 9;
-        case Tok::Star:
-        case Tok::Slash:
-        case Tok::Percent: return 10;
-        default: return 0;
-    }
-}
-
 // Width and signedness of a canonical integer primitive; false if it is not one.
 bool integer_width(std::string_view name, int& bits, bool& is_unsigned) {
     struct Entry {
@@ -137,6 +114,32 @@ ConstValue truncate_to(ConstInt v, int bits, bool is_unsigned) {
 }
 
 }  // namespace
+
+// C's binary operators by precedence (1: ||, 10: * / %); 0 for other tokens. Shared with
+// parse/expr.cpp.
+int binary_precedence(Tok kind) {
+    switch (kind) {
+        case Tok::PipePipe: return 1;
+        case Tok::AmpAmp: return 2;
+        case Tok::Pipe: return 3;
+        case Tok::Caret: return 4;
+        case Tok::Amp: return 5;
+        case Tok::EqEq:
+        case Tok::NotEq: return 6;
+        case Tok::Less:
+        case Tok::Greater:
+        case Tok::LessEq:
+        case Tok::GreaterEq: return 7;
+        case Tok::Shl:
+        case Tok::Shr: return 8;
+        case Tok::Plus:
+        case Tok::Minus: return 9;
+        case Tok::Star:
+        case Tok::Slash:
+        case Tok::Percent: return 10;
+        default: return 0;
+    }
+}
 
 bool is_integer_primitive(std::string_view canonical_name) {
     int bits;

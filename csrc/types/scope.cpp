@@ -612,6 +612,11 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     if (decl.type && (f.extern_python != parse::ExternPython::No ||
                       (decl.type->kind == TypeExprKind::Function && qualified_below(*decl.type))))
         f.written = written_signature(*decl.type, f.type.get(), written_typedefs());
+    if (decl.type && decl.type->kind == TypeExprKind::Function) {
+        for (const parse::Param& p : decl.type->params) f.param_names.emplace_back(p.name);
+        const parse::TypeExpr* r = decl.type->item.get();
+        if (r && r->kind == TypeExprKind::Named) f.result_typedef = std::string(r->name);
+    }
     f.pos = decl.pos;
     f.cdef = cdef_serial_;
     auto [it, inserted] = functions_.try_emplace(decl.name);

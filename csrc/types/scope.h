@@ -54,6 +54,11 @@ struct FunctionDecl {
     // extern "Python" functions: the result and parameter types as written (qualifiers
     // kept, types/written.h), for the C function API mode defines; may be empty.
     std::vector<WrittenType> written;
+    // The parameter names as written ("" where unnamed; empty when declared through a
+    // function typedef) and the typedef name its result was written with ("" if none):
+    // for wrapped functions (call/wrap.h: names in policies, ffi.wrap("typedef:T")).
+    std::vector<std::string> param_names;
+    std::string result_typedef;
     parse::SourcePos pos;
     uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
 };

@@ -19,6 +19,7 @@ from ._core import (
 )
 from .api import FFI
 from .compat import install_as_cffi
+from .wrappers import CallError, ErrorPolicy
 
 __version__ = "0.1.0"
 __version_info__ = tuple(int(part) for part in __version__.split("."))
@@ -39,6 +40,8 @@ __all__ = [
     "FFI",
     "CDefError",
     "FFIError",
+    "CallError",
+    "ErrorPolicy",
     "LibraryMismatch",
     "VerificationError",
     "VerificationMissing",

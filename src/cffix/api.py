@@ -12,7 +12,7 @@ instructions (a third of ``ffi.new``) slower. Per-FFI state of this code lives i
 users' attributes. Keep this module cheap to import: it is on the path of ``import cffix``.
 """
 
-from . import _core
+from . import _core, wrappers
 
 TYPE_CHECKING = False  # typing stays unimported at run time: `import cffix` is cheap
 if TYPE_CHECKING:
@@ -34,6 +34,36 @@ class _PythonMethods:
 
     # cffi's name for the error of a lookup in a library or a declaration (ffi.error).
     error = _core.FFIError
+
+    # ffi.errors(...) makes an error policy; ffi.errors.minus1_errno... are the presets.
+    errors = wrappers.ErrorsDescriptor()
+
+    def wrap(self, names: "str | list[str]", errors: "Any" = wrappers._UNSET,
+             out: "Any" = wrappers._UNSET, owned: "Any" = wrappers._UNSET,
+             adopt_on_error: "Any" = wrappers._UNSET, consumes: "Any" = wrappers._UNSET,
+             text: "Any" = wrappers._UNSET, message: "Any" = wrappers._UNSET,
+             default: "Any" = wrappers._UNSET) -> None:
+        """Declare the Pythonic shape of C functions once; it runs in C++ at each call.
+
+            ffi.wrap("sqlite3_open", errors="SQLITE", out="ppDb",
+                     owned={"ppDb": "sqlite3_close_v2"}, adopt_on_error=True)
+            db = lib.sqlite3_open(b"test.db")     # an owning sqlite3 *, or an exception
+
+        names: a function name, a glob ("sqlite3_*"), "typedef:NAME" (every function
+        returning that typedef) or a list of them; a later wrap() refines an earlier one
+        (dict options merge, the others are replaced). It applies to libraries loaded
+        before or after: their function objects are made again at the next access
+        (objects fetched before keep their shape).
+
+        errors: an ffi.errors() policy, a preset or registered name, or None.
+        out: parameter(s) that leave the Python signature ({"n": "inout"} keeps one as
+        an argument whose new value is returned too). owned: {param | "return": destroy
+        function}; adopt_on_error: owned outs of a failed call go to exc.outs. consumes:
+        parameter(s) invalidated on success. text: "return" or out names ("bytes:NAME"
+        for bytes). message: replaces the policy's message. default: {param: C expr}.
+        """
+        wrappers.wrap(self, names, errors, out, owned, adopt_on_error, consumes, text,
+                      message, default)
 
     # cdef() and include() are C++ methods; these wrappers also record each successful
     # call (in order, with its options) so that set_source(name, None) + compile() can
