@@ -6,8 +6,7 @@ compared with a Python loop of ordinary calls, through the thunks and through li
 """
 
 import array
-import math
-import sys
+import errno
 
 import numpy as np
 import pytest
@@ -48,6 +47,13 @@ CDEF = """
     long double ld_half(long double x);
     int char_code(char c);
     int sum_var(int n, ...);
+    int checked_record(int x);
+    const char *last_error(void);
+    int divide(int a, int b, int *q, double *r);
+    int accumulate(int x, long *total);
+    void reset_interrupted(void);
+    int interrupt_once(int x);
+    const char *greet(int x);
 """
 
 LIBM_CDEF = """
@@ -424,3 +430,123 @@ def test_api_mode_through_the_function_address(module, tmp_path):
     x = np.linspace(0, 1, 5)
     r = ffi.addressof(lib, "shift").map(x, np.arange(5, dtype=np.int16))
     assert list(r) == [lib.shift(a, b) for a, b in zip(x.tolist(), range(5))]
+
+
+# ------------------------------------------------------------------ error policies (ffi.wrap)
+
+
+def ints(*values):
+    return np.array(values, dtype=np.int32)
+
+
+def test_policy_raise_stops_at_the_first_failure(ffi, batched_library):
+    ffi.wrap("checked_record", errors="minus1_errno")
+    lib = ffi.dlopen(batched_library)
+    lib.reset_record()
+    with pytest.raises(OSError) as e:
+        lib.checked_record.map(ints(1, 2, -3, 4, -5))
+    assert e.value.index == 2
+    assert e.value.errno == errno.EDOM  # read right after that item's call
+    assert e.value.func == "checked_record" and e.value.result == -1
+    assert recorded(lib) == [1, 2, -3]  # nothing called after the failure
+
+
+def test_policy_mask_and_ignore(ffi, batched_library):
+    ffi.wrap("checked_record", errors="minus1_errno")
+    lib = ffi.dlopen(batched_library)
+    lib.reset_record()
+    r, mask = lib.checked_record.map(ints(1, -2, 3, -4), errors="mask")
+    assert list(r) == [2, -1, 6, -1]
+    assert list(mask) == [False, True, False, True]
+    assert recorded(lib) == [1, -2, 3, -4]
+    assert list(lib.checked_record.map(ints(-1, 5), errors="ignore")) == [-1, 10]
+
+
+def test_policy_message_is_read_per_item_before_the_next_call(ffi, batched_library):
+    class Negative(Exception):
+        pass
+
+    ffi.wrap("checked_record", errors=ffi.errors("result < 0", message="last_error()",
+                                                 raises=Negative))
+    lib = ffi.dlopen(batched_library)
+    with pytest.raises(Negative) as e:
+        # the call of item 2 overwrites the message of item 1: it was read before
+        lib.checked_record.map(ints(0, -7, 9))
+    assert e.value.index == 1
+    assert e.value.message == "negative input -7"
+    assert e.value.code == -1
+
+
+def test_policy_through_libffi_and_many_items(ffi, batched_library, call_path):
+    ffi.wrap("checked_record", errors="minus1_errno")
+    lib = ffi.dlopen(batched_library)
+    x = np.arange(3000, dtype=np.int32)
+    x[2500] = -1
+    lib.reset_record()
+    with pytest.raises(OSError) as e:
+        lib.checked_record.map(x)
+    assert e.value.index == 2500 and lib.recorded_count() == 2501
+    r, mask = lib.checked_record.map(x, errors="mask")
+    assert np.flatnonzero(np.array(list(mask))).tolist() == [2500]
+    assert list(r)[:3] == [0, 2, 4] and list(r)[2500] == -1
+
+
+def test_outs_become_arrays(ffi, batched_library):
+    ffi.wrap("divide", errors="minus1_errno", out=["q", "r"])
+    lib = ffi.dlopen(batched_library)
+    q, r = lib.divide.map(ints(7, 9, -8), ints(2, 3, 3))
+    assert ffi.typeof(q).cname == "int[]" and ffi.typeof(r).cname == "double[]"
+    assert [tuple(x) for x in zip(q, r)] == [lib.divide(7, 2), lib.divide(9, 3),
+                                             lib.divide(-8, 3)]
+    with pytest.raises(OSError) as e:
+        lib.divide.map(ints(1, 2, 3), ints(1, 0, 1))
+    assert e.value.index == 1
+    (q, r), mask = lib.divide.map(ints(1, 2, 3), ints(1, 0, 1), errors="mask")
+    assert list(mask) == [False, True, False] and q[0] == 1 and q[2] == 3
+    with pytest.raises(TypeError, match="returns its outs"):
+        lib.divide.map(ints(1), ints(1), out=ffi.new("int[1]"))
+
+
+def test_unchecked_outs_come_after_the_results(ffi, batched_library):
+    ffi.wrap("divide", out=["q", "r"])
+    lib = ffi.dlopen(batched_library)
+    res, q, r = lib.divide.map(ints(7, 1), 2)
+    assert list(res) == [0, 0] and list(q) == [3, 0] and list(r) == [0.5, 0.5]
+
+
+def test_inout_takes_initial_values_and_returns_the_new_ones(ffi, batched_library):
+    ffi.wrap("accumulate", out={"total": "inout"})
+    lib = ffi.dlopen(batched_library)
+    parity, totals = lib.accumulate.map(ints(1, 2, 3), np.array([10, 20, 30], dtype=np.int64))
+    assert list(totals) == [11, 22, 33] and list(parity) == [1, 0, 1]
+    parity, totals = lib.accumulate.map(ints(1, 2), 100)  # one initial value for every call
+    assert list(totals) == [101, 102]
+    with pytest.raises(OverflowError) as e:
+        lib.accumulate.map(ints(1, 2), np.array([0, 2**63], dtype=np.uint64))
+    assert e.value.index == 1
+
+
+def test_defaults_are_evaluated_once(ffi, batched_library):
+    ffi.wrap("scale", default={"k": "3 * 2"})
+    lib = ffi.dlopen(batched_library)
+    assert list(lib.scale.map(ints(1, 2, 3))) == [6, 12, 18] == [lib.scale(i) for i in (1, 2, 3)]
+
+
+def test_eintr_is_retried_after_the_signal_handlers(ffi, batched_library):
+    ffi.wrap("interrupt_once", errors=ffi.errors("result == -1", "errno", raises=OSError,
+                                                 retry_eintr=True))
+    lib = ffi.dlopen(batched_library)
+    lib.reset_record()
+    lib.reset_interrupted()
+    assert list(lib.interrupt_once.map(ints(1, 2, 3, 4))) == [1, 2, 3, 4]
+    assert recorded(lib) == [1, 2, 3, 3, 4]  # item 2 called again
+
+
+def test_wrapped_shapes_map_refuses(ffi, batched_library):
+    ffi.wrap("greet", text="return")
+    lib = ffi.dlopen(batched_library)
+    with pytest.raises(TypeError, match="result is text"):
+        lib.greet.map(ints(1))
+    with pytest.raises(TypeError, match="wrapped takes 2 arguments .* 3 given"):
+        ffi.wrap("divide", out=["q", "r"])
+        ffi.dlopen(batched_library).divide.map(ints(1), ints(1), ints(1))

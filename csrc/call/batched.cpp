@@ -15,7 +15,9 @@
 #include "call/errno.h"
 #include "call/function.h"
 #include "call/plan.h"
+#include "call/policy.h"
 #include "call/thunks.h"
+#include "call/wrap.h"
 #include "data/argument.h"
 #include "util/errors.h"
 
@@ -220,6 +222,7 @@ struct Column {
     Dest dest = Dest::Int;
     Word* stage = nullptr;            // kChunk words: this chunk's register words
     alignas(16) char value[16] = {};  // a value used in every call, converted once
+    bool addresses = false;           // an out parameter: the words are the items' addresses
 };
 
 // Reads `n` items from item `start` of `c` into its register words.
@@ -246,6 +249,11 @@ void stage_items(const Column& c, Py_ssize_t start, Py_ssize_t n) {
 }
 
 void stage(const Column& c, Py_ssize_t start, Py_ssize_t n) {
+    if (c.addresses) {
+        for (Py_ssize_t j = 0; j < n; ++j)
+            c.stage[j] = reinterpret_cast<uintptr_t>(c.base + (start + j) * c.stride);
+        return;
+    }
     with_elem(c.src, [&](auto s) { stage_items<decltype(s)>(c, start, n); });
 }
 
@@ -465,11 +473,47 @@ struct Batch {
     std::vector<Column> columns;  // one per parameter
     Py_ssize_t n = 0;
     Elem result = Elem::None;
-    char* out = nullptr;  // the results' item 0 (null for void)
+    char* out = nullptr;  // the results' item 0 (null when there are none to keep)
     Py_ssize_t out_stride = 0;
-    Word* results = nullptr;  // kChunk words
+    Word* results = nullptr;         // kChunk words
+    const Policy* policy = nullptr;  // checked after each call (not with errors="ignore")
+    char* mask = nullptr;            // errors="mask": the mask's items
     bool use_libffi = false;
 };
+
+// Where a batch stopped before its end: at a failure (errors="raise"), or at a call
+// interrupted by a signal (EINTR, with a policy that retries: the signal handlers run
+// with the GIL, then the batch resumes at that item).
+struct Stop {
+    Py_ssize_t index = -1;  // -1: every item was called
+    bool interrupted = false;
+    PolicyFailure failure;
+    alignas(16) char result[16] = {};  // the failed item's raw result
+};
+
+// After the call of item `j` (in its chunk; `base` is the chunk's first item): runs the
+// policy. False when the batch stops there.
+bool check_item(const Batch& b, const Words* words, void** addresses, const char* rbuf,
+                Py_ssize_t base, Py_ssize_t j, Stop& stop) {
+    for (size_t k = 0; k < b.columns.size(); ++k)
+        addresses[k] = const_cast<char*>(words[k] + 8 * j);
+    int err = *thread_errno();
+    CallFrame frame{addresses, rbuf, err};
+    if (!policy_failed(*b.policy, frame)) return true;
+    if (b.policy->retry_eintr && err == EINTR) {
+        stop.index = base + j;
+        stop.interrupted = true;
+        return false;
+    }
+    if (b.mask) {
+        b.mask[base + j] = 1;
+        return true;
+    }
+    policy_capture(*b.policy, frame, stop.failure);
+    memcpy(stop.result, rbuf, sizeof stop.result);
+    stop.index = base + j;
+    return false;
+}
 
 // Whether a column's items are already its register words, 8 bytes apart: read in
 // place, not staged (doubles for a double parameter, 64-bit integers in range for any
@@ -492,17 +536,19 @@ bool results_in_place(const Batch& b) {
             b.result == Elem::Ptr);
 }
 
-// Calls `m` items: argument k's words at words[k] (8 bytes an item), result words to
-// `res` (8 bytes an item) unless null.
-void run_chunk(const Batch& b, DirectLoop direct, const Words* iw, const Words* fw,
-               const Words* words, char* res, Py_ssize_t m) {
+// Calls `m` items from item `base`: argument k's words at words[k] (8 bytes an item),
+// result words to `res` (8 bytes an item) unless null. Returns how many items were
+// called and kept (fewer than m when the batch stops: `stop` says why).
+Py_ssize_t run_chunk(const Batch& b, DirectLoop direct, const Words* iw, const Words* fw,
+                     const Words* words, char* res, Py_ssize_t base, Py_ssize_t m, Stop& stop) {
     const CallPlan* plan = b.plan;
     if (direct) {
         direct(b.fn, iw, fw, m, res);
-        return;
+        return m;
     }
     alignas(16) char rbuf[64] = {};
     size_t nargs = b.columns.size();
+    std::vector<void*> addresses(b.policy ? nargs : 0);  // where the policy reads arguments
     if (!b.use_libffi) {
         I ints[kThunkIntRegs + kThunkStackWords] = {};
         D fps[kThunkFpRegs] = {};
@@ -516,12 +562,13 @@ void run_chunk(const Batch& b, DirectLoop direct, const Words* iw, const Words* 
         for (Py_ssize_t j = 0; j < m; ++j) {
             for (size_t k = 0; k < nargs; ++k) memcpy(dst[k], words[k] + 8 * j, 8);
             caller(b.fn, ints, fps, rbuf);
+            if (b.policy && !check_item(b, words, addresses.data(), rbuf, base, j, stop)) return j;
             if (res) {
                 Word w = result_word(rbuf, b.result, plan->result->size, true);
                 memcpy(res + 8 * j, &w, 8);
             }
         }
-        return;
+        return m;
     }
     // libffi: each argument in its slot of an argument buffer, at its own size.
     alignas(16) char small[512];
@@ -541,21 +588,24 @@ void run_chunk(const Batch& b, DirectLoop direct, const Words* iw, const Words* 
                        plan->args[k].type, b.columns[k].dest);
         ffi_call(const_cast<ffi_cif*>(&plan->cif), reinterpret_cast<void (*)()>(b.fn), rbuf,
                  values.data());
+        if (b.policy && !check_item(b, words, addresses.data(), rbuf, base, j, stop)) return j;
         if (res) {
             Word w = result_word(rbuf, b.result, plan->result->size, false);
             memcpy(res + 8 * j, &w, 8);
         }
     }
+    return m;
 }
 
-// Every call of the batch, chunk by chunk; the caller holds or released the GIL.
-void run_batch(Batch& b) {
+// The calls of items [from, n), chunk by chunk; the caller holds or released the GIL.
+// False when the batch stopped early (`stop` says where and why).
+bool run_batch(Batch& b, Py_ssize_t from, Stop& stop) {
     const CallPlan* plan = b.plan;
     size_t nargs = b.columns.size();
     DirectLoop direct = nullptr;
     int int_column[kDirect] = {}, fp_column[kDirect] = {};  // the column in each slot
     size_t ni = 0, nf = 0;
-    if (!b.use_libffi && plan->thunk != Thunk::None && !plan->stack_words) {
+    if (!b.use_libffi && !b.policy && plan->thunk != Thunk::None && !plan->stack_words) {
         bool simple = true;
         for (size_t k = 0; k < nargs; ++k) {
             const ArgSpec& a = plan->args[k];
@@ -575,7 +625,7 @@ void run_batch(Batch& b) {
     for (size_t k = 0; k < nargs; ++k) in_place[k] = words_in_place(b.columns[k]);
     bool direct_results = results_in_place(b);
     Words iw[kDirect] = {}, fw[kDirect] = {};
-    for (Py_ssize_t start = 0; start < b.n; start += kChunk) {
+    for (Py_ssize_t start = from; start < b.n; start += kChunk) {
         Py_ssize_t m = std::min(kChunk, b.n - start);
         for (size_t k = 0; k < nargs; ++k) {
             const Column& c = b.columns[k];
@@ -583,10 +633,10 @@ void run_batch(Batch& b) {
                 words[k] = c.base + start * c.stride;
                 continue;
             }
-            if (c.length >= 0)
+            if (c.length >= 0 || c.addresses)
                 stage(c, start, m);
-            else if (start == 0)  // a value used in every call: its words once
-                stage(c, 0, std::min(kChunk, b.n));
+            else if (start == from)  // a value used in every call: its words once
+                stage(c, 0, std::min(kChunk, b.n - from));
             words[k] = reinterpret_cast<const char*>(c.stage);
         }
         for (size_t s = 0; s < ni; ++s) iw[s] = words[static_cast<size_t>(int_column[s])];
@@ -594,10 +644,12 @@ void run_batch(Batch& b) {
         char* res = !b.out           ? nullptr
                     : direct_results ? b.out + start * 8
                                      : reinterpret_cast<char*>(b.results);
-        run_chunk(b, direct, iw, fw, words.data(), res, m);
+        Py_ssize_t done = run_chunk(b, direct, iw, fw, words.data(), res, start, m, stop);
         if (b.out && !direct_results)
-            store_results(b.result, b.out, b.out_stride, start, b.results, m);
+            store_results(b.result, b.out, b.out_stride, start, b.results, done);
+        if (done < m) return false;
     }
+    return true;
 }
 
 // ---------------------------------------------------------------- arguments
@@ -818,12 +870,11 @@ PyObject* output(const std::string& who, CType* result, PyObject* out, Py_ssize_
     return Py_NewRef(out);
 }
 
-// A new `_Bool[]` of n items (all false): the failure mask.
-PyObject* new_mask(Py_ssize_t n) {
+// A new `T[]` of n zeroed items (the failure mask: `_Bool[]`; out parameters' arrays).
+PyObject* new_array(CType* item, Py_ssize_t n) {
     PyRef array;
     try {
-        Ref<CType> b(types::primitive_type("_Bool"));
-        array = PyRef(reinterpret_cast<PyObject*>(types::array_type(b.get(), -1)));
+        array = PyRef(reinterpret_cast<PyObject*>(types::array_type(item, -1)));
     } catch (...) {
         return translate_exception();
     }
@@ -832,13 +883,104 @@ PyObject* new_mask(Py_ssize_t n) {
     return data::new_cdata(reinterpret_cast<CType*>(array.get()), len.get());
 }
 
+PyObject* new_mask(Py_ssize_t n) {
+    try {
+        Ref<CType> b(types::primitive_type("_Bool"));
+        return new_array(b.get(), n);
+    } catch (...) {
+        return translate_exception();
+    }
+}
+
+// Whether a wrapped function's shape is one map can take: scalar outs and inouts,
+// defaults, no text, owned or consumed values. False with a TypeError.
+bool check_wrapped(const std::string& who, const WrappedView& w, const CallPlan* plan) {
+    if (w.result_text || w.result_owned)
+        return fail(PyExc_TypeError, who,
+                    std::string("its result is ") + (w.result_text ? "text" : "owned") +
+                        " (ffi.wrap): map keeps results as C values in an array"),
+               false;
+    for (size_t k = 0; k < w.params.size(); ++k) {
+        const WrappedParam& p = w.params[k];
+        CType* t = plan->args[k].type;
+        std::string what = "parameter " + std::to_string(k) + " (" + quoted(t) + ")";
+        if (p.text || p.owned || p.consumed)
+            return fail(PyExc_TypeError, who,
+                        what + " is " +
+                            (p.text    ? "text"
+                             : p.owned ? "an owned out"
+                                       : "consumed") +
+                            " (ffi.wrap): map does not take such parameters"),
+                   false;
+        bool out = p.role == WrappedParam::Out || p.role == WrappedParam::InOut;
+        if (out && elem_of(p.pointee) == Elem::None)
+            return fail(PyExc_TypeError, who,
+                        what + " is an out parameter of " + quoted(p.pointee) +
+                            ": map makes arrays of integers, enums, floating-point numbers "
+                            "or pointers for outs"),
+                   false;
+    }
+    return true;
+}
+
+// A batch that stopped at a failure (errors="raise"): the policy's exception, with the
+// item's index.
+PyObject* raise_failure(const Batch& b, const Stop& stop, PyObject* name) {
+    CType* rt = b.plan->result;
+    PyRef r(rt->kind == Kind::Void ? Py_NewRef(Py_None)
+                                   : data::value_from_c(rt, const_cast<char*>(stop.result)));
+    if (!r) return nullptr;
+    PyRef func(name ? Py_NewRef(name) : PyUnicode_FromString("map"));
+    if (!func) return nullptr;
+    policy_raise(*b.policy, stop.failure, func.get(), r.get());
+    set_index(stop.index);
+    return nullptr;
+}
+
+// Runs the whole batch: the GIL released (unless kept) around each stretch of calls;
+// a call interrupted by a signal (EINTR, retry_eintr) runs the handlers with the GIL and
+// resumes there. False with an exception set when it stopped at a failure or a handler
+// raised.
+bool run_all(Batch& b, bool release_gil, PyObject* name) {
+    Py_ssize_t from = 0;
+    Stop stop;
+    for (;;) {
+        bool done;
+        stop.index = -1;
+        stop.interrupted = false;
+        int& saved = saved_errno();
+        int* err = thread_errno();
+        if (release_gil) {
+            Py_BEGIN_ALLOW_THREADS
+            *err = saved;
+            done = run_batch(b, from, stop);
+            saved = *err;
+            Py_END_ALLOW_THREADS
+        } else {
+            *err = saved;
+            done = run_batch(b, from, stop);
+            saved = *err;
+        }
+        if (done) return true;
+        if (!stop.interrupted) return raise_failure(b, stop, name), false;
+        if (PyErr_CheckSignals() < 0) {
+            set_index(stop.index);
+            return false;
+        }
+        from = stop.index;  // the interrupted call again
+    }
+}
+
 }  // namespace
 
 PyObject* map_calls(const MapTarget& target, PyObject* const* args, Py_ssize_t nargs,
                     PyObject* kwnames) {
+    WrappedView wrapped;
+    bool is_wrapped = target.function && wrapped_view(target.function, wrapped);
+    PyObject* name = is_wrapped ? wrapped.name : target.name;
     std::string who = "map()";
-    if (target.name) {
-        const char* s = PyUnicode_AsUTF8(target.name);
+    if (name) {
+        const char* s = PyUnicode_AsUTF8(name);
         if (!s) return nullptr;
         who = std::string(s) + ".map()";
     }
@@ -847,16 +989,15 @@ PyObject* map_calls(const MapTarget& target, PyObject* const* args, Py_ssize_t n
     CType* fntype = target.fntype;
     if (fntype->ellipsis)
         return fail(PyExc_TypeError, who,
-                    quoted(fntype) +
-                        " is variadic: map calls functions "
-                        "of fixed parameters only");
+                    quoted(fntype) + " is variadic: map calls functions of fixed parameters only");
     CallPlan* plan = plan_for(fntype);
     if (!plan) return nullptr;
-    if (nargs != plan->nargs)
+    Py_ssize_t py_nargs = is_wrapped ? wrapped.py_nargs : plan->nargs;
+    if (nargs != py_nargs)
         return fail(PyExc_TypeError, who,
-                    quoted(fntype) + " takes " + std::to_string(plan->nargs) + " argument" +
-                        (plan->nargs == 1 ? "" : "s") + " (one array or value per parameter), " +
-                        std::to_string(nargs) + " given");
+                    quoted(fntype) + (is_wrapped ? " wrapped" : "") + " takes " +
+                        std::to_string(py_nargs) + " argument" + (py_nargs == 1 ? "" : "s") +
+                        " (one array or value per parameter), " + std::to_string(nargs) + " given");
     if (!target.fn)
         return fail(PyExc_RuntimeError, who, "cannot call NULL function pointer " + quoted(fntype));
 
@@ -871,32 +1012,61 @@ PyObject* map_calls(const MapTarget& target, PyObject* const* args, Py_ssize_t n
                     quoted(fntype) + " returns " + quoted(result) +
                         "; map calls functions whose result is an integer, enum, floating-point "
                         "number, pointer or void");
-    for (Py_ssize_t k = 0; k < nargs; ++k) {
-        CType* param = plan->args[static_cast<size_t>(k)].type;
+    size_t nparams = static_cast<size_t>(plan->nargs);
+    for (size_t k = 0; k < nparams; ++k) {
+        CType* param = plan->args[k].type;
         if (elem_of(param) == Elem::None)
             return fail(PyExc_TypeError, who,
-                        arg_name(k, param) +
-                            ": map calls functions whose parameters are "
-                            "integers, enums, floating-point numbers or "
-                            "pointers");
+                        arg_name(static_cast<Py_ssize_t>(k), param) +
+                            ": map calls functions whose parameters are integers, enums, "
+                            "floating-point numbers or pointers");
     }
+    if (is_wrapped && !check_wrapped(who, wrapped, plan)) return nullptr;
+    const Policy* policy = is_wrapped ? wrapped.policy : nullptr;
+    // A checked wrapped function with outs returns its outs only (as one call does).
+    bool with_result = !is_void && !(policy && !wrapped.outs.empty());
+
+    auto role = [&](size_t k) {
+        return is_wrapped ? wrapped.params[k].role : WrappedParam::Python;
+    };
+    // The Python argument of C parameter k (Python and InOut roles).
+    auto py_index = [&](size_t k) {
+        return is_wrapped ? wrapped.params[k].py_index : static_cast<Py_ssize_t>(k);
+    };
 
     Buffers buffers;
-    buffers.views.reserve(static_cast<size_t>(nargs) + 1);  // views stay where they are
+    buffers.views.reserve(nparams + 1);  // views stay where they are
     data::CallTemporaries temps;
-    b.columns.resize(static_cast<size_t>(nargs));
+    b.columns.resize(nparams);
+    std::vector<Column> inits(nparams);  // InOut: the initial values
     Py_ssize_t n = -1, first = -1;
-    for (Py_ssize_t k = 0; k < nargs; ++k) {
-        Column& c = b.columns[static_cast<size_t>(k)];
-        CType* param = plan->args[static_cast<size_t>(k)].type;
-        if (!make_column(who, k, param, args[k], c, buffers, temps)) return nullptr;
-        if (c.length < 0) continue;
+    for (size_t k = 0; k < nparams; ++k) {
+        Column& c = b.columns[k];
+        CType* param = plan->args[k].type;
+        Column* source = &c;
+        switch (role(k)) {
+            case WrappedParam::Out: continue;
+            case WrappedParam::Default:
+                eval_default(*wrapped.params[k].value, param, c.value);
+                c.base = c.value;
+                c.src = elem_of(param);
+                c.dest = dest_of(c.src);
+                continue;
+            case WrappedParam::InOut:
+                source = &inits[k];
+                param = wrapped.params[k].pointee;
+                break;
+            case WrappedParam::Python: break;
+        }
+        Py_ssize_t i = py_index(k);
+        if (!make_column(who, i, param, args[i], *source, buffers, temps)) return nullptr;
+        if (source->length < 0) continue;
         if (n < 0) {
-            n = c.length;
-            first = k;
-        } else if (c.length != n) {
+            n = source->length;
+            first = i;
+        } else if (source->length != n) {
             return fail(PyExc_ValueError, who,
-                        "argument " + std::to_string(k) + " has " + std::to_string(c.length) +
+                        "argument " + std::to_string(i) + " has " + std::to_string(source->length) +
                             " items, argument " + std::to_string(first) + " has " +
                             std::to_string(n) +
                             " (arrays must have the same length; a single value is used in "
@@ -904,51 +1074,89 @@ PyObject* map_calls(const MapTarget& target, PyObject* const* args, Py_ssize_t n
         }
     }
     PyRef results;
-    if (is_void) {
+    if (!with_result) {
         if (parsed.out)
             return fail(PyExc_TypeError, who,
-                        quoted(fntype) + " returns void: there are no results for out=");
+                        is_void ? quoted(fntype) + " returns void: there are no results for out="
+                                : std::string("a checked wrapped function with out parameters "
+                                              "returns its outs: there are no results for out="));
         if (n < 0)
             return fail(PyExc_TypeError, who,
                         "no array argument tells how many calls to make (pass an array)");
-        results = PyRef(Py_NewRef(Py_None));
     } else {
         results = PyRef(output(who, result, parsed.out, n, buffers, b));
         if (!results) return nullptr;
     }
     b.n = n;
-    for (Py_ssize_t k = 0; k < nargs; ++k)
-        if (!check_range(b.columns[static_cast<size_t>(k)], n, k,
-                         plan->args[static_cast<size_t>(k)].type, who))
+    for (size_t k = 0; k < nparams; ++k) {
+        WrappedParam::Role r = role(k);
+        bool in = r == WrappedParam::InOut;
+        CType* param = in ? wrapped.params[k].pointee : plan->args[k].type;
+        if ((r == WrappedParam::Python || in) &&
+            !check_range(in ? inits[k] : b.columns[k], n, py_index(k), param, who))
             return nullptr;
+    }
     PyRef mask;
     if (parsed.mode == ErrorMode::Mask && !(mask = PyRef(new_mask(n)))) return nullptr;
 
-    size_t words = (b.columns.size() + 1) * static_cast<size_t>(kChunk);
-    std::unique_ptr<Word[]> stage(new (std::nothrow) Word[words]);
-    if (!stage) return PyErr_NoMemory();
-    for (size_t k = 0; k < b.columns.size(); ++k)
-        b.columns[k].stage = stage.get() + k * static_cast<size_t>(kChunk);
-    b.results = is_void ? nullptr : stage.get() + b.columns.size() * static_cast<size_t>(kChunk);
-    b.use_libffi = plan->thunk == Thunk::None || libffi_forced();
+    size_t words = (nparams + 2) * static_cast<size_t>(kChunk);
+    std::unique_ptr<Word[]> staging(new (std::nothrow) Word[words]);
+    if (!staging) return PyErr_NoMemory();
+    for (size_t k = 0; k < nparams; ++k)
+        b.columns[k].stage = staging.get() + k * static_cast<size_t>(kChunk);
+    b.results = staging.get() + nparams * static_cast<size_t>(kChunk);
+    Word* init_stage = b.results + kChunk;
 
-    if (n > 0) {
-        int& saved = saved_errno();
-        int* err = thread_errno();
-        if (target.release_gil) {
-            Py_BEGIN_ALLOW_THREADS
-            *err = saved;
-            run_batch(b);
-            saved = *err;
-            Py_END_ALLOW_THREADS
-        } else {
-            *err = saved;
-            run_batch(b);
-            saved = *err;
+    // Outs and inouts: one array each, of the pointee; each call gets its item's address.
+    std::vector<PyRef> out_arrays;
+    if (is_wrapped)
+        for (int k : wrapped.outs) {
+            const WrappedParam& p = wrapped.params[static_cast<size_t>(k)];
+            PyRef array(new_array(p.pointee, n));
+            if (!array) return nullptr;
+            Column& c = b.columns[static_cast<size_t>(k)];
+            c.base = reinterpret_cast<CData*>(array.get())->data;
+            c.stride = static_cast<Py_ssize_t>(p.pointee->size);
+            c.src = Elem::Ptr;
+            c.dest = Dest::Ptr;
+            c.addresses = true;
+            if (p.role == WrappedParam::InOut) {  // the initial values, as the items' type
+                Column& init = inits[static_cast<size_t>(k)];
+                init.stage = init_stage;
+                for (Py_ssize_t start = 0; start < n; start += kChunk) {
+                    Py_ssize_t m = std::min(kChunk, n - start);
+                    stage(init, init.length < 0 ? 0 : start, m);
+                    store_results(elem_of(p.pointee), const_cast<char*>(c.base), c.stride, start,
+                                  init_stage, m);
+                }
+            }
+            out_arrays.push_back(std::move(array));
         }
+    if (!with_result) b.out = nullptr;
+    b.policy = parsed.mode == ErrorMode::Ignore ? nullptr : policy;
+    b.mask = mask ? reinterpret_cast<CData*>(mask.get())->data : nullptr;
+    b.use_libffi = plan->thunk == Thunk::None || libffi_forced();
+    bool release_gil = is_wrapped ? wrapped.release_gil : target.release_gil;
+    if (n > 0 && !run_all(b, release_gil, name)) return nullptr;
+
+    // What one call returns, as arrays: the results (unless a checked function returns
+    // only its outs), then the outs.
+    std::vector<PyObject*> items;
+    if (with_result) items.push_back(results.get());
+    for (PyRef& a : out_arrays) items.push_back(a.get());
+    PyRef value;
+    if (items.empty())
+        value = PyRef(Py_NewRef(Py_None));
+    else if (items.size() == 1)
+        value = PyRef(Py_NewRef(items[0]));
+    else {
+        value = PyRef(PyTuple_New(static_cast<Py_ssize_t>(items.size())));
+        if (!value) return nullptr;
+        for (size_t i = 0; i < items.size(); ++i)
+            PyTuple_SET_ITEM(value.get(), static_cast<Py_ssize_t>(i), Py_NewRef(items[i]));
     }
-    if (mask) return PyTuple_Pack(2, results.get(), mask.get());
-    return results.release();
+    if (mask) return PyTuple_Pack(2, value.get(), mask.get());
+    return value.release();
 }
 
 }  // namespace cffix::call

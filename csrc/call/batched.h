@@ -14,8 +14,12 @@
 // The results go to a new cdata array `R[]` of length n, or into `out` (a cdata array
 // of R or a writable one-dimensional buffer of R's format). A void function gives
 // None. `errors` is "raise", "mask" (the call returns (results, mask), mask a `_Bool[]`
-// whose true items failed) or "ignore"; failures come from the function's error policy
-// (a seam below: without one, no item fails).
+// whose true items failed) or "ignore"; failures come from the error policy of a
+// wrapped function (ffi.wrap / ffi.errors, call/policy.h), evaluated right after each
+// item's call, before the GIL is retaken; "raise" stops at the first failure with the
+// policy's exception, its `.index` the item. A wrapped function's out and inout
+// parameters become arrays (one item per call, each call writing its item), returned
+// after the results as one call returns its outs; defaulted parameters are evaluated once.
 #pragma once
 
 #include "data/cdata.h"
@@ -28,6 +32,8 @@ struct MapTarget {
     void* fn;
     PyObject* name;  // borrowed str for messages ("sin.map()"), or null
     bool release_gil;
+    PyObject* function;  // the function object: a wrapped function (ffi.wrap) brings its
+                         // shape and error policy (call/wrap.h)
 };
 
 // f.map(*args, out=None, errors="raise"): fastcall arguments as given to the method.

@@ -377,7 +377,7 @@ static PyObject* call_function_pointer(PyObject* self, PyObject* args, PyObject*
 static PyObject* function_map(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                               PyObject* kwnames) {
     auto* cd = reinterpret_cast<CData*>(self);
-    MapTarget target{cd->ctype, cd->data, nullptr, true};
+    MapTarget target{cd->ctype, cd->data, nullptr, true, self};
     if (Py_IS_TYPE(self, &LibFunction_Type)) {
         auto* f = reinterpret_cast<LibFunction*>(self);
         target.name = f->name;

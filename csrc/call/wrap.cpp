@@ -717,6 +717,36 @@ static PyMethodDef wrap_module_methods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
+static_assert(static_cast<uint8_t>(Role::Out) == WrappedParam::Out &&
+              static_cast<uint8_t>(Role::InOut) == WrappedParam::InOut &&
+              static_cast<uint8_t>(Role::Default) == WrappedParam::Default);
+
+bool wrapped_view(PyObject* obj, WrappedView& view) {
+    if (!Py_IS_TYPE(obj, &WrappedFunction_Type)) return false;
+    auto* f = reinterpret_cast<WrappedFunction*>(obj);
+    const Shape& shape = *f->shape;
+    view.name = f->name;
+    view.release_gil = f->release_gil;
+    view.policy = shape.policy.get();
+    view.params.clear();
+    for (const Param& p : shape.params) {
+        WrappedParam w{};
+        w.role = static_cast<WrappedParam::Role>(static_cast<uint8_t>(p.role));
+        w.py_index = p.py_index;
+        w.pointee = p.pointee;
+        w.value = p.default_value.get();
+        w.text = p.text != Text::None;
+        w.owned = static_cast<bool>(p.destructor);
+        w.consumed = p.consumed;
+        view.params.push_back(w);
+    }
+    view.outs = shape.outs;
+    view.py_nargs = shape.py_nargs;
+    view.result_text = shape.result_text != Text::None;
+    view.result_owned = static_cast<bool>(shape.result_destructor);
+    return true;
+}
+
 bool init_wrap_type(PyObject* module) {
     PyTypeObject& t = WrappedFunction_Type;
     Py_SET_REFCNT(&t, 1);

@@ -66,3 +66,48 @@ struct point make_point(int x) {
 long double ld_half(long double x) { return x / 2; }
 int char_code(char c) { return c; }
 int sum_var(int n, ...) { return n; }
+
+/* For error policies (ffi.wrap): records x, fails on negative input (errno EDOM) with a
+ * message naming x, read through last_error() right after the call. */
+#include <stdio.h>
+static char message[64];
+int checked_record(int x) {
+    record(x);
+    if (x < 0) {
+        snprintf(message, sizeof message, "negative input %d", x);
+        errno = EDOM;
+        return -1;
+    }
+    snprintf(message, sizeof message, "ok %d", x);
+    return x * 2;
+}
+const char *last_error(void) { return message; }
+/* Outs: q and r of a / b; -1 with EDOM when b is 0. */
+int divide(int a, int b, int *q, double *r) {
+    if (b == 0) {
+        errno = EDOM;
+        return -1;
+    }
+    *q = a / b;
+    *r = (double)(a % b) / b;
+    return 0;
+}
+/* An inout: *total += x; returns the new total's parity. */
+int accumulate(int x, long *total) {
+    *total += x;
+    return (int)(*total % 2);
+}
+/* EINTR on the first call of each run of interrupted_runs (reset by reset_interrupted). */
+static int interrupted;
+void reset_interrupted(void) { interrupted = 0; }
+int interrupt_once(int x) {
+    record(x);
+    if (!interrupted && x == 3) {
+        interrupted = 1;
+        errno = EINTR;
+        return -1;
+    }
+    return x;
+}
+/* Shapes map refuses in a wrapped function. */
+const char *greet(int x) { return x ? "hi" : "ho"; }
