@@ -310,9 +310,21 @@ def test_out_of_range_item_raises_with_index_before_any_call(ffi, lib):
 def test_wrong_lengths(lib, m):
     with pytest.raises(ValueError) as e:
         m.pow.map(np.arange(3.0), np.arange(4.0))
-    assert "argument 1 has 4 items, argument 0 has 3" in str(e.value)
+    assert "argument 1 ('y') has 4 items, argument 0 ('x') has 3" in str(e.value)
     with pytest.raises(ValueError, match="out= has 2 items, the arguments 3"):
         m.sin.map(np.arange(3.0), out=np.zeros(2))
+
+
+def test_messages_name_the_argument_and_its_parameter(ffi, lib, m):
+    with pytest.raises(OverflowError) as e:
+        m.ldexp.map(np.arange(2.0), np.array([1, 2**40]))
+    assert str(e.value) == ("ldexp.map(): argument 1 (parameter 'e' of type 'int'), item 1: "
+                            "integer 1099511627776 does not fit 'int'")
+    unnamed = ffi.cast("double(*)(double, int)", ffi.addressof(m, "ldexp"))
+    with pytest.raises(TypeError) as e:
+        unnamed.map(np.arange(2.0), np.arange(2.0))
+    assert str(e.value).startswith("map(): argument 1 (parameter of type 'int'): a buffer of "
+                                   "format 'd': double items cannot be passed as 'int'")
 
 
 def test_wrong_buffer_formats(lib, m):

@@ -195,8 +195,11 @@ void set_index(Py_ssize_t index) {
 
 std::string quoted(const CType* t) { return "'" + t->cname + "'"; }
 
-std::string arg_name(Py_ssize_t k, const CType* param) {
-    return "argument " + std::to_string(k) + " (parameter of type " + quoted(param) + ")";
+// "argument 1 (parameter 'e' of type 'int')": argument `k` of the Python call, for the
+// parameter called `name` ("" when unnamed).
+std::string arg_label(Py_ssize_t k, const std::string& name, const CType* param) {
+    return "argument " + std::to_string(k) + " (parameter " +
+           (name.empty() ? "" : "'" + name + "' ") + "of type " + quoted(param) + ")";
 }
 
 // ---------------------------------------------------------------- columns
@@ -274,7 +277,7 @@ Py_ssize_t first_outside(const Column& c, Py_ssize_t n, Range r) {
 
 // Integer items that may not fit their parameter are checked, all of them, before any
 // call: OverflowError (with .index for an array) naming the item and the type.
-bool check_range(const Column& c, Py_ssize_t n, Py_ssize_t k, const CType* param,
+bool check_range(const Column& c, Py_ssize_t n, const std::string& label, const CType* param,
                  const std::string& who) {
     if (c.dest != Dest::Int) return true;  // floats and pointers take any item
     Range src = range_of(c.src), dst = range_of(elem_of(param));
@@ -297,7 +300,7 @@ bool check_range(const Column& c, Py_ssize_t n, Py_ssize_t k, const CType* param
               }));
     std::string where = c.length < 0 ? "" : ", item " + std::to_string(bad);
     PyErr_Format(PyExc_OverflowError, "%s: %s%s: integer %s does not fit %s", who.c_str(),
-                 arg_name(k, param).c_str(), where.c_str(), value.c_str(), quoted(param).c_str());
+                 label.c_str(), where.c_str(), value.c_str(), quoted(param).c_str());
     if (c.length >= 0) set_index(bad);
     return false;
 }
@@ -695,8 +698,8 @@ bool parse_keywords(const std::string& who, PyObject* const* args, Py_ssize_t na
 }
 
 // Argument k as a column of its parameter: false with an exception set.
-bool make_column(const std::string& who, Py_ssize_t k, CType* param, PyObject* v, Column& c,
-                 Buffers& buffers, data::CallTemporaries& temps) {
+bool make_column(const std::string& who, const std::string& label, CType* param, PyObject* v,
+                 Column& c, Buffers& buffers, data::CallTemporaries& temps) {
     Elem pe = elem_of(param);
     c.dest = dest_of(pe);
     if (data::is_cdata(v) && reinterpret_cast<CData*>(v)->ctype->kind == Kind::Array) {
@@ -705,7 +708,7 @@ bool make_column(const std::string& who, Py_ssize_t k, CType* param, PyObject* v
         Elem ie = elem_of(item);
         if (pe == Elem::Ptr && ie != Elem::Ptr) {
             fail(PyExc_TypeError, who,
-                 arg_name(k, param) + ": a cdata " + quoted(cd->ctype) +
+                 label + ": a cdata " + quoted(cd->ctype) +
                      " has no pointer items; map passes one item per call: give every call the "
                      "same pointer with ffi.cast(" +
                      quoted(param) + ", array), or pass an array of pointers");
@@ -713,14 +716,14 @@ bool make_column(const std::string& who, Py_ssize_t k, CType* param, PyObject* v
         }
         if (ie == Elem::None) {
             fail(PyExc_TypeError, who,
-                 arg_name(k, param) + ": items of cdata " + quoted(cd->ctype) +
+                 label + ": items of cdata " + quoted(cd->ctype) +
                      " cannot be passed (map takes arrays of integers, enums, floating-point "
                      "numbers or pointers)");
             return false;
         }
         if (pe == Elem::Ptr ? !data::pointer_compatible(param, item) : !convertible(ie, pe)) {
             fail(PyExc_TypeError, who,
-                 arg_name(k, param) + ": cdata " + quoted(cd->ctype) + ": " +
+                 label + ": cdata " + quoted(cd->ctype) + ": " +
                      (pe == Elem::Ptr ? "its items are not " + quoted(param) + " pointers"
                                       : refused_items(ie, param)));
             return false;
@@ -737,33 +740,32 @@ bool make_column(const std::string& who, Py_ssize_t k, CType* param, PyObject* v
     if (column) {
         Py_buffer* view = buffers.get(v, PyBUF_RECORDS_RO);
         if (!view) {
-            prefix_error(who + ": " + arg_name(k, param));
+            prefix_error(who + ": " + label);
             return false;
         }
         if (view->ndim > 1) {
             fail(PyExc_ValueError, who,
-                 arg_name(k, param) + ": a buffer of " + std::to_string(view->ndim) +
+                 label + ": a buffer of " + std::to_string(view->ndim) +
                      " dimensions; map takes one-dimensional arrays (flatten or reshape it)");
             return false;
         }
         if (view->suboffsets) {
             fail(PyExc_ValueError, who,
-                 arg_name(k, param) + ": an indirect buffer (suboffsets) is not supported");
+                 label + ": an indirect buffer (suboffsets) is not supported");
             return false;
         }
         Elem be = elem_of_format(view->format, view->itemsize);
         if (be == Elem::None) {
             fail(PyExc_TypeError, who,
-                 arg_name(k, param) + ": a buffer of format '" +
-                     (view->format ? view->format : "B") + "' (item size " +
-                     std::to_string(view->itemsize) +
+                 label + ": a buffer of format '" + (view->format ? view->format : "B") +
+                     "' (item size " + std::to_string(view->itemsize) +
                      "); map reads native integers, _Bool ('?'), float ('f') and double ('d')");
             return false;
         }
         if (!convertible(be, pe)) {
-            fail(PyExc_TypeError, who,
-                 arg_name(k, param) + ": a buffer of format '" + view->format +
-                     "': " + refused_items(be, param));
+            fail(
+                PyExc_TypeError, who,
+                label + ": a buffer of format '" + view->format + "': " + refused_items(be, param));
             return false;
         }
         c.base = static_cast<const char*>(view->buf);
@@ -776,7 +778,7 @@ bool make_column(const std::string& who, Py_ssize_t k, CType* param, PyObject* v
     }
     if (PyList_Check(v) || PyTuple_Check(v)) {
         fail(PyExc_TypeError, who,
-             arg_name(k, param) + ": a " + Py_TYPE(v)->tp_name +
+             label + ": a " + Py_TYPE(v)->tp_name +
                  "; map takes a cdata array, a buffer (array.array, a NumPy array, bytes) or "
                  "one value for every call (make an array with ffi.new(" +
                  quoted(param).insert(param->cname.size() + 1, "[]") + ", items))");
@@ -784,7 +786,7 @@ bool make_column(const std::string& who, Py_ssize_t k, CType* param, PyObject* v
     }
     // One value for every call, converted once as a call converts it.
     if (!data::argument_to_c(param, c.value, v, temps.get())) {
-        prefix_error(who + ": " + arg_name(k, param));
+        prefix_error(who + ": " + label);
         return false;
     }
     c.base = c.value;
@@ -1013,11 +1015,17 @@ PyObject* map_calls(const MapTarget& target, PyObject* const* args, Py_ssize_t n
                         "; map calls functions whose result is an integer, enum, floating-point "
                         "number, pointer or void");
     size_t nparams = static_cast<size_t>(plan->nargs);
+    const std::vector<std::string>* names = is_wrapped ? wrapped.param_names : target.param_names;
+    auto name_of = [&](size_t k) -> std::string {
+        return names && names->size() == nparams ? (*names)[k] : std::string();
+    };
     for (size_t k = 0; k < nparams; ++k) {
         CType* param = plan->args[k].type;
         if (elem_of(param) == Elem::None)
             return fail(PyExc_TypeError, who,
-                        arg_name(static_cast<Py_ssize_t>(k), param) +
+                        "parameter " + std::to_string(k) +
+                            (name_of(k).empty() ? "" : " '" + name_of(k) + "'") + " is " +
+                            quoted(param) +
                             ": map calls functions whose parameters are integers, enums, "
                             "floating-point numbers or pointers");
     }
@@ -1033,13 +1041,17 @@ PyObject* map_calls(const MapTarget& target, PyObject* const* args, Py_ssize_t n
     auto py_index = [&](size_t k) {
         return is_wrapped ? wrapped.params[k].py_index : static_cast<Py_ssize_t>(k);
     };
+    auto label = [&](size_t k, const CType* param) {
+        return arg_label(py_index(k), name_of(k), param);
+    };
 
     Buffers buffers;
     buffers.views.reserve(nparams + 1);  // views stay where they are
     data::CallTemporaries temps;
     b.columns.resize(nparams);
     std::vector<Column> inits(nparams);  // InOut: the initial values
-    Py_ssize_t n = -1, first = -1;
+    Py_ssize_t n = -1;
+    std::string first;
     for (size_t k = 0; k < nparams; ++k) {
         Column& c = b.columns[k];
         CType* param = plan->args[k].type;
@@ -1059,16 +1071,18 @@ PyObject* map_calls(const MapTarget& target, PyObject* const* args, Py_ssize_t n
             case WrappedParam::Python: break;
         }
         Py_ssize_t i = py_index(k);
-        if (!make_column(who, i, param, args[i], *source, buffers, temps)) return nullptr;
+        if (!make_column(who, label(k, param), param, args[i], *source, buffers, temps))
+            return nullptr;
         if (source->length < 0) continue;
+        std::string short_label =
+            "argument " + std::to_string(i) + (name_of(k).empty() ? "" : " ('" + name_of(k) + "')");
         if (n < 0) {
             n = source->length;
-            first = i;
+            first = short_label;
         } else if (source->length != n) {
             return fail(PyExc_ValueError, who,
-                        "argument " + std::to_string(i) + " has " + std::to_string(source->length) +
-                            " items, argument " + std::to_string(first) + " has " +
-                            std::to_string(n) +
+                        short_label + " has " + std::to_string(source->length) + " items, " +
+                            first + " has " + std::to_string(n) +
                             " (arrays must have the same length; a single value is used in "
                             "every call)");
         }
@@ -1093,7 +1107,7 @@ PyObject* map_calls(const MapTarget& target, PyObject* const* args, Py_ssize_t n
         bool in = r == WrappedParam::InOut;
         CType* param = in ? wrapped.params[k].pointee : plan->args[k].type;
         if ((r == WrappedParam::Python || in) &&
-            !check_range(in ? inits[k] : b.columns[k], n, py_index(k), param, who))
+            !check_range(in ? inits[k] : b.columns[k], n, label(k, param), param, who))
             return nullptr;
     }
     PyRef mask;

@@ -22,6 +22,9 @@
 // after the results as one call returns its outs; defaulted parameters are evaluated once.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "data/cdata.h"
 
 namespace cffix::call {
@@ -34,6 +37,7 @@ struct MapTarget {
     bool release_gil;
     PyObject* function;  // the function object: a wrapped function (ffi.wrap) brings its
                          // shape and error policy (call/wrap.h)
+    const std::vector<std::string>* param_names;  // for messages; null when unknown
 };
 
 // f.map(*args, out=None, errors="raise"): fastcall arguments as given to the method.

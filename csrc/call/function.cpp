@@ -3,10 +3,12 @@
 // call slot. See function.h.
 #include "call/function.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
 #include <utility>
+#include <vector>
 
 #include "call/batched.h"
 #include "call/errno.h"
@@ -276,6 +278,7 @@ struct LibFunction {
     PyObject* name;  // str
     CallPlan* plan;  // null until the first call; kept alive by base.ctype
     bool release_gil;
+    std::vector<std::string>* param_names;  // owned; null when the declaration names none
 };
 
 static PyTypeObject LibFunction_Type;
@@ -332,16 +335,25 @@ static void function_dealloc(PyObject* self) {
     if (f->base.weakreflist) PyObject_ClearWeakRefs(self);
     Py_CLEAR(f->base.ctype);
     Py_CLEAR(f->name);
+    delete f->param_names;
     PyObject_Free(self);
 }
 
-PyObject* make_function(CType* fntype, void* address, const std::string& name, bool release_gil) {
+PyObject* make_function(CType* fntype, void* address, const std::string& name, bool release_gil,
+                        const std::vector<std::string>* param_names) {
     if (fntype->kind != Kind::Function) {
         PyErr_Format(PyExc_TypeError, "expected a function ctype, got '%s'", fntype->cname.c_str());
         return nullptr;
     }
     PyRef text(PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size())));
     if (!text) return nullptr;
+    std::unique_ptr<std::vector<std::string>> names;
+    if (param_names && param_names->size() == fntype->args.size() &&
+        std::any_of(param_names->begin(), param_names->end(),
+                    [](const std::string& n) { return !n.empty(); })) {
+        names.reset(new (std::nothrow) std::vector<std::string>(*param_names));
+        if (!names) return PyErr_NoMemory();
+    }
     auto* f = PyObject_New(LibFunction, &LibFunction_Type);
     if (!f) return nullptr;
     Py_INCREF(fntype);
@@ -354,6 +366,7 @@ PyObject* make_function(CType* fntype, void* address, const std::string& name, b
     f->name = text.release();
     f->plan = nullptr;
     f->release_gil = release_gil;
+    f->param_names = names.release();
     return reinterpret_cast<PyObject*>(f);
 }
 
@@ -377,11 +390,12 @@ static PyObject* call_function_pointer(PyObject* self, PyObject* args, PyObject*
 static PyObject* function_map(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                               PyObject* kwnames) {
     auto* cd = reinterpret_cast<CData*>(self);
-    MapTarget target{cd->ctype, cd->data, nullptr, true, self};
+    MapTarget target{cd->ctype, cd->data, nullptr, true, self, nullptr};
     if (Py_IS_TYPE(self, &LibFunction_Type)) {
         auto* f = reinterpret_cast<LibFunction*>(self);
         target.name = f->name;
         target.release_gil = f->release_gil;
+        target.param_names = f->param_names;
     }
     return map_calls(target, args, nargs, kwnames);
 }

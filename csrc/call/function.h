@@ -19,6 +19,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "data/cdata.h"
 
@@ -28,8 +29,10 @@ namespace cffix::call {
 // `<cdata 'int(*)(int)' 0x...>`, vectorcall entry point. `name` is used in error
 // messages ("strlen() takes 1 argument"). With release_gil=false the GIL is kept during
 // the call (for tiny functions: saves the cost of releasing it).
+// `param_names` (the declaration's, "" for unnamed ones) name the parameters in f.map's
+// messages.
 PyObject* make_function(types::CType* fntype, void* address, const std::string& name,
-                        bool release_gil);
+                        bool release_gil, const std::vector<std::string>* param_names = nullptr);
 
 // Whether cffix._core._force_libffi(True) routes every call through libffi (tests run the
 // thunks and libffi on the same functions; batched calls follow it too).

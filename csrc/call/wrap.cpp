@@ -54,6 +54,7 @@ struct Shape {
     PyRef result_destructor;
     bool adopt_on_error = false;
     bool has_consumed = false;
+    std::vector<std::string> param_names;  // the declaration's, for f.map's messages
 };
 
 struct WrappedFunction {
@@ -209,6 +210,7 @@ std::unique_ptr<Shape> compile_shape(PyObject* spec, const WrapTarget& t) {
     }
     auto shape = std::make_unique<Shape>();
     shape->params.resize(ft->args.size());
+    if (t.decl->param_names.size() == ft->args.size()) shape->param_names = t.decl->param_names;
     FunctionContext fn{t.scope,        ft, &t.decl->param_names, t.resolve, t.resolve_context,
                        t.name->c_str()};
     std::vector<std::string> no_names(ft->args.size());
@@ -744,6 +746,7 @@ bool wrapped_view(PyObject* obj, WrappedView& view) {
     view.py_nargs = shape.py_nargs;
     view.result_text = shape.result_text != Text::None;
     view.result_owned = static_cast<bool>(shape.result_destructor);
+    view.param_names = &shape.param_names;
     return true;
 }
 

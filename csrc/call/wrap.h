@@ -70,6 +70,7 @@ struct WrappedView {
     std::vector<int> outs;  // parameter indexes of outs and inouts, in order
     Py_ssize_t py_nargs;
     bool result_text, result_owned;
+    const std::vector<std::string>* param_names;  // empty when the declaration names none
 };
 // Fills `view` when `obj` is a wrapped function (false otherwise; no exception).
 bool wrapped_view(PyObject* obj, WrappedView& view);

@@ -190,7 +190,7 @@ PyObject* function_object(Library* lib, const std::string& name, const types::Fu
         }
     }
     if (plain) return plain;
-    return call::make_function(f.type.get(), address, name, lib->release_gil);
+    return call::make_function(f.type.get(), address, name, lib->release_gil, &f.param_names);
 }
 
 PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
