@@ -8,6 +8,9 @@ keeping the minimum per-item time of several runs:
   * ``double ldexp(double, int)`` (libm) over doubles and ints
   * ``double add_double(double, double)`` and ``int add(int, int)`` (tests/clib/calls.c,
     built here): functions that do almost nothing, where the per-item overhead shows
+  * ``add_double`` checked: wrapped with an error policy (``ffi.wrap(errors=
+    ffi.errors("result < 0"))``) that map evaluates after each item's call; the Python
+    loops check each result in a hand-written wrapper, the C loop does not check
 
 The engines:
 
@@ -159,6 +162,26 @@ def cases(n, n_loop, calls_path, floor):
         {"cffix loop": lambda: [ad_c(v, 1.0) for v in xs],
          "cffi loop": ad_i and (lambda: [ad_i(v, 1.0) for v in xs]),
          "ctypes loop": lambda: [ad_t(v, 1.0) for v in xs]})
+    fw = cffix.FFI()  # the same library, add_double wrapped with an error policy
+    fw.cdef(CALLS_CDEF)
+    fw.wrap("add_double", errors=fw.errors("result < 0", raises=ValueError))
+    chk_c = fw.dlopen(str(calls_path)).add_double
+
+    def checked(f):
+        def call(v):
+            r = f(v, 1.0)
+            if r < 0:
+                raise ValueError(r)
+            return r
+        return call
+
+    chk_i, chk_t = checked(ad_i) if ad_i else None, checked(ad_t)
+    row("add_double checked",
+        lambda: floor.dd_d(addr(tc.add_double), x, 1.0, out_d),
+        lambda: chk_c.map(x, 1.0), lambda: chk_c.map(x, 1.0, out=out_d),
+        {"cffix loop": lambda: [chk_c(v, 1.0) for v in xs],
+         "cffi loop": chk_i and (lambda: [chk_i(v) for v in xs]),
+         "ctypes loop": lambda: [chk_t(v) for v in xs]})
     add_c, add_i, add_t = c.add, cc.add if cc else None, tc.add
     row("add(a, 7)",
         lambda: floor.ii_i(addr(tc.add), a, 7, out_i),

@@ -494,27 +494,37 @@ struct Stop {
     alignas(16) char result[16] = {};  // the failed item's raw result
 };
 
+// The failure path of check_item, out of line.
+[[gnu::noinline]] bool item_failed(const Batch& b, const CallFrame& frame, Py_ssize_t index,
+                                   Stop& stop);
+
 // After the call of item `j` (in its chunk; `base` is the chunk's first item): runs the
-// policy. False when the batch stops there.
-bool check_item(const Batch& b, const Words* words, void** addresses, const char* rbuf,
-                Py_ssize_t base, Py_ssize_t j, Stop& stop) {
-    for (size_t k = 0; k < b.columns.size(); ++k)
-        addresses[k] = const_cast<char*>(words[k] + 8 * j);
-    int err = *thread_errno();
-    CallFrame frame{addresses, rbuf, err};
-    if (!policy_failed(*b.policy, frame)) return true;
-    if (b.policy->retry_eintr && err == EINTR) {
-        stop.index = base + j;
+// policy. False when the batch stops there. `addresses`: nargs slots for the frame.
+[[gnu::always_inline]] inline bool check_item(const Batch& b, size_t nargs, const Words* words,
+                                              void** addresses, const char* rbuf, Py_ssize_t base,
+                                              Py_ssize_t j, Stop& stop) {
+    for (size_t k = 0; k < nargs; ++k) addresses[k] = const_cast<char*>(words[k] + 8 * j);
+    CallFrame frame{addresses, rbuf, *thread_errno()};
+    if (__builtin_expect(!policy_failed(*b.policy, frame), 1)) return true;
+    return item_failed(b, frame, base + j, stop);
+}
+
+// Item `index` failed: EINTR to retry stops the batch (interrupted), "mask" marks the
+// item, "raise" captures the failure (code, errno, message: before the GIL is retaken)
+// and stops. Whether the batch goes on.
+bool item_failed(const Batch& b, const CallFrame& frame, Py_ssize_t index, Stop& stop) {
+    stop.index = index;
+    if (b.policy->retry_eintr && frame.err == EINTR) {
         stop.interrupted = true;
         return false;
     }
     if (b.mask) {
-        b.mask[base + j] = 1;
+        b.mask[index] = 1;
+        stop.index = -1;
         return true;
     }
     policy_capture(*b.policy, frame, stop.failure);
-    memcpy(stop.result, rbuf, sizeof stop.result);
-    stop.index = base + j;
+    memcpy(stop.result, frame.result, sizeof stop.result);
     return false;
 }
 
@@ -565,7 +575,8 @@ Py_ssize_t run_chunk(const Batch& b, DirectLoop direct, const Words* iw, const W
         for (Py_ssize_t j = 0; j < m; ++j) {
             for (size_t k = 0; k < nargs; ++k) memcpy(dst[k], words[k] + 8 * j, 8);
             caller(b.fn, ints, fps, rbuf);
-            if (b.policy && !check_item(b, words, addresses.data(), rbuf, base, j, stop)) return j;
+            if (b.policy && !check_item(b, nargs, words, addresses.data(), rbuf, base, j, stop))
+                return j;
             if (res) {
                 Word w = result_word(rbuf, b.result, plan->result->size, true);
                 memcpy(res + 8 * j, &w, 8);
@@ -591,7 +602,8 @@ Py_ssize_t run_chunk(const Batch& b, DirectLoop direct, const Words* iw, const W
                        plan->args[k].type, b.columns[k].dest);
         ffi_call(const_cast<ffi_cif*>(&plan->cif), reinterpret_cast<void (*)()>(b.fn), rbuf,
                  values.data());
-        if (b.policy && !check_item(b, words, addresses.data(), rbuf, base, j, stop)) return j;
+        if (b.policy && !check_item(b, nargs, words, addresses.data(), rbuf, base, j, stop))
+            return j;
         if (res) {
             Word w = result_word(rbuf, b.result, plan->result->size, false);
             memcpy(res + 8 * j, &w, 8);
