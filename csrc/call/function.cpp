@@ -25,10 +25,7 @@ using data::CData;
 using types::Conv;
 using types::Kind;
 
-// Whether calls go through libffi even where a thunk exists (tests run both paths).
-static bool force_libffi = false;
-
-bool libffi_forced() { return force_libffi; }
+bool libffi_forced() { return force_libffi; }  // call/invoke.h's switch
 
 static PyObject* arity_error(CType* fntype, Py_ssize_t expected, Py_ssize_t got, bool variadic) {
     PyErr_Format(PyExc_TypeError, "'%s' expects %s%zd arguments, got %zd", fntype->cname.c_str(),

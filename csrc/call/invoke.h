@@ -16,6 +16,9 @@ using I = ThunkInt;
 using D = ThunkFp;
 using types::Conv;
 
+// Whether calls go through libffi even where a thunk exists (tests run both paths).
+inline bool force_libffi = false;
+
 // The 8-byte word at `p` (argument slots are whole, zero-padded words).
 inline I raw_word(const char* p) {
     I v;

@@ -370,6 +370,14 @@ private:
                 push(e);
                 return nullptr;
             }
+            case ExprKind::Float: {
+                PolicyOp o = op(OpConst);
+                memcpy(&o.imm, &e.real, sizeof o.imm);
+                o.conv = PolicyValue::Double;
+                emit(o);
+                push(e);
+                return float_type();
+            }
             case ExprKind::String: {
                 auto text = std::make_unique<char[]>(e.text.size() + 1);
                 memcpy(text.get(), e.text.c_str(), e.text.size() + 1);
@@ -401,6 +409,12 @@ private:
             }
         }
         return nullptr;
+    }
+
+    // A double constant's static type, so that `%`, `&`... on it are refused.
+    static CType* float_type() {
+        static CType* t = types::primitive_type("double");  // kept for the process
+        return t;
     }
 
     CType* size_of(const Expr& e) {
@@ -768,6 +782,7 @@ std::unique_ptr<Policy> compile_policy(const PolicySource& source, const Functio
         return nullptr;
     }
     if (!compile_raises(source, fn, *p)) return nullptr;
+    if (!p->fallback) p->fallback = source.fallback;
     if (source.errno_style) {
         p->raise_kind = RaiseKind::OSErrorFromCode;
     } else if (!p->fallback) {

@@ -138,6 +138,7 @@ PyObject* policy_raise(const Policy& policy, const PolicyFailure& failure, PyObj
 struct PolicySource {
     std::string fails, code, message;  // C expressions; "" when absent
     PyRef raises;                      // None, a class, or a dict (code or name -> class)
+    PyRef fallback;  // the class for codes `raises` does not name (cffix.CallError)
     bool retry_eintr = false;
     bool errno_style = false;  // raise OSError(errno...) when no class is given
     std::string name;

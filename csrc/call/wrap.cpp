@@ -379,9 +379,9 @@ std::unique_ptr<Shape> compile_shape(PyObject* spec, const WrapTarget& t) {
             PyErr_SetString(PyExc_ValueError, "errors: a policy needs fails=");
             return nullptr;
         }
+        source.fallback = std::move(fallback);
         shape->policy = compile_policy(source, fn);
         if (!shape->policy) return nullptr;
-        if (!shape->policy->fallback) shape->policy->fallback = std::move(fallback);
     } else if (PyDict_GetItemString(spec, "message") &&
                PyDict_GetItemString(spec, "message") != Py_None) {
         PyErr_Format(PyExc_ValueError, "message=: %s() has no error policy (errors=)",
@@ -535,7 +535,7 @@ PyObject* wrapped_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
         if (p.role == Role::InOut && !data::to_c(p.pointee, outs + p.out_offset, args[p.py_index]))
             return nullptr;
 
-    bool thunk = plan->thunk != Thunk::None && plan->buffer_size <= 512;
+    bool thunk = plan->thunk != Thunk::None && plan->buffer_size <= 512 && !force_libffi;
     alignas(16) char buffer[512];
     if (thunk) {
         I ints[kThunkIntRegs + kThunkStackWords];
@@ -645,6 +645,33 @@ PyObject* wrapped_repr(PyObject* self) {
                                 f->base.ctype->cname.c_str());
 }
 
+PyObject* string_tuple(const std::vector<std::string>& items) {
+    PyRef tuple(PyTuple_New(static_cast<Py_ssize_t>(items.size())));
+    if (!tuple) return nullptr;
+    for (size_t i = 0; i < items.size(); ++i) {
+        PyObject* s = PyUnicode_FromString(items[i].c_str());
+        if (!s) return nullptr;
+        PyTuple_SET_ITEM(tuple.get(), static_cast<Py_ssize_t>(i), s);
+    }
+    return tuple.release();
+}
+
+// The cdef's [[cffix::...]] attributes of a function for the rules: None, or (the
+// function's, (each parameter's, ...)) as tuples of str.
+PyRef attributes_of(const types::FunctionDecl& decl) {
+    if (decl.attributes.empty() && decl.param_attributes.empty()) return PyRef::borrow(Py_None);
+    PyRef params(PyTuple_New(static_cast<Py_ssize_t>(decl.param_attributes.size())));
+    if (!params) return {};
+    for (size_t i = 0; i < decl.param_attributes.size(); ++i) {
+        PyObject* t = string_tuple(decl.param_attributes[i]);
+        if (!t) return {};
+        PyTuple_SET_ITEM(params.get(), static_cast<Py_ssize_t>(i), t);
+    }
+    PyRef own(string_tuple(decl.attributes));
+    if (!own) return {};
+    return PyRef(PyTuple_Pack(2, own.get(), params.get()));
+}
+
 }  // namespace
 
 bool set_wrap_rules(const types::Scope* scope, PyObject* rules) {
@@ -665,8 +692,10 @@ PyObject* make_wrapped(const WrapTarget& t) {
     auto it = rules_table().find(t.scope);
     if (it == rules_table().end()) return nullptr;
     PyRef rules = it->second;  // held: the callable may replace the table's entry
-    PyRef spec(
-        PyObject_CallFunction(rules.get(), "ss", t.name->c_str(), t.decl->result_typedef.c_str()));
+    PyRef attributes = attributes_of(*t.decl);
+    if (!attributes) return nullptr;
+    PyRef spec(PyObject_CallFunction(rules.get(), "ssO", t.name->c_str(),
+                                     t.decl->result_typedef.c_str(), attributes.get()));
     if (!spec || spec.get() == Py_None) return nullptr;
     std::unique_ptr<Shape> shape = compile_shape(spec.get(), t);
     if (!shape) return nullptr;

@@ -180,6 +180,16 @@ void* declared_function_address(void* context, const std::string& name) {
 // else a plain function cdata (or `plain`, an API-mode module's own object, if given).
 PyObject* function_object(Library* lib, const std::string& name, const types::FunctionDecl& f,
                           void* address, PyObject* plain) {
+    bool attributes = !f.attributes.empty() || !f.param_attributes.empty();
+    if (lib->scope && attributes && !call::has_wrap_rules(lib->scope) && lib->ffi) {
+        // [[cffix::...]] in a cdef that did not go through FFI.cdef (an API-mode module's,
+        // replayed by the core): the FFI's Python layer makes its rules now.
+        PyRef done(PyObject_CallMethod(lib->ffi, "_cffix_enable_wrappers", nullptr));
+        if (!done) {
+            Py_XDECREF(plain);
+            return nullptr;
+        }
+    }
     if (lib->scope && call::has_wrap_rules(lib->scope)) {
         call::WrapTarget t{
             lib->scope, &f, address, &name, lib->release_gil, declared_function_address, lib};
@@ -295,9 +305,9 @@ PyObject* module_attribute(Library* lib, PyObject* key) {
         // Bound to lib, so that ffi.typeof(lib.f) finds its declaration (function_type_of).
         PyObject* plain = PyCFunction_NewEx(const_cast<PyMethodDef*>(f),
                                             reinterpret_cast<PyObject*>(lib), nullptr);
-        if (!plain || !lib->scope || !call::has_wrap_rules(lib->scope))
-            return cache(lib, key, plain);
-        // Wrapped: called through its C function's address with the ABI-mode plan.
+        if (!plain || !lib->scope) return cache(lib, key, plain);
+        // Wrapped (ffi.wrap rules, [[cffix::...]] in the cdef): called through its C
+        // function's address with the ABI-mode plan.
         const types::FunctionDecl* decl = nullptr;
         try {
             lib->scope->run_deferred();
@@ -306,7 +316,9 @@ PyObject* module_attribute(Library* lib, PyObject* key) {
             Py_DECREF(plain);
             return cffix::translate_exception();
         }
-        const KnownSymbol* known = decl ? known_symbol(lib, name) : nullptr;
+        bool wrapped = decl && (call::has_wrap_rules(lib->scope) || !decl->attributes.empty() ||
+                                !decl->param_attributes.empty());
+        const KnownSymbol* known = wrapped ? known_symbol(lib, name) : nullptr;
         void* address = known ? known->address() : nullptr;
         if (!address) return cache(lib, key, plain);
         return cache(lib, key, function_object(lib, name, *decl, address, plain));

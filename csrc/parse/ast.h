@@ -176,8 +176,9 @@ struct EnumBody {
 };
 
 struct Param {
-    std::string_view name;  // may be ""
-    TypeExprPtr type;       // as written: arrays and functions are not yet adjusted
+    std::string_view name;                // may be ""
+    TypeExprPtr type;                     // as written: arrays and functions are not yet adjusted
+    std::vector<std::string> attributes;  // C23 [[cffix::...]] ones (parser.h Attributes)
 };
 
 struct TypeExpr {
@@ -213,11 +214,12 @@ struct Declaration {
     DeclKind kind = DeclKind::TagOnly;
     SourcePos pos;
     std::string name;
-    TypeExprPtr type;      // all kinds but Constant; for a Constant, the declared
-                           // type of `static const T NAME = value;` (the sink
-                           // converts the value to an integer T; any other T has
-                           // a value only the compiler knows), null for a #define
-    std::string asm_name;  // __asm__("label"), "" if none
+    TypeExprPtr type;                     // all kinds but Constant; for a Constant, the declared
+                                          // type of `static const T NAME = value;` (the sink
+                                          // converts the value to an integer T; any other T has
+                                          // a value only the compiler knows), null for a #define
+    std::string asm_name;                 // __asm__("label"), "" if none
+    std::vector<std::string> attributes;  // C23 [[cffix::...]] ones (parser.h Attributes)
     ExternPython extern_python = ExternPython::No;
     bool is_static = false;        // `static` storage class was written
     uint32_t typedef_aligned = 0;  // aligned(N) attribute on a typedef

@@ -98,13 +98,55 @@ int Parser::mode_bits(const Token& mode) {
                    "': only the integer modes QI, HI, SI, DI, word and pointer are supported");
 }
 
+// C23 attributes: `[[a, ns::b(args), ...]]`, any number of them. `cffix::` ones are
+// recorded (their arguments as written), the others skipped. At the first '['.
+void Parser::parse_standard_attributes(Attributes& attrs) {
+    while (tok_.kind == Tok::LBracket && peek().kind == Tok::LBracket) {
+        advance();
+        advance();
+        while (tok_.kind != Tok::RBracket) {
+            if (accept(Tok::Comma)) continue;
+            if (!is_word(tok_.kind)) fail_expected("an attribute name");
+            Token first = tok_;
+            advance();
+            std::string_view ns, name = first.text;
+            if (tok_.kind == Tok::Colon) {
+                advance();
+                expect(Tok::Colon, "'::' in the attribute name");
+                if (!is_word(tok_.kind)) fail_expected("an attribute name after '::'");
+                ns = first.text;
+                name = tok_.text;
+                advance();
+            }
+            std::string args;
+            if (tok_.kind == Tok::LParen) {
+                size_t begin = static_cast<size_t>(tok_.text.data() - source_.data()) + 1;
+                skip_balanced_parens();
+                // The previous token was the closing ')': its text ends the arguments.
+                size_t end = static_cast<size_t>(last_close_ - source_.data());
+                args = std::string(source_.substr(begin, end - begin));
+            }
+            if (ns == "cffix") {
+                std::string entry(name);
+                if (!args.empty() || name == "errors" || name == "owned") entry += "(" + args + ")";
+                attrs.cffix.push_back(std::move(entry));
+            }
+        }
+        advance();
+        expect(Tok::RBracket, "']]' closing the attribute list");
+    }
+}
+
 // At '(': skips to just past the matching ')'.
 void Parser::skip_balanced_parens() {
     int depth = 0;
     do {
         if (tok_.kind == Tok::End) fail_expected("')'");
         if (tok_.kind == Tok::LParen) ++depth;
-        if (tok_.kind == Tok::RParen) --depth;
+        if (tok_.kind == Tok::RParen) {
+            --depth;
+            last_close_ = tok_.text.data();
+        }
         advance();
     } while (depth > 0);
 }

@@ -183,6 +183,10 @@ bool Parser::parse_one_specifier(SpecifierState& st, SpecifierContext ctx) {
             return true;
         case Tok::KwAttribute:
         case Tok::KwDeclspec: parse_attributes(st.specs.attrs); return true;
+        case Tok::LBracket:
+            if (peek().kind != Tok::LBracket) return false;
+            parse_standard_attributes(st.specs.attrs);
+            return true;
         case Tok::KwCallConv:
             st.specs.attrs.abi = tok_.text;
             advance();
@@ -552,6 +556,7 @@ Param Parser::parse_parameter() {
     parse_declarator_tail(d);
     Param param;
     if (d.has_name()) param.name = d.name.text;
+    param.attributes = std::move(specs.attrs.cffix);
     param.type = build_type(declared_base(specs, d.attrs), d);
     return param;
 }

@@ -3,6 +3,9 @@
 // expressions it evaluates.
 #include "parse/expr.h"
 
+#include <cstdlib>
+#include <cstring>
+
 namespace cffix::parse {
 namespace {
 
@@ -203,7 +206,17 @@ private:
                 expect(Tok::RParen, "')'");
                 return e;
             }
-            case Tok::FloatLiteral: fail("floating-point constants are not allowed here");
+            case Tok::FloatLiteral: {
+                ExprPtr e = node(ExprKind::Float, t);
+                std::string text(t.text);
+                while (!text.empty() && strchr("fFlL", text.back())) text.pop_back();
+                char* end = nullptr;
+                e->real = strtod(text.c_str(), &end);
+                if (end != text.c_str() + text.size())
+                    fail("floating-point constant " + describe_token(t) + " is not supported");
+                advance();
+                return e;
+            }
             case Tok::End: fail("expected an expression, found end of input");
             default: fail("expected an expression, found " + describe_token(t));
         }

@@ -6,7 +6,7 @@
 //
 // The grammar: C's conditional expression and below (?:, ||, &&, |, ^, &, == !=,
 // < > <= >=, << >>, + -, * / %), the unary operators - + ~ ! and * (dereference),
-// calls `f(a, b)`, `sizeof(type)`, integer, character and string literals, names and
+// calls `f(a, b)`, `sizeof(type)`, integer, floating, character and string literals, names and
 // parentheses. No assignment, increment, comma operator, cast or member access: an
 // expression has no side effect but the calls it makes.
 #pragma once
@@ -23,6 +23,7 @@ namespace cffix::parse {
 
 enum class ExprKind : uint8_t {
     Integer,      // value, is_unsigned
+    Float,        // real
     String,       // text: the decoded bytes
     Name,         // text
     Unary,        // op, operands[0]; op Star is a dereference
@@ -42,6 +43,7 @@ struct Expr {
     Tok op = Tok::End;
     ConstInt value = 0;
     bool is_unsigned = false;
+    double real = 0;
     std::string text;
     std::vector<ExprPtr> operands;
 };

@@ -248,6 +248,7 @@ void Parser::parse_declaration(ExternPython xp) {
         decl.name = std::string(d.name.text);
         decl.type = build_type(declared_base(specs, d.attrs), d);
         decl.asm_name = std::move(d.asm_name);
+        decl.attributes = specs.attrs.cffix;
         decl.extern_python = xp;
         decl.is_static = specs.is_static;
         if (specs.is_typedef) decl.typedef_aligned = std::max(specs.attrs.aligned, d.attrs.aligned);

@@ -45,6 +45,9 @@ struct Attributes {
     uint32_t aligned = 0;  // the largest aligned(N) seen
     int mode_bits = 0;     // mode(QI/HI/SI/DI/word): the integer width it asks for, or 0
     std::string_view abi;  // "__stdcall", "__cdecl" or "__fastcall" (keyword or attribute)
+    // C23 `[[cffix::name(args)]]` attributes, as "name" or "name(args)" (ffi.wrap's facts
+    // written in the cdef, see call/wrap.h); other C23 attributes are skipped.
+    std::vector<std::string> cffix;
 };
 
 // A constant expression's value with the C type it has, so that conversions and unsigned
@@ -193,6 +196,7 @@ private:
 
     // Attributes and asm labels (attributes.cpp).
     void parse_attributes(Attributes& attrs);
+    void parse_standard_attributes(Attributes& attrs);
     void parse_attribute(Attributes& attrs);
     uint32_t parse_aligned_argument();
     int mode_bits(const Token& mode);
@@ -225,6 +229,7 @@ private:
     int unevaluated_ = 0;           // > 0 inside the unevaluated operand of &&, ||, ?: or sizeof
     bool type_name_only_ = false;   // parse_type_name: no #define may declare anything
     ProbeCalls* probes_ = nullptr;  // parse_probe_expression: who answers `f()`
+    const char* last_close_ = nullptr;  // the last ')' skip_balanced_parens went past
     // Enumerators defined in the declaration being parsed: it reaches the sink only when
     // complete, but `enum { N = 4 } a[N];` must already see N.
     PendingConstants pending_constants_;

@@ -613,7 +613,16 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
                       (decl.type->kind == TypeExprKind::Function && qualified_below(*decl.type))))
         f.written = written_signature(*decl.type, f.type.get(), written_typedefs());
     if (decl.type && decl.type->kind == TypeExprKind::Function) {
-        for (const parse::Param& p : decl.type->params) f.param_names.emplace_back(p.name);
+        bool any = !decl.attributes.empty();
+        for (const parse::Param& p : decl.type->params) {
+            f.param_names.emplace_back(p.name);
+            any |= !p.attributes.empty();
+        }
+        if (any) {
+            f.attributes = decl.attributes;
+            for (const parse::Param& p : decl.type->params)
+                f.param_attributes.push_back(p.attributes);
+        }
         const parse::TypeExpr* r = decl.type->item.get();
         if (r && r->kind == TypeExprKind::Named) f.result_typedef = std::string(r->name);
     }

@@ -59,6 +59,10 @@ struct FunctionDecl {
     // for wrapped functions (call/wrap.h: names in policies, ffi.wrap("typedef:T")).
     std::vector<std::string> param_names;
     std::string result_typedef;
+    // C23 [[cffix::...]] attributes of the function and of each parameter (empty when
+    // none was written): ffi.wrap's facts in the cdef.
+    std::vector<std::string> attributes;
+    std::vector<std::vector<std::string>> param_attributes;
     parse::SourcePos pos;
     uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
 };

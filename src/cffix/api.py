@@ -87,6 +87,12 @@ class _PythonMethods:
             raise
         history.append(("cdef", csource, bool(override), bool(packed),
                         None if pack is None else int(pack)))
+        if "cffix::" in csource:  # [[cffix::...]] attributes: this FFI's functions are wrapped
+            self._cffix_enable_wrappers()
+
+    def _cffix_enable_wrappers(self) -> None:
+        """Installs this FFI's wrap rules (also for [[cffix::...]] alone): not an API."""
+        self._set_wrap_rules(wrappers.rules_of(self))
 
     # dlopen(name, flags=0, *, release_gil=True, sha256=None, soname=None, version=None):
     # the arguments go to the C method as they are, so that its messages on bad arguments

@@ -69,7 +69,7 @@ class ErrorPolicy:
                                     f"name, None or 'default', not {key!r}")
             raises = dict(raises)
         set_(self, "raises", raises)
-        if retry_eintr not in (False, True):
+        if not isinstance(retry_eintr, bool):
             raise TypeError(f"errors(retry_eintr=...): expected a bool, got {retry_eintr!r}")
         set_(self, "retry_eintr", bool(retry_eintr))
         if name is not None and (not isinstance(name, str) or not name.isidentifier()):
@@ -182,15 +182,20 @@ class WrapRules:
         self.rules: "list[tuple[tuple[str, ...], dict[str, Any]]]" = []
         self.policies: "dict[str, ErrorPolicy]" = {}
 
-    def __call__(self, name: str, result_typedef: str) -> "dict[str, Any] | None":
+    def __call__(self, name: str, result_typedef: str,
+                 attributes: "tuple[Any, ...] | None" = None) -> "dict[str, Any] | None":
         spec: "dict[str, Any] | None" = None
+        if attributes is not None:
+            spec = _spec_of_attributes(name, *attributes)
         for patterns, options in self.rules:
             if not _matches(patterns, name, result_typedef):
                 continue
             if spec is None:
                 spec = {}
             for key, value in options.items():
-                if key in _SPEC_DICTS:
+                if value is None and key in (*_SPEC_DICTS, "consumes"):
+                    spec.pop(key, None)  # None: reset what earlier rules said
+                elif key in _SPEC_DICTS:
                     spec[key] = {**spec.get(key, {}), **value}
                 elif key == "consumes":
                     spec[key] = list(dict.fromkeys([*spec.get(key, []), *value]))
@@ -207,6 +212,50 @@ class WrapRules:
                            f"(presets: {', '.join(PRESETS)}; register one with "
                            f"ffi.errors(..., name={name!r}))")
         return policy
+
+
+def _attribute(text: str) -> "tuple[str, str | None]":
+    name, _, args = text.partition("(")
+    return name, (args[:-1].strip() if args else None)
+
+
+def _spec_of_attributes(name: str, own: "tuple[str, ...]",
+                        params: "tuple[tuple[str, ...], ...]") -> "dict[str, Any]":
+    """The spec the cdef's [[cffix::...]] attributes give a function (wrap rules refine
+    it): errors(NAME), owned(destroy_fn) and text / bytes on the function (its result);
+    out, inout, consumes, owned(destroy_fn), text / bytes on a parameter."""
+    spec: "dict[str, Any]" = {}
+
+    def bad(text: str, where: str) -> "Exception":
+        return _core.CDefError(f"[[cffix::{text}]] on {where} of {name}(): expected "
+                               + ("errors(NAME), owned(FUNCTION), text or bytes"
+                                  if where == "the function" else
+                                  "out, inout, consumes, owned(FUNCTION), text or bytes"))
+
+    for text in own:
+        attr, arg = _attribute(text)
+        if attr == "errors" and arg and arg.isidentifier():
+            spec["errors"] = arg
+        elif attr == "owned" and arg and arg.isidentifier():
+            spec.setdefault("owned", {})["return"] = arg
+        elif attr in ("text", "bytes") and arg is None:
+            spec.setdefault("text", {})["return"] = "str" if attr == "text" else "bytes"
+        else:
+            raise bad(text, "the function")
+    for index, attrs in enumerate(params):
+        for text in attrs:
+            attr, arg = _attribute(text)
+            if attr in ("out", "inout") and arg is None:
+                spec.setdefault("out", {})[index] = attr
+            elif attr == "consumes" and arg is None:
+                spec.setdefault("consumes", []).append(index)
+            elif attr == "owned" and arg and arg.isidentifier():
+                spec.setdefault("owned", {})[index] = arg
+            elif attr in ("text", "bytes") and arg is None:
+                spec.setdefault("text", {})[index] = "str" if attr == "text" else "bytes"
+            else:
+                raise bad(text, f"parameter {index}")
+    return spec
 
 
 def _matches(patterns: "tuple[str, ...]", name: str, result_typedef: str) -> bool:
@@ -305,22 +354,26 @@ def wrap(ffi: "Any", names: "str | list[str] | tuple[str, ...]", errors: "Any" =
             raise TypeError("wrap(errors=...): expected an ffi.errors(...) policy, the name of "
                             f"a preset or registered policy, or None, got {type(errors).__name__}")
         options["errors"] = errors
-    if out is not _UNSET:
+    for key, value in (("out", out), ("owned", owned), ("consumes", consumes), ("text", text),
+                       ("default", default)):
+        if value is None:
+            options[key] = None
+    if out is not _UNSET and out is not None:
         options["out"] = (_str_dict("out", out, ("out", "inout")) if isinstance(out, dict)
                           else {k: "out" for k in _names_of("out", out)})
-    if owned is not _UNSET:
+    if owned is not _UNSET and owned is not None:
         options["owned"] = _str_dict("owned", owned)
     if adopt_on_error is not _UNSET:
-        if adopt_on_error not in (False, True):
+        if not isinstance(adopt_on_error, bool):
             raise TypeError(f"wrap(adopt_on_error=...): expected a bool, got {adopt_on_error!r}")
         options["adopt_on_error"] = bool(adopt_on_error)
-    if consumes is not _UNSET:
+    if consumes is not _UNSET and consumes is not None:
         options["consumes"] = _names_of("consumes", consumes)
-    if text is not _UNSET:
+    if text is not _UNSET and text is not None:
         options["text"] = _text_option(text)
     if message is not _UNSET:
         options["message"] = _check_expression("message", message)
-    if default is not _UNSET:
+    if default is not _UNSET and default is not None:
         d = _str_dict("default", default)
         for v in d.values():
             _core._parse_expression(v, "default")
