@@ -433,7 +433,7 @@ def test_api_mode_through_the_function_address(module, tmp_path):
     pointer cdata, has map."""
     builder = module.FFI()
     builder.cdef("int triple(int x); double shift(double x, int k);")
-    builder.set_source("_batched_api", "static int triple(int x) { return 3 * x; }\n"
+    builder.set_source("_batched_api", "static int triple(int x) { return x < 0 ? -1 : 3 * x; }\n"
                        "static double shift(double x, int k) { return x + k; }")
     mod = _load_module("_batched_api", builder.compile(tmpdir=str(tmp_path)))
     ffi, lib = mod.ffi, mod.lib
@@ -442,6 +442,12 @@ def test_api_mode_through_the_function_address(module, tmp_path):
     x = np.linspace(0, 1, 5)
     r = ffi.addressof(lib, "shift").map(x, np.arange(5, dtype=np.int16))
     assert list(r) == [lib.shift(a, b) for a, b in zip(x.tolist(), range(5))]
+    # a wrapped API-mode function is a function cdata: map directly, with its policy
+    ffi.wrap("triple", errors=ffi.errors("result < 0", raises=ValueError))
+    assert list(lib.triple.map(np.arange(3, dtype=np.int32))) == [0, 3, 6]
+    with pytest.raises(ValueError) as e:
+        lib.triple.map(np.array([1, -2, 3], dtype=np.int32))
+    assert e.value.index == 1
 
 
 # ------------------------------------------------------------------ error policies (ffi.wrap)
