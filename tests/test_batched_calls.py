@@ -395,6 +395,22 @@ def test_unsupported_functions(ffi, lib):
         lib.sum_var.map(np.arange(2, dtype=np.int32))
 
 
+def test_null_function_pointer(ffi):
+    null = ffi.cast("int(*)(int)", 0)
+    with pytest.raises(RuntimeError, match="NULL function pointer"):
+        null.map(np.arange(3, dtype=np.int32))
+
+
+def test_bytes_for_a_char_pointer_is_one_value_for_every_call(module):
+    ffi = module.FFI()
+    ffi.cdef("size_t strlen(const char *s); int strncmp(const char *a, const char *b, size_t n);")
+    libc = ffi.dlopen(None)
+    n = np.array([0, 1, 2, 3], dtype=np.uint64)
+    assert list(libc.strncmp.map(b"abc", b"abd", n)) == [libc.strncmp(b"abc", b"abd", int(k))
+                                                         for k in n]
+    assert list(libc.strlen.map(b"hello", out=ffi.new("size_t[2]"))) == [5, 5]
+
+
 def test_bad_call_shapes(lib, m):
     with pytest.raises(TypeError, match="takes 2 arguments .* 1 given"):
         m.pow.map(np.arange(2.0))
