@@ -20,6 +20,9 @@
 // policy's exception, its `.index` the item. A wrapped function's out and inout
 // parameters become arrays (one item per call, each call writing its item), returned
 // after the results as one call returns its outs; defaulted parameters are evaluated once.
+//
+// batched.cpp shapes and checks the arguments and results; batched_loop.h/.cpp hold the
+// items, the staging and the call loops.
 #pragma once
 
 #include <string>
