@@ -31,7 +31,13 @@ item, process CPU time by default (`--timer wall` for the wall clock). Ratios:
 takes longer than a few nanoseconds (sin, pow), a loop of cffix calls is less than 20x
 the C loop, and the goal cannot be met by any batched call. Nothing is asserted.
 
+`--callgrind` counts instructions per item instead (valgrind's callgrind: the
+difference of 3 batches and 1 batch in a child interpreter, divided by the items) for the
+C loop, `map(out=)` and the policy row's `map(out=)`: a figure that does not move with
+the machine's load.
+
     python3 bench/bench_batched.py [--repeat N] [--quick] [--items N] [--timer wall]
+    python3 bench/bench_batched.py --callgrind [--items N]
 """
 
 import argparse
@@ -43,6 +49,7 @@ import math
 import os
 import pathlib
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -263,6 +270,47 @@ def print_table(table, best, engines):
           "time makes that bound smaller than the goal, the goal is out of reach")
 
 
+CHILD = r'''
+import importlib.util, pathlib, sys
+sys.path.insert(0, {here!r})
+import bench_batched as bb
+spec = importlib.util.spec_from_file_location("floor_batched", {floor!r})
+floor = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(floor)
+fn = dict(bb.cases({n}, 10, pathlib.Path({calls!r}), floor))[{label!r}][{engine!r}]
+fn()
+for _ in range({reps}):
+    fn()
+'''
+
+
+def instructions(code):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "cg.out")
+        proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                               sys.executable, "-c", code], capture_output=True, text=True)
+        m = re.search(r"Collected : (\d+)", proc.stderr)
+        if proc.returncode != 0 or not m:
+            raise RuntimeError(proc.stderr[-2000:])
+        return int(m.group(1))
+
+
+def callgrind(n, workdir, calls_path, floor_path, labels):
+    """Instructions per item of the C loop, map(out=) and, for the policy row, its map."""
+    engines = ["C loop", "cffix map out"]
+    print(f"instructions per item (callgrind; 3 batches minus 1 batch of {n} items)")
+    print(f"{'function':<20} " + "  ".join(f"{e:>14}" for e in engines) + "    map out - C")
+    for label in labels:
+        counts = []
+        for engine in engines:
+            code = [CHILD.format(here=str(HERE), floor=str(floor_path), n=n,
+                                 calls=str(calls_path), label=label, engine=engine, reps=r)
+                    for r in (0, 2)]
+            counts.append((instructions(code[1]) - instructions(code[0])) / (2 * n))
+        print(f"{label:<20} " + "  ".join(f"{c:>14.1f}" for c in counts) +
+              f"    {counts[1] - counts[0]:+.1f}")
+
+
 def versions():
     import cffix
 
@@ -287,7 +335,23 @@ def main(argv=None):
                         help="length of one measurement (default 20 ms)")
     parser.add_argument("--timer", choices=("cpu", "wall"), default="cpu",
                         help="this process's CPU time (default) or the wall clock")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="count instructions per item under valgrind instead")
+    parser.add_argument("--functions", default="",
+                        help="with --callgrind: the rows to count, comma-separated label "
+                             "prefixes (default: all), e.g. 'sin,add_double checked'")
     args = parser.parse_args(argv)
+    if args.callgrind:
+        n = min(args.items, 20_000)
+        with tempfile.TemporaryDirectory(prefix="bench_batched_") as tmp:
+            workdir = pathlib.Path(tmp)
+            calls_path, floor = build(workdir)
+            labels = [label for label, _ in cases(100, 10, calls_path, floor)]
+            wanted = [w.strip() for w in args.functions.split(",") if w.strip()]
+            if wanted:
+                labels = [lb for lb in labels if any(lb.startswith(w) for w in wanted)]
+            callgrind(n, workdir, calls_path, floor.__file__, labels)
+        return 0
     repeat = 1 if args.quick else max(1, args.repeat)
     n = 10_000 if args.quick else args.items
     n_loop = min(n, 2_000 if args.quick else args.loop_items)
