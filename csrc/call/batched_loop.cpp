@@ -267,9 +267,12 @@ namespace {
 [[gnu::always_inline]] inline bool check_item(const Batch& b, size_t nargs, const Words* words,
                                               void** addresses, const char* rbuf, Py_ssize_t base,
                                               Py_ssize_t j, Stop& stop) {
+    const Policy& p = *b.policy;
+    // `result OP constant` (the common form) is tested inline, without the frame.
+    if (p.quick_op && __builtin_expect(!policy_quick_failed(p, rbuf), 1)) return true;
     for (size_t k = 0; k < nargs; ++k) addresses[k] = const_cast<char*>(words[k] + 8 * j);
     CallFrame frame{addresses, rbuf, *thread_errno()};
-    if (__builtin_expect(!policy_failed(*b.policy, frame), 1)) return true;
+    if (!p.quick_op && __builtin_expect(!policy_failed(p, frame), 1)) return true;
     return item_failed(b, frame, base + j, stop);
 }
 

@@ -610,8 +610,35 @@ void compile_text(const std::string& text, const char* what, const FunctionConte
 // ---------------------------------------------------------------- evaluation
 
 bool policy_failed(const Policy& policy, const CallFrame& frame) {
+    if (policy.quick_op) return policy_quick_failed(policy, frame.result);
     if (policy.fails.empty()) return false;
     return truth(evaluate(policy, policy.fails, frame));
+}
+
+// Recognizes `result OP constant` (policy.h: quick_op).
+static void find_quick_form(Policy& p) {
+    const auto& ops = p.fails.ops;
+    if (ops.size() != 3 || ops[0].code != OpResult || ops[1].code != OpConst ||
+        ops[1].conv != PolicyValue::Int || ops[2].code != OpBinary)
+        return;
+    uint8_t quick;
+    switch (static_cast<Tok>(ops[2].conv)) {
+        case Tok::EqEq: quick = kQuickEq; break;
+        case Tok::NotEq: quick = kQuickNe; break;
+        case Tok::Less: quick = kQuickLt; break;
+        case Tok::Greater: quick = kQuickGt; break;
+        case Tok::LessEq: quick = kQuickLe; break;
+        case Tok::GreaterEq: quick = kQuickGe; break;
+        default: return;
+    }
+    switch (static_cast<Conv>(ops[0].conv)) {  // integers and pointers only
+        case Conv::Float:
+        case Conv::Double: return;
+        default: break;
+    }
+    p.quick_op = quick;
+    p.quick_conv = ops[0].conv;
+    p.quick_value = ops[1].imm;
 }
 
 void policy_capture(const Policy& policy, const CallFrame& frame, PolicyFailure& failure) {
@@ -782,6 +809,7 @@ std::unique_ptr<Policy> compile_policy(const PolicySource& source, const Functio
         return nullptr;
     }
     if (!compile_raises(source, fn, *p)) return nullptr;
+    find_quick_form(*p);
     if (!p->fallback) p->fallback = source.fallback;
     if (source.errno_style) {
         p->raise_kind = RaiseKind::OSErrorFromCode;

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,7 +50,7 @@ struct PolicyValue {
         const void* p;
         double d;
     };
-    Kind kind = Int;
+    Kind kind;  // no initializer: evaluation stacks stay uninitialized (trivial type)
 };
 
 // What an expression reads after one call.
@@ -101,6 +102,8 @@ struct PolicyFailure {
     char message[kPolicyMessageMax];
 };
 
+enum : uint8_t { kQuickEq = 1, kQuickNe, kQuickLt, kQuickGt, kQuickLe, kQuickGe };
+
 // How a failure becomes an exception.
 enum class RaiseKind : uint8_t {
     OSErrorFromCode,  // OSError(code, message or strerror(code)): Python picks the subclass
@@ -118,11 +121,58 @@ struct Policy {
     PyRef fallback;                                // the class for other codes
     bool retry_eintr = false;
     std::string name;  // the policy's name ("minus1_errno", a registered one), or ""
+    // `fails` of the common form `result OP integer constant` (OP a comparison): tested
+    // without the op list (policy_quick_failed). quick_op: kQuick*, 0 if not that form.
+    uint8_t quick_op = 0;
+    uint8_t quick_conv = 0;
+    int64_t quick_value = 0;
 };
 
 // Whether the call failed (no exception, no allocation; false for a policy without
 // `fails`). Any thread, GIL held or not.
 bool policy_failed(const Policy& policy, const CallFrame& frame);
+
+// policy_failed for a policy with quick_op set: `result OP constant` on the raw result,
+// inline for the call path.
+inline bool policy_quick_failed(const Policy& p, const void* result) {
+    int64_t v = 0;
+    bool is_unsigned = false;
+    auto get = [result]<typename T>(T) {
+        T x;
+        memcpy(&x, result, sizeof x);
+        return x;
+    };
+    switch (static_cast<types::Conv>(p.quick_conv)) {
+        case types::Conv::Int8: v = get(int8_t{}); break;
+        case types::Conv::Int16: v = get(int16_t{}); break;
+        case types::Conv::Int32: v = get(int32_t{}); break;
+        case types::Conv::Int64: v = get(int64_t{}); break;
+        case types::Conv::Char: v = get(char{}); break;
+        case types::Conv::UInt8:
+        case types::Conv::Bool: v = get(uint8_t{}); break;
+        case types::Conv::UInt16:
+        case types::Conv::WChar16: v = get(uint16_t{}); break;
+        case types::Conv::UInt32:
+        case types::Conv::WChar32:
+            v = get(uint32_t{});
+            is_unsigned = true;
+            break;
+        default:  // 64-bit unsigned, pointers
+            v = get(int64_t{});
+            is_unsigned = true;
+            break;
+    }
+    int64_t c = p.quick_value;
+    uint64_t uv = static_cast<uint64_t>(v), uc = static_cast<uint64_t>(c);
+    switch (p.quick_op) {
+        case kQuickEq: return v == c;
+        case kQuickNe: return v != c;
+        case kQuickLt: return is_unsigned ? uv < uc : v < c;
+        case kQuickGt: return is_unsigned ? uv > uc : v > c;
+        case kQuickLe: return is_unsigned ? uv <= uc : v <= c;
+        default: return is_unsigned ? uv >= uc : v >= c;
+    }
+}
 
 // Reads code, errno and message into `failure`, right after a failed call, before the GIL
 // is retaken. Never touches Python objects.

@@ -3,7 +3,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <unordered_map>
+#include <utility>
 
 #include "call/function.h"
 #include "call/invoke.h"
@@ -54,6 +56,10 @@ struct Shape {
     PyRef result_destructor;
     bool adopt_on_error = false;
     bool has_consumed = false;
+    // Parameters from the caller or outs only, and no policy or a quick one: the call can
+    // take the fixed-count entry (wrapped_vectorcall_simple).
+    bool simple = false;
+    bool plain_result = false;  // no outs, no text, not owned: the result as lib.f gives it
     std::vector<std::string> param_names;  // the declaration's, for f.map's messages
 };
 
@@ -388,6 +394,12 @@ std::unique_ptr<Shape> compile_shape(PyObject* spec, const WrapTarget& t) {
                      t.name->c_str());
         return nullptr;
     }
+    bool plain_roles = true;
+    for (const Param& p : shape->params)
+        plain_roles &= (p.role == Role::Python || p.role == Role::Out) && !p.consumed;
+    shape->simple = plain_roles && (!shape->policy || shape->policy->quick_op);
+    shape->plain_result =
+        shape->outs.empty() && shape->result_text == Text::None && !shape->result_destructor;
     return shape;
 }
 
@@ -490,6 +502,8 @@ bool check_consumed(const Shape& shape, PyObject* const* args) {
     return true;
 }
 
+void specialize(WrappedFunction* f);
+
 PyObject* wrapped_vectorcall(PyObject* self, PyObject* const* args, size_t nargsf,
                              PyObject* kwnames) {
     auto* f = reinterpret_cast<WrappedFunction*>(self);
@@ -519,7 +533,8 @@ PyObject* wrapped_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
     }
     void* addresses[kMaxArgs];
     data::CallTemporaries temps;
-    alignas(16) char result[64] = {};
+    alignas(16) char result[64];
+    memset(result, 0, 16);  // a result narrower than the thunk's two words reads zeros
     bool failed = false;
     PolicyFailure failure;
     const Policy* policy = shape.policy.get();
@@ -597,6 +612,7 @@ PyObject* wrapped_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
                          f->name);
             return nullptr;
         }
+        memset(result, 0, plan->result_size);
         for (size_t k = 0; k < nparams; ++k) {
             const ArgSpec& a = plan->args[k];
             const Param& p = shape.params[k];
@@ -627,7 +643,93 @@ PyObject* wrapped_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
             failed = false;
         }
     }
+    PyObject* r = finish(f, shape, args, result, outs, failed, failure);
+    if (f->vectorcall == wrapped_vectorcall) specialize(f);
+    return r;
+}
+
+// One parameter of a simple shape into its register: the caller's argument through the
+// fast companions, or the address of its out storage.
+[[gnu::always_inline]] inline bool simple_argument(const ArgSpec& a, const Param& p,
+                                                   PyObject* const* args, char* outs, I* ints,
+                                                   D* fps) {
+    if (p.role == Role::Out) {
+        ints[a.slot[0]] = reinterpret_cast<I>(outs + p.out_offset);
+        return true;
+    }
+    return fast_argument(a, args[p.py_index], ints, fps);
+}
+
+// The entry of a simple shape (Shape::simple) with N arguments, from its second call: the
+// arguments straight into registers (unrolled), the quick policy right after the call;
+// anything else (another count, an argument the fast companions refuse) takes the general
+// entry. On failure the message is read with the argument addresses then computed.
+template <Py_ssize_t N>
+PyObject* wrapped_vectorcall_simple(PyObject* self, PyObject* const* args, size_t nargsf,
+                                    PyObject* kwnames) {
+    auto* f = reinterpret_cast<WrappedFunction*>(self);
+    const Shape& shape = *f->shape;
+    if (PyVectorcall_NARGS(nargsf) != shape.py_nargs || kwnames || force_libffi)
+        return wrapped_vectorcall(self, args, nargsf, kwnames);
+    const CallPlan* plan = f->plan;
+    I ints[kThunkIntRegs + kThunkStackWords];
+    D fps[kThunkFpRegs];
+    if (plan->stack_words) {
+        memset(ints, 0, sizeof ints);
+        memset(fps, 0, sizeof fps);
+    }
+    alignas(16) char outs[kOutBytes];
+    if (shape.out_bytes) memset(outs, 0, shape.out_bytes);
+    const ArgSpec* specs = plan->args.data();
+    const Param* params = shape.params.data();
+    bool simple = [&]<size_t... K>(std::index_sequence<K...>) {
+        return (simple_argument(specs[K], params[K], args, outs, ints, fps) && ...);
+    }
+    (std::make_index_sequence<static_cast<size_t>(N)>{});
+    if (!simple) return wrapped_vectorcall(self, args, nargsf, kwnames);
+    alignas(16) char result[16];
+    memset(result, 0, sizeof result);
+    const Policy* policy = shape.policy.get();
+    bool failed = false;
+    PolicyFailure failure;
+    ThunkCaller caller = plan->caller;
+    void* fn = f->base.data;
+    for (;;) {
+        call_native(
+            f->release_gil, [&] { caller(fn, ints, fps, result); },
+            [&](int err) {
+                if (!policy || !policy_quick_failed(*policy, result)) return;
+                failed = true;
+                void* addresses[N > 0 ? N : 1];
+                for (Py_ssize_t k = 0; k < N; ++k) {
+                    const ArgSpec& a = specs[k];
+                    addresses[k] =
+                        (a.reg == RegClass::Float || a.reg == RegClass::Double) && !a.stack
+                            ? static_cast<void*>(&fps[a.slot[0]])
+                            : static_cast<void*>(&ints[a.slot[0]]);
+                }
+                CallFrame frame{addresses, result, err};
+                policy_capture(*policy, frame, failure);
+            });
+        if (!(failed && policy->retry_eintr && failure.err == EINTR)) break;
+        if (PyErr_CheckSignals() < 0) return nullptr;
+        failed = false;
+    }
+    if (!failed && shape.plain_result) return data::value_from_c(plan->result, result);
     return finish(f, shape, args, result, outs, failed, failure);
+}
+
+void specialize(WrappedFunction* f) {
+    static constexpr vectorcallfunc fixed[] = {
+        wrapped_vectorcall_simple<0>, wrapped_vectorcall_simple<1>, wrapped_vectorcall_simple<2>,
+        wrapped_vectorcall_simple<3>, wrapped_vectorcall_simple<4>, wrapped_vectorcall_simple<5>,
+        wrapped_vectorcall_simple<6>,
+    };
+    const CallPlan* plan = f->plan;
+    if (!f->shape->simple || !plan || !f->base.data || plan->fast_nargs < 0 ||
+        plan->fast_nargs >= static_cast<Py_ssize_t>(std::size(fixed)))
+        return;
+    f->vectorcall = fixed[plan->fast_nargs];
 }
 
 void wrapped_dealloc(PyObject* self) {
