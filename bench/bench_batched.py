@@ -8,9 +8,11 @@ keeping the minimum per-item time of several runs:
   * ``double ldexp(double, int)`` (libm) over doubles and ints
   * ``double add_double(double, double)`` and ``int add(int, int)`` (tests/clib/calls.c,
     built here): functions that do almost nothing, where the per-item overhead shows
-  * ``add_double`` checked: wrapped with an error policy (``ffi.wrap(errors=
-    ffi.errors("result < 0"))``) that map evaluates after each item's call; the Python
-    loops check each result in a hand-written wrapper, the C loop does not check
+  * ``add_double`` and ``add`` checked: wrapped with an error policy (``ffi.wrap(errors=
+    ffi.errors("result < 0"))``) that map evaluates after each item's call (for ``add``
+    the quick form ``result OP integer``, tested inline; for the double result the
+    policy's op list); the Python loops check each result in a hand-written wrapper, the
+    C loop does not check
 
 The engines:
 
@@ -172,7 +174,9 @@ def cases(n, n_loop, calls_path, floor):
     fw = cffix.FFI()  # the same library, add_double wrapped with an error policy
     fw.cdef(CALLS_CDEF)
     fw.wrap("add_double", errors=fw.errors("result < 0", raises=ValueError))
-    chk_c = fw.dlopen(str(calls_path)).add_double
+    fw.wrap("add", errors=fw.errors("result < 0", raises=ValueError))  # a quick policy
+    wrapped = fw.dlopen(str(calls_path))
+    chk_c, chk_add = wrapped.add_double, wrapped.add
 
     def checked(f):
         def call(v):
@@ -196,6 +200,22 @@ def cases(n, n_loop, calls_path, floor):
         {"cffix loop": lambda: [add_c(v, 7) for v in as_],
          "cffi loop": add_i and (lambda: [add_i(v, 7) for v in as_]),
          "ctypes loop": lambda: [add_t(v, 7) for v in as_]})
+
+    def checked_add(f):
+        def call(v):
+            r = f(v, 7)
+            if r < 0:
+                raise ValueError(r)
+            return r
+        return call
+
+    cadd_i, cadd_t = checked_add(add_i) if add_i else None, checked_add(add_t)
+    row("add checked",
+        lambda: floor.ii_i(addr(tc.add), a, 7, out_i),
+        lambda: chk_add.map(a, 7), lambda: chk_add.map(a, 7, out=out_i),
+        {"cffix loop": lambda: [chk_add(v, 7) for v in as_],
+         "cffi loop": cadd_i and (lambda: [cadd_i(v) for v in as_]),
+         "ctypes loop": lambda: [cadd_t(v) for v in as_]})
 
     # Sanity: map's results are the loop's, item for item.
     assert list(m.sin.map(x))[:n_loop] == [m.sin(v) for v in xs]
