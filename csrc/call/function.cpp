@@ -3,11 +3,14 @@
 // call slot. See function.h.
 #include "call/function.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
 #include <utility>
+#include <vector>
 
+#include "call/batched.h"
 #include "call/errno.h"
 #include "call/invoke.h"
 #include "call/plan.h"
@@ -21,6 +24,8 @@ namespace cffix::call {
 using data::CData;
 using types::Conv;
 using types::Kind;
+
+bool libffi_forced() { return force_libffi; }  // call/invoke.h's switch
 
 static PyObject* arity_error(CType* fntype, Py_ssize_t expected, Py_ssize_t got, bool variadic) {
     PyErr_Format(PyExc_TypeError, "'%s' expects %s%zd arguments, got %zd", fntype->cname.c_str(),
@@ -273,6 +278,12 @@ struct LibFunction {
 
 static inline CData& header(LibFunction* f) { return f->callable.base; }
 
+// Whether `obj` is a library function (make_function): a CData_Type object with a call.
+static bool is_lib_function(PyObject* obj) {
+    return Py_IS_TYPE(obj, &data::CData_Type) &&
+           reinterpret_cast<data::CDataCallable*>(obj)->vectorcall != nullptr;
+}
+
 static void specialize(LibFunction* f);
 
 // The entry of every function object until its first call, and the general one after.
@@ -359,6 +370,29 @@ static PyObject* call_function_pointer(PyObject* self, PyObject* args, PyObject*
                   true);
 }
 
+// fn.map(*args, out=None, errors="raise") on every function pointer: call/batched.h.
+// A library function gives its name (for messages) and its GIL policy.
+static PyObject* function_map(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                              PyObject* kwnames) {
+    auto* cd = reinterpret_cast<CData*>(self);
+    MapTarget target{cd->ctype, cd->data, nullptr, true, self, nullptr};
+    if (is_lib_function(self))
+        target.release_gil = reinterpret_cast<LibFunction*>(self)->release_gil;
+    return map_calls(target, args, nargs, kwnames);
+}
+
+static PyMethodDef function_methods[] = {
+    {"map", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(function_map)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "map(*args, out=None, errors='raise')\n--\n\n"
+     "Calls the function once per item of its array arguments (cdata arrays, buffers, NumPy\n"
+     "arrays; single values are used in every call), with the GIL released once. Returns\n"
+     "a new cdata array of the results, or `out`; None for a void function; with\n"
+     "errors='mask', (results, mask).\n\n"
+     "    lib.pow.map(numpy.arange(4.0), 2.0)  # <cdata 'double[]' owning 32 bytes>"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
 // cffix._core._force_libffi(flag): route every call through libffi (for tests that check
 // the fast thunks and libffi agree on the same functions). Returns the previous setting.
 static PyObject* set_force_libffi(PyObject*, PyObject* flag) {
@@ -369,6 +403,16 @@ static PyObject* set_force_libffi(PyObject*, PyObject* flag) {
     return PyBool_FromLong(previous);
 }
 
+// A library function is a cdata of CData_Type itself (see LibFunction), which has no
+// methods of its own (a struct's fields are attributes too): its `map` is found here,
+// through data::set_function_attribute, after the fields (it has none).
+static PyObject* function_attribute(PyObject* self, PyObject* name) {
+    if (!is_lib_function(self) || !PyUnicode_Check(name) ||
+        PyUnicode_CompareWithASCIIString(name, "map") != 0)
+        return nullptr;
+    return PyCMethod_New(&function_methods[0], self, nullptr, nullptr);
+}
+
 static PyMethodDef call_module_methods[] = {
     {"_force_libffi", set_force_libffi, METH_O,
      "_force_libffi(flag) -> previous: make every call use libffi instead of the fast thunks"},
@@ -376,7 +420,8 @@ static PyMethodDef call_module_methods[] = {
 };
 
 bool init_call_types(PyObject* module) {
-    if (!data::init_function_type(call_function_pointer)) return false;
+    if (!data::init_function_type(call_function_pointer, function_methods)) return false;
+    data::set_function_attribute(function_attribute);
     return PyModule_AddFunctions(module, call_module_methods) == 0;
 }
 

@@ -14,10 +14,12 @@
 // stack buffer, restores the thread's saved errno (call/errno.h), releases the GIL
 // (unless asked not to), calls, saves errno, reacquires the GIL, and converts the result
 // (data::value_from_c): no heap allocation on the way (variadic calls look up a cif per
-// argument-type tuple in a cache).
+// argument-type tuple in a cache). Every function pointer also has f.map(...), the
+// batched form (call/batched.h).
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "data/cdata.h"
 
@@ -29,6 +31,10 @@ namespace cffix::call {
 // release_gil=false the GIL is kept during the call (for tiny functions: saves the cost of
 // releasing it).
 PyObject* make_function(types::CType* fntype, void* address, bool release_gil);
+
+// Whether cffix._core._force_libffi(True) routes every call through libffi (tests run the
+// thunks and libffi on the same functions; batched calls follow it too).
+bool libffi_forced();
 
 // Readies the function types: data::CDataFunction_Type with its call slot (any other
 // function pointer is callable, through a tuple-based path).

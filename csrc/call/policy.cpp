@@ -246,7 +246,13 @@ PolicyValue call_declared(const PolicyCall& c, const PolicyValue* args, int narg
 }
 
 PolicyValue evaluate(const Policy& policy, const PolicyExpr& expr, const CallFrame& frame) {
-    PolicyValue stack[kStackMax];
+    // Uninitialised storage: PolicyValue's default member initializer would otherwise
+    // write every slot on each evaluation (per item of a batched call).
+    union Stack {
+        Stack() {}
+        PolicyValue values[kStackMax];
+    } storage;
+    PolicyValue* stack = storage.values;
     int top = 0;
     const PolicyOp* ops = expr.ops.data();
     size_t n = expr.ops.size();

@@ -60,6 +60,7 @@ struct Shape {
     // take the fixed-count entry (wrapped_vectorcall_simple).
     bool simple = false;
     bool plain_result = false;  // no outs, no text, not owned: the result as lib.f gives it
+    std::vector<std::string> param_names;  // the declaration's, for f.map's messages
 };
 
 struct WrappedFunction {
@@ -215,6 +216,7 @@ std::unique_ptr<Shape> compile_shape(PyObject* spec, const WrapTarget& t) {
     }
     auto shape = std::make_unique<Shape>();
     shape->params.resize(ft->args.size());
+    if (t.decl->param_names.size() == ft->args.size()) shape->param_names = t.decl->param_names;
     FunctionContext fn{t.scope,        ft, &t.decl->param_names, t.resolve, t.resolve_context,
                        t.name->c_str()};
     std::vector<std::string> no_names(ft->args.size());
@@ -853,6 +855,37 @@ bool is_wrapped_function(PyObject* obj) { return Py_IS_TYPE(obj, &WrappedFunctio
 const Policy* policy_of_wrapped(PyObject* obj) {
     if (!is_wrapped_function(obj)) return nullptr;
     return reinterpret_cast<WrappedFunction*>(obj)->shape->policy.get();
+}
+
+static_assert(static_cast<uint8_t>(Role::Out) == WrappedParam::Out &&
+              static_cast<uint8_t>(Role::InOut) == WrappedParam::InOut &&
+              static_cast<uint8_t>(Role::Default) == WrappedParam::Default);
+
+bool wrapped_view(PyObject* obj, WrappedView& view) {
+    if (!Py_IS_TYPE(obj, &WrappedFunction_Type)) return false;
+    auto* f = reinterpret_cast<WrappedFunction*>(obj);
+    const Shape& shape = *f->shape;
+    view.name = f->name;
+    view.release_gil = f->release_gil;
+    view.policy = shape.policy.get();
+    view.params.clear();
+    for (const Param& p : shape.params) {
+        WrappedParam w{};
+        w.role = static_cast<WrappedParam::Role>(static_cast<uint8_t>(p.role));
+        w.py_index = p.py_index;
+        w.pointee = p.pointee;
+        w.value = p.default_value.get();
+        w.text = p.text != Text::None;
+        w.owned = static_cast<bool>(p.destructor);
+        w.consumed = p.consumed;
+        view.params.push_back(w);
+    }
+    view.outs = shape.outs;
+    view.py_nargs = shape.py_nargs;
+    view.result_text = shape.result_text != Text::None;
+    view.result_owned = static_cast<bool>(shape.result_destructor);
+    view.param_names = &shape.param_names;
+    return true;
 }
 
 bool init_wrap_type(PyObject* module) {

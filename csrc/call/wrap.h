@@ -24,6 +24,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "call/policy.h"
 #include "types/scope.h"
@@ -56,5 +57,27 @@ bool is_wrapped_function(PyObject* obj);
 const Policy* policy_of_wrapped(PyObject* obj);
 
 bool init_wrap_type(PyObject* module);
+
+// What a batched call (f.map, call/batched.h) needs of a wrapped function: per C
+// parameter, where its value comes from; its policy; what it returns.
+struct WrappedParam {
+    enum Role : uint8_t { Python, Out, InOut, Default } role;
+    Py_ssize_t py_index;         // Python, InOut: the position in the Python call
+    CType* pointee;              // Out, InOut: what the pointer points to (borrowed)
+    const Policy* value;         // Default: the compiled expression (eval_default)
+    bool text, owned, consumed;  // shapes map does not take
+};
+struct WrappedView {
+    PyObject* name;  // borrowed str
+    bool release_gil;
+    const Policy* policy;  // null: nothing fails
+    std::vector<WrappedParam> params;
+    std::vector<int> outs;  // parameter indexes of outs and inouts, in order
+    Py_ssize_t py_nargs;
+    bool result_text, result_owned;
+    const std::vector<std::string>* param_names;  // empty when the declaration names none
+};
+// Fills `view` when `obj` is a wrapped function (false otherwise; no exception).
+bool wrapped_view(PyObject* obj, WrappedView& view);
 
 }  // namespace cffix::call

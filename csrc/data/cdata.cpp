@@ -293,7 +293,8 @@ void fill_cdata_protocols(PyTypeObject* type) {
 
 // `call`: the call slot of callable cdata (others get the protocols' "not callable" one).
 static bool ready(PyTypeObject& type, const char* name, size_t size, destructor dealloc,
-                  const char* doc, PyTypeObject* base, ternaryfunc call = nullptr) {
+                  const char* doc, PyTypeObject* base, ternaryfunc call = nullptr,
+                  PyMethodDef* methods = nullptr) {
     Py_SET_REFCNT(&type, 1);
     type.tp_name = name;
     type.tp_basicsize = static_cast<Py_ssize_t>(size);
@@ -307,6 +308,7 @@ static bool ready(PyTypeObject& type, const char* name, size_t size, destructor 
     type.tp_base = base;
     fill_cdata_protocols(&type);
     if (call) type.tp_call = call;
+    if (methods) type.tp_methods = methods;  // the CData methods are still inherited
     return PyType_Ready(&type) == 0;
 }
 
@@ -326,9 +328,13 @@ bool init_cdata_types(PyObject* module) {
     return PyModule_AddObjectRef(module, "CData", reinterpret_cast<PyObject*>(&CData_Type)) >= 0;
 }
 
-bool init_function_type(ternaryfunc call) {
+static FunctionAttribute function_attribute_hook = nullptr;
+void set_function_attribute(FunctionAttribute attribute) { function_attribute_hook = attribute; }
+FunctionAttribute function_attribute() { return function_attribute_hook; }
+
+bool init_function_type(ternaryfunc call, PyMethodDef* methods) {
     return ready(CDataFunction_Type, "cffix.CDataFunction", sizeof(CData), cdata_dealloc,
-                 "A C function pointer, callable from Python.", &CData_Type, call);
+                 "A C function pointer, callable from Python.", &CData_Type, call, methods);
 }
 
 }  // namespace cffix::data

@@ -161,9 +161,16 @@ PyObject* release_cdata(CData* cd);
 // type) are CDataFunction_Type: a CData with no extra fields, and the base of every
 // callable cdata (call/'s library functions and callbacks). Calling one is the call
 // layer's business, not data/'s: call/ readies the type through init_function_type,
-// handing it the call slot. Until then, new_pointer of a function type fails.
+// handing it the call slot and the methods of function pointers (f.map). Until then,
+// new_pointer of a function type fails.
 extern PyTypeObject CDataFunction_Type;
-bool init_function_type(ternaryfunc call);
+bool init_function_type(ternaryfunc call, PyMethodDef* methods);
+
+// The attributes of a callable CData_Type object (a library function, call/function.cpp)
+// beyond its fields: `getattr(self, name)`, or null without an exception for none.
+using FunctionAttribute = PyObject* (*)(PyObject* self, PyObject* name);
+void set_function_attribute(FunctionAttribute attribute);
+FunctionAttribute function_attribute();
 
 // Live owned cdata (count, bytes), for leak hunting: cffix.live_cdata().
 void live_owned(Py_ssize_t* count, Py_ssize_t* nbytes);

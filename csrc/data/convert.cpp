@@ -295,7 +295,7 @@ static bool complex_to_c(CType* t, char* dst, PyObject* value) {
 
 // May a cdata of type `src` be stored in a pointer of type `dst`? As cffi: the same
 // type, an array of the pointee, or `void *` on either side (for data pointers).
-static bool pointer_compatible(const CType* dst, const CType* src) {
+bool pointer_compatible(const CType* dst, const CType* src) {
     if (src == dst) return true;
     if (dst->kind == Kind::Function)  // only from another function type's twin or void *
         return src->kind == Kind::Pointer && src->item->kind == Kind::Void;

@@ -95,6 +95,11 @@ bool array_to_c(CType* t, char* dst, PyObject* value, Py_ssize_t length,
 Py_ssize_t wide_length(const CType* item, PyObject* str);
 void write_wide(const CType* item, char* dst, PyObject* str);
 
+// May a cdata of type `src` (a pointer, array or function) be stored in a pointer of type
+// `dst`? As cffi: the same type, an array of the pointee, or `void *` on either side (for
+// data pointers); char, signed char and unsigned char pointers mix.
+bool pointer_compatible(const CType* dst, const CType* src);
+
 // The value of an integer-like cdata (primitive integer, char, bool, enum), for int().
 bool cdata_integer_value(CData* cd, int64_t* out, bool* is_unsigned);
 

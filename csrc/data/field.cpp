@@ -95,6 +95,8 @@ static PyObject* cdata_getattro(PyObject* self, PyObject* name) {
         return from_c(f->type, base + f->offset, items_owner(cd));
     }
     if (PyErr_Occurred()) return nullptr;
+    if (cd->ctype->kind == types::Kind::Function && function_attribute())
+        if (PyObject* method = function_attribute()(self, name)) return method;
     PyObject* r = PyObject_GenericGetAttr(self, name);
     CType* rec;
     if (!r && PyErr_ExceptionMatches(PyExc_AttributeError) && (rec = record_of(cd, &base))) {
