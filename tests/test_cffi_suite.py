@@ -223,13 +223,6 @@ EXPECTED_FAILURES.update({name: (
     "array lengths in its type table and raises OverflowError")
     for name in (_DLOPEN + "test_array_overflow", _DLOPEN_U + "test_array_overflow")})
 EXPECTED_FAILURES.update({
-    _RE_PYTHON + "test_dlclose":
-        "exception types: cffi's two FFIs disagree on a name of a dlclose()d library: "
-        "cffi.FFI's dlopen() raises ValueError \"library '...' has already been closed\" "
-        "(cffi0/test_function.py::test_dlclose, which passes), the FFI of an out-of-line "
-        "module raises ffi.error \"library '...' has been closed\". cffix's out-of-line "
-        "module is a cffix.FFI replaying the cdef through the public API, so it behaves as "
-        "cffi.FFI does",
     _NEW + "test_struct_containing_array_varsize_workaround":
         EXPECTED_FAILURES[_BACKEND + "test_struct_containing_array_varsize_workaround"],
 })

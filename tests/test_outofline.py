@@ -499,3 +499,27 @@ def test_what_only_a_compiler_knows_is_refused(tmp_path, cdef, exception, text):
         ffi.compile(tmpdir=tmp_path)
     assert str(e.value).startswith(text)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_closed_librarys_names_raise_ffi_error_in_an_out_of_line_module(tmp_path, load):
+    # cffi's out-of-line modules: ffi.error "library '...' has been closed" (a ValueError
+    # too, which cffi.FFI's dlopen() raises: "... has already been closed").
+    ffi = cffix.FFI()
+    ffi.cdef("int abs(int);")
+    ffi.set_source("_ool_closed", None)
+    ffi.compile(tmpdir=tmp_path)
+    module = load("_ool_closed")
+    lib = module.ffi.dlopen(None)
+    assert lib.abs(-3) == 3
+    module.ffi.dlclose(lib)
+    with pytest.raises(module.ffi.error) as e:
+        lib.abs
+    assert isinstance(e.value, ValueError) and str(e.value).endswith("' has been closed")
+    module.ffi.dlclose(lib)  # does not raise
+    plain = cffix.FFI()
+    plain.cdef("int abs(int);")
+    lib = plain.dlopen(None)
+    plain.dlclose(lib)
+    with pytest.raises(ValueError, match="has already been closed") as e:
+        lib.abs
+    assert not isinstance(e.value, cffix.FFIError)

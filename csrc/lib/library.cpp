@@ -56,9 +56,23 @@ Library* as_library(PyObject* obj) { return reinterpret_cast<Library*>(obj); }
 
 // ---------------------------------------------------------------- errors
 
+bool from_out_of_line_module(Library* lib);
+
 PyObject* closed_error(Library* lib) {
     if (!lib->scope)
         return PyErr_Format(PyExc_ValueError, "library '%U' has been cleared", lib->name);
+    if (lib->ffi && from_out_of_line_module(lib)) {
+        // cffi's out-of-line modules: ffi.error and their text (a ValueError too, as
+        // cffi.FFI's dlopen() raises).
+        const char* name = PyUnicode_AsUTF8(lib->name);
+        if (!name) return nullptr;
+        try {
+            throw Error(ErrorKind::FFIError, "library '" + std::string(name) + "' has been closed")
+                .also_is(ErrorKind::ValueError);
+        } catch (...) {
+            return translate_exception();
+        }
+    }
     return PyErr_Format(PyExc_ValueError, "library '%U' has already been closed", lib->name);
 }
 
