@@ -150,21 +150,24 @@ bool check_range(const Column& c, Py_ssize_t n, const std::string& label, const 
     return false;
 }
 
-// Buffers held for the batch, released at its end.
+// Buffers held for the batch, released at its end. Each Py_buffer stays where the
+// exporter filled it: a view may point into itself (PyBuffer_FillInfo's shape is
+// &view->len), so it is never copied or moved (ASan: stack-use-after-scope otherwise).
 struct Buffers {
-    std::vector<Py_buffer> views;
+    std::vector<std::unique_ptr<Py_buffer>> views;
     Buffers() = default;
     Buffers(const Buffers&) = delete;
     Buffers& operator=(const Buffers&) = delete;
     ~Buffers() {
-        for (Py_buffer& v : views) PyBuffer_Release(&v);
+        for (auto& v : views) PyBuffer_Release(v.get());
     }
     // PyObject_GetBuffer into a new slot: the view, or null with an exception set.
     Py_buffer* get(PyObject* obj, int flags) {
-        Py_buffer view;
-        if (PyObject_GetBuffer(obj, &view, flags) < 0) return nullptr;
-        views.push_back(view);
-        return &views.back();
+        views.reserve(views.size() + 1);  // push_back below cannot fail then
+        auto view = std::make_unique<Py_buffer>();
+        if (PyObject_GetBuffer(obj, view.get(), flags) < 0) return nullptr;
+        views.push_back(std::move(view));
+        return views.back().get();
     }
 };
 
