@@ -51,7 +51,6 @@ import math
 import os
 import pathlib
 import platform
-import re
 import shlex
 import shutil
 import subprocess
@@ -60,6 +59,7 @@ import sysconfig
 import tempfile
 import time
 import timeit
+from callgrind_calls import instructions  # the one callgrind runner
 
 HERE = pathlib.Path(__file__).resolve().parent
 CALLS_C = HERE.parent / "tests" / "clib" / "calls.c"
@@ -302,17 +302,6 @@ fn()
 for _ in range({reps}):
     fn()
 '''
-
-
-def instructions(code):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "cg.out")
-        proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                               sys.executable, "-c", code], capture_output=True, text=True)
-        m = re.search(r"Collected : (\d+)", proc.stderr)
-        if proc.returncode != 0 or not m:
-            raise RuntimeError(proc.stderr[-2000:])
-        return int(m.group(1))
 
 
 def callgrind(n, workdir, calls_path, floor_path, labels):

@@ -29,8 +29,6 @@ import argparse
 import gc
 import os
 import pathlib
-import re
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -41,6 +39,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_calls as bc  # noqa: E402  (building and loading helpers)
+from callgrind_calls import instructions  # noqa: E402  (one callgrind runner)
 
 FLOOR_C = HERE / "floor" / "floor_extern.c"
 
@@ -174,17 +173,6 @@ fn, fixed = bx.engine_loop({engine!r}, paths)
 fn(*fixed, 1000)
 fn(*fixed, {n})
 '''
-
-
-def instructions(code):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "cg.out")
-        proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                               sys.executable, "-c", code], capture_output=True, text=True)
-        m = re.search(r"Collected : (\d+)", proc.stderr)
-        if proc.returncode != 0 or not m:
-            raise RuntimeError(proc.stderr[-2000:])
-        return int(m.group(1))
 
 
 def callgrind(paths, calls):

@@ -28,7 +28,6 @@ import argparse
 import ctypes
 import os
 import pathlib
-import re
 import shlex
 import shutil
 import subprocess
@@ -36,6 +35,7 @@ import sys
 import tempfile
 import time
 import timeit
+from callgrind_calls import instructions  # the one callgrind runner
 
 HERE = pathlib.Path(__file__).resolve().parent
 WRAPPERS_C = HERE.parent / "tests" / "clib" / "wrappers.c"
@@ -242,17 +242,6 @@ exec("def loop(n):\n    for _ in range(n):\n        " + {stmt!r}.replace("\n", "
 ns["loop"](1000)
 ns["loop"]({n})
 '''
-
-
-def instructions(code):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "cg.out")
-        proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                               sys.executable, "-c", code], capture_output=True, text=True)
-        m = re.search(r"Collected : (\d+)", proc.stderr)
-        if proc.returncode != 0 or not m:
-            raise RuntimeError(proc.stderr[-2000:])
-        return int(m.group(1))
 
 
 def callgrind(path, calls):
