@@ -414,7 +414,8 @@ def test_types_nested_too_deeply_by_value_are_refused():
     init = 7
     for _ in range(900):
         init = [init]
-    assert ffi.cast("int *", ffi.new("struct s899 *", init))[0] == 7
+    p = ffi.new("struct s899 *", init)  # held: the cast alone need not keep it alive
+    assert ffi.cast("int *", p)[0] == 7
 
 
 def test_enumerator_after_the_largest_constant_value():
