@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from support import crashes_cffi
+
 pytestmark = pytest.mark.stress
 
 STRESS_SECONDS = float(os.environ.get("STRESS_SECONDS", "3"))
@@ -126,6 +128,7 @@ def test_callbacks_from_threads_python_did_not_create(ffi, stress_path):
     assert len(seen) > nthreads          # callbacks ran on many threads C made
 
 
+@crashes_cffi
 def test_dlclose_while_other_threads_call_the_library(ffi, stress_path):
     ffi.cdef(STRESS_CDEF)
     deadline = time.monotonic() + STRESS_SECONDS
