@@ -5,6 +5,7 @@ unmapped code); the library is unloaded once the last of them is gone, so that a
 flight on another thread finishes normally. tests/clib/stress.c is the library."""
 
 import gc
+import shutil
 import threading
 import time
 
@@ -22,8 +23,12 @@ CDEF = """
 
 
 @pytest.fixture
-def stress_path(build_clib):
-    return build_clib("stress", flags=["-pthread"])
+def stress_path(build_clib, tmp_path):
+    """A copy of its own per test: a test that leaves its library loaded (as one does on
+    purpose) does not keep the next test's mapped."""
+    path = tmp_path / "libstress.so"
+    shutil.copy(build_clib("stress", flags=["-pthread"]), path)
+    return str(path)
 
 
 def mapped(path):
@@ -133,6 +138,25 @@ def test_wrapped_functions_of_a_closed_library_raise(ffi, stress_path):
         f(1)
     with pytest.raises(ValueError, match="has already been closed"):
         f.map([1, 2])
+
+
+@cffix_only
+def test_owned_results_are_destroyed_after_the_close(ffi, stress_path):
+    ffi.cdef("int *new_counter(int start); void free_counter(int *p); int freed_count(void);")
+    ffi.wrap("new_counter", owned={"return": "free_counter"})
+    lib = ffi.dlopen(stress_path)
+    before = lib.freed_count()
+    counter = lib.new_counter(5)
+    assert counter[0] == 5
+    ffi.dlclose(lib)
+    with pytest.raises(ValueError):
+        lib.freed_count
+    again = ffi.dlopen(stress_path)          # the same loaded copy, to read the count
+    del counter                              # its destroy function still runs
+    gc.collect()
+    assert again.freed_count() == before + 1
+    ffi.dlclose(again)
+    assert not mapped(stress_path)
 
 
 def test_dlopen_again_after_close(ffi, stress_path):

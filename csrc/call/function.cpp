@@ -278,6 +278,13 @@ LibraryHandle* new_library_handle(void* handle) {
     h->handle = handle;
     h->error_type = nullptr;
     h->error_args = nullptr;
+    h->keeps = nullptr;
+    return h;
+}
+
+LibraryHandle* keep_loaded(LibraryHandle* library) {
+    LibraryHandle* h = new_library_handle(nullptr);
+    if (h) h->keeps = Py_NewRef(reinterpret_cast<PyObject*>(library));
     return h;
 }
 
@@ -325,6 +332,7 @@ static void library_handle_dealloc(PyObject* self) {
     }
     Py_CLEAR(h->error_type);
     Py_CLEAR(h->error_args);
+    Py_CLEAR(h->keeps);
     PyObject_Free(self);
 }
 

@@ -27,7 +27,7 @@ namespace cffix::call {
 
 // A loaded library as the function objects made from it see it (lib/ makes one per
 // library): a small Python object held by the Library and by each of its function objects
-// (lib.f, wrapped functions, their destroy functions).
+// (lib.f, wrapped functions; their destroy functions through keep_loaded()).
 //
 // ffi.dlclose(lib) marks it closed: from then on a call through any of those objects
 // raises the library's "closed" error; the check is one load and a branch per call. The
@@ -43,6 +43,7 @@ struct LibraryHandle {
                            // owned by cffix, or unloaded already)
     PyObject* error_type;  // once closed, calls raise error_type(*error_args)
     PyObject* error_args;
+    PyObject* keeps;  // keep_loaded(): the handle this one keeps loaded (owned), or null
 };
 
 // A new handle (a new reference) for the library `handle` (null: nobody unloads it).
@@ -50,6 +51,11 @@ LibraryHandle* new_library_handle(void* handle);
 
 // The handle of function objects that belong to no library: never closed (borrowed).
 LibraryHandle* no_library();
+
+// A handle never closed that keeps `library` loaded (a new reference): for the destroy
+// functions of owned results (call/wrap.h), which still free what the library allocated
+// when the results die after ffi.dlclose().
+LibraryHandle* keep_loaded(LibraryHandle* library);
 
 // Marks `library` closed; what calls raise from now on is the exception set now (taken
 // and cleared).

@@ -163,7 +163,10 @@ PyObject* destroy_function(const WrapTarget& t, PyObject* name_obj) {
                             name.c_str());
     void* address = t.resolve(t.resolve_context, name);
     if (!address) return nullptr;
-    return make_function(ft, address, t.release_gil, t.library);
+    // Callable after ffi.dlclose(): owned results die when they die, and must be freed.
+    PyRef kept(reinterpret_cast<PyObject*>(keep_loaded(t.library)));
+    if (!kept) return nullptr;
+    return make_function(ft, address, t.release_gil, reinterpret_cast<LibraryHandle*>(kept.get()));
 }
 
 bool compile_text(PyObject* text, const WrapTarget& t, Shape& shape) {

@@ -41,3 +41,18 @@ long call_from_new_threads(int (*f)(int), int nthreads, int count) {
     }
     return made == nthreads ? sum : -1;
 }
+
+/* An allocation and its destroy function, for owned results (ffi.wrap) that die after
+ * the library was closed; freed_count() says how many were destroyed. */
+#include <stdlib.h>
+static int freed;
+int* new_counter(int start) {
+    int* p = malloc(sizeof *p);
+    if (p) *p = start;
+    return p;
+}
+void free_counter(int* p) {
+    free(p);
+    freed++;
+}
+int freed_count(void) { return freed; }
