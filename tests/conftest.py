@@ -209,3 +209,9 @@ def call_path(request, module):
         yield request.param
     finally:
         force(previous)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "stress: bounded-time thread and load tests (tests/test_stress.py; "
+        "STRESS_SECONDS sets their length, -m 'not stress' leaves them out)")

@@ -1,7 +1,8 @@
-"""Callbacks need no writable+executable memory: their code is a slot of cffix's pre-built
-trampoline pool, in the read-only text of cffix itself (x86-64 Linux). Any number of them
-can live at once (past the pool, libffi's allocator gives the rest), and dead ones give
-their slots back."""
+"""Callbacks need no writable+executable memory: their code is a slot of cffix's
+trampoline pool (x86-64 Linux): 1,024 slots in the read-only text of cffix itself, then
+chunks of 2,048 more mapped read+execute from a memfd whose code was written through
+another mapping, unmapped first. Any number of them can live at once with no mapping both
+writable and executable, and dead ones give their slots back."""
 
 import platform
 import sys
@@ -50,12 +51,41 @@ def test_no_writable_executable_mapping_after_callbacks():
 
 
 def test_many_callbacks_beyond_the_pool_still_work():
-    # More than the pool holds at once: the rest come from libffi's allocator.
     ffi = FFI()
     keep = [ffi.callback("int(int)", lambda x, i=i: x + i) for i in range(1100)]
     assert keep[0](1) == 1 and keep[1099](1) == 1100
     addresses = {int(ffi.cast("uintptr_t", c)) for c in keep}
     assert len(addresses) == 1100
+
+
+@pool_platform
+def test_five_thousand_live_callbacks_called_from_c_and_no_wx_mapping():
+    ffi = FFI()
+    ffi.cdef("void qsort(void *base, size_t nmemb, size_t size,"
+             "           int (*compar)(const void *, const void *));")
+    libc = ffi.dlopen(None)
+    calls = [0] * 5000
+
+    def comparator(i):
+        def compare(a, b):
+            calls[i] += 1
+            return ffi.cast("int *", a)[0] - ffi.cast("int *", b)[0]
+        return compare
+
+    keep = [ffi.callback("int(const void *, const void *)", comparator(i))
+            for i in range(5000)]
+    for cb in keep:                      # every one called from C
+        array = ffi.new("int[]", [3, 1, 2])
+        libc.qsort(array, 3, ffi.sizeof("int"), cb)
+        assert list(array) == [1, 2, 3]
+    assert all(calls)
+    addresses = [int(ffi.cast("uintptr_t", c)) for c in keep]
+    assert len(set(addresses)) == 5000
+    assert [m for m in mappings() if "w" in m[2] and "x" in m[2]] == []
+    perms = {mapping_of(a)[0] for a in addresses}
+    assert perms == {"r-xp", "r-xs"}     # the text segment's slots, then the chunks'
+    with open("/proc/self/maps") as f:
+        assert "/memfd:cffix-trampolines" in f.read()
 
 
 def test_slots_are_reused_after_callbacks_die():

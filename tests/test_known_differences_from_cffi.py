@@ -42,6 +42,8 @@ KNOWN_DIFFERENCES = {
                             "view made before the release, raises (cffi: use after free)",
     "mutating_initializer": "an item whose __int__ empties the initializer list while new() "
                             "converts it cannot make new() read freed items (cffi crashes)",
+    "call_after_dlclose": "calling a function fetched from a library before ffi.dlclose() "
+                          "raises ValueError (cffi jumps into the unmapped library)",
 }
 
 
@@ -293,3 +295,17 @@ def test_known_mutating_initializer():
     # The length is taken before the conversion; the items the list no longer has are
     # never read: zero, as past the end of a short initializer.
     assert lines == ["101 1 [0]", "200 1 [0]", "101 1 [0]"]
+
+
+@known
+def test_known_call_after_dlclose(build_clib):
+    path = build_clib("stress", flags=["-pthread"])
+    lines = isolated_lines(f"""
+        ffi.cdef("int add_one(int x);")
+        lib = ffi.dlopen({path!r})
+        f = lib.add_one
+        print(f(1))
+        ffi.dlclose(lib)
+        print(attempt(lambda: f(1)))
+    """)
+    assert lines == ["2", "ValueError"]

@@ -3,6 +3,8 @@
 // call slot. See function.h.
 #include "call/function.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include "call/invoke.h"
 #include "call/plan.h"
 #include "call/thunks.h"
+#include "call/wrap.h"
 #include "data/argument.h"
 #include "util/errors.h"
 #include "util/small_vector.h"
@@ -264,19 +267,91 @@ template <Py_ssize_t N = -1>
     return invoke_general(fntype, plan, fn, args, nargs, release_gil);
 }
 
+// ---------------------------------------------------------------- library handles
+
+static PyTypeObject LibraryHandle_Type;
+
+LibraryHandle* new_library_handle(void* handle) {
+    auto* h = PyObject_New(LibraryHandle, &LibraryHandle_Type);
+    if (!h) return nullptr;
+    h->closed = false;
+    h->handle = handle;
+    h->error_type = nullptr;
+    h->error_args = nullptr;
+    h->keeps = nullptr;
+    return h;
+}
+
+LibraryHandle* keep_loaded(LibraryHandle* library) {
+    LibraryHandle* h = new_library_handle(nullptr);
+    if (h) h->keeps = Py_NewRef(reinterpret_cast<PyObject*>(library));
+    return h;
+}
+
+LibraryHandle* no_library() {
+    static LibraryHandle* none = new_library_handle(nullptr);  // kept for the process
+    return none;
+}
+
+void mark_closed(LibraryHandle* library) {
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    Py_XDECREF(traceback);
+    PyObject* args = value ? PyObject_GetAttrString(value, "args") : nullptr;
+    Py_XDECREF(value);
+    if (!type || !args || !PyTuple_Check(args)) {  // no usable exception: a plain one
+        PyErr_Clear();
+        Py_XDECREF(type);
+        Py_XDECREF(args);
+        type = Py_NewRef(PyExc_ValueError);
+        args = Py_BuildValue("(s)", "library has already been closed");
+        if (!args) PyErr_Clear();
+    }
+    Py_XSETREF(library->error_type, type);
+    Py_XSETREF(library->error_args, args);
+    library->closed = true;
+}
+
+// Unloads the library if it was closed (a library garbage-collected without
+// ffi.dlclose() stays loaded: see lib/library.h).
+static void library_handle_dealloc(PyObject* self) {
+    auto* h = reinterpret_cast<LibraryHandle*>(self);
+    if (h->closed && h->handle) {
+        void* handle = h->handle;
+        int status;
+        Py_BEGIN_ALLOW_THREADS
+        status = dlclose(handle);
+        Py_END_ALLOW_THREADS
+        if (status != 0) {
+            const char* message = dlerror();
+            PyErr_Format(PyExc_OSError, "cannot close library: %s",
+                         message ? message : "unknown dlclose() error");
+            PyErr_WriteUnraisable(nullptr);
+        }
+    }
+    Py_CLEAR(h->error_type);
+    Py_CLEAR(h->error_args);
+    Py_CLEAR(h->keeps);
+    PyObject_Free(self);
+}
+
 // ---------------------------------------------------------------- function objects
 
 // A library function (lib.f): a cdata of CData_Type itself, as cffi's (`type(lib.f) is
 // ffi.CData`), of function type, with a vectorcall entry (data::CDataCallable's slot),
-// its plan at hand and a GIL policy. CData_Type's dealloc frees it (it owns nothing more
-// than a plain cdata: the plan is kept alive by its function type).
+// its plan at hand and a GIL policy. CData_Type's dealloc frees it and releases its
+// library (head.keeper, a LibraryHandle); the plan is kept alive by its function type.
 struct LibFunction {
-    data::CDataCallable callable;  // callable.base: the CData header
-    CallPlan* plan;                // null until the first call
+    data::CDataLibraryFunction head;  // head.callable.base: the CData header
+    CallPlan* plan;                   // null until the first call
     bool release_gil;
 };
 
-static inline CData& header(LibFunction* f) { return f->callable.base; }
+static inline CData& header(LibFunction* f) { return f->head.callable.base; }
+static inline const LibraryHandle* library_of(const LibFunction* f) {
+    return reinterpret_cast<const LibraryHandle*>(f->head.keeper);
+}
 
 // Whether `obj` is a library function (make_function): a CData_Type object with a call.
 static bool is_lib_function(PyObject* obj) {
@@ -295,11 +370,12 @@ static PyObject* function_vectorcall(PyObject* self, PyObject* const* args, size
                         "a cdata function cannot be called with keyword arguments");
         return nullptr;
     }
+    if (raise_if_closed(library_of(f))) return nullptr;
     CData& cd = header(f);
     if (!f->plan && !(f->plan = plan_for(cd.ctype))) return nullptr;
     PyObject* r =
         invoke(cd.ctype, f->plan, cd.data, args, PyVectorcall_NARGS(nargsf), f->release_gil);
-    if (f->callable.vectorcall == function_vectorcall) specialize(f);
+    if (f->head.callable.vectorcall == function_vectorcall) specialize(f);
     return r;
 }
 
@@ -310,7 +386,7 @@ template <Py_ssize_t N>
 static PyObject* function_vectorcall_fixed(PyObject* self, PyObject* const* args, size_t nargsf,
                                            PyObject* kwnames) {
     auto* f = reinterpret_cast<LibFunction*>(self);
-    if (PyVectorcall_NARGS(nargsf) == N && !kwnames && !force_libffi) {
+    if (PyVectorcall_NARGS(nargsf) == N && !kwnames && !force_libffi && !library_of(f)->closed) {
         PyObject* r;
         if (invoke_fast<N>(f->plan, header(f).data, args, f->release_gil, &r)) return r;
     }
@@ -329,10 +405,10 @@ static void specialize(LibFunction* f) {
     if (!plan || !header(f).data || plan->fast_nargs < 0 ||
         plan->fast_nargs >= static_cast<Py_ssize_t>(std::size(fixed)))
         return;
-    f->callable.vectorcall = fixed[plan->fast_nargs];
+    f->head.callable.vectorcall = fixed[plan->fast_nargs];
 }
 
-PyObject* make_function(CType* fntype, void* address, bool release_gil) {
+PyObject* make_function(CType* fntype, void* address, bool release_gil, LibraryHandle* library) {
     if (fntype->kind != Kind::Function) {
         PyErr_Format(PyExc_TypeError, "expected a function ctype, got '%s'", fntype->cname.c_str());
         return nullptr;
@@ -349,7 +425,8 @@ PyObject* make_function(CType* fntype, void* address, bool release_gil) {
     cd.length = 0;
     cd.flags = 0;
     cd.weakreflist = nullptr;
-    f->callable.vectorcall = function_vectorcall;
+    f->head.callable.vectorcall = function_vectorcall;
+    f->head.keeper = Py_NewRef(reinterpret_cast<PyObject*>(library));
     f->plan = nullptr;
     f->release_gil = release_gil;
     return reinterpret_cast<PyObject*>(f);
@@ -376,6 +453,10 @@ static PyObject* function_map(PyObject* self, PyObject* const* args, Py_ssize_t 
                               PyObject* kwnames) {
     auto* cd = reinterpret_cast<CData*>(self);
     MapTarget target{cd->ctype, cd->data, nullptr, true, self, nullptr};
+    const LibraryHandle* library = is_lib_function(self)
+                                       ? library_of(reinterpret_cast<LibFunction*>(self))
+                                       : library_of_wrapped(self);
+    if (library && raise_if_closed(library)) return nullptr;
     if (is_lib_function(self))
         target.release_gil = reinterpret_cast<LibFunction*>(self)->release_gil;
     return map_calls(target, args, nargs, kwnames);
@@ -420,6 +501,14 @@ static PyMethodDef call_module_methods[] = {
 };
 
 bool init_call_types(PyObject* module) {
+    PyTypeObject& h = LibraryHandle_Type;
+    Py_SET_REFCNT(&h, 1);
+    h.tp_name = "cffix._core.LibraryHandle";
+    h.tp_basicsize = sizeof(LibraryHandle);
+    h.tp_dealloc = library_handle_dealloc;
+    h.tp_flags = Py_TPFLAGS_DEFAULT;
+    h.tp_doc = "A loaded library as its function objects see it (internal).";
+    if (PyType_Ready(&h) < 0 || !no_library()) return false;
     if (!data::init_function_type(call_function_pointer, function_methods)) return false;
     data::set_function_attribute(function_attribute);
     return PyModule_AddFunctions(module, call_module_methods) == 0;

@@ -25,12 +25,57 @@
 
 namespace cffix::call {
 
-// A callable cdata of function type `fntype` for the C function at `address`:
-// `<cdata 'int(*)(int)' 0x...>`, of type data::CData_Type itself (as cffi's library
-// functions), with a vectorcall entry point of its own (data::CDataCallable). With
-// release_gil=false the GIL is kept during the call (for tiny functions: saves the cost of
-// releasing it).
-PyObject* make_function(types::CType* fntype, void* address, bool release_gil);
+// A loaded library as the function objects made from it see it (lib/ makes one per
+// library): a small Python object held by the Library and by each of its function objects
+// (lib.f, wrapped functions; their destroy functions through keep_loaded()).
+//
+// ffi.dlclose(lib) marks it closed: from then on a call through any of those objects
+// raises the library's "closed" error; the check is one load and a branch per call. The
+// library itself is unloaded (dlclose()) when the last holder is gone. So a function
+// fetched before the close and called after it raises instead of jumping into unmapped
+// code, and a call in flight on another thread (whose caller holds the function object)
+// returns before the code is unmapped: dlclose never waits and never fails because of
+// calls in progress; the unload waits for them, and for every function object.
+struct LibraryHandle {
+    PyObject_HEAD
+    bool closed;
+    void* handle;          // dlclose()d at the end once closed; null: nothing to unload (not
+                           // owned by cffix, or unloaded already)
+    PyObject* error_type;  // once closed, calls raise error_type(*error_args)
+    PyObject* error_args;
+    PyObject* keeps;  // keep_loaded(): the handle this one keeps loaded (owned), or null
+};
+
+// A new handle (a new reference) for the library `handle` (null: nobody unloads it).
+LibraryHandle* new_library_handle(void* handle);
+
+// The handle of function objects that belong to no library: never closed (borrowed).
+LibraryHandle* no_library();
+
+// A handle never closed that keeps `library` loaded (a new reference): for the destroy
+// functions of owned results (call/wrap.h), which still free what the library allocated
+// when the results die after ffi.dlclose().
+LibraryHandle* keep_loaded(LibraryHandle* library);
+
+// Marks `library` closed; what calls raise from now on is the exception set now (taken
+// and cleared).
+void mark_closed(LibraryHandle* library);
+
+// Raises the closed error of `library` and returns true when it is closed.
+inline bool raise_if_closed(const LibraryHandle* library) {
+    if (!library->closed) [[likely]]
+        return false;
+    PyErr_SetObject(library->error_type, library->error_args);
+    return true;
+}
+
+// A callable cdata of function type `fntype` for the C function at `address` of
+// `library` (held; no_library() for none): `<cdata 'int(*)(int)' 0x...>`, of type
+// data::CData_Type itself (as cffi's library functions), with a vectorcall entry point of
+// its own (data::CDataCallable). With release_gil=false the GIL is kept during the call
+// (for tiny functions: saves the cost of releasing it).
+PyObject* make_function(types::CType* fntype, void* address, bool release_gil,
+                        LibraryHandle* library);
 
 // Whether cffix._core._force_libffi(True) routes every call through libffi (tests run the
 // thunks and libffi on the same functions; batched calls follow it too).

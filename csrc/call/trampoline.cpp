@@ -1,6 +1,9 @@
 // The trampoline pool (see trampoline.h).
 #include "call/trampoline.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -61,15 +64,6 @@ const unsigned char kLibffiTrampoline[] = {0xf3, 0x0f, 0x1e, 0xfa, 0x4c, 0x8d, 0
                                            0x00, 0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00};
 constexpr size_t kEntryOffset = sizeof kLibffiTrampoline;
 
-std::vector<int>& free_slots() {
-    static auto* slots = [] {
-        auto* v = new std::vector<int>();
-        for (int i = kSlots - 1; i >= 0; --i) v->push_back(i);
-        return v;
-    }();
-    return *slots;
-}
-
 bool entry_point(const ffi_closure* closure, void** entry) {
     static_assert(FFI_TRAMPOLINE_SIZE >= kEntryOffset + 8, "unexpected libffi trampoline size");
     const auto* bytes = reinterpret_cast<const unsigned char*>(closure->tramp);
@@ -94,24 +88,160 @@ bool pool_usable() {
     return usable;
 }
 
+// ---------------------------------------------------------------- more slots
+
+// Past the slots of the text segment, chunks of kChunkSlots more, made at run time with
+// the same code shape and never a page that is writable and executable: the code is
+// written through a shared writable mapping of a memfd, which is unmapped before the same
+// file is mapped read+execute; each slot reads its entry from the data pages that follow
+// its code (RIP-relative, so code and data are reserved as one range).
+constexpr int kChunkSlots = 2048;
+
+struct Chunk {
+    char* code;   // kChunkSlots slots of kSlotBytes, read+execute
+    void** data;  // 2 * kChunkSlots entries, read+write
+};
+
+std::vector<Chunk>& chunks() {
+    static auto* all = new std::vector<Chunk>();
+    return *all;
+}
+
+size_t round_to_pages(size_t n) {
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    return (n + page - 1) / page * page;
+}
+
+// Slot i of a chunk: endbr64; movq data[2i](%rip), %r10; jmpq *data[2i+1](%rip); int3s.
+void write_slot(char* out, const char* at, const void* entry) {
+    static const unsigned char endbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+    memset(out, 0xcc, kSlotBytes);
+    memcpy(out, endbr64, 4);
+    auto rel = [&](int next, const void* target) {
+        return static_cast<int32_t>(reinterpret_cast<intptr_t>(target) -
+                                    reinterpret_cast<intptr_t>(at + next));
+    };
+    int32_t d;
+    out[4] = 0x4c, out[5] = 0x8b, out[6] = 0x15;  // movq disp32(%rip), %r10
+    d = rel(11, entry);
+    memcpy(out + 7, &d, 4);
+    out[11] = static_cast<char>(0xff), out[12] = 0x25;  // jmpq *disp32(%rip)
+    d = rel(17, static_cast<const void* const*>(entry) + 1);
+    memcpy(out + 13, &d, 4);
+}
+
+// A new chunk, or false (the callers fall back to libffi's allocator).
+bool add_chunk() {
+    size_t code_bytes = round_to_pages(kChunkSlots * kSlotBytes);
+    size_t data_bytes = round_to_pages(2 * kChunkSlots * sizeof(void*));
+    int fd = memfd_create("cffix-trampolines", MFD_CLOEXEC);
+    if (fd < 0) return false;
+    void* range = MAP_FAILED;
+    bool ok = ftruncate(fd, static_cast<off_t>(code_bytes)) == 0;
+    if (ok) {
+        range =
+            mmap(nullptr, code_bytes + data_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ok = range != MAP_FAILED;
+    }
+    char* code = static_cast<char*>(range);
+    void* writer =
+        ok ? mmap(nullptr, code_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+    ok = writer != MAP_FAILED;
+    if (ok) {
+        auto* data = reinterpret_cast<void**>(code + code_bytes);
+        for (int i = 0; i < kChunkSlots; ++i)
+            write_slot(static_cast<char*>(writer) + i * kSlotBytes, code + i * kSlotBytes,
+                       data + 2 * i);
+        munmap(writer, code_bytes);
+        ok = mmap(code, code_bytes, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, fd, 0) !=
+                 MAP_FAILED &&
+             mmap(code + code_bytes, data_bytes, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED;
+    }
+    close(fd);
+    if (!ok) {
+        if (range != MAP_FAILED) munmap(range, code_bytes + data_bytes);
+        return false;
+    }
+    try {
+        chunks().push_back({code, reinterpret_cast<void**>(code + code_bytes)});
+    } catch (const std::bad_alloc&) {
+        munmap(range, code_bytes + data_bytes);
+        return false;
+    }
+    return true;
+}
+
+// ---------------------------------------------------------------- slots
+
+// Slots are numbered: the text segment's first (0 to kSlots - 1), then each chunk's.
+std::vector<int>& free_slots() {
+    static auto* slots = [] {
+        auto* v = new std::vector<int>();
+        for (int i = kSlots - 1; i >= 0; --i) v->push_back(i);
+        return v;
+    }();
+    return *slots;
+}
+
+// A free slot, adding a chunk when none is left; -1 when no chunk can be made.
+int take_slot() {
+    auto& free = free_slots();
+    if (free.empty()) {
+        int first = kSlots + static_cast<int>(chunks().size()) * kChunkSlots;
+        if (!add_chunk()) return -1;
+        try {
+            free.reserve(free.size() + kChunkSlots);
+        } catch (const std::bad_alloc&) {
+            return -1;  // the chunk stays, unused
+        }
+        for (int i = kChunkSlots - 1; i >= 0; --i) free.push_back(first + i);
+    }
+    int slot = free.back();
+    free.pop_back();
+    return slot;
+}
+
+char* code_of(int slot) {
+    if (slot < kSlots) return cffix_trampolines + slot * kSlotBytes;
+    slot -= kSlots;
+    return chunks()[static_cast<size_t>(slot / kChunkSlots)].code + slot % kChunkSlots * kSlotBytes;
+}
+
+void** entry_of(int slot) {
+    if (slot < kSlots) return cffix_trampoline_data + 2 * slot;
+    slot -= kSlots;
+    return chunks()[static_cast<size_t>(slot / kChunkSlots)].data + 2 * (slot % kChunkSlots);
+}
+
+// The slot whose code is at `code`, or -1 (a closure of libffi's allocator).
 int slot_of(const void* code) {
     auto p = reinterpret_cast<uintptr_t>(code);
-    auto base = reinterpret_cast<uintptr_t>(cffix_trampolines);
-    if (p < base || p >= base + kSlots * kSlotBytes || (p - base) % kSlotBytes) return -1;
-    return static_cast<int>((p - base) / kSlotBytes);
+    auto in = [p](const char* base, int slots) -> int {
+        auto b = reinterpret_cast<uintptr_t>(base);
+        if (p < b || p >= b + static_cast<uintptr_t>(slots) * kSlotBytes || (p - b) % kSlotBytes)
+            return -1;
+        return static_cast<int>((p - b) / kSlotBytes);
+    };
+    if (int i = in(cffix_trampolines, kSlots); i >= 0) return i;
+    const auto& all = chunks();
+    for (size_t c = 0; c < all.size(); ++c)
+        if (int i = in(all[c].code, kChunkSlots); i >= 0)
+            return kSlots + static_cast<int>(c) * kChunkSlots + i;
+    return -1;
 }
 
 }  // namespace
 
 ffi_closure* closure_alloc(void** code) {
-    if (pool_usable() && !free_slots().empty()) {
+    if (pool_usable()) {
         auto* closure = static_cast<ffi_closure*>(calloc(1, sizeof(ffi_closure)));
-        if (closure) {
-            int slot = free_slots().back();
-            free_slots().pop_back();
-            *code = cffix_trampolines + slot * kSlotBytes;
+        int slot = closure ? take_slot() : -1;
+        if (slot >= 0) {
+            *code = code_of(slot);
             return closure;
         }
+        free(closure);
     }
     return static_cast<ffi_closure*>(ffi_closure_alloc(sizeof(ffi_closure), code));
 }
@@ -124,8 +254,9 @@ bool closure_activate(ffi_closure* closure, void* code) {
         PyErr_SetString(PyExc_SystemError, "cffix: unexpected libffi closure layout");
         return false;
     }
-    cffix_trampoline_data[2 * slot] = closure;
-    cffix_trampoline_data[2 * slot + 1] = entry;
+    void** e = entry_of(slot);
+    e[0] = closure;
+    e[1] = entry;
     return true;
 }
 
@@ -135,8 +266,9 @@ void closure_free(ffi_closure* closure, void* code) {
         ffi_closure_free(closure);
         return;
     }
-    cffix_trampoline_data[2 * slot] = nullptr;
-    cffix_trampoline_data[2 * slot + 1] = nullptr;
+    void** e = entry_of(slot);
+    e[0] = nullptr;
+    e[1] = nullptr;
     free(closure);
     free_slots().push_back(slot);
 }

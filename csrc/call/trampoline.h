@@ -2,14 +2,17 @@
 //
 // libffi's closure allocator needs a page that is writable and executable at once
 // unless libffi was built with static trampolines (Debian's is not). Instead, cffix
-// ships a fixed pool of trampolines assembled into its own read-only text segment; slot i
+// ships a pool of trampolines assembled into its own read-only text segment; slot i
 // loads a closure pointer and a libffi entry point from entry i of a data table (plain
 // read-write memory, never executed) and jumps. The closure itself (cif, function,
-// user data) lives in ordinary heap memory.
+// user data) lives in ordinary heap memory. When the 1,024 slots of the text segment are
+// taken, the pool grows by chunks of 2,048 slots of the same shape, made at run time
+// without any writable+executable view: the code is written into a memfd through a
+// writable mapping that is unmapped before the file is mapped read+execute.
 //
-// x86-64 System V only for now: elsewhere, or when the pool is full, or when this
-// libffi's closure layout is not the one checked at start-up, closures come from libffi's
-// allocator as before.
+// x86-64 System V only for now: elsewhere, or when this libffi's closure layout is not
+// the one checked at start-up, or when no chunk can be mapped (no memfd_create),
+// closures come from libffi's allocator as before.
 #pragma once
 
 #include <ffi.h>

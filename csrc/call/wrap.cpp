@@ -69,7 +69,8 @@ struct WrappedFunction {
     PyObject* name;  // str
     CallPlan* plan;  // kept alive by base.ctype
     bool release_gil;
-    Shape* shape;  // owned
+    Shape* shape;            // owned
+    LibraryHandle* library;  // owned: calls raise once it is closed
 };
 
 PyTypeObject WrappedFunction_Type;
@@ -162,7 +163,10 @@ PyObject* destroy_function(const WrapTarget& t, PyObject* name_obj) {
                             name.c_str());
     void* address = t.resolve(t.resolve_context, name);
     if (!address) return nullptr;
-    return make_function(ft, address, t.release_gil);
+    // Callable after ffi.dlclose(): owned results die when they die, and must be freed.
+    PyRef kept(reinterpret_cast<PyObject*>(keep_loaded(t.library)));
+    if (!kept) return nullptr;
+    return make_function(ft, address, t.release_gil, reinterpret_cast<LibraryHandle*>(kept.get()));
 }
 
 bool compile_text(PyObject* text, const WrapTarget& t, Shape& shape) {
@@ -507,6 +511,7 @@ void specialize(WrappedFunction* f);
 PyObject* wrapped_vectorcall(PyObject* self, PyObject* const* args, size_t nargsf,
                              PyObject* kwnames) {
     auto* f = reinterpret_cast<WrappedFunction*>(self);
+    if (raise_if_closed(f->library)) return nullptr;
     const Shape& shape = *f->shape;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (kwnames && PyTuple_GET_SIZE(kwnames)) {
@@ -669,7 +674,8 @@ PyObject* wrapped_vectorcall_simple(PyObject* self, PyObject* const* args, size_
                                     PyObject* kwnames) {
     auto* f = reinterpret_cast<WrappedFunction*>(self);
     const Shape& shape = *f->shape;
-    if (PyVectorcall_NARGS(nargsf) != shape.py_nargs || kwnames || force_libffi)
+    if (PyVectorcall_NARGS(nargsf) != shape.py_nargs || kwnames || force_libffi ||
+        f->library->closed)
         return wrapped_vectorcall(self, args, nargsf, kwnames);
     const CallPlan* plan = f->plan;
     I ints[kThunkIntRegs + kThunkStackWords];
@@ -737,6 +743,7 @@ void wrapped_dealloc(PyObject* self) {
     if (f->base.weakreflist) PyObject_ClearWeakRefs(self);
     delete f->shape;
     Py_CLEAR(f->base.ctype);
+    Py_CLEAR(f->library);  // may unload the library
     Py_CLEAR(f->name);
     PyObject_Free(self);
 }
@@ -817,6 +824,7 @@ PyObject* make_wrapped(const WrapTarget& t) {
     f->plan = nullptr;
     f->release_gil = t.release_gil;
     f->shape = shape.release();
+    f->library = reinterpret_cast<LibraryHandle*>(Py_NewRef(t.library));
     return reinterpret_cast<PyObject*>(f);
 }
 
@@ -851,6 +859,10 @@ static PyMethodDef wrap_module_methods[] = {
 };
 
 bool is_wrapped_function(PyObject* obj) { return Py_IS_TYPE(obj, &WrappedFunction_Type); }
+
+const LibraryHandle* library_of_wrapped(PyObject* obj) {
+    return is_wrapped_function(obj) ? reinterpret_cast<WrappedFunction*>(obj)->library : nullptr;
+}
 
 const Policy* policy_of_wrapped(PyObject* obj) {
     if (!is_wrapped_function(obj)) return nullptr;

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "call/function.h"
 #include "call/policy.h"
 #include "types/scope.h"
 
@@ -45,6 +46,7 @@ struct WrapTarget {
     bool release_gil;
     SymbolResolver resolve;  // for calls in expressions and destroy functions
     void* resolve_context;
+    LibraryHandle* library;  // held by the wrapped function and its destroy function
 };
 
 // The wrapped function for `target` when the rules wrap it: a new reference; null with
@@ -54,6 +56,8 @@ PyObject* make_wrapped(const WrapTarget& target);
 // For batched calls (lib.f.map) over a wrapped function: whether `obj` is one, and its
 // compiled error policy (null when it has none). Run per element as policy.h shows.
 bool is_wrapped_function(PyObject* obj);
+// The library of a wrapped function (see LibraryHandle), or null for any other object.
+const LibraryHandle* library_of_wrapped(PyObject* obj);
 const Policy* policy_of_wrapped(PyObject* obj);
 
 bool init_wrap_type(PyObject* module);

@@ -150,6 +150,8 @@ static void release_header(CData* cd) {
 
 static void cdata_dealloc(PyObject* self) {
     release_header(reinterpret_cast<CData*>(self));
+    if (Py_IS_TYPE(self, &CData_Type) && reinterpret_cast<CDataCallable*>(self)->vectorcall)
+        Py_CLEAR(reinterpret_cast<CDataLibraryFunction*>(self)->keeper);  // may unload code
     Py_TYPE(self)->tp_free(self);
 }
 

@@ -66,6 +66,13 @@ struct CDataCallable {
     vectorcallfunc vectorcall;
 };
 
+// A library function (call/function.cpp) begins with this: `keeper` (owned, or null) is
+// what keeps its code loaded (call/'s LibraryHandle); CData_Type's dealloc releases it.
+struct CDataLibraryFunction {
+    CDataCallable callable;
+    PyObject* keeper;
+};
+
 struct CDataValue : CData {
     alignas(16) char value[16];  // the largest primitive: long double / double _Complex
 };

@@ -195,10 +195,12 @@ PyMethodDef ffi_lib_methods[] = {
      "                     version='sqlite3_libversion_number() >= 3037000')"},
     {"dlclose", ffi_dlclose, METH_O,
      "dlclose(lib)\n--\n\n"
-     "Close a library from dlopen(): using its names afterwards raises ValueError.\n\n"
+     "Close a library from dlopen(): using its names afterwards raises ValueError, and so\n"
+     "does calling a function object taken from it before (f = lib.f).\n\n"
      "    ffi.dlclose(lib)\n\n"
-     "Function objects taken from it before (f = lib.f) must not be called any more, as\n"
-     "with function pointers after dlclose() in C."},
+     "It never waits and never fails because of calls in progress: a call running on\n"
+     "another thread finishes normally; the library is unloaded once the last function\n"
+     "object taken from it is gone (at once when there is none)."},
     {nullptr, nullptr, 0, nullptr},
 };
 

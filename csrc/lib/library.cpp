@@ -41,6 +41,10 @@ struct Library {
     ModuleTables tables;  // an API-mode module's (zero for the others)
     PyObject* included;   // list of the libs of included modules, or null
     PyObject* weakreflist;
+    // What the function objects made from this library hold (call::LibraryHandle): it
+    // makes calls raise after ffi.dlclose(), and unloads the library when the last of
+    // them is gone. Owned; null once closed.
+    call::LibraryHandle* loaded;
 };
 
 PyTypeObject Library_Type;
@@ -215,6 +219,10 @@ void* declared_function_address(void* context, const std::string& name) {
 // else a plain function cdata (or `plain`, an API-mode module's own object, if given).
 PyObject* function_object(Library* lib, const std::string& name, const types::FunctionDecl& f,
                           void* address, PyObject* plain) {
+    if (!lib->loaded) {
+        Py_XDECREF(plain);
+        return closed_error(lib);
+    }
     bool attributes = !f.attributes.empty() || !f.param_attributes.empty();
     if (lib->scope && attributes && !call::has_wrap_rules(lib->scope) && lib->ffi) {
         // [[cffix::...]] in a cdef that did not go through FFI.cdef (an API-mode module's,
@@ -227,7 +235,8 @@ PyObject* function_object(Library* lib, const std::string& name, const types::Fu
     }
     if (lib->scope && call::has_wrap_rules(lib->scope)) {
         call::WrapTarget t{
-            lib->scope, &f, address, &name, lib->release_gil, declared_function_address, lib};
+            lib->scope, &f,         address, &name, lib->release_gil, declared_function_address,
+            lib,        lib->loaded};
         PyObject* wrapped = call::make_wrapped(t);
         if (wrapped || PyErr_Occurred()) {
             Py_XDECREF(plain);
@@ -235,7 +244,7 @@ PyObject* function_object(Library* lib, const std::string& name, const types::Fu
         }
     }
     if (plain) return plain;
-    return call::make_function(f.type.get(), address, lib->release_gil);
+    return call::make_function(f.type.get(), address, lib->release_gil, lib->loaded);
 }
 
 PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
@@ -616,6 +625,7 @@ void library_dealloc(PyObject* self) {
     library_clear(self);
     Py_CLEAR(lib->dict);
     Py_CLEAR(lib->name);
+    Py_CLEAR(lib->loaded);
     delete lib->variables;
     // The handle stays open: see library.h.
     Py_TYPE(self)->tp_free(self);
@@ -647,7 +657,8 @@ PyObject* new_library(PyObject* ffi, types::Scope* scope, void* handle, bool own
         lib->name = Py_NewRef(name);
         lib->release_gil = release_gil;
         lib->dict = PyDict_New();
-        if (lib->dict) {
+        lib->loaded = call::new_library_handle(owns_handle ? handle : nullptr);
+        if (lib->dict && lib->loaded) {
             try {
                 lib->variables = new types::NameMap<void*>();
             } catch (const std::bad_alloc&) {
@@ -782,11 +793,20 @@ bool include_library(PyObject* self, PyObject* other) {
 bool close_library(PyObject* obj) {
     Library* lib = as_library(obj);
     if (!lib->handle) return true;
+    closed_error(lib);  // what calls through the function objects raise from now on
+    PyRef loaded(reinterpret_cast<PyObject*>(lib->loaded));  // the library's reference
+    lib->loaded = nullptr;
+    call::mark_closed(reinterpret_cast<call::LibraryHandle*>(loaded.get()));
     void* handle = lib->handle;
     lib->handle = nullptr;  // from now on every declared name raises
     lib->variables->clear();
     PyDict_Clear(lib->dict);  // the function objects must not be found again
     if (!lib->owns_handle) return true;
+    // Function objects still alive (or a call in flight) keep the library loaded: the last
+    // of them unloads it. Else it is unloaded here, where a failure can be reported.
+    auto* h = reinterpret_cast<call::LibraryHandle*>(loaded.get());
+    if (Py_REFCNT(loaded.get()) != 1) return true;
+    h->handle = nullptr;
     int status;
     std::string error;
     Py_BEGIN_ALLOW_THREADS

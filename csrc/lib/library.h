@@ -12,9 +12,12 @@
 //   dir(lib)       every declared function, variable and constant, included FFIs' too.
 //
 // After ffi.dlclose(lib), using any declared name raises ValueError; the cached function
-// objects are dropped from the dict. Function cdata obtained before the close, and views
-// on the library's variables, point into unmapped memory: using them is undefined, as
-// using a function pointer after dlclose() is in C.
+// objects are dropped from the dict. Function objects obtained before the close raise the
+// same error when called (call::LibraryHandle: they hold the library's handle, which is
+// dlclose()d when the last of them is gone, so a call in flight on another thread ends
+// before the code is unmapped). Views on the library's variables taken before the close,
+// and raw pointers cast from its functions, point into unmapped memory once it is
+// unloaded: using them is undefined, as using a pointer after dlclose() is in C.
 //
 // A Library that is garbage-collected without ffi.dlclose() leaves the library loaded
 // (cffi's FFI keeps every library it opened alive, with the same effect): function

@@ -126,12 +126,14 @@ class _PythonMethods:
         return lib
 
     def dlclose(self, lib: "Any") -> None:
-        """Close a library from dlopen(): using its names afterwards raises ValueError.
+        """Close a library from dlopen(): using its names afterwards raises ValueError,
+        and so does calling a function object taken from it before (f = lib.f).
 
             ffi.dlclose(lib)
 
-        Function objects taken from it before (f = lib.f) must not be called any more, as
-        with function pointers after dlclose() in C.
+        It never waits and never fails because of calls in progress: a call running on
+        another thread finishes normally; the library is unloaded once the last function
+        object taken from it is gone (at once when there is none).
         """
         _c_dlclose(self, lib)
         libraries = self._cffix_state.get("_cffix_libraries", [])
