@@ -254,6 +254,29 @@ def test_unchecked_function_returns_result_and_outs(ffi, lib):
     assert lib.void_out(4) == 40
 
 
+def test_tuples_of_outs_are_never_changed_once_held(ffi, lib):
+    """A dropped tuple of outs is refilled by the next call (as zip() reuses its tuples);
+    one the program holds stays as it was."""
+    ffi.wrap("quot_rem", errors="minus1_errno", out=["q", "r"])
+    f = lib.quot_rem
+    held = [f(100, b) for b in range(1, 40)]
+    assert held == [divmod(100, b) for b in range(1, 40)]
+    assert len({id(t) for t in held}) == len(held)
+    for b in range(1, 40):  # each result dropped before the next call
+        q, r = f(1000, b)
+        assert (q, r) == divmod(1000, b)
+    first = f(9, 4)
+    f(7, 2)
+    assert first == (2, 1)
+    gc.collect()  # the collector may untrack a tuple of ints: it is tracked again if reused
+    assert f(11, 3) == (3, 2) and f(12, 5) == (2, 2)
+    ffi.wrap("quot_rem", errors=None)  # unchecked: the result leads
+    g = lib.quot_rem
+    assert [g(17, 5) for _ in range(3)] == [(0, 3, 2)] * 3
+    kept = g(8, 3)
+    assert g(9, 3) == (0, 3, 0) and kept == (0, 2, 2)
+
+
 def test_single_out_of_a_checked_function_is_a_value(ffi, lib):
     ffi.wrap("quot_rem", errors="minus1_errno", out=["q", "arg3"])
     assert lib.quot_rem(9, 2) == (4, 1)
@@ -967,3 +990,89 @@ def test_negative_constants_and_folded_operators_compare_as_in_c(ffi, lib):
     ffi.wrap("fail_errno", errors=ffi.errors("!(result + 1)", "errno", raises=OSError))
     with pytest.raises(PermissionError):
         lib.fail_errno(errno.EPERM)
+
+
+# ---------------------------------------------------------------- the quick form
+
+NARROW = {  # function: (C type, bits, signed)
+    "narrow_s8": ("signed char", 8, True),
+    "narrow_u8": ("unsigned char", 8, False),
+    "narrow_char": ("char", 8, True),
+    "narrow_bool": ("_Bool", 1, False),
+    "narrow_s16": ("short", 16, True),
+    "narrow_u16": ("unsigned short", 16, False),
+    "narrow_s32": ("int", 32, True),
+    "narrow_u32": ("unsigned int", 32, False),
+    "narrow_s64": ("long long", 64, True),
+    "narrow_u64": ("unsigned long long", 64, False),
+    "narrow_ptr": ("void *", 64, False),
+}
+QUICK_CONSTANTS = [
+    -9223372036854775807, -2147483648, -129, -128, -1, 0, 1, 127, 128, 255, 256, 32767,
+    32768, 65535, 65536, 2147483647, 2147483648, 4294967295, 4294967296,
+    9223372036854775807,
+]
+
+
+def narrow_values(bits, signed):
+    """Values of the type, as the argument to pass: garbage above the value's bits."""
+    if bits == 1:
+        return [0, 1, 0x5A5A5A5A5A5A5A5A, 0x5A5A5A5A5A5A5A5B]
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    values = {lo, lo + 1, -1, 0, 1, hi - 1, hi, 127, 128, 255, 256, 2147483648}
+    garbage = 0 if bits == 64 else 0x5A5A5A5A5A5A5A5A & ~((1 << bits) - 1)
+    out = []
+    for v in sorted(values):
+        if bits < 64 and not lo <= v <= hi:
+            continue
+        raw = garbage | (v & ((1 << bits) - 1)) if bits < 64 else v
+        out.append(raw - (1 << 64) if raw >= 1 << 63 else raw)
+    return out
+
+
+def failures(f, values):
+    out = []
+    for v in values:
+        try:
+            f(v)
+            out.append(False)
+        except CallError:
+            out.append(True)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(NARROW))
+def test_quick_form_agrees_with_the_op_list(ffi, lib, name):
+    """`result OP constant` is tested on the result's register word without the op list;
+    `!!(result OP constant)` runs the op list: both decide alike for every type, operator
+    and boundary constant, whatever the register holds above a narrow result."""
+    ffi.cdef("".join(f"{t} {n}(long long v);\n" for n, (t, _, _) in NARROW.items()))
+    ctype, bits, signed = NARROW[name]
+    values = narrow_values(bits, signed)
+    checked = 0
+    for op in ("==", "!=", "<", ">", "<=", ">="):
+        for c in QUICK_CONSTANTS:
+            ffi.wrap(name, errors=ffi.errors(f"result {op} {c}"))
+            quick = getattr(lib, name)
+            ffi.wrap(name, errors=ffi.errors(f"!!(result {op} {c})"))
+            listed = getattr(lib, name)
+            # Twice: the first call takes the general entry, later ones the fixed-count one.
+            for _ in range(2):
+                assert failures(quick, values) == failures(listed, values), (op, c)
+            checked += 1
+    assert checked == 6 * len(QUICK_CONSTANTS)
+
+
+def test_quick_form_of_narrow_results_in_c_terms(ffi, lib):
+    ffi.cdef("signed char narrow_s8(long long v); unsigned int narrow_u32(long long v);")
+    ffi.wrap("narrow_s8", errors=ffi.errors("result < 0"))
+    ffi.wrap("narrow_u32", errors=ffi.errors("result >= 4294967295"))
+    f, g = lib.narrow_s8, lib.narrow_u32
+    for _ in range(2):
+        assert f(0x7F) == 127
+        assert f(0x1234_0000_0000_0001) == 1  # the bits above the char are ignored
+        with pytest.raises(CallError):
+            f(0x80)
+        assert g(-2) == 0xFFFFFFFE
+        with pytest.raises(CallError):
+            g(-1)

@@ -3,6 +3,7 @@
 #include "call/policy.h"
 
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "call/plan.h"
@@ -653,6 +654,55 @@ static void find_quick_form(Policy& p) {
     p.quick_op = quick;
     p.quick_conv = ops[0].conv;
     p.quick_value = ops[1].imm;
+    // The result as the comparison sees it: narrowed to its width, extended by its sign;
+    // 32- and 64-bit unsigned results and pointers compare as unsigned 64-bit values, the
+    // others as signed ones (narrow unsigned values are not negative).
+    bool unsigned_domain = false;
+    switch (static_cast<Conv>(p.quick_conv)) {
+        case Conv::Int8: p.quick_shift = 56, p.quick_arith = true; break;
+        case Conv::Char: p.quick_shift = 56, p.quick_arith = std::is_signed_v<char>; break;
+        case Conv::UInt8:
+        case Conv::Bool: p.quick_shift = 56; break;
+        case Conv::Int16: p.quick_shift = 48, p.quick_arith = true; break;
+        case Conv::UInt16:
+        case Conv::WChar16: p.quick_shift = 48; break;
+        case Conv::Int32: p.quick_shift = 32, p.quick_arith = true; break;
+        case Conv::UInt32:
+        case Conv::WChar32: p.quick_shift = 32, unsigned_domain = true; break;
+        case Conv::Int64: p.quick_arith = true; break;
+        default: unsigned_domain = true; break;
+    }
+    // The failing values as one range [lo, hi] of the domain, or its complement.
+    auto range = [&p, quick]<typename T>(T c) {
+        constexpr T lowest = std::numeric_limits<T>::min(), highest = std::numeric_limits<T>::max();
+        T lo = lowest, hi = highest;
+        bool negate = false;
+        switch (quick) {
+            case kQuickEq: lo = hi = c; break;
+            case kQuickNe: lo = hi = c, negate = true; break;
+            case kQuickLt:
+                if (c == lowest)
+                    negate = true;  // never: the complement of everything
+                else
+                    hi = c - 1;
+                break;
+            case kQuickLe: hi = c; break;
+            case kQuickGt:
+                if (c == highest)
+                    negate = true;
+                else
+                    lo = c + 1;
+                break;
+            default: lo = c; break;
+        }
+        p.quick_lo = static_cast<uint64_t>(lo);
+        p.quick_span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+        p.quick_negate = negate;
+    };
+    if (unsigned_domain)
+        range(static_cast<uint64_t>(p.quick_value));
+    else
+        range(p.quick_value);
 }
 
 void policy_capture(const Policy& policy, const CallFrame& frame, PolicyFailure& failure) {
