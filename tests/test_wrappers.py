@@ -1076,3 +1076,89 @@ def test_quick_form_of_narrow_results_in_c_terms(ffi, lib):
         assert g(-2) == 0xFFFFFFFE
         with pytest.raises(CallError):
             g(-1)
+
+
+# ---------------------------------------------------------------- API mode: policies in the call
+
+API_POLICY_CDEF = """
+    typedef struct thing thing;
+    thing *thing_new(int id);
+    void thing_destroy(thing *t);
+    const char *thing_error(const thing *t);
+    [[cffix::errors(THING)]] int thing_fail(thing *t, int code);
+    [[cffix::errors(minus1_errno)]] int fail_errno(int e);
+    int quot_rem(int a, int b, [[cffix::out]] int *q, [[cffix::out]] int *r);
+"""
+
+
+@pytest.fixture(scope="module")
+def api_policy_module(tmp_path_factory, cc):
+    """An API-mode module whose cdef declares policies as [[cffix::...]] attributes,
+    compiled with the GIL kept during calls (so that only Python code can interleave)."""
+    import importlib.util
+    import os
+
+    builder = cffix.FFI()
+    builder.cdef(API_POLICY_CDEF)
+    source = open(os.path.join(os.path.dirname(__file__), "clib", "wrappers.c")).read()
+    builder.set_source("_wrappers_api_policy", source, release_gil=False)
+    path = builder.compile(tmpdir=str(tmp_path_factory.mktemp("api_policy")))
+    spec = importlib.util.spec_from_file_location("_wrappers_api_policy", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.ffi.errors("result != 0", message="thing_error(t)", name="THING")
+    return module
+
+
+def test_api_mode_policy_runs_in_the_call(api_policy_module):
+    """An API-mode function with a policy in its cdef is called by the core's wrapped
+    call (through its address): the policy is C++ right after the C call."""
+    ffi, lib = api_policy_module.ffi, api_policy_module.lib
+    assert "wrapped function" in repr(lib.fail_errno)
+    with pytest.raises(FileNotFoundError) as info:
+        lib.fail_errno(errno.ENOENT)
+    assert info.value.errno == errno.ENOENT and info.value.func == "fail_errno"
+    assert lib.quot_rem(17, 5) == (0, 3, 2)
+    t = lib.thing_new(3)
+    try:
+        assert lib.thing_fail(t, 0) == 0
+        with pytest.raises(CallError, match="failure 9") as info:
+            lib.thing_fail(t, 9)
+        assert info.value.code == 9 and info.value.message == "failure 9"
+    finally:
+        lib.thing_destroy(t)
+
+
+def test_api_mode_errno_and_message_are_the_failing_calls(api_policy_module):
+    """errno and the message are read on the calling thread right after the call, before
+    any other thread runs: under forced thread switches they always match the call."""
+    lib = api_policy_module.lib
+    t = lib.thing_new(1)
+    mismatches = []
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+
+    def work(code):
+        for _ in range(300):
+            try:
+                lib.thing_fail(t, code)
+            except CallError as e:
+                if e.message != f"failure {code}":
+                    mismatches.append((code, e.message))
+            try:
+                lib.fail_errno(code)
+            except OSError as e:
+                if e.errno != code:
+                    mismatches.append((code, e.errno))
+
+    try:
+        threads = [threading.Thread(target=work, args=(c,))
+                   for c in (errno.EPERM, errno.ENOENT, errno.EACCES, errno.EEXIST)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(old)
+        lib.thing_destroy(t)
+    assert mismatches == []

@@ -1237,6 +1237,7 @@ static int _cffix_include(PyObject* ffi, const char* module_name, PyObject** inc
     out += extern_python_init();
     out += "    if (!(lib = _cffix->make_lib(ffi, " + c_string(module_name) +
            ", &_cffix_tables))) goto fail;\n";
+    if (!release_gil) out += "    _cffix->lib_keep_gil(lib);\n";
     out += "    for (i = 0; included && i < PyList_GET_SIZE(included); ++i)\n";
     out += "        if (!_cffix->lib_include(lib, PyList_GET_ITEM(included, i))) goto fail;\n";
     out += "    if (!(module = PyModule_Create(&_cffix_module))) goto fail;\n";
