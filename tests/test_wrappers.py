@@ -1162,3 +1162,49 @@ def test_api_mode_errno_and_message_are_the_failing_calls(api_policy_module):
         sys.setswitchinterval(old)
         lib.thing_destroy(t)
     assert mismatches == []
+
+
+class BuiltThingError(Exception):
+    """Named by its import path in an API-mode module's rules."""
+
+
+def test_builder_wrap_rules_travel_into_the_api_module(tmp_path, cc):
+    """ffi.wrap() and named ffi.errors() on the builder before compile(): the module's ffi
+    has the same rules at import (exception classes by import path), so its functions are
+    wrapped and their policies run in the call."""
+    import importlib.util
+    import os
+
+    builder = cffix.FFI()
+    builder.cdef(API_POLICY_CDEF.replace("[[cffix::errors(THING)]] ", ""))
+    builder.errors("result != 0", message="thing_error(t)", raises=BuiltThingError,
+                   name="THING")
+    builder.wrap("thing_fail", errors="THING")
+    builder.wrap("quot_rem", errors="minus1_errno")  # refines the attributes' outs
+    builder.wrap("thing_new", owned={"return": "thing_destroy"})
+    source = open(os.path.join(os.path.dirname(__file__), "clib", "wrappers.c")).read()
+    builder.set_source("_wrappers_api_rules", source)
+    path = builder.compile(tmpdir=str(tmp_path))
+    spec = importlib.util.spec_from_file_location("_wrappers_api_rules", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    lib = module.lib
+    assert lib.quot_rem(17, 5) == (3, 2)
+    with pytest.raises(OSError):
+        lib.quot_rem(1, 0)
+    with lib.thing_new(2) as t:
+        with pytest.raises(BuiltThingError, match="failure 4") as info:
+            lib.thing_fail(t, 4)
+        assert info.value.code == 4 and info.value.func == "thing_fail"
+
+
+def test_builder_rules_with_a_local_exception_class_are_refused(tmp_path):
+    class Local(Exception):
+        pass
+
+    builder = cffix.FFI()
+    builder.cdef("int fail_errno(int e);")
+    builder.wrap("fail_errno", errors=builder.errors("result == -1", raises=Local))
+    builder.set_source("_wrappers_api_local", "int fail_errno(int e) { return e; }")
+    with pytest.raises(TypeError, match="local to a function"):
+        builder.emit_c_code(str(tmp_path / "m.c"))

@@ -947,7 +947,8 @@ std::string disagreement(const types::ConstantDecl& c) {
 
 std::string module_source(types::Scope& scope, const std::string& module_name,
                           const std::string& preamble, const std::vector<CdefCall>& cdefs,
-                          const std::string& cffix_version, bool release_gil) {
+                          const std::string& cffix_version, bool release_gil,
+                          const std::string& wrap_rules) {
     std::string base = module_name.substr(module_name.rfind('.') + 1);
     // Functions get a wrapper each; variadic ones are called through the core's libffi
     // path at the address the module hands over (as cffi, which gives a function pointer).
@@ -1230,6 +1231,13 @@ static int _cffix_include(PyObject* ffi, const char* module_name, PyObject** inc
         out += "    if (!_cffix->cdef_later(ffi, " + text + ", sizeof " + text + " - 1, " +
                (c.override ? "1" : "0") + ", " + (c.packed ? "1" : "0") + ", " +
                std::to_string(c.pack) + "))\n        goto fail;\n";
+    }
+    if (!wrap_rules.empty()) {  // the builder's ffi.wrap rules, before any function is made
+        out +=
+            "    {\n        PyObject* done = PyObject_CallMethod(ffi, \"_cffix_load_wrap_rules\", "
+            "\"s\", " +
+            c_string(wrap_rules) + ");\n";
+        out += "        if (!done) goto fail;\n        Py_DECREF(done);\n    }\n";
     }
     out += "    for (i = 0; _cffix_type_names[i]; ++i)\n        _cffix_types[i] = NULL;\n";
     out += copy_values;
