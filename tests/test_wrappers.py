@@ -1063,6 +1063,27 @@ def test_quick_form_agrees_with_the_op_list(ffi, lib, name):
     assert checked == 6 * len(QUICK_CONSTANTS)
 
 
+@pytest.mark.parametrize("name", ["echo_double", "echo_float"])
+def test_quick_form_of_floating_results_agrees_with_the_op_list(ffi, lib, name):
+    ffi.cdef("double echo_double(double v); float echo_float(float v);")
+    nan, inf = float("nan"), float("inf")
+    values = [-inf, -1e300, -2.5, -1.0, -0.0, 0.0, 0.5, 1.0, 2.5, 1e300, inf, nan]
+    checked = 0
+    for op in ("==", "!=", "<", ">", "<=", ">="):
+        for c in ("0", "-1", "1", "0.5", "-2.5", "1e300", "9223372036854775807"):
+            ffi.wrap(name, errors=ffi.errors(f"result {op} {c}"))
+            quick = getattr(lib, name)
+            ffi.wrap(name, errors=ffi.errors(f"!!(result {op} {c})"))
+            listed = getattr(lib, name)
+            for _ in range(2):
+                assert failures(quick, values) == failures(listed, values), (op, c)
+            checked += 1
+    ffi.wrap(name, errors=ffi.errors("result < 0.5"))
+    f = getattr(lib, name)
+    assert [failures(f, [v]) for v in (0.25, 0.5, nan)] == [[True], [False], [False]]
+    assert checked == 42
+
+
 def test_quick_form_of_narrow_results_in_c_terms(ffi, lib):
     ffi.cdef("signed char narrow_s8(long long v); unsigned int narrow_u32(long long v);")
     ffi.wrap("narrow_s8", errors=ffi.errors("result < 0"))

@@ -630,11 +630,36 @@ bool policy_failed(const Policy& policy, const CallFrame& frame) {
     return truth(evaluate(policy, policy.fails, frame));
 }
 
+bool policy_quick_failed_floating(const Policy& p, uint64_t word) {
+    double v;
+    if (p.quick_shift == 32) {  // a float: its four bytes at the start
+        float f;
+        uint32_t low = static_cast<uint32_t>(word);
+        memcpy(&f, &low, sizeof f);
+        v = f;
+    } else {
+        memcpy(&v, &word, sizeof v);
+    }
+    double c = p.quick_real;
+    switch (p.quick_op) {  // NaN compares unequal and unordered, as in C
+        case kQuickEq: return v == c;
+        case kQuickNe: return v != c;
+        case kQuickLt: return v < c;
+        case kQuickGt: return v > c;
+        case kQuickLe: return v <= c;
+        default: return v >= c;
+    }
+}
+
 // Recognizes `result OP constant` (policy.h: quick_op).
 static void find_quick_form(Policy& p) {
     const auto& ops = p.fails.ops;
     if (ops.size() != 3 || ops[0].code != OpResult || ops[1].code != OpConst ||
-        ops[1].conv != PolicyValue::Int || ops[2].code != OpBinary)
+        ops[2].code != OpBinary)
+        return;
+    Conv result = static_cast<Conv>(ops[0].conv);
+    bool floating = result == Conv::Float || result == Conv::Double;
+    if (ops[1].conv != PolicyValue::Int && !(floating && ops[1].conv == PolicyValue::Double))
         return;
     uint8_t quick;
     switch (static_cast<Tok>(ops[2].conv)) {
@@ -646,14 +671,18 @@ static void find_quick_form(Policy& p) {
         case Tok::GreaterEq: quick = kQuickGe; break;
         default: return;
     }
-    switch (static_cast<Conv>(ops[0].conv)) {  // integers and pointers only
-        case Conv::Float:
-        case Conv::Double: return;
-        default: break;
-    }
     p.quick_op = quick;
     p.quick_conv = ops[0].conv;
     p.quick_value = ops[1].imm;
+    if (floating) {  // as the op list compares: the constant converted to double
+        p.quick_floating = true;
+        p.quick_shift = result == Conv::Float ? 32 : 0;
+        if (ops[1].conv == PolicyValue::Double)
+            memcpy(&p.quick_real, &ops[1].imm, sizeof p.quick_real);
+        else
+            p.quick_real = static_cast<double>(ops[1].imm);
+        return;
+    }
     // The result as the comparison sees it: narrowed to its width, extended by its sign;
     // 32- and 64-bit unsigned results and pointers compare as unsigned 64-bit values, the
     // others as signed ones (narrow unsigned values are not negative).

@@ -130,6 +130,9 @@ struct Policy {
     // whether it is sign-extended, and the failing range of the extended value.
     uint8_t quick_shift = 0;
     bool quick_arith = false;
+    // A float (quick_shift 32) or double result: compared as a double with quick_real.
+    bool quick_floating = false;
+    double quick_real = 0;
     bool quick_negate = false;
     uint64_t quick_lo = 0;
     uint64_t quick_span = 0;
@@ -144,7 +147,9 @@ bool policy_failed(const Policy& policy, const CallFrame& frame);
 // and extended as its type is, then tested against the range [lo, lo + span] that the
 // comparison compiled to (find_quick_form), `negate` flipping the outcome. No switch and
 // no call: a few instructions on the call path.
+bool policy_quick_failed_floating(const Policy& p, uint64_t word);
 [[gnu::always_inline]] inline bool policy_quick_failed_word(const Policy& p, uint64_t word) {
+    if (__builtin_expect(p.quick_floating, 0)) return policy_quick_failed_floating(p, word);
     uint64_t v = word << p.quick_shift;
     v = p.quick_arith ? static_cast<uint64_t>(static_cast<int64_t>(v) >> p.quick_shift)
                       : v >> p.quick_shift;

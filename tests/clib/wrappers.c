@@ -182,3 +182,5 @@ unsigned int narrow_u32(long long v) { return (unsigned int)v; }
 long long narrow_s64(long long v) { return v; }
 unsigned long long narrow_u64(long long v) { return (unsigned long long)v; }
 void *narrow_ptr(long long v) { return (void *)(size_t)v; }
+double echo_double(double v) { return v; }
+float echo_float(float v) { return v; }
