@@ -203,6 +203,7 @@ bool add_c_api(PyObject* module) {
     table.extern_python_unattached = api_extern_python_unattached;
     table.extern_python_result = api_extern_python_result;
     table.extern_python_error = api_extern_python_error;
+    table.lib_keep_gil = [](PyObject* lib) { lib::keep_gil(lib); };
     PyRef capsule(PyCapsule_New(&table, CFFIX_API_CAPSULE, nullptr));
     return capsule && PyModule_AddObjectRef(module, "_C_API", capsule.get()) == 0;
 }

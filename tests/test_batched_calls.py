@@ -310,18 +310,32 @@ def test_out_of_range_item_raises_with_index_before_any_call(ffi, lib):
 def test_wrong_lengths(lib, m):
     with pytest.raises(ValueError) as e:
         m.pow.map(np.arange(3.0), np.arange(4.0))
-    assert "argument 1 has 4 items, argument 0 has 3" in str(e.value)
+    assert str(e.value).startswith("pow.map(): argument 1 ('y') has 4 items, argument 0 ('x') "
+                                   "has 3")
     with pytest.raises(ValueError, match="out= has 2 items, the arguments 3"):
         m.sin.map(np.arange(3.0), out=np.zeros(2))
 
 
 def test_messages_name_the_argument_and_its_parameter(ffi, lib, m):
-    # A library function is a plain cdata (type(lib.f) is ffi.CData, as in cffi): its
-    # messages give the argument's index and type; a wrapped one's name the function and
-    # the parameter too.
+    # A library function is a plain cdata (type(lib.f) is ffi.CData, as in cffi), yet its
+    # messages name the function and the parameter, as a wrapped one's do; a function
+    # pointer made by ffi.cast has no names: its messages give the index and the type.
     with pytest.raises(OverflowError) as e:
         m.ldexp.map(np.arange(2.0), np.array([1, 2**40]))
-    assert str(e.value) == ("map(): argument 1 (parameter of type 'int'), item 1: "
+    assert str(e.value) == ("ldexp.map(): argument 1 (parameter 'e' of type 'int'), item 1: "
+                            "integer 1099511627776 does not fit 'int'")
+    assert type(m.ldexp) is ffi.CData
+    with pytest.raises(TypeError) as e:
+        m.sin.map(np.arange(2, dtype=np.int8).astype(">f8"))
+    assert str(e.value).startswith("sin.map(): argument 0 (parameter 'x' of type 'double'): ")
+    with pytest.raises(TypeError) as e:
+        m.pow.map(np.arange(2.0))
+    assert str(e.value).startswith("pow.map(): ")
+    bare = type(ffi)()
+    bare.cdef("double ldexp(double, int);")  # unnamed parameters: the function's name only
+    with pytest.raises(OverflowError) as e:
+        bare.dlopen("libm.so.6").ldexp.map(np.arange(2.0), np.array([1, 2**40]))
+    assert str(e.value) == ("ldexp.map(): argument 1 (parameter of type 'int'), item 1: "
                             "integer 1099511627776 does not fit 'int'")
     own = type(ffi)()
     own.cdef(LIBM_CDEF)

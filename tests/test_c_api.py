@@ -148,10 +148,10 @@ def test_another_versions_module_gets_an_import_error_naming_both(probe):
 
 
 def test_a_module_of_the_table_before_extern_python_is_refused(probe):
-    # Version 3 appended the extern "Python" entries: a module of an earlier table gets an
-    # ImportError, not a table it reads wrongly.
-    assert probe_api_version() == 3
-    for version in (1, 2):
+    # Version 3 appended the extern "Python" entries, version 4 lib_keep_gil: a module of
+    # an earlier table gets an ImportError, not a table it reads wrongly.
+    assert probe_api_version() == 4
+    for version in (1, 2, 3):
         with pytest.raises(ImportError, match=f"C API version {version}"):
             probe.import_as(version, "cffix 0.1.0")
 

@@ -254,6 +254,29 @@ def test_unchecked_function_returns_result_and_outs(ffi, lib):
     assert lib.void_out(4) == 40
 
 
+def test_tuples_of_outs_are_never_changed_once_held(ffi, lib):
+    """A dropped tuple of outs is refilled by the next call (as zip() reuses its tuples);
+    one the program holds stays as it was."""
+    ffi.wrap("quot_rem", errors="minus1_errno", out=["q", "r"])
+    f = lib.quot_rem
+    held = [f(100, b) for b in range(1, 40)]
+    assert held == [divmod(100, b) for b in range(1, 40)]
+    assert len({id(t) for t in held}) == len(held)
+    for b in range(1, 40):  # each result dropped before the next call
+        q, r = f(1000, b)
+        assert (q, r) == divmod(1000, b)
+    first = f(9, 4)
+    f(7, 2)
+    assert first == (2, 1)
+    gc.collect()  # the collector may untrack a tuple of ints: it is tracked again if reused
+    assert f(11, 3) == (3, 2) and f(12, 5) == (2, 2)
+    ffi.wrap("quot_rem", errors=None)  # unchecked: the result leads
+    g = lib.quot_rem
+    assert [g(17, 5) for _ in range(3)] == [(0, 3, 2)] * 3
+    kept = g(8, 3)
+    assert g(9, 3) == (0, 3, 0) and kept == (0, 2, 2)
+
+
 def test_single_out_of_a_checked_function_is_a_value(ffi, lib):
     ffi.wrap("quot_rem", errors="minus1_errno", out=["q", "arg3"])
     assert lib.quot_rem(9, 2) == (4, 1)
@@ -967,3 +990,242 @@ def test_negative_constants_and_folded_operators_compare_as_in_c(ffi, lib):
     ffi.wrap("fail_errno", errors=ffi.errors("!(result + 1)", "errno", raises=OSError))
     with pytest.raises(PermissionError):
         lib.fail_errno(errno.EPERM)
+
+
+# ---------------------------------------------------------------- the quick form
+
+NARROW = {  # function: (C type, bits, signed)
+    "narrow_s8": ("signed char", 8, True),
+    "narrow_u8": ("unsigned char", 8, False),
+    "narrow_char": ("char", 8, True),
+    "narrow_bool": ("_Bool", 1, False),
+    "narrow_s16": ("short", 16, True),
+    "narrow_u16": ("unsigned short", 16, False),
+    "narrow_s32": ("int", 32, True),
+    "narrow_u32": ("unsigned int", 32, False),
+    "narrow_s64": ("long long", 64, True),
+    "narrow_u64": ("unsigned long long", 64, False),
+    "narrow_ptr": ("void *", 64, False),
+}
+QUICK_CONSTANTS = [
+    -9223372036854775807, -2147483648, -129, -128, -1, 0, 1, 127, 128, 255, 256, 32767,
+    32768, 65535, 65536, 2147483647, 2147483648, 4294967295, 4294967296,
+    9223372036854775807,
+]
+
+
+def narrow_values(bits, signed):
+    """Values of the type, as the argument to pass: garbage above the value's bits."""
+    if bits == 1:
+        return [0, 1, 0x5A5A5A5A5A5A5A5A, 0x5A5A5A5A5A5A5A5B]
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    values = {lo, lo + 1, -1, 0, 1, hi - 1, hi, 127, 128, 255, 256, 2147483648}
+    garbage = 0 if bits == 64 else 0x5A5A5A5A5A5A5A5A & ~((1 << bits) - 1)
+    out = []
+    for v in sorted(values):
+        if bits < 64 and not lo <= v <= hi:
+            continue
+        raw = garbage | (v & ((1 << bits) - 1)) if bits < 64 else v
+        out.append(raw - (1 << 64) if raw >= 1 << 63 else raw)
+    return out
+
+
+def failures(f, values):
+    out = []
+    for v in values:
+        try:
+            f(v)
+            out.append(False)
+        except CallError:
+            out.append(True)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(NARROW))
+def test_quick_form_agrees_with_the_op_list(ffi, lib, name):
+    """`result OP constant` is tested on the result's register word without the op list;
+    `!!(result OP constant)` runs the op list: both decide alike for every type, operator
+    and boundary constant, whatever the register holds above a narrow result."""
+    ffi.cdef("".join(f"{t} {n}(long long v);\n" for n, (t, _, _) in NARROW.items()))
+    ctype, bits, signed = NARROW[name]
+    values = narrow_values(bits, signed)
+    checked = 0
+    for op in ("==", "!=", "<", ">", "<=", ">="):
+        for c in QUICK_CONSTANTS:
+            ffi.wrap(name, errors=ffi.errors(f"result {op} {c}"))
+            quick = getattr(lib, name)
+            ffi.wrap(name, errors=ffi.errors(f"!!(result {op} {c})"))
+            listed = getattr(lib, name)
+            # Twice: the first call takes the general entry, later ones the fixed-count one.
+            for _ in range(2):
+                assert failures(quick, values) == failures(listed, values), (op, c)
+            checked += 1
+    assert checked == 6 * len(QUICK_CONSTANTS)
+
+
+@pytest.mark.parametrize("name", ["echo_double", "echo_float"])
+def test_quick_form_of_floating_results_agrees_with_the_op_list(ffi, lib, name):
+    ffi.cdef("double echo_double(double v); float echo_float(float v);")
+    nan, inf = float("nan"), float("inf")
+    values = [-inf, -1e300, -2.5, -1.0, -0.0, 0.0, 0.5, 1.0, 2.5, 1e300, inf, nan]
+    checked = 0
+    for op in ("==", "!=", "<", ">", "<=", ">="):
+        for c in ("0", "-1", "1", "0.5", "-2.5", "1e300", "9223372036854775807"):
+            ffi.wrap(name, errors=ffi.errors(f"result {op} {c}"))
+            quick = getattr(lib, name)
+            ffi.wrap(name, errors=ffi.errors(f"!!(result {op} {c})"))
+            listed = getattr(lib, name)
+            for _ in range(2):
+                assert failures(quick, values) == failures(listed, values), (op, c)
+            checked += 1
+    ffi.wrap(name, errors=ffi.errors("result < 0.5"))
+    f = getattr(lib, name)
+    assert [failures(f, [v]) for v in (0.25, 0.5, nan)] == [[True], [False], [False]]
+    assert checked == 42
+
+
+def test_quick_form_of_narrow_results_in_c_terms(ffi, lib):
+    ffi.cdef("signed char narrow_s8(long long v); unsigned int narrow_u32(long long v);")
+    ffi.wrap("narrow_s8", errors=ffi.errors("result < 0"))
+    ffi.wrap("narrow_u32", errors=ffi.errors("result >= 4294967295"))
+    f, g = lib.narrow_s8, lib.narrow_u32
+    for _ in range(2):
+        assert f(0x7F) == 127
+        assert f(0x1234_0000_0000_0001) == 1  # the bits above the char are ignored
+        with pytest.raises(CallError):
+            f(0x80)
+        assert g(-2) == 0xFFFFFFFE
+        with pytest.raises(CallError):
+            g(-1)
+
+
+# ---------------------------------------------------------------- API mode: policies in the call
+
+API_POLICY_CDEF = """
+    typedef struct thing thing;
+    thing *thing_new(int id);
+    void thing_destroy(thing *t);
+    const char *thing_error(const thing *t);
+    [[cffix::errors(THING)]] int thing_fail(thing *t, int code);
+    [[cffix::errors(minus1_errno)]] int fail_errno(int e);
+    int quot_rem(int a, int b, [[cffix::out]] int *q, [[cffix::out]] int *r);
+"""
+
+
+@pytest.fixture(scope="module")
+def api_policy_module(tmp_path_factory, cc):
+    """An API-mode module whose cdef declares policies as [[cffix::...]] attributes,
+    compiled with the GIL kept during calls (so that only Python code can interleave)."""
+    import importlib.util
+    import os
+
+    builder = cffix.FFI()
+    builder.cdef(API_POLICY_CDEF)
+    source = open(os.path.join(os.path.dirname(__file__), "clib", "wrappers.c")).read()
+    builder.set_source("_wrappers_api_policy", source, release_gil=False)
+    path = builder.compile(tmpdir=str(tmp_path_factory.mktemp("api_policy")))
+    spec = importlib.util.spec_from_file_location("_wrappers_api_policy", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.ffi.errors("result != 0", message="thing_error(t)", name="THING")
+    return module
+
+
+def test_api_mode_policy_runs_in_the_call(api_policy_module):
+    """An API-mode function with a policy in its cdef is called by the core's wrapped
+    call (through its address): the policy is C++ right after the C call."""
+    ffi, lib = api_policy_module.ffi, api_policy_module.lib
+    assert "wrapped function" in repr(lib.fail_errno)
+    with pytest.raises(FileNotFoundError) as info:
+        lib.fail_errno(errno.ENOENT)
+    assert info.value.errno == errno.ENOENT and info.value.func == "fail_errno"
+    assert lib.quot_rem(17, 5) == (0, 3, 2)
+    t = lib.thing_new(3)
+    try:
+        assert lib.thing_fail(t, 0) == 0
+        with pytest.raises(CallError, match="failure 9") as info:
+            lib.thing_fail(t, 9)
+        assert info.value.code == 9 and info.value.message == "failure 9"
+    finally:
+        lib.thing_destroy(t)
+
+
+def test_api_mode_errno_and_message_are_the_failing_calls(api_policy_module):
+    """errno and the message are read on the calling thread right after the call, before
+    any other thread runs: under forced thread switches they always match the call."""
+    lib = api_policy_module.lib
+    t = lib.thing_new(1)
+    mismatches = []
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+
+    def work(code):
+        for _ in range(300):
+            try:
+                lib.thing_fail(t, code)
+            except CallError as e:
+                if e.message != f"failure {code}":
+                    mismatches.append((code, e.message))
+            try:
+                lib.fail_errno(code)
+            except OSError as e:
+                if e.errno != code:
+                    mismatches.append((code, e.errno))
+
+    try:
+        threads = [threading.Thread(target=work, args=(c,))
+                   for c in (errno.EPERM, errno.ENOENT, errno.EACCES, errno.EEXIST)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(old)
+        lib.thing_destroy(t)
+    assert mismatches == []
+
+
+class BuiltThingError(Exception):
+    """Named by its import path in an API-mode module's rules."""
+
+
+def test_builder_wrap_rules_travel_into_the_api_module(tmp_path, cc):
+    """ffi.wrap() and named ffi.errors() on the builder before compile(): the module's ffi
+    has the same rules at import (exception classes by import path), so its functions are
+    wrapped and their policies run in the call."""
+    import importlib.util
+    import os
+
+    builder = cffix.FFI()
+    builder.cdef(API_POLICY_CDEF.replace("[[cffix::errors(THING)]] ", ""))
+    builder.errors("result != 0", message="thing_error(t)", raises=BuiltThingError,
+                   name="THING")
+    builder.wrap("thing_fail", errors="THING")
+    builder.wrap("quot_rem", errors="minus1_errno")  # refines the attributes' outs
+    builder.wrap("thing_new", owned={"return": "thing_destroy"})
+    source = open(os.path.join(os.path.dirname(__file__), "clib", "wrappers.c")).read()
+    builder.set_source("_wrappers_api_rules", source)
+    path = builder.compile(tmpdir=str(tmp_path))
+    spec = importlib.util.spec_from_file_location("_wrappers_api_rules", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    lib = module.lib
+    assert lib.quot_rem(17, 5) == (3, 2)
+    with pytest.raises(OSError):
+        lib.quot_rem(1, 0)
+    with lib.thing_new(2) as t:
+        with pytest.raises(BuiltThingError, match="failure 4") as info:
+            lib.thing_fail(t, 4)
+        assert info.value.code == 4 and info.value.func == "thing_fail"
+
+
+def test_builder_rules_with_a_local_exception_class_are_refused(tmp_path):
+    class Local(Exception):
+        pass
+
+    builder = cffix.FFI()
+    builder.cdef("int fail_errno(int e);")
+    builder.wrap("fail_errno", errors=builder.errors("result == -1", raises=Local))
+    builder.set_source("_wrappers_api_local", "int fail_errno(int e) { return e; }")
+    with pytest.raises(TypeError, match="local to a function"):
+        builder.emit_c_code(str(tmp_path / "m.c"))

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -345,6 +347,7 @@ static void library_handle_dealloc(PyObject* self) {
 struct LibFunction {
     data::CDataLibraryFunction head;  // head.callable.base: the CData header
     CallPlan* plan;                   // null until the first call
+    const FunctionNames* names;       // interned (never freed), or null
     bool release_gil;
 };
 
@@ -408,7 +411,17 @@ static void specialize(LibFunction* f) {
     f->head.callable.vectorcall = fixed[plan->fast_nargs];
 }
 
-PyObject* make_function(CType* fntype, void* address, bool release_gil, LibraryHandle* library) {
+const FunctionNames* intern_function_names(const std::string& name,
+                                           const std::vector<std::string>& params) {
+    static auto* table = new std::map<std::pair<std::string, std::vector<std::string>>,
+                                      std::unique_ptr<FunctionNames>>();
+    auto& slot = (*table)[{name, params}];
+    if (!slot) slot.reset(new FunctionNames{name, params});
+    return slot.get();
+}
+
+PyObject* make_function(CType* fntype, void* address, bool release_gil, LibraryHandle* library,
+                        const FunctionNames* names) {
     if (fntype->kind != Kind::Function) {
         PyErr_Format(PyExc_TypeError, "expected a function ctype, got '%s'", fntype->cname.c_str());
         return nullptr;
@@ -428,6 +441,7 @@ PyObject* make_function(CType* fntype, void* address, bool release_gil, LibraryH
     f->head.callable.vectorcall = function_vectorcall;
     f->head.keeper = Py_NewRef(reinterpret_cast<PyObject*>(library));
     f->plan = nullptr;
+    f->names = names;
     f->release_gil = release_gil;
     return reinterpret_cast<PyObject*>(f);
 }
@@ -457,8 +471,17 @@ static PyObject* function_map(PyObject* self, PyObject* const* args, Py_ssize_t 
                                        ? library_of(reinterpret_cast<LibFunction*>(self))
                                        : library_of_wrapped(self);
     if (library && raise_if_closed(library)) return nullptr;
-    if (is_lib_function(self))
-        target.release_gil = reinterpret_cast<LibFunction*>(self)->release_gil;
+    PyRef name;
+    if (is_lib_function(self)) {
+        auto* f = reinterpret_cast<LibFunction*>(self);
+        target.release_gil = f->release_gil;
+        if (f->names) {  // a library's function: its messages name it and its parameters
+            name = PyRef(PyUnicode_FromString(f->names->name.c_str()));
+            if (!name) return nullptr;
+            target.name = name.get();
+            target.param_names = &f->names->params;
+        }
+    }
     return map_calls(target, args, nargs, kwnames);
 }
 

@@ -74,8 +74,21 @@ inline bool raise_if_closed(const LibraryHandle* library) {
 // data::CData_Type itself (as cffi's library functions), with a vectorcall entry point of
 // its own (data::CDataCallable). With release_gil=false the GIL is kept during the call
 // (for tiny functions: saves the cost of releasing it).
+//
+// `names` (may be null): what its messages call it and its parameters (f.map's), as
+// intern_function_names() gives them.
+struct FunctionNames {
+    std::string name;
+    std::vector<std::string> params;  // as declared ("" where unnamed), or empty
+};
 PyObject* make_function(types::CType* fntype, void* address, bool release_gil,
-                        LibraryHandle* library);
+                        LibraryHandle* library, const FunctionNames* names = nullptr);
+
+// The names of one declaration, interned: one record per distinct name and parameter
+// names for the life of the process (a function object is a plain cdata whose dealloc
+// knows nothing of them, so it borrows them; a cdef declares a bounded set).
+const FunctionNames* intern_function_names(const std::string& name,
+                                           const std::vector<std::string>& params);
 
 // Whether cffix._core._force_libffi(True) routes every call through libffi (tests run the
 // thunks and libffi on the same functions; batched calls follow it too).

@@ -68,6 +68,24 @@ inline void call_native(bool release_gil, Call&& call, After&& after) {
     }
 }
 
+// call_native in two halves, for an entry whose work right after the call has a failure
+// branch of its own (wrap.cpp's simple entry), where a lambda's captures would cost more
+// than the work: enter_native() right before the call, leave_native() right after it
+// with errno's value (saved for ffi.errno; the GIL retaken).
+struct NativeScope {
+    PyThreadState* state;  // null: the GIL was kept
+    int* err;
+};
+[[gnu::always_inline]] inline NativeScope enter_native(bool release_gil) {
+    NativeScope s{release_gil ? PyEval_SaveThread() : nullptr, thread_errno()};
+    *s.err = saved_errno();
+    return s;
+}
+[[gnu::always_inline]] inline void leave_native(const NativeScope& s, int err) {
+    saved_errno() = err;
+    if (s.state) PyEval_RestoreThread(s.state);
+}
+
 // One argument straight into its registers (or stack words) for the common exact cases,
 // converted by data/'s fast companions of to_c (data/argument.h), dispatched on the
 // conversion kind as to_c is. False (no exception) means "not that simple: take the

@@ -3,6 +3,7 @@
 #include "call/policy.h"
 
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "call/plan.h"
@@ -629,11 +630,36 @@ bool policy_failed(const Policy& policy, const CallFrame& frame) {
     return truth(evaluate(policy, policy.fails, frame));
 }
 
+bool policy_quick_failed_floating(const Policy& p, uint64_t word) {
+    double v;
+    if (p.quick_shift == 32) {  // a float: its four bytes at the start
+        float f;
+        uint32_t low = static_cast<uint32_t>(word);
+        memcpy(&f, &low, sizeof f);
+        v = f;
+    } else {
+        memcpy(&v, &word, sizeof v);
+    }
+    double c = p.quick_real;
+    switch (p.quick_op) {  // NaN compares unequal and unordered, as in C
+        case kQuickEq: return v == c;
+        case kQuickNe: return v != c;
+        case kQuickLt: return v < c;
+        case kQuickGt: return v > c;
+        case kQuickLe: return v <= c;
+        default: return v >= c;
+    }
+}
+
 // Recognizes `result OP constant` (policy.h: quick_op).
 static void find_quick_form(Policy& p) {
     const auto& ops = p.fails.ops;
     if (ops.size() != 3 || ops[0].code != OpResult || ops[1].code != OpConst ||
-        ops[1].conv != PolicyValue::Int || ops[2].code != OpBinary)
+        ops[2].code != OpBinary)
+        return;
+    Conv result = static_cast<Conv>(ops[0].conv);
+    bool floating = result == Conv::Float || result == Conv::Double;
+    if (ops[1].conv != PolicyValue::Int && !(floating && ops[1].conv == PolicyValue::Double))
         return;
     uint8_t quick;
     switch (static_cast<Tok>(ops[2].conv)) {
@@ -645,14 +671,67 @@ static void find_quick_form(Policy& p) {
         case Tok::GreaterEq: quick = kQuickGe; break;
         default: return;
     }
-    switch (static_cast<Conv>(ops[0].conv)) {  // integers and pointers only
-        case Conv::Float:
-        case Conv::Double: return;
-        default: break;
-    }
     p.quick_op = quick;
     p.quick_conv = ops[0].conv;
     p.quick_value = ops[1].imm;
+    if (floating) {  // as the op list compares: the constant converted to double
+        p.quick_floating = true;
+        p.quick_shift = result == Conv::Float ? 32 : 0;
+        if (ops[1].conv == PolicyValue::Double)
+            memcpy(&p.quick_real, &ops[1].imm, sizeof p.quick_real);
+        else
+            p.quick_real = static_cast<double>(ops[1].imm);
+        return;
+    }
+    // The result as the comparison sees it: narrowed to its width, extended by its sign;
+    // 32- and 64-bit unsigned results and pointers compare as unsigned 64-bit values, the
+    // others as signed ones (narrow unsigned values are not negative).
+    bool unsigned_domain = false;
+    switch (static_cast<Conv>(p.quick_conv)) {
+        case Conv::Int8: p.quick_shift = 56, p.quick_arith = true; break;
+        case Conv::Char: p.quick_shift = 56, p.quick_arith = std::is_signed_v<char>; break;
+        case Conv::UInt8:
+        case Conv::Bool: p.quick_shift = 56; break;
+        case Conv::Int16: p.quick_shift = 48, p.quick_arith = true; break;
+        case Conv::UInt16:
+        case Conv::WChar16: p.quick_shift = 48; break;
+        case Conv::Int32: p.quick_shift = 32, p.quick_arith = true; break;
+        case Conv::UInt32:
+        case Conv::WChar32: p.quick_shift = 32, unsigned_domain = true; break;
+        case Conv::Int64: p.quick_arith = true; break;
+        default: unsigned_domain = true; break;
+    }
+    // The failing values as one range [lo, hi] of the domain, or its complement.
+    auto range = [&p, quick]<typename T>(T c) {
+        constexpr T lowest = std::numeric_limits<T>::min(), highest = std::numeric_limits<T>::max();
+        T lo = lowest, hi = highest;
+        bool negate = false;
+        switch (quick) {
+            case kQuickEq: lo = hi = c; break;
+            case kQuickNe: lo = hi = c, negate = true; break;
+            case kQuickLt:
+                if (c == lowest)
+                    negate = true;  // never: the complement of everything
+                else
+                    hi = c - 1;
+                break;
+            case kQuickLe: hi = c; break;
+            case kQuickGt:
+                if (c == highest)
+                    negate = true;
+                else
+                    lo = c + 1;
+                break;
+            default: lo = c; break;
+        }
+        p.quick_lo = static_cast<uint64_t>(lo);
+        p.quick_span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+        p.quick_negate = negate;
+    };
+    if (unsigned_domain)
+        range(static_cast<uint64_t>(p.quick_value));
+    else
+        range(p.quick_value);
 }
 
 void policy_capture(const Policy& policy, const CallFrame& frame, PolicyFailure& failure) {

@@ -126,52 +126,57 @@ struct Policy {
     uint8_t quick_op = 0;
     uint8_t quick_conv = 0;
     int64_t quick_value = 0;
+    // The quick form compiled (policy_quick_failed_word): 64 - the result's width in bits,
+    // whether it is sign-extended, and the failing range of the extended value.
+    uint8_t quick_shift = 0;
+    bool quick_arith = false;
+    // A float (quick_shift 32) or double result: compared as a double with quick_real.
+    bool quick_floating = false;
+    double quick_real = 0;
+    bool quick_negate = false;
+    uint64_t quick_lo = 0;
+    uint64_t quick_span = 0;
 };
 
 // Whether the call failed (no exception, no allocation; false for a policy without
 // `fails`). Any thread, GIL held or not.
 bool policy_failed(const Policy& policy, const CallFrame& frame);
 
+// The quick form's test on the result's register word (little-endian: the value in the
+// low bytes, the bytes above it anything): the value is narrowed to the result's width
+// and extended as its type is, then tested against the range [lo, lo + span] that the
+// comparison compiled to (find_quick_form), `negate` flipping the outcome. No switch and
+// no call: a few instructions on the call path.
+bool policy_quick_failed_floating(const Policy& p, uint64_t word);
+[[gnu::always_inline]] inline bool policy_quick_failed_word(const Policy& p, uint64_t word) {
+    if (__builtin_expect(p.quick_floating, 0)) return policy_quick_failed_floating(p, word);
+    uint64_t v = word << p.quick_shift;
+    v = p.quick_arith ? static_cast<uint64_t>(static_cast<int64_t>(v) >> p.quick_shift)
+                      : v >> p.quick_shift;
+    return (v - p.quick_lo <= p.quick_span) != p.quick_negate;
+}
+
 // policy_failed for a policy with quick_op set: `result OP constant` on the raw result,
-// inline for the call path.
+// which holds exactly the result's bytes (a batched call's result array).
 inline bool policy_quick_failed(const Policy& p, const void* result) {
-    int64_t v = 0;
-    bool is_unsigned = false;
-    auto get = [result]<typename T>(T) {
-        T x;
-        memcpy(&x, result, sizeof x);
-        return x;
-    };
-    switch (static_cast<types::Conv>(p.quick_conv)) {
-        case types::Conv::Int8: v = get(int8_t{}); break;
-        case types::Conv::Int16: v = get(int16_t{}); break;
-        case types::Conv::Int32: v = get(int32_t{}); break;
-        case types::Conv::Int64: v = get(int64_t{}); break;
-        case types::Conv::Char: v = get(char{}); break;
-        case types::Conv::UInt8:
-        case types::Conv::Bool: v = get(uint8_t{}); break;
-        case types::Conv::UInt16:
-        case types::Conv::WChar16: v = get(uint16_t{}); break;
-        case types::Conv::UInt32:
-        case types::Conv::WChar32:
-            v = get(uint32_t{});
-            is_unsigned = true;
+    uint64_t word = 0;
+    switch (p.quick_shift) {
+        case 56: word = *static_cast<const uint8_t*>(result); break;
+        case 48: {
+            uint16_t x;
+            memcpy(&x, result, sizeof x);
+            word = x;
             break;
-        default:  // 64-bit unsigned, pointers
-            v = get(int64_t{});
-            is_unsigned = true;
+        }
+        case 32: {
+            uint32_t x;
+            memcpy(&x, result, sizeof x);
+            word = x;
             break;
+        }
+        default: memcpy(&word, result, sizeof word); break;
     }
-    int64_t c = p.quick_value;
-    uint64_t uv = static_cast<uint64_t>(v), uc = static_cast<uint64_t>(c);
-    switch (p.quick_op) {
-        case kQuickEq: return v == c;
-        case kQuickNe: return v != c;
-        case kQuickLt: return is_unsigned ? uv < uc : v < c;
-        case kQuickGt: return is_unsigned ? uv > uc : v > c;
-        case kQuickLe: return is_unsigned ? uv <= uc : v <= c;
-        default: return is_unsigned ? uv >= uc : v >= c;
-    }
+    return policy_quick_failed_word(p, word);
 }
 
 // Reads code, errno and message into `failure`, right after a failed call, before the GIL

@@ -1,9 +1,11 @@
 // Wrapped functions: the shape compiled from a spec, and the call (see wrap.h).
 #include "call/wrap.h"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <new>
 #include <unordered_map>
 #include <utility>
 
@@ -60,6 +62,15 @@ struct Shape {
     // take the fixed-count entry (wrapped_vectorcall_simple).
     bool simple = false;
     bool plain_result = false;  // no outs, no text, not owned: the result as lib.f gives it
+    // Outs without text or owner, a result without them: a successful call returns them
+    // as value_from_c makes them (plain_return), without finish().
+    bool plain_outs = false;
+    bool outs_with_result = false;  // the result leads the tuple of outs
+    // Every parameter from the caller, in order, and a plain result: the simple entry
+    // converts as lib.f's fast path does (wrapped_vectorcall_simple<N, true>).
+    bool direct = false;
+    // The last tuple of outs returned, reused while nothing else holds it (plain_return).
+    mutable PyRef recycled;
     std::vector<std::string> param_names;  // the declaration's, for f.map's messages
 };
 
@@ -404,6 +415,17 @@ std::unique_ptr<Shape> compile_shape(PyObject* spec, const WrapTarget& t) {
     shape->simple = plain_roles && (!shape->policy || shape->policy->quick_op);
     shape->plain_result =
         shape->outs.empty() && shape->result_text == Text::None && !shape->result_destructor;
+    shape->plain_outs = !shape->outs.empty() && shape->result_text == Text::None &&
+                        !shape->result_destructor && !shape->has_consumed;
+    for (int k : shape->outs) {
+        const Param& p = shape->params[static_cast<size_t>(k)];
+        shape->plain_outs &= p.text == Text::None && !p.destructor;
+    }
+    shape->outs_with_result = ft->item->kind != Kind::Void && !shape->policy;
+    shape->direct = shape->simple && shape->plain_result;
+    for (size_t k = 0; k < shape->params.size(); ++k)
+        shape->direct &= shape->params[k].role == Role::Python &&
+                         shape->params[k].py_index == static_cast<Py_ssize_t>(k);
     return shape;
 }
 
@@ -464,8 +486,7 @@ PyObject* finish(WrappedFunction* f, const Shape& shape, PyObject* const* args, 
         for (const Param& p : shape.params)
             if (p.consumed && data::is_cdata(args[p.py_index]))
                 data::consume_cdata(reinterpret_cast<CData*>(args[p.py_index]));
-    bool checked = static_cast<bool>(shape.policy);
-    bool with_result = rt->kind != Kind::Void && (!checked || shape.outs.empty());
+    bool with_result = shape.outs.empty() || shape.outs_with_result;
     auto result_value = [&]() -> PyObject* {
         return shaped_value(rt, result, shape.result_text, shape.result_destructor.get());
     };
@@ -665,11 +686,82 @@ PyObject* wrapped_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
     return fast_argument(a, args[p.py_index], ints, fps);
 }
 
-// The entry of a simple shape (Shape::simple) with N arguments, from its second call: the
-// arguments straight into registers (unrolled), the quick policy right after the call;
-// anything else (another count, an argument the fast companions refuse) takes the general
-// entry. On failure the message is read with the argument addresses then computed.
+// A successful call's outs (Shape::plain_outs) as the caller gets them: one value, or a
+// tuple led by the result when the function is unchecked. The tuple of the previous call
+// is refilled when the shape alone holds it (the caller dropped it, as `q, r = f(...)`
+// does), as CPython's zip() and enumerate() reuse theirs: no allocation, no deallocation,
+// no GC tracking per call. (Not in a free-threaded build, where a count of one proves
+// nothing.)
+[[gnu::always_inline]] inline PyObject* plain_return(const Shape& shape, CType* rt, char* result,
+                                                     char* outs) {
+    const Param* params = shape.params.data();
+    size_t nouts = shape.outs.size();
+    if (nouts == 1 && !shape.outs_with_result) {
+        const Param& p = params[shape.outs[0]];
+        return data::value_from_c(p.pointee, outs + p.out_offset);
+    }
+    Py_ssize_t lead = shape.outs_with_result ? 1 : 0;
+    Py_ssize_t n = static_cast<Py_ssize_t>(nouts) + lead;
+    PyObject* values[kOutBytes / 8 + 1];  // each out takes at least 8 bytes of outs
+    if (lead && !(values[0] = data::value_from_c(rt, result))) return nullptr;
+    for (size_t i = 0; i < nouts; ++i) {
+        const Param& p = params[shape.outs[i]];
+        PyObject* v = data::value_from_c(p.pointee, outs + p.out_offset);
+        if (!v) {
+            for (Py_ssize_t j = 0; j < static_cast<Py_ssize_t>(i) + lead; ++j) Py_DECREF(values[j]);
+            return nullptr;
+        }
+        values[static_cast<Py_ssize_t>(i) + lead] = v;
+    }
+    PyObject* tuple = shape.recycled.get();
+#ifndef Py_GIL_DISABLED
+    if (tuple && Py_REFCNT(tuple) == 1) {
+        Py_INCREF(tuple);
+        for (Py_ssize_t i = 0; i < n; ++i) {
+            PyObject* old = PyTuple_GET_ITEM(tuple, i);
+            PyTuple_SET_ITEM(tuple, i, values[i]);
+            Py_DECREF(old);  // code this runs (a weakref callback) sees a count of two
+        }
+        // The collector may have untracked it while it held only atomic values.
+        if (!PyObject_GC_IsTracked(tuple)) PyObject_GC_Track(tuple);
+        return tuple;
+    }
+#endif
+    tuple = PyTuple_New(n);
+    if (!tuple) {
+        for (Py_ssize_t j = 0; j < n; ++j) Py_DECREF(values[j]);
+        return nullptr;
+    }
+    for (Py_ssize_t i = 0; i < n; ++i) PyTuple_SET_ITEM(tuple, i, values[i]);
+#ifndef Py_GIL_DISABLED
+    shape.recycled = PyRef::borrow(tuple);
+#endif
+    return tuple;
+}
+
+// A failed quick check in the simple entry: the frame (argument addresses in their
+// registers or stack words) and the capture, out of line, with errno as it was.
 template <Py_ssize_t N>
+[[gnu::noinline, gnu::cold]] void simple_capture(const Policy& policy, const ArgSpec* specs,
+                                                 I* ints, D* fps, const char* result, int err,
+                                                 PolicyFailure& failure) {
+    void* addresses[N > 0 ? N : 1];
+    for (Py_ssize_t k = 0; k < N; ++k) {
+        const ArgSpec& a = specs[k];
+        addresses[k] = (a.reg == RegClass::Float || a.reg == RegClass::Double) && !a.stack
+                           ? static_cast<void*>(&fps[a.slot[0]])
+                           : static_cast<void*>(&ints[a.slot[0]]);
+    }
+    CallFrame frame{addresses, result, err};
+    policy_capture(policy, frame, failure);
+}
+
+// The entry of a simple shape (Shape::simple) with N arguments, from its second call: the
+// arguments straight into registers (unrolled), the quick policy on the result word right
+// after the call, plain outs returned inline; anything else (another count, an argument
+// the fast companions refuse) takes the general entry. Nothing is initialized that a
+// successful call does not read: the failure record is written only on failure.
+template <Py_ssize_t N, bool Direct>
 PyObject* wrapped_vectorcall_simple(PyObject* self, PyObject* const* args, size_t nargsf,
                                     PyObject* kwnames) {
     auto* f = reinterpret_cast<WrappedFunction*>(self);
@@ -684,58 +776,70 @@ PyObject* wrapped_vectorcall_simple(PyObject* self, PyObject* const* args, size_
         memset(ints, 0, sizeof ints);
         memset(fps, 0, sizeof fps);
     }
+    // Outs start zeroed (a function that fails may not write them): a constant-size store
+    // for the usual few, inline.
     alignas(16) char outs[kOutBytes];
-    if (shape.out_bytes) memset(outs, 0, shape.out_bytes);
+    if (!Direct && shape.out_bytes) {
+        memset(outs, 0, 32);
+        if (shape.out_bytes > 32) memset(outs, 0, shape.out_bytes);
+    }
     const ArgSpec* specs = plan->args.data();
     const Param* params = shape.params.data();
     bool simple = [&]<size_t... K>(std::index_sequence<K...>) {
-        return (simple_argument(specs[K], params[K], args, outs, ints, fps) && ...);
+        if constexpr (Direct)
+            return (fast_argument(specs[K], args[K], ints, fps) && ...);
+        else
+            return (simple_argument(specs[K], params[K], args, outs, ints, fps) && ...);
     }
     (std::make_index_sequence<static_cast<size_t>(N)>{});
     if (!simple) return wrapped_vectorcall(self, args, nargsf, kwnames);
     alignas(16) char result[16];
     memset(result, 0, sizeof result);
     const Policy* policy = shape.policy.get();
-    bool failed = false;
-    PolicyFailure failure;
+    alignas(PolicyFailure) unsigned char failure_storage[sizeof(PolicyFailure)];
+    PolicyFailure* failure = nullptr;  // set (in failure_storage) when the call failed
     ThunkCaller caller = plan->caller;
     void* fn = f->base.data;
     for (;;) {
-        call_native(
-            f->release_gil, [&] { caller(fn, ints, fps, result); },
-            [&](int err) {
-                if (!policy || !policy_quick_failed(*policy, result)) return;
-                failed = true;
-                void* addresses[N > 0 ? N : 1];
-                for (Py_ssize_t k = 0; k < N; ++k) {
-                    const ArgSpec& a = specs[k];
-                    addresses[k] =
-                        (a.reg == RegClass::Float || a.reg == RegClass::Double) && !a.stack
-                            ? static_cast<void*>(&fps[a.slot[0]])
-                            : static_cast<void*>(&ints[a.slot[0]]);
-                }
-                CallFrame frame{addresses, result, err};
-                policy_capture(*policy, frame, failure);
-            });
-        if (!(failed && policy->retry_eintr && failure.err == EINTR)) break;
+        NativeScope scope = enter_native(f->release_gil);
+        caller(fn, ints, fps, result);
+        int err = *scope.err;
+        if (policy) {
+            uint64_t word;
+            memcpy(&word, result, sizeof word);
+            if (__builtin_expect(policy_quick_failed_word(*policy, word), 0)) {
+                failure = new (failure_storage) PolicyFailure;
+                simple_capture<N>(*policy, specs, ints, fps, result, err, *failure);
+            }
+        }
+        leave_native(scope, err);
+        if (__builtin_expect(!failure, 1)) {
+            if (Direct || shape.plain_result) return data::value_from_c(plan->result, result);
+            if (shape.plain_outs) return plain_return(shape, plan->result, result, outs);
+            static const PolicyFailure none{};
+            return finish(f, shape, args, result, outs, false, none);
+        }
+        if (!(policy->retry_eintr && failure->err == EINTR)) break;
         if (PyErr_CheckSignals() < 0) return nullptr;
-        failed = false;
+        failure = nullptr;
     }
-    if (!failed && shape.plain_result) return data::value_from_c(plan->result, result);
-    return finish(f, shape, args, result, outs, failed, failure);
+    return finish(f, shape, args, result, outs, true, *failure);
+}
+
+template <bool Direct, size_t... K>
+constexpr std::array<vectorcallfunc, sizeof...(K)> simple_entries(std::index_sequence<K...>) {
+    return {wrapped_vectorcall_simple<static_cast<Py_ssize_t>(K), Direct>...};
 }
 
 void specialize(WrappedFunction* f) {
-    static constexpr vectorcallfunc fixed[] = {
-        wrapped_vectorcall_simple<0>, wrapped_vectorcall_simple<1>, wrapped_vectorcall_simple<2>,
-        wrapped_vectorcall_simple<3>, wrapped_vectorcall_simple<4>, wrapped_vectorcall_simple<5>,
-        wrapped_vectorcall_simple<6>,
-    };
+    static constexpr auto direct = simple_entries<true>(std::make_index_sequence<7>{});
+    static constexpr auto shaped = simple_entries<false>(std::make_index_sequence<7>{});
     const CallPlan* plan = f->plan;
     if (!f->shape->simple || !plan || !f->base.data || plan->fast_nargs < 0 ||
-        plan->fast_nargs >= static_cast<Py_ssize_t>(std::size(fixed)))
+        plan->fast_nargs >= static_cast<Py_ssize_t>(direct.size()))
         return;
-    f->vectorcall = fixed[plan->fast_nargs];
+    size_t n = static_cast<size_t>(plan->fast_nargs);
+    f->vectorcall = f->shape->direct ? direct[n] : shaped[n];
 }
 
 void wrapped_dealloc(PyObject* self) {

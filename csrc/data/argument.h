@@ -89,7 +89,7 @@ PyObject* box_record(CType* t, const char* src);
 // A call's result or a callback's argument of type `t` at `src` (no alignment assumed)
 // as Python sees it: None for void, from_c's value otherwise, with structs boxed. The
 // common kinds inline (the call path's result); the others in from_c.
-inline PyObject* value_from_c(CType* t, char* src) {
+[[gnu::always_inline]] inline PyObject* value_from_c(CType* t, char* src) {
     switch (t->conv) {
         case Conv::Int32: {
             int32_t v;

@@ -8,16 +8,18 @@
 
 namespace cffix {
 
-// _api_module_source(module_name, preamble, cdefs, version, release_gil=True) -> str: the
-// C source of the
-// module; `cdefs` is the builder's history, a list of (text, override, packed, pack) for
-// its cdef() calls and ("include", module name) for its include() calls.
+// _api_module_source(module_name, preamble, cdefs, version, release_gil=True,
+// wrap_rules="") -> str: the C source of the module; `wrap_rules` is the builder's ffi.wrap
+// rules (wrappers.dump_rules), handed to the module's ffi at import; `cdefs` is the builder's
+// history, a list of (text, override, packed, pack) for its cdef() calls and ("include", module
+// name) for its include() calls.
 static PyObject* ffi_api_module_source(PyObject* self, PyObject* args) {
     const char *module_name, *preamble, *version;
     PyObject* cdefs;
     int release_gil = 1;
-    if (!PyArg_ParseTuple(args, "ssO!s|p:_api_module_source", &module_name, &preamble, &PyList_Type,
-                          &cdefs, &version, &release_gil))
+    const char* wrap_rules = "";
+    if (!PyArg_ParseTuple(args, "ssO!s|ps:_api_module_source", &module_name, &preamble,
+                          &PyList_Type, &cdefs, &version, &release_gil, &wrap_rules))
         return nullptr;
     auto* ffi = reinterpret_cast<FFIObject*>(self);
     if (!ffi->scope) {
@@ -46,8 +48,8 @@ static PyObject* ffi_api_module_source(PyObject* self, PyObject* args) {
         calls.push_back(std::move(c));
     }
     try {
-        std::string source =
-            gen::module_source(*ffi->scope, module_name, preamble, calls, version, release_gil);
+        std::string source = gen::module_source(*ffi->scope, module_name, preamble, calls, version,
+                                                release_gil, wrap_rules);
         return PyUnicode_FromStringAndSize(source.data(), static_cast<Py_ssize_t>(source.size()));
     } catch (...) {
         return translate_exception();

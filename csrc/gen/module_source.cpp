@@ -947,7 +947,8 @@ std::string disagreement(const types::ConstantDecl& c) {
 
 std::string module_source(types::Scope& scope, const std::string& module_name,
                           const std::string& preamble, const std::vector<CdefCall>& cdefs,
-                          const std::string& cffix_version, bool release_gil) {
+                          const std::string& cffix_version, bool release_gil,
+                          const std::string& wrap_rules) {
     std::string base = module_name.substr(module_name.rfind('.') + 1);
     // Functions get a wrapper each; variadic ones are called through the core's libffi
     // path at the address the module hands over (as cffi, which gives a function pointer).
@@ -1231,12 +1232,20 @@ static int _cffix_include(PyObject* ffi, const char* module_name, PyObject** inc
                (c.override ? "1" : "0") + ", " + (c.packed ? "1" : "0") + ", " +
                std::to_string(c.pack) + "))\n        goto fail;\n";
     }
+    if (!wrap_rules.empty()) {  // the builder's ffi.wrap rules, before any function is made
+        out +=
+            "    {\n        PyObject* done = PyObject_CallMethod(ffi, \"_cffix_load_wrap_rules\", "
+            "\"s\", " +
+            c_string(wrap_rules) + ");\n";
+        out += "        if (!done) goto fail;\n        Py_DECREF(done);\n    }\n";
+    }
     out += "    for (i = 0; _cffix_type_names[i]; ++i)\n        _cffix_types[i] = NULL;\n";
     out += copy_values;
     out += "    Py_XSETREF(_cffix_ffi, Py_NewRef(ffi));\n";
     out += extern_python_init();
     out += "    if (!(lib = _cffix->make_lib(ffi, " + c_string(module_name) +
            ", &_cffix_tables))) goto fail;\n";
+    if (!release_gil) out += "    _cffix->lib_keep_gil(lib);\n";
     out += "    for (i = 0; included && i < PyList_GET_SIZE(included); ++i)\n";
     out += "        if (!_cffix->lib_include(lib, PyList_GET_ITEM(included, i))) goto fail;\n";
     out += "    if (!(module = PyModule_Create(&_cffix_module))) goto fail;\n";

@@ -41,8 +41,11 @@ struct CdefCall {
 };
 
 // release_gil=false: the wrappers keep the GIL during the call (set_source's opt-out).
+// `wrap_rules`: the builder's ffi.wrap rules as a Python literal (cffix/wrappers.py
+// dump_rules), which the module hands its ffi at import; "" for none.
 std::string module_source(types::Scope& scope, const std::string& module_name,
                           const std::string& preamble, const std::vector<CdefCall>& cdefs,
-                          const std::string& cffix_version, bool release_gil = true);
+                          const std::string& cffix_version, bool release_gil = true,
+                          const std::string& wrap_rules = "");
 
 }  // namespace cffix::gen

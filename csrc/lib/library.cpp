@@ -244,7 +244,8 @@ PyObject* function_object(Library* lib, const std::string& name, const types::Fu
         }
     }
     if (plain) return plain;
-    return call::make_function(f.type.get(), address, lib->release_gil, lib->loaded);
+    return call::make_function(f.type.get(), address, lib->release_gil, lib->loaded,
+                               call::intern_function_names(name, f.param_names));
 }
 
 PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
@@ -777,6 +778,10 @@ PyObject* module_library(PyObject* ffi, types::Scope* scope, PyObject* name,
     lib->tables = tables;
     lib->api_module = true;
     return self.release();
+}
+
+void keep_gil(PyObject* self) {
+    if (PyObject_TypeCheck(self, &Library_Type)) as_library(self)->release_gil = false;
 }
 
 bool include_library(PyObject* self, PyObject* other) {

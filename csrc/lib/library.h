@@ -84,6 +84,10 @@ struct ModuleTables {
 PyObject* module_library(PyObject* ffi, types::Scope* scope, PyObject* name,
                          const ModuleTables& tables);
 
+// set_source(..., release_gil=False): the functions made for an API-mode module's `lib`
+// from now on (wrapped ones) keep the GIL during calls, as its generated wrappers do.
+void keep_gil(PyObject* lib);
+
 // An API-mode module's `lib` also answers, after its own names, with those of `other`
 // (the lib of a module whose ffi this lib's ffi includes). False with an exception set.
 bool include_library(PyObject* lib, PyObject* other);

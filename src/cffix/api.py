@@ -94,6 +94,10 @@ class _PythonMethods:
         if "cffix::" in csource:  # [[cffix::...]] attributes: this FFI's functions are wrapped
             self._cffix_enable_wrappers()
 
+    def _cffix_load_wrap_rules(self, text: str) -> None:
+        """An API-mode module's import: the builder's wrap rules (not an API)."""
+        wrappers.load_rules(self, text)
+
     def _cffix_enable_wrappers(self) -> None:
         """Installs this FFI's wrap rules (also for [[cffix::...]] alone): not an API."""
         self._set_wrap_rules(wrappers.rules_of(self))

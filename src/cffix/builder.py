@@ -369,8 +369,11 @@ def c_source(ffi) -> str:
             continue
         _, text, override, packed, pack = entry
         cdefs.append((text, bool(override), bool(packed), int(pack or 0)))
+    from . import wrappers
+
     return ffi._api_module_source(module_name, preamble, cdefs, __version__,
-                                  ffi._cffix_state.get(RELEASE_GIL, True))
+                                  ffi._cffix_state.get(RELEASE_GIL, True),
+                                  wrappers.dump_rules(ffi))
 
 
 def _c_path(ffi, tmpdir) -> str:

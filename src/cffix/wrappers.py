@@ -380,3 +380,82 @@ def wrap(ffi: "Any", names: "str | list[str] | tuple[str, ...]", errors: "Any" =
         options["default"] = d
     rules.rules.append((patterns, options))
     ffi._set_wrap_rules(rules)
+
+
+# ------------------------------------------------------------ rules carried by API-mode modules
+
+
+def _class_path(cls: type, where: str) -> str:
+    """An exception class as 'module:qualname', importable where the module is imported."""
+    if "<locals>" in cls.__qualname__:
+        raise TypeError(f"{where}: the exception class {cls.__qualname__} is local to a "
+                        "function: an API-mode module names its classes by import path, so "
+                        "define it at module level")
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _class_at(path: str) -> type:
+    import importlib
+
+    module, _, qualname = path.partition(":")
+    obj: "Any" = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _dump_policy(policy: "ErrorPolicy | str | None", where: str) -> "Any":
+    if policy is None or isinstance(policy, str):
+        return policy
+    raises = policy.raises
+    if isinstance(raises, type):
+        raises = _class_path(raises, where)
+    elif isinstance(raises, dict):
+        raises = {k: _class_path(c, where) for k, c in raises.items()}
+    return ("policy", policy.fails, policy.code, policy.message, raises, policy.retry_eintr,
+            policy.name)
+
+
+def _load_policy(data: "Any") -> "ErrorPolicy | str | None":
+    if data is None or isinstance(data, str):
+        return data
+    _, fails, code, message, raises, retry_eintr, name = data
+    if isinstance(raises, str):
+        raises = _class_at(raises)
+    elif isinstance(raises, dict):
+        raises = {k: _class_at(c) for k, c in raises.items()}
+    return ErrorPolicy(fails, code, message, raises, retry_eintr, name)
+
+
+def dump_rules(ffi: "Any") -> str:
+    """The builder's wrap rules and registered policies as a Python literal, which an
+    API-mode module hands its ffi at import (load_rules): '' when there are none.
+    Exception classes travel as import paths."""
+    rules = ffi._cffix_state.get("_cffix_wrap_rules")
+    if rules is None or not (rules.rules or rules.policies):
+        return ""
+    policies = {n: _dump_policy(p, f"errors(name={n!r})") for n, p in rules.policies.items()}
+    entries = []
+    for patterns, options in rules.rules:
+        options = dict(options)
+        if "errors" in options:
+            options["errors"] = _dump_policy(options["errors"], f"wrap({patterns[0]!r})")
+        entries.append((patterns, options))
+    return repr((1, policies, entries))
+
+
+def load_rules(ffi: "Any", text: str) -> None:
+    """Installs on `ffi` the rules dump_rules() wrote (before any function is made)."""
+    import ast
+
+    version, policies, entries = ast.literal_eval(text)
+    if version != 1:
+        raise ImportError(f"wrap rules of format {version}: rebuild the module")
+    rules = rules_of(ffi)
+    for name, data in policies.items():
+        rules.policies[name] = _load_policy(data)  # type: ignore[assignment]
+    for patterns, options in entries:
+        if "errors" in options:
+            options["errors"] = _load_policy(options["errors"])
+        rules.rules.append((tuple(patterns), options))
+    ffi._set_wrap_rules(rules)

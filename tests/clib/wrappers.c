@@ -168,3 +168,19 @@ long negative_errno(int e) { return e ? -(long)e : 5; }
 unsigned int unsigned_status(unsigned int v) { return v; }
 
 void nothing(int x) { (void)x; }
+
+/* Results narrower than a register: -O2 returns the argument's register as it is, so the
+   bits above the value are the argument's, which a caller must ignore. */
+signed char narrow_s8(long long v) { return (signed char)v; }
+unsigned char narrow_u8(long long v) { return (unsigned char)v; }
+char narrow_char(long long v) { return (char)v; }
+_Bool narrow_bool(long long v) { return (_Bool)(v & 1); }
+short narrow_s16(long long v) { return (short)v; }
+unsigned short narrow_u16(long long v) { return (unsigned short)v; }
+int narrow_s32(long long v) { return (int)v; }
+unsigned int narrow_u32(long long v) { return (unsigned int)v; }
+long long narrow_s64(long long v) { return v; }
+unsigned long long narrow_u64(long long v) { return (unsigned long long)v; }
+void *narrow_ptr(long long v) { return (void *)(size_t)v; }
+double echo_double(double v) { return v; }
+float echo_float(float v) { return v; }
