@@ -158,10 +158,6 @@ EXPECTED_FAILURES = {
         "operations (deliberate): new_allocator(should_clear_after_alloc=False) still hands "
         "out cleared memory: cffix never exposes uninitialised memory",
     # exception types
-    _FFI_OBJ + "test_ffi_invalid_type":
-        "messages: _cffi_backend.FFI() (cffix's BackendFFI) raises ffi.error for a bad type "
-        "string, with the texts of cffi.FFI's parser; cffi's C parser has texts of its own "
-        "('identifier expected', the string, a caret) that cffix does not reproduce (gap)",
     _PARSING + "test_cannot_declare_enum_later":
         "exception types (deliberate): `typedef enum foo_e foo_t; enum foo_e {...};` is "
         "supported (cffi: NotImplementedError)",

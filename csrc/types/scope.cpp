@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "parse/cffi_type_string.h"
 #include "util/errors.h"
 
 namespace cffix::types {
@@ -466,8 +467,53 @@ static std::string function_text(const CType* fn) {
     return text;
 }
 
+// cffi's declarations as its C type-string parser looks them up (this scope's and the
+// included ones').
+class Scope::CffiNames : public parse::CffiTypeNames {
+public:
+    explicit CffiNames(Scope& scope) : scope_(scope) {}
+    bool is_type_name(std::string_view name) const override { return scope_.is_type_name(name); }
+    Tag record_tag(std::string_view name) const override {
+        if (scope_.find_tag(TypeExprKind::Struct, name)) return Tag::Struct;
+        if (scope_.find_tag(TypeExprKind::Union, name)) return Tag::Union;
+        return Tag::None;
+    }
+    bool is_enum_tag(std::string_view name) const override {
+        return scope_.find_tag(TypeExprKind::Enum, name) != nullptr;
+    }
+    std::optional<ConstInt> integer_constant(std::string_view name) const override {
+        const ConstantDecl* c = scope_.find_constant(name);
+        return c ? std::optional<ConstInt>(c->value) : std::nullopt;
+    }
+
+private:
+    Scope& scope_;
+};
+
 CTypeRef Scope::parse_type(std::string_view text) {
     declared();
+    if (!refuse_undeclared_tags_) return resolve_type_string(text);
+    // The ffi of an API-mode module (and _cffi_backend.FFI()): where cffi's C parser
+    // refuses the text, its message (with the text and a caret) is str(exc), cffix's
+    // detail goes to the notes.
+    try {
+        return resolve_type_string(text);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::CDefError && e.kind() != ErrorKind::FFIError) throw;
+        std::optional<parse::CffiTypeError> cffi =
+            parse::cffi_type_string_error(text, CffiNames(*this));
+        if (!cffi) throw;
+        Error restated(e.kind(), parse::cffi_type_error_text(text, *cffi));
+        std::string detail = e.python_message();
+        if (detail != restated.what()) restated.add_note(detail);
+        for (std::string& note : e.notes()) restated.add_note(std::move(note));
+        for (unsigned k = 0; k < 32; ++k)
+            if (e.also() & (1u << k)) restated.also_is(static_cast<ErrorKind>(k));
+        throw restated;
+    }
+}
+
+CTypeRef Scope::resolve_type_string(std::string_view text) {
     parse::TypeExprPtr expr = parse::parse_type_name(text, *this);
     struct Restore {
         std::string_view& field;
@@ -1145,6 +1191,10 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
     CType* existing = find_tag(TypeExprKind::Enum, e.name);
     if (!e.enum_body) {
         if (existing) return borrowed(existing);
+        // As for struct tags: cffi's API-mode ffi knows only the enums of its cdef (the
+        // caret is added by parse_type()).
+        if (refuse_undeclared_tags_ && !type_string_.empty())
+            throw Error(ErrorKind::FFIError, "undefined enum name");
         CTypeRef t = owned(new_record_type(Kind::Enum, tag_name("enum ", e.name)));
         enums_.emplace(std::string(e.name), t);
         tag_pos_.emplace(tag_name("enum ", e.name), e.pos);

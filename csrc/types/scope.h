@@ -202,6 +202,8 @@ private:
         uint32_t aligned = 0;  // from an aligned typedef
     };
 
+    class CffiNames;
+    CTypeRef resolve_type_string(std::string_view text);
     Resolved resolve(const parse::TypeExpr& expr, const std::string& name_hint = {});
     Resolved resolve_named(const parse::TypeExpr& expr);
     CTypeRef resolve_function(const parse::TypeExpr& expr);
