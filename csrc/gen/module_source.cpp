@@ -396,7 +396,7 @@ std::string member_size(const std::string& record, const std::string& member) {
 // for C's `float x` has the right size, and gives garbage). Integers of another size or
 // sign are the size check's; complex numbers and `typedef int... t` are not compared.
 void compare_number_kind(std::string& checks, const std::string& record, const std::string& name,
-                         const CType* type) {
+                         const CType* type, const std::string& object = {}) {
     int kind = 0;
     if (type->kind == Kind::Enum) {
         kind = 1;
@@ -406,25 +406,44 @@ void compare_number_kind(std::string& checks, const std::string& record, const s
     }
     if (kind == 0) return;
     checks += "#ifdef _CFFIX_NUMBER_KIND\n";
-    compare(checks, record + " field " + name + " kind (1: integer, 2: floating-point)",
-            "_CFFIX_NUMBER_KIND(((" + record + " *)0)->" + name + ")", kind);
+    compare(
+        checks, record + " field " + name + " kind (1: integer, 2: floating-point)",
+        "_CFFIX_NUMBER_KIND(" + (object.empty() ? "((" + record + " *)0)->" + name : object) + ")",
+        kind);
     checks += "#endif\n";
 }
 
+// A pointer field to a number: the pointee's size and kind, compared at compile time (a
+// cdef `long *z` for C's `int *z` would read past the int). The pointee's qualifiers are
+// not compared: cdef types drop them.
+void check_pointee(std::string& checks, const std::string& record, const types::FieldInfo& f) {
+    const CType* item = f.type->item;
+    if (f.type->kind != Kind::Pointer || item->kind != Kind::Primitive ||
+        (item->flags & types::PF_DOTS) || item->size <= 0)
+        return;
+    std::string pointee = "*((" + record + " *)0)->" + f.name;
+    compare(checks, record + " field " + f.name + " pointee size", "sizeof(" + pointee + ")",
+            item->size);
+    compare_number_kind(checks, record, "*" + f.name, item,
+                        "(*((" + record + " *)0)->" + f.name + ")");
+}
+
 // A record the cdef lays out completely: every named field's offset and size, the size
-// and alignment, compared with the compiler's.
-void check_record(std::string& checks, const CType* t) {
+// and alignment, as the compiler gives them (a Layout fact), which the core compares with
+// the cdef's at the type's first use and refuses the type if they differ (ffi.error, as
+// cffi). Number kinds and pointees are compared at compile time.
+void check_record(FactTable& facts, std::string& checks, const CType* t) {
     const std::string& c = t->cname;
-    compare(checks, c + " size", "sizeof(" + c + ")", t->size);
-    compare(checks, c + " alignment", "_CFFIX_ALIGNOF(" + c + ")", t->align);
+    std::vector<std::string> values;
     for (const types::FieldInfo& f : t->fields) {
         if (f.is_bitfield() || f.name.empty()) continue;  // no offsetof for bitfields
-        compare(checks, c + " field " + f.name + " offset", "offsetof(" + c + ", " + f.name + ")",
-                f.offset);
-        if (!f.is_flexible())
-            compare(checks, c + " field " + f.name + " size", member_size(c, f.name), f.type->size);
+        values.push_back("offsetof(" + c + ", " + f.name + ")");
+        values.push_back(f.is_flexible() ? "-1" : member_size(c, f.name));
         compare_number_kind(checks, c, f.name, f.type);
+        check_pointee(checks, c, f);
     }
+    facts.add(types::fact_key(types::FactKind::Layout, c), "sizeof(" + c + ")",
+              "_CFFIX_ALIGNOF(" + c + ")", "0", values);
 }
 
 [[noreturn]] void refuse_anonymous() {
@@ -524,7 +543,7 @@ void compiler_facts(types::Scope& scope, FactTable& facts, std::string& checks) 
     for (CType* t : records) {
         if (!t->record || (t->flags & types::RF_OPAQUE_TYPEDEF)) continue;  // opaque
         if (types::complete_type(t, false)) {
-            if (nameable(t)) check_record(checks, t);  // else checked through its holder
+            if (nameable(t)) check_record(facts, checks, t);  // else checked through its holder
         } else if (!nameable(t)) {
             anonymous.push_back(t);
         } else {

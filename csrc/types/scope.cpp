@@ -365,6 +365,7 @@ void Scope::cdef(std::string_view source, const CdefOptions& options) {
             if (was_enabled) PyGC_Enable();
         }
     } pause;
+    DeclaringRecords declaring;
     parse::parse_declarations(source, *this);
     complete_pending();
 }
@@ -432,6 +433,7 @@ std::string fact_key(FactKind kind, std::string_view name) {
         case FactKind::Typedef: return "typedef " + std::string(name);
         case FactKind::Global: return "global " + std::string(name);
         case FactKind::Member: return "member " + std::string(name);
+        case FactKind::Layout: return "layout " + std::string(name);
     }
     return std::string(name);
 }
@@ -1164,6 +1166,14 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
         rec->compiler_members = f->values;
         rec->declared_partial = rec->partial;
         rec->partial = false;
+    }
+    // API mode, a layout the cdef states: compared with the compiler's at the first use.
+    if (const CompilerFact* f =
+            rec->partial ? nullptr : compiler_fact(FactKind::Layout, t->cname)) {
+        rec->checked = true;
+        rec->checked_size = f->size;
+        rec->checked_align = f->align;
+        rec->checked_fields = f->values;
     }
     std::unordered_map<std::string_view, parse::SourcePos> seen;
     check_member_names(*rec, seen);
