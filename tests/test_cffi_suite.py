@@ -169,14 +169,6 @@ EXPECTED_FAILURES = {
 
 # API-mode files: the expected failures, by root cause (same classes as above).
 EXPECTED_FAILURES.update({
-    _RECOMPILER + "test_typedef_array_dotdotdot_usage":
-        "operations: a function taking a pointer to `typedef int t[...][...];` (or t "
-        "itself) is refused at build ('not supported in a function's signature yet'): the "
-        "generated C and the core's type table would have to spell t's item type with the "
-        "compiler's lengths (gap; such typedefs as struct members, and `typedef int "
-        "t[...];` parameters in C modules, work)",
-})
-EXPECTED_FAILURES.update({
     _RECOMPILER + "test_pack_not_supported":
         "exception types (deliberate): cdef(..., pack=2) is supported in API mode (the "
         "layout of #pragma pack, checked against the compiler), so the build goes on and "

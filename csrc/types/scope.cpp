@@ -736,6 +736,8 @@ void Scope::declare_typedef(Declaration& decl) {
             t.raw_function = r.raw_function;
             t.aligned = std::max(t.aligned, r.aligned);
             t.written = written_typedef(*decl.type, t.type.get(), written_typedefs());
+            // The generated C names it: its lengths are the compiler's.
+            if (t.dots_levels) t.written = WrittenType{decl.name, decl.name.size(), true};
             t.is_const = is_const(*decl.type);
         }
     }
@@ -775,7 +777,8 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     // The C text API mode needs, made only where it says more than the CTypes' (a cdef's
     // parse stays as fast when it is not needed).
     if (decl.type && (f.extern_python != parse::ExternPython::No ||
-                      (decl.type->kind == TypeExprKind::Function && qualified_below(*decl.type))))
+                      (decl.type->kind == TypeExprKind::Function &&
+                       (qualified_below(*decl.type) || open_typedef_in(*decl.type)))))
         f.written = written_signature(*decl.type, f.type.get(), written_typedefs());
     if (decl.type && decl.type->kind == TypeExprKind::Function) {
         bool any = !decl.attributes.empty();
