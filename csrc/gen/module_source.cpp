@@ -456,10 +456,20 @@ void check_pointee(std::string& checks, const std::string& record, const types::
                         "(*((" + record + " *)0)->" + f.name + ")");
 }
 
+// An integer field (not a character), whose size cffi lets differ from C's until the
+// struct's first use; cffi's generated C checks the type of every other field (`T *tmp =
+// &p->x`), so that its size differs fails the build there.
+bool integer_field(const CType* t) {
+    if (t->kind == Kind::Enum) return true;
+    return t->kind == Kind::Primitive && (t->flags & types::PF_INTEGER) &&
+           !(t->flags & (types::PF_CHAR | types::PF_WCHAR | types::PF_DOTS));
+}
+
 // A record the cdef lays out completely: every named field's offset and size, the size
 // and alignment, as the compiler gives them (a Layout fact), which the core compares with
 // the cdef's at the type's first use and refuses the type if they differ (ffi.error, as
-// cffi). Number kinds and pointees are compared at compile time.
+// cffi). The size of a field that is no integer, number kinds and pointees are compared
+// at compile time.
 void check_record(FactTable& facts, std::string& checks, const CType* t) {
     const std::string& c = t->cname;
     std::vector<std::string> values;
@@ -467,6 +477,8 @@ void check_record(FactTable& facts, std::string& checks, const CType* t) {
         if (f.is_bitfield() || f.name.empty()) continue;  // no offsetof for bitfields
         values.push_back("offsetof(" + c + ", " + f.name + ")");
         values.push_back(f.is_flexible() ? "-1" : member_size(c, f.name));
+        if (!f.is_flexible() && !integer_field(f.type) && f.type->size >= 0)
+            compare(checks, c + " field " + f.name + " size", member_size(c, f.name), f.type->size);
         compare_number_kind(checks, c, f.name, f.type);
         check_pointee(checks, c, f);
     }
