@@ -62,7 +62,36 @@ bool check_ffi(PyObject* ffi) {
     return false;
 }
 
+types::Scope* scope_of(PyObject* ffi);
+
+// "\x01f\x01k": the type of parameter k of the function f the cdef declares, as the
+// compiler's facts resolved it (a parameter of a typedef with `[...]` lengths, which no
+// type string spells before the compiler gave them).
+static cffix_ctype* parameter_type(PyObject* ffi, std::string_view spec) {
+    size_t split = spec.find('\x01');
+    types::Scope* scope = scope_of(ffi);
+    if (!scope) return nullptr;
+    if (split != std::string_view::npos) {
+        std::string_view name = spec.substr(0, split);
+        size_t k = 0;
+        for (char c : spec.substr(split + 1)) k = k * 10 + static_cast<size_t>(c - '0');
+        try {
+            auto it = scope->functions().find(name);
+            if (it != scope->functions().end() && k < it->second.type->args.size())
+                return api(it->second.type->args[k]);
+        } catch (...) {
+            translate_exception();
+            return nullptr;
+        }
+    }
+    PyErr_Format(error_classes.ffi_error,
+                 "the module asks for the parameter '%s' the cdef does not have",
+                 std::string(spec).c_str());
+    return nullptr;
+}
+
 cffix_ctype* api_typeof(PyObject* ffi, const char* cdecl) {
+    if (cdecl[0] == '\x01') return parameter_type(ffi, cdecl + 1);
     if (!check_ffi(ffi)) return nullptr;
     PyRef text(PyUnicode_FromString(cdecl));
     if (!text) return nullptr;

@@ -417,9 +417,15 @@ def test_qualifiers_below_a_pointer_as_written(tmp_path):
 # ------------------------------------------------------------- every mismatch class
 
 @pytest.mark.parametrize("cdef,source,expected", [
-    ("struct s { int a; int b; };", "struct s { int a; long b; };",
-     ["struct s field b offset: 4 in the cdef, 8 in C", "struct s size: 8 in the cdef, 16 in C",
-      "struct s field b size: 4 in the cdef, 8 in C"]),
+    # (a layout the cdef states wrongly is refused at the type's first use, as in cffi:
+    # test_api_layout_errors.py)
+    ("struct w { long *z; };", "struct w { int *z; };",
+     ["struct w field z pointee size: 8 in the cdef, 4 in C"]),
+    # (as cffi's generated C checks the type of a field that is no integer)
+    ("struct c { char b; };", "struct c { short b; };",
+     ["struct c field b size: 1 in the cdef, 2 in C"]),
+    ("struct a { int x[5]; };", "struct a { int x[6]; };",
+     ["struct a field x size: 20 in the cdef, 24 in C"]),
     ("struct p { int x; ...; };", "struct p { char c; long x; };",
      ["struct p field x size: 4 in the cdef, 8 in C"]),
     # (integer and float types may be approximate, as cffi documents: not compared)

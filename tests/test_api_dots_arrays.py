@@ -175,10 +175,41 @@ def test_typedefs_of_dots_lengths_held_in_structs_and_passed(cc, tmp_path):
     assert m.b[0][5][6] == -321
 
 
-def test_pointer_to_a_typedef_of_nested_dots_lengths_in_a_signature_is_refused(tmp_path):
+@pytest.mark.parametrize("extension", [".c", ".cpp"])
+def test_functions_take_typedefs_of_dots_lengths_by_value_and_by_pointer(tmp_path, extension):
+    # `mat_t a` is a pointer to mat_t's item (C adjusts it), `mat_t *b` a pointer to the
+    # whole array: the generated C names them through the typedef, the core takes the
+    # types of the parameters as the compiler's lengths made them.
     ffi = FFI()
-    ffi.cdef("typedef int mat_t[...][...]; int f(mat_t *);")
-    ffi.set_source("_api_dots_typedef_signature", "typedef int mat_t[6][7];")
-    with pytest.raises(cffix.VerificationError, match="function 'f', argument 1: a type made "
-                                                      "of arrays of '\\[...\\]' length"):
-        ffi.emit_c_code(str(tmp_path / "x.c"))
+    ffi.cdef("""
+        typedef int vec_t[...];
+        typedef int mat_t[...][...];
+        int sum_vec(vec_t a, vec_t *b, vec_t **c);
+        int corner(mat_t a, mat_t *b, mat_t **c);
+    """)
+    name = "_api_dots_typedef_params" + extension.replace(".", "_")
+    ffi.set_source(name, """
+        typedef int vec_t[50];
+        typedef int mat_t[6][7];
+        static int sum_vec(vec_t a, vec_t *b, vec_t **c) {
+            return (a ? a[49] : 0) + (b ? (*b)[48] : 0) + (c ? (**c)[47] : 0);
+        }
+        static int corner(mat_t a, mat_t *b, mat_t **c) {
+            return (a ? a[5][6] : 0) + (b ? (*b)[4][5] : 0) + (c ? (**c)[3][4] : 0);
+        }
+    """, source_extension=extension)
+    module = load(name, ffi.compile(tmpdir=str(tmp_path)))
+    ffi, lib = module.ffi, module.lib
+    ftype = ffi.typeof(lib.corner)
+    assert [a.cname for a in ftype.args] == ["int(*)[7]", "int(*)[6][7]", "int(* *)[6][7]"]
+    v = ffi.new("vec_t *")
+    v[0][49], v[0][48], v[0][47] = 1, 20, 300
+    pv = ffi.new("vec_t **", v)
+    assert lib.sum_vec(v[0], v, pv) == 321
+    assert lib.sum_vec(ffi.NULL, ffi.NULL, pv) == 300
+    m = ffi.new("mat_t *")
+    m[0][5][6], m[0][4][5], m[0][3][4] = 1, 20, 300
+    pm = ffi.new("mat_t **", m)
+    assert lib.corner(m[0], m, pm) == 321
+    with pytest.raises(TypeError):  # the lengths are checked: an int[6][8] is no mat_t
+        lib.corner(ffi.NULL, ffi.new("int[6][8]"), ffi.NULL)

@@ -158,10 +158,6 @@ EXPECTED_FAILURES = {
         "operations (deliberate): new_allocator(should_clear_after_alloc=False) still hands "
         "out cleared memory: cffix never exposes uninitialised memory",
     # exception types
-    _FFI_OBJ + "test_ffi_invalid_type":
-        "messages: _cffi_backend.FFI() (cffix's BackendFFI) raises ffi.error for a bad type "
-        "string, with the texts of cffi.FFI's parser; cffi's C parser has texts of its own "
-        "('identifier expected', the string, a caret) that cffix does not reproduce (gap)",
     _PARSING + "test_cannot_declare_enum_later":
         "exception types (deliberate): `typedef enum foo_e foo_t; enum foo_e {...};` is "
         "supported (cffi: NotImplementedError)",
@@ -172,32 +168,19 @@ EXPECTED_FAILURES = {
 
 
 # API-mode files: the expected failures, by root cause (same classes as above).
-_BUILD_TIME_CHECK = (
-    "operations (deliberate): a cdef layout or declaration that disagrees with the C "
-    "source fails the build with a VerificationError naming both facts; cffi builds the "
-    "module and raises ffi.error at the first use (or not at all)")
 EXPECTED_FAILURES.update({
-    _RECOMPILER + "test_typedef_array_dotdotdot_usage":
-        "operations: a function taking a pointer to `typedef int t[...][...];` (or t "
-        "itself) is refused at build ('not supported in a function's signature yet'): the "
-        "generated C and the core's type table would have to spell t's item type with the "
-        "compiler's lengths (gap; such typedefs as struct members, and `typedef int "
-        "t[...];` parameters in C modules, work)",
+    _RECOMPILER + "test_pack_not_supported":
+        "exception types (deliberate): cdef(..., pack=2) is supported in API mode (the "
+        "layout of #pragma pack, checked against the compiler), so the build goes on and "
+        "fails with VerificationError because the test's C source has no struct foo; cffi "
+        "refuses pack= in API mode with NotImplementedError before compiling",
 })
-EXPECTED_FAILURES.update({name: _BUILD_TIME_CHECK for name in (
-    _RECOMPILER + "test_verify_exact_field_offset",
-    _RECOMPILER + "test_pack_not_supported")})
 EXPECTED_FAILURES.update({
     _RECOMPILER + "test_include_8":
         "exception types (deliberate): a struct opaque in an included FFI and given a body "
         "by the including cdef is usable (both FFIs see the body), as in cffi's ABI mode; "
         "cffi's API mode raises NotImplementedError at first use ('workaround: don't use "
         "ffi.include()')",
-    _VERIFY + "test_ffi_full_struct":
-        "operations (deliberate): a field offset or struct size that disagrees with C fails "
-        "the build with VerificationError (the test expects ffi.error at first use); and a "
-        "pointer field of another pointee type of the same size (`long *` for C's `int *`) "
-        "is not compared, as cdef types drop the qualifiers C would compare",
 })
 EXPECTED_FAILURES.update({name: (
     "exception types (deliberate): a function pointer type whose parameter is a struct by "

@@ -252,8 +252,15 @@ std::unique_ptr<Shape> compile_shape(PyObject* spec, const WrapTarget& t) {
                 return nullptr;
             }
             CType* a = ft->args[static_cast<size_t>(k)];
-            if (a->kind != Kind::Pointer || a->item->kind == Kind::Void ||
-                !types::complete_type(a->item, false) || a->item->size <= 0) {
+            bool complete = false;
+            try {
+                complete = a->kind == Kind::Pointer && a->item->kind != Kind::Void &&
+                           types::complete_type(a->item, false);
+            } catch (...) {
+                cffix::translate_exception();
+                return nullptr;
+            }
+            if (!complete || a->item->size <= 0) {
                 PyErr_Format(PyExc_TypeError,
                              "out=: parameter %R of %s() is a '%s': an out parameter is a "
                              "pointer to a complete type",

@@ -74,14 +74,31 @@ void refuse_opaque_field(const CType* t, const std::string& field) {
 
 // A type passed by value must have a size (records with `...;` get theirs from the C
 // compiler at import); what cannot be generated is refused by name, at build time.
-void check_type(const CType* t, const std::string& where) {
-    if (t->conv == Conv::None && t->kind != Kind::Void)
-        refuse(where + ": '" + t->cname + "' has an unknown size");
-    // An array of `[...]` arrays (from `typedef int t[...][...];`) has no C spelling here.
+// Whether `t` is made of arrays of `[...]` arrays (from `typedef int t[...][...];`): no
+// CType text spells it before the compiler gave the lengths.
+bool has_open_array_items(const CType* t) {
     for (const CType* p = t; p->kind == Kind::Pointer || p->kind == Kind::Array; p = p->item)
         if (p->kind == Kind::Array && p->item->kind == Kind::Array && p->item->length < 0)
-            refuse(where + ": a type made of arrays of '[...]' length ('" + t->cname +
-                   "') is not supported in a function's signature yet");
+            return true;
+    return false;
+}
+
+// Whether `t` holds an array of unknown length (`[]` or a `[...]` before the compiler gave
+// it) below its pointers: its CType text may not be the type the core resolves at import.
+bool has_open_array(const CType* t) {
+    for (const CType* p = t; p->kind == Kind::Pointer || p->kind == Kind::Array; p = p->item)
+        if (p->kind == Kind::Array && p->length < 0) return true;
+    return false;
+}
+
+// `spelled`: the type has a C text of its own (through the typedef's name) and the core
+// finds it as the function's parameter, not by its text.
+void check_type(const CType* t, const std::string& where, bool spelled = false) {
+    if (t->conv == Conv::None && t->kind != Kind::Void)
+        refuse(where + ": '" + t->cname + "' has an unknown size");
+    if (!spelled && has_open_array_items(t))
+        refuse(where + ": a type made of arrays of '[...]' length ('" + t->cname +
+               "') is not supported here yet");
 }
 
 // A struct the cdef leaves opaque (`struct a;`, `typedef ... t;`) passed by value has no
@@ -96,9 +113,14 @@ void refuse_opaque(const std::string& function, const CType* t, const char* role
 // The distinct types the wrappers convert through the C API, by cname, numbered.
 class TypeTable {
 public:
-    int index(const CType* t) {
-        auto [it, added] = index_.emplace(t->cname, static_cast<int>(names_.size()));
-        if (added) names_.push_back(t->cname);
+    int index(const CType* t) { return index(t->cname); }
+    // The type of parameter k of the cdef's function `function` (see cffix_api.h type_of).
+    int parameter_index(const std::string& function, size_t k) {
+        return index("\x01" + function + "\x01" + std::to_string(k));
+    }
+    int index(const std::string& name) {
+        auto [it, added] = index_.emplace(name, static_cast<int>(names_.size()));
+        if (added) names_.push_back(name);
         return it->second;
     }
     const std::vector<std::string>& names() const { return names_; }
@@ -120,9 +142,9 @@ bool may_make_temporaries(const CType* t) {
 // fast companions once, out of line: each wrapper stays a few calls, which keeps the
 // C compiler's time per function low, for one direct call per argument.
 void convert_argument(std::string& out, const CType* t, size_t k, TypeTable& types, bool temps,
-                      const std::string& c_type) {
+                      const std::string& c_type, int type_index = -1) {
     std::string x = "_cffix_a" + std::to_string(k), arg = "args[" + std::to_string(k) + "]";
-    std::string ti = std::to_string(types.index(t));
+    std::string ti = std::to_string(type_index >= 0 ? type_index : types.index(t));
     std::string temporaries = temps ? "&temps" : "NULL";
     std::string call;
     if (t->flags & types::PF_DOTS) {  // `typedef int... t;`: the core knows t at import
@@ -280,8 +302,13 @@ void function_wrapper(std::string& out, const std::string& name, const types::Fu
             refuse("cannot generate '" + t->cname + "' in " + context + ": unknown type name");
         return text;
     };
+    // A parameter of a typedef with `[...]` lengths: spelled with the typedef's name.
+    auto by_typedef = [&](size_t k) {
+        return !decl.written.empty() && has_open_array_items(fn->args[k]) &&
+               decl.written[k + 1].text.find("[]") == std::string::npos;
+    };
     for (size_t k = 0; k < n; ++k) {
-        check_type(fn->args[k], where + ", argument " + std::to_string(k + 1));
+        check_type(fn->args[k], where + ", argument " + std::to_string(k + 1), by_typedef(k));
         out += "    " +
                nameable_local(k + 1, fn->args[k], " _cffix_a" + std::to_string(k),
                               "argument of " + name) +
@@ -295,7 +322,8 @@ void function_wrapper(std::string& out, const std::string& name, const types::Fu
     out += "    if (nargs != " + std::to_string(n) + ")\n        return _cffix_arity(\"" + name +
            "\", " + std::to_string(n) + ", nargs);\n";
     for (size_t k = 0; k < n; ++k)
-        convert_argument(out, fn->args[k], k, types, temps, local(k + 1, fn->args[k], ""));
+        convert_argument(out, fn->args[k], k, types, temps, local(k + 1, fn->args[k], ""),
+                         has_open_array(fn->args[k]) ? types.parameter_index(name, k) : -1);
     std::string call = name + "(";
     for (size_t k = 0; k < n; ++k) call += (k ? ", _cffix_a" : "_cffix_a") + std::to_string(k);
     call += ")";
@@ -396,7 +424,7 @@ std::string member_size(const std::string& record, const std::string& member) {
 // for C's `float x` has the right size, and gives garbage). Integers of another size or
 // sign are the size check's; complex numbers and `typedef int... t` are not compared.
 void compare_number_kind(std::string& checks, const std::string& record, const std::string& name,
-                         const CType* type) {
+                         const CType* type, const std::string& object = {}) {
     int kind = 0;
     if (type->kind == Kind::Enum) {
         kind = 1;
@@ -406,25 +434,56 @@ void compare_number_kind(std::string& checks, const std::string& record, const s
     }
     if (kind == 0) return;
     checks += "#ifdef _CFFIX_NUMBER_KIND\n";
-    compare(checks, record + " field " + name + " kind (1: integer, 2: floating-point)",
-            "_CFFIX_NUMBER_KIND(((" + record + " *)0)->" + name + ")", kind);
+    compare(
+        checks, record + " field " + name + " kind (1: integer, 2: floating-point)",
+        "_CFFIX_NUMBER_KIND(" + (object.empty() ? "((" + record + " *)0)->" + name : object) + ")",
+        kind);
     checks += "#endif\n";
 }
 
+// A pointer field to a number: the pointee's size and kind, compared at compile time (a
+// cdef `long *z` for C's `int *z` would read past the int). The pointee's qualifiers are
+// not compared: cdef types drop them.
+void check_pointee(std::string& checks, const std::string& record, const types::FieldInfo& f) {
+    const CType* item = f.type->item;
+    if (f.type->kind != Kind::Pointer || item->kind != Kind::Primitive ||
+        (item->flags & types::PF_DOTS) || item->size <= 0)
+        return;
+    std::string pointee = "*((" + record + " *)0)->" + f.name;
+    compare(checks, record + " field " + f.name + " pointee size", "sizeof(" + pointee + ")",
+            item->size);
+    compare_number_kind(checks, record, "*" + f.name, item,
+                        "(*((" + record + " *)0)->" + f.name + ")");
+}
+
+// An integer field (not a character), whose size cffi lets differ from C's until the
+// struct's first use; cffi's generated C checks the type of every other field (`T *tmp =
+// &p->x`), so that its size differs fails the build there.
+bool integer_field(const CType* t) {
+    if (t->kind == Kind::Enum) return true;
+    return t->kind == Kind::Primitive && (t->flags & types::PF_INTEGER) &&
+           !(t->flags & (types::PF_CHAR | types::PF_WCHAR | types::PF_DOTS));
+}
+
 // A record the cdef lays out completely: every named field's offset and size, the size
-// and alignment, compared with the compiler's.
-void check_record(std::string& checks, const CType* t) {
+// and alignment, as the compiler gives them (a Layout fact), which the core compares with
+// the cdef's at the type's first use and refuses the type if they differ (ffi.error, as
+// cffi). The size of a field that is no integer, number kinds and pointees are compared
+// at compile time.
+void check_record(FactTable& facts, std::string& checks, const CType* t) {
     const std::string& c = t->cname;
-    compare(checks, c + " size", "sizeof(" + c + ")", t->size);
-    compare(checks, c + " alignment", "_CFFIX_ALIGNOF(" + c + ")", t->align);
+    std::vector<std::string> values;
     for (const types::FieldInfo& f : t->fields) {
         if (f.is_bitfield() || f.name.empty()) continue;  // no offsetof for bitfields
-        compare(checks, c + " field " + f.name + " offset", "offsetof(" + c + ", " + f.name + ")",
-                f.offset);
-        if (!f.is_flexible())
+        values.push_back("offsetof(" + c + ", " + f.name + ")");
+        values.push_back(f.is_flexible() ? "-1" : member_size(c, f.name));
+        if (!f.is_flexible() && !integer_field(f.type) && f.type->size >= 0)
             compare(checks, c + " field " + f.name + " size", member_size(c, f.name), f.type->size);
         compare_number_kind(checks, c, f.name, f.type);
+        check_pointee(checks, c, f);
     }
+    facts.add(types::fact_key(types::FactKind::Layout, c), "sizeof(" + c + ")",
+              "_CFFIX_ALIGNOF(" + c + ")", "0", values);
 }
 
 [[noreturn]] void refuse_anonymous() {
@@ -524,7 +583,7 @@ void compiler_facts(types::Scope& scope, FactTable& facts, std::string& checks) 
     for (CType* t : records) {
         if (!t->record || (t->flags & types::RF_OPAQUE_TYPEDEF)) continue;  // opaque
         if (types::complete_type(t, false)) {
-            if (nameable(t)) check_record(checks, t);  // else checked through its holder
+            if (nameable(t)) check_record(facts, checks, t);  // else checked through its holder
         } else if (!nameable(t)) {
             anonymous.push_back(t);
         } else {

@@ -141,6 +141,13 @@ struct RecordDecl {
     bool from_compiler = false;
     int64_t compiler_size = 0, compiler_align = 0;
     std::vector<int64_t> compiler_members;
+    // API mode, a record the cdef lays out completely: the layout the C compiler gives it
+    // (CompilerFact of FactKind::Layout), which the cdef's must equal for the type to be
+    // usable; layout_error is cffi's ffi.error text once they were found to differ.
+    bool checked = false;
+    int64_t checked_size = 0, checked_align = 0;
+    std::vector<int64_t> checked_fields;
+    std::string layout_error;
 };
 
 struct CType {
@@ -254,6 +261,14 @@ CType* new_record_type(Kind kind, std::string cname);
 // An `enum foo;` without values is taken as 'unsigned int' (with cffi's warning) when
 // `guess_enums`: at a use of the type, not while a cdef may still define it.
 bool complete_type(CType* type, bool error, bool guess_enums = true);
+// While one lives (Scope::cdef declaring), a record whose cdef layout the C compiler
+// disagrees with (RecordDecl::layout_error) is merely incomplete for complete_type(t,
+// false); at any other time complete_type() raises its ffi.error, error or not, so that
+// no use of the type mistakes it for an opaque one.
+struct DeclaringRecords {
+    DeclaringRecords();
+    ~DeclaringRecords();
+};
 
 // The conversion kind of a primitive of this size and class.
 Conv primitive_conv(int64_t size, uint16_t flags);

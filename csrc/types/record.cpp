@@ -100,8 +100,60 @@ static LayoutResult compiler_layout(const RecordDecl& rec) {
     return out;
 }
 
+// The first disagreement between the layout just stored in `t` and the compiler's (API
+// mode, RecordDecl::checked), in cffi's words and order: field sizes, field offsets, the
+// total size, the alignment. Empty when they agree.
+static std::string layout_disagreement(const CType* t) {
+    const RecordDecl& rec = *t->record;
+    std::vector<const FieldInfo*> fields;
+    for (const FieldInfo& f : t->fields)
+        if (!f.is_bitfield() && !f.name.empty()) fields.push_back(&f);
+    auto differs = [&](const std::string& what, int64_t cdef, int64_t compiler) {
+        return t->cname + ": " + what + " (cdef says " + std::to_string(cdef) +
+               ", but C compiler says " + std::to_string(compiler) +
+               "). fix it or use \"...;\" as the last field in the cdef for " + t->cname +
+               " to make it flexible";
+    };
+    if (rec.checked_fields.size() != 2 * fields.size())
+        return t->cname + ": the compiled module describes " +
+               std::to_string(rec.checked_fields.size() / 2) + " fields, the cdef has " +
+               std::to_string(fields.size());
+    for (size_t i = 0; i < fields.size(); ++i) {
+        int64_t size = rec.checked_fields[2 * i + 1];
+        if (size >= 0 && !fields[i]->is_flexible() && fields[i]->type->size != size)
+            return differs("wrong size for field '" + fields[i]->name + "'", fields[i]->type->size,
+                           size);
+    }
+    for (size_t i = 0; i < fields.size(); ++i)
+        if (fields[i]->offset != rec.checked_fields[2 * i])
+            return differs("wrong offset for field '" + fields[i]->name + "'", fields[i]->offset,
+                           rec.checked_fields[2 * i]);
+    if (t->size != rec.checked_size) return differs("wrong total size", t->size, rec.checked_size);
+    if (t->align != rec.checked_align)
+        return differs("wrong total alignment", t->align, rec.checked_align);
+    return {};
+}
+
+static int declaring_records = 0;  // under the GIL
+DeclaringRecords::DeclaringRecords() { ++declaring_records; }
+DeclaringRecords::~DeclaringRecords() { --declaring_records; }
+
+// Undoes store_layout(): the record stays incomplete.
+static void forget_layout(CType* t) {
+    for (FieldInfo& f : t->fields) Py_CLEAR(f.type);
+    t->fields.clear();
+    t->size = -1;
+    t->align = 0;
+    t->flags &= static_cast<uint16_t>(~RF_COMPLETE);
+}
+
 static bool complete_record(CType* t, bool error, bool guess) {
     if (t->flags & RF_COMPLETE) return true;
+    // A cdef layout the C compiler disagrees with: never usable (cffi's ffi.error).
+    if (t->record && !t->record->layout_error.empty()) {
+        if (error || !declaring_records) throw Error(ErrorKind::FFIError, t->record->layout_error);
+        return false;
+    }
     if (!t->record) {
         if (error)
             throw Error(ErrorKind::ValueError, "ctype '" + t->cname + "' is of unknown size");
@@ -129,6 +181,8 @@ static bool complete_record(CType* t, bool error, bool guess) {
         }
         if (!complete_type(m.type, false, guess)) {
             if (!error) return false;
+            if (types::is_record(m.type) && m.type->record && !m.type->record->layout_error.empty())
+                throw Error(ErrorKind::FFIError, m.type->record->layout_error);
             throw Error(ErrorKind::CDefError, "'" + t->cname + "': field '" + m.name +
                                                   "' has incomplete type '" + m.type->cname + "'");
         }
@@ -141,6 +195,16 @@ static bool complete_record(CType* t, bool error, bool guess) {
     if (nesting >= kMaxNesting)
         throw Error(ErrorKind::CDefError, "'" + t->cname + "' is nested too deeply");
     store_layout(t, rec.from_compiler ? compiler_layout(rec) : layout_record(layout_input(t)));
+    if (rec.checked) {
+        std::string disagreement = layout_disagreement(t);
+        if (!disagreement.empty()) {
+            forget_layout(t);
+            rec.layout_error = std::move(disagreement);
+            if (error || !declaring_records) throw Error(ErrorKind::FFIError, rec.layout_error);
+            return false;
+        }
+        rec.checked = false;  // compared once
+    }
     t->nesting = static_cast<uint16_t>(nesting + 1);
     return true;
 }

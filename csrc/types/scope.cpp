@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "parse/cffi_type_string.h"
 #include "util/errors.h"
 
 namespace cffix::types {
@@ -364,6 +365,7 @@ void Scope::cdef(std::string_view source, const CdefOptions& options) {
             if (was_enabled) PyGC_Enable();
         }
     } pause;
+    DeclaringRecords declaring;
     parse::parse_declarations(source, *this);
     complete_pending();
 }
@@ -431,6 +433,7 @@ std::string fact_key(FactKind kind, std::string_view name) {
         case FactKind::Typedef: return "typedef " + std::string(name);
         case FactKind::Global: return "global " + std::string(name);
         case FactKind::Member: return "member " + std::string(name);
+        case FactKind::Layout: return "layout " + std::string(name);
     }
     return std::string(name);
 }
@@ -466,8 +469,53 @@ static std::string function_text(const CType* fn) {
     return text;
 }
 
+// cffi's declarations as its C type-string parser looks them up (this scope's and the
+// included ones').
+class Scope::CffiNames : public parse::CffiTypeNames {
+public:
+    explicit CffiNames(Scope& scope) : scope_(scope) {}
+    bool is_type_name(std::string_view name) const override { return scope_.is_type_name(name); }
+    Tag record_tag(std::string_view name) const override {
+        if (scope_.find_tag(TypeExprKind::Struct, name)) return Tag::Struct;
+        if (scope_.find_tag(TypeExprKind::Union, name)) return Tag::Union;
+        return Tag::None;
+    }
+    bool is_enum_tag(std::string_view name) const override {
+        return scope_.find_tag(TypeExprKind::Enum, name) != nullptr;
+    }
+    std::optional<ConstInt> integer_constant(std::string_view name) const override {
+        const ConstantDecl* c = scope_.find_constant(name);
+        return c ? std::optional<ConstInt>(c->value) : std::nullopt;
+    }
+
+private:
+    Scope& scope_;
+};
+
 CTypeRef Scope::parse_type(std::string_view text) {
     declared();
+    if (!refuse_undeclared_tags_) return resolve_type_string(text);
+    // The ffi of an API-mode module (and _cffi_backend.FFI()): where cffi's C parser
+    // refuses the text, its message (with the text and a caret) is str(exc), cffix's
+    // detail goes to the notes.
+    try {
+        return resolve_type_string(text);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::CDefError && e.kind() != ErrorKind::FFIError) throw;
+        std::optional<parse::CffiTypeError> cffi =
+            parse::cffi_type_string_error(text, CffiNames(*this));
+        if (!cffi) throw;
+        Error restated(e.kind(), parse::cffi_type_error_text(text, *cffi));
+        std::string detail = e.python_message();
+        if (detail != restated.what()) restated.add_note(detail);
+        for (std::string& note : e.notes()) restated.add_note(std::move(note));
+        for (unsigned k = 0; k < 32; ++k)
+            if (e.also() & (1u << k)) restated.also_is(static_cast<ErrorKind>(k));
+        throw restated;
+    }
+}
+
+CTypeRef Scope::resolve_type_string(std::string_view text) {
     parse::TypeExprPtr expr = parse::parse_type_name(text, *this);
     struct Restore {
         std::string_view& field;
@@ -688,6 +736,8 @@ void Scope::declare_typedef(Declaration& decl) {
             t.raw_function = r.raw_function;
             t.aligned = std::max(t.aligned, r.aligned);
             t.written = written_typedef(*decl.type, t.type.get(), written_typedefs());
+            // The generated C names it: its lengths are the compiler's.
+            if (t.dots_levels) t.written = WrittenType{decl.name, decl.name.size(), true};
             t.is_const = is_const(*decl.type);
         }
     }
@@ -727,7 +777,8 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
     // The C text API mode needs, made only where it says more than the CTypes' (a cdef's
     // parse stays as fast when it is not needed).
     if (decl.type && (f.extern_python != parse::ExternPython::No ||
-                      (decl.type->kind == TypeExprKind::Function && qualified_below(*decl.type))))
+                      (decl.type->kind == TypeExprKind::Function &&
+                       (qualified_below(*decl.type) || open_typedef_in(*decl.type)))))
         f.written = written_signature(*decl.type, f.type.get(), written_typedefs());
     if (decl.type && decl.type->kind == TypeExprKind::Function) {
         bool any = !decl.attributes.empty();
@@ -1119,6 +1170,14 @@ void Scope::fill_record(CType* t, const parse::RecordBody& body) {
         rec->declared_partial = rec->partial;
         rec->partial = false;
     }
+    // API mode, a layout the cdef states: compared with the compiler's at the first use.
+    if (const CompilerFact* f =
+            rec->partial ? nullptr : compiler_fact(FactKind::Layout, t->cname)) {
+        rec->checked = true;
+        rec->checked_size = f->size;
+        rec->checked_align = f->align;
+        rec->checked_fields = f->values;
+    }
     std::unordered_map<std::string_view, parse::SourcePos> seen;
     check_member_names(*rec, seen);
     if (t->record) throw Error(ErrorKind::CDefError, "internal: record filled twice");
@@ -1145,6 +1204,10 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
     CType* existing = find_tag(TypeExprKind::Enum, e.name);
     if (!e.enum_body) {
         if (existing) return borrowed(existing);
+        // As for struct tags: cffi's API-mode ffi knows only the enums of its cdef (the
+        // caret is added by parse_type()).
+        if (refuse_undeclared_tags_ && !type_string_.empty())
+            throw Error(ErrorKind::FFIError, "undefined enum name");
         CTypeRef t = owned(new_record_type(Kind::Enum, tag_name("enum ", e.name)));
         enums_.emplace(std::string(e.name), t);
         tag_pos_.emplace(tag_name("enum ", e.name), e.pos);

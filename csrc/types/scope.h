@@ -33,14 +33,18 @@ using NameMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
 //    float: in is_signed, whether t is a floating type at all);
 //  - a global `T a[...];`, `T a[][...]`..., a member of such an array type, or
 //    `typedef T t[...];`: in `values`, the size of each array level, outermost first
-//    (sizeof(a), sizeof(a[0]), ...; 0 for a level written `[]`).
+//    (sizeof(a), sizeof(a[0]), ...; 0 for a level written `[]`);
+//  - a struct/union the cdef lays out completely (FactKind::Layout): the compiler's size,
+//    alignment, and in `values` the offset and size of each named field that is no
+//    bitfield (types::CType::fields order; -1 for a flexible array's size), which the
+//    core compares with the cdef's layout at the type's first use (record.cpp).
 struct CompilerFact {
     int64_t size = 0;
     int64_t align = 0;
     bool is_signed = false;
     std::vector<int64_t> values;
 };
-enum class FactKind : uint8_t { Record, Enum, Typedef, Global, Member };
+enum class FactKind : uint8_t { Record, Enum, Typedef, Global, Member, Layout };
 // "struct s"/"union u"/typedef name of an anonymous record: the record's cname; "enum e"
 // likewise; "typedef t", "global g" for the others; "member struct s.m" for the member
 // m of struct s (name: "struct s.m").
@@ -202,6 +206,8 @@ private:
         uint32_t aligned = 0;  // from an aligned typedef
     };
 
+    class CffiNames;
+    CTypeRef resolve_type_string(std::string_view text);
     Resolved resolve(const parse::TypeExpr& expr, const std::string& name_hint = {});
     Resolved resolve_named(const parse::TypeExpr& expr);
     CTypeRef resolve_function(const parse::TypeExpr& expr);

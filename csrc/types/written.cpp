@@ -68,6 +68,10 @@ public:
     std::string parameter(const TypeExpr& e, const CType* t, const std::string& declarator) const {
         if (e.kind == TypeExprKind::Array && t->kind == Kind::Pointer)
             return type(*e.item, t->item, declarator + array_suffix(e, t));
+        if (e.kind == TypeExprKind::Named && t->kind == Kind::Pointer)
+            if (const WrittenType* w = typedefs_(e.name); w && w->array_typedef)
+                return "__typeof__(&(*(" + w->text + " *)0)[0])" + qualifiers(e) +
+                       (declarator.empty() ? "" : " " + declarator);
         if (e.kind == TypeExprKind::Function) return function(e, t, "(*" + declarator + ")");
         return type(e, t, declarator);
     }

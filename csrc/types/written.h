@@ -30,6 +30,10 @@ namespace cffix::types {
 struct WrittenType {
     std::string text;
     size_t name_pos = 0;
+    // The written form of a typedef of an array type whose lengths only the C compiler
+    // knows (`typedef int t[...][...];`): its name, which a parameter adjusts to a pointer
+    // to t's item (C spells that `__typeof__(&(*(t *)0)[0])`).
+    bool array_typedef = false;
     std::string with(std::string_view declarator) const {
         std::string out = text;
         out.insert(name_pos, declarator);

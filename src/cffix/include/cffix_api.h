@@ -183,7 +183,8 @@ typedef struct cffix_api {
     PyTypeObject* view_type;   /* cdata on another object's memory (p[0]) */
 
     /* The type `cdecl` names in `ffi` (borrowed: the ffi keeps it), or NULL with an
-     * exception set. */
+     * exception set. "\x01f\x01k" names the type of parameter k of the cdef's function f
+     * (one whose `[...]` lengths the compiler gave). */
     cffix_ctype* (*type_of)(PyObject* ffi, const char* cdecl);
     /* The integer range of a conversion kind (empty, lo > hi, for the others). */
     cffix_int_range (*integer_range)(int conv);
