@@ -19,6 +19,8 @@ offending inputs printed if any raised SystemError (or anything but Exception).
 import os
 import sys
 
+import warnings
+
 import cffix
 
 TYPE_PRELUDE = """
@@ -87,6 +89,7 @@ SEEDS = {"fuzz_cdef": "cdef", "fuzz_type_name": "type_name", "fuzz_const_expr": 
 
 
 def main(argv):
+    warnings.simplefilter("ignore")  # cdef's warnings about what the inputs declare
     root = argv[1]
     seeds = argv[argv.index("--seeds") + 1] if "--seeds" in argv else None
     bad = 0
