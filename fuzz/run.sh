@@ -9,6 +9,11 @@
 # (fuzz/python/fuzz_surface.py, run with $FUZZ_PYTHON, default python3, in which cffix
 # and atheris are installed): py_cdef py_typeof py_new_cast py_buffers py_sequences.
 #
+# Then every input the harnesses kept is replayed through the installed cffix (GCC's
+# build) with $FUZZ_REPLAY_PYTHON (default: $FUZZ_PYTHON) and LD_PRELOAD=$FUZZ_PRELOAD:
+# CI replays through its ASan build of the core this way. (atheris itself runs without
+# the ASan runtime preloaded: with GCC's preloaded, its coverage feedback is lost.)
+#
 # Each harness starts from its seed corpus (fuzz/corpus/, read-only) and a working corpus
 # kept between runs in build/fuzz/corpus/<harness>; crashes, sanitizer reports and
 # timeouts are saved under build/fuzz/artifacts/ and make the script exit non-zero after
@@ -67,12 +72,13 @@ for h in "${harnesses[@]}"; do
             command=(env "$BUILD/$h" -dict="$FUZZ/c.dict" -max_len=65536)
             seeds=("$(seeds_of "$h")") ;;
         # -len_control=0: an input is a list of choices; long ones from the start.
-        # FUZZ_PRELOAD: what the interpreter must load first (the ASan runtime for a
-        # sanitized build of the core, README "Reliability").
         py_*)
-            command=(env ${FUZZ_PRELOAD:+LD_PRELOAD="$FUZZ_PRELOAD"} "$PYTHON"
-                     "$FUZZ/python/fuzz_surface.py" "${h#py_}" -len_control=0)
-            seeds=() ;;
+            command=("$PYTHON" "$FUZZ/python/fuzz_surface.py" "${h#py_}" -len_control=0)
+            case $h in
+                py_cdef) seeds=("$FUZZ/corpus/cdef") command+=(-dict="$FUZZ/c.dict") ;;
+                py_typeof) seeds=("$FUZZ/corpus/type_name") command+=(-dict="$FUZZ/c.dict") ;;
+                *) seeds=() ;;
+            esac ;;
     esac
     start=$(date +%s)
     rc=0
@@ -91,17 +97,35 @@ for h in "${harnesses[@]}"; do
         failed+=("$h")
     fi
 done
-# The corpora the C++ harnesses kept, through the installed cffix (GCC's build, where the
-# same source can behave unlike clang's: fuzz/python/replay_corpus.py).
-if [ ${#native[@]} -ne 0 ] && "$PYTHON" -c 'import cffix' 2>/dev/null; then
-    echo "=== replay of the corpora through $("$PYTHON" -c 'import cffix; print(cffix.__file__)')"
-    if ! env ${FUZZ_PRELOAD:+LD_PRELOAD="$FUZZ_PRELOAD"} "$PYTHON" "$FUZZ/python/replay_corpus.py" \
-        "$BUILD/corpus" --seeds "$FUZZ/corpus" >"$BUILD/replay.log" 2>&1; then
-        tail -20 "$BUILD/replay.log" >&2
-        failed+=(replay)
-    else
-        tail -1 "$BUILD/replay.log"
+# Replays: the corpora the harnesses kept, through the installed cffix (GCC's build, where
+# the same source can behave unlike clang's: fuzz/python/replay_corpus.py), and the
+# Python harnesses' inputs once more, with the ASan runtime if FUZZ_PRELOAD names it.
+REPLAY_PYTHON=${FUZZ_REPLAY_PYTHON:-$PYTHON}
+replay=(env ${FUZZ_PRELOAD:+LD_PRELOAD="$FUZZ_PRELOAD"}
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1} "$REPLAY_PYTHON")
+if "${replay[@]}" -c 'import cffix' 2>/dev/null; then
+    where=$("${replay[@]}" -c 'import cffix; print(cffix.__file__)')
+    if [ ${#native[@]} -ne 0 ]; then
+        echo "=== replay of the libFuzzer corpora through $where"
+        if "${replay[@]}" "$FUZZ/python/replay_corpus.py" "$BUILD/corpus" --seeds "$FUZZ/corpus" \
+            >"$BUILD/replay.log" 2>&1; then
+            tail -1 "$BUILD/replay.log"
+        else
+            tail -20 "$BUILD/replay.log" >&2
+            failed+=(replay)
+        fi
     fi
+    for h in "${harnesses[@]}"; do
+        case $h in py_*) ;; *) continue ;; esac
+        files=("$BUILD/corpus/$h"/*)
+        [ -e "${files[0]}" ] || continue
+        echo "=== replay of $h's ${#files[@]} inputs through $where"
+        if ! "${replay[@]}" "$FUZZ/python/fuzz_surface.py" "${h#py_}" --replay "${files[@]}" \
+            >"$BUILD/replay-$h.log" 2>&1; then
+            tail -30 "$BUILD/replay-$h.log" >&2
+            failed+=("replay-$h")
+        fi
+    done
 fi
 if [ ${#failed[@]} -ne 0 ]; then
     echo "fuzzing found problems in: ${failed[*]}" >&2

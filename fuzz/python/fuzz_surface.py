@@ -112,7 +112,13 @@ class Source:
     def __init__(self, data):
         import atheris
 
+        self.data = data
         self.fdp = atheris.FuzzedDataProvider(data)
+
+    def whole_text(self):
+        """The whole input as text, bytes that are not UTF-8 kept as lone surrogates (cffix
+        hands them to the parser as the bytes they were): seeds of C text stay C text."""
+        return self.data.decode("utf-8", "surrogateescape")
 
     def int(self, lo, hi):
         return self.fdp.ConsumeIntInRange(lo, hi)
@@ -192,9 +198,10 @@ def prelude_ffi():
 
 def target_cdef(src):
     ffi = FFI()
-    text = src.text(src.left())
-    if attempt(ffi.cdef, text, override=src.bool(), packed=src.bool()) is None:
+    text = src.whole_text()
+    if attempt(ffi.cdef, text) is None:
         return
+    attempt(ffi.cdef, text, override=True, packed=True)  # redeclarations
     typedefs, structs, unions = ffi.list_types()
     names = typedefs + ["struct " + s for s in structs] + ["union " + u for u in unions]
     for name in names:
@@ -208,7 +215,7 @@ def target_cdef(src):
 
 def target_typeof(src):
     ffi = prelude_ffi()
-    text = src.text(src.left())
+    text = src.whole_text()
     t = attempt(ffi.typeof, text)
     if t is None:
         return
