@@ -117,7 +117,7 @@ struct NodeAllocator {
     NodeAllocator(const NodeAllocator<U>&) {}
     T* allocate(size_t n) {
         FreeList& list = free_list;
-        if (n == 1 && list.head) {
+        if (kKeepFreed && n == 1 && list.head) {
             void* p = list.head;
             list.head = *static_cast<void**>(p);
             --list.count;
@@ -127,7 +127,7 @@ struct NodeAllocator {
     }
     void deallocate(T* p, size_t n) {
         FreeList& list = free_list;
-        if (n != 1 || list.count >= kMaxKept) {  // keep at most a bounded reserve
+        if (!kKeepFreed || n != 1 || list.count >= kMaxKept) {  // a bounded reserve
             ::operator delete(p);
             return;
         }
@@ -143,6 +143,19 @@ struct NodeAllocator {
 
 private:
     static constexpr size_t kMaxKept = 8192;
+    // Under AddressSanitizer every node goes back to malloc, so that a use of a freed node
+    // is reported instead of reading a recycled one (fuzz/, the sanitizer build).
+#if defined(__SANITIZE_ADDRESS__)
+    static constexpr bool kKeepFreed = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    static constexpr bool kKeepFreed = false;
+#else
+    static constexpr bool kKeepFreed = true;
+#endif
+#else
+    static constexpr bool kKeepFreed = true;
+#endif
     struct FreeList {
         void* head;
         size_t count;

@@ -50,6 +50,18 @@ Token Parser::peek() const {
     return next_skipping_defines(lookahead);
 }
 
+// The next token, or `fallback` where lexing it fails. Not `t = fallback; try { t = peek(); }
+// catch ...`: GCC 12 at -O3 builds peek()'s result in place in `t`, so that the throw left
+// `t` half-written (a token with no text; found by fuzz/python's py_typeof on `ffi.typeof(
+// "a\x08")`, which raised SystemError or MemoryError instead of CDefError).
+Token Parser::peek_or(const Token& fallback) const {
+    try {
+        return peek();
+    } catch (const CDefError&) {
+        return fallback;
+    }
+}
+
 // The token after the current one, past any __attribute__((...)) / __declspec(...).
 Token Parser::peek_past_attributes() const {
     Lexer lookahead = lex_;
@@ -102,11 +114,7 @@ void Parser::fail_unknown_type(const Token& name) {
     std::string message = "unknown type name '" + std::string(name.text) + "'";
     std::string hint = ask_sink(name, [&] { return sink_.suggest_type_name(name.text); });
     if (!hint.empty()) message += "; " + hint;
-    Token next = name;  // a lexical error after the name must not replace this error
-    try {
-        next = peek();
-    } catch (const CDefError&) {
-    }
+    Token next = peek_or(name);  // a lexical error after the name must not replace this error
     if (type_name_only_ && !probes_ && next.kind == Tok::End &&
         offset_of(name) == source_.find_first_not_of(" \t\r\n\f\v")) {
         CDefError e = error_at(source_, offset_of(name), name.pos, std::move(message));

@@ -137,6 +137,7 @@ private:
         return static_cast<size_t>(t.text.data() - source_.data());
     }
     Token peek() const;
+    Token peek_or(const Token& fallback) const;
     Token peek_past_attributes() const;
     bool accept(Tok kind);
     void expect(Tok kind, std::string_view what);
