@@ -76,7 +76,17 @@ static PyObject* flexible_member(CData* cd, const FieldInfo& f, char* base) {
     } catch (...) {
         return cffix::translate_exception();
     }
-    return reinterpret_cast<PyObject*>(new_pointer(pointer.get(), base + f.offset));
+    return reinterpret_cast<PyObject*>(new_derived(pointer.get(), base + f.offset, cd));
+}
+
+// A field read or written through a pointer whose memory is known (derived from an owner,
+// from_buffer, gc) lies inside that memory. An owned `T *` holds its whole T, a struct
+// cdata is inside its memory by construction, raw pointers are C's.
+static bool check_field(CData* cd, const FieldInfo& f, char* base) {
+    if (cd->ctype->kind != Kind::Pointer || Py_IS_TYPE(cd, &CData_Type) ||
+        (cd->flags & CD_OWNED_POINTER))
+        return true;
+    return check_field_in_memory(cd, f, base);
 }
 
 static PyObject* cdata_getattro(PyObject* self, PyObject* name) {
@@ -90,6 +100,7 @@ static PyObject* cdata_getattro(PyObject* self, PyObject* name) {
                          f->name.c_str(), cd->ctype->cname.c_str());
             return nullptr;
         }
+        if (!check_field(cd, *f, base)) return nullptr;
         if (f->is_bitfield()) return read_bitfield(*f, base);
         if (f->is_flexible()) return flexible_member(cd, *f, base);
         return from_c(f->type, base + f->offset, items_owner(cd));
@@ -121,6 +132,7 @@ static int cdata_setattro(PyObject* self, PyObject* name, PyObject* value) {
                          f->name.c_str(), cd->ctype->cname.c_str());
             return -1;
         }
+        if (!check_field(cd, *f, base)) return -1;
         if (f->is_bitfield()) return write_bitfield(*f, base, value) ? 0 : -1;
         if (f->is_flexible()) {
             // Within the memory when its size is known; raw pointers are trusted, as in C.
