@@ -25,6 +25,7 @@ CDEF = """
     struct point { int x, y; };
     struct rec { int a; int b[3]; };
     struct flex { int n; int data[]; };
+    struct empty { };
     void *memset(void *s, int c, size_t n);
     void *memchr(const void *s, int c, size_t n);
     size_t strlen(const char *s);
@@ -254,6 +255,8 @@ def f(_):
     ('ffi.cast("struct point *", ffi.new("char[8]") + 1)[0]', IndexError, r"index 0 "),
     ('ffi.addressof(ffi.new("struct rec *"), "b", 0)[3]', IndexError, r"index 3 .*-1 to 2"),
     ('ffi.cast("struct rec *", ffi.from_buffer(bytearray(8))).b[2]', IndexError, r"field 'b'"),
+    ('ffi.cast("struct empty *", ffi.new("char[4]") + 10)[0]', IndexError,
+     r"index 0 .*outside its 4 bytes"),
 ])
 def test_out_of_bounds_through_known_memory_raises(ffi, case, error, message):
     with pytest.raises(error, match=message):

@@ -76,9 +76,17 @@ CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length) {
     return cd;
 }
 
+static bool is_derived(PyObject* obj) {
+    return obj && Py_IS_TYPE(obj, &CDataView_Type) &&
+           (reinterpret_cast<CData*>(obj)->flags & CD_DERIVED);
+}
+
 CData* derived_root(CData* cd) {
     PyObject* root = reinterpret_cast<PyObject*>(cd);
-    if (Py_TYPE(cd) == &CDataView_Type) root = static_cast<CDataView*>(cd)->owner;
+    if (Py_TYPE(cd) == &CDataView_Type) {
+        root = static_cast<CDataView*>(cd)->owner;
+        if (is_derived(root)) root = reinterpret_cast<CDataView*>(root)->owner;
+    }
     if (!root) return nullptr;
     PyTypeObject* t = Py_TYPE(root);
     if (t == &CDataOwned_Type || t == &CDataGC_Type || t == &CDataFromBuffer_Type)

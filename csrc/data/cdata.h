@@ -149,7 +149,8 @@ void pin_memory(CData* cd);
 void unpin_memory(CData* cd);
 
 // The root whose memory `cd` lies in, for pointers derived from `cd`: an ffi.new,
-// ffi.gc or ffi.from_buffer cdata (itself, or a view's owner). Null for raw memory
+// ffi.gc or ffi.from_buffer cdata (itself, a view's owner, or the root of the derived
+// pointer that owns a view: items_owner). Null for raw memory
 // (pointers from C, casts of integers), handles, and memory of non-cdata owners (library
 // globals): what is derived from those stays a raw pointer, as in C.
 CData* derived_root(CData* cd);
@@ -158,8 +159,11 @@ CData* derived_root(CData* cd);
 // null for raw pointers.
 PyObject* memory_owner(CData* cd);
 
-// What a view on `cd`'s items or fields holds: the memory's owner, else `cd` itself.
+// What a view on `cd`'s items or fields holds: the memory's owner, else `cd` itself. A
+// derived pointer's items hold the pointer (which holds the root): they are seen as
+// reached through it (repr 'struct s &', as cffi's items of a cast pointer).
 inline PyObject* items_owner(CData* cd) {
+    if (cd->flags & CD_DERIVED) return reinterpret_cast<PyObject*>(cd);
     PyObject* owner = memory_owner(cd);
     return owner ? owner : reinterpret_cast<PyObject*>(cd);
 }

@@ -63,7 +63,14 @@ static void no_field(CData* cd, CType* rec, PyObject* name, const char* access) 
 // (as cffi: `<cdata 'int[]' sliced length 3>`), else a `T *`.
 static PyObject* flexible_member(CData* cd, const FieldInfo& f, char* base) {
     CType* item = f.type->item;
-    Py_ssize_t extent = known_extent(cd);
+    // Through a pointer derived by a cast (q.a, q[0].a) cffi records no length: a `T *`,
+    // derived from the same memory (bounded by it).
+    PyObject* owner =
+        Py_IS_TYPE(cd, &CDataView_Type) ? static_cast<CDataView*>(cd)->owner : nullptr;
+    bool through_derived =
+        (cd->flags & CD_DERIVED) || (owner && Py_IS_TYPE(owner, &CDataView_Type) &&
+                                     (reinterpret_cast<CData*>(owner)->flags & CD_DERIVED));
+    Py_ssize_t extent = through_derived ? -1 : known_extent(cd);
     if (extent >= 0 && item->size > 0) {
         Py_ssize_t n = extent > f.offset ? (extent - f.offset) / item->size : 0;
         CData* view = new_view(f.type, base + f.offset, items_owner(cd), n);
@@ -80,12 +87,10 @@ static PyObject* flexible_member(CData* cd, const FieldInfo& f, char* base) {
 }
 
 // A field read or written through a pointer whose memory is known (derived from an owner,
-// from_buffer, gc) lies inside that memory. An owned `T *` holds its whole T, a struct
-// cdata is inside its memory by construction, raw pointers are C's.
+// from_buffer, gc) lies inside that memory. A struct cdata is inside its memory by
+// construction.
 static bool check_field(CData* cd, const FieldInfo& f, char* base) {
-    if (cd->ctype->kind != Kind::Pointer || Py_IS_TYPE(cd, &CData_Type) ||
-        (cd->flags & CD_OWNED_POINTER))
-        return true;
+    if (cd->ctype->kind != Kind::Pointer || !pointer_memory_is_checked(cd)) return true;
     return check_field_in_memory(cd, f, base);
 }
 

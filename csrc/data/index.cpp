@@ -62,9 +62,8 @@ static char* item_address(CData* cd, Py_ssize_t i) {
             return nullptr;
         return address;
     }
-    // A pointer: its memory bounds it unless it is raw (or owns one item, checked above).
-    if (!Py_IS_TYPE(cd, &CData_Type) && !(cd->flags & CD_OWNED_POINTER) &&
-        !check_item_in_memory(cd, address, item->size, i))
+    // A pointer: its memory bounds it, when known (pointer_memory_is_checked).
+    if (pointer_memory_is_checked(cd) && !check_item_in_memory(cd, address, item->size, i))
         return nullptr;
     return address;
 }
@@ -73,7 +72,7 @@ static char* item_address(CData* cd, Py_ssize_t i) {
 // stay inside that memory.
 static bool check_slice(CData* cd, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t item_size) {
     bool known = cd->ctype->kind == Kind::Array ? (cd->flags & CD_DERIVED) != 0
-                                                : !Py_IS_TYPE(cd, &CData_Type);
+                                                : pointer_memory_is_checked(cd);
     return !known || check_slice_in_memory(cd, start, stop, item_size);
 }
 

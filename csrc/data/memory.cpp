@@ -108,12 +108,19 @@ bool check_item_in_memory(CData* cd, char* address, Py_ssize_t item_size, Py_ssi
     char* lo;
     Py_ssize_t size = known_memory(cd, &lo);
     if (size < 0 || inside(lo, size, address, item_size)) return true;
+    const char* name = cd->ctype->cname.c_str();
+    if (item_size <= 0) {  // items of size 0 (empty structs): no index range to name
+        PyErr_Format(PyExc_IndexError,
+                     "index %zd out of bounds for cdata '%s': it points outside its %zd bytes of "
+                     "memory",
+                     index, name, size);
+        return false;
+    }
     // Which indexes would have been inside: [first, last].
     __int128 below = static_cast<__int128>(reinterpret_cast<uintptr_t>(lo)) -
                      static_cast<__int128>(reinterpret_cast<uintptr_t>(cd->data));
     __int128 first = -floor_div(-below, item_size);
     __int128 last = floor_div(below + size - item_size, item_size);
-    const char* name = cd->ctype->cname.c_str();
     if (first > last)
         PyErr_Format(PyExc_IndexError,
                      "index %zd out of bounds for cdata '%s': it points outside its %zd bytes of "

@@ -36,6 +36,14 @@ Py_ssize_t known_extent(CData* cd);
 // pointer may reach its root's memory on both sides of its address ((p + 3)[-1]). True
 // when the memory is unknown (raw pointers, as in C).
 bool check_item_in_memory(CData* cd, char* address, Py_ssize_t item_size, Py_ssize_t index);
+// Whether the pointer `cd`'s accesses are checked so: derived pointers, from_buffer, gc and
+// handles. Not raw pointers (C's), owned `T *` (one item, checked on their own) and
+// library globals (ffi.addressof(lib, "x")[-1] reaches the global before, as in C).
+inline bool pointer_memory_is_checked(CData* cd) {
+    PyTypeObject* t = Py_TYPE(cd);
+    if (t == &CData_Type || (cd->flags & CD_OWNED_POINTER)) return false;
+    return t != &CDataView_Type || (cd->flags & CD_DERIVED);
+}
 bool check_slice_in_memory(CData* cd, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t item_size);
 bool check_field_in_memory(CData* cd, const types::FieldInfo& f, char* base);
 
