@@ -3,7 +3,8 @@
 // Every cdata starts with the same header (CData), so hot code reads `ctype` and `data`
 // without caring which variant it has; the variant is the Python type:
 //
-//   CData_Type        no ownership: pointers from cast/arithmetic/reads, NULL; and the
+//   CData_Type        no ownership: raw pointers (read from memory, returned by C, cast
+//                     from integers, and what arithmetic/casts make of those), NULL; and the
 //                     library functions of ABI mode (CDataCallable, below).
 //                     For pointer and function types `data` IS the pointer value.
 //   CDataValue_Type   a primitive value (ffi.cast("int", 5)): `data` points at `value`.
