@@ -154,11 +154,9 @@ PyObject* memory_owner(CData* cd) {
 }
 
 CData* owner_in_chain(CData* cd) {
-    PyObject* owner = nullptr;
-    if (Py_TYPE(cd) == &CDataView_Type)
-        owner = static_cast<CDataView*>(cd)->owner;
-    else if (is_gc_cdata(reinterpret_cast<PyObject*>(cd)))
-        owner = gc_origin(cd);
+    if (!(cd->flags & CD_HAS_OWNER)) return nullptr;  // roots: ffi.new, from_buffer...
+    PyObject* owner = Py_IS_TYPE(cd, &CDataView_Type) ? static_cast<CDataView*>(cd)->owner
+                                                      : gc_origin(cd);  // only these two
     return owner && is_cdata(owner) ? reinterpret_cast<CData*>(owner) : nullptr;
 }
 
