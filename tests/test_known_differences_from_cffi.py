@@ -44,6 +44,20 @@ KNOWN_DIFFERENCES = {
                             "converts it cannot make new() read freed items (cffi crashes)",
     "call_after_dlclose": "calling a function fetched from a library before ffi.dlclose() "
                           "raises ValueError (cffi jumps into the unmapped library)",
+    "derived_keeps_owner": "a pointer derived from an owner's memory (p + n, ffi.cast, "
+                           "ffi.addressof) keeps the owner alive, so an ffi.gc destructor runs "
+                           "when the last such pointer goes (cffi: at once, the pointer "
+                           "left dangling)",
+    "derived_access_after_release": "reading or writing through a pointer derived from an "
+                                    "owner after ffi.release(owner) raises (cffi: use after "
+                                    "free)",
+    "derived_out_of_bounds": "indexes, slices, fields, unpack, buffer and memmove through "
+                             "pointers derived from known memory, from_buffer pointers, ffi.gc "
+                             "cdata and handles raise past that memory (cffi reads and "
+                             "writes past it)",
+    "release_with_buffer_export": "ffi.release(p) while a memoryview of ffi.buffer(p) lives "
+                                  "marks p released but frees its memory when the view goes "
+                                  "(cffi frees it at once: the view then writes freed memory)",
 }
 
 
@@ -309,3 +323,54 @@ def test_known_call_after_dlclose(build_clib):
         print(attempt(lambda: f(1)))
     """)
     assert lines == ["2", "ValueError"]
+
+
+@known
+def test_known_derived_keeps_owner(ffi):
+    calls = []
+    p = ffi.gc(ffi.cast("int *", 64), lambda q: calls.append(1))
+    q = p + 0
+    del p
+    assert calls == []
+    del q
+    assert calls == [1]
+
+
+@known
+def test_known_derived_access_after_release():
+    lines = isolated_lines("""
+        p = ffi.new("int[]", 1000)
+        q, c, a = p + 1, ffi.cast("char *", p), ffi.addressof(p, 5)
+        ffi.release(p)
+        print(attempt(lambda: q[0]), attempt(lambda: c[0]), attempt(lambda: a.__setitem__(0, 1)))
+    """)
+    assert lines == ["ValueError ValueError ValueError"]
+
+
+@known
+def test_known_derived_out_of_bounds():
+    lines = isolated_lines("""
+        def f(x): pass
+        print(attempt(lambda: (ffi.new("int[4]") + 3).__setitem__(1000, 7)))
+        print(attempt(lambda: ffi.unpack(ffi.new("int[4]") + 2, 100)))
+        print(attempt(lambda: ffi.cast("int *", ffi.new("char[4]"))[4]))
+        print(attempt(lambda: ffi.from_buffer("int *", bytearray(8))[7]))
+        print(attempt(lambda: ffi.unpack(ffi.gc(ffi.new("int *"), f), 8)))
+        print(attempt(lambda: ffi.buffer(ffi.new_handle([1]), 4096)))
+    """)
+    assert lines == ["IndexError"] * 5 + ["ValueError"]
+
+
+@known
+def test_known_release_with_buffer_export():
+    lines = isolated_lines("""
+        import cffix
+        p = ffi.new("char[]", 100000)
+        mv = memoryview(ffi.buffer(p))
+        ffi.release(p)
+        mv[0:4] = b"abcd"
+        print(attempt(lambda: p[0]), bytes(mv[0:4]), cffix.live_cdata()[1] >= 100000)
+        mv.release()
+        print(cffix.live_cdata()[1] < 100000)
+    """)
+    assert lines == ["ValueError b'abcd' True", "True"]

@@ -248,7 +248,6 @@ ops("gc",
     'calls = []; p = ffi.gc(ffi.cast("int *", 64), lambda q: calls.append(1)); ffi.release(p); ffi.release(p); calls',
     'calls = []; p = ffi.gc(ffi.cast("int *", 64), lambda q: calls.append(1)); ffi.release(p); del p; calls',
     'calls = []; p = ffi.gc(ffi.cast("int *", 64), lambda q: calls.append(1))\nwith p: pass\ncalls',
-    'calls = []; p = ffi.gc(ffi.cast("int *", 64), lambda q: calls.append(1)); q = p + 0; del p; calls',
     'calls = []; p = ffi.gc(ffi.cast("int *", 64), lambda q: calls.append(1)); q = ffi.gc(p, lambda q: calls.append(2)); del q; calls',
     )
 

@@ -2,7 +2,9 @@
 //
 //   cffix.buffer            ffi.buffer(cdata, size): C memory seen as a writable bytes-like
 //                           object. It holds the cdata itself, so the memory stays alive,
-//                           and every access checks that the cdata was not released.
+//                           and every access checks that the cdata was not released. Its
+//                           exports (memoryview(buf)) pin the memory (pin_memory): a
+//                           release meanwhile frees it only when the last one ends.
 //   CDataFromBuffer_Type    ffi.from_buffer(cdecl, obj): a cdata over a Python buffer. It
 //                           holds the buffer export (PyObject_GetBuffer), which keeps the
 //                           memory in place (a bytearray cannot be resized meanwhile)
@@ -67,6 +69,7 @@ PyObject* from_buffer(CType* t, PyObject* obj, bool require_writable) {
     cd->data = nullptr;
     cd->length = 0;
     cd->flags = 0;
+    cd->exports = 0;
     cd->weakreflist = nullptr;
     cd->view.obj = nullptr;
     PyRef result(reinterpret_cast<PyObject*>(cd));  // dealloc copes with the partial state
@@ -102,8 +105,10 @@ static int from_buffer_traverse(PyObject* self, visitproc visit, void* arg) {
     return 0;
 }
 
+// As ffi.release(): a memoryview of ffi.buffer(self) (garbage too, or about to be) may
+// still point into the source, which stays exported until that view goes.
 static int from_buffer_clear(PyObject* self) {
-    release_from_buffer(reinterpret_cast<CData*>(self));
+    Py_XDECREF(release_cdata(reinterpret_cast<CData*>(self)));
     return 0;
 }
 
@@ -156,7 +161,8 @@ static PyObject* make_buffer(PyTypeObject* type, PyObject* obj, Py_ssize_t size)
     Py_ssize_t extent = known_extent(cd);
     if (size < 0) {
         if (t->kind == Kind::Array) {
-            size = extent;
+            // The array's own size: past the memory it was cast from, refused below.
+            size = t->item->size >= 0 ? cd->length * t->item->size : extent;
         } else {
             CType* item = t->item;
             if (item->size < 0 && types::is_record(item)) {
@@ -339,7 +345,13 @@ static int buffer_getbuffer(PyObject* self, Py_buffer* view, int flags) {
         view->obj = nullptr;
         return -1;
     }
-    return PyBuffer_FillInfo(view, self, b->data, b->size, 0, flags);
+    if (PyBuffer_FillInfo(view, self, b->data, b->size, 0, flags) < 0) return -1;
+    pin_memory(b->cdata);
+    return 0;
+}
+
+static void buffer_releasebuffer(PyObject* self, Py_buffer*) {
+    unpin_memory(as_buffer(self)->cdata);
 }
 
 // Compares the bytes with any bytes-like object, as bytes do.
@@ -375,6 +387,7 @@ static bool ready_buffer_type() {
     buffer_as_mapping.mp_subscript = buffer_subscript;
     buffer_as_mapping.mp_ass_subscript = buffer_ass_subscript;
     buffer_as_buffer.bf_getbuffer = buffer_getbuffer;
+    buffer_as_buffer.bf_releasebuffer = buffer_releasebuffer;
     PyTypeObject& t = Buffer_Type;
     Py_SET_REFCNT(&t, 1);
     t.tp_name = "cffix.buffer";

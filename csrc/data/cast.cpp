@@ -218,8 +218,14 @@ PyObject* cast(CType* t, PyObject* v) {
                 }
                 if (!cast_source_integer(v, &address, t)) return nullptr;
             }
-            return reinterpret_cast<PyObject*>(
-                new_pointer(t, reinterpret_cast<void*>(static_cast<uintptr_t>(address))));
+            auto* data = reinterpret_cast<char*>(static_cast<uintptr_t>(address));
+            // A pointer or array cast from an owner's memory keeps the owner, its release
+            // and its bounds; from an integer (or a raw pointer) it is raw, as in C.
+            CData* source = is_cdata(v) ? reinterpret_cast<CData*>(v) : nullptr;
+            if (source &&
+                (source->ctype->kind == Kind::Pointer || source->ctype->kind == Kind::Array))
+                return reinterpret_cast<PyObject*>(new_derived(t, data, source));
+            return reinterpret_cast<PyObject*>(new_pointer(t, data));
         }
         default: break;
     }

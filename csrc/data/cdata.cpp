@@ -35,6 +35,7 @@ static void init_header(CData* cd, CType* ctype) {
     cd->data = nullptr;
     cd->length = 0;
     cd->flags = 0;
+    cd->exports = 0;
     cd->weakreflist = nullptr;
 }
 
@@ -69,9 +70,37 @@ CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length) {
     init_header(cd, ctype);
     cd->data = data;
     cd->length = length;
+    if (owner) cd->flags = CD_HAS_OWNER;
     Py_XINCREF(owner);
     cd->owner = owner;
     return cd;
+}
+
+static bool is_derived(PyObject* obj) {
+    return obj && Py_IS_TYPE(obj, &CDataView_Type) &&
+           (reinterpret_cast<CData*>(obj)->flags & CD_DERIVED);
+}
+
+CData* derived_root(CData* cd) {
+    PyObject* root = reinterpret_cast<PyObject*>(cd);
+    if (Py_TYPE(cd) == &CDataView_Type) {
+        root = static_cast<CDataView*>(cd)->owner;
+        if (is_derived(root)) root = reinterpret_cast<CDataView*>(root)->owner;
+    }
+    if (!root) return nullptr;
+    PyTypeObject* t = Py_TYPE(root);
+    if (t == &CDataOwned_Type || t == &CDataGC_Type || t == &CDataFromBuffer_Type)
+        return reinterpret_cast<CData*>(root);
+    return nullptr;
+}
+
+CData* new_derived(CType* ctype, char* data, CData* from) {
+    CData* root = ctype->kind == Kind::Function ? nullptr : derived_root(from);
+    if (!root) return new_pointer(ctype, data);
+    Py_ssize_t length = ctype->kind == Kind::Array ? ctype->length : 0;
+    CData* view = new_view(ctype, data, reinterpret_cast<PyObject*>(root), length);
+    if (view) view->flags |= CD_DERIVED;
+    return view;
 }
 
 CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length) {
@@ -124,21 +153,51 @@ PyObject* memory_owner(CData* cd) {
     return nullptr;
 }
 
+CData* owner_in_chain(CData* cd) {
+    if (!(cd->flags & CD_HAS_OWNER)) return nullptr;  // roots: ffi.new, from_buffer...
+    PyObject* owner = Py_IS_TYPE(cd, &CDataView_Type) ? static_cast<CDataView*>(cd)->owner
+                                                      : gc_origin(cd);  // only these two
+    return owner && is_cdata(owner) ? reinterpret_cast<CData*>(owner) : nullptr;
+}
+
+// Chains are short: views of views are flattened by memory_owner, derived pointers point
+// at their root; an ffi.gc cdata over a view adds two steps.
+constexpr int kMaxChain = 8;
+
 bool check_released_chain(CData* cd) {
-    // A view's memory belongs to its owner: walk up (views of views are flattened by
-    // memory_owner, so this is at most two steps).
-    CData* c = cd;
-    for (int depth = 0; depth < 8 && c; ++depth) {
+    int depth = 0;
+    for (CData* c = cd; c && depth < kMaxChain; c = owner_in_chain(c), ++depth) {
         if (c->flags & CD_RELEASED) {
             PyErr_Format(PyExc_ValueError, "cdata '%s' was released: its memory is gone",
                          cd->ctype->cname.c_str());
             return true;
         }
-        PyObject* owner =
-            Py_TYPE(c) == &CDataView_Type ? static_cast<CDataView*>(c)->owner : nullptr;
-        c = owner && is_cdata(owner) ? reinterpret_cast<CData*>(owner) : nullptr;
     }
     return false;
+}
+
+// ---------------------------------------------------------------- buffer exports
+
+// The variants ffi.release() frees: the ones that count exports.
+static bool is_releasable(CData* cd) {
+    return Py_TYPE(cd) == &CDataOwned_Type || is_from_buffer(cd) ||
+           is_gc_cdata(reinterpret_cast<PyObject*>(cd));
+}
+
+void pin_memory(CData* cd) {
+    int depth = 0;
+    for (CData* c = cd; c && depth < kMaxChain; c = owner_in_chain(c), ++depth)
+        if (is_releasable(c)) ++c->exports;
+}
+
+static void free_now(CData* cd);
+
+void unpin_memory(CData* cd) {
+    int depth = 0;
+    for (CData* c = cd; c && depth < kMaxChain; c = owner_in_chain(c), ++depth) {
+        if (!is_releasable(c) || c->exports == 0) continue;
+        if (--c->exports == 0 && (c->flags & CD_FREE_PENDING)) free_now(c);
+    }
 }
 
 // ---------------------------------------------------------------- dealloc
@@ -162,9 +221,11 @@ static void view_dealloc(PyObject* self) {
     Py_TYPE(self)->tp_free(self);
 }
 
+// Frees the memory of an ffi.new cdata once: at release (or when the last buffer export
+// of a release goes, CD_FREE_PENDING) or at dealloc.
 static void free_owned_memory(CData* cd) {
-    if (cd->flags & CD_RELEASED) return;
-    cd->flags |= CD_RELEASED;
+    if ((cd->flags & CD_RELEASED) && !(cd->flags & CD_FREE_PENDING)) return;
+    cd->flags = (cd->flags | CD_RELEASED) & ~static_cast<uint32_t>(CD_FREE_PENDING);
     --live_count;
     live_bytes -= owned_size(cd);
     if (cd->flags & CD_HEAP) PyMem_Free(cd->data);
@@ -231,16 +292,31 @@ static PyObject* cdata_repr(PyObject* self) {
 
 // ---------------------------------------------------------------- with / release, calls
 
-PyObject* release_cdata(CData* cd) {
+// What ffi.release() does to a releasable cdata, now.
+static void free_now(CData* cd) {
     if (Py_TYPE(cd) == &CDataOwned_Type) {
         free_owned_memory(cd);
-        Py_RETURN_NONE;
+        return;
     }
-    if (is_from_buffer(cd)) {
+    cd->flags &= ~static_cast<uint32_t>(CD_FREE_PENDING);
+    if (is_from_buffer(cd))
         release_from_buffer(cd);
+    else
+        release_gc(cd);
+}
+
+PyObject* release_cdata(CData* cd) {
+    if (is_releasable(cd)) {
+        if (cd->exports == 0) {
+            free_now(cd);
+        } else if (!(cd->flags & CD_RELEASED)) {
+            // A memoryview of ffi.buffer() still points here (as a bytearray with exports,
+            // which refuses to resize): released for every cdata now, freed when the
+            // last export goes (unpin_memory), so that the view never writes freed memory.
+            cd->flags |= CD_RELEASED | CD_FREE_PENDING;
+        }
         Py_RETURN_NONE;
     }
-    if (is_gc_cdata(reinterpret_cast<PyObject*>(cd))) return release_gc(cd);
     // Other kinds own nothing that release() could free: refused, as in cffi.
     PyErr_Format(PyExc_ValueError,
                  "only cdata from ffi.new(), ffi.gc(), ffi.from_buffer() or "

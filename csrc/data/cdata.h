@@ -3,12 +3,14 @@
 // Every cdata starts with the same header (CData), so hot code reads `ctype` and `data`
 // without caring which variant it has; the variant is the Python type:
 //
-//   CData_Type        no ownership: pointers from cast/arithmetic/reads, NULL; and the
+//   CData_Type        no ownership: raw pointers (read from memory, returned by C, cast
+//                     from integers, and what arithmetic/casts make of those), NULL; and the
 //                     library functions of ABI mode (CDataCallable, below).
 //                     For pointer and function types `data` IS the pointer value.
 //   CDataValue_Type   a primitive value (ffi.cast("int", 5)): `data` points at `value`.
 //   CDataView_Type    memory owned by someone else, kept alive through `owner`: struct
-//                     and array items/fields (repr 'struct s &'), slices, addressof().
+//                     and array items/fields (repr 'struct s &'), slices; and pointers
+//                     derived from an owner's memory (CD_DERIVED, below).
 //   CDataOwned_Type   memory from ffi.new (and structs returned by C calls): inline
 //                     after the header when small (one allocation, one object), else a
 //                     separate heap block that ffi.release() frees at once. Allocated
@@ -42,6 +44,14 @@ enum CDataFlag : uint32_t {
     CD_OWNED_POINTER = 1 << 3,  // a `T *` that owns its memory (ffi.new("T *"), custom
                                 // allocators): indexed by 0 only; `length` is its byte
                                 // count (more than sizeof(T) with a flexible array member)
+    CD_HAS_OWNER = 1 << 4,      // a view or an ffi.gc cdata over another cdata: whether the
+                                // memory was released is asked up the owner chain
+    CD_DERIVED = 1 << 5,        // a pointer (or an array cast) made from a root's memory
+                                // by arithmetic, ffi.cast or ffi.addressof: a view whose
+                                // `owner` is that root (derived_root); every access is
+                                // checked against the root's memory (known_range)
+    CD_FREE_PENDING = 1 << 6,   // released while buffer exports were live: the memory
+                                // goes when the last export does (see `exports`)
 };
 
 struct CData {
@@ -49,9 +59,14 @@ struct CData {
     CType* ctype;       // owned
     char* data;         // see above
     Py_ssize_t length;  // arrays: item count; owned pointers (CD_OWNED_POINTER): owned
-                        // bytes, 0 meaning sizeof(item); pointer views: reachable items
-                        // (addressof results); otherwise 0
+                        // bytes, 0 meaning sizeof(item); pointer views that are not
+                        // CD_DERIVED (library globals): reachable items; otherwise 0
     uint32_t flags;
+    uint32_t exports;       // releasable roots (ffi.new, ffi.gc, from_buffer): live buffer
+                            // exports (memoryviews of ffi.buffer) over this memory. While
+                            // there are any, release marks the cdata released at once but
+                            // frees later (CD_FREE_PENDING): a memoryview never writes freed
+                            // memory. Other variants leave it unset.
     PyObject* weakreflist;  // every cdata can be weakly referenced, as in cffi
 };
 // 56 bytes of header on 64-bit: ffi.new("int *") is one object of 60 bytes (pymalloc's
@@ -105,6 +120,10 @@ CData* new_pointer(CType* ctype, void* ptr);
 CData* new_value(CType* ctype);
 // A view on memory owned by `owner` (a cdata or any object), of type `ctype`.
 CData* new_view(CType* ctype, char* data, PyObject* owner, Py_ssize_t length = 0);
+// A pointer or array of type `ctype` at `data`, made from `from` (p + n, ffi.cast,
+// ffi.addressof): a CD_DERIVED view on derived_root(from), or a raw pointer (new_pointer)
+// when it has none. Arrays get the type's length.
+CData* new_derived(CType* ctype, char* data, CData* from);
 // Owned zeroed memory of `nbytes` for a cdata of type `ctype`: a pointer or array type,
 // or a struct/union held by value (a struct returned by a C call). Pointers get
 // CD_OWNED_POINTER; `length` is then the byte count (or 0 for sizeof(item)).
@@ -119,20 +138,40 @@ inline char* offset_address(char* base, int64_t i, int64_t size) {
 }
 
 // The memory's owner chain says it was released: raise ValueError and return true.
-// Inline for the common case (on every item, field and buffer access): a cdata that is
-// not a view has no chain to walk.
+// Inline for the common case (on every item, field and buffer access): a cdata without
+// an owner (CD_HAS_OWNER) has no chain to walk.
 bool check_released_chain(CData* cd);
 inline bool check_released(CData* cd) {
-    if (!(cd->flags & CD_RELEASED) && Py_TYPE(cd) != &CDataView_Type) return false;
+    if (!(cd->flags & (CD_RELEASED | CD_HAS_OWNER))) return false;
     return check_released_chain(cd);
 }
+
+// The next cdata up `cd`'s owner chain (a view's owner, an ffi.gc cdata's origin), or
+// null at its end.
+CData* owner_in_chain(CData* cd);
+
+// A buffer export over `cd`'s memory begins (pin) or ends (unpin): counted on every
+// releasable cdata up its owner chain, so that releasing any of them while the export
+// lives defers the freeing to the unpin that ends the last one (CD_FREE_PENDING).
+void pin_memory(CData* cd);
+void unpin_memory(CData* cd);
+
+// The root whose memory `cd` lies in, for pointers derived from `cd`: an ffi.new,
+// ffi.gc or ffi.from_buffer cdata (itself, a view's owner, or the root of the derived
+// pointer that owns a view: items_owner). Null for raw memory
+// (pointers from C, casts of integers), handles, and memory of non-cdata owners (library
+// globals): what is derived from those stays a raw pointer, as in C.
+CData* derived_root(CData* cd);
 
 // Who keeps `cd`'s memory alive: itself when it owns it, its owner when it is a view,
 // null for raw pointers.
 PyObject* memory_owner(CData* cd);
 
-// What a view on `cd`'s items or fields holds: the memory's owner, else `cd` itself.
+// What a view on `cd`'s items or fields holds: the memory's owner, else `cd` itself. A
+// derived pointer's items hold the pointer (which holds the root): they are seen as
+// reached through it (repr 'struct s &', as cffi's items of a cast pointer).
 inline PyObject* items_owner(CData* cd) {
+    if (cd->flags & CD_DERIVED) return reinterpret_cast<PyObject*>(cd);
     PyObject* owner = memory_owner(cd);
     return owner ? owner : reinterpret_cast<PyObject*>(cd);
 }

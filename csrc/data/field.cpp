@@ -63,7 +63,14 @@ static void no_field(CData* cd, CType* rec, PyObject* name, const char* access) 
 // (as cffi: `<cdata 'int[]' sliced length 3>`), else a `T *`.
 static PyObject* flexible_member(CData* cd, const FieldInfo& f, char* base) {
     CType* item = f.type->item;
-    Py_ssize_t extent = known_extent(cd);
+    // Through a pointer derived by a cast (q.a, q[0].a) cffi records no length: a `T *`,
+    // derived from the same memory (bounded by it).
+    PyObject* owner =
+        Py_IS_TYPE(cd, &CDataView_Type) ? static_cast<CDataView*>(cd)->owner : nullptr;
+    bool through_derived =
+        (cd->flags & CD_DERIVED) || (owner && Py_IS_TYPE(owner, &CDataView_Type) &&
+                                     (reinterpret_cast<CData*>(owner)->flags & CD_DERIVED));
+    Py_ssize_t extent = through_derived ? -1 : known_extent(cd);
     if (extent >= 0 && item->size > 0) {
         Py_ssize_t n = extent > f.offset ? (extent - f.offset) / item->size : 0;
         CData* view = new_view(f.type, base + f.offset, items_owner(cd), n);
@@ -76,7 +83,15 @@ static PyObject* flexible_member(CData* cd, const FieldInfo& f, char* base) {
     } catch (...) {
         return cffix::translate_exception();
     }
-    return reinterpret_cast<PyObject*>(new_pointer(pointer.get(), base + f.offset));
+    return reinterpret_cast<PyObject*>(new_derived(pointer.get(), base + f.offset, cd));
+}
+
+// A field read or written through a pointer whose memory is known (derived from an owner,
+// from_buffer, gc) lies inside that memory. A struct cdata is inside its memory by
+// construction.
+static bool check_field(CData* cd, const FieldInfo& f, char* base) {
+    if (cd->ctype->kind != Kind::Pointer || !pointer_memory_is_checked(cd)) return true;
+    return check_field_in_memory(cd, f, base);
 }
 
 static PyObject* cdata_getattro(PyObject* self, PyObject* name) {
@@ -90,6 +105,7 @@ static PyObject* cdata_getattro(PyObject* self, PyObject* name) {
                          f->name.c_str(), cd->ctype->cname.c_str());
             return nullptr;
         }
+        if (!check_field(cd, *f, base)) return nullptr;
         if (f->is_bitfield()) return read_bitfield(*f, base);
         if (f->is_flexible()) return flexible_member(cd, *f, base);
         return from_c(f->type, base + f->offset, items_owner(cd));
@@ -121,6 +137,7 @@ static int cdata_setattro(PyObject* self, PyObject* name, PyObject* value) {
                          f->name.c_str(), cd->ctype->cname.c_str());
             return -1;
         }
+        if (!check_field(cd, *f, base)) return -1;
         if (f->is_bitfield()) return write_bitfield(*f, base, value) ? 0 : -1;
         if (f->is_flexible()) {
             // Within the memory when its size is known; raw pointers are trusted, as in C.

@@ -1,6 +1,7 @@
 // Items of cdata arrays and pointers: len(), a[i] and a[i] = v (bounds-checked where
 // the length is known), slices a[i:j] (views) and slice assignment, and iteration.
 #include "data/convert.h"
+#include "data/memory.h"
 #include "data/ownership.h"
 #include "data/protocols.h"
 #include "util/errors.h"
@@ -19,7 +20,8 @@ static Py_ssize_t cdata_length(PyObject* self) {
     return -1;
 }
 
-// Address of item i, bounds-checked where the length is known. Null + exception if not.
+// Address of item i, bounds-checked where the length or the memory is known (raw
+// pointers are not: C's). Null + exception if not.
 static char* item_address(CData* cd, Py_ssize_t i) {
     CType* t = cd->ctype;
     if (t->kind != Kind::Pointer && t->kind != Kind::Array) {
@@ -44,6 +46,7 @@ static char* item_address(CData* cd, Py_ssize_t i) {
         PyErr_Format(PyExc_RuntimeError, "cannot dereference NULL pointer '%s'", t->cname.c_str());
         return nullptr;
     }
+    char* address = offset_address(cd->data, i, item->size);
     if (t->kind == Kind::Array) {
         if (i < 0) {
             PyErr_SetString(PyExc_IndexError, "negative index");
@@ -54,8 +57,23 @@ static char* item_address(CData* cd, Py_ssize_t i) {
                          t->cname.c_str(), i, cd->length);
             return nullptr;
         }
+        // An array cast from an owner's memory may be longer than that memory.
+        if ((cd->flags & CD_DERIVED) && !check_item_in_memory(cd, address, item->size, i))
+            return nullptr;
+        return address;
     }
-    return offset_address(cd->data, i, item->size);  // a pointer's index is unbounded
+    // A pointer: its memory bounds it, when known (pointer_memory_is_checked).
+    if (pointer_memory_is_checked(cd) && !check_item_in_memory(cd, address, item->size, i))
+        return nullptr;
+    return address;
+}
+
+// Slices of a pointer whose memory is known, or of an array cast from an owner's memory,
+// stay inside that memory.
+static bool check_slice(CData* cd, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t item_size) {
+    bool known = cd->ctype->kind == Kind::Array ? (cd->flags & CD_DERIVED) != 0
+                                                : pointer_memory_is_checked(cd);
+    return !known || check_slice_in_memory(cd, start, stop, item_size);
 }
 
 static PyObject* get_item(CData* cd, Py_ssize_t i) {
@@ -121,6 +139,7 @@ static PyObject* get_slice(CData* cd, PyObject* slice) {
                      cd->ctype->cname.c_str());
         return nullptr;
     }
+    if (!check_slice(cd, start, stop, item->size)) return nullptr;
     PyRef array_type;
     try {
         array_type = PyRef(reinterpret_cast<PyObject*>(types::array_type(item, -1)));
@@ -163,6 +182,7 @@ static int set_slice(CData* cd, PyObject* slice, PyObject* value) {
                      cd->ctype->cname.c_str());
         return -1;
     }
+    if (!check_slice(cd, start, stop, item->size)) return -1;
     if (!cd->data) {  // a NULL pointer, or an array cast from 0 (a slice of it is a view
                       // whose items raise the same)
         PyErr_Format(PyExc_RuntimeError, "cannot write through NULL pointer '%s'",

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "data/convert.h"
+#include "data/ownership.h"
 #include "types/path.h"
 #include "util/errors.h"
 
@@ -26,17 +27,54 @@ static Py_ssize_t record_extent(CData* cd) {
     return o->data + owner_extent - cd->data;
 }
 
+// A CD_DERIVED view's root memory: [*lo, *lo + size), size -1 when unknown.
+static Py_ssize_t root_memory(CData* cd, char** lo) {
+    CData* root = reinterpret_cast<CData*>(static_cast<CDataView*>(cd)->owner);
+    *lo = root->data;
+    return known_extent(root);
+}
+
+// The bytes of [lo, lo + size) at and after `address` (none when it lies outside).
+static Py_ssize_t bytes_from(const char* lo, Py_ssize_t size, const char* address) {
+    uintptr_t rel = reinterpret_cast<uintptr_t>(address) - reinterpret_cast<uintptr_t>(lo);
+    return rel <= static_cast<uintptr_t>(size) ? size - static_cast<Py_ssize_t>(rel) : 0;
+}
+
+// The memory an ffi.gc cdata (or custom allocation) shares with its origin, when the
+// origin knows it and starts at the same address.
+static Py_ssize_t gc_extent(CData* cd) {
+    PyObject* origin = gc_origin(cd);
+    if (!origin || !is_cdata(origin)) return -1;
+    CData* o = reinterpret_cast<CData*>(origin);
+    return o->data == cd->data ? known_extent(o) : -1;
+}
+
 Py_ssize_t known_extent(CData* cd) {
     CType* t = cd->ctype;
     switch (t->kind) {
-        case Kind::Array:
+        case Kind::Array: {
             if (cd->length < 0 || t->item->size < 0) return -1;
-            return cd->length * t->item->size;
+            Py_ssize_t own = cd->length * t->item->size;
+            if (!(cd->flags & CD_DERIVED)) return own;
+            // An array cast from an owner's memory: no more than the memory holds.
+            char* lo;
+            Py_ssize_t size = root_memory(cd, &lo);
+            if (size < 0) return own;
+            Py_ssize_t there = bytes_from(lo, size, cd->data);
+            return there < own ? there : own;
+        }
         case Kind::Pointer: {
-            int64_t item_size = t->item->size;
             if (cd->flags & CD_OWNED_POINTER) return owned_size(cd);
+            if (cd->flags & CD_DERIVED) {
+                char* lo;
+                Py_ssize_t size = root_memory(cd, &lo);
+                return size < 0 ? -1 : bytes_from(lo, size, cd->data);
+            }
             if (is_from_buffer(cd)) return from_buffer_size(cd);
-            // addressof() results: `length` items from `data` on.
+            if (is_gc_cdata(reinterpret_cast<PyObject*>(cd))) return gc_extent(cd);
+            if (Py_IS_TYPE(cd, &CDataHandle_Type)) return kHandleBytes;
+            // Library globals (ffi.addressof(lib, "x")): `length` items from `data` on.
+            int64_t item_size = t->item->size;
             if (Py_TYPE(cd) == &CDataView_Type) return item_size <= 0 ? 0 : cd->length * item_size;
             return -1;
         }
@@ -46,6 +84,88 @@ Py_ssize_t known_extent(CData* cd) {
         case Kind::Enum: return t->size;
         default: return -1;
     }
+}
+
+// The memory `cd` points into, [*lo, *lo + size): a derived pointer's root memory (its
+// address may lie anywhere in it, or outside), else what known_extent knows from `data`
+// on. -1: unknown.
+static Py_ssize_t known_memory(CData* cd, char** lo) {
+    if (cd->flags & CD_DERIVED) return root_memory(cd, lo);
+    *lo = cd->data;
+    return known_extent(cd);
+}
+
+// Whether the `nbytes` at `address` lie inside [lo, lo + size).
+static bool inside(const char* lo, Py_ssize_t size, const char* address, Py_ssize_t nbytes) {
+    uintptr_t rel = reinterpret_cast<uintptr_t>(address) - reinterpret_cast<uintptr_t>(lo);
+    return nbytes <= size && rel <= static_cast<uintptr_t>(size - nbytes);
+}
+
+// floor(a / b) for b > 0.
+static __int128 floor_div(__int128 a, __int128 b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+bool check_item_in_memory(CData* cd, char* address, Py_ssize_t item_size, Py_ssize_t index) {
+    char* lo;
+    Py_ssize_t size = known_memory(cd, &lo);
+    if (size < 0 || inside(lo, size, address, item_size)) return true;
+    const char* name = cd->ctype->cname.c_str();
+    if (item_size <= 0) {  // items of size 0 (empty structs): no index range to name
+        PyErr_Format(PyExc_IndexError,
+                     "index %zd out of bounds for cdata '%s': it points outside its %zd bytes of "
+                     "memory",
+                     index, name, size);
+        return false;
+    }
+    // Which indexes would have been inside: [first, last].
+    __int128 below = static_cast<__int128>(reinterpret_cast<uintptr_t>(lo)) -
+                     static_cast<__int128>(reinterpret_cast<uintptr_t>(cd->data));
+    __int128 first = -floor_div(-below, item_size);
+    __int128 last = floor_div(below + size - item_size, item_size);
+    if (first > last)
+        PyErr_Format(PyExc_IndexError,
+                     "index %zd out of bounds for cdata '%s': it points outside its %zd bytes of "
+                     "memory, no index is valid",
+                     index, name, size);
+    else
+        PyErr_Format(PyExc_IndexError,
+                     "index %zd out of bounds for cdata '%s': its %zd bytes of memory hold "
+                     "indexes %lld to %lld",
+                     index, name, size, static_cast<long long>(first),
+                     static_cast<long long>(last));
+    return false;
+}
+
+bool check_slice_in_memory(CData* cd, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t item_size) {
+    if (stop <= start) return true;
+    char* lo;
+    Py_ssize_t size = known_memory(cd, &lo);
+    if (size < 0) return true;
+    Py_ssize_t nbytes;
+    char* address = offset_address(cd->data, start, item_size);
+    if (!__builtin_mul_overflow(stop - start, item_size, &nbytes) &&
+        inside(lo, size, address, nbytes))
+        return true;
+    PyErr_Format(PyExc_IndexError,
+                 "slice [%zd:%zd] out of bounds for cdata '%s': %zd bytes of memory from its "
+                 "address on",
+                 start, stop, cd->ctype->cname.c_str(), bytes_from(lo, size, cd->data));
+    return false;
+}
+
+bool check_field_in_memory(CData* cd, const types::FieldInfo& f, char* base) {
+    char* lo;
+    Py_ssize_t size = known_memory(cd, &lo);
+    if (size < 0) return true;
+    Py_ssize_t nbytes = f.is_bitfield()   ? (f.bitshift + f.bitsize + 7) / 8
+                        : f.is_flexible() ? 0
+                                          : static_cast<Py_ssize_t>(f.type->size);
+    if (inside(lo, size, base + f.offset, nbytes)) return true;
+    PyErr_Format(PyExc_IndexError,
+                 "field '%s' of cdata '%s' is out of bounds: bytes %lld to %lld of the "
+                 "struct, %zd bytes of memory from its address on",
+                 f.name.c_str(), cd->ctype->cname.c_str(), static_cast<long long>(f.offset),
+                 static_cast<long long>(f.offset + nbytes), bytes_from(lo, size, cd->data));
+    return false;
 }
 
 static PyObject* null_error(CData* cd, const char* fn) {
@@ -320,8 +440,12 @@ PyObject* addressof(CData* cd, PyObject* const* path, Py_ssize_t npath) {
         return cffix::translate_exception();
     }
     char* address = offset_address(cd->data, offset, 1);
+    // Into an owner's memory: a derived pointer, checked against that memory.
+    if (derived_root(cd))
+        return reinterpret_cast<PyObject*>(new_derived(pointer.get(), address, cd));
     if (extent < 0) return reinterpret_cast<PyObject*>(new_pointer(pointer.get(), address));
-    // A view that keeps the memory alive and knows how many items it may reach.
+    // Other memory of known size (library globals, arrays cast from integers): a view that
+    // keeps its owner alive and knows how many items it may reach.
     Py_ssize_t remaining = extent - static_cast<Py_ssize_t>(offset);
     Py_ssize_t items = cur->size > 0 ? remaining / cur->size : 0;
     PyObject* owner = memory_owner(cd);

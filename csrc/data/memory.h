@@ -4,9 +4,9 @@
 // buffer, ffi.from_buffer exposes a Python buffer as C memory.
 //
 // Safer than cffi: wherever the size of the memory behind a cdata is known (arrays of
-// known length, ffi.new and custom allocators, from_buffer, addressof results), these
-// functions never read or write past its end, and they raise on released cdata and on
-// NULL.
+// known length, ffi.new and custom allocators, from_buffer, ffi.gc, and the pointers
+// derived from them by arithmetic, casts and addressof), these functions never read or
+// write past its end, and they raise on released cdata and on NULL.
 //
 // CPython convention: null/false with a Python exception set on failure.
 #pragma once
@@ -16,15 +16,36 @@
 namespace cffix::data {
 
 // The number of bytes known to be valid from cd->data on, or -1 when nobody knows (raw
-// pointers from casts, arithmetic and reads, ffi.gc wrappers). Arrays: length * item
+// pointers from C, from integers, and what is derived from them). Arrays: length * item
 // size. Owned pointers (ffi.new("T *"), custom allocators): their owned_size(), more than
-// sizeof(T) with a flexible array member. from_buffer pointers: the buffer's size.
-// Pointer-typed views (addressof results) carry in `length` the number of items they may
-// reach. Structs and unions: their size, or for one ending in a flexible array member,
-// what its owner's memory holds (-1 if unknown). Primitives: their size. The one
-// answer for every bound in data/ (and for ffi.sizeof of a cdata). Does not check for
-// release: callers call check_released() first.
+// sizeof(T) with a flexible array member. from_buffer pointers: the buffer's size. ffi.gc
+// cdata: their origin's. Handles: their slot. Derived pointers (CD_DERIVED: p + n, casts,
+// addressof results of an owner's memory): what their root's memory holds from their
+// address on (0 outside it); an array cast from it: no more than that either. Library
+// globals (pointer views) carry in `length` the number of items they may reach. Structs
+// and unions: their size, or for one ending in a flexible array member, what its owner's
+// memory holds (-1 if unknown). Primitives: their size. The one answer for every bound
+// in data/ (and for ffi.sizeof of a cdata). Does not check for release: callers call
+// check_released() first.
 Py_ssize_t known_extent(CData* cd);
+
+// The checks of item, slice and field access through a cdata whose memory is known:
+// pointers that are not raw (derived, from_buffer, gc, handles, library globals) and
+// arrays cast from an owner's memory (CD_DERIVED). False with IndexError (naming the
+// index and the memory) unless the bytes accessed lie inside that memory; a derived
+// pointer may reach its root's memory on both sides of its address ((p + 3)[-1]). True
+// when the memory is unknown (raw pointers, as in C).
+bool check_item_in_memory(CData* cd, char* address, Py_ssize_t item_size, Py_ssize_t index);
+// Whether the pointer `cd`'s accesses are checked so: derived pointers, from_buffer, gc and
+// handles. Not raw pointers (C's), owned `T *` (one item, checked on their own) and
+// library globals (ffi.addressof(lib, "x")[-1] reaches the global before, as in C).
+inline bool pointer_memory_is_checked(CData* cd) {
+    PyTypeObject* t = Py_TYPE(cd);
+    if (t == &CData_Type || (cd->flags & CD_OWNED_POINTER)) return false;
+    return t != &CDataView_Type || (cd->flags & CD_DERIVED);
+}
+bool check_slice_in_memory(CData* cd, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t item_size);
+bool check_field_in_memory(CData* cd, const types::FieldInfo& f, char* base);
 
 // ffi.string(cdata, maxlen): maxlen < 0 means no limit.
 PyObject* cdata_string(CData* cd, Py_ssize_t maxlen);

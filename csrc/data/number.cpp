@@ -137,7 +137,9 @@ static PyObject* pointer_offset(CData* cd, PyObject* n, bool negate) {
         result_type = reinterpret_cast<CType*>(holder.get());
     }
     char* p = offset_address(cd->data, i, step);
-    return reinterpret_cast<PyObject*>(new_pointer(result_type, p));
+    // Into an owner's memory: the result holds the owner, so that its release is seen
+    // and its bounds are known (raw pointers stay raw, as in C).
+    return reinterpret_cast<PyObject*>(new_derived(result_type, p, cd));
 }
 
 static PyObject* cdata_add(PyObject* a, PyObject* b) {

@@ -27,8 +27,9 @@ struct CDataGC : CData {
 };
 
 struct CDataHandle : CData {
-    PyObject* obj;              // null only after tp_clear broke a reference cycle
-    alignas(16) char slot[16];  // the handle's pointer value: writes through it harm nothing
+    PyObject* obj;                        // null only after tp_clear broke a reference cycle
+    alignas(16) char slot[kHandleBytes];  // the handle's pointer value: writes through it
+                                          // harm nothing
 };
 
 struct Allocator {
@@ -90,8 +91,12 @@ static CDataGC* new_gc(CType* ctype, char* data, Py_ssize_t length, PyObject* or
     g->data = data;
     g->length = length;
     g->flags = 0;
+    g->exports = 0;
     g->weakreflist = nullptr;
     g->origin = Py_NewRef(origin);
+    // A cdata origin may be released on its own (ffi.release(p) of ffi.gc(p, f)): asked
+    // through the chain. Raw pointers from C are never released.
+    if (is_cdata(origin) && !Py_IS_TYPE(origin, &CData_Type)) g->flags = CD_HAS_OWNER;
     g->destructor = Py_XNewRef(destructor);
     g->nbytes = nbytes;
     g->counted = true;
@@ -145,12 +150,14 @@ PyObject* gc_cdata(CData* cd, PyObject* destructor, Py_ssize_t size) {
         new_gc(cd->ctype, cd->data, cd->length, self, destructor, size > 0 ? size : 0));
 }
 
-PyObject* release_gc(CData* cd) {
+void release_gc(CData* cd) {
+    SavedException saved;
     CDataGC* g = as_gc(reinterpret_cast<PyObject*>(cd));
     g->flags |= CD_RELEASED;
     run_destructor(g);
-    Py_RETURN_NONE;
 }
+
+PyObject* gc_origin(CData* cd) { return as_gc(reinterpret_cast<PyObject*>(cd))->origin; }
 
 void consume_cdata(CData* cd) {
     if (is_gc_cdata(reinterpret_cast<PyObject*>(cd))) {
@@ -222,6 +229,7 @@ PyObject* new_handle(PyObject* obj) {
     h->data = h->slot;
     h->length = 0;
     h->flags = 0;
+    h->exports = 0;
     h->weakreflist = nullptr;
     h->obj = Py_NewRef(obj);
     memset(h->slot, 0, sizeof h->slot);

@@ -32,9 +32,18 @@ inline bool is_gc_cdata(PyObject* obj) { return PyObject_TypeCheck(obj, &CDataGC
 // ffi.gc(cd, None) detaches the destructor of a CDataGC and returns None.
 PyObject* gc_cdata(CData* cd, PyObject* destructor, Py_ssize_t size);
 
-// ffi.release() / `with` exit on a CDataGC: calls the destructor now (once) and marks the
-// cdata released. Exceptions of the destructor go to sys.unraisablehook, as on collection.
-PyObject* release_gc(CData* cd);
+// ffi.release() / `with` exit on a CDataGC (or the end of the last buffer export after
+// one, cdata.cpp): calls the destructor now (once) and marks the cdata released.
+// Exceptions of the destructor go to sys.unraisablehook, as on collection; an exception
+// being raised meanwhile is kept.
+void release_gc(CData* cd);
+
+// The cdata an ffi.gc cdata wraps (what the destructor gets), or null after a failed
+// construction.
+PyObject* gc_origin(CData* cd);
+
+// The bytes a handle's pointer value points at: an inline slot of the handle object.
+inline constexpr Py_ssize_t kHandleBytes = 16;
 
 // A wrapped function's consumes=N after a successful call: the C side took `cd` over, so
 // its destructor (ffi.gc, owned results) is detached without running and `cd` is
