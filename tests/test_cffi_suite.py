@@ -208,11 +208,6 @@ EXPECTED_FAILURES.update({
         "exception types (deliberate): in calls, None passes NULL for a pointer argument "
         "(README, Differences from cffi); cffi requires ffi.NULL and raises TypeError",
 })
-EXPECTED_FAILURES.update({name: (
-    "exception types (deliberate): an array type of 3,000,000,000 items is accepted in an "
-    "out-of-line ABI module, which holds the cdef's text; cffi's out-of-line format stores "
-    "array lengths in its type table and raises OverflowError")
-    for name in (_DLOPEN + "test_array_overflow", _DLOPEN_U + "test_array_overflow")})
 EXPECTED_FAILURES.update({
     _NEW + "test_struct_containing_array_varsize_workaround":
         EXPECTED_FAILURES[_BACKEND + "test_struct_containing_array_varsize_workaround"],

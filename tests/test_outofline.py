@@ -488,6 +488,11 @@ def test_failing_cdefs_on_a_long_lived_ffi_keep_one_record(tmp_path):
     ("enum foo { A, B, ... };", cffix.VerificationMissing, "enum foo: an enum with '...'"),
     ("typedef int... t;", cffix.VerificationError, "cannot emit to Python: the size of typedef t"),
     ("extern int a[...];", cffix.VerificationError, "cannot emit to Python: the size of global a"),
+    # Array lengths past cffi's out-of-line limit, wherever the array type is reachable.
+    ("typedef int32_t t[3000000000];", OverflowError, "cannot emit '3000000000': limited to 2**31-1"),
+    ("extern char a[2147483648];", OverflowError, "cannot emit '2147483648': limited to 2**31-1"),
+    ("struct s { int (*p)[4000000000]; };", OverflowError, "cannot emit '4000000000'"),
+    ("int f(char (*x)[2147483650]);", OverflowError, "cannot emit '2147483650'"),
 ])
 def test_what_only_a_compiler_knows_is_refused(tmp_path, cdef, exception, text):
     # As cffi: an out-of-line ABI module cannot hold '...' values, sizes or lengths (a
@@ -499,6 +504,14 @@ def test_what_only_a_compiler_knows_is_refused(tmp_path, cdef, exception, text):
         ffi.compile(tmpdir=tmp_path)
     assert str(e.value).startswith(text)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_array_lengths_up_to_cffis_limit_are_generated(tmp_path, load):
+    ffi = cffix.FFI()
+    ffi.cdef("typedef int32_t t[2147483647]; extern char big[2147483647];")
+    ffi.set_source("_ool_long_array", None)
+    ffi.compile(tmpdir=tmp_path)
+    assert load("_ool_long_array").ffi.typeof("t").length == 2147483647
 
 
 def test_a_closed_librarys_names_raise_ffi_error_in_an_out_of_line_module(tmp_path, load):

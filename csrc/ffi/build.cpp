@@ -1,6 +1,8 @@
 // The FFI methods of API mode's build side: ffi._api_module_source(), which builder.py
 // calls for emit_c_code() and compile() (csrc/gen/ writes the C).
 #include <algorithm>
+#include <cstdint>
+#include <unordered_set>
 
 #include "ffi/object.h"
 #include "gen/module_source.h"
@@ -58,8 +60,9 @@ static PyObject* ffi_api_module_source(PyObject* self, PyObject* args) {
 
 // _abi_unknowns() -> [(kind, name)]: what this FFI's own cdefs leave to a C compiler
 // (`#define X ...` "macro", an enum with `...` "enum", `typedef int... t` "typedef", a
-// global with a `[...]` length "global"), which an out-of-line ABI module cannot know:
-// builder.py refuses to generate one, as cffi does.
+// global with a `[...]` length "global"), which an out-of-line ABI module cannot know,
+// and array lengths past 2**31-1 ("length", the length): builder.py refuses to generate
+// one, as cffi does.
 static PyObject* ffi_abi_unknowns(PyObject* self, PyObject*) {
     auto* ffi = reinterpret_cast<FFIObject*>(self);
     if (!ffi->scope) {
@@ -79,6 +82,21 @@ static PyObject* ffi_abi_unknowns(PyObject* self, PyObject*) {
             found.emplace_back("typedef", name);
         for (const auto& [name, v] : scope.variables())
             if (v.dots_levels) found.emplace_back("global", name);
+        // Array lengths past cffi's out-of-line format (its type table holds them as
+        // 2**31-1 at most): refused as cffi refuses them, so a module generated here
+        // loads wherever cffi's would.
+        std::vector<const types::CType*> todo = scope.own_declared_types();
+        std::unordered_set<const types::CType*> seen;
+        while (!todo.empty()) {
+            const types::CType* t = todo.back();
+            todo.pop_back();
+            if (!t || !seen.insert(t).second) continue;
+            if (t->kind == types::Kind::Array && t->length > INT32_MAX)
+                found.emplace_back("length", std::to_string(t->length));
+            if (t->kind != types::Kind::Enum) todo.push_back(t->item);
+            for (const types::CType* a : t->args) todo.push_back(a);
+            for (const types::FieldInfo& f : t->fields) todo.push_back(f.type);
+        }
     } catch (...) {
         return translate_exception();
     }

@@ -416,6 +416,18 @@ std::vector<std::pair<std::string, bool>> Scope::dots_typedefs() const {
     return out;
 }
 
+std::vector<const CType*> Scope::own_declared_types() const {
+    declared();
+    std::vector<const CType*> out;
+    for (const auto& [name, t] : typedefs_)
+        if (t.type) out.push_back(t.type.get());
+    for (const auto& [name, f] : functions_) out.push_back(f.type.get());
+    for (const auto& [name, v] : variables_) out.push_back(v.type.get());
+    for (const auto* tags : {&structs_, &unions_})
+        for (const auto& [name, t] : *tags) out.push_back(t.get());
+    return out;
+}
+
 std::vector<Scope::DotsArrayTypedef> Scope::dots_array_typedefs() const {
     declared();
     std::vector<DotsArrayTypedef> out;

@@ -170,6 +170,9 @@ public:
         const CType* type;     // borrowed: the array type, its `[...]` levels unknown
     };
     std::vector<DotsArrayTypedef> dots_array_typedefs() const;
+    // The types this scope's own declarations name (typedefs, functions, variables, struct
+    // and union tags), for walks over everything a module would hold (borrowed).
+    std::vector<const CType*> own_declared_types() const;
     // Bumped whenever a declaration is replaced (override=True): caches keyed on type
     // strings must be dropped when it changes.
     uint64_t generation() const { return generation_; }

@@ -189,6 +189,11 @@ def _refuse_compiler_only_declarations(ffi) -> None:
             raise _core.VerificationError(
                 f"macro {name}: cannot use the syntax '...' in '#define {name} ...' when "
                 "using the ABI mode")
+        if kind == "length":
+            # cffi's out-of-line format holds array lengths up to 2**31-1: refused as cffi
+            # refuses them, so a module generated here loads wherever cffi's would.
+            raise OverflowError(f"cannot emit {name!r}: limited to 2**31-1 (an array length "
+                                "in an out-of-line ABI module)")
         if kind == "enum":
             raise _core.VerificationMissing(
                 f"{name}: an enum with '...' needs a C compiler for its values: use API mode "
