@@ -7,9 +7,9 @@
 // read-write memory, never executed) and jumps. The closure itself (cif, function,
 // user data) lives in ordinary heap memory.
 //
-// x86-64 System V only for now: elsewhere, or when the pool is full, or when this
-// libffi's closure layout is not the one checked at start-up, closures come from libffi's
-// allocator as before.
+// x86-64 and AArch64 Linux (Debian's arm64 libffi has no static trampolines either):
+// elsewhere, or when the pool is full, or when this libffi's closure layout is not the
+// one checked at start-up, closures come from libffi's allocator as before.
 #pragma once
 
 #include <ffi.h>
