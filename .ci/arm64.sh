@@ -25,7 +25,8 @@
 #
 # Environment: CFFIX_ARM64_ROOT (the root), CFFIX_ARM64_MIRROR (Debian mirror),
 # CFFIX_ARM64_FRESH=1 (make the root again), CFFIX_ARM64_CROSS=1 (see 3). The exit
-# status is pytest's (or the step's that failed).
+# status is pytest's (or the step's that failed), 3 when this machine cannot run arm64
+# binaries at all.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,8 +41,11 @@ STAMP="bookworm arm64 $PACKAGES ${PIP_PACKAGES[*]}"
 
 log() { printf '\n=== arm64: %s\n' "$*"; }
 die() { printf 'arm64: %s\n' "$*" >&2; exit 1; }
+# This machine cannot run arm64 binaries at all (no binfmt_misc): exit 3, which .ci/run
+# reports as skipped rather than failed.
+cannot() { printf 'arm64: cannot run here: %s\n' "$*" >&2; exit 3; }
 
-[ "$(id -u)" -eq 0 ] || die "run as root (mmdebstrap, mount and chroot need it)"
+[ "$(id -u)" -eq 0 ] || cannot "not root (mmdebstrap, mount and chroot need it)"
 
 # --- 1. host tools and binfmt_misc ----------------------------------------------------
 host_tools() {
@@ -57,13 +61,13 @@ host_tools() {
     fi
     if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
         mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
-            || die "cannot mount binfmt_misc: foreign binaries cannot run here"
+            || cannot "binfmt_misc cannot be mounted: foreign binaries do not run"
     fi
     if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
-        update-binfmts --enable qemu-aarch64 || die "cannot register qemu-aarch64 in binfmt_misc"
+        update-binfmts --enable qemu-aarch64 || cannot "qemu-aarch64 cannot be registered in binfmt_misc"
     fi
     grep -q '^flags:.*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 \
-        || die "qemu-aarch64 is registered without flag F: it would not run inside the chroot"
+        || cannot "qemu-aarch64 is registered without flag F: it would not run inside the chroot"
 }
 
 # --- chroot with /proc, /dev and the network's name resolution -------------------------
