@@ -1,5 +1,5 @@
 """Callbacks need no writable+executable memory: their code is a slot of cffix's pre-built
-trampoline pool, in the read-only text of cffix itself (x86-64 Linux). Any number of them
+trampoline pool, in the read-only text of cffix itself (x86-64 and AArch64 Linux). Any number of them
 can live at once (past the pool, libffi's allocator gives the rest), and dead ones give
 their slots back."""
 
@@ -11,8 +11,9 @@ import pytest
 from cffix import FFI
 
 pool_platform = pytest.mark.skipif(
-    not (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")),
-    reason="the trampoline pool is built for x86-64 Linux only")
+    not (sys.platform.startswith("linux")
+         and platform.machine() in ("x86_64", "AMD64", "aarch64", "arm64")),
+    reason="the trampoline pool is built for x86-64 and AArch64 Linux only")
 
 
 def mappings():
