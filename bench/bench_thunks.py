@@ -8,7 +8,9 @@ that has no thunk on this machine (`thunk` column "no") takes libffi either way;
 shows what a thunk for it could save, by analogy with the shapes that have one.
 
 Also counts the writable+executable mappings that 200 live callbacks leave in
-/proc/self/maps (the trampoline pool's purpose is that there are none).
+/proc/self/maps (the trampoline pool's purpose is that there are none). Natively only:
+qemu-user's emulated /proc/self/maps does not show libffi's read-write-execute pages
+either, so under qemu the count is 0 with or without the pool.
 
 Written to decide on AArch64 (issue 13) whether struct and stack thunks and the trampoline
 pool are worth having there: run it natively on x86-64 and under qemu-user in the arm64
