@@ -94,6 +94,7 @@ unmount_root() {
     MOUNTS=()
 }
 trap unmount_root EXIT
+trap 'exit 143' TERM INT HUP  # so that the EXIT trap unmounts (timeout, Ctrl-C)
 
 in_root() {
     chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/opt/cffix-venv/bin:/usr/bin:/bin \
