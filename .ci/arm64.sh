@@ -34,10 +34,10 @@ SRC=$PWD
 ROOT=${CFFIX_ARM64_ROOT:-/opt/arm64-root}
 MIRROR=${CFFIX_ARM64_MIRROR:-http://deb.debian.org/debian}
 PACKAGES=python3,python3-dev,python3-venv,python3-pip,libffi-dev,g++,cmake,ninja-build,pkg-config,libsqlite3-dev,zlib1g-dev,make
-# What the venv in the root gets from PyPI (the build's and '.[test]''s requirements,
-# hypothesis for the property tests).
-PIP_PACKAGES=(scikit-build-core pytest setuptools cffi==2.0.0 numpy hypothesis)
-STAMP="bookworm arm64 $PACKAGES ${PIP_PACKAGES[*]}"
+# What the venv in the root gets from PyPI, on every run (quick when present): the
+# build's and '.[test]''s requirements, hypothesis for the property tests.
+PIP_PACKAGES=(scikit-build-core 'pytest>=7' 'setuptools>=70.1' cffi==2.0.0 numpy hypothesis)
+STAMP="bookworm arm64 $PACKAGES"
 
 log() { printf '\n=== arm64: %s\n' "$*"; }
 die() { printf 'arm64: %s\n' "$*" >&2; exit 1; }
@@ -116,10 +116,6 @@ make_root() {
     mmdebstrap --arch=arm64 --include="$PACKAGES" bookworm "$ROOT.new" "$MIRROR"
     rm -rf "$ROOT"
     mv "$ROOT.new" "$ROOT"
-    mount_root
-    in_root python3 -m venv /opt/cffix-venv
-    in_root python3 -m pip install -q "${PIP_PACKAGES[@]}"
-    unmount_root
     echo "$STAMP" >"$ROOT/.cffix-stamp"
     log "root made in $((SECONDS - start)) s"
 }
@@ -183,6 +179,8 @@ host_tools
 make_root
 copy_source
 mount_root
+[ -x "$ROOT/opt/cffix-venv/bin/python3" ] || in_root /usr/bin/python3 -m venv /opt/cffix-venv
+in_root python3 -m pip install -q "${PIP_PACKAGES[@]}"
 start=$SECONDS
 if [ "${CFFIX_ARM64_CROSS:-0}" = 1 ]; then
     log "building cffix's core with the host's aarch64 cross compiler"
