@@ -2,7 +2,7 @@
 //
 // make_callback() returns a cdata of the function-pointer type (a CDataCallback, derived
 // from data::CDataFunction_Type) whose pointer value is the code address of a libffi
-// closure: on x86-64 Linux a slot of cffix's trampoline pool (call/trampoline.h), else
+// closure: on x86-64 and AArch64 Linux a slot of cffix's trampoline pool (call/trampoline.h), else
 // libffi's own. When C calls that address, the closure's handler runs the code it shares
 // with API mode's extern "Python" functions (call/python_call.h): it takes the GIL with
 // PyGILState_Ensure (so any thread may call, including threads Python did not create),

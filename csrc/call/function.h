@@ -5,7 +5,7 @@
 // kind, integer range, register slots), the argument buffer layout, a libffi cif, and
 // where the signature allows it a thunk that calls the function directly through an
 // exact prototype (call/thunks.h): arguments in registers (x86-64 System V, AArch64), and
-// on x86-64 also structs by value and arguments past the registers (on the stack).
+// arguments past the registers (on the stack); on x86-64 also structs by value.
 // Variadic calls, long double, _Complex and signatures the thunks cannot carry go
 // through libffi.
 //

@@ -269,12 +269,15 @@ static ArgSpec arg_spec(CType* a, uint32_t offset) {
 // Arguments take the next registers of their class while there are some; an argument
 // that finds too few (a struct needs all of its eightbytes in registers, else it goes
 // whole to the stack) and every struct over 16 bytes are copied to the stack in argument
-// order, in 8-byte words (x86-64 System V; elsewhere such signatures go to libffi).
+// order, in 8-byte words (x86-64 System V; on AArch64 scalars only, structs by value go
+// to libffi).
 static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& fps) {
     ints = fps = 0;
 #ifdef CFFIX_HAVE_THUNKS
     if (fntype->ellipsis) return Thunk::None;  // variadic calls always go through libffi
-#ifdef CFFIX_RECORD_THUNKS
+#if defined(CFFIX_RECORD_THUNKS) || defined(__aarch64__)
+    // AAPCS64 too: scalars past x7 / d7 take 8-byte stack slots in argument order, the
+    // value in the low bytes (only scalars get here on AArch64: no Record or Memory).
     constexpr bool kStackThunks = true;
 #else
     constexpr bool kStackThunks = false;

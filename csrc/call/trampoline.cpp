@@ -11,7 +11,7 @@
 
 #include "util/pyref.h"
 
-#if defined(__x86_64__) && defined(__linux__) && defined(__ELF__)
+#if (defined(__x86_64__) || defined(__aarch64__)) && defined(__linux__) && defined(__ELF__)
 #define CFFIX_TRAMPOLINE_POOL 1
 #endif
 
@@ -29,6 +29,7 @@ void* cffix_trampoline_data[2 * kSlots];
 
 extern "C" __attribute__((visibility("hidden"))) char cffix_trampolines[];
 
+#if defined(__x86_64__)
 // Slot i, 32 bytes in .text:  endbr64 ; mov data[2i](%rip), %r10 ; jmp *data[2i+1](%rip)
 // r10 is where libffi's x86-64 closure entry expects the closure (its own trampoline
 // sets r10 to the closure's address); the entry reads cif, function and user data at
@@ -55,13 +56,55 @@ cffix_trampolines:
     .purgem CFFIX_TRAMPOLINE
 )");
 
+#else  // __aarch64__
+// Slot i, 32 bytes in .text:  bti c ; x17 = data[2i] ; x16 = data[2i+1] ; br x16
+// x17 is where libffi's AArch64 closure entry (ffi_closure_SYSV) expects the closure
+// (its own trampoline sets x17 to the closure's address); x16 and x17 are the
+// intra-procedure-call scratch registers, free at a call. adrp/ldr reach the table
+// wherever the linker puts it; `bti c` is a no-op where branch protection is off.
+asm(R"(
+    .text
+    .p2align 5
+    .globl cffix_trampolines
+    .hidden cffix_trampolines
+    .type cffix_trampolines, %function
+cffix_trampolines:
+    .altmacro
+    .macro CFFIX_TRAMPOLINE n
+    hint #34
+    adrp x17, cffix_trampoline_data+(\n*16)
+    ldr x17, [x17, #:lo12:cffix_trampoline_data+(\n*16)]
+    adrp x16, cffix_trampoline_data+(\n*16+8)
+    ldr x16, [x16, #:lo12:cffix_trampoline_data+(\n*16+8)]
+    br x16
+    .p2align 5
+    .endm
+    .set cffix_slot, 0
+    .rept 1024
+    CFFIX_TRAMPOLINE %cffix_slot
+    .set cffix_slot, cffix_slot + 1
+    .endr
+    .noaltmacro
+    .purgem CFFIX_TRAMPOLINE
+)");
+
+#endif
+
 namespace {
 
+#if defined(__x86_64__)
 // libffi 3.x's x86-64 trampoline, as ffi_prep_closure_loc writes it into closure->tramp:
 // endbr64; lea -0xb(%rip),%r10; jmp *7(%rip); nopl 0(%rax); then the 8-byte entry point.
 const unsigned char kLibffiTrampoline[] = {0xf3, 0x0f, 0x1e, 0xfa, 0x4c, 0x8d, 0x15, 0xf5,
                                            0xff, 0xff, 0xff, 0xff, 0x25, 0x07, 0x00, 0x00,
                                            0x00, 0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00};
+#else
+// libffi 3.x's AArch64 trampoline, as ffi_prep_closure_loc writes it into closure->tramp
+// when the closure is not one of libffi's static trampolines:
+// ldr x16, tramp+16; adr x17, tramp; br x16; 4 bytes of padding; then the entry point.
+const unsigned char kLibffiTrampoline[] = {0x90, 0x00, 0x00, 0x58, 0xf1, 0xff, 0xff, 0x10,
+                                           0x00, 0x02, 0x1f, 0xd6, 0x00, 0x00, 0x00, 0x00};
+#endif
 constexpr size_t kEntryOffset = sizeof kLibffiTrampoline;
 
 bool entry_point(const ffi_closure* closure, void** entry) {
@@ -132,6 +175,11 @@ void write_slot(char* out, const char* at, const void* entry) {
 
 // A new chunk, or false (the callers fall back to libffi's allocator).
 bool add_chunk() {
+#if !defined(__x86_64__)
+    // write_slot() assembles x86-64 slots only: on AArch64 the 1,024 slots of the text
+    // segment are the pool, and libffi's allocator serves the callbacks past them.
+    return false;
+#endif
     size_t code_bytes = round_to_pages(kChunkSlots * kSlotBytes);
     size_t data_bytes = round_to_pages(2 * kChunkSlots * sizeof(void*));
     int fd = memfd_create("cffix-trampolines", MFD_CLOEXEC);
