@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "util/ft.h"
 #include "util/pyref.h"
 
 #if defined(__x86_64__) && defined(__linux__) && defined(__ELF__)
@@ -20,7 +21,8 @@ constexpr int kSlots = 1024;
 constexpr int kSlotBytes = 32;
 
 // Entry i: {closure pointer, libffi entry point}. Read by trampoline i; written here
-// with the GIL held, before the code address is handed out.
+// before the code address is handed out (and published with it: whoever gets the
+// address from closure_activate's caller got it through a release store or a lock).
 extern "C" __attribute__((visibility("hidden"))) void* cffix_trampoline_data[2 * kSlots];
 void* cffix_trampoline_data[2 * kSlots];
 
@@ -61,6 +63,8 @@ const unsigned char kLibffiTrampoline[] = {0xf3, 0x0f, 0x1e, 0xfa, 0x4c, 0x8d, 0
                                            0x00, 0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00};
 constexpr size_t kEntryOffset = sizeof kLibffiTrampoline;
 
+// The free slots, under slots_mutex (nothing in the default build: the GIL).
+ft::Mutex slots_mutex;
 std::vector<int>& free_slots() {
     static auto* slots = [] {
         auto* v = new std::vector<int>();
@@ -101,16 +105,29 @@ int slot_of(const void* code) {
     return static_cast<int>((p - base) / kSlotBytes);
 }
 
+// A free slot, or -1.
+int take_slot() {
+    ft::Lock lock(slots_mutex);
+    if (free_slots().empty()) return -1;
+    int slot = free_slots().back();
+    free_slots().pop_back();
+    return slot;
+}
+
 }  // namespace
 
 ffi_closure* closure_alloc(void** code) {
-    if (pool_usable() && !free_slots().empty()) {
-        auto* closure = static_cast<ffi_closure*>(calloc(1, sizeof(ffi_closure)));
+    if (pool_usable()) {
+        int slot = take_slot();
+        auto* closure =
+            slot < 0 ? nullptr : static_cast<ffi_closure*>(calloc(1, sizeof(ffi_closure)));
         if (closure) {
-            int slot = free_slots().back();
-            free_slots().pop_back();
             *code = cffix_trampolines + slot * kSlotBytes;
             return closure;
+        }
+        if (slot >= 0) {
+            ft::Lock lock(slots_mutex);
+            free_slots().push_back(slot);
         }
     }
     return static_cast<ffi_closure*>(ffi_closure_alloc(sizeof(ffi_closure), code));
@@ -138,6 +155,7 @@ void closure_free(ffi_closure* closure, void* code) {
     cffix_trampoline_data[2 * slot] = nullptr;
     cffix_trampoline_data[2 * slot + 1] = nullptr;
     free(closure);
+    ft::Lock lock(slots_mutex);
     free_slots().push_back(slot);
 }
 
