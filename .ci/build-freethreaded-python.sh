@@ -57,7 +57,7 @@ cd Python-*/
 # shellcheck disable=SC2086
 ./configure --disable-gil --prefix="$PREFIX" --without-ensurepip $EXTRA >configure.log 2>&1 \
     || { tail -40 configure.log >&2; exit 1; }
-nice -n 10 make -j"$(nproc)" >make.log 2>&1 || { tail -60 make.log >&2; exit 1; }
+make -j"$(nproc)" >make.log 2>&1 || { tail -60 make.log >&2; exit 1; }
 rm -rf "$PREFIX"
 make altinstall >install.log 2>&1 || { tail -40 install.log >&2; exit 1; }
 # ensurepip's bundled pip wheel: no network needed for pip itself.
