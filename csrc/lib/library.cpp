@@ -450,6 +450,7 @@ PyObject* library_getattro(PyObject* self, PyObject* key);
 
 // The names lib lists (dir(lib)) as a vector of str objects' texts.
 bool lib_names(Library* lib, std::vector<std::string>& names) {
+    ft::CriticalSection section(lib->ffi ? lib->ffi : reinterpret_cast<PyObject*>(lib));
     if (!declarations_ready(lib)) return false;
     if (lib->scope) lib->scope->list_globals(names, lib->api_module);
     return true;
@@ -536,6 +537,7 @@ PyObject* library_getattro_slow(PyObject* self, PyObject* key) {
 
 int library_setattro(PyObject* self, PyObject* key, PyObject* value) {
     Library* lib = as_library(self);
+    ft::CriticalSection section(lib->ffi ? lib->ffi : self);  // as library_getattro's
     if (!declarations_ready(lib)) return -1;
     std::string name;
     types::GlobalDecl g;
@@ -860,6 +862,7 @@ CType* function_type_of(PyObject* obj) {
 
 PyObject* address_of(PyObject* obj, PyObject* key) {
     Library* lib = as_library(obj);
+    ft::CriticalSection section(lib->ffi ? lib->ffi : obj);  // as library_getattro's
     if (!PyUnicode_Check(key))
         return PyErr_Format(PyExc_TypeError, "addressof(lib, name): name must be a str, not %s",
                             Py_TYPE(key)->tp_name);
