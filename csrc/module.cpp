@@ -50,6 +50,10 @@ PyModuleDef core_module = {
 PyMODINIT_FUNC PyInit__core() {
     cffix::PyRef module(PyModule_Create(&core_module));
     if (!module) return nullptr;
+#ifdef Py_GIL_DISABLED
+    // The engine's shared state is safe without the GIL: see util/ft.h.
+    if (PyUnstable_Module_SetGIL(module.get(), Py_MOD_GIL_NOT_USED) < 0) return nullptr;
+#endif
     if (!cffix::init_error_classes(module.get()) || !cffix::types::init_ctype_types(module.get()) ||
         !cffix::data::init_cdata_types(module.get()) ||
         !cffix::data::init_module_function_type(module.get()) ||

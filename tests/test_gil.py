@@ -9,6 +9,7 @@ Set CFFIX_TEST_MODULE=cffi to run the same tests with cffi (a check of the harne
 tests marked cffix_only are then expected to fail).
 """
 
+import sys
 import threading
 import time
 
@@ -53,6 +54,8 @@ def test_gil_is_released_during_calls(ffi, lib):
 
 
 @cffix_only
+@pytest.mark.skipif(not getattr(sys, "_is_gil_enabled", lambda: True)(),
+                    reason="no GIL to keep: the interpreter runs with the GIL disabled")
 def test_gil_is_kept_with_release_gil_false(ffi, lib_keeping_gil):
     counter, stop, thread = _ticking(ffi)
     try:

@@ -22,6 +22,7 @@ import gc
 import itertools
 import os
 import sys
+import sysconfig
 import tracemalloc
 
 import pytest
@@ -707,11 +708,18 @@ def _traced_growth(make, n):
     return after - before, released - before
 
 
+# A free-threaded interpreter's own traced allocations while tracing (8.6 KB measured on
+# 3.13t: the freed list and frames are returned lazily) stay after the collection.
+_INTERPRETER_RESIDUE = 16384 if sysconfig.get_config_var("Py_GIL_DISABLED") else 0
+# Its object header is larger too (thread id, local and shared counts: 32 bytes, not 16).
+_HEADER_EXTRA = object().__sizeof__() - 16
+
+
 @cffix_only
 def test_tracemalloc_sees_a_one_megabyte_allocation(ffi):
     grown, left = _traced_growth(lambda: ffi.new("char[]", 10**6), 1)
     assert 10**6 <= grown < 10**6 + 4096
-    assert left < 4096
+    assert left < 4096 + _INTERPRETER_RESIDUE
 
 
 @cffix_only
@@ -724,7 +732,7 @@ def test_tracemalloc_sees_small_allocations(ffi):
 @cffix_only
 def test_new_int_pointer_costs_at_most_64_bytes(ffi):
     grown, _ = _traced_growth(lambda: ffi.new("int *"), 10_000)
-    assert grown / 10_000 <= 64
+    assert grown / 10_000 <= 64 + _HEADER_EXTRA
 
 
 @cffix_only

@@ -5,9 +5,11 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "call/python_call.h"
 #include "util/errors.h"
+#include "util/ft.h"
 #include "util/sorted.h"
 
 namespace cffix::call {
@@ -25,12 +27,25 @@ struct Attachment {
 };
 
 // The core's side of one cffix_extern_python (its `core`), made by its first def_extern().
+//
+// Without the GIL, `attached` is copied and replaced under `mutex`, and a callable that
+// def_extern() replaced is kept in `retired` instead of released: the module's code reads
+// f->callable before it takes its own reference (def_extern() is called once or a few
+// times per function, so they are few).
 struct ExternState {
     types::CTypeRef fntype;  // held for the callee and its conversions
     std::shared_ptr<const Attachment> attached;
+    ft::Mutex mutex;
+    std::vector<PyRef> retired;
 };
 
 ExternState& state_of(const cffix_extern_python& f) { return *static_cast<ExternState*>(f.core); }
+
+std::shared_ptr<const Attachment> attachment_of(const cffix_extern_python& f) {
+    ExternState& state = state_of(f);
+    ft::Lock lock(state.mutex);
+    return state.attached;
+}
 
 // The function called `name` in a module's array (sorted by name, null-terminated), or
 // null.
@@ -52,7 +67,7 @@ ExternState* state_for(cffix_extern_python& f, const types::Scope& scope) {
                          f.module, f.name);
             return nullptr;
         }
-        auto* state = new ExternState{decl->second.type, {}};
+        auto* state = new ExternState{decl->second.type, {}, {}, {}};
         f.core = state;  // never freed: see extern_python.h
         return state;
     } catch (...) {  // the module's deferred cdef failed, or no memory
@@ -92,9 +107,19 @@ bool attach_extern_python(const types::Scope& scope, cffix_extern_python* functi
     if (!attachment->callee) return false;
     attachment->callable = PyRef::borrow(callable);
     if (onerror != Py_None) attachment->onerror = PyRef::borrow(onerror);
-    // Both under the GIL, so a call sees the callable and its attachment change together.
-    state->attached = std::move(attachment);
-    Py_XSETREF(f->callable, Py_NewRef(callable));
+    // Both at once (under the GIL, or the FFI's critical section that def_extern() holds),
+    // so that a call sees the callable and its attachment change together.
+    PyObject* old = f->callable;
+    {
+        ft::Lock lock(state->mutex);
+        state->attached = std::move(attachment);
+#ifdef Py_GIL_DISABLED
+        if (old) state->retired.push_back(PyRef(old));  // see ExternState
+        old = nullptr;
+#endif
+    }
+    ft::store_release(f->callable, Py_NewRef(callable));
+    Py_XDECREF(old);
     return true;
 }
 
@@ -106,12 +131,12 @@ void report_unattached(const cffix_extern_python& f) {
 }
 
 bool store_extern_result(const cffix_extern_python& f, void* ret, PyObject* value) {
-    std::shared_ptr<const Attachment> attached = state_of(f).attached;
+    std::shared_ptr<const Attachment> attached = attachment_of(f);
     return store_python_result(*attached->callee, ret, value);
 }
 
 void report_extern_error(const cffix_extern_python& f, void* ret, bool converting_result) {
-    std::shared_ptr<const Attachment> attached = state_of(f).attached;
+    std::shared_ptr<const Attachment> attached = attachment_of(f);
     report_error(*attached->callee, attached->callable.get(), attached->onerror.get(), ret,
                  converting_result);
 }

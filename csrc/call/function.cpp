@@ -22,6 +22,7 @@
 #include "call/wrap.h"
 #include "data/argument.h"
 #include "util/errors.h"
+#include "util/ft.h"
 #include "util/small_vector.h"
 
 namespace cffix::call {
@@ -39,10 +40,7 @@ static PyObject* arity_error(CType* fntype, Py_ssize_t expected, Py_ssize_t got,
 }
 
 // A type the variadic path uses on every call, looked up once and kept.
-static CType* kept_type(CType*& slot, CType* (*make)()) {
-    if (!slot) slot = make();  // a new reference, kept for the process
-    return slot;
-}
+static CType* kept_type(CType*& slot, CType* (*make)()) { return ft::made_once(slot, make); }
 
 // The type a variadic argument is passed as: its cdata type after C's default argument
 // promotions; bytes pass as char *. Borrowed (the argument, or a kept type), except for an
@@ -95,6 +93,7 @@ static uint64_t hash_types(CType* const* types, size_t n) {
 
 // The cif for this tuple of variadic argument types: cached in the plan, else built.
 static ffi_cif* variadic_cif(CType* fntype, CallPlan* plan, CType* const* vtypes, size_t n) {
+    ft::Lock lock(plan->variadic_mutex);  // also guards plan->types, which grows here
     uint64_t h = hash_types(vtypes, n);
     for (const auto& v : plan->variadic) {
         if (v->hash != h || v->key.size() != n) continue;
@@ -375,10 +374,14 @@ static PyObject* function_vectorcall(PyObject* self, PyObject* const* args, size
     }
     if (raise_if_closed(library_of(f))) return nullptr;
     CData& cd = header(f);
-    if (!f->plan && !(f->plan = plan_for(cd.ctype))) return nullptr;
-    PyObject* r =
-        invoke(cd.ctype, f->plan, cd.data, args, PyVectorcall_NARGS(nargsf), f->release_gil);
-    if (f->head.callable.vectorcall == function_vectorcall) specialize(f);
+    // f->plan and the entry are caches: any thread may fill them, with the same values.
+    CallPlan* plan = ft::load_acquire(f->plan);
+    if (!plan) {
+        if (!(plan = plan_for(cd.ctype))) return nullptr;
+        ft::store_release(f->plan, plan);
+    }
+    PyObject* r = invoke(cd.ctype, plan, cd.data, args, PyVectorcall_NARGS(nargsf), f->release_gil);
+    if (ft::load_relaxed(f->head.callable.vectorcall) == function_vectorcall) specialize(f);
     return r;
 }
 
@@ -391,7 +394,8 @@ static PyObject* function_vectorcall_fixed(PyObject* self, PyObject* const* args
     auto* f = reinterpret_cast<LibFunction*>(self);
     if (PyVectorcall_NARGS(nargsf) == N && !kwnames && !force_libffi && !library_of(f)->closed) {
         PyObject* r;
-        if (invoke_fast<N>(f->plan, header(f).data, args, f->release_gil, &r)) return r;
+        const CallPlan* plan = ft::load_relaxed(f->plan);  // set before this entry was
+        if (invoke_fast<N>(plan, header(f).data, args, f->release_gil, &r)) return r;
     }
     return function_vectorcall(self, args, nargsf, kwnames);
 }
@@ -404,11 +408,13 @@ static void specialize(LibFunction* f) {
         function_vectorcall_fixed<3>, function_vectorcall_fixed<4>, function_vectorcall_fixed<5>,
         function_vectorcall_fixed<6>,
     };
-    const CallPlan* plan = f->plan;
+    const CallPlan* plan = ft::load_acquire(f->plan);
     if (!plan || !header(f).data || plan->fast_nargs < 0 ||
         plan->fast_nargs >= static_cast<Py_ssize_t>(std::size(fixed)))
         return;
-    f->head.callable.vectorcall = fixed[plan->fast_nargs];
+    // CPython reads the slot without a lock: a pointer-sized store is seen whole, and
+    // either entry makes the call (the fixed one reads f->plan, published above).
+    ft::store_release(f->head.callable.vectorcall, fixed[plan->fast_nargs]);
 }
 
 const FunctionNames* intern_function_names(const std::string& name,

@@ -449,7 +449,8 @@ static std::unique_ptr<CallPlan> build_plan(CType* fntype) {
     return plan;
 }
 
-// The plans, by function type, guarded by the GIL. Each entry holds a weak reference to
+// The plans, by function type, under plans_mutex (the GIL's job in the default build:
+// there the mutex is nothing). Each entry holds a weak reference to
 // its type whose callback (forget_plan, bound to the type's address) drops the entry
 // when the type dies, so a later type at the same address never finds a stale plan.
 struct PlanEntry {
@@ -461,19 +462,32 @@ static std::unordered_map<const CType*, PlanEntry>& plans() {
     return *table;  // plans may be looked up while the interpreter finalizes
 }
 
+static ft::Mutex plans_mutex;
+
 static PyObject* forget_plan(PyObject* address, PyObject* /*weakref*/) {
-    auto it = plans().find(static_cast<const CType*>(PyLong_AsVoidPtr(address)));
-    if (it != plans().end()) {
-        PlanEntry dead = std::move(it->second);  // destroyed after the erase
-        plans().erase(it);
+    PlanEntry dead;  // destroyed after the lock is released (its weakref's decref)
+    {
+        ft::Lock lock(plans_mutex);
+        auto it = plans().find(static_cast<const CType*>(PyLong_AsVoidPtr(address)));
+        if (it != plans().end()) {
+            dead = std::move(it->second);
+            plans().erase(it);
+        }
     }
     Py_RETURN_NONE;
 }
 static PyMethodDef forget_plan_def = {"_forget_plan", forget_plan, METH_O, nullptr};
 
-CallPlan* plan_for(CType* fntype) {
+static CallPlan* find_plan(const CType* fntype) {
+    ft::Lock lock(plans_mutex);
     auto it = plans().find(fntype);
-    if (it != plans().end()) return it->second.plan.get();
+    return it != plans().end() ? it->second.plan.get() : nullptr;
+}
+
+// Built outside the lock (it may call into Python); of two threads that built the same
+// plan (free-threaded build), the first to register it wins and the other's is dropped.
+CallPlan* plan_for(CType* fntype) {
+    if (CallPlan* plan = find_plan(fntype)) return plan;
     std::unique_ptr<CallPlan> plan = build_plan(fntype);
     if (!plan) return nullptr;
     PyRef address(PyLong_FromVoidPtr(fntype));
@@ -482,9 +496,11 @@ CallPlan* plan_for(CType* fntype) {
     if (!callback) return nullptr;
     PyRef weakref(PyWeakref_NewRef(reinterpret_cast<PyObject*>(fntype), callback.get()));
     if (!weakref) return nullptr;
-    CallPlan* result = plan.get();
-    plans().emplace(fntype, PlanEntry{std::move(plan), std::move(weakref)});
-    return result;
+    PlanEntry entry{std::move(plan), std::move(weakref)};
+    ft::Lock lock(plans_mutex);
+    // try_emplace leaves `entry` as it is when another thread registered the type's plan
+    // first: the loser dies after the lock.
+    return plans().try_emplace(fntype, std::move(entry)).first->second.plan.get();
 }
 
 }  // namespace cffix::call

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/argument.h"
+#include "util/ft.h"
 
 namespace cffix::call {
 
@@ -111,8 +112,10 @@ struct CallPlan {
     bool stack_words = false;      // the thunk passes words on the stack: it then reads
                                    // every register, so the fast path zeroes them
     // Variadic calls: one cif per tuple of variadic argument types, built on first use;
-    // few tuples per function in practice, so a scan (hash first) finds them.
+    // few tuples per function in practice, so a scan (hash first) finds them. Read and
+    // grown under variadic_mutex (as is `types`, which grows with them).
     std::vector<std::unique_ptr<VariadicCif>> variadic;
+    ft::Mutex variadic_mutex;
 };
 
 // The plan of a function type, built on first use and kept while the type lives. Null +

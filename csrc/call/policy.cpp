@@ -10,6 +10,7 @@
 #include "parse/expr.h"
 #include "types/scope.h"
 #include "util/errors.h"
+#include "util/ft.h"
 
 namespace cffix::call {
 
@@ -414,8 +415,8 @@ private:
 
     // A double constant's static type, so that `%`, `&`... on it are refused.
     static CType* float_type() {
-        static CType* t = types::primitive_type("double");  // kept for the process
-        return t;
+        static CType* t = nullptr;  // kept for the process
+        return ft::made_once(t, [] { return types::primitive_type("double"); });
     }
 
     CType* size_of(const Expr& e) {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "util/ft.h"
 #include "util/pyref.h"
 
 #if (defined(__x86_64__) || defined(__aarch64__)) && defined(__linux__) && defined(__ELF__)
@@ -23,7 +24,8 @@ constexpr int kSlots = 1024;
 constexpr int kSlotBytes = 32;
 
 // Entry i: {closure pointer, libffi entry point}. Read by trampoline i; written here
-// with the GIL held, before the code address is handed out.
+// before the code address is handed out (and published with it: whoever gets the
+// address from closure_activate's caller got it through a release store or a lock).
 extern "C" __attribute__((visibility("hidden"))) void* cffix_trampoline_data[2 * kSlots];
 void* cffix_trampoline_data[2 * kSlots];
 
@@ -145,8 +147,15 @@ struct Chunk {
     void** data;  // 2 * kChunkSlots entries, read+write
 };
 
+// Reserved once, never reallocated (add_chunk stops at its capacity, 8 million slots), so
+// that code_of/entry_of/slot_of read it without the lock while a chunk is added.
+constexpr size_t kMaxChunks = 4096;
 std::vector<Chunk>& chunks() {
-    static auto* all = new std::vector<Chunk>();
+    static auto* all = [] {
+        auto* v = new std::vector<Chunk>();
+        v->reserve(kMaxChunks);
+        return v;
+    }();
     return *all;
 }
 
@@ -175,6 +184,7 @@ void write_slot(char* out, const char* at, const void* entry) {
 
 // A new chunk, or false (the callers fall back to libffi's allocator).
 bool add_chunk() {
+    if (chunks().size() >= kMaxChunks) return false;
 #if !defined(__x86_64__)
     // write_slot() assembles x86-64 slots only: on AArch64 the 1,024 slots of the text
     // segment are the pool, and libffi's allocator serves the callbacks past them.
@@ -223,6 +233,9 @@ bool add_chunk() {
 // ---------------------------------------------------------------- slots
 
 // Slots are numbered: the text segment's first (0 to kSlots - 1), then each chunk's.
+// The free slots and the adding of chunks: under slots_mutex (nothing in the default
+// build: the GIL).
+ft::Mutex slots_mutex;
 std::vector<int>& free_slots() {
     static auto* slots = [] {
         auto* v = new std::vector<int>();
@@ -234,6 +247,7 @@ std::vector<int>& free_slots() {
 
 // A free slot, adding a chunk when none is left; -1 when no chunk can be made.
 int take_slot() {
+    ft::Lock lock(slots_mutex);
     auto& free = free_slots();
     if (free.empty()) {
         int first = kSlots + static_cast<int>(chunks().size()) * kChunkSlots;
@@ -318,6 +332,7 @@ void closure_free(ffi_closure* closure, void* code) {
     e[0] = nullptr;
     e[1] = nullptr;
     free(closure);
+    ft::Lock lock(slots_mutex);
     free_slots().push_back(slot);
 }
 

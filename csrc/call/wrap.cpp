@@ -14,6 +14,7 @@
 #include "data/ownership.h"
 #include "parse/expr.h"
 #include "util/errors.h"
+#include "util/ft.h"
 
 namespace cffix::call {
 
@@ -24,10 +25,13 @@ namespace {
 
 // ---------------------------------------------------------------- rules
 
+// Under rules_mutex (nothing in the default build, where the GIL guards it); a PyRef
+// taken or dropped under the lock is released after it (its dealloc may run Python).
 std::unordered_map<const types::Scope*, PyRef>& rules_table() {
     static auto* table = new std::unordered_map<const types::Scope*, PyRef>();
     return *table;  // never freed: looked up while the interpreter finalizes
 }
+ft::Mutex rules_mutex;
 
 // ---------------------------------------------------------------- shapes
 
@@ -551,8 +555,11 @@ PyObject* wrapped_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
                      shape.py_nargs == 1 ? "" : "s", nargs);
         return nullptr;
     }
-    if (!f->plan && !(f->plan = plan_for(f->base.ctype))) return nullptr;
-    const CallPlan* plan = f->plan;
+    CallPlan* plan = ft::load_acquire(f->plan);  // a cache (see function.cpp)
+    if (!plan) {
+        if (!(plan = plan_for(f->base.ctype))) return nullptr;
+        ft::store_release(f->plan, plan);
+    }
     if (shape.has_consumed && !check_consumed(shape, args)) return nullptr;
 
     alignas(16) char outs[kOutBytes];
@@ -677,7 +684,7 @@ PyObject* wrapped_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
         }
     }
     PyObject* r = finish(f, shape, args, result, outs, failed, failure);
-    if (f->vectorcall == wrapped_vectorcall) specialize(f);
+    if (ft::load_relaxed(f->vectorcall) == wrapped_vectorcall) specialize(f);
     return r;
 }
 
@@ -776,7 +783,7 @@ PyObject* wrapped_vectorcall_simple(PyObject* self, PyObject* const* args, size_
     if (PyVectorcall_NARGS(nargsf) != shape.py_nargs || kwnames || force_libffi ||
         f->library->closed)
         return wrapped_vectorcall(self, args, nargsf, kwnames);
-    const CallPlan* plan = f->plan;
+    const CallPlan* plan = ft::load_relaxed(f->plan);  // set before this entry was
     I ints[kThunkIntRegs + kThunkStackWords];
     D fps[kThunkFpRegs];
     if (plan->stack_words) {
@@ -841,12 +848,12 @@ constexpr std::array<vectorcallfunc, sizeof...(K)> simple_entries(std::index_seq
 void specialize(WrappedFunction* f) {
     static constexpr auto direct = simple_entries<true>(std::make_index_sequence<7>{});
     static constexpr auto shaped = simple_entries<false>(std::make_index_sequence<7>{});
-    const CallPlan* plan = f->plan;
+    const CallPlan* plan = ft::load_acquire(f->plan);
     if (!f->shape->simple || !plan || !f->base.data || plan->fast_nargs < 0 ||
         plan->fast_nargs >= static_cast<Py_ssize_t>(direct.size()))
         return;
     size_t n = static_cast<size_t>(plan->fast_nargs);
-    f->vectorcall = f->shape->direct ? direct[n] : shaped[n];
+    ft::store_release(f->vectorcall, f->shape->direct ? direct[n] : shaped[n]);
 }
 
 void wrapped_dealloc(PyObject* self) {
@@ -895,23 +902,35 @@ PyRef attributes_of(const types::FunctionDecl& decl) {
 }  // namespace
 
 bool set_wrap_rules(const types::Scope* scope, PyObject* rules) {
-    rules_table()[scope] = PyRef::borrow(rules);
+    PyRef old = PyRef::borrow(rules);
+    ft::Lock lock(rules_mutex);
+    std::swap(rules_table()[scope], old);  // the previous rules die after the lock
     return true;
 }
 
 void forget_wrap_rules(const types::Scope* scope) {
+    PyRef dead;  // released after the erase and the lock
+    ft::Lock lock(rules_mutex);
     auto it = rules_table().find(scope);
     if (it == rules_table().end()) return;
-    PyRef dead = std::move(it->second);  // released after the erase
+    dead = std::move(it->second);
     rules_table().erase(it);
 }
 
-bool has_wrap_rules(const types::Scope* scope) { return rules_table().count(scope) != 0; }
+bool has_wrap_rules(const types::Scope* scope) {
+    ft::Lock lock(rules_mutex);
+    return rules_table().count(scope) != 0;
+}
+
+static PyRef rules_of(const types::Scope* scope) {
+    ft::Lock lock(rules_mutex);
+    auto it = rules_table().find(scope);
+    return it == rules_table().end() ? PyRef() : it->second;
+}
 
 PyObject* make_wrapped(const WrapTarget& t) {
-    auto it = rules_table().find(t.scope);
-    if (it == rules_table().end()) return nullptr;
-    PyRef rules = it->second;  // held: the callable may replace the table's entry
+    PyRef rules = rules_of(t.scope);  // held: the callable may replace the table's entry
+    if (!rules) return nullptr;
     PyRef attributes = attributes_of(*t.decl);
     if (!attributes) return nullptr;
     PyRef spec(PyObject_CallFunction(rules.get(), "ssO", t.name->c_str(),

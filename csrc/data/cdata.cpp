@@ -9,6 +9,7 @@
 #include "data/memory.h"
 #include "data/ownership.h"
 #include "data/protocols.h"
+#include "util/ft.h"
 
 namespace cffix::data {
 
@@ -22,11 +23,12 @@ PyTypeObject CData_Type, CDataValue_Type, CDataView_Type, CDataOwned_Type, CData
 // ffi.release() can free them at once.
 constexpr Py_ssize_t kInlineLimit = 512 - static_cast<Py_ssize_t>(sizeof(CDataOwned)) - 16;
 
-static Py_ssize_t live_count = 0, live_bytes = 0;  // guarded by the GIL
+// Statistics (ffi.memory_stats, the leak tests): relaxed atomic counters without the GIL.
+static Py_ssize_t live_count = 0, live_bytes = 0;
 
 void live_owned(Py_ssize_t* count, Py_ssize_t* nbytes) {
-    *count = live_count;
-    *nbytes = live_bytes;
+    *count = ft::load_relaxed(live_count);
+    *nbytes = ft::load_relaxed(live_bytes);
 }
 
 static void init_header(CData* cd, CType* ctype) {
@@ -133,8 +135,8 @@ CData* new_owned(CType* ctype, Py_ssize_t nbytes, Py_ssize_t length) {
         }
         cd->flags |= CD_HEAP;
     }
-    ++live_count;
-    live_bytes += nbytes;
+    ft::add_relaxed(live_count, Py_ssize_t{1});
+    ft::add_relaxed(live_bytes, nbytes);
     return cd;
 }
 
@@ -224,10 +226,16 @@ static void view_dealloc(PyObject* self) {
 // Frees the memory of an ffi.new cdata once: at release (or when the last buffer export
 // of a release goes, CD_FREE_PENDING) or at dealloc.
 static void free_owned_memory(CData* cd) {
-    if ((cd->flags & CD_RELEASED) && !(cd->flags & CD_FREE_PENDING)) return;
-    cd->flags = (cd->flags | CD_RELEASED) & ~static_cast<uint32_t>(CD_FREE_PENDING);
-    --live_count;
-    live_bytes -= owned_size(cd);
+    // Once, even when two threads release the same cdata; a release with buffer exports
+    // left CD_FREE_PENDING: the free is then this call's.
+    uint32_t flags = ft::load_relaxed(cd->flags);
+    for (;;) {
+        if ((flags & CD_RELEASED) && !(flags & CD_FREE_PENDING)) return;
+        uint32_t want = (flags | CD_RELEASED) & ~static_cast<uint32_t>(CD_FREE_PENDING);
+        if (ft::compare_exchange(cd->flags, flags, want)) break;
+    }
+    ft::add_relaxed(live_count, Py_ssize_t{-1});
+    ft::add_relaxed(live_bytes, -owned_size(cd));
     if (cd->flags & CD_HEAP) PyMem_Free(cd->data);
 }
 

@@ -10,6 +10,7 @@
 #include "data/protocols.h"
 #include "util/args.h"
 #include "util/errors.h"
+#include "util/ft.h"
 
 namespace cffix::data {
 
@@ -44,19 +45,18 @@ struct Allocator {
 
 // ---------------------------------------------------------------- accounting
 
-static Py_ssize_t gc_count = 0, gc_bytes = 0;  // guarded by the GIL, as cdata.cpp's
+static Py_ssize_t gc_count = 0, gc_bytes = 0;  // relaxed atomics without the GIL, as cdata.cpp's
 
 void live_cdata(Py_ssize_t* count, Py_ssize_t* nbytes) {
     live_owned(count, nbytes);
-    *count += gc_count;
-    *nbytes += gc_bytes;
+    *count += ft::load_relaxed(gc_count);
+    *nbytes += ft::load_relaxed(gc_bytes);
 }
 
 static void uncount(CDataGC* g) {
-    if (!g->counted) return;
-    g->counted = false;
-    --gc_count;
-    gc_bytes -= g->nbytes;
+    if (!ft::exchange(g->counted, false)) return;
+    ft::add_relaxed(gc_count, Py_ssize_t{-1});
+    ft::add_relaxed(gc_bytes, -g->nbytes);
 }
 
 // Saves the exception being handled (a dealloc may run during one) across Python code.
@@ -100,8 +100,8 @@ static CDataGC* new_gc(CType* ctype, char* data, Py_ssize_t length, PyObject* or
     g->destructor = Py_XNewRef(destructor);
     g->nbytes = nbytes;
     g->counted = true;
-    ++gc_count;
-    gc_bytes += nbytes;
+    ft::add_relaxed(gc_count, Py_ssize_t{1});
+    ft::add_relaxed(gc_bytes, nbytes);
     PyObject_GC_Track(g);
     return g;
 }
@@ -110,10 +110,9 @@ static CDataGC* new_gc(CType* ctype, char* data, Py_ssize_t length, PyObject* or
 // reported through sys.unraisablehook, never raised.
 static void run_destructor(CDataGC* g) {
     uncount(g);
-    PyObject* destructor = g->destructor;
+    PyObject* destructor = ft::exchange(g->destructor, static_cast<PyObject*>(nullptr));
     if (!destructor) return;
-    g->destructor = nullptr;
-    g->flags |= CD_RELEASED;  // the destructor typically frees the memory
+    ft::fetch_or(g->flags, uint32_t{CD_RELEASED});  // the destructor typically frees the memory
     PyObject* result = PyObject_CallOneArg(destructor, g->origin);
     if (result)
         Py_DECREF(result);
@@ -200,23 +199,30 @@ static void gc_dealloc(PyObject* self) {
 
 // ---------------------------------------------------------------- handles
 
-// Live handles by pointer value (the address of their slot). Guarded by the GIL.
+// Live handles by pointer value (the address of their slot), under registry_mutex (the
+// GIL's job in the default build). A handle in the registry holds its object: its dealloc
+// unregisters it before releasing the object.
 static std::unordered_map<const void*, CDataHandle*>& handle_registry() {
     static auto* registry = new std::unordered_map<const void*, CDataHandle*>();
     return *registry;  // never destroyed: handles may outlive static destruction
 }
+static ft::Mutex registry_mutex;
 
 static CType* void_pointer_type() {
     static CType* type = nullptr;  // one reference kept for the process' lifetime
-    if (!type) {
-        try {
-            Ref<CType> v(types::void_type());
-            type = types::pointer_type(v.get());
-        } catch (...) {
-            cffix::translate_exception();
-        }
+    CType* t = ft::load_acquire(type);
+    if (t) return t;
+    try {
+        Ref<CType> v(types::void_type());
+        t = types::pointer_type(v.get());
+    } catch (...) {
+        cffix::translate_exception();
+        return nullptr;
     }
-    return type;
+    CType* expected = nullptr;
+    if (ft::compare_exchange(type, expected, t)) return t;
+    Py_DECREF(t);  // another thread's is the same interned type
+    return expected;
 }
 
 PyObject* new_handle(PyObject* obj) {
@@ -234,6 +240,7 @@ PyObject* new_handle(PyObject* obj) {
     h->obj = Py_NewRef(obj);
     memset(h->slot, 0, sizeof h->slot);
     try {
+        ft::Lock lock(registry_mutex);
         handle_registry()[h->slot] = h;
     } catch (...) {
         h->data = nullptr;  // not registered: dealloc must not unregister
@@ -262,6 +269,7 @@ PyObject* from_handle(PyObject* pointer) {
         PyErr_SetString(PyExc_RuntimeError, "cannot use from_handle() on NULL pointer");
         return nullptr;
     }
+    ft::Lock lock(registry_mutex);
     auto& registry = handle_registry();
     auto it = registry.find(cd->data);
     if (it == registry.end() || !it->second->obj) {
@@ -296,7 +304,10 @@ static int handle_clear(PyObject* self) {
 static void handle_dealloc(PyObject* self) {
     PyObject_GC_UnTrack(self);
     CDataHandle* h = as_handle(self);
-    if (h->data) handle_registry().erase(h->slot);
+    if (h->data) {
+        ft::Lock lock(registry_mutex);
+        handle_registry().erase(h->slot);
+    }
     if (h->weakreflist) PyObject_ClearWeakRefs(self);
     Py_CLEAR(h->obj);
     Py_CLEAR(h->ctype);

@@ -8,6 +8,7 @@
 #include "ffi/object.h"
 #include "util/args.h"
 #include "util/errors.h"
+#include "util/ft.h"
 
 namespace cffix {
 
@@ -60,6 +61,7 @@ static PyObject* extern_decorator_call(PyObject* self, PyObject* const* args, si
                                 : "def_extern(): 'name' must be a str or None, not %s",
                             Py_TYPE(name.get())->tp_name);
     auto* ffi = reinterpret_cast<FFIObject*>(d->ffi);
+    ft::CriticalSection section(d->ffi);  // the scope, and one def_extern() at a time
     if (!ffi->scope) {
         PyErr_SetString(error_classes.ffi_error, "FFI object is not initialized");
         return nullptr;

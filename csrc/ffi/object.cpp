@@ -18,6 +18,7 @@
 #include "types/path.h"
 #include "util/args.h"
 #include "util/errors.h"
+#include "util/ft.h"
 #include "util/pylong.h"
 
 namespace cffix {
@@ -70,6 +71,7 @@ static int ffi_traverse(PyObject* self, visitproc visit, void* arg) {
     FFIObject* ffi = as_ffi(self);
     for (RecentType& r : ffi->recent) Py_VISIT(reinterpret_cast<PyObject*>(r.type));
     Py_VISIT(ffi->typeof_cache);
+    Py_VISIT(ffi->retired_caches);
     Py_VISIT(ffi->included);
     Py_VISIT(ffi->state);
     Py_VISIT(ffi->dict);
@@ -81,6 +83,7 @@ static int ffi_clear(PyObject* self) {
     FFIObject* ffi = as_ffi(self);
     clear_recent_types(ffi);
     Py_CLEAR(ffi->typeof_cache);
+    Py_CLEAR(ffi->retired_caches);
     Py_CLEAR(ffi->included);
     Py_CLEAR(ffi->state);
     Py_CLEAR(ffi->dict);
@@ -133,12 +136,31 @@ static const char* source_text(PyObject* str, PyRef& keep, Py_ssize_t* len) {
     return PyBytes_AS_STRING(keep.get());
 }
 
+// The caches were filled at an older generation of the scope (override=True replaced a
+// declaration): empty them. Without the GIL a type another thread got from them (borrowed)
+// may still be in use: the old dict is kept until the FFI dies instead of being emptied.
+static void drop_type_caches(FFIObject* ffi) {
+    clear_recent_types(ffi);
+#ifdef Py_GIL_DISABLED
+    PyRef fresh(PyDict_New());
+    if (!fresh) throw cffix::PythonErrorSet{};
+    if (!ffi->retired_caches && !(ffi->retired_caches = PyList_New(0)))
+        throw cffix::PythonErrorSet{};
+    if (PyList_Append(ffi->retired_caches, ffi->typeof_cache) < 0) throw cffix::PythonErrorSet{};
+    Py_SETREF(ffi->typeof_cache, fresh.release());
+#else
+    PyDict_Clear(ffi->typeof_cache);
+#endif
+}
+
+// Under the FFI's critical section (free-threaded build): the caches and the scope are
+// the FFI's, and cdef() may change the scope meanwhile.
 static CType* typeof_string(PyObject* self, PyObject* text) {
+    ft::CriticalSection section(self);
     FFIObject* ffi = as_ffi(self);
     types::Scope& scope = scope_of(self);
     if (ffi->cache_generation != scope.generation()) {
-        clear_recent_types(ffi);
-        PyDict_Clear(ffi->typeof_cache);
+        drop_type_caches(ffi);
         ffi->cache_generation = scope.generation();
     }
     uintptr_t address = reinterpret_cast<uintptr_t>(text);
@@ -240,6 +262,7 @@ static PyObject* ffi_cdef(PyObject* self, PyObject* const* args, Py_ssize_t narg
     const char* source = source_text(values[0], keep, &len);
     if (!source) return nullptr;
     try {
+        ft::CriticalSection section(self);
         scope_of(self).cdef(std::string_view(source, static_cast<size_t>(len)), options);
     } catch (...) {
         return cffix::translate_exception();
@@ -382,7 +405,10 @@ static PyObject* string_list(const std::vector<std::string>& names) {
 static PyObject* ffi_list_types(PyObject* self, PyObject*) {
     try {
         std::vector<std::string> typedefs, structs, unions;
-        scope_of(self).list_types(typedefs, structs, unions);
+        {
+            ft::CriticalSection section(self);
+            scope_of(self).list_types(typedefs, structs, unions);
+        }
         PyRef a(string_list(typedefs)), b(string_list(structs)), c(string_list(unions));
         if (!a || !b || !c) return nullptr;
         return PyTuple_Pack(3, a.get(), b.get(), c.get());
@@ -402,6 +428,7 @@ static PyObject* ffi_integer_const(PyObject* self, PyObject* name) {
     if (!text) return nullptr;
     try {
         std::string key(text, static_cast<size_t>(length));
+        ft::CriticalSection section(self);
         types::GlobalDecl g = scope_of(self).find_global(key);
         if (!g.constant)
             throw Error(ErrorKind::FFIError, "integer constant '" + key + "' not found");
@@ -421,6 +448,7 @@ static PyObject* ffi_include(PyObject* self, PyObject* other) {
                      Py_TYPE(other)->tp_name);
         return nullptr;
     }
+    ft::CriticalSection section(self);
     try {
         scope_of(self).include(&scope_of(other));
     } catch (...) {
@@ -438,6 +466,7 @@ static PyObject* ffi_include(PyObject* self, PyObject* other) {
 // union tag no cdef declared is refused instead of declared opaque.
 static PyObject* ffi_api_style(PyObject* self, PyObject*) {
     try {
+        ft::CriticalSection section(self);
         scope_of(self).refuse_undeclared_tags();
     } catch (...) {
         return cffix::translate_exception();
@@ -456,19 +485,18 @@ static PyObject* ffi_use_types_of(PyObject* self, PyObject* other) {
         return nullptr;
     }
     FFIObject* ffi = as_ffi(self);
-    types::Scope* scope;
+    ft::CriticalSection section(self);
     try {
         scope_of(self);
-        scope = &scope_of(other);
+        types::Scope* scope = &scope_of(other);
+        if (!ffi->included && !(ffi->included = PyList_New(0))) return nullptr;
+        if (PyList_Append(ffi->included, other) < 0) return nullptr;
+        ffi->scope = scope;
+        drop_type_caches(ffi);
+        ffi->cache_generation = scope->generation();
     } catch (...) {
         return cffix::translate_exception();
     }
-    if (!ffi->included && !(ffi->included = PyList_New(0))) return nullptr;
-    if (PyList_Append(ffi->included, other) < 0) return nullptr;
-    ffi->scope = scope;
-    clear_recent_types(ffi);
-    PyDict_Clear(ffi->typeof_cache);
-    ffi->cache_generation = scope->generation();
     Py_RETURN_NONE;
 }
 

@@ -22,6 +22,8 @@ struct FFIObject {
     types::Scope* scope_owned;  // owned; lives until dealloc: a library of this FFI
                                 // (which holds the FFI) keeps a pointer to it
     PyObject* typeof_cache;     // dict: type string -> CType
+    PyObject* retired_caches;   // free-threaded build: older typeof_caches, kept (see
+                                // drop_type_caches in object.cpp); else null
     uint64_t cache_generation;  // scope generation the caches were filled at
     // In front of typeof_cache: the last strings looked up, by object identity. A type
     // string in a program is mostly a constant of its code object, the same object at

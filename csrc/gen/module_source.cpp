@@ -874,10 +874,21 @@ static PyObject* _cffix_arity(const char* name, Py_ssize_t expected, Py_ssize_t 
 static PyObject* _cffix_ffi; /* the module's ffi (held): types resolve in it */
 
 /* The type of index `i`, resolved in the module's ffi on first use (NULL with an
- * exception set if that fails). */
+ * exception set if that fails). A cache: without the GIL, threads that race fill it with
+ * the same (interned) type, atomically. */
+#ifdef Py_GIL_DISABLED
+#define _CFFIX_LOAD_TYPE(slot) __atomic_load_n(&(slot), __ATOMIC_ACQUIRE)
+#define _CFFIX_STORE_TYPE(slot, t) __atomic_store_n(&(slot), (t), __ATOMIC_RELEASE)
+#else
+#define _CFFIX_LOAD_TYPE(slot) (slot)
+#define _CFFIX_STORE_TYPE(slot, t) ((slot) = (t))
+#endif
 static cffix_ctype* _cffix_type(int i) {
-    if (!_cffix_types[i]) _cffix_types[i] = _cffix->type_of(_cffix_ffi, _cffix_type_names[i]);
-    return _cffix_types[i];
+    cffix_ctype* t = _CFFIX_LOAD_TYPE(_cffix_types[i]);
+    if (t) return t;
+    t = _cffix->type_of(_cffix_ffi, _cffix_type_names[i]);
+    if (t) _CFFIX_STORE_TYPE(_cffix_types[i], t);
+    return t;
 }
 
 /* A value the fast companions did not take: the core's argument_to_c into a zeroed,
@@ -1308,6 +1319,10 @@ static int _cffix_include(PyObject* ffi, const char* module_name, PyObject** inc
     out += "    for (i = 0; included && i < PyList_GET_SIZE(included); ++i)\n";
     out += "        if (!_cffix->lib_include(lib, PyList_GET_ITEM(included, i))) goto fail;\n";
     out += "    if (!(module = PyModule_Create(&_cffix_module))) goto fail;\n";
+    // Safe without the GIL as the core is (its caches: _cffix_type above).
+    out +=
+        "#ifdef Py_GIL_DISABLED\n    PyUnstable_Module_SetGIL(module, "
+        "Py_MOD_GIL_NOT_USED);\n#endif\n";
     out +=
         "    if (PyModule_AddObjectRef(module, \"ffi\", ffi) < 0 ||\n"
         "        PyModule_AddObjectRef(module, \"lib\", lib) < 0)\n        goto fail;\n";

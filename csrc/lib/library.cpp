@@ -14,6 +14,7 @@
 #include "data/convert.h"
 #include "data/module_function.h"
 #include "util/errors.h"
+#include "util/ft.h"
 #include "util/pylong.h"
 #include "util/sorted.h"
 
@@ -50,11 +51,12 @@ struct Library {
 PyTypeObject Library_Type;
 
 // Every live Library, so that ffi.wrap() can drop the function objects they cached
-// (forget_functions). Guarded by the GIL.
+// (forget_functions). Under libraries_mutex (the GIL's job in the default build).
 std::vector<Library*>& live_libraries() {
     static auto* all = new std::vector<Library*>();
     return *all;
 }
+ft::Mutex libraries_mutex;
 
 Library* as_library(PyObject* obj) { return reinterpret_cast<Library*>(obj); }
 
@@ -458,6 +460,7 @@ PyObject* library_getattro(PyObject* self, PyObject* key);
 
 // The names lib lists (dir(lib)) as a vector of str objects' texts.
 bool lib_names(Library* lib, std::vector<std::string>& names) {
+    ft::CriticalSection section(lib->ffi ? lib->ffi : reinterpret_cast<PyObject*>(lib));
     if (!declarations_ready(lib)) return false;
     if (lib->scope) lib->scope->list_globals(names, lib->api_module);
     return true;
@@ -493,11 +496,26 @@ PyObject* module_like_attribute(Library* lib, PyObject* key) {
     return all.release();
 }
 
+PyObject* library_getattro_slow(PyObject* self, PyObject* key);
+
 PyObject* library_getattro(PyObject* self, PyObject* key) {
     Library* lib = as_library(self);
     // The hot path: functions and constants accessed before are one dict lookup.
+#ifdef Py_GIL_DISABLED
+    PyObject* hit;  // a strong reference: dlclose() may empty the dict meanwhile
+    if (PyDict_GetItemRef(lib->dict, key, &hit) != 0) return hit;
+#else
     if (PyObject* hit = PyDict_GetItemWithError(lib->dict, key)) return Py_NewRef(hit);
     if (PyErr_Occurred()) return nullptr;
+#endif
+    // The declarations are the FFI's (which cdef() may change) and the library's symbol
+    // caches are read and filled along with them: under the FFI's critical section.
+    ft::CriticalSection section(lib->ffi ? lib->ffi : self);
+    return library_getattro_slow(self, key);
+}
+
+PyObject* library_getattro_slow(PyObject* self, PyObject* key) {
+    Library* lib = as_library(self);
     if (lib->tables.nfunctions + lib->tables.nconstants > 0 && lib->handle) {
         if (PyObject* made = module_attribute(lib, key)) return made;
         if (PyErr_Occurred()) return nullptr;
@@ -529,6 +547,7 @@ PyObject* library_getattro(PyObject* self, PyObject* key) {
 
 int library_setattro(PyObject* self, PyObject* key, PyObject* value) {
     Library* lib = as_library(self);
+    ft::CriticalSection section(lib->ffi ? lib->ffi : self);  // as library_getattro's
     if (!declarations_ready(lib)) return -1;
     std::string name;
     types::GlobalDecl g;
@@ -620,8 +639,11 @@ int library_clear(PyObject* self) {
 void library_dealloc(PyObject* self) {
     Library* lib = as_library(self);
     PyObject_GC_UnTrack(self);
-    auto& all = live_libraries();
-    all.erase(std::remove(all.begin(), all.end(), lib), all.end());
+    {
+        ft::Lock lock(libraries_mutex);
+        auto& all = live_libraries();
+        all.erase(std::remove(all.begin(), all.end(), lib), all.end());
+    }
     if (lib->weakreflist) PyObject_ClearWeakRefs(self);
     library_clear(self);
     Py_CLEAR(lib->dict);
@@ -654,6 +676,8 @@ PyObject* new_library(PyObject* ffi, types::Scope* scope, void* handle, bool own
     if (self) {
         lib->ffi = Py_NewRef(ffi);
         lib->scope = scope;
+        ft::enable_try_incref(self.get());  // forget_functions takes it from the list
+        ft::Lock lock(libraries_mutex);
         live_libraries().push_back(lib);
         lib->name = Py_NewRef(name);
         lib->release_gil = release_gil;
@@ -797,6 +821,7 @@ bool include_library(PyObject* self, PyObject* other) {
 
 bool close_library(PyObject* obj) {
     Library* lib = as_library(obj);
+    ft::CriticalSection section(lib->ffi ? lib->ffi : obj);  // as library_getattro's
     if (!lib->handle) return true;
     closed_error(lib);  // what calls through the function objects raise from now on
     PyRef loaded(reinterpret_cast<PyObject*>(lib->loaded));  // the library's reference
@@ -829,8 +854,17 @@ bool close_library(PyObject* obj) {
 }
 
 void forget_functions(const types::Scope* scope) {
-    for (Library* lib : live_libraries()) {
-        if (lib->scope != scope || !lib->dict) continue;
+    std::vector<PyRef> libraries;  // held: the loop below runs Python code (dict deletes)
+    {
+        ft::Lock lock(libraries_mutex);
+        for (Library* lib : live_libraries()) {
+            if (lib->scope != scope || !lib->dict) continue;
+            PyObject* obj = reinterpret_cast<PyObject*>(lib);
+            if (ft::try_incref(obj)) libraries.push_back(PyRef(obj));
+        }
+    }
+    for (const PyRef& held : libraries) {
+        Library* lib = as_library(held.get());
         // Constants stay; functions are made again at their next access.
         PyRef keys(PyDict_Keys(lib->dict));
         if (!keys) {
@@ -853,6 +887,7 @@ CType* function_type_of(PyObject* obj) {
 
 PyObject* address_of(PyObject* obj, PyObject* key) {
     Library* lib = as_library(obj);
+    ft::CriticalSection section(lib->ffi ? lib->ffi : obj);  // as library_getattro's
     if (!PyUnicode_Check(key))
         return PyErr_Format(PyExc_TypeError, "addressof(lib, name): name must be a str, not %s",
                             Py_TYPE(key)->tp_name);

@@ -8,17 +8,22 @@
 #include <unordered_map>
 
 #include "util/errors.h"
+#include "util/ft.h"
 #include "util/hash.h"
 
 namespace cffix::types {
 
 // Borrowed references: a dying interned type removes itself (see ctype_dealloc). Never
 // destroyed, so no static-destruction-order hazard at interpreter exit. The keys view each
-// type's own `intern_key`, which lives as long as the entry does.
+// type's own `intern_key`, which lives as long as the entry does. Without the GIL the
+// table, and every type's pointer_cache, are read and written under intern_mutex, and an
+// entry is only taken with try_incref: its type may be dying on another thread, between
+// its last decref and forget_interned.
 static auto& intern_table() {
     static auto* table = new std::unordered_map<std::string_view, CType*, StringHash>();
     return *table;
 }
+static ft::Mutex intern_mutex;
 
 CType* alloc_ctype(Kind kind) {
     CType* t = PyObject_GC_New(CType, &CType_Type);
@@ -50,23 +55,43 @@ CType* alloc_ctype(Kind kind) {
     return t;
 }
 
-// Registers a fully built type under `key`; the caller hands over its reference.
+// Registers a fully built type under `key`; the caller hands over its reference. Returns
+// the type now interned under `key`: `t`, or (free-threaded build, another thread made
+// the same type first) the other thread's, and then `t` is released.
 static CType* intern(CType* t, std::string_view key) {
     t->intern_key.assign(key);
-    intern_table().emplace(t->intern_key, t);
     PyObject_GC_Track(reinterpret_cast<PyObject*>(t));
-    return t;
+    ft::enable_try_incref(reinterpret_cast<PyObject*>(t));
+    CType* winner = t;
+    {
+        ft::Lock lock(intern_mutex);
+        auto& table = intern_table();
+        auto [it, inserted] = table.emplace(t->intern_key, t);
+        if (!inserted) {
+            if (ft::try_incref(reinterpret_cast<PyObject*>(it->second))) {
+                winner = it->second;
+            } else {  // dying: its dealloc will not find itself in the table
+                table.erase(it);
+                table.emplace(t->intern_key, t);
+            }
+        }
+    }
+    if (winner != t) Py_DECREF(t);  // outside the lock: its dealloc takes it
+    return winner;
 }
 
 static CType* lookup_interned(std::string_view key) {
+    ft::Lock lock(intern_mutex);
     auto& table = intern_table();
     auto it = table.find(key);
-    if (it == table.end()) return nullptr;
-    Py_INCREF(it->second);
+    if (it == table.end() || !ft::try_incref(reinterpret_cast<PyObject*>(it->second)))
+        return nullptr;
     return it->second;
 }
 
 void forget_interned(CType* t) {
+    ft::Lock lock(intern_mutex);
+    if (t->item && t->item->pointer_cache == t) t->item->pointer_cache = nullptr;
     if (t->intern_key.empty()) return;
     auto& table = intern_table();
     auto it = table.find(t->intern_key);
@@ -191,11 +216,15 @@ static std::string insert_at(const CType* item, std::string_view text) {
     return out;
 }
 
+// The interned `T *` of `item`, remembered by `item`, or null.
+static CType* cached_pointer(CType* item) {
+    ft::Lock lock(intern_mutex);
+    CType* t = item->pointer_cache;
+    return t && ft::try_incref(reinterpret_cast<PyObject*>(t)) ? t : nullptr;
+}
+
 CType* pointer_type(CType* item) {
-    if (item->pointer_cache) {
-        Py_INCREF(item->pointer_cache);
-        return item->pointer_cache;
-    }
+    if (CType* t = cached_pointer(item)) return t;
     KeyBuilder key('*');
     key.add(item);
     CType* t = lookup_interned(key.view());
@@ -209,8 +238,9 @@ CType* pointer_type(CType* item) {
         t->align = alignof(void*);
         Py_INCREF(item);
         t->item = item;
-        intern(t, key.view());
+        t = intern(t, key.view());
     }
+    ft::Lock lock(intern_mutex);
     item->pointer_cache = t;
     return t;
 }

@@ -86,8 +86,7 @@ static int ctype_clear(PyObject* self) {
 static void ctype_dealloc(PyObject* self) {
     auto* t = reinterpret_cast<CType*>(self);
     PyObject_GC_UnTrack(self);
-    forget_interned(t);
-    if (t->item && t->item->pointer_cache == t) t->item->pointer_cache = nullptr;
+    forget_interned(t);  // and item->pointer_cache
     if (t->weakreflist) PyObject_ClearWeakRefs(self);
     clear_record(t);
     Py_CLEAR(t->item);

@@ -8,6 +8,7 @@
 #include "types/ctype.h"
 #include "types/layout.h"
 #include "util/errors.h"
+#include "util/ft.h"
 
 namespace cffix::types {
 
@@ -85,7 +86,7 @@ static void store_layout(CType* t, const LayoutResult& out) {
     }
     t->size = static_cast<int64_t>(out.size);
     t->align = out.align;
-    t->flags |= RF_COMPLETE;
+    ft::store_release(t->flags, static_cast<uint16_t>(t->flags | RF_COMPLETE));  // last
 }
 
 // The layout the C compiler computed for an API-mode module (see CompilerFact). Its
@@ -148,6 +149,10 @@ static void forget_layout(CType* t) {
 }
 
 static bool complete_record(CType* t, bool error, bool guess) {
+    if (ft::load_acquire(t->flags) & RF_COMPLETE) return true;
+    // One thread lays a record out at a time (free-threaded build): another one would see
+    // `in_progress` and take the record for one that contains itself.
+    ft::CriticalSection section(reinterpret_cast<PyObject*>(t));
     if (t->flags & RF_COMPLETE) return true;
     // A cdef layout the C compiler disagrees with: never usable (cffi's ffi.error).
     if (t->record && !t->record->layout_error.empty()) {
@@ -211,8 +216,12 @@ static bool complete_record(CType* t, bool error, bool guess) {
 
 // t->field_index is a tuple: (dict name -> index, then the names in field order). Both
 // hold the interned name strings.
+//
+// Built once, then only read: published with a release store, and a thread that lost the
+// race to build it (free-threaded build) drops its own.
 const FieldInfo* find_field(CType* t, PyObject* name) {
-    if (!t->field_index) {
+    PyObject* field_index = ft::load_acquire(t->field_index);
+    if (!field_index) {
         size_t n = t->fields.size();
         PyRef index(PyTuple_New(static_cast<Py_ssize_t>(n + 1)));
         PyRef by_name(PyDict_New());
@@ -227,18 +236,23 @@ const FieldInfo* find_field(CType* t, PyObject* name) {
             PyTuple_SET_ITEM(index.get(), static_cast<Py_ssize_t>(i + 1), key.release());
         }
         PyTuple_SET_ITEM(index.get(), 0, by_name.release());
-        t->field_index = index.release();
+        PyObject* expected = nullptr;
+        if (ft::compare_exchange(t->field_index, expected, index.get())) {
+            field_index = index.release();
+        } else {
+            field_index = expected;  // another thread's, equal
+        }
     }
     // A small record: first by identity, in field order (the first of equal names). Names
     // in code (p.x) are interned strings, as these are: a few instructions a field,
     // where the hash lookup costs about a hundred.
-    Py_ssize_t count = PyTuple_GET_SIZE(t->field_index) - 1;
+    Py_ssize_t count = PyTuple_GET_SIZE(field_index) - 1;
     if (count <= 16) {
-        PyObject* const* names = &PyTuple_GET_ITEM(t->field_index, 1);
+        PyObject* const* names = &PyTuple_GET_ITEM(field_index, 1);
         for (Py_ssize_t i = 0; i < count; ++i)
             if (names[i] == name) return &t->fields[static_cast<size_t>(i)];
     }
-    PyObject* hit = PyDict_GetItemWithError(PyTuple_GET_ITEM(t->field_index, 0), name);
+    PyObject* hit = PyDict_GetItemWithError(PyTuple_GET_ITEM(field_index, 0), name);
     if (!hit) return nullptr;
     return &t->fields[PyLong_AsSize_t(hit)];
 }
@@ -267,7 +281,7 @@ bool complete_type(CType* t, bool error, bool guess_enums) {
     // Completing a record or array completes its members first: a chain of types declared
     // before their members (struct a { struct b m; }; struct b {...}; ...) recurses once
     // per level.
-    static int depth = 0;  // under the GIL
+    static CFFIX_FT_THREAD_LOCAL int depth = 0;
     struct DepthGuard {
         DepthGuard() { ++depth; }
         ~DepthGuard() { --depth; }

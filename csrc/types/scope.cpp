@@ -10,6 +10,7 @@
 
 #include "parse/cffi_type_string.h"
 #include "util/errors.h"
+#include "util/ft.h"
 
 namespace cffix::types {
 
@@ -36,12 +37,12 @@ CTypeRef borrowed(CType* t) { return CTypeRef::borrow(t); }
 
 // __builtin_va_list: opaque too (only passed around by pointer in cdefs).
 CType* va_list_type() {
-    static CType* t = [] {
+    static CType* t = nullptr;
+    return ft::made_once(t, [] {
         CType* f = new_record_type(Kind::Struct, "__builtin_va_list");
         f->flags |= RF_OPAQUE_TYPEDEF;
         return f;
-    }();
-    return t;
+    });
 }
 
 // Whether a function's C type differs from its CTypes' (which drop qualifiers) where C
@@ -291,12 +292,12 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 // FILE is known to cffi without a declaration: one opaque struct for the process.
 CType* file_type() {
-    static CType* t = [] {
+    static CType* t = nullptr;
+    return ft::made_once(t, [] {
         CType* f = new_record_type(Kind::Struct, "FILE");
         f->flags |= RF_OPAQUE_TYPEDEF;
         return f;
-    }();
-    return t;
+    });
 }
 
 Scope::Scope() = default;

@@ -3,6 +3,8 @@
 #include <map>
 #include <new>
 
+#include "util/ft.h"
+
 namespace cffix {
 
 ErrorClasses error_classes;
@@ -65,9 +67,17 @@ static PyObject* class_of(const Error& err) {
     PyObject* primary = python_class(err.kind());
     uint32_t also = err.also() & ~(1u << static_cast<unsigned>(err.kind()));
     if (!also) return primary;
-    static std::map<std::pair<ErrorKind, uint32_t>, PyObject*> made;  // immortal classes
-    PyObject*& cls = made[{err.kind(), also}];
-    if (cls) return cls;
+    // Immortal classes, under made_mutex (the GIL's job in the default build); made
+    // outside it, as making one runs Python code.
+    static std::map<std::pair<ErrorKind, uint32_t>, PyObject*> made;
+    static ft::Mutex made_mutex;
+    std::pair<ErrorKind, uint32_t> key{err.kind(), also};
+    {
+        ft::Lock lock(made_mutex);
+        auto it = made.find(key);
+        if (it != made.end()) return it->second;
+    }
+    PyObject* cls = nullptr;
     PyRef bases(PyList_New(0));
     if (!bases || PyList_Append(bases.get(), primary) < 0) return PyErr_Clear(), primary;
     for (unsigned k = 0; k < 32; ++k)
@@ -86,7 +96,10 @@ static PyObject* class_of(const Error& err) {
         PyErr_Clear();
         return primary;
     }
-    return cls;
+    ft::Lock lock(made_mutex);
+    auto [it, inserted] = made.emplace(key, cls);
+    if (!inserted) Py_DECREF(cls);  // another thread's came first (a class: no finalizer)
+    return it->second;
 }
 
 PyObject* set_error_with_notes(PyObject* cls, const std::string& message,
