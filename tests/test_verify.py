@@ -38,6 +38,28 @@ def test_verify_builds_loads_and_shares_types(tmp_path):
     assert sorted(os.listdir(tmp_path)) == built
 
 
+def test_verify_does_not_reuse_a_module_of_another_cffix_build(tmp_path, monkeypatch):
+    # A module built by another build of cffix's core (another C API version) would fail
+    # to import: the name hashes the core's build too, so a new module is built instead.
+    from cffix import builder
+
+    def names():
+        return {n for n in os.listdir(tmp_path) if n.startswith("_cffix_verify_")
+                and n.endswith(".c")}
+
+    ffi = FFI()
+    ffi.cdef("int twice(int);")
+    assert ffi.verify(SOURCE, tmpdir=str(tmp_path)).twice(2) == 4
+    first = names()
+    other_core = tmp_path / "other_core.so"
+    other_core.write_bytes(b"another build")
+    monkeypatch.setattr(builder._core, "__file__", str(other_core))
+    ffi = FFI()
+    ffi.cdef("int twice(int);")
+    assert ffi.verify(SOURCE, tmpdir=str(tmp_path)).twice(3) == 6
+    assert len(first) == 1 and len(names()) == 2
+
+
 def test_verify_module_name_keywords_and_default_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("CFFI_TMPDIR", str(tmp_path))
     ffi = FFI()

@@ -620,8 +620,11 @@ def verify(ffi, source, tmpdir, kwargs):
         else:
             history.append(entry)
     if module_name is None:
+        # The build of cffix's core too (size and mtime of _core): a module built by another
+        # build (an older C API version) is never reused.
+        core = os.stat(_core.__file__)
         key = repr((history, source, source_extension, sorted(kwds.items(), key=repr), tag,
-                    __version__, sys.version, sys.platform))
+                    __version__, sys.version, sys.platform, core.st_size, core.st_mtime_ns))
         module_name = "_cffix_verify_" + hashlib.sha256(key.encode("utf-8", "surrogatepass")
                                                         ).hexdigest()[:20]
     module = sys.modules.get(module_name)
