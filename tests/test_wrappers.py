@@ -455,6 +455,22 @@ def test_keyword_arguments_are_refused(ffi, lib):
 # ---------------------------------------------------------------- threads
 
 
+def run_with_forced_switches(work, args):
+    """One thread per item of `args` running work(item), with the GIL handed over as
+    often as CPython allows (a switch interval of 1 us)."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(a,)) for a in args]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(old)
+
+
+
 def test_message_matches_the_failing_call_under_thread_switches(ffi, wrappers_library):
     """Each thread fails on the same handle with its own code: the message read right
     after the call (before the GIL can go to another thread) names that code."""
@@ -462,8 +478,6 @@ def test_message_matches_the_failing_call_under_thread_switches(ffi, wrappers_li
     ffi.wrap("thing_fail", errors=ffi.errors("result != 0", message="thing_error(t)"))
     t = lib.thing_new(1)
     mismatches = []
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
 
     def work(code):
         for _ in range(300):
@@ -473,14 +487,7 @@ def test_message_matches_the_failing_call_under_thread_switches(ffi, wrappers_li
                 if e.message != f"failure {code}":
                     mismatches.append((code, e.message))
 
-    try:
-        threads = [threading.Thread(target=work, args=(c,)) for c in range(1, 5)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-    finally:
-        sys.setswitchinterval(old)
+    run_with_forced_switches(work, range(1, 5))
     lib.thing_destroy(t)
     assert mismatches == []
 
@@ -805,16 +812,7 @@ def test_sqlite3_threads_racing_on_one_connection(module):
                 if e.message != want or isinstance(e, ConstraintError) != bool(kind):
                     bad.append((kind, e.message))
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=work, args=(k % 2,)) for k in range(4)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-    finally:
-        sys.setswitchinterval(old)
+    run_with_forced_switches(work, [k % 2 for k in range(4)])
     ffi.release(db)
     assert len(failures) == 800
     assert bad == []
@@ -1156,8 +1154,6 @@ def test_api_mode_errno_and_message_are_the_failing_calls(api_policy_module):
     lib = api_policy_module.lib
     t = lib.thing_new(1)
     mismatches = []
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
 
     def work(code):
         for _ in range(300):
@@ -1173,14 +1169,8 @@ def test_api_mode_errno_and_message_are_the_failing_calls(api_policy_module):
                     mismatches.append((code, e.errno))
 
     try:
-        threads = [threading.Thread(target=work, args=(c,))
-                   for c in (errno.EPERM, errno.ENOENT, errno.EACCES, errno.EEXIST)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
+        run_with_forced_switches(work, (errno.EPERM, errno.ENOENT, errno.EACCES, errno.EEXIST))
     finally:
-        sys.setswitchinterval(old)
         lib.thing_destroy(t)
     assert mismatches == []
 

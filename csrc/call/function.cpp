@@ -421,6 +421,8 @@ const FunctionNames* intern_function_names(const std::string& name,
                                            const std::vector<std::string>& params) {
     static auto* table = new std::map<std::pair<std::string, std::vector<std::string>>,
                                       std::unique_ptr<FunctionNames>>();
+    static ft::Mutex table_mutex;  // libraries of different FFIs bind from any thread
+    ft::Lock lock(table_mutex);
     auto& slot = (*table)[{name, params}];
     if (!slot) slot.reset(new FunctionNames{name, params});
     return slot.get();
