@@ -229,3 +229,20 @@ def test_same_cdata_released_by_every_thread(module):
         run_threads(release)
         with pytest.raises(Exception):
             p[0]
+
+
+def test_init_once_runs_once_on_a_fresh_ffi(module):
+    # Every thread calls init_once on a new FFI at the same moment: its per-FFI state is
+    # made on first use, once (two dicts made at once ran func twice on 3.13t).
+    for round_ in range(50):
+        ffi = module.FFI()
+        calls = []
+        results = [None] * THREADS
+
+        def first(index, barrier):
+            barrier.wait()
+            results[index] = ffi.init_once(lambda: calls.append(index) or len(calls), "tag")
+
+        run_threads(first)
+        assert len(calls) == 1, (round_, calls)
+        assert results == [1] * THREADS

@@ -547,8 +547,20 @@ static PyMethodDef type_methods[] = {
 // __dict__ (see add_ffi_methods).
 static PyObject* ffi_get_state(PyObject* self, void*) {
     FFIObject* ffi = as_ffi(self);
-    if (!ffi->state && !(ffi->state = PyDict_New())) return nullptr;
-    return Py_NewRef(ffi->state);
+    PyObject* state = ft::load_acquire(ffi->state);
+    if (!state) {
+        // Made on first use; two threads may race here without the GIL: one dict wins.
+        PyObject* fresh = PyDict_New();
+        if (!fresh) return nullptr;
+        PyObject* expected = nullptr;
+        if (ft::compare_exchange(ffi->state, expected, fresh)) {
+            state = fresh;
+        } else {
+            Py_DECREF(fresh);
+            state = expected;
+        }
+    }
+    return Py_NewRef(state);
 }
 
 static PyGetSetDef ffi_getset[] = {
