@@ -61,9 +61,18 @@ def _compiles(cc):
     return proc.returncode == 0
 
 
+_found_compiler = []
+
+
+def _find_c_compiler_once():
+    if not _found_compiler:
+        _found_compiler.append(_find_c_compiler())
+    return _found_compiler[0]
+
+
 @pytest.fixture(scope="session")
 def cc():
-    path = _find_c_compiler()
+    path = _find_c_compiler_once()
     if path is None:
         pytest.skip("no working C compiler (set CC, or install gcc)")
     return path
@@ -107,26 +116,53 @@ def compile_and_run(cc, tmp_path_factory):
     return run
 
 
+# A folder for tests/clib's shared libraries that outlives the session: with a compiler
+# they are built there (once per session each); without one (the wheel check's Debian
+# root, .ci/wheels.sh) the ones built there before are used, under names that hash the
+# build's arguments. Fill it with `CFFIX_TEST_CLIB_DIR=DIR python -m pytest --setup-only
+# FILES` on a machine with a compiler.
+CLIB_DIR_VARIABLE = "CFFIX_TEST_CLIB_DIR"
+
+
 @pytest.fixture(scope="session")
-def build_clib(cc, tmp_path_factory):
+def build_clib(request, tmp_path_factory):
     """build_clib(name, flags=(), libraries=()): tests/clib/<name>.c compiled into a shared
     library (once per session for the same arguments); returns its path. A file that does
-    not compile fails the test with the compiler's output."""
-    workdir = tmp_path_factory.mktemp("clib")
+    not compile fails the test with the compiler's output. Without a compiler: the build
+    kept in $CFFIX_TEST_CLIB_DIR if there is one, else the test is skipped."""
+    kept = os.environ.get(CLIB_DIR_VARIABLE)
+    workdir = None
     built = {}
 
     def build(name, flags=(), libraries=()):
+        nonlocal workdir
         key = (name, tuple(flags), tuple(libraries))
-        if key not in built:
-            out = workdir / f"lib{name}_{len(built)}.so"
-            cmd = [cc, "-shared", "-fPIC", *flags, "-o", str(out),
-                   os.path.join(CLIB, f"{name}.c"), *(f"-l{lib}" for lib in libraries)]
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-            if proc.returncode != 0:
-                pytest.fail(f"tests/clib/{name}.c does not compile ({shlex.join(cmd)}):\n"
-                            f"{proc.stderr}", pytrace=False)
-            built[key] = str(out)
-        return built[key]
+        if key in built:
+            return built[key]
+        if kept:
+            digest = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+            out = os.path.join(kept, f"lib{name}-{digest}.so")
+            if _find_c_compiler_once() is None:
+                if not os.path.exists(out):
+                    pytest.fail(f"no C compiler, and tests/clib/{name}.c {list(flags)} was "
+                                f"not built in {CLIB_DIR_VARIABLE}={kept} (expected {out})",
+                                pytrace=False)
+                built[key] = out
+                return out
+            os.makedirs(kept, exist_ok=True)
+        else:
+            if workdir is None:
+                workdir = tmp_path_factory.mktemp("clib")
+            out = str(workdir / f"lib{name}_{len(built)}.so")
+        cc = request.getfixturevalue("cc")  # skips the test when there is no compiler
+        cmd = [cc, "-shared", "-fPIC", *flags, "-o", out,
+               os.path.join(CLIB, f"{name}.c"), *(f"-l{lib}" for lib in libraries)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            pytest.fail(f"tests/clib/{name}.c does not compile ({shlex.join(cmd)}):\n"
+                        f"{proc.stderr}", pytrace=False)
+        built[key] = out
+        return out
 
     return build
 

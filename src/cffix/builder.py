@@ -492,12 +492,48 @@ def _build_extension(extension, tmpdir, verbose, debug) -> str:
         sys.stderr.write(output)
     if error is not None:
         message = f"building '{extension.name}' failed: {type(error).__name__}: {error}"
+        missing = _missing_build_tool()
         mismatches = _disagreements(extension.sources[0], output)
-        if mismatches:
+        if missing:
+            message = f"building '{extension.name}' failed: {missing}"
+        elif mismatches:
             message = (f"building '{extension.name}' failed: the cdef and the C source "
                        "disagree:\n  " + "\n  ".join(mismatches))
         raise _core.VerificationError(message) from error
     return os.path.abspath(cmd.get_ext_fullpath(extension.name))  # absolute, as in cffi
+
+
+_INSTALL_HINT = ("Debian/Ubuntu: apt-get install gcc python3-dev; Fedora: dnf install gcc "
+                 "python3-devel; Alpine: apk add gcc musl-dev python3-dev")
+
+
+def _missing_build_tool():
+    """After a failed build: a sentence naming what API mode needs and this machine lacks
+    (the C compiler setuptools runs, or Python's C headers), or None. A wheel of cffix
+    installs without either; only compiling a module (API mode, verify()) needs them."""
+    import shlex
+    import shutil
+    import sysconfig
+
+    if os.name != "posix":
+        return None  # MSVC is found by setuptools' own search, with its own messages
+    configured = sysconfig.get_config_var("CC") or "cc"
+    command = os.environ.get("CC") or configured
+    try:
+        compiler = shlex.split(command)[0]
+    except (ValueError, IndexError):
+        compiler = command
+    if shutil.which(compiler) is None:
+        origin = "$CC" if os.environ.get("CC") else "Python's build configuration"
+        return (f"no C compiler found: API mode compiles the generated C with {compiler!r} "
+                f"(from {origin}), which is not installed or not on PATH: install a C "
+                f"compiler ({_INSTALL_HINT}) or set CC. ABI mode (ffi.dlopen()) needs no "
+                "compiler")
+    include = sysconfig.get_paths().get("include") or ""
+    if include and not os.path.exists(os.path.join(include, "Python.h")):
+        return (f"Python's C headers are missing (no Python.h in {include}): API mode "
+                f"compiles against them: install them ({_INSTALL_HINT})")
+    return None
 
 
 def _run_capturing_output(run):
