@@ -468,7 +468,7 @@ def test_out_of_line_abi_module(module, batched_library, tmp_path):
     assert list(lib.scale.map(np.arange(4, dtype=np.int32), 3)) == [0, 3, 6, 9]
 
 
-def test_api_mode_through_the_function_address(module, tmp_path):
+def test_api_mode_through_the_function_address(module, tmp_path, cc):
     """API-mode lib.f is a builtin function (as in cffi): its address, a function
     pointer cdata, has map."""
     builder = module.FFI()
