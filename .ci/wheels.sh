@@ -26,7 +26,8 @@
 #    the libffi cffix loads is the wheel's own, then pytest on the subset.
 #
 # The subset (WHEEL_TESTS): the ABI-mode tests (cdef, types and layout, data, calls,
-# callbacks, libraries, wrappers, batched calls) and tests/test_no_compiler.py, which
+# callbacks, libraries, wrappers, batched calls, the differential tests against cffi's
+# wheel) and tests/test_no_compiler.py, which
 # checks that API mode's compile() and verify() name the compiler they need when none is
 # found. Tests that need a compiler (API mode, verify(), the differential tests against
 # gcc's facts, cffi's own suite) skip through the `cc` fixture, and are left out of the
@@ -60,7 +61,15 @@ WHEEL_TESTS=(tests/test_no_compiler.py tests/test_package.py
     tests/test_call_pointers.py tests/test_call_conversions.py tests/test_function_pointers.py
     tests/test_variadic_calls.py tests/test_callbacks.py tests/test_callback_memory.py
     tests/test_errno.py tests/test_dlopen.py tests/test_real_libraries.py
-    tests/test_wrappers.py tests/test_batched_calls.py tests/test_outofline.py)
+    tests/test_wrappers.py tests/test_batched_calls.py tests/test_outofline.py
+    tests/test_addressof.py tests/test_allocators.py tests/test_cffi_compat.py
+    tests/test_derived_safety.py tests/test_destructors.py tests/test_error_messages.py
+    tests/test_ffi_arguments.py tests/test_field_lookup.py tests/test_init_once.py
+    tests/test_lifetime.py tests/test_one_converter.py tests/test_cdef_source.py
+    tests/test_same_as_cffi_arrays.py tests/test_same_as_cffi_harness.py
+    tests/test_same_as_cffi_memory.py tests/test_same_as_cffi_scalars.py
+    tests/test_same_as_cffi_structs.py tests/test_huge_sizes.py
+    tests/test_backend_type_string_errors.py tests/test_gil.py)
 
 log() { printf '\n=== wheels: %s\n' "$*"; }
 cannot() { printf 'wheels: cannot run here: %s\n' "$*" >&2; exit 3; }

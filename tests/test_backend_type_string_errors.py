@@ -119,7 +119,7 @@ API_CDEF = """
 
 
 @pytest.fixture(scope="module")
-def api_ffi(tmp_path_factory):
+def api_ffi(tmp_path_factory, cc):
     tmp = tmp_path_factory.mktemp("api_type_errors")
     builder = cffix.FFI()
     builder.cdef(API_CDEF)

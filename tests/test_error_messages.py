@@ -195,7 +195,7 @@ def test_type_string_errors_are_also_cffis_exception_class(type_string, also, te
         assert isinstance(oracle, also) and str(oracle) == text
 
 
-def test_an_api_mode_ffi_reports_type_string_errors_as_ffi_error_too(tmp_path):
+def test_an_api_mode_ffi_reports_type_string_errors_as_ffi_error_too(tmp_path, cc):
     # As the ffi of cffi's API-mode modules (its ffi.error), still a CDefError.
     import importlib.util
 
