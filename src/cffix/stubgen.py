@@ -246,7 +246,8 @@ def lib_class(ffi: Any, class_name: str = "_Lib") -> list[str]:
     return lines
 
 
-_DLOPEN = ("    def dlopen(self, name: str | None, flags: int = ..., *, release_gil: bool = ...,\n"
+_DLOPEN = ("    def dlopen(self, name: str | bytes | os.PathLike[str] | None, flags: int = ...,\n"
+           "               *, release_gil: bool = ...,\n"
            "               sha256: str | Iterable[str] | None = ..., soname: str | None = ...,\n"
            "               version: str | None = ...) -> _Lib: ...")
 
@@ -262,7 +263,7 @@ def stub_text(ffi: Any, module_name: str, api_mode: bool, origin: str) -> str:
         "# _Lib and _FFI exist only here: annotate with them under `if TYPE_CHECKING:`.",
     ]
     if not api_mode:
-        lines.append("from collections.abc import Iterable")
+        lines += ["import os", "from collections.abc import Iterable"]
     lines += [
         "from typing import Final",
         "",
