@@ -84,6 +84,15 @@ def test_constants_and_globals():
         assert line in text.splitlines(), line
 
 
+def test_python_keywords_and_the_stubs_own_names_are_left_untyped():
+    text = _stub_of("int lambda(int); int from;\n#define CData 1\nint Final(void); int ok;")
+    for name in ("lambda", "from", "CData", "Final"):
+        assert (f"    # {name}: a name Python or this stub reserves: untyped, reached as "
+                f"getattr(lib, {name!r})") in text.splitlines()
+    assert "    ok: int" in text.splitlines()
+    compile(text, "_m.pyi", "exec")  # still valid Python
+
+
 def test_wrapped_shapes():
     text = _stub_of(
         "int divmod(int a, int b, int *q, int *r); int get(int id, const char **name);"

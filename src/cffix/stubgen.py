@@ -37,6 +37,10 @@ _COMPLEX = {"float _Complex", "double _Complex"}
 _BYTE_ITEMS = {"char", "signed char", "unsigned char", "int8_t", "uint8_t", "void"}
 
 
+# The names the stub's class body uses (a member of that name would hide them there).
+_STUB_NAMES = {"CData", "Final", "cffix", "os", "Iterable"}
+
+
 class StubError(Exception):
     """A target stubgen cannot make stubs of (the message says why)."""
 
@@ -226,7 +230,10 @@ def lib_class(ffi: Any, class_name: str = "_Lib") -> list[str]:
     lines = [f"class {class_name}:"]
     for entry in ffi._declarations():
         kind, name = entry[0], entry[1]
-        if kind == "constant":
+        if keyword.iskeyword(name) or name in _STUB_NAMES:
+            lines.append(f"    # {name}: a name Python or this stub reserves: untyped, "
+                         f"reached as getattr(lib, {name!r})")
+        elif kind == "constant":
             lines.append(f"    {name}: Final[int]")
         elif kind == "variable":
             _, _, ctype, is_const, initialized = entry[:5]
