@@ -214,3 +214,26 @@ def test_layout_errors_are_clear(tmp_path):
     done = cffix_cli("layout", "struct tm", "--header", "time.h", env=env)
     assert done.returncode == 2
     assert "cannot run" in done.stderr and "no-such-cc" in done.stderr
+
+
+@pytest.mark.parametrize("cdef, message", [
+    ("typedef int t; typedef long t;", "FFIError: multiple declarations of typedef t"),
+    ("struct a { struct a x; };", "'struct a' contains itself by value"),
+    ("int x[100000000000000000000000];", "is too large"),
+    ("int f(void) { return 1; }", "function bodies are not supported"),
+])
+def test_check_declaration_errors_exit_1_without_traceback(cdef, message):
+    done = cffix_cli("check", "-", stdin=cdef + "\n")
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert done.stderr.startswith("cffix check: error: ")
+
+
+def test_check_lists_what_only_a_compiler_completes():
+    done = cffix_cli("check", "-", stdin="struct s { int a; ...; };\ntypedef int... t;\n"
+                                         "#define Y ...\nstruct s g;\n")
+    assert done.returncode == 0, done.stderr
+    assert "struct s: no layout without a C compiler (struct s)" in done.stdout
+    assert "typedef t: known to a C compiler only" in done.stdout
+    assert "constant Y = ... (known to the C compiler)" in done.stdout
+    assert "variable struct s g;" in done.stdout

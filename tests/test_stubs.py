@@ -468,3 +468,11 @@ def test_dotted_module_names_make_folders(tmp_path):
     stub = tmp_path / "out" / "pkg" / "sub" / "_p.pyi"
     assert done.stdout.strip() == str(os.path.join("out", "pkg", "sub", "_p.pyi"))
     assert "def abs(arg0: int, /) -> int: ..." in stub.read_text()
+
+
+def test_declarations_completed_by_the_compiler():
+    text = _stub_of("typedef int... t; t f(t); struct s { int a; ...; };"
+                    "struct s g(struct s *); enum e { A, ... }; int arr[...];\n#define Y ...\n")
+    for line in ("    def f(arg0: int, /) -> int: ...", "    def g(arg0: CData, /) -> CData: ...",
+                 "    A: Final[int]", "    Y: Final[int]", "    arr: CData"):
+        assert line in text.splitlines(), line

@@ -56,10 +56,18 @@ class _UsageError(Exception):
     """Bad input to a command: exit status 2, one message."""
 
 
+# What cdef() raises for a bad declaration (CDefError; FFIError for a redeclaration...).
+_DECLARATION_ERRORS = (_core.CDefError, _core.FFIError, _core.VerificationError,
+                       _core.VerificationMissing, ValueError, TypeError, OverflowError,
+                       NotImplementedError)
+
+
 def _cdef_error(path: str, exc: Exception) -> str:
     """A CDefError as `FILE:LINE:COLUMN: message` lines (its notes: the reason, the line)."""
     where = "<stdin>" if path == "-" else path
     text = str(exc).replace("<cdef source string>", where)
+    if not isinstance(exc, _core.CDefError):
+        text = f"{type(exc).__name__}: {text}"
     notes = getattr(exc, "__notes__", None) or []
     return "\n".join([f"cffix check: error: {text}", *notes])
 
@@ -76,14 +84,14 @@ def _check(args: argparse.Namespace) -> int:
                               "`cc -E -P` on the header and check its output)")
         try:
             ffi.cdef_header(args.file, include_dirs=tuple(args.include_dirs))
-        except _core.CDefError as exc:
+        except _DECLARATION_ERRORS as exc:
             print(_cdef_error(args.file, exc), file=sys.stderr)
             return 1
     else:
         text = _read_text(args.file)
         try:
             ffi.cdef(text)
-        except _core.CDefError as exc:
+        except _DECLARATION_ERRORS as exc:
             print(_cdef_error(args.file, exc), file=sys.stderr)
             return 1
     sys.stdout.write(describe.describe(ffi))
@@ -197,8 +205,11 @@ def main(argv: "list[str] | None" = None) -> int:
     except describe.CommandError as exc:
         print(f"cffix {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except _core.CDefError as exc:
-        print(f"cffix {args.command}: error: {exc}", file=sys.stderr)
+    except _DECLARATION_ERRORS as exc:
+        print(f"cffix {args.command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ImportError) as exc:
+        print(f"cffix {args.command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
 
 

@@ -20,6 +20,10 @@ from typing import Any
 from . import _core
 
 
+# What ffi.typeof()/sizeof() raise for a type only a C compiler completes ('...').
+_UNKNOWN = (_core.VerificationMissing, _core.FFIError, NotImplementedError, ValueError)
+
+
 class CommandError(Exception):
     """A failure the command line reports in one line (no traceback)."""
 
@@ -60,7 +64,7 @@ def record_lines(ffi: Any, ctype: Any, indent: str = "  ") -> list[str]:
         return [f"{_type_name(ctype)}: opaque (declared, never defined)"]
     try:
         size, align = ffi.sizeof(ctype), ffi.alignof(ctype)
-    except (ValueError, _core.FFIError, _core.VerificationMissing) as exc:
+    except _UNKNOWN as exc:
         return [f"{_type_name(ctype)}: no layout ({exc})"]
     fields = ctype.fields
     lines = [f"{_type_name(ctype)}: size {size}, align {align}",
@@ -83,11 +87,18 @@ def describe(ffi: Any) -> str:
     typedefs, structs, unions = ffi.list_types()
     for kind, names in (("struct", structs), ("union", unions)):
         for name in names:
-            out += record_lines(ffi, ffi.typeof(f"{kind} {name}"))
+            try:
+                out += record_lines(ffi, ffi.typeof(f"{kind} {name}"))
+            except _UNKNOWN as exc:  # declared with '...': only a compiler knows it
+                out.append(f"{kind} {name}: no layout without a C compiler ({exc})")
             out.append("")
     enums: dict[str, Any] = {}
     for name in typedefs:
-        ctype = ffi.typeof(name)
+        try:
+            ctype = ffi.typeof(name)
+        except _UNKNOWN as exc:
+            out.append(f"typedef {name}: known to a C compiler only ({exc})")
+            continue
         if ctype.kind in ("struct", "union") and ctype.cname == name:  # anonymous
             out.append(f"typedef {ctype.kind} {{ ... }} {name};")
             out += ["  " + line for line in record_lines(ffi, ctype)]
