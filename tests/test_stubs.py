@@ -436,7 +436,12 @@ def test_pyright_reports_misuse(pyright, which, api_dir, ool_dir):
 def test_stubgen_errors_are_one_line_without_traceback(tmp_path):
     (tmp_path / "no_builder.py").write_text("x = 1\n")
     (tmp_path / "not_ffi.py").write_text("import os\nffi = os\n")
+    (tmp_path / "bad_cdef.py").write_text("import cffix\nffibuilder = cffix.FFI()\n"
+                                          "ffibuilder.cdef('int f(int x,;')\n")
+    (tmp_path / "raises.py").write_text("raise RuntimeError('no config')\n")
     for target, message in (
+            ("bad_cdef.py", "bad_cdef.py: the build script raised CDefError: cannot parse"),
+            ("raises", "importing 'raises' raised RuntimeError: no config"),
             ("no_such_module_here", "cannot import 'no_such_module_here'"),
             ("no_builder.py", "defines no 'ffibuilder'"),
             ("no_builder.py:x", "int object, not a cffix.FFI"),

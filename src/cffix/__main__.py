@@ -120,7 +120,7 @@ def _stubgen(args: argparse.Namespace) -> int:
         try:
             path = stubgen.write_stub(target, args.output)
         except stubgen.StubError as exc:
-            print(f"cffix stubgen: {exc}", file=sys.stderr)
+            print(f"cffix stubgen: error: {exc}", file=sys.stderr)
             status = 1
             continue
         print(path)

@@ -307,6 +307,8 @@ def _from_build_script(target: str) -> tuple[Any, str, bool]:
         namespace = runpy.run_path(path, run_name="__cffix_stubgen__")
     except SystemExit as exc:
         raise StubError(f"{path}: the build script exited ({exc.code!r}) when run") from None
+    except Exception as exc:  # the script's own error, reported as one line
+        raise StubError(f"{path}: the build script raised {type(exc).__name__}: {exc}") from None
     finally:
         try:
             sys.path.remove(directory)
@@ -341,6 +343,8 @@ def _from_module(name: str) -> tuple[Any, str, bool]:
         module = importlib.import_module(name)
     except ImportError as exc:
         raise StubError(f"cannot import {name!r}: {exc}") from None
+    except Exception as exc:  # the module's own error at import
+        raise StubError(f"importing {name!r} raised {type(exc).__name__}: {exc}") from None
     finally:
         sys.path.pop(0)
     ffi = getattr(module, "ffi", None)
