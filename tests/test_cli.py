@@ -237,3 +237,13 @@ def test_check_lists_what_only_a_compiler_completes():
     assert "typedef t: known to a C compiler only" in done.stdout
     assert "constant Y = ... (known to the C compiler)" in done.stdout
     assert "variable struct s g;" in done.stdout
+
+
+def test_check_hints_at_header_for_a_real_header(tmp_path):
+    path = tmp_path / "real.h"
+    path.write_text("#include <stddef.h>\nsize_t length(const char *s);\n")
+    done = cffix_cli("check", str(path))
+    assert done.returncode == 1
+    assert f"{path}: preprocessor directive '#include' is not supported" in done.stderr
+    assert "line 1, column 1: #include <stddef.h>" in done.stderr
+    assert "hint: this is cdef text, where #include and #if are not taken" in done.stderr

@@ -68,6 +68,8 @@ def _cdef_error(path: str, exc: Exception) -> str:
     text = str(exc).replace("<cdef source string>", where)
     if not isinstance(exc, _core.CDefError):
         text = f"{type(exc).__name__}: {text}"
+    if where not in text:
+        text = f"{where}: {text}"
     notes = getattr(exc, "__notes__", None) or []
     return "\n".join([f"cffix check: error: {text}", *notes])
 
@@ -93,6 +95,9 @@ def _check(args: argparse.Namespace) -> int:
             ffi.cdef(text)
         except _DECLARATION_ERRORS as exc:
             print(_cdef_error(args.file, exc), file=sys.stderr)
+            if "#include" in text or "#if" in text:
+                print("hint: this is cdef text, where #include and #if are not taken: for a "
+                      "C header, use --header (or the output of `cc -E -P`)", file=sys.stderr)
             return 1
     sys.stdout.write(describe.describe(ffi))
     return 0
