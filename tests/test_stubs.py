@@ -454,6 +454,21 @@ def test_stubgen_errors_are_one_line_without_traceback(tmp_path):
         assert message in done.stderr, (target, done.stderr)
 
 
+def test_what_a_build_script_prints_goes_to_stderr(tmp_path):
+    (tmp_path / "build_loud.py").write_text(textwrap.dedent("""
+        from cffix import FFI
+        print("building...")
+        ffibuilder = FFI()
+        ffibuilder.cdef("int abs(int);")
+        ffibuilder.set_source("_loud", None)
+    """))
+    done = run([sys.executable, "-m", "cffix", "stubgen", "build_loud.py"], tmp_path,
+               cffix_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == os.path.join(".", "_loud.pyi") + "\n"
+    assert done.stderr == "building...\n"
+
+
 def test_stubgen_needs_set_source(tmp_path):
     (tmp_path / "build_x.py").write_text(textwrap.dedent("""
         from cffix import FFI

@@ -294,6 +294,7 @@ def stub_text(ffi: Any, module_name: str, api_mode: bool, origin: str) -> str:
 
 def _from_build_script(target: str) -> tuple[Any, str, bool]:
     """(ffi, module name, API mode) of a build script `path.py` or `path.py:name`."""
+    import contextlib
     import runpy
 
     path, sep, attr = target.rpartition(":")
@@ -304,7 +305,9 @@ def _from_build_script(target: str) -> tuple[Any, str, bool]:
     directory = os.path.dirname(os.path.abspath(path))
     sys.path.insert(0, directory)  # as `python build.py` would see its own folder
     try:
-        namespace = runpy.run_path(path, run_name="__cffix_stubgen__")
+        # what the script prints goes to stderr: stdout lists the stubs written
+        with contextlib.redirect_stdout(sys.stderr):
+            namespace = runpy.run_path(path, run_name="__cffix_stubgen__")
     except SystemExit as exc:
         raise StubError(f"{path}: the build script exited ({exc.code!r}) when run") from None
     except Exception as exc:  # the script's own error, reported as one line
