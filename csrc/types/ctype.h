@@ -256,7 +256,7 @@ CType* new_record_type(Kind kind, std::string cname);
 
 // CTypes and the cyclic GC. Every CType is made untracked: a cdef of a big header makes
 // thousands, and tracked they would all be scanned by the first collection after it (the
-// first allocation after a 5,000-declaration cdef took ~1 ms), and again by every older
+// first allocation after the cdef of openssl/ssl.h took 2-3 ms), and again by every older
 // one, while an FFI lives. That is safe because only a struct or union closes a reference
 // cycle (through its members; derived types reference older types only, primitives and
 // enums nothing that leads back), and a record whose scope holds it is alive whatever the
