@@ -301,15 +301,11 @@ CType* file_type() {
 }
 
 Scope::Scope() = default;
-Scope::~Scope() = default;
 
-int Scope::traverse(visitproc visit, void* arg) const {
-    for (const auto& [_, t] : typedefs_) Py_VISIT(t.type.object());
-    for (const auto* map : {&structs_, &unions_, &enums_})
-        for (const auto& [_, t] : *map) Py_VISIT(t.object());
-    for (const auto& [_, f] : functions_) Py_VISIT(f.type.object());
-    for (const auto& [_, v] : variables_) Py_VISIT(v.type.object());
-    return 0;
+// The records go back to the cyclic GC (see track_for_gc) before the maps let them go.
+Scope::~Scope() {
+    for (const auto* map : {&structs_, &unions_})
+        for (const auto& [_, t] : *map) track_for_gc(t.get());
 }
 
 void Scope::include(const Scope* other) {
@@ -1091,6 +1087,7 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
         if (!options_.override)
             cffi_cdef_error("duplicate declaration of " + tag_name(keyword, e.name), e.pos);
         ++generation_;
+        track_for_gc(existing);  // the scope lets it go
         map[std::string(e.name)] = fresh;
         remember_body(e.body, fresh);
         return fresh;

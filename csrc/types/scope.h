@@ -185,8 +185,6 @@ public:
     std::string suggest_type_name(std::string_view unknown) override;
     void declare(parse::Declaration&& decl) override;
 
-    // For tp_traverse of the owning FFI object.
-    int traverse(visitproc visit, void* arg) const;
     // Forgets the included scopes (their FFIs are being released): for tp_clear.
     void drop_includes() { included_.clear(); }
 
