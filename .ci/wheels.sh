@@ -24,7 +24,9 @@
 #    interpreter's wheel, and handed in: the root has no compiler to build them.
 # 4. In the root (chroot), for each interpreter (pyenv's folder bound read-only at the
 #    same path; an interpreter needs only the runtime libraries): a fresh venv,
-#    `pip install 'cffix-...whl[test]'` (PyPI), a check that no compiler is there and that
+#    `pip install cffix-...whl` and what the subset needs from the test extra (pytest,
+#    cffi, numpy, setuptools; not its type checkers) from PyPI, a check that no compiler
+#    is there and that
 #    the libffi cffix loads is the wheel's own, then pytest on the subset.
 #
 # The subset (WHEEL_TESTS): the ABI-mode tests (cdef, types and layout, data, calls,
@@ -191,9 +193,9 @@ mkdir -p "$ROOT/src" "$ROOT/wheels" "$ROOT/clib"
     xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' |
     tar --null -T - -cf -) | tar -xf - -C "$ROOT/src"
 cp "${WHEEL[@]}" "$ROOT/wheels/"
-# On the host, with the first interpreter's wheel in a venv of its own: the test files'
-# imports (numpy, cffi) come with the extra, then the wheel itself is installed again (a
-# wheel of the same version from an earlier run counts as installed).
+# On the host, with the first interpreter's wheel in a venv of its own, with what the
+# test files import (--force-reinstall: a wheel of the same version from an earlier run
+# would count as installed).
 for minor in "${MINORS[@]}"; do [ -n "${WHEEL[$minor]:-}" ] && break; done
 clib_venv=$OUT/clib-venv
 log "tests/clib built on the host with CPython $minor (pytest --setup-only, CFFIX_TEST_CLIB_DIR)"
@@ -201,7 +203,7 @@ rc=0
 (
     set -e
     "${PYTHON[$minor]}" -m venv --clear "$clib_venv"
-    "$clib_venv/bin/python3" -m pip install -q "${WHEEL[$minor]}[test]"
+    "$clib_venv/bin/python3" -m pip install -q pytest cffi==2.0.0 numpy "setuptools>=70.1"
     "$clib_venv/bin/python3" -m pip install -q --force-reinstall --no-deps "${WHEEL[$minor]}"
     # --setup-only runs the fixtures, not the tests: "no tests ran" (exit 5) is the
     # success here.
@@ -261,7 +263,7 @@ for tool in cc gcc clang c99 tcc; do
 done
 test ! -e /usr/include/ffi.h || { echo "libffi-dev is here" >&2; exit 1; }
 "$python" -m venv --clear "$venv"
-"$venv/bin/python3" -m pip install -q "$wheel[test]"
+"$venv/bin/python3" -m pip install -q "$wheel" pytest cffi==2.0.0 numpy "setuptools>=70.1"
 cd /src
 "$venv/bin/python3" - <<EOF
 import cffix, os
