@@ -148,7 +148,7 @@ package = subprocess.run(["git", "-C", src, "ls-files", "src/cffix"], check=True
                          capture_output=True, text=True).stdout.split()
 missing = [p[len("src/"):] for p in package if p[len("src/"):] not in names]
 libffi = [n for n in names if n.startswith("cffix.libs/libffi")]
-cores = [n for n in names if n.startswith("cffix/_core.")]
+cores = [n for n in names if n.startswith("cffix/_core.") and n.endswith(".so")]
 print(f"{os.path.basename(wheel)}: {len(names)} files, {len(package)} from src/cffix, "
       f"vendored: {sorted(n for n in names if n.startswith('cffix.libs/'))}")
 assert not missing, f"package files missing from the wheel: {missing}"
@@ -286,7 +286,7 @@ for minor in "${MINORS[@]}"; do
     log "CPython $minor in the root (no compiler, no libffi-dev): $wheel, pytest -q ${#WHEEL_TESTS[@]} files"
     start=$SECONDS
     rc=0
-    in_root /bin/sh -c "$ROOT_RUN" sh "${PYTHON[$minor]}" "$wheel" -q "${WHEEL_TESTS[@]}" || rc=$?
+    in_root /bin/sh -c "$ROOT_RUN" sh "${PYTHON[$minor]}" "$wheel" -q -rs "${WHEEL_TESTS[@]}" || rc=$?
     log "CPython $minor: pytest exit $rc in $((SECONDS - start)) s"
     [ "$rc" -eq 0 ] || fail "tests of $(basename "$wheel") in the root (exit $rc)"
 done
