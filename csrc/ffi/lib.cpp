@@ -182,7 +182,7 @@ PyMethodDef ffi_lib_methods[] = {
      "    lib = ffi.dlopen('m')          # a short name, found like ctypes.util.find_library\n"
      "    libc = ffi.dlopen(None)        # the C library and the program itself\n"
      "    lib = ffi.dlopen('./libfoo.so', ffi.RTLD_NOW | ffi.RTLD_GLOBAL)\n\n"
-     "name may also be a 'void *' cdata holding a handle from a C call to dlopen()\n"
+     "name may also be a `void *` cdata holding a handle from a C call to dlopen()\n"
      "(wrapped, never closed by cffix) or an os.PathLike. flags default to RTLD_NOW.\n"
      "release_gil=False (a cffix extension) keeps the GIL during calls to this library's\n"
      "functions, which saves its cost for short functions that never block.\n\n"

@@ -83,12 +83,12 @@ PyMethodDef ffi_ownership_methods[] = {
      "    new_raw = ffi.new_allocator(lib.malloc, lib.free, False); p = new_raw('int[]', 10)"},
     {"new_handle", ffi_new_handle, METH_O,
      "new_handle(obj)\n--\n\n"
-     "A 'void *' cdata standing for obj, to pass through C as an opaque pointer; keep it\n"
+     "A `void *` cdata standing for obj, to pass through C as an opaque pointer; keep it\n"
      "alive while C holds the pointer. ffi.from_handle(pointer) gives obj back.\n\n"
      "    h = ffi.new_handle(42)   # <cdata 'void *' handle to 42>"},
     {"from_handle", ffi_from_handle, METH_O,
      "from_handle(pointer)\n--\n\n"
-     "The object of the live handle whose value is pointer (a 'void *' or 'char *');\n"
+     "The object of the live handle whose value is pointer (a `void *` or `char *`);\n"
      "RuntimeError for any other pointer.\n\n"
      "    ffi.from_handle(ffi.cast('void *', int(ffi.cast('intptr_t', h))))   # 42"},
     {nullptr, nullptr, 0, nullptr},
