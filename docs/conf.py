@@ -48,8 +48,8 @@ html_title = f"cffix {release}"
 # (help() shows the same text as it is written). A paragraph ending in "::" already
 # makes the block that follows a literal one.
 def _examples_as_code(app, what, name, obj, options, lines):
-    if _is_builtin(obj) and lines:
-        lines[:] = _raw_lines(obj, lines)
+    if lines:
+        lines[:] = _lines_as_written(obj, lines)
     out = []
     in_example = False
     for line in lines:
@@ -72,15 +72,26 @@ def _is_builtin(obj):
                             types.GetSetDescriptorType, types.MemberDescriptorType))
 
 
-def _raw_lines(obj, lines):
-    """The docstring of a C object as written: autodoc dedents every line after the
+def _lines_as_written(obj, lines):
+    """The docstring with its own indentation: autodoc dedents every line after the
     first by their common indentation, which flattens a docstring whose only indented
-    lines are its example."""
-    raw = (obj.__doc__ or "").splitlines()
-    # autodoc took a signature line off (autodoc_docstring_signature): skip it too
-    while raw and raw[0].strip() != lines[0].strip():
-        raw.pop(0)
-    return [line.rstrip() for line in raw] + [""] if raw else lines
+    lines are its example. A C docstring starts at column 0; a Python one at the
+    indentation of its closing quotes."""
+    raw = (getattr(obj, "__doc__", None) or "").expandtabs().splitlines()
+    if _is_builtin(obj):
+        base = 0
+    elif len(raw) > 1 and not raw[-1].strip():
+        base = len(raw[-1])
+    else:
+        return lines
+    text = [raw[0].strip()] + [line[base:] if not line[:base].strip() else line.strip()
+                               for line in raw[1:]]
+    # autodoc took a signature line off (autodoc_docstring_signature): so do we
+    while text and text[0].strip() != lines[0].strip():
+        text.pop(0)
+    while text and not text[-1].strip():
+        text.pop()
+    return [line.rstrip() for line in text] + [""] if text else lines
 
 
 def _previous_text(out):
@@ -102,8 +113,7 @@ class DocstringDirective(SphinxDirective):
         ffi = cffix.FFI()
         ffi.cdef("double sin(double);")
         obj = eval(self.arguments[0], {"cffix": cffix, "libm": ffi.dlopen("m")})
-        lines = (obj.__doc__ or "").splitlines() if _is_builtin(obj) else \
-            inspect.getdoc(obj).splitlines()
+        lines = inspect.getdoc(obj).splitlines()  # as written, once _examples_as_code ran
         _examples_as_code(self.env.app, "method", self.arguments[0], obj, {}, lines)
         node = nodes.container()
         self.state.nested_parse(StringList(lines, source=f"docstring of {self.arguments[0]}"),

@@ -176,7 +176,8 @@ PyMethodDef ffi_lib_methods[] = {
      "_set_wrap_rules(rules): cffix's own (ffi.wrap stores its rules so): not an API."},
     {"dlopen", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_dlopen)),
      METH_FASTCALL | METH_KEYWORDS,
-     "dlopen(name, flags=0, *, release_gil=True, sha256=None, soname=None, version=None)\n--\n\n"
+     "dlopen($self, name, flags=0, *, release_gil=True, sha256=None, soname=None, "
+     "version=None)\n--\n\n"
      "Load a shared library and return it as a Lib object: the functions, global\n"
      "variables and constants declared with cdef() are its attributes.\n\n"
      "    lib = ffi.dlopen('m')          # a short name, found like ctypes.util.find_library\n"
@@ -194,7 +195,7 @@ PyMethodDef ffi_lib_methods[] = {
      "    lib = ffi.dlopen('sqlite3', soname='libsqlite3.so.0',\n"
      "                     version='sqlite3_libversion_number() >= 3037000')"},
     {"dlclose", ffi_dlclose, METH_O,
-     "dlclose(lib)\n--\n\n"
+     "dlclose($self, lib, /)\n--\n\n"
      "Close a library from dlopen(): using its names afterwards raises ValueError, and so\n"
      "does calling a function object taken from it before (f = lib.f).\n\n"
      "    ffi.dlclose(lib)\n\n"
