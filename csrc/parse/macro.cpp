@@ -1,0 +1,367 @@
+// Object-like macros to values (see macro.h).
+#include "parse/macro.h"
+
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
+
+#include "parse/lexer.h"
+#include "parse/literal.h"
+
+namespace cffix::parse {
+namespace {
+
+// Bounds on what one macro may expand to, so that `#define A B B`, `#define B C C`...
+// cannot take exponential time or memory.
+constexpr size_t kMaxExpandedTokens = 4096;
+constexpr int kMaxExpansionDepth = 64;
+
+// Thrown while expanding or classifying: the macro is skipped with this reason.
+struct Skip {
+    std::string reason;
+};
+
+struct Macro {
+    std::string_view name;  // without the parameter list
+    std::string_view body;
+    bool function_like = false;
+    std::vector<std::string_view> params;  // function-like only
+    std::string unexpandable;              // function-like: why it cannot be expanded, or ""
+    // Tokens of the body, lexed at first use.
+    bool lexed = false;
+    std::string lex_error;
+    std::vector<Token> tokens;
+    // Object-like: the full expansion, once known not to depend on where it is used.
+    bool cached = false;
+    std::vector<Token> expansion;
+};
+
+bool is_string_token(const Token& t) { return t.kind == Tok::StringLiteral; }
+
+// The prefix of a string literal token: "", "L", "u", "U" or "u8".
+std::string_view string_prefix(const Token& t) { return t.text.substr(0, t.text.find('"')); }
+
+class MacroEvaluator {
+public:
+    MacroEvaluator(const std::vector<MacroDefinition>& definitions, DeclSink& sink,
+                   const GlobalKind& global_kind)
+        : sink_(sink), global_kind_(global_kind) {
+        macros_.reserve(definitions.size());
+        for (const MacroDefinition& d : definitions) {
+            Macro m;
+            std::string_view name = d.name;
+            size_t open = name.find('(');
+            m.name = name.substr(0, open);
+            while (!m.name.empty() && m.name.back() == ' ') m.name.remove_suffix(1);
+            m.body = d.body;
+            if (open != std::string_view::npos) {
+                m.function_like = true;
+                parse_params(name.substr(open + 1), m);
+            }
+            by_name_[m.name] = macros_.size();  // the last definition wins
+            macros_.push_back(std::move(m));
+        }
+    }
+
+    MacroValue evaluate(size_t index) {
+        MacroValue out;
+        try {
+            Macro& m = macros_[index];
+            if (m.function_like) throw Skip{"function-like macro"};
+            auto last = by_name_.find(m.name);
+            if (last->second != index) throw Skip{"redefined later"};
+            blocked_.clear();
+            active_.clear();
+            current_ = index;
+            std::vector<Token> tokens = expand_object(index, 0);
+            classify(m, tokens, out);
+        } catch (const Skip& s) {
+            out.kind = MacroValue::Skipped;
+            out.text = s.reason;
+        }
+        return out;
+    }
+
+private:
+    static void parse_params(std::string_view list, Macro& m) {
+        size_t close = list.rfind(')');
+        if (close == std::string_view::npos) {
+            m.unexpandable = "its parameter list is malformed";
+            return;
+        }
+        list = list.substr(0, close);
+        while (!list.empty()) {
+            size_t comma = list.find(',');
+            std::string_view p = list.substr(0, comma);
+            size_t b = p.find_first_not_of(" \t");
+            size_t e = p.find_last_not_of(" \t");
+            p = b == std::string_view::npos ? std::string_view() : p.substr(b, e - b + 1);
+            if (p.find("...") != std::string_view::npos) m.unexpandable = "it is variadic";
+            if (!p.empty()) m.params.push_back(p);
+            if (comma == std::string_view::npos) break;
+            list.remove_prefix(comma + 1);
+        }
+    }
+
+    const std::vector<Token>& tokens_of(Macro& m) {
+        if (!m.lexed) {
+            m.lexed = true;
+            try {
+                Lexer lex(m.body);
+                for (Token t = lex.next(); t.kind != Tok::End; t = lex.next()) {
+                    if (t.kind == Tok::Define || t.kind == Tok::DirectiveEnd)
+                        throw CDefError("a directive in a macro body");
+                    m.tokens.push_back(t);
+                }
+            } catch (const CDefError& e) {
+                m.lex_error = e.message();
+                m.tokens.clear();
+            }
+            if (m.function_like && m.unexpandable.empty()) {
+                for (const Token& t : m.tokens)
+                    if (t.kind == Tok::Hash || t.kind == Tok::HashHash)
+                        m.unexpandable = "it uses # or ##";
+            }
+        }
+        if (!m.lex_error.empty())
+            throw Skip{
+                (&m == &macros_[current_] ? "" : "uses macro " + std::string(m.name) + ", which ") +
+                std::string("cannot be tokenized: ") + m.lex_error};
+        return m.tokens;
+    }
+
+    bool is_active(size_t index) const {
+        for (size_t a : active_)
+            if (a == index) return true;
+        return false;
+    }
+
+    std::vector<Token> expand_object(size_t index, int depth) {
+        Macro& m = macros_[index];
+        if (m.cached) return m.expansion;
+        size_t blocked_before = blocked_.size();
+        const std::vector<Token>& body = tokens_of(m);
+        active_.push_back(index);
+        std::vector<Token> out;
+        expand(body, out, depth + 1);
+        active_.pop_back();
+        if (blocked_.size() == blocked_before) {
+            m.cached = true;
+            m.expansion = out;
+        }
+        return out;
+    }
+
+    void push(std::vector<Token>& out, const Token& t) {
+        if (out.size() >= kMaxExpandedTokens)
+            throw Skip{"expands to more than " + std::to_string(kMaxExpandedTokens) + " tokens"};
+        out.push_back(t);
+    }
+
+    // Expands `in` into `out`: object-like macros by their expansion, function-like ones
+    // followed by '(' by their body with the arguments (themselves expanded) substituted.
+    void expand(const std::vector<Token>& in, std::vector<Token>& out, int depth) {
+        if (depth > kMaxExpansionDepth) throw Skip{"macro expansion nested too deeply"};
+        for (size_t i = 0; i < in.size(); ++i) {
+            const Token& t = in[i];
+            auto found = t.kind == Tok::Identifier ? by_name_.find(t.text) : by_name_.end();
+            if (found == by_name_.end()) {
+                push(out, t);
+                continue;
+            }
+            size_t j = found->second;
+            if (is_active(j)) {  // C leaves a macro's name inside its own expansion as is
+                blocked_.push_back(macros_[j].name);
+                push(out, t);
+                continue;
+            }
+            Macro& m = macros_[j];
+            if (!m.function_like) {
+                for (const Token& e : expand_object(j, depth)) push(out, e);
+                continue;
+            }
+            if (i + 1 >= in.size() || in[i + 1].kind != Tok::LParen) {
+                push(out, t);  // the name of a function-like macro without '(': no call
+                continue;
+            }
+            tokens_of(m);
+            if (!m.unexpandable.empty())
+                throw Skip{"uses function-like macro " + std::string(m.name) + " (" +
+                           m.unexpandable + ")"};
+            std::vector<std::vector<Token>> args;
+            i = collect_arguments(in, i + 1, args);
+            if (args.size() == 1 && args[0].empty() && m.params.empty()) args.clear();
+            if (args.size() != m.params.size())
+                throw Skip{"calls function-like macro " + std::string(m.name) + " with " +
+                           std::to_string(args.size()) + " arguments instead of " +
+                           std::to_string(m.params.size())};
+            std::vector<std::vector<Token>> expanded(args.size());
+            for (size_t a = 0; a < args.size(); ++a) expand(args[a], expanded[a], depth + 1);
+            std::vector<Token> substituted;
+            for (const Token& b : m.tokens) {
+                size_t p = 0;
+                while (p < m.params.size() && !(b.kind == Tok::Identifier && b.text == m.params[p]))
+                    ++p;
+                if (p == m.params.size()) {
+                    push(substituted, b);
+                } else {
+                    for (const Token& e : expanded[p]) push(substituted, e);
+                }
+            }
+            active_.push_back(j);
+            expand(substituted, out, depth + 1);
+            active_.pop_back();
+        }
+    }
+
+    // The arguments of a call whose '(' is at in[open]; returns the index of its ')'.
+    static size_t collect_arguments(const std::vector<Token>& in, size_t open,
+                                    std::vector<std::vector<Token>>& args) {
+        int nesting = 0;
+        args.emplace_back();
+        for (size_t i = open + 1; i < in.size(); ++i) {
+            const Token& t = in[i];
+            if (t.kind == Tok::RParen && nesting == 0) return i;
+            if (t.kind == Tok::LParen) ++nesting;
+            if (t.kind == Tok::RParen) --nesting;
+            if (t.kind == Tok::Comma && nesting == 0) {
+                args.emplace_back();
+                continue;
+            }
+            args.back().push_back(t);
+        }
+        throw Skip{"a call of a function-like macro without its closing ')'"};
+    }
+
+    // ---------------------------------------------------------------------------------
+    // What the expansion is
+
+    void classify(const Macro& m, const std::vector<Token>& tokens, MacroValue& out) {
+        if (tokens.empty()) throw Skip{"empty body"};
+        const Token& first = tokens.front();
+        if (std::all_of(tokens.begin(), tokens.end(), is_string_token)) {
+            bool wide = false;
+            for (const Token& t : tokens) {
+                std::string_view prefix = string_prefix(t);
+                wide = wide || (!prefix.empty() && prefix != "u8");
+                append_string_literal(t.text, out.text);
+            }
+            out.kind = wide ? MacroValue::Text : MacroValue::Bytes;
+            return;
+        }
+        for (const Token& t : tokens) refuse_non_value(t);
+        if (first.kind == Tok::KwAttribute || first.kind == Tok::KwDeclspec)
+            throw Skip{"an attribute"};
+        if (first.kind == Tok::KwAsm) throw Skip{"an asm statement or label"};
+        if (is_type_keyword(first.kind) || first.kind == Tok::KwStruct ||
+            first.kind == Tok::KwUnion || first.kind == Tok::KwEnum || first.kind == Tok::KwConst ||
+            first.kind == Tok::KwVolatile || first.kind == Tok::KwFloatN ||
+            (first.kind == Tok::Identifier && tokens.size() <= 3 && type_name(first.text)))
+            throw Skip{"a type, not a value"};
+        if (is_keyword(first.kind) && first.kind != Tok::KwSizeof && first.kind != Tok::KwAlignof &&
+            first.kind != Tok::KwExtension)
+            throw Skip{"the keyword '" + std::string(first.text) + "'"};
+        if (tokens.size() == 1 && first.kind == Tok::Identifier) alias(m, first);
+        for (size_t i = 0; i + 1 < tokens.size(); ++i)
+            if (tokens[i].kind == Tok::Identifier && tokens[i + 1].kind == Tok::LParen &&
+                !type_name(tokens[i].text))
+                call(tokens[i]);
+        std::string text;
+        for (const Token& t : tokens) {
+            if (!text.empty()) text += ' ';
+            text += t.text;
+        }
+        try {
+            out.number = Parser(text, sink_).parse_standalone_macro_value();
+        } catch (const CDefError& e) {
+            std::string reason = e.message();
+            static constexpr std::string_view kUnknown = "unknown constant '";
+            if (reason.starts_with(kUnknown)) {
+                std::string name = reason.substr(
+                    kUnknown.size(), reason.find('\'', kUnknown.size()) - kUnknown.size());
+                for (std::string_view b : blocked_)
+                    if (b == name) throw Skip{"recursive macro: " + name + " expands to itself"};
+                throw Skip{"unknown identifier " + name};
+            }
+            throw Skip{reason};
+        }
+        out.kind = out.number.is_float ? MacroValue::Floating : MacroValue::Integer;
+    }
+
+    static void refuse_non_value(const Token& t) {
+        switch (t.kind) {
+            case Tok::Semicolon:
+            case Tok::LBrace:
+            case Tok::RBrace:
+            case Tok::Assign:
+            case Tok::CompoundAssign:
+            case Tok::PlusPlus:
+            case Tok::MinusMinus: throw Skip{"a statement or an initializer, not a value"};
+            case Tok::Hash:
+            case Tok::HashHash: throw Skip{"uses # or ##"};
+            case Tok::StringLiteral: throw Skip{"mixes a string literal with other tokens"};
+            case Tok::KwTypedef:
+            case Tok::KwExtern:
+            case Tok::KwStatic: throw Skip{"a declaration, not a value"};
+            default: return;
+        }
+    }
+
+    bool type_name(std::string_view name) {
+        try {
+            return sink_.is_type_name(name);
+        } catch (const CDefError&) {
+            return false;
+        }
+    }
+
+    // A macro that is another name: a constant (evaluated as an expression), or else a
+    // function or variable (its own lib attribute already), or nothing known.
+    void alias(const Macro& m, const Token& name) {
+        if (constant_known(name.text)) return;
+        if (const char* kind = global_kind_(name.text)) {
+            if (name.text == m.name)
+                throw Skip{std::string("names the ") + kind + " " + std::string(name.text) +
+                           " itself"};
+            throw Skip{std::string("an alias of the ") + kind + " " + std::string(name.text)};
+        }
+    }
+
+    bool constant_known(std::string_view name) {
+        try {
+            return sink_.constant_value(name).has_value();
+        } catch (const CDefError&) {
+            return false;
+        }
+    }
+
+    // `name(` left after expansion: a function call or a macro not given (or not
+    // expandable), never a constant.
+    void call(const Token& name) {
+        const char* kind = global_kind_(name.text);
+        if (kind && std::string_view(kind) == "function")
+            throw Skip{"calls the function " + std::string(name.text)};
+        throw Skip{"uses function-like macro " + std::string(name.text)};
+    }
+
+    DeclSink& sink_;
+    const GlobalKind& global_kind_;
+    std::vector<Macro> macros_;
+    std::unordered_map<std::string_view, size_t> by_name_;
+    std::vector<size_t> active_;             // the macros being expanded, outermost first
+    std::vector<std::string_view> blocked_;  // names left unexpanded inside themselves
+    size_t current_ = 0;                     // the macro being evaluated
+};
+
+}  // namespace
+
+std::vector<MacroValue> evaluate_macros(const std::vector<MacroDefinition>& macros, DeclSink& sink,
+                                        const GlobalKind& global_kind) {
+    MacroEvaluator evaluator(macros, sink, global_kind);
+    std::vector<MacroValue> values;
+    values.reserve(macros.size());
+    for (size_t i = 0; i < macros.size(); ++i) values.push_back(evaluator.evaluate(i));
+    return values;
+}
+
+}  // namespace cffix::parse
