@@ -331,6 +331,10 @@ ConstValue Parser::parse_cast() {
 ConstValue Parser::int_literal_value(const Token& t) {
     IntLiteral literal = decode_int_literal(t.text);
     if (literal.too_large) fail(t, "integer constant " + describe_token(t) + " is too large");
+    return typed_int_literal(literal);
+}
+
+ConstValue typed_int_literal(const IntLiteral& literal) {
     uint64_t v = literal.value;
     bool allow_signed = !literal.is_unsigned;
     bool allow_unsigned = literal.is_unsigned || !literal.decimal;

@@ -2,6 +2,7 @@
 #include "parse/macro.h"
 
 #include <algorithm>
+#include <deque>
 #include <optional>
 #include <unordered_map>
 
@@ -67,14 +68,18 @@ public:
         MacroValue out;
         try {
             Macro& m = macros_[index];
-            if (m.function_like) throw Skip{"function-like macro"};
+            if (m.function_like) {
+                out.text = "function-like macro";
+                return out;
+            }
             auto last = by_name_.find(m.name);
             if (last->second != index) throw Skip{"redefined later"};
             blocked_.clear();
             active_.clear();
             current_ = index;
-            std::vector<Token> tokens = expand_object(index, 0);
-            classify(m, tokens, out);
+            expanded_.clear();
+            expand_object(index, expanded_, 0);
+            classify(m, expanded_, out);
         } catch (const Skip& s) {
             out.kind = MacroValue::Skipped;
             out.text = s.reason;
@@ -117,11 +122,9 @@ private:
                 m.lex_error = e.message();
                 m.tokens.clear();
             }
-            if (m.function_like && m.unexpandable.empty()) {
-                for (const Token& t : m.tokens)
-                    if (t.kind == Tok::Hash || t.kind == Tok::HashHash)
-                        m.unexpandable = "it uses # or ##";
-            }
+            if (m.function_like && m.unexpandable.empty() && !m.tokens.empty() &&
+                (m.tokens.front().kind == Tok::HashHash || m.tokens.back().kind == Tok::HashHash))
+                m.unexpandable = "'##' at either end of its body";
         }
         if (!m.lex_error.empty())
             throw Skip{
@@ -136,20 +139,26 @@ private:
         return false;
     }
 
-    std::vector<Token> expand_object(size_t index, int depth) {
+    // Appends the expansion of object-like macro `index` to `out`.
+    void expand_object(size_t index, std::vector<Token>& out, int depth) {
         Macro& m = macros_[index];
-        if (m.cached) return m.expansion;
-        size_t blocked_before = blocked_.size();
-        const std::vector<Token>& body = tokens_of(m);
-        active_.push_back(index);
-        std::vector<Token> out;
-        expand(body, out, depth + 1);
-        active_.pop_back();
-        if (blocked_.size() == blocked_before) {
+        if (!m.cached) {
+            size_t blocked_before = blocked_.size();
+            const std::vector<Token>& body = tokens_of(m);
+            std::vector<Token> expansion;
+            active_.push_back(index);
+            expand(body, expansion, depth + 1);
+            active_.pop_back();
+            if (blocked_.size() != blocked_before) {  // depends on where it is expanded
+                for (const Token& e : expansion) push(out, e);
+                return;
+            }
             m.cached = true;
-            m.expansion = out;
+            m.expansion = std::move(expansion);
         }
-        return out;
+        if (out.size() + m.expansion.size() > kMaxExpandedTokens)
+            throw Skip{"expands to more than " + std::to_string(kMaxExpandedTokens) + " tokens"};
+        out.insert(out.end(), m.expansion.begin(), m.expansion.end());
     }
 
     void push(std::vector<Token>& out, const Token& t) {
@@ -177,7 +186,7 @@ private:
             }
             Macro& m = macros_[j];
             if (!m.function_like) {
-                for (const Token& e : expand_object(j, depth)) push(out, e);
+                expand_object(j, out, depth);
                 continue;
             }
             if (i + 1 >= in.size() || in[i + 1].kind != Tok::LParen) {
@@ -197,21 +206,85 @@ private:
                            std::to_string(m.params.size())};
             std::vector<std::vector<Token>> expanded(args.size());
             for (size_t a = 0; a < args.size(); ++a) expand(args[a], expanded[a], depth + 1);
-            std::vector<Token> substituted;
-            for (const Token& b : m.tokens) {
-                size_t p = 0;
-                while (p < m.params.size() && !(b.kind == Tok::Identifier && b.text == m.params[p]))
-                    ++p;
-                if (p == m.params.size()) {
-                    push(substituted, b);
-                } else {
-                    for (const Token& e : expanded[p]) push(substituted, e);
-                }
-            }
+            std::vector<Token> substituted = substitute(m, args, expanded);
             active_.push_back(j);
             expand(substituted, out, depth + 1);
             active_.pop_back();
         }
+    }
+
+    static int param_index(const Macro& m, const Token& t) {
+        if (t.kind != Tok::Identifier) return -1;
+        for (size_t p = 0; p < m.params.size(); ++p)
+            if (t.text == m.params[p]) return static_cast<int>(p);
+        return -1;
+    }
+
+    // The body of function-like macro `m` with its parameters replaced: by the expanded
+    // argument, by the argument as written next to `##` (which pastes two tokens into
+    // one), by a string literal of the argument after `#`.
+    std::vector<Token> substitute(const Macro& m, const std::vector<std::vector<Token>>& args,
+                                  const std::vector<std::vector<Token>>& expanded) {
+        std::vector<Token> result;
+        bool paste_next = false;
+        const std::vector<Token>& body = m.tokens;
+        for (size_t k = 0; k < body.size(); ++k) {
+            const Token& b = body[k];
+            if (b.kind == Tok::HashHash) {
+                paste_next = true;
+                continue;
+            }
+            std::vector<Token> piece;
+            int p = param_index(m, b);
+            if (b.kind == Tok::Hash && k + 1 < body.size() && param_index(m, body[k + 1]) >= 0) {
+                piece.push_back(stringify(args[static_cast<size_t>(param_index(m, body[++k]))]));
+            } else if (p >= 0) {
+                bool raw = paste_next || (k + 1 < body.size() && body[k + 1].kind == Tok::HashHash);
+                piece = raw ? args[static_cast<size_t>(p)] : expanded[static_cast<size_t>(p)];
+            } else {
+                piece.push_back(b);
+            }
+            size_t from = 0;
+            if (paste_next && !result.empty() && !piece.empty()) {
+                result.back() = paste(result.back(), piece.front());
+                from = 1;
+            }
+            for (size_t e = from; e < piece.size(); ++e) push(result, piece[e]);
+            paste_next = false;
+        }
+        return result;
+    }
+
+    // A token made of text cffix writes (pasted or stringified), kept for the whole pass.
+    Token made_token(std::string text, const char* what) {
+        made_.push_back(std::move(text));
+        try {
+            Lexer lex(made_.back());
+            Token t = lex.next();
+            if (t.kind != Tok::End && t.kind != Tok::Define && lex.next().kind == Tok::End)
+                return t;
+        } catch (const CDefError&) {
+        }
+        throw Skip{std::string(what) + " '" + made_.back() + "' is not one valid token"};
+    }
+
+    Token paste(const Token& a, const Token& b) {
+        return made_token(std::string(a.text) + std::string(b.text), "'##' gives");
+    }
+
+    Token stringify(const std::vector<Token>& arg) {
+        std::string text = "\"";
+        for (size_t i = 0; i < arg.size(); ++i) {
+            const Token& t = arg[i];
+            if (i > 0 && arg[i - 1].text.data() + arg[i - 1].text.size() != t.text.data())
+                text += ' ';  // (tokens written apart stay apart)
+            bool quoted = t.kind == Tok::StringLiteral || t.kind == Tok::CharLiteral;
+            for (char c : t.text) {
+                if (quoted && (c == '"' || c == '\\')) text += '\\';
+                text += c;
+            }
+        }
+        return made_token(text + "\"", "'#' gives");
     }
 
     // The arguments of a call whose '(' is at in[open]; returns the index of its ')'.
@@ -261,7 +334,21 @@ private:
         if (is_keyword(first.kind) && first.kind != Tok::KwSizeof && first.kind != Tok::KwAlignof &&
             first.kind != Tok::KwExtension)
             throw Skip{"the keyword '" + std::string(first.text) + "'"};
+        if (tokens.size() == 1 && first.kind == Tok::IntLiteral) {  // most macros: no parser
+            IntLiteral literal = decode_int_literal(first.text);
+            if (literal.error.empty() && !literal.too_large) {
+                out.number = typed_int_literal(literal);
+                out.kind = MacroValue::Integer;
+                return;
+            }
+        }
         if (tokens.size() == 1 && first.kind == Tok::Identifier) alias(m, first);
+        int nesting = 0;
+        for (const Token& t : tokens) {
+            nesting += t.kind == Tok::LParen ? 1 : t.kind == Tok::RParen ? -1 : 0;
+            if (t.kind == Tok::Comma && nesting == 0)
+                throw Skip{"a comma-separated list, not a value"};
+        }
         for (size_t i = 0; i + 1 < tokens.size(); ++i)
             if (tokens[i].kind == Tok::Identifier && tokens[i + 1].kind == Tok::LParen &&
                 !type_name(tokens[i].text))
@@ -319,6 +406,9 @@ private:
     // function or variable (its own lib attribute already), or nothing known.
     void alias(const Macro& m, const Token& name) {
         if (constant_known(name.text)) return;
+        auto macro = by_name_.find(name.text);
+        if (macro != by_name_.end() && macros_[macro->second].function_like)
+            throw Skip{"an alias of the function-like macro " + std::string(name.text)};
         if (const char* kind = global_kind_(name.text)) {
             if (name.text == m.name)
                 throw Skip{std::string("names the ") + kind + " " + std::string(name.text) +
@@ -348,6 +438,8 @@ private:
     const GlobalKind& global_kind_;
     std::vector<Macro> macros_;
     std::unordered_map<std::string_view, size_t> by_name_;
+    std::deque<std::string> made_;           // the text of pasted and stringified tokens
+    std::vector<Token> expanded_;            // the expansion of the macro being evaluated
     std::vector<size_t> active_;             // the macros being expanded, outermost first
     std::vector<std::string_view> blocked_;  // names left unexpanded inside themselves
     size_t current_ = 0;                     // the macro being evaluated

@@ -294,6 +294,8 @@ auto Parser::ask_sink(const Token& at, F&& question) -> decltype(question()) {
 }
 
 // Helpers shared by the declarator and constant-expression code (const_expr.cpp).
+// The value and C type of an integer constant (C11 6.4.4.1), decoded and not too large.
+ConstValue typed_int_literal(const IntLiteral& literal);
 bool is_integer_primitive(std::string_view canonical_name);
 // Whether an integer type known only by name is unsigned. An approximation (the sink
 // knows the truth, but cannot be asked): uint*_t, u_char, size_t, char16_t, ... are.
