@@ -112,7 +112,13 @@ private:
         if (!m.lexed) {
             m.lexed = true;
             try {
-                Lexer lex(m.body);
+                // A '#' first on a line starts a directive for the cdef lexer: `#x` (a
+                // stringified parameter) is lexed after a ';' that is then dropped.
+                std::string_view text = m.body;
+                bool guarded = text.find('#') != std::string_view::npos;
+                if (guarded) text = made_.emplace_back("; " + std::string(m.body));
+                Lexer lex(text);
+                if (guarded) lex.next();
                 for (Token t = lex.next(); t.kind != Tok::End; t = lex.next()) {
                     if (t.kind == Tok::Define || t.kind == Tok::DirectiveEnd)
                         throw CDefError("a directive in a macro body");
@@ -312,6 +318,9 @@ private:
     void classify(const Macro& m, const std::vector<Token>& tokens, MacroValue& out) {
         if (tokens.empty()) throw Skip{"empty body"};
         const Token& first = tokens.front();
+        if (first.kind == Tok::KwAttribute || first.kind == Tok::KwDeclspec)
+            throw Skip{"an attribute"};
+        if (first.kind == Tok::KwAsm) throw Skip{"an asm statement or label"};
         if (std::all_of(tokens.begin(), tokens.end(), is_string_token)) {
             bool wide = false;
             for (const Token& t : tokens) {
