@@ -389,9 +389,11 @@ def test_later_cdefs_see_integer_macros():
 
 # ---------------------------------------------------------------- generated modules
 
-def test_out_of_line_module_replays_integer_macros(tmp_path):
+def test_out_of_line_module_replays_the_macros(tmp_path):
     ffi, report = convert(("A", "(1 << 4)"), ("NEG", "(-9223372036854775807 - 1)"),
-                          ("F", "1.5"), ("SOCK_STREAM", "SOCK_STREAM"))
+                          ("F", "1.1f"), ("G", "-0.0"), ("H", "(1.0 / 0)"),
+                          ("S", '"a\\n\\0b"'), ("W", 'L"\\u00e9t\\u00e9"'),
+                          ("SOCK_STREAM", "SOCK_STREAM"))
     ffi.set_source("_macro_outofline", None)
     path = ffi.emit_python_code(str(tmp_path / "_macro_outofline.py"))
     text = (tmp_path / "_macro_outofline.py").read_text()
@@ -401,6 +403,9 @@ def test_out_of_line_module_replays_integer_macros(tmp_path):
     other = namespace["ffi"]
     assert other.integer_const("A") == 16 and other.integer_const("NEG") == -2**63
     assert other.integer_const("SOCK_STREAM") == 1
+    lib = other.dlopen(None)
+    assert (lib.F, lib.H, lib.S, lib.W) == (report.values["F"], float("inf"), b"a\n\0b", "été")
+    assert str(lib.G) == "-0.0"
     assert path is None or path
 
 

@@ -47,6 +47,7 @@ def convert_macros(ffi, macros: Iterable[Sequence[Any]], report: MacroReport) ->
     macros = macros if isinstance(macros, (list, tuple)) else list(macros)
     results = ffi._convert_macros(macros)
     replay = []
+    others = []
     converted = report.converted
     skipped = report.skipped_macro
     for macro, (ok, value, ctype, is_new) in zip(macros, results):
@@ -57,10 +58,32 @@ def convert_macros(ffi, macros: Iterable[Sequence[Any]], report: MacroReport) ->
                 # (INT64_MIN has no literal: 9223372036854775808 is unsigned in C)
                 text = f"({value + 1} - 1)" if value == -(1 << 63) else str(value)
                 replay.append(f"#define {name} {text}\n")
+            elif is_new:
+                literal = _c_literal(value)
+                if literal is not None:
+                    others.append((name, literal))
         else:
             skipped(name.split("(", 1)[0].strip(), value)
+    history = ffi._cffix_state.setdefault("_cffix_history", [])
     if replay:
         # The integer constants, as a cdef that declares them again: replayed by the
         # modules builder.py generates (a no-op here, every value being declared).
-        ffi._cffix_state.setdefault("_cffix_history", []).append(
-            ("cdef", "".join(replay), False, False, None))
+        history.append(("cdef", "".join(replay), False, False, None))
+    if others:
+        # The floating and string ones, as macros whose bodies are their values: replayed
+        # by out-of-line modules (an API-mode module has no table for them).
+        history.append(("macros", others))
+
+
+def _c_literal(value) -> "str | None":
+    """A C literal whose macro value is exactly `value` (float, bytes or str)."""
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return {"nan": "(0.0 / 0.0)", "inf": "(1.0 / 0.0)", "-inf": "(-1.0 / 0.0)"}[
+                repr(value)]
+        return value.hex()
+    if isinstance(value, bytes):  # octal escapes: always 3 digits, never run on
+        return '"' + "".join(f"\\{b:03o}" for b in value) + '"'
+    if isinstance(value, str) and not any(0xD800 <= ord(c) < 0xE000 for c in value):
+        return 'L"' + "".join(f"\\U{ord(c):08x}" for c in value) + '"'
+    return None

@@ -247,6 +247,8 @@ def python_source(ffi) -> str:
                 alias = aliases[other_name] = f"_ffi{len(aliases)}"
                 imports.append(f"from {other_name} import ffi as {alias}\n")
             body.append(f"ffi.include({alias})\n")
+        elif entry[0] == "macros":  # a header's floating and string macros (_macros.py)
+            body.append(f"ffi._convert_macros({entry[1]!r})\n")
         else:
             _, text, override, packed, pack = entry
             options = ""
@@ -371,6 +373,8 @@ def c_source(ffi) -> str:
                     f"cannot generate {module_name!r}: it includes an FFI that was given "
                     "the same module name")
             cdefs.append(("include", other_source[0]))
+            continue
+        if entry[0] == "macros":  # floating and string macros: ABI mode only (_macros.py)
             continue
         _, text, override, packed, pack = entry
         cdefs.append((text, bool(override), bool(packed), int(pack or 0)))
