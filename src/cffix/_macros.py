@@ -75,6 +75,12 @@ def convert_macros(ffi, macros: Iterable[Sequence[Any]], report: MacroReport) ->
         history.append(("macros", others))
 
 
+# Bytes in a C string literal: printable ASCII as is, the rest as octal escapes (always
+# 3 digits, so that a following digit never joins the escape).
+_ESCAPES = {b: (chr(b) if 32 <= b < 127 and chr(b) not in '"\\?' else f"\\{b:03o}")
+            for b in range(256)}
+
+
 def _c_literal(value) -> "str | None":
     """A C literal whose macro value is exactly `value` (float, bytes or str)."""
     if isinstance(value, float):
@@ -82,8 +88,8 @@ def _c_literal(value) -> "str | None":
             return {"nan": "(0.0 / 0.0)", "inf": "(1.0 / 0.0)", "-inf": "(-1.0 / 0.0)"}[
                 repr(value)]
         return value.hex()
-    if isinstance(value, bytes):  # octal escapes: always 3 digits, never run on
-        return '"' + "".join(f"\\{b:03o}" for b in value) + '"'
+    if isinstance(value, bytes):
+        return '"' + value.decode("latin-1").translate(_ESCAPES) + '"'
     if isinstance(value, str) and not any(0xD800 <= ord(c) < 0xE000 for c in value):
         return 'L"' + "".join(f"\\U{ord(c):08x}" for c in value) + '"'
     return None
