@@ -371,6 +371,13 @@ def test_redefinition_uses_the_last_one():
     assert report.skipped == {"X": "redefined later"} or report.values["X"] == 2
 
 
+def test_names_that_are_no_identifiers_are_skipped():
+    ffi, report = convert(("", "1"), ("1X", "2"), ("A-B", "3"), ("OK_1", "4"))
+    assert report.values == {"OK_1": 4}
+    assert report.skipped == {"": "not a macro name", "1X": "not a macro name",
+                              "A-B": "not a macro name"}
+
+
 def test_bad_arguments_raise_clear_errors():
     ffi = FFI()
     with pytest.raises(TypeError, match="tuples"):

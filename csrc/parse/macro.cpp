@@ -39,6 +39,13 @@ struct Macro {
 
 bool is_string_token(const Token& t) { return t.kind == Tok::StringLiteral; }
 
+bool is_identifier(std::string_view name) {
+    if (name.empty() || !has_char_class(name[0], kIdentStart)) return false;
+    for (char c : name)
+        if (!has_char_class(c, kIdentChar)) return false;
+    return true;
+}
+
 // The prefix of a string literal token: "", "L", "u", "U" or "u8".
 std::string_view string_prefix(const Token& t) { return t.text.substr(0, t.text.find('"')); }
 
@@ -72,6 +79,7 @@ public:
                 out.text = "function-like macro";
                 return out;
             }
+            if (!is_identifier(m.name)) throw Skip{"not a macro name"};
             auto last = by_name_.find(m.name);
             if (last->second != index) throw Skip{"redefined later"};
             blocked_.clear();
