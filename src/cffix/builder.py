@@ -57,7 +57,9 @@ from . import _core
 
 # Keys in ffi._cffix_state (written by api.py's cdef/include wrappers and here).
 HISTORY = "_cffix_history"  # [("cdef", text, override, packed, pack) | ("include", ffi)
-#                              | ("failed", error message), the first failure only]
+#                              | ("failed", error message), the first failure only
+#                              | ("macros", [(name, C literal)]): a header's floating and
+#                                string macros (_macros.py), for out-of-line modules]
 SOURCE = "_cffix_source"  # (module_name, source, source_extension, kwds)
 # set_source(..., release_gil=False): API-mode wrappers keep the GIL during calls (cffix's
 # opt-out, as dlopen(..., release_gil=False) in ABI mode).
