@@ -204,12 +204,8 @@ ConstValue Parser::parse_conditional() {
     ConstValue second = parse_conditional();
     unevaluated_ -= take_first;
     if (first.is_float || second.is_float) {
-        ConstValue chosen = take_first ? first : second;
         int bits = std::max(first.is_float ? first.bits : 0, second.is_float ? second.bits : 0);
-        ConstValue r = make_value(0, bits, false);
-        r.is_float = true;
-        r.real = chosen.is_float ? chosen.real : static_cast<long double>(chosen.value);
-        return r;
+        return float_value(as_real(take_first ? first : second), bits);
     }
     ConstValue type = common_type(first, second);
     return make_value(convert(take_first ? first : second, type), type.bits, type.is_unsigned);

@@ -91,6 +91,12 @@ public:
         } catch (const Skip& s) {
             out.kind = MacroValue::Skipped;
             out.text = s.reason;
+        } catch (const CDefError& e) {  // from the sink, outside the parser
+            out.kind = MacroValue::Skipped;
+            out.text = e.message();
+        } catch (const Error& e) {  // a `...` constant: "only known in API mode"
+            out.kind = MacroValue::Skipped;
+            out.text = e.python_message();
         }
         return out;
     }
@@ -414,7 +420,7 @@ private:
     bool type_name(std::string_view name) {
         try {
             return sink_.is_type_name(name);
-        } catch (const CDefError&) {
+        } catch (const Error&) {
             return false;
         }
     }
@@ -437,8 +443,8 @@ private:
     bool constant_known(std::string_view name) {
         try {
             return sink_.constant_value(name).has_value();
-        } catch (const CDefError&) {
-            return false;
+        } catch (const Error&) {
+            return true;  // declared, its value unknown: the evaluation says so
         }
     }
 
