@@ -427,10 +427,12 @@ def test_out_of_line_module_replays_the_macros(tmp_path):
     assert path is None or path
 
 
-def test_api_mode_module_has_integer_macros_checked_by_the_compiler(tmp_path):
+def test_api_mode_module_has_the_macros_from_the_compiler(tmp_path):
     ffi, report = convert(("MY_FLAGS", "(1 << 3 | 1)"), ("MY_NEG", "(-5L)"),
-                          cdef="int twice(int);")
+                          ("MY_RATIO", "(1.0f / 3)"), ("MY_NAME", '"a\\0bc"'),
+                          ("MY_WIDE", 'L"\\u00e9"'), cdef="int twice(int);")
     ffi.set_source("_macro_api", "#define MY_FLAGS (1 << 3 | 1)\n#define MY_NEG (-5L)\n"
+                   "#define MY_RATIO (1.0f / 3)\n#define MY_NAME \"a\\0bc\"\n"
                    "static int twice(int x) { return 2 * x; }")
     ffi.compile(tmpdir=str(tmp_path))
     import importlib
@@ -441,6 +443,9 @@ def test_api_mode_module_has_integer_macros_checked_by_the_compiler(tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
     assert module.lib.MY_FLAGS == 9 and module.lib.MY_NEG == -5
+    assert module.lib.MY_RATIO == report.values["MY_RATIO"] == float.fromhex("0x1.555556p-2")
+    assert module.lib.MY_NAME == b"a\0bc" and module.lib.MY_WIDE == "é"
+    assert {"MY_RATIO", "MY_NAME", "MY_FLAGS"} <= set(dir(module.lib))
     assert module.lib.twice(4) == 8
 
 

@@ -123,7 +123,53 @@ static PyObject* ffi_convert_macros(PyObject* self, PyObject* arg) {
     return out.release();
 }
 
+// _add_macro_values([(name, float | bytes | str)]): an API-mode module's floating and
+// string macros, as its compiler evaluated them (gen/module_source.cpp).
+static PyObject* ffi_add_macro_values(PyObject* self, PyObject* arg) {
+    FFIObject* ffi = reinterpret_cast<FFIObject*>(self);
+    PyRef list(PySequence_Fast(arg, "_add_macro_values() expects a sequence"));
+    if (!list) return nullptr;
+    try {
+        ft::CriticalSection section(self);
+        if (!ffi->scope) throw Error(ErrorKind::FFIError, "FFI object is not initialized");
+        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(list.get()); ++i) {
+            PyObject* item = PySequence_Fast_GET_ITEM(list.get(), i);
+            PyObject *name, *value;
+            if (!PyArg_ParseTuple(item, "UO", &name, &value)) return nullptr;
+            const char* text = PyUnicode_AsUTF8(name);
+            if (!text) return nullptr;
+            types::MacroConstantDecl m;
+            if (PyFloat_Check(value)) {
+                m.kind = types::MacroConstantDecl::Floating;
+                m.real = PyFloat_AS_DOUBLE(value);
+            } else if (PyBytes_Check(value)) {
+                m.kind = types::MacroConstantDecl::Bytes;
+                m.text.assign(PyBytes_AS_STRING(value),
+                              static_cast<size_t>(PyBytes_GET_SIZE(value)));
+            } else if (PyUnicode_Check(value)) {
+                m.kind = types::MacroConstantDecl::Text;
+                PyRef utf8(PyUnicode_AsEncodedString(value, "utf-8", "surrogatepass"));
+                if (!utf8) return nullptr;
+                m.text.assign(PyBytes_AS_STRING(utf8.get()),
+                              static_cast<size_t>(PyBytes_GET_SIZE(utf8.get())));
+            } else {
+                return PyErr_Format(PyExc_TypeError,
+                                    "_add_macro_values(): a value is a float, bytes or str, "
+                                    "not %s",
+                                    Py_TYPE(value)->tp_name);
+            }
+            ffi->scope->add_macro_constant(text, std::move(m));
+        }
+    } catch (...) {
+        return translate_exception();
+    }
+    Py_RETURN_NONE;
+}
+
 PyMethodDef ffi_macro_methods[] = {
+    {"_add_macro_values", ffi_add_macro_values, METH_O,
+     "_add_macro_values([(name, value)]): an API-mode module's floating and string macros "
+     "(its generated code calls it at import)."},
     {"_convert_macros", ffi_convert_macros, METH_O,
      "_convert_macros([(name, body, ...)]) -> [(True, value, ctype, is_new) | (False, reason, "
      "None, False)]: "

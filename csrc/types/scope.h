@@ -166,6 +166,12 @@ public:
     // as an enumerator of the same name in `enum { X = 1 }; #define X X`).
     std::string declare_macro(const std::string& name, const parse::MacroValue& value,
                               bool& is_new);
+    // An API-mode module's floating and string macros, their values from the compiler:
+    // declared as the builder's scope declared them, without running the deferred cdefs
+    // (their names are not the cdefs' then either).
+    void add_macro_constant(const std::string& name, MacroConstantDecl value) {
+        macro_constants_[name] = std::move(value);
+    }
     // What `name` is besides a constant or type, for macro evaluation: "function",
     // "variable" or nullptr.
     const char* global_kind(std::string_view name) const;

@@ -25,7 +25,9 @@ through it when it is simple (no ``#``, ``##`` or ``...``).
 
 Integer constants are declared as ``#define NAME value`` in a cdef is, and recorded in
 the FFI's history as such a cdef, so that out-of-line and API-mode modules generated from
-this FFI have them too (API mode checks each value against the compiler's).
+this FFI have them too (API mode checks each value against the compiler's). The floating
+and string ones are recorded for out-of-line modules; an API-mode module reads their
+values from C at import (csrc/gen/module_source.cpp).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def convert_macros(ffi, macros: Iterable[Sequence[Any]], report: MacroReport) ->
         history.append(("cdef", "".join(replay), False, False, None))
     if others:
         # The floating and string ones, as macros whose bodies are their values: replayed
-        # by out-of-line modules (an API-mode module has no table for them).
+        # by out-of-line modules (an API-mode module takes them from C).
         history.append(("macros", others))
 
 

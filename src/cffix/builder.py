@@ -376,7 +376,7 @@ def c_source(ffi) -> str:
                     "the same module name")
             cdefs.append(("include", other_source[0]))
             continue
-        if entry[0] == "macros":  # floating and string macros: ABI mode only (_macros.py)
+        if entry[0] == "macros":  # the module reads these from C (gen/module_source.cpp)
             continue
         _, text, override, packed, pack = entry
         cdefs.append((text, bool(override), bool(packed), int(pack or 0)))
