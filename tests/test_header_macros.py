@@ -534,3 +534,18 @@ def test_token_soup_is_converted_or_skipped_never_a_crash(seed):
     convert_macros(ffi, [(n, b, "t.h", 1) for n, b in macros], Everything())
     assert [name for name, _ in told] == ["A", "B", "F", "G", "F", "H"]
     assert told[2] == ("F", "function-like macro") and told[3] == ("G", "function-like macro")
+
+
+def test_declarations_stubs_and_check_list_macro_constants():
+    from cffix import describe, stubgen
+
+    ffi, report = convert(("N", "42"), ("F", "1.5"), ("S", '"abc"'), ("W", 'L"w"'))
+    entries = {e[1]: e for e in ffi._declarations()}
+    assert entries["F"] == ("constant", "F", 1.5, None, 0, 0)
+    assert entries["S"][:3] == ("constant", "S", b"abc") and entries["W"][2] == "w"
+    assert entries["N"][:3] == ("constant", "N", 42)
+    lines = stubgen.lib_class(ffi)
+    assert {"    N: Final[int]", "    F: Final[float]", "    S: Final[bytes]",
+            "    W: Final[str]"} <= set(lines)
+    text = describe.describe(ffi)
+    assert "constant F = 1.5" in text and "constant S = b'abc'" in text

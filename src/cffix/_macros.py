@@ -32,7 +32,10 @@ values from C at import (csrc/gen/module_source.cpp).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
+
+if TYPE_CHECKING:
+    from ._core import FFI
 
 
 class MacroReport(Protocol):
@@ -40,19 +43,19 @@ class MacroReport(Protocol):
     def skipped_macro(self, name: str, reason: str) -> None: ...
 
 
-def convert_macros(ffi, macros: Iterable[Sequence[Any]], report: MacroReport) -> None:
+def convert_macros(ffi: FFI, macros: Iterable[Sequence[Any]], report: MacroReport) -> None:
     """Declare the constants among ``macros`` in ``ffi`` and report each macro.
 
         convert_macros(ffi, [("BUFSIZ", "8192", "stdio.h", 99)], report)
         ffi.integer_const("BUFSIZ")   # 8192
     """
-    macros = macros if isinstance(macros, (list, tuple)) else list(macros)
-    results = ffi._convert_macros(macros)
-    replay = []
-    others = []
+    items = macros if isinstance(macros, (list, tuple)) else list(macros)
+    results = ffi._convert_macros(items)
+    replay: list[str] = []
+    others: list[tuple[str, str]] = []
     converted = report.converted
     skipped = report.skipped_macro
-    for macro, (ok, value, ctype, is_new) in zip(macros, results):
+    for macro, (ok, value, _ctype, is_new) in zip(items, results):
         name = macro[0]
         if ok:
             converted(name, value)
@@ -83,7 +86,7 @@ _ESCAPES = {b: (chr(b) if 32 <= b < 127 and chr(b) not in '"\\?' else f"\\{b:03o
             for b in range(256)}
 
 
-def _c_literal(value) -> "str | None":
+def _c_literal(value: Any) -> str | None:
     """A C literal whose macro value is exactly `value` (float, bytes or str)."""
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
