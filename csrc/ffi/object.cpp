@@ -433,6 +433,13 @@ static PyObject* ffi_integer_const(PyObject* self, PyObject* name) {
         std::string key(text, static_cast<size_t>(length));
         ft::CriticalSection section(self);
         types::GlobalDecl g = scope_of(self).find_global(key);
+        if (g.macro)
+            throw Error(ErrorKind::FFIError,
+                        "constant '" + key + "' is a " +
+                            (g.macro->kind == types::MacroConstantDecl::Floating ? "float"
+                             : g.macro->kind == types::MacroConstantDecl::Bytes  ? "bytes"
+                                                                                 : "str") +
+                            ", not an integer: read it as lib." + key);
         if (!g.constant)
             throw Error(ErrorKind::FFIError, "integer constant '" + key + "' not found");
         if (g.constant->dots)
@@ -613,7 +620,7 @@ static PyMethodDef* all_methods() {
         std::vector<PyMethodDef> v;
         for (PyMethodDef* part :
              {type_methods, ffi_data_methods, ffi_memory_methods, ffi_ownership_methods,
-              ffi_lib_methods, ffi_callback_methods, ffi_build_methods})
+              ffi_lib_methods, ffi_callback_methods, ffi_build_methods, ffi_macro_methods})
             for (PyMethodDef* m = part; m->ml_name; ++m) v.push_back(*m);
         v.push_back({nullptr, nullptr, 0, nullptr});
         return v;
