@@ -36,12 +36,12 @@ static CDataFromBuffer* as_from_buffer(CData* cd) { return static_cast<CDataFrom
 bool is_from_buffer(CData* cd) { return Py_TYPE(cd) == &CDataFromBuffer_Type; }
 
 Py_ssize_t from_buffer_size(CData* cd) {
-    return cd->flags & CD_RELEASED ? 0 : as_from_buffer(cd)->view.len;
+    return ft::load_relaxed(cd->flags) & CD_RELEASED ? 0 : as_from_buffer(cd)->view.len;
 }
 
 void release_from_buffer(CData* cd) {
     CDataFromBuffer* fb = as_from_buffer(cd);
-    cd->flags |= CD_RELEASED;
+    ft::fetch_or(cd->flags, uint32_t{CD_RELEASED});
     if (fb->view.obj) PyBuffer_Release(&fb->view);
 }
 
@@ -341,12 +341,14 @@ static int buffer_ass_subscript(PyObject* self, PyObject* key, PyObject* value) 
 
 static int buffer_getbuffer(PyObject* self, Py_buffer* view, int flags) {
     Buffer* b = as_buffer(self);
-    if (!buffer_alive(b)) {
+    // Pinned before the release is checked: a release in another thread either is seen
+    // here or sees the pin and leaves the freeing to the unpin (cdata.cpp).
+    pin_memory(b->cdata);
+    if (!buffer_alive(b) || PyBuffer_FillInfo(view, self, b->data, b->size, 0, flags) < 0) {
         view->obj = nullptr;
+        unpin_memory(b->cdata);
         return -1;
     }
-    if (PyBuffer_FillInfo(view, self, b->data, b->size, 0, flags) < 0) return -1;
-    pin_memory(b->cdata);
     return 0;
 }
 
