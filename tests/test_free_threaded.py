@@ -277,9 +277,10 @@ def test_release_races_derived_pointers_and_buffer_exports(module):
             for step in range(400):
                 try:
                     if index % 2:
-                        mv = memoryview(buf)
-                        mv[8:12] = b"abcd"      # pinned: live memory, released or not
-                        assert bytes(mv[8:12]) == b"abcd"
+                        mv = memoryview(buf)    # pinned: live memory, released or not
+                        at = 512 + 4 * index    # each thread's own bytes
+                        mv[at:at + 4] = b"abcd"
+                        assert bytes(mv[at:at + 4]) == b"abcd"
                         mv.release()
                     else:
                         q = (p + 3) if step % 2 else ffi.cast("int *", p)
