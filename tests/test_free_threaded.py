@@ -298,3 +298,25 @@ def test_release_races_derived_pointers_and_buffer_exports(module):
             (p + 1)[0]
     del p, buf
     assert module.live_cdata()[0] == live_before
+
+
+def test_from_buffer_repr_races_its_release(module):
+    # repr names the exporter's type while another thread releases the export, which may
+    # free the exporter (here only the export holds the bytearray).
+    ffi = module.FFI()
+    for _ in range(100):
+        fb = ffi.from_buffer("char[]", bytearray(64))
+        texts = set()
+
+        def work(index, barrier):
+            barrier.wait()
+            if index == 0:
+                ffi.release(fb)
+                return
+            for _ in range(50):
+                texts.add(repr(fb))
+
+        run_threads(work)
+        assert texts <= {"<cdata 'char[]' buffer len 64 from 'bytearray' object>",
+                         "<cdata 'char[]' buffer RELEASED>"}, texts
+        assert repr(fb) == "<cdata 'char[]' buffer RELEASED>"
