@@ -304,7 +304,7 @@ def test_from_buffer_repr_races_its_release(module):
     # repr names the exporter's type while another thread releases the export, which may
     # free the exporter (here only the export holds the bytearray).
     ffi = module.FFI()
-    for _ in range(100):
+    for _ in range(40):
         fb = ffi.from_buffer("char[]", bytearray(64))
         texts = set()
 
