@@ -13,6 +13,7 @@ Run them on a free-threaded build: PYTHON_GIL=0 python -m pytest tests/test_free
 (.ci/build-freethreaded-python.sh builds the interpreter; .ci/run does this in CI).
 """
 
+import gc
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import threading
 
 import pytest
 
-from support import MODULE_UNDER_TEST
+from support import MODULE_UNDER_TEST, crashes_cffi
 
 THREADS = 8
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
@@ -246,3 +247,76 @@ def test_init_once_runs_once_on_a_fresh_ffi(module):
         run_threads(first)
         assert len(calls) == 1, (round_, calls)
         assert results == [1] * THREADS
+
+
+@crashes_cffi
+def test_release_races_derived_pointers_and_buffer_exports(module):
+    # One thread releases an ffi.new array while the others use pointers derived from it
+    # (p + n, ffi.cast) and make, write and drop memoryviews of its ffi.buffer. Each use
+    # either works on live memory or raises the released error; a memoryview made before
+    # the release keeps the memory until it goes, and the memory is freed exactly once
+    # (the live count comes back to where it was: a free missed or done twice would not).
+    # The export count and the release flags are atomics in the free-threaded build.
+    ffi = module.FFI()
+    gc.collect()  # what earlier tests left is not collected in the middle of this one
+    live_before = module.live_cdata()[0]
+    rounds = 60
+    for round_ in range(rounds):
+        p = ffi.new("int[]", 256)
+        buf = ffi.buffer(p)
+        released = threading.Event()
+
+        def work(index, barrier):
+            barrier.wait()
+            if index == 0:
+                for _ in range(round_ % 7):
+                    p[1] += 1
+                ffi.release(p)
+                released.set()
+                return
+            for step in range(400):
+                try:
+                    if index % 2:
+                        mv = memoryview(buf)    # pinned: live memory, released or not
+                        at = 512 + 4 * index    # each thread's own bytes
+                        mv[at:at + 4] = b"abcd"
+                        assert bytes(mv[at:at + 4]) == b"abcd"
+                        mv.release()
+                    else:
+                        q = (p + 3) if step % 2 else ffi.cast("int *", p)
+                        q[index] = step
+                        assert q[index] == step
+                except ValueError as e:
+                    assert "released" in str(e)
+                    if released.is_set():
+                        return
+
+        run_threads(work)
+        with pytest.raises(ValueError):
+            memoryview(buf)
+        with pytest.raises(ValueError):
+            (p + 1)[0]
+    del p, buf
+    assert module.live_cdata()[0] == live_before
+
+
+def test_from_buffer_repr_races_its_release(module):
+    # repr names the exporter's type while another thread releases the export, which may
+    # free the exporter (here only the export holds the bytearray).
+    ffi = module.FFI()
+    for _ in range(40):
+        fb = ffi.from_buffer("char[]", bytearray(64))
+        texts = set()
+
+        def work(index, barrier):
+            barrier.wait()
+            if index == 0:
+                ffi.release(fb)
+                return
+            for _ in range(50):
+                texts.add(repr(fb))
+
+        run_threads(work)
+        assert texts <= {"<cdata 'char[]' buffer len 64 from 'bytearray' object>",
+                         "<cdata 'char[]' buffer RELEASED>"}, texts
+        assert repr(fb) == "<cdata 'char[]' buffer RELEASED>"

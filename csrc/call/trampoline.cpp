@@ -139,7 +139,7 @@ bool pool_usable() {
 // the same code shape and never a page that is writable and executable: the code is
 // written through a shared writable mapping of a memfd, which is unmapped before the same
 // file is mapped read+execute; each slot reads its entry from the data pages that follow
-// its code (RIP-relative, so code and data are reserved as one range).
+// its code (PC-relative loads, so code and data are reserved as one range).
 constexpr int kChunkSlots = 2048;
 
 struct Chunk {
@@ -164,6 +164,7 @@ size_t round_to_pages(size_t n) {
     return (n + page - 1) / page * page;
 }
 
+#if defined(__x86_64__)
 // Slot i of a chunk: endbr64; movq data[2i](%rip), %r10; jmpq *data[2i+1](%rip); int3s.
 void write_slot(char* out, const char* at, const void* entry) {
     static const unsigned char endbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
@@ -181,15 +182,30 @@ void write_slot(char* out, const char* at, const void* entry) {
     d = rel(17, static_cast<const void* const*>(entry) + 1);
     memcpy(out + 13, &d, 4);
 }
+#else  // __aarch64__
+// Slot i of a chunk: bti c; ldr x17, data[2i]; ldr x16, data[2i+1]; br x16; brk #0s.
+// The same registers as the text segment's slots; the loads are PC-relative literals
+// (reach +-1 MB, the chunk's code and data span 96 KB with 4 KB pages).
+void write_slot(char* out, const char* at, const void* entry) {
+    auto put = [&](int index, uint32_t instruction) { memcpy(out + 4 * index, &instruction, 4); };
+    // LDR (literal), 64-bit: 0x58000000 | imm19 << 5 | Rt, imm19 the word offset from
+    // the instruction itself.
+    auto ldr_literal = [&](int index, unsigned rt, const void* target) {
+        auto offset =
+            reinterpret_cast<intptr_t>(target) - reinterpret_cast<intptr_t>(at + 4 * index);
+        return 0x58000000u | ((static_cast<uint32_t>(offset / 4) & 0x7ffffu) << 5) | rt;
+    };
+    for (int i = 0; i < kSlotBytes / 4; ++i) put(i, 0xd4200000u);  // brk #0
+    put(0, 0xd503245fu);                                           // bti c (hint #34)
+    put(1, ldr_literal(1, 17, entry));
+    put(2, ldr_literal(2, 16, static_cast<const void* const*>(entry) + 1));
+    put(3, 0xd61f0200u);  // br x16
+}
+#endif
 
 // A new chunk, or false (the callers fall back to libffi's allocator).
 bool add_chunk() {
     if (chunks().size() >= kMaxChunks) return false;
-#if !defined(__x86_64__)
-    // write_slot() assembles x86-64 slots only: on AArch64 the 1,024 slots of the text
-    // segment are the pool, and libffi's allocator serves the callbacks past them.
-    return false;
-#endif
     size_t code_bytes = round_to_pages(kChunkSlots * kSlotBytes);
     size_t data_bytes = round_to_pages(2 * kChunkSlots * sizeof(void*));
     int fd = memfd_create("cffix-trampolines", MFD_CLOEXEC);
@@ -217,6 +233,10 @@ bool add_chunk() {
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED;
     }
     close(fd);
+    // AArch64's instruction cache is not coherent with its data cache: the code written
+    // through the other view must be cleaned to the point of unification and the
+    // instruction cache invalidated for the executable range (a no-op on x86-64).
+    if (ok) __builtin___clear_cache(code, code + code_bytes);
     if (!ok) {
         if (range != MAP_FAILED) munmap(range, code_bytes + data_bytes);
         return false;

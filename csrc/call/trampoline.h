@@ -10,9 +10,9 @@
 // without any writable+executable view: the code is written into a memfd through a
 // writable mapping that is unmapped before the file is mapped read+execute.
 //
-// x86-64 and AArch64 Linux (Debian's arm64 libffi has no static trampolines either); the
-// run-time chunks on x86-64 only for now (AArch64: the 1,024 slots of the text segment).
-// Elsewhere, past the slots on AArch64, when this libffi's closure layout is not the one
+// x86-64 and AArch64 Linux (Debian's arm64 libffi has no static trampolines either),
+// chunks included (on AArch64 the instruction cache is synchronised with the code written
+// before the chunk is used). Elsewhere, when this libffi's closure layout is not the one
 // checked at start-up, or when no chunk can be mapped (no memfd_create), closures come
 // from libffi's allocator as before.
 #pragma once

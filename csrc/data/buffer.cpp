@@ -36,13 +36,20 @@ static CDataFromBuffer* as_from_buffer(CData* cd) { return static_cast<CDataFrom
 bool is_from_buffer(CData* cd) { return Py_TYPE(cd) == &CDataFromBuffer_Type; }
 
 Py_ssize_t from_buffer_size(CData* cd) {
-    return cd->flags & CD_RELEASED ? 0 : as_from_buffer(cd)->view.len;
+    return ft::load_relaxed(cd->flags) & CD_RELEASED ? 0 : as_from_buffer(cd)->view.len;
+}
+
+static void release_export(CData* cd) {
+    CDataFromBuffer* fb = as_from_buffer(cd);
+    ft::fetch_or(cd->flags, uint32_t{CD_RELEASED});
+    if (fb->view.obj) PyBuffer_Release(&fb->view);
 }
 
 void release_from_buffer(CData* cd) {
-    CDataFromBuffer* fb = as_from_buffer(cd);
-    cd->flags |= CD_RELEASED;
-    if (fb->view.obj) PyBuffer_Release(&fb->view);
+    // Under the cdata's lock (free-threaded builds): repr reads the exporter's type
+    // meanwhile, and the exporter may die with the export.
+    ft::CriticalSection section(reinterpret_cast<PyObject*>(cd));
+    release_export(cd);
 }
 
 PyObject* from_buffer(CType* t, PyObject* obj, bool require_writable) {
@@ -116,13 +123,14 @@ static void from_buffer_dealloc(PyObject* self) {
     auto* cd = reinterpret_cast<CData*>(self);
     PyObject_GC_UnTrack(self);
     if (cd->weakreflist) PyObject_ClearWeakRefs(self);
-    release_from_buffer(cd);
+    release_export(cd);  // the last reference: no lock needed
     Py_CLEAR(cd->ctype);
     PyObject_GC_Del(self);
 }
 
 static PyObject* from_buffer_repr(PyObject* self) {
     auto* cd = reinterpret_cast<CData*>(self);
+    ft::CriticalSection section(self);  // see release_from_buffer
     const char* name = cd->ctype->cname.c_str();
     PyObject* source = as_from_buffer(cd)->view.obj;
     if ((cd->flags & CD_RELEASED) || !source)
@@ -341,12 +349,14 @@ static int buffer_ass_subscript(PyObject* self, PyObject* key, PyObject* value) 
 
 static int buffer_getbuffer(PyObject* self, Py_buffer* view, int flags) {
     Buffer* b = as_buffer(self);
-    if (!buffer_alive(b)) {
+    // Pinned before the release is checked: a release in another thread either is seen
+    // here or sees the pin and leaves the freeing to the unpin (cdata.cpp).
+    pin_memory(b->cdata);
+    if (!buffer_alive(b) || PyBuffer_FillInfo(view, self, b->data, b->size, 0, flags) < 0) {
         view->obj = nullptr;
+        unpin_memory(b->cdata);
         return -1;
     }
-    if (PyBuffer_FillInfo(view, self, b->data, b->size, 0, flags) < 0) return -1;
-    pin_memory(b->cdata);
     return 0;
 }
 

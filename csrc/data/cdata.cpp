@@ -169,7 +169,7 @@ constexpr int kMaxChain = 8;
 bool check_released_chain(CData* cd) {
     int depth = 0;
     for (CData* c = cd; c && depth < kMaxChain; c = owner_in_chain(c), ++depth) {
-        if (c->flags & CD_RELEASED) {
+        if (ft::load_relaxed(c->flags) & CD_RELEASED) {
             PyErr_Format(PyExc_ValueError, "cdata '%s' was released: its memory is gone",
                          cd->ctype->cname.c_str());
             return true;
@@ -186,19 +186,34 @@ static bool is_releasable(CData* cd) {
            is_gc_cdata(reinterpret_cast<PyObject*>(cd));
 }
 
+// Releases and buffer exports may race in free-threaded builds (a memoryview made or
+// dropped in one thread, ffi.release() in another): the export count and the flags are
+// atomics, and whoever clears CD_FREE_PENDING frees (take_free). A release sets
+// CD_RELEASED | CD_FREE_PENDING, then reads the count; an unpin lowers the count, then
+// reads the flags: sequentially consistent, so at least one of the two sees the other's
+// write and tries take_free, which exactly one wins. An export begins by pinning, then
+// checks the release (buffer.cpp), so a release it missed waits for its unpin.
+static void free_now(CData* cd);
+
+static void take_free(CData* cd) {
+    if (ft::fetch_and(cd->flags, ~static_cast<uint32_t>(CD_FREE_PENDING)) & CD_FREE_PENDING)
+        free_now(cd);
+}
+
 void pin_memory(CData* cd) {
     int depth = 0;
     for (CData* c = cd; c && depth < kMaxChain; c = owner_in_chain(c), ++depth)
-        if (is_releasable(c)) ++c->exports;
+        if (is_releasable(c)) ft::fetch_add(c->exports, uint32_t{1});
 }
-
-static void free_now(CData* cd);
 
 void unpin_memory(CData* cd) {
     int depth = 0;
     for (CData* c = cd; c && depth < kMaxChain; c = owner_in_chain(c), ++depth) {
-        if (!is_releasable(c) || c->exports == 0) continue;
-        if (--c->exports == 0 && (c->flags & CD_FREE_PENDING)) free_now(c);
+        if (!is_releasable(c)) continue;
+        // Pins and unpins pair up (the buffer protocol's getbuffer and releasebuffer).
+        if (ft::fetch_add(c->exports, ~uint32_t{0}) == 1 &&
+            (ft::load_seq_cst(c->flags) & CD_FREE_PENDING))
+            take_free(c);
     }
 }
 
@@ -223,17 +238,10 @@ static void view_dealloc(PyObject* self) {
     Py_TYPE(self)->tp_free(self);
 }
 
-// Frees the memory of an ffi.new cdata once: at release (or when the last buffer export
-// of a release goes, CD_FREE_PENDING) or at dealloc.
+// Frees the memory of an ffi.new cdata: at release, when the last buffer export of a
+// release goes, or at dealloc when neither did. The caller holds the right to (take_free,
+// or the last reference).
 static void free_owned_memory(CData* cd) {
-    // Once, even when two threads release the same cdata; a release with buffer exports
-    // left CD_FREE_PENDING: the free is then this call's.
-    uint32_t flags = ft::load_relaxed(cd->flags);
-    for (;;) {
-        if ((flags & CD_RELEASED) && !(flags & CD_FREE_PENDING)) return;
-        uint32_t want = (flags | CD_RELEASED) & ~static_cast<uint32_t>(CD_FREE_PENDING);
-        if (ft::compare_exchange(cd->flags, flags, want)) break;
-    }
     ft::add_relaxed(live_count, Py_ssize_t{-1});
     ft::add_relaxed(live_bytes, -owned_size(cd));
     if (cd->flags & CD_HEAP) PyMem_Free(cd->data);
@@ -242,7 +250,9 @@ static void free_owned_memory(CData* cd) {
 static void owned_dealloc(PyObject* self) {
     auto* cd = reinterpret_cast<CData*>(self);
     if (cd->weakreflist) PyObject_ClearWeakRefs(self);
-    free_owned_memory(cd);
+    // Not released, or released with exports that are gone now without freeing (a
+    // pending free left by an export's owner that died first).
+    if (!(cd->flags & CD_RELEASED) || (cd->flags & CD_FREE_PENDING)) free_owned_memory(cd);
     Py_CLEAR(cd->ctype);
     PyObject_Free(self);
 }
@@ -300,14 +310,11 @@ static PyObject* cdata_repr(PyObject* self) {
 
 // ---------------------------------------------------------------- with / release, calls
 
-// What ffi.release() does to a releasable cdata, now.
+// What ffi.release() does to a releasable cdata, once (take_free's winner).
 static void free_now(CData* cd) {
-    if (Py_TYPE(cd) == &CDataOwned_Type) {
+    if (Py_TYPE(cd) == &CDataOwned_Type)
         free_owned_memory(cd);
-        return;
-    }
-    cd->flags &= ~static_cast<uint32_t>(CD_FREE_PENDING);
-    if (is_from_buffer(cd))
+    else if (is_from_buffer(cd))
         release_from_buffer(cd);
     else
         release_gc(cd);
@@ -315,14 +322,16 @@ static void free_now(CData* cd) {
 
 PyObject* release_cdata(CData* cd) {
     if (is_releasable(cd)) {
-        if (cd->exports == 0) {
-            free_now(cd);
-        } else if (!(cd->flags & CD_RELEASED)) {
-            // A memoryview of ffi.buffer() still points here (as a bytearray with exports,
-            // which refuses to resize): released for every cdata now, freed when the
-            // last export goes (unpin_memory), so that the view never writes freed memory.
-            cd->flags |= CD_RELEASED | CD_FREE_PENDING;
-        }
+        // Released for every cdata now; freed now unless a memoryview of ffi.buffer()
+        // still points here (as a bytearray with exports refuses to resize): then when
+        // the last export goes (unpin_memory), so that the view never writes freed memory.
+        // A second release, or one after a destructor ran or a call consumed the cdata,
+        // does nothing.
+        uint32_t flags = ft::load_relaxed(cd->flags);
+        do {
+            if (flags & CD_RELEASED) Py_RETURN_NONE;
+        } while (!ft::compare_exchange(cd->flags, flags, flags | CD_RELEASED | CD_FREE_PENDING));
+        if (ft::load_seq_cst(cd->exports) == 0) take_free(cd);
         Py_RETURN_NONE;
     }
     // Other kinds own nothing that release() could free: refused, as in cffi.

@@ -31,6 +31,7 @@
 #include <cstdint>
 
 #include "types/ctype.h"
+#include "util/ft.h"
 #include "util/pyref.h"
 
 namespace cffix::data {
@@ -142,7 +143,7 @@ inline char* offset_address(char* base, int64_t i, int64_t size) {
 // an owner (CD_HAS_OWNER) has no chain to walk.
 bool check_released_chain(CData* cd);
 inline bool check_released(CData* cd) {
-    if (!(cd->flags & (CD_RELEASED | CD_HAS_OWNER))) return false;
+    if (!(ft::load_relaxed(cd->flags) & (CD_RELEASED | CD_HAS_OWNER))) return false;
     return check_released_chain(cd);
 }
 

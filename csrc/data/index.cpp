@@ -225,8 +225,13 @@ static void array_iter_dealloc(PyObject* self) {
 static PyObject* array_iter_next(PyObject* self) {
     auto* it = reinterpret_cast<ArrayIter*>(self);
     CData* cd = as_cdata(it->array);
-    if (it->index >= cd->length) return nullptr;  // StopIteration
-    return get_item(cd, it->index++);
+    // Each index once, even when threads share the iterator (free-threaded builds).
+    Py_ssize_t index = ft::fetch_add(it->index, Py_ssize_t{1});
+    if (index >= cd->length) {
+        ft::store_relaxed(it->index, cd->length);  // stays exhausted, never wraps
+        return nullptr;                            // StopIteration
+    }
+    return get_item(cd, index);
 }
 
 static PyObject* cdata_iter(PyObject* self) {

@@ -2,6 +2,7 @@
 #include "data/module_function.h"
 
 #include "util/errors.h"
+#include "util/ft.h"
 #include "util/pyref.h"
 
 namespace cffix::data {
@@ -76,7 +77,7 @@ bool is_module_function(PyObject* obj) {
 
 types::CType* module_function_type(PyObject* obj) {
     FunctionInfo* f = info_of(obj);
-    if (f->type) return f->type;
+    if (types::CType* known = ft::load_acquire(f->type)) return known;
     if (!f->scope) {
         PyErr_Format(PyExc_ValueError, "the FFI of function '%s' has been cleared", f->name);
         return nullptr;
@@ -87,9 +88,15 @@ types::CType* module_function_type(PyObject* obj) {
             PyErr_Format(PyExc_TypeError, "function '%s' is no longer declared", f->name);
             return nullptr;
         }
-        f->type = g.function->type.get();
-        Py_INCREF(reinterpret_cast<PyObject*>(f->type));
-        return f->type;
+        // Threads that race here find the same type: the first stored keeps its reference.
+        types::CType* t = g.function->type.get();
+        types::CType* expected = nullptr;
+        Py_INCREF(reinterpret_cast<PyObject*>(t));
+        if (!ft::compare_exchange(f->type, expected, t)) {
+            Py_DECREF(reinterpret_cast<PyObject*>(t));
+            return expected;
+        }
+        return t;
     } catch (...) {
         cffix::translate_exception();
         return nullptr;

@@ -136,7 +136,8 @@ PyObject* gc_cdata(CData* cd, PyObject* destructor, Py_ssize_t size) {
         }
         CDataGC* g = as_gc(self);
         uncount(g);
-        Py_CLEAR(g->destructor);
+        // Taken as run_destructor takes it: another thread may release `g` meanwhile.
+        Py_XDECREF(ft::exchange(g->destructor, static_cast<PyObject*>(nullptr)));
         Py_RETURN_NONE;
     }
     if (!PyCallable_Check(destructor) && !is_c_function(destructor)) {
@@ -152,7 +153,7 @@ PyObject* gc_cdata(CData* cd, PyObject* destructor, Py_ssize_t size) {
 void release_gc(CData* cd) {
     SavedException saved;
     CDataGC* g = as_gc(reinterpret_cast<PyObject*>(cd));
-    g->flags |= CD_RELEASED;
+    ft::fetch_or(g->flags, uint32_t{CD_RELEASED});
     run_destructor(g);
 }
 
@@ -162,9 +163,9 @@ void consume_cdata(CData* cd) {
     if (is_gc_cdata(reinterpret_cast<PyObject*>(cd))) {
         CDataGC* g = as_gc(reinterpret_cast<PyObject*>(cd));
         uncount(g);
-        Py_CLEAR(g->destructor);
+        Py_XDECREF(ft::exchange(g->destructor, static_cast<PyObject*>(nullptr)));
     }
-    cd->flags |= CD_RELEASED;
+    ft::fetch_or(cd->flags, uint32_t{CD_RELEASED});
 }
 
 static void gc_finalize(PyObject* self) {

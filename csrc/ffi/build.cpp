@@ -146,6 +146,16 @@ static PyObject* declaration_entry(const std::string& name, const types::GlobalD
         return Py_BuildValue("(ssONNii)", "variable", name.c_str(), v->type.get(),
                              PyBool_FromLong(v->is_const), PyBool_FromLong(v->initialized),
                              v->pos.line, v->pos.column);
+    if (const types::MacroConstantDecl* m = g.macro) {  // a header's floating or string macro
+        PyRef value(
+            m->kind == types::MacroConstantDecl::Floating ? PyFloat_FromDouble(m->real)
+            : m->kind == types::MacroConstantDecl::Bytes
+                ? PyBytes_FromStringAndSize(m->text.data(), static_cast<Py_ssize_t>(m->text.size()))
+                : PyUnicode_DecodeUTF8(m->text.data(), static_cast<Py_ssize_t>(m->text.size()),
+                                       "surrogatepass"));
+        if (!value) return nullptr;
+        return Py_BuildValue("(ssOOii)", "constant", name.c_str(), value.get(), Py_None, 0, 0);
+    }
     const types::ConstantDecl* c = g.constant;
     PyRef value(c->dots ? Py_NewRef(Py_None) : int128_to_python(c->value));
     if (!value) return nullptr;
@@ -159,7 +169,9 @@ static PyObject* declaration_entry(const std::string& name, const types::GlobalD
 //   ("function", name, ctype, param_names, result_typedef, attributes, param_attributes,
 //    extern_python, line, column)
 //   ("variable", name, ctype, is_const, initialized, line, column)
-//   ("constant", name, value or None (written `...`), enum ctype or None, line, column)
+//   ("constant", name, value or None (written `...`), enum ctype or None, line, column);
+//    a header's floating or string macro (parse/macro.h): its float, bytes or str, no
+//    enum, line 0
 static PyObject* ffi_declarations(PyObject* self, PyObject*) {
     auto* ffi = reinterpret_cast<FFIObject*>(self);
     if (!ffi->scope) {

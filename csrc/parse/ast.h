@@ -307,6 +307,15 @@ public:
     virtual std::string suggest_type_name(std::string_view unknown) = 0;
     // Receives each complete declaration, in source order.
     virtual void declare(Declaration&& decl) = 0;
+    // What a cast to `type` in a macro value converts to (macro.h): an integer of `size`
+    // bytes and its signedness, a floating type of `size` bytes, or something else. The
+    // default knows only the name (see named_type_is_unsigned); Scope knows the truth.
+    struct Arithmetic {
+        enum Kind : uint8_t { Other, Integer, Floating } kind = Other;
+        uint64_t size = 0;
+        bool is_unsigned = false;
+    };
+    virtual std::optional<Arithmetic> arithmetic_of(const TypeExpr&) { return std::nullopt; }
 };
 
 // Calls in a standalone expression (ffi.dlopen(version=...)): `name()`, a function of

@@ -73,10 +73,11 @@ inline void store_release(T& slot, T value) {
     std::atomic_ref<T>(slot).store(value, std::memory_order_release);
 }
 // Stores `value` if `slot` still holds `expected`; else `expected` gets what it holds.
+// Sequentially consistent (see fetch_or).
 template <typename T>
 inline bool compare_exchange(T& slot, T& expected, T value) {
     return std::atomic_ref<T>(slot).compare_exchange_strong(expected, value,
-                                                            std::memory_order_acq_rel);
+                                                            std::memory_order_seq_cst);
 }
 template <typename T>
 inline void add_relaxed(T& counter, T delta) {
@@ -88,9 +89,27 @@ inline T exchange(T& slot, T value) {
     return std::atomic_ref<T>(slot).exchange(value, std::memory_order_acq_rel);
 }
 // Sets `bits` in `flags`; returns the flags before (one thread wins a set-once flag).
+// Sequentially consistent, as compare_exchange, fetch_and, fetch_add and load_seq_cst:
+// two threads that each write one word then read the other's (a release and the end of a
+// buffer export, cdata.cpp) see at least one of the two writes.
 template <typename T>
 inline T fetch_or(T& flags, T bits) {
-    return std::atomic_ref<T>(flags).fetch_or(bits, std::memory_order_acq_rel);
+    return std::atomic_ref<T>(flags).fetch_or(bits, std::memory_order_seq_cst);
+}
+// Clears what `bits` leaves out of `flags`; returns the flags before (one thread takes a
+// pending task marked by a bit).
+template <typename T>
+inline T fetch_and(T& flags, T bits) {
+    return std::atomic_ref<T>(flags).fetch_and(bits, std::memory_order_seq_cst);
+}
+// Adds `delta` to a count others decide on; returns the count before.
+template <typename T>
+inline T fetch_add(T& counter, T delta) {
+    return std::atomic_ref<T>(counter).fetch_add(delta, std::memory_order_seq_cst);
+}
+template <typename T>
+inline T load_seq_cst(T& slot) {
+    return std::atomic_ref<T>(slot).load(std::memory_order_seq_cst);
 }
 
 // A new reference to `object` unless its reference count already reached zero (another
@@ -192,6 +211,22 @@ inline T fetch_or(T& flags, T bits) {
     T before = flags;
     flags = static_cast<T>(flags | bits);
     return before;
+}
+template <typename T>
+inline T fetch_and(T& flags, T bits) {
+    T before = flags;
+    flags = static_cast<T>(flags & bits);
+    return before;
+}
+template <typename T>
+inline T fetch_add(T& counter, T delta) {
+    T before = counter;
+    counter = static_cast<T>(counter + delta);
+    return before;
+}
+template <typename T>
+inline T load_seq_cst(T& slot) {
+    return slot;
 }
 
 inline bool try_incref(PyObject* object) {

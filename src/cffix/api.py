@@ -56,7 +56,10 @@ class _PythonMethods:
              adopt_on_error: "Any" = wrappers._UNSET, consumes: "Any" = wrappers._UNSET,
              text: "Any" = wrappers._UNSET, message: "Any" = wrappers._UNSET,
              default: "Any" = wrappers._UNSET) -> None:
-        """Declare the Pythonic shape of C functions once; it runs in C++ at each call.
+        """wrap(names, errors=..., out=..., owned=..., adopt_on_error=..., consumes=..., text=..., message=..., default=...)
+
+        Declare the Pythonic shape of C functions once; it runs in C++ at each call.
+        An option not given keeps what earlier wrap() calls said.
 
             ffi.wrap("sqlite3_open", errors="SQLITE", out="ppDb",
                      owned={"ppDb": "sqlite3_close_v2"}, adopt_on_error=True)
@@ -235,7 +238,7 @@ class _PythonMethods:
         cdefs and ``source`` now, load it, and return its ``lib``.
 
             ffi.cdef("struct s { int b; ...; }; int f(struct s *);")
-            lib = ffi.verify("#include \"s.h\"", libraries=["s"])
+            lib = ffi.verify('#include "s.h"', libraries=["s"])
 
         It goes through set_source() and compile(): the module is named by a hash of
         the cdefs, ``source`` and the keywords, built in ``tmpdir`` (default: the

@@ -63,7 +63,9 @@ if TYPE_CHECKING:
 
 # Keys in ffi._cffix_state (written by api.py's cdef/include wrappers and here).
 HISTORY = "_cffix_history"  # [("cdef", text, override, packed, pack) | ("include", ffi)
-#                              | ("failed", error message), the first failure only]
+#                              | ("failed", error message), the first failure only
+#                              | ("macros", [(name, C literal)]): a header's floating and
+#                                string macros (_macros.py), for out-of-line modules]
 SOURCE = "_cffix_source"  # (module_name, source, source_extension, kwds)
 # set_source(..., release_gil=False): API-mode wrappers keep the GIL during calls (cffix's
 # opt-out, as dlopen(..., release_gil=False) in ABI mode).
@@ -256,6 +258,8 @@ def python_source(ffi: FFI) -> str:
                 alias = aliases[other_name] = f"_ffi{len(aliases)}"
                 imports.append(f"from {other_name} import ffi as {alias}\n")
             body.append(f"ffi.include({alias})\n")
+        elif entry[0] == "macros":  # a header's floating and string macros (_macros.py)
+            body.append(f"ffi._convert_macros({entry[1]!r})\n")
         else:
             _, text, override, packed, pack = entry
             options = ""
@@ -380,6 +384,8 @@ def c_source(ffi: FFI) -> str:
                     f"cannot generate {module_name!r}: it includes an FFI that was given "
                     "the same module name")
             cdefs.append(("include", other_source[0]))
+            continue
+        if entry[0] == "macros":  # the module reads these from C (gen/module_source.cpp)
             continue
         _, text, override, packed, pack = entry
         cdefs.append((text, bool(override), bool(packed), int(pack or 0)))

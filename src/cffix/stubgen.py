@@ -233,8 +233,9 @@ def lib_class(ffi: Any, class_name: str = "_Lib") -> list[str]:
         if keyword.iskeyword(name) or name in _STUB_NAMES:
             lines.append(f"    # {name}: a name Python or this stub reserves: untyped, "
                          f"reached as getattr(lib, {name!r})")
-        elif kind == "constant":
-            lines.append(f"    {name}: Final[int]")
+        elif kind == "constant":  # an int, or a header macro's float, bytes or str
+            value_type = type(entry[2]).__name__ if entry[2] is not None else "int"
+            lines.append(f"    {name}: Final[{value_type}]")
         elif kind == "variable":
             _, _, ctype, is_const, initialized = entry[:5]
             if is_const or initialized:

@@ -132,8 +132,7 @@ class BoundErrors:
     def __call__(self, fails: str, code: str = "result", message: "str | None" = None,
                  raises: "Any" = None, retry_eintr: bool = False,
                  name: "str | None" = None) -> ErrorPolicy:
-        """errors(fails, code="result", message=None, raises=None, retry_eintr=False,
-        name=None) -> ErrorPolicy
+        """Make an error policy (an immutable ErrorPolicy) for ``ffi.wrap(errors=...)``.
 
         ``fails``, ``code`` and ``message`` are C expressions over ``result``, ``errno``,
         the parameters (by name, ``*p`` for what they point to, or ``argN``), the cdef's
