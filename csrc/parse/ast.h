@@ -286,6 +286,9 @@ struct Declaration {
     // Constant
     bool constant_dots = false;  // #define NAME ...
     ConstInt constant_value = 0;
+    // A function defined here with an inline body (skipped): the file its line markers name
+    // ("" for any other declaration; "<cdef>" when the text has no line markers).
+    std::string inline_in;
     // `static const T NAME = init;` whose init is not an integer constant expression: the
     // CDefError that evaluating it as one gave, raised by the sink if T is an integer type.
     std::exception_ptr initializer_error;
@@ -307,6 +310,22 @@ public:
     virtual std::string suggest_type_name(std::string_view unknown) = 0;
     // Receives each complete declaration, in source order.
     virtual void declare(Declaration&& decl) = 0;
+    // `#pragma pack`: the packing of the structs declared from now on (0: the default).
+    virtual void set_pack(uint32_t pack) { (void)pack; }
+};
+
+// Per-declaration error recovery (ffi.cdef_header): told about each top-level declaration
+// as the parser leaves it. Text between declarations (line markers, #pragma lines) belongs
+// to the declaration after it, so that the ranges cover the source without gaps.
+class RecoveryLog {
+public:
+    virtual ~RecoveryLog() = default;
+    // The declaration at [begin, end) of the source was parsed and handed to the sink.
+    virtual void parsed(size_t begin, size_t end) = 0;
+    // It failed (at physical `line`, for `message`) and was skipped; `name` is the name it
+    // seemed to declare ("" if none could be told).
+    virtual void skipped(size_t begin, size_t end, std::string name, std::string message,
+                         int line) = 0;
 };
 
 // Calls in a standalone expression (ffi.dlopen(version=...)): `name()`, a function of
@@ -324,6 +343,12 @@ public:
 // Parses a whole cdef text, handing each declaration to `sink` as it is completed.
 // Throws CDefError (with line and column) on the first error.
 void parse_declarations(std::string_view source, DeclSink& sink);
+
+// The same, going on after a declaration that fails: `log` hears of it and the parser
+// resumes at the end of that declaration (its ';' or a function body's '}'). Any
+// cffix::Error of a declaration is so recovered; other exceptions (PythonErrorSet) and a
+// text the lexer cannot split into tokens end the parse.
+void parse_declarations_recovering(std::string_view source, DeclSink& sink, RecoveryLog& log);
 
 // Parses a type string as used by ffi.typeof / ffi.new / ffi.cast: one type name with an
 // optional abstract declarator ("int", "struct foo *", "int(*)(int, ...)", "char[10]").

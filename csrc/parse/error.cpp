@@ -283,6 +283,7 @@ std::string describe_token(const Token& token) {
         case Tok::End: return "end of input";
         case Tok::DirectiveEnd: return "end of line";
         case Tok::Define: return "'#define'";
+        case Tok::PragmaPack: return "'#pragma pack'";
         default: break;
     }
     constexpr size_t kMaxShown = 40;

@@ -422,6 +422,17 @@ bool Lexer::read_directive(Token& out) {
         fail(hash, hash_pos, "invalid preprocessor directive");
     }
     if (name == "define") return read_define_name(out);
+    if (name == "pragma") {
+        skip_horizontal_space();
+        const char* word2 = p_;
+        while (p_ < end_ && has_char_class(*p_, kIdentChar)) ++p_;
+        if (std::string_view(word2, static_cast<size_t>(p_ - word2)) == "pack") {
+            const char* rest = p_;
+            skip_line();
+            out = make(Tok::PragmaPack, rest);
+            return true;
+        }
+    }
     if (name == "line" || name == "pragma") {
         if (markers_ && name == "line") {
             skip_horizontal_space();

@@ -21,6 +21,7 @@ enum class Tok : uint8_t {
     End,           // end of input
     DirectiveEnd,  // the end of a #define line
     Define,        // `#define NAME`: text is NAME; the value's tokens follow
+    PragmaPack,    // `#pragma pack(...)`: text is the rest of the line after `pack`
     Identifier,
     IntLiteral,
     FloatLiteral,

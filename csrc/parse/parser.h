@@ -119,6 +119,7 @@ class Parser {
 public:
     Parser(std::string_view source, DeclSink& sink);
     void parse_translation_unit();
+    void set_recovery(RecoveryLog* log) { recovery_ = log; }
     TypeExprPtr parse_standalone_type_name();
     ConstInt parse_standalone_probe_expression(ProbeCalls& probes, bool evaluate);
 
@@ -129,7 +130,7 @@ private:
     // with the rare #define lines handled out of line.
     void advance() {
         tok_ = lex_.next();
-        if (tok_.kind == Tok::Define) [[unlikely]]
+        if (tok_.kind == Tok::Define || tok_.kind == Tok::PragmaPack) [[unlikely]]
             handle_defines();
     }
     void handle_defines();
@@ -160,6 +161,9 @@ private:
     void skip_initializer();
     void skip_function_body();
     void parse_define();
+    void parse_pragma_pack();
+    void parse_recovering();
+    std::string skip_failed_declaration();
     std::string cffi_define_error(const Token& name) const;
     void parse_define_value(Declaration& decl, const Token& name);
     void parse_static_assert();
@@ -244,6 +248,11 @@ private:
     // Enumerators defined in the declaration being parsed: it reaches the sink only when
     // complete, but `enum { N = 4 } a[N];` must already see N.
     PendingConstants pending_constants_;
+    RecoveryLog* recovery_ = nullptr;   // parse_declarations_recovering
+    size_t recovered_to_ = 0;           // where the next recovered declaration's text starts
+    std::vector<uint32_t> pack_stack_;  // #pragma pack(push...)
+    uint32_t pack_ = 0;
+    std::vector<LineMarker> markers_;  // the line markers met so far (inline_in)
 };
 
 // Counts one level of recursion for its scope; past kMaxDepth the input is rejected.

@@ -349,6 +349,7 @@ void Scope::run_deferred() const {
 void Scope::cdef(std::string_view source, const CdefOptions& options) {
     declared();
     options_ = options;
+    cdef_pack_ = options.pack;
     ++cdef_serial_;
     bodies_.clear();
     struct Reset {
@@ -369,6 +370,95 @@ void Scope::cdef(std::string_view source, const CdefOptions& options) {
     DeclaringRecords declaring;
     parse::parse_declarations(source, *this);
     complete_pending();
+}
+
+bool HeaderMode::own(int line) const {
+    auto it = std::upper_bound(own_lines.begin(), own_lines.end(), line,
+                               [](int l, const std::pair<int, int>& r) { return l < r.first; });
+    return it != own_lines.begin() && line <= std::prev(it)->second;
+}
+
+// Builds the replay text as the parser leaves each declaration: the text of those that
+// declared something, and only the directive lines (line markers, #pragma) of the others.
+class Scope::HeaderLog : public parse::RecoveryLog {
+public:
+    HeaderLog(Scope& scope, std::string_view source) : scope_(scope), source_(source) {}
+    void parsed(size_t begin, size_t end) override {
+        append(begin, end, scope_.header_declared_);
+        scope_.header_declared_ = false;
+    }
+    void skipped(size_t begin, size_t end, std::string name, std::string message,
+                 int line) override {
+        scope_.header_->skipped.push_back({std::move(name), std::move(message), line});
+        append(begin, end, false);
+        scope_.header_declared_ = false;
+    }
+
+private:
+    void append(size_t begin, size_t end, bool all) {
+        std::string& out = scope_.header_->replay;
+        std::string_view text = source_.substr(begin, end - begin);
+        bool at_line_start = begin == 0 || source_[begin - 1] == '\n';
+        if (all) {
+            if (at_line_start && !out.empty() && out.back() != '\n') out += '\n';
+            out.append(text);
+            return;
+        }
+        for (size_t i = 0; i < text.size();) {
+            size_t newline = text.find('\n', i);
+            size_t next = newline == std::string_view::npos ? text.size() : newline + 1;
+            std::string_view line = text.substr(i, next - i);
+            size_t first = line.find_first_not_of(" \t");
+            if ((i > 0 || at_line_start) && first != std::string_view::npos && line[first] == '#') {
+                if (!out.empty() && out.back() != '\n') out += '\n';
+                out.append(line);
+                if (out.back() != '\n') out += '\n';
+            }
+            i = next;
+        }
+    }
+
+    Scope& scope_;
+    std::string_view source_;
+};
+
+void Scope::cdef_header(std::string_view source, const CdefOptions& options, HeaderMode& mode) {
+    declared();
+    options_ = options;
+    cdef_pack_ = options.pack;
+    ++cdef_serial_;
+    bodies_.clear();
+    header_ = &mode;
+    header_declared_ = false;
+    struct Reset {
+        Scope& s;
+        ~Reset() {
+            s.bodies_.clear();
+            s.options_ = {};
+            s.header_ = nullptr;
+        }
+    } reset{*this};
+    struct GCPause {
+        int was_enabled = PyGC_Disable();
+        ~GCPause() {
+            if (was_enabled) PyGC_Enable();
+        }
+    } pause;
+    DeclaringRecords declaring;
+    HeaderLog log(*this, source);
+    parse::parse_declarations_recovering(source, *this, log);
+    complete_pending();
+}
+
+void Scope::set_pack(uint32_t pack) { options_.pack = pack ? pack : cdef_pack_; }
+
+bool Scope::header_keeps(const std::string& name, parse::SourcePos pos, const char* kind) {
+    bool keep = header_->own(pos.line) && (!header_->keep || header_->keep(name));
+    if (keep) {
+        header_declared_ = true;
+        header_->kept.emplace_back(kind, name);
+    }
+    return keep;
 }
 
 // The parser frees a declaration's tree after declare(): hold the body so that its
@@ -584,7 +674,11 @@ const ConstantDecl* Scope::find_constant(std::string_view name) const {
 
 std::optional<ConstInt> Scope::constant_value(std::string_view name) {
     const ConstantDecl* c = find_constant(name);
-    if (!c) return std::nullopt;
+    if (!c) {
+        auto it = hidden_constants_.find(name);
+        if (it == hidden_constants_.end()) return std::nullopt;
+        c = &it->second;
+    }
     if (c->dots)
         throw Error(ErrorKind::VerificationMissing,
                     "the value of '" + std::string(name) + "' is only known in API mode");
@@ -638,6 +732,16 @@ std::string Scope::suggest_type_name(std::string_view unknown) {
 }
 
 void Scope::declare(Declaration&& decl) {
+    if (header_ && (decl.kind == DeclKind::Typedef || decl.kind == DeclKind::TagOnly)) {
+        header_declared_ = true;
+        if (header_->own(decl.pos.line) && !decl.name.empty()) {
+            const char* kind = decl.kind == DeclKind::Typedef            ? "typedef"
+                               : decl.type->kind == TypeExprKind::Struct ? "struct"
+                               : decl.type->kind == TypeExprKind::Union  ? "union"
+                                                                         : "enum";
+            header_->kept.emplace_back(kind, decl.name);
+        }
+    }
     switch (decl.kind) {
         case DeclKind::Typedef: declare_typedef(decl); return;
         case DeclKind::Constant: {
@@ -783,9 +887,17 @@ bool Scope::is_const(const TypeExpr& expr) const {
 }
 
 void Scope::declare_function(const Declaration& decl, CTypeRef type) {
+    if (header_) {
+        if (!header_keeps(decl.name, decl.pos, "function")) return;
+        if (!decl.asm_name.empty() && decl.asm_name != decl.name)
+            header_->renamed.emplace_back(decl.name, decl.asm_name);
+        if (!decl.inline_in.empty())
+            header_->inline_functions.emplace_back(decl.name, decl.inline_in);
+    }
     FunctionDecl f;
     f.type = std::move(type);
     f.asm_name = decl.asm_name;
+    f.inline_in = decl.inline_in;
     f.extern_python = decl.extern_python;
     // The C text API mode needs, made only where it says more than the CTypes' (a cdef's
     // parse stays as fast when it is not needed).
@@ -819,6 +931,7 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
         if (old.type.get() == f.type.get() && labels_agree &&
             old.extern_python == f.extern_python) {
             if (old.asm_name.empty()) old.asm_name = std::move(f.asm_name);
+            if (old.inline_in.empty()) old.inline_in = std::move(f.inline_in);
             return;
         }
         if (!options_.override) redeclared("function", decl.name, old, decl.pos);
@@ -828,6 +941,11 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
 }
 
 void Scope::declare_variable(const Declaration& decl, Resolved resolved, bool initialized) {
+    if (header_) {
+        if (!header_keeps(decl.name, decl.pos, "variable")) return;
+        if (!decl.asm_name.empty() && decl.asm_name != decl.name)
+            header_->renamed.emplace_back(decl.name, decl.asm_name);
+    }
     if (resolved.type->kind == Kind::Void)
         cdef_error("variable '" + decl.name + "' declared void", decl.pos);
     VariableDecl v;
@@ -857,6 +975,10 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved, bool in
 
 void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
     constant.cdef = cdef_serial_;
+    if (header_ && !header_keeps(name, constant.pos, "constant")) {
+        hidden_constants_.insert_or_assign(name, constant);
+        return;
+    }
     auto [it, inserted] = constants_.try_emplace(name);
     if (!inserted) {
         if (it->second.value == constant.value && it->second.dots == constant.dots) {
