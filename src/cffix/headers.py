@@ -87,3 +87,426 @@ class HeaderReport:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+# ---------------------------------------------------------------------------------------
+# The driver
+
+_CACHE_FORMAT = 1
+_MARKER = None  # the compiled regexes, made on first use (import cffix stays cheap)
+
+
+def _regexes():
+    global _MARKER
+    if _MARKER is None:
+        import re
+
+        _MARKER = (re.compile(r'# (\d+) "((?:[^"\\]|\\.)*)"((?: \d+)*)$'),
+                   re.compile(r"#define ([A-Za-z_]\w*)(\(?)[ \t]?(.*)$"),
+                   re.compile(r"#undef ([A-Za-z_]\w*)"))
+    return _MARKER
+
+
+def _error(message: str) -> Exception:
+    from . import _core
+
+    return _core.CDefError(message)
+
+
+def find_compiler(cc: "str | list[str] | None" = None) -> "list[str]":
+    """The preprocessor command: ``cc`` (a command line), else $CC, else cc, gcc, clang."""
+    import os
+    import shlex
+    import shutil
+
+    if cc is None:
+        cc = os.environ.get("CC") or None
+    if cc is not None:
+        cmd = shlex.split(cc) if isinstance(cc, str) else list(cc)
+        if not cmd or not shutil.which(cmd[0]):
+            raise _error(f"C compiler {cc!r} not found (cc= or $CC): headers are read through "
+                         "its preprocessor")
+        return cmd
+    for name in ("cc", "gcc", "clang"):
+        if shutil.which(name):
+            return [name]
+    raise _error("no C compiler found (tried $CC, cc, gcc, clang): cdef_header() runs the "
+                 "system preprocessor; install one (Debian/Ubuntu: apt-get install gcc; "
+                 "Fedora: dnf install gcc; macOS: xcode-select --install) or pass cc=")
+
+
+def _flags(include_dirs, defines, undefines, pkg_config, cflags):
+    flags = [f"-I{d}" for d in include_dirs]
+    for name, value in dict(defines).items():
+        flags.append(f"-D{name}" if value is None else f"-D{name}={value}")
+    flags += [f"-U{name}" for name in undefines]
+    if pkg_config:
+        from . import builder
+
+        names = [pkg_config] if isinstance(pkg_config, str) else list(pkg_config)
+        builder._pkgconfig(["--print-errors", "--exists", *names])
+        flags += builder._pkgconfig(["--cflags", *names])
+    flags += list(cflags)
+    return flags
+
+
+def _user_dirs(flags):
+    import os
+
+    dirs, take = [], False
+    for flag in flags:
+        if take:
+            dirs.append(flag)
+            take = False
+        elif flag in ("-I", "-isystem", "-iquote", "-idirafter"):
+            take = True
+        elif flag.startswith("-I"):
+            dirs.append(flag[2:])
+        elif flag.startswith("-isystem"):
+            dirs.append(flag[8:])
+    return {os.path.normpath(os.path.abspath(d)) for d in dirs}
+
+
+def _stat(path):
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size]
+
+
+def _cache_dir():
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "cffix", "headers")
+
+
+def _cache_key(cmd, flags, source):
+    import hashlib
+    import json
+    import os
+    import shutil
+
+    from . import __version__
+
+    compiler = shutil.which(cmd[0]) or cmd[0]
+    real = os.path.realpath(compiler)
+    env = {k: os.environ.get(k) for k in ("CPATH", "C_INCLUDE_PATH", "GCC_EXEC_PREFIX",
+                                          "COMPILER_PATH", "SOURCE_DATE_EPOCH")}
+    blob = json.dumps([_CACHE_FORMAT, __version__, cmd, real, _stat(real), flags, source,
+                       os.getcwd(), env])
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _cache_load(key):
+    import json
+    import os
+
+    path = os.path.join(_cache_dir(), key[:2], key + ".json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            entry = json.load(f)
+    except (OSError, ValueError):
+        return None
+    try:
+        if any(_stat(p) != s for p, s in entry["files"]):  # a header changed: run again
+            return None
+        return entry["output"], entry["search_dirs"]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _cache_store(key, output, search_dirs, files):
+    import json
+    import os
+    import tempfile
+
+    directory = os.path.join(_cache_dir(), key[:2])
+    try:
+        os.makedirs(directory, exist_ok=True)
+        entry = {"files": [[p, _stat(p)] for p in files], "output": output,
+                 "search_dirs": search_dirs}
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(entry, f)
+        os.replace(tmp, os.path.join(directory, key + ".json"))
+    except OSError:
+        pass  # a read-only home: no cache, same result
+
+
+def _search_dirs(stderr):
+    import os
+
+    dirs, inside = [], False
+    for line in stderr.splitlines():
+        if line.startswith("#include ") and "search starts here" in line:
+            inside = True
+        elif line.startswith("End of search list"):
+            inside = False
+        elif inside and line.startswith(" "):
+            d = line.strip().removesuffix(" (framework directory)")
+            dirs.append(os.path.normpath(os.path.abspath(d)))
+    return dirs
+
+
+def _run_preprocessor(cmd, flags, source):
+    import subprocess
+
+    full = [*cmd, "-E", "-dD", "-v", "-x", "c", *flags, "-"]
+    try:
+        proc = subprocess.run(full, input=source, capture_output=True, text=True,
+                              errors="replace", timeout=300)
+    except OSError as e:
+        raise _error(f"running the preprocessor failed ({' '.join(full)}): {e}") from e
+    if proc.returncode != 0:
+        errors = [line for line in proc.stderr.splitlines()
+                  if "error" in line or "No such file" in line] or proc.stderr.splitlines()[-5:]
+        hint = ""
+        if any("No such file" in line for line in errors):
+            hint = ("\n  is the library's -dev package installed, or does it need "
+                    "include_dirs= or pkg_config=?")
+        raise _error("the preprocessor failed (" + " ".join(full) + "):\n  " +
+                     "\n  ".join(errors) + hint)
+    return proc.stdout, _search_dirs(proc.stderr)
+
+
+def preprocess(source, cc=None, flags=()):
+    """(output of ``cc -E -dD``, search dirs, from_cache) for the C text ``source``."""
+    import os
+
+    cmd = find_compiler(cc)
+    flags = list(flags)
+    use_cache = os.environ.get("CFFIX_HEADER_CACHE", "1") != "0"
+    key = _cache_key(cmd, flags, source) if use_cache else None
+    if key:
+        hit = _cache_load(key)
+        if hit:
+            return hit[0], hit[1], True
+    output, search_dirs = _run_preprocessor(cmd, flags, source)
+    if key:
+        files = sorted({m.group(2) for m in _iter_markers(output)
+                        if not m.group(2).startswith("<")})
+        _cache_store(key, output, search_dirs, files)
+    return output, search_dirs, False
+
+
+def _iter_markers(output):
+    import re
+
+    return re.finditer(r'^# (\d+) "((?:[^"\\]|\\.)*)"((?: \d+)*)$', output, re.M)
+
+
+class _Preprocessed:
+    """The preprocessor's output split: the text for the parser (directives other than
+    line markers and #pragma blanked), the stretches of lines of each file (own or not),
+    the object-like macros."""
+
+    # Folders of a library's private parts (glibc's bits/): they belong to the header that
+    # includes them (math.h declares cos in bits/mathcalls.h).
+    PRIVATE = ("/bits/",)
+
+    def __init__(self, output, search_dirs, user_dirs):
+        marker, define, undef = _regexes()
+        self.named = []  # files <stdin> includes directly: the headers named
+        current = None
+        for m in _iter_markers(output):
+            file = _unquote(m.group(2))
+            if "1" in m.group(3).split() and current == "<stdin>" and file not in self.named:
+                self.named.append(file)
+            current = file
+        self.is_own_file = _own_predicate(self.named, search_dirs, user_dirs)
+        lines = output.split("\n")
+        # (first physical line, file, presumed line number of that line, own)
+        self.segments = []
+        stack = [("<stdin>", True)]  # (file, own) of the files being included
+        macros = {}
+        own = True
+        presumed_start = first = 1
+        current = "<stdin>"
+        for i, line in enumerate(lines):
+            if not line.startswith("#"):
+                continue
+            if line.startswith("# "):
+                m = marker.match(line)
+                if m:
+                    file = _unquote(m.group(2))
+                    flags = m.group(3).split()
+                    if "1" in flags:  # entering an #include
+                        private = any(p in file for p in self.PRIVATE)
+                        stack.append((file, self.is_own_file(file) or (private and own)))
+                    elif "2" in flags and len(stack) > 1:  # back in the includer
+                        stack.pop()
+                    elif stack[-1][0] != file:
+                        stack[-1] = (file, self.is_own_file(file))
+                    own = stack[-1][1]
+                    current = file
+                    first, presumed_start = i + 2, int(m.group(1))
+                    self.segments.append((first, file, presumed_start, own))
+                continue
+            m = define.match(line)
+            if m:
+                if not m.group(2):  # object-like (function-like: NAME( )
+                    macros.pop(m.group(1), None)
+                    macros[m.group(1)] = (m.group(1), m.group(3).strip(), current,
+                                          presumed_start + i + 1 - first, own)
+                lines[i] = ""
+                continue
+            m = undef.match(line)
+            if m:
+                macros.pop(m.group(1), None)
+                lines[i] = ""
+                continue
+            if not (line.startswith("#pragma") or line.startswith("#line")):
+                lines[i] = ""
+        self.text = "\n".join(lines)
+        self.nlines = len(lines)
+        self.macros = list(macros.values())  # (name, body, file, line, own)
+        self.files, self.own_files = [], []
+        for _, f, _, o in self.segments:
+            if not f.startswith("<") and f not in self.files:
+                self.files.append(f)
+            if o and not f.startswith("<") and f not in self.own_files:
+                self.own_files.append(f)
+
+    def where(self, physical):
+        """('file:line', own) of a physical line of the text."""
+        import bisect
+
+        i = bisect.bisect_right([s[0] for s in self.segments], physical) - 1
+        if i < 0:
+            return f"<stdin>:{physical}", True
+        first, file, presumed, own = self.segments[i]
+        return f"{file}:{presumed + physical - first}", own
+
+    def own_lines(self):
+        """Sorted physical line ranges [first, last] of own text."""
+        ranges = []
+        for k, (first, _, _, own) in enumerate(self.segments):
+            last = self.segments[k + 1][0] - 2 if k + 1 < len(self.segments) else self.nlines
+            if own and last >= first:
+                if ranges and ranges[-1][1] >= first - 2:
+                    ranges[-1] = (ranges[-1][0], last)
+                else:
+                    ranges.append((first, last))
+        return ranges
+
+
+def _unquote(name):
+    return name.replace('\\"', '"').replace("\\\\", "\\")
+
+
+def _own_predicate(named, search_dirs, user_dirs):
+    """Whether a file (as line markers name it) belongs to the named headers' own tree."""
+    import os
+
+    files, prefixes = {"<stdin>"}, []
+    for name in named:
+        path = os.path.normpath(os.path.abspath(name))
+        files.add(path)
+        found = [d for d in search_dirs if path.startswith(d + os.sep)]
+        if not found:  # named by its path: its folder
+            prefixes.append(os.path.dirname(path) + os.sep)
+            continue
+        base = max(found, key=len)
+        rel = path[len(base) + 1:]
+        folder = os.path.dirname(rel)
+        if folder:  # <openssl/ssl.h>: openssl/ under every search dir (multiarch too)
+            top = folder.split(os.sep)[0]
+            prefixes += [os.path.join(d, top) + os.sep for d in search_dirs]
+        elif base in user_dirs:  # <glib.h> found through -I/usr/include/glib-2.0
+            prefixes.append(base + os.sep)
+        else:  # <uv.h> in /usr/include: itself and a folder uv/ beside it
+            stem = os.path.splitext(rel)[0]
+            prefixes += [os.path.join(d, stem) + os.sep for d in search_dirs]
+    prefixes = tuple(prefixes)
+    cache = {}
+
+    def is_own(file):
+        own = cache.get(file)
+        if own is None:
+            if file.startswith("<"):
+                own = file == "<stdin>"
+            else:
+                path = os.path.normpath(os.path.abspath(file))
+                own = path in files or path.startswith(prefixes)
+            cache[file] = own
+        return own
+
+    return is_own
+
+
+def _name_filter(only, exclude):
+    import re
+
+    def matcher(spec):
+        if spec is None:
+            return None
+        if callable(spec):
+            return spec
+        patterns = [spec] if isinstance(spec, str) else list(spec)
+        rx = re.compile("|".join(f"(?:{p})" for p in patterns))
+        return lambda name: rx.match(name) is not None
+
+    only_m, exclude_m = matcher(only), matcher(exclude)
+    if only_m is None and exclude_m is None:
+        return None
+    return lambda name: ((only_m is None or bool(only_m(name))) and
+                         not (exclude_m is not None and exclude_m(name)))
+
+
+def _include_line(header: str) -> str:
+    import os
+
+    if os.path.isabs(header) or header.startswith(("./", "../")):
+        return f'#include "{os.path.abspath(header)}"\n'
+    return f"#include <{header}>\n"
+
+
+def declare(ffi, source, headers, *, include_dirs=(), defines=None, undefines=(),
+            pkg_config=None, cc=None, cflags=(), only=None, exclude=None, macros="own",
+            strict=False, override=False, packed=False, pack=None):
+    """The work of cdef_header() and cdef(preprocess=True): returns a HeaderReport."""
+    if macros not in ("own", "all", None, False):
+        raise ValueError(f"macros must be 'own', 'all' or None, not {macros!r}")
+    flags = _flags(include_dirs, defines or {}, undefines, pkg_config, cflags)
+    output, search_dirs, from_cache = preprocess(source, cc, flags)
+    pre = _Preprocessed(output, search_dirs, _user_dirs(flags))
+    report = HeaderReport(headers)
+    report.from_cache = from_cache
+    report.files = pre.files
+    report.own_files = pre.own_files
+    keep = _name_filter(only, exclude)
+    kept, skipped, renamed, inline, replay = ffi._cdef_header(
+        pre.text, pre.own_lines(), keep, bool(override), bool(packed), int(pack or 0))
+    seen = set()
+    for item in kept:
+        if item not in seen:
+            seen.add(item)
+            report.kept.append(item)
+    for name, reason, line in skipped:
+        where, own = pre.where(line)
+        if own and keep is not None and name and not keep(name):
+            own = False
+        (report.skipped if own else report.skipped_other).append((name or "?", reason, where))
+    report.renamed = dict(renamed)
+    report.inline = dict(inline)
+    report.replay = replay
+    ffi._cffix_state.setdefault("_cffix_history", []).append(
+        ("cdef", replay, bool(override), bool(packed), None if pack is None else int(pack)))
+    if macros:
+        chosen = [m for m in pre.macros
+                  if (m[4] if macros == "own" else m[2] != "<built-in>")
+                  and (keep is None or keep(m[0]))]
+        try:
+            from . import _macros
+        except ImportError:
+            for m in chosen:
+                report.skipped_macro(m[0], "macro conversion is not available")
+        else:
+            _macros.convert_macros(ffi, [m[:4] for m in chosen], report)
+    if strict and report.skipped:
+        raise _error("cdef_header(strict=True): " + report.summary())
+    return report
