@@ -233,6 +233,7 @@ struct Enumerator {
 struct EnumBody {
     std::vector<Enumerator> values;
     bool partial = false;  // the body ends with `...`
+    bool packed = false;   // __attribute__((packed)): as small as its values allow (gcc)
 };
 
 struct Param {

@@ -436,7 +436,10 @@ void Parser::parse_declaration(ExternPython xp) {
         parse_declarator_tail(d);
         bool is_function = !d.ops.empty() && d.ops.back().kind == TypeExprKind::Function;
         bool is_definition = tok_.kind == Tok::LBrace && is_function;
-        if (is_definition && (!specs.is_inline || specs.is_typedef || !first)) {
+        // A `static` function defined in a header (curl's typecheck-gcc.h) is skipped as an
+        // inline one: no other file sees its symbol either.
+        bool skippable = specs.is_inline || (specs.is_static && recovery_);
+        if (is_definition && (!skippable || specs.is_typedef || !first)) {
             CDefError e = error_at(
                 source_, offset_of(tok_), tok_.pos,
                 "function bodies are not supported in cdef: declare the function without its "

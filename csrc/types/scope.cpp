@@ -182,14 +182,21 @@ bool same_type(const CType* a, const CType* b) {
 }
 
 // The integer type gcc gives an enum with these values.
-CType* enum_integer_type(const std::vector<Enumerator>& values) {
+CType* enum_integer_type(const std::vector<Enumerator>& values, bool packed) {
     ConstInt lo = 0, hi = 0;
     for (const auto& e : values) {
         lo = std::min(lo, e.value);
         hi = std::max(hi, e.value);
     }
     const char* name;
-    if (lo < 0) {
+    if (packed && lo >= INT16_MIN && hi <= UINT16_MAX) {  // gcc: the smallest type that fits
+        if (lo < 0)
+            name = lo >= INT8_MIN && hi <= INT8_MAX ? "signed char"
+                   : hi <= INT16_MAX                ? "short"
+                                                    : "int";
+        else
+            name = hi <= UINT8_MAX ? "unsigned char" : "unsigned short";
+    } else if (lo < 0) {
         if (lo >= INT32_MIN && hi <= INT32_MAX)
             name = "int";
         else if (lo >= INT64_MIN && hi <= INT64_MAX)
@@ -450,6 +457,10 @@ void Scope::cdef_header(std::string_view source, const CdefOptions& options, Hea
     complete_pending();
 }
 
+void Scope::note_foreign(const CType* t, parse::SourcePos pos) {
+    if (header_ && !header_->own(pos.line)) foreign_.insert(t);
+}
+
 void Scope::set_pack(uint32_t pack) { options_.pack = pack ? pack : cdef_pack_; }
 
 bool Scope::header_keeps(const std::string& name, parse::SourcePos pos, const char* kind) {
@@ -491,8 +502,10 @@ void Scope::complete_pending() {
 void Scope::own_tagged_types(std::vector<CType*>& records, std::vector<CType*>& enums) const {
     declared();
     for (const auto* map : {&structs_, &unions_})
-        for (const auto& entry : *map) records.push_back(entry.second.get());
-    for (const auto& entry : enums_) enums.push_back(entry.second.get());
+        for (const auto& entry : *map)
+            if (!foreign_.contains(entry.second.get())) records.push_back(entry.second.get());
+    for (const auto& entry : enums_)
+        if (!foreign_.contains(entry.second.get())) enums.push_back(entry.second.get());
     auto by_name = [](const CType* a, const CType* b) { return a->cname < b->cname; };
     std::sort(records.begin(), records.end(), by_name);
     std::sort(enums.begin(), enums.end(), by_name);
@@ -1183,6 +1196,7 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
         CTypeRef t = owned(new_record_type(kind, cname));
         remember_body(e.body, t);
         fill_record(t.get(), *e.body);
+        note_foreign(t.get(), e.pos);
         map.emplace(label, t);
         return t;
     }
@@ -1206,6 +1220,7 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
         // Redeclared with a body: fine if identical, else an error or (override) a new type.
         CTypeRef fresh = owned(new_record_type(kind, tag_name(keyword, e.name)));
         fill_record(fresh.get(), *e.body);
+        note_foreign(fresh.get(), e.pos);
         if (same_record_body(existing, fresh.get())) {
             remember_body(e.body, borrowed(existing));
             return borrowed(existing);
@@ -1223,6 +1238,7 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
     tag_pos_[tag_name(keyword, e.name)] = e.pos;
     remember_body(e.body, t);
     fill_record(t.get(), *e.body);
+    note_foreign(t.get(), e.pos);
     return t;
 }
 
@@ -1333,6 +1349,7 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
             owned(new_record_type(Kind::Enum, name_hint.empty() ? "enum " + label : name_hint));
         remember_body(e.enum_body, t);
         fill_enum(t.get(), *e.enum_body);
+        note_foreign(t.get(), e.pos);
         enums_.emplace(label, t);
         return t;
     }
@@ -1373,6 +1390,7 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
     tag_pos_[tag_name("enum ", e.name)] = e.pos;
     remember_body(e.enum_body, t);
     fill_enum(t.get(), *e.enum_body);
+    note_foreign(t.get(), e.pos);
     return t;
 }
 
@@ -1393,7 +1411,7 @@ void Scope::fill_enum(CType* t, const parse::EnumBody& body) {
                                 : static_cast<ConstInt>(static_cast<uint64_t>(fact->values[i]));
     }
     CType* base = fact ? integer_of_size(fact->size, fact->is_signed, "'" + t->cname + "'")
-                       : enum_integer_type(t->enumerators);
+                       : enum_integer_type(t->enumerators, body.packed);
     t->item = base;
     t->conv = base->conv;
     t->size = base->size;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "parse/ast.h"
@@ -190,8 +191,9 @@ public:
     void list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
                     std::vector<std::string>& unions) const;
     // For API mode's generator: this scope's own struct, union and enum types (anonymous
-    // ones included), and its `typedef int... t;` / `typedef float... t;` names with
-    // whether each is an integer; each sorted by name.
+    // ones included; not those cdef_header() took from headers that are not own), and its `typedef
+    // int... t;` / `typedef float... t;` names with whether each is an integer; each sorted by
+    // name.
     void own_tagged_types(std::vector<CType*>& records, std::vector<CType*>& enums) const;
     std::vector<std::pair<std::string, bool>> dots_typedefs() const;
     // Its typedefs of arrays with a `[...]` length (`typedef int t[...][...];`), sorted by
@@ -301,6 +303,11 @@ private:
     // constant expressions).
     class HeaderLog;
     bool header_keeps(const std::string& name, parse::SourcePos pos, const char* kind);
+    void note_foreign(const CType* t, parse::SourcePos pos);
+    // Structs, unions and enums defined by headers that are not own: declared for their
+    // layout, but API mode's generator does not check them against the compiler (the
+    // module's C source may see them through other feature macros: glibc's fd_set).
+    std::unordered_set<const CType*> foreign_;
     HeaderMode* header_ = nullptr;
     bool header_declared_ = false;
     NameMap<ConstantDecl> hidden_constants_;

@@ -263,7 +263,7 @@ def _run_preprocessor(cmd, flags, source):
         raise _error(f"running the preprocessor failed ({' '.join(full)}): {e}") from e
     if proc.returncode != 0:
         errors = [line for line in proc.stderr.splitlines()
-                  if "error" in line or "No such file" in line] or proc.stderr.splitlines()[-5:]
+                  if "error:" in line or "No such file" in line] or proc.stderr.splitlines()[-5:]
         hint = ""
         if any("No such file" in line for line in errors):
             hint = ("\n  is the library's -dev package installed, or does it need "
