@@ -313,6 +313,10 @@ public:
     virtual void declare(Declaration&& decl) = 0;
     // `#pragma pack`: the packing of the structs declared from now on (0: the default).
     virtual void set_pack(uint32_t pack) { (void)pack; }
+    // `#pragma cffix own(0)`: the functions, globals and constants declared from now on
+    // come from headers that are not own (cffix's record of a cdef_header() call): they
+    // are not declared, constants stay usable in constant expressions; own(1) ends it.
+    virtual void set_own(bool own) { (void)own; }
 };
 
 // Per-declaration error recovery (ffi.cdef_header): told about each top-level declaration
@@ -327,6 +331,9 @@ public:
     // seemed to declare ("" if none could be told).
     virtual void skipped(size_t begin, size_t end, std::string name, std::string message,
                          int line) = 0;
+    // An object-like `#define name body` (or `#undef name`) at physical `line`: the text is
+    // a `cc -E -dD` output, whose macros are converted apart (cffix/_macros.py).
+    virtual void macro(std::string_view name, std::string_view body, int line, bool undef) = 0;
 };
 
 // Calls in a standalone expression (ffi.dlopen(version=...)): `name()`, a function of
@@ -345,7 +352,8 @@ public:
 // Throws CDefError (with line and column) on the first error.
 void parse_declarations(std::string_view source, DeclSink& sink);
 
-// The same, going on after a declaration that fails: `log` hears of it and the parser
+// The same for the output of `cc -E -dD`, going on after a declaration that fails (and
+// handing macros to the log instead of declaring them): `log` hears of it and the parser
 // resumes at the end of that declaration (its ';' or a function body's '}'). Any
 // cffix::Error of a declaration is so recovered; other exceptions (PythonErrorSet) and a
 // text the lexer cannot split into tokens end the parse.

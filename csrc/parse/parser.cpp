@@ -20,7 +20,7 @@ constexpr const char* kInitializerHint =
 // The next token of a lookahead lexer as advance() would see it: past #define lines.
 Token next_skipping_defines(Lexer& lookahead) {
     Token t = lookahead.next();
-    while (t.kind == Tok::Define || t.kind == Tok::PragmaPack) {
+    while (t.kind >= Tok::Define && t.kind <= Tok::Undef) {
         if (t.kind == Tok::Define)
             while (t.kind != Tok::DirectiveEnd) t = lookahead.next();
         t = lookahead.next();
@@ -45,6 +45,38 @@ void Parser::handle_defines() {
     for (;;) {
         if (tok_.kind == Tok::PragmaPack) {
             parse_pragma_pack();
+            continue;
+        }
+        if (tok_.kind == Tok::PragmaCffix) {
+            // `#pragma cffix own(0)` / `own(1)`, written by cdef_header() in the text it
+            // records (types/scope.cpp, HeaderLog): see DeclSink::set_own.
+            std::string_view text = tok_.text;
+            size_t b = text.find_first_not_of(" \t");
+            text = b == std::string_view::npos ? std::string_view() : text.substr(b);
+            if (text.starts_with("own(0)") || text.starts_with("own(1)")) {
+                Token at = tok_;
+                bool own = text[4] == '1';
+                ask_sink(at, [&] { sink_.set_own(own); });
+            }
+            tok_ = lex_.next();
+            continue;
+        }
+        if (tok_.kind == Tok::Macro || tok_.kind == Tok::Undef) {  // header mode
+            if (recovery_) {
+                std::string_view text = tok_.text;
+                size_t end = text.find_first_of(" \t");
+                std::string_view name = text.substr(0, end);
+                std::string_view body;
+                if (end != std::string_view::npos) {
+                    body = text.substr(end);
+                    size_t b = body.find_first_not_of(" \t");
+                    body = b == std::string_view::npos ? std::string_view() : body.substr(b);
+                    while (!body.empty() && (body.back() == ' ' || body.back() == '\r'))
+                        body.remove_suffix(1);
+                }
+                recovery_->macro(name, body, tok_.pos.line, tok_.kind == Tok::Undef);
+            }
+            tok_ = lex_.next();
             continue;
         }
         if (tok_.kind != Tok::Define) break;

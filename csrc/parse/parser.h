@@ -119,7 +119,10 @@ class Parser {
 public:
     Parser(std::string_view source, DeclSink& sink);
     void parse_translation_unit();
-    void set_recovery(RecoveryLog* log) { recovery_ = log; }
+    void set_recovery(RecoveryLog* log) {
+        recovery_ = log;
+        lex_.set_header_mode(log != nullptr);
+    }
     TypeExprPtr parse_standalone_type_name();
     ConstInt parse_standalone_probe_expression(ProbeCalls& probes, bool evaluate);
 
@@ -130,7 +133,7 @@ private:
     // with the rare #define lines handled out of line.
     void advance() {
         tok_ = lex_.next();
-        if (tok_.kind == Tok::Define || tok_.kind == Tok::PragmaPack) [[unlikely]]
+        if (tok_.kind >= Tok::Define && tok_.kind <= Tok::Undef) [[unlikely]]
             handle_defines();
     }
     void handle_defines();

@@ -364,6 +364,7 @@ void Scope::cdef(std::string_view source, const CdefOptions& options) {
         ~Reset() {
             s.bodies_.clear();
             s.options_ = {};
+            s.not_own_ = false;
         }
     } reset{*this};
     // A cdef makes many CTypes and no garbage: keep the cyclic GC from scanning them
@@ -390,41 +391,72 @@ bool HeaderMode::own(int line) const {
 class Scope::HeaderLog : public parse::RecoveryLog {
 public:
     HeaderLog(Scope& scope, std::string_view source) : scope_(scope), source_(source) {}
+    // A declaration is replayed unless only=/exclude= refused what it declares (those of
+    // headers that are not own are replayed under `#pragma cffix own(0)`).
     void parsed(size_t begin, size_t end) override {
-        append(begin, end, scope_.header_declared_);
-        scope_.header_declared_ = false;
+        // A declaration with a refused name is replayed under own(0) (`enum { A, B }` with
+        // B refused: neither is a lib name there; better one less than one more).
+        append(begin, end, scope_.header_declared_ || !scope_.header_refused_,
+               scope_.header_refused_);
+        scope_.header_declared_ = scope_.header_refused_ = false;
     }
     void skipped(size_t begin, size_t end, std::string name, std::string message,
                  int line) override {
         scope_.header_->skipped.push_back({std::move(name), std::move(message), line});
         append(begin, end, false);
-        scope_.header_declared_ = false;
+        scope_.header_declared_ = scope_.header_refused_ = false;
+    }
+
+    void macro(std::string_view name, std::string_view body, int line, bool undef) override {
+        HeaderMode& mode = *scope_.header_;
+        auto it = mode.macro_index.find(std::string(name));
+        if (it != mode.macro_index.end()) {
+            mode.macros[it->second].live = false;
+            mode.macro_index.erase(it);
+        }
+        if (undef) return;
+        mode.macro_index.emplace(std::string(name), mode.macros.size());
+        mode.macros.push_back({std::string(name), std::string(body), line, mode.own(line), true});
     }
 
 private:
-    void append(size_t begin, size_t end, bool all) {
+    // The lines of [begin, end): of a declaration that declared something, every line but
+    // the directives plain cdef() does not take (#define, #undef...); of the others, only
+    // the line markers and `#pragma pack` lines. `#pragma cffix own(0|1)` lines mark where
+    // the text of headers that are not own starts and ends (their functions, globals and
+    // constants stay undeclared when the text is replayed).
+    void append(size_t begin, size_t end, bool all, bool refused = false) {
         std::string& out = scope_.header_->replay;
-        std::string_view text = source_.substr(begin, end - begin);
         bool at_line_start = begin == 0 || source_[begin - 1] == '\n';
-        if (all) {
-            if (at_line_start && !out.empty() && out.back() != '\n') out += '\n';
-            out.append(text);
-            return;
-        }
-        for (size_t i = 0; i < text.size();) {
-            size_t newline = text.find('\n', i);
-            size_t next = newline == std::string_view::npos ? text.size() : newline + 1;
-            std::string_view line = text.substr(i, next - i);
+        for (size_t i = begin; i < end;) {
+            size_t newline = source_.find('\n', i);
+            size_t next = newline == std::string_view::npos || newline >= end ? end : newline + 1;
+            std::string_view line = source_.substr(i, next - i);
+            bool whole = i > begin || at_line_start;
             size_t first = line.find_first_not_of(" \t");
-            if ((i > 0 || at_line_start) && first != std::string_view::npos && line[first] == '#') {
-                if (!out.empty() && out.back() != '\n') out += '\n';
+            bool directive = whole && first != std::string_view::npos && line[first] == '#';
+            bool keep_directive = directive && (line.substr(first).starts_with("# ") ||
+                                                line.substr(first).starts_with("#pragma pack"));
+            if (keep_directive || (all && !directive)) {
+                if (all && !directive && first != std::string_view::npos) {
+                    bool own = !refused && scope_.header_->own(line_);
+                    if (own != emitted_own_) {
+                        if (!out.empty() && out.back() != '\n') out += '\n';
+                        out += own ? "#pragma cffix own(1)\n" : "#pragma cffix own(0)\n";
+                        emitted_own_ = own;
+                    }
+                }
+                if (whole && !out.empty() && out.back() != '\n') out += '\n';
                 out.append(line);
-                if (out.back() != '\n') out += '\n';
+                if (directive && out.back() != '\n') out += '\n';
             }
+            if (newline != std::string_view::npos && newline < end) ++line_;
             i = next;
         }
     }
 
+    int line_ = 1;  // the physical line of the text being appended
+    bool emitted_own_ = true;
     Scope& scope_;
     std::string_view source_;
 };
@@ -436,12 +468,13 @@ void Scope::cdef_header(std::string_view source, const CdefOptions& options, Hea
     ++cdef_serial_;
     bodies_.clear();
     header_ = &mode;
-    header_declared_ = false;
+    header_declared_ = header_refused_ = false;
     struct Reset {
         Scope& s;
         ~Reset() {
             s.bodies_.clear();
             s.options_ = {};
+            s.not_own_ = false;
             s.header_ = nullptr;
         }
     } reset{*this};
@@ -464,7 +497,10 @@ void Scope::note_foreign(const CType* t, parse::SourcePos pos) {
 void Scope::set_pack(uint32_t pack) { options_.pack = pack ? pack : cdef_pack_; }
 
 bool Scope::header_keeps(const std::string& name, parse::SourcePos pos, const char* kind) {
-    bool keep = header_->own(pos.line) && (!header_->keep || header_->keep(name));
+    if (!header_) return !not_own_;
+    bool own = header_->own(pos.line);
+    bool keep = own && (!header_->keep || header_->keep(name));
+    header_refused_ |= own && !keep;
     if (keep) {
         header_declared_ = true;
         header_->kept.emplace_back(kind, name);
@@ -900,8 +936,8 @@ bool Scope::is_const(const TypeExpr& expr) const {
 }
 
 void Scope::declare_function(const Declaration& decl, CTypeRef type) {
+    if (!header_keeps(decl.name, decl.pos, "function")) return;
     if (header_) {
-        if (!header_keeps(decl.name, decl.pos, "function")) return;
         if (!decl.asm_name.empty() && decl.asm_name != decl.name)
             header_->renamed.emplace_back(decl.name, decl.asm_name);
         if (!decl.inline_in.empty())
@@ -954,11 +990,9 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
 }
 
 void Scope::declare_variable(const Declaration& decl, Resolved resolved, bool initialized) {
-    if (header_) {
-        if (!header_keeps(decl.name, decl.pos, "variable")) return;
-        if (!decl.asm_name.empty() && decl.asm_name != decl.name)
-            header_->renamed.emplace_back(decl.name, decl.asm_name);
-    }
+    if (!header_keeps(decl.name, decl.pos, "variable")) return;
+    if (header_ && !decl.asm_name.empty() && decl.asm_name != decl.name)
+        header_->renamed.emplace_back(decl.name, decl.asm_name);
     if (resolved.type->kind == Kind::Void)
         cdef_error("variable '" + decl.name + "' declared void", decl.pos);
     VariableDecl v;
@@ -988,7 +1022,7 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved, bool in
 
 void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
     constant.cdef = cdef_serial_;
-    if (header_ && !header_keeps(name, constant.pos, "constant")) {
+    if (!header_keeps(name, constant.pos, "constant")) {
         hidden_constants_.insert_or_assign(name, constant);
         return;
     }

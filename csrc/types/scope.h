@@ -75,6 +75,16 @@ struct HeaderMode {
     std::vector<Skipped> skipped;                                       // every failed one
     std::vector<std::pair<std::string, std::string>> renamed;           // (name, asm label)
     std::vector<std::pair<std::string, std::string>> inline_functions;  // (name, file)
+    // The object-like macros defined at the end (an #undef removes one), in the order of
+    // their last definition: name, body, physical line, whether that line is own.
+    struct Macro {
+        std::string name, body;
+        int line = 0;
+        bool own = false;
+        bool live = true;
+    };
+    std::vector<Macro> macros;
+    std::unordered_map<std::string, size_t> macro_index;
     // A plain cdef text declaring what was declared (the declarations kept, with the line
     // markers and #pragma lines), for API mode and out-of-line modules to replay.
     std::string replay;
@@ -219,6 +229,7 @@ public:
     std::string suggest_type_name(std::string_view unknown) override;
     void declare(parse::Declaration&& decl) override;
     void set_pack(uint32_t pack) override;
+    void set_own(bool own) override { not_own_ = !own; }
 
     // For tp_traverse of the owning FFI object.
     int traverse(visitproc visit, void* arg) const;
@@ -309,7 +320,9 @@ private:
     // module's C source may see them through other feature macros: glibc's fd_set).
     std::unordered_set<const CType*> foreign_;
     HeaderMode* header_ = nullptr;
+    bool not_own_ = false;  // `#pragma cffix own(0)` in the cdef being parsed
     bool header_declared_ = false;
+    bool header_refused_ = false;  // only=/exclude= refused a name of that declaration
     NameMap<ConstantDecl> hidden_constants_;
     uint32_t cdef_pack_ = 0;  // the cdef's pack= (what `#pragma pack()` returns to)
 };

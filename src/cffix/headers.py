@@ -93,20 +93,6 @@ class HeaderReport:
 # The driver
 
 _CACHE_FORMAT = 1
-_MARKER = None  # the compiled regexes, made on first use (import cffix stays cheap)
-
-
-def _regexes():
-    global _MARKER
-    if _MARKER is None:
-        import re
-
-        _MARKER = (re.compile(r'# (\d+) "((?:[^"\\]|\\.)*)"((?: \d+)*)$'),
-                   re.compile(r"#define ([A-Za-z_]\w*)(\(?)[ \t]?(.*)$"),
-                   re.compile(r"#undef ([A-Za-z_]\w*)"))
-    return _MARKER
-
-
 def _error(message: str) -> Exception:
     from . import _core
 
@@ -287,99 +273,84 @@ def preprocess(source, cc=None, flags=()):
             return hit[0], hit[1], True
     output, search_dirs = _run_preprocessor(cmd, flags, source)
     if key:
-        files = sorted({m.group(2) for m in _iter_markers(output)
-                        if not m.group(2).startswith("<")})
+        from . import _core
+
+        files = sorted({_unquote(m[2]) for m in _core.FFI._line_markers(output)
+                        if not m[2].startswith("<")})
         _cache_store(key, output, search_dirs, files)
     return output, search_dirs, False
 
 
-def _iter_markers(output):
-    import re
-
-    return re.finditer(r'^# (\d+) "((?:[^"\\]|\\.)*)"((?: \d+)*)$', output, re.M)
-
-
 class _Preprocessed:
-    """The preprocessor's output split: the text for the parser (directives other than
-    line markers and #pragma blanked), the stretches of lines of each file (own or not),
-    the object-like macros."""
+    """The stretches of lines of each file in the preprocessor's output (own or not),
+    from its line markers; the parser takes the output as it is (header mode: it hands
+    the #define lines back as macros)."""
 
     # Folders of a library's private parts (glibc's bits/): they belong to the header that
     # includes them (math.h declares cos in bits/mathcalls.h).
     PRIVATE = ("/bits/",)
 
     def __init__(self, output, search_dirs, user_dirs):
-        marker, define, undef = _regexes()
+        from . import _core
+
         self.named = []  # files <stdin> includes directly: the headers named
-        current = None
-        for m in _iter_markers(output):
-            file = _unquote(m.group(2))
-            if "1" in m.group(3).split() and current == "<stdin>" and file not in self.named:
-                self.named.append(file)
-            current = file
-        self.is_own_file = _own_predicate(self.named, search_dirs, user_dirs)
-        lines = output.split("\n")
-        # (first physical line, file, presumed line number of that line, own)
-        self.segments = []
-        stack = [("<stdin>", True)]  # (file, own) of the files being included
-        macros = {}
-        own = True
-        presumed_start = first = 1
-        current = "<stdin>"
-        for i, line in enumerate(lines):
-            if not line.startswith("#"):
-                continue
-            if line.startswith("# "):
-                m = marker.match(line)
-                if m:
-                    file = _unquote(m.group(2))
-                    flags = m.group(3).split()
-                    if "1" in flags:  # entering an #include
-                        private = any(p in file for p in self.PRIVATE)
-                        stack.append((file, self.is_own_file(file) or (private and own)))
-                    elif "2" in flags and len(stack) > 1:  # back in the includer
-                        stack.pop()
-                    elif stack[-1][0] != file:
-                        stack[-1] = (file, self.is_own_file(file))
-                    own = stack[-1][1]
-                    current = file
-                    first, presumed_start = i + 2, int(m.group(1))
-                    self.segments.append((first, file, presumed_start, own))
-                continue
-            m = define.match(line)
-            if m:
-                if not m.group(2):  # object-like (function-like: NAME( )
-                    macros.pop(m.group(1), None)
-                    macros[m.group(1)] = (m.group(1), m.group(3).strip(), current,
-                                          presumed_start + i + 1 - first, own)
-                lines[i] = ""
-                continue
-            m = undef.match(line)
-            if m:
-                macros.pop(m.group(1), None)
-                lines[i] = ""
-                continue
-            if not (line.startswith("#pragma") or line.startswith("#line")):
-                lines[i] = ""
-        self.text = "\n".join(lines)
-        self.nlines = len(lines)
-        self.macros = list(macros.values())  # (name, body, file, line, own)
-        self.files, self.own_files = [], []
+        # Inclusion frames: (file, parent frame); a frame's own-ness is known once the
+        # named headers are (after the walk): own file, or a private file of an own frame.
+        frames = [("<stdin>", -1)]
+        stack = [0]
+        segments = []  # (first physical line, file, presumed line of that line, frame)
+        for line, presumed, file, flags in _core.FFI._line_markers(output):
+            if "\\" in file:
+                file = _unquote(file)
+            top = stack[-1]
+            if " 1" in flags:  # entering an #include
+                if frames[top][0] == "<stdin>" and file not in self.named:
+                    self.named.append(file)
+                frames.append((file, top))
+                stack.append(len(frames) - 1)
+            elif " 2" in flags and len(stack) > 1:  # back in the includer
+                stack.pop()
+            elif frames[top][0] != file:  # <built-in>, <command-line>
+                frames.append((file, frames[top][1]))
+                stack[-1] = len(frames) - 1
+            segments.append((line + 1, file, presumed, stack[-1]))
+        self.text = output
+        self.nlines = output.count("\n") + 1
+        self.is_own_file = is_own = _own_predicate(self.named, search_dirs, user_dirs)
+        own = []
+        for file, parent in frames:  # parents come first
+            private = parent >= 0 and own[parent] and any(p in file for p in self.PRIVATE)
+            own.append(is_own(file) or private)
+        self.segments = [(first, f, presumed, own[frame]) for first, f, presumed, frame
+                         in segments]
+        self.starts = [s[0] for s in self.segments]
+        files, own_files = {}, {}
         for _, f, _, o in self.segments:
-            if not f.startswith("<") and f not in self.files:
-                self.files.append(f)
-            if o and not f.startswith("<") and f not in self.own_files:
-                self.own_files.append(f)
+            if not f.startswith("<"):
+                files[f] = None
+                if o:
+                    own_files[f] = None
+        self.files, self.own_files = list(files), list(own_files)
 
     def where(self, physical):
         """('file:line', own) of a physical line of the text."""
         import bisect
 
-        i = bisect.bisect_right([s[0] for s in self.segments], physical) - 1
+        i = bisect.bisect_right(self.starts, physical) - 1
         if i < 0:
             return f"<stdin>:{physical}", True
         first, file, presumed, own = self.segments[i]
         return f"{file}:{presumed + physical - first}", own
+
+    def file_line(self, physical):
+        """(file, line) of a physical line of the text."""
+        import bisect
+
+        i = bisect.bisect_right(self.starts, physical) - 1
+        if i < 0:
+            return "<stdin>", physical
+        first, file, presumed, _ = self.segments[i]
+        return file, presumed + physical - first
 
     def own_lines(self):
         """Sorted physical line ranges [first, last] of own text."""
@@ -395,7 +366,7 @@ class _Preprocessed:
 
 
 def _unquote(name):
-    return name.replace('\\"', '"').replace("\\\\", "\\")
+    return name.replace('\\"', '"').replace("\\\\", "\\") if "\\" in name else name
 
 
 def _own_predicate(named, search_dirs, user_dirs):
@@ -479,7 +450,7 @@ def declare(ffi, source, headers, *, include_dirs=(), defines=None, undefines=()
     report.files = pre.files
     report.own_files = pre.own_files
     keep = _name_filter(only, exclude)
-    kept, skipped, renamed, inline, replay = ffi._cdef_header(
+    kept, skipped, renamed, inline, replay, macro_list = ffi._cdef_header(
         pre.text, pre.own_lines(), keep, bool(override), bool(packed), int(pack or 0))
     seen = set()
     for item in kept:
@@ -497,16 +468,21 @@ def declare(ffi, source, headers, *, include_dirs=(), defines=None, undefines=()
     ffi._cffix_state.setdefault("_cffix_history", []).append(
         ("cdef", replay, bool(override), bool(packed), None if pack is None else int(pack)))
     if macros:
-        chosen = [m for m in pre.macros
-                  if (m[4] if macros == "own" else m[2] != "<built-in>")
-                  and (keep is None or keep(m[0]))]
+        chosen = []
+        for name, body, line, own in macro_list:
+            if (macros == "own" and not own) or (keep is not None and not keep(name)):
+                continue
+            file, presumed = pre.file_line(line)
+            if macros == "all" and file == "<built-in>":
+                continue
+            chosen.append((name, body, file, presumed))
         try:
             from . import _macros
         except ImportError:
             for m in chosen:
                 report.skipped_macro(m[0], "macro conversion is not available")
         else:
-            _macros.convert_macros(ffi, [m[:4] for m in chosen], report)
+            _macros.convert_macros(ffi, chosen, report)
     if strict and report.skipped:
         raise _error("cdef_header(strict=True): " + report.summary())
     return report
