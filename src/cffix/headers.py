@@ -468,19 +468,29 @@ def declare(ffi, source, headers, *, include_dirs=(), defines=None, undefines=()
     ffi._cffix_state.setdefault("_cffix_history", []).append(
         ("cdef", replay, bool(override), bool(packed), None if pack is None else int(pack)))
     if macros:
+        import bisect
+
+        try:
+            from . import _macros
+        except ImportError:
+            _macros = None
+        starts, segments, bisect_right = pre.starts, pre.segments, bisect.bisect_right
         chosen = []
         for name, body, line, own in macro_list:
             if (macros == "own" and not own) or (keep is not None and not keep(name)):
                 continue
-            file, presumed = pre.file_line(line)
+            i = bisect_right(starts, line) - 1
+            if i >= 0:
+                first, file, presumed, _ = segments[i]
+                line = presumed + line - first
+            else:
+                file = "<stdin>"
             if macros == "all" and file == "<built-in>":
                 continue
-            chosen.append((name, body, file, presumed))
-        try:
-            from . import _macros
-        except ImportError:
-            for m in chosen:
-                report.skipped_macro(m[0], "macro conversion is not available")
+            chosen.append((name, body, file, line))
+        if _macros is None:
+            report.skipped_macros += [(m[0], "macro conversion is not available")
+                                      for m in chosen]
         else:
             _macros.convert_macros(ffi, chosen, report)
     if strict and report.skipped:
