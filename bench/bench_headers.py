@@ -12,7 +12,7 @@ Measures, keeping the minimum of several runs:
 It prints a table and the ratio to the preprocessor (the goal is under 3x); it never
 asserts anything about timings.
 
-    python3 bench/bench_headers.py [--header openssl/ssl.h] [--repeat N]
+    python3 bench/bench_headers.py [--header openssl/ssl.h] [--repeat N] [--quick]
 """
 
 import argparse
@@ -38,7 +38,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--header", default="openssl/ssl.h")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="one run each (a smoke test)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 1
 
     import cffix
 

@@ -40,6 +40,7 @@ class HeaderReport:
       macros           {name: value}: macros converted into constants
       skipped_macros   (name, reason): macros left out
       from_cache       True when the preprocessor output came from the cache
+      replay           the cdef text recorded for set_source() (what was declared)
     """
 
     def __init__(self, headers: "tuple[str, ...]" = ()) -> None:
@@ -54,6 +55,7 @@ class HeaderReport:
         self.macros: "dict[str, Any]" = {}
         self.skipped_macros: "list[tuple[str, str]]" = []
         self.from_cache = False
+        self.replay = ""
 
     # The macro converter's interface (cffix._macros).
     def converted(self, name: str, value: "Any") -> None:
