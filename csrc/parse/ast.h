@@ -283,6 +283,7 @@ struct Declaration {
     std::vector<std::string> attributes;  // C23 [[cffix::...]] ones (parser.h Attributes)
     ExternPython extern_python = ExternPython::No;
     bool is_static = false;        // `static` storage class was written
+    bool builtin = false;          // declared by the parser itself (`__int128`, declarator.cpp)
     uint32_t typedef_aligned = 0;  // aligned(N) attribute on a typedef
     // Constant
     bool constant_dots = false;  // #define NAME ...

@@ -177,6 +177,7 @@ private:
     bool parse_one_specifier(SpecifierState& st, SpecifierContext ctx);
     void add_type_keyword(SpecifierState& st);
     void add_float_n(SpecifierState& st);
+    bool add_int128(SpecifierState& st);
     std::shared_ptr<TypeExpr> opaque_float_type(const Token& keyword);
     void set_other_type(SpecifierState& st, std::shared_ptr<TypeExpr> type, const Token& at);
     bool parse_dots_type(SpecifierState& st);

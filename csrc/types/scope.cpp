@@ -781,6 +781,13 @@ std::string Scope::suggest_type_name(std::string_view unknown) {
 }
 
 void Scope::declare(Declaration&& decl) {
+    if (decl.builtin) {  // `__int128`: no C text declares it, API mode checks nothing of it
+        declare_typedef(decl);
+        auto it = typedefs_.find(decl.name);
+        if (it != typedefs_.end() && it->second.type) foreign_.insert(it->second.type.get());
+        if (header_) header_declared_ = true;
+        return;
+    }
     if (header_ && (decl.kind == DeclKind::Typedef || decl.kind == DeclKind::TagOnly)) {
         header_declared_ = true;
         if (header_->own(decl.pos.line) && !decl.name.empty()) {
