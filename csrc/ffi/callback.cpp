@@ -185,14 +185,14 @@ static PyObject* ffi_def_extern(PyObject* self, PyObject* const* args, Py_ssize_
 PyMethodDef ffi_callback_methods[] = {
     {"callback", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_callback)),
      METH_FASTCALL | METH_KEYWORDS,
-     "callback(cdecl, python_callable=None, error=None, onerror=None)\n--\n\n"
+     "callback($self, cdecl, python_callable=None, error=None, onerror=None)\n--\n\n"
      "A C function pointer of type cdecl that calls python_callable; without python_callable, "
      "a decorator. C receives `error` (default 0/NULL) if the callable raises; onerror(exc, "
      "value, tb) may return a result instead. Keep the result alive while C may call it.\n\n"
      "    add = ffi.callback('int(int, int)', lambda a, b: a + b)   # or @ffi.callback(...)"},
     {"def_extern", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_def_extern)),
      METH_FASTCALL | METH_KEYWORDS,
-     "def_extern(name=None, error=None, onerror=None)\n--\n\n"
+     "def_extern($self, name=None, error=None, onerror=None)\n--\n\n"
      "API mode: a decorator that attaches a Python function to the extern \"Python\" "
      "function `name` (default: the decorated function's __name__) of this module's cdef, "
      "and returns it unchanged; a later def_extern() of the same name replaces it. C code "

@@ -38,15 +38,17 @@ static PyObject* ffi_release(PyObject*, PyObject* arg) {
 PyMethodDef ffi_data_methods[] = {
     {"new", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_new)),
      METH_FASTCALL | METH_KEYWORDS,
-     "new(cdecl, init=None)\n--\n\n"
+     "new($self, cdecl, init=None)\n--\n\n"
      "Allocate zeroed C memory for a pointer's item or an array, owned by the result.\n\n"
      "    p = ffi.new('int *', 42)        # p[0] == 42\n"
      "    a = ffi.new('char[]', b'hi')    # 3 bytes, NUL-terminated"},
     {"cast", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_cast)), METH_FASTCALL,
-     "cast(cdecl, value)\n--\n\nA cdata of type cdecl from a number or another cdata, as C "
+     "cast($self, cdecl, value, /)\n--\n\nA cdata of type cdecl from a number or another cdata, as "
+     "C "
      "casts.\n\n    ffi.cast('unsigned char', 300)   # <cdata 'unsigned char' 44>"},
     {"release", ffi_release, METH_O,
-     "release(cdata)\n--\n\nFree the memory of an owning cdata now; later access raises.\n\n"
+     "release($self, cdata, /)\n--\n\nFree the memory of an owning cdata now; later access "
+     "raises.\n\n"
      "    p = ffi.new('char[]', 10**6); ...; ffi.release(p)"},
     {nullptr, nullptr, 0, nullptr},
 };

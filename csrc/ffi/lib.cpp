@@ -176,13 +176,14 @@ PyMethodDef ffi_lib_methods[] = {
      "_set_wrap_rules(rules): cffix's own (ffi.wrap stores its rules so): not an API."},
     {"dlopen", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_dlopen)),
      METH_FASTCALL | METH_KEYWORDS,
-     "dlopen(name, flags=0, *, release_gil=True, sha256=None, soname=None, version=None)\n--\n\n"
+     "dlopen($self, name, flags=0, *, release_gil=True, sha256=None, soname=None, "
+     "version=None)\n--\n\n"
      "Load a shared library and return it as a Lib object: the functions, global\n"
      "variables and constants declared with cdef() are its attributes.\n\n"
      "    lib = ffi.dlopen('m')          # a short name, found like ctypes.util.find_library\n"
      "    libc = ffi.dlopen(None)        # the C library and the program itself\n"
      "    lib = ffi.dlopen('./libfoo.so', ffi.RTLD_NOW | ffi.RTLD_GLOBAL)\n\n"
-     "name may also be a 'void *' cdata holding a handle from a C call to dlopen()\n"
+     "name may also be a `void *` cdata holding a handle from a C call to dlopen()\n"
      "(wrapped, never closed by cffix) or an os.PathLike. flags default to RTLD_NOW.\n"
      "release_gil=False (a cffix extension) keeps the GIL during calls to this library's\n"
      "functions, which saves its cost for short functions that never block.\n\n"
@@ -194,7 +195,7 @@ PyMethodDef ffi_lib_methods[] = {
      "    lib = ffi.dlopen('sqlite3', soname='libsqlite3.so.0',\n"
      "                     version='sqlite3_libversion_number() >= 3037000')"},
     {"dlclose", ffi_dlclose, METH_O,
-     "dlclose(lib)\n--\n\n"
+     "dlclose($self, lib, /)\n--\n\n"
      "Close a library from dlopen(): using its names afterwards raises ValueError, and so\n"
      "does calling a function object taken from it before (f = lib.f).\n\n"
      "    ffi.dlclose(lib)\n\n"

@@ -109,13 +109,13 @@ static PyCFunction method(F f) {
 
 PyMethodDef ffi_memory_methods[] = {
     {"string", method(ffi_string), METH_FASTCALL | METH_KEYWORDS,
-     "string(cdata, maxlen=-1)\n--\n\n"
+     "string($self, cdata, maxlen=-1)\n--\n\n"
      "The C string of a char/wchar_t/char16_t/char32_t array or pointer (bytes or str, up to\n"
      "the NUL, maxlen items, or the end of known memory); one char of a char cdata; the\n"
      "enumerator's name of an enum cdata (str(value) if none).\n\n"
      "    ffi.string(ffi.new('char[]', b'hi'))   # b'hi'"},
     {"unpack", method(ffi_unpack), METH_FASTCALL | METH_KEYWORDS,
-     "unpack(cdata, length)\n--\n\n"
+     "unpack($self, cdata, length)\n--\n\n"
      "The first `length` items of a pointer or array: bytes for char, str for wchar_t/\n"
      "char16_t/char32_t, else a list. Never past the end of memory of known size.\n\n"
      "    ffi.unpack(ffi.new('int[]', [1, 2, 3]), 2)   # [1, 2]"},
@@ -126,12 +126,12 @@ PyMethodDef ffi_memory_methods[] = {
      "bytearray cannot be resized) until ffi.release(), `with` exit or collection.\n\n"
      "    p = ffi.from_buffer('int[]', array.array('i', [1, 2]))   # p[1] == 2"},
     {"memmove", method(ffi_memmove), METH_FASTCALL | METH_KEYWORDS,
-     "memmove(dest, src, n)\n--\n\n"
+     "memmove($self, dest, src, n)\n--\n\n"
      "Copy n bytes from src to dest (the areas may overlap). Each side is a pointer or array\n"
      "cdata or a buffer (dest writable); n is checked against every side of known size.\n\n"
      "    ffi.memmove(p, b'abc', 3)"},
     {"addressof", method(ffi_addressof), METH_FASTCALL,
-     "addressof(cdata, *fields_or_indexes)\n--\n\n"
+     "addressof($self, cdata, /, *fields_or_indexes)\n--\n\n"
      "A pointer to a struct/union/array cdata, or to a field or item inside it (nested\n"
      "steps allowed; indexes are checked against known lengths). It keeps the memory alive.\n\n"
      "    ffi.addressof(s, 'pos', 'x')   # <cdata 'int *' 0x...>"},

@@ -75,7 +75,10 @@ static int ffi_traverse(PyObject* self, visitproc visit, void* arg) {
     Py_VISIT(ffi->included);
     Py_VISIT(ffi->state);
     Py_VISIT(ffi->dict);
-    if (ffi->scope_owned) return ffi->scope_owned->traverse(visit, arg);
+    // The scope's types are not visited: no cycle leads from them back to the FFI (types
+    // reference types only), and the GC ignores the untracked ones anyway (see
+    // types::track_for_gc); visiting thousands of them made each collection of a young
+    // FFI touch every type of its cdef.
     return 0;
 }
 
@@ -553,6 +556,13 @@ static PyObject* ffi_integer_const(PyObject* self, PyObject* name) {
         std::string key(text, static_cast<size_t>(length));
         ft::CriticalSection section(self);
         types::GlobalDecl g = scope_of(self).find_global(key);
+        if (g.macro)
+            throw Error(ErrorKind::FFIError,
+                        "constant '" + key + "' is a " +
+                            (g.macro->kind == types::MacroConstantDecl::Floating ? "float"
+                             : g.macro->kind == types::MacroConstantDecl::Bytes  ? "bytes"
+                                                                                 : "str") +
+                            ", not an integer: read it as lib." + key);
         if (!g.constant)
             throw Error(ErrorKind::FFIError, "integer constant '" + key + "' not found");
         if (g.constant->dots)
@@ -636,27 +646,28 @@ static PyMethodDef type_methods[] = {
      "override=True lets later declarations replace earlier ones; packed=True packs every\n"
      "struct of this call; pack=N gives them #pragma pack(N) layout."},
     {"typeof", ffi_typeof, METH_O,
-     "typeof(cdecl)\n--\n\nThe CType of a type string (or a CType itself).\n\n"
+     "typeof($self, cdecl, /)\n--\n\nThe CType of a type string (or a CType itself).\n\n"
      "    ffi.typeof('struct point *')  # <ctype 'struct point *'>"},
     {"sizeof", ffi_sizeof, METH_O,
-     "sizeof(cdecl)\n--\n\nThe size in bytes of a type.\n\n    ffi.sizeof('int')  # 4"},
+     "sizeof($self, cdecl, /)\n--\n\nThe size in bytes of a type.\n\n    ffi.sizeof('int')  # 4"},
     {"alignof", ffi_alignof, METH_O,
-     "alignof(cdecl)\n--\n\nThe alignment in bytes of a type.\n\n    ffi.alignof('double')  # 8"},
+     "alignof($self, cdecl, /)\n--\n\nThe alignment in bytes of a type.\n\n    "
+     "ffi.alignof('double')  # 8"},
     {"offsetof", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_offsetof)),
      METH_FASTCALL,
-     "offsetof(cdecl, *fields_or_indexes)\n--\n\n"
+     "offsetof($self, cdecl, /, *fields_or_indexes)\n--\n\n"
      "The byte offset of a field (or nested fields / array items) in a type.\n\n"
      "    ffi.offsetof('struct point', 'y')  # 4"},
     {"getctype", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_getctype)),
      METH_FASTCALL | METH_KEYWORDS,
-     "getctype(cdecl, replace_with='')\n--\n\n"
+     "getctype($self, cdecl, replace_with='')\n--\n\n"
      "The C spelling of a type, with replace_with put where a declarator goes.\n\n"
      "    ffi.getctype('int[5]', '*p')  # 'int(*p)[5]'"},
     {"list_types", ffi_list_types, METH_NOARGS,
-     "list_types()\n--\n\n(typedef names, struct names, union names) declared so far.\n\n"
+     "list_types($self, /)\n--\n\n(typedef names, struct names, union names) declared so far.\n\n"
      "    ffi.list_types()  # (['point_t'], ['point'], [])"},
     {"integer_const", ffi_integer_const, METH_O,
-     "integer_const(name)\n--\n\nThe value of an integer constant (#define, enumerator, "
+     "integer_const($self, name, /)\n--\n\nThe value of an integer constant (#define, enumerator, "
      "static const) declared with cdef().\n\n    ffi.integer_const('FOO')  # 42"},
     {"_cffix_api_style", ffi_api_style, METH_NOARGS,
      "_cffix_api_style(): behave as the ffi of an API-mode module (cffi's "
@@ -665,7 +676,8 @@ static PyMethodDef type_methods[] = {
      "_cffix_use_types_of(module_ffi): resolve through the scope of the ffi of a module that "
      "verify() built (builder.py)."},
     {"include", ffi_include, METH_O,
-     "include(other_ffi)\n--\n\nMake the types and declarations of another FFI usable here.\n\n"
+     "include($self, other_ffi, /)\n--\n\nMake the types and declarations of another FFI usable "
+     "here.\n\n"
      "    ffi.include(base_ffi)"},
     {nullptr, nullptr, 0, nullptr},
 };
@@ -735,7 +747,7 @@ static PyMethodDef* all_methods() {
         std::vector<PyMethodDef> v;
         for (PyMethodDef* part :
              {type_methods, ffi_data_methods, ffi_memory_methods, ffi_ownership_methods,
-              ffi_lib_methods, ffi_callback_methods, ffi_build_methods})
+              ffi_lib_methods, ffi_callback_methods, ffi_build_methods, ffi_macro_methods})
             for (PyMethodDef* m = part; m->ml_name; ++m) v.push_back(*m);
         v.push_back({nullptr, nullptr, 0, nullptr});
         return v;

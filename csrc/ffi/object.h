@@ -56,6 +56,7 @@ extern PyMethodDef ffi_ownership_methods[];  // ownership.cpp: gc, new_allocator
 extern PyMethodDef ffi_lib_methods[];        // lib.cpp: dlopen, dlclose
 extern PyMethodDef ffi_callback_methods[];   // callback.cpp: callback, def_extern
 extern PyMethodDef ffi_build_methods[];      // build.cpp: _api_module_source (API mode)
+extern PyMethodDef ffi_macro_methods[];      // macros.cpp: _convert_macros (headers)
 extern PyGetSetDef ffi_ownership_getset[];   // ownership.cpp: ffi.errno
 
 // Functions of the _core module (module.cpp's table):

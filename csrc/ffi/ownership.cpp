@@ -66,7 +66,7 @@ static PyObject* ffi_from_handle(PyObject*, PyObject* pointer) {
 PyMethodDef ffi_ownership_methods[] = {
     {"gc", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_gc)),
      METH_FASTCALL | METH_KEYWORDS,
-     "gc(cdata, destructor, size=0)\n--\n\n"
+     "gc($self, cdata, destructor, size=0)\n--\n\n"
      "A new cdata of the same type, address (and array length) that calls\n"
      "destructor(cdata) once: when it is collected, or at ffi.release() / `with` exit.\n"
      "gc(p, None) on such a cdata cancels the destructor. `size` (bytes the destructor\n"
@@ -75,20 +75,20 @@ PyMethodDef ffi_ownership_methods[] = {
     {"new_allocator",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_new_allocator)),
      METH_FASTCALL | METH_KEYWORDS,
-     "new_allocator(alloc=None, free=None, should_clear_after_alloc=True)\n--\n\n"
+     "new_allocator($self, alloc=None, free=None, should_clear_after_alloc=True)\n--\n\n"
      "An allocator, called as allocator(cdecl, init=None) like ffi.new, whose memory\n"
      "comes from alloc(size) (a cdata pointer; NULL raises MemoryError) and goes back\n"
      "through free(pointer) when the result is collected or released. The memory is\n"
      "zeroed first unless should_clear_after_alloc is false. With alloc None it is ffi.new.\n\n"
      "    new_raw = ffi.new_allocator(lib.malloc, lib.free, False); p = new_raw('int[]', 10)"},
     {"new_handle", ffi_new_handle, METH_O,
-     "new_handle(obj)\n--\n\n"
-     "A 'void *' cdata standing for obj, to pass through C as an opaque pointer; keep it\n"
+     "new_handle($self, obj, /)\n--\n\n"
+     "A `void *` cdata standing for obj, to pass through C as an opaque pointer; keep it\n"
      "alive while C holds the pointer. ffi.from_handle(pointer) gives obj back.\n\n"
      "    h = ffi.new_handle(42)   # <cdata 'void *' handle to 42>"},
     {"from_handle", ffi_from_handle, METH_O,
-     "from_handle(pointer)\n--\n\n"
-     "The object of the live handle whose value is pointer (a 'void *' or 'char *');\n"
+     "from_handle($self, pointer, /)\n--\n\n"
+     "The object of the live handle whose value is pointer (a `void *` or `char *`);\n"
      "RuntimeError for any other pointer.\n\n"
      "    ffi.from_handle(ffi.cast('void *', int(ffi.cast('intptr_t', h))))   # 42"},
     {nullptr, nullptr, 0, nullptr},

@@ -1015,6 +1015,55 @@ std::string disagreement(const types::ConstantDecl& c) {
            "ULL) ? 0 : 2)";
 }
 
+// A header's floating and string macros (types::MacroConstantDecl), evaluated by the
+// compiler and handed to the module's ffi at import; "" when there are none. (Wide strings
+// take cffix's value: C has no one way to turn wchar_t, char16_t and char32_t into str.)
+std::string macro_values_function(const types::Scope& scope) {
+    std::vector<std::string> names;
+    for (const auto& entry : scope.macro_constants()) names.push_back(entry.first);
+    if (names.empty()) return "";
+    std::sort(names.begin(), names.end());
+    std::string out =
+        "/* The header's floating and string macros, as the compiler evaluates them. */\n"
+        "static int _cffix_macro_values(PyObject* ffi) {\n"
+        "    PyObject *list = PyList_New(0), *item, *done;\n"
+        "    if (!list) return 0;\n"
+        "#define _CFFIX_MACRO(name, value)                                             \\\n"
+        "    if (!(item = Py_BuildValue(\"(sN)\", name, value)) ||                       \\\n"
+        "        PyList_Append(list, item) < 0) {                                      \\\n"
+        "        Py_XDECREF(item);                                                     \\\n"
+        "        Py_DECREF(list);                                                      \\\n"
+        "        return 0;                                                             \\\n"
+        "    }                                                                         \\\n"
+        "    Py_DECREF(item);\n";
+    for (const std::string& name : names) {
+        const types::MacroConstantDecl& m = scope.macro_constants().find(name)->second;
+        std::string value;
+        switch (m.kind) {
+            case types::MacroConstantDecl::Floating:
+                value = "PyFloat_FromDouble((double)(" + name + "))";
+                break;
+            case types::MacroConstantDecl::Bytes:
+                value = "PyBytes_FromStringAndSize(" + name + ", sizeof(" + name + ") - 1)";
+                break;
+            default:
+                value = "PyUnicode_DecodeUTF8(" + c_string(m.text) + ", " +
+                        std::to_string(m.text.size()) + ", \"surrogatepass\")";
+                break;
+        }
+        out += "    _CFFIX_MACRO(\"" + name + "\", " + value + ")\n";
+    }
+    out +=
+        "#undef _CFFIX_MACRO\n"
+        "    done = PyObject_CallMethod(ffi, \"_add_macro_values\", \"O\", list);\n"
+        "    Py_DECREF(list);\n"
+        "    if (!done) return 0;\n"
+        "    Py_DECREF(done);\n"
+        "    return 1;\n"
+        "}\n\n";
+    return out;
+}
+
 std::string module_source(types::Scope& scope, const std::string& module_name,
                           const std::string& preamble, const std::vector<CdefCall>& cdefs,
                           const std::string& cffix_version, bool release_gil,
@@ -1051,6 +1100,7 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
     std::string extern_python_code =
         extern_python_functions(scope, extern_python, types, module_name);
 
+    std::string macro_values = macro_values_function(scope);
     std::vector<std::string> constants;
     for (const auto& entry : scope.constants()) constants.push_back(entry.first);
     std::sort(constants.begin(), constants.end());
@@ -1236,6 +1286,7 @@ std::string module_source(types::Scope& scope, const std::string& module_name,
                ");\n            return negative" + check + ";\n        }\n";
     }
     out += "    }\n    (void)s;\n    (void)u;\n    return 0;\n}\n\n";
+    out += macro_values;
     out += "static const cffix_module_tables _cffix_tables = {\n";
     out += "    _cffix_methods, " + std::to_string(names.size()) + ", _cffix_constant_names, " +
            std::to_string(constants.size()) + ", _cffix_constant_value, _cffix_globals, " +
@@ -1302,6 +1353,7 @@ static int _cffix_include(PyObject* ffi, const char* module_name, PyObject** inc
                (c.override ? "1" : "0") + ", " + (c.packed ? "1" : "0") + ", " +
                std::to_string(c.pack) + "))\n        goto fail;\n";
     }
+    if (!macro_values.empty()) out += "    if (!_cffix_macro_values(ffi)) goto fail;\n";
     if (!wrap_rules.empty()) {  // the builder's ffi.wrap rules, before any function is made
         out +=
             "    {\n        PyObject* done = PyObject_CallMethod(ffi, \"_cffix_load_wrap_rules\", "

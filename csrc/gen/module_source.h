@@ -4,7 +4,8 @@
 // inline functions are called by the C compiler, and a declaration that disagrees with
 // the real header is a compiler error), then one METH_FASTCALL wrapper per function of
 // the cdef, the integer constants as the compiler evaluates them (a cdef value that
-// differs is a compile-time error naming it), the addresses of the global variables and
+// differs is a compile-time error naming it), a header's floating and string macros
+// (parse/macro.h; read from C at import), the addresses of the global variables and
 // variadic functions (a cdef type that differs is a compile-time error), the facts the
 // cdef leaves to the compiler (`...`: layouts, sizes, values; types::CompilerFact), the
 // cdef's own layouts and signatures compared with the compiler's (each comparison's line

@@ -296,6 +296,21 @@ PyObject* load_constant(Library* lib, PyObject* key, const std::string& name,
     return cache(lib, key, int128_to_python(c.value));
 }
 
+// A header's floating or string macro (types::Scope::declare_macro): a float, bytes or str.
+PyObject* load_macro_constant(Library* lib, PyObject* key, const types::MacroConstantDecl& m) {
+    switch (m.kind) {
+        case types::MacroConstantDecl::Floating: return cache(lib, key, PyFloat_FromDouble(m.real));
+        case types::MacroConstantDecl::Bytes:
+            return cache(
+                lib, key,
+                PyBytes_FromStringAndSize(m.text.data(), static_cast<Py_ssize_t>(m.text.size())));
+        default:
+            return cache(lib, key,
+                         PyUnicode_DecodeUTF8(m.text.data(), static_cast<Py_ssize_t>(m.text.size()),
+                                              "surrogatepass"));
+    }
+}
+
 // `T x[]`: the length is unknown, so the value is a `T *` to the first item, as in cffi.
 PyObject* pointer_to_items(CType* array, void* address) {
     try {
@@ -540,6 +555,7 @@ PyObject* library_getattro_slow(PyObject* self, PyObject* key) {
         if (!lib->handle) return closed_error(lib);
         if (g.function) return load_function(lib, key, name, *g.function);
         if (g.variable) return read_variable(lib, name, *g.variable);
+        if (g.macro) return load_macro_constant(lib, key, *g.macro);
         return load_constant(lib, key, name, *g.constant);
     }
     if (lib->api_module) {

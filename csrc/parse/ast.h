@@ -332,9 +332,19 @@ public:
     // seemed to declare ("" if none could be told).
     virtual void skipped(size_t begin, size_t end, std::string name, std::string message,
                          int line) = 0;
-    // An object-like `#define name body` (or `#undef name`) at physical `line`: the text is
-    // a `cc -E -dD` output, whose macros are converted apart (cffix/_macros.py).
+    // `#define name body` (or `#undef name`) at physical `line`, `name` with its parameter
+    // list for a function-like macro (`F(a, b)`): the text is a `cc -E -dD` output, whose
+    // macros are converted apart (cffix/_macros.py).
     virtual void macro(std::string_view name, std::string_view body, int line, bool undef) = 0;
+    // What a cast to `type` in a macro value converts to (macro.h): an integer of `size`
+    // bytes and its signedness, a floating type of `size` bytes, or something else. The
+    // default knows only the name (see named_type_is_unsigned); Scope knows the truth.
+    struct Arithmetic {
+        enum Kind : uint8_t { Other, Integer, Floating } kind = Other;
+        uint64_t size = 0;
+        bool is_unsigned = false;
+    };
+    virtual std::optional<Arithmetic> arithmetic_of(const TypeExpr&) { return std::nullopt; }
 };
 
 // Calls in a standalone expression (ffi.dlopen(version=...)): `name()`, a function of

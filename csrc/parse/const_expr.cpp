@@ -7,8 +7,15 @@
 // where C has undefined behaviour (signed overflow: `1 << 40`, `INT_MAX + 1`), the exact
 // mathematical value is kept in a wider signed type instead of an arbitrary wrapped one, as
 // the user meant; only results beyond 128 bits are an error.
+//
+// Macro values (macro.h, Parser::macro_mode_) follow the compiler instead: floating
+// operands and casts are allowed, a signed result wraps to its type's width as gcc and
+// clang fold it (`1 << 31` is INT_MIN), and a shift count beyond the width is an error.
+#include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <type_traits>
 
@@ -113,6 +120,28 @@ ConstValue truncate_to(ConstInt v, int bits, bool is_unsigned) {
     return make_value(r, bits <= 32 ? 32 : 64, is_unsigned);
 }
 
+ConstValue float_value(long double v, int bits) {
+    ConstValue r = make_value(0, bits, false);
+    r.is_float = true;
+    r.real = bits == 32   ? static_cast<float>(v)
+             : bits == 64 ? static_cast<long double>(static_cast<double>(v))
+                          : v;
+    return r;
+}
+
+long double as_real(const ConstValue& v) {
+    return v.is_float ? v.real : static_cast<long double>(v.value);
+}
+
+// One arithmetic operation in the precision of the result's type (float arithmetic is
+// not long double arithmetic rounded once: the double rounding can differ).
+template <typename F>
+long double in_precision(int bits, long double x, long double y, F op) {
+    if (bits == 32) return op(static_cast<float>(x), static_cast<float>(y));
+    if (bits == 64) return op(static_cast<double>(x), static_cast<double>(y));
+    return op(x, y);
+}
+
 }  // namespace
 
 // C's binary operators by precedence (1: ||, 10: * / %); 0 for other tokens. Shared with
@@ -163,7 +192,7 @@ ConstValue Parser::parse_conditional() {
     DepthGuard guard(*this);
     ConstValue condition = parse_binary(1);
     if (!accept(Tok::Question)) return condition;
-    bool take_first = condition.value != 0;
+    bool take_first = is_true(condition);
     ConstValue first = condition;
     if (tok_.kind != Tok::Colon) {
         unevaluated_ += !take_first;
@@ -174,6 +203,10 @@ ConstValue Parser::parse_conditional() {
     unevaluated_ += take_first;
     ConstValue second = parse_conditional();
     unevaluated_ -= take_first;
+    if (first.is_float || second.is_float) {
+        int bits = std::max(first.is_float ? first.bits : 0, second.is_float ? second.bits : 0);
+        return float_value(as_real(take_first ? first : second), bits);
+    }
     ConstValue type = common_type(first, second);
     return make_value(convert(take_first ? first : second, type), type.bits, type.is_unsigned);
 }
@@ -186,8 +219,8 @@ ConstValue Parser::parse_binary(int min_precedence) {
         if (precedence == 0 || precedence < min_precedence) return lhs;
         Token op = tok_;
         advance();
-        bool skip = (op.kind == Tok::AmpAmp && lhs.value == 0) ||
-                    (op.kind == Tok::PipePipe && lhs.value != 0);
+        bool skip =
+            (op.kind == Tok::AmpAmp && !is_true(lhs)) || (op.kind == Tok::PipePipe && is_true(lhs));
         unevaluated_ += skip;
         ConstValue rhs = parse_binary(precedence + 1);
         unevaluated_ -= skip;
@@ -238,6 +271,10 @@ ConstValue Parser::parse_primary() {
             return v;
         }
         case Tok::FloatLiteral:
+            if (macro_mode_) {
+                advance();
+                return float_literal_value(t);
+            }
             fail(t, "floating-point constant " + describe_token(t) +
                         " is not allowed in an integer constant expression");
         case Tok::StringLiteral:
@@ -290,6 +327,10 @@ ConstValue Parser::parse_cast() {
 ConstValue Parser::int_literal_value(const Token& t) {
     IntLiteral literal = decode_int_literal(t.text);
     if (literal.too_large) fail(t, "integer constant " + describe_token(t) + " is too large");
+    return typed_int_literal(literal);
+}
+
+ConstValue typed_int_literal(const IntLiteral& literal) {
     uint64_t v = literal.value;
     bool allow_signed = !literal.is_unsigned;
     bool allow_unsigned = literal.is_unsigned || !literal.decimal;
@@ -329,6 +370,7 @@ ConstValue Parser::probe_call(const Token& name) {
 }
 
 ConstValue Parser::apply_unary(const Token& op, ConstValue v) {
+    if (v.is_float) return apply_float_unary(op, v);
     switch (op.kind) {
         case Tok::Plus: return v;
         case Tok::Bang: return int_value(v.value == 0);
@@ -339,25 +381,26 @@ ConstValue Parser::apply_unary(const Token& op, ConstValue v) {
             if (v.is_unsigned) return make_value(wrap_unsigned(-v.value, v.bits), v.bits, true);
             if (v.value == kConstIntMin)
                 return overflow(op, "integer overflow in constant expression");
-            return fit_signed(-v.value, v.bits);
+            return signed_result(-v.value, v.bits);
     }
 }
 
 ConstValue Parser::apply_binary(const Token& op, ConstValue a, ConstValue b) {
     switch (op.kind) {
-        case Tok::AmpAmp: return int_value(a.value != 0 && b.value != 0);
-        case Tok::PipePipe: return int_value(a.value != 0 || b.value != 0);
+        case Tok::AmpAmp: return int_value(is_true(a) && is_true(b));
+        case Tok::PipePipe: return int_value(is_true(a) || is_true(b));
         case Tok::Shl:
         case Tok::Shr: return apply_shift(op, a, b);
         default: break;
     }
+    if (a.is_float || b.is_float) return apply_float_binary(op, a, b);
     ConstValue type = common_type(a, b);
     ConstInt x = convert(a, type);
     ConstInt y = convert(b, type);
     bool is_unsigned = type.is_unsigned;
     auto result = [&](ConstInt r) {
         return is_unsigned ? make_value(wrap_unsigned(r, type.bits), type.bits, true)
-                           : fit_signed(r, type.bits);
+                           : signed_result(r, type.bits);
     };
     ConstInt r = 0;
     switch (op.kind) {
@@ -396,8 +439,16 @@ ConstValue Parser::apply_binary(const Token& op, ConstValue a, ConstValue b) {
 
 // The result has the (promoted) type of the left operand, whatever the right one's.
 ConstValue Parser::apply_shift(const Token& op, ConstValue a, ConstValue b) {
+    if (a.is_float || b.is_float) return apply_float_binary(op, a, b);
     if (b.value < 0) return overflow(op, "negative shift count in constant expression");
-    if (b.value >= 128) return overflow(op, "shift count too large in constant expression");
+    if (b.value >= 128 || (macro_mode_ && b.value >= a.bits)) {
+        if (!macro_mode_) return overflow(op, "shift count too large in constant expression");
+        std::string what = "shift count " + std::to_string(static_cast<long long>(b.value)) +
+                           " is not below the width of the shifted type (" +
+                           std::to_string(a.bits) + " bits)";
+        if (unevaluated_ > 0) return int_value(0);
+        fail(op, what);
+    }
     int n = static_cast<int>(b.value);
     if (op.kind == Tok::Shr) {
         if (a.is_unsigned)
@@ -407,6 +458,7 @@ ConstValue Parser::apply_shift(const Token& op, ConstValue a, ConstValue b) {
     }
     ConstInt shifted = static_cast<ConstInt>(static_cast<UConstInt>(a.value) << n);
     if (a.is_unsigned) return make_value(wrap_unsigned(shifted, a.bits), a.bits, true);
+    if (macro_mode_) return signed_result(shifted, a.bits);
     if ((shifted >> n) != a.value) return overflow(op, "integer overflow in constant expression");
     return fit_signed(shifted, a.bits);
 }
@@ -417,7 +469,8 @@ ConstValue Parser::cast_to(const TypeExpr& type, ConstValue v, const Token& at) 
     bool is_bool =
         type.name == "_Bool" || (type.kind == TypeExprKind::Named && type.name == "bool");
     if (is_bool && (type.kind == TypeExprKind::Primitive || type.kind == TypeExprKind::Named))
-        return int_value(v.value != 0);
+        return int_value(is_true(v));
+    if (macro_mode_) return cast_in_macro(type, v, at);
     if (type.kind == TypeExprKind::Primitive) {
         if (!integer_width(type.name, bits, is_unsigned))
             fail(at, "cast to '" + std::string(type.name) +
@@ -441,6 +494,134 @@ ConstValue Parser::cast_to(const TypeExpr& type, ConstValue v, const Token& at) 
 ConstValue Parser::overflow(const Token& at, const char* what) {
     if (unevaluated_ > 0) return int_value(0);
     fail(at, what);
+}
+
+// A signed integer result: exact in a wider type (cdef), or wrapped to its width as the
+// compiler folds it (macro values).
+ConstValue Parser::signed_result(ConstInt v, int bits) {
+    if (!macro_mode_ || bits >= 128) return fit_signed(v, bits);
+    return truncate_to(v, bits, false);
+}
+
+// `1.5`, `1.5f`, `1e3L`, `0x1p-3`: double, float, long double.
+ConstValue Parser::float_literal_value(const Token& t) {
+    std::string text(t.text);
+    int bits = 64;
+    char last = text.empty() ? 0 : text.back();
+    if (last == 'f' || last == 'F') {
+        bits = 32;
+        text.pop_back();
+    } else if (last == 'l' || last == 'L') {
+        bits = 128;
+        text.pop_back();
+    }
+    char* end = nullptr;
+    long double v = std::strtold(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size())
+        fail(t, "floating-point constant " + describe_token(t) + " has an unsupported suffix");
+    return float_value(v, bits);
+}
+
+ConstValue Parser::apply_float_unary(const Token& op, ConstValue v) {
+    switch (op.kind) {
+        case Tok::Plus: return v;
+        case Tok::Minus: return float_value(-v.real, v.bits);
+        case Tok::Bang: return int_value(v.real == 0);
+        default: fail(op, "'~' needs an integer operand, not a floating value");
+    }
+}
+
+// The usual arithmetic conversions with a floating operand: the wider floating type wins.
+ConstValue Parser::apply_float_binary(const Token& op, ConstValue a, ConstValue b) {
+    int bits = std::max(a.is_float ? a.bits : 0, b.is_float ? b.bits : 0);
+    long double x = as_real(a), y = as_real(b);
+    switch (op.kind) {
+        case Tok::Plus:
+            return float_value(in_precision(bits, x, y, [](auto p, auto q) { return p + q; }),
+                               bits);
+        case Tok::Minus:
+            return float_value(in_precision(bits, x, y, [](auto p, auto q) { return p - q; }),
+                               bits);
+        case Tok::Star:
+            return float_value(in_precision(bits, x, y, [](auto p, auto q) { return p * q; }),
+                               bits);
+        case Tok::Slash:  // IEEE: 1.0 / 0 is inf, as the compiler folds it
+            return float_value(in_precision(bits, x, y, [](auto p, auto q) { return p / q; }),
+                               bits);
+        case Tok::EqEq: return int_value(x == y);
+        case Tok::NotEq: return int_value(x != y);
+        case Tok::Less: return int_value(x < y);
+        case Tok::Greater: return int_value(x > y);
+        case Tok::LessEq: return int_value(x <= y);
+        case Tok::GreaterEq: return int_value(x >= y);
+        default:
+            fail(op, "invalid operands to " + describe_token(op) +
+                         ": it needs integers, not a floating value");
+    }
+}
+
+// A cast in a macro value: to any integer or floating type, the type's real size and
+// signedness as the sink knows them.
+ConstValue Parser::cast_in_macro(const TypeExpr& type, ConstValue v, const Token& at) {
+    DeclSink::Arithmetic info;
+    int bits = 0;
+    bool is_unsigned = false;
+    if (type.kind == TypeExprKind::Primitive) {
+        if (type.name == "float" || type.name == "double" || type.name == "long double") {
+            info.kind = DeclSink::Arithmetic::Floating;
+            info.size = type.name == "float" ? 4 : type.name == "double" ? 8 : 16;
+        } else if (integer_width(type.name, bits, is_unsigned)) {
+            info.kind = DeclSink::Arithmetic::Integer;
+            info.size = static_cast<uint64_t>(bits / 8);
+            info.is_unsigned = is_unsigned;
+        }
+    } else if (type.kind == TypeExprKind::Named || type.kind == TypeExprKind::Enum ||
+               type.kind == TypeExprKind::DotsInteger) {
+        std::optional<DeclSink::Arithmetic> known =
+            ask_sink(at, [&] { return sink_.arithmetic_of(type); });
+        if (known) {
+            info = *known;
+        } else {
+            info.kind = DeclSink::Arithmetic::Integer;
+            info.size = ask_sink(at, [&] { return sink_.size_of(type); });
+            info.is_unsigned =
+                type.kind == TypeExprKind::Named && named_type_is_unsigned(type.name);
+        }
+    } else if (type.kind == TypeExprKind::Pointer) {
+        fail(at, "a cast to a pointer type: a pointer, not a number");
+    }
+    if (info.kind == DeclSink::Arithmetic::Floating)
+        return float_value(as_real(v), info.size == 4 ? 32 : info.size == 8 ? 64 : 128);
+    if (info.kind != DeclSink::Arithmetic::Integer || info.size == 0 || info.size > 16)
+        fail(at, "a cast to a type that is neither an integer nor a floating type");
+    bits = static_cast<int>(info.size * 8);
+    if (v.is_float) return float_to_integer(v, bits, info.is_unsigned, at);
+    return truncate_to(v.value, bits, info.is_unsigned);
+}
+
+// C converts a floating value to an integer type by truncation; out of range it is
+// undefined behaviour, an error here.
+ConstValue Parser::float_to_integer(ConstValue v, int bits, bool is_unsigned, const Token& at) {
+    long double t = std::trunc(v.real);
+    int value_bits = std::min(bits, 64);
+    long double high = std::ldexp(1.0L, is_unsigned ? value_bits : value_bits - 1);
+    long double low = is_unsigned ? 0.0L : -high;
+    if (!(t >= low && t < high)) {
+        if (unevaluated_ > 0) return int_value(0);
+        fail(at, "the floating value is out of the range of the integer type it is cast to");
+    }
+    return truncate_to(static_cast<ConstInt>(t), bits, is_unsigned);
+}
+
+ConstValue Parser::parse_standalone_macro_value() {
+    type_name_only_ = true;  // an expression declares nothing
+    macro_mode_ = true;
+    advance();
+    if (tok_.kind == Tok::End) fail_expected("an expression");
+    ConstValue v = parse_constant_expression();
+    if (tok_.kind != Tok::End)
+        fail(tok_, "unexpected " + describe_token(tok_) + " after the expression");
+    return v;
 }
 
 uint64_t Parser::array_length_value(const Token& at, ConstValue v) {

@@ -429,7 +429,7 @@ bool Lexer::read_directive(Token& out) {
             bool function_like = p_ < end_ && *p_ == '(';
             const char* name_end = p_;
             skip_line();
-            if (start == name_end || (name == "define" && function_like)) return false;
+            if (start == name_end || (name == "undef" && function_like)) return false;
             if (name == "undef") p_ = name_end;
             out = make(name == "define" ? Tok::Macro : Tok::Undef, start);
             if (name == "undef") skip_line();

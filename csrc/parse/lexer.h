@@ -23,7 +23,7 @@ enum class Tok : uint8_t {
     Define,        // `#define NAME`: text is NAME; the value's tokens follow
     PragmaPack,    // `#pragma pack(...)`: text is the rest of the line after `pack`
     PragmaCffix,   // `#pragma cffix ...`: text is the rest of the line after `cffix`
-    Macro,         // header mode: `#define NAME body` (object-like), text is `NAME body`
+    Macro,         // header mode: `#define NAME body`, text is `NAME body` (`NAME(a, b) body`)
     Undef,         // header mode: `#undef NAME`, text is NAME
     Identifier,
     IntLiteral,
@@ -135,9 +135,8 @@ public:
     std::string_view source() const { return {begin_, static_cast<size_t>(end_ - begin_)}; }
     // Line markers met from now on are appended to `markers` (see line_markers()).
     void record_line_markers(std::vector<LineMarker>* markers) { markers_ = markers; }
-    // Header mode (ffi.cdef_header, a `cc -E -dD` output): object-like #defines become Macro
-    // tokens and #undef Undef tokens, whatever their body; function-like macros and the
-    // other directives are skipped.
+    // Header mode (ffi.cdef_header, a `cc -E -dD` output): #defines become Macro tokens and
+    // #undef Undef tokens, whatever their body; the other directives are skipped.
     void set_header_mode(bool on) { header_mode_ = on; }
 
 private:

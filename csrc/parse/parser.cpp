@@ -64,7 +64,11 @@ void Parser::handle_defines() {
         if (tok_.kind == Tok::Macro || tok_.kind == Tok::Undef) {  // header mode
             if (recovery_) {
                 std::string_view text = tok_.text;
-                size_t end = text.find_first_of(" \t");
+                size_t end = text.find_first_of(" \t(");
+                if (end != std::string_view::npos && text[end] == '(') {  // NAME(params)
+                    end = text.find(')', end);
+                    if (end != std::string_view::npos) ++end;
+                }
                 std::string_view name = text.substr(0, end);
                 std::string_view body;
                 if (end != std::string_view::npos) {

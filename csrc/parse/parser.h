@@ -52,11 +52,15 @@ struct Attributes {
 
 // A constant expression's value with the C type it has, so that conversions and unsigned
 // wrap-around follow C: bits is 32 (int), 64 (long) or 128 (a signed value too large for
-// any C type, kept exact rather than wrapped; see const_expr.cpp).
+// any C type, kept exact rather than wrapped; see const_expr.cpp). Macro values (macro.h)
+// may also be floating: `real` holds the value, bits is 32 (float), 64 (double) or 128
+// (long double).
 struct ConstValue {
     ConstInt value = 0;
     uint8_t bits = 32;
     bool is_unsigned = false;
+    bool is_float = false;
+    long double real = 0;
 };
 
 // One derivation of a declarator: pointer, array or function, applied to the type built
@@ -125,6 +129,9 @@ public:
     }
     TypeExprPtr parse_standalone_type_name();
     ConstInt parse_standalone_probe_expression(ProbeCalls& probes, bool evaluate);
+    // A macro's expanded body (macro.h): C's semantics rather than the cdef's (floating
+    // values, signed overflow wraps, a shift count must be below the width).
+    ConstValue parse_standalone_macro_value();
 
 private:
     class DepthGuard;
@@ -234,6 +241,13 @@ private:
     ConstValue apply_shift(const Token& op, ConstValue a, ConstValue b);
     ConstValue cast_to(const TypeExpr& type, ConstValue v, const Token& at);
     ConstValue overflow(const Token& at, const char* what);
+    ConstValue signed_result(ConstInt v, int bits);
+    ConstValue float_literal_value(const Token& t);
+    ConstValue apply_float_unary(const Token& op, ConstValue v);
+    ConstValue apply_float_binary(const Token& op, ConstValue a, ConstValue b);
+    ConstValue cast_in_macro(const TypeExpr& type, ConstValue v, const Token& at);
+    ConstValue float_to_integer(ConstValue v, int bits, bool is_unsigned, const Token& at);
+    bool is_true(const ConstValue& v) const { return v.is_float ? v.real != 0 : v.value != 0; }
     uint64_t array_length_value(const Token& at, ConstValue v);
 
     std::string_view source_;
@@ -244,6 +258,7 @@ private:
     int unevaluated_ = 0;           // > 0 inside the unevaluated operand of &&, ||, ?: or sizeof
     bool type_name_only_ = false;   // parse_type_name: no #define may declare anything
     ProbeCalls* probes_ = nullptr;  // parse_probe_expression: who answers `f()`
+    bool macro_mode_ = false;       // parse_standalone_macro_value: C's semantics
     // The function whose parameter list is being parsed and the parameter's 1-based
     // index (0: not in a parameter list), for cffi's "f arg 1: unknown type" message.
     std::string_view param_owner_;
@@ -292,6 +307,8 @@ auto Parser::ask_sink(const Token& at, F&& question) -> decltype(question()) {
 }
 
 // Helpers shared by the declarator and constant-expression code (const_expr.cpp).
+// The value and C type of an integer constant (C11 6.4.4.1), decoded and not too large.
+ConstValue typed_int_literal(const IntLiteral& literal);
 bool is_integer_primitive(std::string_view canonical_name);
 // Whether an integer type known only by name is unsigned. An approximation (the sink
 // knows the truth, but cannot be asked): uint*_t, u_char, size_t, char16_t, ... are.

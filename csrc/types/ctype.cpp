@@ -60,7 +60,6 @@ CType* alloc_ctype(Kind kind) {
 // the same type first) the other thread's, and then `t` is released.
 static CType* intern(CType* t, std::string_view key) {
     t->intern_key.assign(key);
-    PyObject_GC_Track(reinterpret_cast<PyObject*>(t));
     ft::enable_try_incref(reinterpret_cast<PyObject*>(t));
     CType* winner = t;
     {
@@ -334,8 +333,28 @@ CType* new_record_type(Kind kind, std::string cname) {
     CType* t = alloc_ctype(kind);
     t->cname = std::move(cname);
     t->name_pos = static_cast<uint32_t>(t->cname.size());
-    PyObject_GC_Track(reinterpret_cast<PyObject*>(t));
     return t;
+}
+
+void track_for_gc(CType* root) {
+    ft::Lock lock(intern_mutex);  // two scopes may release shared derived types at once
+    std::vector<CType*> todo{root};
+    auto push = [&todo](CType* t) {
+        if (t && !is_record(t)) todo.push_back(t);
+    };
+    while (!todo.empty()) {
+        CType* t = todo.back();
+        todo.pop_back();
+        auto* object = reinterpret_cast<PyObject*>(t);
+        // Tracked already: so is everything it reaches (this walk is the only tracker).
+        if (PyObject_GC_IsTracked(object)) continue;
+        PyObject_GC_Track(object);
+        push(t->item);
+        for (CType* a : t->args) push(a);
+        for (const FieldInfo& f : t->fields) push(f.type);
+        if (t->record)
+            for (const MemberDecl& m : t->record->members) push(m.type);
+    }
 }
 
 std::string cname_with(const CType* type, std::string_view text) { return insert_at(type, text); }

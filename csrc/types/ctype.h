@@ -254,6 +254,18 @@ CType* function_type(CType* result, std::span<CType* const> args, bool ellipsis,
 // A new struct/union/enum type (not interned), declared but without a body.
 CType* new_record_type(Kind kind, std::string cname);
 
+// CTypes and the cyclic GC. Every CType is made untracked: a cdef of a big header makes
+// thousands, and tracked they would all be scanned by the first collection after it (the
+// first allocation after the cdef of openssl/ssl.h took 2-3 ms), and again by every older
+// one, while an FFI lives. That is safe because only a struct or union closes a reference
+// cycle (through its members; derived types reference older types only, primitives and
+// enums nothing that leads back), and a record whose scope holds it is alive whatever the
+// cycle. So the scope that holds a record calls track_for_gc(record) when it lets it go
+// (the FFI dies, override=True replaces it): the record and every derived type it reaches
+// up to the next records are tracked, and from then on the GC finds its cycles. Invariant:
+// a tracked type's derived types are tracked too.
+void track_for_gc(CType* record);
+
 // Gives a declared struct/union its size, alignment and fields once every member type
 // is complete. Returns false if a member is still incomplete (`error` = false) or
 // throws cffix::Error naming the member (`error` = true). Arrays of such records get

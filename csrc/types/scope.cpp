@@ -2,6 +2,7 @@
 #include "types/scope.h"
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <memory>
 #include <type_traits>
@@ -308,15 +309,11 @@ CType* file_type() {
 }
 
 Scope::Scope() = default;
-Scope::~Scope() = default;
 
-int Scope::traverse(visitproc visit, void* arg) const {
-    for (const auto& [_, t] : typedefs_) Py_VISIT(t.type.object());
-    for (const auto* map : {&structs_, &unions_, &enums_})
-        for (const auto& [_, t] : *map) Py_VISIT(t.object());
-    for (const auto& [_, f] : functions_) Py_VISIT(f.type.object());
-    for (const auto& [_, v] : variables_) Py_VISIT(v.type.object());
-    return 0;
+// The records go back to the cyclic GC (see track_for_gc) before the maps let them go.
+Scope::~Scope() {
+    for (const auto* map : {&structs_, &unions_})
+        for (const auto& [_, t] : *map) track_for_gc(t.get());
 }
 
 void Scope::include(const Scope* other) {
@@ -409,13 +406,14 @@ public:
 
     void macro(std::string_view name, std::string_view body, int line, bool undef) override {
         HeaderMode& mode = *scope_.header_;
-        auto it = mode.macro_index.find(std::string(name));
+        std::string key(name.substr(0, name.find('(')));  // a macro is known by its name
+        auto it = mode.macro_index.find(key);
         if (it != mode.macro_index.end()) {
             mode.macros[it->second].live = false;
             mode.macro_index.erase(it);
         }
         if (undef) return;
-        mode.macro_index.emplace(std::string(name), mode.macros.size());
+        mode.macro_index.emplace(std::move(key), mode.macros.size());
         mode.macros.push_back({std::string(name), std::string(body), line, mode.own(line), true});
     }
 
@@ -1045,6 +1043,79 @@ void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
     it->second = constant;
 }
 
+std::optional<parse::DeclSink::Arithmetic> Scope::arithmetic_of(const TypeExpr& type) {
+    Resolved r = resolve(type);
+    const CType* t = r.type.get();
+    if (t->kind == Kind::Enum && t->item) t = t->item;
+    Arithmetic a;
+    if (t->kind != Kind::Primitive || r.raw_function) return a;  // Other
+    if (t->flags & (PF_FLOAT | PF_LONGDOUBLE)) {
+        if (t->flags & PF_COMPLEX) return a;
+        a.kind = Arithmetic::Floating;
+    } else if (t->flags & (PF_INTEGER | PF_BOOL | PF_CHAR | PF_WCHAR)) {
+        a.kind = Arithmetic::Integer;
+        a.is_unsigned = !(t->flags & PF_SIGNED);
+    } else {
+        return a;
+    }
+    complete_type(r.type.get(), true);
+    a.size = static_cast<uint64_t>(t->size);
+    return a;
+}
+
+const char* Scope::global_kind(std::string_view name) const {
+    GlobalDecl g = find_global(name);
+    if (g.function) return "function";
+    if (g.variable) return "variable";
+    return nullptr;
+}
+
+std::string Scope::declare_macro(const std::string& name, const parse::MacroValue& value,
+                                 bool& is_new) {
+    declared();
+    is_new = false;
+    if (const char* kind = global_kind(name)) return std::string("the name of a declared ") + kind;
+    auto constant = constants_.find(name);
+    auto macro = macro_constants_.find(name);
+    if (value.kind == parse::MacroValue::Integer) {
+        if (macro != macro_constants_.end()) return "the name of another macro's value";
+        if (constant != constants_.end()) {
+            if (constant->second.value == value.number.value && !constant->second.dots) return "";
+            return "conflicts with the constant " + name + " declared earlier";
+        }
+        ConstantDecl c;
+        c.value = value.number.value;
+        c.cdef = cdef_serial_;
+        constants_.emplace(name, c);
+        is_new = true;
+        return "";
+    }
+    if (constant != constants_.end())
+        return "conflicts with the constant " + name + " declared earlier";
+    MacroConstantDecl m;
+    switch (value.kind) {
+        case parse::MacroValue::Floating:
+            m.kind = MacroConstantDecl::Floating;
+            m.real = static_cast<double>(value.number.real);
+            if (std::isinf(m.real) && !std::isinf(value.number.real))
+                return "a long double value beyond the range of a Python float";
+            break;
+        case parse::MacroValue::Bytes: m.kind = MacroConstantDecl::Bytes; break;
+        default: m.kind = MacroConstantDecl::Text; break;
+    }
+    if (m.kind != MacroConstantDecl::Floating) m.text = value.text;
+    if (macro != macro_constants_.end()) {
+        const MacroConstantDecl& old = macro->second;
+        if (old.kind == m.kind && old.text == m.text &&
+            (old.real == m.real || (std::isnan(old.real) && std::isnan(m.real))))
+            return "";
+        return "conflicts with the value of " + name + " declared earlier";
+    }
+    macro_constants_.emplace(name, std::move(m));
+    is_new = true;
+    return "";
+}
+
 GlobalDecl Scope::find_global(std::string_view name) const {
     declared();
     GlobalDecl g;
@@ -1054,6 +1125,8 @@ GlobalDecl Scope::find_global(std::string_view name) const {
         g.variable = &v->second;
     else if (auto c = constants_.find(name); c != constants_.end())
         g.constant = &c->second;
+    else if (auto m = macro_constants_.find(name); m != macro_constants_.end())
+        g.macro = &m->second;
     for (size_t i = 0; !g && i < included_.size(); ++i) g = included_[i]->find_global(name);
     return g;
 }
@@ -1064,6 +1137,7 @@ void Scope::list_globals(std::vector<std::string>& names, bool extern_python) co
         if (extern_python || f.extern_python == parse::ExternPython::No) names.push_back(name);
     for (const auto& [name, _] : variables_) names.push_back(name);
     for (const auto& [name, _] : constants_) names.push_back(name);
+    for (const auto& [name, _] : macro_constants_) names.push_back(name);
     for (const Scope* s : included_) s->list_globals(names);
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
@@ -1269,6 +1343,7 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
         if (!options_.override)
             cffi_cdef_error("duplicate declaration of " + tag_name(keyword, e.name), e.pos);
         ++generation_;
+        track_for_gc(existing);  // the scope lets it go
         map[std::string(e.name)] = fresh;
         remember_body(e.body, fresh);
         return fresh;

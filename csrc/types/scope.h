@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "parse/ast.h"
+#include "parse/macro.h"
 #include "types/ctype.h"
 #include "types/written.h"
 #include "util/hash.h"
@@ -75,8 +76,9 @@ struct HeaderMode {
     std::vector<Skipped> skipped;                                       // every failed one
     std::vector<std::pair<std::string, std::string>> renamed;           // (name, asm label)
     std::vector<std::pair<std::string, std::string>> inline_functions;  // (name, file)
-    // The object-like macros defined at the end (an #undef removes one), in the order of
-    // their last definition: name, body, physical line, whether that line is own.
+    // The macros defined at the end (an #undef removes one), in the order of their last
+    // definition: name (`F(a, b)` for a function-like one), body, physical line, whether
+    // that line is own.
     struct Macro {
         std::string name, body;
         int line = 0;
@@ -134,12 +136,21 @@ struct ConstantDecl {
     uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
 };
 
+// A header's object-like macro whose value is no integer (Scope::declare_macro): lib.NAME
+// gives a float, bytes or str. (Integer macros are ConstantDecls, as `#define X 42`.)
+struct MacroConstantDecl {
+    enum Kind : uint8_t { Floating, Bytes, Text } kind = Floating;
+    double real = 0;
+    std::string text;  // Bytes: the bytes; Text: UTF-8
+};
+
 // What a name denotes for a lib object (Scope::find_global): at most one is set.
 struct GlobalDecl {
     const FunctionDecl* function = nullptr;
     const VariableDecl* variable = nullptr;
-    const ConstantDecl* constant = nullptr;  // #define or enumerator
-    explicit operator bool() const { return function || variable || constant; }
+    const ConstantDecl* constant = nullptr;    // #define or enumerator
+    const MacroConstantDecl* macro = nullptr;  // a header's floating or string macro
+    explicit operator bool() const { return function || variable || constant || macro; }
 };
 
 class Scope : public parse::DeclSink {
@@ -189,6 +200,25 @@ public:
     const NameMap<FunctionDecl>& functions() const { return declared().functions_; }
     const NameMap<VariableDecl>& variables() const { return declared().variables_; }
     const NameMap<ConstantDecl>& constants() const { return declared().constants_; }
+    const NameMap<MacroConstantDecl>& macro_constants() const {
+        return declared().macro_constants_;
+    }
+    // Declares the value of a header's object-like macro (parse/macro.h): an integer as a
+    // constant (as `#define NAME 42`), a floating or string value as a MacroConstantDecl.
+    // Returns "", or why it is not declared (its name is taken by another declaration);
+    // `is_new` tells whether it declared it (false: the same value was declared already,
+    // as an enumerator of the same name in `enum { X = 1 }; #define X X`).
+    std::string declare_macro(const std::string& name, const parse::MacroValue& value,
+                              bool& is_new);
+    // An API-mode module's floating and string macros, their values from the compiler:
+    // declared as the builder's scope declared them, without running the deferred cdefs
+    // (their names are not the cdefs' then either).
+    void add_macro_constant(const std::string& name, MacroConstantDecl value) {
+        macro_constants_[name] = std::move(value);
+    }
+    // What `name` is besides a constant or type, for macro evaluation: "function",
+    // "variable" or nullptr.
+    const char* global_kind(std::string_view name) const;
     // For lib objects: the function, variable or constant called `name`, searched here
     // first, then in the included scopes in include order (as types are).
     GlobalDecl find_global(std::string_view name) const;
@@ -230,9 +260,8 @@ public:
     void declare(parse::Declaration&& decl) override;
     void set_pack(uint32_t pack) override;
     void set_own(bool own) override { not_own_ = !own; }
+    std::optional<Arithmetic> arithmetic_of(const parse::TypeExpr& type) override;
 
-    // For tp_traverse of the owning FFI object.
-    int traverse(visitproc visit, void* arg) const;
     // Forgets the included scopes (their FFIs are being released): for tp_clear.
     void drop_includes() { included_.clear(); }
 
@@ -295,6 +324,7 @@ private:
     NameMap<CTypeRef> structs_, unions_, enums_;
     NameMap<parse::SourcePos> tag_pos_;  // "struct foo" -> where declared
     NameMap<ConstantDecl> constants_;
+    NameMap<MacroConstantDecl> macro_constants_;
     NameMap<FunctionDecl> functions_;
     NameMap<VariableDecl> variables_;
     std::vector<const Scope*> included_;

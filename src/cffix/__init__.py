@@ -7,6 +7,7 @@
 """
 
 from ._core import (
+    CData,
     CDefError,
     CField,
     CType,
@@ -47,6 +48,7 @@ __all__ = [
     "VerificationMissing",
     "PkgConfigError",
     "CType",
+    "CData",
     "CField",
     "live_cdata",
     "get_include",

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+if TYPE_CHECKING:
+    def _as_ffi(methods: "_PythonMethods") -> "FFI":
+        """The methods below run with self an FFI (they are installed into the type)."""
+else:
+    def _as_ffi(methods):
+        return methods
+
+
 # The C methods the Python ones below wrap, taken before add_ffi_methods replaces them
 # (kept in _core, so that a second execution of this module, importlib.reload, finds them).
 _c_cdef = _core.__dict__.setdefault("_c_cdef", _core.FFI.cdef)
@@ -31,6 +39,11 @@ _c_dlclose = _core.__dict__.setdefault("_c_dlclose", _core.FFI.dlclose)
 
 class _PythonMethods:
     """The methods of cffix.FFI written in Python (the class docstring is in C++)."""
+
+    if TYPE_CHECKING:  # what these methods use of the C type they are installed into
+        @property
+        def _cffix_state(self) -> "dict[str, Any]": ...
+        def _set_wrap_rules(self, rules: "Any") -> None: ...
 
     # cffi's name for the error of a lookup in a library or a declaration (ffi.error).
     error = _core.FFIError
@@ -43,7 +56,10 @@ class _PythonMethods:
              adopt_on_error: "Any" = wrappers._UNSET, consumes: "Any" = wrappers._UNSET,
              text: "Any" = wrappers._UNSET, message: "Any" = wrappers._UNSET,
              default: "Any" = wrappers._UNSET) -> None:
-        """Declare the Pythonic shape of C functions once; it runs in C++ at each call.
+        """wrap(names, errors=..., out=..., owned=..., adopt_on_error=..., consumes=..., text=..., message=..., default=...)
+
+        Declare the Pythonic shape of C functions once; it runs in C++ at each call.
+        An option not given keeps what earlier wrap() calls said.
 
             ffi.wrap("sqlite3_open", errors="SQLITE", out="ppDb",
                      owned={"ppDb": "sqlite3_close_v2"}, adopt_on_error=True)
@@ -228,7 +244,7 @@ class _PythonMethods:
         """
         from . import builder
 
-        builder.set_source(self, module_name, source, source_extension, kwds)
+        builder.set_source(_as_ffi(self), module_name, source, source_extension, kwds)
 
     def set_source_pkgconfig(self, module_name: str, pkgconfig_libs: "list[str]",
                              source: str, source_extension: str = ".c",
@@ -241,7 +257,7 @@ class _PythonMethods:
         """
         from . import builder
 
-        builder.set_source_pkgconfig(self, module_name, pkgconfig_libs, source,
+        builder.set_source_pkgconfig(_as_ffi(self), module_name, pkgconfig_libs, source,
                                      source_extension, kwds)
 
     def emit_python_code(self, filename: "str | os.PathLike[str]") -> None:
@@ -253,7 +269,7 @@ class _PythonMethods:
         """
         from . import builder
 
-        builder.emit_python_code(self, filename)
+        builder.emit_python_code(_as_ffi(self), filename)
 
     def compile(self, tmpdir: "str | os.PathLike[str]" = ".", verbose: bool = False,
                 target: "str | None" = None, debug: "bool | None" = None) -> str:
@@ -269,14 +285,14 @@ class _PythonMethods:
         """
         from . import builder
 
-        return builder.compile(self, tmpdir, verbose, target, debug)
+        return builder.compile(_as_ffi(self), tmpdir, verbose, target, debug)
 
     def verify(self, source: str = "", tmpdir: "str | None" = None, **kwargs: "Any") -> "Any":
         """cffi's older API mode (deprecated there too): build a module of this FFI's
         cdefs and ``source`` now, load it, and return its ``lib``.
 
             ffi.cdef("struct s { int b; ...; }; int f(struct s *);")
-            lib = ffi.verify("#include \"s.h\"", libraries=["s"])
+            lib = ffi.verify('#include "s.h"', libraries=["s"])
 
         It goes through set_source() and compile(): the module is named by a hash of
         the cdefs, ``source`` and the keywords, built in ``tmpdir`` (default: the
@@ -289,7 +305,7 @@ class _PythonMethods:
         """
         from . import builder
 
-        return builder.verify(self, source, tmpdir, kwargs)
+        return builder.verify(_as_ffi(self), source, tmpdir, kwargs)
 
     def emit_c_code(self, filename: str) -> None:
         """API mode: write the C source of the module set_source() named.
@@ -298,7 +314,7 @@ class _PythonMethods:
         """
         from . import builder
 
-        builder.emit_c_code(self, filename)
+        builder.emit_c_code(_as_ffi(self), filename)
 
     def distutils_extension(self, tmpdir: str = "build", verbose: bool = True) -> "Any":
         """API mode: write the C source under ``tmpdir`` and return the setuptools
@@ -308,7 +324,7 @@ class _PythonMethods:
         """
         from . import builder
 
-        return builder.distutils_extension(self, tmpdir, verbose)
+        return builder.distutils_extension(_as_ffi(self), tmpdir, verbose)
 
     def init_once(self, func: "Callable[[], Any]", tag: "Hashable") -> "Any":
         """Call ``func()`` the first time a given ``tag`` is seen on this FFI, and return

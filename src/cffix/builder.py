@@ -52,12 +52,20 @@ from __future__ import annotations
 import os
 import re
 import sys
+from typing import TYPE_CHECKING, Any
 
 from . import _core
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ._core import FFI
+
 # Keys in ffi._cffix_state (written by api.py's cdef/include wrappers and here).
 HISTORY = "_cffix_history"  # [("cdef", text, override, packed, pack) | ("include", ffi)
-#                              | ("failed", error message), the first failure only]
+#                              | ("failed", error message), the first failure only
+#                              | ("macros", [(name, C literal)]): a header's floating and
+#                                string macros (_macros.py), for out-of-line modules]
 SOURCE = "_cffix_source"  # (module_name, source, source_extension, kwds)
 # set_source(..., release_gil=False): API-mode wrappers keep the GIL during calls (cffix's
 # opt-out, as dlopen(..., release_gil=False) in ABI mode).
@@ -75,7 +83,8 @@ EXTENSION_KEYWORDS = frozenset({
 # ---------------------------------------------------------------- set_source
 
 
-def set_source(ffi, module_name, source, source_extension=".c", kwds=None) -> None:
+def set_source(ffi: FFI, module_name: str, source: str | None, source_extension: str = ".c",
+               kwds: dict[str, Any] | None = None) -> None:
     """FFI.set_source(): remember the module to generate (see api.FFI.set_source)."""
     state = ffi._cffix_state
     if SOURCE in state:
@@ -107,8 +116,9 @@ def set_source(ffi, module_name, source, source_extension=".c", kwds=None) -> No
     state[RELEASE_GIL] = release_gil
 
 
-def set_source_pkgconfig(ffi, module_name, pkgconfig_libs, source, source_extension=".c",
-                         kwds=None) -> None:
+def set_source_pkgconfig(ffi: FFI, module_name: str, pkgconfig_libs: list[str], source: str,
+                         source_extension: str = ".c",
+                         kwds: dict[str, Any] | None = None) -> None:
     """FFI.set_source_pkgconfig(): set_source() with the compiler and linker flags that
     pkg-config gives for `pkgconfig_libs`, added to the keywords given."""
     if isinstance(pkgconfig_libs, str) or not all(
@@ -123,7 +133,7 @@ def set_source_pkgconfig(ffi, module_name, pkgconfig_libs, source, source_extens
     set_source(ffi, module_name, source, source_extension, kwds)
 
 
-def _pkgconfig(args):
+def _pkgconfig(args: list[str]) -> list[str]:
     import subprocess
 
     try:
@@ -140,17 +150,17 @@ def _pkgconfig(args):
     return proc.stdout.split()
 
 
-def _pkgconfig_flags(names):
+def _pkgconfig_flags(names: list[str]) -> dict[str, Any]:
     """The setuptools Extension keywords pkg-config gives for `names`."""
     _pkgconfig(["--print-errors", "--exists", *names])  # names the missing package
-    flags = {
+    flags: dict[str, Any] = {
         "include_dirs": [f[2:] for f in _pkgconfig(["--cflags-only-I", *names])],
         "library_dirs": [f[2:] for f in _pkgconfig(["--libs-only-L", *names])],
         "libraries": [f[2:] for f in _pkgconfig(["--libs-only-l", *names])],
         "extra_compile_args": _pkgconfig(["--cflags-only-other", *names]),
         "extra_link_args": _pkgconfig(["--libs-only-other", *names]),
     }
-    macros = []
+    macros: list[tuple[str, str | None]] = []
     for flag in list(flags["extra_compile_args"]):
         if flag.startswith("-D"):
             name, _, value = flag[2:].partition("=")
@@ -170,18 +180,19 @@ def _check_module_name(name: str) -> None:
             "such as '_mymod' or 'mypackage._mymod'")
 
 
-def _module_name(ffi, method: str) -> str:
+def _module_name(ffi: FFI, method: str) -> str:
     """The out-of-line module name given to set_source(); errors as cffi for the rest."""
     source = ffi._cffix_state.get(SOURCE)
     if source is None:
         raise ValueError(f"set_source() must be called before {method}()")
-    return source[0]
+    name: str = source[0]
+    return name
 
 
 # ---------------------------------------------------------------- the generated module
 
 
-def _refuse_compiler_only_declarations(ffi) -> None:
+def _refuse_compiler_only_declarations(ffi: FFI) -> None:
     """An out-of-line ABI module cannot hold what only a C compiler knows ('...' values,
     sizes, lengths): refused with cffi's exceptions (and its text for macros)."""
     for kind, name in ffi._abi_unknowns():
@@ -205,7 +216,7 @@ def _refuse_compiler_only_declarations(ffi) -> None:
             "API mode (set_source() with C source)")
 
 
-def python_source(ffi) -> str:
+def python_source(ffi: FFI) -> str:
     """The text of the module set_source() named: deterministic (same history -> same
     text), using only cffix's public API."""
     module_name = _module_name(ffi, "emit_python_code")
@@ -218,7 +229,7 @@ def python_source(ffi) -> str:
                 "reproduced. Fix that cdef() (or use a fresh FFI) and generate again.")
     _refuse_compiler_only_declarations(ffi)
 
-    aliases = {}  # included module name -> its alias in the generated module
+    aliases: dict[str, str] = {}  # included module name -> its alias in the generated module
     imports = []
     body = []
     for entry in history:
@@ -247,6 +258,8 @@ def python_source(ffi) -> str:
                 alias = aliases[other_name] = f"_ffi{len(aliases)}"
                 imports.append(f"from {other_name} import ffi as {alias}\n")
             body.append(f"ffi.include({alias})\n")
+        elif entry[0] == "macros":  # a header's floating and string macros (_macros.py)
+            body.append(f"ffi._convert_macros({entry[1]!r})\n")
         else:
             _, text, override, packed, pack = entry
             options = ""
@@ -324,7 +337,7 @@ def _write_if_changed(path: str, text: str) -> bool:
 # ---------------------------------------------------------------- FFI methods
 
 
-def _emit(method, filename, text) -> None:
+def _emit(method: str, filename: Any, text: str) -> None:
     """Write `text` to `filename` (a path: unless unchanged) or to a text file object."""
     if isinstance(filename, (str, os.PathLike)):
         _write_if_changed(os.fspath(filename), text)
@@ -335,24 +348,24 @@ def _emit(method, filename, text) -> None:
                         f"with write(), not {type(filename).__name__}")
 
 
-def emit_python_code(ffi, filename) -> None:
+def emit_python_code(ffi: FFI, filename: Any) -> None:
     """FFI.emit_python_code(): write the out-of-line module to `filename` (a path or a
     text file object)."""
     _module_name(ffi, "emit_python_code")
     _emit("emit_python_code", filename, python_source(ffi))
 
 
-def _is_api_mode(ffi) -> bool:
+def _is_api_mode(ffi: FFI) -> bool:
     source = ffi._cffix_state.get(SOURCE)
     return source is not None and source[1] is not None
 
 
-def c_source(ffi) -> str:
+def c_source(ffi: FFI) -> str:
     """The C text of the API-mode module set_source() named: deterministic."""
     from . import __version__
 
     module_name, preamble, _, _ = ffi._cffix_state[SOURCE]
-    cdefs = []
+    cdefs: list[tuple[Any, ...]] = []
     for entry in ffi._cffix_state.get(HISTORY, ()):
         if entry[0] == "failed":
             raise _core.VerificationError(
@@ -372,6 +385,8 @@ def c_source(ffi) -> str:
                     "the same module name")
             cdefs.append(("include", other_source[0]))
             continue
+        if entry[0] == "macros":  # the module reads these from C (gen/module_source.cpp)
+            continue
         _, text, override, packed, pack = entry
         cdefs.append((text, bool(override), bool(packed), int(pack or 0)))
     from . import wrappers
@@ -381,12 +396,13 @@ def c_source(ffi) -> str:
                                   wrappers.dump_rules(ffi))
 
 
-def _c_path(ffi, tmpdir) -> str:
+def _c_path(ffi: FFI, tmpdir: str | os.PathLike[str]) -> str:
     module_name, _, source_extension, _ = ffi._cffix_state[SOURCE]
-    return os.path.join(os.fspath(tmpdir), *module_name.split(".")) + source_extension
+    path: str = os.path.join(os.fspath(tmpdir), *module_name.split(".")) + source_extension
+    return path
 
 
-def _write_c_source(ffi, tmpdir, verbose) -> str:
+def _write_c_source(ffi: FFI, tmpdir: str | os.PathLike[str], verbose: bool) -> str:
     """Writes the module's C source under `tmpdir` (unless unchanged); returns its path."""
     c_path = _c_path(ffi, tmpdir)
     os.makedirs(os.path.dirname(c_path) or ".", exist_ok=True)
@@ -396,7 +412,8 @@ def _write_c_source(ffi, tmpdir, verbose) -> str:
     return c_path
 
 
-def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None) -> str:
+def compile(ffi: FFI, tmpdir: str | os.PathLike[str] = ".", verbose: bool = False,
+            target: str | None = None, debug: bool | None = None) -> str:
     """FFI.compile(): ABI mode writes <tmpdir>/<module path>.py; API mode writes the C
     file there and builds the extension next to it. Returns the written/built path."""
     if _is_api_mode(ffi):
@@ -404,7 +421,8 @@ def compile(ffi, tmpdir=".", verbose=False, target=None, debug=None) -> str:
     return _compile_python(ffi, tmpdir, verbose)
 
 
-def _compile_extension(ffi, tmpdir, verbose, target, debug) -> str:
+def _compile_extension(ffi: FFI, tmpdir: str | os.PathLike[str], verbose: bool,
+                       target: str | None, debug: bool | None) -> str:
     if not isinstance(tmpdir, (str, os.PathLike)):
         raise TypeError(f"compile(): 'tmpdir' must be a str or path, not "
                         f"{type(tmpdir).__name__}")
@@ -423,7 +441,7 @@ def _compile_extension(ffi, tmpdir, verbose, target, debug) -> str:
     return built
 
 
-def _extension(ffi, c_path):
+def _extension(ffi: FFI, c_path: str) -> Any:
     try:
         from setuptools import Extension
     except ImportError as e:  # Python 3.12+ venvs come without it
@@ -440,7 +458,7 @@ def _extension(ffi, c_path):
     return Extension(module_name, **kwds)
 
 
-def _build_ext_placing_objects(tmpdir):
+def _build_ext_placing_objects(tmpdir: str) -> type:
     """setuptools' build_ext whose object files go where cffi's do (cffi chdir()s into
     tmpdir; cffix does not change the process's directory): next to a source inside
     `tmpdir` (the generated '<tmpdir>/pkg/mod.c' gives '<tmpdir>/pkg/mod.o'), and for
@@ -450,18 +468,20 @@ def _build_ext_placing_objects(tmpdir):
     root = os.path.abspath(tmpdir)
 
     class BuildExt(build_ext):
-        def build_extension(self, ext):
+        def build_extension(self, ext: Any) -> Any:
             compiler = self.compiler
             made_relative = compiler.object_filenames
 
-            def object_filenames(sources, strip_dir=False, output_dir=""):
+            def object_filenames(sources: list[str], strip_dir: bool = False,
+                                 output_dir: str = "") -> list[str]:
                 names = made_relative(sources, strip_dir, output_dir)
                 for i, source in enumerate(sources):
                     inside = os.path.relpath(os.path.abspath(source), root)
                     if not strip_dir and not inside.startswith(os.pardir):
                         names[i] = os.path.join(
                             output_dir or "", os.path.splitext(inside)[0] + compiler.obj_extension)
-                return names
+                result: list[str] = names
+                return result
 
             compiler.object_filenames = object_filenames
             try:
@@ -472,7 +492,7 @@ def _build_ext_placing_objects(tmpdir):
     return BuildExt
 
 
-def _build_extension(extension, tmpdir, verbose, debug) -> str:
+def _build_extension(extension: Any, tmpdir: str, verbose: bool, debug: bool | None) -> str:
     """Builds `extension` into `tmpdir` with setuptools' build_ext (which rebuilds only
     when a source is newer than the module). Returns the module's path."""
     from setuptools import Distribution
@@ -497,17 +517,18 @@ def _build_extension(extension, tmpdir, verbose, debug) -> str:
             message = (f"building '{extension.name}' failed: the cdef and the C source "
                        "disagree:\n  " + "\n  ".join(mismatches))
         raise _core.VerificationError(message) from error
-    return os.path.abspath(cmd.get_ext_fullpath(extension.name))  # absolute, as in cffi
+    built: str = os.path.abspath(cmd.get_ext_fullpath(extension.name))  # absolute, as in cffi
+    return built
 
 
-def _run_capturing_output(run):
+def _run_capturing_output(run: Callable[[], object]) -> tuple[Exception | None, str]:
     """Calls run() with file descriptors 1 and 2 (the compiler's output) sent to a
     temporary file: returns (the exception raised or None, the text written)."""
     import tempfile
 
     sys.stdout.flush()
     sys.stderr.flush()
-    error = None
+    error: Exception | None = None
     with tempfile.TemporaryFile() as capture:
         saved = os.dup(1), os.dup(2)
         try:
@@ -535,7 +556,7 @@ _CHECK_COMMENT = re.compile(r"/\* cffix-check: (.*?) \*/")
 _QUOTED = re.compile(r"[\u2018'\"]([^\u2019'\"]+)[\u2019'\"]")
 
 
-def _disagreements(c_path, output):
+def _disagreements(c_path: str, output: str) -> list[str]:
     """The compiler's errors on the generated file's checks, as sentences naming the
     declaration and both facts (see gen/module_source.cpp: each check's line carries a
     "cffix-check" comment)."""
@@ -574,7 +595,7 @@ def _disagreements(c_path, output):
     return found
 
 
-def _compile_python(ffi, tmpdir, verbose) -> str:
+def _compile_python(ffi: FFI, tmpdir: Any, verbose: bool) -> str:
     """Out-of-line ABI mode: write <tmpdir>/<module path>.py; return that path."""
     module_name = _module_name(ffi, "compile")
     # target= and debug= only concern a compiled extension module: ignored, as cffi does.
@@ -593,7 +614,7 @@ def _compile_python(ffi, tmpdir, verbose) -> str:
     return path
 
 
-def verify(ffi, source, tmpdir, kwargs):
+def verify(ffi: FFI, source: str, tmpdir: str | None, kwargs: dict[str, Any]) -> Any:
     """FFI.verify() (see api.FFI.verify): set_source() + compile() + import, on this FFI's
     history, under a name hashed from everything that makes the module."""
     import hashlib
@@ -639,6 +660,7 @@ def verify(ffi, source, tmpdir, kwargs):
                 state.pop(k, None)
             state.update(saved)
         spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec is not None and spec.loader is not None  # a path ending in an ext suffix
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         sys.modules[module_name] = module
@@ -655,7 +677,7 @@ def _caller_pycache() -> str:
     return os.path.join(directory, "__pycache__")
 
 
-def emit_c_code(ffi, filename) -> None:
+def emit_c_code(ffi: FFI, filename: Any) -> None:
     """FFI.emit_c_code(): write the API-mode module's C source to `filename` (a path or a
     text file object)."""
     _module_name(ffi, "emit_c_code")
@@ -666,7 +688,7 @@ def emit_c_code(ffi, filename) -> None:
                     "dlopen()-style pure Python modules: use emit_python_code()")
 
 
-def distutils_extension(ffi, tmpdir="build", verbose=True):
+def distutils_extension(ffi: FFI, tmpdir: str = "build", verbose: bool = True) -> Any:
     """FFI.distutils_extension(): write the C source under `tmpdir` and return the
     setuptools Extension that builds it."""
     _module_name(ffi, "distutils_extension")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import types
+from typing import Any
 
 from . import _core
 from .api import FFI
@@ -27,7 +28,7 @@ CFFI_PUBLIC_NAMES = ("FFI", "CDefError", "FFIError", "VerificationError",
                      "VerificationMissing", "PkgConfigError")
 
 
-def cffi_namespace() -> dict:
+def cffi_namespace() -> "dict[str, Any]":
     """The public names of the ``cffi`` module, bound to cffix's objects.
 
         cffi_namespace()["FFI"] is cffix.FFI   # True
@@ -78,7 +79,7 @@ BackendFFI.__name__ = BackendFFI.__qualname__ = "FFI"
 BackendFFI.__module__ = "_cffi_backend"
 
 
-def backend_namespace() -> dict:
+def backend_namespace() -> "dict[str, Any]":
     """The public names of ``_cffi_backend``: its FFI class (BackendFFI), CType, RTLD_* flags.
 
         backend_namespace()["RTLD_NOW"] == os.RTLD_NOW   # True

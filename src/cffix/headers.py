@@ -479,7 +479,8 @@ def declare(ffi, source, headers, *, include_dirs=(), defines=None, undefines=()
         starts, segments, bisect_right = pre.starts, pre.segments, bisect.bisect_right
         chosen = []
         for name, body, line, own in macro_list:
-            if (macros == "own" and not own) or (keep is not None and not keep(name)):
+            bare = name.partition("(")[0]  # a function-like one: F(a, b)
+            if (macros == "own" and not own) or (keep is not None and not keep(bare)):
                 continue
             i = bisect_right(starts, line) - 1
             if i >= 0:
@@ -492,7 +493,7 @@ def declare(ffi, source, headers, *, include_dirs=(), defines=None, undefines=()
             chosen.append((name, body, file, line))
         if _macros is None:
             report.skipped_macros += [(m[0], "macro conversion is not available")
-                                      for m in chosen]
+                                      for m in chosen if "(" not in m[0]]
         else:
             _macros.convert_macros(ffi, chosen, report)
     if strict and report.skipped:

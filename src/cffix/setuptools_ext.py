@@ -20,11 +20,15 @@ registers it under the ``distutils.setup_keywords`` entry points (pyproject.toml
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from . import _core, builder
 
+if TYPE_CHECKING:
+    from ._core import FFI
 
-def cffix_modules(dist, attr, value) -> None:
+
+def cffix_modules(dist: Any, attr: str, value: Any) -> None:
     """setup(cffix_modules=[...]): add each listed module to the distribution."""
     if isinstance(value, str):
         value = [value]
@@ -35,25 +39,25 @@ def cffix_modules(dist, attr, value) -> None:
         _add_module(dist, load_builder(spec, attr))
 
 
-def load_builder(spec: str, attr: str = "cffix_modules"):
+def load_builder(spec: str, attr: str = "cffix_modules") -> FFI:
     """The FFI that `spec` ('path/to/script.py:name') names, its script run."""
-    from .api import FFI
+    from .api import FFI as FFIType
 
     path, sep, name = spec.rpartition(":")
     if not sep or not path.endswith(".py") or not name.isidentifier():
         raise ValueError(f"{attr}: {spec!r} is not of the form 'path/to/script.py:name'")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{attr}: no build script {path!r} (from {spec!r})")
-    namespace = {"__name__": "__cffix_build__", "__file__": path}
+    namespace: dict[str, Any] = {"__name__": "__cffix_build__", "__file__": path}
     with open(path, encoding="utf-8") as f:
         code = compile(f.read(), path, "exec")
     exec(code, namespace)  # the project's own build script, as cffi runs it
     if name not in namespace:
         raise AttributeError(f"{attr}: {path!r} defines no {name!r}")
     ffi = namespace[name]
-    if not isinstance(ffi, FFI) and callable(ffi):
+    if not isinstance(ffi, FFIType) and callable(ffi):
         ffi = ffi()
-    if not isinstance(ffi, FFI):
+    if not isinstance(ffi, FFIType):
         raise TypeError(f"{attr}: {spec!r} is a {type(ffi).__name__}, not an FFI (or a "
                         "function returning one)")
     if builder.SOURCE not in ffi._cffix_state:
@@ -61,7 +65,7 @@ def load_builder(spec: str, attr: str = "cffix_modules"):
     return ffi
 
 
-def _add_module(dist, ffi) -> None:
+def _add_module(dist: Any, ffi: FFI) -> None:
     if builder._is_api_mode(ffi):
         extension = ffi.distutils_extension(tmpdir=os.path.join("build", "cffix"),
                                             verbose=False)
@@ -72,7 +76,7 @@ def _add_module(dist, ffi) -> None:
         _write_in_place(dist, ffi)
 
 
-def _command_class(dist, name, default):
+def _command_class(dist: Any, name: str, default: str) -> Any:
     base = dist.cmdclass.get(name)
     if base is None:
         import importlib
@@ -82,14 +86,14 @@ def _command_class(dist, name, default):
     return base
 
 
-def _call_pre_run(dist, ffi, extension) -> None:
+def _call_pre_run(dist: Any, ffi: FFI, extension: Any) -> None:
     """cffi's hook for build_ext subclasses: `pre_run(self, ext, ffi)`, when the command
     has one, runs before the module's C is written (so it may still change the FFI); the
     C is then written again, and only rewritten if it changed."""
     base = _command_class(dist, "build_ext", "setuptools.command.build_ext.build_ext")
 
-    class build_ext_with_pre_run(base):
-        def run(self):
+    class build_ext_with_pre_run(base):  # type: ignore[misc, valid-type]
+        def run(self) -> None:
             pre_run = getattr(self, "pre_run", None)
             if pre_run is not None:
                 pre_run(extension, ffi)
@@ -99,16 +103,16 @@ def _call_pre_run(dist, ffi, extension) -> None:
     dist.cmdclass["build_ext"] = build_ext_with_pre_run
 
 
-def _module_path(ffi) -> list[str]:
+def _module_path(ffi: FFI) -> list[str]:
     return builder._module_name(ffi, "compile").split(".")
 
 
-def _write_in_build_py(dist, ffi) -> None:
+def _write_in_build_py(dist: Any, ffi: FFI) -> None:
     """Out-of-line ABI module: build_py writes <build_lib>/<module path>.py."""
     base = _command_class(dist, "build_py", "setuptools.command.build_py.build_py")
 
-    class build_py_with_cffix(base):
-        def run(self):
+    class build_py_with_cffix(base):  # type: ignore[misc, valid-type]
+        def run(self) -> None:
             super().run()
             path = ffi.compile(tmpdir=self.build_lib)
             self.announce(f"cffix: wrote {path}", level=2)
@@ -116,13 +120,13 @@ def _write_in_build_py(dist, ffi) -> None:
     dist.cmdclass["build_py"] = build_py_with_cffix
 
 
-def _write_in_place(dist, ffi) -> None:
+def _write_in_place(dist: Any, ffi: FFI) -> None:
     """Out-of-line ABI module and `build_ext -i` (in place): the .py goes into the
     package's source directory, next to the extension modules build_ext -i puts there."""
     base = _command_class(dist, "build_ext", "setuptools.command.build_ext.build_ext")
 
-    class build_ext_with_cffix(base):
-        def run(self):
+    class build_ext_with_cffix(base):  # type: ignore[misc, valid-type]
+        def run(self) -> None:
             super().run()
             if not self.inplace:
                 return

@@ -47,6 +47,14 @@ class ErrorPolicy:
 
     __slots__ = ("fails", "code", "message", "raises", "retry_eintr", "name", "errno_style",
                  "_default_class")
+    fails: str
+    code: str
+    message: "str | None"
+    raises: "Any"
+    retry_eintr: bool
+    name: "str | None"
+    errno_style: bool
+    _default_class: "type[CallError]"
 
     def __init__(self, fails: str, code: str = "result", message: "str | None" = None,
                  raises: "Any" = None, retry_eintr: bool = False, name: "str | None" = None):
@@ -124,8 +132,7 @@ class BoundErrors:
     def __call__(self, fails: str, code: str = "result", message: "str | None" = None,
                  raises: "Any" = None, retry_eintr: bool = False,
                  name: "str | None" = None) -> ErrorPolicy:
-        """errors(fails, code="result", message=None, raises=None, retry_eintr=False,
-        name=None) -> ErrorPolicy
+        """Make an error policy (an immutable ErrorPolicy) for ``ffi.wrap(errors=...)``.
 
         ``fails``, ``code`` and ``message`` are C expressions over ``result``, ``errno``,
         the parameters (by name, ``*p`` for what they point to, or ``argN``), the cdef's
@@ -275,7 +282,7 @@ def _matches(patterns: "tuple[str, ...]", name: str, result_typedef: str) -> boo
 
 def rules_of(ffi: "Any") -> WrapRules:
     state = ffi._cffix_state
-    rules = state.get("_cffix_wrap_rules")
+    rules: "WrapRules | None" = state.get("_cffix_wrap_rules")
     if rules is None:
         rules = state.setdefault("_cffix_wrap_rules", WrapRules())
     return rules
@@ -401,7 +408,8 @@ def _class_at(path: str) -> type:
     obj: "Any" = importlib.import_module(module)
     for part in qualname.split("."):
         obj = getattr(obj, part)
-    return obj
+    cls: type = obj
+    return cls
 
 
 def _dump_policy(policy: "ErrorPolicy | str | None", where: str) -> "Any":
