@@ -318,6 +318,15 @@ public:
     // come from headers that are not own (cffix's record of a cdef_header() call): they
     // are not declared, constants stay usable in constant expressions; own(1) ends it.
     virtual void set_own(bool own) { (void)own; }
+    // What a cast to `type` in a macro value converts to (macro.h): an integer of `size`
+    // bytes and its signedness, a floating type of `size` bytes, or something else. The
+    // default knows only the name (see named_type_is_unsigned); Scope knows the truth.
+    struct Arithmetic {
+        enum Kind : uint8_t { Other, Integer, Floating } kind = Other;
+        uint64_t size = 0;
+        bool is_unsigned = false;
+    };
+    virtual std::optional<Arithmetic> arithmetic_of(const TypeExpr&) { return std::nullopt; }
 };
 
 // Per-declaration error recovery (ffi.cdef_header): told about each top-level declaration
@@ -336,15 +345,6 @@ public:
     // list for a function-like macro (`F(a, b)`): the text is a `cc -E -dD` output, whose
     // macros are converted apart (cffix/_macros.py).
     virtual void macro(std::string_view name, std::string_view body, int line, bool undef) = 0;
-    // What a cast to `type` in a macro value converts to (macro.h): an integer of `size`
-    // bytes and its signedness, a floating type of `size` bytes, or something else. The
-    // default knows only the name (see named_type_is_unsigned); Scope knows the truth.
-    struct Arithmetic {
-        enum Kind : uint8_t { Other, Integer, Floating } kind = Other;
-        uint64_t size = 0;
-        bool is_unsigned = false;
-    };
-    virtual std::optional<Arithmetic> arithmetic_of(const TypeExpr&) { return std::nullopt; }
 };
 
 // Calls in a standalone expression (ffi.dlopen(version=...)): `name()`, a function of

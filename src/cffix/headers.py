@@ -13,9 +13,12 @@ reason)`` for the others.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING, Any
+
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable, Mapping, Sequence
+
+    from ._core import FFI
 
 
 class HeaderReport:
@@ -101,7 +104,7 @@ def _error(message: str) -> Exception:
     return _core.CDefError(message)
 
 
-def find_compiler(cc: "str | list[str] | None" = None) -> "list[str]":
+def find_compiler(cc: "str | Sequence[str] | None" = None) -> "list[str]":
     """The preprocessor command: ``cc`` (a command line), else $CC, else cc, gcc, clang."""
     import os
     import shlex
@@ -123,7 +126,9 @@ def find_compiler(cc: "str | list[str] | None" = None) -> "list[str]":
                  "Fedora: dnf install gcc; macOS: xcode-select --install) or pass cc=")
 
 
-def _flags(include_dirs, defines, undefines, pkg_config, cflags):
+def _flags(include_dirs: "Sequence[str]", defines: "Mapping[str, Any]",
+           undefines: "Sequence[str]", pkg_config: "str | Sequence[str] | None",
+           cflags: "Sequence[str]") -> "list[str]":
     flags = [f"-I{d}" for d in include_dirs]
     for name, value in dict(defines).items():
         flags.append(f"-D{name}" if value is None else f"-D{name}={value}")
@@ -138,7 +143,7 @@ def _flags(include_dirs, defines, undefines, pkg_config, cflags):
     return flags
 
 
-def _user_dirs(flags):
+def _user_dirs(flags: "Sequence[str]") -> "set[str]":
     import os
 
     dirs, take = [], False
@@ -155,7 +160,7 @@ def _user_dirs(flags):
     return {os.path.normpath(os.path.abspath(d)) for d in dirs}
 
 
-def _stat(path):
+def _stat(path: str) -> "list[int] | None":
     import os
 
     try:
@@ -165,14 +170,14 @@ def _stat(path):
     return [st.st_mtime_ns, st.st_size]
 
 
-def _cache_dir():
+def _cache_dir() -> str:
     import os
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "cffix", "headers")
 
 
-def _cache_key(cmd, flags, source):
+def _cache_key(cmd: "list[str]", flags: "list[str]", source: str) -> str:
     import hashlib
     import json
     import os
@@ -189,7 +194,7 @@ def _cache_key(cmd, flags, source):
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _cache_load(key):
+def _cache_load(key: str) -> "tuple[str, list[str]] | None":
     import json
     import os
 
@@ -207,7 +212,8 @@ def _cache_load(key):
         return None
 
 
-def _cache_store(key, output, search_dirs, files):
+def _cache_store(key: str, output: str, search_dirs: "list[str]",
+                 files: "list[str]") -> None:
     import json
     import os
     import tempfile
@@ -225,7 +231,7 @@ def _cache_store(key, output, search_dirs, files):
         pass  # a read-only home: no cache, same result
 
 
-def _search_dirs(stderr):
+def _search_dirs(stderr: str) -> "list[str]":
     import os
 
     dirs, inside = [], False
@@ -240,7 +246,8 @@ def _search_dirs(stderr):
     return dirs
 
 
-def _run_preprocessor(cmd, flags, source):
+def _run_preprocessor(cmd: "list[str]", flags: "list[str]",
+                      source: str) -> "tuple[str, list[str]]":
     import subprocess
 
     full = [*cmd, "-E", "-dD", "-v", "-x", "c", *flags, "-"]
@@ -261,7 +268,8 @@ def _run_preprocessor(cmd, flags, source):
     return proc.stdout, _search_dirs(proc.stderr)
 
 
-def preprocess(source, cc=None, flags=()):
+def preprocess(source: str, cc: "str | Sequence[str] | None" = None,
+               flags: "Sequence[str]" = ()) -> "tuple[str, list[str], bool]":
     """(output of ``cc -E -dD``, search dirs, from_cache) for the C text ``source``."""
     import os
 
@@ -292,10 +300,11 @@ class _Preprocessed:
     # includes them (math.h declares cos in bits/mathcalls.h).
     PRIVATE = ("/bits/",)
 
-    def __init__(self, output, search_dirs, user_dirs):
+    def __init__(self, output: str, search_dirs: "list[str]", user_dirs: "set[str]",
+                 library_dirs: "set[str]") -> None:
         from . import _core
 
-        self.named = []  # files <stdin> includes directly: the headers named
+        self.named: "list[str]" = []  # files <stdin> includes directly: the headers named
         # Inclusion frames: (file, parent frame); a frame's own-ness is known once the
         # named headers are (after the walk): own file, or a private file of an own frame.
         frames = [("<stdin>", -1)]
@@ -318,15 +327,17 @@ class _Preprocessed:
             segments.append((line + 1, file, presumed, stack[-1]))
         self.text = output
         self.nlines = output.count("\n") + 1
-        self.is_own_file = is_own = _own_predicate(self.named, search_dirs, user_dirs)
-        own = []
+        self.is_own_file = is_own = _own_predicate(self.named, search_dirs, user_dirs,
+                                                   library_dirs)
+        own: "list[bool]" = []
         for file, parent in frames:  # parents come first
             private = parent >= 0 and own[parent] and any(p in file for p in self.PRIVATE)
             own.append(is_own(file) or private)
         self.segments = [(first, f, presumed, own[frame]) for first, f, presumed, frame
                          in segments]
         self.starts = [s[0] for s in self.segments]
-        files, own_files = {}, {}
+        files: "dict[str, None]" = {}
+        own_files: "dict[str, None]" = {}
         for _, f, _, o in self.segments:
             if not f.startswith("<"):
                 files[f] = None
@@ -334,7 +345,7 @@ class _Preprocessed:
                     own_files[f] = None
         self.files, self.own_files = list(files), list(own_files)
 
-    def where(self, physical):
+    def where(self, physical: int) -> "tuple[str, bool]":
         """('file:line', own) of a physical line of the text."""
         import bisect
 
@@ -344,7 +355,7 @@ class _Preprocessed:
         first, file, presumed, own = self.segments[i]
         return f"{file}:{presumed + physical - first}", own
 
-    def file_line(self, physical):
+    def file_line(self, physical: int) -> "tuple[str, int]":
         """(file, line) of a physical line of the text."""
         import bisect
 
@@ -354,9 +365,9 @@ class _Preprocessed:
         first, file, presumed, _ = self.segments[i]
         return file, presumed + physical - first
 
-    def own_lines(self):
+    def own_lines(self) -> "list[tuple[int, int]]":
         """Sorted physical line ranges [first, last] of own text."""
-        ranges = []
+        ranges: "list[tuple[int, int]]" = []
         for k, (first, _, _, own) in enumerate(self.segments):
             last = self.segments[k + 1][0] - 2 if k + 1 < len(self.segments) else self.nlines
             if own and last >= first:
@@ -367,37 +378,54 @@ class _Preprocessed:
         return ranges
 
 
-def _unquote(name):
+class _HelpersUnreported:
+    """The report, minus the function-like macros given only to expand the others
+    (UINT32_C in LZMA_VERSION): they are no constants of the library."""
+
+    def __init__(self, report: HeaderReport, helpers: "set[str]") -> None:
+        self.report, self.helpers = report, helpers
+
+    def converted(self, name: str, value: Any) -> None:
+        self.report.converted(name, value)
+
+    def skipped_macro(self, name: str, reason: str) -> None:
+        if name not in self.helpers:
+            self.report.skipped_macro(name, reason)
+
+
+def _unquote(name: str) -> str:
     return name.replace('\\"', '"').replace("\\\\", "\\") if "\\" in name else name
 
 
-def _own_predicate(named, search_dirs, user_dirs):
+def _own_predicate(named: "list[str]", search_dirs: "list[str]", user_dirs: "set[str]",
+                   library_dirs: "set[str]") -> "Callable[[str], bool]":
     """Whether a file (as line markers name it) belongs to the named headers' own tree."""
     import os
 
-    files, prefixes = {"<stdin>"}, []
+    files = {"<stdin>"}
+    prefix_list: "list[str]" = [d + os.sep for d in library_dirs]
     for name in named:
         path = os.path.normpath(os.path.abspath(name))
         files.add(path)
         found = [d for d in search_dirs if path.startswith(d + os.sep)]
         if not found:  # named by its path: its folder
-            prefixes.append(os.path.dirname(path) + os.sep)
+            prefix_list.append(os.path.dirname(path) + os.sep)
             continue
         base = max(found, key=len)
         rel = path[len(base) + 1:]
         folder = os.path.dirname(rel)
         if folder:  # <openssl/ssl.h>: openssl/ under every search dir (multiarch too)
             top = folder.split(os.sep)[0]
-            prefixes += [os.path.join(d, top) + os.sep for d in search_dirs]
+            prefix_list += [os.path.join(d, top) + os.sep for d in search_dirs]
         elif base in user_dirs:  # <glib.h> found through -I/usr/include/glib-2.0
-            prefixes.append(base + os.sep)
+            prefix_list.append(base + os.sep)
         else:  # <uv.h> in /usr/include: itself and a folder uv/ beside it
             stem = os.path.splitext(rel)[0]
-            prefixes += [os.path.join(d, stem) + os.sep for d in search_dirs]
-    prefixes = tuple(prefixes)
-    cache = {}
+            prefix_list += [os.path.join(d, stem) + os.sep for d in search_dirs]
+    prefixes = tuple(prefix_list)
+    cache: "dict[str, bool]" = {}
 
-    def is_own(file):
+    def is_own(file: str) -> bool:
         own = cache.get(file)
         if own is None:
             if file.startswith("<"):
@@ -411,14 +439,14 @@ def _own_predicate(named, search_dirs, user_dirs):
     return is_own
 
 
-def _name_filter(only, exclude):
+def _name_filter(only: Any, exclude: Any) -> "Callable[[str], bool] | None":
     import re
 
-    def matcher(spec):
+    def matcher(spec: Any) -> "Callable[[str], Any] | None":
         if spec is None:
             return None
         if callable(spec):
-            return spec
+            return spec  # type: ignore[no-any-return]
         patterns = [spec] if isinstance(spec, str) else list(spec)
         rx = re.compile("|".join(f"(?:{p})" for p in patterns))
         return lambda name: rx.match(name) is not None
@@ -438,16 +466,22 @@ def _include_line(header: str) -> str:
     return f"#include <{header}>\n"
 
 
-def declare(ffi, source, headers, *, include_dirs=(), defines=None, undefines=(),
-            pkg_config=None, cc=None, cflags=(), only=None, exclude=None, macros="own",
-            strict=False, override=False, packed=False, pack=None):
+def declare(ffi: Any, source: str, headers: "Sequence[str]", *,
+            include_dirs: "Sequence[str]" = (), defines: "Mapping[str, Any] | None" = None,
+            undefines: "Sequence[str]" = (), pkg_config: "str | Sequence[str] | None" = None,
+            cc: "str | Sequence[str] | None" = None, cflags: "Sequence[str]" = (),
+            only: Any = None, exclude: Any = None, macros: "str | None" = "own",
+            strict: bool = False, override: bool = False, packed: bool = False,
+            pack: "int | None" = None) -> HeaderReport:
     """The work of cdef_header() and cdef(preprocess=True): returns a HeaderReport."""
     if macros not in ("own", "all", None, False):
         raise ValueError(f"macros must be 'own', 'all' or None, not {macros!r}")
     flags = _flags(include_dirs, defines or {}, undefines, pkg_config, cflags)
     output, search_dirs, from_cache = preprocess(source, cc, flags)
-    pre = _Preprocessed(output, search_dirs, _user_dirs(flags))
-    report = HeaderReport(headers)
+    # The include folders pkg-config gives are the library's own (glib's glibconfig.h).
+    library_dirs = _user_dirs(_flags((), {}, (), pkg_config, ())) if pkg_config else set()
+    pre = _Preprocessed(output, search_dirs, _user_dirs(flags), library_dirs)
+    report = HeaderReport(tuple(headers))
     report.from_cache = from_cache
     report.files = pre.files
     report.own_files = pre.own_files
@@ -472,16 +506,17 @@ def declare(ffi, source, headers, *, include_dirs=(), defines=None, undefines=()
     if macros:
         import bisect
 
-        try:
-            from . import _macros
-        except ImportError:
-            _macros = None
+        from . import _macros
+
         starts, segments, bisect_right = pre.starts, pre.segments, bisect.bisect_right
         chosen = []
+        helpers = set()  # function-like macros of other headers: used, not reported
         for name, body, line, own in macro_list:
-            bare = name.partition("(")[0]  # a function-like one: F(a, b)
+            bare, function_like, _ = name.partition("(")  # a function-like one: F(a, b)
             if (macros == "own" and not own) or (keep is not None and not keep(bare)):
-                continue
+                if not function_like:
+                    continue
+                helpers.update((name, bare))  # (reported by either spelling)
             i = bisect_right(starts, line) - 1
             if i >= 0:
                 first, file, presumed, _ = segments[i]
@@ -491,11 +526,7 @@ def declare(ffi, source, headers, *, include_dirs=(), defines=None, undefines=()
             if macros == "all" and file == "<built-in>":
                 continue
             chosen.append((name, body, file, line))
-        if _macros is None:
-            report.skipped_macros += [(m[0], "macro conversion is not available")
-                                      for m in chosen if "(" not in m[0]]
-        else:
-            _macros.convert_macros(ffi, chosen, report)
+        _macros.convert_macros(ffi, chosen, _HelpersUnreported(report, helpers))
     if strict and report.skipped:
         raise _error("cdef_header(strict=True): " + report.summary())
     return report
