@@ -107,7 +107,7 @@ class _PythonMethods:
             if not isinstance(csource, str):
                 raise TypeError(f"cdef() argument 'csource' must be a str, not "
                                 f"{type(csource).__name__}")
-            return headers.declare(self, csource, ("<source>",), override=override,
+            return headers.declare(self, csource, ("the cdef source",), override=override,
                                    packed=packed, pack=pack, **header_options)
         if header_options:
             raise TypeError(f"cdef() got unexpected keyword argument(s) "

@@ -115,8 +115,8 @@ def find_compiler(cc: "str | Sequence[str] | None" = None) -> "list[str]":
     if cc is not None:
         cmd = shlex.split(cc) if isinstance(cc, str) else list(cc)
         if not cmd or not shutil.which(cmd[0]):
-            raise _error(f"C compiler {cc!r} not found (cc= or $CC): headers are read through "
-                         "its preprocessor")
+            raise _error(f"cannot run the C compiler {cc!r} (cc= or $CC): not found; headers "
+                         "are read through its preprocessor")
         return cmd
     for name in ("cc", "gcc", "clang"):
         if shutil.which(name):
@@ -246,8 +246,8 @@ def _search_dirs(stderr: str) -> "list[str]":
     return dirs
 
 
-def _run_preprocessor(cmd: "list[str]", flags: "list[str]",
-                      source: str) -> "tuple[str, list[str]]":
+def _run_preprocessor(cmd: "list[str]", flags: "list[str]", source: str,
+                      what: str) -> "tuple[str, list[str]]":
     import subprocess
 
     full = [*cmd, "-E", "-dD", "-v", "-x", "c", *flags, "-"]
@@ -263,13 +263,14 @@ def _run_preprocessor(cmd: "list[str]", flags: "list[str]",
         if any("No such file" in line for line in errors):
             hint = ("\n  is the library's -dev package installed, or does it need "
                     "include_dirs= or pkg_config=?")
-        raise _error("the preprocessor failed (" + " ".join(full) + "):\n  " +
+        raise _error(f"preprocessing {what} failed (" + " ".join(full) + "):\n  " +
                      "\n  ".join(errors) + hint)
     return proc.stdout, _search_dirs(proc.stderr)
 
 
 def preprocess(source: str, cc: "str | Sequence[str] | None" = None,
-               flags: "Sequence[str]" = ()) -> "tuple[str, list[str], bool]":
+               flags: "Sequence[str]" = (), what: str = "the source"
+               ) -> "tuple[str, list[str], bool]":
     """(output of ``cc -E -dD``, search dirs, from_cache) for the C text ``source``."""
     import os
 
@@ -281,7 +282,7 @@ def preprocess(source: str, cc: "str | Sequence[str] | None" = None,
         hit = _cache_load(key)
         if hit:
             return hit[0], hit[1], True
-    output, search_dirs = _run_preprocessor(cmd, flags, source)
+    output, search_dirs = _run_preprocessor(cmd, flags, source, what)
     if key:
         from . import _core
 
@@ -477,7 +478,7 @@ def declare(ffi: Any, source: str, headers: "Sequence[str]", *,
     if macros not in ("own", "all", None, False):
         raise ValueError(f"macros must be 'own', 'all' or None, not {macros!r}")
     flags = _flags(include_dirs, defines or {}, undefines, pkg_config, cflags)
-    output, search_dirs, from_cache = preprocess(source, cc, flags)
+    output, search_dirs, from_cache = preprocess(source, cc, flags, ", ".join(headers))
     # The include folders pkg-config gives are the library's own (glib's glibconfig.h).
     library_dirs = _user_dirs(_flags((), {}, (), pkg_config, ())) if pkg_config else set()
     pre = _Preprocessed(output, search_dirs, _user_dirs(flags), library_dirs)
@@ -510,7 +511,7 @@ def declare(ffi: Any, source: str, headers: "Sequence[str]", *,
 
         starts, segments, bisect_right = pre.starts, pre.segments, bisect.bisect_right
         chosen = []
-        helpers = set()  # function-like macros of other headers: used, not reported
+        helpers: "set[str]" = set()  # function-like macros of other headers: used, not reported
         for name, body, line, own in macro_list:
             bare, function_like, _ = name.partition("(")  # a function-like one: F(a, b)
             if (macros == "own" and not own) or (keep is not None and not keep(bare)):
