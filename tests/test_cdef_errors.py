@@ -41,7 +41,7 @@ from cdef_helpers import cdef, cdef_error, error_text
     ("int x; typedef int;", "does not declare anything", 1, 8),
     ("struct { int a; } x; int f(void) = 0;", "unsupported initializer", 1, 34),
     ('char c = "s";', "unsupported initializer", 1, 10),
-    ("int x; __int128 y;", "'__int128' is not supported", 1, 8),
+    ("int x; long __int128 y;", "'__int128' is not supported", 1, 13),
     ("_Atomic int x;", "'_Atomic' is not supported", 1, 1),
     ("typeof(int) x;", "'typeof' is not supported", 1, 1),
     ("typedef int v4 __attribute__((vector_size(16)));", "vector types", 1, 31),

@@ -273,6 +273,129 @@ static PyObject* ffi_cdef(PyObject* self, PyObject* const* args, Py_ssize_t narg
     Py_RETURN_NONE;
 }
 
+// ffi.cdef_header()'s core (headers.py): _cdef_header(text, own_lines, keep, override,
+// packed, pack) -> (kept, skipped, renamed, inline, replay). Not an API.
+static PyObject* str_of(const std::string& s) {
+    return PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace");
+}
+
+static PyObject* pairs_to_list(const std::vector<std::pair<std::string, std::string>>& pairs) {
+    PyRef list(PyList_New(0));
+    if (!list) return nullptr;
+    for (const auto& [a, b] : pairs) {
+        PyRef first(str_of(a)), second(str_of(b));
+        if (!first || !second) return nullptr;
+        PyRef item(PyTuple_Pack(2, first.get(), second.get()));
+        if (!item || PyList_Append(list.get(), item.get()) < 0) return nullptr;
+    }
+    return list.release();
+}
+
+static PyObject* ffi_cdef_header(PyObject* self, PyObject* args) {
+    PyObject *text, *own_lines, *keep;
+    int override = 0, packed = 0;
+    unsigned int pack = 0;
+    if (!PyArg_ParseTuple(args, "UOOppI:_cdef_header", &text, &own_lines, &keep, &override, &packed,
+                          &pack))
+        return nullptr;
+    types::HeaderMode mode;
+    PyRef seq(PySequence_Fast(own_lines, "own_lines must be a sequence"));
+    if (!seq) return nullptr;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq.get()); ++i) {
+        int first, last;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq.get(), i), "ii", &first, &last))
+            return nullptr;
+        mode.own_lines.emplace_back(first, last);
+    }
+    std::sort(mode.own_lines.begin(), mode.own_lines.end());
+    if (keep != Py_None) {
+        mode.keep = [keep](const std::string& name) {
+            PyRef arg(str_of(name));
+            if (!arg) throw cffix::PythonErrorSet{};
+            PyRef result(PyObject_CallOneArg(keep, arg.get()));
+            if (!result) throw cffix::PythonErrorSet{};
+            int truth = PyObject_IsTrue(result.get());
+            if (truth < 0) throw cffix::PythonErrorSet{};
+            return truth != 0;
+        };
+    }
+    types::CdefOptions options;
+    options.override = override;
+    options.packed = packed;
+    options.pack = pack;
+    Py_ssize_t len;
+    PyRef keep_text;
+    const char* source = source_text(text, keep_text, &len);
+    if (!source) return nullptr;
+    try {
+        ft::CriticalSection section(self);
+        scope_of(self).cdef_header(std::string_view(source, static_cast<size_t>(len)), options,
+                                   mode);
+    } catch (...) {
+        return cffix::translate_exception();
+    }
+    PyRef kept(pairs_to_list(mode.kept));
+    PyRef renamed(pairs_to_list(mode.renamed));
+    PyRef inlined(pairs_to_list(mode.inline_functions));
+    PyRef skipped(PyList_New(0));
+    if (!kept || !renamed || !inlined || !skipped) return nullptr;
+    for (const auto& k : mode.skipped) {
+        PyRef name(str_of(k.name)), reason(str_of(k.reason)), line(PyLong_FromLong(k.line));
+        if (!name || !reason || !line) return nullptr;
+        PyRef item(PyTuple_Pack(3, name.get(), reason.get(), line.get()));
+        if (!item || PyList_Append(skipped.get(), item.get()) < 0) return nullptr;
+    }
+    PyRef replay(str_of(mode.replay));
+    PyRef macros(PyList_New(0));
+    if (!replay || !macros) return nullptr;
+    for (const auto& m : mode.macros) {
+        if (!m.live) continue;
+        PyRef name(str_of(m.name)), body(str_of(m.body)), line(PyLong_FromLong(m.line));
+        if (!name || !body || !line) return nullptr;
+        PyRef item(PyTuple_Pack(4, name.get(), body.get(), line.get(), m.own ? Py_True : Py_False));
+        if (!item || PyList_Append(macros.get(), item.get()) < 0) return nullptr;
+    }
+    return PyTuple_Pack(6, kept.get(), skipped.get(), renamed.get(), inlined.get(), replay.get(),
+                        macros.get());
+}
+
+// _line_markers(text) -> [(physical line of the marker, line number, file, flags)]: the
+// `# N "file" flags` lines of a preprocessor output, found without a Python loop over its
+// lines (headers.py). Not an API.
+static PyObject* ffi_line_markers(PyObject*, PyObject* arg) {
+    if (!PyUnicode_Check(arg)) return PyErr_Format(PyExc_TypeError, "expected a str");
+    Py_ssize_t len;
+    const char* text = PyUnicode_AsUTF8AndSize(arg, &len);
+    if (!text) return nullptr;
+    std::string_view s(text, static_cast<size_t>(len));
+    PyRef list(PyList_New(0));
+    if (!list) return nullptr;
+    long line = 1;
+    for (size_t at = 0; at < s.size();) {
+        size_t end = s.find('\n', at);
+        if (end == std::string_view::npos) end = s.size();
+        std::string_view l = s.substr(at, end - at);
+        if (l.size() > 3 && l[0] == '#' && l[1] == ' ' && l[2] >= '0' && l[2] <= '9') {
+            size_t i = 2;
+            long number = 0;
+            while (i < l.size() && l[i] >= '0' && l[i] <= '9' && number < 100000000)
+                number = number * 10 + (l[i++] - '0');
+            size_t open = l.find('"', i), close = l.rfind('"');
+            if (open != std::string_view::npos && close > open) {
+                std::string file(l.substr(open + 1, close - open - 1));
+                PyRef f(str_of(file)), flags(str_of(std::string(l.substr(close + 1))));
+                PyRef n(PyLong_FromLong(line)), p(PyLong_FromLong(number));
+                if (!f || !flags || !n || !p) return nullptr;
+                PyRef item(PyTuple_Pack(4, n.get(), p.get(), f.get(), flags.get()));
+                if (!item || PyList_Append(list.get(), item.get()) < 0) return nullptr;
+            }
+        }
+        ++line;
+        at = end + 1;
+    }
+    return list.release();
+}
+
 // typeof() also takes a cdata: its type.
 static PyObject* ffi_typeof(PyObject* self, PyObject* arg) {
     if (data::is_cdata(arg))
@@ -511,6 +634,10 @@ static PyObject* ffi_use_types_of(PyObject* self, PyObject* other) {
 }
 
 static PyMethodDef type_methods[] = {
+    {"_cdef_header", ffi_cdef_header, METH_VARARGS,
+     "cffix's core of ffi.cdef_header() (cffix/headers.py): not an API."},
+    {"_line_markers", ffi_line_markers, METH_O | METH_STATIC,
+     "The line markers of a preprocessor output (cffix/headers.py): not an API."},
     {"cdef", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ffi_cdef)),
      METH_FASTCALL | METH_KEYWORDS,
      "cdef(csource, override=False, packed=False, pack=None)\n--\n\n"

@@ -271,6 +271,15 @@ PyObject* load_function(Library* lib, PyObject* key, const std::string& name,
     const KnownSymbol* known = known_symbol(lib, symbol);
     void* address = known ? known_address(known, "function", name)
                           : find_symbol(lib, symbol, "function/symbol", name.c_str());
+    if (!address && !known && !f.inline_in.empty() &&
+        PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        // Defined inline in a header: the library has no symbol for it, API mode calls it.
+        PyErr_Clear();
+        return PyErr_Format(PyExc_AttributeError,
+                            "function '%s' is static inline in %s: no symbol in library '%U'; "
+                            "use API mode (ffi.set_source) to call it",
+                            name.c_str(), f.inline_in.c_str(), lib->name);
+    }
     if (!address) return nullptr;
     return cache(lib, key, function_object(lib, name, f, address, nullptr));
 }

@@ -233,6 +233,7 @@ struct Enumerator {
 struct EnumBody {
     std::vector<Enumerator> values;
     bool partial = false;  // the body ends with `...`
+    bool packed = false;   // __attribute__((packed)): as small as its values allow (gcc)
 };
 
 struct Param {
@@ -282,10 +283,14 @@ struct Declaration {
     std::vector<std::string> attributes;  // C23 [[cffix::...]] ones (parser.h Attributes)
     ExternPython extern_python = ExternPython::No;
     bool is_static = false;        // `static` storage class was written
+    bool builtin = false;          // declared by the parser itself (`__int128`, declarator.cpp)
     uint32_t typedef_aligned = 0;  // aligned(N) attribute on a typedef
     // Constant
     bool constant_dots = false;  // #define NAME ...
     ConstInt constant_value = 0;
+    // A function defined here with an inline body (skipped): the file its line markers name
+    // ("" for any other declaration; "<cdef>" when the text has no line markers).
+    std::string inline_in;
     // `static const T NAME = init;` whose init is not an integer constant expression: the
     // CDefError that evaluating it as one gave, raised by the sink if T is an integer type.
     std::exception_ptr initializer_error;
@@ -307,6 +312,12 @@ public:
     virtual std::string suggest_type_name(std::string_view unknown) = 0;
     // Receives each complete declaration, in source order.
     virtual void declare(Declaration&& decl) = 0;
+    // `#pragma pack`: the packing of the structs declared from now on (0: the default).
+    virtual void set_pack(uint32_t pack) { (void)pack; }
+    // `#pragma cffix own(0)`: the functions, globals and constants declared from now on
+    // come from headers that are not own (cffix's record of a cdef_header() call): they
+    // are not declared, constants stay usable in constant expressions; own(1) ends it.
+    virtual void set_own(bool own) { (void)own; }
     // What a cast to `type` in a macro value converts to (macro.h): an integer of `size`
     // bytes and its signedness, a floating type of `size` bytes, or something else. The
     // default knows only the name (see named_type_is_unsigned); Scope knows the truth.
@@ -316,6 +327,24 @@ public:
         bool is_unsigned = false;
     };
     virtual std::optional<Arithmetic> arithmetic_of(const TypeExpr&) { return std::nullopt; }
+};
+
+// Per-declaration error recovery (ffi.cdef_header): told about each top-level declaration
+// as the parser leaves it. Text between declarations (line markers, #pragma lines) belongs
+// to the declaration after it, so that the ranges cover the source without gaps.
+class RecoveryLog {
+public:
+    virtual ~RecoveryLog() = default;
+    // The declaration at [begin, end) of the source was parsed and handed to the sink.
+    virtual void parsed(size_t begin, size_t end) = 0;
+    // It failed (at physical `line`, for `message`) and was skipped; `name` is the name it
+    // seemed to declare ("" if none could be told).
+    virtual void skipped(size_t begin, size_t end, std::string name, std::string message,
+                         int line) = 0;
+    // `#define name body` (or `#undef name`) at physical `line`, `name` with its parameter
+    // list for a function-like macro (`F(a, b)`): the text is a `cc -E -dD` output, whose
+    // macros are converted apart (cffix/_macros.py).
+    virtual void macro(std::string_view name, std::string_view body, int line, bool undef) = 0;
 };
 
 // Calls in a standalone expression (ffi.dlopen(version=...)): `name()`, a function of
@@ -333,6 +362,13 @@ public:
 // Parses a whole cdef text, handing each declaration to `sink` as it is completed.
 // Throws CDefError (with line and column) on the first error.
 void parse_declarations(std::string_view source, DeclSink& sink);
+
+// The same for the output of `cc -E -dD`, going on after a declaration that fails (and
+// handing macros to the log instead of declaring them): `log` hears of it and the parser
+// resumes at the end of that declaration (its ';' or a function body's '}'). Any
+// cffix::Error of a declaration is so recovered; other exceptions (PythonErrorSet) and a
+// text the lexer cannot split into tokens end the parse.
+void parse_declarations_recovering(std::string_view source, DeclSink& sink, RecoveryLog& log);
 
 // Parses a type string as used by ffi.typeof / ffi.new / ffi.cast: one type name with an
 // optional abstract declarator ("int", "struct foo *", "int(*)(int, ...)", "char[10]").

@@ -208,7 +208,9 @@ bool Parser::parse_one_specifier(SpecifierState& st, SpecifierContext ctx) {
         }
         case Tok::Ellipsis: return ctx == SpecifierContext::Declaration && parse_dots_type(st);
         case Tok::KwFloatN: add_float_n(st); return true;
-        case Tok::KwUnsupported: fail(tok_, "'" + std::string(tok_.text) + "' is not supported");
+        case Tok::KwUnsupported:
+            if (tok_.text == "__int128" && add_int128(st)) return true;
+            fail(tok_, "'" + std::string(tok_.text) + "' is not supported");
         default:
             if (!is_type_keyword(tok_.kind)) return false;
             add_type_keyword(st);
@@ -278,6 +280,56 @@ std::shared_ptr<TypeExpr> Parser::opaque_float_type(const Token& keyword) {
     type->name = keyword.text;
     type->pos = keyword.pos;
     return type;
+}
+
+// `__int128` / `unsigned __int128` in a cdef (glibc and library headers name them): the
+// first one declares it as by `typedef struct { unsigned long long lo, hi; }
+// __attribute__((aligned(16))) __int128;`, so that sizeof, alignof and the layout of the
+// structs holding one are the compiler's (and x86-64 and AArch64 pass both in the same two
+// registers); its value is that struct, not a Python int. False where it cannot be
+// (another type keyword with it, or a type string before any cdef declared it).
+bool Parser::add_int128(SpecifierState& st) {
+    const uint16_t sign = SpecifierState::bit(Tok::KwSigned) | SpecifierState::bit(Tok::KwUnsigned);
+    if ((st.keywords & ~sign) != 0 || st.other || st.keywords == sign) return false;
+    Token at = tok_;
+    std::string_view name = st.has(Tok::KwUnsigned) ? "unsigned __int128" : "__int128";
+    if (!is_type_name(name)) {
+        if (type_name_only_) return false;
+        auto half = make_node<TypeExpr>();
+        half->kind = TypeExprKind::Primitive;
+        half->name = "unsigned long long";
+        half->pos = at.pos;
+        auto body = make_node<RecordBody>();
+        for (std::string_view member : {std::string_view("lo"), std::string_view("hi")}) {
+            Member m;
+            m.name = member;
+            m.type = half;
+            m.pos = at.pos;
+            body->members.push_back(std::move(m));
+        }
+        body->aligned = 16;
+        auto record = make_node<TypeExpr>();
+        record->kind = TypeExprKind::Struct;
+        record->pos = at.pos;
+        record->body = std::move(body);
+        Declaration decl;
+        decl.kind = DeclKind::Typedef;
+        decl.pos = at.pos;
+        decl.name = std::string(name);
+        decl.type = std::move(record);
+        decl.builtin = true;
+        emit(std::move(decl), at);
+    }
+    auto type = make_node<TypeExpr>();
+    type->kind = TypeExprKind::Named;
+    type->name = name;
+    type->pos = at.pos;
+    st.keywords = 0;
+    st.has_type = false;
+    st.spelled_count = 0;
+    advance();
+    set_other_type(st, std::move(type), at);
+    return true;
 }
 
 void Parser::set_other_type(SpecifierState& st, std::shared_ptr<TypeExpr> type, const Token& at) {

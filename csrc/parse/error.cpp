@@ -283,6 +283,10 @@ std::string describe_token(const Token& token) {
         case Tok::End: return "end of input";
         case Tok::DirectiveEnd: return "end of line";
         case Tok::Define: return "'#define'";
+        case Tok::PragmaPack: return "'#pragma pack'";
+        case Tok::PragmaCffix: return "'#pragma cffix'";
+        case Tok::Macro: return "'#define'";
+        case Tok::Undef: return "'#undef'";
         default: break;
     }
     constexpr size_t kMaxShown = 40;

@@ -27,7 +27,7 @@ public:
 private:
     void advance() {
         tok_ = lex_.next();
-        if (tok_.kind == Tok::Define || tok_.kind == Tok::DirectiveEnd)
+        if ((tok_.kind >= Tok::Define && tok_.kind <= Tok::Undef) || tok_.kind == Tok::DirectiveEnd)
             fail("preprocessor directives are not allowed in an expression");
     }
     [[noreturn]] void fail(std::string message) const {

@@ -421,7 +421,38 @@ bool Lexer::read_directive(Token& out) {
         if (p_ >= end_ || *p_ == '\n') return false;  // the null directive `#`
         fail(hash, hash_pos, "invalid preprocessor directive");
     }
+    if (header_mode_) {
+        if (name == "define" || name == "undef") {
+            skip_horizontal_space();
+            const char* start = p_;
+            while (p_ < end_ && has_char_class(*p_, kIdentChar)) ++p_;
+            bool function_like = p_ < end_ && *p_ == '(';
+            const char* name_end = p_;
+            skip_line();
+            if (start == name_end || (name == "undef" && function_like)) return false;
+            if (name == "undef") p_ = name_end;
+            out = make(name == "define" ? Tok::Macro : Tok::Undef, start);
+            if (name == "undef") skip_line();
+            return true;
+        }
+        if (name != "pragma" && name != "line") {
+            skip_line();
+            return false;
+        }
+    }
     if (name == "define") return read_define_name(out);
+    if (name == "pragma") {
+        skip_horizontal_space();
+        const char* word2 = p_;
+        while (p_ < end_ && has_char_class(*p_, kIdentChar)) ++p_;
+        std::string_view word(word2, static_cast<size_t>(p_ - word2));
+        if (word == "pack" || word == "cffix") {
+            const char* rest = p_;
+            skip_line();
+            out = make(word == "pack" ? Tok::PragmaPack : Tok::PragmaCffix, rest);
+            return true;
+        }
+    }
     if (name == "line" || name == "pragma") {
         if (markers_ && name == "line") {
             skip_horizontal_space();

@@ -21,6 +21,10 @@ enum class Tok : uint8_t {
     End,           // end of input
     DirectiveEnd,  // the end of a #define line
     Define,        // `#define NAME`: text is NAME; the value's tokens follow
+    PragmaPack,    // `#pragma pack(...)`: text is the rest of the line after `pack`
+    PragmaCffix,   // `#pragma cffix ...`: text is the rest of the line after `cffix`
+    Macro,         // header mode: `#define NAME body`, text is `NAME body` (`NAME(a, b) body`)
+    Undef,         // header mode: `#undef NAME`, text is NAME
     Identifier,
     IntLiteral,
     FloatLiteral,
@@ -131,6 +135,9 @@ public:
     std::string_view source() const { return {begin_, static_cast<size_t>(end_ - begin_)}; }
     // Line markers met from now on are appended to `markers` (see line_markers()).
     void record_line_markers(std::vector<LineMarker>* markers) { markers_ = markers; }
+    // Header mode (ffi.cdef_header, a `cc -E -dD` output): #defines become Macro tokens and
+    // #undef Undef tokens, whatever their body; the other directives are skipped.
+    void set_header_mode(bool on) { header_mode_ = on; }
 
 private:
     bool skip_space();
@@ -158,6 +165,7 @@ private:
     bool at_line_start_ = true;  // only blanks since the last newline: `#` starts a directive
     bool in_directive_ = false;  // inside a #define line: a newline ends it
     bool unchecked_numbers_ = false;
+    bool header_mode_ = false;
     // Where the previous token ended: End is reported there (the last line with text).
     const char* last_end_;
     const char* last_line_start_;

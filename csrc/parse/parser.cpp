@@ -20,8 +20,9 @@ constexpr const char* kInitializerHint =
 // The next token of a lookahead lexer as advance() would see it: past #define lines.
 Token next_skipping_defines(Lexer& lookahead) {
     Token t = lookahead.next();
-    while (t.kind == Tok::Define) {
-        while (t.kind != Tok::DirectiveEnd) t = lookahead.next();
+    while (t.kind >= Tok::Define && t.kind <= Tok::Undef) {
+        if (t.kind == Tok::Define)
+            while (t.kind != Tok::DirectiveEnd) t = lookahead.next();
         t = lookahead.next();
     }
     return t;
@@ -30,7 +31,9 @@ Token next_skipping_defines(Lexer& lookahead) {
 }  // namespace
 
 Parser::Parser(std::string_view source, DeclSink& sink)
-    : source_(source), sink_(sink), lex_(source) {}
+    : source_(source), sink_(sink), lex_(source) {
+    lex_.record_line_markers(&markers_);
+}
 
 // ---------------------------------------------------------------------------------------
 // Tokens and errors
@@ -39,10 +42,102 @@ Parser::Parser(std::string_view source, DeclSink& sink)
 // hands it here, once for everyone. A loop, not recursion: parse_define ends on the raw
 // next token, so a run of thousands of #defines uses no stack.
 void Parser::handle_defines() {
-    while (tok_.kind == Tok::Define) {
+    for (;;) {
+        if (tok_.kind == Tok::PragmaPack) {
+            parse_pragma_pack();
+            continue;
+        }
+        if (tok_.kind == Tok::PragmaCffix) {
+            // `#pragma cffix own(0)` / `own(1)`, written by cdef_header() in the text it
+            // records (types/scope.cpp, HeaderLog): see DeclSink::set_own.
+            std::string_view text = tok_.text;
+            size_t b = text.find_first_not_of(" \t");
+            text = b == std::string_view::npos ? std::string_view() : text.substr(b);
+            if (text.starts_with("own(0)") || text.starts_with("own(1)")) {
+                Token at = tok_;
+                bool own = text[4] == '1';
+                ask_sink(at, [&] { sink_.set_own(own); });
+            }
+            tok_ = lex_.next();
+            continue;
+        }
+        if (tok_.kind == Tok::Macro || tok_.kind == Tok::Undef) {  // header mode
+            if (recovery_) {
+                std::string_view text = tok_.text;
+                size_t end = text.find_first_of(" \t(");
+                if (end != std::string_view::npos && text[end] == '(') {  // NAME(params)
+                    end = text.find(')', end);
+                    if (end != std::string_view::npos) ++end;
+                }
+                std::string_view name = text.substr(0, end);
+                std::string_view body;
+                if (end != std::string_view::npos) {
+                    body = text.substr(end);
+                    size_t b = body.find_first_not_of(" \t");
+                    body = b == std::string_view::npos ? std::string_view() : body.substr(b);
+                    while (!body.empty() && (body.back() == ' ' || body.back() == '\r'))
+                        body.remove_suffix(1);
+                }
+                recovery_->macro(name, body, tok_.pos.line, tok_.kind == Tok::Undef);
+            }
+            tok_ = lex_.next();
+            continue;
+        }
+        if (tok_.kind != Tok::Define) break;
         if (type_name_only_) fail(tok_, "expected a type name, found '#define'");
         parse_define();
     }
+}
+
+// `#pragma pack(N)`, `(push[, N])`, `(pop)`, `()`, as gcc and MSVC take them (an identifier
+// argument of push/pop is accepted and ignored). The structs declared after it are laid
+// out so. Ends on the raw token after the line.
+void Parser::parse_pragma_pack() {
+    Token pragma = tok_;
+    std::string_view text = pragma.text;
+    auto trim = [](std::string_view v) {
+        size_t b = v.find_first_not_of(" \t\r");
+        size_t e = v.find_last_not_of(" \t\r");
+        return b == std::string_view::npos ? std::string_view() : v.substr(b, e - b + 1);
+    };
+    text = trim(text);
+    if (text.size() < 2 || text.front() != '(' || text.back() != ')')
+        fail(pragma, "expected '#pragma pack(...)'");
+    text = text.substr(1, text.size() - 2);
+    std::vector<std::string_view> args;
+    while (!text.empty() || !args.empty()) {
+        size_t comma = text.find(',');
+        args.push_back(trim(text.substr(0, comma)));
+        if (comma == std::string_view::npos) break;
+        text = text.substr(comma + 1);
+    }
+    auto number = [&](std::string_view v) -> uint32_t {
+        uint32_t n = 0;
+        for (char c : v) {
+            if (c < '0' || c > '9' || n > 1000) fail(pragma, "bad '#pragma pack' argument");
+            n = n * 10 + static_cast<uint32_t>(c - '0');
+        }
+        if (n & (n - 1)) fail(pragma, "'#pragma pack' needs a power of two");
+        return n;
+    };
+    auto is_number = [](std::string_view v) {
+        return !v.empty() && v.front() >= '0' && v.front() <= '9';
+    };
+    if (args.empty() || (args.size() == 1 && args[0].empty())) {
+        pack_ = 0;
+    } else if (args[0] == "push") {
+        pack_stack_.push_back(pack_);
+        if (args.size() > 1 && is_number(args.back())) pack_ = number(args.back());
+    } else if (args[0] == "pop") {
+        if (!pack_stack_.empty()) {
+            pack_ = pack_stack_.back();
+            pack_stack_.pop_back();
+        }
+    } else if (args.size() == 1 && is_number(args[0])) {
+        pack_ = number(args[0]);
+    }  // pack(show) and the like: nothing to do
+    ask_sink(pragma, [&] { sink_.set_pack(pack_); });
+    tok_ = lex_.next();
 }
 
 Token Parser::peek() const {
@@ -146,7 +241,89 @@ void Parser::emit(Declaration&& decl, const Token& at) {
 
 void Parser::parse_translation_unit() {
     advance();
+    if (recovery_) {
+        while (tok_.kind != Tok::End) parse_recovering();
+        return;
+    }
     while (tok_.kind != Tok::End) parse_external_declaration(ExternPython::No);
+}
+
+// One top-level declaration; if it fails, the log hears why and the parse resumes after it.
+void Parser::parse_recovering() {
+    Lexer start_lex = lex_;
+    Token start = tok_;
+    size_t begin = recovered_to_;
+    try {
+        parse_external_declaration(ExternPython::No);
+        recovered_to_ = tok_.kind == Tok::End ? source_.size() : offset_of(tok_);
+        recovery_->parsed(begin, recovered_to_);
+        return;
+    } catch (const cffix::Error& e) {
+        std::string message = e.what();
+        int line = start.pos.line;
+        if (const auto* c = dynamic_cast<const CDefError*>(&e)) {
+            message = c->message();
+            if (c->pos().line > 0) line = c->pos().line;
+        }
+        depth_ = 0;
+        unevaluated_ = 0;
+        param_owner_ = {};
+        param_index_ = 0;
+        pending_constants_.clear();
+        lex_ = start_lex;
+        tok_ = start;
+        lex_.set_unchecked_numbers(true);
+        std::string name = skip_failed_declaration();  // a lexical error here ends the parse
+        lex_.set_unchecked_numbers(false);
+        recovered_to_ = tok_.kind == Tok::End ? source_.size() : offset_of(tok_);
+        recovery_->skipped(begin, recovered_to_, std::move(name), std::move(message), line);
+    }
+}
+
+// From the first token of a declaration that failed, to past its end: the ';' at bracket
+// depth 0, or the '}' closing a function body. Returns the name it seemed to declare: the
+// last identifier before its first '(' , '[', '=', ':' or ';' at depth 0 (or its tag).
+std::string Parser::skip_failed_declaration() {
+    int depth = 0;
+    bool body_is_function = false, named = false;
+    std::string name, tag;
+    Tok previous = Tok::End;
+    for (bool first = true; tok_.kind != Tok::End; first = false) {
+        Tok kind = tok_.kind;
+        if (depth == 0 && !named) {
+            if (kind == Tok::Identifier) {
+                if (previous == Tok::KwStruct || previous == Tok::KwUnion ||
+                    previous == Tok::KwEnum)
+                    tag = (previous == Tok::KwStruct  ? "struct "
+                           : previous == Tok::KwUnion ? "union "
+                                                      : "enum ") +
+                          std::string(tok_.text);
+                else
+                    name = std::string(tok_.text);
+            } else if (kind == Tok::LParen || kind == Tok::LBracket || kind == Tok::Assign ||
+                       kind == Tok::Colon || kind == Tok::Semicolon) {
+                named = !name.empty();
+            }
+        }
+        if (kind == Tok::LParen || kind == Tok::LBracket || kind == Tok::LBrace) {
+            if (kind == Tok::LBrace && depth == 0) body_is_function = previous == Tok::RParen;
+            ++depth;
+        } else if (kind == Tok::RParen || kind == Tok::RBracket || kind == Tok::RBrace) {
+            if (depth > 0) --depth;
+            if (kind == Tok::RBrace && depth == 0 && body_is_function) {
+                advance();
+                break;
+            }
+        } else if (kind == Tok::Semicolon && depth == 0) {
+            advance();
+            break;
+        }
+        if (kind == Tok::KwAttribute && depth == 0) named = named || !name.empty();
+        previous = kind;
+        advance();
+        (void)first;
+    }
+    return name.empty() ? tag : name;
 }
 
 TypeExprPtr Parser::parse_standalone_type_name() {
@@ -181,6 +358,12 @@ void parse_declarations(std::string_view source, DeclSink& sink) {
             e.with_line_markers(line_markers(source), source);
         throw;
     }
+}
+
+void parse_declarations_recovering(std::string_view source, DeclSink& sink, RecoveryLog& log) {
+    Parser parser(source, sink);
+    parser.set_recovery(&log);
+    parser.parse_translation_unit();
 }
 
 TypeExprPtr parse_type_name(std::string_view source, DeclSink& sink) {
@@ -289,7 +472,10 @@ void Parser::parse_declaration(ExternPython xp) {
         parse_declarator_tail(d);
         bool is_function = !d.ops.empty() && d.ops.back().kind == TypeExprKind::Function;
         bool is_definition = tok_.kind == Tok::LBrace && is_function;
-        if (is_definition && (!specs.is_inline || specs.is_typedef || !first)) {
+        // A `static` function defined in a header (curl's typecheck-gcc.h) is skipped as an
+        // inline one: no other file sees its symbol either.
+        bool skippable = specs.is_inline || (specs.is_static && recovery_);
+        if (is_definition && (!skippable || specs.is_typedef || !first)) {
             CDefError e = error_at(
                 source_, offset_of(tok_), tok_.pos,
                 "function bodies are not supported in cdef: declare the function without its "
@@ -300,6 +486,7 @@ void Parser::parse_declaration(ExternPython xp) {
                                    "valid in cdef()");
         }
         Declaration decl;
+        if (is_definition) decl.inline_in = markers_.empty() ? "<cdef>" : markers_.back().file;
         decl.kind = specs.is_typedef ? DeclKind::Typedef
                     : is_function    ? DeclKind::Function
                                      : DeclKind::Variable;
@@ -512,9 +699,13 @@ void Parser::parse_static_assert() {
         message = parse_string_literals();
     }
     expect(Tok::RParen, "')' closing the static assertion");
-    if (condition.value == 0)
-        fail(keyword,
-             message.empty() ? "static assertion failed" : "static assertion failed: " + message);
+    if (condition.value == 0) {
+        std::string text =
+            message.empty() ? "static assertion failed" : "static assertion failed: " + message;
+        // The compiler accepted this header: cffix computed another value than it did.
+        if (recovery_) text += " (the C compiler accepts it: a cffix layout bug, please report it)";
+        fail(keyword, text);
+    }
     expect(Tok::Semicolon, "';' after the static assertion");
 }
 

@@ -123,6 +123,10 @@ class Parser {
 public:
     Parser(std::string_view source, DeclSink& sink);
     void parse_translation_unit();
+    void set_recovery(RecoveryLog* log) {
+        recovery_ = log;
+        lex_.set_header_mode(log != nullptr);
+    }
     TypeExprPtr parse_standalone_type_name();
     ConstInt parse_standalone_probe_expression(ProbeCalls& probes, bool evaluate);
     // A macro's expanded body (macro.h): C's semantics rather than the cdef's (floating
@@ -136,7 +140,7 @@ private:
     // with the rare #define lines handled out of line.
     void advance() {
         tok_ = lex_.next();
-        if (tok_.kind == Tok::Define) [[unlikely]]
+        if (tok_.kind >= Tok::Define && tok_.kind <= Tok::Undef) [[unlikely]]
             handle_defines();
     }
     void handle_defines();
@@ -167,6 +171,9 @@ private:
     void skip_initializer();
     void skip_function_body();
     void parse_define();
+    void parse_pragma_pack();
+    void parse_recovering();
+    std::string skip_failed_declaration();
     std::string cffi_define_error(const Token& name) const;
     void parse_define_value(Declaration& decl, const Token& name);
     void parse_static_assert();
@@ -177,6 +184,7 @@ private:
     bool parse_one_specifier(SpecifierState& st, SpecifierContext ctx);
     void add_type_keyword(SpecifierState& st);
     void add_float_n(SpecifierState& st);
+    bool add_int128(SpecifierState& st);
     std::shared_ptr<TypeExpr> opaque_float_type(const Token& keyword);
     void set_other_type(SpecifierState& st, std::shared_ptr<TypeExpr> type, const Token& at);
     bool parse_dots_type(SpecifierState& st);
@@ -259,6 +267,11 @@ private:
     // Enumerators defined in the declaration being parsed: it reaches the sink only when
     // complete, but `enum { N = 4 } a[N];` must already see N.
     PendingConstants pending_constants_;
+    RecoveryLog* recovery_ = nullptr;   // parse_declarations_recovering
+    size_t recovered_to_ = 0;           // where the next recovered declaration's text starts
+    std::vector<uint32_t> pack_stack_;  // #pragma pack(push...)
+    uint32_t pack_ = 0;
+    std::vector<LineMarker> markers_;  // the line markers met so far (inline_in)
 };
 
 // Counts one level of recursion for its scope; past kMaxDepth the input is rejected.

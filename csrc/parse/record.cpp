@@ -50,10 +50,10 @@ std::shared_ptr<TypeExpr> Parser::parse_tag_specifier(SpecifierContext ctx) {
                  : std::string("cannot define a ") + kind_word(type->kind) + " in a type name");
     }
     if (type->kind == TypeExprKind::Enum) {
-        type->enum_body = parse_enum_body();
+        auto body = parse_enum_body();
         parse_attributes(attrs);
-        // A packed enum is as small as its values allow: ignoring that would be a wrong size.
-        if (attrs.packed) fail(keyword, "packed enums are not supported");
+        body->packed = attrs.packed;  // as small as its values allow (types/scope.cpp)
+        type->enum_body = std::move(body);
         return type;
     }
     std::shared_ptr<RecordBody> body = parse_record_body();

@@ -183,14 +183,21 @@ bool same_type(const CType* a, const CType* b) {
 }
 
 // The integer type gcc gives an enum with these values.
-CType* enum_integer_type(const std::vector<Enumerator>& values) {
+CType* enum_integer_type(const std::vector<Enumerator>& values, bool packed) {
     ConstInt lo = 0, hi = 0;
     for (const auto& e : values) {
         lo = std::min(lo, e.value);
         hi = std::max(hi, e.value);
     }
     const char* name;
-    if (lo < 0) {
+    if (packed && lo >= INT16_MIN && hi <= UINT16_MAX) {  // gcc: the smallest type that fits
+        if (lo < 0)
+            name = lo >= INT8_MIN && hi <= INT8_MAX ? "signed char"
+                   : hi <= INT16_MAX                ? "short"
+                                                    : "int";
+        else
+            name = hi <= UINT8_MAX ? "unsigned char" : "unsigned short";
+    } else if (lo < 0) {
         if (lo >= INT32_MIN && hi <= INT32_MAX)
             name = "int";
         else if (lo >= INT64_MIN && hi <= INT64_MAX)
@@ -346,6 +353,7 @@ void Scope::run_deferred() const {
 void Scope::cdef(std::string_view source, const CdefOptions& options) {
     declared();
     options_ = options;
+    cdef_pack_ = options.pack;
     ++cdef_serial_;
     bodies_.clear();
     struct Reset {
@@ -353,6 +361,7 @@ void Scope::cdef(std::string_view source, const CdefOptions& options) {
         ~Reset() {
             s.bodies_.clear();
             s.options_ = {};
+            s.not_own_ = false;
         }
     } reset{*this};
     // A cdef makes many CTypes and no garbage: keep the cyclic GC from scanning them
@@ -366,6 +375,135 @@ void Scope::cdef(std::string_view source, const CdefOptions& options) {
     DeclaringRecords declaring;
     parse::parse_declarations(source, *this);
     complete_pending();
+}
+
+bool HeaderMode::own(int line) const {
+    auto it = std::upper_bound(own_lines.begin(), own_lines.end(), line,
+                               [](int l, const std::pair<int, int>& r) { return l < r.first; });
+    return it != own_lines.begin() && line <= std::prev(it)->second;
+}
+
+// Builds the replay text as the parser leaves each declaration: the text of those that
+// declared something, and only the directive lines (line markers, #pragma) of the others.
+class Scope::HeaderLog : public parse::RecoveryLog {
+public:
+    HeaderLog(Scope& scope, std::string_view source) : scope_(scope), source_(source) {}
+    // A declaration is replayed unless only=/exclude= refused what it declares (those of
+    // headers that are not own are replayed under `#pragma cffix own(0)`).
+    void parsed(size_t begin, size_t end) override {
+        // A declaration with a refused name is replayed under own(0) (`enum { A, B }` with
+        // B refused: neither is a lib name there; better one less than one more).
+        append(begin, end, scope_.header_declared_ || !scope_.header_refused_,
+               scope_.header_refused_);
+        scope_.header_declared_ = scope_.header_refused_ = false;
+    }
+    void skipped(size_t begin, size_t end, std::string name, std::string message,
+                 int line) override {
+        scope_.header_->skipped.push_back({std::move(name), std::move(message), line});
+        append(begin, end, false);
+        scope_.header_declared_ = scope_.header_refused_ = false;
+    }
+
+    void macro(std::string_view name, std::string_view body, int line, bool undef) override {
+        HeaderMode& mode = *scope_.header_;
+        std::string key(name.substr(0, name.find('(')));  // a macro is known by its name
+        auto it = mode.macro_index.find(key);
+        if (it != mode.macro_index.end()) {
+            mode.macros[it->second].live = false;
+            mode.macro_index.erase(it);
+        }
+        if (undef) return;
+        mode.macro_index.emplace(std::move(key), mode.macros.size());
+        mode.macros.push_back({std::string(name), std::string(body), line, mode.own(line), true});
+    }
+
+private:
+    // The lines of [begin, end): of a declaration that declared something, every line but
+    // the directives plain cdef() does not take (#define, #undef...); of the others, only
+    // the line markers and `#pragma pack` lines. `#pragma cffix own(0|1)` lines mark where
+    // the text of headers that are not own starts and ends (their functions, globals and
+    // constants stay undeclared when the text is replayed).
+    void append(size_t begin, size_t end, bool all, bool refused = false) {
+        std::string& out = scope_.header_->replay;
+        bool at_line_start = begin == 0 || source_[begin - 1] == '\n';
+        for (size_t i = begin; i < end;) {
+            size_t newline = source_.find('\n', i);
+            size_t next = newline == std::string_view::npos || newline >= end ? end : newline + 1;
+            std::string_view line = source_.substr(i, next - i);
+            bool whole = i > begin || at_line_start;
+            size_t first = line.find_first_not_of(" \t");
+            bool directive = whole && first != std::string_view::npos && line[first] == '#';
+            bool keep_directive = directive && (line.substr(first).starts_with("# ") ||
+                                                line.substr(first).starts_with("#pragma pack"));
+            if (keep_directive || (all && !directive)) {
+                if (all && !directive && first != std::string_view::npos) {
+                    bool own = !refused && scope_.header_->own(line_);
+                    if (own != emitted_own_) {
+                        if (!out.empty() && out.back() != '\n') out += '\n';
+                        out += own ? "#pragma cffix own(1)\n" : "#pragma cffix own(0)\n";
+                        emitted_own_ = own;
+                    }
+                }
+                if (whole && !out.empty() && out.back() != '\n') out += '\n';
+                out.append(line);
+                if (directive && out.back() != '\n') out += '\n';
+            }
+            if (newline != std::string_view::npos && newline < end) ++line_;
+            i = next;
+        }
+    }
+
+    int line_ = 1;  // the physical line of the text being appended
+    bool emitted_own_ = true;
+    Scope& scope_;
+    std::string_view source_;
+};
+
+void Scope::cdef_header(std::string_view source, const CdefOptions& options, HeaderMode& mode) {
+    declared();
+    options_ = options;
+    cdef_pack_ = options.pack;
+    ++cdef_serial_;
+    bodies_.clear();
+    header_ = &mode;
+    header_declared_ = header_refused_ = false;
+    struct Reset {
+        Scope& s;
+        ~Reset() {
+            s.bodies_.clear();
+            s.options_ = {};
+            s.not_own_ = false;
+            s.header_ = nullptr;
+        }
+    } reset{*this};
+    struct GCPause {
+        int was_enabled = PyGC_Disable();
+        ~GCPause() {
+            if (was_enabled) PyGC_Enable();
+        }
+    } pause;
+    DeclaringRecords declaring;
+    HeaderLog log(*this, source);
+    parse::parse_declarations_recovering(source, *this, log);
+    complete_pending();
+}
+
+void Scope::note_foreign(const CType* t, parse::SourcePos pos) {
+    if (header_ && !header_->own(pos.line)) foreign_.insert(t);
+}
+
+void Scope::set_pack(uint32_t pack) { options_.pack = pack ? pack : cdef_pack_; }
+
+bool Scope::header_keeps(const std::string& name, parse::SourcePos pos, const char* kind) {
+    if (!header_) return !not_own_;
+    bool own = header_->own(pos.line);
+    bool keep = own && (!header_->keep || header_->keep(name));
+    header_refused_ |= own && !keep;
+    if (keep) {
+        header_declared_ = true;
+        header_->kept.emplace_back(kind, name);
+    }
+    return keep;
 }
 
 // The parser frees a declaration's tree after declare(): hold the body so that its
@@ -398,8 +536,10 @@ void Scope::complete_pending() {
 void Scope::own_tagged_types(std::vector<CType*>& records, std::vector<CType*>& enums) const {
     declared();
     for (const auto* map : {&structs_, &unions_})
-        for (const auto& entry : *map) records.push_back(entry.second.get());
-    for (const auto& entry : enums_) enums.push_back(entry.second.get());
+        for (const auto& entry : *map)
+            if (!foreign_.contains(entry.second.get())) records.push_back(entry.second.get());
+    for (const auto& entry : enums_)
+        if (!foreign_.contains(entry.second.get())) enums.push_back(entry.second.get());
     auto by_name = [](const CType* a, const CType* b) { return a->cname < b->cname; };
     std::sort(records.begin(), records.end(), by_name);
     std::sort(enums.begin(), enums.end(), by_name);
@@ -581,7 +721,11 @@ const ConstantDecl* Scope::find_constant(std::string_view name) const {
 
 std::optional<ConstInt> Scope::constant_value(std::string_view name) {
     const ConstantDecl* c = find_constant(name);
-    if (!c) return std::nullopt;
+    if (!c) {
+        auto it = hidden_constants_.find(name);
+        if (it == hidden_constants_.end()) return std::nullopt;
+        c = &it->second;
+    }
     if (c->dots)
         throw Error(ErrorKind::VerificationMissing,
                     "the value of '" + std::string(name) + "' is only known in API mode");
@@ -635,6 +779,23 @@ std::string Scope::suggest_type_name(std::string_view unknown) {
 }
 
 void Scope::declare(Declaration&& decl) {
+    if (decl.builtin) {  // `__int128`: no C text declares it, API mode checks nothing of it
+        declare_typedef(decl);
+        auto it = typedefs_.find(decl.name);
+        if (it != typedefs_.end() && it->second.type) foreign_.insert(it->second.type.get());
+        if (header_) header_declared_ = true;
+        return;
+    }
+    if (header_ && (decl.kind == DeclKind::Typedef || decl.kind == DeclKind::TagOnly)) {
+        header_declared_ = true;
+        if (header_->own(decl.pos.line) && !decl.name.empty()) {
+            const char* kind = decl.kind == DeclKind::Typedef            ? "typedef"
+                               : decl.type->kind == TypeExprKind::Struct ? "struct"
+                               : decl.type->kind == TypeExprKind::Union  ? "union"
+                                                                         : "enum";
+            header_->kept.emplace_back(kind, decl.name);
+        }
+    }
     switch (decl.kind) {
         case DeclKind::Typedef: declare_typedef(decl); return;
         case DeclKind::Constant: {
@@ -780,9 +941,17 @@ bool Scope::is_const(const TypeExpr& expr) const {
 }
 
 void Scope::declare_function(const Declaration& decl, CTypeRef type) {
+    if (!header_keeps(decl.name, decl.pos, "function")) return;
+    if (header_) {
+        if (!decl.asm_name.empty() && decl.asm_name != decl.name)
+            header_->renamed.emplace_back(decl.name, decl.asm_name);
+        if (!decl.inline_in.empty())
+            header_->inline_functions.emplace_back(decl.name, decl.inline_in);
+    }
     FunctionDecl f;
     f.type = std::move(type);
     f.asm_name = decl.asm_name;
+    f.inline_in = decl.inline_in;
     f.extern_python = decl.extern_python;
     // The C text API mode needs, made only where it says more than the CTypes' (a cdef's
     // parse stays as fast when it is not needed).
@@ -816,6 +985,7 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
         if (old.type.get() == f.type.get() && labels_agree &&
             old.extern_python == f.extern_python) {
             if (old.asm_name.empty()) old.asm_name = std::move(f.asm_name);
+            if (old.inline_in.empty()) old.inline_in = std::move(f.inline_in);
             return;
         }
         if (!options_.override) redeclared("function", decl.name, old, decl.pos);
@@ -825,6 +995,9 @@ void Scope::declare_function(const Declaration& decl, CTypeRef type) {
 }
 
 void Scope::declare_variable(const Declaration& decl, Resolved resolved, bool initialized) {
+    if (!header_keeps(decl.name, decl.pos, "variable")) return;
+    if (header_ && !decl.asm_name.empty() && decl.asm_name != decl.name)
+        header_->renamed.emplace_back(decl.name, decl.asm_name);
     if (resolved.type->kind == Kind::Void)
         cdef_error("variable '" + decl.name + "' declared void", decl.pos);
     VariableDecl v;
@@ -854,6 +1027,10 @@ void Scope::declare_variable(const Declaration& decl, Resolved resolved, bool in
 
 void Scope::declare_constant(const std::string& name, ConstantDecl constant) {
     constant.cdef = cdef_serial_;
+    if (!header_keeps(name, constant.pos, "constant")) {
+        hidden_constants_.insert_or_assign(name, constant);
+        return;
+    }
     auto [it, inserted] = constants_.try_emplace(name);
     if (!inserted) {
         if (it->second.value == constant.value && it->second.dots == constant.dots) {
@@ -1134,6 +1311,7 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
         CTypeRef t = owned(new_record_type(kind, cname));
         remember_body(e.body, t);
         fill_record(t.get(), *e.body);
+        note_foreign(t.get(), e.pos);
         map.emplace(label, t);
         return t;
     }
@@ -1157,6 +1335,7 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
         // Redeclared with a body: fine if identical, else an error or (override) a new type.
         CTypeRef fresh = owned(new_record_type(kind, tag_name(keyword, e.name)));
         fill_record(fresh.get(), *e.body);
+        note_foreign(fresh.get(), e.pos);
         if (same_record_body(existing, fresh.get())) {
             remember_body(e.body, borrowed(existing));
             return borrowed(existing);
@@ -1175,6 +1354,7 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
     tag_pos_[tag_name(keyword, e.name)] = e.pos;
     remember_body(e.body, t);
     fill_record(t.get(), *e.body);
+    note_foreign(t.get(), e.pos);
     return t;
 }
 
@@ -1285,6 +1465,7 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
             owned(new_record_type(Kind::Enum, name_hint.empty() ? "enum " + label : name_hint));
         remember_body(e.enum_body, t);
         fill_enum(t.get(), *e.enum_body);
+        note_foreign(t.get(), e.pos);
         enums_.emplace(label, t);
         return t;
     }
@@ -1325,6 +1506,7 @@ CTypeRef Scope::resolve_enum(const TypeExpr& e, const std::string& name_hint) {
     tag_pos_[tag_name("enum ", e.name)] = e.pos;
     remember_body(e.enum_body, t);
     fill_enum(t.get(), *e.enum_body);
+    note_foreign(t.get(), e.pos);
     return t;
 }
 
@@ -1345,7 +1527,7 @@ void Scope::fill_enum(CType* t, const parse::EnumBody& body) {
                                 : static_cast<ConstInt>(static_cast<uint64_t>(fact->values[i]));
     }
     CType* base = fact ? integer_of_size(fact->size, fact->is_signed, "'" + t->cname + "'")
-                       : enum_integer_type(t->enumerators);
+                       : enum_integer_type(t->enumerators, body.packed);
     t->item = base;
     t->conv = base->conv;
     t->size = base->size;

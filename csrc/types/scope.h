@@ -4,11 +4,13 @@
 // later declarations see earlier ones.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "parse/ast.h"
@@ -57,9 +59,46 @@ struct CdefOptions {
     uint32_t pack = 0;      // #pragma pack(N) for every struct of this cdef (0 = none)
 };
 
+// ffi.cdef_header(): which declarations of a preprocessed text are the library's own (the
+// others declare types only), and what became of each.
+struct HeaderMode {
+    // Physical line ranges [first, last] of the text that come from own headers, sorted.
+    std::vector<std::pair<int, int>> own_lines;
+    // only= / exclude=: whether an own function, global or constant is declared (null: all).
+    // May throw (PythonErrorSet).
+    std::function<bool(const std::string&)> keep;
+    // Results, in source order.
+    std::vector<std::pair<std::string, std::string>> kept;  // (kind, name) of own declarations
+    struct Skipped {
+        std::string name, reason;
+        int line = 0;  // physical
+    };
+    std::vector<Skipped> skipped;                                       // every failed one
+    std::vector<std::pair<std::string, std::string>> renamed;           // (name, asm label)
+    std::vector<std::pair<std::string, std::string>> inline_functions;  // (name, file)
+    // The macros defined at the end (an #undef removes one), in the order of their last
+    // definition: name (`F(a, b)` for a function-like one), body, physical line, whether
+    // that line is own.
+    struct Macro {
+        std::string name, body;
+        int line = 0;
+        bool own = false;
+        bool live = true;
+    };
+    std::vector<Macro> macros;
+    std::unordered_map<std::string, size_t> macro_index;
+    // A plain cdef text declaring what was declared (the declarations kept, with the line
+    // markers and #pragma lines), for API mode and out-of-line modules to replay.
+    std::string replay;
+    bool own(int line) const;
+};
+
 struct FunctionDecl {
     CTypeRef type;  // Kind::Function
     std::string asm_name;
+    // Defined with an inline body in a header (the file; "" otherwise): a dlopen()
+    // library usually has no symbol for it, API mode calls it through the generated C.
+    std::string inline_in;
     parse::ExternPython extern_python = parse::ExternPython::No;
     // extern "Python" functions: the result and parameter types as written (qualifiers
     // kept, types/written.h), for the C function API mode defines; may be empty.
@@ -124,6 +163,11 @@ public:
     // Parses and declares `source`. Throws CDefError / cffix::Error. On error, what was
     // declared before the faulty declaration stays declared (as in cffi).
     void cdef(std::string_view source, const CdefOptions& options);
+    // The same for the preprocessed text of real headers (ffi.cdef_header): declarations
+    // that fail are skipped, functions, globals and constants outside `mode.own_lines` (or
+    // refused by mode.keep) are not declared (constants stay usable in constant
+    // expressions); types are all declared. Results go to `mode`.
+    void cdef_header(std::string_view source, const CdefOptions& options, HeaderMode& mode);
 
     // Declares `source` at the first use of the scope instead of now: an API-mode module
     // that is imported and not used parses nothing. `source` must outlive the scope (the
@@ -187,8 +231,9 @@ public:
     void list_types(std::vector<std::string>& typedefs, std::vector<std::string>& structs,
                     std::vector<std::string>& unions) const;
     // For API mode's generator: this scope's own struct, union and enum types (anonymous
-    // ones included), and its `typedef int... t;` / `typedef float... t;` names with
-    // whether each is an integer; each sorted by name.
+    // ones included; not those cdef_header() took from headers that are not own), and its `typedef
+    // int... t;` / `typedef float... t;` names with whether each is an integer; each sorted by
+    // name.
     void own_tagged_types(std::vector<CType*>& records, std::vector<CType*>& enums) const;
     std::vector<std::pair<std::string, bool>> dots_typedefs() const;
     // Its typedefs of arrays with a `[...]` length (`typedef int t[...][...];`), sorted by
@@ -213,6 +258,8 @@ public:
     uint64_t align_of(const parse::TypeExpr& type) override;
     std::string suggest_type_name(std::string_view unknown) override;
     void declare(parse::Declaration&& decl) override;
+    void set_pack(uint32_t pack) override;
+    void set_own(bool own) override { not_own_ = !own; }
     std::optional<Arithmetic> arithmetic_of(const parse::TypeExpr& type) override;
 
     // Forgets the included scopes (their FFIs are being released): for tp_clear.
@@ -292,6 +339,22 @@ private:
     uint64_t generation_ = 0;
     bool refuse_undeclared_tags_ = false;
     std::string_view type_string_;  // the type string parse_type() resolves, else empty
+    // cdef_header(): its mode, whether the declaration being parsed declared anything the
+    // replay text needs, and the constants of other headers (not lib names, still usable in
+    // constant expressions).
+    class HeaderLog;
+    bool header_keeps(const std::string& name, parse::SourcePos pos, const char* kind);
+    void note_foreign(const CType* t, parse::SourcePos pos);
+    // Structs, unions and enums defined by headers that are not own: declared for their
+    // layout, but API mode's generator does not check them against the compiler (the
+    // module's C source may see them through other feature macros: glibc's fd_set).
+    std::unordered_set<const CType*> foreign_;
+    HeaderMode* header_ = nullptr;
+    bool not_own_ = false;  // `#pragma cffix own(0)` in the cdef being parsed
+    bool header_declared_ = false;
+    bool header_refused_ = false;  // only=/exclude= refused a name of that declaration
+    NameMap<ConstantDecl> hidden_constants_;
+    uint32_t cdef_pack_ = 0;  // the cdef's pack= (what `#pragma pack()` returns to)
 };
 
 }  // namespace cffix::types

@@ -17,7 +17,7 @@ from . import _core, wrappers
 TYPE_CHECKING = False  # typing stays unimported at run time: `import cffix` is cheap
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Hashable
+    from collections.abc import Callable, Hashable, Mapping, Sequence
     from typing import Any
 
 
@@ -85,15 +85,33 @@ class _PythonMethods:
     # call (in order, with its options) so that set_source(name, None) + compile() can
     # generate a module replaying them (builder.py).
     def cdef(self, csource: str, override: bool = False, packed: bool = False,
-             pack: "int | None" = None) -> None:
+             pack: "int | None" = None, preprocess: bool = False,
+             **header_options: "Any") -> "Any":
         """Declare C types, functions, globals and constants, in C syntax.
 
             ffi.cdef("struct point { int x, y; }; int abs(int);")
 
         override=True lets later declarations replace earlier ones; packed=True packs
         every struct of this call; pack=N gives them ``#pragma pack(N)`` layout.
+
+        preprocess=True runs the text through the C preprocessor first (#include, #if,
+        macros) and declares it as cdef_header() does (the text and the headers it
+        includes are "own"); it takes cdef_header()'s keywords and returns its report.
+
+            report = ffi.cdef("#include <zlib.h>\nint my_helper(z_stream *);", preprocess=True)
         """
         _check_pack(packed, pack)
+        if preprocess:
+            from . import headers
+
+            if not isinstance(csource, str):
+                raise TypeError(f"cdef() argument 'csource' must be a str, not "
+                                f"{type(csource).__name__}")
+            return headers.declare(self, csource, ("the cdef source",), override=override,
+                                   packed=packed, pack=pack, **header_options)
+        if header_options:
+            raise TypeError(f"cdef() got unexpected keyword argument(s) "
+                            f"{', '.join(sorted(header_options))} (they need preprocess=True)")
         history = self._cffix_state.setdefault("_cffix_history", [])
         try:
             _c_cdef(self, csource, override, packed, pack)
@@ -109,6 +127,42 @@ class _PythonMethods:
                         None if pack is None else int(pack)))
         if "cffix::" in csource:  # [[cffix::...]] attributes: this FFI's functions are wrapped
             self._cffix_enable_wrappers()
+
+    def cdef_header(self, *headers: str, include_dirs: "Sequence[str]" = (),
+                    defines: "Mapping[str, str | None] | None" = None,
+                    undefines: "Sequence[str]" = (),
+                    pkg_config: "str | Sequence[str] | None" = None,
+                    cc: "str | Sequence[str] | None" = None, cflags: "Sequence[str]" = (),
+                    only: "Any" = None, exclude: "Any" = None, macros: "str | None" = "own",
+                    strict: bool = False) -> "Any":
+        """Declare what real C headers declare: one run of the system preprocessor
+        (``$CC``, else cc/gcc/clang, ``-E -dD``), then cffix's parser. Returns a report.
+
+            report = ffi.cdef_header("zlib.h")
+            lib = ffi.dlopen("z")                 # lib.deflate, lib.Z_OK, ...
+            report = ffi.cdef_header("glib.h", pkg_config="glib-2.0")
+
+        Only the "own" declarations become lib names: those of the named headers and of
+        their library's header tree (openssl/* for <openssl/ssl.h>); the types of every
+        header read are declared (sizes and layouts right) and usable by name. ``only`` /
+        ``exclude``: a regex (matched at the start of the name), a list of them, or a
+        callable, choosing among the own functions, globals and constants. ``macros``:
+        "own" (default), "all" or None: which object-like macros become constants. A
+        declaration cffix cannot represent is skipped and listed in ``report.skipped``;
+        ``strict=True`` makes that a CDefError. ``include_dirs``, ``defines`` ({name:
+        value or None}), ``undefines``, ``pkg_config`` (package names: their --cflags)
+        and ``cflags`` go to the preprocessor. Its output is cached (XDG_CACHE_HOME/cffix)
+        until a header it read changes.
+        """
+        from . import headers as _headers
+
+        if not headers:
+            raise TypeError("cdef_header() needs at least one header name")
+        source = "".join(_headers._include_line(h) for h in headers)
+        return _headers.declare(self, source, headers, include_dirs=include_dirs,
+                                defines=defines, undefines=undefines, pkg_config=pkg_config,
+                                cc=cc, cflags=cflags, only=only, exclude=exclude,
+                                macros=macros, strict=strict)
 
     def _cffix_load_wrap_rules(self, text: str) -> None:
         """An API-mode module's import: the builder's wrap rules (not an API)."""
