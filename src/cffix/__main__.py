@@ -80,10 +80,6 @@ def _check(args: argparse.Namespace) -> int:
 
     ffi = FFI()
     if args.header:
-        if not hasattr(ffi, "cdef_header"):
-            raise _UsageError("check --header needs ffi.cdef_header(), which this cffix does "
-                              "not have yet: give the declarations as cdef text (or run "
-                              "`cc -E -P` on the header and check its output)")
         try:
             ffi.cdef_header(args.file, include_dirs=tuple(args.include_dirs))
         except _DECLARATION_ERRORS as exc:
@@ -97,7 +93,7 @@ def _check(args: argparse.Namespace) -> int:
             print(_cdef_error(args.file, exc), file=sys.stderr)
             if "#include" in text or "#if" in text:
                 print("hint: this is cdef text, where #include and #if are not taken: for a "
-                      "C header, use --header (or the output of `cc -E -P`)", file=sys.stderr)
+                      "C header, use --header", file=sys.stderr)
             return 1
     sys.stdout.write(describe.describe(ffi))
     return 0
@@ -182,8 +178,7 @@ def _parser() -> argparse.ArgumentParser:
                     "cffix lays it out and as the C compiler does (a program compiled with "
                     "$CC, else cc, including the headers), with ok or MISMATCH on each "
                     "line; exit status 1 on a mismatch. The declarations come from the "
-                    "headers (ffi.cdef_header() where this cffix has it, else the output "
-                    "of `cc -E -P`), or from --cdef FILE.")
+                    "headers (ffi.cdef_header()), or from --cdef FILE.")
     layout.add_argument("type", metavar="TYPE", help='a type: "struct tm", a typedef name...')
     layout.add_argument("--header", dest="headers", action="append", required=True,
                         metavar="HEADER", help="a header the type is declared in (repeatable): "

@@ -163,20 +163,9 @@ def _run(cmd: "list[str]", what: str, input: "str | None" = None) -> str:
     return done.stdout
 
 
-def preprocess(headers: "list[str]", include_dirs: "list[str]") -> str:
-    """The headers after `cc -E -P` (no line markers), as cdef() text."""
-    cmd = [find_cc(), "-E", "-P", *[f"-I{d}" for d in include_dirs], "-x", "c", "-"]
-    return _run(cmd, f"preprocessing {', '.join(headers)}", include_lines(headers))
-
-
 def load_headers(ffi: Any, headers: "list[str]", include_dirs: "list[str]") -> None:
-    """Declare `headers` in `ffi`: ffi.cdef_header() when this cffix has it, else the
-    text of `cc -E -P` given to cdef()."""
-    cdef_header = getattr(ffi, "cdef_header", None)
-    if cdef_header is not None:
-        cdef_header(*headers, include_dirs=tuple(include_dirs))
-        return
-    ffi.cdef(preprocess(headers, include_dirs))
+    """Declare `headers` in `ffi` with ffi.cdef_header()."""
+    ffi.cdef_header(*headers, include_dirs=tuple(include_dirs))
 
 
 def compiler_layout(ctype_name: str, fields: "list[str]", headers: "list[str]",
