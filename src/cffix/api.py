@@ -98,7 +98,7 @@ class _PythonMethods:
         macros) and declares it as cdef_header() does (the text and the headers it
         includes are "own"); it takes cdef_header()'s keywords and returns its report.
 
-            report = ffi.cdef("#include <zlib.h>\nint my_helper(z_stream *);", preprocess=True)
+            report = ffi.cdef("#include <zlib.h>\\nint my_helper(z_stream *);", preprocess=True)
         """
         _check_pack(packed, pack)
         if preprocess:
