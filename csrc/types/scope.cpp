@@ -350,22 +350,27 @@ void Scope::run_deferred() const {
     for (const auto& [source, options] : pending) self->cdef(source, options);
 }
 
-void Scope::cdef(std::string_view source, const CdefOptions& options) {
+// One cdef()/cdef_header() run: its options and pack in force, the GC paused (a cdef makes
+// many CTypes and no garbage: the cyclic GC would scan them again and again), `parse`
+// called, pending records completed; the per-run state is reset whatever is thrown.
+template <typename Parse>
+void Scope::run_cdef(const CdefOptions& options, HeaderMode* mode, Parse&& parse) {
     declared();
     options_ = options;
     cdef_pack_ = options.pack;
     ++cdef_serial_;
     bodies_.clear();
+    header_ = mode;
+    if (mode) header_declared_ = header_refused_ = false;
     struct Reset {
         Scope& s;
         ~Reset() {
             s.bodies_.clear();
             s.options_ = {};
             s.not_own_ = false;
+            s.header_ = nullptr;
         }
     } reset{*this};
-    // A cdef makes many CTypes and no garbage: keep the cyclic GC from scanning them
-    // again and again while it runs.
     struct GCPause {
         int was_enabled = PyGC_Disable();
         ~GCPause() {
@@ -373,8 +378,12 @@ void Scope::cdef(std::string_view source, const CdefOptions& options) {
         }
     } pause;
     DeclaringRecords declaring;
-    parse::parse_declarations(source, *this);
+    parse();
     complete_pending();
+}
+
+void Scope::cdef(std::string_view source, const CdefOptions& options) {
+    run_cdef(options, nullptr, [&] { parse::parse_declarations(source, *this); });
 }
 
 bool HeaderMode::own(int line) const {
@@ -460,32 +469,10 @@ private:
 };
 
 void Scope::cdef_header(std::string_view source, const CdefOptions& options, HeaderMode& mode) {
-    declared();
-    options_ = options;
-    cdef_pack_ = options.pack;
-    ++cdef_serial_;
-    bodies_.clear();
-    header_ = &mode;
-    header_declared_ = header_refused_ = false;
-    struct Reset {
-        Scope& s;
-        ~Reset() {
-            s.bodies_.clear();
-            s.options_ = {};
-            s.not_own_ = false;
-            s.header_ = nullptr;
-        }
-    } reset{*this};
-    struct GCPause {
-        int was_enabled = PyGC_Disable();
-        ~GCPause() {
-            if (was_enabled) PyGC_Enable();
-        }
-    } pause;
-    DeclaringRecords declaring;
-    HeaderLog log(*this, source);
-    parse::parse_declarations_recovering(source, *this, log);
-    complete_pending();
+    run_cdef(options, &mode, [&] {
+        HeaderLog log(*this, source);
+        parse::parse_declarations_recovering(source, *this, log);
+    });
 }
 
 void Scope::note_foreign(const CType* t, parse::SourcePos pos) {

@@ -311,6 +311,8 @@ private:
     [[noreturn]] void redeclared(const char* what, const std::string& name, const Decl& earlier,
                                  parse::SourcePos here) const;
     void complete_pending();
+    template <typename Parse>
+    void run_cdef(const CdefOptions& options, HeaderMode* mode, Parse&& parse);
     void remember_body(std::shared_ptr<const void> body, CTypeRef type);
 
     const Scope& declared() const {
