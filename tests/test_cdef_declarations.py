@@ -220,6 +220,36 @@ def test_float_n_types(compile_and_run):
         cdef_error(bad, line=1)
 
 
+def test_typeof_of_a_type_name(compile_and_run):
+    # gcc's headers write typeof(type): it names that type, with qualifiers around it.
+    source = ("struct S { int a; char c; }; typedef __typeof__(struct S *) P;"
+              "typedef typeof(unsigned long) ul; typedef __typeof(double (*)(int)) fp;"
+              "typedef const typeof(int) cint; typedef typeof(char[3]) a3;"
+              "struct T { typeof(struct S) s; typeof(short) h; };")
+    ffi = cdef(source)
+    assert ffi.typeof("P") is ffi.typeof("struct S *")
+    assert ffi.typeof("ul") is ffi.typeof("unsigned long")
+    assert ffi.typeof("fp") is ffi.typeof("double(*)(int)")
+    assert ffi.typeof("a3") is ffi.typeof("char[3]")
+    assert ffi.sizeof("cint") == ffi.sizeof("int")
+    out = compile_and_run("#include <stdio.h>\n#include <stddef.h>\n" + source +
+                          '\nint main(void) { printf("%zu %zu", sizeof(struct T), '
+                          "offsetof(struct T, h)); }")
+    assert out.split() == [str(ffi.sizeof("struct T")), str(ffi.offsetof("struct T", "h"))]
+
+
+@pytest.mark.parametrize("source, fragment", [
+    ("typeof(1 + 2) x;", "'typeof' of an expression is not supported"),
+    ("int v; __typeof__(v) w;", "'__typeof__' of an expression is not supported"),
+    ("typeof() z;", "a type name expected in 'typeof()'"),
+    ("typeof(int x;", "')' closing 'typeof('"),
+    ("typeof_unqual(int) u;", "'typeof_unqual' is not supported"),
+    ("int typeof(int) t;", "invalid combination of type specifiers"),
+])
+def test_typeof_errors(source, fragment):
+    cdef_error(source, fragment, line=1)
+
+
 # -------------------------------------------------------- inline function definitions
 
 def test_inline_function_bodies_are_skipped():

@@ -210,6 +210,7 @@ bool Parser::parse_one_specifier(SpecifierState& st, SpecifierContext ctx) {
         case Tok::KwFloatN: add_float_n(st); return true;
         case Tok::KwUnsupported:
             if (tok_.text == "__int128" && add_int128(st)) return true;
+            if (add_typeof_type(st)) return true;
             fail(tok_, "'" + std::string(tok_.text) + "' is not supported");
         default:
             if (!is_type_keyword(tok_.kind)) return false;
@@ -329,6 +330,25 @@ bool Parser::add_int128(SpecifierState& st) {
     st.spelled_count = 0;
     advance();
     set_other_type(st, std::move(type), at);
+    return true;
+}
+
+// `typeof(type-name)` (and __typeof, __typeof__) names that type, as gcc's headers use it.
+// typeof of an expression would need the expression's type: it stays unsupported (false).
+bool Parser::add_typeof_type(SpecifierState& st) {
+    if (tok_.text != "typeof" && tok_.text != "__typeof" && tok_.text != "__typeof__") return false;
+    Token at = tok_;
+    Token open = peek();
+    if (open.kind != Tok::LParen) return false;
+    advance();  // typeof
+    if (peek().kind == Tok::RParen)
+        fail(peek(), "a type name expected in '" + std::string(at.text) + "()'");
+    if (!starts_type_name(peek()))
+        fail(at, "'" + std::string(at.text) + "' of an expression is not supported");
+    advance();  // (
+    TypeExprPtr named = parse_type_name_here();
+    expect(Tok::RParen, "')' closing '" + std::string(at.text) + "('");
+    set_other_type(st, std::make_shared<TypeExpr>(*named), at);
     return true;
 }
 

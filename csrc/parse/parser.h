@@ -187,6 +187,7 @@ private:
     bool add_int128(SpecifierState& st);
     std::shared_ptr<TypeExpr> opaque_float_type(const Token& keyword);
     void set_other_type(SpecifierState& st, std::shared_ptr<TypeExpr> type, const Token& at);
+    bool add_typeof_type(SpecifierState& st);
     bool parse_dots_type(SpecifierState& st);
     std::shared_ptr<TypeExpr> finish_base_type(SpecifierState& st);
     [[noreturn]] void fail_combination(const SpecifierState& st, const Token& at);
