@@ -43,7 +43,7 @@ from cdef_helpers import cdef, cdef_error, error_text
     ('char c = "s";', "unsupported initializer", 1, 10),
     ("int x; long __int128 y;", "'__int128' is not supported", 1, 13),
     ("_Atomic int x;", "'_Atomic' is not supported", 1, 1),
-    ("typeof(int) x;", "'typeof' is not supported", 1, 1),
+    ("typeof(1) x;", "'typeof' of an expression is not supported", 1, 1),
     ("typedef int v4 __attribute__((vector_size(16)));", "vector types", 1, 31),
     ("typedef int t __attribute__((mode(TI)));", "mode(TI)", 1, 35),
     ("typedef float t __attribute__((mode(SF)));", "unsupported mode 'SF'", 1, 37),
