@@ -35,6 +35,8 @@ import subprocess
 import sys
 import time
 
+from bench_cdef import fmt_time as fmt  # (bench/ is the script's folder: on sys.path)
+
 # (header, extra preprocessor flags, library for lib.f, a struct type, a function to fetch)
 HEADERS = [
     ("openssl/ssl.h", [], "ssl", "struct ossl_param_st", "SSL_CTX_new"),
@@ -146,16 +148,6 @@ def collection_after_cdef(make_ffi, text):
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
-
-
-def fmt(seconds):
-    if seconds is None:
-        return "-"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds * 1e6:.1f} us"
 
 
 def fmt_ratio(theirs, ours):

@@ -12,12 +12,12 @@ compiles a small C program that prints ``sizeof``, ``_Alignof`` and each field's
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from typing import Any
 
 from . import _core
+from .headers import find_compiler
 
 
 # What ffi.typeof()/sizeof() raise for a type only a C compiler completes ('...').
@@ -135,18 +135,6 @@ def describe(ffi: Any) -> str:
 # ---------------------------------------------------------------- headers and cc
 
 
-def find_cc() -> str:
-    """$CC, else cc, gcc or clang on PATH."""
-    cc = os.environ.get("CC")
-    if cc:
-        return cc
-    for name in ("cc", "gcc", "clang"):
-        if shutil.which(name):
-            return name
-    raise CommandError("no C compiler found: set $CC or install one "
-                       "(Debian/Ubuntu: apt-get install gcc)")
-
-
 def include_lines(headers: "list[str]") -> str:
     return "".join(f'#include "{h}"\n' if os.path.exists(h) else f"#include <{h}>\n"
                    for h in headers)
@@ -186,7 +174,7 @@ def compiler_layout(ctype_name: str, fields: "list[str]", headers: "list[str]",
         source, program = os.path.join(tmp, "layout.c"), os.path.join(tmp, "layout")
         with open(source, "w") as f:
             f.write("".join(lines))
-        _run([find_cc(), *[f"-I{d}" for d in include_dirs], source, "-o", program],
+        _run([*find_compiler(), *[f"-I{d}" for d in include_dirs], source, "-o", program],
              f"compiling a program with {ctype_name}")
         output = _run([program], "running the layout program")
     facts = {}
