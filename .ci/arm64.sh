@@ -5,7 +5,7 @@
 #   bash .ci/arm64.sh tests/test_callbacks.py -k struct   # pytest arguments: a subset
 #
 # As root on a Debian-like x86-64 host (apt-get, mount, chroot):
-# 1. Installs mmdebstrap, qemu-user-static and binfmt-support if missing, mounts
+# 1. Installs mmdebstrap, arch-test, qemu-user-static and binfmt-support if missing, mounts
 #    binfmt_misc and enables qemu-aarch64 there (flag F: the interpreter is opened at
 #    registration, so it works inside the chroot without a copy of it).
 # 2. Makes the root with mmdebstrap from Debian's arm64 packages, once: it is kept in
@@ -50,7 +50,7 @@ cannot() { printf 'arm64: cannot run here: %s\n' "$*" >&2; exit 3; }
 # --- 1. host tools and binfmt_misc ----------------------------------------------------
 host_tools() {
     local missing=() pkg
-    for pkg in mmdebstrap qemu-user-static binfmt-support; do
+    for pkg in mmdebstrap arch-test qemu-user-static binfmt-support; do
         dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$pkg")
     done
     if [ ${#missing[@]} -ne 0 ]; then
