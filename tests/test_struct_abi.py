@@ -1,9 +1,11 @@
 """Structs by value in calls, checked against the C compiler on generated shapes.
 
-The fast thunks (x86-64) pass a small struct (at most 16 bytes) as its eightbytes in
+The fast thunks pass, on x86-64, a small struct (at most 16 bytes) as its eightbytes in
 registers of their System V classes, copy larger structs, and whatever finds its registers
-taken, to the stack, and take small struct results from two registers; libffi does
-everything else. This file generates random struct shapes (integers of every
+taken, to the stack, and take small struct results from two registers; on AArch64
+(AAPCS64), an HFA one member per vector register, another small struct in integer
+registers, a larger one by the address of a copy, and take HFA results from up to four
+vector registers; libffi does everything else. This file generates random struct shapes (integers of every
 width, floats and doubles, nested structs, small arrays, some larger than 16 bytes so
 they go through memory) and, for each, C functions that build one, take one among other
 arguments (with enough integer and floating arguments before it to exhaust the registers
@@ -15,6 +17,7 @@ Values are small integers or halves, so every field holds them exactly and every
 weighted sum is exact in double.
 """
 
+import platform
 import random
 import subprocess
 
@@ -66,6 +69,29 @@ FIXED = [["double", "double"], ["float", "float", "float"], ["float", "float", "
 # libffi_848), and a few spills past the registers.
 TRIGGER = [(6, 8), (5, 1), (6, 1), (5, 1), (5, 3), (8, 10)]
 
+# Shapes AAPCS64 (AArch64) passes each its own way, with the (integer, floating)
+# arguments before them: HFAs of floats and doubles (flat, as arrays, nested), which take
+# one vector register per member, fit in the last ones or spill to the stack (then the
+# double after them goes there too); structs of more than 16 bytes, passed by the address
+# of a copy, also when the integer registers are taken; small mixed structs in integer
+# registers that fit, or spill (then the integer after them goes to the stack too). An
+# item is a scalar, "type[2]" (an array) or a list (a nested struct).
+AAPCS64 = [(["float"] * 4, 0, 5), (["float"] * 4, 0, 4), (["double"] * 3, 0, 0),
+           (["double"] * 4, 0, 6), (["double"] * 4, 1, 2), (["float[2]", "float[2]"], 0, 1),
+           ([["float", "float"], "float"], 2, 7), (["double[2]"], 0, 7), (["float"] * 5, 0, 0),
+           (["long"] * 4, 8, 0), (["long"] * 4, 7, 8), (["char", "double"], 7, 0),
+           (["int", "float"], 7, 0), (["float", "float", "int"], 0, 8), (["double"] * 2, 0, 7)]
+
+
+def _fixed_field(item):
+    """(C declaration with %s for the name, leaf types) of an AAPCS64 shape's item."""
+    if isinstance(item, list):
+        return ("struct { " + " ".join(f"{t} m{i};" for i, t in enumerate(item)) + " } %s",
+                item)
+    if item.endswith("[2]"):
+        return (item[:-3] + " %s[2]", [item[:-3]] * 2)
+    return (item + " %s", [item])
+
 
 def generate(seed=20261130):
     rng = random.Random(seed)
@@ -87,6 +113,14 @@ def generate(seed=20261130):
         if n < len(TRIGGER):
             n_int, n_fp = TRIGGER[n]
         structs.append({"name": f"s{n}", "fields": fields, "leaves": leaves,
+                        "n_int": n_int, "n_fp": n_fp})
+    for shape, n_int, n_fp in AAPCS64:
+        fields, leaves = [], []
+        for i, item in enumerate(shape):
+            decl, types = _fixed_field(item)
+            fields.append(decl % f"f{i}")
+            leaves += zip(_leaf_names(f"f{i}", decl, types), types)
+        structs.append({"name": f"s{len(structs)}", "fields": fields, "leaves": leaves,
                         "n_int": n_int, "n_fp": n_fp})
     return structs
 
@@ -265,6 +299,37 @@ def test_struct_by_value_matches_c(lib_and_ffi, call_path, libffi_848, s):
 
     echoed = getattr(lib, "echo_" + name)(*prefix_args(s), made)
     assert leaf_values(ffi, echoed, s) == expected_leaves(s, seed)
+
+
+def _is_hfa(ffi, s):
+    """A struct of 1 to 4 floats or 1 to 4 doubles (AAPCS64's homogeneous aggregates)."""
+    kinds = {t for _, t in s["leaves"]}
+    return (len(s["leaves"]) <= 4 and kinds in ({"float"}, {"double"})
+            and ffi.sizeof(f"struct {s['name']}") == len(s["leaves"]) * SIZES[kinds.pop()])
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "aarch64"),
+                    reason="the register thunks exist on x86-64 and AArch64")
+def test_the_thunks_take_every_generated_shape(lib_and_ffi):
+    """No shape of the corpus falls back to libffi where the thunks should carry it:
+    every argument shape on both CPUs; results of at most 16 bytes, and on AArch64 HFAs
+    of 3 or 4 doubles too (larger results come back through memory: libffi)."""
+    ffi, lib = lib_and_ffi
+    aarch64 = platform.machine() == "aarch64"
+    for s in STRUCTS:
+        name = s["name"]
+        assert cffix._core._call_path(ffi.typeof(getattr(lib, "sum_" + name))) == "thunk", name
+        small = ffi.sizeof(f"struct {name}") <= 16 or (aarch64 and _is_hfa(ffi, s))
+        want = "thunk" if small else "libffi"
+        assert cffix._core._call_path(ffi.typeof(getattr(lib, "echo_" + name))) == want, name
+
+
+def test_call_path_bad_input():
+    ffi = cffix.FFI()
+    with pytest.raises(TypeError, match="expects a function ctype, got int"):
+        cffix._core._call_path(3)
+    with pytest.raises(TypeError, match="expects a function ctype, got 'int'"):
+        cffix._core._call_path(ffi.typeof("int"))
 
 
 def test_the_generated_shapes_cover_every_register_case():

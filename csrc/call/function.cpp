@@ -155,7 +155,7 @@ template <Py_ssize_t N = -1>
         for (Py_ssize_t k = 0, n = plan->nargs; k < n; ++k)
             if (!fast_argument(specs[k], args[k], ints, fps)) return false;
     }
-    alignas(16) char result[16];
+    alignas(16) char result[kThunkResultBytes];
     ThunkCaller caller = plan->caller;
     call_native(release_gil, [&] { caller(fn, ints, fps, result); });
     *out = data::value_from_c(plan->result, result);
@@ -525,9 +525,32 @@ static PyObject* function_attribute(PyObject* self, PyObject* name) {
     return PyCMethod_New(&function_methods[0], self, nullptr, nullptr);
 }
 
+// cffix._core._call_path(ctype) -> "thunk" or "libffi": how a call through that function
+// type (or pointer to one) goes when not forced (for tests that check which signatures
+// the thunks take on this platform).
+static PyObject* call_path(PyObject*, PyObject* arg) {
+    if (!types::is_ctype(arg)) {
+        PyErr_Format(PyExc_TypeError, "_call_path() expects a function ctype, got %.200s",
+                     Py_TYPE(arg)->tp_name);
+        return nullptr;
+    }
+    auto* t = reinterpret_cast<CType*>(arg);
+    if (t->kind == Kind::Pointer && t->item->kind == Kind::Function) t = t->item;
+    if (t->kind != Kind::Function) {
+        PyErr_Format(PyExc_TypeError, "_call_path() expects a function ctype, got '%s'",
+                     t->cname.c_str());
+        return nullptr;
+    }
+    CallPlan* plan = plan_for(t);
+    if (!plan) return nullptr;
+    return PyUnicode_FromString(plan->thunk != Thunk::None ? "thunk" : "libffi");
+}
+
 static PyMethodDef call_module_methods[] = {
     {"_force_libffi", set_force_libffi, METH_O,
      "_force_libffi(flag) -> previous: make every call use libffi instead of the fast thunks"},
+    {"_call_path", call_path, METH_O,
+     "_call_path(ctype) -> 'thunk' or 'libffi': how calls of that function type are made"},
     {nullptr, nullptr, 0, nullptr},
 };
 

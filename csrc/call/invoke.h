@@ -130,11 +130,22 @@ struct NativeScope {
             return true;
         }
         case Conv::Record: {
+            // Reference (AArch64): the callee gets the address of a copy it may change;
+            // the general path's argument buffer holds that copy.
+            if (a.reg == RegClass::Reference) return false;
             const char* mem = data::fast_record(v, t);
             if (!mem) return false;
             if (a.stack) {  // its words in order, the last one zero-padded
                 ints[a.slot[0] + a.words - 1] = 0;
                 memcpy(&ints[a.slot[0]], mem, static_cast<size_t>(t->size));
+                return true;
+            }
+            if (a.reg == RegClass::Hfa) {  // one member per vector register, in its low bits
+                for (int m = 0; m < a.words; ++m) {
+                    D word = 0;
+                    memcpy(&word, mem + size_t{a.tail} * m, a.tail);
+                    fps[a.slot[0] + m] = word;
+                }
                 return true;
             }
             // Each eightbyte into its register slot; the last one may be partial.
@@ -166,8 +177,13 @@ inline void slot_to_registers(const ArgSpec& a, const char* slot, I* ints, D* fp
     if (a.reg == RegClass::Int) {  // narrow integers widened to the whole word
         ints[a.slot[0]] =
             data::needs_widening(a.type) ? data::register_integer(a.type, slot) : raw_word(slot);
+    } else if (a.reg == RegClass::Reference) {  // the slot is the copy the callee gets
+        ints[a.slot[0]] = reinterpret_cast<I>(slot);
     } else if (a.stack) {
         memcpy(&ints[a.slot[0]], slot, 8 * size_t{a.words});
+    } else if (a.reg == RegClass::Hfa) {
+        for (int m = 0; m < a.words; ++m)
+            memcpy(&fps[a.slot[0] + m], slot + size_t{a.tail} * m, a.tail);
     } else if (a.reg == RegClass::Record) {
         for (int w = 0; w < a.words; ++w)
             memcpy(a.fp_words >> w & 1 ? static_cast<void*>(&fps[a.slot[w]])

@@ -164,6 +164,7 @@ static RegClass reg_class(const CType* t) {
 #define CFFIX_RECORD_THUNKS 1  // small structs by value: System V eightbyte classes
 #elif defined(__aarch64__) && !defined(__APPLE__) && !defined(_WIN32)
 #define CFFIX_HAVE_THUNKS 1
+#define CFFIX_AAPCS64_RECORDS 1  // structs by value: HFAs, small composites, references
 #endif
 
 #ifdef CFFIX_RECORD_THUNKS
@@ -197,6 +198,67 @@ static bool classify_eightbytes(const CType* t, int64_t base, uint8_t cls[2]) {
         }
     }
     return true;
+}
+#endif
+
+#ifdef CFFIX_AAPCS64_RECORDS
+// The leaves of a struct for AAPCS64, nested structs and arrays flattened: how many are
+// floats, doubles and integer-class scalars. False for what the thunks leave to libffi:
+// unions, bitfields, flexible arrays, and leaves that are not register scalars (long
+// double and complex numbers, which make HFAs of their own kinds).
+struct Leaves {
+    int64_t floats = 0, doubles = 0, others = 0;
+};
+static bool aapcs64_leaves(const CType* t, Leaves& n) {
+    if (t->kind != Kind::Struct) return false;
+    for (const types::FieldInfo& f : t->fields) {
+        if (f.is_bitfield() || f.is_flexible()) return false;
+        const CType* ft = f.type;
+        int64_t count = 1;
+        while (ft->kind == Kind::Array) {
+            if (ft->length < 0) return false;
+            count *= ft->length;
+            ft = ft->item;
+        }
+        if (count == 0) continue;
+        Leaves one;
+        if (ft->kind == Kind::Struct) {
+            if (!aapcs64_leaves(ft, one)) return false;
+        } else {
+            switch (reg_class(ft)) {
+                case RegClass::Float: one.floats = 1; break;
+                case RegClass::Double: one.doubles = 1; break;
+                case RegClass::Int: one.others = 1; break;
+                default: return false;
+            }
+        }
+        n.floats += count * one.floats;
+        n.doubles += count * one.doubles;
+        n.others += count * one.others;
+    }
+    return true;
+}
+
+// How AAPCS64 passes a struct by value, for the structs the thunks pass, else
+// RegClass::None: an HFA (1 to 4 members, all float or all double, no padding; its
+// `members` and `member_size`) in vector registers, another struct of at most 16 bytes
+// in integer registers (Record), a larger one by reference (Reference). Structs aligned
+// to more than 8 (which start at an even register) and packed ones go to libffi.
+static RegClass aapcs64_record(const CType* t, uint8_t& members, uint8_t& member_size) {
+    if (t->kind != Kind::Struct || !(t->flags & types::RF_COMPLETE) ||
+        (t->flags & types::RF_PACKED) || t->size <= 0 || t->align > 8)
+        return RegClass::None;
+    Leaves n;
+    if (!aapcs64_leaves(t, n)) return RegClass::None;
+    int64_t fp = n.floats + n.doubles;
+    if (n.others == 0 && fp >= 1 && fp <= 4 && (n.floats == 0 || n.doubles == 0)) {
+        int64_t size = n.floats ? 4 : 8;
+        if (t->size != size * fp) return RegClass::None;  // padded by an attribute: libffi
+        members = static_cast<uint8_t>(fp);
+        member_size = static_cast<uint8_t>(size);
+        return RegClass::Hfa;
+    }
+    return t->size <= 16 ? RegClass::Record : RegClass::Reference;
 }
 #endif
 
@@ -259,6 +321,19 @@ static ArgSpec arg_spec(CType* a, uint32_t offset) {
         spec.words = static_cast<uint8_t>((a->size + 7) / 8);
         spec.tail = static_cast<uint8_t>(a->size - 8 * (spec.words - 1));
     }
+#ifdef CFFIX_AAPCS64_RECORDS
+    if (spec.reg == RegClass::None) {
+        uint8_t members = 0, member_size = 0;
+        spec.reg = aapcs64_record(a, members, member_size);
+        if (spec.reg == RegClass::Hfa) {
+            spec.words = members;
+            spec.tail = member_size;
+        } else if (spec.reg == RegClass::Record) {
+            spec.words = static_cast<uint8_t>((a->size + 7) / 8);
+            spec.tail = static_cast<uint8_t>(a->size - 8 * (spec.words - 1));
+        }
+    }
+#endif
     if (spec.reg == RegClass::Float || spec.reg == RegClass::Double) spec.fp_words = 1;
     return spec;
 }
@@ -268,16 +343,17 @@ static ArgSpec arg_spec(CType* a, uint32_t offset) {
 //
 // Arguments take the next registers of their class while there are some; an argument
 // that finds too few (a struct needs all of its eightbytes in registers, else it goes
-// whole to the stack) and every struct over 16 bytes are copied to the stack in argument
-// order, in 8-byte words (x86-64 System V; on AArch64 scalars only, structs by value go
-// to libffi).
+// whole to the stack) is copied to the stack in argument order, in 8-byte words. On
+// x86-64 (System V) so is every struct over 16 bytes; on AArch64 (AAPCS64) such a struct
+// is passed by the address of a copy, an HFA takes one vector register per member, and a
+// struct that goes to the stack closes its registers to later arguments.
 static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& fps) {
     ints = fps = 0;
 #ifdef CFFIX_HAVE_THUNKS
     if (fntype->ellipsis) return Thunk::None;  // variadic calls always go through libffi
 #if defined(CFFIX_RECORD_THUNKS) || defined(__aarch64__)
     // AAPCS64 too: scalars past x7 / d7 take 8-byte stack slots in argument order, the
-    // value in the low bytes (only scalars get here on AArch64: no Record or Memory).
+    // value in the low bytes; structs (aligned to at most 8) their memory image in words.
     constexpr bool kStackThunks = true;
 #else
     constexpr bool kStackThunks = false;
@@ -307,6 +383,34 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
             case RegClass::Double:
                 if (!scalar(a, fps, kThunkFpRegs)) return Thunk::None;
                 break;
+#ifdef CFFIX_AAPCS64_RECORDS
+            // AAPCS64: a composite that finds too few registers of its class goes whole to
+            // the stack, and closes that class's registers to every later argument (NGRN
+            // or NSRN set to 8). Its stack words are its memory image.
+            case RegClass::Record:
+                if (ints + a.words <= kThunkIntRegs) {
+                    for (int w = 0; w < a.words; ++w) a.slot[w] = static_cast<uint8_t>(ints++);
+                } else {
+                    ints = kThunkIntRegs;
+                    if (!to_stack(a)) return Thunk::None;
+                }
+                break;
+            case RegClass::Hfa:
+                if (fps + a.words <= kThunkFpRegs) {
+                    a.slot[0] = static_cast<uint8_t>(fps);
+                    fps += a.words;
+                } else {
+                    fps = kThunkFpRegs;
+                    a.words = static_cast<uint8_t>((a.type->size + 7) / 8);
+                    if (!to_stack(a)) return Thunk::None;
+                }
+                break;
+            case RegClass::Reference:  // the address of the copy: an integer argument
+                if (!scalar(a, ints, kThunkIntRegs)) return Thunk::None;
+                break;
+#else
+            case RegClass::Hfa:
+            case RegClass::Reference: return Thunk::None;
             case RegClass::Record: {
                 int need_fp = (a.fp_words & 1) + (a.fp_words >> 1 & 1);
                 int need_int = a.words - need_fp;
@@ -318,6 +422,7 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
                 }
                 break;
             }
+#endif
             case RegClass::Memory:
                 if (!to_stack(a)) return Thunk::None;
                 break;
@@ -330,6 +435,23 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
     }
     const CType* r = plan.result;
     if (r->kind == Kind::Void) return Thunk::Void;
+#ifdef CFFIX_AAPCS64_RECORDS
+    // AAPCS64 results: an HFA in s0..s3 / d0..d3, another struct of at most 16 bytes in
+    // x0/x1; larger ones (returned through x8) go to libffi.
+    uint8_t members = 0, member_size = 0;
+    switch (aapcs64_record(r, members, member_size)) {
+        case RegClass::Hfa: {
+            static constexpr Thunk kFloats[] = {Thunk::Float, Thunk::Flt2, Thunk::Flt3,
+                                                Thunk::Flt4};
+            static constexpr Thunk kDoubles[] = {Thunk::Double, Thunk::DblDbl, Thunk::Dbl3,
+                                                 Thunk::Dbl4};
+            return (member_size == 4 ? kFloats : kDoubles)[members - 1];
+        }
+        case RegClass::Record: return r->size <= 8 ? Thunk::Int : Thunk::IntInt;
+        case RegClass::Reference: return Thunk::None;
+        default: break;
+    }
+#endif
     uint8_t words = 0, fp_words = 0;
     if (record_words(r, words, fp_words)) {
         if (words == 1) return fp_words ? Thunk::Double : Thunk::Int;

@@ -20,18 +20,25 @@ namespace cffix::call {
 using types::CType;
 
 // How an argument travels in the fast thunk: in an integer register, in a vector
-// register as the bits of a float or a double, or (a small struct by value, x86-64) as
-// one or two eightbytes, each in a register of its class.
+// register as the bits of a float or a double, or (a small struct by value) as one or two
+// eightbytes, each in a register of its class (x86-64 System V), or in integer registers
+// (AArch64, a struct of at most 16 bytes that is not an HFA).
 // Memory: a struct of more than 16 bytes by value (x86-64), always copied to the stack.
-enum class RegClass : uint8_t { Int, Float, Double, Record, Memory, None };
+// Hfa (AArch64): a homogeneous floating-point aggregate, a struct of 1 to 4 floats or 1 to
+// 4 doubles (nested structs and arrays flattened), one member per vector register.
+// Reference (AArch64): a struct of more than 16 bytes by value: the caller passes the
+// address of a copy it owns, as an integer argument.
+enum class RegClass : uint8_t { Int, Float, Double, Record, Memory, Hfa, Reference, None };
 
 struct ArgSpec {
     CType* type;           // borrowed: the function CType holds its argument types
     uint32_t offset;       // where its value lives in the argument buffer (8-byte multiples)
     RegClass reg;          // RegClass::None: not passable through the thunk
-    uint8_t words;         // eightbytes: 1 for scalars, 1 or 2 for a Record, more for Memory
+    uint8_t words;         // eightbytes: 1 for scalars, 1 or 2 for a Record, more for Memory;
+                           // Hfa: its members (registers), or its eightbytes once on the stack
     uint8_t fp_words;      // Record: bit w set when eightbyte w travels in a vector register
-    uint8_t tail;          // Record, Memory: bytes of its last eightbyte (1..8)
+    uint8_t tail;          // Record, Memory: bytes of its last eightbyte (1..8); Hfa: the
+                           // size of a member (4 or 8)
     bool stack;            // thunk plans: the argument goes to the stack (registers ran out,
                            // or Memory); its words are then ints[slot[0]] and on, in order
     uint8_t slot[2];       // thunk plans: the register index (in its class) of each word
@@ -43,11 +50,28 @@ struct ArgSpec {
 
 // The prototype the thunk calls through, by where the result comes back: nothing, the
 // first integer register, the first vector register (float or double), or a small
-// struct's two eightbytes in registers of their classes (rax/rdx, xmm0/xmm1, mixed).
-enum class Thunk : uint8_t { None, Void, Int, Float, Double, IntInt, DblDbl, IntDbl, DblInt };
+// struct's two eightbytes in registers of their classes (rax/rdx, xmm0/xmm1, mixed; on
+// AArch64 x0/x1 for IntInt). AArch64 only: an HFA of 2 to 4 floats (s0..s3) or 3 or 4
+// doubles (d0..d3; 2 doubles are DblDbl).
+enum class Thunk : uint8_t {
+    None,
+    Void,
+    Int,
+    Float,
+    Double,
+    IntInt,
+    DblDbl,
+    IntDbl,
+    DblInt,
+    Flt2,
+    Flt3,
+    Flt4,
+    Dbl3,
+    Dbl4
+};
 
 // A thunk call (call/thunks.h): `fn` with ints[0..NI) and fps[0..NF) in registers
-// through an exact prototype; the raw result (up to 16 bytes) is stored at `rbuf`.
+// through an exact prototype; the raw result (up to kThunkResultBytes) is stored at `rbuf`.
 using ThunkInt = int64_t;
 using ThunkFp = double;
 using ThunkCaller = void (*)(void* fn, const ThunkInt* ints, const ThunkFp* fps, char* rbuf);

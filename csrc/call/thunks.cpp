@@ -13,8 +13,9 @@ namespace {
 using I = ThunkInt;
 using D = ThunkFp;
 
-// Small structs come back in two registers of their classes (System V x86-64): a
-// prototype returning a struct of the same classes reads both.
+// Small structs come back in two registers of their classes (System V x86-64; on
+// AArch64 RetII is x0/x1 and RetDD d0/d1): a prototype returning a struct of the same
+// classes reads both.
 struct RetII {
     I a, b;
 };
@@ -29,6 +30,25 @@ struct RetDI {
     D a;
     I b;
 };
+
+#if defined(__aarch64__)
+// HFAs come back one member per vector register (AAPCS64): s0..s3 or d0..d3.
+struct RetF2 {
+    float a, b;
+};
+struct RetF3 {
+    float a, b, c;
+};
+struct RetF4 {
+    float a, b, c, d;
+};
+struct RetD3 {
+    D a, b, c;
+};
+struct RetD4 {
+    D a, b, c, d;
+};
+#endif
 
 template <size_t>
 using IntArg = I;
@@ -48,6 +68,7 @@ struct Exact<R, std::index_sequence<Is...>, std::index_sequence<Fs...>> {
             (void)rbuf;
             reinterpret_cast<Fn>(fn)(ints[Is]..., fps[Fs]...);
         } else {
+            static_assert(sizeof(R) <= kThunkResultBytes);
             R r = reinterpret_cast<Fn>(fn)(ints[Is]..., fps[Fs]...);
             memcpy(rbuf, &r, sizeof r);
         }
@@ -104,6 +125,19 @@ ThunkCaller thunk_caller(Thunk kind, int nints, int nfps) {
         case Thunk::DblDbl: return pick<RetDD>(i, f);
         case Thunk::IntDbl: return pick<RetID>(i, f);
         case Thunk::DblInt: return pick<RetDI>(i, f);
+#if defined(__aarch64__)
+        case Thunk::Flt2: return pick<RetF2>(i, f);
+        case Thunk::Flt3: return pick<RetF3>(i, f);
+        case Thunk::Flt4: return pick<RetF4>(i, f);
+        case Thunk::Dbl3: return pick<RetD3>(i, f);
+        case Thunk::Dbl4: return pick<RetD4>(i, f);
+#else
+        case Thunk::Flt2:
+        case Thunk::Flt3:
+        case Thunk::Flt4:
+        case Thunk::Dbl3:
+        case Thunk::Dbl4: break;  // HFA results: AArch64 only
+#endif
         case Thunk::None: break;
     }
     return nullptr;

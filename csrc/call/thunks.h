@@ -5,9 +5,10 @@
 // AArch64). So a function taking NI integer-class and NF floating-class arguments, in
 // any interleaving, is called correctly through the prototype R(I x NI, D x NF) with its
 // arguments sorted by class. A float travels as the low 32 bits of a double register;
-// a small struct (x86-64) as its eightbytes, each in a register of its class. On x86-64,
-// what does not fit in registers goes to the stack in argument order, 8-byte words: the
-// prototype R(I x (6 + k), D x 8) puts its last k integer parameters there.
+// a small struct as its eightbytes, each in a register of its class (x86-64), or as its
+// words in integer registers, or (an HFA) one member per vector register (AArch64). What
+// does not fit in registers goes to the stack in argument order, 8-byte words: the
+// prototype R(I x (NREGS + k), D x 8) puts its last k integer parameters there.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,8 @@ constexpr int kThunkFpRegs = 8;
 // Arguments past the registers (x86-64): eightbytes on the stack, in argument order. A
 // prototype with every register taken and k more integer parameters puts k words there.
 constexpr int kThunkStackWords = 16;
+// The most a thunk stores at `rbuf`: two eightbytes, or (AArch64) an HFA of four doubles.
+constexpr size_t kThunkResultBytes = 32;
 
 // The caller for a result kind and register counts; null for Thunk::None or counts
 // beyond the registers. With stack words, nints = kThunkIntRegs + words and

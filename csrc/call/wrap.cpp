@@ -807,7 +807,7 @@ PyObject* wrapped_vectorcall_simple(PyObject* self, PyObject* const* args, size_
     }
     (std::make_index_sequence<static_cast<size_t>(N)>{});
     if (!simple) return wrapped_vectorcall(self, args, nargsf, kwnames);
-    alignas(16) char result[16];
+    alignas(16) char result[kThunkResultBytes];
     memset(result, 0, sizeof result);
     const Policy* policy = shape.policy.get();
     alignas(PolicyFailure) unsigned char failure_storage[sizeof(PolicyFailure)];
