@@ -51,6 +51,11 @@ long big_sum(struct big s) { return s.a[0] + s.a[1] + s.a[2] + s.a[3]; }
 long ten(long a, long b, long c, long d, long e, long f, long g, long h, long i, long j) {
     return a + b + c + d + e + f + g + h + i + j;
 }
+struct v3 { double x, y, z; };
+struct f4 { float a, b, c, d; };
+double v3_dot(struct v3 a, struct v3 b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
+struct v3 v3_scale(struct v3 a, double k) { struct v3 r = {a.x * k, a.y * k, a.z * k}; return r; }
+float f4_sum(struct f4 s) { return s.a + s.b + s.c + s.d; }
 """
 
 CDEF = """
@@ -65,6 +70,11 @@ double dd_sum(struct dd s);
 struct dd dd_make(double a, double b);
 long big_sum(struct big s);
 long ten(long, long, long, long, long, long, long, long, long, long);
+struct v3 { double x, y, z; };
+struct f4 { float a, b, c, d; };
+double v3_dot(struct v3 a, struct v3 b);
+struct v3 v3_scale(struct v3 a, double k);
+float f4_sum(struct f4 s);
 """
 
 
@@ -76,6 +86,29 @@ def build(tmp):
     lib = os.path.join(tmp, "libthunks.so")
     subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", lib, src], check=True)
     return lib
+
+
+def make_cases(ffi, lib):
+    """(signature, function, arguments) of each shape timed."""
+    ii = ffi.new("struct ii *", (1, 2))[0]
+    dd = ffi.new("struct dd *", (1.5, 2.5))[0]
+    big = ffi.new("struct big *", ([1, 2, 3, 4],))[0]
+    v3 = ffi.new("struct v3 *", (1.0, 2.0, 3.0))[0]
+    f4 = ffi.new("struct f4 *", (1.0, 2.0, 3.0, 4.0))[0]
+    return [
+        ("int add(int, int)", lib.add, (1, 2)),
+        ("double add_double(double, double)", lib.add_double, (1.0, 2.0)),
+        ("double mix6(int, double, long, float, unsigned char, double)", lib.mix6,
+         (1, 2.0, 3, 4.0, 5, 6.0)),
+        ("long ten(long x 10)  [2 words on the stack]", lib.ten, tuple(range(10))),
+        ("long ii_sum(struct {long, long})", lib.ii_sum, (ii,)),
+        ("double dd_sum(struct {double, double})", lib.dd_sum, (dd,)),
+        ("struct dd dd_make(double, double)", lib.dd_make, (1.0, 2.0)),
+        ("long big_sum(struct {long[4]})  [32 bytes]", lib.big_sum, (big,)),
+        ("double v3_dot(struct v3, struct v3)  [24 bytes]", lib.v3_dot, (v3, v3)),
+        ("struct v3 v3_scale(struct v3, double)", lib.v3_scale, (v3, 2.0)),
+        ("float f4_sum(struct {float x 4})", lib.f4_sum, (f4,)),
+    ]
 
 
 def per_call(fn, args, number):
@@ -102,20 +135,7 @@ def main():
     ffi.cdef(CDEF)
     with tempfile.TemporaryDirectory() as tmp:
         lib = ffi.dlopen(build(tmp))
-        ii = ffi.new("struct ii *", (1, 2))[0]
-        dd = ffi.new("struct dd *", (1.5, 2.5))[0]
-        big = ffi.new("struct big *", ([1, 2, 3, 4],))[0]
-        cases = [
-            ("int add(int, int)", lib.add, (1, 2)),
-            ("double add_double(double, double)", lib.add_double, (1.0, 2.0)),
-            ("double mix6(int, double, long, float, unsigned char, double)", lib.mix6,
-             (1, 2.0, 3, 4.0, 5, 6.0)),
-            ("long ten(long x 10)  [2 words on the stack]", lib.ten, tuple(range(10))),
-            ("long ii_sum(struct {long, long})", lib.ii_sum, (ii,)),
-            ("double dd_sum(struct {double, double})", lib.dd_sum, (dd,)),
-            ("struct dd dd_make(double, double)", lib.dd_make, (1.0, 2.0)),
-            ("long big_sum(struct {long[4]})  [32 bytes]", lib.big_sum, (big,)),
-        ]
+        cases = make_cases(ffi, lib)
         best = {name: [float("inf"), float("inf")] for name, _, _ in cases}
         for _ in range(opts.repeat):
             for name, fn, args in cases:
@@ -133,6 +153,9 @@ def main():
             t, f = best[name]
             print(f"{name:64} {t * 1e9:8.0f}ns {f * 1e9:8.0f}ns {f / t:15.2f}")
         print("(libffi/default near 1.0: the default path is libffi already, no thunk)")
+        print("thunk: " + ", ".join(f"{name.split('(')[0].split()[-1]} "
+                                    f"{core._call_path(ffi.typeof(fn))}"
+                                    for name, fn, _ in cases))
         base = rwx_mappings()
         cbs = [ffi.callback("int(int)", lambda x: x + 1) for _ in range(200)]
         assert cbs[0](1) == 2

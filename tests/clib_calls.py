@@ -99,12 +99,14 @@ struct mixed make_mixed(char c, double d, int i);
 double mixed_weighted(struct mixed m);
 struct big make_big(long start);
 long big_weighted(struct big b);
+long big_scribble(struct big b);
 struct nested make_nested(int a, int b, double x, double y, char tag);
 double nested_weighted(struct nested n);
 struct tiny make_tiny(char a, char b, char c);
 int tiny_weighted(struct tiny t);
 struct huge make_huge(long start);
 long huge_weighted(struct huge h);
+long huge_scribble(struct huge h);
 double struct_among(int k, struct dd s, double w, struct ii t, int m);
 
 double mix6(int a, double b, long c, float d, unsigned char e, double f);

@@ -117,6 +117,22 @@ def test_large_structs(lib):
     assert lib.huge_weighted([list(range(80))]) == sum(i * (i + 1) for i in range(80))
 
 
+def test_a_callee_writing_its_struct_leaves_the_callers_alone(ffi, lib):
+    """C passes a copy: on AArch64, where a struct over 16 bytes goes by the address of
+    the caller's copy, the callee's writes must land in a copy cffix made, never in the
+    cdata (from the fast path's room for copies, or, for a struct too large for it, the
+    general path's buffer)."""
+    big = lib.make_big(1)
+    assert lib.big_scribble(big) == sum(range(1, 9))
+    assert list(big.a) == list(range(1, 9))
+    p = ffi.new("struct big *", [list(range(8))])
+    assert lib.big_scribble(p[0]) == sum(range(8))
+    assert list(p.a) == list(range(8))
+    huge = lib.make_huge(2)
+    assert lib.huge_scribble(huge) == sum(range(2, 82))
+    assert list(huge.a) == list(range(2, 82))
+
+
 def test_nested_and_tiny_structs(lib):
     n = lib.make_nested(1, -2, 0.5, 0.25, b"x")
     assert (n.p.a, n.p.b, n.q.x, n.q.y, n.tag) == (1, -2, 0.5, 0.25, b"x")

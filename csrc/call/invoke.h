@@ -130,21 +130,32 @@ struct NativeScope {
             return true;
         }
         case Conv::Record: {
-            // Reference (AArch64): the callee gets the address of a copy it may change;
-            // the general path's argument buffer holds that copy.
-            if (a.reg == RegClass::Reference) return false;
             const char* mem = data::fast_record(v, t);
             if (!mem) return false;
+            if (a.reg == RegClass::Reference) {
+                // AArch64: the callee gets the address of a copy it may change, made in
+                // the words of `ints` that the call does not read (see choose_thunk).
+                if (a.slot[1] == kNoCopyWords) return false;  // too large: general path
+                I* copy = &ints[a.slot[1]];
+                memcpy(copy, mem, static_cast<size_t>(t->size));
+                ints[a.slot[0]] = reinterpret_cast<I>(copy);
+                return true;
+            }
             if (a.stack) {  // its words in order, the last one zero-padded
                 ints[a.slot[0] + a.words - 1] = 0;
                 memcpy(&ints[a.slot[0]], mem, static_cast<size_t>(t->size));
                 return true;
             }
             if (a.reg == RegClass::Hfa) {  // one member per vector register, in its low bits
-                for (int m = 0; m < a.words; ++m) {
-                    D word = 0;
-                    memcpy(&word, mem + size_t{a.tail} * m, a.tail);
-                    fps[a.slot[0] + m] = word;
+                D* dst = &fps[a.slot[0]];
+                if (a.tail == 8) {
+                    memcpy(dst, mem, 8 * size_t{a.words});
+                } else {
+                    for (int m = 0; m < a.words; ++m) {
+                        D word = 0;
+                        memcpy(&word, mem + 4 * m, 4);
+                        dst[m] = word;
+                    }
                 }
                 return true;
             }

@@ -428,6 +428,22 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
                 break;
         }
     }
+#ifdef CFFIX_AAPCS64_RECORDS
+    // The copies that Reference arguments point to: in the fast path, from the top of the
+    // callers' `ints` array down, in words the call does not read (past the registers and
+    // the stack words); a struct that finds no room there is copied by the general path.
+    int top = kThunkIntRegs + kThunkStackWords;
+    for (ArgSpec& a : plan.args) {
+        if (a.reg != RegClass::Reference) continue;
+        int need = static_cast<int>((a.type->size + 7) / 8);
+        if (top - need >= kThunkIntRegs + stack) {
+            top -= need;
+            a.slot[1] = static_cast<uint8_t>(top);
+        } else {
+            a.slot[1] = kNoCopyWords;
+        }
+    }
+#endif
     if (stack > 0) {  // every register is passed, then the stack words
         plan.stack_words = true;
         ints = kThunkIntRegs + stack;

@@ -30,6 +30,8 @@ using types::CType;
 // address of a copy it owns, as an integer argument.
 enum class RegClass : uint8_t { Int, Float, Double, Record, Memory, Hfa, Reference, None };
 
+constexpr uint8_t kNoCopyWords = 0xFF;
+
 struct ArgSpec {
     CType* type;           // borrowed: the function CType holds its argument types
     uint32_t offset;       // where its value lives in the argument buffer (8-byte multiples)
@@ -41,7 +43,9 @@ struct ArgSpec {
                            // size of a member (4 or 8)
     bool stack;            // thunk plans: the argument goes to the stack (registers ran out,
                            // or Memory); its words are then ints[slot[0]] and on, in order
-    uint8_t slot[2];       // thunk plans: the register index (in its class) of each word
+    uint8_t slot[2];       // thunk plans: the register index (in its class) of each word;
+                           // Reference: slot[1] is where in `ints` the fast path copies
+                           // the struct (kNoCopyWords: no room, the general path does)
     bool bytes;            // a pointer that takes bytes in calls (data::takes_bytes)
     types::Conv conv;      // the type's conversion kind, at hand for the fast path's switch
     data::IntRange range;  // integers: data::integer_range of the type, kept here so the

@@ -215,6 +215,20 @@ long big_weighted(struct big b) {
     return s;
 }
 
+/* A callee owns its by-value struct and may write it (AArch64 passes one over 16 bytes
+   by the address of a copy): these overwrite theirs, which escapes so the stores stay. */
+volatile long scribble_seen;
+__attribute__((noinline)) static void scribble_sink(const long *p) { scribble_seen = p[0]; }
+long big_scribble(struct big b) {
+    long s = 0;
+    for (int i = 0; i < 8; ++i) {
+        s += b.a[i];
+        b.a[i] = -1;
+    }
+    scribble_sink(b.a);
+    return s;
+}
+
 struct nested make_nested(int a, int b, double x, double y, char tag) {
     struct nested n = {{a, b}, {x, y}, tag};
     return n;
@@ -230,6 +244,15 @@ struct huge make_huge(long start) {
     struct huge h;
     for (int i = 0; i < 80; ++i) h.a[i] = start + i;
     return h;
+}
+long huge_scribble(struct huge h) {
+    long s = 0;
+    for (int i = 0; i < 80; ++i) {
+        s += h.a[i];
+        h.a[i] = -1;
+    }
+    scribble_sink(h.a);
+    return s;
 }
 long huge_weighted(struct huge h) {
     long s = 0;
