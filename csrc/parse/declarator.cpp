@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "parse/parser.h"
+#include "util/float128.h"
 
 namespace cffix::parse {
 
@@ -70,7 +71,9 @@ const char* place(SpecifierContext ctx) {
 //   _Float128 -> long double   where long double is IEEE binary128 (AArch64, RISC-V...)
 // Same size is not enough: on x86-64, _Float128 and long double are both 16 bytes, but
 // one is binary128 passed in SSE registers and the other x87 extended passed in memory;
-// there _Float128 is an opaque type (see Parser::opaque_float_type). _Float16 is rejected.
+// there _Float128 is a primitive of its own (util/float128.h: size and alignment 16,
+// values as cdata, never passed by value through libffi), and where the compiler has no
+// such type at all, an opaque one (see Parser::opaque_float_type). _Float16 is rejected.
 static_assert(FLT_MANT_DIG == 24 && DBL_MANT_DIG == 53,
               "float and double are IEEE binary32 and binary64");
 constexpr bool kLongDoubleIsBinary128 = LDBL_MANT_DIG == 113 && LDBL_MAX_EXP == 16384;
@@ -210,6 +213,12 @@ bool Parser::parse_one_specifier(SpecifierState& st, SpecifierContext ctx) {
         case Tok::KwFloatN: add_float_n(st); return true;
         case Tok::KwUnsupported:
             if (tok_.text == "__int128" && add_int128(st)) return true;
+            if (kDistinctFloat128 && tok_.text == "__float128") {
+                Token at = tok_;
+                advance();
+                set_other_type(st, float128_type(at), at);
+                return true;
+            }
             if (add_typeof_type(st)) return true;
             fail(tok_, "'" + std::string(tok_.text) + "' is not supported");
         default:
@@ -237,7 +246,10 @@ void Parser::add_float_n(SpecifierState& st) {
     Token at = tok_;
     FloatN f = float_n_type(at.text);
     if (!f.exists) {
-        std::shared_ptr<TypeExpr> type = opaque_float_type(at);
+        if (st.has(Tok::KwComplex))
+            fail(at, "'_Complex " + std::string(at.text) + "' is not supported");
+        std::shared_ptr<TypeExpr> type =
+            kDistinctFloat128 && at.text == "_Float128" ? float128_type(at) : opaque_float_type(at);
         advance();
         set_other_type(st, std::move(type), at);
         return;
@@ -253,7 +265,17 @@ void Parser::add_float_n(SpecifierState& st) {
     advance();
 }
 
-// A _FloatN type without a standard type of its format here (_Float128 on x86-64). The
+// _Float128 (and gcc's `__float128`, the same type) where it is a primitive of its own.
+std::shared_ptr<TypeExpr> Parser::float128_type(const Token& keyword) {
+    auto type = make_node<TypeExpr>();
+    type->kind = TypeExprKind::Primitive;
+    type->name = "_Float128";
+    type->pos = keyword.pos;
+    return type;
+}
+
+// A _FloatN type without a standard type of its format here (_Float128 where the compiler
+// knows no binary128 type, or _Float64x where long double is only double). The
 // first cdef that names it declares it as by `typedef ... _Float128;`: declarations that
 // use it (glibc's <math.h> has a few) are accepted, and the type is opaque, so no value
 // of it can be made or passed by mistake as some other format. A type string
