@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "parse/expr.h"
 #include "parse/parser.h"
 #include "util/float128.h"
 
@@ -355,8 +356,11 @@ bool Parser::add_int128(SpecifierState& st) {
     return true;
 }
 
-// `typeof(type-name)` (and __typeof, __typeof__) names that type, as gcc's headers use it.
-// typeof of an expression would need the expression's type: it stays unsupported (false).
+// `typeof(type-name)` (and __typeof, __typeof__) names that type, as gcc's headers use it;
+// `typeof(expression)` the type of the expression, which the sink works out when it
+// resolves the declaration (types/expr_type.cpp): the expression is parsed here, into a
+// tree, by parse/expr.cpp's parser on this parser's tokens, which parses the type names
+// in it (casts, sizeof) back here.
 bool Parser::add_typeof_type(SpecifierState& st) {
     if (tok_.text != "typeof" && tok_.text != "__typeof" && tok_.text != "__typeof__") return false;
     Token at = tok_;
@@ -364,13 +368,29 @@ bool Parser::add_typeof_type(SpecifierState& st) {
     if (open.kind != Tok::LParen) return false;
     advance();  // typeof
     if (peek().kind == Tok::RParen)
-        fail(peek(), "a type name expected in '" + std::string(at.text) + "()'");
-    if (!starts_type_name(peek()))
-        fail(at, "'" + std::string(at.text) + "' of an expression is not supported");
+        fail(peek(), "a type name or an expression expected in '" + std::string(at.text) + "()'");
+    if (starts_type_name(peek())) {
+        advance();  // (
+        TypeExprPtr named = parse_type_name_here();
+        expect(Tok::RParen, "')' closing '" + std::string(at.text) + "('");
+        set_other_type(st, std::make_shared<TypeExpr>(*named), at);
+        return true;
+    }
+    DepthGuard guard(*this);
     advance();  // (
-    TypeExprPtr named = parse_type_name_here();
+    struct Reader : TypeNameReader {
+        explicit Reader(Parser& p) : parser(p) {}
+        bool starts_type_name(const Token& t) override { return parser.starts_type_name(t); }
+        TypeExprPtr read_type_name() override { return parser.parse_type_name_here(); }
+        Parser& parser;
+    } reader(*this);
+    ExprPtr operand = parse_typeof_operand(source_, lex_, tok_, reader, depth_, kMaxDepth);
     expect(Tok::RParen, "')' closing '" + std::string(at.text) + "('");
-    set_other_type(st, std::make_shared<TypeExpr>(*named), at);
+    auto type = make_node<TypeExpr>();
+    type->kind = TypeExprKind::Typeof;
+    type->pos = at.pos;
+    type->operand = std::shared_ptr<const Expr>(std::move(operand));
+    set_other_type(st, std::move(type), at);
     return true;
 }
 
