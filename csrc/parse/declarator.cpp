@@ -366,7 +366,8 @@ bool Parser::add_typeof_type(SpecifierState& st) {
     Token at = tok_;
     Token open = peek();
     if (open.kind != Tok::LParen) return false;
-    advance();  // typeof
+    DepthGuard guard(*this);  // typeof(typeof(typeof(...))) nests through the specifiers
+    advance();                // typeof
     if (peek().kind == Tok::RParen)
         fail(peek(), "a type name or an expression expected in '" + std::string(at.text) + "()'");
     if (starts_type_name(peek())) {
@@ -376,7 +377,6 @@ bool Parser::add_typeof_type(SpecifierState& st) {
         set_other_type(st, std::make_shared<TypeExpr>(*named), at);
         return true;
     }
-    DepthGuard guard(*this);
     advance();  // (
     struct Reader : TypeNameReader {
         explicit Reader(Parser& p) : parser(p) {}

@@ -78,42 +78,53 @@ const char* operator_text(Tok op) {
     }
 }
 
-// The integer types of the usual arithmetic conversions, by rank: int, long, long long.
+// An integer type in the usual arithmetic conversions: one of C's named types after
+// promotion (int, long, long long, signed or not), or gcc's own type of a bit-field
+// wider than int (`unsigned long x : 40` has a 40-bit type, which C has no name for).
 struct IntegerClass {
-    int rank;  // 0 int, 1 long, 2 long long
+    int bits;   // the width
+    int order;  // 0 for a bit-field's type, 1 int and long, 2 long long (same width)
     bool is_unsigned;
-    int64_t size;
+    bool named() const { return order > 0; }
+    // conversion rank: by width, then long long above long, a bit-field's type below both
+    int rank() const { return bits * 4 + order; }
 };
 
-// The canonical integer type a promoted integer of `t` is (C's names for what cffi's
-// int32_t, size_t, ... are on this platform).
+constexpr int kIntBits = static_cast<int>(sizeof(int) * CHAR_BIT);
+
+// The canonical integer type of `t` (C's names for what cffi's int32_t, size_t... are on
+// this platform), for a type at least as wide as int.
 IntegerClass integer_class(const CType* t) {
     const CType* base = t->kind == Kind::Enum ? t->item : t;
     bool is_unsigned = (base->flags & PF_UNSIGNED) != 0;
     if (base->conv == Conv::Char) is_unsigned = !std::is_signed_v<char>;
-    int64_t size = base->size;
-    int rank = 0;
-    if (size > static_cast<int64_t>(sizeof(int))) {
-        bool long_long = base->cname == "long long" || base->cname == "unsigned long long" ||
-                         sizeof(long) < static_cast<size_t>(size);
-        rank = long_long ? 2 : 1;
-    }
-    return {rank, is_unsigned, size};
+    int bits = static_cast<int>(base->size * CHAR_BIT);
+    bool long_long =
+        bits > kIntBits && (base->cname == "long long" || base->cname == "unsigned long long" ||
+                            sizeof(long) * CHAR_BIT < static_cast<size_t>(bits));
+    return {bits, long_long ? 2 : 1, is_unsigned};
 }
 
-CTypeRef integer_named(IntegerClass c) {
+CTypeRef integer_named(IntegerClass c, const Expr& e) {
+    if (!c.named())
+        typeof_error("the result has gcc's " + std::to_string(c.bits) +
+                         "-bit type of a bit-field, which C has no name for",
+                     e);
     static constexpr std::string_view kNames[2][3] = {
         {"int", "long", "long long"}, {"unsigned int", "unsigned long", "unsigned long long"}};
-    return primitive(kNames[c.is_unsigned][c.rank]);
+    int rank = c.bits <= kIntBits ? 0 : c.order == 2 ? 2 : 1;
+    return primitive(kNames[c.is_unsigned][rank]);
 }
 
-// C11 6.3.1.1: what is narrower than int (bit-fields narrower than int too) becomes int.
+// C11 6.3.1.1: what int holds all values of becomes int (bit-fields by their width, as
+// gcc does: `unsigned x : 32` stays unsigned int, a wider one keeps its own type).
 IntegerClass promoted_class(const Typed& v) {
-    const CType* t = v.type.get();
-    if (v.bitfield >= 0 && v.bitfield < static_cast<int>(sizeof(int) * CHAR_BIT))
-        return {0, false, static_cast<int64_t>(sizeof(int))};
-    IntegerClass c = integer_class(t);
-    if (c.size < static_cast<int64_t>(sizeof(int))) return {0, false, sizeof(int)};
+    IntegerClass c = integer_class(v.type.get());
+    if (v.bitfield >= 0) {
+        c.bits = v.bitfield;
+        c.order = v.bitfield <= kIntBits ? 1 : 0;
+    }
+    if (c.bits < kIntBits || (c.bits == kIntBits && !c.is_unsigned)) return {kIntBits, 1, false};
     return c;
 }
 
@@ -267,7 +278,7 @@ private:
                     typeof_error(
                         std::string("'") + operator_text(e.op) + "' of " + quoted(v.type.get()), e);
                 if (!is_integer(v.type.get())) return {std::move(v.type)};
-                return {integer_named(promoted_class(v))};
+                return {integer_named(promoted_class(v), e)};
             }
         }
     }
@@ -290,11 +301,12 @@ private:
             return primitive(rank == 1 ? "float _Complex" : "double _Complex");
         }
         IntegerClass x = promoted_class(a), y = promoted_class(b);
-        if (x.is_unsigned == y.is_unsigned) return integer_named(x.rank >= y.rank ? x : y);
+        if (x.is_unsigned == y.is_unsigned) return integer_named(x.rank() >= y.rank() ? x : y, e);
         IntegerClass u = x.is_unsigned ? x : y, s = x.is_unsigned ? y : x;
-        if (u.rank >= s.rank) return integer_named(u);
-        if (s.size > u.size) return integer_named(s);
-        return integer_named({s.rank, true, s.size});
+        if (u.rank() >= s.rank()) return integer_named(u, e);
+        if (s.bits > u.bits) return integer_named(s, e);  // it holds every value of u
+        s.is_unsigned = true;
+        return integer_named(s, e);
     }
 
     Typed binary(const Expr& e) {
@@ -339,17 +351,18 @@ private:
                 return refuse();
             case Tok::Star:
             case Tok::Slash:
-                if (is_arithmetic(ta) && is_arithmetic(tb)) return {arithmetic(a, b, e)};
-                return refuse();
             case Tok::Percent:
             case Tok::Amp:
             case Tok::Pipe:
-            case Tok::Caret:
-                if (is_integer(ta) && is_integer(tb)) return {arithmetic(a, b, e)};
+            case Tok::Caret: {
+                bool (*takes)(const CType*) =
+                    e.op == Tok::Star || e.op == Tok::Slash ? is_arithmetic : is_integer;
+                if (takes(ta) && takes(tb)) return {arithmetic(a, b, e)};
                 return refuse();
+            }
             case Tok::Shl:
             case Tok::Shr:
-                if (is_integer(ta) && is_integer(tb)) return {integer_named(promoted_class(a))};
+                if (is_integer(ta) && is_integer(tb)) return {integer_named(promoted_class(a), e)};
                 return refuse();
             default: return refuse();
         }
