@@ -54,7 +54,9 @@ public:
     ExprPtr comma_expression() {
         Depth depth(*this);
         ExprPtr lhs = conditional();
+        int links = 0;
         while (tok_.kind == Tok::Comma) {
+            count_link(links);
             Token op = tok_;
             advance();
             ExprPtr e = node(ExprKind::Binary, op);
@@ -92,6 +94,11 @@ private:
         e->op = at.kind;
         return e;
     }
+    // A left-nested chain (`a + b + c`, `a[1][2]`, `a, b, c`) is built by a loop, yet its
+    // tree is as deep as it is long (and freed recursively): each link counts as a level.
+    void count_link(int& links) const {
+        if (depth_ + ++links > max_depth_) fail("expression nested too deeply");
+    }
     struct Depth {
         explicit Depth(ExprParser& p) : p_(p) {
             if (++p_.depth_ > p_.max_depth_) {
@@ -121,9 +128,10 @@ private:
 
     ExprPtr binary(int min_precedence) {
         ExprPtr lhs = unary();
-        for (;;) {
+        for (int links = 0;;) {
             int precedence = binary_precedence(tok_.kind);
             if (precedence == 0 || precedence < min_precedence) return lhs;
+            count_link(links);
             Token op = tok_;
             advance();
             ExprPtr rhs = binary(precedence + 1);
@@ -221,9 +229,10 @@ private:
 
     ExprPtr postfix() {
         ExprPtr e = primary();
-        for (;;) {
+        for (int links = 0;;) {
             switch (tok_.kind) {
                 case Tok::LParen: {
+                    count_link(links);
                     if (!typeof_grammar() && e->kind != ExprKind::Name)
                         fail("only a declared function can be called");
                     Depth depth(*this);
@@ -247,6 +256,7 @@ private:
                 }
                 case Tok::LBracket: {
                     if (!typeof_grammar()) fail("indexing ('[') is not allowed: use '*p'");
+                    count_link(links);
                     Depth depth(*this);
                     ExprPtr index = node(ExprKind::Index, tok_);
                     advance();
@@ -259,6 +269,7 @@ private:
                 case Tok::Dot:
                 case Tok::Arrow: {
                     if (!typeof_grammar()) fail("member access is not allowed in this expression");
+                    count_link(links);
                     Depth depth(*this);
                     ExprPtr member = node(ExprKind::Member, tok_);
                     advance();
