@@ -140,28 +140,28 @@ def test_abi_mode_refuses_it_by_value(distinct, build_clib):
 
 def test_api_mode_passes_it_through_the_generated_c(distinct, tmp_path):
     ffi = FFI()
-    ffi.cdef("_Float128 twice(_Float128 x); double as_double(_Float128 x);"
-             "_Float128 third(void); struct Q { char c; _Float128 q; };"
-             "double field(struct Q *);")
+    ffi.cdef("_Float128 f128api_twice(_Float128 x); double f128api_as_double(_Float128 x);"
+             "_Float128 f128api_third(void); struct Q { char c; _Float128 q; };"
+             "double f128api_field(struct Q *);")
     ffi.set_source("_float128_api", textwrap.dedent("""
-        _Float128 twice(_Float128 x) { return 2 * x; }
-        double as_double(_Float128 x) { return (double)x; }
-        _Float128 third(void) { return (_Float128)1 / 3; }
+        _Float128 f128api_twice(_Float128 x) { return 2 * x; }
+        double f128api_as_double(_Float128 x) { return (double)x; }
+        _Float128 f128api_third(void) { return (_Float128)1 / 3; }
         struct Q { char c; _Float128 q; };
-        double field(struct Q *p) { return (double)p->q; }
+        double f128api_field(struct Q *p) { return (double)p->q; }
     """))
     path = ffi.compile(tmpdir=str(tmp_path))
     spec = importlib.util.spec_from_file_location("_float128_api", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     lib, mffi = module.lib, module.ffi
-    r = lib.twice(1.25)
+    r = lib.f128api_twice(1.25)
     assert mffi.typeof(r) is mffi.typeof("_Float128") and float(r) == 2.5
-    assert lib.as_double(lib.third()) == 1 / 3  # the full 113 bits went in and out
-    assert lib.as_double(0.5) == 0.5
-    assert lib.field(mffi.new("struct Q *", {"q": 4.5})) == 4.5
+    assert lib.f128api_as_double(lib.f128api_third()) == 1 / 3  # all 113 bits in and out
+    assert lib.f128api_as_double(0.5) == 0.5
+    assert lib.f128api_field(mffi.new("struct Q *", {"q": 4.5})) == 4.5
     with pytest.raises(TypeError):
-        lib.twice("x")
+        lib.f128api_twice("x")
 
 
 HEADER = """

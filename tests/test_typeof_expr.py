@@ -279,15 +279,17 @@ def test_qualifiers_are_dropped_as_in_cffis_types():
 
 
 def test_api_mode_module_declared_with_typeof(tmp_path, cc):
+    # names of their own: a shared object's global function is interposed by one of the
+    # same name loaded before (another test's library)
     import importlib.util
     ffi = FFI()
-    ffi.cdef("struct acc { long total; short n; }; extern struct acc acc;"
-             "typedef __typeof__(acc.total) total_t;"
-             "total_t add(__typeof__(&acc) a, __typeof__(acc.n + 0) v);")
+    ffi.cdef("struct tx_acc { long total; short n; }; extern struct tx_acc tx_acc;"
+             "typedef __typeof__(tx_acc.total) total_t;"
+             "total_t tx_add(__typeof__(&tx_acc) a, __typeof__(tx_acc.n + 0) v);")
     ffi.set_source("_typeof_api", textwrap.dedent("""
-        struct acc { long total; short n; };
-        struct acc acc;
-        long add(struct acc *a, int v) { a->n++; return a->total += v; }
+        struct tx_acc { long total; short n; };
+        struct tx_acc tx_acc;
+        long tx_add(struct tx_acc *a, int v) { a->n++; return a->total += v; }
     """))
     path = ffi.compile(tmpdir=str(tmp_path))
     spec = importlib.util.spec_from_file_location("_typeof_api", path)
@@ -295,6 +297,6 @@ def test_api_mode_module_declared_with_typeof(tmp_path, cc):
     spec.loader.exec_module(module)
     lib, mffi = module.lib, module.ffi
     assert mffi.typeof("total_t") is mffi.typeof("long")
-    assert lib.add(mffi.addressof(lib, "acc"), 5) == 5
-    assert lib.add(mffi.addressof(lib, "acc"), 2**31 - 1) == 2**31 + 4  # a long
-    assert lib.acc.n == 2
+    assert lib.tx_add(mffi.addressof(lib, "tx_acc"), 5) == 5
+    assert lib.tx_add(mffi.addressof(lib, "tx_acc"), 2**31 - 1) == 2**31 + 4  # a long
+    assert lib.tx_acc.n == 2
