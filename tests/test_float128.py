@@ -2,11 +2,11 @@
 extended). It is a primitive of its own with the compiler's size and alignment (16, 16):
 a struct field, an array item, a pointer target, in ffi.new / sizeof / alignof / offsetof /
 buffer. Read as a value it gives a cdata '_Float128' (as cffi does for long double: a
-Python float would lose precision); float() and int() of it convert, and Python numbers
-convert to it exactly. ABI mode refuses to pass one by value (it travels in an SSE
-register, which libffi cannot describe), in calls and in callbacks; API mode passes it
-through the generated C. Where long double is binary128 (AArch64), _Float128 is long
-double (tests/test_cdef_declarations.py)."""
+Python float would lose precision); float() and int() of it convert, and Python floats
+convert to it exactly (ints through a double, as for long double). ABI mode refuses to
+pass one by value (it travels in an SSE register, which libffi cannot describe), in calls
+and in callbacks; API mode passes it through the generated C. Where long double is
+binary128 (AArch64), _Float128 is long double (tests/test_cdef_declarations.py)."""
 import importlib.util
 import textwrap
 

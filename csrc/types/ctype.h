@@ -55,7 +55,7 @@ enum class Conv : uint8_t {
     Record,
     Array,
     // _Float128 where no standard type has its format (x86-64): a cdata holds a value,
-    // Python numbers convert to it exactly (data/float128.h); no call passes one by value.
+    // floats convert to it exactly (util/float128.h); no call passes one by value.
     // Last, so that cffix_api.h's numbering of the others stays.
     Float128,
 };
