@@ -7,13 +7,11 @@ convert to it exactly (ints through a double, as for long double). ABI mode refu
 pass one by value (it travels in an SSE register, which libffi cannot describe), in calls
 and in callbacks; API mode passes it through the generated C. Where long double is
 binary128 (AArch64), _Float128 is long double (tests/test_cdef_declarations.py)."""
-import importlib.util
-import textwrap
-
 import pytest
 
 import cffix
 from cffix import FFI
+from support import compile_module
 
 LAYOUT_CDEF = """
 struct q1 { char c; _Float128 q; int i; };
@@ -139,21 +137,17 @@ def test_abi_mode_refuses_it_by_value(distinct, build_clib):
 
 
 def test_api_mode_passes_it_through_the_generated_c(distinct, tmp_path):
-    ffi = FFI()
-    ffi.cdef("_Float128 f128api_twice(_Float128 x); double f128api_as_double(_Float128 x);"
-             "_Float128 f128api_third(void); struct Q { char c; _Float128 q; };"
-             "double f128api_field(struct Q *);")
-    ffi.set_source("_float128_api", textwrap.dedent("""
+    module = compile_module(
+        "_float128_api",
+        "_Float128 f128api_twice(_Float128 x); double f128api_as_double(_Float128 x);"
+        "_Float128 f128api_third(void); struct Q { char c; _Float128 q; };"
+        "double f128api_field(struct Q *);", """
         _Float128 f128api_twice(_Float128 x) { return 2 * x; }
         double f128api_as_double(_Float128 x) { return (double)x; }
         _Float128 f128api_third(void) { return (_Float128)1 / 3; }
         struct Q { char c; _Float128 q; };
         double f128api_field(struct Q *p) { return (double)p->q; }
-    """))
-    path = ffi.compile(tmpdir=str(tmp_path))
-    spec = importlib.util.spec_from_file_location("_float128_api", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """, tmp_path)
     lib, mffi = module.lib, module.ffi
     r = lib.f128api_twice(1.25)
     assert mffi.typeof(r) is mffi.typeof("_Float128") and float(r) == 2.5

@@ -13,6 +13,7 @@ import pytest
 
 import cffix
 from cffix import FFI
+from support import compile_module
 
 # Valid in C and in a cdef: what the expressions name.
 PRELUDE = """
@@ -279,22 +280,15 @@ def test_qualifiers_are_dropped_as_in_cffis_types():
 
 
 def test_api_mode_module_declared_with_typeof(tmp_path, cc):
-    # names of their own: a shared object's global function is interposed by one of the
-    # same name loaded before (another test's library)
-    import importlib.util
-    ffi = FFI()
-    ffi.cdef("struct tx_acc { long total; short n; }; extern struct tx_acc tx_acc;"
-             "typedef __typeof__(tx_acc.total) total_t;"
-             "total_t tx_add(__typeof__(&tx_acc) a, __typeof__(tx_acc.n + 0) v);")
-    ffi.set_source("_typeof_api", textwrap.dedent("""
+    module = compile_module(
+        "_typeof_api",
+        "struct tx_acc { long total; short n; }; extern struct tx_acc tx_acc;"
+        "typedef __typeof__(tx_acc.total) total_t;"
+        "total_t tx_add(__typeof__(&tx_acc) a, __typeof__(tx_acc.n + 0) v);", """
         struct tx_acc { long total; short n; };
         struct tx_acc tx_acc;
         long tx_add(struct tx_acc *a, int v) { a->n++; return a->total += v; }
-    """))
-    path = ffi.compile(tmpdir=str(tmp_path))
-    spec = importlib.util.spec_from_file_location("_typeof_api", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """, tmp_path)
     lib, mffi = module.lib, module.ffi
     assert mffi.typeof("total_t") is mffi.typeof("long")
     assert lib.tx_add(mffi.addressof(lib, "tx_acc"), 5) == 5

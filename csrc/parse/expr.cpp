@@ -99,6 +99,15 @@ private:
     void count_link(int& links) const {
         if (depth_ + ++links > max_depth_) fail("expression nested too deeply");
     }
+    // The node of a postfix operator of typeof operands only (refused with `refused` in a
+    // policy), which it consumes: one more link of a chain.
+    ExprPtr typeof_postfix(ExprKind kind, const char* refused, int& links) {
+        if (!typeof_grammar()) fail(refused);
+        count_link(links);
+        ExprPtr e = node(kind, tok_);
+        advance();
+        return e;
+    }
     struct Depth {
         explicit Depth(ExprParser& p) : p_(p) {
             if (++p_.depth_ > p_.max_depth_) {
@@ -255,11 +264,8 @@ private:
                     break;
                 }
                 case Tok::LBracket: {
-                    if (!typeof_grammar()) fail("indexing ('[') is not allowed: use '*p'");
-                    count_link(links);
-                    Depth depth(*this);
-                    ExprPtr index = node(ExprKind::Index, tok_);
-                    advance();
+                    ExprPtr index = typeof_postfix(
+                        ExprKind::Index, "indexing ('[') is not allowed: use '*p'", links);
                     index->operands.push_back(std::move(e));
                     index->operands.push_back(comma_expression());
                     expect(Tok::RBracket, "']' closing the subscript");
@@ -268,11 +274,8 @@ private:
                 }
                 case Tok::Dot:
                 case Tok::Arrow: {
-                    if (!typeof_grammar()) fail("member access is not allowed in this expression");
-                    count_link(links);
-                    Depth depth(*this);
-                    ExprPtr member = node(ExprKind::Member, tok_);
-                    advance();
+                    ExprPtr member = typeof_postfix(
+                        ExprKind::Member, "member access is not allowed in this expression", links);
                     if (tok_.kind != Tok::Identifier)
                         fail("expected a member name after '" +
                              std::string(member->op == Tok::Dot ? "." : "->") + "', found " +
