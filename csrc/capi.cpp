@@ -44,6 +44,7 @@ static_assert(sizeof(types::Kind) == 1 && sizeof(types::Conv) == 1);
 static_assert(static_cast<int>(types::Kind::Function) == CFFIX_KIND_FUNCTION);
 static_assert(static_cast<int>(types::Kind::Array) == CFFIX_KIND_ARRAY);
 static_assert(static_cast<int>(types::Conv::Array) == CFFIX_CONV_ARRAY);
+static_assert(static_cast<int>(types::Conv::Float128) == CFFIX_CONV_FLOAT128);
 static_assert(static_cast<int>(types::Conv::Pointer) == CFFIX_CONV_POINTER);
 static_assert(static_cast<int>(types::Conv::Bool) == CFFIX_CONV_BOOL);
 static_assert(offsetof(CData, ctype) == offsetof(cffix_cdata, ctype));

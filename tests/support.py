@@ -8,6 +8,7 @@ cffix_only         marks a test of a cffix improvement over cffi: expected to fa
 crashes_cffi       marks a test that cffi cannot survive (it crashes or hangs where cffix
                    raises): not run when the module under test is cffi
 run_child          runs code in a fresh interpreter, for what may crash
+compile_module     ffi.compile() an API-mode module into a folder and imports it
 Arena              alloc/free functions for ffi.new_allocator that record their calls
 """
 
@@ -25,6 +26,24 @@ cffix_only = pytest.mark.xfail(MODULE_UNDER_TEST == "cffi", strict=False,
 
 crashes_cffi = pytest.mark.skipif(MODULE_UNDER_TEST == "cffi",
                                   reason="cffi crashes or hangs here, where cffix raises")
+
+
+def compile_module(name, cdef, source, tmpdir):
+    """An FFI of `cdef` with set_source(name, source), compiled into tmpdir and imported.
+    Give its C functions names of their own: a shared object's global function is
+    interposed by one of the same name that another test loaded before."""
+    import importlib.util
+
+    from cffix import FFI
+
+    ffi = FFI()
+    ffi.cdef(cdef)
+    ffi.set_source(name, textwrap.dedent(source))
+    path = ffi.compile(tmpdir=str(tmpdir))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_child(code, cdef="", module_name=MODULE_UNDER_TEST, timeout=60):

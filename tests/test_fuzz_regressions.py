@@ -67,3 +67,29 @@ def test_cdef_that_crashed_raises_cdef_error_in_a_child():
                           capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+# Left-nested chains (`1+1+...`, `a[0][0]...`, `s.next->next...`, `1,1,...`) are parsed by
+# a loop but make a tree as deep as they are long, which was freed (and, for typeof, typed)
+# recursively: two million links overflowed the C stack in a policy expression (ffi.errors)
+# as in a typeof operand. Each link now counts against the nesting limit. In a child, so
+# that a regression fails this test instead of killing the run.
+def test_long_expression_chains_are_refused_in_a_child():
+    code = (
+        "from cffix import FFI, CDefError\n"
+        "ffi = FFI()\n"
+        "ffi.cdef('extern int arr[2]; struct S { struct S *next; }; extern struct S s;')\n"
+        "for text in ('arr' + '[0]' * 2000000, 's' + '.next->next' * 500000,\n"
+        "             '+'.join(['1'] * 2000000), ','.join(['1'] * 2000000)):\n"
+        "    try:\n        ffi.cdef('typeof(' + text + ') x;')\n"
+        "    except CDefError as e:\n        assert 'nested too deeply' in str(e), str(e)\n"
+        "    else:\n        raise SystemExit('accepted')\n"
+        "try:\n    ffi.errors(fails='result == ' + '+'.join(['1'] * 2000000))\n"
+        "except CDefError as e:\n    assert 'nested too deeply' in str(e), str(e)\n"
+        "else:\n    raise SystemExit('accepted')\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], text=True, capture_output=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"

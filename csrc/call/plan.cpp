@@ -71,6 +71,12 @@ ffi_type* LibffiTypes::of(CType* t) {
     if (t->kind == Kind::Struct || t->kind == Kind::Union) return record(t);
     if (t->kind == Kind::Array) return fail(PyExc_NotImplementedError, "an array by value");
     if (t->conv == Conv::None) return incomplete(t);
+    // binary128 travels in an SSE register (x86-64 System V); libffi has no such type, and
+    // a 16-byte struct in its place would go in two integer registers.
+    if (t->conv == Conv::Float128)
+        return fail(PyExc_NotImplementedError,
+                    "'_Float128' by value is not supported (libffi has no binary128 type): "
+                    "pass a pointer, or declare the function in API mode");
     if (ffi_type* ft = scalar_ffi_type(t)) return ft;
     if (t->conv == Conv::ComplexFloat || t->conv == Conv::ComplexDouble)
         return fail(PyExc_NotImplementedError, "a complex number (not in this libffi)");

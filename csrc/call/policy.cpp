@@ -395,6 +395,9 @@ private:
             case ExprKind::Call: return call(e);
             case ExprKind::Unary: return unary_op(e);
             case ExprKind::Binary: return binary_op(e);
+            case ExprKind::Cast:  // typeof operands only (parse_typeof_operand)
+            case ExprKind::Member:
+            case ExprKind::Index: fail(e, "not allowed in a policy expression");
             case ExprKind::Conditional: {
                 value(*e.operands[0]);
                 --depth_;

@@ -47,7 +47,7 @@ static bool cast_source_integer(PyObject* v, uint64_t* out, const CType* target)
             return true;
         }
         if (s->kind == Kind::Primitive || s->kind == Kind::Enum) {
-            if (s->conv == Conv::Float || s->conv == Conv::Double || s->conv == Conv::LongDouble) {
+            if (types::is_real_floating(s->conv)) {
                 PyRef f(PyNumber_Float(v));
                 return f && cast_source_integer(f.get(), out, target);
             }
@@ -97,12 +97,13 @@ static PyObject* cast_to_float(CType* t, PyObject* v) {
                          t->cname.c_str());
             return nullptr;
         }
-        if (s->conv == Conv::LongDouble && t->conv == Conv::LongDouble) {
-            CData* r = new_value(t);
-            if (r) memcpy(r->data, cd->data, sizeof(long double));
-            return reinterpret_cast<PyObject*>(r);
+        if (types::is_wide_floating(s->conv) && types::is_wide_floating(t->conv)) {
+            // long double <-> _Float128 through long double: exact one way, rounded back
+            PyRef r(reinterpret_cast<PyObject*>(new_value(t)));
+            if (r && !to_c(t, reinterpret_cast<CData*>(r.get())->data, v)) return nullptr;
+            return r.release();
         }
-        if (s->conv == Conv::Float || s->conv == Conv::Double || s->conv == Conv::LongDouble) {
+        if (types::is_real_floating(s->conv)) {
             PyRef f(PyNumber_Float(v));
             if (!f) return nullptr;
             d = PyFloat_AS_DOUBLE(f.get());
@@ -126,9 +127,15 @@ static PyObject* cast_to_float(CType* t, PyObject* v) {
         memcpy(r->data, &f, sizeof f);
     } else if (t->conv == Conv::Double) {
         memcpy(r->data, &d, sizeof d);
-    } else {
+    } else if (t->conv == Conv::LongDouble) {
         long double ld = d;
         memcpy(r->data, &ld, sizeof ld);
+    } else {  // _Float128: a double is exact in it
+        PyRef number(PyFloat_FromDouble(d));
+        if (!number || !to_c(t, r->data, number.get())) {
+            Py_DECREF(r);
+            return nullptr;
+        }
     }
     return reinterpret_cast<PyObject*>(r);
 }
@@ -151,8 +158,7 @@ PyObject* cast(CType* t, PyObject* v) {
     switch (t->kind) {
         case Kind::Primitive:
         case Kind::Enum: {
-            if (t->conv == Conv::Float || t->conv == Conv::Double || t->conv == Conv::LongDouble)
-                return cast_to_float(t, v);
+            if (types::is_real_floating(t->conv)) return cast_to_float(t, v);
             if (t->conv == Conv::ComplexFloat || t->conv == Conv::ComplexDouble) {
                 PyRef number = PyRef::borrow(v);
                 if ((PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 1) ||
@@ -170,9 +176,8 @@ PyObject* cast(CType* t, PyObject* v) {
             if (t->conv == Conv::None) break;
             if (t->conv == Conv::Bool &&
                 (PyFloat_Check(v) || PyLong_Check(v) ||  // an int's truth, beyond 64 bits too
-                 (is_cdata(v) && (reinterpret_cast<CData*>(v)->ctype->conv == Conv::Float ||
-                                  reinterpret_cast<CData*>(v)->ctype->conv == Conv::Double ||
-                                  reinterpret_cast<CData*>(v)->ctype->conv == Conv::LongDouble)))) {
+                 (is_cdata(v) &&
+                  types::is_real_floating(reinterpret_cast<CData*>(v)->ctype->conv)))) {
                 int truth = PyObject_IsTrue(v);
                 if (truth < 0) return nullptr;
                 CData* r = new_value(t);
@@ -197,8 +202,7 @@ PyObject* cast(CType* t, PyObject* v) {
             {
                 if (is_cdata(v)) {
                     CType* s = reinterpret_cast<CData*>(v)->ctype;
-                    if (s->conv == Conv::Float || s->conv == Conv::Double ||
-                        s->conv == Conv::LongDouble || s->kind == Kind::Struct ||
+                    if (types::is_real_floating(s->conv) || s->kind == Kind::Struct ||
                         s->kind == Kind::Union) {
                         PyErr_Format(PyExc_TypeError, "cannot cast ctype '%s' to ctype '%s'",
                                      s->cname.c_str(), t->cname.c_str());

@@ -261,11 +261,9 @@ static void owned_dealloc(PyObject* self) {
 
 static PyObject* value_text(CData* cd) {
     CType* t = cd->ctype;
-    if (t->conv == Conv::LongDouble) {
+    if (types::is_wide_floating(t->conv)) {
         char buf[64];
-        long double v;
-        memcpy(&v, cd->data, sizeof v);
-        snprintf(buf, sizeof buf, "%LE", v);
+        snprintf(buf, sizeof buf, "%LE", load_wide_floating(t, cd->data));
         return PyUnicode_FromString(buf);
     }
     PyRef value(from_c(t, cd->data, nullptr));

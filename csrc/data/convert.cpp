@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "data/module_function.h"
+#include "util/float128.h"
 
 namespace cffix::data {
 
@@ -75,6 +76,15 @@ int64_t load_integer(const CType* t, const char* src) {
         case Conv::WChar32: return load<int32_t>(src);
         default: return 0;
     }
+}
+
+long double load_wide_floating(const CType* t, const char* src) {
+#if CFFIX_DISTINCT_FLOAT128
+    if (t->conv == Conv::Float128) return load_float128(src);
+#else
+    (void)t;
+#endif
+    return load<long double>(src);
 }
 
 bool cdata_integer_value(CData* cd, int64_t* out, bool* is_unsigned) {
@@ -258,11 +268,12 @@ static bool double_of(CType* t, PyObject* value, double* out, long double* ld) {
             case Conv::Float: *out = load<float>(cd->data); break;
             case Conv::Double: *out = load<double>(cd->data); break;
             case Conv::LongDouble:
+            case Conv::Float128:
                 if (ld) {
-                    *ld = load<long double>(cd->data);
+                    *ld = load_wide_floating(cd->ctype, cd->data);
                     return true;
                 }
-                *out = static_cast<double>(load<long double>(cd->data));
+                *out = static_cast<double>(load_wide_floating(cd->ctype, cd->data));
                 break;
             default:
                 PyErr_Format(PyExc_TypeError,
@@ -657,6 +668,21 @@ bool to_c(CType* t, char* dst, PyObject* value) {
             store<long double>(dst, ld);
             return true;
         }
+        case Conv::Float128: {
+#if CFFIX_DISTINCT_FLOAT128
+            if (is_cdata(value) && reinterpret_cast<CData*>(value)->ctype->conv == Conv::Float128) {
+                memcpy(dst, reinterpret_cast<CData*>(value)->data, sizeof(Float128));  // exact
+                return true;
+            }
+            double v;
+            long double ld;
+            if (!double_of(t, value, &v, &ld)) return false;
+            store_float128(dst, ld);
+            return true;
+#else
+            break;
+#endif
+        }
         case Conv::ComplexFloat:
         case Conv::ComplexDouble: return complex_to_c(t, dst, value);
         case Conv::Pointer:
@@ -701,9 +727,10 @@ PyObject* from_c(CType* t, char* src, PyObject* owner) {
         }
         case Conv::Float: return PyFloat_FromDouble(load<float>(src));
         case Conv::Double: return PyFloat_FromDouble(load<double>(src));
-        case Conv::LongDouble: {
+        case Conv::LongDouble:
+        case Conv::Float128: {  // a cdata, as cffi gives for long double: no precision lost
             CData* cd = new_value(t);
-            if (cd) memcpy(cd->data, src, sizeof(long double));
+            if (cd) memcpy(cd->data, src, static_cast<size_t>(t->size));
             return reinterpret_cast<PyObject*>(cd);
         }
         case Conv::ComplexFloat: {

@@ -55,6 +55,9 @@ bool as_uint64(PyObject* obj, uint64_t* out, const char* what);
 
 // Reads/writes an integer of `t`'s conversion kind (Int8..UInt64, Bool, Char, enums).
 int64_t load_integer(const CType* t, const char* src);
+// The value of a long double or _Float128 (types::is_wide_floating) at `src` as a long
+// double (exact for long double; a _Float128 rounds to x87 extended precision).
+long double load_wide_floating(const CType* t, const char* src);
 
 // Bitfields (layout rule in types/layout.h: the field spans bits
 // [bitshift, bitshift + bitsize) of the little-endian integer of the bytes at offset).

@@ -23,9 +23,7 @@ static bool is_pointer_like(const CType* t) {
     return t->kind == Kind::Pointer || t->kind == Kind::Array || t->kind == Kind::Function;
 }
 
-static bool is_float_conv(Conv c) {
-    return c == Conv::Float || c == Conv::Double || c == Conv::LongDouble;
-}
+static bool is_float_conv(Conv c) { return types::is_real_floating(c); }
 
 static PyObject* cdata_int(PyObject* self) {
     CData* cd = as_cdata(self);
@@ -54,11 +52,8 @@ static PyObject* cdata_float(PyObject* self) {
     CType* t = cd->ctype;
     if (is_primitive(t) && is_float_conv(t->conv)) {
         if (check_released(cd)) return nullptr;
-        if (t->conv == Conv::LongDouble) {
-            long double v;
-            memcpy(&v, cd->data, sizeof v);
-            return PyFloat_FromDouble(static_cast<double>(v));
-        }
+        if (types::is_wide_floating(t->conv))
+            return PyFloat_FromDouble(static_cast<double>(load_wide_floating(t, cd->data)));
         return from_c(t, cd->data, nullptr);
     }
     PyErr_Format(PyExc_TypeError, "float() not supported on cdata '%s'", t->cname.c_str());
@@ -91,11 +86,8 @@ static int cdata_bool(PyObject* self) {
                 memcpy(&v, cd->data, sizeof v);
                 return v != 0;
             }
-            case Conv::LongDouble: {
-                long double v;
-                memcpy(&v, cd->data, sizeof v);
-                return v != 0;
-            }
+            case Conv::LongDouble:
+            case Conv::Float128: return load_wide_floating(t, cd->data) != 0;
             case Conv::ComplexFloat:
             case Conv::ComplexDouble: {
                 PyRef c(from_c(t, cd->data, nullptr));

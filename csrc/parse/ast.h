@@ -100,6 +100,7 @@ private:
 // keeps; a cdef's trees die with the cdef, a type string's once it is resolved.)
 struct TypeExpr;
 using TypeExprPtr = std::shared_ptr<const TypeExpr>;
+struct Expr;  // parse/expr.h
 
 // The parser makes and drops tens of thousands of small tree nodes per large cdef: they
 // come from a per-thread free list instead of malloc (which falls to its slow paths at
@@ -200,6 +201,7 @@ enum class TypeExprKind : uint8_t {
     DotsInteger,  // `typedef int... foo_t;`: an integer type of unknown size/sign
     DotsFloat,    // `typedef float... foo_t;` (or double...)
     DotsOpaque,   // `typedef ... foo_t;`: a type of unknown nature
+    Typeof,       // `typeof(expression)`: operand (typeof(type-name) is that type itself)
 };
 
 enum class ArrayKind : uint8_t {
@@ -259,6 +261,8 @@ struct TypeExpr {
     // Struct / Union / Enum defined in place (null when only referenced)
     std::shared_ptr<const RecordBody> body;
     std::shared_ptr<const EnumBody> enum_body;
+    // Typeof: the expression whose type this is (typed by the sink, types/expr_type.cpp)
+    std::shared_ptr<const Expr> operand;
 };
 
 enum class DeclKind : uint8_t {

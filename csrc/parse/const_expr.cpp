@@ -330,19 +330,33 @@ ConstValue Parser::int_literal_value(const Token& t) {
     return typed_int_literal(literal);
 }
 
-ConstValue typed_int_literal(const IntLiteral& literal) {
+namespace {
+// The type of an integer constant: its rank (0 int, 1 long, 2 long long) and signedness.
+std::pair<int, bool> int_literal_rank(const IntLiteral& literal) {
     uint64_t v = literal.value;
     bool allow_signed = !literal.is_unsigned;
     bool allow_unsigned = literal.is_unsigned || !literal.decimal;
     const int ranks[] = {32, kLongBits, 64};  // int, long, long long
     for (int i = literal.longs == 0 ? 0 : literal.longs == 1 ? 1 : 2; i < 3; ++i) {
         int bits = ranks[i];
-        if (allow_signed && v < (uint64_t(1) << (bits - 1)))
-            return make_value(static_cast<ConstInt>(v), bits, false);
-        if (allow_unsigned && (bits == 64 || v < (uint64_t(1) << bits)))
-            return make_value(static_cast<ConstInt>(v), bits, true);
+        if (allow_signed && v < (uint64_t(1) << (bits - 1))) return {i, false};
+        if (allow_unsigned && (bits == 64 || v < (uint64_t(1) << bits))) return {i, true};
     }
-    return make_value(static_cast<ConstInt>(v), 64, true);  // gcc: "so large that it is unsigned"
+    return {2, true};  // gcc: "so large that it is unsigned"
+}
+}  // namespace
+
+ConstValue typed_int_literal(const IntLiteral& literal) {
+    auto [rank, is_unsigned] = int_literal_rank(literal);
+    const int bits[] = {32, kLongBits, 64};
+    return make_value(static_cast<ConstInt>(literal.value), bits[rank], is_unsigned);
+}
+
+std::string_view int_literal_type(const IntLiteral& literal) {
+    static constexpr std::string_view kNames[2][3] = {
+        {"int", "long", "long long"}, {"unsigned int", "unsigned long", "unsigned long long"}};
+    auto [rank, is_unsigned] = int_literal_rank(literal);
+    return kNames[is_unsigned][rank];
 }
 
 ConstValue Parser::constant_named(const Token& t) {

@@ -13,7 +13,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "parse/expr.h"
 #include "parse/parser.h"
+#include "util/float128.h"
 
 namespace cffix::parse {
 
@@ -70,7 +72,9 @@ const char* place(SpecifierContext ctx) {
 //   _Float128 -> long double   where long double is IEEE binary128 (AArch64, RISC-V...)
 // Same size is not enough: on x86-64, _Float128 and long double are both 16 bytes, but
 // one is binary128 passed in SSE registers and the other x87 extended passed in memory;
-// there _Float128 is an opaque type (see Parser::opaque_float_type). _Float16 is rejected.
+// there _Float128 is a primitive of its own (util/float128.h: size and alignment 16,
+// values as cdata, never passed by value through libffi), and where the compiler has no
+// such type at all, an opaque one (see Parser::opaque_float_type). _Float16 is rejected.
 static_assert(FLT_MANT_DIG == 24 && DBL_MANT_DIG == 53,
               "float and double are IEEE binary32 and binary64");
 constexpr bool kLongDoubleIsBinary128 = LDBL_MANT_DIG == 113 && LDBL_MAX_EXP == 16384;
@@ -210,6 +214,12 @@ bool Parser::parse_one_specifier(SpecifierState& st, SpecifierContext ctx) {
         case Tok::KwFloatN: add_float_n(st); return true;
         case Tok::KwUnsupported:
             if (tok_.text == "__int128" && add_int128(st)) return true;
+            if (kDistinctFloat128 && tok_.text == "__float128") {
+                Token at = tok_;
+                advance();
+                set_other_type(st, float128_type(at), at);
+                return true;
+            }
             if (add_typeof_type(st)) return true;
             fail(tok_, "'" + std::string(tok_.text) + "' is not supported");
         default:
@@ -237,7 +247,10 @@ void Parser::add_float_n(SpecifierState& st) {
     Token at = tok_;
     FloatN f = float_n_type(at.text);
     if (!f.exists) {
-        std::shared_ptr<TypeExpr> type = opaque_float_type(at);
+        if (st.has(Tok::KwComplex))
+            fail(at, "'_Complex " + std::string(at.text) + "' is not supported");
+        std::shared_ptr<TypeExpr> type =
+            kDistinctFloat128 && at.text == "_Float128" ? float128_type(at) : opaque_float_type(at);
         advance();
         set_other_type(st, std::move(type), at);
         return;
@@ -253,7 +266,17 @@ void Parser::add_float_n(SpecifierState& st) {
     advance();
 }
 
-// A _FloatN type without a standard type of its format here (_Float128 on x86-64). The
+// _Float128 (and gcc's `__float128`, the same type) where it is a primitive of its own.
+std::shared_ptr<TypeExpr> Parser::float128_type(const Token& keyword) {
+    auto type = make_node<TypeExpr>();
+    type->kind = TypeExprKind::Primitive;
+    type->name = "_Float128";
+    type->pos = keyword.pos;
+    return type;
+}
+
+// A _FloatN type without a standard type of its format here (_Float128 where the compiler
+// knows no binary128 type, or _Float64x where long double is only double). The
 // first cdef that names it declares it as by `typedef ... _Float128;`: declarations that
 // use it (glibc's <math.h> has a few) are accepted, and the type is opaque, so no value
 // of it can be made or passed by mistake as some other format. A type string
@@ -333,22 +356,41 @@ bool Parser::add_int128(SpecifierState& st) {
     return true;
 }
 
-// `typeof(type-name)` (and __typeof, __typeof__) names that type, as gcc's headers use it.
-// typeof of an expression would need the expression's type: it stays unsupported (false).
+// `typeof(type-name)` (and __typeof, __typeof__) names that type, as gcc's headers use it;
+// `typeof(expression)` the type of the expression, which the sink works out when it
+// resolves the declaration (types/expr_type.cpp): the expression is parsed here, into a
+// tree, by parse/expr.cpp's parser on this parser's tokens, which parses the type names
+// in it (casts, sizeof) back here.
 bool Parser::add_typeof_type(SpecifierState& st) {
     if (tok_.text != "typeof" && tok_.text != "__typeof" && tok_.text != "__typeof__") return false;
     Token at = tok_;
     Token open = peek();
     if (open.kind != Tok::LParen) return false;
-    advance();  // typeof
+    DepthGuard guard(*this);  // typeof(typeof(typeof(...))) nests through the specifiers
+    advance();                // typeof
     if (peek().kind == Tok::RParen)
-        fail(peek(), "a type name expected in '" + std::string(at.text) + "()'");
-    if (!starts_type_name(peek()))
-        fail(at, "'" + std::string(at.text) + "' of an expression is not supported");
+        fail(peek(), "a type name or an expression expected in '" + std::string(at.text) + "()'");
+    if (starts_type_name(peek())) {
+        advance();  // (
+        TypeExprPtr named = parse_type_name_here();
+        expect(Tok::RParen, "')' closing '" + std::string(at.text) + "('");
+        set_other_type(st, std::make_shared<TypeExpr>(*named), at);
+        return true;
+    }
     advance();  // (
-    TypeExprPtr named = parse_type_name_here();
+    struct Reader : TypeNameReader {
+        explicit Reader(Parser& p) : parser(p) {}
+        bool starts_type_name(const Token& t) override { return parser.starts_type_name(t); }
+        TypeExprPtr read_type_name() override { return parser.parse_type_name_here(); }
+        Parser& parser;
+    } reader(*this);
+    ExprPtr operand = parse_typeof_operand(source_, lex_, tok_, reader, depth_, kMaxDepth);
     expect(Tok::RParen, "')' closing '" + std::string(at.text) + "('");
-    set_other_type(st, std::make_shared<TypeExpr>(*named), at);
+    auto type = make_node<TypeExpr>();
+    type->kind = TypeExprKind::Typeof;
+    type->pos = at.pos;
+    type->operand = std::shared_ptr<const Expr>(std::move(operand));
+    set_other_type(st, std::move(type), at);
     return true;
 }
 

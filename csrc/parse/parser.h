@@ -186,6 +186,7 @@ private:
     void add_float_n(SpecifierState& st);
     bool add_int128(SpecifierState& st);
     std::shared_ptr<TypeExpr> opaque_float_type(const Token& keyword);
+    std::shared_ptr<TypeExpr> float128_type(const Token& keyword);
     void set_other_type(SpecifierState& st, std::shared_ptr<TypeExpr> type, const Token& at);
     bool add_typeof_type(SpecifierState& st);
     bool parse_dots_type(SpecifierState& st);

@@ -190,6 +190,7 @@ Conv primitive_conv(int64_t size, uint16_t flags) {
     if (flags & PF_WCHAR) return size == 2 ? Conv::WChar16 : Conv::WChar32;
     if (flags & PF_FLOAT) return size == 4 ? Conv::Float : Conv::Double;
     if (flags & PF_LONGDOUBLE) return Conv::LongDouble;
+    if (flags & PF_FLOAT128) return Conv::Float128;
     if (flags & PF_COMPLEX) return size == 8 ? Conv::ComplexFloat : Conv::ComplexDouble;
     bool is_signed = flags & PF_SIGNED;
     switch (size) {

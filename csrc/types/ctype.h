@@ -54,6 +54,10 @@ enum class Conv : uint8_t {
     Function,
     Record,
     Array,
+    // _Float128 where no standard type has its format (x86-64): a cdata holds a value,
+    // floats convert to it exactly (util/float128.h); no call passes one by value.
+    // Last, so that cffix_api.h's numbering of the others stays.
+    Float128,
 };
 
 // Primitive classes: hot code tests these bits, never names.
@@ -73,6 +77,7 @@ enum PrimFlag : uint16_t {
     // with PF_DOTS: `typedef float... t;` where the compiler's t is no float or double
     // (PF_LONGDOUBLE too: a long double); usable nowhere, as in cffi (throw_unresolved).
     PF_UNSUPPORTED = 1 << 9,
+    PF_FLOAT128 = 1 << 10,  // _Float128 where long double is not binary128 (x86-64)
     PF_INTEGER = PF_SIGNED | PF_UNSIGNED,
 };
 
@@ -176,6 +181,12 @@ struct CType {
 };
 
 // Questions asked of types in many places, named once.
+// float, double, long double, _Float128: converts from Python floats, float() gives one.
+inline bool is_real_floating(Conv c) {
+    return c == Conv::Float || c == Conv::Double || c == Conv::LongDouble || c == Conv::Float128;
+}
+// long double and _Float128: read as a cdata (a Python float would lose precision).
+inline bool is_wide_floating(Conv c) { return c == Conv::LongDouble || c == Conv::Float128; }
 inline bool is_record(const CType* t) { return t->kind == Kind::Struct || t->kind == Kind::Union; }
 // char16_t, char32_t, wchar_t: a str of length 1 each; their arrays take a str.
 inline bool is_wide_char(const CType* t) {

@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "types/ctype.h"
+#include "util/float128.h"
 #include "util/hash.h"
 
 namespace cffix::types {
@@ -52,6 +53,9 @@ const PrimitiveInfo kPrimitives[] = {
     with_flags<float>("float", PF_FLOAT),
     with_flags<double>("double", PF_FLOAT),
     with_flags<long double>("long double", PF_LONGDOUBLE),
+#if CFFIX_DISTINCT_FLOAT128
+    with_flags<Float128>("_Float128", PF_FLOAT128),
+#endif
     with_flags<bool>("_Bool", PF_BOOL),
     // std::complex<T> has the layout of C's T _Complex.
     with_flags<std::complex<float>>("float _Complex", PF_COMPLEX),

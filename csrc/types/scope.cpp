@@ -798,6 +798,7 @@ void Scope::declare(Declaration&& decl) {
                 }
                 if (decl.initializer_error) std::rethrow_exception(decl.initializer_error);
                 c.value = initialized_constant(decl, r.type.get(), r.raw_function);
+                c.declared_type = r.type;
             } else {
                 c.value = decl.constant_value;
             }
@@ -1168,6 +1169,7 @@ Scope::Resolved Scope::resolve(const TypeExpr& e, const std::string& name_hint) 
         }
         case TypeExprKind::Array: return {resolve_array(e, nullptr, {})};
         case TypeExprKind::Function: return {resolve_function(e), true};
+        case TypeExprKind::Typeof: return resolve_typeof(e);
         case TypeExprKind::DotsInteger:
         case TypeExprKind::DotsFloat:
         case TypeExprKind::DotsOpaque:

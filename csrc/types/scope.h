@@ -132,6 +132,7 @@ struct ConstantDecl {
     parse::ConstInt value = 0;
     bool dots = false;           // `#define X ...` or an enumerator of a partial enum
     CType* enum_type = nullptr;  // borrowed (held by the tag map): for enumerators
+    CTypeRef declared_type;      // `static const T X = 1;`: T (typeof(X)); null otherwise
     parse::SourcePos pos;
     uint32_t cdef = 0;  // which cdef() of the scope declared it (Scope::cdef_serial_)
 };
@@ -289,6 +290,9 @@ private:
     Resolved resolve(const parse::TypeExpr& expr, const std::string& name_hint = {});
     Resolved resolve_named(const parse::TypeExpr& expr);
     CTypeRef resolve_function(const parse::TypeExpr& expr);
+    // typeof(expression): the expression's type (types/expr_type.cpp).
+    class ExpressionTypes;
+    Resolved resolve_typeof(const parse::TypeExpr& expr);
     CTypeRef resolve_array(const parse::TypeExpr& expr, const CompilerFact* fact,
                            const std::string& what);
     WrittenTypedefs written_typedefs() const;

@@ -11,7 +11,7 @@ attributes) and its ``ffi`` (``cffix.FFI``); an out-of-line ABI module's stub ty
 Python types as the calls convert them: integers and enums ``int``, ``float``/``double``
 ``float``, ``_Bool`` ``bool``, ``char`` ``bytes``, ``wchar_t`` ``str``, a ``char *``
 (or any pointer to bytes) parameter ``bytes | CData``, other pointers, structs and
-unions by value and ``long double`` results ``CData``, ``void`` ``None``. Functions
+unions by value and ``long double`` / ``_Float128`` results ``CData``, ``void`` ``None``. Functions
 shaped by ``ffi.wrap`` / ``[[cffix::...]]`` get the wrapped signature: outs leave the
 parameters and come back (one value or a tuple, led by the result when the function has
 no error policy), defaulted parameters leave, ``text`` makes ``str | None``.
@@ -29,6 +29,7 @@ from . import _core, wrappers
 
 # Primitive C types by how a call converts them (the rest of the primitives are integers).
 _FLOATS = {"float", "double"}
+_WIDE_FLOATS = {"long double", "_Float128"}
 _CHARS = {"char"}
 _WIDE_CHARS = {"wchar_t", "char16_t", "char32_t"}
 _BOOLS = {"_Bool", "bool"}
@@ -56,7 +57,7 @@ def input_type(ctype: Any) -> str:
     kind = ctype.kind
     if kind == "primitive":
         name = _strip(ctype.cname)
-        if name in _FLOATS or name == "long double":
+        if name in _FLOATS or name in _WIDE_FLOATS:
             return "float"
         if name in _CHARS:
             return "bytes"
@@ -87,7 +88,7 @@ def output_type(ctype: Any) -> str:
         return "None"
     if kind == "primitive":
         name = _strip(ctype.cname)
-        if name == "long double":
+        if name in _WIDE_FLOATS:  # read as a cdata, which keeps every bit
             return "CData"
         return input_type(ctype)
     if kind == "enum":

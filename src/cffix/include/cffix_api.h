@@ -59,7 +59,8 @@ enum cffix_conv {
     CFFIX_CONV_POINTER,
     CFFIX_CONV_FUNCTION,
     CFFIX_CONV_RECORD,
-    CFFIX_CONV_ARRAY
+    CFFIX_CONV_ARRAY,
+    CFFIX_CONV_FLOAT128 /* _Float128 where long double is not binary128 (x86-64) */
 };
 
 enum cffix_kind {
