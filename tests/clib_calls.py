@@ -100,6 +100,8 @@ double mixed_weighted(struct mixed m);
 struct big make_big(long start);
 long big_weighted(struct big b);
 long big_scribble(struct big b);
+struct ldtag { long double x; int tag; };
+struct ldtag make_ldtag(int tag);
 struct nested make_nested(int a, int b, double x, double y, char tag);
 double nested_weighted(struct nested n);
 struct tiny make_tiny(char a, char b, char c);

@@ -133,6 +133,16 @@ def test_a_callee_writing_its_struct_leaves_the_callers_alone(ffi, lib):
     assert list(huge.a) == list(range(2, 82))
 
 
+def test_results_through_memory(ffi, lib):
+    """Structs over 16 bytes come back through memory: a 64-byte one and a 16-aligned one
+    holding a long double (the thunks pass their buffer's address, aligned for it)."""
+    big = lib.make_big(-4)
+    assert ffi.sizeof(big) == 8 * SIZEOF["long"] and list(big.a) == list(range(-4, 4))
+    r = lib.make_ldtag(7)
+    assert (float(r.x), r.tag) == (3.5, 7)
+    assert ffi.alignof("struct ldtag") == ffi.alignof("long double")
+
+
 def test_nested_and_tiny_structs(lib):
     n = lib.make_nested(1, -2, 0.5, 0.25, b"x")
     assert (n.p.a, n.p.b, n.q.x, n.q.y, n.tag) == (1, -2, 0.5, 0.25, b"x")

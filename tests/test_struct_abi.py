@@ -312,16 +312,26 @@ def _is_hfa(ffi, s):
                     reason="the register thunks exist on x86-64 and AArch64")
 def test_the_thunks_take_every_generated_shape(lib_and_ffi):
     """No shape of the corpus falls back to libffi where the thunks should carry it:
-    every argument shape on both CPUs; results of at most 16 bytes, and on AArch64 HFAs
-    of 3 or 4 doubles too (larger results come back through memory: libffi)."""
+    every argument shape and every result on both CPUs (results of more than 16 bytes
+    come back through memory, into the thunk's buffer, up to 64 bytes; AArch64's HFAs of
+    3 or 4 doubles in d0-d3)."""
     ffi, lib = lib_and_ffi
-    aarch64 = platform.machine() == "aarch64"
     for s in STRUCTS:
         name = s["name"]
-        assert cffix._core._call_path(ffi.typeof(getattr(lib, "sum_" + name))) == "thunk", name
-        small = ffi.sizeof(f"struct {name}") <= 16 or (aarch64 and _is_hfa(ffi, s))
-        want = "thunk" if small else "libffi"
-        assert cffix._core._call_path(ffi.typeof(getattr(lib, "echo_" + name))) == want, name
+        assert ffi.sizeof(f"struct {name}") <= 64
+        for f in ("sum_", "echo_"):
+            assert cffix._core._call_path(ffi.typeof(getattr(lib, f + name))) == "thunk", f + name
+    assert any(ffi.sizeof(f"struct {s['name']}") > 16 and not _is_hfa(ffi, s) for s in STRUCTS)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "aarch64"),
+                    reason="the register thunks exist on x86-64 and AArch64")
+def test_results_over_64_bytes_take_libffi():
+    ffi = cffix.FFI()
+    ffi.cdef("struct s64 { long a[8]; }; struct s72 { long a[9]; };"
+             "struct s64 (*f64)(void); struct s72 (*f72)(void);")
+    assert cffix._core._call_path(ffi.typeof("struct s64 (*)(void)")) == "thunk"
+    assert cffix._core._call_path(ffi.typeof("struct s72 (*)(void)")) == "libffi"
 
 
 def test_call_path_bad_input():

@@ -344,6 +344,56 @@ static ArgSpec arg_spec(CType* a, uint32_t offset) {
     return spec;
 }
 
+#ifdef CFFIX_HAVE_THUNKS
+// A struct result that comes back through memory and fits the thunks' result buffer.
+static bool big_result(const CType* r) {
+    return r->kind == Kind::Struct && (r->flags & types::RF_COMPLETE) && r->size > 16 &&
+           r->size <= static_cast<int64_t>(kThunkResultBytes) && r->align <= 16;
+}
+
+// The thunk kind of a result type, by where it comes back; Thunk::None: libffi's.
+static Thunk result_thunk(const CType* r) {
+    if (r->kind == Kind::Void) return Thunk::Void;
+#ifdef CFFIX_AAPCS64_RECORDS
+    // AAPCS64 results: an HFA in s0..s3 / d0..d3, another struct of at most 16 bytes in
+    // x0/x1, a larger one through memory (x8).
+    uint8_t members = 0, member_size = 0;
+    if (r->kind == Kind::Struct) {
+        switch (aapcs64_record(r, members, member_size)) {
+            case RegClass::Hfa: {
+                static constexpr Thunk kFloats[] = {Thunk::Float, Thunk::Flt2, Thunk::Flt3,
+                                                    Thunk::Flt4};
+                static constexpr Thunk kDoubles[] = {Thunk::Double, Thunk::DblDbl, Thunk::Dbl3,
+                                                     Thunk::Dbl4};
+                return (member_size == 4 ? kFloats : kDoubles)[members - 1];
+            }
+            case RegClass::Record: return r->size <= 8 ? Thunk::Int : Thunk::IntInt;
+            case RegClass::Reference: return big_result(r) ? Thunk::Big : Thunk::None;
+            default: return Thunk::None;  // HFAs of long doubles, complex members...: libffi
+        }
+    }
+#else
+    uint8_t words = 0, fp_words = 0;
+    if (record_words(r, words, fp_words)) {
+        if (words == 1) return fp_words ? Thunk::Double : Thunk::Int;
+        switch (fp_words) {
+            case 0: return Thunk::IntInt;
+            case 1: return Thunk::DblInt;
+            case 2: return Thunk::IntDbl;
+            default: return Thunk::DblDbl;
+        }
+    }
+    if (big_result(r)) return Thunk::Big;  // System V: every struct over 16 bytes is MEMORY
+#endif
+    switch (reg_class(r)) {
+        case RegClass::Int: return Thunk::Int;
+        case RegClass::Float: return Thunk::Float;
+        case RegClass::Double: return Thunk::Double;
+        default: return Thunk::None;
+    }
+}
+#endif
+
 // The thunk for a plan, with each argument's register slots assigned (plan.args is
 // updated), or Thunk::None. `ints`/`fps`: the registers the caller fills.
 //
@@ -357,6 +407,14 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
     ints = fps = 0;
 #ifdef CFFIX_HAVE_THUNKS
     if (fntype->ellipsis) return Thunk::None;  // variadic calls always go through libffi
+    Thunk result = result_thunk(plan.result);
+    if (result == Thunk::None) return Thunk::None;
+#ifdef CFFIX_RECORD_THUNKS
+    // System V: the address of a result returned through memory takes rdi.
+    const int int_regs = result == Thunk::Big ? kThunkIntRegs - 1 : kThunkIntRegs;
+#else
+    const int int_regs = kThunkIntRegs;    // AAPCS64 passes it in x8, of its own
+#endif
 #if defined(CFFIX_RECORD_THUNKS) || defined(__aarch64__)
     // AAPCS64 too: scalars past x7 / d7 take 8-byte stack slots in argument order, the
     // value in the low bytes; structs (aligned to at most 8) their memory image in words.
@@ -368,7 +426,7 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
     auto to_stack = [&](ArgSpec& a) {
         a.stack = true;
         a.fp_words = 0;
-        a.slot[0] = static_cast<uint8_t>(kThunkIntRegs + stack);
+        a.slot[0] = static_cast<uint8_t>(int_regs + stack);
         stack += a.words;
         return kStackThunks && stack <= kThunkStackWords;
     };
@@ -383,7 +441,7 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
         switch (a.reg) {
             case RegClass::None: return Thunk::None;
             case RegClass::Int:
-                if (!scalar(a, ints, kThunkIntRegs)) return Thunk::None;
+                if (!scalar(a, ints, int_regs)) return Thunk::None;
                 break;
             case RegClass::Float:
             case RegClass::Double:
@@ -394,10 +452,10 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
             // the stack, and closes that class's registers to every later argument (NGRN
             // or NSRN set to 8). Its stack words are its memory image.
             case RegClass::Record:
-                if (ints + a.words <= kThunkIntRegs) {
+                if (ints + a.words <= int_regs) {
                     for (int w = 0; w < a.words; ++w) a.slot[w] = static_cast<uint8_t>(ints++);
                 } else {
-                    ints = kThunkIntRegs;
+                    ints = int_regs;
                     if (!to_stack(a)) return Thunk::None;
                 }
                 break;
@@ -412,7 +470,7 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
                 }
                 break;
             case RegClass::Reference:  // the address of the copy: an integer argument
-                if (!scalar(a, ints, kThunkIntRegs)) return Thunk::None;
+                if (!scalar(a, ints, int_regs)) return Thunk::None;
                 break;
 #else
             case RegClass::Hfa:
@@ -420,7 +478,7 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
             case RegClass::Record: {
                 int need_fp = (a.fp_words & 1) + (a.fp_words >> 1 & 1);
                 int need_int = a.words - need_fp;
-                if (ints + need_int <= kThunkIntRegs && fps + need_fp <= kThunkFpRegs) {
+                if (ints + need_int <= int_regs && fps + need_fp <= kThunkFpRegs) {
                     for (int w = 0; w < a.words; ++w)
                         a.slot[w] = static_cast<uint8_t>(a.fp_words >> w & 1 ? fps++ : ints++);
                 } else if (!to_stack(a)) {
@@ -442,7 +500,7 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
     for (ArgSpec& a : plan.args) {
         if (a.reg != RegClass::Reference) continue;
         int need = static_cast<int>((a.type->size + 7) / 8);
-        if (top - need >= kThunkIntRegs + stack) {
+        if (top - need >= int_regs + stack) {
             top -= need;
             a.slot[1] = static_cast<uint8_t>(top);
         } else {
@@ -452,44 +510,10 @@ static Thunk choose_thunk(CallPlan& plan, const CType* fntype, int& ints, int& f
 #endif
     if (stack > 0) {  // every register is passed, then the stack words
         plan.stack_words = true;
-        ints = kThunkIntRegs + stack;
+        ints = int_regs + stack;
         fps = kThunkFpRegs;
     }
-    const CType* r = plan.result;
-    if (r->kind == Kind::Void) return Thunk::Void;
-#ifdef CFFIX_AAPCS64_RECORDS
-    // AAPCS64 results: an HFA in s0..s3 / d0..d3, another struct of at most 16 bytes in
-    // x0/x1; larger ones (returned through x8) go to libffi.
-    uint8_t members = 0, member_size = 0;
-    switch (aapcs64_record(r, members, member_size)) {
-        case RegClass::Hfa: {
-            static constexpr Thunk kFloats[] = {Thunk::Float, Thunk::Flt2, Thunk::Flt3,
-                                                Thunk::Flt4};
-            static constexpr Thunk kDoubles[] = {Thunk::Double, Thunk::DblDbl, Thunk::Dbl3,
-                                                 Thunk::Dbl4};
-            return (member_size == 4 ? kFloats : kDoubles)[members - 1];
-        }
-        case RegClass::Record: return r->size <= 8 ? Thunk::Int : Thunk::IntInt;
-        case RegClass::Reference: return Thunk::None;
-        default: break;
-    }
-#endif
-    uint8_t words = 0, fp_words = 0;
-    if (record_words(r, words, fp_words)) {
-        if (words == 1) return fp_words ? Thunk::Double : Thunk::Int;
-        switch (fp_words) {
-            case 0: return Thunk::IntInt;
-            case 1: return Thunk::DblInt;
-            case 2: return Thunk::IntDbl;
-            default: return Thunk::DblDbl;
-        }
-    }
-    switch (reg_class(r)) {
-        case RegClass::Int: return Thunk::Int;
-        case RegClass::Float: return Thunk::Float;
-        case RegClass::Double: return Thunk::Double;
-        default: return Thunk::None;
-    }
+    return result;
 #else
     (void)plan;
     (void)fntype;

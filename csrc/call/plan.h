@@ -56,7 +56,10 @@ struct ArgSpec {
 // first integer register, the first vector register (float or double), or a small
 // struct's two eightbytes in registers of their classes (rax/rdx, xmm0/xmm1, mixed; on
 // AArch64 x0/x1 for IntInt). AArch64 only: an HFA of 2 to 4 floats (s0..s3) or 3 or 4
-// doubles (d0..d3; 2 doubles are DblDbl).
+// doubles (d0..d3; 2 doubles are DblDbl). Big: a struct of 17 to kThunkResultBytes bytes
+// that comes back through memory: the prototype returns a struct of kThunkResultBytes,
+// so the caller passes the address of its buffer in rdi (x86-64, where the integer
+// arguments then start at rsi) or x8 (AArch64).
 enum class Thunk : uint8_t {
     None,
     Void,
@@ -71,7 +74,8 @@ enum class Thunk : uint8_t {
     Flt3,
     Flt4,
     Dbl3,
-    Dbl4
+    Dbl4,
+    Big
 };
 
 // A thunk call (call/thunks.h): `fn` with ints[0..NI) and fps[0..NF) in registers

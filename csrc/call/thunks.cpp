@@ -50,6 +50,13 @@ struct RetD4 {
 };
 #endif
 
+// A struct returned through memory, as large as any the thunks return that way: the
+// compiler passes the address of one (rdi on x86-64, x8 on AArch64) and the callee,
+// returning a smaller struct, writes its own bytes there.
+struct alignas(16) RetBig {
+    I words[kThunkResultBytes / sizeof(I)];
+};
+
 template <size_t>
 using IntArg = I;
 template <size_t>
@@ -125,6 +132,7 @@ ThunkCaller thunk_caller(Thunk kind, int nints, int nfps) {
         case Thunk::DblDbl: return pick<RetDD>(i, f);
         case Thunk::IntDbl: return pick<RetID>(i, f);
         case Thunk::DblInt: return pick<RetDI>(i, f);
+        case Thunk::Big: return pick<RetBig>(i, f);
 #if defined(__aarch64__)
         case Thunk::Flt2: return pick<RetF2>(i, f);
         case Thunk::Flt3: return pick<RetF3>(i, f);

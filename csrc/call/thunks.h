@@ -26,8 +26,9 @@ constexpr int kThunkFpRegs = 8;
 // Arguments past the registers (x86-64): eightbytes on the stack, in argument order. A
 // prototype with every register taken and k more integer parameters puts k words there.
 constexpr int kThunkStackWords = 16;
-// The most a thunk stores at `rbuf`: two eightbytes, or (AArch64) an HFA of four doubles.
-constexpr size_t kThunkResultBytes = 32;
+// The most a thunk stores at `rbuf`: two eightbytes, an HFA of four doubles (AArch64), or
+// a struct returned through memory (Thunk::Big), which may be at most this large.
+constexpr size_t kThunkResultBytes = 64;
 
 // The caller for a result kind and register counts; null for Thunk::None or counts
 // beyond the registers. With stack words, nints = kThunkIntRegs + words and

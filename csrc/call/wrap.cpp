@@ -808,7 +808,7 @@ PyObject* wrapped_vectorcall_simple(PyObject* self, PyObject* const* args, size_
     (std::make_index_sequence<static_cast<size_t>(N)>{});
     if (!simple) return wrapped_vectorcall(self, args, nargsf, kwnames);
     alignas(16) char result[kThunkResultBytes];
-    memset(result, 0, sizeof result);
+    memset(result, 0, 16);  // a result narrower than the thunk's two words reads zeros
     const Policy* policy = shape.policy.get();
     alignas(PolicyFailure) unsigned char failure_storage[sizeof(PolicyFailure)];
     PolicyFailure* failure = nullptr;  // set (in failure_storage) when the call failed

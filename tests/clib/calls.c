@@ -229,6 +229,14 @@ long big_scribble(struct big b) {
     return s;
 }
 
+/* Over 16 bytes and 16-aligned (x86-64): comes back through memory, into a buffer that
+   must be aligned as the struct is. */
+struct ldtag { long double x; int tag; };
+struct ldtag make_ldtag(int tag) {
+    struct ldtag r = {tag * 0.5L, tag};
+    return r;
+}
+
 struct nested make_nested(int a, int b, double x, double y, char tag) {
     struct nested n = {{a, b}, {x, y}, tag};
     return n;
