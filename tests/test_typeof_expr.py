@@ -235,6 +235,8 @@ def test_typeof_declares_usable_things(compile_and_run):
 def test_unsupported_or_wrong_expressions_are_clear_errors(source, fragment):
     ffi = FFI()
     ffi.cdef(PRELUDE)
+    if "_Float128" in source and ffi.typeof("_Float128") is ffi.typeof("long double"):
+        pytest.skip("_Float128 is long double here (AArch64): they mix")
     with pytest.raises(cffix.CDefError) as info:
         ffi.cdef(source)
     assert fragment in str(info.value) + "\n".join(getattr(info.value, "__notes__", []))
