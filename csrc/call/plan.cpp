@@ -173,6 +173,23 @@ static RegClass reg_class(const CType* t) {
 #define CFFIX_AAPCS64_RECORDS 1  // structs by value: HFAs, small composites, references
 #endif
 
+#if defined(CFFIX_RECORD_THUNKS) || defined(CFFIX_AAPCS64_RECORDS)
+// A struct field as the register classifiers see it: its item type, arrays flattened
+// (`count` items of it, laid out one after the other); null for a bit-field, a flexible
+// array member or an array of unknown length, which the thunks leave to libffi.
+static const CType* field_items(const types::FieldInfo& f, int64_t& count) {
+    if (f.is_bitfield() || f.is_flexible()) return nullptr;
+    const CType* ft = f.type;
+    count = 1;
+    while (ft->kind == Kind::Array) {
+        if (ft->length < 0) return nullptr;
+        count *= ft->length;
+        ft = ft->item;
+    }
+    return ft;
+}
+#endif
+
 #ifdef CFFIX_RECORD_THUNKS
 // The System V x86-64 classes of a struct's eightbytes (1: INTEGER, 2: SSE; integer
 // wins when both share an eightbyte), for structs of at most 16 bytes whose leaves are
@@ -181,14 +198,9 @@ static RegClass reg_class(const CType* t) {
 static bool classify_eightbytes(const CType* t, int64_t base, uint8_t cls[2]) {
     if (t->kind != Kind::Struct) return false;
     for (const types::FieldInfo& f : t->fields) {
-        if (f.is_bitfield() || f.is_flexible()) return false;
-        const CType* ft = f.type;
-        int64_t count = 1;
-        while (ft->kind == Kind::Array) {
-            if (ft->length < 0) return false;
-            count *= ft->length;
-            ft = ft->item;
-        }
+        int64_t count;
+        const CType* ft = field_items(f, count);
+        if (!ft) return false;
         for (int64_t i = 0; i < count; ++i) {
             int64_t at = base + f.offset + i * ft->size;
             if (ft->kind == Kind::Struct) {
@@ -218,14 +230,9 @@ struct Leaves {
 static bool aapcs64_leaves(const CType* t, Leaves& n) {
     if (t->kind != Kind::Struct) return false;
     for (const types::FieldInfo& f : t->fields) {
-        if (f.is_bitfield() || f.is_flexible()) return false;
-        const CType* ft = f.type;
-        int64_t count = 1;
-        while (ft->kind == Kind::Array) {
-            if (ft->length < 0) return false;
-            count *= ft->length;
-            ft = ft->item;
-        }
+        int64_t count;
+        const CType* ft = field_items(f, count);
+        if (!ft) return false;
         if (count == 0) continue;
         Leaves one;
         if (ft->kind == Kind::Struct) {

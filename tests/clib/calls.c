@@ -216,18 +216,19 @@ long big_weighted(struct big b) {
 }
 
 /* A callee owns its by-value struct and may write it (AArch64 passes one over 16 bytes
-   by the address of a copy): these overwrite theirs, which escapes so the stores stay. */
+   by the address of a copy): these overwrite theirs, through a call that is not inlined,
+   so the stores stay. */
 volatile long scribble_seen;
-__attribute__((noinline)) static void scribble_sink(const long *p) { scribble_seen = p[0]; }
-long big_scribble(struct big b) {
+__attribute__((noinline)) static long scribble(long *a, int n) {
     long s = 0;
-    for (int i = 0; i < 8; ++i) {
-        s += b.a[i];
-        b.a[i] = -1;
+    for (int i = 0; i < n; ++i) {
+        s += a[i];
+        a[i] = -1;
     }
-    scribble_sink(b.a);
+    scribble_seen = a[0];
     return s;
 }
+long big_scribble(struct big b) { return scribble(b.a, 8); }
 
 /* Over 16 bytes and 16-aligned (x86-64): comes back through memory, into a buffer that
    must be aligned as the struct is. */
@@ -253,15 +254,7 @@ struct huge make_huge(long start) {
     for (int i = 0; i < 80; ++i) h.a[i] = start + i;
     return h;
 }
-long huge_scribble(struct huge h) {
-    long s = 0;
-    for (int i = 0; i < 80; ++i) {
-        s += h.a[i];
-        h.a[i] = -1;
-    }
-    scribble_sink(h.a);
-    return s;
-}
+long huge_scribble(struct huge h) { return scribble(h.a, 80); }
 long huge_weighted(struct huge h) {
     long s = 0;
     for (int i = 0; i < 80; ++i) s += h.a[i] * (i + 1);
