@@ -93,3 +93,39 @@ def test_long_expression_chains_are_refused_in_a_child():
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+# fuzz_cdef (CI, 2026-12-05): a struct body that defines its own tag again. With
+# override=True the inner definition replaced the scope's entry, which held the last
+# reference to the type the outer redefinition was comparing with: a use after free
+# (csrc/types/scope.cpp, Scope::resolve_record). C calls it "nested redefinition".
+NESTED_REDEFINITION = ("struct p { char a; int b; short c; }; struct q { char a; struct p "
+                       "{ char a; int b; short c; }; struct q { char a; double doubble; } b;; };")
+
+
+@pytest.mark.parametrize("override", [False, True])
+def test_nested_redefinition_of_a_tag_is_a_cdef_error(override):
+    ffi = FFI()
+    ffi.cdef("struct q { char a; };")
+    for _ in range(2):
+        with pytest.raises(CDefError, match="nested redefinition of 'struct q'"):
+            ffi.cdef(NESTED_REDEFINITION, override=override)
+    assert ffi.sizeof("struct q") == 1  # the earlier definition stands
+    with pytest.raises(CDefError, match="nested redefinition of 'union u'"):
+        FFI().cdef("union u { int a; union u { int b; } c; };")
+
+
+def test_an_identical_tag_redefined_inside_another_body_is_fine():
+    ffi = FFI()
+    ffi.cdef("struct p { int a; }; struct q { struct p { int a; } x; int b; };")
+    assert ffi.sizeof("struct q") == 2 * ffi.sizeof("int")
+
+
+# fuzz_lexer (CI, 2026-12-05): `#pragma pack` whose line continues (a backslash before
+# the newline) got a position from the line after the continuation, with a negative
+# column; so did a multi-line #define in header mode. Their errors point at the pragma.
+def test_a_continued_pragma_pack_has_its_own_position():
+    with pytest.raises(CDefError) as info:
+        FFI().cdef("int x;\n#pragma pack( \\\n   3)\nint y;")
+    notes = "\n".join(info.value.__notes__)
+    assert "line 2, column 13" in notes, notes

@@ -428,10 +428,12 @@ bool Lexer::read_directive(Token& out) {
             while (p_ < end_ && has_char_class(*p_, kIdentChar)) ++p_;
             bool function_like = p_ < end_ && *p_ == '(';
             const char* name_end = p_;
+            SourcePos pos = here(start);  // before skip_line: the body may continue (`\`)
             skip_line();
             if (start == name_end || (name == "undef" && function_like)) return false;
             if (name == "undef") p_ = name_end;
             out = make(name == "define" ? Tok::Macro : Tok::Undef, start);
+            out.pos = pos;
             if (name == "undef") skip_line();
             return true;
         }
@@ -448,8 +450,10 @@ bool Lexer::read_directive(Token& out) {
         std::string_view word(word2, static_cast<size_t>(p_ - word2));
         if (word == "pack" || word == "cffix") {
             const char* rest = p_;
+            SourcePos pos = here(rest);  // before skip_line: the line may continue (`\`)
             skip_line();
             out = make(word == "pack" ? Tok::PragmaPack : Tok::PragmaCffix, rest);
+            out.pos = pos;
             return true;
         }
     }

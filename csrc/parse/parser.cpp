@@ -94,7 +94,18 @@ void Parser::handle_defines() {
 // out so. Ends on the raw token after the line.
 void Parser::parse_pragma_pack() {
     Token pragma = tok_;
-    std::string_view text = pragma.text;
+    std::string joined;  // the line with its continuations (backslash-newline) spliced out
+    for (size_t i = 0; i < pragma.text.size(); ++i) {
+        std::string_view rest = pragma.text.substr(i);
+        if (rest.starts_with("\\\n")) {
+            ++i;
+        } else if (rest.starts_with("\\\r\n")) {
+            i += 2;
+        } else {
+            joined += pragma.text[i];
+        }
+    }
+    std::string_view text = joined;
     auto trim = [](std::string_view v) {
         size_t b = v.find_first_not_of(" \t\r");
         size_t e = v.find_last_not_of(" \t\r");

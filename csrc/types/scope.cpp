@@ -1320,6 +1320,17 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
         return t;
     }
     if (auto it = bodies_.find(e.body.get()); it != bodies_.end()) return it->second.second;
+    std::string tag = tag_name(keyword, e.name);
+    if (std::find(defining_.begin(), defining_.end(), tag) != defining_.end())
+        cdef_error("nested redefinition of '" + tag + "'", e.pos);
+    defining_.push_back(tag);
+    struct Defined {
+        std::vector<std::string>& tags;
+        ~Defined() { tags.pop_back(); }
+    } defined{defining_};
+    // Held while the body is filled: a declaration inside it may replace the scope's
+    // entry (with override), which held the only other reference.
+    CTypeRef hold = existing ? borrowed(existing) : CTypeRef();
     if (existing && existing->record) {
         // Redeclared with a body: fine if identical, else an error or (override) a new type.
         CTypeRef fresh = owned(new_record_type(kind, tag_name(keyword, e.name)));

@@ -339,6 +339,9 @@ private:
     // Bodies defined by this cdef -> their type (one body may be named by several
     // declarators: `typedef struct {...} A, *PA;`).
     std::unordered_map<const void*, std::pair<std::shared_ptr<const void>, CTypeRef>> bodies_;
+    // The tags ("struct q") whose bodies are being filled, outermost first: a body inside
+    // one that defines the same tag again is C's "nested redefinition" error.
+    std::vector<std::string> defining_;
     std::vector<CTypeRef> pending_;  // records waiting for a member
     int anonymous_count_ = 0;
     uint32_t cdef_serial_ = 0;  // bumped by each cdef(): tells a redeclaration's origin
