@@ -86,6 +86,20 @@ struct NativeScope {
     if (s.state) PyEval_RestoreThread(s.state);
 }
 
+// An HFA's members (AArch64), one per vector register, each in its low bits.
+inline void hfa_to_registers(const ArgSpec& a, const char* mem, D* fps) {
+    D* dst = &fps[a.slot[0]];
+    if (a.tail == 8) {
+        memcpy(dst, mem, 8 * size_t{a.words});
+        return;
+    }
+    for (int m = 0; m < a.words; ++m) {
+        D word = 0;
+        memcpy(&word, mem + 4 * m, 4);
+        dst[m] = word;
+    }
+}
+
 // One argument straight into its registers (or stack words) for the common exact cases,
 // converted by data/'s fast companions of to_c (data/argument.h), dispatched on the
 // conversion kind as to_c is. False (no exception) means "not that simple: take the
@@ -146,17 +160,8 @@ struct NativeScope {
                 memcpy(&ints[a.slot[0]], mem, static_cast<size_t>(t->size));
                 return true;
             }
-            if (a.reg == RegClass::Hfa) {  // one member per vector register, in its low bits
-                D* dst = &fps[a.slot[0]];
-                if (a.tail == 8) {
-                    memcpy(dst, mem, 8 * size_t{a.words});
-                } else {
-                    for (int m = 0; m < a.words; ++m) {
-                        D word = 0;
-                        memcpy(&word, mem + 4 * m, 4);
-                        dst[m] = word;
-                    }
-                }
+            if (a.reg == RegClass::Hfa) {
+                hfa_to_registers(a, mem, fps);
                 return true;
             }
             // Each eightbyte into its register slot; the last one may be partial.
@@ -193,8 +198,7 @@ inline void slot_to_registers(const ArgSpec& a, const char* slot, I* ints, D* fp
     } else if (a.stack) {
         memcpy(&ints[a.slot[0]], slot, 8 * size_t{a.words});
     } else if (a.reg == RegClass::Hfa) {
-        for (int m = 0; m < a.words; ++m)
-            memcpy(&fps[a.slot[0] + m], slot + size_t{a.tail} * m, a.tail);
+        hfa_to_registers(a, slot, fps);
     } else if (a.reg == RegClass::Record) {
         for (int w = 0; w < a.words; ++w)
             memcpy(a.fp_words >> w & 1 ? static_cast<void*>(&fps[a.slot[w]])

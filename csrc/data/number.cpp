@@ -23,14 +23,12 @@ static bool is_pointer_like(const CType* t) {
     return t->kind == Kind::Pointer || t->kind == Kind::Array || t->kind == Kind::Function;
 }
 
-static bool is_float_conv(Conv c) { return types::is_real_floating(c); }
-
 static PyObject* cdata_int(PyObject* self) {
     CData* cd = as_cdata(self);
     CType* t = cd->ctype;
     if (is_primitive(t)) {
         if (check_released(cd)) return nullptr;
-        if (is_float_conv(t->conv)) {
+        if (types::is_real_floating(t->conv)) {
             PyRef f(PyNumber_Float(self));
             return f ? PyNumber_Long(f.get()) : nullptr;
         }
@@ -50,7 +48,7 @@ static PyObject* cdata_int(PyObject* self) {
 static PyObject* cdata_float(PyObject* self) {
     CData* cd = as_cdata(self);
     CType* t = cd->ctype;
-    if (is_primitive(t) && is_float_conv(t->conv)) {
+    if (is_primitive(t) && types::is_real_floating(t->conv)) {
         if (check_released(cd)) return nullptr;
         if (types::is_wide_floating(t->conv))
             return PyFloat_FromDouble(static_cast<double>(load_wide_floating(t, cd->data)));
@@ -190,7 +188,8 @@ static PyObject* cdata_sub(PyObject* a, PyObject* b) {
 static PyObject* primitive_number(CData* cd) {
     if (cd->ctype->conv == Conv::Char)
         return PyLong_FromLong(static_cast<unsigned char>(*cd->data));
-    if (is_float_conv(cd->ctype->conv)) return cdata_float(reinterpret_cast<PyObject*>(cd));
+    if (types::is_real_floating(cd->ctype->conv))
+        return cdata_float(reinterpret_cast<PyObject*>(cd));
     return cdata_int(reinterpret_cast<PyObject*>(cd));
 }
 

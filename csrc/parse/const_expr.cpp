@@ -352,11 +352,15 @@ ConstValue typed_int_literal(const IntLiteral& literal) {
     return make_value(static_cast<ConstInt>(literal.value), bits[rank], is_unsigned);
 }
 
-std::string_view int_literal_type(const IntLiteral& literal) {
+std::string_view integer_type_name(int rank, bool is_unsigned) {
     static constexpr std::string_view kNames[2][3] = {
         {"int", "long", "long long"}, {"unsigned int", "unsigned long", "unsigned long long"}};
-    auto [rank, is_unsigned] = int_literal_rank(literal);
     return kNames[is_unsigned][rank];
+}
+
+std::string_view int_literal_type(const IntLiteral& literal) {
+    auto [rank, is_unsigned] = int_literal_rank(literal);
+    return integer_type_name(rank, is_unsigned);
 }
 
 ConstValue Parser::constant_named(const Token& t) {

@@ -95,5 +95,7 @@ ExprPtr parse_typeof_operand(std::string_view source, Lexer& lex, Token& tok, Ty
 // decimal, its value): "int", "unsigned int", "long", "unsigned long", "long long" or
 // "unsigned long long".
 std::string_view int_literal_type(const IntLiteral& literal);
+// C's name of the integer type of a rank (0 int, 1 long, 2 long long) and signedness.
+std::string_view integer_type_name(int rank, bool is_unsigned);
 
 }  // namespace cffix::parse

@@ -110,10 +110,8 @@ CTypeRef integer_named(IntegerClass c, const Expr& e) {
         typeof_error("the result has gcc's " + std::to_string(c.bits) +
                          "-bit type of a bit-field, which C has no name for",
                      e);
-    static constexpr std::string_view kNames[2][3] = {
-        {"int", "long", "long long"}, {"unsigned int", "unsigned long", "unsigned long long"}};
     int rank = c.bits <= kIntBits ? 0 : c.order == 2 ? 2 : 1;
-    return primitive(kNames[c.is_unsigned][rank]);
+    return primitive(parse::integer_type_name(rank, c.is_unsigned));
 }
 
 // C11 6.3.1.1: what int holds all values of becomes int (bit-fields by their width, as

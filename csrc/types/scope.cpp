@@ -1328,30 +1328,28 @@ CTypeRef Scope::resolve_record(const TypeExpr& e, const std::string& name_hint) 
         std::vector<std::string>& tags;
         ~Defined() { tags.pop_back(); }
     } defined{defining_};
-    // Held while the body is filled: a declaration inside it may replace the scope's
-    // entry (with override), which held the only other reference.
-    CTypeRef hold = existing ? borrowed(existing) : CTypeRef();
+    // (Refusing the nested redefinition also keeps `existing` alive while its body is
+    // filled: only a body of the same tag replaces the scope's entry, which may hold the
+    // last reference to it.)
     if (existing && existing->record) {
         // Redeclared with a body: fine if identical, else an error or (override) a new type.
-        CTypeRef fresh = owned(new_record_type(kind, tag_name(keyword, e.name)));
+        CTypeRef fresh = owned(new_record_type(kind, tag));
         fill_record(fresh.get(), *e.body);
         note_foreign(fresh.get(), e.pos);
         if (same_record_body(existing, fresh.get())) {
             remember_body(e.body, borrowed(existing));
             return borrowed(existing);
         }
-        if (!options_.override)
-            cffi_cdef_error("duplicate declaration of " + tag_name(keyword, e.name), e.pos);
+        if (!options_.override) cffi_cdef_error("duplicate declaration of " + tag, e.pos);
         ++generation_;
         track_for_gc(existing);  // the scope lets it go
         map[std::string(e.name)] = fresh;
         remember_body(e.body, fresh);
         return fresh;
     }
-    CTypeRef t =
-        existing ? borrowed(existing) : owned(new_record_type(kind, tag_name(keyword, e.name)));
+    CTypeRef t = existing ? borrowed(existing) : owned(new_record_type(kind, tag));
     if (!existing) map.emplace(std::string(e.name), t);
-    tag_pos_[tag_name(keyword, e.name)] = e.pos;
+    tag_pos_[tag] = e.pos;
     remember_body(e.body, t);
     fill_record(t.get(), *e.body);
     note_foreign(t.get(), e.pos);
